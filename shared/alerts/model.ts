@@ -1,0 +1,54 @@
+/**
+ * The normalized alert every parser produces (design §4). Decision, dispatch and reporting code
+ * only ever sees this shape, never a raw payload.
+ */
+
+export const ALERT_SOURCES = [
+  'sentinel-incident',
+  'sentinel-alert',
+  'azure-monitor',
+  'mde-alert',
+  'graph-alert',
+  'xdr-stream',
+  'manual',
+] as const;
+export type AlertSource = (typeof ALERT_SOURCES)[number];
+
+/** Ordered from least to most severe, so an index comparison answers "at least as severe as". */
+export const SEVERITIES = ['informational', 'low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ISOLATION_TYPES = ['Full', 'Selective'] as const;
+export type IsolationType = (typeof ISOLATION_TYPES)[number];
+
+/** One distinct device named by an alert. At least one field is set; MDE ids are lower case. */
+export interface DeviceRef {
+  mdeDeviceId?: string;
+  fqdn?: string;
+  hostname?: string;
+  aadDeviceId?: string;
+  ipAddresses?: string[];
+  /** ARM id of an Azure VM, when the alert names one (informational: MDE cannot look it up). */
+  azureResourceId?: string;
+}
+
+export interface NormalizedAlert {
+  source: AlertSource;
+  alertId: string;
+  incidentId: string | null;
+  /** ARM id of the Sentinel incident, used to post incident comments; null outside Sentinel. */
+  incidentArmId: string | null;
+  title: string;
+  severity: Severity;
+  /** False for resolved or closed alerts: those never isolate anything. */
+  firing: boolean;
+  categories: string[];
+  mitreTechniques: string[];
+  devices: DeviceRef[];
+  /** Set only for the manual shape: what the person asked for, in their words. */
+  manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
+}
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}

@@ -1,0 +1,248 @@
+/**
+ * The one place that reads settings (design §4). Every value is validated up front and every bad one
+ * is reported in the same error, so an operator fixes a deployment in one round instead of one
+ * setting per restart.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
+
+export const POLICY_MODES = ['enforce', 'dry-run'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+/** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
+export const SETTINGS = {
+  cloud: 'MDE_CLOUD',
+  apiUrl: 'MDE_API_URL',
+  clientId: 'AZURE_CLIENT_ID',
+  rateLimits: 'MDE_RATE_LIMITS',
+  rateHeadroom: 'MDE_RATE_HEADROOM',
+  requestTimeout: 'MDE_REQUEST_TIMEOUT_MS',
+  policy: 'ISOLATION_POLICY',
+  mode: 'ISOLATION_MODE',
+  serviceBusNamespace: 'ServiceBusConnection__fullyQualifiedNamespace',
+  queue: 'ISOLATION_QUEUE',
+  maxAlertBytes: 'MAX_ALERT_BYTES',
+} as const;
+
+export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
+
+export interface RateWindow {
+  count: number;
+  windowMs: number;
+  /** As written in the setting, for messages and logs. */
+  label: string;
+}
+
+export type PolicySource =
+  | { kind: 'default' }
+  | { kind: 'file'; path: string; text: string }
+  | { kind: 'inline'; text: string };
+
+export interface AppConfig {
+  cloud: MdeCloud;
+  apiBaseUrl: string;
+  tokenScope: string;
+  authorityHost: string;
+  /** Client id of a user-assigned managed identity; null means system-assigned. */
+  managedIdentityClientId: string | null;
+  rateLimits: RateWindow[];
+  /** Fraction of every quota window kept free, for calls made outside this app with the same identity. */
+  rateHeadroom: number;
+  requestTimeoutMs: number;
+  policySource: PolicySource;
+  modeOverride: PolicyMode | null;
+  /** Null runs the worker inline in the process (local runs, CLI, demo). */
+  serviceBusNamespace: string | null;
+  queueName: string;
+  maxAlertBytes: number;
+}
+
+export interface SettingProblem {
+  setting: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: SettingProblem[]) {
+    super(
+      `Invalid configuration (${problems.length} setting${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const WINDOW_PATTERN = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|min|m|h)$/;
+const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses `100/60s,1500/1h` (also `100/min`, `100/600ms`). Throws a message naming the bad part. */
+export function parseRateLimits(text: string): RateWindow[] {
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) throw new Error('no window given');
+  return parts.map((part) => {
+    const match = WINDOW_PATTERN.exec(part);
+    if (!match) throw new Error(`"${part}" is not count/window (e.g. 100/60s, 1500/1h, 100/600ms)`);
+    const count = Number(match[1]);
+    const windowMs = Number(match[2] ?? '1') * UNIT_MS[match[3]];
+    if (count < 1 || !Number.isInteger(windowMs) || windowMs < 1)
+      throw new Error(`"${part}" must allow at least 1 call in at least 1 ms`);
+    return { count, windowMs, label: part };
+  });
+}
+
+function readPolicySource(value: string | undefined, problems: SettingProblem[]): PolicySource {
+  const text = value?.trim();
+  if (!text) return { kind: 'default' };
+  if (text.startsWith('{')) return { kind: 'inline', text };
+  try {
+    accessSync(text, constants.R_OK);
+    return { kind: 'file', path: text, text: readFileSync(text, 'utf8') };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push({
+      setting: SETTINGS.policy,
+      message: `cannot read policy file "${text}" (${reason}); give a readable path, inline policy JSON starting with "{", or leave it empty for the shipped default`,
+    });
+    return { kind: 'default' };
+  }
+}
+
+function readPositiveInteger(
+  env: Env,
+  setting: string,
+  fallback: number,
+  problems: SettingProblem[],
+): number {
+  const raw = env[setting]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (Number.isInteger(value) && value > 0) return value;
+  problems.push({ setting, message: `"${raw}" is not a positive whole number` });
+  return fallback;
+}
+
+/** Reads and validates every setting; throws one ConfigError listing every bad one. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: SettingProblem[] = [];
+  const get = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+
+  const cloudRaw = (get(SETTINGS.cloud) ?? 'commercial').toLowerCase();
+  let cloud: MdeCloud = 'commercial';
+  if ((MDE_CLOUDS as readonly string[]).includes(cloudRaw)) cloud = cloudRaw as MdeCloud;
+  else
+    problems.push({
+      setting: SETTINGS.cloud,
+      message: `"${cloudRaw}" is not one of ${MDE_CLOUDS.join(', ')}`,
+    });
+  const endpoints = CLOUD_ENDPOINTS[cloud];
+
+  let apiBaseUrl = endpoints.apiBaseUrl;
+  const apiUrlRaw = get(SETTINGS.apiUrl);
+  if (apiUrlRaw) {
+    let url: URL | null = null;
+    try {
+      url = new URL(apiUrlRaw);
+    } catch {
+      problems.push({ setting: SETTINGS.apiUrl, message: `"${apiUrlRaw}" is not an absolute http(s) URL` });
+    }
+    if (url && url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problems.push({ setting: SETTINGS.apiUrl, message: `"${apiUrlRaw}" is not an absolute http(s) URL` });
+    } else if (url) {
+      const mismatch = apiUrlMismatch(cloud, url);
+      if (mismatch)
+        problems.push({ setting: SETTINGS.apiUrl, message: `${mismatch}; set ${SETTINGS.cloud} to match` });
+      // The client adds `/api/...` itself; accept a base given with or without it.
+      apiBaseUrl = url
+        .toString()
+        .replace(/\/+$/, '')
+        .replace(/\/api$/, '');
+    }
+  }
+
+  const clientId = get(SETTINGS.clientId) ?? null;
+  if (clientId && !GUID_PATTERN.test(clientId)) {
+    problems.push({
+      setting: SETTINGS.clientId,
+      message: `"${clientId}" is not a GUID (client id of a user-assigned identity)`,
+    });
+  }
+
+  let rateLimits = parseRateLimits(DEFAULT_RATE_LIMITS);
+  const rateRaw = get(SETTINGS.rateLimits);
+  if (rateRaw) {
+    try {
+      rateLimits = parseRateLimits(rateRaw);
+    } catch (error) {
+      problems.push({
+        setting: SETTINGS.rateLimits,
+        message: `${(error as Error).message}; accepted: a comma-separated count/window list such as ${DEFAULT_RATE_LIMITS}`,
+      });
+    }
+  }
+
+  let rateHeadroom = 0.05;
+  const headroomRaw = get(SETTINGS.rateHeadroom);
+  if (headroomRaw) {
+    const value = Number(headroomRaw);
+    if (Number.isFinite(value) && value >= 0 && value < 0.5) rateHeadroom = value;
+    else
+      problems.push({
+        setting: SETTINGS.rateHeadroom,
+        message: `"${headroomRaw}" is not a fraction from 0 to 0.5 (e.g. 0.05)`,
+      });
+  }
+
+  const modeRaw = get(SETTINGS.mode)?.toLowerCase();
+  let modeOverride: PolicyMode | null = null;
+  if (modeRaw) {
+    if ((POLICY_MODES as readonly string[]).includes(modeRaw)) modeOverride = modeRaw as PolicyMode;
+    else
+      problems.push({
+        setting: SETTINGS.mode,
+        message: `"${modeRaw}" is not one of ${POLICY_MODES.join(', ')}`,
+      });
+  }
+
+  const serviceBusNamespace = get(SETTINGS.serviceBusNamespace) ?? null;
+  if (serviceBusNamespace && !/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i.test(serviceBusNamespace)) {
+    problems.push({
+      setting: SETTINGS.serviceBusNamespace,
+      message: `"${serviceBusNamespace}" is not a namespace host name such as myns.servicebus.windows.net (connection strings are not accepted: the app uses its managed identity)`,
+    });
+  }
+
+  const queueName = get(SETTINGS.queue) ?? 'isolation-requests';
+  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(queueName)) {
+    problems.push({ setting: SETTINGS.queue, message: `"${queueName}" is not a valid queue name` });
+  }
+
+  const policySource = readPolicySource(env[SETTINGS.policy], problems);
+  const requestTimeoutMs = readPositiveInteger(env, SETTINGS.requestTimeout, 30_000, problems);
+  const maxAlertBytes = readPositiveInteger(env, SETTINGS.maxAlertBytes, 1024 * 1024, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    cloud,
+    apiBaseUrl,
+    tokenScope: endpoints.tokenScope,
+    authorityHost: endpoints.authorityHost,
+    managedIdentityClientId: clientId,
+    rateLimits,
+    rateHeadroom,
+    requestTimeoutMs,
+    policySource,
+    modeOverride,
+    serviceBusNamespace,
+    queueName,
+    maxAlertBytes,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * What the rest of the product may ask of Defender for Endpoint. The axios client implements it;
+ * dispatch and the CLI depend on this interface only.
+ */
+import type { IsolationType } from '../alerts/model';
+import type { Machine, MachineAction, MachineActionStatus, MachineActionType } from './types';
+
+/** The API families that have their own quota (../shared/reference/mde-api.md §4). */
+export const MDE_APIS = ['isolate', 'unisolate', 'machines', 'machineactions'] as const;
+export type MdeApiName = (typeof MDE_APIS)[number];
+
+export interface MachineActionFilter {
+  machineId?: string;
+  type?: MachineActionType | MachineActionType[];
+  status?: MachineActionStatus | MachineActionStatus[];
+  /** Newest first; the API's page size limit applies. */
+  top?: number;
+}
+
+export interface MdeApi {
+  getMachine(machineId: string): Promise<Machine>;
+  /** Exact, case-insensitive match on computerDnsName (an FQDN, or a bare name for workgroup devices). */
+  findMachinesByDnsName(dnsName: string): Promise<Machine[]>;
+  /** Machines whose computerDnsName is this short name, or starts with it followed by a dot. Never a substring. */
+  findMachinesByHostname(hostname: string): Promise<Machine[]>;
+  findMachinesByAadDeviceId(aadDeviceId: string): Promise<Machine[]>;
+  /** Machines seen with this internal IP within ±15 minutes of `at` (default now). */
+  findMachinesByIp(ip: string, at?: Date): Promise<Machine[]>;
+  findMachinesByTag(tag: string, options?: { startsWith?: boolean }): Promise<Machine[]>;
+  isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction>;
+  release(machineId: string, comment: string): Promise<MachineAction>;
+  getMachineAction(actionId: string): Promise<MachineAction>;
+  listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]>;
+}

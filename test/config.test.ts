@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseRateLimits } from '../shared/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => p.setting);
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs on built-in defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      cloud: 'commercial',
+      apiBaseUrl: 'https://api.security.microsoft.com',
+      tokenScope: 'https://api.securitycenter.microsoft.com/.default',
+      managedIdentityClientId: null,
+      policySource: { kind: 'default' },
+      modeOverride: null,
+      serviceBusNamespace: null,
+      queueName: 'isolation-requests',
+      maxAlertBytes: 1048576,
+    });
+    expect(config.rateLimits).toEqual([
+      { count: 100, windowMs: 60_000, label: '100/60s' },
+      { count: 1500, windowMs: 3_600_000, label: '1500/1h' },
+    ]);
+  });
+
+  it.each([
+    ['gcc', 'https://api-gcc.securitycenter.microsoft.us', 'https://login.microsoftonline.com'],
+    ['gcc-high', 'https://api-gov.securitycenter.microsoft.us', 'https://login.microsoftonline.us'],
+    ['dod', 'https://api-gov.securitycenter.microsoft.us', 'https://login.microsoftonline.us'],
+  ])('picks host, scope and authority together for %s', (cloud, host, authority) => {
+    const config = loadConfig({ MDE_CLOUD: cloud });
+    expect(config.apiBaseUrl).toBe(host);
+    expect(config.tokenScope).toBe(`${host}/.default`);
+    expect(config.authorityHost).toBe(authority);
+  });
+
+  it('accepts a regional host of the same cloud and the local simulator, with or without /api', () => {
+    expect(loadConfig({ MDE_API_URL: 'https://eu.api.security.microsoft.com/' }).apiBaseUrl).toBe(
+      'https://eu.api.security.microsoft.com',
+    );
+    expect(loadConfig({ MDE_API_URL: 'http://127.0.0.1:4010/api' }).apiBaseUrl).toBe('http://127.0.0.1:4010');
+  });
+
+  it('refuses a host of another cloud, whose token would not match', () => {
+    expect(() => loadConfig({ MDE_API_URL: 'https://api-gov.securitycenter.microsoft.us' })).toThrow(
+      /belongs to cloud "gcc-high", not "commercial"/,
+    );
+  });
+
+  it('names every offending setting in one error, with the accepted values', () => {
+    const env = {
+      MDE_CLOUD: 'azure-china',
+      MDE_API_URL: 'not a url',
+      MDE_RATE_LIMITS: '100 per minute',
+      ISOLATION_POLICY: '/nonexistent/policy.json',
+      ISOLATION_MODE: 'yolo',
+      AZURE_CLIENT_ID: 'abc',
+      ServiceBusConnection__fullyQualifiedNamespace: 'Endpoint=sb://x/;SharedAccessKeyName=a',
+      MDE_REQUEST_TIMEOUT_MS: '-1',
+    };
+    expect(problemsOf(env).sort()).toEqual(
+      [
+        'AZURE_CLIENT_ID',
+        'ISOLATION_MODE',
+        'ISOLATION_POLICY',
+        'MDE_API_URL',
+        'MDE_CLOUD',
+        'MDE_RATE_LIMITS',
+        'MDE_REQUEST_TIMEOUT_MS',
+        'ServiceBusConnection__fullyQualifiedNamespace',
+      ].sort(),
+    );
+    expect(() => loadConfig(env)).toThrow(
+      /MDE_CLOUD: "azure-china" is not one of commercial, gcc, gcc-high, dod/,
+    );
+    expect(() => loadConfig(env)).toThrow(/ISOLATION_MODE: "yolo" is not one of enforce, dry-run/);
+  });
+
+  it('reads a policy from a file or inline JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    const path = join(dir, 'policy.json');
+    writeFileSync(path, '{"version":"t"}');
+    expect(loadConfig({ ISOLATION_POLICY: path }).policySource).toEqual({
+      kind: 'file',
+      path,
+      text: '{"version":"t"}',
+    });
+    expect(loadConfig({ ISOLATION_POLICY: ' {"version":"i"}' }).policySource).toEqual({
+      kind: 'inline',
+      text: '{"version":"i"}',
+    });
+  });
+});
+
+describe('parseRateLimits', () => {
+  it('reads every unit', () => {
+    expect(parseRateLimits('100/600ms, 1500/36s,5/min,7/m,2/h').map((w) => w.windowMs)).toEqual([
+      600, 36_000, 60_000, 60_000, 3_600_000,
+    ]);
+  });
+
+  it.each(['', '100', '0/1s', '100/60x', '/60s'])('rejects %p', (text) => {
+    expect(() => parseRateLimits(text)).toThrow();
+  });
+});

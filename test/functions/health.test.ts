@@ -1,0 +1,42 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { health } from '../../functions/health';
+
+function call() {
+  return health(
+    new HttpRequest({ url: 'http://localhost/api/health', method: 'GET' }),
+    new InvocationContext(),
+  );
+}
+
+describe('GET /api/health', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('reports version, cloud, host and mode', async () => {
+    process.env.MDE_CLOUD = 'gcc';
+    process.env.AZURE_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
+    const response = await call();
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({
+      status: 'ok',
+      cloud: 'gcc',
+      apiHost: 'api-gcc.securitycenter.microsoft.us',
+      configValid: true,
+    });
+    expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
+  });
+
+  it('answers 503 naming the bad settings without their values', async () => {
+    process.env.MDE_CLOUD = 'mars';
+    process.env.MDE_RATE_LIMITS = 'secret-looking-value';
+    const response = await call();
+    expect(response.status).toBe(503);
+    expect(response.jsonBody).toMatchObject({
+      configValid: false,
+      invalidSettings: ['MDE_CLOUD', 'MDE_RATE_LIMITS'],
+    });
+    expect(JSON.stringify(response.jsonBody)).not.toContain('secret-looking-value');
+  });
+});
