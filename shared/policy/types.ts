@@ -1,0 +1,77 @@
+/**
+ * The contract between the policy and its callers (intake, worker, CLI). The policy decides; callers
+ * never reinterpret a decision, they only carry it out or report it.
+ */
+import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { PolicyMode } from '../config';
+import type { Machine } from '../mde/types';
+
+export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
+
+export interface RuleTraceEntry {
+  /** Rule or protection name. */
+  rule: string;
+  matched: boolean;
+  /** Which condition failed, or why it matched. */
+  why: string;
+}
+
+export interface Decision {
+  device: DeviceRef;
+  action: DecisionAction;
+  isolationType: IsolationType;
+  /** Name of the rule or protection that decided (or a built-in such as `not-firing`, `blast-radius`). */
+  rule: string;
+  /** One sentence a SOC analyst understands. */
+  reason: string;
+  policyVersion: string;
+  /** A dry-run decision is reported but never posted. */
+  mode: PolicyMode;
+  /** True when the decision rests on device-level conditions the worker must still check on the machine record. */
+  needsDeviceCheck: boolean;
+  /** The rules tried, in order; only when asked for. */
+  trace?: RuleTraceEntry[];
+}
+
+export interface DecideOptions {
+  trace?: boolean;
+  now?: Date;
+}
+
+export type BreakerAdmission = { allowed: true } | { allowed: false; reason: string };
+
+export interface BreakerStatus {
+  open: boolean;
+  /** Automatic isolations counted in the current rolling window. */
+  count: number;
+  limit: number;
+  windowMs: number;
+  /** When the breaker closes again by itself, if open. */
+  closesAt: Date | null;
+}
+
+/** Rolling-window cap on automatic isolations; lives in the worker's process (one instance). */
+export interface BlastRadiusBreaker {
+  /** Called just before an isolate is posted. Manual requests are counted but always allowed. */
+  admit(now: Date, options: { manual: boolean }): BreakerAdmission;
+  reset(): void;
+  status(now: Date): BreakerStatus;
+}
+
+export interface IsolationPolicy {
+  readonly version: string;
+  readonly mode: PolicyMode;
+  readonly breaker: BlastRadiusBreaker;
+  /** Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the alert. */
+  decideAlert(alert: NormalizedAlert, options?: DecideOptions): Decision[];
+  /** Stage 2, in the worker: with the machine record, device conditions, protections and platform support. */
+  decideDevice(
+    alert: NormalizedAlert,
+    device: DeviceRef,
+    machine: Machine,
+    options?: DecideOptions,
+  ): Decision;
+  /** The MDE `Comment` for the action: who asked, why, alert, incident, policy version; within the API's length. */
+  comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string;
+}
