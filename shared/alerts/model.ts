@@ -45,6 +45,13 @@ export interface NormalizedAlert {
   categories: string[];
   mitreTechniques: string[];
   devices: DeviceRef[];
+  /**
+   * Other ids of the same alert, or of the alerts an incident groups, in other systems (Sentinel
+   * SystemAlertId, MDE/XDR `da…` id), so an analyst can find them; omitted when there are none.
+   */
+  relatedAlertIds?: string[];
+  /** The Defender XDR incident number a Sentinel incident mirrors (`providerIncidentId`), when there is one. */
+  providerIncidentId?: string;
   /** Set only for the manual shape: what the person asked for, in their words. */
   manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
 }

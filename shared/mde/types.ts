@@ -59,16 +59,18 @@ export const TERMINAL_ACTION_STATUSES: readonly MachineActionStatus[] = [
   'Cancelled',
 ];
 
-export type MachineActionType =
-  | 'Isolate'
-  | 'Unisolate'
-  | 'RunAntiVirusScan'
-  | 'Offboard'
-  | 'LiveResponse'
-  | 'CollectInvestigationPackage'
-  | 'StopAndQuarantineFile'
-  | 'RestrictCodeExecution'
-  | 'UnrestrictCodeExecution';
+export const MACHINE_ACTION_TYPES = [
+  'Isolate',
+  'Unisolate',
+  'RunAntiVirusScan',
+  'Offboard',
+  'LiveResponse',
+  'CollectInvestigationPackage',
+  'StopAndQuarantineFile',
+  'RestrictCodeExecution',
+  'UnrestrictCodeExecution',
+] as const;
+export type MachineActionType = (typeof MACHINE_ACTION_TYPES)[number];
 
 export interface MachineAction {
   id: string;

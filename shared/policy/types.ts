@@ -49,6 +49,8 @@ export interface BreakerStatus {
   windowMs: number;
   /** When the breaker closes again by itself, if open. */
   closesAt: Date | null;
+  /** Why it opened, if open. */
+  reason: string | null;
 }
 
 /** Rolling-window cap on automatic isolations; lives in the worker's process (one instance). */

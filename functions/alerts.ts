@@ -1,0 +1,91 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
+import {
+  checkRequestHead,
+  type HttpProblem,
+  isHttpProblem,
+  parseJsonBody,
+  readBodyWithin,
+} from '../shared/intake/http-body';
+import { type IntakeResult, receiveAlerts } from '../shared/intake/receive-alerts';
+import { loadPolicy } from '../shared/policy/load';
+import type { IsolationPolicy } from '../shared/policy/types';
+import { PolicyError } from '../shared/policy/validate';
+
+interface IntakeRuntime {
+  config: AppConfig;
+  policy: IsolationPolicy;
+}
+
+let runtime: IntakeRuntime | undefined;
+
+/** Settings and policy are read once per process: a policy file is not re-parsed for every alert of a storm. */
+function intakeRuntime(): IntakeRuntime {
+  if (!runtime) {
+    const config = loadConfig();
+    runtime = { config, policy: loadPolicy(config.policySource, config.modeOverride) };
+  }
+  return runtime;
+}
+
+function problem(status: number, code: string, message: string): HttpResponseInit {
+  return { status, jsonBody: { error: { code, message } } };
+}
+
+function fromHttpProblem(p: HttpProblem): HttpResponseInit {
+  const response = problem(p.status, p.code, p.message);
+  if (p.status === 405) response.headers = { Allow: 'POST' };
+  return response;
+}
+
+/** 202 when anything was accepted; 503 (retry) when an alert was parsed but could not be carried through. */
+function fromResult(result: IntakeResult): HttpResponseInit {
+  if (result.failed > 0) return { status: 503, headers: { 'Retry-After': '30' }, jsonBody: result };
+  if (result.accepted > 0) return { status: 202, jsonBody: result };
+  const rejected = result.alerts.flatMap((a) => (a.status === 'rejected' ? [a.error] : []));
+  const error =
+    rejected.length === 1
+      ? rejected[0]
+      : {
+          code: 'no-alert-accepted',
+          message: `none of the ${rejected.length} items is an accepted alert; see alerts[]`,
+          path: '$',
+        };
+  return { status: 422, jsonBody: { error, ...result } };
+}
+
+/** POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out. */
+export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  let deps: IntakeRuntime;
+  try {
+    deps = intakeRuntime();
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
+    // Details go to the log only: the caller of a function key learns nothing about settings or policy.
+    context.error(error.message);
+    return problem(
+      503,
+      'misconfigured',
+      'the app settings or the isolation policy are invalid; see the logs',
+    );
+  }
+  const head = checkRequestHead(request.method, request.headers, deps.config.maxAlertBytes);
+  if (head) return fromHttpProblem(head);
+  const read = await readBodyWithin(request.body, deps.config.maxAlertBytes);
+  if (isHttpProblem(read)) return fromHttpProblem(read);
+  const parsed = parseJsonBody(read.bytes);
+  if (isHttpProblem(parsed)) return fromHttpProblem(parsed);
+  const result = await receiveAlerts(parsed.value, {
+    policy: deps.policy,
+    log: (line) => context.log(JSON.stringify(line)),
+  });
+  return fromResult(result);
+}
+
+app.http('alerts', {
+  // Every method is routed here so a GET gets a JSON 405, not the host's bare 404.
+  methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
+  authLevel: 'function',
+  route: 'alerts',
+  handler: alerts,
+});

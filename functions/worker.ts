@@ -1,0 +1,30 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getRuntime } from '../shared/runtime';
+
+/**
+ * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
+ * as one instance with maxConcurrentCalls 1 (host.json), so one process-wide throttle sees every MDE
+ * call. Returning completes the message; throwing abandons it and Service Bus redelivers it, which the
+ * dispatcher only does when it could not requeue (work it defers or retries goes back as a scheduled
+ * message, so the message lock is never held while waiting).
+ */
+export async function worker(message: unknown, context: InvocationContext): Promise<void> {
+  const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
+  await getRuntime().dispatcher.handle(bodyOf(message), { deliveryCount });
+}
+
+/** The SDK sends the request as JSON; depending on the binding it arrives parsed or as text. */
+function bodyOf(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
+  try {
+    return JSON.parse(message);
+  } catch {
+    return message;
+  }
+}
+
+app.serviceBusQueue('worker', {
+  connection: 'ServiceBusConnection',
+  queueName: '%ISOLATION_QUEUE%',
+  handler: worker,
+});

@@ -1,0 +1,212 @@
+// mde-isolator infrastructure (resource-group scope). One module per concern; names are derived from the
+// resource group with uniqueString so a redeployment updates in place and two environments never clash.
+//
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
+
+targetScope = 'resourceGroup'
+
+@description('Short name of the environment, used in resource names and tags (e.g. soc, soc-test).')
+@minLength(2)
+@maxLength(12)
+param environmentName string
+
+param location string = resourceGroup().location
+
+@description('Extra tags merged into the defaults on every resource.')
+param tags object = {}
+
+// ---------------------------------------------------------------- application settings (shared/config.ts)
+
+@description('MDE cloud: picks API host, token scope and sign-in authority together.')
+@allowed([
+  'commercial'
+  'gcc'
+  'gcc-high'
+  'dod'
+])
+param mdeCloud string = 'commercial'
+
+@description('Override of the MDE API base URL (a regional host of the same cloud); empty = the cloud default.')
+param mdeApiUrl string = ''
+
+@description('MDE quota per API as a count/window list.')
+param mdeRateLimits string = '100/60s,1500/1h'
+
+@description('Fraction of every quota window left unused for other tools sharing the identity.')
+param mdeRateHeadroom string = '0.05'
+
+@minValue(1000)
+param mdeRequestTimeoutMs int = 30000
+
+@description('Policy file path inside the package, or the policy JSON inline; empty = the shipped default policy.')
+param isolationPolicy string = ''
+
+@description('dry-run decides and logs but never isolates. A first deployment stays in dry-run until the decisions have been read.')
+@allowed([
+  'dry-run'
+  'enforce'
+])
+param isolationMode string = 'dry-run'
+
+param isolationQueueName string = 'isolation-requests'
+
+@minValue(1024)
+param maxAlertBytes int = 1048576
+
+// ---------------------------------------------------------------- identity and permissions
+
+@description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
+param useUserAssignedIdentity bool = false
+
+@description('Grant Machine.Isolate and Machine.Read.All with the Microsoft Graph Bicep extension. Needs directory rights; set false and run infra/scripts/grant-mde-permissions.sh otherwise.')
+param grantMdePermissions bool = true
+
+// ---------------------------------------------------------------- Sentinel
+
+@description('Resource id of the Log Analytics workspace where Microsoft Sentinel runs. Empty = no Sentinel wiring. When set, the app identity gets Microsoft Sentinel Responder there (incident comments).')
+// Either empty or /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>.
+param sentinelWorkspaceId string = ''
+
+@description('Deploy the Logic App playbook that forwards Sentinel incidents to /api/alerts (needs sentinelWorkspaceId; deploy after the first code publish).')
+param deploySentinelPlaybook bool = false
+
+// ---------------------------------------------------------------- names
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var allTags = union(
+  {
+    application: 'mde-isolator'
+    environment: environmentName
+  },
+  tags
+)
+var functionAppName = 'func-mdeiso-${environmentName}-${token}'
+var names = {
+  logAnalytics: 'log-mdeiso-${environmentName}-${token}'
+  appInsights: 'appi-mdeiso-${environmentName}-${token}'
+  storage: take(toLower('stmdeiso${replace(environmentName, '-', '')}${token}'), 24)
+  deploymentContainer: 'app-package'
+  serviceBus: 'sb-mdeiso-${environmentName}-${token}'
+  plan: 'asp-mdeiso-${environmentName}-${token}'
+  userIdentity: 'id-mdeiso-${environmentName}-${token}'
+  playbook: 'pb-mdeiso-sentinel-${environmentName}'
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: allTags
+    logAnalyticsName: names.logAnalytics
+    appInsightsName: names.appInsights
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: allTags
+    storageAccountName: names.storage
+    deploymentContainerName: names.deploymentContainer
+  }
+}
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    location: location
+    tags: allTags
+    namespaceName: names.serviceBus
+    queueName: isolationQueueName
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    tags: allTags
+    planName: names.plan
+    functionAppName: functionAppName
+    storageAccountName: storage.outputs.storageAccountName
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appInsightsName: monitoring.outputs.appInsightsName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    queueName: serviceBus.outputs.queueName
+    useUserAssignedIdentity: useUserAssignedIdentity
+    userAssignedIdentityName: names.userIdentity
+    mdeCloud: mdeCloud
+    mdeApiUrl: mdeApiUrl
+    mdeRateLimits: mdeRateLimits
+    mdeRateHeadroom: mdeRateHeadroom
+    mdeRequestTimeoutMs: mdeRequestTimeoutMs
+    isolationPolicy: isolationPolicy
+    isolationMode: isolationMode
+    maxAlertBytes: maxAlertBytes
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: functionApp.outputs.principalId
+    storageAccountName: storage.outputs.storageAccountName
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    queueName: serviceBus.outputs.queueName
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module mdePermissions 'modules/mde-permissions.bicep' = if (grantMdePermissions) {
+  name: 'mde-permissions'
+  params: {
+    principalId: functionApp.outputs.principalId
+  }
+}
+
+// Where the Sentinel workspace lives (it may be another resource group or subscription). ARM validates a
+// module's scope even when its condition is false, so an empty id must still give a valid scope.
+var sentinelWorkspaceIdParts = split(sentinelWorkspaceId, '/')
+var sentinelWorkspace = empty(sentinelWorkspaceId)
+  ? {
+      subscriptionId: subscription().subscriptionId
+      resourceGroup: resourceGroup().name
+      name: ''
+    }
+  : {
+      subscriptionId: sentinelWorkspaceIdParts[2]
+      resourceGroup: sentinelWorkspaceIdParts[4]
+      name: last(sentinelWorkspaceIdParts)
+    }
+
+module appSentinelResponder 'modules/sentinel-responder.bicep' = if (!empty(sentinelWorkspaceId)) {
+  name: 'sentinel-responder-app'
+  scope: resourceGroup(sentinelWorkspace.subscriptionId, sentinelWorkspace.resourceGroup)
+  params: {
+    workspaceName: sentinelWorkspace.name
+    principalIds: [
+      functionApp.outputs.principalId
+    ]
+  }
+}
+
+module sentinelPlaybook 'modules/sentinel-playbook.bicep' = if (deploySentinelPlaybook && !empty(sentinelWorkspaceId)) {
+  name: 'sentinel-playbook'
+  params: {
+    location: location
+    tags: allTags
+    playbookName: names.playbook
+    functionAppName: functionApp.outputs.functionAppName
+    sentinelWorkspaceId: sentinelWorkspaceId
+  }
+}
+
+output functionAppName string = functionApp.outputs.functionAppName
+output functionAppUrl string = functionApp.outputs.functionAppUrl
+output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
+output isolationQueue string = serviceBus.outputs.queueName
+output identityPrincipalId string = functionApp.outputs.principalId
+output identityClientId string = functionApp.outputs.identityClientId
+output mdePermissionsGranted bool = grantMdePermissions
+output sentinelPlaybookName string = deploySentinelPlaybook && !empty(sentinelWorkspaceId) ? names.playbook : ''

@@ -1,0 +1,180 @@
+// The function app on the Flex Consumption plan (Linux, Node 20), its identity and its app settings.
+// Every value the code reads is set here; none of them is a secret. Storage, Service Bus, Application
+// Insights and the MDE API are all reached with the app's managed identity.
+
+param location string
+param tags object
+param planName string
+param functionAppName string
+param storageAccountName string
+param deploymentContainerUrl string
+param appInsightsName string
+param serviceBusFullyQualifiedNamespace string
+param queueName string
+
+@description('Use a user-assigned identity (created here) instead of the system-assigned one.')
+param useUserAssignedIdentity bool
+param userAssignedIdentityName string
+
+@description('Application settings read by shared/config.ts (names from SETTINGS).')
+param mdeCloud string
+param mdeApiUrl string
+param mdeRateLimits string
+param mdeRateHeadroom string
+param mdeRequestTimeoutMs int
+param isolationPolicy string
+param isolationMode string
+param maxAlertBytes int
+
+@allowed([2048, 4096])
+param instanceMemoryMB int = 2048
+
+// One instance owns the MDE quota. The limits (isolate 100/min and 1,500/h, the same for machines and
+// machineactions) are per application and tenant, and the worker's Bottleneck limiter only knows the calls
+// made in its own process: two worker instances would each spend the full budget and earn 429s.
+// On Flex Consumption, Service Bus triggered functions scale on their own instances (per-function scaling),
+// and maximumInstanceCount applies to the on-demand instances of each scale group, not to the app as a
+// whole, so 1 gives the worker group (and the HTTP intake group) one instance each. There is no per-group
+// setting for non-HTTP triggers, so this app-level value is the cap. Always-ready instances are not counted
+// against the maximum, which is why none are configured. host.json keeps maxConcurrentCalls at 1 as well.
+var maximumInstanceCount = 1
+
+resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (useUserAssignedIdentity) {
+  name: userAssignedIdentityName
+  location: location
+  tags: tags
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+var identityClientId = useUserAssignedIdentity ? userIdentity.properties.clientId : ''
+
+resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: useUserAssignedIdentity
+    ? {
+        type: 'UserAssigned'
+        userAssignedIdentities: {
+          '${userIdentity.id}': {}
+        }
+      }
+    : {
+        type: 'SystemAssigned'
+      }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: useUserAssignedIdentity
+            ? {
+                type: 'UserAssignedIdentity'
+                userAssignedIdentityResourceId: userIdentity.id
+              }
+            : {
+                type: 'SystemAssignedIdentity'
+              }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+// Publishing with a user name and password (FTP, or basic auth on the SCM site) is off: deployments use
+// Entra ID (`func azure functionapp publish` with the signed-in Azure CLI account).
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// A user-assigned identity must be named wherever an SDK would otherwise pick the system-assigned one.
+var userAssignedIdentitySettings = {
+  AzureWebJobsStorage__clientId: identityClientId
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identityClientId
+}
+
+var appSettings = {
+  // Functions host: identity-based host storage (no account key) and Entra-authenticated telemetry. The
+  // Application Insights connection string is not a secret (it only locates the resource; ingestion
+  // needs a token because local auth is off), but it still only lives here, never in a parameter file.
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: useUserAssignedIdentity
+    ? 'ClientId=${identityClientId};Authorization=AAD'
+    : 'Authorization=AAD'
+  // The app (shared/config.ts SETTINGS).
+  MDE_CLOUD: mdeCloud
+  MDE_API_URL: mdeApiUrl
+  AZURE_CLIENT_ID: identityClientId
+  MDE_RATE_LIMITS: mdeRateLimits
+  MDE_RATE_HEADROOM: mdeRateHeadroom
+  MDE_REQUEST_TIMEOUT_MS: string(mdeRequestTimeoutMs)
+  ISOLATION_POLICY: isolationPolicy
+  ISOLATION_MODE: isolationMode
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+  ISOLATION_QUEUE: queueName
+  MAX_ALERT_BYTES: string(maxAlertBytes)
+}
+
+resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(appSettings, useUserAssignedIdentity ? userAssignedIdentitySettings : {})
+}
+
+output functionAppName string = functionApp.name
+output functionAppUrl string = 'https://${functionApp.properties.defaultHostName}'
+output principalId string = useUserAssignedIdentity
+  ? userIdentity.properties.principalId
+  : functionApp.identity.principalId
+output identityClientId string = identityClientId

@@ -1,0 +1,105 @@
+/**
+ * Family 7: a request typed by a person or a script. Unlike relayed alerts, every value was chosen by
+ * the caller, so a bad one is rejected with its field named instead of being read leniently.
+ */
+import { createHash } from 'node:crypto';
+import { deviceFromHints } from './devices';
+import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
+import { field, type JsonRecord, text, textField } from './fields';
+import {
+  ISOLATION_TYPES,
+  type IsolationType,
+  type NormalizedAlert,
+  SEVERITIES,
+  type Severity,
+} from './model';
+
+const DEVICE_FIELDS = ['machineId', 'hostname', 'fqdn', 'aadDeviceId'] as const;
+const MAX_COMMENT = 1000;
+
+function deviceOf(body: JsonRecord) {
+  const given = DEVICE_FIELDS.filter((name) => text(field(body, name)) !== undefined);
+  if (given.length !== 1)
+    throw new PayloadError(
+      `give exactly one of ${DEVICE_FIELDS.join(', ')} (got ${given.join(', ')})`,
+      given[1],
+    );
+  const [name] = given;
+  const value = field(body, name);
+  const device = deviceFromHints(
+    name === 'machineId'
+      ? { mdeDeviceId: value }
+      : name === 'aadDeviceId'
+        ? { aadDeviceId: value }
+        : name === 'fqdn'
+          ? { fqdn: value }
+          : { hostname: value },
+  );
+  const expected = {
+    machineId: 'a 40-hex MDE device id',
+    aadDeviceId: 'an Entra device id (GUID)',
+    fqdn: 'a DNS name',
+    hostname: 'a host name',
+  }[name];
+  if (!device || (name === 'hostname' && device.fqdn))
+    throw new PayloadError(`${name} "${String(value).slice(0, 80)}" is not ${expected}`, name);
+  return { device, key: `${name}:${String(value).toLowerCase()}` };
+}
+
+function severityOf(body: JsonRecord): Severity {
+  const value = field(body, 'severity');
+  if (value === undefined || value === null) return 'high';
+  const severity = text(value)?.toLowerCase();
+  if (!severity || !(SEVERITIES as readonly string[]).includes(severity))
+    throw new PayloadError(`severity must be one of ${SEVERITIES.join(', ')}`, 'severity');
+  return severity as Severity;
+}
+
+function isolationTypeOf(body: JsonRecord): IsolationType | undefined {
+  const value = field(body, 'isolationType');
+  if (value === undefined || value === null) return undefined;
+  const match = ISOLATION_TYPES.find((type) => type.toLowerCase() === text(value)?.toLowerCase());
+  if (!match)
+    throw new PayloadError(`isolationType must be one of ${ISOLATION_TYPES.join(', ')}`, 'isolationType');
+  return match;
+}
+
+function parse(body: JsonRecord): NormalizedAlert[] {
+  const { device, key } = deviceOf(body);
+  // Required field of the family: detection guarantees it is a non-empty string.
+  const comment = textField(body, 'comment') as string;
+  if (comment.length > MAX_COMMENT)
+    throw new PayloadError(`comment is longer than ${MAX_COMMENT} characters`, 'comment');
+  const severity = severityOf(body);
+  const isolationType = isolationTypeOf(body);
+  const requestedBy = textField(body, 'requestedBy');
+  // Deterministic, so a retried request is recognizably the same one.
+  const alertId =
+    textField(body, 'alertId') ??
+    `manual-${createHash('sha256').update(`${key}\n${comment}`).digest('hex').slice(0, 16)}`;
+  const manual: NonNullable<NormalizedAlert['manual']> = { comment };
+  if (isolationType) manual.isolationType = isolationType;
+  if (requestedBy) manual.requestedBy = requestedBy;
+  return [
+    {
+      source: 'manual',
+      alertId,
+      incidentId: textField(body, 'incidentId') ?? null,
+      incidentArmId: null,
+      title: `Manual request: ${comment.slice(0, 120)}`,
+      severity,
+      firing: true,
+      categories: [],
+      mitreTechniques: [],
+      devices: [device],
+      manual,
+    },
+  ];
+}
+
+export const manualRequest: AlertFamily = {
+  source: 'manual',
+  label: 'manual request { machineId | hostname | fqdn | aadDeviceId, comment, severity?, isolationType? }',
+  required: [anyOf(...DEVICE_FIELDS.map((name) => hasText(name))), hasText('comment')],
+  parse,
+};

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
+import { Command, CommanderError } from 'commander';
+import { PRODUCT_VERSION } from '../version';
+import { type CliIo, EXIT, type RegisterVerb } from './context';
+import { registerWhatif } from './whatif';
+
+const VERBS: RegisterVerb[] = [registerWhatif];
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('mde-isolator')
+    .description(
+      'Isolate compromised devices through Microsoft Defender for Endpoint under a declarative policy.',
+    )
+    .version(PRODUCT_VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  const cli = { io, exitWith: (code: number) => (exitCode = code) };
+  for (const register of VERBS) register(program, cli);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // Help and version exit 0; usage mistakes are bad input like an unreadable file.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+  }
+  return exitCode;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+    env: process.env,
+  })
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`mde-isolator: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = EXIT.failure;
+    });
+}

@@ -1,0 +1,119 @@
+/**
+ * `whatif [--policy FILE] [--json] FILE...`: what the policy would decide for saved alert payloads,
+ * without calling anything. For tuning a policy against real alerts before enforcing it.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import { parseAlertPayload } from '../alerts/parse';
+import { loadPolicy } from '../policy/load';
+import type { Decision, IsolationPolicy } from '../policy/types';
+import { type CliContext, type CliIo, EXIT } from './context';
+
+export interface WhatifOptions {
+  policy?: string;
+  json?: boolean;
+}
+
+interface Evaluated {
+  file: string;
+  alert: NormalizedAlert;
+  decisions: Decision[];
+}
+
+function readPolicy(path: string | undefined, io: CliIo): IsolationPolicy {
+  if (!path) return loadPolicy({ kind: 'default' }, null);
+  const fullPath = resolve(io.cwd, path);
+  return loadPolicy({ kind: 'file', path: fullPath, text: readFileSync(fullPath, 'utf8') }, null);
+}
+
+function readJson(file: string, io: CliIo): { value: unknown } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    return { error: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    return { error: `not JSON: ${(error as Error).message}` };
+  }
+}
+
+function deviceText(device: DeviceRef): string {
+  const names = [device.mdeDeviceId, device.fqdn ?? device.hostname, device.aadDeviceId];
+  return names.filter(Boolean).join('\n');
+}
+
+function decisionText(decision: Decision): string {
+  const action = decision.action === 'isolate' ? `isolate (${decision.isolationType})` : decision.action;
+  return `${action}${decision.mode === 'dry-run' ? ' [dry-run]' : ''}\nrule: ${decision.rule}`;
+}
+
+function renderTable(results: Evaluated[]): string {
+  const table = new Table({
+    head: ['File', 'Source', 'Alert', 'Severity', 'Firing', 'Device', 'Decision', 'Reason'],
+    colWidths: [null, null, 24, null, null, 44, 26, 50],
+    wordWrap: true,
+    wrapOnWordBoundary: false,
+    style: { head: [], border: [] },
+  });
+  for (const { file, alert, decisions } of results) {
+    const common = [basename(file), alert.source, alert.alertId, alert.severity, alert.firing ? 'yes' : 'no'];
+    if (decisions.length === 0) table.push([...common, '(no device)', 'nothing to isolate', '']);
+    for (const decision of decisions)
+      table.push([...common, deviceText(decision.device), decisionText(decision), decision.reason]);
+  }
+  return `${table.toString()}\n`;
+}
+
+/** Exit 0 when every file was read and every item recognized, 2 otherwise (one message per problem). */
+export async function runWhatif(files: string[], options: WhatifOptions, io: CliIo): Promise<number> {
+  let policy: IsolationPolicy;
+  try {
+    policy = readPolicy(options.policy, io);
+  } catch (error) {
+    io.stderr.write(`whatif: ${(error as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  let exitCode: number = EXIT.ok;
+  const results: Evaluated[] = [];
+  for (const file of files) {
+    const read = readJson(file, io);
+    if ('error' in read) {
+      io.stderr.write(`${file}: ${read.error}\n`);
+      exitCode = EXIT.badInput;
+      continue;
+    }
+    for (const outcome of parseAlertPayload(read.value)) {
+      if ('problem' in outcome) {
+        io.stderr.write(`${file}: ${outcome.problem.message}\n`);
+        exitCode = EXIT.badInput;
+      } else {
+        results.push({ file, alert: outcome.alert, decisions: policy.decideAlert(outcome.alert) });
+      }
+    }
+  }
+  if (options.json) {
+    const alerts = results.map(({ alert, decisions }) => ({ ...alert, decisions }));
+    io.stdout.write(`${JSON.stringify(alerts, null, 2)}\n`);
+  } else if (results.length > 0) {
+    io.stdout.write(renderTable(results));
+  }
+  return exitCode;
+}
+
+export function registerWhatif(program: Command, cli: CliContext): void {
+  program
+    .command('whatif')
+    .description('show what the policy would decide for alert payload files (nothing is isolated)')
+    .argument('<files...>', 'alert payload files: any accepted shape, or a JSON array batch')
+    .option('--policy <file>', 'policy file to evaluate (default: the shipped default policy)')
+    .option('--json', 'print one JSON array of normalized alerts, each with its decisions')
+    .action(async (files: string[], options: WhatifOptions) => {
+      cli.exitWith(await runWhatif(files, options, cli.io));
+    });
+}

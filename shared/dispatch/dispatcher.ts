@@ -1,0 +1,128 @@
+/**
+ * Dispatch assembled: the intake side (decisions in, isolation requests onto the queue) and the
+ * worker side (one queue message in, one step of work out). The Service Bus function and the
+ * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
+ */
+import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { DecisionSink, SubmittedRequest } from '../intake/receive-alerts';
+import type { MdeApi } from '../mde/api';
+import type { Decision, IsolationPolicy } from '../policy/types';
+import { PostedActions } from './idempotency';
+import { RequestLifecycle } from './lifecycle';
+import type { DispatchReporter } from './outcome';
+import { type Delivery, messageFor, type RequestQueue } from './queue';
+import {
+  deviceKey,
+  type IsolationRequest,
+  invalidRequestReason,
+  isolateRequestFrom,
+  manualRequest,
+  type Requester,
+} from './request';
+import { DeviceResolver } from './resolve';
+import type { Clock, MdeThrottle } from './throttle';
+import { type DispatchTiming, DEFAULT_TIMING } from './timing';
+import { ActionTracker } from './tracker';
+import { IsolationWorker } from './worker';
+
+export interface DispatcherDeps {
+  api: MdeApi;
+  policy: IsolationPolicy;
+  queue: RequestQueue;
+  throttle: MdeThrottle;
+  reporter: DispatchReporter;
+  timing?: DispatchTiming;
+  random?: () => number;
+}
+
+export interface ManualOrder {
+  action: 'isolate' | 'release';
+  device: DeviceRef;
+  comment: string;
+  isolationType: IsolationType;
+  requestedBy: string;
+}
+
+export class Dispatcher implements DecisionSink {
+  private readonly worker: IsolationWorker;
+  private readonly tracker: ActionTracker;
+  private readonly lifecycle: RequestLifecycle;
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    const timing = deps.timing ?? DEFAULT_TIMING;
+    const random = deps.random ?? Math.random;
+    this.clock = deps.throttle.clock;
+    const posted = new PostedActions(timing.trackGiveUpMs);
+    this.lifecycle = new RequestLifecycle(deps.queue, deps.reporter, deps.throttle, this.clock, timing, random);
+    const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
+    const common = { ...deps, posted, lifecycle: this.lifecycle, timing, clock: this.clock };
+    this.worker = new IsolationWorker({ ...common, resolver });
+    this.tracker = new ActionTracker({ ...common, random });
+  }
+
+  /** Intake's sink: one isolation request per `isolate` decision (dry-run ones too, to report them fully). */
+  async submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]> {
+    const receivedAt = new Date(this.clock.now());
+    const submitted: SubmittedRequest[] = [];
+    for (const [index, decision] of decisions.entries()) {
+      if (decision.action !== 'isolate') continue;
+      const requestedBy: Requester = alert.manual?.requestedBy
+        ? { kind: 'caller', name: alert.manual.requestedBy }
+        : { kind: 'rule', name: decision.rule };
+      const request = isolateRequestFrom(decision, {
+        alert,
+        receivedAt,
+        policyVersion: decision.policyVersion,
+        comment: this.deps.policy.comment(alert, decision, requestedBy.name),
+        requestedBy,
+      });
+      const { duplicate } = await this.enqueue(request);
+      submitted.push({ requestId: request.requestId, deviceKey: deviceKey(decision.device), decisionIndex: index, duplicate });
+    }
+    return submitted;
+  }
+
+  /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
+  async submitManual(order: ManualOrder): Promise<IsolationRequest> {
+    const now = new Date(this.clock.now());
+    const alert: NormalizedAlert = {
+      source: 'manual',
+      alertId: `manual-${now.toISOString()}`,
+      incidentId: null,
+      incidentArmId: null,
+      title: order.comment,
+      severity: 'high',
+      firing: true,
+      categories: [],
+      mitreTechniques: [],
+      devices: [order.device],
+      manual: { comment: order.comment, isolationType: order.isolationType, requestedBy: order.requestedBy },
+    };
+    const request = manualRequest(order.action, order.device, order.isolationType, {
+      alert,
+      receivedAt: now,
+      policyVersion: this.deps.policy.version,
+      comment: order.comment,
+      requestedBy: { kind: 'caller', name: order.requestedBy },
+    });
+    await this.enqueue(request);
+    return request;
+  }
+
+  /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
+  async handle(body: unknown, delivery: Delivery): Promise<void> {
+    const problem = invalidRequestReason(body);
+    if (problem) {
+      // Retrying a malformed message can never succeed; record it for an operator and complete it.
+      return this.lifecycle.deadLetter(body, 'InvalidMessage', problem, `delivery-${delivery.deliveryCount}`);
+    }
+    const request = body as IsolationRequest;
+    if (request.action === 'track') return this.tracker.poll(request);
+    return this.worker.act(request);
+  }
+
+  private async enqueue(request: IsolationRequest): Promise<{ duplicate: boolean }> {
+    return this.deps.queue.send(messageFor(request));
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * "Exactly once per device" without an idempotency key from MDE (mde-api.md §10): before posting, the
+ * worker reads the machine's recent isolate/release actions and decides from them whether to post,
+ * adopt an action already under way, skip, or refuse. A process-wide record of what this process
+ * posted covers a redelivered message before MDE's list shows the new action.
+ */
+import type { MachineAction } from '../mde/types';
+
+export type IsolationVerb = 'isolate' | 'release';
+
+const TYPE_OF: Record<IsolationVerb, 'Isolate' | 'Unisolate'> = { isolate: 'Isolate', release: 'Unisolate' };
+const OPEN = new Set(['Pending', 'InProgress']);
+
+export type PriorActions =
+  | { kind: 'post' }
+  | { kind: 'adopt'; action: MachineAction }
+  | { kind: 'skip'; reason: string; action: MachineAction | null }
+  | { kind: 'conflict'; reason: string; action: MachineAction };
+
+/** What to do about `verb` on a machine, given its isolate/release actions (any order). */
+export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[]): PriorActions {
+  const relevant = actions
+    .filter((a) => a.type === 'Isolate' || a.type === 'Unisolate')
+    .sort((a, b) => Date.parse(b.creationDateTimeUtc) - Date.parse(a.creationDateTimeUtc));
+  const wanted = TYPE_OF[verb];
+  const same = relevant.find((a) => a.type === wanted && OPEN.has(a.status));
+  if (same) return { kind: 'adopt', action: same };
+  const opposite = relevant.find((a) => a.type !== wanted && OPEN.has(a.status));
+  if (opposite) {
+    // MDE completes actions out of submission order (mde-api.md §10, I5903): posting now could leave
+    // the device in the state nobody wanted last. A person has to choose.
+    const pending = opposite.type === 'Isolate' ? 'an isolation' : 'a release';
+    return {
+      kind: 'conflict',
+      action: opposite,
+      reason: `${pending} (action ${opposite.id}, ${opposite.status}) is still under way on this device; posting the ${verb} now could race it`,
+    };
+  }
+  const lastDone = relevant.find((a) => a.status === 'Succeeded');
+  if (verb === 'isolate' && lastDone?.type === 'Isolate')
+    return {
+      kind: 'skip',
+      action: lastDone,
+      reason: `already isolated by action ${lastDone.id} (${lastDone.creationDateTimeUtc}), with no release since`,
+    };
+  if (verb === 'release' && lastDone?.type !== 'Isolate')
+    return {
+      kind: 'skip',
+      action: lastDone ?? null,
+      reason: lastDone ? `not isolated: released by action ${lastDone.id}` : 'not isolated: no isolation on record',
+    };
+  return { kind: 'post' };
+}
+
+/** Actions this process posted, by machine and verb: proof against a redelivered message. */
+export class PostedActions {
+  private readonly byKey = new Map<string, { actionId: string; at: number }>();
+
+  constructor(private readonly retentionMs: number) {}
+
+  record(verb: IsolationVerb, machineId: string, actionId: string, at: number): void {
+    const key = `${verb}:${machineId}`;
+    // Re-inserted so the map stays oldest-first, which the expiry loop relies on.
+    this.byKey.delete(key);
+    this.byKey.set(key, { actionId, at });
+    for (const [old, entry] of this.byKey) {
+      if (at - entry.at < this.retentionMs) break;
+      this.byKey.delete(old);
+    }
+  }
+
+  find(verb: IsolationVerb, machineId: string, now: number): { actionId: string; at: number } | null {
+    const entry = this.byKey.get(`${verb}:${machineId}`);
+    return entry && now - entry.at < this.retentionMs ? entry : null;
+  }
+
+  /** An opposite action was posted, or the action ended: the record no longer proves anything. */
+  clear(machineId: string): void {
+    this.byKey.delete(`isolate:${machineId}`);
+    this.byKey.delete(`release:${machineId}`);
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * InProcessQueue: the in-memory Service Bus stand-in used by inline mode (CLI, demo, local runs) and
+ * by the tests. It keeps the Service Bus semantics the worker relies on, so the worker behaves the
+ * same with or without Azure: scheduled delivery, duplicate detection by `messageId` within a window,
+ * delivery count, abandon-on-throw with redelivery, dead-lettering after the maximum delivery count
+ * (with a reason), plus idle detection so a CLI run knows when every request reached its end.
+ *
+ * Like Service Bus it does not order by priority: messages are delivered in the order they become
+ * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
+ */
+import type { Clock } from './throttle';
+import { systemClock } from './throttle';
+import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
+
+export type MessageHandler = (message: QueueMessage, delivery: Delivery) => Promise<void>;
+
+export interface InProcessQueueOptions {
+  clock?: Clock;
+  /** Service Bus default: 10 minutes. */
+  duplicateWindowMs?: number;
+  /** Service Bus default: 10. */
+  maxDeliveryCount?: number;
+}
+
+interface Entry {
+  message: QueueMessage;
+  visibleAt: number;
+  deliveryCount: number;
+  sequence: number;
+}
+
+export interface QueueStats {
+  accepted: number;
+  duplicatesDropped: number;
+  delivered: number;
+  abandoned: number;
+  deadLettered: number;
+}
+
+export class InProcessQueue implements RequestQueue {
+  readonly deadLetters: DeadLetterRecord[] = [];
+  readonly stats: QueueStats = { accepted: 0, duplicatesDropped: 0, delivered: 0, abandoned: 0, deadLettered: 0 };
+  private readonly clock: Clock;
+  private readonly duplicateWindowMs: number;
+  private readonly maxDeliveryCount: number;
+  private readonly seen = new Map<string, number>();
+  /** Waiting for their time, ordered by visibleAt then arrival. */
+  private readonly scheduled: Entry[] = [];
+  private readonly ready: Entry[] = [];
+  private inFlight = 0;
+  private sequence = 0;
+  private handler: MessageHandler | null = null;
+  private concurrency = 1;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private deadLetterListener: ((record: DeadLetterRecord) => void) | null = null;
+
+  constructor(options: InProcessQueueOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.duplicateWindowMs = options.duplicateWindowMs ?? 10 * 60_000;
+    this.maxDeliveryCount = options.maxDeliveryCount ?? 10;
+  }
+
+  /** Starts delivering to `handler`, at most `concurrency` messages at a time. */
+  start(handler: MessageHandler, options: { concurrency?: number } = {}): void {
+    this.handler = handler;
+    this.concurrency = options.concurrency ?? 1;
+    this.pump();
+  }
+
+  onDeadLetter(listener: (record: DeadLetterRecord) => void): void {
+    this.deadLetterListener = listener;
+  }
+
+  async send(message: QueueMessage): Promise<{ duplicate: boolean }> {
+    return { duplicate: !this.accept(message, this.clock.now()) };
+  }
+
+  async schedule(message: QueueMessage, at: Date): Promise<void> {
+    this.accept(message, at.getTime());
+  }
+
+  async deadLetter(record: DeadLetterRecord): Promise<void> {
+    this.stats.deadLettered += 1;
+    this.deadLetters.push(record);
+    this.deadLetterListener?.(record);
+  }
+
+  /** Resolves once nothing is waiting, scheduled or being handled. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Messages not yet finished (waiting, scheduled or in a handler). */
+  pending(): number {
+    return this.scheduled.length + this.ready.length + this.inFlight;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** False when dropped as a duplicate. */
+  private accept(message: QueueMessage, visibleAt: number): boolean {
+    if (this.closed) throw new Error('queue is closed');
+    const now = this.clock.now();
+    const firstSeen = this.seen.get(message.messageId);
+    if (firstSeen !== undefined && now - firstSeen < this.duplicateWindowMs) {
+      // Service Bus accepts the send and silently drops the duplicate; so do we.
+      this.stats.duplicatesDropped += 1;
+      return false;
+    }
+    // Re-inserted so the map stays in first-seen order, which pruning relies on.
+    this.seen.delete(message.messageId);
+    this.seen.set(message.messageId, now);
+    this.pruneSeen(now);
+    this.stats.accepted += 1;
+    // A copy, as a broker would hold: later edits by the sender do not reach the queued message.
+    const entry = { message: structuredClone(message), visibleAt, deliveryCount: 0, sequence: this.sequence++ };
+    this.enqueue(entry);
+    return true;
+  }
+
+  private enqueue(entry: Entry): void {
+    if (entry.visibleAt <= this.clock.now()) this.ready.push(entry);
+    else insertSorted(this.scheduled, entry);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    while (this.scheduled.length > 0 && this.scheduled[0].visibleAt <= now) {
+      this.ready.push(this.scheduled.shift() as Entry);
+    }
+    while (this.handler && this.inFlight < this.concurrency && this.ready.length > 0) {
+      this.deliver(this.ready.shift() as Entry);
+    }
+    this.armTimer();
+    this.notifyIdle();
+  }
+
+  private deliver(entry: Entry): void {
+    const handler = this.handler as MessageHandler;
+    this.inFlight += 1;
+    entry.deliveryCount += 1;
+    this.stats.delivered += 1;
+    handler(structuredClone(entry.message), { deliveryCount: entry.deliveryCount })
+      .then(
+        () => undefined,
+        (error: unknown) => this.abandon(entry, error),
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+      });
+  }
+
+  /** The handler threw: like Service Bus, the message comes back until the delivery limit. */
+  private abandon(entry: Entry, error: unknown): void {
+    this.stats.abandoned += 1;
+    if (entry.deliveryCount >= this.maxDeliveryCount) {
+      void this.deadLetter({
+        event: 'isolation-dead-letter',
+        reason: 'MaxDeliveryCountExceeded',
+        description: `handler failed ${entry.deliveryCount} times; last error: ${errorText(error)}`,
+        messageId: entry.message.messageId,
+        deadLetteredAt: new Date(this.clock.now()).toISOString(),
+        request: entry.message.body,
+      });
+      return;
+    }
+    this.ready.push(entry);
+  }
+
+  private armTimer(): void {
+    const next = this.scheduled[0]?.visibleAt ?? Number.POSITIVE_INFINITY;
+    if (next === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = next;
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, next - this.clock.now()),
+    );
+  }
+
+  private isIdle(): boolean {
+    return this.pending() === 0;
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private pruneSeen(now: number): void {
+    // Map iteration is insertion order, so the oldest ids come first.
+    for (const [id, at] of this.seen) {
+      if (now - at < this.duplicateWindowMs) break;
+      this.seen.delete(id);
+    }
+  }
+}
+
+function insertSorted(list: Entry[], entry: Entry): void {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const other = list[mid];
+    if (other.visibleAt < entry.visibleAt || (other.visibleAt === entry.visibleAt && other.sequence < entry.sequence))
+      low = mid + 1;
+    else high = mid;
+  }
+  list.splice(low, 0, entry);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,145 @@
+/**
+ * How a request moves on after a step: deferred until budget frees, retried after a failure,
+ * finished with an outcome, or dead-lettered. Every path ends in a queue message or a record, so a
+ * request is never dropped silently.
+ */
+import {
+  ActionAlreadyInProgressError,
+  BadRequestError,
+  ForbiddenError,
+  InvalidIdError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthorizedError,
+  UnsupportedError,
+} from '../mde/errors';
+import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from './outcome';
+import { type DeadLetterRecord, messageFor, type RequestQueue } from './queue';
+import type { IsolationRequest } from './request';
+import { BudgetShortError, type Clock, type MdeThrottle } from './throttle';
+import { type DispatchTiming, transientRetryDelayMs } from './timing';
+
+export type FailurePlan =
+  | { kind: 'defer'; at: number; why: string }
+  | { kind: 'retry'; at: number; why: string }
+  | { kind: 'dead-letter'; reason: string; description: string }
+  | { kind: 'terminal'; why: string };
+
+/** What to do with a request whose step threw `error`. Pure, so every branch is tested. */
+export function planAfterFailure(
+  error: unknown,
+  request: IsolationRequest,
+  now: number,
+  timing: DispatchTiming,
+  random: () => number,
+): FailurePlan {
+  if (error instanceof BudgetShortError)
+    return { kind: 'defer', at: error.retryAt, why: `${error.api} budget used up; waiting for the window to slide` };
+  if (error instanceof RateLimitedError) {
+    // MDE's count wins over ours (another tool may share the identity): wait exactly as asked,
+    // which is not a failure of the request and never leads to giving up.
+    const wait = error.retryAfterMs ?? timing.defaultRetryAfterMs;
+    return { kind: 'defer', at: now + wait, why: `MDE answered 429 on ${error.api}; Retry-After ${wait} ms` };
+  }
+  if (error instanceof UnauthorizedError)
+    return {
+      kind: 'terminal',
+      why: `MDE refused the token twice (the client already retried once with a fresh token): check that the identity belongs to the tenant and MDE_CLOUD matches it (${error.message})`,
+    };
+  if (error instanceof ForbiddenError) return { kind: 'terminal', why: error.message };
+  if (error instanceof NotFoundError)
+    return { kind: 'terminal', why: `MDE does not know it (${error.operation}): ${error.apiMessage ?? error.message}` };
+  if (error instanceof UnsupportedError)
+    return { kind: 'terminal', why: `MDE cannot do this on the device: ${error.apiMessage ?? error.message}` };
+  if (error instanceof BadRequestError || error instanceof InvalidIdError)
+    return { kind: 'terminal', why: `MDE rejected the request: ${error.message}` };
+  // Transient failures, a duplicate-action answer whose action could not be found yet, and anything
+  // unexpected: retrying may help, but only a bounded number of times, so a poison message ends in
+  // a dead-letter record an operator sees instead of looping.
+  const attempt = request.attempt + 1;
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (attempt >= timing.transientMaxAttempts)
+    return {
+      kind: 'dead-letter',
+      reason: error instanceof ActionAlreadyInProgressError ? 'ActionNotFoundAfterConflict' : 'RetriesExhausted',
+      description: `gave up after ${attempt} failed attempts; last error: ${what}`,
+    };
+  return {
+    kind: 'retry',
+    at: now + transientRetryDelayMs(attempt, timing, random),
+    why: `attempt ${attempt} of ${timing.transientMaxAttempts} failed (${what}); retrying with backoff`,
+  };
+}
+
+export class RequestLifecycle {
+  constructor(
+    private readonly queue: RequestQueue,
+    private readonly reporter: DispatchReporter,
+    private readonly throttle: MdeThrottle,
+    private readonly clock: Clock,
+    private readonly timing: DispatchTiming,
+    private readonly random: () => number,
+  ) {}
+
+  finish(request: IsolationRequest, details: OutcomeDetails): void {
+    this.reporter.outcome(outcomeRecord(request, details, this.clock.now()));
+  }
+
+  /** Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. */
+  async defer(request: IsolationRequest, at: number, why: string): Promise<void> {
+    await this.requeue({ ...request, deferrals: request.deferrals + 1 }, at, 'isolation-deferred', why);
+  }
+
+  async failed(request: IsolationRequest, error: unknown): Promise<void> {
+    const now = this.clock.now();
+    if (error instanceof RateLimitedError) this.throttle.pause(error.api, now + (error.retryAfterMs ?? this.timing.defaultRetryAfterMs));
+    const plan = planAfterFailure(error, request, now, this.timing, this.random);
+    switch (plan.kind) {
+      case 'defer':
+        return this.defer(request, plan.at, plan.why);
+      case 'retry':
+        return this.requeue({ ...request, attempt: request.attempt + 1 }, plan.at, 'isolation-retry', plan.why);
+      case 'terminal':
+        return this.finish(request, { outcome: 'error', reason: plan.why });
+      case 'dead-letter':
+        return this.deadLetter({ ...request, attempt: request.attempt + 1 }, plan.reason, plan.description);
+    }
+  }
+
+  /**
+   * Functions cannot dead-letter a message with a reason from the Node v4 model, so the record goes to
+   * the `<queue>-deadletter` queue and to the log as one error record; the request ends here.
+   */
+  async deadLetter(request: IsolationRequest | unknown, reason: string, description: string, messageId?: string) {
+    const record: DeadLetterRecord = {
+      event: 'isolation-dead-letter',
+      reason,
+      description,
+      messageId: messageId ?? (request as IsolationRequest).dedupeKey ?? 'unknown',
+      deadLetteredAt: new Date(this.clock.now()).toISOString(),
+      request,
+    };
+    await this.queue.deadLetter(record);
+    this.reporter.note('error', { ...record });
+    if (messageId === undefined)
+      this.finish(request as IsolationRequest, { outcome: 'dead-lettered', reason: `${reason}: ${description}` });
+  }
+
+  /** Sends the next state of a request as a new scheduled message and lets the current one complete. */
+  async requeue(next: IsolationRequest, at: number, event: string, why: string): Promise<void> {
+    // The id names the request and its state: a redelivered message that requeues again sends the same
+    // id, which duplicate detection drops, so a requeue is itself idempotent.
+    const messageId = `${next.requestId}:${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
+    await this.queue.schedule(messageFor(next, messageId), new Date(at));
+    this.reporter.note(event === 'isolation-deferred' ? 'info' : 'warn', {
+      event,
+      why,
+      requestId: next.requestId,
+      action: next.action,
+      dedupeKey: next.dedupeKey,
+      attempt: next.attempt,
+      deferrals: next.deferrals,
+      retryAt: new Date(at).toISOString(),
+    });
+  }
+}

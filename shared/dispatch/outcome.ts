@@ -1,0 +1,139 @@
+/**
+ * The structured record every request ends with: one line per request that an analyst or an App
+ * Insights query reads to answer "what happened to this device, why, and how long did it take".
+ */
+import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { MachineActionStatus } from '../mde/types';
+import type { IsolationRequest, Requester } from './request';
+
+export const OUTCOMES = [
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled',
+  'skipped',
+  'escalated',
+  'dry-run',
+  'error',
+  'tracking-expired',
+  'dead-lettered',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Outcomes where the device did not end up as asked although the policy wanted it to. */
+const FAILURES: readonly Outcome[] = ['failed', 'timed-out', 'cancelled', 'error', 'tracking-expired', 'dead-lettered'];
+
+export function isFailure(outcome: Outcome): boolean {
+  return FAILURES.includes(outcome);
+}
+
+export const OUTCOME_OF_STATUS: Readonly<Partial<Record<MachineActionStatus, Outcome>>> = {
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  TimeOut: 'timed-out',
+  Cancelled: 'cancelled',
+};
+
+export interface OutcomeRecord {
+  event: 'isolation-outcome';
+  outcome: Outcome;
+  reason: string;
+  requestId: string;
+  action: 'isolate' | 'release';
+  device: DeviceRef;
+  machineId: string | null;
+  computerDnsName: string | null;
+  isolationType: IsolationType;
+  actionId: string | null;
+  actionStatus: MachineActionStatus | null;
+  /** True when the action was posted by someone else (or an earlier delivery) and taken over. */
+  adopted: boolean;
+  alert: Pick<NormalizedAlert, 'source' | 'alertId' | 'incidentId' | 'severity' | 'title'>;
+  rule: string;
+  requestedBy: Requester;
+  policyVersion: string;
+  attempts: number;
+  deferrals: number;
+  timings: {
+    alertReceivedAt: string;
+    postedAt: string | null;
+    terminalAt: string;
+    receivedToPostedMs: number | null;
+    postedToTerminalMs: number | null;
+    receivedToTerminalMs: number;
+  };
+}
+
+export interface OutcomeDetails {
+  outcome: Outcome;
+  reason: string;
+  machineId?: string | null;
+  computerDnsName?: string | null;
+  actionStatus?: MachineActionStatus | null;
+  /** Overrides the rule of the request (the device-level decision may name another). */
+  rule?: string;
+}
+
+export function outcomeRecord(request: IsolationRequest, details: OutcomeDetails, terminalAt: number): OutcomeRecord {
+  const tracking = request.tracking;
+  const received = Date.parse(request.receivedAt);
+  const posted = tracking ? Date.parse(tracking.postedAt) : null;
+  const { alert } = request;
+  return {
+    event: 'isolation-outcome',
+    outcome: details.outcome,
+    reason: details.reason,
+    requestId: request.requestId,
+    action: tracking?.action ?? (request.action === 'release' ? 'release' : 'isolate'),
+    device: request.device,
+    machineId: details.machineId ?? tracking?.machineId ?? null,
+    computerDnsName: details.computerDnsName ?? tracking?.computerDnsName ?? null,
+    isolationType: request.isolationType,
+    actionId: tracking?.actionId ?? null,
+    actionStatus: details.actionStatus ?? null,
+    adopted: tracking?.adopted ?? false,
+    alert: {
+      source: alert.source,
+      alertId: alert.alertId,
+      incidentId: alert.incidentId,
+      severity: alert.severity,
+      title: alert.title,
+    },
+    rule: details.rule ?? request.rule,
+    requestedBy: request.requestedBy,
+    policyVersion: request.policyVersion,
+    attempts: request.attempt,
+    deferrals: request.deferrals,
+    timings: {
+      alertReceivedAt: request.receivedAt,
+      postedAt: tracking?.postedAt ?? null,
+      terminalAt: new Date(terminalAt).toISOString(),
+      receivedToPostedMs: posted === null ? null : posted - received,
+      postedToTerminalMs: posted === null ? null : terminalAt - posted,
+      receivedToTerminalMs: terminalAt - received,
+    },
+  };
+}
+
+/** Where dispatch reports. Records are plain JSON objects; the sink decides how to write them. */
+export interface DispatchReporter {
+  /** Exactly once per request chain (a posted action's record comes from its tracking). */
+  outcome(record: OutcomeRecord): void;
+  /** Progress and every retry or dead-letter decision, with its reason. */
+  note(level: 'info' | 'warn' | 'error', record: Record<string, unknown>): void;
+}
+
+/** One JSON line per record: what App Insights (via the Functions host) and log tooling ingest. */
+export const jsonLinesReporter: DispatchReporter = {
+  outcome(record) {
+    const line = JSON.stringify(record);
+    if (isFailure(record.outcome)) console.error(line);
+    else console.log(line);
+  },
+  note(level, record) {
+    const line = JSON.stringify({ level, ...record });
+    if (level === 'error') console.error(line);
+    else if (level === 'warn') console.warn(line);
+    else console.log(line);
+  },
+};

@@ -1,0 +1,55 @@
+/**
+ * What dispatch needs from a queue, owned here so the worker never touches the Service Bus SDK.
+ * Two implementations: Service Bus (Azure) and the in-memory stand-in (inline mode, tests).
+ */
+import type { IsolationRequest } from './request';
+
+export interface QueueMessage {
+  /** Service Bus duplicate detection drops a second message with the same id inside its window. */
+  messageId: string;
+  body: IsolationRequest;
+  applicationProperties: Record<string, string | number | boolean>;
+}
+
+/** Why a request could not reach a terminal outcome; the record an operator replays or closes by hand. */
+export interface DeadLetterRecord {
+  event: 'isolation-dead-letter';
+  reason: string;
+  description: string;
+  messageId: string;
+  deadLetteredAt: string;
+  request: IsolationRequest | unknown;
+}
+
+export interface RequestQueue {
+  /** `duplicate` is true when the queue is known to have dropped it as a duplicate (Service Bus never tells). */
+  send(message: QueueMessage): Promise<{ duplicate: boolean }>;
+  /** Delivered no earlier than `at` (a Service Bus scheduled message). */
+  schedule(message: QueueMessage, at: Date): Promise<void>;
+  deadLetter(record: DeadLetterRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Delivery {
+  /** 1 on first delivery; grows when a handler threw and the message came back. */
+  deliveryCount: number;
+}
+
+export function messageFor(request: IsolationRequest, messageId: string = request.dedupeKey): QueueMessage {
+  const { alert } = request;
+  return {
+    messageId,
+    body: request,
+    // Routing and triage fields, readable in Service Bus Explorer without opening the body.
+    applicationProperties: {
+      action: request.action,
+      priority: request.priority,
+      severity: alert.severity,
+      alertSource: alert.source,
+      alertId: alert.alertId,
+      incidentId: alert.incidentId ?? '',
+      dedupeKey: request.dedupeKey,
+      requestId: request.requestId,
+    },
+  };
+}

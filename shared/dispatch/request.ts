@@ -1,0 +1,167 @@
+/**
+ * The isolation request: the queue message that carries one device's decision from intake to the
+ * worker (design §4). It is plain JSON so it survives Service Bus, a restart and a redelivery; the
+ * worker needs nothing but this message and the MDE API to finish the job.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { DeviceRef, IsolationType, NormalizedAlert, Severity } from '../alerts/model';
+import type { Decision } from '../policy/types';
+
+export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
+export type RequestAction = (typeof REQUEST_ACTIONS)[number];
+
+/** Who asked: a policy rule (automatic) or a person/tool (manual, never blocked by the breaker). */
+export interface Requester {
+  kind: 'rule' | 'caller';
+  name: string;
+}
+
+/** The action being followed to its end; set on `track` requests. */
+export interface TrackedAction {
+  actionId: string;
+  /** What is being tracked: the isolate or release this tracking request follows. */
+  action: 'isolate' | 'release';
+  machineId: string;
+  computerDnsName: string | null;
+  postedAt: string;
+  /** True when another request (or a person) posted it and this request took it over. */
+  adopted: boolean;
+  polls: number;
+}
+
+export interface IsolationRequest {
+  requestId: string;
+  action: RequestAction;
+  device: DeviceRef;
+  isolationType: IsolationType;
+  /** The comment intake proposed; the worker rebuilds it from the final, device-level decision. */
+  comment: string;
+  /** 0 goes first (Bottleneck's scale): manual, then high, medium, low severity, then tracking. */
+  priority: number;
+  /** The originating alert, reduced to this one device. */
+  alert: NormalizedAlert;
+  requestedBy: Requester;
+  /** The rule of the intake decision (`manual` for manual requests). */
+  rule: string;
+  policyVersion: string;
+  /** Failed attempts so far (transient errors); bounds retries. */
+  attempt: number;
+  /** Times the request waited for API budget or a `Retry-After`; never a reason to give up. */
+  deferrals: number;
+  /** Set after one 401, so the next 401 ends the request instead of looping. */
+  tokenRefreshed?: boolean;
+  /** Device + action: the Service Bus `messageId`, so duplicate detection collapses alert storms. */
+  dedupeKey: string;
+  /** When the alert reached intake, for the time-to-isolate figures. */
+  receivedAt: string;
+  tracking?: TrackedAction;
+}
+
+export const PRIORITY = { manual: 0, high: 1, medium: 3, low: 5, informational: 7, tracking: 8 } as const;
+
+export function priorityOf(severity: Severity, manual: boolean): number {
+  return manual ? PRIORITY.manual : PRIORITY[severity];
+}
+
+/** Service Bus message ids are limited to 128 characters; rescheduled copies append a suffix. */
+const MAX_DEDUPE_KEY = 100;
+
+/**
+ * The strongest identifier of a device, in the order the worker resolves them: an MDE id names one
+ * machine, an FQDN or Entra id almost always does, a short hostname or an IP may not.
+ */
+export function deviceKey(device: DeviceRef): string {
+  if (device.mdeDeviceId) return `mde:${device.mdeDeviceId.toLowerCase()}`;
+  if (device.fqdn) return `fqdn:${device.fqdn.toLowerCase()}`;
+  if (device.aadDeviceId) return `aad:${device.aadDeviceId.toLowerCase()}`;
+  if (device.hostname) return `host:${device.hostname.toLowerCase()}`;
+  if (device.ipAddresses?.length) return `ip:${[...device.ipAddresses].sort().join(',')}`;
+  throw new Error('device reference names no identifier');
+}
+
+/** `isolate:mde:<id>`, hashed when too long for a Service Bus message id. */
+export function dedupeKey(action: 'isolate' | 'release', device: DeviceRef): string {
+  const key = `${action}:${deviceKey(device)}`;
+  if (key.length <= MAX_DEDUPE_KEY) return key;
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 40);
+  return `${action}:${key.split(':')[1]}:sha256:${digest}`;
+}
+
+export interface RequestOrigin {
+  alert: NormalizedAlert;
+  receivedAt: Date;
+  policyVersion: string;
+  comment: string;
+  requestedBy: Requester;
+}
+
+/** The request for one isolate decision of intake. */
+export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): IsolationRequest {
+  return buildRequest('isolate', decision.device, decision.isolationType, decision.rule, origin);
+}
+
+/** A manual isolate or release (CLI, manual API), which no policy rule decided. */
+export function manualRequest(
+  action: 'isolate' | 'release',
+  device: DeviceRef,
+  isolationType: IsolationType,
+  origin: RequestOrigin,
+): IsolationRequest {
+  return buildRequest(action, device, isolationType, 'manual', origin);
+}
+
+function buildRequest(
+  action: 'isolate' | 'release',
+  device: DeviceRef,
+  isolationType: IsolationType,
+  rule: string,
+  origin: RequestOrigin,
+): IsolationRequest {
+  return {
+    requestId: randomUUID(),
+    action,
+    device,
+    isolationType,
+    comment: origin.comment,
+    priority: priorityOf(origin.alert.severity, origin.requestedBy.kind === 'caller'),
+    alert: { ...origin.alert, devices: [device] },
+    requestedBy: origin.requestedBy,
+    rule,
+    policyVersion: origin.policyVersion,
+    attempt: 0,
+    deferrals: 0,
+    dedupeKey: dedupeKey(action, device),
+    receivedAt: origin.receivedAt.toISOString(),
+  };
+}
+
+/** The tracking request that follows an action the worker posted or adopted. */
+export function trackingRequestFor(request: IsolationRequest, tracking: TrackedAction): IsolationRequest {
+  return {
+    ...request,
+    requestId: randomUUID(),
+    action: 'track',
+    priority: PRIORITY.tracking,
+    attempt: 0,
+    deferrals: 0,
+    tokenRefreshed: false,
+    dedupeKey: `track:${tracking.actionId}`,
+    tracking,
+  };
+}
+
+/** Checks a message body from the queue; returns why it is unusable, or null. */
+export function invalidRequestReason(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body is not a JSON object';
+  const request = body as Partial<IsolationRequest>;
+  if (!REQUEST_ACTIONS.includes(request.action as RequestAction)) return 'action is not isolate, release or track';
+  if (typeof request.requestId !== 'string' || typeof request.dedupeKey !== 'string')
+    return 'requestId or dedupeKey missing';
+  if (typeof request.device !== 'object' || request.device === null) return 'device missing';
+  if (typeof request.alert !== 'object' || request.alert === null) return 'alert missing';
+  if (typeof request.attempt !== 'number' || typeof request.deferrals !== 'number')
+    return 'attempt or deferrals missing';
+  if (request.action === 'track' && typeof request.tracking?.actionId !== 'string')
+    return 'track request without tracking.actionId';
+  return null;
+}

@@ -1,0 +1,122 @@
+/**
+ * Turns a device reference from an alert into exactly one MDE machine, or says why it cannot.
+ * Lookups are exact (id, FQDN, Entra device id, short host name, internal IP), never a substring, and
+ * a name that matches several live machines is refused: isolating the wrong one of two is an outage.
+ * Results are cached briefly, so a storm of alerts about one device spends one lookup.
+ */
+import type { DeviceRef } from '../alerts/model';
+import type { MdeApi } from '../mde/api';
+import { NotFoundError } from '../mde/errors';
+import type { Machine } from '../mde/types';
+import type { Clock } from './throttle';
+
+export type Resolution =
+  | { kind: 'machine'; machine: Machine; via: string }
+  | { kind: 'ambiguous'; via: string; candidates: Machine[] }
+  | { kind: 'not-found'; tried: string[] };
+
+/**
+ * A duplicate record (re-onboarded or renamed device) that has not reported for this long next to a
+ * live one is taken as stale, and the live one wins. Closer than that, both may be real devices
+ * sharing a name, and only a person can tell which one the alert meant.
+ */
+export const STALE_DUPLICATE_MS = 30 * 86_400_000;
+
+interface Lookup {
+  key: string;
+  run: (api: MdeApi) => Promise<Machine[]>;
+}
+
+/** The lookups a reference allows, strongest first. */
+export function lookupsFor(device: DeviceRef): Lookup[] {
+  const lookups: Lookup[] = [];
+  const id = device.mdeDeviceId;
+  if (id) lookups.push({ key: `id:${id.toLowerCase()}`, run: (api) => getById(api, id) });
+  const fqdn = device.fqdn;
+  if (fqdn) lookups.push({ key: `fqdn:${fqdn.toLowerCase()}`, run: (api) => api.findMachinesByDnsName(fqdn) });
+  const aad = device.aadDeviceId;
+  if (aad) lookups.push({ key: `aad:${aad.toLowerCase()}`, run: (api) => api.findMachinesByAadDeviceId(aad) });
+  // A bare name given as the DNS name (workgroup devices, some alert fields) is also a short host name.
+  const host = device.hostname ?? (fqdn && !fqdn.includes('.') ? fqdn : undefined);
+  if (host)
+    lookups.push({ key: `host:${host.toLowerCase()}`, run: (api) => api.findMachinesByHostname(host) });
+  // An IP names whoever held it recently; it is the weakest clue and only used when nothing else is given.
+  if (lookups.length === 0)
+    for (const ip of device.ipAddresses ?? [])
+      lookups.push({ key: `ip:${ip}`, run: (api) => api.findMachinesByIp(ip) });
+  return lookups;
+}
+
+async function getById(api: MdeApi, id: string): Promise<Machine[]> {
+  try {
+    return [await api.getMachine(id)];
+  } catch (error) {
+    if (error instanceof NotFoundError) return [];
+    throw error;
+  }
+}
+
+/** Picks one machine from the matches of an exact lookup, or null when they are ambiguous. */
+export function pickMachine(candidates: Machine[]): Machine | null {
+  const unique = [...new Map(candidates.map((m) => [m.id, m])).values()];
+  if (unique.length === 1) return unique[0];
+  if (unique.length === 0) return null;
+  const byRecency = [...unique].sort((a, b) => Date.parse(b.lastSeen) - Date.parse(a.lastSeen));
+  const newest = Date.parse(byRecency[0].lastSeen);
+  const othersStale = byRecency.slice(1).every((m) => newest - Date.parse(m.lastSeen) > STALE_DUPLICATE_MS);
+  return othersStale ? byRecency[0] : null;
+}
+
+export class DeviceResolver {
+  private readonly cache = new Map<string, { machines: Machine[]; expiresAt: number }>();
+
+  constructor(
+    private readonly api: MdeApi,
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Machines-API calls the next `resolve` of this device may make (0 when the answer is cached). */
+  callsNeeded(device: DeviceRef): number {
+    const lookups = lookupsFor(device);
+    return lookups.length === 0 || this.cached(lookups[0].key) ? 0 : 1;
+  }
+
+  async resolve(device: DeviceRef): Promise<Resolution> {
+    const tried: string[] = [];
+    for (const lookup of lookupsFor(device)) {
+      tried.push(lookup.key);
+      const machines = await this.lookup(lookup);
+      if (machines.length === 0) continue;
+      const machine = pickMachine(machines);
+      if (!machine) return { kind: 'ambiguous', via: lookup.key, candidates: machines };
+      return { kind: 'machine', machine, via: lookup.key };
+    }
+    return { kind: 'not-found', tried };
+  }
+
+  /** The worker learned newer state of a machine (e.g. from a 404); drop what the cache holds. */
+  forget(device: DeviceRef): void {
+    for (const lookup of lookupsFor(device)) this.cache.delete(lookup.key);
+  }
+
+  private cached(key: string): Machine[] | null {
+    const entry = this.cache.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt > this.clock.now()) return entry.machines;
+    this.cache.delete(key);
+    return null;
+  }
+
+  private async lookup(lookup: Lookup): Promise<Machine[]> {
+    const hit = this.cached(lookup.key);
+    if (hit) return hit;
+    const machines = await lookup.run(this.api);
+    const now = this.clock.now();
+    this.cache.set(lookup.key, { machines, expiresAt: now + this.ttlMs });
+    // Evict expired entries now and then, so a long-running worker's cache stays small.
+    if (this.cache.size % 1000 === 0)
+      for (const [key, entry] of this.cache) if (entry.expiresAt <= now) this.cache.delete(key);
+    return machines;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Every delay dispatch uses, in one place, and the pure functions that compute them. Tests and the
+ * demo compress all of them with `compressTiming`, so a 3-day MDE retry plays out in seconds without
+ * a different code path.
+ */
+import type { MachineActionStatus } from '../mde/types';
+
+export interface DispatchTiming {
+  /** Retries after transient failures (5xx, timeouts, resets). */
+  transientBaseMs: number;
+  transientMaxMs: number;
+  /** Attempts before a request is dead-lettered. */
+  transientMaxAttempts: number;
+  /** Wait after a 429 that carried no usable Retry-After. */
+  defaultRetryAfterMs: number;
+  /** Wait before the single retry with a fresh token after a 401. */
+  tokenRefreshDelayMs: number;
+  /** First poll of a posted action, and how far apart polls may drift. */
+  trackFirstPollMs: number;
+  /** Poll interval cap while the device works on the action (`InProgress`). */
+  trackMaxInProgressMs: number;
+  /** Poll interval cap while the action waits for an offline device (`Pending`). */
+  trackMaxPendingMs: number;
+  /** MDE retries isolating an offline device for 3 days; after that (plus margin) tracking stops. */
+  trackGiveUpMs: number;
+  /** How long a machine record or lookup result is reused. */
+  machineCacheTtlMs: number;
+  /** Retry when budget is held by calls still in flight, whose end time is not known yet. */
+  budgetBusyRetryMs: number;
+}
+
+const HOUR = 3_600_000;
+
+export const DEFAULT_TIMING: DispatchTiming = {
+  transientBaseMs: 2_000,
+  transientMaxMs: 5 * 60_000,
+  transientMaxAttempts: 6,
+  defaultRetryAfterMs: 30_000,
+  tokenRefreshDelayMs: 1_000,
+  trackFirstPollMs: 10_000,
+  trackMaxInProgressMs: 60_000,
+  trackMaxPendingMs: HOUR,
+  trackGiveUpMs: 73 * HOUR,
+  machineCacheTtlMs: 5 * 60_000,
+  budgetBusyRetryMs: 250,
+};
+
+/** Every delay multiplied by `factor` (e.g. 0.001 turns hours into seconds); the attempt count stays. */
+export function compressTiming(factor: number, base: DispatchTiming = DEFAULT_TIMING): DispatchTiming {
+  const scaled = { ...base };
+  for (const key of Object.keys(scaled) as (keyof DispatchTiming)[]) {
+    if (key !== 'transientMaxAttempts') scaled[key] = Math.max(1, Math.round(base[key] * factor));
+  }
+  return scaled;
+}
+
+/**
+ * Exponential backoff with "equal jitter": half the exponential step fixed, half random. The fixed
+ * half keeps a retry from firing right away; the random half spreads retries of a burst of
+ * failures so they do not hit a recovering API together.
+ */
+export function jitteredBackoffMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+export function transientRetryDelayMs(attempt: number, timing: DispatchTiming, random: () => number): number {
+  return jitteredBackoffMs(attempt, timing.transientBaseMs, timing.transientMaxMs, random);
+}
+
+/**
+ * Delay before poll number `polls + 1` of a machine action. Polls start fast because most actions
+ * end within a minute on an online device; an action still `Pending` is waiting for an offline
+ * device, which may take days, so its polls stretch to hours to spare the machineactions quota.
+ */
+export function trackingPollDelayMs(
+  polls: number,
+  status: MachineActionStatus | null,
+  timing: DispatchTiming,
+  random: () => number,
+): number {
+  const cap = status === 'Pending' ? timing.trackMaxPendingMs : timing.trackMaxInProgressMs;
+  return jitteredBackoffMs(polls + 1, timing.trackFirstPollMs, cap, random);
+}

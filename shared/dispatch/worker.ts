@@ -1,0 +1,205 @@
+/**
+ * The worker's isolate/release step, in the order the issue fixes: resolve the device, decide again
+ * with the machine record, check what MDE already has under way, pass the throttle and the
+ * blast-radius breaker, post, and hand the action to tracking. All MDE calls a request may make are
+ * reserved before it starts, so it either runs through or is rescheduled whole.
+ */
+import type { MdeApi } from '../mde/api';
+import { ActionAlreadyInProgressError } from '../mde/errors';
+import type { Machine, MachineAction } from '../mde/types';
+import { renderComment } from '../policy/comment';
+import type { Decision, IsolationPolicy } from '../policy/types';
+import { type IsolationVerb, judgePriorActions, type PostedActions } from './idempotency';
+import type { RequestLifecycle } from './lifecycle';
+import { messageFor, type RequestQueue } from './queue';
+import type { IsolationRequest } from './request';
+import { trackingRequestFor } from './request';
+import type { DeviceResolver } from './resolve';
+import { type CallBudget, type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
+import type { DispatchTiming } from './timing';
+
+export interface WorkerDeps {
+  api: MdeApi;
+  policy: IsolationPolicy;
+  queue: RequestQueue;
+  throttle: MdeThrottle;
+  resolver: DeviceResolver;
+  posted: PostedActions;
+  lifecycle: RequestLifecycle;
+  timing: DispatchTiming;
+  clock: Clock;
+}
+
+const ACTION_TYPES = ['Isolate', 'Unisolate'] as const;
+/** Enough history to see the open action and the last finished one. */
+const HISTORY_TOP = 20;
+
+const RELEASE_COMMENT =
+  'mde-isolator ({mode}): release requested by {requestedBy}: {reason}; {source} alert {alertId}, incident {incidentId}. Policy {policyVersion}.';
+
+export class IsolationWorker {
+  private readonly machineLocks = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  async act(request: IsolationRequest): Promise<void> {
+    const { throttle, lifecycle, policy, resolver } = this.deps;
+    const verb = request.action as IsolationVerb;
+    const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
+    // In dry-run nothing is posted, so only the lookup is budgeted.
+    if (policy.mode === 'enforce') {
+      needs.machineactions = 1;
+      needs[verb === 'isolate' ? 'isolate' : 'unisolate'] = 1;
+    }
+    const reservation = throttle.reserve(needs, request.priority);
+    if (!(reservation instanceof Reservation))
+      return lifecycle.defer(request, reservation.retryAt, 'not enough MDE budget for the calls this request needs');
+    try {
+      await withReservation(reservation, () => this.resolveAndAct(request, verb));
+    } catch (error) {
+      await lifecycle.failed(request, error);
+    } finally {
+      reservation.close();
+    }
+  }
+
+  private async resolveAndAct(request: IsolationRequest, verb: IsolationVerb): Promise<void> {
+    const resolution = await this.deps.resolver.resolve(request.device);
+    if (resolution.kind === 'not-found')
+      return this.deps.lifecycle.finish(request, {
+        outcome: 'escalated',
+        reason: `no MDE machine matches this device exactly (tried ${resolution.tried.join(', ')}); it may not be onboarded: contain it by other means`,
+      });
+    if (resolution.kind === 'ambiguous') {
+      const ids = resolution.candidates.map((m) => `${m.id} (last seen ${m.lastSeen})`).join(', ');
+      return this.deps.lifecycle.finish(request, {
+        outcome: 'escalated',
+        rule: 'ambiguous-device',
+        reason: `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently: ${ids}; refusing to guess which one to isolate`,
+      });
+    }
+    const { machine } = resolution;
+    // One request per machine at a time: two alerts naming the same device by different names must
+    // not both see "nothing under way" and both post.
+    await this.withMachineLock(machine.id, () => this.decideAndPost(request, verb, machine));
+  }
+
+  private async decideAndPost(request: IsolationRequest, verb: IsolationVerb, machine: Machine): Promise<void> {
+    const { policy, lifecycle, api, posted } = this.deps;
+    const where = { machineId: machine.id, computerDnsName: machine.computerDnsName };
+    let decision: Decision | null = null;
+    if (verb === 'isolate') {
+      decision = policy.decideDevice(request.alert, request.device, machine);
+      if (decision.action !== 'isolate')
+        return lifecycle.finish(request, {
+          ...where,
+          outcome: decision.action === 'skip' ? 'skipped' : 'escalated',
+          rule: decision.rule,
+          reason: decision.reason,
+        });
+    }
+    if ((decision?.mode ?? policy.mode) === 'dry-run')
+      return lifecycle.finish(request, {
+        ...where,
+        outcome: 'dry-run',
+        rule: decision?.rule,
+        reason: `dry run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''}`,
+      });
+
+    const now = this.deps.clock.now();
+    // A redelivery of a message this process already handled: MDE's list may not show the action yet.
+    const ours = posted.find(verb, machine.id, now);
+    if (ours) return this.track(request, verb, machine, ours.actionId, new Date(ours.at).toISOString(), true);
+
+    // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
+    // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
+    const actions = await api.listMachineActions({ machineId: machine.id, type: [...ACTION_TYPES], top: HISTORY_TOP });
+    const prior = judgePriorActions(verb, actions);
+    if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action);
+    if (prior.kind === 'skip') return lifecycle.finish(request, { ...where, outcome: 'skipped', reason: prior.reason });
+    if (prior.kind === 'conflict')
+      return lifecycle.finish(request, { ...where, outcome: 'escalated', rule: 'action-conflict', reason: prior.reason });
+
+    if (verb === 'isolate') {
+      const admission = policy.breaker.admit(new Date(now), { manual: request.requestedBy.kind === 'caller' });
+      if (!admission.allowed)
+        return lifecycle.finish(request, { ...where, outcome: 'escalated', rule: 'blast-radius', reason: admission.reason });
+    }
+
+    let action: MachineAction;
+    try {
+      action =
+        verb === 'isolate' && decision
+          ? await api.isolate(machine.id, policy.comment(request.alert, decision, request.requestedBy.name), decision.isolationType)
+          : await api.release(machine.id, releaseComment(request, policy));
+    } catch (error) {
+      // 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail.
+      if (!(error instanceof ActionAlreadyInProgressError)) throw error;
+      const open = judgePriorActions(
+        verb,
+        await api.listMachineActions({ machineId: machine.id, type: [...ACTION_TYPES], top: HISTORY_TOP }),
+      );
+      if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action);
+      throw error;
+    }
+    const postedAt = this.deps.clock.now();
+    posted.record(verb, machine.id, action.id, postedAt);
+    return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
+  }
+
+  private adopt(request: IsolationRequest, verb: IsolationVerb, machine: Machine, action: MachineAction) {
+    return this.track(request, verb, machine, action.id, action.creationDateTimeUtc, true);
+  }
+
+  /** The request's outcome now depends on MDE's action: tracking reports it when it ends. */
+  private async track(
+    request: IsolationRequest,
+    verb: IsolationVerb,
+    machine: Machine,
+    actionId: string,
+    postedAt: string,
+    adopted: boolean,
+  ): Promise<void> {
+    const tracking = trackingRequestFor(request, {
+      actionId,
+      action: verb,
+      machineId: machine.id,
+      computerDnsName: machine.computerDnsName,
+      postedAt,
+      adopted,
+      polls: 0,
+    });
+    const firstPoll = this.deps.clock.now() + this.deps.timing.trackFirstPollMs;
+    await this.deps.queue.schedule(messageFor(tracking), new Date(firstPoll));
+  }
+
+  private async withMachineLock(machineId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.machineLocks.get(machineId) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const settled = current.catch(() => undefined);
+    this.machineLocks.set(machineId, settled);
+    try {
+      await current;
+    } finally {
+      if (this.machineLocks.get(machineId) === settled) this.machineLocks.delete(machineId);
+    }
+  }
+}
+
+function releaseComment(request: IsolationRequest, policy: IsolationPolicy): string {
+  const { alert } = request;
+  return renderComment(RELEASE_COMMENT, {
+    rule: request.rule,
+    action: 'release',
+    isolationType: '',
+    reason: alert.manual?.comment ?? alert.title,
+    alertId: alert.alertId,
+    incidentId: alert.incidentId ?? '-',
+    source: alert.source,
+    severity: alert.severity,
+    title: alert.title,
+    requestedBy: request.requestedBy.name,
+    policyVersion: policy.version,
+    mode: policy.mode,
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * The intake use case: a request body to normalized alerts, their stage-1 policy decisions and the
+ * isolation requests handed to dispatch. Shared by the HTTP function and the CLI; knows no HTTP.
+ */
+import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
+import type { Decision, IsolationPolicy } from '../policy/types';
+
+/** One isolation request dispatch accepted for a decision (or recognized as already queued). */
+export interface SubmittedRequest {
+  requestId: string;
+  deviceKey: string;
+  /** Index into the decisions passed to `submit`. */
+  decisionIndex: number;
+  /** True when an identical request was already queued (duplicate detection collapsed this one). */
+  duplicate: boolean;
+}
+
+/** Where decided alerts go; dispatch implements it (enqueue isolation requests). Throws when it cannot accept. */
+export interface DecisionSink {
+  submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]>;
+}
+
+/** One structured log line; never secrets or headers. */
+export type IntakeLogLine = Record<string, string | number | boolean | null>;
+
+export interface IntakeDeps {
+  policy: IsolationPolicy;
+  /** Absent: decisions are reported but nothing is enqueued (no dispatch wired in). */
+  sink?: DecisionSink;
+  log: (line: IntakeLogLine) => void;
+}
+
+export type ReportedDecision = Omit<Decision, 'trace'>;
+
+interface AlertSummary {
+  path: string;
+  source: NormalizedAlert['source'];
+  alertId: string;
+  incidentId: string | null;
+  title: string;
+  severity: NormalizedAlert['severity'];
+  firing: boolean;
+  devices: DeviceRef[];
+}
+
+export type AlertReport =
+  | (AlertSummary & {
+      status: 'accepted';
+      decisions: ReportedDecision[];
+      requestIds: string[];
+      requests: SubmittedRequest[];
+    })
+  | { path: string; status: 'rejected'; error: PayloadProblem }
+  /** Parsed, but deciding or enqueueing failed: not accepted, the sender should retry. */
+  | (AlertSummary & {
+      status: 'failed';
+      error: { code: 'decision-failed' | 'enqueue-failed'; message: string };
+    });
+
+export interface IntakeResult {
+  accepted: number;
+  rejected: number;
+  failed: number;
+  alerts: AlertReport[];
+}
+
+function summary(path: string, alert: NormalizedAlert): AlertSummary {
+  return {
+    path,
+    source: alert.source,
+    alertId: alert.alertId,
+    incidentId: alert.incidentId,
+    title: alert.title,
+    severity: alert.severity,
+    firing: alert.firing,
+    devices: alert.devices,
+  };
+}
+
+function alertFields(alert: NormalizedAlert): IntakeLogLine {
+  return {
+    source: alert.source,
+    alertId: alert.alertId,
+    incidentId: alert.incidentId,
+    severity: alert.severity,
+    firing: alert.firing,
+  };
+}
+
+function deviceLabel(device: DeviceRef): string {
+  return device.mdeDeviceId ?? device.fqdn ?? device.aadDeviceId ?? device.hostname ?? 'unknown';
+}
+
+function logDecisions(
+  log: IntakeDeps['log'],
+  alert: NormalizedAlert,
+  decisions: Decision[],
+  requests: SubmittedRequest[],
+) {
+  if (decisions.length === 0) {
+    log({ event: 'alert-received', ...alertFields(alert), devices: alert.devices.length, decision: 'none' });
+    return;
+  }
+  decisions.forEach((decision, index) => {
+    const request = requests.find((r) => r.decisionIndex === index);
+    log({
+      event: 'alert-decision',
+      ...alertFields(alert),
+      device: deviceLabel(decision.device),
+      action: decision.action,
+      isolationType: decision.isolationType,
+      rule: decision.rule,
+      reason: decision.reason,
+      policyVersion: decision.policyVersion,
+      mode: decision.mode,
+      requestId: request?.requestId ?? null,
+      duplicate: request?.duplicate ?? false,
+    });
+  });
+}
+
+async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: IntakeDeps): Promise<AlertReport> {
+  let decisions: Decision[];
+  try {
+    decisions = deps.policy.decideAlert(alert);
+  } catch (error) {
+    deps.log({
+      event: 'alert-failed',
+      ...alertFields(alert),
+      stage: 'decide',
+      error: (error as Error).message,
+    });
+    return {
+      ...summary(path, alert),
+      status: 'failed',
+      error: { code: 'decision-failed', message: 'the policy could not decide this alert; retry later' },
+    };
+  }
+  let requests: SubmittedRequest[] = [];
+  if (deps.sink) {
+    try {
+      requests = await deps.sink.submit(alert, decisions);
+    } catch (error) {
+      deps.log({
+        event: 'alert-failed',
+        ...alertFields(alert),
+        stage: 'enqueue',
+        error: (error as Error).message,
+      });
+      return {
+        ...summary(path, alert),
+        status: 'failed',
+        error: { code: 'enqueue-failed', message: 'the isolation requests could not be queued; retry later' },
+      };
+    }
+  }
+  logDecisions(deps.log, alert, decisions, requests);
+  return {
+    ...summary(path, alert),
+    status: 'accepted',
+    decisions: decisions.map(({ trace: _trace, ...decision }) => decision),
+    requestIds: requests.map((r) => r.requestId),
+    requests,
+  };
+}
+
+/** Parses any accepted body and carries every alert through; one bad item never sinks the others. */
+export async function receiveAlerts(body: unknown, deps: IntakeDeps): Promise<IntakeResult> {
+  const alerts: AlertReport[] = [];
+  for (const outcome of parseAlertPayload(body)) {
+    if ('problem' in outcome) {
+      deps.log({ event: 'alert-rejected', path: outcome.path, code: outcome.problem.code });
+      alerts.push({ path: outcome.path, status: 'rejected', error: outcome.problem });
+    } else {
+      // Sequential on purpose: a storm batch must not open hundreds of queue sends at once.
+      alerts.push(await decideAndSubmit(outcome.path, outcome.alert, deps));
+    }
+  }
+  const count = (status: AlertReport['status']) => alerts.filter((a) => a.status === status).length;
+  return { accepted: count('accepted'), rejected: count('rejected'), failed: count('failed'), alerts };
+}

@@ -1,0 +1,389 @@
+/**
+ * The axios implementation of MdeApi. It validates every identifier before a call, spends exactly one
+ * quota unit per HTTP request (each request passes through the optional `schedule` hook, where the
+ * dispatch layer puts its Bottleneck limiters), and turns every failure into a typed error.
+ *
+ * It never retries on its own except once after a 401: a 401 means MDE did not execute the call, so
+ * asking the credential again and resending is safe for POSTs too. Any other retry belongs to the
+ * dispatch layer, which first checks whether an action already exists.
+ */
+import type { TokenCredential } from '@azure/identity';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { IsolationType } from '../alerts/model';
+import type { AppConfig } from '../config';
+import type { MachineActionFilter, MdeApi, MdeApiName } from './api';
+import { createCredential } from './credential';
+import { errorFromNetwork, errorFromResponse } from './error-mapping';
+import { InvalidIdError, type MdeErrorDetails, NotFoundError, TransientError } from './errors';
+import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
+import { odataAnyOf, odataDateTime, odataEq, odataString } from './odata';
+import {
+  MACHINE_ACTION_STATUSES,
+  MACHINE_ACTION_TYPES,
+  type Machine,
+  type MachineAction,
+  type MachineActionStatus,
+  type MachineActionType,
+} from './types';
+
+export type MdeOperation = keyof MdeApi;
+
+/** Which quota family each operation spends (mde-api.md §4). */
+export const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
+  getMachine: 'machines',
+  findMachinesByDnsName: 'machines',
+  findMachinesByHostname: 'machines',
+  findMachinesByAadDeviceId: 'machines',
+  findMachinesByIp: 'machines',
+  findMachinesByTag: 'machines',
+  isolate: 'isolate',
+  release: 'unisolate',
+  getMachineAction: 'machineactions',
+  listMachineActions: 'machineactions',
+};
+
+export interface MdeCall {
+  api: MdeApiName;
+  operation: MdeOperation;
+  method: 'GET' | 'POST';
+}
+
+/**
+ * Runs one HTTP request. Called once per request actually sent (a 401 resend is a second call), so
+ * a limiter placed here counts exactly what MDE counts. It must call `send` at most once.
+ */
+export type MdeCallScheduler = <T>(call: MdeCall, send: () => Promise<T>) => Promise<T>;
+
+export interface MdeClientOptions {
+  /** Defaults to createCredential(config); pass the process-wide one. */
+  credential?: TokenCredential;
+  schedule?: MdeCallScheduler;
+}
+
+export type MdeClientConfig = Pick<
+  AppConfig,
+  'apiBaseUrl' | 'tokenScope' | 'requestTimeoutMs' | 'managedIdentityClientId' | 'authorityHost'
+>;
+
+/** The MDE list maximum for `$top` (mde-api.md §7.3, §8.3). */
+export const MAX_PAGE_SIZE = 10_000;
+const LOOKUP_TOP = 100;
+
+interface Request {
+  call: MdeCall;
+  path: string;
+  params?: Record<string, string>;
+  body?: unknown;
+}
+
+type ODataList<T> = { value?: T[] };
+
+function withoutODataContext<T>(entity: T & { '@odata.context'?: unknown }): T {
+  const { '@odata.context': _context, ...rest } = entity;
+  return rest as T;
+}
+
+const callOf = (operation: MdeOperation): MdeCall => ({
+  api: MDE_OPERATION_APIS[operation],
+  operation,
+  method: operation === 'isolate' || operation === 'release' ? 'POST' : 'GET',
+});
+
+function detailsOf(call: MdeCall): MdeErrorDetails {
+  return { operation: call.operation, api: call.api };
+}
+
+function requireValue(
+  operation: MdeOperation,
+  field: string,
+  value: string,
+  canonical: (value: string) => string | null,
+  expected: string,
+): string {
+  const result = canonical(value);
+  if (result === null) throw new InvalidIdError(field, value, expected, detailsOf(callOf(operation)));
+  return result;
+}
+
+function requireName(operation: MdeOperation, field: string, value: string, allowDots: boolean): string {
+  const name = value.trim();
+  const valid = name.length > 0 && name.length <= 255 && !/[\s\p{Cc}]/u.test(name);
+  if (!valid || (!allowDots && name.includes('.'))) {
+    const expected = allowDots
+      ? 'a DNS name (1-255 characters, no spaces)'
+      : 'a short host name without dots (use the DNS name lookup for an FQDN)';
+    throw new InvalidIdError(field, value, expected, detailsOf(callOf(operation)));
+  }
+  return name;
+}
+
+function requireEnumValues<T extends string>(
+  field: string,
+  given: T | T[] | undefined,
+  allowed: readonly string[],
+): T[] {
+  const values = given === undefined ? [] : Array.isArray(given) ? given : [given];
+  for (const value of values) {
+    if (!allowed.includes(value)) {
+      throw new InvalidIdError(
+        field,
+        value,
+        `one of ${allowed.join(', ')}`,
+        detailsOf(callOf('listMachineActions')),
+      );
+    }
+  }
+  return values;
+}
+
+export class MdeClient implements MdeApi {
+  private readonly http: AxiosInstance;
+
+  constructor(
+    private readonly config: MdeClientConfig,
+    private readonly credential: TokenCredential,
+    private readonly schedule: MdeCallScheduler = (_call, send) => send(),
+  ) {
+    this.http = axios.create({
+      baseURL: config.apiBaseUrl,
+      timeout: config.requestTimeoutMs,
+      maxRedirects: 0,
+      // Every status is mapped to a typed error below, with the MDE body at hand.
+      validateStatus: () => true,
+      headers: { Accept: 'application/json' },
+    });
+  }
+
+  async getMachine(machineId: string): Promise<Machine> {
+    const id = requireValue(
+      'getMachine',
+      'machineId',
+      machineId,
+      canonicalMachineId,
+      'an MDE machine id (40 hex)',
+    );
+    const data = await this.send<Machine>({ call: callOf('getMachine'), path: `/api/machines/${id}` });
+    return withoutODataContext(data);
+  }
+
+  async findMachinesByDnsName(dnsName: string): Promise<Machine[]> {
+    const name = requireName('findMachinesByDnsName', 'dnsName', dnsName, true).toLowerCase();
+    const machines = await this.listMachines('findMachinesByDnsName', odataEq('computerDnsName', name));
+    return machines.filter((m) => m.computerDnsName?.toLowerCase() === name);
+  }
+
+  async findMachinesByHostname(hostname: string): Promise<Machine[]> {
+    const host = requireName('findMachinesByHostname', 'hostname', hostname, false).toLowerCase();
+    const filter = `${odataEq('computerDnsName', host)} or startswith(computerDnsName,${odataString(`${host}.`)})`;
+    const machines = await this.listMachines('findMachinesByHostname', filter);
+    // The server filter is only a pre-selection; the exact rule is applied here (web1 is not web10).
+    return machines.filter((m) => {
+      const dns = m.computerDnsName?.toLowerCase();
+      return dns === host || (dns?.startsWith(`${host}.`) ?? false);
+    });
+  }
+
+  async findMachinesByAadDeviceId(aadDeviceId: string): Promise<Machine[]> {
+    const id = requireValue(
+      'findMachinesByAadDeviceId',
+      'aadDeviceId',
+      aadDeviceId,
+      canonicalGuid,
+      'an Entra device id (GUID)',
+    );
+    const machines = await this.listMachines('findMachinesByAadDeviceId', odataEq('aadDeviceId', id));
+    return machines.filter((m) => m.aadDeviceId?.toLowerCase() === id);
+  }
+
+  async findMachinesByIp(ip: string, at: Date = new Date()): Promise<Machine[]> {
+    const call = callOf('findMachinesByIp');
+    const address = requireValue('findMachinesByIp', 'ip', ip, canonicalIp, 'an IPv4 or IPv6 address');
+    if (Number.isNaN(at.getTime()))
+      throw new InvalidIdError('at', String(at), 'a valid date', detailsOf(call));
+    const path = `/api/machines/findbyip(ip=${odataString(address)},timestamp=${odataDateTime(at)})`;
+    return this.sendList<Machine>({ call, path });
+  }
+
+  async findMachinesByTag(tag: string, options: { startsWith?: boolean } = {}): Promise<Machine[]> {
+    const call = callOf('findMachinesByTag');
+    const value = tag.trim();
+    if (!value) throw new InvalidIdError('tag', tag, 'a non-empty tag', detailsOf(call));
+    const startsWith = options.startsWith ?? false;
+    const machines = await this.sendList<Machine>({
+      call,
+      path: '/api/machines/findbytag',
+      params: { tag: value, useStartsWithFilter: String(startsWith) },
+    });
+    const wanted = value.toLowerCase();
+    return machines.filter((m) =>
+      m.machineTags.some((t) =>
+        startsWith ? t.toLowerCase().startsWith(wanted) : t.toLowerCase() === wanted,
+      ),
+    );
+  }
+
+  async isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction> {
+    const call = callOf('isolate');
+    const id = requireValue(
+      'isolate',
+      'machineId',
+      machineId,
+      canonicalMachineId,
+      'an MDE machine id (40 hex)',
+    );
+    if (isolationType !== 'Full' && isolationType !== 'Selective')
+      throw new InvalidIdError('isolationType', String(isolationType), 'Full or Selective', detailsOf(call));
+    const body = { Comment: this.requireComment(call, comment), IsolationType: isolationType };
+    return withoutODataContext(
+      await this.send<MachineAction>({ call, path: `/api/machines/${id}/isolate`, body }),
+    );
+  }
+
+  async release(machineId: string, comment: string): Promise<MachineAction> {
+    const call = callOf('release');
+    const id = requireValue(
+      'release',
+      'machineId',
+      machineId,
+      canonicalMachineId,
+      'an MDE machine id (40 hex)',
+    );
+    const body = { Comment: this.requireComment(call, comment) };
+    return withoutODataContext(
+      await this.send<MachineAction>({ call, path: `/api/machines/${id}/unisolate`, body }),
+    );
+  }
+
+  async getMachineAction(actionId: string): Promise<MachineAction> {
+    const id = requireValue(
+      'getMachineAction',
+      'actionId',
+      actionId,
+      canonicalGuid,
+      'a machine action id (GUID)',
+    );
+    const data = await this.send<MachineAction>({
+      call: callOf('getMachineAction'),
+      path: `/api/machineactions/${id}`,
+    });
+    return withoutODataContext(data);
+  }
+
+  async listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]> {
+    const call = callOf('listMachineActions');
+    const clauses: string[] = [];
+    if (filter.machineId !== undefined) {
+      const id = requireValue(
+        'listMachineActions',
+        'machineId',
+        filter.machineId,
+        canonicalMachineId,
+        'an MDE machine id (40 hex)',
+      );
+      clauses.push(odataEq('machineId', id));
+    }
+    const types = requireEnumValues<MachineActionType>('type', filter.type, MACHINE_ACTION_TYPES);
+    if (types.length > 0) clauses.push(odataAnyOf('type', types));
+    const statuses = requireEnumValues<MachineActionStatus>('status', filter.status, MACHINE_ACTION_STATUSES);
+    if (statuses.length > 0) clauses.push(odataAnyOf('status', statuses));
+    const params: Record<string, string> = {};
+    if (clauses.length > 0) params.$filter = clauses.join(' and ');
+    if (filter.top !== undefined) {
+      if (!Number.isInteger(filter.top) || filter.top < 1 || filter.top > MAX_PAGE_SIZE)
+        throw new InvalidIdError(
+          'top',
+          String(filter.top),
+          `a whole number from 1 to ${MAX_PAGE_SIZE}`,
+          detailsOf(call),
+        );
+      params.$top = String(filter.top);
+    }
+    return this.sendList<MachineAction>({ call, path: '/api/machineactions', params });
+  }
+
+  private requireComment(call: MdeCall, comment: string): string {
+    const text = comment.trim();
+    if (!text)
+      throw new InvalidIdError('comment', comment, 'a non-empty comment (MDE requires one)', detailsOf(call));
+    return text;
+  }
+
+  /** GET /api/machines with a filter; MDE answers 404 rather than an empty list when nothing matches. */
+  private async listMachines(operation: MdeOperation, filter: string): Promise<Machine[]> {
+    try {
+      return await this.sendList<Machine>({
+        call: callOf(operation),
+        path: '/api/machines',
+        params: { $filter: filter, $top: String(LOOKUP_TOP) },
+      });
+    } catch (error) {
+      if (error instanceof NotFoundError) return [];
+      throw error;
+    }
+  }
+
+  private async sendList<T>(request: Request): Promise<T[]> {
+    const data = await this.send<ODataList<T>>(request);
+    if (!Array.isArray(data?.value)) {
+      throw new TransientError(
+        `MDE ${request.call.operation} answered without a value list`,
+        detailsOf(request.call),
+        'server-error',
+        false,
+      );
+    }
+    return data.value;
+  }
+
+  private async send<T>(request: Request): Promise<T> {
+    let response = await this.attempt(request);
+    if (response.status === 401) response = await this.attempt(request);
+    if (response.status >= 200 && response.status < 300) return response.data as T;
+    throw errorFromResponse(request.call, response.status, response.data, response.headers);
+  }
+
+  /**
+   * One HTTP request through the scheduler. The token is taken inside the scheduled function, so a
+   * request that waited in a limiter queue still leaves with a token that is fresh from the cache.
+   */
+  private attempt(request: Request): Promise<AxiosResponse> {
+    return this.schedule(request.call, async () => {
+      const token = await this.token(request.call);
+      try {
+        return await this.http.request({
+          method: request.call.method,
+          url: request.path,
+          params: request.params,
+          data: request.body,
+          headers: { Authorization: `Bearer ${token}` },
+        });
+      } catch (error) {
+        throw errorFromNetwork(request.call, error);
+      }
+    });
+  }
+
+  private async token(call: MdeCall): Promise<string> {
+    try {
+      const accessToken = await this.credential.getToken(this.config.tokenScope);
+      if (!accessToken) throw new Error('the credential returned no token');
+      return accessToken.token;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TransientError(
+        `no token for ${this.config.tokenScope}: ${reason}`,
+        detailsOf(call),
+        'token-unavailable',
+        false,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/** The client for a deployment: one per process, sharing the process-wide credential. */
+export function createMdeClient(config: MdeClientConfig, options: MdeClientOptions = {}): MdeClient {
+  return new MdeClient(config, options.credential ?? createCredential(config), options.schedule);
+}

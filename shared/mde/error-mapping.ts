@@ -1,0 +1,106 @@
+/**
+ * Turns an MDE HTTP answer or a network failure into one of the typed errors of errors.ts.
+ */
+import { AxiosError } from 'axios';
+import type { MdeApiName } from './api';
+import {
+  ActionAlreadyInProgressError,
+  type AnyMdeError,
+  BadRequestError,
+  ForbiddenError,
+  type MdeErrorDetails,
+  NotFoundError,
+  parseRetryAfter,
+  RateLimitedError,
+  type TransientCause,
+  TransientError,
+  UnauthorizedError,
+  UnsupportedError,
+} from './errors';
+
+export interface FailedCall {
+  operation: string;
+  api: MdeApiName;
+  method: 'GET' | 'POST';
+}
+
+interface MdeErrorBody {
+  code?: string;
+  message?: string;
+  target?: string;
+}
+
+/** The `{ error: { code, message, target } }` object of §3, if the body has one. */
+function errorBodyOf(data: unknown): MdeErrorBody {
+  const error = (data as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return {};
+  const { code, message, target } = error as Record<string, unknown>;
+  return {
+    code: typeof code === 'string' ? code : undefined,
+    message: typeof message === 'string' ? message : undefined,
+    target: typeof target === 'string' ? target : undefined,
+  };
+}
+
+/** The permission an app token needs for a family of calls (mde-api.md §2). */
+export function requiredPermission(api: MdeApiName): string {
+  return api === 'isolate' || api === 'unisolate' ? 'Machine.Isolate' : 'Machine.Read.All';
+}
+
+export function errorFromResponse(
+  call: FailedCall,
+  status: number,
+  data: unknown,
+  headers: Record<string, unknown>,
+): AnyMdeError {
+  const body = errorBodyOf(data);
+  const details: MdeErrorDetails = {
+    operation: call.operation,
+    api: call.api,
+    status,
+    code: body.code,
+    apiMessage: body.message,
+    target: body.target,
+  };
+  const said = `${status}${body.code ? ` ${body.code}` : ''}${body.message ? `: ${body.message}` : ''}`;
+  const message = `MDE ${call.operation} failed with ${said}`;
+
+  if (status === 429) {
+    const retryAfter = headers['retry-after'];
+    const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined);
+    return new RateLimitedError(message, details, retryAfterMs);
+  }
+  if (status >= 500) return new TransientError(message, details, 'server-error', call.method === 'POST');
+  if (status === 401) return new UnauthorizedError(message, details);
+  if (status === 403) return new ForbiddenError(requiredPermission(call.api), details);
+  if (status === 404) return new NotFoundError(message, details);
+  if (body.code === 'ActiveRequestAlreadyExists') return new ActionAlreadyInProgressError(message, details);
+  if (body.code === 'OsPlatformNotSupported' || body.code === 'ClientVersionNotSupported')
+    return new UnsupportedError(message, details);
+  return new BadRequestError(message, details);
+}
+
+function transientCauseOf(error: AxiosError): TransientCause {
+  if (error.code === AxiosError.ECONNABORTED || error.code === AxiosError.ETIMEDOUT) return 'timeout';
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return 'connection-reset';
+  if (error.code === 'ECONNREFUSED') return 'connection-refused';
+  return 'network';
+}
+
+/** A request that got no HTTP answer at all. */
+export function errorFromNetwork(call: FailedCall, error: unknown): TransientError {
+  const details: MdeErrorDetails = { operation: call.operation, api: call.api };
+  const cause = error instanceof AxiosError ? transientCauseOf(error) : 'network';
+  // A refused connection never reached MDE; anything later may have, for a POST.
+  const mayHaveExecuted = call.method === 'POST' && cause !== 'connection-refused';
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TransientError(
+    `MDE ${call.operation} got no answer (${cause}: ${reason})`,
+    details,
+    cause,
+    mayHaveExecuted,
+    {
+      cause: error,
+    },
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * Typed failures of the Defender for Endpoint API (../shared/reference/mde-api.md §3, §4, §10). Each
+ * class carries a `kind` so the dispatch layer can switch on it without instanceof chains, and the
+ * fields an operator needs to open a support case: HTTP status, MDE error code and the correlation
+ * id MDE returns in `target`.
+ */
+import type { MdeApiName } from './api';
+
+export type MdeErrorKind =
+  | 'invalid-id'
+  | 'bad-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'action-already-in-progress'
+  | 'unsupported'
+  | 'rate-limited'
+  | 'transient';
+
+/** Why a transient failure happened; `timeout`/`connection-reset` on a POST may hide an executed action. */
+export type TransientCause =
+  | 'server-error'
+  | 'timeout'
+  | 'connection-reset'
+  | 'connection-refused'
+  | 'network'
+  | 'token-unavailable';
+
+export interface MdeErrorDetails {
+  /** Which client operation failed, e.g. `isolate` or `findMachinesByHostname`. */
+  operation: string;
+  api: MdeApiName;
+  status?: number;
+  code?: string;
+  apiMessage?: string;
+  /** MDE's tracking id for the failed call (`error.target`). */
+  target?: string;
+}
+
+export abstract class MdeApiError extends Error {
+  abstract readonly kind: MdeErrorKind;
+  readonly operation: string;
+  readonly api: MdeApiName;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly apiMessage: string | undefined;
+  readonly target: string | undefined;
+
+  constructor(message: string, details: MdeErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.operation = details.operation;
+    this.api = details.api;
+    this.status = details.status;
+    this.code = details.code;
+    this.apiMessage = details.apiMessage;
+    this.target = details.target;
+  }
+}
+
+/** A machine id, action id, Entra device id or IP failed validation; no HTTP call was made. */
+export class InvalidIdError extends MdeApiError {
+  readonly kind = 'invalid-id';
+  constructor(
+    readonly field: string,
+    value: string,
+    expected: string,
+    details: MdeErrorDetails,
+  ) {
+    // Cut the echo short: the value may be attacker-supplied alert content.
+    super(`${field} "${value.slice(0, 80)}" is not ${expected}`, details);
+  }
+}
+
+export class BadRequestError extends MdeApiError {
+  readonly kind = 'bad-request';
+}
+
+export class UnauthorizedError extends MdeApiError {
+  readonly kind = 'unauthorized';
+}
+
+/** The identity lacks an application permission (or the token audience is wrong). */
+export class ForbiddenError extends MdeApiError {
+  readonly kind = 'forbidden';
+  constructor(
+    readonly requiredPermission: string,
+    details: MdeErrorDetails,
+  ) {
+    super(
+      `MDE refused ${details.operation}: the app identity needs the WindowsDefenderATP application permission ` +
+        `${requiredPermission} (granted by an app-role assignment to the managed identity)` +
+        (details.apiMessage ? `. MDE said: ${details.apiMessage}` : ''),
+      details,
+    );
+  }
+}
+
+export class NotFoundError extends MdeApiError {
+  readonly kind = 'not-found';
+}
+
+/** 400 `ActiveRequestAlreadyExists`: an isolate/unisolate is already pending on the device. Adopt it. */
+export class ActionAlreadyInProgressError extends MdeApiError {
+  readonly kind = 'action-already-in-progress';
+}
+
+/** `OsPlatformNotSupported` or `ClientVersionNotSupported`: retrying never helps. */
+export class UnsupportedError extends MdeApiError {
+  readonly kind = 'unsupported';
+}
+
+export class RateLimitedError extends MdeApiError {
+  readonly kind = 'rate-limited';
+  constructor(
+    message: string,
+    details: MdeErrorDetails,
+    /** How long MDE asked to wait; null when it sent no usable `Retry-After`. */
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message, details);
+  }
+}
+
+export class TransientError extends MdeApiError {
+  readonly kind = 'transient';
+  constructor(
+    message: string,
+    details: MdeErrorDetails,
+    readonly transientCause: TransientCause,
+    /**
+     * True when the request may have reached MDE and been executed although no answer came back
+     * (a POST that timed out, lost its connection or got a 5xx). Dispatch must look for an existing
+     * action before posting again.
+     */
+    readonly mayHaveExecuted: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, details, options);
+  }
+}
+
+export type AnyMdeError =
+  | InvalidIdError
+  | BadRequestError
+  | UnauthorizedError
+  | ForbiddenError
+  | NotFoundError
+  | ActionAlreadyInProgressError
+  | UnsupportedError
+  | RateLimitedError
+  | TransientError;
+
+export function isMdeApiError(error: unknown): error is AnyMdeError {
+  return error instanceof MdeApiError;
+}
+
+/** Whether sending the same request later can succeed: throttling and temporary failures only. */
+export function isRetryable(error: unknown): boolean {
+  return isMdeApiError(error) && (error.kind === 'rate-limited' || error.kind === 'transient');
+}
+
+/** `Retry-After` as whole seconds or an HTTP date, in ms from `now`; null when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | null {
+  if (!value) return null;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - now);
+}

@@ -1,0 +1,26 @@
+/**
+ * Shapes of the identifiers the client sends. Checked before any call so that a SHA1 hash, a name
+ * or a crafted string never reaches a URL path or a query.
+ */
+import { isIP } from 'node:net';
+
+const MACHINE_ID = /^[0-9a-f]{40}$/i;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The MDE machine id in its canonical lower case, or null when it is not 40 hex characters. */
+export function canonicalMachineId(value: string): string | null {
+  const trimmed = value.trim();
+  return MACHINE_ID.test(trimmed) ? trimmed.toLowerCase() : null;
+}
+
+/** A GUID (MachineAction id, Entra device id) in lower case, or null. */
+export function canonicalGuid(value: string): string | null {
+  const trimmed = value.trim();
+  return GUID.test(trimmed) ? trimmed.toLowerCase() : null;
+}
+
+/** An IPv4 or IPv6 address as given (trimmed), or null. */
+export function canonicalIp(value: string): string | null {
+  const trimmed = value.trim();
+  return isIP(trimmed) ? trimmed : null;
+}

@@ -1,0 +1,120 @@
+/**
+ * The policy file as operators write it (validated against policy.schema.json before anything reads
+ * it). Kept beside the schema so a field added to one is added to the other; a test compares them.
+ */
+import type { AlertSource, IsolationType, Severity } from '../alerts/model';
+import type { PolicyMode } from '../config';
+import type { HealthStatus } from '../mde/types';
+
+export const RULE_ACTIONS = ['isolate', 'escalate', 'skip'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
+
+/** What a protection does to an isolation a rule asked for. */
+export const PROTECTION_ACTIONS = ['escalate', 'selective'] as const;
+export type ProtectionAction = (typeof PROTECTION_ACTIONS)[number];
+
+/** Ordered from lowest to highest, so an index comparison answers "at least". */
+export const RISK_SCORES = ['None', 'Informational', 'Low', 'Medium', 'High'] as const;
+export type RiskScore = (typeof RISK_SCORES)[number];
+export const EXPOSURE_LEVELS = ['None', 'Low', 'Medium', 'High'] as const;
+export type ExposureLevel = (typeof EXPOSURE_LEVELS)[number];
+
+/** Conditions on the alert alone: known at intake, no API call. */
+export interface AlertConditions {
+  minSeverity?: Severity;
+  sources?: AlertSource[];
+  categories?: string[];
+  mitreTechniques?: string[];
+  title?: string;
+  firing?: true;
+}
+
+/** Conditions on the MDE machine record: known only after the worker resolved the device. */
+export interface DeviceConditions {
+  tags?: string[];
+  deviceGroups?: string[];
+  osPlatforms?: string[];
+  healthStatuses?: HealthStatus[];
+  hostnames?: string[];
+  deviceIds?: string[];
+  minRiskScore?: RiskScore;
+  minExposureLevel?: ExposureLevel;
+}
+
+export const ALERT_CONDITION_KEYS = [
+  'minSeverity',
+  'sources',
+  'categories',
+  'mitreTechniques',
+  'title',
+  'firing',
+] as const satisfies readonly (keyof AlertConditions)[];
+export const DEVICE_CONDITION_KEYS = [
+  'tags',
+  'deviceGroups',
+  'osPlatforms',
+  'healthStatuses',
+  'hostnames',
+  'deviceIds',
+  'minRiskScore',
+  'minExposureLevel',
+] as const satisfies readonly (keyof DeviceConditions)[];
+
+export interface RuleSpec extends AlertConditions, DeviceConditions {
+  name: string;
+  description?: string;
+  action: RuleAction;
+  /** Only with action isolate; Full when left out. */
+  isolationType?: IsolationType;
+}
+
+export interface ProtectionSpec {
+  name: string;
+  description?: string;
+  deviceIds?: string[];
+  tags?: string[];
+  deviceGroups?: string[];
+  hostnames?: string[];
+  /** escalate when left out. */
+  action?: ProtectionAction;
+}
+
+export const PROTECTION_SELECTOR_KEYS = ['deviceIds', 'tags', 'deviceGroups', 'hostnames'] as const;
+
+export interface BlastRadiusSpec {
+  maxDevicesPerAlert?: number;
+  maxIsolations?: number;
+  windowMinutes?: number;
+}
+
+export interface CommentSpec {
+  template?: string;
+  maxLength?: number;
+}
+
+export interface PolicyDocument {
+  $schema?: string;
+  version: string;
+  mode: PolicyMode;
+  description?: string;
+  protections?: ProtectionSpec[];
+  rules: RuleSpec[];
+  defaultAction?: Exclude<RuleAction, 'isolate'>;
+  blastRadius?: BlastRadiusSpec;
+  comment?: CommentSpec;
+}
+
+export const BLAST_RADIUS_DEFAULTS: Required<BlastRadiusSpec> = {
+  maxDevicesPerAlert: 3,
+  maxIsolations: 10,
+  windowMinutes: 60,
+};
+
+/**
+ * MDE documents `Comment` as required but gives no maximum length (mde-api.md §5). 1,000 characters
+ * stays well inside what the portal shows and what clients have been seen to send.
+ */
+export const COMMENT_MAX_LENGTH = 1000;
+
+/** Names the engine uses for its own decisions; a rule or protection may not take them. */
+export const BUILT_IN_RULES = ['not-firing', 'manual', 'default', 'blast-radius', 'platform'] as const;

@@ -1,0 +1,342 @@
+/**
+ * The isolation policy: turns an alert (and, in the worker, the machine record) into one decision per
+ * device. Order of precedence, each step explained in the decision's reason and trace:
+ *   resolved alert → protections → manual request or first matching rule → platform support →
+ *   blast radius (per alert at intake, rolling window always) → mode.
+ * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
+ */
+import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { PolicyMode } from '../config';
+import type { Machine } from '../mde/types';
+import { RollingWindowBreaker } from './breaker';
+import { DEFAULT_COMMENT_TEMPLATE, renderComment } from './comment';
+import {
+  type CompiledProtection,
+  type CompiledRule,
+  compileProtection,
+  compileRule,
+  type Evaluation,
+} from './conditions';
+import { BLAST_RADIUS_DEFAULTS, COMMENT_MAX_LENGTH, type PolicyDocument } from './document';
+import { isolationUnsupported } from './platform';
+import type { DecideOptions, Decision, DecisionAction, IsolationPolicy, RuleTraceEntry } from './types';
+
+interface Outcome {
+  action: DecisionAction;
+  isolationType: IsolationType;
+  rule: string;
+  /** What decided, after the alert and device summary. */
+  why: string;
+}
+
+/** Records a trace step; a no-op unless a trace was asked for, so explanations cost nothing otherwise. */
+type Note = (rule: string, matched: boolean, why: () => string) => void;
+
+interface Matched {
+  protection: CompiledProtection;
+  evaluation: Evaluation;
+}
+
+/** Enough of an id to find it again: the last segment of an ARM id, cut to 12 characters. */
+function shortId(id: string): string {
+  const last = id.split('/').pop() || id;
+  return last.length > 14 ? `${last.slice(0, 12)}…` : last;
+}
+
+function alertSummary(alert: NormalizedAlert): string {
+  const label = alert.categories[0] ? `${alert.categories[0]} ` : '';
+  return `${alert.severity}-severity ${label}alert ${shortId(alert.alertId)}`;
+}
+
+function deviceLabel(device: DeviceRef, machine: Machine | null): string {
+  const name = machine?.computerDnsName ?? device.fqdn ?? device.hostname;
+  const id = machine?.id ?? device.mdeDeviceId ?? device.aadDeviceId;
+  const label = name?.split('.')[0] ?? (id ? shortId(id) : 'unnamed device');
+  return machine?.osPlatform ? `${label} (${machine.osPlatform})` : label;
+}
+
+function actionText(outcome: Pick<Outcome, 'action' | 'isolationType'>): string {
+  return outcome.action === 'isolate' ? `isolate (${outcome.isolationType})` : outcome.action;
+}
+
+class Policy implements IsolationPolicy {
+  readonly version: string;
+  readonly breaker: RollingWindowBreaker;
+  private readonly rules: CompiledRule[];
+  private readonly protections: CompiledProtection[];
+  private readonly defaultAction: 'skip' | 'escalate';
+  private readonly maxDevicesPerAlert: number;
+  private readonly commentTemplate: string;
+  private readonly commentMaxLength: number;
+
+  constructor(
+    document: PolicyDocument,
+    readonly mode: PolicyMode,
+  ) {
+    this.version = document.version;
+    this.rules = document.rules.map(compileRule);
+    this.protections = (document.protections ?? []).map(compileProtection);
+    this.defaultAction = document.defaultAction ?? 'skip';
+    const blast = { ...BLAST_RADIUS_DEFAULTS, ...document.blastRadius };
+    this.maxDevicesPerAlert = blast.maxDevicesPerAlert;
+    this.breaker = new RollingWindowBreaker(blast.maxIsolations, blast.windowMinutes * 60_000);
+    this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
+    this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
+  }
+
+  decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
+    const decisions = alert.devices.map((device) => this.decide(alert, device, null, options));
+    const isolating = decisions.filter((d) => d.action === 'isolate');
+    if (alert.source === 'manual' || isolating.length <= this.maxDevicesPerAlert) return decisions;
+    // One alert naming many devices is a false positive or an outbreak: either way a person decides,
+    // and the breaker opens so the next alerts of the same storm are held too.
+    const limit = `${isolating.length} devices to isolate, more than the ${this.maxDevicesPerAlert} allowed per alert`;
+    this.breaker.trip(
+      options.now ?? new Date(),
+      `blast-radius breaker open: alert ${alert.alertId} named ${limit}`,
+    );
+    return decisions.map((decision) => {
+      if (decision.action !== 'isolate') return decision;
+      const why = `the alert names ${limit} (breaker opened); rule ${decision.rule} would isolate it, a person must decide`;
+      const trace = decision.trace && [...decision.trace, { rule: 'blast-radius', matched: true, why }];
+      return {
+        ...decision,
+        action: 'escalate',
+        rule: 'blast-radius',
+        reason: `${alertSummary(alert)} on ${deviceLabel(decision.device, null)}: ${why}.`,
+        needsDeviceCheck: false,
+        ...(trace && { trace }),
+      };
+    });
+  }
+
+  decideDevice(
+    alert: NormalizedAlert,
+    device: DeviceRef,
+    machine: Machine,
+    options: DecideOptions = {},
+  ): Decision {
+    return this.decide(alert, device, machine, options);
+  }
+
+  comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string {
+    return renderComment(
+      this.commentTemplate,
+      {
+        rule: decision.rule,
+        action: decision.action,
+        isolationType: decision.isolationType,
+        reason: decision.reason,
+        alertId: alert.alertId,
+        incidentId: alert.incidentId ?? 'none',
+        source: alert.source,
+        severity: alert.severity,
+        title: alert.title,
+        requestedBy: requestedBy ?? alert.manual?.requestedBy ?? 'automation',
+        policyVersion: this.version,
+        mode: this.mode,
+      },
+      this.commentMaxLength,
+    );
+  }
+
+  /** Both stages: `machine` null is intake, where device conditions are still unknown. */
+  private decide(
+    alert: NormalizedAlert,
+    device: DeviceRef,
+    machine: Machine | null,
+    options: DecideOptions,
+  ): Decision {
+    const trace: RuleTraceEntry[] | null = options.trace ? [] : null;
+    const note: Note = (rule, matched, why) => trace?.push({ rule, matched, why: why() });
+    const decision = (outcome: Outcome, needsDeviceCheck: boolean): Decision => ({
+      device,
+      action: outcome.action,
+      isolationType: outcome.isolationType,
+      rule: outcome.rule,
+      reason: `${alertSummary(alert)} on ${deviceLabel(device, machine)}: ${outcome.why}.`,
+      policyVersion: this.version,
+      mode: this.mode,
+      needsDeviceCheck,
+      ...(trace && { trace }),
+    });
+
+    if (!alert.firing) {
+      note('not-firing', true, () => 'alert is resolved/closed');
+      return decision(
+        {
+          action: 'skip',
+          isolationType: 'Full',
+          rule: 'not-firing',
+          why: 'alert is resolved/closed; nothing to isolate',
+        },
+        false,
+      );
+    }
+
+    const protection = this.findProtection(device, machine, note);
+    const candidates = this.candidates(alert, machine, note);
+    const outcomes = candidates.map((c) =>
+      this.guard(c, alert, machine, protection, options.now ?? new Date(), note),
+    );
+    const [first] = outcomes;
+    if (outcomes.length === 1) return decision(first, machine === null && first.action === 'isolate');
+    return this.undecided(outcomes, decision);
+  }
+
+  /**
+   * Intake, with several possible outcomes. When none isolates and all agree, the device lookup would
+   * change nothing but attribution: decide now and save the machines API quota. Otherwise the
+   * tentative action is an isolation if any outcome is one, so no caller drops it before the worker.
+   */
+  private undecided(
+    outcomes: Outcome[],
+    decision: (o: Outcome, needsDeviceCheck: boolean) => Decision,
+  ): Decision {
+    const certain = outcomes[outcomes.length - 1];
+    const isolation = outcomes.find((o) => o.action === 'isolate');
+    if (!isolation && outcomes.every((o) => o.action === certain.action)) {
+      const others = [...new Set(outcomes.map((o) => o.rule))].filter((rule) => rule !== certain.rule);
+      return decision(
+        {
+          ...certain,
+          why: `${certain.why} (${others.join(', ')} would also ${certain.action} on a matching machine)`,
+        },
+        false,
+      );
+    }
+    const tentative = isolation ?? outcomes[0];
+    const possible = outcomes.map((o) => `${o.rule} → ${actionText(o)}`).join(', ');
+    return decision(
+      {
+        ...tentative,
+        why: `depends on the machine record (${possible}); tentatively ${actionText(tentative)}`,
+      },
+      true,
+    );
+  }
+
+  private findProtection(device: DeviceRef, machine: Machine | null, note: Note): Matched | null {
+    for (const protection of this.protections) {
+      const evaluation = protection.evaluate(device, machine);
+      note(protection.spec.name, evaluation.verdict === 'match', evaluation.why);
+      if (evaluation.verdict === 'match') return { protection, evaluation };
+    }
+    return null;
+  }
+
+  /**
+   * What the rules could decide. With the machine record this is exactly one outcome. At intake,
+   * rules whose device conditions are unknown are possible outcomes, up to the first certain one.
+   */
+  private candidates(alert: NormalizedAlert, machine: Machine | null, note: Note): Outcome[] {
+    if (alert.source === 'manual') {
+      const by = alert.manual?.requestedBy ?? 'a person';
+      note('manual', true, () => `manual request by ${by}`);
+      return [
+        {
+          action: 'isolate',
+          isolationType: alert.manual?.isolationType ?? 'Full',
+          rule: 'manual',
+          why: `manual request by ${by}`,
+        },
+      ];
+    }
+    const outcomes: Outcome[] = [];
+    for (const rule of this.rules) {
+      const evaluation = rule.evaluate(alert, machine);
+      note(rule.spec.name, evaluation.verdict === 'match', evaluation.why);
+      if (evaluation.verdict === 'miss') continue;
+      const isolationType = rule.spec.isolationType ?? 'Full';
+      const outcome = { action: rule.spec.action, isolationType, rule: rule.spec.name };
+      outcomes.push({
+        ...outcome,
+        why: `${rule.spec.description ?? evaluation.why()}; rule ${rule.spec.name}: ${actionText(outcome)}`,
+      });
+      if (evaluation.verdict === 'match') return outcomes;
+    }
+    note('default', true, () => `no rule matched: default action ${this.defaultAction}`);
+    outcomes.push({
+      action: this.defaultAction,
+      isolationType: 'Full',
+      rule: 'default',
+      why: `no rule matched; default action ${this.defaultAction}`,
+    });
+    return outcomes;
+  }
+
+  /** Protections, platform support and the breaker, applied to an isolation a rule asked for. */
+  private guard(
+    outcome: Outcome,
+    alert: NormalizedAlert,
+    machine: Machine | null,
+    matched: Matched | null,
+    now: Date,
+    note: Note,
+  ): Outcome {
+    if (outcome.action !== 'isolate') return outcome;
+    let result = outcome;
+    const protectedBy =
+      matched && `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`;
+    if (matched && protectedBy) {
+      if ((matched.protection.spec.action ?? 'escalate') === 'escalate')
+        return {
+          action: 'escalate',
+          isolationType: outcome.isolationType,
+          rule: matched.protection.spec.name,
+          why: `${protectedBy}; rule ${outcome.rule} would isolate it, a person must decide`,
+        };
+      result = {
+        ...result,
+        isolationType: 'Selective',
+        why: `${result.why}; Selective only: ${protectedBy}`,
+      };
+    }
+    if (machine) {
+      const platform = this.platformCheck(result, machine, protectedBy);
+      if (platform !== result) note('platform', true, () => platform.why);
+      if (platform.action !== 'isolate') return platform;
+      result = platform;
+    }
+    const status = this.breaker.status(now);
+    if (status.open && alert.source !== 'manual') {
+      const why = `${status.reason}; rule ${outcome.rule} would isolate it, a person must decide`;
+      note('blast-radius', true, () => why);
+      return { ...result, action: 'escalate', rule: 'blast-radius', why };
+    }
+    return result;
+  }
+
+  private platformCheck(outcome: Outcome, machine: Machine, protectedBy: string | null): Outcome {
+    const unsupported = isolationUnsupported(machine, outcome.isolationType);
+    if (!unsupported) return outcome;
+    if (outcome.isolationType === 'Selective' && !isolationUnsupported(machine, 'Full')) {
+      // A protection asked for Selective precisely to avoid a Full isolation: never upgrade it.
+      if (protectedBy)
+        return {
+          ...outcome,
+          action: 'escalate',
+          why: `${outcome.why}; but ${unsupported}, a person must decide`,
+        };
+      return {
+        ...outcome,
+        isolationType: 'Full',
+        why: `${outcome.why}; ${unsupported}, so Full isolation instead`,
+      };
+    }
+    return {
+      action: 'skip',
+      isolationType: outcome.isolationType,
+      rule: 'platform',
+      why: `rule ${outcome.rule} would isolate it, but MDE cannot: ${unsupported}`,
+    };
+  }
+}
+
+/** A ready policy from a validated document; the mode is the document's unless overridden. */
+export function createPolicy(
+  document: PolicyDocument,
+  modeOverride: PolicyMode | null = null,
+): IsolationPolicy {
+  return new Policy(document, modeOverride ?? document.mode);
+}

@@ -1,0 +1,61 @@
+/**
+ * Which isolation MDE can carry out on a machine (mde-api.md §9.1). Checked before any POST so an
+ * unsupported device is skipped with a reason instead of failing at the API.
+ *
+ * Sources disagree; where they do we follow the newer response-actions page for platforms (Windows
+ * Server 2012 R2+, macOS Selective) and the stricter API page for Windows 10 Selective (1709, not 1703).
+ */
+import type { IsolationType } from '../alerts/model';
+import type { Machine } from '../mde/types';
+
+const LINUX =
+  /^(linux|ubuntu|debian|centos|redhat\w*|rhel|suse|sles|oraclelinux|amazonlinux|fedora|almalinux|rockylinux|mariner)$/i;
+const MACOS = /^(macos|mac ?os ?x?|osx)$/i;
+const WINDOWS_SERVER = /^windowsserver(\d{4})(r2)?$/i;
+
+/** Windows 10 feature releases as build numbers, for machines that report a build but no version. */
+const WINDOWS10_BUILD = { 1703: 15063, 1709: 16299 } as const;
+
+/** Windows 10 release as a comparable number (1709, or 2004+ for 20H2-style names); null if unknown. */
+function windows10Release(machine: Machine): number | null {
+  const version = machine.version?.trim() ?? '';
+  if (/^\d{4}$/.test(version)) return Number(version);
+  const halfYear = /^(\d{2})H(\d)$/i.exec(version);
+  if (halfYear) return 2000 + Number(halfYear[1]) * 100 + Number(halfYear[2]);
+  const build = machine.osBuild;
+  if (typeof build === 'number' && build > 0) {
+    if (build >= WINDOWS10_BUILD[1709]) return 1709;
+    return build >= WINDOWS10_BUILD[1703] ? 1703 : 1607;
+  }
+  return null;
+}
+
+/** Why MDE cannot isolate this machine in this way, or null when it can. */
+export function isolationUnsupported(machine: Machine, type: IsolationType): string | null {
+  const onboarding = machine.onboardingStatus?.toLowerCase();
+  if (onboarding && onboarding !== 'onboarded')
+    return `the device is not onboarded to Defender for Endpoint (${machine.onboardingStatus})`;
+  const platform = machine.osPlatform?.trim() ?? '';
+  if (!platform) return 'its OS platform is unknown';
+  if (/^windows11$/i.test(platform)) return null;
+  if (/^windows10$/i.test(platform)) {
+    const release = windows10Release(machine);
+    // An unreported release is almost surely a serviced one; the API rejects the rare exception itself.
+    if (release === null) return null;
+    if (release < 1703)
+      return `Windows 10 ${machine.version ?? `build ${machine.osBuild}`} is older than 1703`;
+    if (type === 'Selective' && release < 1709)
+      return `Selective isolation needs Windows 10 1709 or later (device runs ${machine.version ?? 'an older release'})`;
+    return null;
+  }
+  const server = WINDOWS_SERVER.exec(platform);
+  if (server) {
+    const year = Number(server[1]);
+    if (year > 2012 || (year === 2012 && server[2])) return null;
+    return `${platform} is older than Windows Server 2012 R2`;
+  }
+  if (MACOS.test(platform)) return null;
+  if (LINUX.test(platform))
+    return type === 'Selective' ? 'Selective isolation is not supported on Linux' : null;
+  return `MDE cannot isolate the ${platform} platform`;
+}

@@ -1,0 +1,216 @@
+/**
+ * Validation of a policy document: the JSON Schema (ajv, every error at once) and then what a schema
+ * cannot say (patterns compile, names are unique, templates name known placeholders). Every problem
+ * is reported with its JSON pointer, so an operator fixes a policy in one round.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { templateProblems } from './comment';
+import { BUILT_IN_RULES, type PolicyDocument, PROTECTION_SELECTOR_KEYS } from './document';
+import { globProblem } from './glob';
+import schema from './policy.schema.json';
+
+export interface PolicyProblem {
+  /** JSON pointer into the policy document ('' is the document itself). */
+  path: string;
+  message: string;
+}
+
+export type PolicyValidation =
+  | { valid: true; policy: PolicyDocument; errors: [] }
+  | { valid: false; errors: PolicyProblem[] };
+
+export function formatProblem(problem: PolicyProblem): string {
+  return `${problem.path || '(policy)'}: ${problem.message}`;
+}
+
+export class PolicyError extends Error {
+  constructor(
+    readonly problems: PolicyProblem[],
+    /** Where the policy came from: a file path, `inline ISOLATION_POLICY` or `shipped default`. */
+    readonly origin: string,
+  ) {
+    super(
+      `Invalid isolation policy (${origin}, ${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'PolicyError';
+  }
+}
+
+let compiled: ValidateFunction | null = null;
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, verbose: true }).compile(schema);
+  return compiled;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+};
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The known field a typo most likely meant (`severty` → `minSeverity`), if one is close. */
+function closestField(unknown: string, known: string[]): string | undefined {
+  const typed = unknown.toLowerCase();
+  let best: { field: string; distance: number } | undefined;
+  for (const field of known) {
+    const bare = field.toLowerCase();
+    const distance = Math.min(editDistance(typed, bare), editDistance(typed, bare.replace(/^min/, '')));
+    if (distance <= 2 && (!best || distance < best.distance)) best = { field, distance };
+  }
+  return best?.field;
+}
+
+function schemaProblem(error: ErrorObject): PolicyProblem {
+  const path = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  const parent = error.parentSchema as
+    | { properties?: Record<string, unknown>; examples?: unknown[] }
+    | undefined;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const guess = closestField(field, Object.keys(parent?.properties ?? {}));
+      return { path, message: `unknown field '${field}'${guess ? ` (did you mean '${guess}'?)` : ''}` };
+    }
+    case 'required':
+      return { path, message: `missing field '${String(params.missingProperty)}'` };
+    case 'enum':
+      return {
+        path,
+        message: `must be one of ${(params.allowedValues as unknown[]).join(', ')} (got ${describeType(error.data)})`,
+      };
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    case 'type':
+      return {
+        path,
+        message: `must be ${TYPE_WORDS[String(params.type)] ?? String(params.type)} (got ${describeType(error.data)})`,
+      };
+    case 'pattern': {
+      const examples = parent?.examples?.map(String).join(', ');
+      return {
+        path,
+        message: `${JSON.stringify(error.data)} does not have the expected form${examples ? ` (like ${examples})` : ` ${String(params.pattern)}`}`,
+      };
+    }
+    case 'minItems':
+      return { path, message: `must list at least ${String(params.limit)} item (or be left out)` };
+    case 'minLength':
+      return { path, message: 'must not be empty' };
+    case 'uniqueItems':
+      return {
+        path,
+        message: `lists the same value twice (items ${String(params.j)} and ${String(params.i)})`,
+      };
+    default:
+      return { path, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const GLOB_FIELDS = ['tags', 'deviceGroups', 'osPlatforms', 'hostnames'] as const;
+
+/** Checks a schema cannot express. Tolerates a badly shaped document: the schema reports the shape. */
+function semanticProblems(document: unknown): PolicyProblem[] {
+  if (!isObject(document)) return [];
+  const problems: PolicyProblem[] = [];
+  const seenNames = new Map<string, string>();
+
+  const checkName = (entry: Json, path: string) => {
+    if (typeof entry.name !== 'string') return;
+    const name = entry.name.toLowerCase();
+    if ((BUILT_IN_RULES as readonly string[]).includes(name))
+      problems.push({ path: `${path}/name`, message: `'${entry.name}' is reserved for built-in decisions` });
+    const earlier = seenNames.get(name);
+    if (earlier)
+      problems.push({ path: `${path}/name`, message: `'${entry.name}' is already used by ${earlier}` });
+    else seenNames.set(name, path);
+  };
+  const checkPatterns = (entry: Json, path: string) => {
+    const fields: string[] = [...GLOB_FIELDS];
+    for (const field of fields) {
+      const list = entry[field];
+      if (!Array.isArray(list)) continue;
+      list.forEach((pattern, index) => {
+        if (typeof pattern !== 'string' || pattern === '') return;
+        const problem = globProblem(pattern);
+        if (problem)
+          problems.push({
+            path: `${path}/${field}/${index}`,
+            message: `bad pattern "${pattern}": ${problem}`,
+          });
+      });
+    }
+    if (typeof entry.title === 'string' && entry.title !== '') {
+      const problem = globProblem(entry.title);
+      if (problem)
+        problems.push({ path: `${path}/title`, message: `bad pattern "${entry.title}": ${problem}` });
+    }
+  };
+
+  const protections = Array.isArray(document.protections) ? document.protections : [];
+  protections.forEach((protection, index) => {
+    if (!isObject(protection)) return;
+    const path = `/protections/${index}`;
+    checkName(protection, path);
+    checkPatterns(protection, path);
+    if (!PROTECTION_SELECTOR_KEYS.some((key) => protection[key] !== undefined))
+      problems.push({
+        path,
+        message: `names no device: give at least one of ${PROTECTION_SELECTOR_KEYS.join(', ')}`,
+      });
+  });
+
+  const rules = Array.isArray(document.rules) ? document.rules : [];
+  rules.forEach((rule, index) => {
+    if (!isObject(rule)) return;
+    const path = `/rules/${index}`;
+    checkName(rule, path);
+    checkPatterns(rule, path);
+    if (rule.isolationType !== undefined && rule.action !== 'isolate')
+      problems.push({ path: `${path}/isolationType`, message: 'only applies to action isolate' });
+  });
+
+  const comment = document.comment;
+  if (isObject(comment) && typeof comment.template === 'string')
+    for (const message of templateProblems(comment.template))
+      problems.push({ path: '/comment/template', message });
+  return problems;
+}
+
+/** Validates a parsed policy document; never throws. */
+export function validatePolicy(document: unknown): PolicyValidation {
+  const validate = schemaValidator();
+  const errors: PolicyProblem[] = validate(document) ? [] : (validate.errors ?? []).map(schemaProblem);
+  errors.push(...semanticProblems(document));
+  const unique = [...new Map(errors.map((e) => [formatProblem(e), e])).values()];
+  if (unique.length > 0) return { valid: false, errors: unique };
+  return { valid: true, policy: document as PolicyDocument, errors: [] };
+}

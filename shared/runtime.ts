@@ -1,0 +1,113 @@
+/**
+ * The process-wide singletons: settings, one credential, one MDE client, one set of limiters, the
+ * policy, the queue and the dispatcher. Everything that counts MDE calls must be one per process, so
+ * the worker (a single instance in Azure) sees every call it makes against the quota.
+ *
+ * With a Service Bus namespace configured, requests go to Service Bus and the Functions host delivers
+ * them to functions/worker.ts. Without one (CLI, demo, local runs), the in-memory Service Bus stand-in
+ * delivers them to the same dispatcher inside this process.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { type AppConfig, loadConfig } from './config';
+import { Dispatcher } from './dispatch/dispatcher';
+import { InProcessQueue } from './dispatch/in-process-queue';
+import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
+import type { RequestQueue } from './dispatch/queue';
+import { ServiceBusRequestQueue } from './dispatch/service-bus-queue';
+import { type Clock, MdeThrottle, systemClock } from './dispatch/throttle';
+import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
+import type { MdeApi } from './mde/api';
+import { createMdeClient } from './mde/client';
+import { createCredential } from './mde/credential';
+import { loadPolicy } from './policy/load';
+import type { IsolationPolicy } from './policy/types';
+
+export interface Runtime {
+  config: AppConfig;
+  credential: TokenCredential;
+  api: MdeApi;
+  policy: IsolationPolicy;
+  throttle: MdeThrottle;
+  queue: RequestQueue;
+  /** The in-memory queue when running inline; null with Service Bus. */
+  inline: InProcessQueue | null;
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the policy from settings (CLI `--policy`, `--dry-run`). */
+  policy?: IsolationPolicy;
+  reporter?: DispatchReporter;
+  timing?: DispatchTiming;
+  clock?: Clock;
+  random?: () => number;
+  /** Inline mode: messages handled at once (the throttle still counts every call). */
+  concurrency?: number;
+  /** Inline mode: duplicate-detection window of the in-memory queue. */
+  duplicateWindowMs?: number;
+  /** Wraps the MDE client (tests reproduce API behaviour the simulator cannot, e.g. a lagging list). */
+  decorateApi?: (api: MdeApi) => MdeApi;
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const config = loadConfig(options.env ?? process.env);
+  const timing = options.timing ?? DEFAULT_TIMING;
+  const clock = options.clock ?? systemClock;
+  const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
+  const credential = createCredential(config);
+  const throttle = new MdeThrottle({
+    rateLimits: config.rateLimits,
+    headroom: config.rateHeadroom,
+    clock,
+    busyRetryMs: timing.budgetBusyRetryMs,
+  });
+  const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
+  const api = options.decorateApi ? options.decorateApi(client) : client;
+  const inline = config.serviceBusNamespace
+    ? null
+    : new InProcessQueue({ clock, duplicateWindowMs: options.duplicateWindowMs });
+  const queue: RequestQueue =
+    inline ?? new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+  const dispatcher = new Dispatcher({
+    api,
+    policy,
+    queue,
+    throttle,
+    reporter: options.reporter ?? jsonLinesReporter,
+    timing,
+    random: options.random,
+  });
+  inline?.start((message, delivery) => dispatcher.handle(message.body, delivery), {
+    concurrency: options.concurrency ?? 4,
+  });
+  return {
+    config,
+    credential,
+    api,
+    policy,
+    throttle,
+    queue,
+    inline,
+    dispatcher,
+    async close() {
+      await queue.close();
+      await throttle.stop();
+    },
+  };
+}
+
+let shared: Runtime | null = null;
+
+/** The process's runtime, created on first use from the environment. */
+export function getRuntime(): Runtime {
+  shared ??= createRuntime();
+  return shared;
+}
+
+export async function closeRuntime(): Promise<void> {
+  const runtime = shared;
+  shared = null;
+  await runtime?.close();
+}

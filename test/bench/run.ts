@@ -1,0 +1,20 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark module and prints its figures. Benchmarks measure;
+ * tests never assert timings. Add a benchmark with one line below.
+ */
+const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  parse: () => import('./parse'),
+};
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((name) => !(name in BENCHMARKS));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}>...\n`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const name of names) await (await BENCHMARKS[name]()).run();
+}
+
+void main();

@@ -1,0 +1,121 @@
+import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
+import type { Delivery, QueueMessage } from '../../shared/dispatch/queue';
+import type { IsolationRequest } from '../../shared/dispatch/request';
+
+function message(id: string, note = id): QueueMessage {
+  return { messageId: id, body: { note } as unknown as IsolationRequest, applicationProperties: {} };
+}
+
+const noteOf = (m: QueueMessage) => (m.body as unknown as { note: string }).note;
+
+describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
+  let queue: InProcessQueue;
+  afterEach(() => queue.close());
+
+  it('drops a second message with the same id inside the duplicate window', async () => {
+    queue = new InProcessQueue({ duplicateWindowMs: 60_000 });
+    const seen: string[] = [];
+    queue.start(async (m) => {
+      seen.push(noteOf(m));
+    });
+    expect(await queue.send(message('dev-1', 'first'))).toEqual({ duplicate: false });
+    expect(await queue.send(message('dev-1', 'second'))).toEqual({ duplicate: true });
+    await queue.send(message('dev-2'));
+    await queue.idle();
+    expect(seen).toEqual(['first', 'dev-2']);
+    expect(queue.stats.duplicatesDropped).toBe(1);
+  });
+
+  it('accepts the same id again once the window has passed', async () => {
+    let now = 0;
+    queue = new InProcessQueue({ duplicateWindowMs: 100, clock: { now: () => now } });
+    const seen: string[] = [];
+    queue.start(async (m) => {
+      seen.push(noteOf(m));
+    });
+    await queue.send(message('dev-1', 'first'));
+    now = 150;
+    await queue.send(message('dev-1', 'later'));
+    await queue.idle();
+    expect(seen).toEqual(['first', 'later']);
+  });
+
+  it('delivers scheduled messages no earlier than their time, in time order', async () => {
+    queue = new InProcessQueue();
+    const seen: { note: string; at: number }[] = [];
+    queue.start(async (m) => {
+      seen.push({ note: noteOf(m), at: Date.now() });
+    });
+    const start = Date.now();
+    await queue.schedule(message('late'), new Date(start + 60));
+    await queue.schedule(message('early'), new Date(start + 20));
+    await queue.send(message('now'));
+    await queue.idle();
+    expect(seen.map((s) => s.note)).toEqual(['now', 'early', 'late']);
+    expect(seen[2].at).toBeGreaterThanOrEqual(start + 60);
+  });
+
+  it('redelivers a message whose handler threw, counting deliveries', async () => {
+    queue = new InProcessQueue();
+    const deliveries: Delivery[] = [];
+    queue.start(async (_m, delivery) => {
+      deliveries.push(delivery);
+      if (delivery.deliveryCount < 3) throw new Error('lock lost');
+    });
+    await queue.send(message('flaky'));
+    await queue.idle();
+    expect(deliveries.map((d) => d.deliveryCount)).toEqual([1, 2, 3]);
+    expect(queue.deadLetters).toHaveLength(0);
+  });
+
+  it('dead-letters with a reason after the maximum delivery count', async () => {
+    queue = new InProcessQueue({ maxDeliveryCount: 4 });
+    queue.start(async () => {
+      throw new TypeError('poison');
+    });
+    await queue.send(message('poison'));
+    await queue.idle();
+    expect(queue.deadLetters).toHaveLength(1);
+    expect(queue.deadLetters[0]).toMatchObject({
+      reason: 'MaxDeliveryCountExceeded',
+      messageId: 'poison',
+      request: { note: 'poison' },
+    });
+    expect(queue.deadLetters[0].description).toMatch(/4 times.*TypeError: poison/);
+  });
+
+  it('runs at most `concurrency` handlers at once and reports idle only when all are done', async () => {
+    queue = new InProcessQueue();
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    queue.start(
+      async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+        done += 1;
+      },
+      { concurrency: 3 },
+    );
+    for (let i = 0; i < 10; i += 1) await queue.send(message(`m${i}`));
+    await queue.idle();
+    expect(done).toBe(10);
+    expect(peak).toBe(3);
+    expect(queue.pending()).toBe(0);
+  });
+
+  it('holds a copy: editing the sent object does not change the queued message', async () => {
+    queue = new InProcessQueue();
+    const original = message('copy', 'before');
+    const seen: string[] = [];
+    await queue.send(original);
+    (original.body as unknown as { note: string }).note = 'after';
+    queue.start(async (m) => {
+      seen.push(noteOf(m));
+    });
+    await queue.idle();
+    expect(seen).toEqual(['before']);
+  });
+});

@@ -1,0 +1,53 @@
+import { planAfterFailure } from '../../shared/dispatch/lifecycle';
+import type { IsolationRequest } from '../../shared/dispatch/request';
+import { BudgetShortError } from '../../shared/dispatch/throttle';
+import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
+import {
+  ActionAlreadyInProgressError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  TransientError,
+  UnauthorizedError,
+  UnsupportedError,
+} from '../../shared/mde/errors';
+
+const details = { operation: 'isolate', api: 'isolate' as const };
+const request = { attempt: 0 } as IsolationRequest;
+const plan = (error: unknown, attempt = 0) => planAfterFailure(error, { ...request, attempt }, 1_000, DEFAULT_TIMING, () => 0.5);
+
+describe('planAfterFailure', () => {
+  it('defers on 429 for exactly Retry-After, and on a short budget until it frees', () => {
+    expect(plan(new RateLimitedError('429', details, 7_000))).toMatchObject({ kind: 'defer', at: 8_000 });
+    expect(plan(new RateLimitedError('429', details, null))).toMatchObject({ kind: 'defer', at: 1_000 + DEFAULT_TIMING.defaultRetryAfterMs });
+    expect(plan(new BudgetShortError('machines', 4_242))).toMatchObject({ kind: 'defer', at: 4_242 });
+  });
+
+  it('retries transient failures with growing backoff, then dead-letters with the reason', () => {
+    const transient = new TransientError('503', details, 'server-error', true);
+    const first = plan(transient, 0);
+    const third = plan(transient, 2);
+    expect(first).toMatchObject({ kind: 'retry' });
+    expect(third).toMatchObject({ kind: 'retry' });
+    expect((third as { at: number }).at).toBeGreaterThan((first as { at: number }).at);
+    expect(plan(transient, DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({
+      kind: 'dead-letter',
+      reason: 'RetriesExhausted',
+      description: expect.stringContaining('503'),
+    });
+    expect(plan(new TypeError('bug'), DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({ kind: 'dead-letter' });
+  });
+
+  it('retries a conflict whose pending action could not be found, within the same bound', () => {
+    const conflict = new ActionAlreadyInProgressError('400', details);
+    expect(plan(conflict)).toMatchObject({ kind: 'retry' });
+    expect(plan(conflict, 99)).toMatchObject({ kind: 'dead-letter', reason: 'ActionNotFoundAfterConflict' });
+  });
+
+  it('ends at once, with a clear reason, where retrying cannot help', () => {
+    expect(plan(new ForbiddenError('Machine.Isolate', details))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('Machine.Isolate') });
+    expect(plan(new NotFoundError('404', { ...details, apiMessage: 'Machine x was not found' }))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('was not found') });
+    expect(plan(new UnsupportedError('400', details))).toMatchObject({ kind: 'terminal' });
+    expect(plan(new UnauthorizedError('401', details))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('MDE_CLOUD') });
+  });
+});

@@ -1,0 +1,119 @@
+import type { NormalizedAlert } from '../../shared/alerts/model';
+import type { Decision } from '../../shared/policy/types';
+import { messageFor } from '../../shared/dispatch/queue';
+import {
+  dedupeKey,
+  invalidRequestReason,
+  isolateRequestFrom,
+  PRIORITY,
+  priorityOf,
+  trackingRequestFor,
+} from '../../shared/dispatch/request';
+
+const alert: NormalizedAlert = {
+  source: 'sentinel-incident',
+  alertId: 'a-1',
+  incidentId: 'inc-9',
+  incidentArmId: null,
+  title: 'Ransomware',
+  severity: 'high',
+  firing: true,
+  categories: ['Ransomware'],
+  mitreTechniques: [],
+  devices: [{ mdeDeviceId: 'aa'.repeat(20) }, { hostname: 'other' }],
+};
+
+const decision: Decision = {
+  device: { mdeDeviceId: 'aa'.repeat(20), fqdn: 'WS-1.Corp.Example' },
+  action: 'isolate',
+  isolationType: 'Full',
+  rule: 'ransomware',
+  reason: 'ransomware on a workstation',
+  policyVersion: 'v7',
+  mode: 'enforce',
+  needsDeviceCheck: true,
+};
+
+describe('dedupe keys', () => {
+  it('use the strongest identifier, lower-cased, and differ by action', () => {
+    expect(dedupeKey('isolate', { mdeDeviceId: 'AB'.repeat(20), fqdn: 'x.example' })).toBe(`isolate:mde:${'ab'.repeat(20)}`);
+    expect(dedupeKey('isolate', { fqdn: 'WS-1.Corp.Example', hostname: 'ws-1' })).toBe('isolate:fqdn:ws-1.corp.example');
+    expect(dedupeKey('release', { hostname: 'WS-1' })).toBe('release:host:ws-1');
+    expect(dedupeKey('isolate', { ipAddresses: ['10.0.0.2', '10.0.0.1'] })).toBe('isolate:ip:10.0.0.1,10.0.0.2');
+  });
+
+  it('stay within the Service Bus message id limit with room for a suffix', () => {
+    const key = dedupeKey('isolate', { fqdn: `${'a'.repeat(200)}.example` });
+    expect(key.length).toBeLessThanOrEqual(100);
+    expect(key).toMatch(/^isolate:fqdn:sha256:[0-9a-f]{40}$/);
+    expect(dedupeKey('isolate', { fqdn: `${'a'.repeat(200)}.example` })).toBe(key);
+  });
+
+  it('refuse a device without any identifier', () => {
+    expect(() => dedupeKey('isolate', {})).toThrow(/no identifier/);
+  });
+});
+
+describe('priority', () => {
+  it('puts manual first, then severity order, tracking last', () => {
+    const order = [priorityOf('low', true), priorityOf('high', false), priorityOf('medium', false), priorityOf('low', false), priorityOf('informational', false), PRIORITY.tracking];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
+
+describe('isolation requests', () => {
+  const receivedAt = new Date('2026-11-29T00:00:00Z');
+  const request = isolateRequestFrom(decision, {
+    alert,
+    receivedAt,
+    policyVersion: 'v7',
+    comment: 'because',
+    requestedBy: { kind: 'rule', name: 'ransomware' },
+  });
+
+  it('carry the design §4 fields, with the alert reduced to this device', () => {
+    expect(request).toMatchObject({
+      action: 'isolate',
+      isolationType: 'Full',
+      comment: 'because',
+      priority: PRIORITY.high,
+      rule: 'ransomware',
+      policyVersion: 'v7',
+      attempt: 0,
+      requestedBy: { kind: 'rule', name: 'ransomware' },
+      receivedAt: receivedAt.toISOString(),
+      dedupeKey: `isolate:mde:${'aa'.repeat(20)}`,
+    });
+    expect(request.alert.devices).toEqual([decision.device]);
+    expect(request.alert.alertId).toBe('a-1');
+    expect(invalidRequestReason(JSON.parse(JSON.stringify(request)))).toBeNull();
+  });
+
+  it('travel with the dedupe key as message id and the triage fields as properties', () => {
+    const message = messageFor(request);
+    expect(message.messageId).toBe(request.dedupeKey);
+    expect(message.applicationProperties).toMatchObject({ priority: 1, severity: 'high', alertId: 'a-1', incidentId: 'inc-9' });
+  });
+
+  it('turn into a tracking request keyed by the action', () => {
+    const tracking = trackingRequestFor(request, {
+      actionId: 'act-1',
+      action: 'isolate',
+      machineId: 'm',
+      computerDnsName: null,
+      postedAt: receivedAt.toISOString(),
+      adopted: false,
+      polls: 0,
+    });
+    expect(tracking).toMatchObject({ action: 'track', dedupeKey: 'track:act-1', priority: PRIORITY.tracking });
+    expect(tracking.requestId).not.toBe(request.requestId);
+    expect(invalidRequestReason(tracking)).toBeNull();
+  });
+
+  it('are checked when they come off the queue', () => {
+    expect(invalidRequestReason('text')).toMatch(/not a JSON object/);
+    expect(invalidRequestReason({ ...request, action: 'wipe' })).toMatch(/action/);
+    expect(invalidRequestReason({ ...request, device: undefined })).toMatch(/device/);
+    expect(invalidRequestReason({ ...request, action: 'track' })).toMatch(/tracking/);
+  });
+});

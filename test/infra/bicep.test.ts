@@ -1,0 +1,385 @@
+import { join } from 'node:path';
+import { SETTINGS } from '../../shared/config';
+import {
+  type BicepFile,
+  declarations,
+  literal,
+  loadBicepFiles,
+  modules,
+  objectKeys,
+  parseBicep,
+  property,
+  resources,
+  syntaxProblems,
+} from './bicep-tree';
+import {
+  DOCUMENTED_ROLE_IDS,
+  ruleApiVersions,
+  ruleAppSettings,
+  ruleDryRunByDefault,
+  ruleFunctionApp,
+  ruleKeysOnlyInSecureParameters,
+  ruleLocalAuthOff,
+  ruleMdePermissions,
+  ruleNoSecretOutputs,
+  ruleParamFile,
+  ruleQueue,
+  ruleRoleAssignments,
+  ruleSyntax,
+} from './infra-rules';
+
+const repoRoot = join(__dirname, '..', '..');
+const infra = loadBicepFiles(join(repoRoot, 'infra'), repoRoot);
+const settingsReadByCode = Object.values(SETTINGS);
+
+/** Parses snippets as if they were files of infra/, so rules see them like real files. */
+const snippet = (text: string, path = 'infra/modules/bad.bicep'): BicepFile => parseBicep(text, path);
+/** The real files with one replaced by a bad version of it. */
+const replacing = (path: string, edit: (text: string) => string): BicepFile[] =>
+  infra.map((f) => (f.path === path ? parseBicep(edit(f.root.text), f.path) : f));
+
+describe('infra/ parses', () => {
+  it('finds main.bicep, its parameter file and the modules', () => {
+    const paths = infra.map((f) => f.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'infra/main.bicep',
+        'infra/main.bicepparam',
+        'infra/modules/functionapp.bicep',
+        'infra/modules/roles.bicep',
+        'infra/modules/mde-permissions.bicep',
+        'infra/modules/sentinel-playbook.bicep',
+      ]),
+    );
+  });
+
+  it('has no syntax error in any .bicep or .bicepparam file', () => {
+    expect(ruleSyntax(infra)).toEqual([]);
+  });
+
+  it('reports a syntax error with file and line', () => {
+    const bad = snippet(
+      "param ok string\n\nresource x 'Microsoft.Web/sites@2023-12-01' = {\n  name: 'a'\n  properties: {\n",
+    );
+    expect(syntaxProblems(bad)).toEqual([expect.stringMatching(/^infra\/modules\/bad\.bicep:\d+:\d+: /)]);
+    const stray = snippet("param ok string\nvar = 'x'\n");
+    expect(syntaxProblems(stray)[0]).toMatch(/^infra\/modules\/bad\.bicep:2:/);
+  });
+
+  it('forgives only the documented grammar gaps (extension statement, bicepparam assignment)', () => {
+    expect(syntaxProblems(snippet('extension microsoftGraphV1\nparam a string\n'))).toEqual([]);
+    expect(syntaxProblems(snippet('extension microsoftGraphV1 extra\nparam a string\n'))).not.toEqual([]);
+    expect(syntaxProblems(snippet("using './main.bicep'\nparam a = 'x'\n", 'infra/x.bicepparam'))).toEqual(
+      [],
+    );
+    expect(syntaxProblems(snippet("param a = 'x'\n"))).not.toEqual([]);
+    expect(
+      syntaxProblems(snippet("using './main.bicep'\nparam a = = 'x'\n", 'infra/x.bicepparam')),
+    ).not.toEqual([]);
+  });
+});
+
+describe('bicep-tree helper', () => {
+  const file = snippet(`
+var base = { A: 'a', B: 'b' }
+var extra = { C: 'c' }
+resource s 'Microsoft.Web/sites@2023-12-01' = if (on) {
+  name: 'x'
+  properties: { siteConfig: { minTlsVersion: '1.2' }, 'quoted-key': true }
+}
+resource l 'Microsoft.Foo/bars@2020-01-01' = [for i in items: { name: i }]
+`);
+
+  it('finds resources with their type, API version, condition and loop', () => {
+    const found = resources(file).map((r) => [
+      r.symbol,
+      r.type,
+      r.apiVersion,
+      r.condition?.text ?? null,
+      r.loop,
+    ]);
+    expect(found).toEqual([
+      ['s', 'Microsoft.Web/sites', '2023-12-01', '(on)', false],
+      ['l', 'Microsoft.Foo/bars', '2020-01-01', null, true],
+    ]);
+  });
+
+  it('reads property values by path, quoted keys included', () => {
+    const [site] = resources(file);
+    expect(literal(property(site.body, 'properties', 'siteConfig', 'minTlsVersion'))).toBe('1.2');
+    expect(literal(property(site.body, 'properties', 'quoted-key'))).toBe(true);
+    expect(property(site.body, 'properties', 'nothing')).toBeNull();
+  });
+
+  it('collects the keys of union(...) and ternaries of objects through vars', () => {
+    const withUnion = snippet(`${file.root.text}\nvar all = union(base, on ? extra : {})\n`);
+    const all = declarations(withUnion).find((d) => d.name === 'all');
+    expect(objectKeys(withUnion, all?.value ?? null).map((k) => k.key)).toEqual(['A', 'B', 'C']);
+    expect(objectKeys(withUnion, null)).toEqual([]);
+  });
+});
+
+describe('resources and modules', () => {
+  it('every resource pins an API version and every module file exists', () => {
+    expect(ruleApiVersions(infra, repoRoot)).toEqual([]);
+  });
+
+  it('fails on a resource without API version or a missing module', () => {
+    const bad = snippet(
+      "resource a 'Microsoft.Web/sites' = {\n  name: 'a'\n}\nmodule m 'nowhere.bicep' = {\n  name: 'm'\n}\n",
+    );
+    expect(ruleApiVersions([bad], repoRoot)).toEqual([
+      expect.stringContaining('resource a'),
+      expect.stringContaining('missing file nowhere.bicep'),
+    ]);
+  });
+});
+
+describe('function app', () => {
+  it('has a managed identity, HTTPS only, TLS 1.2, FTP and basic publishing off, Node 20 on one instance', () => {
+    expect(ruleFunctionApp(infra)).toEqual([]);
+  });
+
+  it.each([
+    ["type: 'SystemAssigned'", "type: 'None'", 'identity type'],
+    ['httpsOnly: true', 'httpsOnly: false', 'httpsOnly'],
+    ["minTlsVersion: '1.2'", "minTlsVersion: '1.0'", 'minTlsVersion'],
+    ["ftpsState: 'Disabled'", "ftpsState: 'AllAllowed'", 'ftpsState'],
+    ["version: '20'", "version: '18'", 'runtime.version'],
+    ['var maximumInstanceCount = 1', 'var maximumInstanceCount = 40', 'maximumInstanceCount'],
+    ["type: 'SystemAssignedIdentity'", "type: 'StorageAccountConnectionString'", 'deployment storage'],
+  ])('fails when %s becomes %s', (good, bad, message) => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) => t.replace(good, bad));
+    expect(ruleFunctionApp(files)).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('fails when FTP publishing is allowed', () => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) =>
+      t.replace('allow: false', 'allow: true'),
+    );
+    expect(ruleFunctionApp(files)).toEqual([expect.stringContaining('properties.allow')]);
+  });
+});
+
+describe('local authentication', () => {
+  it('is off on storage, Service Bus, Application Insights and Log Analytics', () => {
+    expect(ruleLocalAuthOff(infra)).toEqual([]);
+  });
+
+  it.each([
+    ['infra/modules/storage.bicep', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'],
+    ['infra/modules/servicebus.bicep', 'disableLocalAuth: true', 'disableLocalAuth: false'],
+    ['infra/modules/servicebus.bicep', "name: 'Standard'", "name: 'Basic'"],
+    ['infra/modules/monitoring.bicep', 'DisableLocalAuth: true', 'DisableLocalAuth: false'],
+  ])('fails when %s says %s → %s', (path, good, bad) => {
+    expect(ruleLocalAuthOff(replacing(path, (t) => t.replace(good, bad)))).toHaveLength(1);
+  });
+});
+
+describe('app settings', () => {
+  it('sets every setting of shared/config.ts SETTINGS and only those plus the host ones, without secrets', () => {
+    expect(settingsReadByCode.length).toBeGreaterThan(5);
+    expect(ruleAppSettings(infra, settingsReadByCode)).toEqual([]);
+  });
+
+  it('fails when the code reads a setting Bicep does not set', () => {
+    expect(ruleAppSettings(infra, [...settingsReadByCode, 'NEW_SETTING'])).toEqual([
+      expect.stringContaining('NEW_SETTING is read by the code but not set'),
+    ]);
+  });
+
+  it('fails when Bicep sets a setting nobody reads', () => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) =>
+      t.replace('  MDE_CLOUD: mdeCloud', "  MDE_CLOUD: mdeCloud\n  LEFTOVER_SETTING: 'x'"),
+    );
+    expect(ruleAppSettings(files, settingsReadByCode)).toEqual([
+      expect.stringContaining('LEFTOVER_SETTING is set but'),
+    ]);
+  });
+
+  it.each([
+    ["'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc'", 'looks like a secret'],
+    [
+      "'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=a;SharedAccessKey=b'",
+      'looks like a secret',
+    ],
+    ['storageAccount.listKeys().keys[0].value', 'reads a secret with listKeys()'],
+  ])('fails on a secret value %s', (value, message) => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) =>
+      t.replace(
+        'AzureWebJobsStorage__accountName: storageAccountName',
+        `AzureWebJobsStorage__accountName: ${value}`,
+      ),
+    );
+    expect(ruleAppSettings(files, settingsReadByCode)).toEqual(
+      expect.arrayContaining([expect.stringContaining(message)]),
+    );
+  });
+});
+
+describe('secrets', () => {
+  it('no output exposes a key, and keys only feed SecureString workflow parameters', () => {
+    expect(ruleNoSecretOutputs(infra)).toEqual([]);
+    expect(ruleKeysOnlyInSecureParameters(infra)).toEqual([]);
+  });
+
+  it('fails on an output of a key or connection string', () => {
+    const bad = snippet(
+      'output functionKey string = app.listKeys().default\noutput cs string = appInsights.properties.ConnectionString\n',
+    );
+    expect(ruleNoSecretOutputs([bad])).toEqual([
+      expect.stringContaining('output functionKey is named like a secret'),
+      expect.stringContaining('exposes the result of listKeys()'),
+      expect.stringContaining('output cs exposes .ConnectionString'),
+    ]);
+  });
+
+  it('fails when the function key goes into a plain String workflow parameter', () => {
+    const files = replacing('infra/modules/sentinel-playbook.bicep', (t) =>
+      t.replace("type: 'SecureString'", "type: 'String'"),
+    );
+    expect(ruleKeysOnlyInSecureParameters(files)).toEqual([
+      expect.stringContaining('listKeys() result is used outside'),
+    ]);
+  });
+});
+
+describe('isolation queue', () => {
+  it('has duplicate detection, dead-lettering, bounded deliveries and a fitting lock', () => {
+    expect(ruleQueue(infra)).toEqual([]);
+  });
+
+  it.each([
+    ['requiresDuplicateDetection: true', 'requiresDuplicateDetection: false'],
+    ['deadLetteringOnMessageExpiration: true', 'deadLetteringOnMessageExpiration: false'],
+    ["lockDuration: 'PT2M'", "lockDuration: 'PT30S'"],
+    ['param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 100'],
+  ])('fails when %s becomes %s', (good, bad) => {
+    expect(ruleQueue(replacing('infra/modules/servicebus.bicep', (t) => t.replace(good, bad)))).toHaveLength(
+      1,
+    );
+  });
+});
+
+describe('role assignments', () => {
+  it('use the named constants of the documented built-in roles, on the right scopes', () => {
+    expect(ruleRoleAssignments(infra)).toEqual([]);
+  });
+
+  it('checks the constants against the ids Microsoft documents', () => {
+    const roleIds = infra.find((f) => f.path === 'infra/modules/role-ids.bicep');
+    expect(roleIds).toBeDefined();
+    const files = replacing('infra/modules/role-ids.bicep', (t) =>
+      t.replace(DOCUMENTED_ROLE_IDS.storageBlobDataOwnerRoleId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'),
+    );
+    expect(ruleRoleAssignments(files)).toEqual([
+      expect.stringContaining('storageBlobDataOwnerRoleId is ba92f5b4'),
+    ]);
+  });
+
+  it('fails on a hard-coded role id, a missing grant or a wrong scope', () => {
+    const hardCoded = replacing('infra/modules/roles.bicep', (t) =>
+      t.replace(
+        "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataSenderRoleId)",
+        "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')",
+      ),
+    );
+    expect(ruleRoleAssignments(hardCoded)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(
+          'queueSender does not use subscriptionResourceId with an imported role constant',
+        ),
+        expect.stringContaining('no role assignment grants serviceBusDataSenderRoleId'),
+      ]),
+    );
+    const namespaceScope = replacing('infra/modules/roles.bicep', (t) =>
+      t.replace(/scope: queue\n/g, 'scope: namespace\n'),
+    );
+    expect(ruleRoleAssignments(namespaceScope)).toEqual([
+      expect.stringContaining('serviceBusDataSenderRoleId on a Microsoft.ServiceBus/namespaces/queues'),
+      expect.stringContaining('serviceBusDataReceiverRoleId on a Microsoft.ServiceBus/namespaces/queues'),
+    ]);
+  });
+});
+
+describe('MDE application permissions', () => {
+  it('are granted with the Graph extension, looked up by value, and can be switched off', () => {
+    expect(ruleMdePermissions(infra)).toEqual([]);
+  });
+
+  it('fails on a hard-coded app role id', () => {
+    const files = replacing('infra/modules/mde-permissions.bicep', (t) =>
+      t.replace(
+        /appRoleId: filter\([\s\S]*?\)\[0\]\.id/,
+        "appRoleId: '93489bf5-0fbc-4f2d-b901-33f2fe08ff05'",
+      ),
+    );
+    expect(ruleMdePermissions(files)).toEqual([
+      expect.stringContaining('appRoleId is not looked up by value'),
+    ]);
+  });
+
+  it('fails when a permission is dropped or the switch is gone', () => {
+    const dropped = replacing('infra/modules/mde-permissions.bicep', (t) =>
+      t.replace("  'Machine.Read.All'\n", ''),
+    );
+    expect(ruleMdePermissions(dropped)).toEqual([expect.stringContaining('Machine.Read.All is not granted')]);
+    const unswitched = replacing('infra/main.bicep', (t) =>
+      t.replace(
+        "'modules/mde-permissions.bicep' = if (grantMdePermissions) {",
+        "'modules/mde-permissions.bicep' = {",
+      ),
+    );
+    expect(ruleMdePermissions(unswitched)).toEqual([
+      expect.stringContaining('not switched by grantMdePermissions'),
+    ]);
+  });
+});
+
+describe('main.bicep', () => {
+  const main = infra.find((f) => f.path === 'infra/main.bicep') as BicepFile;
+
+  it('outputs the function app name and URL, the queue and the identity, nothing else secret-looking', () => {
+    const outputs = declarations(main)
+      .filter((d) => d.kind === 'output')
+      .map((d) => d.name);
+    expect(outputs).toEqual(
+      expect.arrayContaining(['functionAppName', 'functionAppUrl', 'isolationQueue', 'identityPrincipalId']),
+    );
+  });
+
+  it('deploys the Sentinel playbook only when asked to', () => {
+    const playbook = modules(main).find((m) => m.path === 'modules/sentinel-playbook.bicep');
+    expect(playbook?.condition?.descendantsOfType('identifier').map((n) => n.text)).toContain(
+      'deploySentinelPlaybook',
+    );
+    const flag = declarations(main).find((d) => d.name === 'deploySentinelPlaybook');
+    expect(literal(flag?.value ?? null)).toBe(false);
+  });
+});
+
+describe('deployment defaults and parameter file', () => {
+  it('defaults to dry-run and the parameter file matches main.bicep', () => {
+    expect(ruleDryRunByDefault(infra)).toEqual([]);
+    expect(ruleParamFile(infra)).toEqual([]);
+  });
+
+  it('fails when a deployment would enforce by default', () => {
+    const files = replacing('infra/main.bicepparam', (t) =>
+      t.replace("isolationMode = 'dry-run'", "isolationMode = 'enforce'"),
+    );
+    expect(ruleDryRunByDefault(files)).toEqual([
+      expect.stringContaining('isolationMode defaults to "enforce"'),
+    ]);
+  });
+
+  it('fails on a parameter main.bicep does not declare or a missing required one', () => {
+    const files = replacing('infra/main.bicepparam', (t) =>
+      t.replace("param environmentName = 'soc'", "param environmentNam = 'soc'"),
+    );
+    expect(ruleParamFile(files)).toEqual([
+      expect.stringContaining('environmentNam is not a parameter of main.bicep'),
+      expect.stringContaining('required parameter environmentName is not set'),
+    ]);
+  });
+});

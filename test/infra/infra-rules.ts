@@ -1,0 +1,423 @@
+/**
+ * The rules the infrastructure must keep, each a function from parsed Bicep files to a list of problems
+ * (empty = rule kept). The tests run every rule on infra/ and on small bad snippets, so each rule is seen
+ * to fail as well as to pass.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  type BicepFile,
+  callsWithin,
+  declarations,
+  extensions,
+  imports,
+  literal,
+  memberNamesWithin,
+  modules,
+  objectKeys,
+  possibleStrings,
+  property,
+  type ResourceDecl,
+  resolve,
+  resources,
+  type SyntaxNode,
+  syntaxProblems,
+} from './bicep-tree';
+
+/** Built-in role ids as Microsoft documents them (Azure built-in roles reference), by constant name. */
+export const DOCUMENTED_ROLE_IDS: Readonly<Record<string, string>> = {
+  serviceBusDataSenderRoleId: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
+  serviceBusDataReceiverRoleId: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
+  storageBlobDataOwnerRoleId: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageQueueDataContributorRoleId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageTableDataContributorRoleId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  monitoringMetricsPublisherRoleId: '3913510d-42f4-4e42-8a64-420c390055eb',
+  sentinelResponderRoleId: '3e150937-b8fe-4cfb-8069-0eaf05ecd056',
+};
+
+/** App settings the Functions host (not the app code) reads. Anything else in Bicep must be read by config. */
+export const HOST_SETTINGS: readonly string[] = [
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'ServiceBusConnection__credential',
+  'ServiceBusConnection__clientId',
+];
+
+/**
+ * Setting values that may carry a resource locator Microsoft documents as not secret. The App Insights
+ * connection string contains `InstrumentationKey=`, but with local auth off it grants nothing.
+ */
+const NOT_SECRET_BY_DESIGN = new Set(['APPLICATIONINSIGHTS_CONNECTION_STRING']);
+
+const SECRET_TEXT =
+  /AccountKey=|SharedAccessKey|SharedAccessSignature|[?&]sig=|password|passwd|client.?secret|InstrumentationKey=|primaryKey|secondaryKey|functionKeys|masterKey/i;
+/** list*() functions return keys and connection strings (listKeys, listConnectionStrings, listSecrets…). */
+const isListCall = (name: string) => /^list[A-Z][A-Za-z]*$/.test(name);
+
+const where = (file: BicepFile, line: number) => `${file.path}:${line}`;
+const all = <T>(files: BicepFile[], pick: (f: BicepFile) => T[]) => files.flatMap(pick);
+const deployed = (files: BicepFile[], type: string) =>
+  all(files, resources).filter((r) => r.type.toLowerCase() === type.toLowerCase() && !r.existing);
+
+function expectLiteral(r: ResourceDecl, path: string[], allowed: unknown[], problems: string[]) {
+  const value = literal(resolve(r.file, property(r.body, ...path)));
+  if (!allowed.includes(value))
+    problems.push(
+      `${where(r.file, r.line)}: ${r.symbol} ${path.join('.')} is ${JSON.stringify(value)}, expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')}`,
+    );
+}
+
+export function ruleSyntax(files: BicepFile[]): string[] {
+  return all(files, syntaxProblems);
+}
+
+const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?|v1\.0|beta)$/;
+
+/** Every resource names its API version; every module path points at a file that exists. */
+export function ruleApiVersions(files: BicepFile[], repoRoot: string): string[] {
+  const problems = all(files, resources)
+    .filter((r) => !r.apiVersion || !API_VERSION.test(r.apiVersion))
+    .map(
+      (r) => `${where(r.file, r.line)}: resource ${r.symbol} '${r.typeString}' does not pin an API version`,
+    );
+  for (const m of all(files, modules))
+    if (!existsSync(join(repoRoot, dirname(m.file.path), m.path)))
+      problems.push(`${where(m.file, m.line)}: module ${m.symbol} points at missing file ${m.path}`);
+  return problems;
+}
+
+/** Managed identity, HTTPS only, TLS 1.2+, FTP(S) and basic publishing off, Flex on Node 20, one instance. */
+export function ruleFunctionApp(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const sites = deployed(files, 'Microsoft.Web/sites');
+  if (sites.length === 0) problems.push('no function app (Microsoft.Web/sites) is deployed');
+  for (const site of sites) {
+    const identityTypes = possibleStrings(site.file, property(site.body, 'identity'));
+    const managed = ['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned'];
+    if (!identityTypes.every((t) => t !== undefined && managed.includes(t)))
+      problems.push(
+        `${where(site.file, site.line)}: ${site.symbol} identity type is ${JSON.stringify(identityTypes)}, expected a managed identity`,
+      );
+    expectLiteral(site, ['properties', 'httpsOnly'], [true], problems);
+    expectLiteral(site, ['properties', 'siteConfig', 'minTlsVersion'], ['1.2', '1.3'], problems);
+    expectLiteral(site, ['properties', 'siteConfig', 'ftpsState'], ['Disabled'], problems);
+    expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'name'], ['node'], problems);
+    expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'version'], ['20'], problems);
+    expectLiteral(
+      site,
+      ['properties', 'functionAppConfig', 'scaleAndConcurrency', 'maximumInstanceCount'],
+      [1],
+      problems,
+    );
+    if (property(site.body, 'properties', 'functionAppConfig', 'scaleAndConcurrency', 'alwaysReady'))
+      problems.push(
+        `${where(site.file, site.line)}: always-ready instances are not counted by maximumInstanceCount`,
+      );
+    const authType = possibleStrings(
+      site.file,
+      property(site.body, 'properties', 'functionAppConfig', 'deployment', 'storage', 'authentication'),
+    );
+    if (!authType.every((t) => t === 'SystemAssignedIdentity' || t === 'UserAssignedIdentity'))
+      problems.push(
+        `${where(site.file, site.line)}: deployment storage does not authenticate with the identity`,
+      );
+  }
+  const policies = deployed(files, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+  for (const name of ['ftp', 'scm']) {
+    const policy = policies.find((p) => literal(property(p.body, 'name')) === name);
+    if (!policy) problems.push(`basic publishing credentials policy '${name}' is not set`);
+    else expectLiteral(policy, ['properties', 'allow'], [false], problems);
+  }
+  return problems;
+}
+
+/** Storage, Service Bus, Application Insights and Log Analytics accept Entra ID only, over TLS 1.2+. */
+export function ruleLocalAuthOff(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const checks: [string, string[], unknown[]][] = [
+    ['Microsoft.Storage/storageAccounts', ['properties', 'allowSharedKeyAccess'], [false]],
+    ['Microsoft.Storage/storageAccounts', ['properties', 'minimumTlsVersion'], ['TLS1_2', 'TLS1_3']],
+    ['Microsoft.Storage/storageAccounts', ['properties', 'allowBlobPublicAccess'], [false]],
+    ['Microsoft.ServiceBus/namespaces', ['properties', 'disableLocalAuth'], [true]],
+    ['Microsoft.ServiceBus/namespaces', ['properties', 'minimumTlsVersion'], ['1.2', '1.3']],
+    ['Microsoft.ServiceBus/namespaces', ['sku', 'name'], ['Standard', 'Premium']],
+    ['Microsoft.Insights/components', ['properties', 'DisableLocalAuth'], [true]],
+    ['Microsoft.OperationalInsights/workspaces', ['properties', 'features', 'disableLocalAuth'], [true]],
+  ];
+  for (const [type, path, allowed] of checks) {
+    const found = deployed(files, type);
+    if (found.length === 0) problems.push(`no ${type} is deployed`);
+    for (const r of found) expectLiteral(r, path, allowed, problems);
+  }
+  return problems;
+}
+
+function appSettingsResources(files: BicepFile[]) {
+  return deployed(files, 'Microsoft.Web/sites/config').filter(
+    (r) => literal(property(r.body, 'name')) === 'appsettings',
+  );
+}
+
+/**
+ * Bicep sets every setting the code reads and nothing the code does not read (besides the host's own),
+ * and no value is or fetches a secret.
+ */
+export function ruleAppSettings(files: BicepFile[], settingsReadByCode: readonly string[]): string[] {
+  const problems: string[] = [];
+  const found = appSettingsResources(files);
+  if (found.length !== 1) return [`expected one appsettings resource, found ${found.length}`];
+  const [settings] = found;
+  const pairs = objectKeys(settings.file, property(settings.body, 'properties'));
+  const names = new Set(pairs.map((p) => p.key));
+  for (const name of settingsReadByCode)
+    if (!names.has(name))
+      problems.push(
+        `${where(settings.file, settings.line)}: app setting ${name} is read by the code but not set`,
+      );
+  for (const name of names)
+    if (!settingsReadByCode.includes(name) && !HOST_SETTINGS.includes(name))
+      problems.push(
+        `${where(settings.file, settings.line)}: app setting ${name} is set but neither the code nor the host reads it`,
+      );
+  for (const { key, value } of pairs) {
+    const at = where(settings.file, value.startPosition.row + 1);
+    const listCalls = callsWithin(value).filter((c) => isListCall(c.name));
+    if (listCalls.length > 0)
+      problems.push(`${at}: app setting ${key} reads a secret with ${listCalls[0].name}()`);
+    if (!NOT_SECRET_BY_DESIGN.has(key) && (SECRET_TEXT.test(value.text) || /secret|password|key$/i.test(key)))
+      problems.push(`${at}: app setting ${key} looks like a secret or a connection string`);
+  }
+  return problems;
+}
+
+/** No output carries a key, secret or connection string. */
+export function ruleNoSecretOutputs(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  for (const output of all(files, declarations).filter((d) => d.kind === 'output')) {
+    const at = `${where(output.file, output.line)}: output ${output.name}`;
+    if (/key|secret|password|connectionString|token|sas/i.test(output.name))
+      problems.push(`${at} is named like a secret`);
+    if (!output.value) continue;
+    const listCall = callsWithin(output.value).find((c) => isListCall(c.name));
+    if (listCall) problems.push(`${at} exposes the result of ${listCall.name}()`);
+    const member = memberNamesWithin(output.value).find((m) =>
+      /key|secret|password|connectionstring/i.test(m),
+    );
+    if (member) problems.push(`${at} exposes .${member}`);
+  }
+  return problems;
+}
+
+/** Keys fetched with list*() may only feed a SecureString parameter of a Logic App workflow. */
+export function ruleKeysOnlyInSecureParameters(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  for (const file of files) {
+    const workflows = resources(file).filter((r) => r.type === 'Microsoft.Logic/workflows' && !r.existing);
+    const allowed = new Set<number>();
+    for (const wf of workflows) {
+      const definitionParams = property(wf.body, 'properties', 'definition', 'parameters');
+      for (const [name, declared] of Object.entries(collect(definitionParams))) {
+        if (literal(property(declared, 'type'))?.toString().toLowerCase() !== 'securestring') continue;
+        const passed = property(wf.body, 'properties', 'parameters', name, 'value');
+        if (passed) for (const call of callsWithin(passed)) allowed.add(call.node.id);
+      }
+    }
+    for (const call of callsWithin(file.root).filter((c) => isListCall(c.name) && !allowed.has(c.node.id)))
+      problems.push(
+        `${where(file, call.node.startPosition.row + 1)}: ${call.name}() result is used outside a SecureString workflow parameter`,
+      );
+  }
+  return problems;
+}
+
+function collect(obj: SyntaxNode | null): Record<string, SyntaxNode> {
+  const out: Record<string, SyntaxNode> = {};
+  for (const child of obj?.namedChildren ?? []) {
+    if (child.type !== 'object_property') continue;
+    const key = child.namedChildren[0];
+    out[key.type === 'string' ? String(literal(key)) : key.text] =
+      child.namedChildren[child.namedChildren.length - 1];
+  }
+  return out;
+}
+
+/** The isolation queue collapses duplicates, dead-letters what it cannot deliver, and locks long enough. */
+export function ruleQueue(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const queues = deployed(files, 'Microsoft.ServiceBus/namespaces/queues');
+  if (queues.length === 0) return ['no Service Bus queue is deployed'];
+  for (const q of queues) {
+    expectLiteral(q, ['properties', 'requiresDuplicateDetection'], [true], problems);
+    expectLiteral(q, ['properties', 'deadLetteringOnMessageExpiration'], [true], problems);
+    const window = literal(
+      resolve(q.file, property(q.body, 'properties', 'duplicateDetectionHistoryTimeWindow')),
+    );
+    if (typeof window !== 'string' || !/^PT\d+[MH]$/.test(window))
+      problems.push(
+        `${where(q.file, q.line)}: duplicate detection window ${JSON.stringify(window)} is not minutes or hours`,
+      );
+    const deliveries = literal(resolve(q.file, property(q.body, 'properties', 'maxDeliveryCount')));
+    if (typeof deliveries !== 'number' || deliveries < 3 || deliveries > 10)
+      problems.push(
+        `${where(q.file, q.line)}: maxDeliveryCount ${JSON.stringify(deliveries)} is not between 3 and 10`,
+      );
+    const lock = literal(resolve(q.file, property(q.body, 'properties', 'lockDuration')));
+    const minutes = typeof lock === 'string' ? /^PT(\d+)M$/.exec(lock) : null;
+    if (!minutes || Number(minutes[1]) < 1 || Number(minutes[1]) > 5)
+      problems.push(
+        `${where(q.file, q.line)}: lockDuration ${JSON.stringify(lock)} does not fit a worker waiting up to a minute for quota`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * Role assignments name their role with an imported constant whose value is the documented id, and the
+ * identity gets each role it needs on the right kind of scope.
+ */
+export function ruleRoleAssignments(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const constants = new Map<string, string | undefined>();
+  for (const d of all(files, declarations).filter(
+    (d) => d.kind === 'var' && d.decorators.includes('export'),
+  )) {
+    const value = literal(d.value);
+    constants.set(d.name, typeof value === 'string' ? value : undefined);
+  }
+  for (const [name, id] of constants)
+    if (name in DOCUMENTED_ROLE_IDS && DOCUMENTED_ROLE_IDS[name] !== id)
+      problems.push(`role constant ${name} is ${id}, documented id is ${DOCUMENTED_ROLE_IDS[name]}`);
+  const granted: { role: string; scopeType: string }[] = [];
+  for (const file of files) {
+    const imported = imports(file);
+    const byName = new Map(resources(file).map((r) => [r.symbol, r]));
+    for (const ra of resources(file).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')) {
+      const at = `${where(file, ra.line)}: role assignment ${ra.symbol}`;
+      const roleDef = property(ra.body, 'properties', 'roleDefinitionId');
+      const args =
+        roleDef?.type === 'call_expression'
+          ? roleDef.childForFieldName('arguments')?.namedChildren
+          : undefined;
+      const isSubscriptionRoleId =
+        roleDef?.childForFieldName('function')?.text === 'subscriptionResourceId' &&
+        literal(args?.[0] ?? null) === 'Microsoft.Authorization/roleDefinitions';
+      const constant = args?.[1];
+      const source = constant?.type === 'identifier' ? imported.get(constant.text) : undefined;
+      if (!isSubscriptionRoleId || !source) {
+        problems.push(`${at} does not use subscriptionResourceId with an imported role constant`);
+        continue;
+      }
+      if (!(source.original in DOCUMENTED_ROLE_IDS) || !constants.has(source.original))
+        problems.push(`${at} uses ${source.original}, which is not a documented built-in role constant`);
+      if (literal(property(ra.body, 'properties', 'principalType')) !== 'ServicePrincipal')
+        problems.push(`${at} does not set principalType ServicePrincipal`);
+      const scopeSymbol = property(ra.body, 'scope')?.text ?? '';
+      granted.push({ role: source.original, scopeType: byName.get(scopeSymbol)?.type ?? '(none)' });
+    }
+  }
+  const required: [string, string][] = [
+    ['serviceBusDataSenderRoleId', 'Microsoft.ServiceBus/namespaces/queues'],
+    ['serviceBusDataReceiverRoleId', 'Microsoft.ServiceBus/namespaces/queues'],
+    ['storageBlobDataOwnerRoleId', 'Microsoft.Storage/storageAccounts'],
+    ['storageQueueDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
+    ['storageTableDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
+    ['monitoringMetricsPublisherRoleId', 'Microsoft.Insights/components'],
+    ['sentinelResponderRoleId', 'Microsoft.OperationalInsights/workspaces'],
+  ];
+  for (const [role, scopeType] of required)
+    if (!granted.some((g) => g.role === role && g.scopeType === scopeType))
+      problems.push(`no role assignment grants ${role} on a ${scopeType}`);
+  return problems;
+}
+
+const DEFENDER_APP_ID = 'fc780465-2017-40d4-a0c5-307022471b92';
+
+/**
+ * Machine.Isolate and Machine.Read.All are granted through the Graph extension, with role ids looked up
+ * by value on the WindowsDefenderATP service principal, and main.bicep can switch the grant off.
+ */
+export function ruleMdePermissions(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const assignments = all(files, resources).filter((r) => r.type === 'Microsoft.Graph/appRoleAssignedTo');
+  if (assignments.length === 0) return ['no Microsoft.Graph/appRoleAssignedTo resource'];
+  for (const a of assignments) {
+    const file = a.file;
+    if (!extensions(file).some((e) => /^microsoftGraph/i.test(e) || e.includes('microsoftgraph')))
+      problems.push(`${file.path}: no Microsoft Graph extension statement`);
+    const sp = resources(file).find((r) => r.type === 'Microsoft.Graph/servicePrincipals' && r.existing);
+    if (!sp || literal(resolve(file, property(sp.body, 'appId'))) !== DEFENDER_APP_ID)
+      problems.push(
+        `${file.path}: WindowsDefenderATP service principal is not looked up by appId ${DEFENDER_APP_ID}`,
+      );
+    const roleId = property(a.body, 'appRoleId');
+    if (
+      !roleId ||
+      literal(resolve(file, roleId)) !== undefined ||
+      !callsWithin(roleId).some((c) => c.name === 'filter')
+    )
+      problems.push(`${where(file, a.line)}: appRoleId is not looked up by value (filter over appRoles)`);
+    else if (!sp || !memberNamesWithin(roleId).includes('appRoles'))
+      problems.push(`${where(file, a.line)}: appRoleId is not looked up in the service principal's appRoles`);
+    const values = new Set(
+      declarations(file)
+        .flatMap((d) => (d.value ? d.value.descendantsOfType('string') : []))
+        .map((s) => literal(s)),
+    );
+    for (const role of ['Machine.Isolate', 'Machine.Read.All'])
+      if (!values.has(role)) problems.push(`${file.path}: app role ${role} is not granted`);
+  }
+  const main = files.find((f) => f.path.endsWith('main.bicep'));
+  const grantModule = main ? modules(main).find((m) => m.path.endsWith('mde-permissions.bicep')) : undefined;
+  if (!grantModule) problems.push('main.bicep does not deploy the MDE permissions module');
+  else if (grantModule.condition?.text !== '(grantMdePermissions)')
+    problems.push(
+      `${where(grantModule.file, grantModule.line)}: MDE permissions module is not switched by grantMdePermissions`,
+    );
+  return problems;
+}
+
+/** A first deployment never isolates: the mode parameter defaults to dry-run, in main.bicep and its param file. */
+export function ruleDryRunByDefault(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  for (const file of files.filter((f) => /main\.bicep(param)?$/.test(f.path))) {
+    const mode = declarations(file).find((d) => d.name === 'isolationMode');
+    if (!mode) problems.push(`${file.path}: no isolationMode parameter`);
+    else {
+      const value =
+        file.kind === 'bicepparam' ? literal(mode.value?.namedChildren[0] ?? null) : literal(mode.value);
+      if (value !== 'dry-run')
+        problems.push(`${where(file, mode.line)}: isolationMode defaults to ${JSON.stringify(value)}`);
+    }
+  }
+  return problems;
+}
+
+/** The parameter file uses main.bicep and only sets parameters main.bicep declares. */
+export function ruleParamFile(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  const main = files.find((f) => f.kind === 'bicep' && f.path.endsWith('main.bicep'));
+  const paramFiles = files.filter((f) => f.kind === 'bicepparam');
+  if (!main || paramFiles.length === 0) return ['main.bicep or its .bicepparam file is missing'];
+  const declared = new Set(
+    declarations(main)
+      .filter((d) => d.kind === 'param')
+      .map((d) => d.name),
+  );
+  const required = declarations(main).filter((d) => d.kind === 'param' && !d.value);
+  for (const file of paramFiles) {
+    const using = file.root.namedChildren.find((n) => n.type === 'using_statement');
+    if (literal(using?.namedChildren[0] ?? null) !== './main.bicep')
+      problems.push(`${file.path}: does not use './main.bicep'`);
+    const set = declarations(file).filter((d) => d.kind === 'param');
+    for (const p of set)
+      if (!declared.has(p.name))
+        problems.push(`${where(file, p.line)}: ${p.name} is not a parameter of main.bicep`);
+    for (const p of required)
+      if (!set.some((s) => s.name === p.name))
+        problems.push(`${file.path}: required parameter ${p.name} is not set`);
+  }
+  return problems;
+}

@@ -1,0 +1,125 @@
+import type { NormalizedAlert } from '../../shared/alerts/model';
+import {
+  type DecisionSink,
+  type IntakeLogLine,
+  receiveAlerts,
+  type SubmittedRequest,
+} from '../../shared/intake/receive-alerts';
+import { loadPolicy } from '../../shared/policy/load';
+import type { Decision, IsolationPolicy } from '../../shared/policy/types';
+import { fixture } from '../fixtures';
+
+const policy = loadPolicy({ kind: 'default' }, 'enforce');
+
+/** A working in-memory queue: one request per isolate decision, duplicates by device + action. */
+class MemorySink implements DecisionSink {
+  readonly queued = new Map<string, { alert: NormalizedAlert; decision: Decision }>();
+  async submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]> {
+    return decisions.flatMap((decision, decisionIndex) => {
+      if (decision.action !== 'isolate') return [];
+      const deviceKey = `mde:${decision.device.mdeDeviceId ?? decision.device.fqdn}`;
+      const duplicate = this.queued.has(deviceKey);
+      if (!duplicate) this.queued.set(deviceKey, { alert, decision });
+      return [{ requestId: `req-${deviceKey}`, deviceKey, decisionIndex, duplicate }];
+    });
+  }
+}
+
+function run(body: unknown, deps: { policy?: IsolationPolicy; sink?: DecisionSink } = {}) {
+  const lines: IntakeLogLine[] = [];
+  const result = receiveAlerts(body, { policy: deps.policy ?? policy, sink: deps.sink, log: (l) => lines.push(l) });
+  return result.then((r) => ({ result: r, lines }));
+}
+
+describe('receiveAlerts', () => {
+  it('decides a ransomware alert under the default policy and queues one isolation request', async () => {
+    const sink = new MemorySink();
+    const { result } = await run(fixture('11-graph-alert-v2-device-evidence.json'), { sink });
+    expect(result).toMatchObject({ accepted: 1, rejected: 0, failed: 0 });
+    const [report] = result.alerts;
+    expect(report).toMatchObject({
+      path: '$',
+      status: 'accepted',
+      source: 'graph-alert',
+      alertId: 'da98ef15b6-f373-4725-a128-324c645dd198_1',
+      severity: 'high',
+      firing: true,
+      requestIds: ['req-mde:41d31f1735beb60b6bf9b591ce42c615d3a2c9a5'],
+    });
+    if (report.status !== 'accepted') throw new Error('not accepted');
+    expect(report.decisions).toHaveLength(1);
+    expect(report.decisions[0]).toMatchObject({ action: 'isolate', isolationType: 'Full', mode: 'enforce' });
+    expect(sink.queued.size).toBe(1);
+  });
+
+  it('queues nothing for a closed incident: the policy skips every device', async () => {
+    const sink = new MemorySink();
+    const { result } = await run(fixture('04-sentinel-incident-closed.json'), { sink });
+    const [report] = result.alerts;
+    expect(report).toMatchObject({ status: 'accepted', firing: false, requestIds: [] });
+    expect(report.status === 'accepted' && report.decisions.map((d) => d.action)).toEqual(['skip']);
+    expect(sink.queued.size).toBe(0);
+  });
+
+  it('reports each batch item on its own and marks a repeat request as a duplicate', async () => {
+    const sink = new MemorySink();
+    const manual = { machineId: '41d31f1735beb60b6bf9b591ce42c615d3a2c9a5', comment: 'contain now' };
+    const { result } = await run([fixture('11-graph-alert-v2-device-evidence.json'), { nope: true }, manual], { sink });
+    expect(result).toMatchObject({ accepted: 2, rejected: 1, failed: 0 });
+    expect(result.alerts.map((a) => [a.path, a.status])).toEqual([
+      ['$[0]', 'accepted'],
+      ['$[1]', 'rejected'],
+      ['$[2]', 'accepted'],
+    ]);
+    const last = result.alerts[2];
+    expect(last.status === 'accepted' && last.requests).toEqual([
+      expect.objectContaining({ decisionIndex: 0, duplicate: true }),
+    ]);
+  });
+
+  it('logs one structured line per decision, naming the device and the rule', async () => {
+    const { lines } = await run(fixture('08-azmon-legacy-searchresults-fired.json'));
+    expect(lines).toEqual([
+      expect.objectContaining({ event: 'alert-decision', device: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12', action: 'skip', rule: 'default' }),
+      expect.objectContaining({ event: 'alert-decision', device: 'cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34', action: 'skip' }),
+    ]);
+  });
+
+  it('logs an alert without devices once, and a rejected item by path and code only', async () => {
+    const { lines } = await run([fixture('12-graph-alert-v2-no-device-evidence.json'), 'junk']);
+    expect(lines).toEqual([
+      expect.objectContaining({ event: 'alert-received', devices: 0, decision: 'none' }),
+      { event: 'alert-rejected', path: '$[1]', code: 'unrecognized-payload' },
+    ]);
+  });
+
+  it('marks an alert failed, not accepted, when the queue refuses it, and keeps the other items', async () => {
+    const sink: DecisionSink = {
+      submit: async (alert) => {
+        if (alert.source === 'manual') throw new Error('Service Bus unavailable');
+        return [];
+      },
+    };
+    const manual = { hostname: 'web1', comment: 'contain' };
+    const { result, lines } = await run([fixture('10-mde-api-alert-medium.json'), manual], { sink });
+    expect(result).toMatchObject({ accepted: 1, failed: 1 });
+    expect(result.alerts[1]).toMatchObject({ status: 'failed', error: { code: 'enqueue-failed' } });
+    expect(lines).toContainEqual(expect.objectContaining({ event: 'alert-failed', stage: 'enqueue' }));
+  });
+
+  it('marks an alert failed when the policy throws', async () => {
+    const broken: IsolationPolicy = {
+      ...policy,
+      version: 'broken',
+      mode: 'enforce',
+      breaker: policy.breaker,
+      decideAlert: () => {
+        throw new Error('rule bug');
+      },
+      decideDevice: policy.decideDevice.bind(policy),
+      comment: policy.comment.bind(policy),
+    };
+    const { result } = await run(fixture('10-mde-api-alert-medium.json'), { policy: broken });
+    expect(result.alerts[0]).toMatchObject({ status: 'failed', error: { code: 'decision-failed' } });
+  });
+});

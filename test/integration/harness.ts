@@ -1,0 +1,133 @@
+/**
+ * The whole pipeline on loopback: the MDE simulator (with its managed identity endpoint, so the real
+ * @azure/identity code signs in), the real client, intake, the in-memory queue, worker and tracker,
+ * all with compressed time. Tests submit raw alert payloads and read outcomes and simulator state.
+ */
+import type { DeviceRef } from '../../shared/alerts/model';
+import type { DispatchReporter, OutcomeRecord } from '../../shared/dispatch/outcome';
+import { compressTiming } from '../../shared/dispatch/timing';
+import { receiveAlerts } from '../../shared/intake/receive-alerts';
+import type { MdeApi } from '../../shared/mde/api';
+import { loadPolicy } from '../../shared/policy/load';
+import { createRuntime, type Runtime } from '../../shared/runtime';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
+
+export const RATE_LIMITS = '40/400ms,300/4s';
+
+export const TEST_POLICY = {
+  version: 'integration-1',
+  mode: 'enforce',
+  protections: [{ name: 'domain-controllers', tags: ['DomainController'] }],
+  rules: [{ name: 'isolate-high', minSeverity: 'high', action: 'isolate', isolationType: 'Full' }],
+  defaultAction: 'skip',
+  blastRadius: { maxDevicesPerAlert: 50, maxIsolations: 10_000, windowMinutes: 60 },
+};
+
+export interface HarnessOptions {
+  simulator?: SimulatorOptions;
+  /** Settings on top of the simulator's env. */
+  env?: Record<string, string>;
+  policy?: object;
+  decorateApi?: (api: MdeApi) => MdeApi;
+}
+
+export interface Harness {
+  sim: RunningSimulator;
+  runtime: Runtime;
+  outcomes: OutcomeRecord[];
+  notes: Record<string, unknown>[];
+  /** Raw alert payload(s) through intake into the queue. */
+  submit(body: unknown): ReturnType<typeof receiveAlerts>;
+  /** Waits until every request reached its end. */
+  settle(): Promise<void>;
+  machineId(dnsName: string): string;
+  /** Isolate (or release) actions MDE holds for a machine. */
+  actionsOn(machineId: string, type?: 'Isolate' | 'Unisolate'): Record<string, unknown>[];
+  outcomeFor(device: (d: DeviceRef) => boolean): OutcomeRecord[];
+  close(): Promise<void>;
+}
+
+const IDENTITY_VARIABLES = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'MSI_ENDPOINT', 'MSI_SECRET', 'AZURE_CLIENT_ID'];
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sim = await startSimulator({
+    rateLimits: RATE_LIMITS,
+    lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
+    ...options.simulator,
+  });
+  const saved = Object.fromEntries(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
+  // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
+  for (const name of IDENTITY_VARIABLES) delete process.env[name];
+  Object.assign(process.env, sim.env());
+  const env = {
+    ...sim.env(),
+    MDE_RATE_LIMITS: RATE_LIMITS,
+    MDE_RATE_HEADROOM: '0',
+    MDE_REQUEST_TIMEOUT_MS: '1000',
+    ...options.env,
+  };
+  const outcomes: OutcomeRecord[] = [];
+  const notes: Record<string, unknown>[] = [];
+  const reporter: DispatchReporter = {
+    outcome: (record) => outcomes.push(record),
+    note: (level, record) => notes.push({ level, ...record }),
+  };
+  const policy = loadPolicy(
+    { kind: 'inline', text: JSON.stringify(options.policy ?? TEST_POLICY) },
+    (env.ISOLATION_MODE as 'enforce' | 'dry-run' | undefined) ?? null,
+  );
+  const runtime = createRuntime({
+    env,
+    policy,
+    reporter,
+    timing: compressTiming(0.001),
+    concurrency: 4,
+    decorateApi: options.decorateApi,
+  });
+  const inline = runtime.inline;
+  if (!inline) throw new Error('the harness runs inline');
+  return {
+    sim,
+    runtime,
+    outcomes,
+    notes,
+    submit: (body) => receiveAlerts(body, { policy: runtime.policy, sink: runtime.dispatcher, log: () => undefined }),
+    settle: () => inline.idle(),
+    machineId(dnsName) {
+      const machine = sim.machines().find((m) => m.computerDnsName === dnsName);
+      if (!machine) throw new Error(`no simulated machine ${dnsName}`);
+      return machine.id;
+    },
+    actionsOn: (machineId, type) =>
+      sim.actions().filter((a) => a.machineId === machineId && (type === undefined || a.type === type)),
+    outcomeFor: (match) => outcomes.filter((o) => match(o.device)),
+    async close() {
+      await runtime.close();
+      await sim.close();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    },
+  };
+}
+
+let alertSequence = 0;
+
+/** A Defender for Endpoint API alert (/api/alerts shape) about one device. */
+export function mdeAlert(device: { machineId?: string; dnsName?: string }, severity = 'High', title = 'Ransomware activity') {
+  alertSequence += 1;
+  return {
+    id: `da${String(alertSequence).padStart(12, '0')}_1`,
+    incidentId: 1000 + alertSequence,
+    severity,
+    status: 'New',
+    category: 'Ransomware',
+    title,
+    detectionSource: 'WindowsDefenderAtp',
+    machineId: device.machineId ?? null,
+    computerDnsName: device.dnsName ?? null,
+    mitreTechniques: ['T1486'],
+    evidence: [],
+  };
+}

@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { errorFromNetwork, errorFromResponse } from '../../shared/mde/error-mapping';
+import { isRetryable, parseRetryAfter, RateLimitedError } from '../../shared/mde/errors';
+import { odataString } from '../../shared/mde/odata';
+import { matches, parseFilter } from '../simulator/odata';
+
+const call = { operation: 'isolate', api: 'isolate' as const, method: 'POST' as const };
+
+describe('Retry-After', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+
+  it.each([
+    ['30', 30_000],
+    ['0', 0],
+    ['1.2', 1_200],
+    ['Thu, 01 Jan 2026 00:00:45 GMT', 45_000],
+    ['Wed, 31 Dec 2025 23:59:00 GMT', 0],
+    ['soon', null],
+    [undefined, null],
+  ])('reads %s as %s ms', (header, expected) => {
+    expect(parseRetryAfter(header, now)).toBe(expected);
+  });
+
+  it('carries the wait of a 429 into RateLimitedError', () => {
+    const error = errorFromResponse(
+      call,
+      429,
+      { error: { code: 'TooManyRequests', message: 'slow down', target: 't-1' } },
+      { 'retry-after': '7' },
+    );
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({
+      retryAfterMs: 7_000,
+      code: 'TooManyRequests',
+      target: 't-1',
+      api: 'isolate',
+    });
+    expect(isRetryable(error)).toBe(true);
+  });
+});
+
+describe('status mapping', () => {
+  it.each([
+    [400, 'InvalidRequestBody', 'bad-request', false],
+    [400, 'ActiveRequestAlreadyExists', 'action-already-in-progress', false],
+    [400, 'OsPlatformNotSupported', 'unsupported', false],
+    [401, 'Unauthorized', 'unauthorized', false],
+    [403, 'Forbidden', 'forbidden', false],
+    [404, 'ResourceNotFound', 'not-found', false],
+    [500, 'InternalServerError', 'transient', true],
+    [502, undefined, 'transient', true],
+  ])('%i %s → %s', (status, code, kind, retryable) => {
+    const error = errorFromResponse(
+      call,
+      status,
+      code ? { error: { code, message: 'm' } } : '<html>bad gateway</html>',
+      {},
+    );
+    expect(error.kind).toBe(kind);
+    expect(isRetryable(error)).toBe(retryable);
+  });
+
+  it('never treats a non-MDE error as retryable', () => {
+    expect(isRetryable(new Error('boom'))).toBe(false);
+    expect(errorFromNetwork(call, new Error('weird')).transientCause).toBe('network');
+  });
+});
+
+describe('OData literals', () => {
+  it('round-trip any string through the simulator parser as one literal', () => {
+    fc.assert(
+      fc.property(fc.string(), (value) => {
+        const filter = parseFilter(
+          `computerDnsName eq ${odataString(value)}`,
+          { computerDnsName: 'string' },
+          'Machine',
+        );
+        expect(filter).toMatchObject({ op: 'compare', right: { kind: 'literal', value } });
+        expect(matches(filter, { computerDnsName: value }, { computerDnsName: 'string' })).toBe(true);
+      }),
+    );
+  });
+});

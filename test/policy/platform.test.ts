@@ -1,0 +1,36 @@
+import type { IsolationType } from '../../shared/alerts/model';
+import type { Machine } from '../../shared/mde/types';
+import { isolationUnsupported } from '../../shared/policy/platform';
+import { machineOf } from './builders';
+
+// [platform fields, Full supported, Selective supported]
+const CASES: [Partial<Machine>, boolean, boolean][] = [
+  [{ osPlatform: 'Windows11', version: '23H2' }, true, true],
+  [{ osPlatform: 'Windows10', version: '22H2' }, true, true],
+  [{ osPlatform: 'Windows10', version: '1709' }, true, true],
+  [{ osPlatform: 'Windows10', version: '1703' }, true, false],
+  [{ osPlatform: 'Windows10', version: '1607' }, false, false],
+  [{ osPlatform: 'Windows10', version: null, osBuild: 16299 }, true, true],
+  [{ osPlatform: 'Windows10', version: null, osBuild: 15063 }, true, false],
+  [{ osPlatform: 'Windows10', version: null, osBuild: 14393 }, false, false],
+  [{ osPlatform: 'Windows10', version: null, osBuild: null }, true, true],
+  [{ osPlatform: 'WindowsServer2012R2' }, true, true],
+  [{ osPlatform: 'WindowsServer2012' }, false, false],
+  [{ osPlatform: 'WindowsServer2008R2' }, false, false],
+  [{ osPlatform: 'WindowsServer2022' }, true, true],
+  [{ osPlatform: 'Linux' }, true, false],
+  [{ osPlatform: 'Ubuntu' }, true, false],
+  [{ osPlatform: 'macOS' }, true, true],
+  [{ osPlatform: 'Windows7' }, false, false],
+  [{ osPlatform: 'iOS' }, false, false],
+  [{ osPlatform: '' }, false, false],
+  [{ osPlatform: 'Windows11', onboardingStatus: 'InsufficientInfo' }, false, false],
+];
+
+describe('isolationUnsupported', () => {
+  it.each(CASES)('%o: Full %s, Selective %s', (fields, full, selective) => {
+    const machine = machineOf({ version: null, osBuild: null, ...fields });
+    const supported = (type: IsolationType) => isolationUnsupported(machine, type) === null;
+    expect([supported('Full'), supported('Selective')]).toEqual([full, selective]);
+  });
+});

@@ -1,0 +1,149 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMMENT_PLACEHOLDERS } from '../../shared/policy/comment';
+import { ALERT_CONDITION_KEYS, DEVICE_CONDITION_KEYS } from '../../shared/policy/document';
+import schema from '../../shared/policy/policy.schema.json';
+import { formatProblem, validatePolicy } from '../../shared/policy/validate';
+import { documentOf } from './builders';
+
+const POLICY_DIR = join(__dirname, '../../shared/policy');
+
+function errorsOf(document: unknown): string[] {
+  const result = validatePolicy(document);
+  return result.valid ? [] : result.errors.map(formatProblem);
+}
+
+const rule = { name: 'r1', action: 'isolate' };
+
+describe('validatePolicy: one readable line per mistake, with its path', () => {
+  it.each([
+    [
+      'unknown field, with a guess',
+      { rules: [{ ...rule, severty: 'high' }] },
+      "/rules/0: unknown field 'severty' (did you mean 'minSeverity'?)",
+    ],
+    ['unknown top-level field', { rulez: [] }, "(policy): unknown field 'rulez' (did you mean 'rules'?)"],
+    [
+      'unknown action',
+      { rules: [rule, rule, { name: 'r3', action: 'quarantine' }] },
+      '/rules/2/action: must be one of isolate, escalate, skip (got string "quarantine")',
+    ],
+    ['wrong type', { version: 3 }, '/version: must be a string (got number 3)'],
+    [
+      'wrong type in a list',
+      { rules: [{ ...rule, tags: 'VIP' }] },
+      '/rules/0/tags: must be a list (got string "VIP")',
+    ],
+    [
+      'wrong integer',
+      { blastRadius: { maxIsolations: 2.5 } },
+      '/blastRadius/maxIsolations: must be a whole number (got number 2.5)',
+    ],
+    ['below minimum', { blastRadius: { windowMinutes: 0 } }, '/blastRadius/windowMinutes: must be >= 1'],
+    ['missing field', { rules: [{ name: 'r1' }] }, "/rules/0: missing field 'action'"],
+    ['bad mode', { mode: 'on' }, '/mode: must be one of enforce, dry-run (got string "on")'],
+    [
+      'bad technique id',
+      { rules: [{ ...rule, mitreTechniques: ['1486'] }] },
+      '/rules/0/mitreTechniques/0: "1486" does not have the expected form (like T1486, T1003.001)',
+    ],
+    [
+      'bad pattern',
+      { rules: [{ ...rule, hostnames: ['ok-*', 'dc[0-9'] }] },
+      expect.stringMatching(/^\/rules\/0\/hostnames\/1: bad pattern "dc\[0-9": .*closing/),
+    ],
+    [
+      'bad title pattern',
+      { rules: [{ ...rule, title: '*{ransom*' }] },
+      expect.stringMatching(/^\/rules\/0\/title: bad pattern/),
+    ],
+    [
+      'negated pattern',
+      { protections: [{ name: 'p', tags: ['!VIP'] }] },
+      expect.stringMatching(/^\/protections\/0\/tags\/0: bad pattern "!VIP": negation/),
+    ],
+    [
+      'protection naming nothing',
+      { protections: [{ name: 'p' }] },
+      '/protections/0: names no device: give at least one of deviceIds, tags, deviceGroups, hostnames',
+    ],
+    [
+      'bad protection action',
+      { protections: [{ name: 'p', tags: ['x'], action: 'isolate' }] },
+      '/protections/0/action: must be one of escalate, selective (got string "isolate")',
+    ],
+    [
+      'duplicate names',
+      { protections: [{ name: 'dc', tags: ['x'] }], rules: [{ ...rule, name: 'DC' }] },
+      "/rules/0/name: 'DC' is already used by /protections/0",
+    ],
+    [
+      'reserved name',
+      { rules: [{ ...rule, name: 'default' }] },
+      "/rules/0/name: 'default' is reserved for built-in decisions",
+    ],
+    [
+      'isolation type without isolate',
+      { rules: [{ name: 'r', action: 'skip', isolationType: 'Full' }] },
+      '/rules/0/isolationType: only applies to action isolate',
+    ],
+    [
+      'unknown placeholder',
+      { comment: { template: 'by {rule} for {alrtId}' } },
+      expect.stringMatching(/^\/comment\/template: unknown placeholder \{alrtId\}/),
+    ],
+    [
+      'comment longer than MDE takes',
+      { comment: { maxLength: 5000 } },
+      '/comment/maxLength: must be <= 1000',
+    ],
+    ['firing false', { rules: [{ ...rule, firing: false }] }, '/rules/0/firing: must be true'],
+  ])('%s', (_name, overrides, expected) => {
+    expect(errorsOf({ ...documentOf(), ...overrides })).toContainEqual(expected);
+  });
+
+  it('reports every problem at once', () => {
+    const errors = errorsOf({
+      version: '',
+      mode: 'enforce',
+      rules: [{ name: 'a', action: 'nuke', tags: ['['] }],
+      extra: 1,
+    });
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        '/version: must not be empty',
+        expect.stringMatching(/^\/rules\/0\/action: must be one of/),
+        expect.stringMatching(/^\/rules\/0\/tags\/0: bad pattern/),
+        "(policy): unknown field 'extra'",
+      ]),
+    );
+    expect(errors).toHaveLength(4);
+  });
+
+  it('rejects a document that is not an object', () => {
+    expect(errorsOf([])).toEqual(['(policy): must be an object (got an array)']);
+  });
+
+  it.each(['default-policy.json', ...readdirSync(join(POLICY_DIR, 'examples')).map((f) => `examples/${f}`)])(
+    '%s is valid',
+    (file) => {
+      expect(errorsOf(JSON.parse(readFileSync(join(POLICY_DIR, file), 'utf8')))).toEqual([]);
+    },
+  );
+
+  it('the schema and the engine know the same rule conditions and placeholders', () => {
+    const ruleFields = Object.keys(schema.definitions.rule.properties).sort();
+    expect(ruleFields).toEqual(
+      [
+        'name',
+        'description',
+        'action',
+        'isolationType',
+        ...ALERT_CONDITION_KEYS,
+        ...DEVICE_CONDITION_KEYS,
+      ].sort(),
+    );
+    for (const placeholder of COMMENT_PLACEHOLDERS)
+      expect(schema.properties.comment.properties.template.description).toContain(`{${placeholder}}`);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Machine actions and their lifecycle, computed lazily from the simulator clock rather than with
+ * timers: Pending → InProgress → Succeeded (or Failed on a device configured to fail), and for an
+ * offline device Pending until the offline timeout, then TimeOut (mde-api.md §7, §9.2). Effects on
+ * the device (isolated or released) apply in the order actions complete, not the order they came.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MachineActionStatus } from '../../shared/mde/types';
+import type { SimIsolationType, SimMachine } from './fleet';
+
+export interface LifecycleOptions {
+  /** Time an action stays Pending on an online device (ms, before timeScale). */
+  pendingMs?: number;
+  /** Time it then stays InProgress. */
+  inProgressMs?: number;
+  /** How long an offline device's action stays Pending before TimeOut (MDE: three days). */
+  offlineTimeoutMs?: number;
+  /** Multiplies the three durations above; 0.001 turns three days into about four minutes. */
+  timeScale?: number;
+}
+
+export type ActionEntity = Record<string, unknown> & {
+  id: string;
+  type: 'Isolate' | 'Unisolate';
+  status: MachineActionStatus;
+  machineId: string;
+};
+
+interface SimAction {
+  entity: ActionEntity;
+  /** Start of the current lifecycle run (creation, or when an offline device came back). */
+  runStartMs: number;
+  fate: 'succeed' | 'fail' | 'timeout';
+  isolationType: SimIsolationType | null;
+  settled: boolean;
+}
+
+const THREE_DAYS_MS = 3 * 86_400_000;
+
+/** MDE's timestamp style: seven fractional digits. */
+export function mdeTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '0000Z');
+}
+
+export class ActionStore {
+  private readonly actions: SimAction[] = [];
+  private readonly pendingMs: number;
+  private readonly inProgressMs: number;
+  private readonly offlineTimeoutMs: number;
+
+  constructor(
+    options: LifecycleOptions,
+    private readonly machineById: (id: string) => SimMachine | undefined,
+  ) {
+    const scale = options.timeScale ?? 1;
+    this.pendingMs = (options.pendingMs ?? 2_000) * scale;
+    this.inProgressMs = (options.inProgressMs ?? 3_000) * scale;
+    this.offlineTimeoutMs = (options.offlineTimeoutMs ?? THREE_DAYS_MS) * scale;
+  }
+
+  create(
+    machine: SimMachine,
+    type: 'Isolate' | 'Unisolate',
+    isolationType: SimIsolationType | null,
+    requestor: string,
+    comment: string,
+    nowMs: number,
+  ): ActionEntity {
+    const entity: ActionEntity = {
+      id: randomUUID(),
+      type,
+      title: null,
+      requestor,
+      requestorComment: comment,
+      status: 'Pending',
+      machineId: machine.entity.id,
+      computerDnsName: machine.entity.computerDnsName,
+      creationDateTimeUtc: mdeTimestamp(nowMs),
+      lastUpdateDateTimeUtc: mdeTimestamp(nowMs),
+      cancellationRequestor: null,
+      cancellationComment: null,
+      cancellationDateTimeUtc: null,
+      errorHResult: 0,
+      scope: isolationType,
+      externalId: null,
+      requestSource: 'PublicApi',
+      relatedFileInfo: null,
+      commands: [],
+      troubleshootInfo: null,
+    };
+    const fate = machine.traits.offline ? 'timeout' : machine.traits.failActions ? 'fail' : 'succeed';
+    this.actions.push({ entity, runStartMs: nowMs, fate, isolationType, settled: false });
+    return entity;
+  }
+
+  /** Brings every open action up to `nowMs`, applying completed isolations to their devices. */
+  advance(nowMs: number): void {
+    const completed: { action: SimAction; atMs: number }[] = [];
+    for (const action of this.actions) {
+      if (action.settled) continue;
+      const elapsed = nowMs - action.runStartMs;
+      if (action.fate === 'timeout') {
+        if (elapsed >= this.offlineTimeoutMs)
+          completed.push({ action, atMs: action.runStartMs + this.offlineTimeoutMs });
+      } else if (elapsed >= this.pendingMs + this.inProgressMs) {
+        completed.push({ action, atMs: action.runStartMs + this.pendingMs + this.inProgressMs });
+      } else if (elapsed >= this.pendingMs && action.entity.status === 'Pending') {
+        action.entity.status = 'InProgress';
+        action.entity.lastUpdateDateTimeUtc = mdeTimestamp(action.runStartMs + this.pendingMs);
+      }
+    }
+    completed.sort((a, b) => a.atMs - b.atMs);
+    for (const { action, atMs } of completed) this.settle(action, atMs);
+  }
+
+  private settle(action: SimAction, atMs: number): void {
+    action.settled = true;
+    action.entity.lastUpdateDateTimeUtc = mdeTimestamp(atMs);
+    if (action.fate === 'timeout') {
+      action.entity.status = 'TimeOut';
+      return;
+    }
+    if (action.fate === 'fail') {
+      action.entity.status = 'Failed';
+      action.entity.errorHResult = -2147467259;
+      action.entity.troubleshootInfo = 'The device could not apply the network isolation policy';
+      return;
+    }
+    action.entity.status = 'Succeeded';
+    const machine = this.machineById(action.entity.machineId);
+    if (machine) machine.traits.isolation = action.entity.type === 'Isolate' ? action.isolationType : null;
+  }
+
+  /** An offline device came back: its waiting actions start their normal run now. */
+  deviceOnline(machineId: string, nowMs: number): void {
+    for (const action of this.actions) {
+      if (action.settled || action.entity.machineId !== machineId || action.fate !== 'timeout') continue;
+      action.fate = 'succeed';
+      action.runStartMs = nowMs;
+    }
+  }
+
+  /** The open isolate/unisolate action on a device, if any (what makes MDE answer ActiveRequestAlreadyExists). */
+  openIsolationAction(machineId: string): ActionEntity | undefined {
+    return this.actions.find(
+      (a) =>
+        !a.settled &&
+        a.entity.machineId === machineId &&
+        (a.entity.status === 'Pending' || a.entity.status === 'InProgress'),
+    )?.entity;
+  }
+
+  get(id: string): ActionEntity | undefined {
+    return this.actions.find((a) => a.entity.id === id.toLowerCase())?.entity;
+  }
+
+  /** Newest first, as MDE lists them. */
+  all(): ActionEntity[] {
+    return this.actions.map((a) => a.entity).reverse();
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * The Defender for Endpoint endpoints the product uses, answered from the simulator's state the way
+ * mde-api.md documents them (and, where it is silent, by the policies listed in the README section).
+ * Each handler gets an authenticated call and returns a status and a JSON body.
+ */
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { MdeApiName } from '../../shared/mde/api';
+import type { ActionEntity, ActionStore } from './actions';
+import type { SimIsolationType, SimMachine } from './fleet';
+import { matches, ODataError, type ODataSchema, parseFilter } from './odata';
+import { isolationSupport } from './platforms';
+
+export interface ApiResult {
+  status: number;
+  body: unknown;
+}
+
+export interface ApiContext {
+  segments: string[];
+  query: URLSearchParams;
+  body: unknown;
+  /** The calling application's client id (`requestor` of new actions). */
+  appId: string;
+  nowMs: number;
+  contextBase: string;
+}
+
+export interface ApiState {
+  machines: SimMachine[];
+  actions: ActionStore;
+}
+
+export interface Route {
+  api: MdeApiName;
+  method: 'GET' | 'POST';
+  handle(state: ApiState, context: ApiContext): ApiResult;
+}
+
+export const MAX_TOP = 10_000;
+const THIRTY_DAYS_MS = 30 * 86_400_000;
+const FIFTEEN_MINUTES_MS = 15 * 60_000;
+
+const MACHINE_SCHEMA: ODataSchema = {
+  computerDnsName: 'string',
+  id: 'string',
+  version: 'string',
+  deviceValue: 'string',
+  aadDeviceId: 'string',
+  machineTags: 'collection',
+  lastSeen: 'datetime',
+  exposureLevel: 'string',
+  onboardingStatus: 'string',
+  lastIpAddress: 'string',
+  healthStatus: 'string',
+  osPlatform: 'string',
+  riskScore: 'string',
+  rbacGroupId: 'number',
+};
+const ACTION_SCHEMA: ODataSchema = {
+  id: 'string',
+  status: 'string',
+  machineId: 'string',
+  type: 'string',
+  requestor: 'string',
+  creationDateTimeUtc: 'datetime',
+};
+
+/** The common error body of mde-api.md §3, with a fresh tracking id in `target`. */
+export function mdeError(
+  status: number,
+  code: string,
+  message: string,
+  target: string = randomUUID(),
+): ApiResult {
+  return { status, body: { error: { code, message, target } } };
+}
+
+const entityResult = (status: number, context: ApiContext, set: string, entity: object): ApiResult => ({
+  status,
+  body: { '@odata.context': `${context.contextBase}/api/$metadata#${set}/$entity`, ...entity },
+});
+
+const listResult = (context: ApiContext, set: string, items: object[]): ApiResult => ({
+  status: 200,
+  body: { '@odata.context': `${context.contextBase}/api/$metadata#${set}`, value: items },
+});
+
+const machineNotFound = (id: string) =>
+  // The real 404 carries a non-GUID tracking id starting with a pipe (mde-api.md §3).
+  mdeError(404, 'ResourceNotFound', `Machine ${id} was not found`, `|${randomUUID().slice(0, 8)}.`);
+
+function findById(state: ApiState, id: string): SimMachine | undefined {
+  const wanted = id.toLowerCase();
+  return state.machines.find((m) => m.entity.id === wanted);
+}
+
+/** GET by id also takes a computer name; with several records of one name the latest seen wins. */
+function findByIdOrName(state: ApiState, key: string): SimMachine | undefined {
+  const byId = findById(state, key);
+  if (byId) return byId;
+  const name = key.toLowerCase();
+  return state.machines
+    .filter((m) => {
+      const dns = m.entity.computerDnsName?.toLowerCase();
+      return dns === name || dns?.split('.')[0] === name;
+    })
+    .sort((a, b) => Date.parse(b.entity.lastSeen) - Date.parse(a.entity.lastSeen))[0];
+}
+
+/** `$filter`, `$top`, `$skip`; any other `$` option is refused like MDE refuses a bad query. */
+function applyQuery<T extends object>(
+  items: T[],
+  query: URLSearchParams,
+  schema: ODataSchema,
+  entityName: string,
+): T[] {
+  for (const key of query.keys()) {
+    if (key.startsWith('$') && !['$filter', '$top', '$skip'].includes(key))
+      throw new ODataError(`Query option '${key}' is not allowed. Allowed: $filter, $top, $skip`);
+  }
+  const integer = (name: string): number | null => {
+    const raw = query.get(name);
+    if (raw === null) return null;
+    if (!/^\d+$/.test(raw))
+      throw new ODataError(`Invalid value '${raw}' for ${name}: a non-negative integer is required`);
+    return Number(raw);
+  };
+  const top = integer('$top');
+  if (top !== null && top > MAX_TOP)
+    throw new ODataError(`The limit of '${MAX_TOP}' for Top query has been exceeded`);
+  const skip = integer('$skip') ?? 0;
+  const filterText = query.get('$filter');
+  const filter = filterText === null ? null : parseFilter(filterText, schema, entityName);
+  const selected = filter
+    ? items.filter((item) => matches(filter, item as Record<string, unknown>, schema))
+    : items;
+  return selected.slice(skip, top === null ? undefined : skip + top);
+}
+
+function odataFailure(error: unknown): ApiResult {
+  if (error instanceof ODataError) return mdeError(400, 'ODataError', `Invalid ODataQuery: ${error.message}`);
+  throw error;
+}
+
+/** Applies the query to entities, keeping the SimMachine wrapper out of the OData evaluator. */
+function queryMachines(state: ApiState, query: URLSearchParams): SimMachine[] {
+  const byEntity = new Map(state.machines.map((m) => [m.entity, m]));
+  return applyQuery(
+    state.machines.map((m) => m.entity),
+    query,
+    MACHINE_SCHEMA,
+    'microsoft.windowsDefenderATP.api.PublicMachine',
+  ).map((entity) => byEntity.get(entity) as SimMachine);
+}
+const listMachines: Route = {
+  api: 'machines',
+  method: 'GET',
+  handle(state, context) {
+    let selected: SimMachine[];
+    try {
+      selected = queryMachines(state, context.query);
+    } catch (error) {
+      return odataFailure(error);
+    }
+    // Documented: no matching machine gives 404, not an empty list (mde-api.md §8.3).
+    if (selected.length === 0) return mdeError(404, 'NotFound', 'No machines were found');
+    return listResult(
+      context,
+      'Machines',
+      selected.map((m) => m.entity),
+    );
+  },
+};
+
+const getMachine: Route = {
+  api: 'machines',
+  method: 'GET',
+  handle(state, context) {
+    const machine = findByIdOrName(state, context.segments[1]);
+    if (!machine) return machineNotFound(context.segments[1]);
+    return entityResult(200, context, 'Machines', machine.entity);
+  },
+};
+
+const FIND_BY_IP = /^findbyip\(ip='((?:[^']|'')*)',timestamp=([^,)]+)\)$/i;
+
+const findByIp: Route = {
+  api: 'machines',
+  method: 'GET',
+  handle(state, context) {
+    const match = FIND_BY_IP.exec(context.segments[1]);
+    if (!match)
+      return mdeError(
+        400,
+        'ODataError',
+        "Invalid ODataQuery: expected findbyip(ip='{IP}',timestamp={TimeStamp})",
+      );
+    const ip = match[1].replace(/''/g, "'");
+    if (!isIP(ip)) return mdeError(400, 'InvalidIpAddress', `IP address ${ip} is invalid`);
+    const at = Date.parse(match[2]);
+    if (Number.isNaN(at)) return mdeError(400, 'InvalidInput', `Invalid input timestamp ${match[2]}`);
+    if (at < context.nowMs - THIRTY_DAYS_MS || at > context.nowMs + FIFTEEN_MINUTES_MS)
+      return mdeError(400, 'BadRequest', 'The timestamp must be within the past 30 days');
+    const found = state.machines.filter((m) => {
+      const e = m.entity;
+      const hasIp = e.lastIpAddress === ip || (e.ipAddresses ?? []).some((a) => a.ipAddress === ip);
+      // Online devices are seen continuously; an offline one was last seen at lastSeen.
+      const seenUntil = m.traits.offline ? Date.parse(e.lastSeen) : context.nowMs;
+      const seenFrom = Date.parse(e.firstSeen ?? e.lastSeen);
+      return hasIp && at >= seenFrom - FIFTEEN_MINUTES_MS && at <= seenUntil + FIFTEEN_MINUTES_MS;
+    });
+    return listResult(
+      context,
+      'Machines',
+      found.map((m) => m.entity),
+    );
+  },
+};
+
+const findByTag: Route = {
+  api: 'machines',
+  method: 'GET',
+  handle(state, context) {
+    const tag = context.query.get('tag');
+    if (!tag) return mdeError(400, 'MissingRequiredParameter', 'Parameter tag is missing');
+    const startsWithRaw = (context.query.get('useStartsWithFilter') ?? 'false').toLowerCase();
+    if (startsWithRaw !== 'true' && startsWithRaw !== 'false')
+      return mdeError(400, 'InvalidInput', `Invalid input useStartsWithFilter ${startsWithRaw}`);
+    const wanted = tag.toLowerCase();
+    const found = state.machines.filter((m) =>
+      m.entity.machineTags.some((t) =>
+        startsWithRaw === 'true' ? t.toLowerCase().startsWith(wanted) : t.toLowerCase() === wanted,
+      ),
+    );
+    return listResult(
+      context,
+      'Machines',
+      found.map((m) => m.entity),
+    );
+  },
+};
+
+type BodyCheck =
+  | { ok: true; comment: string; isolationType: SimIsolationType }
+  | { ok: false; result: ApiResult };
+
+/** Body rules of §3 and §5: PascalCase names (case-sensitive), Comment required, known values only. */
+function checkBody(body: unknown, allowIsolationType: boolean): BodyCheck {
+  const invalid = (message: string): BodyCheck => ({
+    ok: false,
+    result: mdeError(400, 'InvalidRequestBody', message),
+  });
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return invalid('Request body is incorrect');
+  const fields = body as Record<string, unknown>;
+  if (!('Comment' in fields))
+    return { ok: false, result: mdeError(400, 'MissingRequiredParameter', 'Parameter Comment is missing') };
+  const allowed = allowIsolationType ? ['Comment', 'IsolationType'] : ['Comment'];
+  const unknown = Object.keys(fields).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0)
+    return invalid(`Request body is incorrect: unknown parameter ${unknown.join(', ')}`);
+  if (typeof fields.Comment !== 'string' || fields.Comment.trim() === '')
+    return invalid('Request body is incorrect: Comment must be a non-empty string');
+  // Simulator policy for a gap in the docs: no IsolationType means Full; values are case-sensitive.
+  const type = fields.IsolationType ?? 'Full';
+  if (type !== 'Full' && type !== 'Selective' && type !== 'UnManagedDevice')
+    return invalid(`Request body is incorrect: IsolationType must be Full, Selective or UnManagedDevice`);
+  return { ok: true, comment: fields.Comment, isolationType: type };
+}
+
+function machineAction(kind: 'Isolate' | 'Unisolate'): Route {
+  return {
+    api: kind === 'Isolate' ? 'isolate' : 'unisolate',
+    method: 'POST',
+    handle(state, context) {
+      const checked = checkBody(context.body, kind === 'Isolate');
+      if (!checked.ok) return checked.result;
+      const machine = findById(state, context.segments[1]);
+      if (!machine) return machineNotFound(context.segments[1]);
+      const isolationType = kind === 'Isolate' ? checked.isolationType : null;
+      const managed = machine.entity.onboardingStatus === 'Onboarded';
+      if (kind === 'Isolate' && managed === (isolationType === 'UnManagedDevice'))
+        return mdeError(
+          400,
+          'BadRequest',
+          managed
+            ? 'IsolationType UnManagedDevice applies to unmanaged devices only'
+            : `Machine ${machine.entity.id} is not onboarded; contain it with IsolationType UnManagedDevice`,
+        );
+      if (managed) {
+        const verdict = isolationSupport(machine.entity, isolationType === 'Selective');
+        if (!verdict.supported) return mdeError(400, verdict.code, verdict.message);
+      }
+      if (state.actions.openIsolationAction(machine.entity.id))
+        return mdeError(400, 'ActiveRequestAlreadyExists', 'Action is already in progress');
+      const action = state.actions.create(
+        machine,
+        kind,
+        isolationType,
+        context.appId,
+        checked.comment,
+        context.nowMs,
+      );
+      return entityResult(201, context, 'MachineActions', action);
+    },
+  };
+}
+
+const listActions: Route = {
+  api: 'machineactions',
+  method: 'GET',
+  handle(state, context) {
+    try {
+      const items = applyQuery<ActionEntity>(
+        state.actions.all(),
+        context.query,
+        ACTION_SCHEMA,
+        'microsoft.windowsDefenderATP.api.MachineAction',
+      );
+      return listResult(context, 'MachineActions', items);
+    } catch (error) {
+      return odataFailure(error);
+    }
+  },
+};
+
+const getAction: Route = {
+  api: 'machineactions',
+  method: 'GET',
+  handle(state, context) {
+    const action = state.actions.get(context.segments[1]);
+    if (!action)
+      return mdeError(404, 'ResourceNotFound', `Machine action ${context.segments[1]} was not found`);
+    return entityResult(200, context, 'MachineActions', action);
+  },
+};
+
+const isolate = machineAction('Isolate');
+const unisolate = machineAction('Unisolate');
+
+/** The route for path segments after `/api` (or `/api/v1.0`), ignoring the method. */
+export function routeFor(segments: string[]): Route | null {
+  const [set, key, verb] = segments;
+  if (set === 'machines') {
+    if (segments.length === 1) return listMachines;
+    if (segments.length === 2 && key.toLowerCase() === 'findbytag') return findByTag;
+    if (segments.length === 2 && key.toLowerCase().startsWith('findbyip(')) return findByIp;
+    if (segments.length === 2) return getMachine;
+    if (segments.length === 3 && verb === 'isolate') return isolate;
+    if (segments.length === 3 && verb === 'unisolate') return unisolate;
+  }
+  if (set === 'machineactions') {
+    if (segments.length === 1) return listActions;
+    if (segments.length === 2) return getAction;
+  }
+  return null;
+}

@@ -1,0 +1,131 @@
+/**
+ * The managed identity side: an App Service identity endpoint (the protocol @azure/identity speaks
+ * when IDENTITY_ENDPOINT and IDENTITY_HEADER are set: GET with `X-IDENTITY-HEADER`, query
+ * `api-version=2019-08-01`, `resource`, and `client_id` for a user-assigned identity), issuing
+ * HMAC-signed JWTs shaped like Entra app tokens (`aud`, `roles`, `appid`, `tid`, `exp`).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const IDENTITY_API_VERSION = '2019-08-01';
+export const SYSTEM_IDENTITY = 'system';
+
+export interface TokenClaims {
+  aud: string;
+  iss: string;
+  appid: string;
+  oid: string;
+  tid: string;
+  roles: string[];
+  ver: '1.0';
+  iat: number;
+  nbf: number;
+  exp: number;
+}
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export class TokenAuthority {
+  private readonly key = randomBytes(32);
+  /** Tokens issued before this instant (ms) are refused, as after a revocation. */
+  private revokedBeforeMs = 0;
+  readonly tenantId = '11111111-2222-4333-8444-555555555555';
+
+  sign(claims: TokenClaims): string {
+    const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
+    return `${body}.${createHmac('sha256', this.key).update(body).digest('base64url')}`;
+  }
+
+  /** The claims of a valid, unexpired, unrevoked token; null for anything else. */
+  verify(token: string, nowMs: number = Date.now()): TokenClaims | null {
+    const parts = token.split('.');
+    if (parts.length !== 3) return null;
+    const expected = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
+    const given = Buffer.from(parts[2], 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    let claims: TokenClaims;
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as TokenClaims;
+    } catch {
+      return null;
+    }
+    const now = nowMs / 1000;
+    if (claims.exp <= now || claims.nbf > now + 300) return null;
+    if (claims.iat * 1000 < this.revokedBeforeMs) return null;
+    return claims;
+  }
+
+  revokeAll(nowMs: number = Date.now()): void {
+    // iat has one-second precision: refuse everything issued up to and including this second.
+    this.revokedBeforeMs = (Math.floor(nowMs / 1000) + 1) * 1000;
+  }
+
+  notBeforeSeconds(nowMs: number = Date.now()): number {
+    return Math.max(Math.floor(nowMs / 1000), Math.ceil(this.revokedBeforeMs / 1000));
+  }
+}
+
+export interface Identity {
+  /** The application (client) id that MDE records as `requestor`. */
+  clientId: string;
+  roles: string[];
+}
+
+export interface IdentityEndpointResult {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Answers one identity endpoint request. `identities` maps a user-assigned client id (lower case),
+ * or SYSTEM_IDENTITY, to the identity and its app roles on WindowsDefenderATP.
+ */
+export function issueToken(
+  authority: TokenAuthority,
+  identities: ReadonlyMap<string, Identity>,
+  expectedHeader: string,
+  request: { header: string | undefined; query: URLSearchParams },
+  lifetimeSeconds: number,
+): IdentityEndpointResult {
+  const fail = (status: number, code: string, message: string) => ({
+    status,
+    body: { error: { code, message } },
+  });
+  const header = Buffer.from(request.header ?? '');
+  const wanted = Buffer.from(expectedHeader);
+  if (header.length !== wanted.length || !timingSafeEqual(header, wanted))
+    return fail(401, 'Unauthorized', 'X-IDENTITY-HEADER is missing or wrong');
+  if (request.query.get('api-version') !== IDENTITY_API_VERSION)
+    return fail(400, 'BadRequest', `api-version must be ${IDENTITY_API_VERSION}`);
+  const resource = request.query.get('resource');
+  if (!resource) return fail(400, 'BadRequest', 'resource is required');
+  const clientId = request.query.get('client_id');
+  const identity = identities.get(clientId ? clientId.toLowerCase() : SYSTEM_IDENTITY);
+  if (!identity)
+    return fail(400, 'BadRequest', `No managed identity with client id ${clientId} is assigned to this app`);
+
+  const nowMs = Date.now();
+  const iat = authority.notBeforeSeconds(nowMs);
+  const exp = iat + lifetimeSeconds;
+  const token = authority.sign({
+    aud: resource,
+    iss: `https://sts.windows.net/${authority.tenantId}/`,
+    appid: identity.clientId,
+    oid: identity.clientId,
+    tid: authority.tenantId,
+    roles: [...identity.roles],
+    ver: '1.0',
+    iat,
+    nbf: iat,
+    exp,
+  });
+  return {
+    status: 200,
+    body: {
+      access_token: token,
+      expires_on: String(exp),
+      resource,
+      token_type: 'Bearer',
+      client_id: identity.clientId,
+    },
+  };
+}
