@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
+import { type AppConfig, ConfigError } from '../shared/config';
 import {
   checkRequestHead,
   type HttpProblem,
@@ -7,14 +7,15 @@ import {
   parseJsonBody,
   readBodyWithin,
 } from '../shared/intake/http-body';
-import { type IntakeResult, receiveAlerts } from '../shared/intake/receive-alerts';
-import { loadPolicy } from '../shared/policy/load';
+import { type DecisionSink, type IntakeResult, receiveAlerts } from '../shared/intake/receive-alerts';
 import type { IsolationPolicy } from '../shared/policy/types';
 import { PolicyError } from '../shared/policy/validate';
+import { getRuntime } from '../shared/runtime';
 
 interface IntakeRuntime {
   config: AppConfig;
   policy: IsolationPolicy;
+  sink: DecisionSink;
 }
 
 let runtime: IntakeRuntime | undefined;
@@ -22,8 +23,8 @@ let runtime: IntakeRuntime | undefined;
 /** Settings and policy are read once per process: a policy file is not re-parsed for every alert of a storm. */
 function intakeRuntime(): IntakeRuntime {
   if (!runtime) {
-    const config = loadConfig();
-    runtime = { config, policy: loadPolicy(config.policySource, config.modeOverride) };
+    const shared = getRuntime();
+    runtime = { config: shared.config, policy: shared.policy, sink: shared.dispatcher };
   }
   return runtime;
 }
@@ -77,6 +78,7 @@ export async function alerts(request: HttpRequest, context: InvocationContext): 
   if (isHttpProblem(parsed)) return fromHttpProblem(parsed);
   const result = await receiveAlerts(parsed.value, {
     policy: deps.policy,
+    sink: deps.sink,
     log: (line) => context.log(JSON.stringify(line)),
   });
   return fromResult(result);

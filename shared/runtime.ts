@@ -47,6 +47,11 @@ export interface RuntimeOptions {
   concurrency?: number;
   /** Inline mode: duplicate-detection window of the in-memory queue. */
   duplicateWindowMs?: number;
+  /**
+   * Inline mode: false queues requests without handling them, like Service Bus with no worker
+   * running (tests of the HTTP intake, which ends at the queue).
+   */
+  startWorker?: boolean;
   /** Wraps the MDE client (tests reproduce API behaviour the simulator cannot, e.g. a lagging list). */
   decorateApi?: (api: MdeApi) => MdeApi;
 }
@@ -79,9 +84,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     timing,
     random: options.random,
   });
-  inline?.start((message, delivery) => dispatcher.handle(message.body, delivery), {
-    concurrency: options.concurrency ?? 4,
-  });
+  if (options.startWorker !== false)
+    inline?.start((message, delivery) => dispatcher.handle(message.body, delivery), {
+      concurrency: options.concurrency ?? 4,
+    });
   return {
     config,
     credential,
@@ -104,6 +110,12 @@ let shared: Runtime | null = null;
 export function getRuntime(): Runtime {
   shared ??= createRuntime();
   return shared;
+}
+
+/** Makes `runtime` the process's runtime (the CLI with its options, tests with theirs). */
+export function installRuntime(runtime: Runtime): Runtime {
+  shared = runtime;
+  return runtime;
 }
 
 export async function closeRuntime(): Promise<void> {

@@ -4,7 +4,7 @@
  * an arbitrary 40-hex string (file SHA1 hashes look the same) or from an arbitrary IP (remote parties).
  */
 import { isIP } from 'node:net';
-import { text } from './fields';
+import { field, text } from './fields';
 import type { DeviceRef } from './model';
 
 const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
@@ -27,6 +27,18 @@ export interface DeviceHints {
 export function mdeDeviceIdOf(value: unknown): string | undefined {
   const id = text(value);
   return id && MDE_DEVICE_ID.test(id) ? id.toLowerCase() : undefined;
+}
+
+/** Every spelling of the MDE device id seen in the field (design §5, alert-schemas §1a). */
+export const MDE_DEVICE_ID_FIELDS = ['MdatpDeviceId', 'MdeDeviceId', 'machineId', 'DeviceId'] as const;
+
+/** The first valid MDE device id among the known spellings, any case. */
+export function mdeDeviceIdIn(record: unknown): string | undefined {
+  for (const name of MDE_DEVICE_ID_FIELDS) {
+    const id = mdeDeviceIdOf(field(record, name));
+    if (id) return id;
+  }
+  return undefined;
 }
 
 function guidOf(value: unknown): string | undefined {

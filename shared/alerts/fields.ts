@@ -17,9 +17,13 @@ export function field(record: unknown, ...names: string[]): unknown {
   for (const name of names) {
     if (Object.hasOwn(record, name)) return record[name];
   }
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  for (const key of Object.keys(record)) {
-    if (wanted.has(key.toLowerCase())) return record[key];
+  // The hottest function of intake: compare lengths before lower-casing anything.
+  const keys = Object.keys(record);
+  for (const name of names) {
+    const wanted = name.toLowerCase();
+    for (const key of keys) {
+      if (key.length === wanted.length && key.toLowerCase() === wanted) return record[key];
+    }
   }
   return undefined;
 }

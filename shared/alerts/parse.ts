@@ -25,7 +25,11 @@ export const ALERT_FAMILIES: readonly AlertFamily[] = [
   manualRequest,
 ];
 
-export type PayloadProblemCode = 'unrecognized-payload' | 'invalid-field' | 'unreadable-payload' | 'empty-batch';
+export type PayloadProblemCode =
+  | 'unrecognized-payload'
+  | 'invalid-field'
+  | 'unreadable-payload'
+  | 'empty-batch';
 
 export interface PayloadProblem {
   code: PayloadProblemCode;

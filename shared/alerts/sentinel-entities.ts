@@ -4,20 +4,8 @@
  * inline once and as `{ "$ref": id }` afterwards, possibly nested inside another entity (a process's
  * `Host`). Walking every inline object once covers both forms and every `$ref` target.
  */
-import { type DeviceCollector, type DeviceHints, mdeDeviceIdOf } from './devices';
+import { type DeviceCollector, type DeviceHints, mdeDeviceIdIn } from './devices';
 import { field, isRecord, type JsonRecord, recordField, text } from './fields';
-
-/** Every spelling of the MDE device id seen in the field (design §5, alert-schemas §1a). */
-export const MDE_DEVICE_ID_FIELDS = ['MdatpDeviceId', 'MdeDeviceId', 'machineId', 'DeviceId'] as const;
-
-/** The first valid MDE device id among the known spellings, any case. */
-export function mdeDeviceIdIn(record: unknown): string | undefined {
-  for (const name of MDE_DEVICE_ID_FIELDS) {
-    const id = mdeDeviceIdOf(field(record, name));
-    if (id) return id;
-  }
-  return undefined;
-}
 
 /** A Host entity, its `additionalData` in the older (FQDN, AadDeviceId) or newer (DeviceDnsName) shape. */
 export function hostEntityHints(host: JsonRecord): DeviceHints {

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import type { DeviceRef, NormalizedAlert } from '../alerts/model';
-import { parseAlertPayload } from '../alerts/parse';
+import type { DeviceRef } from '../alerts/model';
 import { loadPolicy } from '../policy/load';
 import type { Decision, IsolationPolicy } from '../policy/types';
+import { type AlertFromFile, readAlertFiles } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
 
 export interface WhatifOptions {
@@ -17,9 +17,7 @@ export interface WhatifOptions {
   json?: boolean;
 }
 
-interface Evaluated {
-  file: string;
-  alert: NormalizedAlert;
+interface Evaluated extends AlertFromFile {
   decisions: Decision[];
 }
 
@@ -27,20 +25,6 @@ function readPolicy(path: string | undefined, io: CliIo): IsolationPolicy {
   if (!path) return loadPolicy({ kind: 'default' }, null);
   const fullPath = resolve(io.cwd, path);
   return loadPolicy({ kind: 'file', path: fullPath, text: readFileSync(fullPath, 'utf8') }, null);
-}
-
-function readJson(file: string, io: CliIo): { value: unknown } | { error: string } {
-  let text: string;
-  try {
-    text = readFileSync(resolve(io.cwd, file), 'utf8');
-  } catch (error) {
-    return { error: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
-  }
-  try {
-    return { value: JSON.parse(text) };
-  } catch (error) {
-    return { error: `not JSON: ${(error as Error).message}` };
-  }
 }
 
 function deviceText(device: DeviceRef): string {
@@ -79,31 +63,15 @@ export async function runWhatif(files: string[], options: WhatifOptions, io: Cli
     io.stderr.write(`whatif: ${(error as Error).message}\n`);
     return EXIT.badInput;
   }
-  let exitCode: number = EXIT.ok;
-  const results: Evaluated[] = [];
-  for (const file of files) {
-    const read = readJson(file, io);
-    if ('error' in read) {
-      io.stderr.write(`${file}: ${read.error}\n`);
-      exitCode = EXIT.badInput;
-      continue;
-    }
-    for (const outcome of parseAlertPayload(read.value)) {
-      if ('problem' in outcome) {
-        io.stderr.write(`${file}: ${outcome.problem.message}\n`);
-        exitCode = EXIT.badInput;
-      } else {
-        results.push({ file, alert: outcome.alert, decisions: policy.decideAlert(outcome.alert) });
-      }
-    }
-  }
+  const { alerts, complete } = readAlertFiles(files, io);
+  const results = alerts.map(({ file, alert }) => ({ file, alert, decisions: policy.decideAlert(alert) }));
   if (options.json) {
-    const alerts = results.map(({ alert, decisions }) => ({ ...alert, decisions }));
-    io.stdout.write(`${JSON.stringify(alerts, null, 2)}\n`);
+    const output = results.map(({ alert, decisions }) => ({ ...alert, decisions }));
+    io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } else if (results.length > 0) {
     io.stdout.write(renderTable(results));
   }
-  return exitCode;
+  return complete ? EXIT.ok : EXIT.badInput;
 }
 
 export function registerWhatif(program: Command, cli: CliContext): void {

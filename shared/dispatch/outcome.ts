@@ -70,6 +70,8 @@ export interface OutcomeDetails {
   machineId?: string | null;
   computerDnsName?: string | null;
   actionStatus?: MachineActionStatus | null;
+  /** The action a skip or conflict refers to, when the request tracked none. */
+  actionId?: string | null;
   /** Overrides the rule of the request (the device-level decision may name another). */
   rule?: string;
 }
@@ -89,7 +91,7 @@ export function outcomeRecord(request: IsolationRequest, details: OutcomeDetails
     machineId: details.machineId ?? tracking?.machineId ?? null,
     computerDnsName: details.computerDnsName ?? tracking?.computerDnsName ?? null,
     isolationType: request.isolationType,
-    actionId: tracking?.actionId ?? null,
+    actionId: tracking?.actionId ?? details.actionId ?? null,
     actionStatus: details.actionStatus ?? null,
     adopted: tracking?.adopted ?? false,
     alert: {

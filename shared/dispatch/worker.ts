@@ -53,7 +53,11 @@ export class IsolationWorker {
     }
     const reservation = throttle.reserve(needs, request.priority);
     if (!(reservation instanceof Reservation))
-      return lifecycle.defer(request, reservation.retryAt, 'not enough MDE budget for the calls this request needs');
+      return lifecycle.defer(
+        request,
+        reservation.retryAt,
+        'not enough MDE budget for the calls this request needs',
+      );
     try {
       await withReservation(reservation, () => this.resolveAndAct(request, verb));
     } catch (error) {
@@ -84,12 +88,18 @@ export class IsolationWorker {
     await this.withMachineLock(machine.id, () => this.decideAndPost(request, verb, machine));
   }
 
-  private async decideAndPost(request: IsolationRequest, verb: IsolationVerb, machine: Machine): Promise<void> {
+  private async decideAndPost(
+    request: IsolationRequest,
+    verb: IsolationVerb,
+    machine: Machine,
+  ): Promise<void> {
     const { policy, lifecycle, api, posted } = this.deps;
     const where = { machineId: machine.id, computerDnsName: machine.computerDnsName };
     let decision: Decision | null = null;
     if (verb === 'isolate') {
-      decision = policy.decideDevice(request.alert, request.device, machine);
+      decision = policy.decideDevice(request.alert, request.device, machine, {
+        now: new Date(this.deps.clock.now()),
+      });
       if (decision.action !== 'isolate')
         return lifecycle.finish(request, {
           ...where,
@@ -113,24 +123,59 @@ export class IsolationWorker {
 
     // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
     // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
-    const actions = await api.listMachineActions({ machineId: machine.id, type: [...ACTION_TYPES], top: HISTORY_TOP });
+    const actions = await api.listMachineActions({
+      machineId: machine.id,
+      type: [...ACTION_TYPES],
+      top: HISTORY_TOP,
+    });
     const prior = judgePriorActions(verb, actions);
     if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action);
-    if (prior.kind === 'skip') return lifecycle.finish(request, { ...where, outcome: 'skipped', reason: prior.reason });
+    // Done since this alert came in: most likely our own earlier attempt whose answer was lost. Either
+    // way it answered this request, so its outcome is this request's outcome.
+    if (
+      prior.kind === 'skip' &&
+      prior.action &&
+      Date.parse(prior.action.creationDateTimeUtc) >= Date.parse(request.receivedAt)
+    )
+      return this.adopt(request, verb, machine, prior.action);
+    if (prior.kind === 'skip')
+      return lifecycle.finish(request, {
+        ...where,
+        outcome: 'skipped',
+        actionId: prior.action?.id,
+        reason: prior.reason,
+      });
     if (prior.kind === 'conflict')
-      return lifecycle.finish(request, { ...where, outcome: 'escalated', rule: 'action-conflict', reason: prior.reason });
+      return lifecycle.finish(request, {
+        ...where,
+        outcome: 'escalated',
+        rule: 'action-conflict',
+        actionId: prior.action.id,
+        reason: prior.reason,
+      });
 
     if (verb === 'isolate') {
-      const admission = policy.breaker.admit(new Date(now), { manual: request.requestedBy.kind === 'caller' });
+      const admission = policy.breaker.admit(new Date(now), {
+        manual: request.requestedBy.kind === 'caller',
+      });
       if (!admission.allowed)
-        return lifecycle.finish(request, { ...where, outcome: 'escalated', rule: 'blast-radius', reason: admission.reason });
+        return lifecycle.finish(request, {
+          ...where,
+          outcome: 'escalated',
+          rule: 'blast-radius',
+          reason: admission.reason,
+        });
     }
 
     let action: MachineAction;
     try {
       action =
         verb === 'isolate' && decision
-          ? await api.isolate(machine.id, policy.comment(request.alert, decision, request.requestedBy.name), decision.isolationType)
+          ? await api.isolate(
+              machine.id,
+              policy.comment(request.alert, decision, request.requestedBy.name),
+              decision.isolationType,
+            )
           : await api.release(machine.id, releaseComment(request, policy));
     } catch (error) {
       // 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail.

@@ -61,15 +61,20 @@ export async function readBodyWithin(
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      return tooLarge(maxBytes);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        return tooLarge(maxBytes);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch {
+    // The sender went away mid-body: nothing was accepted, and there is nobody left to answer.
+    return { status: 400, code: 'invalid-json', message: 'the body could not be read to its end' };
   }
   return { bytes: Buffer.concat(chunks) };
 }

@@ -106,7 +106,7 @@ function requireValue(
 }
 
 function requireName(operation: MdeOperation, field: string, value: string, allowDots: boolean): string {
-  const name = value.trim();
+  const name = typeof value === 'string' ? value.trim() : '';
   const valid = name.length > 0 && name.length <= 255 && !/[\s\p{Cc}]/u.test(name);
   if (!valid || (!allowDots && name.includes('.'))) {
     const expected = allowDots
@@ -206,7 +206,7 @@ export class MdeClient implements MdeApi {
 
   async findMachinesByTag(tag: string, options: { startsWith?: boolean } = {}): Promise<Machine[]> {
     const call = callOf('findMachinesByTag');
-    const value = tag.trim();
+    const value = typeof tag === 'string' ? tag.trim() : '';
     if (!value) throw new InvalidIdError('tag', tag, 'a non-empty tag', detailsOf(call));
     const startsWith = options.startsWith ?? false;
     const machines = await this.sendList<Machine>({
@@ -302,7 +302,7 @@ export class MdeClient implements MdeApi {
   }
 
   private requireComment(call: MdeCall, comment: string): string {
-    const text = comment.trim();
+    const text = typeof comment === 'string' ? comment.trim() : '';
     if (!text)
       throw new InvalidIdError('comment', comment, 'a non-empty comment (MDE requires one)', detailsOf(call));
     return text;

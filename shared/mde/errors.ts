@@ -68,7 +68,7 @@ export class InvalidIdError extends MdeApiError {
     details: MdeErrorDetails,
   ) {
     // Cut the echo short: the value may be attacker-supplied alert content.
-    super(`${field} "${value.slice(0, 80)}" is not ${expected}`, details);
+    super(`${field} "${String(value).slice(0, 80)}" is not ${expected}`, details);
   }
 }
 

@@ -9,18 +9,21 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The MDE machine id in its canonical lower case, or null when it is not 40 hex characters. */
 export function canonicalMachineId(value: string): string | null {
+  if (typeof value !== 'string') return null;
   const trimmed = value.trim();
   return MACHINE_ID.test(trimmed) ? trimmed.toLowerCase() : null;
 }
 
 /** A GUID (MachineAction id, Entra device id) in lower case, or null. */
 export function canonicalGuid(value: string): string | null {
+  if (typeof value !== 'string') return null;
   const trimmed = value.trim();
   return GUID.test(trimmed) ? trimmed.toLowerCase() : null;
 }
 
 /** An IPv4 or IPv6 address as given (trimmed), or null. */
 export function canonicalIp(value: string): string | null {
+  if (typeof value !== 'string') return null;
   const trimmed = value.trim();
   return isIP(trimmed) ? trimmed : null;
 }

@@ -276,24 +276,26 @@ class Policy implements IsolationPolicy {
   ): Outcome {
     if (outcome.action !== 'isolate') return outcome;
     let result = outcome;
-    const protectedBy =
-      matched && `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`;
-    if (matched && protectedBy) {
+    const protection = matched && {
+      name: matched.protection.spec.name,
+      why: `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`,
+    };
+    if (matched && protection) {
       if ((matched.protection.spec.action ?? 'escalate') === 'escalate')
         return {
           action: 'escalate',
           isolationType: outcome.isolationType,
-          rule: matched.protection.spec.name,
-          why: `${protectedBy}; rule ${outcome.rule} would isolate it, a person must decide`,
+          rule: protection.name,
+          why: `${protection.why}; rule ${outcome.rule} would isolate it, a person must decide`,
         };
       result = {
         ...result,
         isolationType: 'Selective',
-        why: `${result.why}; Selective only: ${protectedBy}`,
+        why: `${result.why}; Selective only: ${protection.why}`,
       };
     }
     if (machine) {
-      const platform = this.platformCheck(result, machine, protectedBy);
+      const platform = this.platformCheck(result, machine, protection);
       if (platform !== result) note('platform', true, () => platform.why);
       if (platform.action !== 'isolate') return platform;
       result = platform;
@@ -307,15 +309,20 @@ class Policy implements IsolationPolicy {
     return result;
   }
 
-  private platformCheck(outcome: Outcome, machine: Machine, protectedBy: string | null): Outcome {
+  private platformCheck(
+    outcome: Outcome,
+    machine: Machine,
+    protection: { name: string; why: string } | null,
+  ): Outcome {
     const unsupported = isolationUnsupported(machine, outcome.isolationType);
     if (!unsupported) return outcome;
     if (outcome.isolationType === 'Selective' && !isolationUnsupported(machine, 'Full')) {
       // A protection asked for Selective precisely to avoid a Full isolation: never upgrade it.
-      if (protectedBy)
+      if (protection)
         return {
           ...outcome,
           action: 'escalate',
+          rule: protection.name,
           why: `${outcome.why}; but ${unsupported}, a person must decide`,
         };
       return {

@@ -5,7 +5,13 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { templateProblems } from './comment';
-import { BUILT_IN_RULES, type PolicyDocument, PROTECTION_SELECTOR_KEYS } from './document';
+import {
+  ALERT_CONDITION_KEYS,
+  BUILT_IN_RULES,
+  DEVICE_CONDITION_KEYS,
+  type PolicyDocument,
+  PROTECTION_SELECTOR_KEYS,
+} from './document';
 import { globProblem } from './glob';
 import schema from './policy.schema.json';
 
@@ -136,6 +142,7 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const GLOB_FIELDS = ['tags', 'deviceGroups', 'osPlatforms', 'hostnames'] as const;
+const CONDITION_KEYS = [...ALERT_CONDITION_KEYS, ...DEVICE_CONDITION_KEYS];
 
 /** Checks a schema cannot express. Tolerates a badly shaped document: the schema reports the shape. */
 function semanticProblems(document: unknown): PolicyProblem[] {
@@ -189,6 +196,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
   });
 
   const rules = Array.isArray(document.rules) ? document.rules : [];
+  let catchAll: string | null = null;
   rules.forEach((rule, index) => {
     if (!isObject(rule)) return;
     const path = `/rules/${index}`;
@@ -196,6 +204,14 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     checkPatterns(rule, path);
     if (rule.isolationType !== undefined && rule.action !== 'isolate')
       problems.push({ path: `${path}/isolationType`, message: 'only applies to action isolate' });
+    // First match wins, so a rule after one without conditions can never decide anything.
+    if (catchAll)
+      problems.push({
+        path,
+        message: `is never reached: ${catchAll} has no conditions and matches every alert`,
+      });
+    else if (!CONDITION_KEYS.some((key) => rule[key] !== undefined))
+      catchAll = `${path} ('${String(rule.name)}')`;
   });
 
   const comment = document.comment;

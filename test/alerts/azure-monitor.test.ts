@@ -1,4 +1,4 @@
-import { copyOf, fixtureAlert, onlyAlertOf } from './helpers';
+import { type AzureMonitorBody, copyOf, fixtureAlert, onlyAlertOf } from './helpers';
 
 describe('Azure Monitor common alert schema', () => {
   it('reads a Log Alerts V2 payload: device from the dimensions, MDE alert id kept as related (sample 07)', () => {
@@ -44,9 +44,11 @@ describe('Azure Monitor common alert schema', () => {
   });
 
   it('falls back to configurationItems of a log alert that projected no device column', () => {
-    const body = copyOf<any>('07-azmon-logalert-v2-fired-dimensions.json');
+    const body = copyOf<AzureMonitorBody>('07-azmon-logalert-v2-fired-dimensions.json');
     body.data.alertContext.condition.allOf[0].dimensions = [];
-    expect(onlyAlertOf(body).devices).toEqual([{ fqdn: 'ops-ws-0199.ad.northwind.example', hostname: 'ops-ws-0199' }]);
+    expect(onlyAlertOf(body).devices).toEqual([
+      { fqdn: 'ops-ws-0199.ad.northwind.example', hostname: 'ops-ws-0199' },
+    ]);
   });
 
   it.each([
@@ -56,7 +58,7 @@ describe('Azure Monitor common alert schema', () => {
     ['Sev3', 'low'],
     ['Sev4', 'informational'],
   ])('maps %s to %s', (sev, severity) => {
-    const body = copyOf<any>('07-azmon-logalert-v2-fired-dimensions.json');
+    const body = copyOf<AzureMonitorBody>('07-azmon-logalert-v2-fired-dimensions.json');
     body.data.essentials.severity = sev;
     expect(onlyAlertOf(body).severity).toBe(severity);
   });

@@ -70,7 +70,11 @@ describe('Graph security alert v2', () => {
     const [, second] = alertsOf(fixture('16-graph-alert-v2-value-list.json'));
     expect(second).toMatchObject({ severity: 'informational', firing: false });
     expect(second.devices).toEqual([
-      { mdeDeviceId: 'aaaa1111bbbb2222cccc3333dddd4444eeee5555', fqdn: 'tempdns', ipAddresses: ['10.20.1.5'] },
+      {
+        mdeDeviceId: 'aaaa1111bbbb2222cccc3333dddd4444eeee5555',
+        fqdn: 'tempdns',
+        ipAddresses: ['10.20.1.5'],
+      },
       { mdeDeviceId: 'ffff6666eeee7777dddd8888cccc9999bbbb0000' },
     ]);
   });
@@ -96,7 +100,11 @@ describe('Defender XDR streaming records', () => {
         ipAddresses: ['10.20.7.14'],
       },
     ]);
-    expect(signIn).toMatchObject({ alertId: 'da0c1d2e3f-2222-4a2b-9c3d-4e5f6a7b8c15_1', severity: 'medium', devices: [] });
+    expect(signIn).toMatchObject({
+      alertId: 'da0c1d2e3f-2222-4a2b-9c3d-4e5f6a7b8c15_1',
+      severity: 'medium',
+      devices: [],
+    });
   });
 
   it('parses an alert seen only through evidence rows', () => {

@@ -1,4 +1,4 @@
-import { DeviceCollector, deviceFromHints } from '../../shared/alerts/devices';
+import { DeviceCollector, deviceFromHints, mdeDeviceIdIn } from '../../shared/alerts/devices';
 import { normalizeSeverity } from '../../shared/alerts/normalize';
 
 describe('device identifiers', () => {
@@ -15,7 +15,10 @@ describe('device identifiers', () => {
       hostname: 'web1',
       fqdn: 'web1.corp.example',
     });
-    expect(deviceFromHints({ hostname: 'Web1.Corp.Example' })).toEqual({ hostname: 'web1', fqdn: 'web1.corp.example' });
+    expect(deviceFromHints({ hostname: 'Web1.Corp.Example' })).toEqual({
+      hostname: 'web1',
+      fqdn: 'web1.corp.example',
+    });
   });
 
   it('does not make a device from an IP or a user name alone', () => {
@@ -31,7 +34,12 @@ describe('device identifiers', () => {
     devices.add({ mdeDeviceId: 'b'.repeat(40), hostname: 'web10' });
     devices.add({ mdeDeviceId: 'c'.repeat(40), hostname: 'web1' });
     expect(devices.list()).toEqual([
-      { hostname: 'web1', mdeDeviceId: 'a'.repeat(40), fqdn: 'web1.corp.example', ipAddresses: ['10.0.0.1', '10.0.0.2'] },
+      {
+        hostname: 'web1',
+        mdeDeviceId: 'a'.repeat(40),
+        fqdn: 'web1.corp.example',
+        ipAddresses: ['10.0.0.1', '10.0.0.2'],
+      },
       { mdeDeviceId: 'b'.repeat(40), hostname: 'web10' },
       { mdeDeviceId: 'c'.repeat(40), hostname: 'web1' },
     ]);
@@ -60,5 +68,25 @@ describe('severity', () => {
     [3, 'informational'],
   ])('%s → %s', (value, severity) => {
     expect(normalizeSeverity(value)).toBe(severity);
+  });
+});
+
+describe('MDE device id spellings', () => {
+  it.each([
+    'MdatpDeviceId',
+    'MdeDeviceId',
+    'mdeDeviceId',
+    'machineId',
+    'DeviceId',
+    'MDATPDEVICEID',
+    'deviceid',
+  ])('reads %s from an entity', (name) => {
+    expect(mdeDeviceIdIn({ [name]: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01' })).toBe(
+      'abcdef0123456789abcdef0123456789abcdef01',
+    );
+  });
+
+  it('skips a spelling holding something else and takes the next valid one', () => {
+    expect(mdeDeviceIdIn({ MdatpDeviceId: 'n/a', DeviceId: 'b'.repeat(40) })).toBe('b'.repeat(40));
   });
 });

@@ -20,6 +20,19 @@ export function fixtureAlert(name: string): NormalizedAlert {
   return onlyAlertOf(fixture(name));
 }
 
+/** The incident trigger as tests reshape it. */
+export interface IncidentBody {
+  object: { properties: Record<string, unknown> };
+}
+
+/** The common alert schema as tests reshape it. */
+export interface AzureMonitorBody {
+  data: {
+    essentials: Record<string, unknown>;
+    alertContext: { condition: { allOf: Array<Record<string, unknown>> } };
+  };
+}
+
 /** A deep copy to mutate without touching the cached fixture. */
 export function copyOf<T>(name: string): T {
   return structuredClone(fixture(name)) as T;

@@ -39,7 +39,11 @@ describe('manual request', () => {
     [{ aadDeviceId: 'nope', comment: 'x' }, '$.aadDeviceId', /GUID/],
     [{ hostname: 'web1', fqdn: 'web1.corp.example', comment: 'x' }, '$.fqdn', /exactly one/],
     [{ hostname: 'web1', comment: 'x', severity: 'urgent' }, '$.severity', /one of/],
-    [{ hostname: 'web1', comment: 'x', isolationType: 'UnManagedDevice' }, '$.isolationType', /Full, Selective/],
+    [
+      { hostname: 'web1', comment: 'x', isolationType: 'UnManagedDevice' },
+      '$.isolationType',
+      /Full, Selective/,
+    ],
     [{ hostname: 'web1', comment: 'x'.repeat(1001) }, '$.comment', /longer than/],
   ])('rejects %j naming %s', (body, path, message) => {
     const problem = problemOf(body);

@@ -40,9 +40,14 @@ describe('detection and batches', () => {
     const body = copyOf<Record<string, unknown>>('10-mde-api-alert-medium.json');
     delete body.detectionSource;
     const [outcome] = parseAlertPayload(body);
-    expect('problem' in outcome && outcome.problem).toMatchObject({ code: 'unrecognized-payload', path: '$' });
+    expect('problem' in outcome && outcome.problem).toMatchObject({
+      code: 'unrecognized-payload',
+      path: '$',
+    });
     const message = 'problem' in outcome ? outcome.problem.message : '';
-    expect(message).toContain('Closest: Defender for Endpoint API alert (/api/alerts), missing detectionSource.');
+    expect(message).toContain(
+      'Closest: Defender for Endpoint API alert (/api/alerts), missing detectionSource.',
+    );
     for (const family of ALERT_FAMILIES) expect(message).toContain(family.label);
   });
 

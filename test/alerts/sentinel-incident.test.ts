@@ -1,4 +1,4 @@
-import { fixtureAlert, copyOf, onlyAlertOf } from './helpers';
+import { copyOf, fixtureAlert, type IncidentBody, onlyAlertOf } from './helpers';
 
 const ARM_PREFIX =
   '/subscriptions/1e866126-531b-4d38-a7ec-07e451767fcf/resourceGroups/rg-secops-weu/providers/Microsoft.OperationalInsights/workspaces/law-sentinel-weu/providers/Microsoft.SecurityInsights/Incidents/';
@@ -73,7 +73,7 @@ describe('Sentinel incident trigger', () => {
   });
 
   it('reads entity keys in any case, as connector outputs vary', () => {
-    const body = copyOf<any>('03-sentinel-incident-hostname-only-low.json');
+    const body = copyOf<IncidentBody>('03-sentinel-incident-hostname-only-low.json');
     body.object.properties.relatedEntities = [
       {
         Kind: 'Host',
@@ -94,8 +94,8 @@ describe('Sentinel incident trigger', () => {
   });
 
   it('accepts an incident whose entities have not arrived yet, with no device', () => {
-    const body = copyOf<any>('01-sentinel-incident-xdr-single-host.json');
-    delete body.object.properties.relatedEntities;
+    const body = copyOf<IncidentBody>('01-sentinel-incident-xdr-single-host.json');
+    body.object.properties.relatedEntities = undefined;
     expect(onlyAlertOf(body).devices).toEqual([]);
   });
 });

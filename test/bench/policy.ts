@@ -82,7 +82,7 @@ function mixedBatch(size: number): { alert: NormalizedAlert; machines: Machine[]
   });
 }
 
-export function run(): void {
+export async function run(): Promise<void> {
   const policy = createPolicy(fiftyRulePolicy());
   const batch = mixedBatch(2_000);
   const pass = () => {

@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
+  policy: () => import('./policy'),
 };
 
 async function main(): Promise<void> {

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NormalizedAlert } from '../../shared/alerts/model';
 import { runCli } from '../../shared/cli/main';
+import type { Decision } from '../../shared/policy/types';
 import { FIXTURES_DIR, fixturePath } from '../fixtures';
 
 async function cli(...argv: string[]) {
@@ -21,7 +23,7 @@ async function whatifJson(...files: string[]) {
   const result = await cli('whatif', '--json', ...files);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as Array<Record<string, any>>;
+  return JSON.parse(result.stdout) as Array<NormalizedAlert & { decisions: Decision[] }>;
 }
 
 /** What test/fixtures/EXPECTED.md (a copy of the team's samples/EXPECTED.md) says for each sample. */
@@ -91,7 +93,13 @@ const EXPECTED: Array<[string, Record<string, unknown>, Array<Record<string, unk
   ],
   [
     '10-mde-api-alert-medium.json',
-    { source: 'mde-alert', alertId: 'da638856212847710932_-1173482659', incidentId: '18344', severity: 'medium', firing: true },
+    {
+      source: 'mde-alert',
+      alertId: 'da638856212847710932_-1173482659',
+      incidentId: '18344',
+      severity: 'medium',
+      firing: true,
+    },
     [{ mdeDeviceId: '1e995fdbdad4249f97839a34f4276ef2b47ce37e', fqdn: 'dev-ws-0458.ad.northwind.example' }],
   ],
   [
@@ -133,7 +141,8 @@ describe('whatif', () => {
     expect(alert.devices).toEqual(devices);
     // One decision per device, under the shipped default policy (dry run).
     expect(alert.decisions).toHaveLength(devices.length);
-    for (const decision of alert.decisions) expect(decision).toMatchObject({ mode: 'dry-run', policyVersion: 'default-2026.11' });
+    for (const decision of alert.decisions)
+      expect(decision).toMatchObject({ mode: 'dry-run', policyVersion: 'default-2026.11' });
   });
 
   it('decides the samples as the default policy intends: low severity is not isolated, ransomware is', async () => {
@@ -142,11 +151,19 @@ describe('whatif', () => {
       '11-graph-alert-v2-device-evidence.json',
     );
     expect(kiosk.decisions[0]).toMatchObject({ action: 'skip' });
-    expect(ransomware.decisions[0]).toMatchObject({ action: 'isolate', isolationType: 'Full', rule: 'ransomware-workstations' });
+    expect(ransomware.decisions[0]).toMatchObject({
+      action: 'isolate',
+      isolationType: 'Full',
+      rule: 'ransomware-workstations',
+    });
   });
 
   it('prints a table of source, severity, firing, devices and decisions', async () => {
-    const { code, stdout } = await cli('whatif', '04-sentinel-incident-closed.json', fixturePath('12-graph-alert-v2-no-device-evidence.json'));
+    const { code, stdout } = await cli(
+      'whatif',
+      '04-sentinel-incident-closed.json',
+      fixturePath('12-graph-alert-v2-no-device-evidence.json'),
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/sentinel-incident.*high.*no.*716240a6127a2375ac877a23ed488ec786b9e4a4.*skip/);
     expect(stdout).toContain('rule: not-firing');
@@ -191,7 +208,9 @@ describe('whatif', () => {
       const policy = {
         version: 'test-medium-1',
         mode: 'enforce',
-        rules: [{ name: 'medium-selective', minSeverity: 'medium', action: 'isolate', isolationType: 'Selective' }],
+        rules: [
+          { name: 'medium-selective', minSeverity: 'medium', action: 'isolate', isolationType: 'Selective' },
+        ],
         defaultAction: 'skip',
       };
       writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));

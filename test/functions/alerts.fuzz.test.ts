@@ -6,6 +6,10 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import fc from 'fast-check';
 import { alerts } from '../../functions/alerts';
 import { fixture, fixtureNames } from '../fixtures';
+import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
+
+// Intake ends at the queue: requests are queued, never sent to MDE.
+useQueueOnlyRuntime();
 
 const SAMPLES = fixtureNames().map(fixture);
 const context = new InvocationContext({ logHandler: () => undefined });
@@ -112,7 +116,11 @@ function apply(document: unknown, m: Mutation): void {
 }
 
 const mutatedSample = fc
-  .tuple(fc.nat({ max: SAMPLES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.boolean())
+  .tuple(
+    fc.nat({ max: SAMPLES.length - 1 }),
+    fc.array(mutation, { minLength: 1, maxLength: 6 }),
+    fc.boolean(),
+  )
   .map(([index, mutations, asBatch]) => {
     const document = structuredClone(SAMPLES[index]);
     for (const m of mutations) apply(document, m);
@@ -131,7 +139,11 @@ describe('POST /api/alerts under fuzzing', () => {
   });
 
   it('answers random JSON and random text with a 2xx/4xx JSON body', async () => {
-    const body = fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string(), fc.string({ unit: 'binary' }));
+    const body = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+    );
     await fc.assert(
       fc.asyncProperty(body, async (text) => {
         assertWellFormed(await send(text));

@@ -1,8 +1,15 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import { alerts } from '../../functions/alerts';
 import { fixture } from '../fixtures';
+import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
 
-function post(body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+// Intake ends at the queue: requests are queued, never sent to MDE.
+useQueueOnlyRuntime();
+
+function post(
+  body: string | Uint8Array,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
   const init = typeof body === 'string' ? { string: body } : { bytes: body };
   return new HttpRequest({ url: 'http://localhost/api/alerts', method: 'POST', headers, body: init });
 }
@@ -13,11 +20,19 @@ async function call(request: HttpRequest): Promise<{ response: HttpResponseInit;
   return { response: await alerts(request, context), logs };
 }
 
-const body = (response: HttpResponseInit) => response.jsonBody as Record<string, any>;
+interface ResponseBody {
+  error: { code: string; message: string; path?: string };
+  alerts: Array<{ status: string } & Record<string, unknown>>;
+  accepted: number;
+}
+
+const body = (response: HttpResponseInit) => response.jsonBody as ResponseBody;
 
 describe('POST /api/alerts', () => {
   it('answers 202 with the alert, its devices and the policy decisions', async () => {
-    const { response, logs } = await call(post(JSON.stringify(fixture('01-sentinel-incident-xdr-single-host.json'))));
+    const { response, logs } = await call(
+      post(JSON.stringify(fixture('01-sentinel-incident-xdr-single-host.json'))),
+    );
     expect(response.status).toBe(202);
     expect(body(response)).toMatchObject({ accepted: 1, rejected: 0, failed: 0 });
     expect(body(response).alerts[0]).toMatchObject({
@@ -39,7 +54,7 @@ describe('POST /api/alerts', () => {
   it('accepts a batch with a bad item, reporting the item without sinking the others', async () => {
     const { response } = await call(post(JSON.stringify(fixture('17-batch-mixed-with-bad-item.json'))));
     expect(response.status).toBe(202);
-    expect(body(response).alerts.map((a: { status: string }) => a.status)).toEqual(['accepted', 'rejected', 'accepted']);
+    expect(body(response).alerts.map((a) => a.status)).toEqual(['accepted', 'rejected', 'accepted']);
   });
 
   it('answers 400 for a body that is not JSON', async () => {
@@ -54,7 +69,9 @@ describe('POST /api/alerts', () => {
   });
 
   it('answers 422 naming the closest shape and what it lacks', async () => {
-    const { response } = await call(post(JSON.stringify({ schemaId: 'azureMonitorCommonAlertSchema', data: {} })));
+    const { response } = await call(
+      post(JSON.stringify({ schemaId: 'azureMonitorCommonAlertSchema', data: {} })),
+    );
     expect(response.status).toBe(422);
     expect(body(response).error).toMatchObject({ code: 'unrecognized-payload', path: '$' });
     expect(body(response).error.message).toContain(
@@ -80,7 +97,9 @@ describe('POST /api/alerts', () => {
   it('answers 413 from the bytes actually read when Content-Length is missing or lies', async () => {
     const big = JSON.stringify({ comment: 'x'.repeat(1024 * 1024 + 10), hostname: 'web1' });
     expect((await call(post(big))).response.status).toBe(413);
-    expect((await call(post(big, { 'content-type': 'application/json', 'content-length': '10' }))).response.status).toBe(413);
+    expect(
+      (await call(post(big, { 'content-type': 'application/json', 'content-length': '10' }))).response.status,
+    ).toBe(413);
   });
 
   it('answers 405 with Allow for other methods, as JSON', async () => {
@@ -94,7 +113,9 @@ describe('POST /api/alerts', () => {
     const form = await call(post('a=b', { 'content-type': 'application/x-www-form-urlencoded' }));
     expect(form.response.status).toBe(415);
     const manual = JSON.stringify({ hostname: 'web1', comment: 'test' });
-    expect((await call(post(manual, { 'content-type': 'application/json; charset=utf-8' }))).response.status).toBe(202);
+    expect(
+      (await call(post(manual, { 'content-type': 'application/json; charset=utf-8' }))).response.status,
+    ).toBe(202);
   });
 
   it('answers 503 without details when the policy setting is invalid', async () => {

@@ -39,4 +39,21 @@ describe('GET /api/health', () => {
     });
     expect(JSON.stringify(response.jsonBody)).not.toContain('secret-looking-value');
   });
+
+  it('reports the effective mode: the policy mode unless ISOLATION_MODE overrides it', async () => {
+    delete process.env.ISOLATION_POLICY;
+    delete process.env.ISOLATION_MODE;
+    expect((await call()).jsonBody).toMatchObject({ mode: 'dry-run', modeFrom: 'policy' });
+    process.env.ISOLATION_MODE = 'enforce';
+    expect((await call()).jsonBody).toMatchObject({ mode: 'enforce', modeFrom: 'ISOLATION_MODE' });
+  });
+
+  it('answers 503 naming ISOLATION_POLICY when the policy is invalid, without its content', async () => {
+    process.env.ISOLATION_POLICY =
+      '{"version": "secret-policy", "mode": "enforce", "rules": [{"name": "x"}]}';
+    const response = await call();
+    expect(response.status).toBe(503);
+    expect(response.jsonBody).toMatchObject({ configValid: false, invalidSettings: ['ISOLATION_POLICY'] });
+    expect(JSON.stringify(response.jsonBody)).not.toContain('secret-policy');
+  });
 });

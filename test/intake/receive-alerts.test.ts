@@ -27,7 +27,11 @@ class MemorySink implements DecisionSink {
 
 function run(body: unknown, deps: { policy?: IsolationPolicy; sink?: DecisionSink } = {}) {
   const lines: IntakeLogLine[] = [];
-  const result = receiveAlerts(body, { policy: deps.policy ?? policy, sink: deps.sink, log: (l) => lines.push(l) });
+  const result = receiveAlerts(body, {
+    policy: deps.policy ?? policy,
+    sink: deps.sink,
+    log: (l) => lines.push(l),
+  });
   return result.then((r) => ({ result: r, lines }));
 }
 
@@ -64,7 +68,10 @@ describe('receiveAlerts', () => {
   it('reports each batch item on its own and marks a repeat request as a duplicate', async () => {
     const sink = new MemorySink();
     const manual = { machineId: '41d31f1735beb60b6bf9b591ce42c615d3a2c9a5', comment: 'contain now' };
-    const { result } = await run([fixture('11-graph-alert-v2-device-evidence.json'), { nope: true }, manual], { sink });
+    const { result } = await run(
+      [fixture('11-graph-alert-v2-device-evidence.json'), { nope: true }, manual],
+      { sink },
+    );
     expect(result).toMatchObject({ accepted: 2, rejected: 1, failed: 0 });
     expect(result.alerts.map((a) => [a.path, a.status])).toEqual([
       ['$[0]', 'accepted'],
@@ -80,8 +87,17 @@ describe('receiveAlerts', () => {
   it('logs one structured line per decision, naming the device and the rule', async () => {
     const { lines } = await run(fixture('08-azmon-legacy-searchresults-fired.json'));
     expect(lines).toEqual([
-      expect.objectContaining({ event: 'alert-decision', device: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12', action: 'skip', rule: 'default' }),
-      expect.objectContaining({ event: 'alert-decision', device: 'cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34', action: 'skip' }),
+      expect.objectContaining({
+        event: 'alert-decision',
+        device: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12',
+        action: 'skip',
+        rule: 'default',
+      }),
+      expect.objectContaining({
+        event: 'alert-decision',
+        device: 'cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34',
+        action: 'skip',
+      }),
     ]);
   });
 
@@ -108,17 +124,14 @@ describe('receiveAlerts', () => {
   });
 
   it('marks an alert failed when the policy throws', async () => {
-    const broken: IsolationPolicy = {
-      ...policy,
-      version: 'broken',
-      mode: 'enforce',
-      breaker: policy.breaker,
-      decideAlert: () => {
-        throw new Error('rule bug');
+    // A policy whose stage-1 decision has a bug; everything else is the real default policy.
+    const broken: IsolationPolicy = Object.create(policy, {
+      decideAlert: {
+        value: () => {
+          throw new Error('rule bug');
+        },
       },
-      decideDevice: policy.decideDevice.bind(policy),
-      comment: policy.comment.bind(policy),
-    };
+    });
     const { result } = await run(fixture('10-mde-api-alert-medium.json'), { policy: broken });
     expect(result.alerts[0]).toMatchObject({ status: 'failed', error: { code: 'decision-failed' } });
   });

@@ -59,7 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
   for (const name of IDENTITY_VARIABLES) delete process.env[name];
   Object.assign(process.env, sim.env());
-  const env = {
+  const env: Record<string, string> = {
     ...sim.env(),
     MDE_RATE_LIMITS: RATE_LIMITS,
     MDE_RATE_HEADROOM: '0',

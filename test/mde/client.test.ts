@@ -92,6 +92,10 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
     }
     expect(await failure(client.isolate('not-an-id', 'c', 'Full'))).toBeInstanceOf(InvalidIdError);
     expect(await failure(client.getMachineAction('123'))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.getMachine(undefined as unknown as string))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.findMachinesByHostname(null as unknown as string))).toBeInstanceOf(
+      InvalidIdError,
+    );
     expect(sim.calls()).toHaveLength(before);
   });
 
@@ -251,7 +255,7 @@ describe('throttling and transient failures', () => {
     await client.listMachineActions({ top: 1 });
     const error = await failure(client.listMachineActions({ top: 1 }));
     expect(error).toBeInstanceOf(RateLimitedError);
-    const { retryAfterMs } = error as RateLimitedError;
+    const retryAfterMs = (error as RateLimitedError).retryAfterMs ?? Number.NaN;
     expect(retryAfterMs).toBeGreaterThan(50_000);
     expect(retryAfterMs).toBeLessThanOrEqual(60_000);
     expect(retryAfterMs % 1000).toBe(0);

@@ -117,7 +117,7 @@ describe('protections come before rules', () => {
       rules: [ransomware],
     });
     const decision = decideOn(policy, alertOf(), machineOf({ machineTags: ['VIP'], osPlatform: 'Linux' }));
-    expect(decision).toMatchObject({ action: 'escalate', isolationType: 'Selective' });
+    expect(decision).toMatchObject({ action: 'escalate', isolationType: 'Selective', rule: 'vip' });
     expect(decision.reason).toContain('Selective isolation is not supported on Linux');
   });
 

@@ -97,6 +97,11 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       { comment: { maxLength: 5000 } },
       '/comment/maxLength: must be <= 1000',
     ],
+    [
+      'unreachable rule',
+      { rules: [{ name: 'all', action: 'escalate' }, rule] },
+      "/rules/1: is never reached: /rules/0 ('all') has no conditions and matches every alert",
+    ],
     ['firing false', { rules: [{ ...rule, firing: false }] }, '/rules/0/firing: must be true'],
   ])('%s', (_name, overrides, expected) => {
     expect(errorsOf({ ...documentOf(), ...overrides })).toContainEqual(expected);

@@ -284,6 +284,21 @@ describe('machine lookups', () => {
     expect((await byTag('useStartsWithFilter=true')).body.error.code).toBe('MissingRequiredParameter');
   });
 
+  it('serves machines added at run time, with an id given in any case', async () => {
+    const added = sim.addMachine(
+      { name: 'new-01.contoso.local', osPlatform: 'Windows11', version: '23H2', tags: ['Added'] },
+      { id: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01' },
+    );
+    expect(added.id).toBe('abcdef0123456789abcdef0123456789abcdef01');
+    expect((await callApi(sim, token, 'GET', `/api/machines/${added.id}`)).body.computerDnsName).toBe(
+      'new-01.contoso.local',
+    );
+    sim.setMachine(added.id, { entity: { machineTags: ['Changed'] } });
+    expect(names(await machinesWhere("machineTags/any(t: t eq 'changed')"))).toEqual([
+      'new-01.contoso.local',
+    ]);
+  });
+
   it('records every call with its family and status', async () => {
     sim.resetCalls();
     await callApi(sim, token, 'GET', '/api/machineactions');

@@ -182,7 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const record = (request: IncomingMessage, api: RecordedCall['api'], status: number | null) =>
     recorded.push({ method: request.method ?? 'GET', path: request.url ?? '/', api, status, timeMs: now() });
 
-  /** 401 for no or bad token, 403 for a wrong audience or missing role; null when the call may go on. */
+  /** 401 for no or bad token, 403 for a wrong audience or missing role; otherwise the caller's app id. */
   function authorize(request: IncomingMessage, api: MdeApiName): { result: ApiResult } | { appId: string } {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer (.+)$/i.exec(header)?.[1];

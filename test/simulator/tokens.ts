@@ -24,8 +24,15 @@ export interface TokenClaims {
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/**
+ * One signing key per process, shared by every simulator in it, like one Entra tenant. MSAL keeps
+ * its managed identity token cache (and endpoint) in static state, so a second simulator started
+ * in the same test file receives the token the first one issued; it must accept it.
+ */
+const PROCESS_SIGNING_KEY = randomBytes(32);
+
 export class TokenAuthority {
-  private readonly key = randomBytes(32);
+  private readonly key = PROCESS_SIGNING_KEY;
   /** Tokens issued before this instant (ms) are refused, as after a revocation. */
   private revokedBeforeMs = 0;
   readonly tenantId = '11111111-2222-4333-8444-555555555555';

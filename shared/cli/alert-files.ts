@@ -1,0 +1,52 @@
+/** Reading alert payload files for CLI verbs (`whatif`, `run`): every problem reported, none fatal. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { NormalizedAlert } from '../alerts/model';
+import { parseAlertPayload } from '../alerts/parse';
+import type { CliIo } from './context';
+
+export interface AlertFromFile {
+  file: string;
+  alert: NormalizedAlert;
+}
+
+function readJson(file: string, io: CliIo): { value: unknown } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    return { error: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    return { error: `not JSON: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * The alerts of every file (any accepted shape, or a batch), in order. An unreadable file or an
+ * unrecognized item is reported on stderr, one line each, and the rest is still read; `complete` tells
+ * whether everything was.
+ */
+export function readAlertFiles(files: string[], io: CliIo): { alerts: AlertFromFile[]; complete: boolean } {
+  const alerts: AlertFromFile[] = [];
+  let complete = true;
+  for (const file of files) {
+    const read = readJson(file, io);
+    if ('error' in read) {
+      io.stderr.write(`${file}: ${read.error}\n`);
+      complete = false;
+      continue;
+    }
+    for (const outcome of parseAlertPayload(read.value)) {
+      if ('problem' in outcome) {
+        io.stderr.write(`${file}: ${outcome.problem.message}\n`);
+        complete = false;
+      } else {
+        alerts.push({ file, alert: outcome.alert });
+      }
+    }
+  }
+  return { alerts, complete };
+}

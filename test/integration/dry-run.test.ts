@@ -1,0 +1,22 @@
+import { type Harness, mdeAlert, startHarness } from './harness';
+
+// One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache, so a
+// second simulator in the same file would be sent the first one's token.
+const DOMAIN = 'contoso.local';
+
+describe('dry run', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { ISOLATION_MODE: 'dry-run' } });
+  });
+  afterAll(() => h.close());
+
+  it('resolves and decides every device but posts nothing', async () => {
+    const finance = h.machineId(`ws-finance-01.${DOMAIN}`);
+    await h.submit([mdeAlert({ machineId: finance }), mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` })]);
+    await h.settle();
+    expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['dry-run', 'dry-run']);
+    expect(h.outcomes[0].reason).toMatch(/would isolate ws-finance-01/);
+  });
+});

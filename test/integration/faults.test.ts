@@ -1,0 +1,76 @@
+import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import { type Harness, mdeAlert, startHarness } from './harness';
+
+const DEVICES = 30;
+
+/** Three alerts per generated device, by id, by DNS name and by both, shuffled. */
+function stormFor(h: Harness) {
+  const machines = h.sim.machines().filter((m) => m.computerDnsName?.startsWith('gen-'));
+  const alerts = machines.flatMap((m) => [
+    mdeAlert({ machineId: m.id }),
+    mdeAlert({ dnsName: m.computerDnsName ?? undefined }),
+    mdeAlert({ machineId: m.id, dnsName: m.computerDnsName ?? undefined }),
+  ]);
+  return { machines, alerts: alerts.sort((a, b) => a.id.localeCompare(b.id) * ((a.incidentId % 3) - 1)) };
+}
+
+/** What every storm must end with: each device decided, none isolated twice, every success real. */
+function expectNothingLostNorDoubled(h: Harness, machines: { id: string }[]) {
+  for (const machine of machines) {
+    const records = h.outcomes.filter((o) => o.machineId === machine.id);
+    expect(records.length).toBeGreaterThan(0);
+    expect(h.actionsOn(machine.id, 'Isolate').length).toBeLessThanOrEqual(1);
+    if (records.some((o) => o.outcome === 'succeeded')) expect(h.sim.machineState(machine.id)?.isolated).toBe(true);
+    // Every action posted was followed to its end (or its request dead-lettered with a reason).
+    for (const action of h.actionsOn(machine.id, 'Isolate'))
+      expect(h.outcomes.some((o) => o.actionId === action.id || o.outcome === 'dead-lettered')).toBe(true);
+  }
+  const deadLettered = h.outcomes.filter((o) => o.outcome === 'dead-lettered');
+  expect(h.runtime.inline?.deadLetters.length).toBe(deadLettered.length);
+}
+
+const byOutcome = (outcomes: OutcomeRecord[]) =>
+  outcomes.reduce<Record<string, number>>((counts, o) => ({ ...counts, [o.outcome]: (counts[o.outcome] ?? 0) + 1 }), {});
+
+describe('429 storm: MDE allows fewer calls than the app was told', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      simulator: { fleet: { curated: false, generate: DEVICES, offlineShare: 0 }, rateLimits: '8/400ms,80/4s' },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('honours Retry-After by rescheduling and still isolates every device once', async () => {
+    const { machines, alerts } = stormFor(h);
+    await h.submit(alerts);
+    await h.settle();
+    expect(h.sim.calls().filter((c) => c.status === 429).length).toBeGreaterThan(0);
+    expectNothingLostNorDoubled(h, machines);
+    expect(byOutcome(h.outcomes)['dead-lettered']).toBeUndefined();
+    expect(h.notes.some((n) => String(n.why).includes('429'))).toBe(true);
+  });
+});
+
+describe('injected 5xx, latency and dropped connections', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      simulator: {
+        fleet: { curated: false, generate: DEVICES, offlineShare: 0 },
+        faults: { seed: 11, serverErrorRate: 0.15, latencyMs: 5, dropRate: 0.05, dropAfterExecuteRate: 0.2 },
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('retries with backoff, never posts twice after a lost answer, and loses nothing', async () => {
+    const { machines, alerts } = stormFor(h);
+    await h.submit(alerts);
+    await h.settle();
+    const failures = h.sim.calls().filter((c) => c.status === null || (c.status ?? 0) >= 500);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(h.notes.some((n) => n.event === 'isolation-retry')).toBe(true);
+    expectNothingLostNorDoubled(h, machines);
+  });
+});
