@@ -37,16 +37,26 @@ function decisionText(decision: Decision): string {
   return `${action}${decision.mode === 'dry-run' ? ' [dry-run]' : ''}\nrule: ${decision.rule}`;
 }
 
+/** Azure Monitor ids are ARM paths; their last segment is what tells two alerts apart in a table. */
+function shortAlertId(alertId: string): string {
+  return alertId.startsWith('/') ? `…/${alertId.split('/').pop()}` : alertId;
+}
+
 function renderTable(results: Evaluated[]): string {
   const table = new Table({
     head: ['File', 'Source', 'Alert', 'Severity', 'Firing', 'Device', 'Decision', 'Reason'],
-    colWidths: [null, null, 24, null, null, 44, 26, 50],
+    colWidths: [null, null, 42, null, null, 42, 34, 46],
     wordWrap: true,
-    wrapOnWordBoundary: false,
     style: { head: [], border: [] },
   });
   for (const { file, alert, decisions } of results) {
-    const common = [basename(file), alert.source, alert.alertId, alert.severity, alert.firing ? 'yes' : 'no'];
+    const common = [
+      basename(file),
+      alert.source,
+      shortAlertId(alert.alertId),
+      alert.severity,
+      alert.firing ? 'yes' : 'no',
+    ];
     if (decisions.length === 0) table.push([...common, '(no device)', 'nothing to isolate', '']);
     for (const decision of decisions)
       table.push([...common, deviceText(decision.device), decisionText(decision), decision.reason]);

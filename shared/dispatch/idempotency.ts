@@ -52,24 +52,35 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
   return { kind: 'post' };
 }
 
-/** Actions this process posted, by machine and verb: proof against a redelivered message. */
+export interface FollowedAction {
+  actionId: string;
+  at: number;
+  /** The request whose tracking follows the action. */
+  requestId: string;
+}
+
+/**
+ * Actions this process posted or adopted and is following, by machine and verb: proof against a
+ * redelivered message before MDE's list shows a new action, and the way a second request for the same
+ * device learns who already handles it.
+ */
 export class PostedActions {
-  private readonly byKey = new Map<string, { actionId: string; at: number }>();
+  private readonly byKey = new Map<string, FollowedAction>();
 
   constructor(private readonly retentionMs: number) {}
 
-  record(verb: IsolationVerb, machineId: string, actionId: string, at: number): void {
+  record(verb: IsolationVerb, machineId: string, followed: FollowedAction): void {
     const key = `${verb}:${machineId}`;
     // Re-inserted so the map stays oldest-first, which the expiry loop relies on.
     this.byKey.delete(key);
-    this.byKey.set(key, { actionId, at });
+    this.byKey.set(key, followed);
     for (const [old, entry] of this.byKey) {
-      if (at - entry.at < this.retentionMs) break;
+      if (followed.at - entry.at < this.retentionMs) break;
       this.byKey.delete(old);
     }
   }
 
-  find(verb: IsolationVerb, machineId: string, now: number): { actionId: string; at: number } | null {
+  find(verb: IsolationVerb, machineId: string, now: number): FollowedAction | null {
     const entry = this.byKey.get(`${verb}:${machineId}`);
     return entry && now - entry.at < this.retentionMs ? entry : null;
   }

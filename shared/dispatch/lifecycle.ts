@@ -129,7 +129,7 @@ export class RequestLifecycle {
   async requeue(next: IsolationRequest, at: number, event: string, why: string): Promise<void> {
     // The id names the request and its state: a redelivered message that requeues again sends the same
     // id, which duplicate detection drops, so a requeue is itself idempotent.
-    const messageId = `${next.requestId}:${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
+    const messageId = `${next.requestId}:${next.action}:${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
     this.reporter.note(event === 'isolation-deferred' ? 'info' : 'warn', {
       event,

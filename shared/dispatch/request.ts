@@ -135,11 +135,10 @@ function buildRequest(
   };
 }
 
-/** The tracking request that follows an action the worker posted or adopted. */
+/** The same request in its tracking phase: it follows the action the worker posted or adopted. */
 export function trackingRequestFor(request: IsolationRequest, tracking: TrackedAction): IsolationRequest {
   return {
     ...request,
-    requestId: randomUUID(),
     action: 'track',
     priority: PRIORITY.tracking,
     attempt: 0,

@@ -117,9 +117,19 @@ export class IsolationWorker {
       });
 
     const now = this.deps.clock.now();
-    // A redelivery of a message this process already handled: MDE's list may not show the action yet.
-    const ours = posted.find(verb, machine.id, now);
-    if (ours) return this.track(request, verb, machine, ours.actionId, new Date(ours.at).toISOString(), true);
+    const followed = posted.find(verb, machine.id, now);
+    if (followed) {
+      // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
+      // queued; its fixed message id makes this a no-op when it was.
+      if (followed.requestId === request.requestId)
+        return this.track(request, verb, machine, followed.actionId, new Date(followed.at).toISOString(), false);
+      return lifecycle.finish(request, {
+        ...where,
+        outcome: 'skipped',
+        actionId: followed.actionId,
+        reason: `already handled: action ${followed.actionId} for this device is being followed by request ${followed.requestId}`,
+      });
+    }
 
     // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
     // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
@@ -188,11 +198,13 @@ export class IsolationWorker {
       throw error;
     }
     const postedAt = this.deps.clock.now();
-    posted.record(verb, machine.id, action.id, postedAt);
+    posted.record(verb, machine.id, { actionId: action.id, at: postedAt, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
   }
 
   private adopt(request: IsolationRequest, verb: IsolationVerb, machine: Machine, action: MachineAction) {
+    const at = this.deps.clock.now();
+    this.deps.posted.record(verb, machine.id, { actionId: action.id, at, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, action.creationDateTimeUtc, true);
   }
 

@@ -65,11 +65,11 @@ describe('judgePriorActions', () => {
 describe('PostedActions', () => {
   it('remembers what this process posted until it is cleared or expires', () => {
     const posted = new PostedActions(1000);
-    posted.record('isolate', 'm1', 'a1', 0);
-    expect(posted.find('isolate', 'm1', 500)).toEqual({ actionId: 'a1', at: 0 });
+    posted.record('isolate', 'm1', { actionId: 'a1', at: 0, requestId: 'r1' });
+    expect(posted.find('isolate', 'm1', 500)).toEqual({ actionId: 'a1', at: 0, requestId: 'r1' });
     expect(posted.find('release', 'm1', 500)).toBeNull();
     expect(posted.find('isolate', 'm1', 1000)).toBeNull();
-    posted.record('isolate', 'm2', 'a2', 0);
+    posted.record('isolate', 'm2', { actionId: 'a2', at: 0, requestId: 'r2' });
     posted.clear('m2');
     expect(posted.find('isolate', 'm2', 1)).toBeNull();
   });

@@ -106,7 +106,7 @@ describe('isolation requests', () => {
       polls: 0,
     });
     expect(tracking).toMatchObject({ action: 'track', dedupeKey: 'track:act-1', priority: PRIORITY.tracking });
-    expect(tracking.requestId).not.toBe(request.requestId);
+    expect(tracking.requestId).toBe(request.requestId);
     expect(invalidRequestReason(tracking)).toBeNull();
   });
 
