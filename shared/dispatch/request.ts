@@ -144,7 +144,9 @@ export function trackingRequestFor(request: IsolationRequest, tracking: TrackedA
     attempt: 0,
     deferrals: 0,
     tokenRefreshed: false,
-    dedupeKey: `track:${tracking.actionId}`,
+    // Per request and action: a redelivered request does not track twice, yet a second request that
+    // adopts the same action still gets its own outcome.
+    dedupeKey: `track:${tracking.actionId}:${request.requestId}`,
     tracking,
   };
 }

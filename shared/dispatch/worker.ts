@@ -6,17 +6,18 @@
  */
 import type { MdeApi } from '../mde/api';
 import { ActionAlreadyInProgressError } from '../mde/errors';
-import type { Machine, MachineAction } from '../mde/types';
+import { isTerminal, type Machine, type MachineAction } from '../mde/types';
 import { renderComment } from '../policy/comment';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { type IsolationVerb, judgePriorActions, type PostedActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
+import { OUTCOME_OF_STATUS } from './outcome';
 import { messageFor, type RequestQueue } from './queue';
-import type { IsolationRequest } from './request';
-import { trackingRequestFor } from './request';
+import { type IsolationRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
 import { type CallBudget, type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
 import type { DispatchTiming } from './timing';
+import { terminalReason } from './tracker';
 
 export interface WorkerDeps {
   api: MdeApi;
@@ -203,9 +204,36 @@ export class IsolationWorker {
   }
 
   private adopt(request: IsolationRequest, verb: IsolationVerb, machine: Machine, action: MachineAction) {
+    if (isTerminal(action.status)) {
+      // Already over: its status is this request's outcome, no polling needed.
+      const tracking = trackingRequestFor(request, this.trackedAction(verb, machine, action.id, action.creationDateTimeUtc, true));
+      return this.deps.lifecycle.finish(tracking, {
+        outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
+        actionStatus: action.status,
+        reason: terminalReason(tracking.tracking as TrackedAction, action),
+      });
+    }
     const at = this.deps.clock.now();
     this.deps.posted.record(verb, machine.id, { actionId: action.id, at, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, action.creationDateTimeUtc, true);
+  }
+
+  private trackedAction(
+    verb: IsolationVerb,
+    machine: Machine,
+    actionId: string,
+    postedAt: string,
+    adopted: boolean,
+  ): TrackedAction {
+    return {
+      actionId,
+      action: verb,
+      machineId: machine.id,
+      computerDnsName: machine.computerDnsName,
+      postedAt,
+      adopted,
+      polls: 0,
+    };
   }
 
   /** The request's outcome now depends on MDE's action: tracking reports it when it ends. */
@@ -217,15 +245,7 @@ export class IsolationWorker {
     postedAt: string,
     adopted: boolean,
   ): Promise<void> {
-    const tracking = trackingRequestFor(request, {
-      actionId,
-      action: verb,
-      machineId: machine.id,
-      computerDnsName: machine.computerDnsName,
-      postedAt,
-      adopted,
-      polls: 0,
-    });
+    const tracking = trackingRequestFor(request, this.trackedAction(verb, machine, actionId, postedAt, adopted));
     const firstPoll = this.deps.clock.now() + this.deps.timing.trackFirstPollMs;
     await this.deps.queue.schedule(messageFor(tracking), new Date(firstPoll));
   }

@@ -105,7 +105,7 @@ describe('isolation requests', () => {
       adopted: false,
       polls: 0,
     });
-    expect(tracking).toMatchObject({ action: 'track', dedupeKey: 'track:act-1', priority: PRIORITY.tracking });
+    expect(tracking).toMatchObject({ action: 'track', dedupeKey: `track:act-1:${request.requestId}`, priority: PRIORITY.tracking });
     expect(tracking.requestId).toBe(request.requestId);
     expect(invalidRequestReason(tracking)).toBeNull();
   });

@@ -131,3 +131,12 @@ export function mdeAlert(device: { machineId?: string; dnsName?: string }, sever
     evidence: [],
   };
 }
+
+/** Every request intake queued (duplicates aside) ended with exactly one outcome record. */
+export function queuedRequestIds(result: Awaited<ReturnType<typeof receiveAlerts>>): string[] {
+  return result.alerts.flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : [])).map((r) => r.requestId);
+}
+
+export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
+  return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
+}

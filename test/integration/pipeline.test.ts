@@ -1,4 +1,4 @@
-import { type Harness, mdeAlert, startHarness } from './harness';
+import { type Harness, mdeAlert, outcomesPerRequest, queuedRequestIds, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -52,5 +52,9 @@ describe('alert storm through intake, queue, worker and tracker', () => {
       expect.objectContaining({ outcome: 'timed-out', actionStatus: 'TimeOut' }),
     ]);
     expect(h.runtime.inline?.deadLetters).toEqual([]);
+    const queued = queuedRequestIds(result);
+    expect(queued.length).toBeLessThan(alerts.length);
+    expect(outcomesPerRequest(h, queued).every((count) => count === 1)).toBe(true);
+    expect(h.outcomes).toHaveLength(queued.length);
   });
 });
