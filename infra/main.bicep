@@ -129,7 +129,9 @@ module functionApp 'modules/functionapp.bicep' = {
     tags: allTags
     planName: names.plan
     functionAppName: functionAppName
-    storageAccountName: storage.outputs.storageAccountName
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsName: monitoring.outputs.appInsightsName
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
@@ -154,6 +156,7 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: storage.outputs.storageAccountName
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     queueName: serviceBus.outputs.queueName
+    deadLetterQueueName: serviceBus.outputs.deadLetterQueueName
     appInsightsName: monitoring.outputs.appInsightsName
   }
 }
@@ -206,6 +209,8 @@ output functionAppName string = functionApp.outputs.functionAppName
 output functionAppUrl string = functionApp.outputs.functionAppUrl
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output isolationQueue string = serviceBus.outputs.queueName
+// Requests the worker gave up on, with the reason: watch it (and the queues' built-in $DeadLetterQueue).
+output deadLetterQueue string = serviceBus.outputs.deadLetterQueueName
 output identityPrincipalId string = functionApp.outputs.principalId
 output identityClientId string = functionApp.outputs.identityClientId
 output mdePermissionsGranted bool = grantMdePermissions

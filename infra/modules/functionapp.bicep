@@ -6,7 +6,10 @@ param location string
 param tags object
 param planName string
 param functionAppName string
-param storageAccountName string
+// Host storage (AzureWebJobsStorage) service endpoints, as the storage account reports them.
+param storageBlobEndpoint string
+param storageQueueEndpoint string
+param storageTableEndpoint string
 param deploymentContainerUrl string
 param appInsightsName string
 param serviceBusFullyQualifiedNamespace string
@@ -84,10 +87,12 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
+    // No ftpsState here: Flex Consumption has no FTP, and ARM rejects Site.SiteConfig.FtpsState on Flex sites
+    // (error 51021; "properties.ftpsState: FTPS not supported" in the Flex Consumption plan deprecations of
+    // the Functions app settings reference). The 'ftp' publishing policy below still turns FTP credentials off.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
     functionAppConfig: {
@@ -117,8 +122,9 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
   }
 }
 
-// Publishing with a user name and password (FTP, or basic auth on the SCM site) is off: deployments use
-// Entra ID (`func azure functionapp publish` with the signed-in Azure CLI account).
+// Publishing with a user name and password (FTP, or basic auth on the SCM site) is off. Deployments use Entra
+// ID: for Flex apps Core Tools posts the package to the SCM site's api/Deploy/Zip with the signed-in Azure CLI
+// account's bearer token (basic auth only for Kubernetes apps), so `func azure functionapp publish` works.
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
   parent: functionApp
   name: 'ftp'
@@ -146,11 +152,14 @@ var appSettings = {
   // Functions host: identity-based host storage (no account key) and Entra-authenticated telemetry. The
   // Application Insights connection string is not a secret (it only locates the resource; ingestion
   // needs a token because local auth is off), but it still only lives here, never in a parameter file.
-  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
   AzureWebJobsStorage__credential: 'managedidentity'
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  // Values as the app settings reference gives them for system- and user-assigned identities.
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: useUserAssignedIdentity
-    ? 'ClientId=${identityClientId};Authorization=AAD'
+    ? 'Authorization=AAD;ClientId=${identityClientId}'
     : 'Authorization=AAD'
   // The app (shared/config.ts SETTINGS).
   MDE_CLOUD: mdeCloud

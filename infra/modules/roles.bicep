@@ -1,5 +1,5 @@
 // Data-plane roles of the function app identity, each on the narrowest scope that works:
-// the queue (not the namespace) for Service Bus, the host storage account, the Application Insights resource.
+// each queue (not the namespace) for Service Bus, the host storage account, the Application Insights resource.
 
 import { serviceBusDataSenderRoleId, serviceBusDataReceiverRoleId } from 'role-ids.bicep'
 import { storageBlobDataOwnerRoleId, storageQueueDataContributorRoleId, storageTableDataContributorRoleId } from 'role-ids.bicep'
@@ -10,6 +10,8 @@ param principalId string
 param storageAccountName string
 param serviceBusNamespaceName string
 param queueName string
+@description('Queue of dead-letter records (shared/dispatch/service-bus-queue.ts deadLetterQueueName).')
+param deadLetterQueueName string
 param appInsightsName string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -23,6 +25,11 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
 resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
   parent: namespace
   name: queueName
+}
+
+resource deadLetterQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: deadLetterQueueName
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -45,6 +52,18 @@ resource queueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: queue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataReceiverRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The worker only writes dead-letter records; operators read them with their own Entra role (see README), so
+// the app gets no Receiver role there.
+resource deadLetterSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deadLetterQueue.id, principalId, serviceBusDataSenderRoleId)
+  scope: deadLetterQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataSenderRoleId)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

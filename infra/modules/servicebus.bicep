@@ -1,18 +1,45 @@
-// Service Bus namespace and the isolation-request queue. Standard tier because duplicate detection (the
-// mechanism that collapses an alert storm into one request per device) is not offered on Basic.
-// Shared access keys are disabled: senders and receivers authenticate with Entra ID only.
+// Service Bus namespace, the isolation-request queue and the dead-letter record queue. Standard tier because
+// duplicate detection (the mechanism that collapses an alert storm into one request per device) is not
+// offered on Basic. Shared access keys are disabled: senders and receivers authenticate with Entra ID only.
 
 param location string
 param tags object
 param namespaceName string
 param queueName string
 
-@description('Window in which a second request with the same messageId (device + action) is dropped. Alert storms arrive within minutes; a longer window would also swallow a legitimate re-isolation after a release.')
-param duplicateDetectionWindow string = 'PT10M'
+// The window drops a second message with the same messageId. Intake's id is device + action
+// (`isolate:mde:<id>`), so the window is also how long a legitimate new request for the same device and
+// action is swallowed: an isolation asked again after a quick release, or re-submitted after a request that
+// failed (say, before a missing permission was granted). Duplicates are not dangerous, only costly: the
+// worker checks MDE's pending actions and its own record before posting, so what the window saves is quota.
+// Alert storms (incident created + updated, several alerts of one detection) arrive within a minute or two.
+// The window must still outlast lockDuration with margin: a message redelivered after a crash re-sends its
+// tracking (`track:<actionId>`) and requeue ids, and only the window turns those re-sends into no-ops.
+@description('Window in which a second request with the same messageId (device + action) is dropped. Longer than lockDuration, short enough that a re-isolation after a release is swallowed for at most this long.')
+param duplicateDetectionWindow string = 'PT5M'
 
-@description('Deliveries before a request is dead-lettered. Quota waits (429) are rescheduled by the worker, not redelivered, so this counts real failures only.')
+// Deliveries count only the times the worker threw: it throws when it could not requeue (Service Bus
+// unreachable after the SDK's own retries) or when the instance crashed or timed out. Quota waits and
+// transient MDE failures never come back as redeliveries: the worker schedules a new message for them and
+// gives up after its own attempt limit (DispatchTiming.transientMaxAttempts) with a record in the
+// dead-letter record queue. Five deliveries ride out a short outage; a poison message then lands in the
+// queue's built-in $DeadLetterQueue.
+@description('Deliveries before Service Bus dead-letters a message the worker could not handle (built-in $DeadLetterQueue).')
 @minValue(3)
 param maxDeliveryCount int = 5
+
+// Lock: a step of work is a few MDE calls of at most MDE_REQUEST_TIMEOUT_MS (30 s) each; the worker never
+// holds a lock while waiting for quota. Two minutes cover a step without renewal, and the host renews the
+// lock up to host.json maxAutoLockRenewalDuration (10 minutes, equal to functionTimeout). Kept short so a
+// message held by a crashed instance comes back within two minutes.
+var lockDuration = 'PT2M'
+
+// Dead-letter records must stay visible until an operator has looked at them: two weeks in the queue, and
+// a record nobody read by then moves to that queue's own $DeadLetterQueue instead of expiring silently.
+var deadLetterRecordTimeToLive = 'P14D'
+
+// Same naming as deadLetterQueueName() in shared/dispatch/service-bus-queue.ts (the infra test checks it).
+var deadLetterQueueName = '${queueName}-deadletter'
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: namespaceName
@@ -36,12 +63,26 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
     requiresDuplicateDetection: true
     duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     maxDeliveryCount: maxDeliveryCount
-    // Lock long enough for one full per-minute quota wait (60 s) plus one MDE request at its 30 s timeout
-    // without relying on renewal; the host renews it up to host.json maxAutoLockRenewalDuration (5 min).
-    // Kept short so a message held by a crashed instance comes back within two minutes.
-    lockDuration: 'PT2M'
-    // An isolation request nobody processed within a day goes to the dead-letter queue, never silently away.
+    lockDuration: lockDuration
+    // Every message is one step, scheduled at most an hour ahead (tracking polls of an offline device,
+    // hourly quota). A step nobody processed within a day goes to the dead-letter queue, never silently away.
     defaultMessageTimeToLive: 'P1D'
+    deadLetteringOnMessageExpiration: true
+    requiresSession: false
+    enablePartitioning: false
+  }
+}
+
+// Where the worker records a request it gives up on (RetriesExhausted, InvalidMessage...), with the reason:
+// the Functions Node model cannot dead-letter a message with a reason, so the records get a queue of their
+// own. No duplicate detection: every record has its own id (message id + time), so there is nothing to
+// collapse, and a record must never be dropped.
+resource deadLetterQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+  parent: namespace
+  name: deadLetterQueueName
+  properties: {
+    requiresDuplicateDetection: false
+    defaultMessageTimeToLive: deadLetterRecordTimeToLive
     deadLetteringOnMessageExpiration: true
     requiresSession: false
     enablePartitioning: false
@@ -52,3 +93,4 @@ output namespaceName string = namespace.name
 // Taken from the endpoint rather than built from a suffix, so sovereign clouds get their own host name.
 output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]
 output queueName string = queue.name
+output deadLetterQueueName string = deadLetterQueue.name

@@ -44,3 +44,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 
 output storageAccountName string = storage.name
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+// Service endpoints as the account reports them, so the host finds them in every cloud (the shorter
+// AzureWebJobsStorage__accountName form only works with the public cloud's DNS suffix).
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output tableEndpoint string = storage.properties.primaryEndpoints.table

@@ -3,9 +3,13 @@
 import { Command, CommanderError } from 'commander';
 import { PRODUCT_VERSION } from '../version';
 import { type CliIo, EXIT, type RegisterVerb } from './context';
+import { registerIsolate } from './isolate';
+import { registerRelease } from './release';
+import { registerRun } from './run';
+import { registerStatus } from './status';
 import { registerWhatif } from './whatif';
 
-const VERBS: RegisterVerb[] = [registerWhatif];
+const VERBS: RegisterVerb[] = [registerWhatif, registerRun, registerIsolate, registerRelease, registerStatus];
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -131,7 +131,8 @@ export class RequestLifecycle {
     // id, which duplicate detection drops, so a requeue is itself idempotent.
     const messageId = `${next.requestId}:${next.action}:${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
-    this.reporter.note(event === 'isolation-deferred' ? 'info' : 'warn', {
+    // A retry means something failed; waiting for budget or polling is the normal course.
+    this.reporter.note(event === 'isolation-retry' ? 'warn' : 'info', {
       event,
       why,
       requestId: next.requestId,

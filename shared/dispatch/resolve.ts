@@ -82,6 +82,16 @@ export class DeviceResolver {
     return lookups.length === 0 || this.cached(lookups[0].key) ? 0 : 1;
   }
 
+  /** The machine a cached lookup already names for this device, without any call. */
+  peek(device: DeviceRef): Machine | null {
+    for (const lookup of lookupsFor(device)) {
+      const machines = this.cached(lookup.key);
+      if (machines === null) return null;
+      if (machines.length > 0) return pickMachine(machines);
+    }
+    return null;
+  }
+
   async resolve(device: DeviceRef): Promise<Resolution> {
     const tried: string[] = [];
     for (const lookup of lookupsFor(device)) {

@@ -87,27 +87,46 @@ export class MdeThrottle {
   private readonly limiters: Record<MdeApiName, Bottleneck>;
   private readonly busyRetryMs: number;
   private readonly shortestWindowMs: number;
+  private readonly claims: Record<MdeApiName, WaitingClaims>;
+  private readonly claimGraceMs: number;
 
   constructor(options: ThrottleOptions) {
     this.clock = options.clock ?? systemClock;
     this.busyRetryMs = options.busyRetryMs ?? 250;
     const windows = effectiveWindows(options.rateLimits, options.headroom);
     this.shortestWindowMs = Math.min(...windows.map((w) => w.windowMs));
+    // A refused request that does not come back within this (e.g. it was dead-lettered) stops blocking others.
+    this.claimGraceMs = 2 * this.shortestWindowMs + this.busyRetryMs;
     const budgets = {} as Record<MdeApiName, ApiBudget>;
     const limiters = {} as Record<MdeApiName, Bottleneck>;
+    const claims = {} as Record<MdeApiName, WaitingClaims>;
     for (const api of MDE_APIS) {
       budgets[api] = new ApiBudget(windows);
       limiters[api] = new Bottleneck({ maxConcurrent: options.maxConcurrent ?? 4 });
+      claims[api] = new WaitingClaims(this.busyRetryMs);
     }
     this.budgets = budgets;
     this.limiters = limiters;
+    this.claims = claims;
   }
 
-  /** Takes every call in `needs` now, or answers when they will all fit. */
-  reserve(needs: CallBudget, priority: number): Reservation | { retryAt: number } {
+  /**
+   * Takes every call in `needs` now, or answers when they will all fit. `claimant` (the request id)
+   * lets a refused request hold its place: until it is served, requests of lower priority needing the
+   * same API wait behind it, so freed budget goes to high severity first whatever order the queue
+   * delivers in, and tracking polls never take the calls an isolation needs.
+   */
+  reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
     const now = this.clock.now();
-    const retryAt = this.availableAt(needs, now);
-    if (retryAt > now) return { retryAt: this.staggered(retryAt, priority) };
+    const apis = entries(needs).map(([api]) => api);
+    let retryAt = this.availableAt(needs, now);
+    for (const api of apis) retryAt = Math.max(retryAt, this.claims[api].outrankedUntil(priority, claimant, now));
+    if (retryAt > now) {
+      const at = this.staggered(retryAt, priority);
+      if (claimant) for (const api of apis) this.claims[api].hold(claimant, priority, at, at + this.claimGraceMs);
+      return { retryAt: at };
+    }
+    if (claimant) for (const api of apis) this.claims[api].release(claimant);
     for (const [api, count] of entries(needs)) this.budgets[api].take(count);
     return new Reservation(this, needs, priority);
   }
@@ -189,6 +208,35 @@ export class MdeThrottle {
    */
   private staggered(at: number, priority: number): number {
     return at + Math.round((priority * this.shortestWindowMs) / 100);
+  }
+}
+
+/** Requests refused for lack of budget on one API, each holding its place until served or expired. */
+class WaitingClaims {
+  constructor(
+    /** How long a request waits behind a claim that is due but has not come back yet. */
+    private readonly minWaitMs: number,
+  ) {}
+
+  private readonly byClaimant = new Map<string, { priority: number; retryAt: number; expiresAt: number }>();
+
+  hold(claimant: string, priority: number, retryAt: number, expiresAt: number): void {
+    this.byClaimant.set(claimant, { priority, retryAt, expiresAt });
+  }
+
+  release(claimant: string): void {
+    this.byClaimant.delete(claimant);
+  }
+
+  /** Until when requests that outrank `priority` (a lower number) keep it waiting; `now` when none do. */
+  outrankedUntil(priority: number, claimant: string | undefined, now: number): number {
+    let until = now;
+    for (const [other, claim] of this.byClaimant) {
+      if (claim.expiresAt <= now) this.byClaimant.delete(other);
+      else if (other !== claimant && claim.priority < priority)
+        until = Math.max(until, claim.retryAt, now + this.minWaitMs);
+    }
+    return until;
   }
 }
 

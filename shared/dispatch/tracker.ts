@@ -36,7 +36,7 @@ export class ActionTracker {
         outcome: 'tracking-expired',
         reason: `action ${tracking.actionId} did not end within MDE's retry period; check it in the portal and resubmit if needed`,
       });
-    const reservation = throttle.reserve({ machineactions: 1 }, request.priority);
+    const reservation = throttle.reserve({ machineactions: 1 }, request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(request, reservation.retryAt, 'no machineactions budget for a tracking poll');
     let action: MachineAction;

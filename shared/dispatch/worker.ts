@@ -44,15 +44,9 @@ export class IsolationWorker {
   constructor(private readonly deps: WorkerDeps) {}
 
   async act(request: IsolationRequest): Promise<void> {
-    const { throttle, lifecycle, policy, resolver } = this.deps;
+    const { throttle, lifecycle } = this.deps;
     const verb = request.action as IsolationVerb;
-    const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
-    // In dry-run nothing is posted, so only the lookup is budgeted.
-    if (policy.mode === 'enforce') {
-      needs.machineactions = 1;
-      needs[verb === 'isolate' ? 'isolate' : 'unisolate'] = 1;
-    }
-    const reservation = throttle.reserve(needs, request.priority);
+    const reservation = throttle.reserve(this.callsFor(request, verb), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
         request,
@@ -66,6 +60,21 @@ export class IsolationWorker {
     } finally {
       reservation.close();
     }
+  }
+
+  /** Every MDE call this request may make, so it is budgeted before the first one. */
+  private callsFor(request: IsolationRequest, verb: IsolationVerb): CallBudget {
+    const { policy, resolver, posted, clock } = this.deps;
+    const machine = resolver.peek(request.device);
+    // Another request of this process already follows an action on the device: no call needed.
+    if (machine && posted.find(verb, machine.id, clock.now())) return {};
+    const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
+    // In dry-run nothing is posted, so only the lookup is budgeted.
+    if (policy.mode === 'enforce') {
+      needs.machineactions = 1;
+      needs[verb === 'isolate' ? 'isolate' : 'unisolate'] = 1;
+    }
+    return needs;
   }
 
   private async resolveAndAct(request: IsolationRequest, verb: IsolationVerb): Promise<void> {

@@ -83,6 +83,12 @@ function withoutODataContext<T>(entity: T & { '@odata.context'?: unknown }): T {
   return rest as T;
 }
 
+/** Sort key of an MDE timestamp; an unreadable one sorts last. */
+function timeOf(timestamp: string): number {
+  const time = Date.parse(timestamp);
+  return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+}
+
 const callOf = (operation: MdeOperation): MdeCall => ({
   api: MDE_OPERATION_APIS[operation],
   operation,
@@ -162,8 +168,7 @@ export class MdeClient implements MdeApi {
       canonicalMachineId,
       'an MDE machine id (40 hex)',
     );
-    const data = await this.send<Machine>({ call: callOf('getMachine'), path: `/api/machines/${id}` });
-    return withoutODataContext(data);
+    return this.sendEntity<Machine>({ call: callOf('getMachine'), path: `/api/machines/${id}` });
   }
 
   async findMachinesByDnsName(dnsName: string): Promise<Machine[]> {
@@ -234,9 +239,7 @@ export class MdeClient implements MdeApi {
     if (isolationType !== 'Full' && isolationType !== 'Selective')
       throw new InvalidIdError('isolationType', String(isolationType), 'Full or Selective', detailsOf(call));
     const body = { Comment: this.requireComment(call, comment), IsolationType: isolationType };
-    return withoutODataContext(
-      await this.send<MachineAction>({ call, path: `/api/machines/${id}/isolate`, body }),
-    );
+    return this.sendEntity<MachineAction>({ call, path: `/api/machines/${id}/isolate`, body });
   }
 
   async release(machineId: string, comment: string): Promise<MachineAction> {
@@ -249,9 +252,7 @@ export class MdeClient implements MdeApi {
       'an MDE machine id (40 hex)',
     );
     const body = { Comment: this.requireComment(call, comment) };
-    return withoutODataContext(
-      await this.send<MachineAction>({ call, path: `/api/machines/${id}/unisolate`, body }),
-    );
+    return this.sendEntity<MachineAction>({ call, path: `/api/machines/${id}/unisolate`, body });
   }
 
   async getMachineAction(actionId: string): Promise<MachineAction> {
@@ -262,11 +263,10 @@ export class MdeClient implements MdeApi {
       canonicalGuid,
       'a machine action id (GUID)',
     );
-    const data = await this.send<MachineAction>({
+    return this.sendEntity<MachineAction>({
       call: callOf('getMachineAction'),
       path: `/api/machineactions/${id}`,
     });
-    return withoutODataContext(data);
   }
 
   async listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]> {
@@ -298,7 +298,9 @@ export class MdeClient implements MdeApi {
         );
       params.$top = String(filter.top);
     }
-    return this.sendList<MachineAction>({ call, path: '/api/machineactions', params });
+    const actions = await this.sendList<MachineAction>({ call, path: '/api/machineactions', params });
+    // The interface promises newest first; MDE's default order is only implied by a doc example (§12).
+    return actions.sort((a, b) => timeOf(b.creationDateTimeUtc) - timeOf(a.creationDateTimeUtc));
   }
 
   private requireComment(call: MdeCall, comment: string): string {
@@ -320,6 +322,21 @@ export class MdeClient implements MdeApi {
       if (error instanceof NotFoundError) return [];
       throw error;
     }
+  }
+
+  /** A single entity; a 2xx without one (a proxy page, an empty body) is a server failure. */
+  private async sendEntity<T extends { id: string }>(request: Request): Promise<T> {
+    const data = await this.send<T & { '@odata.context'?: unknown }>(request);
+    if (data === null || typeof data !== 'object' || typeof data.id !== 'string') {
+      throw new TransientError(
+        `MDE ${request.call.operation} answered without an entity`,
+        detailsOf(request.call),
+        'server-error',
+        // A 2xx to a POST means MDE accepted it: the action may exist.
+        request.call.method === 'POST',
+      );
+    }
+    return withoutODataContext(data);
   }
 
   private async sendList<T>(request: Request): Promise<T[]> {
@@ -345,10 +362,15 @@ export class MdeClient implements MdeApi {
   /**
    * One HTTP request through the scheduler. The token is taken inside the scheduled function, so a
    * request that waited in a limiter queue still leaves with a token that is fresh from the cache.
+   * axios's own `timeout` only notices an idle socket (a slowly trickling answer never trips it), so
+   * an abort signal bounds the whole exchange from sending to the last byte.
    */
   private attempt(request: Request): Promise<AxiosResponse> {
     return this.schedule(request.call, async () => {
       const token = await this.token(request.call);
+      const deadlineMs = this.config.requestTimeoutMs;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), deadlineMs);
       try {
         return await this.http.request({
           method: request.call.method,
@@ -356,9 +378,12 @@ export class MdeClient implements MdeApi {
           params: request.params,
           data: request.body,
           headers: { Authorization: `Bearer ${token}` },
+          signal: deadline.signal,
         });
       } catch (error) {
-        throw errorFromNetwork(request.call, error);
+        throw errorFromNetwork(request.call, error, deadline.signal.aborted ? deadlineMs : undefined);
+      } finally {
+        clearTimeout(timer);
       }
     });
   }
@@ -369,15 +394,14 @@ export class MdeClient implements MdeApi {
       if (!accessToken) throw new Error('the credential returned no token');
       return accessToken.token;
     } catch (error) {
+      // Only the message is kept: the library's error objects hold request details of the identity
+      // endpoint, which are not for logs.
       const reason = error instanceof Error ? error.message : String(error);
       throw new TransientError(
         `no token for ${this.config.tokenScope}: ${reason}`,
         detailsOf(call),
         'token-unavailable',
         false,
-        {
-          cause: error,
-        },
       );
     }
   }

@@ -42,6 +42,17 @@ function errorBodyOf(data: unknown): MdeErrorBody {
   };
 }
 
+/**
+ * The duplicate-action answer: the code clients match on, or the documented message alone, which is
+ * all the unisolate page quotes (mde-api.md §6, §10, §11).
+ */
+function isAlreadyInProgress(body: MdeErrorBody): boolean {
+  return (
+    body.code === 'ActiveRequestAlreadyExists' ||
+    /\bAction is already in progress\b/i.test(body.message ?? '')
+  );
+}
+
 /** The permission an app token needs for a family of calls (mde-api.md §2). */
 export function requiredPermission(api: MdeApiName): string {
   return api === 'isolate' || api === 'unisolate' ? 'Machine.Isolate' : 'Machine.Read.All';
@@ -74,7 +85,7 @@ export function errorFromResponse(
   if (status === 401) return new UnauthorizedError(message, details);
   if (status === 403) return new ForbiddenError(requiredPermission(call.api), details);
   if (status === 404) return new NotFoundError(message, details);
-  if (body.code === 'ActiveRequestAlreadyExists') return new ActionAlreadyInProgressError(message, details);
+  if (isAlreadyInProgress(body)) return new ActionAlreadyInProgressError(message, details);
   if (body.code === 'OsPlatformNotSupported' || body.code === 'ClientVersionNotSupported')
     return new UnsupportedError(message, details);
   return new BadRequestError(message, details);
@@ -87,20 +98,27 @@ function transientCauseOf(error: AxiosError): TransientCause {
   return 'network';
 }
 
-/** A request that got no HTTP answer at all. */
-export function errorFromNetwork(call: FailedCall, error: unknown): TransientError {
+/**
+ * A request that got no HTTP answer at all. `deadlineMs` is set when the client's own deadline cut
+ * the exchange short. The axios error is not kept as `cause`: it carries the request config, and with
+ * it the Authorization header, which would then reach every log that prints the error.
+ */
+export function errorFromNetwork(call: FailedCall, error: unknown, deadlineMs?: number): TransientError {
   const details: MdeErrorDetails = { operation: call.operation, api: call.api };
-  const cause = error instanceof AxiosError ? transientCauseOf(error) : 'network';
+  const cause: TransientCause =
+    deadlineMs !== undefined ? 'timeout' : error instanceof AxiosError ? transientCauseOf(error) : 'network';
   // A refused connection never reached MDE; anything later may have, for a POST.
   const mayHaveExecuted = call.method === 'POST' && cause !== 'connection-refused';
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason =
+    deadlineMs !== undefined
+      ? `no complete answer within ${deadlineMs} ms`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   return new TransientError(
     `MDE ${call.operation} got no answer (${cause}: ${reason})`,
     details,
     cause,
     mayHaveExecuted,
-    {
-      cause: error,
-    },
   );
 }

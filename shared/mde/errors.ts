@@ -160,11 +160,16 @@ export function isRetryable(error: unknown): boolean {
   return isMdeApiError(error) && (error.kind === 'rate-limited' || error.kind === 'transient');
 }
 
-/** `Retry-After` as whole seconds or an HTTP date, in ms from `now`; null when absent or unreadable. */
+/**
+ * `Retry-After` as delay-seconds or an HTTP-date, in ms from `now`; null when absent or unreadable.
+ * An HTTP-date always starts with a day name; requiring it keeps Date.parse from reading a negative
+ * number or a bare year as a date.
+ */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | null {
   if (!value) return null;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
+  if (!/^[A-Za-z]{3}/.test(text)) return null;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return null;
   return Math.max(0, date - now);

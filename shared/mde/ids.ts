@@ -21,9 +21,12 @@ export function canonicalGuid(value: string): string | null {
   return GUID.test(trimmed) ? trimmed.toLowerCase() : null;
 }
 
-/** An IPv4 or IPv6 address as given (trimmed), or null. */
+/**
+ * An IPv4 or IPv6 address as given (trimmed), or null. An IPv6 zone (`fe80::1%eth0`) is refused:
+ * it means nothing to MDE, and its `%` would be read as a percent-escape in the URL path.
+ */
 export function canonicalIp(value: string): string | null {
   if (typeof value !== 'string') return null;
   const trimmed = value.trim();
-  return isIP(trimmed) ? trimmed : null;
+  return isIP(trimmed) && !trimmed.includes('%') ? trimmed : null;
 }

@@ -47,6 +47,21 @@ describe('MdeThrottle', () => {
     expect(high.retryAt).toBeLessThan(low.retryAt);
   });
 
+  it('keeps freed budget for a refused request of higher priority until it comes back', async () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '1/1000ms');
+    const first = throttle.reserve({ machineactions: 1 }, 3, 'first') as Reservation;
+    await first.call('machineactions', async () => 'checked');
+    first.close();
+    const high = throttle.reserve({ machineactions: 1 }, 1, 'isolation') as { retryAt: number };
+    now = high.retryAt;
+    // A tracking poll arriving first is sent back: the slot belongs to the waiting isolation.
+    expect(throttle.reserve({ machineactions: 1 }, 8, 'tracking')).not.toBeInstanceOf(Reservation);
+    expect(throttle.reserve({ machineactions: 1 }, 1, 'isolation')).toBeInstanceOf(Reservation);
+    now += 2_000;
+    expect(throttle.reserve({ machineactions: 1 }, 8, 'tracking')).toBeInstanceOf(Reservation);
+  });
+
   it('throws BudgetShortError for an unplanned call without budget', async () => {
     const throttle = throttleAt({ now: () => 0 }, '1/1000ms');
     const reservation = throttle.reserve({ machines: 1 }, 1) as Reservation;

@@ -128,14 +128,16 @@ export function extensions(file: BicepFile): string[] {
     .map((n) => literal(n.namedChildren[1]) ?? n.namedChildren[1].text) as string[];
 }
 
+const unescapeBicep = (text: string) =>
+  text.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
+
 /** The value of a string, number, boolean or null literal; undefined for anything computed. */
 export function literal(node: SyntaxNode | null): string | number | boolean | null | undefined {
   if (!node) return undefined;
   switch (node.type) {
     case 'string': {
       if (node.namedChildren.some((c) => c.type === 'interpolation')) return undefined;
-      const body = node.text.startsWith("'''") ? node.text.slice(3, -3) : node.text.slice(1, -1);
-      return body.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
+      return node.text.startsWith("'''") ? node.text.slice(3, -3) : unescapeBicep(node.text.slice(1, -1));
     }
     case 'number':
       return Number(node.text);
@@ -300,6 +302,29 @@ export function objectKeys(file: BicepFile, node: SyntaxNode | null): { key: str
       objectKeys(file, arg),
     );
   return [];
+}
+
+/**
+ * The text of a string expression (through vars), with each `${name}` replaced by `values[name]`; undefined
+ * when it interpolates anything else. Lets a test compare a name built in Bicep with the one the code builds.
+ */
+export function renderString(
+  file: BicepFile,
+  node: SyntaxNode | null,
+  values: Readonly<Record<string, string>>,
+): string | undefined {
+  if (node?.type === 'identifier' && node.text in values) return values[node.text];
+  const target = resolve(file, node);
+  if (target?.type !== 'string') return undefined;
+  let text = '';
+  for (const part of target.namedChildren) {
+    if (part.type === 'interpolation') {
+      const name = part.namedChildren[0];
+      if (name?.type !== 'identifier' || !(name.text in values)) return undefined;
+      text += values[name.text];
+    } else text += unescapeBicep(part.text);
+  }
+  return text;
 }
 
 /** Every literal string a value can take: the literal itself, or those of both ternary branches. */

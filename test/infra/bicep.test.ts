@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTINGS } from '../../shared/config';
+import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
+import { deadLetterQueueName } from '../../shared/dispatch/service-bus-queue';
+import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import {
   type BicepFile,
   declarations,
@@ -9,13 +12,16 @@ import {
   objectKeys,
   parseBicep,
   property,
+  renderString,
   resources,
   syntaxProblems,
 } from './bicep-tree';
 import {
   DOCUMENTED_ROLE_IDS,
+  isoDurationMs,
   ruleApiVersions,
   ruleAppSettings,
+  ruleDeadLetterQueue,
   ruleDryRunByDefault,
   ruleFunctionApp,
   ruleKeysOnlyInSecureParameters,
@@ -24,13 +30,29 @@ import {
   ruleNoSecretOutputs,
   ruleParamFile,
   ruleQueue,
+  ruleQueueFitsWorker,
   ruleRoleAssignments,
   ruleSyntax,
+  timeSpanMs,
+  type WorkerTimes,
 } from './infra-rules';
 
 const repoRoot = join(__dirname, '..', '..');
 const infra = loadBicepFiles(join(repoRoot, 'infra'), repoRoot);
 const settingsReadByCode = Object.values(SETTINGS);
+
+const hostJson = JSON.parse(readFileSync(join(repoRoot, 'host.json'), 'utf8'));
+/** What the worker holds and schedules, from host.json and the dispatch defaults. */
+const workerTimes: WorkerTimes = {
+  lockRenewalMs: timeSpanMs(hostJson.extensions.serviceBus.maxAutoLockRenewalDuration) ?? 0,
+  functionTimeoutMs: timeSpanMs(hostJson.functionTimeout) ?? Number.POSITIVE_INFINITY,
+  longestScheduleMs: Math.max(
+    DEFAULT_TIMING.trackMaxPendingMs,
+    DEFAULT_TIMING.transientMaxMs,
+    DEFAULT_TIMING.defaultRetryAfterMs,
+    ...parseRateLimits(DEFAULT_RATE_LIMITS).map((w) => w.windowMs),
+  ),
+};
 
 /** Parses snippets as if they were files of infra/, so rules see them like real files. */
 const snippet = (text: string, path = 'infra/modules/bad.bicep'): BicepFile => parseBicep(text, path);
@@ -111,6 +133,15 @@ resource l 'Microsoft.Foo/bars@2020-01-01' = [for i in items: { name: i }]
     expect(property(site.body, 'properties', 'nothing')).toBeNull();
   });
 
+  it('renders interpolated names through vars, and refuses what it cannot fill in', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Bicep interpolation inside Bicep source text
+    const names = snippet("param q string\nvar dl = '${q}-dead\\'letter'\nvar other = '${zone}-x'\n");
+    const value = (name: string) => declarations(names).find((d) => d.name === name)?.value ?? null;
+    expect(renderString(names, value('dl'), { q: 'requests' })).toBe("requests-dead'letter");
+    expect(renderString(names, value('other'), { q: 'requests' })).toBeUndefined();
+    expect(renderString(names, null, {})).toBeUndefined();
+  });
+
   it('collects the keys of union(...) and ternaries of objects through vars', () => {
     const withUnion = snippet(`${file.root.text}\nvar all = union(base, on ? extra : {})\n`);
     const all = declarations(withUnion).find((d) => d.name === 'all');
@@ -136,7 +167,7 @@ describe('resources and modules', () => {
 });
 
 describe('function app', () => {
-  it('has a managed identity, HTTPS only, TLS 1.2, FTP and basic publishing off, Node 20 on one instance', () => {
+  it('has a managed identity, HTTPS only, TLS 1.2, basic publishing off, Node 20 on one instance', () => {
     expect(ruleFunctionApp(infra)).toEqual([]);
   });
 
@@ -144,7 +175,11 @@ describe('function app', () => {
     ["type: 'SystemAssigned'", "type: 'None'", 'identity type'],
     ['httpsOnly: true', 'httpsOnly: false', 'httpsOnly'],
     ["minTlsVersion: '1.2'", "minTlsVersion: '1.0'", 'minTlsVersion'],
-    ["ftpsState: 'Disabled'", "ftpsState: 'AllAllowed'", 'ftpsState'],
+    [
+      'http20Enabled: true',
+      "http20Enabled: true\n      ftpsState: 'Disabled'",
+      'which Flex Consumption rejects',
+    ],
     ["version: '20'", "version: '18'", 'runtime.version'],
     ['var maximumInstanceCount = 1', 'var maximumInstanceCount = 40', 'maximumInstanceCount'],
     ["type: 'SystemAssignedIdentity'", "type: 'StorageAccountConnectionString'", 'deployment storage'],
@@ -207,8 +242,8 @@ describe('app settings', () => {
   ])('fails on a secret value %s', (value, message) => {
     const files = replacing('infra/modules/functionapp.bicep', (t) =>
       t.replace(
-        'AzureWebJobsStorage__accountName: storageAccountName',
-        `AzureWebJobsStorage__accountName: ${value}`,
+        'AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint',
+        `AzureWebJobsStorage__blobServiceUri: ${value}`,
       ),
     );
     expect(ruleAppSettings(files, settingsReadByCode)).toEqual(
@@ -245,19 +280,122 @@ describe('secrets', () => {
 });
 
 describe('isolation queue', () => {
-  it('has duplicate detection, dead-lettering, bounded deliveries and a fitting lock', () => {
-    expect(ruleQueue(infra)).toEqual([]);
+  const servicebus = 'infra/modules/servicebus.bicep';
+
+  it('has duplicate detection shorter than 10 minutes but longer than the lock, dead-lettering, bounded deliveries', () => {
+    expect(ruleQueue(infra, deadLetterQueueName)).toEqual([]);
   });
 
   it.each([
-    ['requiresDuplicateDetection: true', 'requiresDuplicateDetection: false'],
-    ['deadLetteringOnMessageExpiration: true', 'deadLetteringOnMessageExpiration: false'],
-    ["lockDuration: 'PT2M'", "lockDuration: 'PT30S'"],
-    ['param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 100'],
-  ])('fails when %s becomes %s', (good, bad) => {
-    expect(ruleQueue(replacing('infra/modules/servicebus.bicep', (t) => t.replace(good, bad)))).toHaveLength(
-      1,
+    ['requiresDuplicateDetection: true', 'requiresDuplicateDetection: false', 'requiresDuplicateDetection'],
+    ['deadLetteringOnMessageExpiration: true', 'deadLetteringOnMessageExpiration: false', 'deadLetteringOn'],
+    ["var lockDuration = 'PT2M'", "var lockDuration = 'PT30S'", 'lockDuration'],
+    ['param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 100', 'maxDeliveryCount'],
+    [
+      "duplicateDetectionWindow string = 'PT5M'",
+      "duplicateDetectionWindow string = 'PT1H'",
+      'at most 10 minutes',
+    ],
+    [
+      "duplicateDetectionWindow string = 'PT5M'",
+      "duplicateDetectionWindow string = 'PT2M'",
+      'does not outlast',
+    ],
+  ])('fails when %s becomes %s', (good, bad, message) => {
+    expect(
+      ruleQueue(
+        replacing(servicebus, (t) => t.replace(good, bad)),
+        deadLetterQueueName,
+      ),
+    ).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('fits the worker: lock renewed for the whole function timeout, messages outlive the longest schedule', () => {
+    expect(workerTimes.lockRenewalMs).toBe(10 * 60_000);
+    expect(ruleQueueFitsWorker(infra, deadLetterQueueName, workerTimes)).toEqual([]);
+  });
+
+  it('fails when host.json renews the lock for less than a function may run, or messages expire too soon', () => {
+    expect(
+      ruleQueueFitsWorker(infra, deadLetterQueueName, { ...workerTimes, lockRenewalMs: 5 * 60_000 }),
+    ).toEqual([expect.stringContaining('a slow step would be redelivered')]);
+    const shortLived = replacing(servicebus, (t) =>
+      t.replace("defaultMessageTimeToLive: 'P1D'", "defaultMessageTimeToLive: 'PT30M'"),
     );
+    expect(ruleQueueFitsWorker(shortLived, deadLetterQueueName, workerTimes)).toEqual([
+      expect.stringContaining('does not outlast the longest schedule'),
+    ]);
+  });
+
+  it('reads the ISO 8601 durations and TimeSpans the rules compare', () => {
+    expect(isoDurationMs('PT2M')).toBe(120_000);
+    expect(isoDurationMs('P14D')).toBe(14 * 86_400_000);
+    expect(isoDurationMs('P1DT1H30M15S')).toBe(86_400_000 + 5_415_000);
+    expect(isoDurationMs('PT')).toBeUndefined();
+    expect(isoDurationMs('2 minutes')).toBeUndefined();
+    expect(timeSpanMs('00:10:00')).toBe(600_000);
+    expect(timeSpanMs('00:00:00.80')).toBe(800);
+    expect(timeSpanMs('10m')).toBeUndefined();
+  });
+});
+
+describe('dead-letter record queue', () => {
+  const servicebus = 'infra/modules/servicebus.bicep';
+
+  it('exists under the name the code sends to, keeps records for two weeks, and the app may only send to it', () => {
+    expect(ruleDeadLetterQueue(infra, deadLetterQueueName)).toEqual([]);
+    const file = infra.find((f) => f.path === servicebus) as BicepFile;
+    const names = resources(file)
+      .filter((r) => r.type === 'Microsoft.ServiceBus/namespaces/queues')
+      .map((r) => renderString(file, property(r.body, 'name'), { queueName: 'isolation-requests' }));
+    expect(names).toEqual(['isolation-requests', deadLetterQueueName('isolation-requests')]);
+  });
+
+  it('fails when the code names the queue differently', () => {
+    expect(ruleDeadLetterQueue(infra, (q) => `${q}-dlq`)).toEqual([
+      expect.stringContaining('expected one queue named like <queue>-dlq'),
+    ]);
+  });
+
+  it.each([
+    ["deadLetterRecordTimeToLive = 'P14D'", "deadLetterRecordTimeToLive = 'P1D'", 'less than a week'],
+    ['requiresDuplicateDetection: false', 'requiresDuplicateDetection: true', 'has duplicate detection'],
+    [
+      'output deadLetterQueueName string = deadLetterQueue.name',
+      "output deadLetterQueueName string = 'x'",
+      'no output gives',
+    ],
+  ])('fails when %s becomes %s', (good, bad, message) => {
+    expect(
+      ruleDeadLetterQueue(
+        replacing(servicebus, (t) => t.replace(good, bad)),
+        deadLetterQueueName,
+      ),
+    ).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('fails when the app cannot send to it, or may also receive from it', () => {
+    const noSender = replacing('infra/modules/roles.bicep', (t) =>
+      t.replace('scope: deadLetterQueue\n', 'scope: queue\n'),
+    );
+    expect(ruleDeadLetterQueue(noSender, deadLetterQueueName)).toEqual([
+      expect.stringContaining('may not send to the dead-letter queue'),
+    ]);
+    const receiver = replacing('infra/modules/roles.bicep', (t) =>
+      t.replace(
+        /(resource queueReceiver [\s\S]*?)scope: queue\n/,
+        (_, head: string) => `${head}scope: deadLetterQueue\n`,
+      ),
+    );
+    expect(ruleDeadLetterQueue(receiver, deadLetterQueueName)).toEqual([
+      expect.stringContaining('may receive from the dead-letter queue'),
+    ]);
+    const notPassed = replacing('infra/main.bicep', (t) =>
+      t.replace('deadLetterQueueName: serviceBus.outputs.deadLetterQueueName', "deadLetterQueueName: 'x'"),
+    );
+    expect(ruleDeadLetterQueue(notPassed, deadLetterQueueName)).toEqual([
+      expect.stringContaining('does not pass deadLetterQueueName to the roles module'),
+    ]);
   });
 });
 
@@ -339,12 +477,18 @@ describe('MDE application permissions', () => {
 describe('main.bicep', () => {
   const main = infra.find((f) => f.path === 'infra/main.bicep') as BicepFile;
 
-  it('outputs the function app name and URL, the queue and the identity, nothing else secret-looking', () => {
+  it('outputs the function app name and URL, both queues and the identity', () => {
     const outputs = declarations(main)
       .filter((d) => d.kind === 'output')
       .map((d) => d.name);
     expect(outputs).toEqual(
-      expect.arrayContaining(['functionAppName', 'functionAppUrl', 'isolationQueue', 'identityPrincipalId']),
+      expect.arrayContaining([
+        'functionAppName',
+        'functionAppUrl',
+        'isolationQueue',
+        'deadLetterQueue',
+        'identityPrincipalId',
+      ]),
     );
   });
 

@@ -9,6 +9,7 @@ import {
   type BicepFile,
   callsWithin,
   declarations,
+  entries,
   extensions,
   imports,
   literal,
@@ -18,6 +19,7 @@ import {
   possibleStrings,
   property,
   type ResourceDecl,
+  renderString,
   resolve,
   resources,
   type SyntaxNode,
@@ -37,7 +39,9 @@ export const DOCUMENTED_ROLE_IDS: Readonly<Record<string, string>> = {
 
 /** App settings the Functions host (not the app code) reads. Anything else in Bicep must be read by config. */
 export const HOST_SETTINGS: readonly string[] = [
-  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
@@ -89,7 +93,7 @@ export function ruleApiVersions(files: BicepFile[], repoRoot: string): string[] 
   return problems;
 }
 
-/** Managed identity, HTTPS only, TLS 1.2+, FTP(S) and basic publishing off, Flex on Node 20, one instance. */
+/** Managed identity, HTTPS only, TLS 1.2+, basic publishing (FTP, SCM) off, Flex on Node 20, one instance. */
 export function ruleFunctionApp(files: BicepFile[]): string[] {
   const problems: string[] = [];
   const sites = deployed(files, 'Microsoft.Web/sites');
@@ -103,7 +107,11 @@ export function ruleFunctionApp(files: BicepFile[]): string[] {
       );
     expectLiteral(site, ['properties', 'httpsOnly'], [true], problems);
     expectLiteral(site, ['properties', 'siteConfig', 'minTlsVersion'], ['1.2', '1.3'], problems);
-    expectLiteral(site, ['properties', 'siteConfig', 'ftpsState'], ['Disabled'], problems);
+    // Flex Consumption rejects Site.SiteConfig.FtpsState (ARM 51021): FTP is off through the 'ftp' policy.
+    if (property(site.body, 'properties', 'siteConfig', 'ftpsState'))
+      problems.push(
+        `${where(site.file, site.line)}: ${site.symbol} sets siteConfig.ftpsState, which Flex Consumption rejects`,
+      );
     expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'name'], ['node'], problems);
     expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'version'], ['20'], problems);
     expectLiteral(
@@ -244,33 +252,174 @@ function collect(obj: SyntaxNode | null): Record<string, SyntaxNode> {
   return out;
 }
 
-/** The isolation queue collapses duplicates, dead-letters what it cannot deliver, and locks long enough. */
-export function ruleQueue(files: BicepFile[]): string[] {
+/** ISO 8601 duration as Service Bus takes it (`PT2M`, `P1D`, `P14D`, `PT1H30M`) in ms; undefined otherwise. */
+export function isoDurationMs(value: unknown): number | undefined {
+  const match =
+    typeof value === 'string' ? /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(value) : null;
+  if (!match || value === 'P' || value === 'PT') return undefined;
+  const [days, hours, minutes, seconds] = match.slice(1).map((n) => Number(n ?? 0));
+  return (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000;
+}
+
+/** .NET TimeSpan `hh:mm:ss[.fff]` as host.json writes it, in ms; undefined otherwise. */
+export function timeSpanMs(value: unknown): number | undefined {
+  const match = typeof value === 'string' ? /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value) : null;
+  if (!match) return undefined;
+  return Math.round(((Number(match[1]) * 60 + Number(match[2])) * 60 + Number(match[3])) * 1000);
+}
+
+/** How the code names the dead-letter record queue of a request queue (deadLetterQueueName). */
+export type DeadLetterNaming = (queueName: string) => string;
+
+function queueProperty(q: ResourceDecl, name: string) {
+  return literal(resolve(q.file, property(q.body, 'properties', name)));
+}
+
+/** A queue whose Bicep name, with `${queueName}` filled in, is what the code names the dead-letter queue. */
+function isDeadLetterQueue(q: ResourceDecl, naming: DeadLetterNaming): boolean {
+  const probe = 'requests';
+  return renderString(q.file, property(q.body, 'name'), { queueName: probe }) === naming(probe);
+}
+
+const requestQueues = (files: BicepFile[], naming: DeadLetterNaming) =>
+  deployed(files, 'Microsoft.ServiceBus/namespaces/queues').filter((q) => !isDeadLetterQueue(q, naming));
+
+/**
+ * The isolation-request queue collapses duplicates for a short window that outlasts the lock, dead-letters
+ * what it cannot deliver, and bounds redeliveries.
+ */
+export function ruleQueue(files: BicepFile[], naming: DeadLetterNaming): string[] {
   const problems: string[] = [];
-  const queues = deployed(files, 'Microsoft.ServiceBus/namespaces/queues');
-  if (queues.length === 0) return ['no Service Bus queue is deployed'];
+  const queues = requestQueues(files, naming);
+  if (queues.length === 0) return ['no isolation-request queue is deployed'];
   for (const q of queues) {
+    const at = where(q.file, q.line);
     expectLiteral(q, ['properties', 'requiresDuplicateDetection'], [true], problems);
     expectLiteral(q, ['properties', 'deadLetteringOnMessageExpiration'], [true], problems);
-    const window = literal(
-      resolve(q.file, property(q.body, 'properties', 'duplicateDetectionHistoryTimeWindow')),
-    );
-    if (typeof window !== 'string' || !/^PT\d+[MH]$/.test(window))
-      problems.push(
-        `${where(q.file, q.line)}: duplicate detection window ${JSON.stringify(window)} is not minutes or hours`,
-      );
-    const deliveries = literal(resolve(q.file, property(q.body, 'properties', 'maxDeliveryCount')));
+    const deliveries = queueProperty(q, 'maxDeliveryCount');
     if (typeof deliveries !== 'number' || deliveries < 3 || deliveries > 10)
+      problems.push(`${at}: maxDeliveryCount ${JSON.stringify(deliveries)} is not between 3 and 10`);
+    const lock = queueProperty(q, 'lockDuration');
+    const lockMs = isoDurationMs(lock);
+    // Service Bus allows at most 5 minutes; under one minute a slow MDE call outlives an unrenewed lock.
+    if (lockMs === undefined || lockMs < 60_000 || lockMs > 5 * 60_000)
+      problems.push(`${at}: lockDuration ${JSON.stringify(lock)} is not between 1 and 5 minutes`);
+    const window = queueProperty(q, 'duplicateDetectionHistoryTimeWindow');
+    const windowMs = isoDurationMs(window);
+    // Longer than the lock, so a redelivered message's re-sends are still collapsed; at most 10 minutes,
+    // because the window also swallows a legitimate new request for the same device and action.
+    if (windowMs === undefined || windowMs > 10 * 60_000)
       problems.push(
-        `${where(q.file, q.line)}: maxDeliveryCount ${JSON.stringify(deliveries)} is not between 3 and 10`,
+        `${at}: duplicate detection window ${JSON.stringify(window)} is not a duration of at most 10 minutes`,
       );
-    const lock = literal(resolve(q.file, property(q.body, 'properties', 'lockDuration')));
-    const minutes = typeof lock === 'string' ? /^PT(\d+)M$/.exec(lock) : null;
-    if (!minutes || Number(minutes[1]) < 1 || Number(minutes[1]) > 5)
+    else if (lockMs !== undefined && windowMs <= lockMs)
+      problems.push(`${at}: duplicate detection window ${window} does not outlast lockDuration ${lock}`);
+  }
+  return problems;
+}
+
+export interface WorkerTimes {
+  /** host.json extensions.serviceBus.maxAutoLockRenewalDuration. */
+  lockRenewalMs: number;
+  /** host.json functionTimeout. */
+  functionTimeoutMs: number;
+  /**
+   * The furthest ahead the worker schedules a message (tracking poll, quota wait, retry backoff). Service Bus
+   * counts a scheduled message's time to live from its scheduled time, so requiring more is conservative.
+   */
+  longestScheduleMs: number;
+}
+
+/** The request queue's lock and time to live fit how long the worker holds and schedules messages. */
+export function ruleQueueFitsWorker(
+  files: BicepFile[],
+  naming: DeadLetterNaming,
+  worker: WorkerTimes,
+): string[] {
+  const problems: string[] = [];
+  if (worker.lockRenewalMs < worker.functionTimeoutMs)
+    problems.push(
+      `host.json renews the message lock for ${worker.lockRenewalMs} ms but lets a function run ${worker.functionTimeoutMs} ms: a slow step would be redelivered while it runs`,
+    );
+  for (const q of requestQueues(files, naming)) {
+    const at = where(q.file, q.line);
+    const lockMs = isoDurationMs(queueProperty(q, 'lockDuration'));
+    if (lockMs !== undefined && lockMs > worker.lockRenewalMs)
+      problems.push(`${at}: lockDuration is longer than the host ever renews it`);
+    const ttl = queueProperty(q, 'defaultMessageTimeToLive');
+    const ttlMs = isoDurationMs(ttl);
+    if (ttlMs === undefined || ttlMs <= worker.longestScheduleMs)
       problems.push(
-        `${where(q.file, q.line)}: lockDuration ${JSON.stringify(lock)} does not fit a worker waiting up to a minute for quota`,
+        `${at}: defaultMessageTimeToLive ${JSON.stringify(ttl)} does not outlast the longest schedule (${worker.longestScheduleMs} ms)`,
       );
   }
+  return problems;
+}
+
+/**
+ * The queue the worker writes dead-letter records to exists under the name the code uses, keeps every record
+ * long enough for an operator to see it, is an output, and the app may send to it (and only send).
+ */
+export function ruleDeadLetterQueue(files: BicepFile[], naming: DeadLetterNaming): string[] {
+  const queues = deployed(files, 'Microsoft.ServiceBus/namespaces/queues').filter((q) =>
+    isDeadLetterQueue(q, naming),
+  );
+  if (queues.length !== 1)
+    return [
+      `expected one queue named like ${naming('<queue>')} (the code's dead-letter queue), found ${queues.length}`,
+    ];
+  const [q] = queues;
+  const at = where(q.file, q.line);
+  const problems: string[] = [];
+  // Every record has its own id; duplicate detection could only ever drop one.
+  if (queueProperty(q, 'requiresDuplicateDetection') === true)
+    problems.push(`${at}: dead-letter record queue has duplicate detection`);
+  const ttl = queueProperty(q, 'defaultMessageTimeToLive');
+  const ttlMs = isoDurationMs(ttl);
+  if (ttlMs === undefined || ttlMs < 7 * 24 * 3_600_000)
+    problems.push(`${at}: dead-letter records live ${JSON.stringify(ttl)}, less than a week`);
+  expectLiteral(q, ['properties', 'deadLetteringOnMessageExpiration'], [true], problems);
+
+  const output = declarations(q.file).find(
+    (d) => d.kind === 'output' && d.value?.text === `${q.symbol}.name`,
+  );
+  if (!output) return [...problems, `${q.file.path}: no output gives the dead-letter queue's name`];
+
+  // main.bicep hands that output to the roles module, which grants Sender on the queue it names.
+  const main = files.find((f) => f.kind === 'bicep' && f.path.endsWith('main.bicep'));
+  const sbModule = main && modules(main).find((m) => q.file.path.endsWith(m.path));
+  const rolesModule = main && modules(main).find((m) => m.path.endsWith('roles.bicep'));
+  const passedAs = entries(property(rolesModule?.body ?? null, 'params')).find(
+    (e) => sbModule && e.value.text === `${sbModule.symbol}.outputs.${output.name}`,
+  )?.key;
+  if (!passedAs) return [...problems, `main.bicep does not pass ${output.name} to the roles module`];
+  const rolesFile = files.find((f) => rolesModule && f.path.endsWith(rolesModule.path));
+  if (!rolesFile) return [...problems, 'the roles module file is missing'];
+  const queueSymbol = resources(rolesFile).find(
+    (r) =>
+      r.existing &&
+      r.type === 'Microsoft.ServiceBus/namespaces/queues' &&
+      property(r.body, 'name')?.text === passedAs,
+  )?.symbol;
+  const imported = imports(rolesFile);
+  const roles = resources(rolesFile)
+    .filter(
+      (r) =>
+        r.type === 'Microsoft.Authorization/roleAssignments' &&
+        property(r.body, 'scope')?.text === queueSymbol,
+    )
+    .map((r) => {
+      const args = property(r.body, 'properties', 'roleDefinitionId')?.childForFieldName(
+        'arguments',
+      )?.namedChildren;
+      return imported.get(args?.[1]?.text ?? '')?.original;
+    });
+  if (!queueSymbol || !roles.includes('serviceBusDataSenderRoleId'))
+    problems.push(`${rolesFile.path}: the app may not send to the dead-letter queue (${passedAs})`);
+  if (roles.includes('serviceBusDataReceiverRoleId'))
+    problems.push(
+      `${rolesFile.path}: the app may receive from the dead-letter queue, which the code never reads`,
+    );
   return problems;
 }
 
@@ -290,7 +439,7 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
   for (const [name, id] of constants)
     if (name in DOCUMENTED_ROLE_IDS && DOCUMENTED_ROLE_IDS[name] !== id)
       problems.push(`role constant ${name} is ${id}, documented id is ${DOCUMENTED_ROLE_IDS[name]}`);
-  const granted: { role: string; scopeType: string }[] = [];
+  const granted: { role: string; scopeType: string; scopeName: string }[] = [];
   for (const file of files) {
     const imported = imports(file);
     const byName = new Map(resources(file).map((r) => [r.symbol, r]));
@@ -314,22 +463,33 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
         problems.push(`${at} uses ${source.original}, which is not a documented built-in role constant`);
       if (literal(property(ra.body, 'properties', 'principalType')) !== 'ServicePrincipal')
         problems.push(`${at} does not set principalType ServicePrincipal`);
-      const scopeSymbol = property(ra.body, 'scope')?.text ?? '';
-      granted.push({ role: source.original, scopeType: byName.get(scopeSymbol)?.type ?? '(none)' });
+      const scope = byName.get(property(ra.body, 'scope')?.text ?? '');
+      granted.push({
+        role: source.original,
+        scopeType: scope?.type ?? '(none)',
+        scopeName: property(scope?.body ?? null, 'name')?.text ?? '',
+      });
     }
   }
-  const required: [string, string][] = [
-    ['serviceBusDataSenderRoleId', 'Microsoft.ServiceBus/namespaces/queues'],
-    ['serviceBusDataReceiverRoleId', 'Microsoft.ServiceBus/namespaces/queues'],
+  // [role, scope type, name expression of the scope resource when the type alone is ambiguous]
+  const required: [string, string, string?][] = [
+    ['serviceBusDataSenderRoleId', 'Microsoft.ServiceBus/namespaces/queues', 'queueName'],
+    ['serviceBusDataReceiverRoleId', 'Microsoft.ServiceBus/namespaces/queues', 'queueName'],
     ['storageBlobDataOwnerRoleId', 'Microsoft.Storage/storageAccounts'],
     ['storageQueueDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
     ['storageTableDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
     ['monitoringMetricsPublisherRoleId', 'Microsoft.Insights/components'],
     ['sentinelResponderRoleId', 'Microsoft.OperationalInsights/workspaces'],
   ];
-  for (const [role, scopeType] of required)
-    if (!granted.some((g) => g.role === role && g.scopeType === scopeType))
-      problems.push(`no role assignment grants ${role} on a ${scopeType}`);
+  for (const [role, scopeType, scopeName] of required)
+    if (
+      !granted.some(
+        (g) => g.role === role && g.scopeType === scopeType && (!scopeName || g.scopeName === scopeName),
+      )
+    )
+      problems.push(
+        `no role assignment grants ${role} on a ${scopeType}${scopeName ? ` named ${scopeName}` : ''}`,
+      );
   return problems;
 }
 

@@ -137,6 +137,31 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
     expect(calls.map((c) => c.status)).toEqual([404, 404]);
   });
 
+  it('does not widen a lookup when the value tries to close its literal and add a clause', async () => {
+    sim.resetCalls();
+    // With spaces, a crafted name is not a DNS name at all and never leaves the process.
+    const spaced = "x' or computerDnsName eq 'web1.contoso.local";
+    expect(await failure(client.findMachinesByDnsName(spaced))).toBeInstanceOf(InvalidIdError);
+    expect(sim.calls()).toEqual([]);
+    // Without spaces it is sent, as one literal with its quotes doubled, and matches nothing.
+    const compact = "x'or(startswith(computerDnsName,'web1'))or'a'eq'a";
+    expect(await client.findMachinesByDnsName(compact)).toEqual([]);
+    const [call] = sim.calls().filter((c) => c.api === 'machines');
+    expect(call.status).toBe(404);
+    expect(new URL(call.path, sim.baseUrl).searchParams.get('$filter')).toBe(
+      "computerDnsName eq 'x''or(startswith(computerdnsname,''web1''))or''a''eq''a'",
+    );
+  });
+
+  it('refuses an IPv6 address with a zone before any call', async () => {
+    const before = sim.calls().length;
+    expect(await failure(client.findMachinesByIp('fe80::1%eth0'))).toMatchObject({
+      kind: 'invalid-id',
+      field: 'ip',
+    });
+    expect(sim.calls()).toHaveLength(before);
+  });
+
   it('finds by Entra device id, IP and tag', async () => {
     const dc = sim.machines().find((m) => m.computerDnsName === 'dc01.contoso.local');
     if (!dc?.aadDeviceId || !dc.lastIpAddress) throw new Error('seed changed');
@@ -208,10 +233,18 @@ describe('isolation', () => {
     expect(isRetryable(mac)).toBe(false);
   });
 
-  it('refuses an empty comment before calling MDE', async () => {
+  it('refuses an empty comment or an unknown isolation type before calling MDE', async () => {
+    const before = sim.calls().length;
     expect(await failure(client.isolate(idOf('web10.contoso.local'), '  ', 'Full'))).toMatchObject({
       field: 'comment',
     });
+    expect(await failure(client.release(idOf('web10.contoso.local'), ''))).toMatchObject({
+      field: 'comment',
+    });
+    expect(
+      await failure(client.isolate(idOf('web10.contoso.local'), 'c', 'full' as unknown as 'Full')),
+    ).toMatchObject({ field: 'isolationType' });
+    expect(sim.calls()).toHaveLength(before);
   });
 });
 
@@ -264,6 +297,7 @@ describe('throttling and transient failures', () => {
 
   it('raises TransientError for a 5xx, marking a POST as possibly executed', async () => {
     sim.setFaults({ serverErrorRate: 1 });
+    sim.resetCalls();
     const get = await failure(client.getMachine(idOf('web1.contoso.local')));
     expect(get).toMatchObject({
       kind: 'transient',
@@ -274,6 +308,26 @@ describe('throttling and transient failures', () => {
     const post = await failure(client.isolate(idOf('web10.contoso.local'), 'c', 'Full'));
     expect(post).toMatchObject({ kind: 'transient', mayHaveExecuted: true });
     expect(isRetryable(post)).toBe(true);
+    // No retry of its own: one request each.
+    expect(sim.calls().map((c) => `${c.api} ${c.status}`)).toEqual(['machines 503', 'isolate 503']);
+  });
+
+  it('sends a POST once when MDE executes it and the answer is lost', async () => {
+    const id = idOf('ws-finance-01.contoso.local');
+    sim.setFaults({ dropAfterExecuteRate: 1, apis: ['isolate'] });
+    sim.resetCalls();
+    const error = await failure(client.isolate(id, 'answer lost', 'Full'));
+    expect(error).toMatchObject({
+      kind: 'transient',
+      transientCause: 'connection-reset',
+      mayHaveExecuted: true,
+    });
+    expect(sim.calls().filter((c) => c.api === 'isolate')).toHaveLength(1);
+    // The action exists although the client never heard of it: dispatch must look before posting again.
+    expect(sim.machineState(id)?.openAction).toMatchObject({
+      type: 'Isolate',
+      requestorComment: 'answer lost',
+    });
   });
 
   it('raises TransientError(timeout) when MDE is slower than the request timeout', async () => {

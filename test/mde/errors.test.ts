@@ -16,6 +16,7 @@ describe('Retry-After', () => {
     ['Thu, 01 Jan 2026 00:00:45 GMT', 45_000],
     ['Wed, 31 Dec 2025 23:59:00 GMT', 0],
     ['soon', null],
+    ['-5', null],
     [undefined, null],
   ])('reads %s as %s ms', (header, expected) => {
     expect(parseRetryAfter(header, now)).toBe(expected);
@@ -53,11 +54,13 @@ describe('status mapping', () => {
     const error = errorFromResponse(
       call,
       status,
-      code ? { error: { code, message: 'm' } } : '<html>bad gateway</html>',
+      code ? { error: { code, message: 'the MDE text', target: '|t-9.' } } : '<html>bad gateway</html>',
       {},
     );
     expect(error.kind).toBe(kind);
     expect(isRetryable(error)).toBe(retryable);
+    expect(error).toMatchObject({ status, code, target: code ? '|t-9.' : undefined, api: 'isolate' });
+    expect(error.message).toContain(code ? 'the MDE text' : String(status));
   });
 
   it('never treats a non-MDE error as retryable', () => {

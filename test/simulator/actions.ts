@@ -131,11 +131,24 @@ export class ActionStore {
     if (machine) machine.traits.isolation = action.entity.type === 'Isolate' ? action.isolationType : null;
   }
 
-  /** An offline device came back: its waiting actions start their normal run now. */
+  /**
+   * A device dropped off before picking up its Pending actions: they now wait for it, and time out
+   * counted from their creation. An action already InProgress was picked up and still finishes.
+   */
+  deviceOffline(machineId: string): void {
+    for (const action of this.actions) {
+      if (action.settled || action.entity.machineId !== machineId || action.entity.status !== 'Pending')
+        continue;
+      action.fate = 'timeout';
+    }
+  }
+
+  /** An offline device came back: its waiting actions start their normal run now, to their device's fate. */
   deviceOnline(machineId: string, nowMs: number): void {
+    const failing = this.machineById(machineId)?.traits.failActions ?? false;
     for (const action of this.actions) {
       if (action.settled || action.entity.machineId !== machineId || action.fate !== 'timeout') continue;
-      action.fate = 'succeed';
+      action.fate = failing ? 'fail' : 'succeed';
       action.runStartMs = nowMs;
     }
   }

@@ -36,6 +36,19 @@ describe('identity endpoint', () => {
     expect(answer).toBe('token endpoint answered 400');
   });
 
+  it.each(['mi_res_id', 'object_id'])(
+    'refuses a user-assigned identity named by %s rather than handing out the system identity',
+    async (selector) => {
+      const url = new URL(sim.identityEndpoint);
+      url.searchParams.set('api-version', '2019-08-01');
+      url.searchParams.set('resource', 'https://api.securitycenter.microsoft.com');
+      url.searchParams.set(selector, 'unknown-identity');
+      const response = await fetch(url, { headers: { 'X-IDENTITY-HEADER': sim.identityHeader } });
+      expect(response.status).toBe(400);
+      expect(await response.json()).not.toHaveProperty('access_token');
+    },
+  );
+
   it('issues a JWT with the requested audience and the identity roles', async () => {
     const claims = JSON.parse(
       Buffer.from((await fetchToken(sim, { clientId: READ_ONLY })).split('.')[1], 'base64url').toString(),
@@ -105,6 +118,18 @@ describe('isolate request body', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe(code);
     expect(sim.machineState(machineNamed('ws-hr-02.contoso.local').id)?.openAction).toBeNull();
+  });
+
+  it.each([
+    [{ comment: 'lower-case name' }, 'MissingRequiredParameter'],
+    [{ Comment: 'x', IsolationType: 'Full' }, 'InvalidRequestBody'],
+    [{ Comment: '   ' }, 'InvalidRequestBody'],
+  ])('refuses the release body %j with %s', async (body, code) => {
+    const id = machineNamed('ws-isolated-09.contoso.local').id;
+    const answer = await callApi(sim, token, 'POST', `/api/machines/${id}/unisolate`, body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe(code);
+    expect(sim.machineState(id)?.openAction).toBeNull();
   });
 
   it('refuses a body that is not sent as JSON', async () => {
@@ -233,6 +258,14 @@ describe('machine lookups', () => {
     const answer = await machinesWhere("computerDnsName eq 'nosuch'' or ''a'' eq ''a'");
     expect(answer.status).toBe(404);
     expect(answer.body.error.code).toBe('NotFound');
+    // The value x' or computerDnsName eq 'web1.contoso.local, escaped: one literal, no second clause.
+    const escaped = await machinesWhere(
+      "computerDnsName eq 'x'' or computerDnsName eq ''web1.contoso.local'",
+    );
+    expect(escaped.status).toBe(404);
+    // The same value pasted in raw does add the clause; that is what the escaping prevents.
+    const raw = await machinesWhere("computerDnsName eq 'x' or computerDnsName eq 'web1.contoso.local'");
+    expect(names(raw)).toEqual(['web1.contoso.local']);
   });
 
   it.each([
@@ -271,6 +304,14 @@ describe('machine lookups', () => {
     expect((await findByIp(offline.lastIpAddress as string, sim.now())).body.value).toEqual([]);
     const seen = Date.parse(offline.lastSeen);
     expect((await findByIp(offline.lastIpAddress as string, seen)).body.value).toHaveLength(1);
+    // ±15 minutes around the last time the offline device was seen with that address.
+    const minute = 60_000;
+    expect((await findByIp(offline.lastIpAddress as string, seen + 14 * minute)).body.value).toHaveLength(1);
+    expect((await findByIp(offline.lastIpAddress as string, seen + 16 * minute)).body.value).toEqual([]);
+    // The loopback address every device reports identifies none of them.
+    expect((await findByIp('127.0.0.1', sim.now())).body.value).toEqual([]);
+    const future = await findByIp(ws.lastIpAddress as string, sim.now() + 60 * minute);
+    expect(future.status).toBe(400);
     const old = await findByIp(ws.lastIpAddress as string, sim.now() - 31 * 86_400_000);
     expect(old.status).toBe(400);
     expect((await findByIp('10.0.0.300', sim.now())).body.error.code).toBe('InvalidIpAddress');

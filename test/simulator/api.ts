@@ -204,7 +204,10 @@ const findByIp: Route = {
       return mdeError(400, 'BadRequest', 'The timestamp must be within the past 30 days');
     const found = state.machines.filter((m) => {
       const e = m.entity;
-      const hasIp = e.lastIpAddress === ip || (e.ipAddresses ?? []).some((a) => a.ipAddress === ip);
+      // Internal addresses only: every device has a loopback interface, which identifies none of them.
+      const hasIp =
+        e.lastIpAddress === ip ||
+        (e.ipAddresses ?? []).some((a) => a.ipAddress === ip && a.type !== 'SoftwareLoopback');
       // Online devices are seen continuously; an offline one was last seen at lastSeen.
       const seenUntil = m.traits.offline ? Date.parse(e.lastSeen) : context.nowMs;
       const seenFrom = Date.parse(e.firstSeen ?? e.lastSeen);

@@ -349,6 +349,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     else work = handleApi(request, response, url);
     work.catch((error: unknown) => {
       // A simulator bug must show up as a 500 in the test that hit it, not kill the process.
+      if (response.headersSent) return void response.destroy();
       send(
         response,
         mdeError(500, 'InternalServerError', error instanceof Error ? error.message : String(error)),
@@ -400,6 +401,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       Object.assign(machine.entity, patch.entity ?? {});
       Object.assign(machine.traits, patch.traits ?? {});
       if (wasOffline && !machine.traits.offline) actions.deviceOnline(machine.entity.id, now());
+      if (!wasOffline && machine.traits.offline) actions.deviceOffline(machine.entity.id);
     },
     addMachine: (seed, entity = {}) => {
       const machine = buildMachine(seed, fleetSeed, now());

@@ -69,6 +69,17 @@ describe('machine action lifecycle', () => {
     expect(sim.machineState(idOf('web1.contoso.local'))?.isolated).toBe(false);
   });
 
+  it('still refuses a duplicate once the action is InProgress', async () => {
+    const first = await isolate('hv-host-01.contoso.local');
+    sim.advanceTime(PENDING_MS);
+    expect(await statusOf(first.body.id)).toBe('InProgress');
+    const duplicate = await isolate('hv-host-01.contoso.local');
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.body.error.code).toBe('ActiveRequestAlreadyExists');
+    sim.advanceTime(IN_PROGRESS_MS);
+    expect(await statusOf(first.body.id)).toBe('Succeeded');
+  });
+
   it('ends Failed on a device configured to fail, leaving it connected', async () => {
     const created = await isolate('ws-fail-13.contoso.local');
     sim.advanceTime(PENDING_MS + IN_PROGRESS_MS);
@@ -89,6 +100,18 @@ describe('machine action lifecycle', () => {
     expect((await isolate('laptop-offline-07.contoso.local')).status).toBe(201);
   });
 
+  it('times out a Pending action whose device goes offline before picking it up', async () => {
+    const id = idOf('ws-old-1607.contoso.local');
+    sim.setMachine(id, { entity: { version: '22H2' } });
+    const created = await isolate('ws-old-1607.contoso.local');
+    sim.setMachine(id, { traits: { offline: true } });
+    sim.advanceTime(PENDING_MS + IN_PROGRESS_MS);
+    expect(await statusOf(created.body.id)).toBe('Pending');
+    sim.advanceTime(OFFLINE_TIMEOUT_MS);
+    expect(await statusOf(created.body.id)).toBe('TimeOut');
+    expect(sim.machineState(id)?.isolated).toBe(false);
+  });
+
   it('runs a waiting action to the end when the device comes back online', async () => {
     // The stale record of kiosk-12 (first in the fleet) is offline.
     const created = await isolate('kiosk-12.contoso.local');
@@ -100,6 +123,17 @@ describe('machine action lifecycle', () => {
     sim.advanceTime(PENDING_MS + IN_PROGRESS_MS);
     expect(await statusOf(created.body.id)).toBe('Succeeded');
     expect(sim.machineState(kioskId)?.isolated).toBe(true);
+  });
+
+  it('fails a waiting action on a failing device that comes back online', async () => {
+    const id = idOf('ws-fail-13.contoso.local');
+    sim.setMachine(id, { traits: { offline: true } });
+    const created = await isolate('ws-fail-13.contoso.local');
+    sim.advanceTime(OFFLINE_TIMEOUT_MS / 2);
+    sim.setMachine(id, { traits: { offline: false } });
+    sim.advanceTime(PENDING_MS + IN_PROGRESS_MS);
+    expect(await statusOf(created.body.id)).toBe('Failed');
+    expect(sim.machineState(id)?.isolated).toBe(false);
   });
 
   it('lists actions newest first with $filter (and, or) and $top', async () => {
@@ -123,6 +157,21 @@ describe('machine action lifecycle', () => {
     expect(
       (await callApi(sim, token, 'GET', `/api/machineactions?$filter=${byType}`)).body.value,
     ).toHaveLength(1);
+    const skipped = await callApi(
+      sim,
+      token,
+      'GET',
+      `/api/machineactions?$filter=${encodeURIComponent(`machineId eq '${ws}'`)}&$skip=1&$top=5`,
+    );
+    expect(skipped.body.value.map((a: { id: string }) => a.id)).toEqual([first.body.id]);
+    const since = encodeURIComponent(
+      `machineId eq '${ws}' and creationDateTimeUtc gt ${first.body.creationDateTimeUtc}`,
+    );
+    expect(
+      (await callApi(sim, token, 'GET', `/api/machineactions?$filter=${since}`)).body.value.map(
+        (a: { id: string }) => a.id,
+      ),
+    ).toEqual([second.body.id]);
     const unknown = await callApi(
       sim,
       token,
@@ -149,6 +198,17 @@ describe('quotas', () => {
     expect((await callApi(sim, token, 'GET', '/api/machines?$top=1')).status).toBe(200);
     sim.advanceTime(10_000);
     expect((await callApi(sim, token, 'GET', '/api/machineactions')).status).toBe(200);
+  });
+
+  it('rounds Retry-After up to whole seconds', async () => {
+    sim.setRateLimits('1/10s');
+    expect((await callApi(sim, token, 'GET', '/api/machineactions')).status).toBe(200);
+    sim.advanceTime(2_500);
+    const refused = await callApi(sim, token, 'GET', '/api/machineactions');
+    const waitMs = Number(refused.headers.get('x-retry-after-ms'));
+    expect(waitMs).toBeGreaterThan(7_000);
+    expect(waitMs).toBeLessThanOrEqual(7_500);
+    expect(refused.headers.get('retry-after')).toBe('8');
   });
 
   it('slides the window: the wait ends when the oldest admitted call leaves it', async () => {
@@ -185,6 +245,25 @@ describe('fault injection', () => {
     expect(first).toContain(503);
     expect(first).toContain(200);
     expect(await statuses()).toEqual(first);
+  });
+
+  it('drops the same calls on every run with the same seed', async () => {
+    const outcomes = async () => {
+      sim.setFaults({ seed: 11, dropRate: 0.5, apis: ['machines'] });
+      const seen: string[] = [];
+      for (let i = 0; i < 12; i++)
+        seen.push(
+          await callApi(sim, token, 'GET', '/api/machines?$top=1').then(
+            (answer) => String(answer.status),
+            () => 'dropped',
+          ),
+        );
+      return seen;
+    };
+    const first = await outcomes();
+    expect(first).toContain('dropped');
+    expect(first).toContain('200');
+    expect(await outcomes()).toEqual(first);
   });
 
   it('drops connections, only for the chosen families', async () => {

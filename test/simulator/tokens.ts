@@ -105,6 +105,15 @@ export function issueToken(
     return fail(400, 'BadRequest', `api-version must be ${IDENTITY_API_VERSION}`);
   const resource = request.query.get('resource');
   if (!resource) return fail(400, 'BadRequest', 'resource is required');
+  // msal-node names a user-assigned identity by client_id, mi_res_id or object_id (2019-08-01). The
+  // simulator knows identities by client id only; the other two must not fall back to the system one.
+  const otherSelector = ['mi_res_id', 'object_id', 'principal_id'].find((name) => request.query.has(name));
+  if (otherSelector)
+    return fail(
+      400,
+      'BadRequest',
+      `No managed identity found for the given ${otherSelector} (use client_id)`,
+    );
   const clientId = request.query.get('client_id');
   const identity = identities.get(clientId ? clientId.toLowerCase() : SYSTEM_IDENTITY);
   if (!identity)

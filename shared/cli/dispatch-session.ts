@@ -1,0 +1,179 @@
+/**
+ * What the dispatching CLI verbs (`run`, `isolate`, `release`) share: an inline runtime against the
+ * configured API (a real tenant or the simulator), outcome collection, waiting until every request
+ * reached its end, and the summary table.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import { Option } from 'commander';
+import type { DeviceRef } from '../alerts/model';
+import { ConfigError, loadConfig, type PolicyMode, SETTINGS } from '../config';
+import { isFailure, type OutcomeRecord } from '../dispatch/outcome';
+import { compressTiming } from '../dispatch/timing';
+import { loadPolicy } from '../policy/load';
+import { PolicyError } from '../policy/validate';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime';
+import type { CliIo } from './context';
+
+export interface SessionOptions {
+  policy?: string;
+  dryRun?: boolean;
+}
+
+export interface DispatchSession {
+  runtime: Runtime;
+  outcomes: OutcomeRecord[];
+  /** Warnings and errors (retries, dead letters), printed after the run so they do not break the bar. */
+  notes: Record<string, unknown>[];
+  /** Shows progress over `total` requests (only on a terminal) until `finish`. */
+  startProgress(total: number): void;
+  /** Resolves true when every request ended, false when `maxWaitMs` passed first. */
+  finish(maxWaitMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Why the session could not start (bad settings or policy): one message, exit code 2. */
+export class SessionError extends Error {}
+
+/**
+ * Opens an inline runtime. A Service Bus setting is ignored on purpose: a CLI run is a whole pipeline
+ * in this process, and its requests must not land in a queue that a deployed worker drains.
+ */
+export function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptions = {}): DispatchSession {
+  const env = { ...io.env, [SETTINGS.serviceBusNamespace]: '' };
+  let runtime: Runtime;
+  try {
+    const config = loadConfig(env);
+    const mode: PolicyMode | null = options.dryRun ? 'dry-run' : config.modeOverride;
+    const policy = options.policy
+      ? loadPolicy({ kind: 'file', path: resolve(io.cwd, options.policy), text: readPolicyFile(io, options.policy) }, mode)
+      : loadPolicy(config.policySource, mode);
+    const outcomes: OutcomeRecord[] = [];
+    const notes: Record<string, unknown>[] = [];
+    let bar: SingleBar | null = null;
+    runtime = createRuntime({
+      ...overrides,
+      env,
+      policy,
+      reporter: {
+        outcome(record) {
+          outcomes.push(record);
+          bar?.increment();
+        },
+        note(level, record) {
+          if (level !== 'info') notes.push({ level, ...record });
+        },
+      },
+    });
+    const inline = runtime.inline as NonNullable<Runtime['inline']>;
+    return {
+      runtime,
+      outcomes,
+      notes,
+      startProgress(total) {
+        const stream = io.stdout as NodeJS.WriteStream;
+        if (!stream.isTTY || total === 0) return;
+        bar = new SingleBar({
+          stream,
+          format: 'isolating {bar} {value}/{total} requests ended | {duration_formatted}',
+          hideCursor: true,
+        });
+        bar.start(total, 0);
+      },
+      async finish(maxWaitMs) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<false>((done) => {
+          timer = setTimeout(() => done(false), maxWaitMs);
+        });
+        const ended = await Promise.race([inline.idle().then(() => true), timedOut]);
+        clearTimeout(timer);
+        bar?.stop();
+        bar = null;
+        return ended;
+      },
+      close: () => runtime.close(),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof PolicyError) throw new SessionError(error.message);
+    throw error;
+  }
+}
+
+function readPolicyFile(io: CliIo, path: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, path), 'utf8');
+  } catch (error) {
+    throw new SessionError(`cannot read policy file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/**
+ * `--time-scale`: multiplies every dispatch delay (tracking polls, retry backoff, the 3-day give-up),
+ * so a run against the simulator's compressed lifecycle ends in seconds. Hidden from help: against a
+ * real tenant it only makes tracking poll faster and spend more of the machineactions quota.
+ */
+export function timeScaleOption(): Option {
+  return new Option('--time-scale <factor>', 'multiply every dispatch delay (simulator runs)').hideHelp();
+}
+
+export function timeScaleOverride(value: string | undefined): RuntimeOptions {
+  if (value === undefined) return {};
+  const factor = Number(value);
+  if (!Number.isFinite(factor) || factor <= 0 || factor > 1) throw new SessionError(`--time-scale must be a number in (0, 1], not "${value}"`);
+  return { timing: compressTiming(factor) };
+}
+
+export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
+  return computerDnsName ?? device.fqdn ?? device.hostname ?? device.mdeDeviceId ?? device.aadDeviceId ?? '?';
+}
+
+function duration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1_000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export interface SummaryRow {
+  device: string;
+  decision: string;
+  actionId: string;
+  /** The request's outcome, e.g. succeeded, timed-out, escalated, dry-run. */
+  status: string;
+  timeMs: number | null;
+  reason: string;
+}
+
+export function outcomeRow(record: OutcomeRecord, decision: string): SummaryRow {
+  return {
+    device: deviceLabel(record.device, record.computerDnsName),
+    decision,
+    actionId: record.actionId ?? '-',
+    status: record.adopted ? `${record.outcome} (adopted)` : record.outcome,
+    timeMs: record.timings.receivedToTerminalMs,
+    reason: record.reason,
+  };
+}
+
+export function renderSummary(rows: SummaryRow[]): string {
+  const table = new Table({
+    head: ['Device', 'Decision', 'Action id', 'Final status', 'Time', 'Reason'],
+    colWidths: [null, 28, 38, 14, 9, 56],
+    wordWrap: true,
+    style: { head: [], border: [] },
+  });
+  for (const row of rows) table.push([row.device, row.decision, row.actionId, row.status, duration(row.timeMs), row.reason]);
+  return `${table.toString()}\n`;
+}
+
+/** 1 when any request failed or did not end in time; 0 otherwise. */
+export function exitCodeFor(outcomes: OutcomeRecord[], unfinished: number): number {
+  return unfinished > 0 || outcomes.some((o) => isFailure(o.outcome)) ? 1 : 0;
+}
+
+export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {
+  for (const note of notes)
+    io.stderr.write(`${String(note.level)}: ${String(note.event)}: ${String(note.why ?? note.description ?? '')}\n`);
+}

@@ -1,0 +1,113 @@
+/**
+ * `isolate --machine ID | --host NAME --comment TEXT [--selective]`: a person's isolation from a
+ * terminal, through the same queue, checks and tracking as automatic ones (the policy's protections
+ * and mode still apply; the blast-radius breaker counts it but never blocks it).
+ */
+import type { Command } from 'commander';
+import type { DeviceRef } from '../alerts/model';
+import type { RuntimeOptions } from '../runtime';
+import { type CliContext, type CliIo, EXIT } from './context';
+import {
+  exitCodeFor,
+  openSession,
+  outcomeRow,
+  renderSummary,
+  SessionError,
+  timeScaleOption,
+  timeScaleOverride,
+  writeNotes,
+} from './dispatch-session';
+
+export interface ManualOptions {
+  machine?: string;
+  host?: string;
+  comment: string;
+  selective?: boolean;
+  by?: string;
+  json?: boolean;
+  wait?: string;
+  timeScale?: string;
+}
+
+const DEFAULT_WAIT_SECONDS = 900;
+const MACHINE_ID = /^[0-9a-f]{32,40}$/i;
+
+/** The device named on the command line, or why it cannot be used. */
+export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
+  if (Boolean(options.machine) === Boolean(options.host)) return 'give exactly one of --machine ID or --host NAME';
+  if (options.machine) {
+    return MACHINE_ID.test(options.machine)
+      ? { mdeDeviceId: options.machine.toLowerCase() }
+      : `--machine "${options.machine}" is not an MDE device id (32-40 hex characters)`;
+  }
+  const host = (options.host as string).trim();
+  if (!host || /\s/.test(host)) return `--host "${options.host}" is not a host name`;
+  return host.includes('.') ? { fqdn: host } : { hostname: host };
+}
+
+export async function runManualOrder(
+  action: 'isolate' | 'release',
+  options: ManualOptions,
+  io: CliIo,
+  overrides: RuntimeOptions = {},
+): Promise<number> {
+  const device = deviceFromOptions(options);
+  if (typeof device === 'string') {
+    io.stderr.write(`${action}: ${device}\n`);
+    return EXIT.badInput;
+  }
+  if (!options.comment?.trim()) {
+    io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
+    return EXIT.badInput;
+  }
+  const waitSeconds = options.wait === undefined ? DEFAULT_WAIT_SECONDS : Number(options.wait);
+  let session: ReturnType<typeof openSession>;
+  try {
+    session = openSession(io, {}, { ...timeScaleOverride(options.timeScale), ...overrides });
+  } catch (error) {
+    if (!(error instanceof SessionError)) throw error;
+    io.stderr.write(`${action}: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  try {
+    const request = await session.runtime.dispatcher.submitManual({
+      action,
+      device,
+      comment: options.comment.trim(),
+      isolationType: options.selective ? 'Selective' : 'Full',
+      requestedBy: options.by ?? io.env.USER ?? io.env.USERNAME ?? 'mde-isolator CLI',
+    });
+    session.startProgress(1);
+    await session.finish(waitSeconds * 1000);
+    const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
+    if (options.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
+    else if (outcomes.length > 0) io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `${action} (manual)`))));
+    else io.stdout.write(`${action}: still running after ${waitSeconds} s; check it with \`mde-isolator status\`\n`);
+    writeNotes(io, session.notes);
+    return exitCodeFor(outcomes, outcomes.length === 0 ? 1 : 0);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Options shared by `isolate` and `release`. */
+export function manualCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('--machine <id>', 'MDE device id')
+    .option('--host <name>', 'host name or FQDN (looked up exactly; refused when ambiguous)')
+    .requiredOption('--comment <text>', 'why: recorded in the MDE action comment')
+    .option('--by <name>', 'who asks (default: the login name)')
+    .option('--json', 'print the outcome record as JSON')
+    .option('--wait <seconds>', `longest wait for the action to end (default ${DEFAULT_WAIT_SECONDS})`)
+    .addOption(timeScaleOption());
+}
+
+export function registerIsolate(program: Command, cli: CliContext): void {
+  manualCommand(program, 'isolate', 'isolate one device now, through the same checks as automatic isolations')
+    .option('--selective', 'selective isolation (Outlook, Teams stay reachable) instead of full')
+    .action(async (options: ManualOptions) => {
+      cli.exitWith(await runManualOrder('isolate', options, cli.io));
+    });
+}

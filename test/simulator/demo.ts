@@ -1,0 +1,150 @@
+/**
+ * `npm run demo`: the product end to end on this machine, no Azure account needed. It starts the MDE
+ * API simulator (with its managed identity endpoint, so the real @azure/identity code signs in), points
+ * the app at it through the same settings a deployment uses, and runs a small alert storm through
+ * `mde-isolator run` twice: first as shipped (the default policy is a dry run), then with
+ * ISOLATION_MODE=enforce, so isolations really happen and are followed to their end.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../shared/cli/main';
+import { type RunningSimulator, startSimulator } from './index';
+
+const DOMAIN = 'contoso.local';
+/** Simulator actions take about a second; dispatch delays shrink by the same idea. */
+const LIFECYCLE = { pendingMs: 400, inProgressMs: 600 };
+const TIME_SCALE = '0.01';
+
+let sequence = 0;
+
+/** A Defender for Endpoint API alert (/api/alerts shape). */
+function mdeAlert(
+  title: string,
+  severity: string,
+  device: { id?: string; dnsName?: string },
+  techniques: string[],
+) {
+  sequence += 1;
+  return {
+    id: `da63870${String(sequence).padStart(6, '0')}_-1`,
+    incidentId: 4800 + sequence,
+    severity,
+    status: 'New',
+    category: 'Ransomware',
+    title,
+    detectionSource: 'WindowsDefenderAtp',
+    alertCreationTime: new Date().toISOString(),
+    machineId: device.id ?? null,
+    computerDnsName: device.dnsName ?? null,
+    mitreTechniques: techniques,
+    evidence: [],
+  };
+}
+
+function demoAlerts(sim: RunningSimulator): Record<string, unknown> {
+  const id = (name: string) => sim.machines().find((m) => m.computerDnsName === `${name}.${DOMAIN}`)?.id;
+  const ransomware = (name: string, byId: boolean) =>
+    mdeAlert(
+      'Ransomware behavior detected in the file system',
+      'High',
+      byId ? { id: id(name), dnsName: `${name}.${DOMAIN}` } : { dnsName: `${name}.${DOMAIN}` },
+      ['T1486'],
+    );
+  return {
+    // One device named by five alerts, by id and by name: one isolation.
+    'storm-finance.json': [1, 2, 3, 4, 5].map((i) => ransomware('ws-finance-01', i % 2 === 1)),
+    'workstation-hr.json': ransomware('ws-hr-02', false),
+    'domain-controller.json': ransomware('dc01', true),
+    'web-server.json': ransomware('web1', true),
+    'kiosk-two-records.json': ransomware('kiosk-12', false),
+    'low-severity.json': mdeAlert(
+      'Suspicious PowerShell command line',
+      'Low',
+      { id: id('mac-design-01') },
+      [],
+    ),
+    'manual-request.json': {
+      hostname: 'mac-design-01',
+      comment: 'IR-1042: contain while the laptop is imaged',
+      isolationType: 'Selective',
+      requestedBy: 'analyst@contoso.com',
+    },
+  };
+}
+
+function heading(text: string): void {
+  process.stdout.write(`\n=== ${text} ===\n\n`);
+}
+
+async function run(files: string[], dir: string, env: Record<string, string | undefined>): Promise<number> {
+  return runCli(['run', '--time-scale', TIME_SCALE, '--wait', '60', ...files], {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: dir,
+    env,
+  });
+}
+
+async function main(): Promise<number> {
+  const sim = await startSimulator({ lifecycle: LIFECYCLE });
+  const dir = mkdtempSync(join(tmpdir(), 'mde-isolator-demo-'));
+  try {
+    // The credential reads the managed identity endpoint from the process environment, as in Azure.
+    Object.assign(process.env, sim.env());
+    const files = Object.entries(demoAlerts(sim)).map(([name, body]) => {
+      writeFileSync(join(dir, name), JSON.stringify(body, null, 2));
+      return name;
+    });
+    process.stdout.write(
+      `MDE API simulator on ${sim.baseUrl} with ${sim.machines().length} devices; alert files in ${dir}\n` +
+        `Settings: ${Object.entries(sim.env())
+          .map(([k, v]) => `${k}=${k === 'IDENTITY_HEADER' ? '<secret>' : v}`)
+          .join(' ')}\n`,
+    );
+
+    const isolatedBefore = new Set(
+      sim
+        .machines()
+        .filter((m) => sim.machineState(m.id)?.isolated)
+        .map((m) => m.id),
+    );
+    heading('1. As shipped: the default policy is a dry run (nothing is posted)');
+    const env = { ...process.env, ...sim.env(), ISOLATION_POLICY: '', ISOLATION_MODE: '' };
+    const dryRunCode = await run(files, dir, env);
+    const postsAfterDryRun = sim.calls().filter((c) => c.method === 'POST').length;
+
+    heading('2. ISOLATION_MODE=enforce: the same alerts, isolations posted and followed to their end');
+    const enforceCode = await run(files, dir, { ...env, ISOLATION_MODE: 'enforce' });
+
+    heading('What the simulated tenant saw');
+    const isolated = sim
+      .machines()
+      .filter((m) => sim.machineState(m.id)?.isolated && !isolatedBefore.has(m.id))
+      .map((m) => `${m.computerDnsName} (${sim.machineState(m.id)?.isolationType})`);
+    const posts = sim.calls().filter((c) => c.method === 'POST');
+    process.stdout.write(
+      `devices isolated by this demo: ${isolated.join(', ') || 'none'}\n` +
+        `POSTs during the dry run: ${postsAfterDryRun}; isolate POSTs in enforce mode: ${posts.length}; ` +
+        `429 answers: ${sim.calls().filter((c) => c.status === 429).length}\n`,
+    );
+    const ok = dryRunCode === 0 && enforceCode === 0 && postsAfterDryRun === 0 && isolated.length > 0;
+    process.stdout.write(
+      ok ? '\nDemo finished: everything ended as expected.\n' : '\nDemo finished with unexpected results.\n',
+    );
+    return ok ? 0 : 1;
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
