@@ -57,7 +57,9 @@ describe('MdeThrottle', () => {
     now = high.retryAt;
     // A tracking poll arriving first is sent back: the slot belongs to the waiting isolation.
     expect(throttle.reserve({ machineactions: 1 }, 8, 'tracking')).not.toBeInstanceOf(Reservation);
-    expect(throttle.reserve({ machineactions: 1 }, 1, 'isolation')).toBeInstanceOf(Reservation);
+    const served = throttle.reserve({ machineactions: 1 }, 1, 'isolation') as Reservation;
+    expect(served).toBeInstanceOf(Reservation);
+    await served.call('machineactions', async () => 'checked');
     now += 2_000;
     expect(throttle.reserve({ machineactions: 1 }, 8, 'tracking')).toBeInstanceOf(Reservation);
   });
