@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type AppConfig, ConfigError } from '../shared/config';
 import {
+  checkItemCount,
   checkRequestHead,
   type HttpProblem,
   isHttpProblem,
@@ -18,23 +19,21 @@ interface IntakeRuntime {
   sink: DecisionSink;
 }
 
-let runtime: IntakeRuntime | undefined;
-
-/** Settings and policy are read once per process: a policy file is not re-parsed for every alert of a storm. */
+/**
+ * Read from the process runtime on every call, not cached here: getRuntime() already creates it once,
+ * and a runtime installed later (CLI options, tests) or recreated after closeRuntime() must be the one used.
+ */
 function intakeRuntime(): IntakeRuntime {
-  if (!runtime) {
-    const shared = getRuntime();
-    runtime = { config: shared.config, policy: shared.policy, sink: shared.dispatcher };
-  }
-  return runtime;
+  const shared = getRuntime();
+  return { config: shared.config, policy: shared.policy, sink: shared.dispatcher };
 }
 
-function problem(status: number, code: string, message: string): HttpResponseInit {
-  return { status, jsonBody: { error: { code, message } } };
+function problem(status: number, code: string, message: string, path?: string): HttpResponseInit {
+  return { status, jsonBody: { error: path ? { code, message, path } : { code, message } } };
 }
 
 function fromHttpProblem(p: HttpProblem): HttpResponseInit {
-  const response = problem(p.status, p.code, p.message);
+  const response = problem(p.status, p.code, p.message, p.path);
   if (p.status === 405) response.headers = { Allow: 'POST' };
   return response;
 }
@@ -76,6 +75,8 @@ export async function alerts(request: HttpRequest, context: InvocationContext): 
   if (isHttpProblem(read)) return fromHttpProblem(read);
   const parsed = parseJsonBody(read.bytes);
   if (isHttpProblem(parsed)) return fromHttpProblem(parsed);
+  const tooMany = checkItemCount(parsed.value);
+  if (tooMany) return fromHttpProblem(tooMany);
   const result = await receiveAlerts(parsed.value, {
     policy: deps.policy,
     sink: deps.sink,

@@ -45,6 +45,8 @@ export interface RuntimeOptions {
   random?: () => number;
   /** Inline mode: messages handled at once (the throttle still counts every call). */
   concurrency?: number;
+  /** MDE calls in flight at once, per API. */
+  maxConcurrentCalls?: number;
   /** Inline mode: duplicate-detection window of the in-memory queue. */
   duplicateWindowMs?: number;
   /**
@@ -66,7 +68,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     rateLimits: config.rateLimits,
     headroom: config.rateHeadroom,
     clock,
-    busyRetryMs: timing.budgetBusyRetryMs,
+    maxConcurrent: options.maxConcurrentCalls,
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;

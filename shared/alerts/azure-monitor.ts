@@ -73,8 +73,9 @@ function parse(body: JsonRecord): NormalizedAlert[] {
   const data = recordField(body, 'data');
   const essentials = recordField(data, 'essentials');
   const context = recordField(data, 'alertContext');
-  const devices = new DeviceCollector();
   const rows = [...dimensionSets(context), ...searchResultRows(context)];
+  // Rows are name → value pairs, so a SHA1 column is only recognizable by its column name.
+  const devices = new DeviceCollector(rows.map((columns) => Object.fromEntries(columns)));
   for (const columns of rows) devices.add(hintsOf(columns));
   if (devices.list().length === 0 && textField(essentials, 'signalType')?.toLowerCase() === 'log') {
     // Log alerts fill configurationItems from the Computer / _ResourceId column; the last resort.

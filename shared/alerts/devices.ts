@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { field, text } from './fields';
+import { collectFileHashes } from './file-hashes';
 import type { DeviceRef } from './model';
 
 const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
@@ -46,9 +47,10 @@ function guidOf(value: unknown): string | undefined {
   return id && GUID.test(id) ? id.toLowerCase() : undefined;
 }
 
+/** An IPv4 address passes as a dotted name, but in a name field it is a remote party, never the device. */
 function dnsNameOf(value: unknown): string | undefined {
   const name = text(value);
-  return name && name.length <= 253 && DNS_NAME.test(name)
+  return name && name.length <= 253 && DNS_NAME.test(name) && !isIP(name)
     ? name.toLowerCase().replace(/\.$/, '')
     : undefined;
 }
@@ -125,9 +127,17 @@ function merge(into: DeviceRef, from: DeviceRef): void {
 /** Collects the devices of one alert: an entity and its `$ref`s, or a host in several evidence rows, is one entry. */
 export class DeviceCollector {
   private readonly devices: DeviceRef[] = [];
+  private readonly fileHashes = new Set<string>();
+
+  /** `payloads`: the alert's raw parts; any SHA1 they name as a file hash is refused as a device id. */
+  constructor(...payloads: unknown[]) {
+    for (const payload of payloads) collectFileHashes(payload, this.fileHashes);
+  }
 
   add(hints: DeviceHints): void {
-    const device = deviceFromHints(hints);
+    const id = mdeDeviceIdOf(hints.mdeDeviceId);
+    const isFileHash = id !== undefined && this.fileHashes.has(id);
+    const device = deviceFromHints(isFileHash ? { ...hints, mdeDeviceId: undefined } : hints);
     if (!device) return;
     const matches = this.devices.filter((known) => sameDevice(known, device));
     if (matches.length === 0) {

@@ -28,7 +28,10 @@ export class PayloadError extends Error {
   }
 }
 
+/** A dotted path, unless the body has the whole path as one key (`@odata.type` is a key, not a path). */
 function valueAt(body: unknown, path: string): unknown {
+  const whole = field(body, path);
+  if (whole !== undefined) return whole;
   let current = body;
   for (const name of path.split('.')) current = field(current, name);
   return current;

@@ -2,16 +2,17 @@
  * Family 4: Microsoft Graph security `alerts_v2`. Devices come only from evidence: `deviceEvidence`
  * fully, and any other evidence type that carries `mdeDeviceId` (process, file) by id.
  */
+
+import { defenderAlertFields } from './defender-fields';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, has, hasText } from './family';
 import { field, isRecord, type JsonRecord, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
-import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
 
 const DEVICE_EVIDENCE = '#microsoft.graph.security.deviceevidence';
 
 function parse(body: JsonRecord): NormalizedAlert[] {
-  const devices = new DeviceCollector();
+  const devices = new DeviceCollector(body);
   for (const evidence of listField(body, 'evidence').filter(isRecord)) {
     if (textField(evidence, '@odata.type')?.toLowerCase() === DEVICE_EVIDENCE) {
       devices.add({
@@ -30,13 +31,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
   const normalized: NormalizedAlert = {
     source: 'graph-alert',
     alertId,
-    incidentId: textField(body, 'incidentId') ?? null,
-    incidentArmId: null,
-    title: textField(body, 'title') ?? '',
-    severity: normalizeSeverity(field(body, 'severity')),
-    firing: isFiringStatus(field(body, 'status')),
-    categories: categories(field(body, 'category')),
-    mitreTechniques: mitreTechniques(field(body, 'mitreTechniques')),
+    ...defenderAlertFields(body),
     devices: devices.list(),
   };
   if (providerAlertId && providerAlertId !== alertId) normalized.relatedAlertIds = [providerAlertId];

@@ -1,24 +1,19 @@
 /** Family 3: the Defender for Endpoint API alert resource (`/api/alerts`). Evidence names no device. */
+
+import { defenderAlertFields } from './defender-fields';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, has, hasText } from './family';
 import { field, type JsonRecord, textField } from './fields';
 import type { NormalizedAlert } from './model';
-import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
 
 function parse(body: JsonRecord): NormalizedAlert[] {
-  const devices = new DeviceCollector();
+  const devices = new DeviceCollector(body);
   devices.add({ mdeDeviceId: field(body, 'machineId'), fqdn: field(body, 'computerDnsName') });
   return [
     {
       source: 'mde-alert',
       alertId: textField(body, 'id') ?? 'unknown',
-      incidentId: textField(body, 'incidentId') ?? null,
-      incidentArmId: null,
-      title: textField(body, 'title') ?? '',
-      severity: normalizeSeverity(field(body, 'severity')),
-      firing: isFiringStatus(field(body, 'status')),
-      categories: categories(field(body, 'category')),
-      mitreTechniques: mitreTechniques(field(body, 'mitreTechniques')),
+      ...defenderAlertFields(body),
       devices: devices.list(),
     },
   ];

@@ -2,27 +2,29 @@
 import { stringList, unique } from './fields';
 import type { Severity } from './model';
 
-const SEVERITY_WORDS: Record<string, Severity> = {
-  critical: 'high',
-  high: 'high',
-  sev0: 'high',
-  sev1: 'high',
-  medium: 'medium',
-  sev2: 'medium',
-  low: 'low',
-  sev3: 'low',
-  informational: 'informational',
-  sev4: 'informational',
-};
+// A Map, not an object literal: a severity of "constructor" or "__proto__" must not find Object.prototype.
+const SEVERITY_WORDS = new Map<string, Severity>([
+  ['critical', 'high'],
+  ['high', 'high'],
+  ['sev0', 'high'],
+  ['sev1', 'high'],
+  ['medium', 'medium'],
+  ['sev2', 'medium'],
+  ['low', 'low'],
+  ['sev3', 'low'],
+  ['informational', 'informational'],
+  ['sev4', 'informational'],
+]);
 
 /**
  * Azure Monitor's Sev0..Sev4 map order-preserving (Sev3 low, project decision in samples/EXPECTED.md).
- * Anything unknown, missing or `UnSpecified` becomes informational: the least severe level, which the
- * policy never isolates automatically, is the safe reading of "we do not know".
+ * Anything unknown, missing or `UnSpecified` becomes informational: the model has no "unknown" level
+ * (alert-schemas §6.4 asks for one), and the least severe level, which the shipped policy never isolates,
+ * is the safe reading of "we do not know".
  */
 export function normalizeSeverity(value: unknown): Severity {
   if (typeof value !== 'string') return 'informational';
-  return SEVERITY_WORDS[value.trim().toLowerCase()] ?? 'informational';
+  return SEVERITY_WORDS.get(value.trim().toLowerCase()) ?? 'informational';
 }
 
 const CLOSED_STATUSES = new Set(['resolved', 'closed', 'dismissed']);

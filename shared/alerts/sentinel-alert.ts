@@ -12,8 +12,10 @@ import { collectEntityDevices } from './sentinel-entities';
 function parse(body: JsonRecord): NormalizedAlert[] {
   const alertId = textField(body, 'SystemAlertId') ?? 'unknown';
   const extended = recordField(body, 'ExtendedProperties');
-  const devices = new DeviceCollector();
-  collectEntityDevices(listField(body, 'Entities'), devices);
+  // Entities is a JSON string in SecurityAlert rows: hashes are looked for in the parsed list too.
+  const entities = listField(body, 'Entities');
+  const devices = new DeviceCollector(body, entities);
+  collectEntityDevices(entities, devices);
 
   const normalized: NormalizedAlert = {
     source: 'sentinel-alert',

@@ -16,7 +16,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     .filter(isRecord)
     .map((alert) => recordField(alert, 'properties') ?? alert);
 
-  const devices = new DeviceCollector();
+  const devices = new DeviceCollector(body);
   collectEntityDevices(listField(properties, 'relatedEntities'), devices);
 
   const armId = textField(incident, 'id');

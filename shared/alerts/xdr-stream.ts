@@ -1,9 +1,10 @@
 /**
  * Family 5: Defender XDR streaming API records (Event Hubs / Storage). `AlertInfo` and `AlertEvidence`
  * rows of one alert arrive as separate records, in any order, so alerts are reassembled by `AlertId`.
+ * A bare `AlertEvidence` row (a hunting query's result relayed as is) is accepted too (alert-schemas §6.1).
  */
 import { DeviceCollector } from './devices';
-import type { AlertFamily, RequiredField } from './family';
+import { type AlertFamily, anyOf, type RequiredField } from './family';
 import { field, isRecord, type JsonRecord, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, mitreTechniques, normalizeSeverity } from './normalize';
@@ -16,7 +17,12 @@ interface AlertRows {
   evidence: JsonRecord[];
 }
 
+function isEvidenceRow(body: JsonRecord): boolean {
+  return textField(body, 'AlertId') !== undefined && textField(body, 'EntityType') !== undefined;
+}
+
 function alertRecords(body: JsonRecord): Array<{ category: string; row: JsonRecord }> {
+  if (isEvidenceRow(body)) return [{ category: EVIDENCE, row: body }];
   const out: Array<{ category: string; row: JsonRecord }> = [];
   for (const record of listField(body, 'records')) {
     const category = textField(record, 'category')?.toLowerCase();
@@ -29,7 +35,7 @@ function alertRecords(body: JsonRecord): Array<{ category: string; row: JsonReco
 
 function toAlert(alertId: string, rows: AlertRows): NormalizedAlert {
   const all = rows.info ? [rows.info, ...rows.evidence] : rows.evidence;
-  const devices = new DeviceCollector();
+  const devices = new DeviceCollector(rows.evidence);
   for (const row of rows.evidence) {
     // Every evidence row of a device (the Machine row, its files, its processes) repeats DeviceId.
     devices.add({
@@ -76,9 +82,13 @@ const hasAlertRecords: RequiredField = {
 
 export const xdrStream: AlertFamily = {
   source: 'xdr-stream',
-  label: 'Defender XDR streaming records (AdvancedHunting-AlertInfo / -AlertEvidence)',
+  label:
+    'Defender XDR streaming records (AdvancedHunting-AlertInfo / -AlertEvidence) or an AlertEvidence row',
   required: [
-    { name: 'records', present: (body) => listField(body, 'records').some(isRecord) },
+    anyOf(
+      { name: 'records', present: (body) => listField(body, 'records').some(isRecord) },
+      { name: 'AlertId and EntityType', present: isEvidenceRow },
+    ),
     hasAlertRecords,
   ],
   parse,

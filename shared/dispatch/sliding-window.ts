@@ -1,30 +1,48 @@
 /**
- * A sliding-window log: at most `limit` calls in any `windowMs` span. MDE does not say whether its
- * quotas slide or reset (mde-api.md §4); a sliding log is never more permissive than either, whereas
- * a fixed-interval refill (Bottleneck's reservoir) allows two full bursts across a boundary.
+ * A sliding-window call log for one API: at most `limit` calls in any `windowMs` span, for every
+ * window at once (e.g. 100/min and 1,500/h). MDE does not say whether its quotas slide or reset
+ * (mde-api.md §4); a sliding log is never more permissive than either, whereas a fixed-interval refill
+ * (Bottleneck's reservoir) allows two full bursts across a boundary.
  *
  * A call holds its slot from the moment it is taken; while it is in flight its end is unknown, so it
- * blocks the window. When it ends it is stamped with its end time, which is never earlier than the
- * moment MDE counted it, so the slot frees no earlier than MDE's own window does.
+ * counts as made now and keeps counting. When it ends it is stamped with its end time, which is never
+ * earlier than the moment MDE counted it, so the slot frees no earlier than MDE's own window does.
  */
+export interface WindowLimit {
+  limit: number;
+  windowMs: number;
+}
+
 export class SlidingWindowLog {
-  /** End times of finished calls, oldest first. */
+  /** End times of finished calls within the longest window, oldest first. */
   private readonly stamps: number[] = [];
   private inFlight = 0;
+  private readonly longestMs: number;
+  private readonly largestLimit: number;
 
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {}
+  constructor(readonly windows: readonly WindowLimit[]) {
+    this.longestMs = Math.max(...windows.map((w) => w.windowMs));
+    this.largestLimit = Math.max(...windows.map((w) => w.limit));
+  }
 
-  /** Earliest time at which `count` more calls fit; null when calls in flight decide it. */
-  availableAt(now: number, count: number): number | null {
+  /**
+   * When call number `position` from now (1 = the next one) can be made, if every call before it is
+   * made as early as the windows allow. Calls made at those times never exceed any window: for each
+   * window, the call `limit` places earlier must have left it (+1 ms: a call stamped at t still counts
+   * at exactly t + windowMs in an inclusive window).
+   */
+  slotAt(now: number, position: number): number {
     this.prune(now);
-    const excess = this.stamps.length + this.inFlight + count - this.limit;
-    if (excess <= 0) return now;
-    if (excess > this.stamps.length) return null;
-    // +1: a call stamped at t is still counted at exactly t + windowMs by an inclusive window.
-    return this.stamps[excess - 1] + this.windowMs + 1;
+    // Only the last `limit` calls of a window decide the next slot.
+    const times = this.stamps.slice(-this.largestLimit);
+    for (let i = 0; i < this.inFlight; i += 1) times.push(now);
+    let at = now;
+    for (let call = 0; call < position; call += 1) {
+      for (const w of this.windows)
+        if (times.length >= w.limit) at = Math.max(at, times[times.length - w.limit] + w.windowMs + 1);
+      times.push(at);
+    }
+    return at;
   }
 
   take(count: number): void {
@@ -44,14 +62,17 @@ export class SlidingWindowLog {
     this.inFlight -= 1;
   }
 
-  used(now: number): number {
+  /** Calls counted in each window right now. */
+  used(now: number): number[] {
     this.prune(now);
-    return this.stamps.length + this.inFlight;
+    return this.windows.map(
+      (w) => this.stamps.filter((stamp) => stamp + w.windowMs >= now).length + this.inFlight,
+    );
   }
 
   private prune(now: number): void {
     let expired = 0;
-    while (expired < this.stamps.length && this.stamps[expired] + this.windowMs < now) expired += 1;
+    while (expired < this.stamps.length && this.stamps[expired] + this.longestMs < now) expired += 1;
     if (expired > 0) this.stamps.splice(0, expired);
   }
 }

@@ -13,7 +13,7 @@ import Bottleneck from 'bottleneck';
 import type { RateWindow } from '../config';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
 import type { MdeCallScheduler } from '../mde/client';
-import { SlidingWindowLog } from './sliding-window';
+import { SlidingWindowLog, type WindowLimit } from './sliding-window';
 
 export type CallBudget = Partial<Record<MdeApiName, number>>;
 
@@ -35,39 +35,38 @@ export class BudgetShortError extends Error {
 }
 
 /** Windows of MDE_RATE_LIMITS with the headroom taken off; at least one call per window. */
-export function effectiveWindows(rateLimits: RateWindow[], headroom: number): { limit: number; windowMs: number }[] {
+export function effectiveWindows(rateLimits: RateWindow[], headroom: number): WindowLimit[] {
   return rateLimits.map((w) => ({ limit: Math.max(1, Math.floor(w.count * (1 - headroom))), windowMs: w.windowMs }));
 }
 
 class ApiBudget {
-  private readonly logs: SlidingWindowLog[];
+  private readonly log: SlidingWindowLog;
   /** Set from a 429's Retry-After: MDE's own view of the quota wins over ours. */
   pausedUntil = 0;
 
-  constructor(windows: { limit: number; windowMs: number }[]) {
-    this.logs = windows.map((w) => new SlidingWindowLog(w.limit, w.windowMs));
+  constructor(windows: WindowLimit[]) {
+    this.log = new SlidingWindowLog(windows);
   }
 
-  availableAt(now: number, count: number, busyRetryMs: number): number {
-    let at = Math.max(now, this.pausedUntil);
-    for (const log of this.logs) at = Math.max(at, log.availableAt(now, count) ?? now + busyRetryMs);
-    return at;
+  /** When call number `position` from now fits, given the calls made and a 429 pause. */
+  slotAt(now: number, position: number): number {
+    return Math.max(this.pausedUntil, this.log.slotAt(Math.max(now, this.pausedUntil), position));
   }
 
   take(count: number): void {
-    for (const log of this.logs) log.take(count);
+    this.log.take(count);
   }
 
   settle(at: number): void {
-    for (const log of this.logs) log.settle(at);
+    this.log.settle(at);
   }
 
   refund(): void {
-    for (const log of this.logs) log.refund();
+    this.log.refund();
   }
 
   used(now: number): number[] {
-    return this.logs.map((log) => log.used(now));
+    return this.log.used(now);
   }
 }
 
@@ -77,57 +76,57 @@ export interface ThrottleOptions {
   clock?: Clock;
   /** Calls in flight per API at once. */
   maxConcurrent?: number;
-  /** Retry delay when only calls still in flight hold the budget. */
-  busyRetryMs?: number;
 }
 
 export class MdeThrottle {
   readonly clock: Clock;
   private readonly budgets: Record<MdeApiName, ApiBudget>;
   private readonly limiters: Record<MdeApiName, Bottleneck>;
-  private readonly busyRetryMs: number;
-  private readonly shortestWindowMs: number;
-  private readonly claims: Record<MdeApiName, WaitingClaims>;
-  private readonly claimGraceMs: number;
+  private readonly queues: Record<MdeApiName, WaitingLine>;
+  private readonly holdMs: number;
 
   constructor(options: ThrottleOptions) {
     this.clock = options.clock ?? systemClock;
-    this.busyRetryMs = options.busyRetryMs ?? 250;
     const windows = effectiveWindows(options.rateLimits, options.headroom);
-    this.shortestWindowMs = Math.min(...windows.map((w) => w.windowMs));
-    // A refused request that does not come back within this (e.g. it was dead-lettered) stops blocking others.
-    this.claimGraceMs = 2 * this.shortestWindowMs + this.busyRetryMs;
+    // A waiting request that does not come back this long after its slot (it was dead-lettered, or
+    // the process lost it) stops holding back the requests behind it.
+    this.holdMs = Math.min(...windows.map((w) => w.windowMs)) / 10;
     const budgets = {} as Record<MdeApiName, ApiBudget>;
     const limiters = {} as Record<MdeApiName, Bottleneck>;
-    const claims = {} as Record<MdeApiName, WaitingClaims>;
+    const queues = {} as Record<MdeApiName, WaitingLine>;
     for (const api of MDE_APIS) {
       budgets[api] = new ApiBudget(windows);
       limiters[api] = new Bottleneck({ maxConcurrent: options.maxConcurrent ?? 4 });
-      claims[api] = new WaitingClaims(this.busyRetryMs);
+      queues[api] = new WaitingLine();
     }
     this.budgets = budgets;
     this.limiters = limiters;
-    this.claims = claims;
+    this.queues = queues;
   }
 
   /**
-   * Takes every call in `needs` now, or answers when they will all fit. `claimant` (the request id)
-   * lets a refused request hold its place: until it is served, requests of lower priority needing the
-   * same API wait behind it, so freed budget goes to high severity first whatever order the queue
-   * delivers in, and tracking polls never take the calls an isolation needs.
+   * Takes every call in `needs` now, or answers when they will fit. A refused request (`claimant`,
+   * its request id) gets a place in a waiting line per API, ordered by priority then arrival, and the
+   * answer is the slot of that place: requests come back one slot apart instead of all at once, and
+   * freed budget goes to high severity first whatever order the queue delivers in, so a tracking poll
+   * never takes the call an isolation needs.
    */
   reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
     const now = this.clock.now();
-    const apis = entries(needs).map(([api]) => api);
-    let retryAt = this.availableAt(needs, now);
-    for (const api of apis) retryAt = Math.max(retryAt, this.claims[api].outrankedUntil(priority, claimant, now));
-    if (retryAt > now) {
-      const at = this.staggered(retryAt, priority);
-      if (claimant) for (const api of apis) this.claims[api].hold(claimant, priority, at, at + this.claimGraceMs);
-      return { retryAt: at };
+    let retryAt = now;
+    for (const [api, count] of entries(needs)) {
+      const ahead = this.queues[api].callsAhead(priority, claimant, now);
+      retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count));
     }
-    if (claimant) for (const api of apis) this.claims[api].release(claimant);
-    for (const [api, count] of entries(needs)) this.budgets[api].take(count);
+    if (retryAt > now) {
+      if (claimant)
+        for (const [api, count] of entries(needs)) this.queues[api].hold(claimant, priority, count, now, retryAt + this.holdMs);
+      return { retryAt };
+    }
+    for (const [api, count] of entries(needs)) {
+      if (claimant) this.queues[api].leave(claimant);
+      this.budgets[api].take(count);
+    }
     return new Reservation(this, needs, priority);
   }
 
@@ -147,7 +146,7 @@ export class MdeThrottle {
   private async callWhenFree<T>(api: MdeApiName, send: () => Promise<T>): Promise<T> {
     for (;;) {
       const now = this.clock.now();
-      const at = this.budgets[api].availableAt(now, 1, this.busyRetryMs);
+      const at = this.budgets[api].slotAt(now, 1);
       if (at <= now) break;
       await sleep(at - now);
     }
@@ -170,11 +169,11 @@ export class MdeThrottle {
     await Promise.all(MDE_APIS.map((api) => this.limiters[api].stop({ dropWaitingJobs: false })));
   }
 
-  /** @internal used by Reservation */
-  takeNow(api: MdeApiName, priority: number): void {
+  /** @internal used by Reservation: one more call than reserved, only if it fits right now. */
+  takeNow(api: MdeApiName): void {
     const now = this.clock.now();
-    const at = this.budgets[api].availableAt(now, 1, this.busyRetryMs);
-    if (at > now) throw new BudgetShortError(api, this.staggered(at, priority));
+    const at = this.budgets[api].slotAt(now, 1);
+    if (at > now) throw new BudgetShortError(api, at);
     this.budgets[api].take(1);
   }
 
@@ -193,50 +192,31 @@ export class MdeThrottle {
   refund(api: MdeApiName): void {
     this.budgets[api].refund();
   }
-
-  private availableAt(needs: CallBudget, now: number): number {
-    let at = now;
-    for (const [api, count] of entries(needs))
-      at = Math.max(at, this.budgets[api].availableAt(now, count, this.busyRetryMs));
-    return at;
-  }
-
-  /**
-   * Requests that wait for the same freed budget come back in priority order: each priority step
-   * (0 first) lands 1% of the shortest window later. Service Bus delivers in scheduled-time order and
-   * has no priorities, so this is what makes high-severity devices go first when the budget is short.
-   */
-  private staggered(at: number, priority: number): number {
-    return at + Math.round((priority * this.shortestWindowMs) / 100);
-  }
 }
 
-/** Requests refused for lack of budget on one API, each holding its place until served or expired. */
-class WaitingClaims {
-  constructor(
-    /** How long a request waits behind a claim that is due but has not come back yet. */
-    private readonly minWaitMs: number,
-  ) {}
+/** Requests refused for lack of budget on one API, in line until served or gone. */
+class WaitingLine {
+  private readonly byClaimant = new Map<string, { priority: number; count: number; since: number; expiresAt: number }>();
 
-  private readonly byClaimant = new Map<string, { priority: number; retryAt: number; expiresAt: number }>();
-
-  hold(claimant: string, priority: number, retryAt: number, expiresAt: number): void {
-    this.byClaimant.set(claimant, { priority, retryAt, expiresAt });
+  hold(claimant: string, priority: number, count: number, now: number, expiresAt: number): void {
+    const since = this.byClaimant.get(claimant)?.since ?? now;
+    this.byClaimant.set(claimant, { priority, count, since, expiresAt });
   }
 
-  release(claimant: string): void {
+  leave(claimant: string): void {
     this.byClaimant.delete(claimant);
   }
 
-  /** Until when requests that outrank `priority` (a lower number) keep it waiting; `now` when none do. */
-  outrankedUntil(priority: number, claimant: string | undefined, now: number): number {
-    let until = now;
-    for (const [other, claim] of this.byClaimant) {
-      if (claim.expiresAt <= now) this.byClaimant.delete(other);
-      else if (other !== claimant && claim.priority < priority)
-        until = Math.max(until, claim.retryAt, now + this.minWaitMs);
+  /** Calls of requests ahead of this one: higher priority (a lower number), or same and waiting longer. */
+  callsAhead(priority: number, claimant: string | undefined, now: number): number {
+    const since = (claimant ? this.byClaimant.get(claimant)?.since : undefined) ?? now;
+    let ahead = 0;
+    for (const [other, place] of this.byClaimant) {
+      if (place.expiresAt <= now) this.byClaimant.delete(other);
+      else if (other !== claimant && (place.priority < priority || (place.priority === priority && place.since < since)))
+        ahead += place.count;
     }
-    return until;
+    return ahead;
   }
 }
 
@@ -256,7 +236,7 @@ export class Reservation {
   async call<T>(api: MdeApiName, call: () => Promise<T>): Promise<T> {
     const left = this.unused.get(api) ?? 0;
     if (left > 0) this.unused.set(api, left - 1);
-    else this.throttle.takeNow(api, this.priority);
+    else this.throttle.takeNow(api);
     return this.throttle.run(api, this.priority, call);
   }
 

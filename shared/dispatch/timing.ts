@@ -25,8 +25,6 @@ export interface DispatchTiming {
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
   machineCacheTtlMs: number;
-  /** Retry when budget is held by calls still in flight, whose end time is not known yet. */
-  budgetBusyRetryMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -42,7 +40,6 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackMaxPendingMs: HOUR,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
-  budgetBusyRetryMs: 250,
 };
 
 /** Every delay multiplied by `factor` (e.g. 0.001 turns hours into seconds); the attempt count stays. */

@@ -3,12 +3,26 @@
  * Functions host: method, media type and size checks, a bounded body read, and JSON decoding.
  */
 import type { ReadableStream } from 'node:stream/web';
+import { field, isRecord } from '../alerts/fields';
 
 export interface HttpProblem {
   status: 400 | 405 | 413 | 415;
-  code: 'invalid-json' | 'method-not-allowed' | 'body-too-large' | 'unsupported-media-type';
+  code:
+    | 'invalid-json'
+    | 'method-not-allowed'
+    | 'body-too-large'
+    | 'too-many-items'
+    | 'unsupported-media-type';
   message: string;
+  path?: string;
 }
+
+/**
+ * Items one request may carry (batch elements and `value` list entries together). Real alerts are
+ * kilobytes each, so a legitimate MAX_ALERT_BYTES body holds a few hundred; a megabyte of `[1,1,…]`
+ * would otherwise become half a million error reports (hundreds of MB of response) and log lines.
+ */
+export const MAX_ITEMS_PER_REQUEST = 1000;
 
 /** Senders relay JSON as application/json; a missing type is tolerated (many scripts send none). */
 function isJsonMediaType(contentType: string | null): boolean {
@@ -97,6 +111,25 @@ export function parseJsonBody(bytes: Buffer): { value: unknown } | HttpProblem {
     const detail = error instanceof SyntaxError ? error.message : 'nested too deeply';
     return { status: 400, code: 'invalid-json', message: `the body is not JSON: ${detail.slice(0, 200)}` };
   }
+}
+
+function itemsOf(value: unknown): number {
+  const list = isRecord(value) ? field(value, 'value') : undefined;
+  return Array.isArray(list) ? list.length : 1;
+}
+
+/** Checked on the parsed body, before any item is parsed or logged. Streaming `records` are one item. */
+export function checkItemCount(body: unknown, maxItems = MAX_ITEMS_PER_REQUEST): HttpProblem | null {
+  const items = Array.isArray(body)
+    ? body.reduce((sum: number, item) => sum + itemsOf(item), 0)
+    : itemsOf(body);
+  if (items <= maxItems) return null;
+  return {
+    status: 413,
+    code: 'too-many-items',
+    message: `the body holds ${items} items; at most ${maxItems} per request: split the batch`,
+    path: '$',
+  };
 }
 
 export function isHttpProblem(value: object): value is HttpProblem {

@@ -120,39 +120,37 @@ function logDecisions(
   });
 }
 
+const FAILURES = {
+  decide: { code: 'decision-failed', message: 'the policy could not decide this alert; retry later' },
+  enqueue: { code: 'enqueue-failed', message: 'the isolation requests could not be queued; retry later' },
+} as const;
+
+/** The cause goes to the log only; the sender learns which stage failed and that a retry is expected. */
+function failed(
+  path: string,
+  alert: NormalizedAlert,
+  deps: IntakeDeps,
+  stage: keyof typeof FAILURES,
+  error: unknown,
+): AlertReport {
+  const cause = error instanceof Error ? error.message : String(error);
+  deps.log({ event: 'alert-failed', ...alertFields(alert), stage, error: cause });
+  return { ...summary(path, alert), status: 'failed', error: { ...FAILURES[stage] } };
+}
+
 async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: IntakeDeps): Promise<AlertReport> {
   let decisions: Decision[];
   try {
     decisions = deps.policy.decideAlert(alert);
   } catch (error) {
-    deps.log({
-      event: 'alert-failed',
-      ...alertFields(alert),
-      stage: 'decide',
-      error: (error as Error).message,
-    });
-    return {
-      ...summary(path, alert),
-      status: 'failed',
-      error: { code: 'decision-failed', message: 'the policy could not decide this alert; retry later' },
-    };
+    return failed(path, alert, deps, 'decide', error);
   }
   let requests: SubmittedRequest[] = [];
   if (deps.sink) {
     try {
       requests = await deps.sink.submit(alert, decisions);
     } catch (error) {
-      deps.log({
-        event: 'alert-failed',
-        ...alertFields(alert),
-        stage: 'enqueue',
-        error: (error as Error).message,
-      });
-      return {
-        ...summary(path, alert),
-        status: 'failed',
-        error: { code: 'enqueue-failed', message: 'the isolation requests could not be queued; retry later' },
-      };
+      return failed(path, alert, deps, 'enqueue', error);
     }
   }
   logDecisions(deps.log, alert, decisions, requests);

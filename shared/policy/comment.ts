@@ -4,6 +4,7 @@
  * a single pass (a title containing `{rule}` stays literal).
  */
 import { COMMENT_MAX_LENGTH } from './document';
+import { oneLine, truncate } from './text';
 
 export const COMMENT_PLACEHOLDERS = [
   'rule',
@@ -41,28 +42,13 @@ export function templateProblems(template: string): string[] {
   return problems;
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function flatten(value: string): string {
-  // Control and format characters (newlines, bidi overrides) would let an alert title forge or disguise comment text.
-  return truncate(
-    value
-      .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
-      .replace(/\s+/g, ' ')
-      .trim() || '-',
-    VALUE_MAX_LENGTH,
-  );
-}
-
 export function renderComment(
   template: string,
   values: CommentValues,
   maxLength = COMMENT_MAX_LENGTH,
 ): string {
   const rendered = template.replace(PLACEHOLDER, (whole, name: string) =>
-    Object.hasOwn(values, name) ? flatten(values[name as keyof CommentValues]) : whole,
+    Object.hasOwn(values, name) ? oneLine(values[name as keyof CommentValues], VALUE_MAX_LENGTH) : whole,
   );
   return truncate(rendered, Math.min(maxLength, COMMENT_MAX_LENGTH));
 }

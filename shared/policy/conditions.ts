@@ -14,6 +14,10 @@ import {
   type RuleSpec,
 } from './document';
 import { compileGlobs } from './glob';
+import { oneLine } from './text';
+
+/** Names, tags and groups quoted in a reason: one line, short (they may come from an alert). */
+const quote = (value: string) => oneLine(value, 80);
 
 /** `why` is computed only when asked: most checks are never explained, and strings cost. */
 export interface Check {
@@ -235,17 +239,18 @@ export function compileProtection(spec: ProtectionSpec): CompiledProtection {
     spec,
     evaluate(device, machine) {
       const id = [device.mdeDeviceId, machine?.id].find((i) => i && ids.has(i.toLowerCase()));
-      if (id) return { verdict: 'match', why: () => `device id ${id} listed` };
+      if (id) return { verdict: 'match', why: () => `device id ${quote(id)} listed` };
       if (hostMatch) {
         const name = namesOf(device.fqdn, device.hostname, machine?.computerDnsName).find(hostMatch);
         if (name)
-          return { verdict: 'match', why: () => `name ${name} matches ${spec.hostnames?.join(', ')}` };
+          return { verdict: 'match', why: () => `name ${quote(name)} matches ${spec.hostnames?.join(', ')}` };
       }
       if (machine) {
         const tag = tagMatch && machine.machineTags?.find(tagMatch);
-        if (tag) return { verdict: 'match', why: () => `tag ${tag}` };
-        if (groupMatch && machine.rbacGroupName && groupMatch(machine.rbacGroupName))
-          return { verdict: 'match', why: () => `device group ${machine.rbacGroupName}` };
+        if (tag) return { verdict: 'match', why: () => `tag ${quote(tag)}` };
+        const group = machine.rbacGroupName;
+        if (groupMatch && group && groupMatch(group))
+          return { verdict: 'match', why: () => `device group ${quote(group)}` };
         return { verdict: 'miss', why: () => 'no listed id, name, tag or group' };
       }
       // The alert's names may be short or stale: only the machine record can rule a protection out.

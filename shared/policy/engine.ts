@@ -17,8 +17,14 @@ import {
   compileRule,
   type Evaluation,
 } from './conditions';
-import { BLAST_RADIUS_DEFAULTS, COMMENT_MAX_LENGTH, type PolicyDocument } from './document';
+import {
+  BLAST_RADIUS_DEFAULTS,
+  COMMENT_MAX_LENGTH,
+  type PolicyDocument,
+  type ProtectionAction,
+} from './document';
 import { isolationUnsupported } from './platform';
+import { oneLine } from './text';
 import type { DecideOptions, Decision, DecisionAction, IsolationPolicy, RuleTraceEntry } from './types';
 
 interface Outcome {
@@ -37,22 +43,40 @@ interface Matched {
   evaluation: Evaluation;
 }
 
+/**
+ * Explanations quote alert text (categories, names, ids), which an attacker can shape: each quote is
+ * one line and short, and the whole reason and each trace step are bounded, so a reason stays one
+ * sentence in logs, reports and the CLI.
+ */
+const QUOTE_MAX_LENGTH = 80;
+const REASON_MAX_LENGTH = 1000;
+const TRACE_STEP_MAX_LENGTH = 500;
+
 /** Enough of an id to find it again: the last segment of an ARM id, cut to 12 characters. */
 function shortId(id: string): string {
-  const last = id.split('/').pop() || id;
+  const last = oneLine(id.split('/').pop() || id, QUOTE_MAX_LENGTH);
   return last.length > 14 ? `${last.slice(0, 12)}…` : last;
 }
 
 function alertSummary(alert: NormalizedAlert): string {
-  const label = alert.categories[0] ? `${alert.categories[0]} ` : '';
+  const label = alert.categories[0] ? `${oneLine(alert.categories[0], QUOTE_MAX_LENGTH)} ` : '';
   return `${alert.severity}-severity ${label}alert ${shortId(alert.alertId)}`;
 }
 
 function deviceLabel(device: DeviceRef, machine: Machine | null): string {
   const name = machine?.computerDnsName ?? device.fqdn ?? device.hostname;
   const id = machine?.id ?? device.mdeDeviceId ?? device.aadDeviceId;
-  const label = name?.split('.')[0] ?? (id ? shortId(id) : 'unnamed device');
-  return machine?.osPlatform ? `${label} (${machine.osPlatform})` : label;
+  const label = name ? oneLine(name.split('.')[0], QUOTE_MAX_LENGTH) : id ? shortId(id) : 'unnamed device';
+  return machine?.osPlatform ? `${label} (${oneLine(machine.osPlatform, QUOTE_MAX_LENGTH)})` : label;
+}
+
+/** The one-sentence reason of a decision: what alert, on which device, and why this action. */
+function explain(alert: NormalizedAlert, device: DeviceRef, machine: Machine | null, why: string): string {
+  return oneLine(`${alertSummary(alert)} on ${deviceLabel(device, machine)}: ${why}.`, REASON_MAX_LENGTH);
+}
+
+function protectionAction(protection: CompiledProtection): ProtectionAction {
+  return protection.spec.action ?? 'escalate';
 }
 
 function actionText(outcome: Pick<Outcome, 'action' | 'isolationType'>): string {
@@ -93,7 +117,7 @@ class Policy implements IsolationPolicy {
     const limit = `${isolating.length} devices to isolate, more than the ${this.maxDevicesPerAlert} allowed per alert`;
     this.breaker.trip(
       options.now ?? new Date(),
-      `blast-radius breaker open: alert ${alert.alertId} named ${limit}`,
+      `blast-radius breaker open: alert ${oneLine(alert.alertId, QUOTE_MAX_LENGTH)} named ${limit}`,
     );
     return decisions.map((decision) => {
       if (decision.action !== 'isolate') return decision;
@@ -103,7 +127,7 @@ class Policy implements IsolationPolicy {
         ...decision,
         action: 'escalate',
         rule: 'blast-radius',
-        reason: `${alertSummary(alert)} on ${deviceLabel(decision.device, null)}: ${why}.`,
+        reason: explain(alert, decision.device, null, why),
         needsDeviceCheck: false,
         ...(trace && { trace }),
       };
@@ -148,13 +172,14 @@ class Policy implements IsolationPolicy {
     options: DecideOptions,
   ): Decision {
     const trace: RuleTraceEntry[] | null = options.trace ? [] : null;
-    const note: Note = (rule, matched, why) => trace?.push({ rule, matched, why: why() });
+    const note: Note = (rule, matched, why) =>
+      trace?.push({ rule, matched, why: oneLine(why(), TRACE_STEP_MAX_LENGTH) });
     const decision = (outcome: Outcome, needsDeviceCheck: boolean): Decision => ({
       device,
       action: outcome.action,
       isolationType: outcome.isolationType,
       rule: outcome.rule,
-      reason: `${alertSummary(alert)} on ${deviceLabel(device, machine)}: ${outcome.why}.`,
+      reason: explain(alert, device, machine, outcome.why),
       policyVersion: this.version,
       mode: this.mode,
       needsDeviceCheck,
@@ -216,11 +241,28 @@ class Policy implements IsolationPolicy {
     );
   }
 
+  /**
+   * The first protection that matches. At intake an earlier protection may still match on the machine
+   * record: when it would act differently (selective, not escalate), the protection is left to the
+   * worker, so intake never settles on an escalation the worker would not make.
+   */
   private findProtection(device: DeviceRef, machine: Machine | null, note: Note): Matched | null {
+    const pending: CompiledProtection[] = [];
     for (const protection of this.protections) {
       const evaluation = protection.evaluate(device, machine);
-      note(protection.spec.name, evaluation.verdict === 'match', evaluation.why);
+      const { name } = protection.spec;
+      if (evaluation.verdict === 'match') {
+        const action = protectionAction(protection);
+        const earlier = pending.find((p) => protectionAction(p) !== action);
+        if (earlier) {
+          const why = `${evaluation.why()}, but ${earlier.spec.name} comes first and may match on the machine record`;
+          note(name, false, () => why);
+          return null;
+        }
+      }
+      note(name, evaluation.verdict === 'match', evaluation.why);
       if (evaluation.verdict === 'match') return { protection, evaluation };
+      if (evaluation.verdict === 'unknown') pending.push(protection);
     }
     return null;
   }
@@ -281,7 +323,7 @@ class Policy implements IsolationPolicy {
       why: `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`,
     };
     if (matched && protection) {
-      if ((matched.protection.spec.action ?? 'escalate') === 'escalate')
+      if (protectionAction(matched.protection) === 'escalate')
         return {
           action: 'escalate',
           isolationType: outcome.isolationType,

@@ -3,7 +3,8 @@
  * unsupported device is skipped with a reason instead of failing at the API.
  *
  * Sources disagree; where they do we follow the newer response-actions page for platforms (Windows
- * Server 2012 R2+, macOS Selective) and the stricter API page for Windows 10 Selective (1709, not 1703).
+ * Server 2012 R2+, macOS Selective and its minimum client) and the stricter API page for Windows 10
+ * Selective (1709, not 1703).
  */
 import type { IsolationType } from '../alerts/model';
 import type { Machine } from '../mde/types';
@@ -16,18 +17,34 @@ const WINDOWS_SERVER = /^windowsserver(\d{4})(r2)?$/i;
 /** Windows 10 feature releases as build numbers, for machines that report a build but no version. */
 const WINDOWS10_BUILD = { 1703: 15063, 1709: 16299 } as const;
 
+function releaseOfBuild(build: number): number {
+  if (build >= WINDOWS10_BUILD[1709]) return 1709;
+  return build >= WINDOWS10_BUILD[1703] ? 1703 : 1607;
+}
+
 /** Windows 10 release as a comparable number (1709, or 2004+ for 20H2-style names); null if unknown. */
 function windows10Release(machine: Machine): number | null {
   const version = machine.version?.trim() ?? '';
   if (/^\d{4}$/.test(version)) return Number(version);
   const halfYear = /^(\d{2})H(\d)$/i.exec(version);
   if (halfYear) return 2000 + Number(halfYear[1]) * 100 + Number(halfYear[2]);
+  // Some records carry the full kernel version (10.0.19045) instead of the release name.
+  const kernel = /^10\.0\.(\d{5})(\.\d+)?$/.exec(version);
+  if (kernel) return releaseOfBuild(Number(kernel[1]));
   const build = machine.osBuild;
-  if (typeof build === 'number' && build > 0) {
-    if (build >= WINDOWS10_BUILD[1709]) return 1709;
-    return build >= WINDOWS10_BUILD[1703] ? 1703 : 1607;
-  }
-  return null;
+  return typeof build === 'number' && build > 0 ? releaseOfBuild(build) : null;
+}
+
+/** macOS isolation needs Defender client 101.98.84 or later (mde-api.md §9.1). */
+const MACOS_MIN_CLIENT = [101, 98, 84];
+
+/** True when the version is known and older than the minimum; an unreported one is let through. */
+function olderThan(version: string | null | undefined, minimum: readonly number[]): boolean {
+  const text = version?.trim() ?? '';
+  if (!/^\d+(\.\d+)*$/.test(text)) return false;
+  const parts = text.split('.').map(Number);
+  const differing = minimum.findIndex((min, index) => (parts[index] ?? 0) !== min);
+  return differing >= 0 && (parts[differing] ?? 0) < minimum[differing];
 }
 
 /** Why MDE cannot isolate this machine in this way, or null when it can. */
@@ -54,7 +71,10 @@ export function isolationUnsupported(machine: Machine, type: IsolationType): str
     if (year > 2012 || (year === 2012 && server[2])) return null;
     return `${platform} is older than Windows Server 2012 R2`;
   }
-  if (MACOS.test(platform)) return null;
+  if (MACOS.test(platform))
+    return olderThan(machine.agentVersion, MACOS_MIN_CLIENT)
+      ? `macOS isolation needs Defender client ${MACOS_MIN_CLIENT.join('.')} or later (device has ${machine.agentVersion})`
+      : null;
   if (LINUX.test(platform))
     return type === 'Selective' ? 'Selective isolation is not supported on Linux' : null;
   return `MDE cannot isolate the ${platform} platform`;

@@ -107,6 +107,27 @@ describe('Defender XDR streaming records', () => {
     });
   });
 
+  it('reads a bare AlertEvidence row (AlertId + EntityType columns, no streaming envelope)', () => {
+    const alert = onlyAlertOf({
+      AlertId: 'da0c1d2e3f-3333-4a2b-9c3d-4e5f6a7b8c16_1',
+      Title: 'Suspicious PowerShell',
+      Severity: 'Medium',
+      EntityType: 'Machine',
+      DeviceId: 'E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5B6C7D8E9F0',
+      DeviceName: 'eng-lt-0314.ad.northwind.example',
+      RemoteIP: '198.51.100.9',
+    });
+    expect(alert).toMatchObject({
+      source: 'xdr-stream',
+      alertId: 'da0c1d2e3f-3333-4a2b-9c3d-4e5f6a7b8c16_1',
+      severity: 'medium',
+      firing: true,
+      devices: [
+        { mdeDeviceId: 'e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0', fqdn: 'eng-lt-0314.ad.northwind.example' },
+      ],
+    });
+  });
+
   it('parses an alert seen only through evidence rows', () => {
     const body = copyOf<{ records: Array<{ category: string }> }>('14-xdr-stream-evidence-first.json');
     body.records = body.records.filter((r) => r.category === 'AdvancedHunting-AlertEvidence');

@@ -66,6 +66,10 @@ describe('severity', () => {
     ['unknownFutureValue', 'informational'],
     [undefined, 'informational'],
     [3, 'informational'],
+    // Names of Object.prototype members must not resolve to them.
+    ['constructor', 'informational'],
+    ['__proto__', 'informational'],
+    ['toString', 'informational'],
   ])('%s → %s', (value, severity) => {
     expect(normalizeSeverity(value)).toBe(severity);
   });

@@ -37,6 +37,7 @@ describe('manual request', () => {
     [{ machineId: 'not-an-id', comment: 'x' }, '$.machineId', /40-hex/],
     [{ hostname: 'web1.corp.example', comment: 'x' }, '$.hostname', /not a host name/],
     [{ aadDeviceId: 'nope', comment: 'x' }, '$.aadDeviceId', /GUID/],
+    [{ fqdn: '10.0.0.1', comment: 'x' }, '$.fqdn', /not a DNS name/],
     [{ hostname: 'web1', fqdn: 'web1.corp.example', comment: 'x' }, '$.fqdn', /exactly one/],
     [{ hostname: 'web1', comment: 'x', severity: 'urgent' }, '$.severity', /one of/],
     [

@@ -27,6 +27,13 @@ describe('detection and batches', () => {
     ]);
   });
 
+  it('detects a Graph alert by its @odata.type alone (a dotted key, not a path)', () => {
+    const body = copyOf<Record<string, unknown>>('11-graph-alert-v2-device-evidence.json');
+    delete body.serviceSource;
+    const [outcome] = parseAlertPayload(body);
+    expect('alert' in outcome && outcome.alert.source).toBe('graph-alert');
+  });
+
   it('reports each batch item separately; a bad item sinks nothing else', () => {
     const outcomes = parseAlertPayload(fixture('17-batch-mixed-with-bad-item.json'));
     expect(outcomes.map((o) => ['alert' in o ? o.alert.source : o.problem.code, o.path])).toEqual([

@@ -1,6 +1,7 @@
 /**
  * Policy throughput: decisions per second for a 50-rule policy over a mixed alert batch, both stages
- * (intake for every alert, the worker's device stage where intake asks for it).
+ * (intake for every alert, the worker's device stage where intake asks for it); and the worst case of
+ * one hostile alert whose megabyte title repeats a pattern's words, which must not stall the process.
  */
 import type { NormalizedAlert, Severity } from '../../shared/alerts/model';
 import type { Machine } from '../../shared/mde/types';
@@ -107,5 +108,24 @@ export async function run(): Promise<void> {
   console.log(
     `policy: ${decisions} decisions (50 rules, ${batch.length} mixed alerts × ${rounds}, intake + device stage) ` +
       `in ${seconds.toFixed(2)} s = ${Math.round(decisions / seconds).toLocaleString('en-US')} decisions/s`,
+  );
+  hostileTitle();
+}
+
+function hostileTitle(): void {
+  const result = validatePolicy({
+    version: 'bench-hostile',
+    mode: 'dry-run',
+    rules: [{ name: 'ransom-words', title: '*ransom*ware*note*', action: 'escalate' }],
+  });
+  if (!result.valid) throw new Error(result.errors.map(formatProblem).join('\n'));
+  const policy = createPolicy(result.policy);
+  const [alert] = mixedBatch(1).map((entry) => entry.alert);
+  const title = 'ransom '.repeat(150_000);
+  const started = process.hrtime.bigint();
+  policy.decideAlert({ ...alert, firing: true, title });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  console.log(
+    `policy: one alert with a ${(title.length / 1e6).toFixed(2)} MB hostile title decided in ${ms.toFixed(1)} ms`,
   );
 }

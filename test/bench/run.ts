@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
   policy: () => import('./policy'),
+  storm: () => import('./storm'),
 };
 
 async function main(): Promise<void> {

@@ -86,6 +86,7 @@ const EXPECTED: Array<[string, Record<string, unknown>, Array<Record<string, unk
       alertId:
         '/subscriptions/1e866126-531b-4d38-a7ec-07e451767fcf/providers/Microsoft.AlertsManagement/alerts/700fcc28-59a1-40e2-91b2-ac3a85e90c15',
       relatedAlertIds: ['da2a7f3c91-0d4e-4b8a-b6c2-9e1f5a3d7c40_1'],
+      incidentId: null,
       severity: 'high',
       firing: true,
     },

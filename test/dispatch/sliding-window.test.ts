@@ -1,25 +1,41 @@
 import fc from 'fast-check';
 import { SlidingWindowLog } from '../../shared/dispatch/sliding-window';
 
+function callAt(log: SlidingWindowLog, at: number): void {
+  log.take(1);
+  log.settle(at);
+}
+
 describe('SlidingWindowLog', () => {
   it('refuses the burst a fixed-interval refill would allow across the boundary', () => {
-    const log = new SlidingWindowLog(3, 1000);
+    const log = new SlidingWindowLog([{ limit: 3, windowMs: 1000 }]);
     for (const t of [900, 950, 990]) {
-      expect(log.availableAt(t, 1)).toBe(t);
-      log.take(1);
-      log.settle(t);
+      expect(log.slotAt(t, 1)).toBe(t);
+      callAt(log, t);
     }
     // A fixed window resetting at 1000 would admit three more here; a sliding one waits for 900 to age out.
-    expect(log.availableAt(1001, 1)).toBe(1901);
-    expect(log.availableAt(1001, 2)).toBe(1951);
+    expect(log.slotAt(1001, 1)).toBe(1901);
+    expect(log.slotAt(1001, 2)).toBe(1951);
+    expect(log.slotAt(1001, 4)).toBe(2902);
   });
 
-  it('blocks on calls in flight, whose end is not known yet', () => {
-    const log = new SlidingWindowLog(1, 1000);
+  it('counts a call in flight as made now until it ends', () => {
+    const log = new SlidingWindowLog([{ limit: 1, windowMs: 1000 }]);
     log.take(1);
-    expect(log.availableAt(0, 1)).toBeNull();
+    expect(log.slotAt(10, 1)).toBe(1011);
     log.refund();
-    expect(log.availableAt(0, 1)).toBe(0);
+    expect(log.slotAt(10, 1)).toBe(10);
+  });
+
+  it('honours every window at once', () => {
+    const log = new SlidingWindowLog([
+      { limit: 2, windowMs: 100 },
+      { limit: 3, windowMs: 1000 },
+    ]);
+    for (const t of [0, 0]) callAt(log, t);
+    expect(log.slotAt(0, 1)).toBe(101);
+    expect(log.slotAt(0, 2)).toBe(1001);
+    expect(log.used(50)).toEqual([2, 2]);
   });
 
   it('never lets more than the limit into any window, whatever the call pattern', () => {
@@ -28,17 +44,17 @@ describe('SlidingWindowLog', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 10, max: 200 }),
         fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 80 }),
-        (limit, windowMs, gaps) => {
-          const log = new SlidingWindowLog(limit, windowMs);
+        fc.integer({ min: 1, max: 4 }),
+        (limit, windowMs, gaps, lookahead) => {
+          const log = new SlidingWindowLog([{ limit, windowMs }]);
           const admitted: number[] = [];
           let now = 0;
           for (const gap of gaps) {
             now += gap;
-            const at = log.availableAt(now, 1);
-            if (at === null) return false;
-            now = Math.max(now, at);
-            log.take(1);
-            log.settle(now);
+            // A slot promised further ahead is never earlier than the next one.
+            if (log.slotAt(now, lookahead) < log.slotAt(now, 1)) return false;
+            now = log.slotAt(now, 1);
+            callAt(log, now);
             admitted.push(now);
           }
           // MDE's view: any span [t - windowMs, t] holds at most `limit` calls.

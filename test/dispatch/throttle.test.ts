@@ -39,12 +39,16 @@ describe('MdeThrottle', () => {
     expect(throttle.reserve({ isolate: 1 }, 1)).toBeInstanceOf(Reservation);
   });
 
-  it('brings waiting requests back in priority order', () => {
+  it('gives waiting requests one slot each, by priority then arrival', () => {
     const throttle = throttleAt({ now: () => 0 }, '1/1000ms');
     throttle.reserve({ isolate: 1 }, 1);
-    const high = throttle.reserve({ isolate: 1 }, 1) as { retryAt: number };
-    const low = throttle.reserve({ isolate: 1 }, 5) as { retryAt: number };
-    expect(high.retryAt).toBeLessThan(low.retryAt);
+    const low = throttle.reserve({ isolate: 1 }, 5, 'low') as { retryAt: number };
+    const high = throttle.reserve({ isolate: 1 }, 1, 'high') as { retryAt: number };
+    const second = throttle.reserve({ isolate: 1 }, 1, 'high-2') as { retryAt: number };
+    // The low one asked first, but the two high ones take the next slots.
+    expect(high.retryAt).toBeLessThan(second.retryAt);
+    expect(second.retryAt).toBeLessThan((throttle.reserve({ isolate: 1 }, 5, 'low') as { retryAt: number }).retryAt);
+    expect(low.retryAt).toBeGreaterThan(0);
   });
 
   it('keeps freed budget for a refused request of higher priority until it comes back', async () => {

@@ -38,6 +38,6 @@ describe('tracking poll schedule', () => {
     const fast = compressTiming(0.001);
     expect(fast.trackGiveUpMs).toBe(Math.round(DEFAULT_TIMING.trackGiveUpMs / 1000));
     expect(fast.transientMaxAttempts).toBe(DEFAULT_TIMING.transientMaxAttempts);
-    expect(compressTiming(0.000001).budgetBusyRetryMs).toBe(1);
+    expect(compressTiming(0.000001).transientBaseMs).toBe(1);
   });
 });

@@ -1,10 +1,12 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import { alerts } from '../../functions/alerts';
+import { loadPolicy } from '../../shared/policy/load';
+import { createRuntime, installRuntime } from '../../shared/runtime';
 import { fixture } from '../fixtures';
 import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
 
 // Intake ends at the queue: requests are queued, never sent to MDE.
-useQueueOnlyRuntime();
+const installed = useQueueOnlyRuntime();
 
 function post(
   body: string | Uint8Array,
@@ -49,6 +51,22 @@ describe('POST /api/alerts', () => {
     expect(logs.map((line) => JSON.parse(line))).toContainEqual(
       expect.objectContaining({ event: 'alert-decision', action: 'escalate' }),
     );
+  });
+
+  it('logs neither request headers nor payload text, for accepted and rejected items alike', async () => {
+    const secret = 'key-5f2a9c-do-not-log';
+    // requestedBy is left out: who asked is audit data the decision's reason names on purpose.
+    const manual = { hostname: 'web1', comment: 'comment-marker-4711' };
+    const { response, logs } = await call(
+      post(JSON.stringify([manual, { note: 'rejected-marker-0815' }]), {
+        'content-type': 'application/json',
+        'x-functions-key': secret,
+        authorization: `Bearer ${secret}`,
+      }),
+    );
+    expect(response.status).toBe(202);
+    expect(logs.length).toBeGreaterThan(0);
+    for (const line of logs) expect(line).not.toMatch(/key-5f2a9c|comment-marker|rejected-marker/);
   });
 
   it('accepts a batch with a bad item, reporting the item without sinking the others', async () => {
@@ -102,6 +120,17 @@ describe('POST /api/alerts', () => {
     ).toBe(413);
   });
 
+  it('answers 413 for a batch of more items than one request may carry, however small they are', async () => {
+    // 1 MiB of tiny items would otherwise become hundreds of MB of per-item error reports and log lines.
+    const { response, logs } = await call(post(`[${Array(5000).fill('1').join(',')}]`));
+    expect(response.status).toBe(413);
+    expect(body(response).error).toMatchObject({ code: 'too-many-items', path: '$' });
+    expect(body(response).error.message).toMatch(/5000 items; at most 1000/);
+    expect(logs).toEqual([]);
+    const list = await call(post(JSON.stringify({ value: Array(1001).fill({}) })));
+    expect(list.response.status).toBe(413);
+  });
+
   it('answers 405 with Allow for other methods, as JSON', async () => {
     const { response } = await call(new HttpRequest({ url: 'http://localhost/api/alerts', method: 'GET' }));
     expect(response.status).toBe(405);
@@ -134,6 +163,32 @@ describe('POST /api/alerts', () => {
     } finally {
       if (saved === undefined) delete process.env.ISOLATION_POLICY;
       else process.env.ISOLATION_POLICY = saved;
+    }
+  });
+
+  it('uses the runtime installed now, not the one of its first call', async () => {
+    await call(post(JSON.stringify(fixture('10-mde-api-alert-medium.json'))));
+    const first = installed();
+    const policy = loadPolicy(
+      {
+        kind: 'inline',
+        text: JSON.stringify({ version: 'replaced-1', mode: 'dry-run', rules: [], defaultAction: 'skip' }),
+      },
+      null,
+    );
+    const replacement = installRuntime(
+      createRuntime({
+        policy,
+        startWorker: false,
+        reporter: { outcome: () => undefined, note: () => undefined },
+      }),
+    );
+    try {
+      const { response } = await call(post(JSON.stringify(fixture('10-mde-api-alert-medium.json'))));
+      expect(body(response).alerts[0]).toMatchObject({ decisions: [{ policyVersion: 'replaced-1' }] });
+    } finally {
+      await replacement.close();
+      installRuntime(first);
     }
   });
 });

@@ -1,5 +1,10 @@
 import { ReadableStream } from 'node:stream/web';
-import { checkRequestHead, parseJsonBody, readBodyWithin } from '../../shared/intake/http-body';
+import {
+  checkItemCount,
+  checkRequestHead,
+  parseJsonBody,
+  readBodyWithin,
+} from '../../shared/intake/http-body';
 
 const headers = (values: Record<string, string>) => new Headers(values);
 
@@ -43,5 +48,18 @@ describe('request checks', () => {
   it('accepts a UTF-8 byte order mark before the JSON', () => {
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]);
     expect(parseJsonBody(bytes)).toEqual({ value: { a: 1 } });
+  });
+});
+
+describe('item count', () => {
+  it.each([
+    ['one alert', { id: 'a' }, null],
+    ['a batch at the limit', Array(3).fill({}), null],
+    ['a batch over the limit', Array(4).fill(1), 413],
+    ['a value list over the limit', { value: Array(4).fill({}) }, 413],
+    ['value lists in a batch, counted together', [{ value: [1, 2] }, { value: [3, 4] }], 413],
+    ['streaming records, one object however many', { records: Array(10).fill({}) }, null],
+  ])('%s', (_label, body, status) => {
+    expect(checkItemCount(body, 3)?.status ?? null).toBe(status);
   });
 });

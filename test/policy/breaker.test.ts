@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { RollingWindowBreaker } from '../../shared/policy/breaker';
 
 const T0 = Date.parse('2026-11-29T00:00:00Z');
@@ -66,5 +67,41 @@ describe('RollingWindowBreaker', () => {
     breaker.trip(at(0), 'alert X named 40 devices');
     expect(breaker.admit(at(30), auto)).toEqual({ allowed: false, reason: 'alert X named 40 devices' });
     expect(breaker.admit(at(60), auto).allowed).toBe(true);
+  });
+
+  it('is a true rolling window: no stretch of one window length ever holds more than the limit', () => {
+    const steps = fc.array(
+      fc.record({ afterMs: fc.integer({ min: 0, max: 20 * 60_000 }), manual: fc.boolean() }),
+      {
+        maxLength: 60,
+      },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), steps, (limit, requests) => {
+        const windowMs = 30 * 60_000;
+        const breaker = new RollingWindowBreaker(limit, windowMs);
+        const admitted: number[] = [];
+        let now = T0;
+        for (const { afterMs, manual } of requests) {
+          now += afterMs;
+          const inWindow = admitted.filter((at) => at > now - windowMs).length;
+          const admission = breaker.admit(new Date(now), { manual });
+          if (manual) expect(admission.allowed).toBe(true);
+          // An automatic isolation only ever goes through while the trailing window has room for it.
+          if (!manual && admission.allowed) expect(inWindow).toBeLessThan(limit);
+          if (admission.allowed) admitted.push(now);
+          expect(breaker.status(new Date(now)).count).toBe(
+            admitted.filter((at) => at > now - windowMs).length,
+          );
+        }
+      }),
+    );
+  });
+
+  it('a burst straddling a fixed clock boundary is still held', () => {
+    const breaker = new RollingWindowBreaker(2, 60 * 60_000);
+    expect(breaker.admit(at(58), auto).allowed).toBe(true);
+    expect(breaker.admit(at(59), auto).allowed).toBe(true);
+    expect(breaker.admit(at(61), auto).allowed).toBe(false);
   });
 });

@@ -44,4 +44,15 @@ describe('MDE comment', () => {
     expect(comment).toHaveLength(maxLength);
     expect(comment.endsWith('…')).toBe(true);
   });
+
+  it('never cuts a character in half, nor passes a lone surrogate on', () => {
+    const policy = policyOf({ rules, comment: { template: '{title}|{alertId}', maxLength: 81 } });
+    const alert = alertOf({ title: '\u{1F512}'.repeat(400), alertId: `a\ud800b` });
+    const title = policy.comment(alert, decideOn(policy, alert, machineOf()));
+    expect(title).not.toMatch(/\p{Cs}/u);
+    const long = policyOf({ rules, comment: { template: '{title}|{alertId}' } });
+    const full = long.comment(alert, decideOn(long, alert, machineOf()));
+    expect(full).not.toMatch(/\p{Cs}/u);
+    expect(full).toMatch(/^(\u{1F512})+…\|a b$/u);
+  });
 });

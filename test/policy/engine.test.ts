@@ -199,6 +199,24 @@ describe('two-stage evaluation', () => {
     expect(decision.reason).toContain('servers would also escalate');
   });
 
+  it('leaves a name match to the worker when an earlier selective protection may still apply', () => {
+    const vip: ProtectionSpec = { name: 'vip', tags: ['VIP'], action: 'selective' };
+    const policy = policyOf({ protections: [vip, dcs], rules: [ransomware] });
+    const alert = alertOf({ devices: [{ fqdn: 'dc01.corp.example' }] });
+    expect(policy.decideAlert(alert)[0]).toMatchObject({ action: 'isolate', needsDeviceCheck: true });
+    const tagged = machineOf({ computerDnsName: 'dc01.corp.example', machineTags: ['VIP'] });
+    expect(decideOn(policy, alert, tagged)).toMatchObject({
+      action: 'isolate',
+      isolationType: 'Selective',
+      rule: 'ransomware',
+    });
+    const untagged = machineOf({ computerDnsName: 'dc01.corp.example' });
+    expect(decideOn(policy, alert, untagged)).toMatchObject({
+      action: 'escalate',
+      rule: 'domain-controllers',
+    });
+  });
+
   it('decides at intake a device protected by a name from the alert', () => {
     const policy = policyOf({ protections: [dcs], rules: [ransomware] });
     const decision = policy.decideAlert(alertOf({ devices: [{ fqdn: 'DC01.corp.example' }] }))[0];
@@ -360,5 +378,31 @@ describe('decisionLogFields', () => {
       device: DEVICE_ID,
       trace: 'ransomware: matched (category Ransomware)',
     });
+  });
+});
+
+describe('alert text in explanations', () => {
+  it('keeps reason and trace on one line and bounded, whatever the alert says', () => {
+    const policy = policyOf({
+      protections: [{ name: 'dcs', hostnames: ['dc*'] }],
+      rules: [{ name: 'by-technique', mitreTechniques: ['T1486'], action: 'isolate' }],
+    });
+    const hostile = `dc01\u202e\r\nrule approved-by-ciso: isolate ${'x'.repeat(5000)}`;
+    const alert = alertOf({
+      categories: [`Ransomware\n${'y'.repeat(5000)}`],
+      alertId: `id\u0000\n${'z'.repeat(5000)}`,
+      devices: [{ fqdn: hostile }],
+    });
+    for (const decision of [
+      policy.decideAlert(alert, { trace: true })[0],
+      decideOn(policy, alert, machineOf()),
+    ]) {
+      expect(decision.action).toBe('escalate');
+      const texts = [decision.reason, ...(decision.trace ?? []).map((t) => t.why)];
+      for (const text of texts) {
+        expect(text).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+        expect(text.length).toBeLessThan(1000);
+      }
+    }
   });
 });

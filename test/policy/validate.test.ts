@@ -151,4 +151,53 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
     for (const placeholder of COMMENT_PLACEHOLDERS)
       expect(schema.properties.comment.properties.template.description).toContain(`{${placeholder}}`);
   });
+
+  it('every object in the schema refuses unknown fields', () => {
+    const open: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (typeof node !== 'object' || node === null) return;
+      if (Array.isArray(node)) {
+        node.forEach((item, i) => {
+          walk(item, `${path}/${i}`);
+        });
+        return;
+      }
+      const record = node as Record<string, unknown>;
+      if ((record.type === 'object' || record.properties) && record.additionalProperties !== false)
+        open.push(path || '/');
+      for (const [key, value] of Object.entries(record)) walk(value, `${path}/${key}`);
+    };
+    walk(schema, '');
+    expect(open).toEqual([]);
+  });
+
+  it.each([
+    [
+      'blastRadius',
+      { blastRadius: { maxIsolation: 5 } },
+      "/blastRadius: unknown field 'maxIsolation' (did you mean 'maxIsolations'?)",
+    ],
+    ['comment', { comment: { template: '{rule}', max: 100 } }, "/comment: unknown field 'max'"],
+    [
+      'protection',
+      { protections: [{ name: 'p', tags: ['x'], hostname: ['dc*'] }] },
+      "/protections/0: unknown field 'hostname' (did you mean 'hostnames'?)",
+    ],
+  ])('refuses an unknown field in %s', (_where, overrides, expected) => {
+    expect(errorsOf({ ...documentOf(), ...overrides })).toContainEqual(expected);
+  });
+
+  it('refuses a __proto__ key instead of letting it through unseen', () => {
+    const document = JSON.parse('{"version":"v","mode":"enforce","rules":[],"__proto__":{"mode":"x"}}');
+    expect(errorsOf(document)).toEqual(["(policy): unknown field '__proto__'"]);
+  });
+
+  it('takes no value in place of another type (no coercion)', () => {
+    expect(errorsOf({ ...documentOf(), blastRadius: { maxIsolations: '10' } })).toEqual([
+      '/blastRadius/maxIsolations: must be a whole number (got string "10")',
+    ]);
+    expect(errorsOf({ ...documentOf(), rules: [{ ...rule, firing: 'true' }] })).toEqual([
+      '/rules/0/firing: must be true',
+    ]);
+  });
 });
