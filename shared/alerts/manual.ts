@@ -16,6 +16,16 @@ import {
 
 const DEVICE_FIELDS = ['machineId', 'hostname', 'fqdn', 'aadDeviceId'] as const;
 const MAX_COMMENT = 1000;
+// Ids and the requester end up in every log line and MDE comment of the request: a name, not a document.
+const MAX_LABEL = 200;
+
+/** An optional caller-chosen label, bounded. */
+function labelOf(body: JsonRecord, name: 'requestedBy' | 'alertId' | 'incidentId'): string | undefined {
+  const value = textField(body, name);
+  if (value && value.length > MAX_LABEL)
+    throw new PayloadError(`${name} is longer than ${MAX_LABEL} characters`, name);
+  return value;
+}
 
 function deviceOf(body: JsonRecord) {
   const given = DEVICE_FIELDS.filter((name) => text(field(body, name)) !== undefined);
@@ -72,10 +82,10 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     throw new PayloadError(`comment is longer than ${MAX_COMMENT} characters`, 'comment');
   const severity = severityOf(body);
   const isolationType = isolationTypeOf(body);
-  const requestedBy = textField(body, 'requestedBy');
+  const requestedBy = labelOf(body, 'requestedBy');
   // Deterministic, so a retried request is recognizably the same one.
   const alertId =
-    textField(body, 'alertId') ??
+    labelOf(body, 'alertId') ??
     `manual-${createHash('sha256').update(`${key}\n${comment}`).digest('hex').slice(0, 16)}`;
   const manual: NonNullable<NormalizedAlert['manual']> = { comment };
   if (isolationType) manual.isolationType = isolationType;
@@ -84,7 +94,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     {
       source: 'manual',
       alertId,
-      incidentId: textField(body, 'incidentId') ?? null,
+      incidentId: labelOf(body, 'incidentId') ?? null,
       incidentArmId: null,
       title: `Manual request: ${comment.slice(0, 120)}`,
       severity,

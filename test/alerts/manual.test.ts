@@ -46,6 +46,9 @@ describe('manual request', () => {
       /Full, Selective/,
     ],
     [{ hostname: 'web1', comment: 'x'.repeat(1001) }, '$.comment', /longer than/],
+    [{ hostname: 'web1', comment: 'x', requestedBy: 'u'.repeat(201) }, '$.requestedBy', /longer than 200/],
+    [{ hostname: 'web1', comment: 'x', alertId: 'a'.repeat(201) }, '$.alertId', /longer than 200/],
+    [{ hostname: 'web1', comment: 'x', incidentId: 'i'.repeat(201) }, '$.incidentId', /longer than 200/],
   ])('rejects %j naming %s', (body, path, message) => {
     const problem = problemOf(body);
     expect(problem).toMatchObject({ code: 'invalid-field', path });
