@@ -32,12 +32,13 @@ export function lookupsFor(device: DeviceRef): Lookup[] {
   const lookups: Lookup[] = [];
   const id = device.mdeDeviceId;
   if (id) lookups.push({ key: `id:${id.toLowerCase()}`, run: (api) => getById(api, id) });
-  const fqdn = device.fqdn;
+  // A bare name given as the DNS name (workgroup devices, some alert fields) is a short host name: the
+  // host name lookup also matches it exactly, so one call covers both.
+  const fqdn = device.fqdn?.includes('.') ? device.fqdn : undefined;
   if (fqdn) lookups.push({ key: `fqdn:${fqdn.toLowerCase()}`, run: (api) => api.findMachinesByDnsName(fqdn) });
   const aad = device.aadDeviceId;
   if (aad) lookups.push({ key: `aad:${aad.toLowerCase()}`, run: (api) => api.findMachinesByAadDeviceId(aad) });
-  // A bare name given as the DNS name (workgroup devices, some alert fields) is also a short host name.
-  const host = device.hostname ?? (fqdn && !fqdn.includes('.') ? fqdn : undefined);
+  const host = device.hostname ?? (fqdn ? undefined : device.fqdn);
   if (host)
     lookups.push({ key: `host:${host.toLowerCase()}`, run: (api) => api.findMachinesByHostname(host) });
   // An IP names whoever held it recently; it is the weakest clue and only used when nothing else is given.

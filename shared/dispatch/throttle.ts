@@ -90,7 +90,7 @@ export class MdeThrottle {
     const windows = effectiveWindows(options.rateLimits, options.headroom);
     // A waiting request that does not come back this long after its slot (it was dead-lettered, or
     // the process lost it) stops holding back the requests behind it.
-    this.holdMs = Math.min(...windows.map((w) => w.windowMs)) / 10;
+    this.holdMs = 2 * Math.min(...windows.map((w) => w.windowMs));
     const budgets = {} as Record<MdeApiName, ApiBudget>;
     const limiters = {} as Record<MdeApiName, Bottleneck>;
     const queues = {} as Record<MdeApiName, WaitingLine>;

@@ -40,5 +40,6 @@ describe('lookupsFor', () => {
       'host:ws1',
     ]);
     expect(keys({ ipAddresses: ['10.0.0.1'] })).toEqual(['ip:10.0.0.1']);
+    expect(keys({ fqdn: 'KIOSK-12' })).toEqual(['host:kiosk-12']);
   });
 });
