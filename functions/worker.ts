@@ -9,8 +9,11 @@ import { getRuntime } from '../shared/runtime';
  * message, so the message lock is never held while waiting).
  */
 export async function worker(message: unknown, context: InvocationContext): Promise<void> {
-  const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
-  await getRuntime().dispatcher.handle(bodyOf(message), { deliveryCount });
+  const metadata = context.triggerMetadata ?? {};
+  await getRuntime().dispatcher.handle(bodyOf(message), {
+    deliveryCount: Number(metadata.deliveryCount ?? 1),
+    messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
+  });
 }
 
 /** The SDK sends the request as JSON; depending on the binding it arrives parsed or as text. */

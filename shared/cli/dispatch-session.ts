@@ -41,14 +41,21 @@ export class SessionError extends Error {}
  * Opens an inline runtime. A Service Bus setting is ignored on purpose: a CLI run is a whole pipeline
  * in this process, and its requests must not land in a queue that a deployed worker drains.
  */
-export function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptions = {}): DispatchSession {
+export function openSession(
+  io: CliIo,
+  options: SessionOptions,
+  overrides: RuntimeOptions = {},
+): DispatchSession {
   const env = { ...io.env, [SETTINGS.serviceBusNamespace]: '' };
   let runtime: Runtime;
   try {
     const config = loadConfig(env);
     const mode: PolicyMode | null = options.dryRun ? 'dry-run' : config.modeOverride;
     const policy = options.policy
-      ? loadPolicy({ kind: 'file', path: resolve(io.cwd, options.policy), text: readPolicyFile(io, options.policy) }, mode)
+      ? loadPolicy(
+          { kind: 'file', path: resolve(io.cwd, options.policy), text: readPolicyFile(io, options.policy) },
+          mode,
+        )
       : loadPolicy(config.policySource, mode);
     const outcomes: OutcomeRecord[] = [];
     const notes: Record<string, unknown>[] = [];
@@ -105,7 +112,9 @@ function readPolicyFile(io: CliIo, path: string): string {
   try {
     return readFileSync(resolve(io.cwd, path), 'utf8');
   } catch (error) {
-    throw new SessionError(`cannot read policy file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SessionError(
+      `cannot read policy file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -121,7 +130,8 @@ export function timeScaleOption(): Option {
 export function timeScaleOverride(value: string | undefined): RuntimeOptions {
   if (value === undefined) return {};
   const factor = Number(value);
-  if (!Number.isFinite(factor) || factor <= 0 || factor > 1) throw new SessionError(`--time-scale must be a number in (0, 1], not "${value}"`);
+  if (!Number.isFinite(factor) || factor <= 0 || factor > 1)
+    throw new SessionError(`--time-scale must be a number in (0, 1], not "${value}"`);
   return { timing: compressTiming(factor) };
 }
 
@@ -164,7 +174,8 @@ export function renderSummary(rows: SummaryRow[]): string {
     wordWrap: true,
     style: { head: [], border: [] },
   });
-  for (const row of rows) table.push([row.device, row.decision, row.actionId, row.status, duration(row.timeMs), row.reason]);
+  for (const row of rows)
+    table.push([row.device, row.decision, row.actionId, row.status, duration(row.timeMs), row.reason]);
   return `${table.toString()}\n`;
 }
 
@@ -175,5 +186,7 @@ export function exitCodeFor(outcomes: OutcomeRecord[], unfinished: number): numb
 
 export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {
   for (const note of notes)
-    io.stderr.write(`${String(note.level)}: ${String(note.event)}: ${String(note.why ?? note.description ?? '')}\n`);
+    io.stderr.write(
+      `${String(note.level)}: ${String(note.event)}: ${String(note.why ?? note.description ?? '')}\n`,
+    );
 }

@@ -34,7 +34,8 @@ const MACHINE_ID = /^[0-9a-f]{32,40}$/i;
 
 /** The device named on the command line, or why it cannot be used. */
 export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
-  if (Boolean(options.machine) === Boolean(options.host)) return 'give exactly one of --machine ID or --host NAME';
+  if (Boolean(options.machine) === Boolean(options.host))
+    return 'give exactly one of --machine ID or --host NAME';
   if (options.machine) {
     return MACHINE_ID.test(options.machine)
       ? { mdeDeviceId: options.machine.toLowerCase() }
@@ -81,8 +82,12 @@ export async function runManualOrder(
     await session.finish(waitSeconds * 1000);
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
     if (options.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-    else if (outcomes.length > 0) io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `${action} (manual)`))));
-    else io.stdout.write(`${action}: still running after ${waitSeconds} s; check it with \`mde-isolator status\`\n`);
+    else if (outcomes.length > 0)
+      io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `${action} (manual)`))));
+    else
+      io.stdout.write(
+        `${action}: still running after ${waitSeconds} s; check it with \`mde-isolator status\`\n`,
+      );
     writeNotes(io, session.notes);
     return exitCodeFor(outcomes, outcomes.length === 0 ? 1 : 0);
   } finally {

@@ -4,9 +4,11 @@ import type { CliContext } from './context';
 import { type ManualOptions, manualCommand, runManualOrder } from './isolate';
 
 export function registerRelease(program: Command, cli: CliContext): void {
-  manualCommand(program, 'release', 'release one device from isolation (skipped when it is not isolated)').action(
-    async (options: ManualOptions) => {
-      cli.exitWith(await runManualOrder('release', options, cli.io));
-    },
-  );
+  manualCommand(
+    program,
+    'release',
+    'release one device from isolation (skipped when it is not isolated)',
+  ).action(async (options: ManualOptions) => {
+    cli.exitWith(await runManualOrder('release', options, cli.io));
+  });
 }

@@ -11,14 +11,14 @@ import type { RuntimeOptions } from '../runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   deviceLabel,
-  timeScaleOption,
-  timeScaleOverride,
   exitCodeFor,
   openSession,
   outcomeRow,
   renderSummary,
   SessionError,
   type SummaryRow,
+  timeScaleOption,
+  timeScaleOverride,
   writeNotes,
 } from './dispatch-session';
 
@@ -86,7 +86,11 @@ export async function runPipeline(
         complete = false;
         continue;
       }
-      const result = await receiveAlerts(body, { policy: runtime.policy, sink: runtime.dispatcher, log: () => undefined });
+      const result = await receiveAlerts(body, {
+        policy: runtime.policy,
+        sink: runtime.dispatcher,
+        log: () => undefined,
+      });
       for (const alert of result.alerts) {
         reports.push(alert);
         if (alert.status !== 'accepted') {
@@ -96,18 +100,25 @@ export async function runPipeline(
         }
         for (const request of alert.requests) {
           const decision = alert.decisions[request.decisionIndex];
-          if (decision) decisionOf.set(request.requestId, `isolate ${decision.isolationType} (${decision.rule})`);
+          if (decision)
+            decisionOf.set(request.requestId, `isolate ${decision.isolationType} (${decision.rule})`);
         }
       }
     }
-    const queued = reports.flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : []));
-    const duplicates = reports.flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => r.duplicate) : []));
+    const queued = reports.flatMap((a) =>
+      a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : [],
+    );
+    const duplicates = reports.flatMap((a) =>
+      a.status === 'accepted' ? a.requests.filter((r) => r.duplicate) : [],
+    );
     session.startProgress(queued.length);
     const ended = await session.finish(waitSeconds * 1000);
     const outcomes = session.outcomes;
     const unfinished = queued.filter((r) => !outcomes.some((o) => o.requestId === r.requestId));
     if (options.json) {
-      io.stdout.write(`${JSON.stringify({ alerts: reports, outcomes, unfinished, duplicates: duplicates.length }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ alerts: reports, outcomes, unfinished, duplicates: duplicates.length }, null, 2)}\n`,
+      );
     } else {
       const rows = [
         ...reports.flatMap(intakeRows),

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { MdeThrottle } from '../dispatch/throttle';
-import { isMdeApiError } from '../mde/errors';
 import { createMdeClient } from '../mde/client';
+import { isMdeApiError } from '../mde/errors';
 import { isTerminal, type MachineAction } from '../mde/types';
 import { type CliContext, type CliIo, EXIT } from './context';
 
@@ -40,7 +40,8 @@ export async function runStatus(actionId: string, options: { json?: boolean }, i
     if (options.json) io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
     else
       for (const field of FIELDS)
-        if (action[field] !== undefined && action[field] !== null) io.stdout.write(`${field.padEnd(22)} ${String(action[field])}\n`);
+        if (action[field] !== undefined && action[field] !== null)
+          io.stdout.write(`${field.padEnd(22)} ${String(action[field])}\n`);
     return isTerminal(action.status) && action.status !== 'Succeeded' ? EXIT.failure : EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;

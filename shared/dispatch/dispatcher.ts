@@ -21,7 +21,7 @@ import {
 } from './request';
 import { DeviceResolver } from './resolve';
 import type { Clock, MdeThrottle } from './throttle';
-import { type DispatchTiming, DEFAULT_TIMING } from './timing';
+import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
 import { IsolationWorker } from './worker';
 
@@ -54,7 +54,14 @@ export class Dispatcher implements DecisionSink {
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
     const posted = new PostedActions(timing.trackGiveUpMs);
-    this.lifecycle = new RequestLifecycle(deps.queue, deps.reporter, deps.throttle, this.clock, timing, random);
+    this.lifecycle = new RequestLifecycle(
+      deps.queue,
+      deps.reporter,
+      deps.throttle,
+      this.clock,
+      timing,
+      random,
+    );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
     const common = { ...deps, posted, lifecycle: this.lifecycle, timing, clock: this.clock };
     this.worker = new IsolationWorker({ ...common, resolver });
@@ -67,9 +74,11 @@ export class Dispatcher implements DecisionSink {
     const submitted: SubmittedRequest[] = [];
     for (const [index, decision] of decisions.entries()) {
       if (decision.action !== 'isolate') continue;
-      const requestedBy: Requester = alert.manual?.requestedBy
-        ? { kind: 'caller', name: alert.manual.requestedBy }
-        : { kind: 'rule', name: decision.rule };
+      // A manual alert is a person's decision even when it does not say who: never blocked by the breaker.
+      const requestedBy: Requester =
+        alert.source === 'manual'
+          ? { kind: 'caller', name: alert.manual?.requestedBy ?? 'unnamed caller' }
+          : { kind: 'rule', name: decision.rule };
       const request = isolateRequestFrom(decision, {
         alert,
         receivedAt,
@@ -78,7 +87,12 @@ export class Dispatcher implements DecisionSink {
         requestedBy,
       });
       const { duplicate } = await this.enqueue(request);
-      submitted.push({ requestId: request.requestId, deviceKey: deviceKey(decision.device), decisionIndex: index, duplicate });
+      submitted.push({
+        requestId: request.requestId,
+        deviceKey: deviceKey(decision.device),
+        decisionIndex: index,
+        duplicate,
+      });
     }
     return submitted;
   }
@@ -115,7 +129,12 @@ export class Dispatcher implements DecisionSink {
     const problem = invalidRequestReason(body);
     if (problem) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.
-      return this.lifecycle.deadLetter(body, 'InvalidMessage', problem, `delivery-${delivery.deliveryCount}`);
+      return this.lifecycle.deadLetterMessage(
+        body,
+        delivery.messageId ?? 'unknown',
+        'InvalidMessage',
+        problem,
+      );
     }
     const request = body as IsolationRequest;
     if (request.action === 'track') return this.tracker.poll(request);

@@ -47,7 +47,9 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
     return {
       kind: 'skip',
       action: lastDone ?? null,
-      reason: lastDone ? `not isolated: released by action ${lastDone.id}` : 'not isolated: no isolation on record',
+      reason: lastDone
+        ? `not isolated: released by action ${lastDone.id}`
+        : 'not isolated: no isolation on record',
     };
   return { kind: 'post' };
 }

@@ -8,9 +8,10 @@
  * Like Service Bus it does not order by priority: messages are delivered in the order they become
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
+
+import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
 import type { Clock } from './throttle';
 import { systemClock } from './throttle';
-import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
 
 export type MessageHandler = (message: QueueMessage, delivery: Delivery) => Promise<void>;
 
@@ -39,7 +40,13 @@ export interface QueueStats {
 
 export class InProcessQueue implements RequestQueue {
   readonly deadLetters: DeadLetterRecord[] = [];
-  readonly stats: QueueStats = { accepted: 0, duplicatesDropped: 0, delivered: 0, abandoned: 0, deadLettered: 0 };
+  readonly stats: QueueStats = {
+    accepted: 0,
+    duplicatesDropped: 0,
+    delivered: 0,
+    abandoned: 0,
+    deadLettered: 0,
+  };
   private readonly clock: Clock;
   private readonly duplicateWindowMs: number;
   private readonly maxDeliveryCount: number;
@@ -121,7 +128,12 @@ export class InProcessQueue implements RequestQueue {
     this.pruneSeen(now);
     this.stats.accepted += 1;
     // A copy, as a broker would hold: later edits by the sender do not reach the queued message.
-    const entry = { message: structuredClone(message), visibleAt, deliveryCount: 0, sequence: this.sequence++ };
+    const entry = {
+      message: structuredClone(message),
+      visibleAt,
+      deliveryCount: 0,
+      sequence: this.sequence++,
+    };
     this.enqueue(entry);
     return true;
   }
@@ -150,7 +162,10 @@ export class InProcessQueue implements RequestQueue {
     this.inFlight += 1;
     entry.deliveryCount += 1;
     this.stats.delivered += 1;
-    handler(structuredClone(entry.message), { deliveryCount: entry.deliveryCount })
+    handler(structuredClone(entry.message), {
+      deliveryCount: entry.deliveryCount,
+      messageId: entry.message.messageId,
+    })
       .then(
         () => undefined,
         (error: unknown) => this.abandon(entry, error),
@@ -221,7 +236,10 @@ function insertSorted(list: Entry[], entry: Entry): void {
   while (low < high) {
     const mid = (low + high) >>> 1;
     const other = list[mid];
-    if (other.visibleAt < entry.visibleAt || (other.visibleAt === entry.visibleAt && other.sequence < entry.sequence))
+    if (
+      other.visibleAt < entry.visibleAt ||
+      (other.visibleAt === entry.visibleAt && other.sequence < entry.sequence)
+    )
       low = mid + 1;
     else high = mid;
   }

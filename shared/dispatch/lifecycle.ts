@@ -34,7 +34,11 @@ export function planAfterFailure(
   random: () => number,
 ): FailurePlan {
   if (error instanceof BudgetShortError)
-    return { kind: 'defer', at: error.retryAt, why: `${error.api} budget used up; waiting for the window to slide` };
+    return {
+      kind: 'defer',
+      at: error.retryAt,
+      why: `${error.api} budget used up; waiting for the window to slide`,
+    };
   if (error instanceof RateLimitedError) {
     // MDE's count wins over ours (another tool may share the identity): wait exactly as asked,
     // which is not a failure of the request and never leads to giving up.
@@ -48,9 +52,15 @@ export function planAfterFailure(
     };
   if (error instanceof ForbiddenError) return { kind: 'terminal', why: error.message };
   if (error instanceof NotFoundError)
-    return { kind: 'terminal', why: `MDE does not know it (${error.operation}): ${error.apiMessage ?? error.message}` };
+    return {
+      kind: 'terminal',
+      why: `MDE does not know it (${error.operation}): ${error.apiMessage ?? error.message}`,
+    };
   if (error instanceof UnsupportedError)
-    return { kind: 'terminal', why: `MDE cannot do this on the device: ${error.apiMessage ?? error.message}` };
+    return {
+      kind: 'terminal',
+      why: `MDE cannot do this on the device: ${error.apiMessage ?? error.message}`,
+    };
   if (error instanceof BadRequestError || error instanceof InvalidIdError)
     return { kind: 'terminal', why: `MDE rejected the request: ${error.message}` };
   // Transient failures, a duplicate-action answer whose action could not be found yet, and anything
@@ -61,7 +71,8 @@ export function planAfterFailure(
   if (attempt >= timing.transientMaxAttempts)
     return {
       kind: 'dead-letter',
-      reason: error instanceof ActionAlreadyInProgressError ? 'ActionNotFoundAfterConflict' : 'RetriesExhausted',
+      reason:
+        error instanceof ActionAlreadyInProgressError ? 'ActionNotFoundAfterConflict' : 'RetriesExhausted',
       description: `gave up after ${attempt} failed attempts; last error: ${what}`,
     };
   return {
@@ -92,13 +103,19 @@ export class RequestLifecycle {
 
   async failed(request: IsolationRequest, error: unknown): Promise<void> {
     const now = this.clock.now();
-    if (error instanceof RateLimitedError) this.throttle.pause(error.api, now + (error.retryAfterMs ?? this.timing.defaultRetryAfterMs));
+    if (error instanceof RateLimitedError)
+      this.throttle.pause(error.api, now + (error.retryAfterMs ?? this.timing.defaultRetryAfterMs));
     const plan = planAfterFailure(error, request, now, this.timing, this.random);
     switch (plan.kind) {
       case 'defer':
         return this.defer(request, plan.at, plan.why);
       case 'retry':
-        return this.requeue({ ...request, attempt: request.attempt + 1 }, plan.at, 'isolation-retry', plan.why);
+        return this.requeue(
+          { ...request, attempt: request.attempt + 1 },
+          plan.at,
+          'isolation-retry',
+          plan.why,
+        );
       case 'terminal':
         return this.finish(request, { outcome: 'error', reason: plan.why });
       case 'dead-letter':
@@ -110,19 +127,32 @@ export class RequestLifecycle {
    * Functions cannot dead-letter a message with a reason from the Node v4 model, so the record goes to
    * the `<queue>-deadletter` queue and to the log as one error record; the request ends here.
    */
-  async deadLetter(request: IsolationRequest | unknown, reason: string, description: string, messageId?: string) {
+  async deadLetter(request: IsolationRequest, reason: string, description: string): Promise<void> {
+    await this.writeDeadLetter(request, request.dedupeKey, reason, description);
+    this.finish(request, { outcome: 'dead-lettered', reason: `${reason}: ${description}` });
+  }
+
+  /** A message that is no isolation request at all: kept for an operator, never retried. */
+  async deadLetterMessage(
+    body: unknown,
+    messageId: string,
+    reason: string,
+    description: string,
+  ): Promise<void> {
+    await this.writeDeadLetter(body, messageId, reason, description);
+  }
+
+  private async writeDeadLetter(body: unknown, messageId: string, reason: string, description: string) {
     const record: DeadLetterRecord = {
       event: 'isolation-dead-letter',
       reason,
       description,
-      messageId: messageId ?? (request as IsolationRequest).dedupeKey ?? 'unknown',
+      messageId,
       deadLetteredAt: new Date(this.clock.now()).toISOString(),
-      request,
+      request: body,
     };
     await this.queue.deadLetter(record);
     this.reporter.note('error', { ...record });
-    if (messageId === undefined)
-      this.finish(request as IsolationRequest, { outcome: 'dead-lettered', reason: `${reason}: ${description}` });
   }
 
   /** Sends the next state of a request as a new scheduled message and lets the current one complete. */

@@ -21,7 +21,14 @@ export const OUTCOMES = [
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Outcomes where the device did not end up as asked although the policy wanted it to. */
-const FAILURES: readonly Outcome[] = ['failed', 'timed-out', 'cancelled', 'error', 'tracking-expired', 'dead-lettered'];
+const FAILURES: readonly Outcome[] = [
+  'failed',
+  'timed-out',
+  'cancelled',
+  'error',
+  'tracking-expired',
+  'dead-lettered',
+];
 
 export function isFailure(outcome: Outcome): boolean {
   return FAILURES.includes(outcome);
@@ -76,7 +83,11 @@ export interface OutcomeDetails {
   rule?: string;
 }
 
-export function outcomeRecord(request: IsolationRequest, details: OutcomeDetails, terminalAt: number): OutcomeRecord {
+export function outcomeRecord(
+  request: IsolationRequest,
+  details: OutcomeDetails,
+  terminalAt: number,
+): OutcomeRecord {
   const tracking = request.tracking;
   const received = Date.parse(request.receivedAt);
   const posted = tracking ? Date.parse(tracking.postedAt) : null;

@@ -18,7 +18,8 @@ export interface DeadLetterRecord {
   description: string;
   messageId: string;
   deadLetteredAt: string;
-  request: IsolationRequest | unknown;
+  /** The request, or the unusable message body as received. */
+  request: unknown;
 }
 
 export interface RequestQueue {
@@ -33,6 +34,7 @@ export interface RequestQueue {
 export interface Delivery {
   /** 1 on first delivery; grows when a handler threw and the message came back. */
   deliveryCount: number;
+  messageId?: string;
 }
 
 export function messageFor(request: IsolationRequest, messageId: string = request.dedupeKey): QueueMessage {

@@ -155,7 +155,8 @@ export function trackingRequestFor(request: IsolationRequest, tracking: TrackedA
 export function invalidRequestReason(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body is not a JSON object';
   const request = body as Partial<IsolationRequest>;
-  if (!REQUEST_ACTIONS.includes(request.action as RequestAction)) return 'action is not isolate, release or track';
+  if (!REQUEST_ACTIONS.includes(request.action as RequestAction))
+    return 'action is not isolate, release or track';
   if (typeof request.requestId !== 'string' || typeof request.dedupeKey !== 'string')
     return 'requestId or dedupeKey missing';
   if (typeof request.device !== 'object' || request.device === null) return 'device missing';

@@ -35,9 +35,11 @@ export function lookupsFor(device: DeviceRef): Lookup[] {
   // A bare name given as the DNS name (workgroup devices, some alert fields) is a short host name: the
   // host name lookup also matches it exactly, so one call covers both.
   const fqdn = device.fqdn?.includes('.') ? device.fqdn : undefined;
-  if (fqdn) lookups.push({ key: `fqdn:${fqdn.toLowerCase()}`, run: (api) => api.findMachinesByDnsName(fqdn) });
+  if (fqdn)
+    lookups.push({ key: `fqdn:${fqdn.toLowerCase()}`, run: (api) => api.findMachinesByDnsName(fqdn) });
   const aad = device.aadDeviceId;
-  if (aad) lookups.push({ key: `aad:${aad.toLowerCase()}`, run: (api) => api.findMachinesByAadDeviceId(aad) });
+  if (aad)
+    lookups.push({ key: `aad:${aad.toLowerCase()}`, run: (api) => api.findMachinesByAadDeviceId(aad) });
   const host = device.hostname ?? (fqdn ? undefined : device.fqdn);
   if (host)
     lookups.push({ key: `host:${host.toLowerCase()}`, run: (api) => api.findMachinesByHostname(host) });
@@ -124,7 +126,12 @@ export class DeviceResolver {
     if (hit) return hit;
     const machines = await lookup.run(this.api);
     const now = this.clock.now();
-    this.cache.set(lookup.key, { machines, expiresAt: now + this.ttlMs });
+    const expiresAt = now + this.ttlMs;
+    this.cache.set(lookup.key, { machines, expiresAt });
+    // A record found by name is also the answer to a lookup by its id (the reverse does not hold: an
+    // id says nothing about other records sharing the name), so a later alert naming it by id is free.
+    for (const machine of machines)
+      this.cache.set(`id:${machine.id.toLowerCase()}`, { machines: [machine], expiresAt });
     // Evict expired entries now and then, so a long-running worker's cache stays small.
     if (this.cache.size % 1000 === 0)
       for (const [key, entry] of this.cache) if (entry.expiresAt <= now) this.cache.delete(key);

@@ -62,14 +62,6 @@ export class SlidingWindowLog {
     this.inFlight -= 1;
   }
 
-  /** Calls counted in each window right now. */
-  used(now: number): number[] {
-    this.prune(now);
-    return this.windows.map(
-      (w) => this.stamps.filter((stamp) => stamp + w.windowMs >= now).length + this.inFlight,
-    );
-  }
-
   private prune(now: number): void {
     let expired = 0;
     while (expired < this.stamps.length && this.stamps[expired] + this.longestMs < now) expired += 1;

@@ -1,7 +1,7 @@
 /**
  * The process-wide MDE budget: for every API family (isolate, unisolate, machines, machineactions)
  * each window of MDE_RATE_LIMITS, minus the headroom, as a sliding-window log, plus a Bottleneck
- * limiter that queues the calls by priority and caps how many run at once.
+ * limiter that lines the calls by priority and caps how many run at once.
  *
  * A request reserves every call it will make before it starts ("budget ahead", design §5). When the
  * budget is short it gets the moment the budget frees instead, and the worker reschedules the message
@@ -36,7 +36,10 @@ export class BudgetShortError extends Error {
 
 /** Windows of MDE_RATE_LIMITS with the headroom taken off; at least one call per window. */
 export function effectiveWindows(rateLimits: RateWindow[], headroom: number): WindowLimit[] {
-  return rateLimits.map((w) => ({ limit: Math.max(1, Math.floor(w.count * (1 - headroom))), windowMs: w.windowMs }));
+  return rateLimits.map((w) => ({
+    limit: Math.max(1, Math.floor(w.count * (1 - headroom))),
+    windowMs: w.windowMs,
+  }));
 }
 
 class ApiBudget {
@@ -64,10 +67,6 @@ class ApiBudget {
   refund(): void {
     this.log.refund();
   }
-
-  used(now: number): number[] {
-    return this.log.used(now);
-  }
 }
 
 export interface ThrottleOptions {
@@ -82,7 +81,7 @@ export class MdeThrottle {
   readonly clock: Clock;
   private readonly budgets: Record<MdeApiName, ApiBudget>;
   private readonly limiters: Record<MdeApiName, Bottleneck>;
-  private readonly queues: Record<MdeApiName, WaitingLine>;
+  private readonly lines: Record<MdeApiName, WaitingLine>;
   private readonly holdMs: number;
 
   constructor(options: ThrottleOptions) {
@@ -93,15 +92,15 @@ export class MdeThrottle {
     this.holdMs = 2 * Math.min(...windows.map((w) => w.windowMs));
     const budgets = {} as Record<MdeApiName, ApiBudget>;
     const limiters = {} as Record<MdeApiName, Bottleneck>;
-    const queues = {} as Record<MdeApiName, WaitingLine>;
+    const lines = {} as Record<MdeApiName, WaitingLine>;
     for (const api of MDE_APIS) {
       budgets[api] = new ApiBudget(windows);
       limiters[api] = new Bottleneck({ maxConcurrent: options.maxConcurrent ?? 4 });
-      queues[api] = new WaitingLine();
+      lines[api] = new WaitingLine();
     }
     this.budgets = budgets;
     this.limiters = limiters;
-    this.queues = queues;
+    this.lines = lines;
   }
 
   /**
@@ -115,16 +114,17 @@ export class MdeThrottle {
     const now = this.clock.now();
     let retryAt = now;
     for (const [api, count] of entries(needs)) {
-      const ahead = this.queues[api].callsAhead(priority, claimant, now);
+      const ahead = this.lines[api].callsAhead(priority, claimant, now);
       retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count));
     }
     if (retryAt > now) {
       if (claimant)
-        for (const [api, count] of entries(needs)) this.queues[api].hold(claimant, priority, count, now, retryAt + this.holdMs);
+        for (const [api, count] of entries(needs))
+          this.lines[api].hold(claimant, priority, count, retryAt + this.holdMs);
       return { retryAt };
     }
     for (const [api, count] of entries(needs)) {
-      if (claimant) this.queues[api].leave(claimant);
+      if (claimant) this.lines[api].leave(claimant);
       this.budgets[api].take(count);
     }
     return new Reservation(this, needs, priority);
@@ -160,11 +160,6 @@ export class MdeThrottle {
     budget.pausedUntil = Math.max(budget.pausedUntil, until);
   }
 
-  /** Calls counted in each window of an API right now (for the CLI and the benchmark). */
-  used(api: MdeApiName): number[] {
-    return this.budgets[api].used(this.clock.now());
-  }
-
   async stop(): Promise<void> {
     await Promise.all(MDE_APIS.map((api) => this.limiters[api].stop({ dropWaitingJobs: false })));
   }
@@ -196,11 +191,15 @@ export class MdeThrottle {
 
 /** Requests refused for lack of budget on one API, in line until served or gone. */
 class WaitingLine {
-  private readonly byClaimant = new Map<string, { priority: number; count: number; since: number; expiresAt: number }>();
+  private readonly byClaimant = new Map<
+    string,
+    { priority: number; count: number; arrival: number; expiresAt: number }
+  >();
+  private arrivals = 0;
 
-  hold(claimant: string, priority: number, count: number, now: number, expiresAt: number): void {
-    const since = this.byClaimant.get(claimant)?.since ?? now;
-    this.byClaimant.set(claimant, { priority, count, since, expiresAt });
+  hold(claimant: string, priority: number, count: number, expiresAt: number): void {
+    const arrival = this.byClaimant.get(claimant)?.arrival ?? this.arrivals++;
+    this.byClaimant.set(claimant, { priority, count, arrival, expiresAt });
   }
 
   leave(claimant: string): void {
@@ -209,11 +208,15 @@ class WaitingLine {
 
   /** Calls of requests ahead of this one: higher priority (a lower number), or same and waiting longer. */
   callsAhead(priority: number, claimant: string | undefined, now: number): number {
-    const since = (claimant ? this.byClaimant.get(claimant)?.since : undefined) ?? now;
+    const own = claimant ? this.byClaimant.get(claimant)?.arrival : undefined;
+    const arrival = own ?? Number.POSITIVE_INFINITY;
     let ahead = 0;
     for (const [other, place] of this.byClaimant) {
       if (place.expiresAt <= now) this.byClaimant.delete(other);
-      else if (other !== claimant && (place.priority < priority || (place.priority === priority && place.since < since)))
+      else if (
+        other !== claimant &&
+        (place.priority < priority || (place.priority === priority && place.arrival < arrival))
+      )
         ahead += place.count;
     }
     return ahead;

@@ -132,7 +132,14 @@ export class IsolationWorker {
       // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
       // queued; its fixed message id makes this a no-op when it was.
       if (followed.requestId === request.requestId)
-        return this.track(request, verb, machine, followed.actionId, new Date(followed.at).toISOString(), false);
+        return this.track(
+          request,
+          verb,
+          machine,
+          followed.actionId,
+          new Date(followed.at).toISOString(),
+          false,
+        );
       return lifecycle.finish(request, {
         ...where,
         outcome: 'skipped',
@@ -143,12 +150,7 @@ export class IsolationWorker {
 
     // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
     // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
-    const actions = await api.listMachineActions({
-      machineId: machine.id,
-      type: [...ACTION_TYPES],
-      top: HISTORY_TOP,
-    });
-    const prior = judgePriorActions(verb, actions);
+    const prior = judgePriorActions(verb, await this.history(machine.id));
     if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action);
     // Done since this alert came in: most likely our own earlier attempt whose answer was lost. Either
     // way it answered this request, so its outcome is this request's outcome.
@@ -200,10 +202,7 @@ export class IsolationWorker {
     } catch (error) {
       // 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail.
       if (!(error instanceof ActionAlreadyInProgressError)) throw error;
-      const open = judgePriorActions(
-        verb,
-        await api.listMachineActions({ machineId: machine.id, type: [...ACTION_TYPES], top: HISTORY_TOP }),
-      );
+      const open = judgePriorActions(verb, await this.history(machine.id));
       if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action);
       throw error;
     }
@@ -212,10 +211,18 @@ export class IsolationWorker {
     return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
   }
 
+  /** The machine's recent isolate and release actions, newest first. */
+  private history(machineId: string): Promise<MachineAction[]> {
+    return this.deps.api.listMachineActions({ machineId, type: [...ACTION_TYPES], top: HISTORY_TOP });
+  }
+
   private adopt(request: IsolationRequest, verb: IsolationVerb, machine: Machine, action: MachineAction) {
     if (isTerminal(action.status)) {
       // Already over: its status is this request's outcome, no polling needed.
-      const tracking = trackingRequestFor(request, this.trackedAction(verb, machine, action.id, action.creationDateTimeUtc, true));
+      const tracking = trackingRequestFor(
+        request,
+        this.trackedAction(verb, machine, action.id, action.creationDateTimeUtc, true),
+      );
       return this.deps.lifecycle.finish(tracking, {
         outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
         actionStatus: action.status,
@@ -254,7 +261,10 @@ export class IsolationWorker {
     postedAt: string,
     adopted: boolean,
   ): Promise<void> {
-    const tracking = trackingRequestFor(request, this.trackedAction(verb, machine, actionId, postedAt, adopted));
+    const tracking = trackingRequestFor(
+      request,
+      this.trackedAction(verb, machine, actionId, postedAt, adopted),
+    );
     const firstPoll = this.deps.clock.now() + this.deps.timing.trackFirstPollMs;
     await this.deps.queue.schedule(messageFor(tracking), new Date(firstPoll));
   }

@@ -7,7 +7,10 @@
  */
 import type { RateWindow } from '../../shared/config';
 
-export function quotaOptimalSpanMs(n: number, windows: readonly Pick<RateWindow, 'count' | 'windowMs'>[]): number {
+export function quotaOptimalSpanMs(
+  n: number,
+  windows: readonly Pick<RateWindow, 'count' | 'windowMs'>[],
+): number {
   if (n <= 1) return 0;
   const times: number[] = [];
   for (let k = 0; k < n; k += 1) {

@@ -82,7 +82,8 @@ function stormAlerts(sim: RunningSimulator): { devices: Device[]; alerts: unknow
   return { devices, alerts };
 }
 
-const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN);
+const mean = (values: number[]) =>
+  values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function scenario(name: string, faults: FaultOptions | undefined): Promise<void> {
@@ -97,10 +98,15 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
   const notes: Record<string, number> = {};
   const policy = loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null);
   const runtime = createRuntime({
-    env: { ...sim.env(), MDE_RATE_LIMITS: RATE_LIMITS, MDE_RATE_HEADROOM: '0', MDE_REQUEST_TIMEOUT_MS: '3000' },
+    env: {
+      ...sim.env(),
+      MDE_RATE_LIMITS: RATE_LIMITS,
+      MDE_RATE_HEADROOM: '0',
+      MDE_REQUEST_TIMEOUT_MS: '3000',
+    },
     policy,
     // Seconds become 20 ms: the first tracking poll lands after the simulated action ended.
-    timing: process.env.STORM_NOTRACK ? { ...compressTiming(0.02), trackFirstPollMs: 60_000 } : compressTiming(0.02),
+    timing: compressTiming(0.02),
     concurrency: 32,
     maxConcurrentCalls: 16,
     reporter: {
@@ -125,7 +131,8 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
         log: () => undefined,
       });
       for (const alert of result.alerts)
-        if (alert.status === 'accepted') queued.push(...alert.requests.filter((r) => !r.duplicate).map((r) => r.requestId));
+        if (alert.status === 'accepted')
+          queued.push(...alert.requests.filter((r) => !r.duplicate).map((r) => r.requestId));
       // Let the worker run while intake goes on, as it would with HTTP requests arriving.
       await yieldToIo();
     }
@@ -137,7 +144,8 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     const isolatePosts = calls.filter((c) => c.api === 'isolate' && c.method === 'POST' && c.status === 201);
     const isolateActions = sim.actions().filter((a) => a.type === 'Isolate');
     const perMachine = new Map<string, number>();
-    for (const action of isolateActions) perMachine.set(action.machineId, (perMachine.get(action.machineId) ?? 0) + 1);
+    for (const action of isolateActions)
+      perMachine.set(action.machineId, (perMachine.get(action.machineId) ?? 0) + 1);
     const duplicatePosts = [...perMachine.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
     const isolatedDevices = devices.filter((d) => sim.machineState(d.id)?.isolated).length;
     const postTimes = isolatePosts.map((c) => c.timeMs);
@@ -145,7 +153,11 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     const optimum = quotaOptimalSpanMs(isolateActions.length, parseRateLimits(RATE_LIMITS));
     const posted = outcomes.filter((o) => o.timings.receivedToPostedMs !== null && !o.adopted);
     const ttiBy = (severity: string) =>
-      mean(posted.filter((o) => o.alert.severity === severity).map((o) => o.timings.receivedToPostedMs as number));
+      mean(
+        posted
+          .filter((o) => o.alert.severity === severity)
+          .map((o) => o.timings.receivedToPostedMs as number),
+      );
     const endedOnce = queued.every((id) => outcomes.filter((o) => o.requestId === id).length === 1);
     const byOutcome: Record<string, number> = {};
     for (const o of outcomes) byOutcome[o.outcome] = (byOutcome[o.outcome] ?? 0) + 1;
@@ -163,23 +175,6 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
       `  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (sampled), maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (process, includes the simulator)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n\n`);
-    if (process.env.STORM_DEBUG) {
-      const first = Math.min(...calls.map((c) => c.timeMs));
-      for (let w = 0; w < 6; w += 1) {
-        const inWindow = calls.filter((c) => c.timeMs >= first + w * 10_000 && c.timeMs < first + (w + 1) * 10_000);
-        const kind = (c: (typeof calls)[number]) => `${c.api}${c.api === 'machineactions' ? (c.path.includes('?') ? '-list' : '-get') : ''}`;
-        const counts: Record<string, number> = {};
-        for (const c of inWindow) counts[kind(c)] = (counts[kind(c)] ?? 0) + 1;
-        process.stdout.write(`calls ${w * 10}-${(w + 1) * 10}s ${JSON.stringify(counts)}\n`);
-      }
-      const sorted = [...posted].sort((a, b) => Date.parse(a.timings.postedAt as string) - Date.parse(b.timings.postedAt as string));
-      for (let i = 0; i < sorted.length; i += 250) {
-        const slice = sorted.slice(i, i + 250);
-        const mix: Record<string, number> = {};
-        for (const o of slice) mix[o.alert.severity] = (mix[o.alert.severity] ?? 0) + 1;
-        process.stdout.write(`${i} ${slice[0].timings.postedAt} ${JSON.stringify(mix)} tti ${mean(slice.map((o) => o.timings.receivedToPostedMs as number)).toFixed(0)}\n`);
-      }
-    }
   } finally {
     clearInterval(sampler);
     await runtime.close();
@@ -189,7 +184,6 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
 
 export async function run(): Promise<void> {
   await scenario('clean API', undefined);
-  if (process.env.STORM_DEBUG) return;
   await scenario('fault injection', {
     seed: 9,
     serverErrorRate: 0.03,

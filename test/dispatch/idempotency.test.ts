@@ -39,26 +39,45 @@ describe('judgePriorActions', () => {
       kind: 'conflict',
       reason: expect.stringMatching(/a release .* still under way/),
     });
-    expect(judgePriorActions('release', [action('Isolate', 'InProgress', 9)])).toMatchObject({ kind: 'conflict' });
+    expect(judgePriorActions('release', [action('Isolate', 'InProgress', 9)])).toMatchObject({
+      kind: 'conflict',
+    });
   });
 
   it('skips an isolate when the last finished action isolated the device', () => {
     const done = action('Isolate', 'Succeeded', 4);
-    expect(judgePriorActions('isolate', [action('Isolate', 'Failed', 6), done, action('Unisolate', 'Succeeded', 1)])).toMatchObject({
+    expect(
+      judgePriorActions('isolate', [
+        action('Isolate', 'Failed', 6),
+        done,
+        action('Unisolate', 'Succeeded', 1),
+      ]),
+    ).toMatchObject({
       kind: 'skip',
       reason: expect.stringContaining('already isolated'),
     });
   });
 
   it('posts an isolate after a later release, and after failed or timed-out attempts', () => {
-    expect(judgePriorActions('isolate', [action('Isolate', 'Succeeded', 1), action('Unisolate', 'Succeeded', 2)])).toEqual({ kind: 'post' });
-    expect(judgePriorActions('isolate', [action('Isolate', 'TimeOut', 1), action('Isolate', 'Failed', 2)])).toEqual({ kind: 'post' });
+    expect(
+      judgePriorActions('isolate', [action('Isolate', 'Succeeded', 1), action('Unisolate', 'Succeeded', 2)]),
+    ).toEqual({ kind: 'post' });
+    expect(
+      judgePriorActions('isolate', [action('Isolate', 'TimeOut', 1), action('Isolate', 'Failed', 2)]),
+    ).toEqual({ kind: 'post' });
   });
 
   it('skips a release of a device that is not isolated', () => {
-    expect(judgePriorActions('release', [])).toMatchObject({ kind: 'skip', reason: expect.stringMatching(/not isolated/) });
-    expect(judgePriorActions('release', [action('Isolate', 'Succeeded', 1), action('Unisolate', 'Succeeded', 2)])).toMatchObject({ kind: 'skip' });
-    expect(judgePriorActions('release', [action('Isolate', 'Succeeded', 3), action('Unisolate', 'Succeeded', 2)])).toEqual({ kind: 'post' });
+    expect(judgePriorActions('release', [])).toMatchObject({
+      kind: 'skip',
+      reason: expect.stringMatching(/not isolated/),
+    });
+    expect(
+      judgePriorActions('release', [action('Isolate', 'Succeeded', 1), action('Unisolate', 'Succeeded', 2)]),
+    ).toMatchObject({ kind: 'skip' });
+    expect(
+      judgePriorActions('release', [action('Isolate', 'Succeeded', 3), action('Unisolate', 'Succeeded', 2)]),
+    ).toEqual({ kind: 'post' });
   });
 });
 

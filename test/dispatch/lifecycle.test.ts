@@ -14,12 +14,16 @@ import {
 
 const details = { operation: 'isolate', api: 'isolate' as const };
 const request = { attempt: 0 } as IsolationRequest;
-const plan = (error: unknown, attempt = 0) => planAfterFailure(error, { ...request, attempt }, 1_000, DEFAULT_TIMING, () => 0.5);
+const plan = (error: unknown, attempt = 0) =>
+  planAfterFailure(error, { ...request, attempt }, 1_000, DEFAULT_TIMING, () => 0.5);
 
 describe('planAfterFailure', () => {
   it('defers on 429 for exactly Retry-After, and on a short budget until it frees', () => {
     expect(plan(new RateLimitedError('429', details, 7_000))).toMatchObject({ kind: 'defer', at: 8_000 });
-    expect(plan(new RateLimitedError('429', details, null))).toMatchObject({ kind: 'defer', at: 1_000 + DEFAULT_TIMING.defaultRetryAfterMs });
+    expect(plan(new RateLimitedError('429', details, null))).toMatchObject({
+      kind: 'defer',
+      at: 1_000 + DEFAULT_TIMING.defaultRetryAfterMs,
+    });
     expect(plan(new BudgetShortError('machines', 4_242))).toMatchObject({ kind: 'defer', at: 4_242 });
   });
 
@@ -35,7 +39,9 @@ describe('planAfterFailure', () => {
       reason: 'RetriesExhausted',
       description: expect.stringContaining('503'),
     });
-    expect(plan(new TypeError('bug'), DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({ kind: 'dead-letter' });
+    expect(plan(new TypeError('bug'), DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({
+      kind: 'dead-letter',
+    });
   });
 
   it('retries a conflict whose pending action could not be found, within the same bound', () => {
@@ -45,9 +51,17 @@ describe('planAfterFailure', () => {
   });
 
   it('ends at once, with a clear reason, where retrying cannot help', () => {
-    expect(plan(new ForbiddenError('Machine.Isolate', details))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('Machine.Isolate') });
-    expect(plan(new NotFoundError('404', { ...details, apiMessage: 'Machine x was not found' }))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('was not found') });
+    expect(plan(new ForbiddenError('Machine.Isolate', details))).toMatchObject({
+      kind: 'terminal',
+      why: expect.stringContaining('Machine.Isolate'),
+    });
+    expect(
+      plan(new NotFoundError('404', { ...details, apiMessage: 'Machine x was not found' })),
+    ).toMatchObject({ kind: 'terminal', why: expect.stringContaining('was not found') });
     expect(plan(new UnsupportedError('400', details))).toMatchObject({ kind: 'terminal' });
-    expect(plan(new UnauthorizedError('401', details))).toMatchObject({ kind: 'terminal', why: expect.stringContaining('MDE_CLOUD') });
+    expect(plan(new UnauthorizedError('401', details))).toMatchObject({
+      kind: 'terminal',
+      why: expect.stringContaining('MDE_CLOUD'),
+    });
   });
 });

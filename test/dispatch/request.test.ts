@@ -1,5 +1,4 @@
 import type { NormalizedAlert } from '../../shared/alerts/model';
-import type { Decision } from '../../shared/policy/types';
 import { messageFor } from '../../shared/dispatch/queue';
 import {
   dedupeKey,
@@ -9,6 +8,7 @@ import {
   priorityOf,
   trackingRequestFor,
 } from '../../shared/dispatch/request';
+import type { Decision } from '../../shared/policy/types';
 
 const alert: NormalizedAlert = {
   source: 'sentinel-incident',
@@ -36,10 +36,16 @@ const decision: Decision = {
 
 describe('dedupe keys', () => {
   it('use the strongest identifier, lower-cased, and differ by action', () => {
-    expect(dedupeKey('isolate', { mdeDeviceId: 'AB'.repeat(20), fqdn: 'x.example' })).toBe(`isolate:mde:${'ab'.repeat(20)}`);
-    expect(dedupeKey('isolate', { fqdn: 'WS-1.Corp.Example', hostname: 'ws-1' })).toBe('isolate:fqdn:ws-1.corp.example');
+    expect(dedupeKey('isolate', { mdeDeviceId: 'AB'.repeat(20), fqdn: 'x.example' })).toBe(
+      `isolate:mde:${'ab'.repeat(20)}`,
+    );
+    expect(dedupeKey('isolate', { fqdn: 'WS-1.Corp.Example', hostname: 'ws-1' })).toBe(
+      'isolate:fqdn:ws-1.corp.example',
+    );
     expect(dedupeKey('release', { hostname: 'WS-1' })).toBe('release:host:ws-1');
-    expect(dedupeKey('isolate', { ipAddresses: ['10.0.0.2', '10.0.0.1'] })).toBe('isolate:ip:10.0.0.1,10.0.0.2');
+    expect(dedupeKey('isolate', { ipAddresses: ['10.0.0.2', '10.0.0.1'] })).toBe(
+      'isolate:ip:10.0.0.1,10.0.0.2',
+    );
   });
 
   it('stay within the Service Bus message id limit with room for a suffix', () => {
@@ -56,7 +62,14 @@ describe('dedupe keys', () => {
 
 describe('priority', () => {
   it('puts manual first, then severity order, tracking last', () => {
-    const order = [priorityOf('low', true), priorityOf('high', false), priorityOf('medium', false), priorityOf('low', false), priorityOf('informational', false), PRIORITY.tracking];
+    const order = [
+      priorityOf('low', true),
+      priorityOf('high', false),
+      priorityOf('medium', false),
+      priorityOf('low', false),
+      priorityOf('informational', false),
+      PRIORITY.tracking,
+    ];
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 });
@@ -92,7 +105,12 @@ describe('isolation requests', () => {
   it('travel with the dedupe key as message id and the triage fields as properties', () => {
     const message = messageFor(request);
     expect(message.messageId).toBe(request.dedupeKey);
-    expect(message.applicationProperties).toMatchObject({ priority: 1, severity: 'high', alertId: 'a-1', incidentId: 'inc-9' });
+    expect(message.applicationProperties).toMatchObject({
+      priority: 1,
+      severity: 'high',
+      alertId: 'a-1',
+      incidentId: 'inc-9',
+    });
   });
 
   it('turn into a tracking request keyed by the action', () => {
@@ -105,7 +123,11 @@ describe('isolation requests', () => {
       adopted: false,
       polls: 0,
     });
-    expect(tracking).toMatchObject({ action: 'track', dedupeKey: `track:act-1:${request.requestId}`, priority: PRIORITY.tracking });
+    expect(tracking).toMatchObject({
+      action: 'track',
+      dedupeKey: `track:act-1:${request.requestId}`,
+      priority: PRIORITY.tracking,
+    });
     expect(tracking.requestId).toBe(request.requestId);
     expect(invalidRequestReason(tracking)).toBeNull();
   });

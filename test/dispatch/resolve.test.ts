@@ -34,11 +34,9 @@ describe('pickMachine', () => {
 describe('lookupsFor', () => {
   it('tries exact identifiers strongest first, and an IP only when nothing else is known', () => {
     const keys = (device: Parameters<typeof lookupsFor>[0]) => lookupsFor(device).map((l) => l.key);
-    expect(keys({ hostname: 'WS1', mdeDeviceId: 'ab', fqdn: 'WS1.Corp', ipAddresses: ['10.0.0.1'] })).toEqual([
-      'id:ab',
-      'fqdn:ws1.corp',
-      'host:ws1',
-    ]);
+    expect(keys({ hostname: 'WS1', mdeDeviceId: 'ab', fqdn: 'WS1.Corp', ipAddresses: ['10.0.0.1'] })).toEqual(
+      ['id:ab', 'fqdn:ws1.corp', 'host:ws1'],
+    );
     expect(keys({ ipAddresses: ['10.0.0.1'] })).toEqual(['ip:10.0.0.1']);
     expect(keys({ fqdn: 'KIOSK-12' })).toEqual(['host:kiosk-12']);
   });

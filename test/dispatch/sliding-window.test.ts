@@ -35,7 +35,6 @@ describe('SlidingWindowLog', () => {
     for (const t of [0, 0]) callAt(log, t);
     expect(log.slotAt(0, 1)).toBe(101);
     expect(log.slotAt(0, 2)).toBe(1001);
-    expect(log.used(50)).toEqual([2, 2]);
   });
 
   it('never lets more than the limit into any window, whatever the call pattern', () => {

@@ -1,5 +1,11 @@
 import { parseRateLimits } from '../../shared/config';
-import { BudgetShortError, effectiveWindows, MdeThrottle, Reservation, withReservation } from '../../shared/dispatch/throttle';
+import {
+  BudgetShortError,
+  effectiveWindows,
+  MdeThrottle,
+  Reservation,
+  withReservation,
+} from '../../shared/dispatch/throttle';
 
 function throttleAt(clock: { now: () => number }, limits = '5/1000ms', headroom = 0) {
   return new MdeThrottle({ rateLimits: parseRateLimits(limits), headroom, clock });
@@ -47,7 +53,9 @@ describe('MdeThrottle', () => {
     const second = throttle.reserve({ isolate: 1 }, 1, 'high-2') as { retryAt: number };
     // The low one asked first, but the two high ones take the next slots.
     expect(high.retryAt).toBeLessThan(second.retryAt);
-    expect(second.retryAt).toBeLessThan((throttle.reserve({ isolate: 1 }, 5, 'low') as { retryAt: number }).retryAt);
+    expect(second.retryAt).toBeLessThan(
+      (throttle.reserve({ isolate: 1 }, 5, 'low') as { retryAt: number }).retryAt,
+    );
     expect(low.retryAt).toBeGreaterThan(0);
   });
 
@@ -86,21 +94,35 @@ describe('MdeThrottle', () => {
     const throttle = throttleAt({ now: () => 0 }, '1/1000ms');
     const schedule = throttle.scheduler();
     const reservation = throttle.reserve({ machineactions: 1 }, 1) as Reservation;
-    const call = { api: 'machineactions' as const, operation: 'getMachineAction' as const, method: 'GET' as const };
+    const call = {
+      api: 'machineactions' as const,
+      operation: 'getMachineAction' as const,
+      method: 'GET' as const,
+    };
     await withReservation(reservation, () => schedule(call, async () => 'ok'));
     // The reserved call was used, so a second one inside the same reservation finds no budget.
-    await expect(withReservation(reservation, () => schedule(call, async () => 'again'))).rejects.toThrow(BudgetShortError);
+    await expect(withReservation(reservation, () => schedule(call, async () => 'again'))).rejects.toThrow(
+      BudgetShortError,
+    );
     await throttle.stop();
   });
 
   it('queues calls through Bottleneck by priority when the concurrency is taken', async () => {
-    const throttle = new MdeThrottle({ rateLimits: parseRateLimits('100/1000ms'), headroom: 0, maxConcurrent: 1 });
+    const throttle = new MdeThrottle({
+      rateLimits: parseRateLimits('100/1000ms'),
+      headroom: 0,
+      maxConcurrent: 1,
+    });
     const order: string[] = [];
     let release: () => void = () => undefined;
     const blocker = throttle.reserve({ machines: 1 }, 5) as Reservation;
     const held = blocker.call('machines', () => new Promise<void>((resolve) => (release = resolve)));
-    const low = (throttle.reserve({ machines: 1 }, 7) as Reservation).call('machines', async () => order.push('low'));
-    const high = (throttle.reserve({ machines: 1 }, 1) as Reservation).call('machines', async () => order.push('high'));
+    const low = (throttle.reserve({ machines: 1 }, 7) as Reservation).call('machines', async () =>
+      order.push('low'),
+    );
+    const high = (throttle.reserve({ machines: 1 }, 1) as Reservation).call('machines', async () =>
+      order.push('high'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     release();
     await Promise.all([held, low, high]);

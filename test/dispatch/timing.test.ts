@@ -17,11 +17,18 @@ describe('jittered exponential backoff', () => {
 
   it('never waits less than half the step nor more than the cap', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
-        const delay = transientRetryDelayMs(attempt, DEFAULT_TIMING, () => r);
-        const step = Math.min(DEFAULT_TIMING.transientMaxMs, DEFAULT_TIMING.transientBaseMs * 2 ** (attempt - 1));
-        return delay >= step / 2 - 1 && delay <= DEFAULT_TIMING.transientMaxMs;
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempt, r) => {
+          const delay = transientRetryDelayMs(attempt, DEFAULT_TIMING, () => r);
+          const step = Math.min(
+            DEFAULT_TIMING.transientMaxMs,
+            DEFAULT_TIMING.transientBaseMs * 2 ** (attempt - 1),
+          );
+          return delay >= step / 2 - 1 && delay <= DEFAULT_TIMING.transientMaxMs;
+        },
+      ),
     );
   });
 });
@@ -30,7 +37,9 @@ describe('tracking poll schedule', () => {
   it('starts at seconds and stretches to hours only while the action waits for an offline device', () => {
     const first = trackingPollDelayMs(0, null, DEFAULT_TIMING, () => 1);
     expect(first).toBe(DEFAULT_TIMING.trackFirstPollMs);
-    expect(trackingPollDelayMs(30, 'InProgress', DEFAULT_TIMING, () => 1)).toBe(DEFAULT_TIMING.trackMaxInProgressMs);
+    expect(trackingPollDelayMs(30, 'InProgress', DEFAULT_TIMING, () => 1)).toBe(
+      DEFAULT_TIMING.trackMaxInProgressMs,
+    );
     expect(trackingPollDelayMs(30, 'Pending', DEFAULT_TIMING, () => 1)).toBe(3_600_000);
   });
 

@@ -14,7 +14,11 @@ describe('worker function (Service Bus trigger)', () => {
     Object.assign(process.env, sim.env());
     // Messages the worker sends on (tracking) stay queued: this test looks at one delivery only.
     runtime = installRuntime(
-      createRuntime({ env: { ...sim.env(), ISOLATION_MODE: 'enforce' }, startWorker: false, reporter: { outcome: () => undefined, note: () => undefined } }),
+      createRuntime({
+        env: { ...sim.env(), ISOLATION_MODE: 'enforce' },
+        startWorker: false,
+        reporter: { outcome: () => undefined, note: () => undefined },
+      }),
     );
   });
   afterAll(async () => {
@@ -23,8 +27,8 @@ describe('worker function (Service Bus trigger)', () => {
     process.env = saved;
   });
 
-  const context = (deliveryCount: number) =>
-    new InvocationContext({ triggerMetadata: { deliveryCount }, logHandler: () => undefined });
+  const context = (deliveryCount: number, messageId = 'msg-1') =>
+    new InvocationContext({ triggerMetadata: { deliveryCount, messageId }, logHandler: () => undefined });
 
   it('posts the isolation of a request message and queues its tracking', async () => {
     const machine = sim.machines().find((m) => m.computerDnsName?.startsWith('ws-finance-01'));
@@ -57,9 +61,13 @@ describe('worker function (Service Bus trigger)', () => {
   });
 
   it('completes a malformed message after writing a dead-letter record, instead of retrying it forever', async () => {
-    await expect(worker({ action: 'wipe' }, context(1))).resolves.toBeUndefined();
+    await expect(worker({ action: 'wipe' }, context(1, 'bad-1'))).resolves.toBeUndefined();
     expect(runtime.inline?.deadLetters).toEqual([
-      expect.objectContaining({ reason: 'InvalidMessage', description: expect.stringMatching(/action/) }),
+      expect.objectContaining({
+        reason: 'InvalidMessage',
+        messageId: 'bad-1',
+        description: expect.stringMatching(/action/),
+      }),
     ]);
   });
 });

@@ -66,7 +66,11 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     const { code, stdout } = await cli('run', '--json', '--time-scale', '0.001', 'fail.json');
     expect(code).toBe(1);
     expect(JSON.parse(stdout).outcomes).toEqual([
-      expect.objectContaining({ outcome: 'failed', actionStatus: 'Failed', computerDnsName: `ws-fail-13.${DOMAIN}` }),
+      expect.objectContaining({
+        outcome: 'failed',
+        actionStatus: 'Failed',
+        computerDnsName: `ws-fail-13.${DOMAIN}`,
+      }),
     ]);
   });
 
@@ -79,24 +83,55 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   });
 
   it('isolates and releases one device by host name, and shows the action', async () => {
-    const isolated = await cli('isolate', '--host', 'mac-design-01', '--comment', 'IR-7', '--by', 'jo@contoso.com', '--json', '--time-scale', '0.001');
+    const isolated = await cli(
+      'isolate',
+      '--host',
+      'mac-design-01',
+      '--comment',
+      'IR-7',
+      '--by',
+      'jo@contoso.com',
+      '--json',
+      '--time-scale',
+      '0.001',
+    );
     expect(isolated.code).toBe(0);
     const [record] = JSON.parse(isolated.stdout);
-    expect(record).toMatchObject({ action: 'isolate', outcome: 'succeeded', requestedBy: { kind: 'caller', name: 'jo@contoso.com' } });
+    expect(record).toMatchObject({
+      action: 'isolate',
+      outcome: 'succeeded',
+      requestedBy: { kind: 'caller', name: 'jo@contoso.com' },
+    });
     const status = await cli('status', record.actionId);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/status\s+Succeeded/);
     expect(status.stdout).toMatch(/requestorComment .*IR-7/);
-    const released = await cli('release', '--host', 'mac-design-01', '--comment', 'IR-7 clean', '--time-scale', '0.001');
+    const released = await cli(
+      'release',
+      '--host',
+      'mac-design-01',
+      '--comment',
+      'IR-7 clean',
+      '--time-scale',
+      '0.001',
+    );
     expect(released.code).toBe(0);
     expect(released.stdout).toMatch(/release \(manual\).*succeeded/);
     expect(sim.machineState(record.machineId)?.isolated).toBe(false);
   });
 
   it('refuses bad input with exit code 2 and a clear message', async () => {
-    expect(await cli('isolate', '--machine', 'web1', '--comment', 'x')).toMatchObject({ code: 2, stderr: expect.stringMatching(/not an MDE device id/) });
-    expect(await cli('isolate', '--host', 'a', '--machine', 'ab'.repeat(20), '--comment', 'x')).toMatchObject({ code: 2, stderr: expect.stringMatching(/exactly one/) });
-    expect(await cli('run', '--policy', 'missing.json', 'storm.json')).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read policy file/) });
+    expect(await cli('isolate', '--machine', 'web1', '--comment', 'x')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/not an MDE device id/),
+    });
+    expect(await cli('isolate', '--host', 'a', '--machine', 'ab'.repeat(20), '--comment', 'x')).toMatchObject(
+      { code: 2, stderr: expect.stringMatching(/exactly one/) },
+    );
+    expect(await cli('run', '--policy', 'missing.json', 'storm.json')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/cannot read policy file/),
+    });
     expect(await cli('status', 'not-a-guid')).toMatchObject({ code: 2 });
   });
 });

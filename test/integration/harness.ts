@@ -47,7 +47,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-const IDENTITY_VARIABLES = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'MSI_ENDPOINT', 'MSI_SECRET', 'AZURE_CLIENT_ID'];
+const IDENTITY_VARIABLES = [
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'MSI_ENDPOINT',
+  'MSI_SECRET',
+  'AZURE_CLIENT_ID',
+];
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulator({
@@ -91,7 +97,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runtime,
     outcomes,
     notes,
-    submit: (body) => receiveAlerts(body, { policy: runtime.policy, sink: runtime.dispatcher, log: () => undefined }),
+    submit: (body) =>
+      receiveAlerts(body, { policy: runtime.policy, sink: runtime.dispatcher, log: () => undefined }),
     settle: () => inline.idle(),
     machineId(dnsName) {
       const machine = sim.machines().find((m) => m.computerDnsName === dnsName);
@@ -115,7 +122,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 let alertSequence = 0;
 
 /** A Defender for Endpoint API alert (/api/alerts shape) about one device. */
-export function mdeAlert(device: { machineId?: string; dnsName?: string }, severity = 'High', title = 'Ransomware activity') {
+export function mdeAlert(
+  device: { machineId?: string; dnsName?: string },
+  severity = 'High',
+  title = 'Ransomware activity',
+) {
   alertSequence += 1;
   return {
     id: `da${String(alertSequence).padStart(12, '0')}_1`,
@@ -134,7 +145,9 @@ export function mdeAlert(device: { machineId?: string; dnsName?: string }, sever
 
 /** Every request intake queued (duplicates aside) ended with exactly one outcome record. */
 export function queuedRequestIds(result: Awaited<ReturnType<typeof receiveAlerts>>): string[] {
-  return result.alerts.flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : [])).map((r) => r.requestId);
+  return result.alerts
+    .flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : []))
+    .map((r) => r.requestId);
 }
 
 export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {

@@ -70,7 +70,9 @@ describe('exactly once per device', () => {
     await restarted.close();
     await h.settle();
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
-    expect(h.outcomes.filter((o) => o.machineId === machine && o.outcome === 'succeeded').length).toBeGreaterThan(0);
+    expect(
+      h.outcomes.filter((o) => o.machineId === machine && o.outcome === 'succeeded').length,
+    ).toBeGreaterThan(0);
   });
 
   it('adopts the pending action when MDE answers ActiveRequestAlreadyExists', async () => {
@@ -94,7 +96,11 @@ describe('exactly once per device', () => {
     await h.settle();
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(0);
     expect(h.outcomes.filter((o) => o.machineId === machine)).toEqual([
-      expect.objectContaining({ outcome: 'escalated', rule: 'action-conflict', reason: expect.stringMatching(/a release/) }),
+      expect.objectContaining({
+        outcome: 'escalated',
+        rule: 'action-conflict',
+        reason: expect.stringMatching(/a release/),
+      }),
     ]);
   });
 
@@ -112,7 +118,12 @@ describe('exactly once per device', () => {
 
   it('carries out a manual isolate and release through the same queue', async () => {
     const machine = h.machineId(`mac-design-01.${DOMAIN}`);
-    const order = { device: { hostname: 'mac-design-01' }, comment: 'IR-42 containment', isolationType: 'Full' as const, requestedBy: 'analyst@contoso.com' };
+    const order = {
+      device: { hostname: 'mac-design-01' },
+      comment: 'IR-42 containment',
+      isolationType: 'Full' as const,
+      requestedBy: 'analyst@contoso.com',
+    };
     await h.runtime.dispatcher.submitManual({ ...order, action: 'isolate' });
     await h.settle();
     expect(h.sim.machineState(machine)?.isolated).toBe(true);
@@ -127,5 +138,18 @@ describe('exactly once per device', () => {
     expect(records[0].requestedBy).toEqual({ kind: 'caller', name: 'analyst@contoso.com' });
     const comments = h.actionsOn(machine).map((a) => String(a.requestorComment));
     expect(comments.every((c) => c.includes('analyst@contoso.com'))).toBe(true);
+  });
+
+  it('treats a manual payload through intake as a person asking, even without a name', async () => {
+    const machine = h.machineId(`hv-host-01.${DOMAIN}`);
+    await h.submit({ hostname: 'hv-host-01', comment: 'IR-9: contain the host' });
+    await h.settle();
+    expect(h.outcomes.filter((o) => o.machineId === machine)).toEqual([
+      expect.objectContaining({
+        outcome: 'succeeded',
+        rule: 'manual',
+        requestedBy: { kind: 'caller', name: 'unnamed caller' },
+      }),
+    ]);
   });
 });

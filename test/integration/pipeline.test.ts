@@ -38,7 +38,11 @@ describe('alert storm through intake, queue, worker and tracker', () => {
     const succeeded = h.outcomes.filter((o) => o.outcome === 'succeeded');
     expect(new Set(succeeded.map((o) => o.machineId))).toEqual(new Set([finance, hr]));
     for (const record of succeeded) {
-      expect(record).toMatchObject({ actionStatus: 'Succeeded', policyVersion: 'integration-1', rule: 'isolate-high' });
+      expect(record).toMatchObject({
+        actionStatus: 'Succeeded',
+        policyVersion: 'integration-1',
+        rule: 'isolate-high',
+      });
       expect(record.timings.postedAt).not.toBeNull();
       expect(record.alert.alertId).toMatch(/^da/);
     }

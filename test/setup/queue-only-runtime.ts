@@ -7,7 +7,9 @@ import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../..
 export function useQueueOnlyRuntime(): () => Runtime {
   let runtime: Runtime | null = null;
   beforeAll(() => {
-    runtime = installRuntime(createRuntime({ startWorker: false, reporter: { outcome: () => undefined, note: () => undefined } }));
+    runtime = installRuntime(
+      createRuntime({ startWorker: false, reporter: { outcome: () => undefined, note: () => undefined } }),
+    );
   });
   afterAll(() => closeRuntime());
   return () => {

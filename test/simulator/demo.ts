@@ -125,7 +125,7 @@ async function main(): Promise<number> {
     const posts = sim.calls().filter((c) => c.method === 'POST');
     process.stdout.write(
       `devices isolated by this demo: ${isolated.join(', ') || 'none'}\n` +
-        `POSTs during the dry run: ${postsAfterDryRun}; isolate POSTs in enforce mode: ${posts.length}; ` +
+        `POSTs during the dry run: ${postsAfterDryRun}; POSTs in enforce mode: ${posts.length}; ` +
         `429 answers: ${sim.calls().filter((c) => c.status === 429).length}\n`,
     );
     const ok = dryRunCode === 0 && enforceCode === 0 && postsAfterDryRun === 0 && isolated.length > 0;
