@@ -111,6 +111,10 @@ function requireValue(
   return result;
 }
 
+function requireMachineId(operation: MdeOperation, machineId: string): string {
+  return requireValue(operation, 'machineId', machineId, canonicalMachineId, 'an MDE machine id (40 hex)');
+}
+
 function requireName(operation: MdeOperation, field: string, value: string, allowDots: boolean): string {
   const name = typeof value === 'string' ? value.trim() : '';
   const valid = name.length > 0 && name.length <= 255 && !/[\s\p{Cc}]/u.test(name);
@@ -161,13 +165,7 @@ export class MdeClient implements MdeApi {
   }
 
   async getMachine(machineId: string): Promise<Machine> {
-    const id = requireValue(
-      'getMachine',
-      'machineId',
-      machineId,
-      canonicalMachineId,
-      'an MDE machine id (40 hex)',
-    );
+    const id = requireMachineId('getMachine', machineId);
     return this.sendEntity<Machine>({ call: callOf('getMachine'), path: `/api/machines/${id}` });
   }
 
@@ -229,13 +227,7 @@ export class MdeClient implements MdeApi {
 
   async isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction> {
     const call = callOf('isolate');
-    const id = requireValue(
-      'isolate',
-      'machineId',
-      machineId,
-      canonicalMachineId,
-      'an MDE machine id (40 hex)',
-    );
+    const id = requireMachineId('isolate', machineId);
     if (isolationType !== 'Full' && isolationType !== 'Selective')
       throw new InvalidIdError('isolationType', String(isolationType), 'Full or Selective', detailsOf(call));
     const body = { Comment: this.requireComment(call, comment), IsolationType: isolationType };
@@ -244,13 +236,7 @@ export class MdeClient implements MdeApi {
 
   async release(machineId: string, comment: string): Promise<MachineAction> {
     const call = callOf('release');
-    const id = requireValue(
-      'release',
-      'machineId',
-      machineId,
-      canonicalMachineId,
-      'an MDE machine id (40 hex)',
-    );
+    const id = requireMachineId('release', machineId);
     const body = { Comment: this.requireComment(call, comment) };
     return this.sendEntity<MachineAction>({ call, path: `/api/machines/${id}/unisolate`, body });
   }
@@ -273,13 +259,7 @@ export class MdeClient implements MdeApi {
     const call = callOf('listMachineActions');
     const clauses: string[] = [];
     if (filter.machineId !== undefined) {
-      const id = requireValue(
-        'listMachineActions',
-        'machineId',
-        filter.machineId,
-        canonicalMachineId,
-        'an MDE machine id (40 hex)',
-      );
+      const id = requireMachineId('listMachineActions', filter.machineId);
       clauses.push(odataEq('machineId', id));
     }
     const types = requireEnumValues<MachineActionType>('type', filter.type, MACHINE_ACTION_TYPES);

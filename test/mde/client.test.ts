@@ -17,6 +17,7 @@ import {
 } from '../../shared/mde/errors';
 import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID, startSimulator } from '../simulator/index';
 import { useSimulatorEnvironment } from './env';
+import { failure } from './failure';
 
 const ISOLATE_ONLY = '3c1f5b7e-8a2d-4e6f-9b0c-1d2e3f4a5b6c';
 const READ_ONLY = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
@@ -35,15 +36,6 @@ function idOf(name: string): string {
   const machine = sim.machines().find((m) => m.computerDnsName === name);
   if (!machine) throw new Error(`no seeded machine ${name}`);
   return machine.id;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import type { AccessToken } from '@azure/identity';
 import { loadConfig } from '../../shared/config';
 import { createMdeClient, type MdeClient } from '../../shared/mde/client';
 import { ActionAlreadyInProgressError, RateLimitedError, TransientError } from '../../shared/mde/errors';
+import { failure } from './failure';
 
 const MACHINE_ID = 'a'.repeat(40);
 const TOKEN: AccessToken = { token: 'scripted-server-token', expiresOnTimestamp: Date.now() + 3_600_000 };
@@ -21,15 +22,6 @@ let client: MdeClient;
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const action = (id: string, created: string) => ({

@@ -8,6 +8,7 @@ import { createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../simulator/index';
 import { useSimulatorEnvironment } from './env';
+import { failure } from './failure';
 
 let sim: RunningSimulator;
 let restoreEnv: () => void;
@@ -28,15 +29,6 @@ function recording(real: TokenCredential): TokenCredential {
       return token;
     },
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Every string reachable from the error: own properties (enumerable or not), `cause` chain, JSON, inspect. */
