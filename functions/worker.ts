@@ -3,8 +3,10 @@ import { getRuntime } from '../shared/runtime';
 
 /**
  * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
- * as one instance with maxConcurrentCalls 1 (host.json), so one process-wide throttle sees every MDE
- * call. Returning completes the message; throwing abandons it and Service Bus redelivers it, which the
+ * as one instance (infra caps it), so one process-wide throttle sees every MDE call. host.json lets it
+ * handle up to 8 messages at once: the throttle, the per-machine lock and the record of posted actions
+ * are process-wide, so two messages about one machine are still decided one after the other.
+ * Returning completes the message; throwing abandons it and Service Bus redelivers it, which the
  * dispatcher only does when it could not requeue (work it defers or retries goes back as a scheduled
  * message, so the message lock is never held while waiting).
  */

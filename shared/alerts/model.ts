@@ -56,6 +56,14 @@ export interface NormalizedAlert {
   manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
 }
 
+/**
+ * A person asked for this isolation (manual API, CLI): the one test of "manual" that the policy (which
+ * skips rules and the breaker for it) and dispatch (priority, breaker admission) both use.
+ */
+export function isManualAlert(alert: Pick<NormalizedAlert, 'source'>): boolean {
+  return alert.source === 'manual';
+}
+
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
 }

@@ -4,7 +4,6 @@
  * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
  */
 import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
-import type { DecisionSink, SubmittedRequest } from '../intake/receive-alerts';
 import type { MdeApi } from '../mde/api';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { PostedActions } from './idempotency';
@@ -17,9 +16,10 @@ import {
   invalidRequestReason,
   isolateRequestFrom,
   manualRequest,
-  type Requester,
+  requesterFor,
 } from './request';
 import { DeviceResolver } from './resolve';
+import type { DecisionSink, SubmittedRequest } from './sink';
 import type { Clock, MdeThrottle } from './throttle';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
@@ -68,17 +68,17 @@ export class Dispatcher implements DecisionSink {
     this.tracker = new ActionTracker({ ...common, random });
   }
 
-  /** Intake's sink: one isolation request per `isolate` decision (dry-run ones too, to report them fully). */
+  /**
+   * Intake's sink: one isolation request per `isolate` decision. Dry-run ones are queued too, so the
+   * worker resolves the device and reports what it would do; each carries its decision's mode and
+   * the worker never posts one.
+   */
   async submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]> {
     const receivedAt = new Date(this.clock.now());
     const submitted: SubmittedRequest[] = [];
     for (const [index, decision] of decisions.entries()) {
       if (decision.action !== 'isolate') continue;
-      // A manual alert is a person's decision even when it does not say who: never blocked by the breaker.
-      const requestedBy: Requester =
-        alert.source === 'manual'
-          ? { kind: 'caller', name: alert.manual?.requestedBy ?? 'unnamed caller' }
-          : { kind: 'rule', name: decision.rule };
+      const requestedBy = requesterFor(alert, decision.rule);
       const request = isolateRequestFrom(decision, {
         alert,
         receivedAt,
@@ -113,7 +113,7 @@ export class Dispatcher implements DecisionSink {
       devices: [order.device],
       manual: { comment: order.comment, isolationType: order.isolationType, requestedBy: order.requestedBy },
     };
-    const request = manualRequest(order.action, order.device, order.isolationType, {
+    const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
       alert,
       receivedAt: now,
       policyVersion: this.deps.policy.version,

@@ -87,9 +87,15 @@ export class PostedActions {
     return entry && now - entry.at < this.retentionMs ? entry : null;
   }
 
-  /** An opposite action was posted, or the action ended: the record no longer proves anything. */
-  clear(machineId: string): void {
-    this.byKey.delete(`isolate:${machineId}`);
-    this.byKey.delete(`release:${machineId}`);
+  /**
+   * Tracking of `actionId` ended (terminal status, or it gave up): the record no longer proves anything
+   * and the next request for the machine asks MDE. Only that action's record goes; one posted since
+   * for the same machine stays.
+   */
+  clear(machineId: string, actionId: string): void {
+    for (const verb of ['isolate', 'release'] as const) {
+      const key = `${verb}:${machineId}`;
+      if (this.byKey.get(key)?.actionId === actionId) this.byKey.delete(key);
+    }
   }
 }

@@ -10,6 +10,7 @@ import {
   InvalidIdError,
   NotFoundError,
   RateLimitedError,
+  TransientError,
   UnauthorizedError,
   UnsupportedError,
 } from '../mde/errors';
@@ -75,10 +76,20 @@ export function planAfterFailure(
         error instanceof ActionAlreadyInProgressError ? 'ActionNotFoundAfterConflict' : 'RetriesExhausted',
       description: `gave up after ${attempt} failed attempts; last error: ${what}`,
     };
+  // MDE has no idempotency key: after a POST that may have been executed, the retry's only guard
+  // against a second action is MDE's list of actions, which must have had time to show the first.
+  const uncertainPost =
+    error instanceof TransientError &&
+    error.mayHaveExecuted &&
+    (error.api === 'isolate' || error.api === 'unisolate');
+  const delay = Math.max(
+    transientRetryDelayMs(attempt, timing, random),
+    uncertainPost ? timing.uncertainPostRecheckMs : 0,
+  );
   return {
     kind: 'retry',
-    at: now + transientRetryDelayMs(attempt, timing, random),
-    why: `attempt ${attempt} of ${timing.transientMaxAttempts} failed (${what}); retrying with backoff`,
+    at: now + delay,
+    why: `attempt ${attempt} of ${timing.transientMaxAttempts} failed (${what}); retrying with backoff${uncertainPost ? ', after MDE had time to list an action the lost POST may have created' : ''}`,
   };
 }
 
@@ -101,26 +112,32 @@ export class RequestLifecycle {
     await this.requeue({ ...request, deferrals: request.deferrals + 1 }, at, 'isolation-deferred', why);
   }
 
-  async failed(request: IsolationRequest, error: unknown): Promise<void> {
+  /** Carries out `planAfterFailure`; answers which plan it was, so a caller knows whether the request ended. */
+  async failed(request: IsolationRequest, error: unknown): Promise<FailurePlan['kind']> {
     const now = this.clock.now();
     if (error instanceof RateLimitedError)
       this.throttle.pause(error.api, now + (error.retryAfterMs ?? this.timing.defaultRetryAfterMs));
     const plan = planAfterFailure(error, request, now, this.timing, this.random);
     switch (plan.kind) {
       case 'defer':
-        return this.defer(request, plan.at, plan.why);
+        await this.defer(request, plan.at, plan.why);
+        break;
       case 'retry':
-        return this.requeue(
+        await this.requeue(
           { ...request, attempt: request.attempt + 1 },
           plan.at,
           'isolation-retry',
           plan.why,
         );
+        break;
       case 'terminal':
-        return this.finish(request, { outcome: 'error', reason: plan.why });
+        this.finish(request, { outcome: 'error', reason: plan.why });
+        break;
       case 'dead-letter':
-        return this.deadLetter({ ...request, attempt: request.attempt + 1 }, plan.reason, plan.description);
+        await this.deadLetter({ ...request, attempt: request.attempt + 1 }, plan.reason, plan.description);
+        break;
     }
+    return plan.kind;
   }
 
   /**

@@ -4,16 +4,34 @@
  * worker needs nothing but this message and the MDE API to finish the job.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { DeviceRef, IsolationType, NormalizedAlert, Severity } from '../alerts/model';
+import {
+  type DeviceRef,
+  type IsolationType,
+  isManualAlert,
+  type NormalizedAlert,
+  type Severity,
+} from '../alerts/model';
+import { POLICY_MODES, type PolicyMode } from '../config';
 import type { Decision } from '../policy/types';
 
 export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
 export type RequestAction = (typeof REQUEST_ACTIONS)[number];
 
-/** Who asked: a policy rule (automatic) or a person/tool (manual, never blocked by the breaker). */
+/**
+ * Who asked, for the audit trail: a policy rule, or a person/tool. Whether a request counts as manual
+ * (priority, breaker) is never read from here but from the alert (`isManualAlert`), the same test the
+ * policy uses, so the two can never disagree.
+ */
 export interface Requester {
   kind: 'rule' | 'caller';
   name: string;
+}
+
+/** The requester of a decision on `alert`: the person of a manual alert (named or not), else the rule. */
+export function requesterFor(alert: NormalizedAlert, rule: string): Requester {
+  return isManualAlert(alert)
+    ? { kind: 'caller', name: alert.manual?.requestedBy ?? 'unnamed caller' }
+    : { kind: 'rule', name: rule };
 }
 
 /** The action being followed to its end; set on `track` requests. */
@@ -44,12 +62,15 @@ export interface IsolationRequest {
   /** The rule of the intake decision (`manual` for manual requests). */
   rule: string;
   policyVersion: string;
+  /**
+   * The mode the request was decided in. A request queued in dry-run is never posted, even if the
+   * operator switched to enforce while it waited (deferred, retrying): nobody approved enforcing it.
+   */
+  mode: PolicyMode;
   /** Failed attempts so far (transient errors); bounds retries. */
   attempt: number;
   /** Times the request waited for API budget or a `Retry-After`; never a reason to give up. */
   deferrals: number;
-  /** Set after one 401, so the next 401 ends the request instead of looping. */
-  tokenRefreshed?: boolean;
   /** Device + action: the Service Bus `messageId`, so duplicate detection collapses alert storms. */
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
@@ -61,6 +82,11 @@ export const PRIORITY = { manual: 0, high: 1, medium: 3, low: 5, informational: 
 
 export function priorityOf(severity: Severity, manual: boolean): number {
   return manual ? PRIORITY.manual : PRIORITY[severity];
+}
+
+/** Whether a person asked for this request: never blocked by the breaker, handled first. */
+export function isManualRequest(request: Pick<IsolationRequest, 'alert'>): boolean {
+  return isManualAlert(request.alert);
 }
 
 /** Service Bus message ids are limited to 128 characters; rescheduled copies append a suffix. */
@@ -79,12 +105,24 @@ export function deviceKey(device: DeviceRef): string {
   throw new Error('device reference names no identifier');
 }
 
-/** `isolate:mde:<id>`, hashed when too long for a Service Bus message id. */
-export function dedupeKey(action: 'isolate' | 'release', device: DeviceRef): string {
-  const key = `${action}:${deviceKey(device)}`;
+/**
+ * `isolate:mde:<id>`, hashed when too long for a Service Bus message id. Duplicate detection keeps
+ * the first request of a device and drops the later ones, so:
+ * - a dry-run request gets its own key (`dry-run:isolate:…`): it is never posted, and must not swallow
+ *   an enforce request for the same device that arrives after the operator switched to enforce;
+ * - a later alert of higher severity about the same device is dropped too: the device is handled
+ *   with the first request's priority and isolation type (see the README, "Duplicate alerts").
+ */
+export function dedupeKey(
+  action: 'isolate' | 'release',
+  device: DeviceRef,
+  mode: PolicyMode = 'enforce',
+): string {
+  const prefix = mode === 'dry-run' ? `dry-run:${action}` : action;
+  const key = `${prefix}:${deviceKey(device)}`;
   if (key.length <= MAX_DEDUPE_KEY) return key;
   const digest = createHash('sha256').update(key).digest('hex').slice(0, 40);
-  return `${action}:${key.split(':')[1]}:sha256:${digest}`;
+  return `${prefix}:${deviceKey(device).split(':')[0]}:sha256:${digest}`;
 }
 
 export interface RequestOrigin {
@@ -95,19 +133,30 @@ export interface RequestOrigin {
   requestedBy: Requester;
 }
 
-/** The request for one isolate decision of intake. */
+/** The request for one isolate decision of intake, in the mode the decision was taken in. */
 export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): IsolationRequest {
-  return buildRequest('isolate', decision.device, decision.isolationType, decision.rule, origin);
+  return buildRequest(
+    'isolate',
+    decision.device,
+    decision.isolationType,
+    decision.rule,
+    decision.mode,
+    origin,
+  );
 }
 
-/** A manual isolate or release (CLI, manual API), which no policy rule decided. */
+/**
+ * A manual isolate or release (CLI, manual API), which no policy rule decided; `mode` is the policy's
+ * mode when the order was given.
+ */
 export function manualRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
   isolationType: IsolationType,
+  mode: PolicyMode,
   origin: RequestOrigin,
 ): IsolationRequest {
-  return buildRequest(action, device, isolationType, 'manual', origin);
+  return buildRequest(action, device, isolationType, 'manual', mode, origin);
 }
 
 function buildRequest(
@@ -115,6 +164,7 @@ function buildRequest(
   device: DeviceRef,
   isolationType: IsolationType,
   rule: string,
+  mode: PolicyMode,
   origin: RequestOrigin,
 ): IsolationRequest {
   return {
@@ -123,14 +173,15 @@ function buildRequest(
     device,
     isolationType,
     comment: origin.comment,
-    priority: priorityOf(origin.alert.severity, origin.requestedBy.kind === 'caller'),
+    priority: priorityOf(origin.alert.severity, isManualAlert(origin.alert)),
     alert: { ...origin.alert, devices: [device] },
     requestedBy: origin.requestedBy,
     rule,
     policyVersion: origin.policyVersion,
+    mode,
     attempt: 0,
     deferrals: 0,
-    dedupeKey: dedupeKey(action, device),
+    dedupeKey: dedupeKey(action, device, mode),
     receivedAt: origin.receivedAt.toISOString(),
   };
 }
@@ -143,7 +194,6 @@ export function trackingRequestFor(request: IsolationRequest, tracking: TrackedA
     priority: PRIORITY.tracking,
     attempt: 0,
     deferrals: 0,
-    tokenRefreshed: false,
     // Per request and action: a redelivered request does not track twice, yet a second request that
     // adopts the same action still gets its own outcome.
     dedupeKey: `track:${tracking.actionId}:${request.requestId}`,
@@ -163,6 +213,8 @@ export function invalidRequestReason(body: unknown): string | null {
   if (typeof request.alert !== 'object' || request.alert === null) return 'alert missing';
   if (typeof request.attempt !== 'number' || typeof request.deferrals !== 'number')
     return 'attempt or deferrals missing';
+  // Without its mode nobody can tell whether the request was meant to be enforced: never guess.
+  if (!POLICY_MODES.includes(request.mode as PolicyMode)) return 'mode is not enforce or dry-run';
   if (request.action === 'track' && typeof request.tracking?.actionId !== 'string')
     return 'track request without tracking.actionId';
   return null;

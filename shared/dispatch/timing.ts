@@ -13,8 +13,11 @@ export interface DispatchTiming {
   transientMaxAttempts: number;
   /** Wait after a 429 that carried no usable Retry-After. */
   defaultRetryAfterMs: number;
-  /** Wait before the single retry with a fresh token after a 401. */
-  tokenRefreshDelayMs: number;
+  /**
+   * Least wait before retrying an isolate/unisolate POST whose answer was lost (it may have been
+   * executed): long enough for MDE's action list to show the action, so the retry adopts it.
+   */
+  uncertainPostRecheckMs: number;
   /** First poll of a posted action, and how far apart polls may drift. */
   trackFirstPollMs: number;
   /** Poll interval cap while the device works on the action (`InProgress`). */
@@ -34,7 +37,7 @@ export const DEFAULT_TIMING: DispatchTiming = {
   transientMaxMs: 5 * 60_000,
   transientMaxAttempts: 6,
   defaultRetryAfterMs: 30_000,
-  tokenRefreshDelayMs: 1_000,
+  uncertainPostRecheckMs: 30_000,
   trackFirstPollMs: 10_000,
   trackMaxInProgressMs: 60_000,
   trackMaxPendingMs: HOUR,

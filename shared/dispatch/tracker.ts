@@ -7,6 +7,7 @@ import type { MdeApi } from '../mde/api';
 import { isTerminal, type MachineAction } from '../mde/types';
 import type { PostedActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
+import type { OutcomeDetails } from './outcome';
 import { OUTCOME_OF_STATUS } from './outcome';
 import type { IsolationRequest, TrackedAction } from './request';
 import { type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
@@ -31,7 +32,7 @@ export class ActionTracker {
     const where = { machineId: tracking.machineId, computerDnsName: tracking.computerDnsName };
     if (clock.now() - Date.parse(tracking.postedAt) > timing.trackGiveUpMs)
       // MDE itself stops retrying an offline device after 3 days; past that, polling learns nothing.
-      return lifecycle.finish(request, {
+      return this.end(request, tracking, {
         ...where,
         outcome: 'tracking-expired',
         reason: `action ${tracking.actionId} did not end within MDE's retry period; check it in the portal and resubmit if needed`,
@@ -43,21 +44,25 @@ export class ActionTracker {
     try {
       action = await withReservation(reservation, () => this.deps.api.getMachineAction(tracking.actionId));
     } catch (error) {
-      return lifecycle.failed(request, error);
+      const plan = await lifecycle.failed(request, error);
+      // Tracking ended without a final status (error, dead letter): this process no longer follows
+      // the action, so the next request for the machine must ask MDE instead of trusting our record.
+      if (plan === 'terminal' || plan === 'dead-letter')
+        this.deps.posted.clear(tracking.machineId, tracking.actionId);
+      return;
     } finally {
       reservation.close();
     }
-    if (isTerminal(action.status)) {
-      // The action ended: the next request for this machine must ask MDE again, not trust our record.
-      this.deps.posted.clear(tracking.machineId);
-      return lifecycle.finish(request, {
+    if (isTerminal(action.status))
+      return this.end(request, tracking, {
         ...where,
         outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
         actionStatus: action.status,
         reason: terminalReason(tracking, action),
       });
-    }
-    const next = { ...request, tracking: { ...tracking, polls: tracking.polls + 1 } };
+    // A poll that answered resets the failure count: the bound is on consecutive failures, so a few
+    // blips spread over days of waiting for an offline device do not dead-letter its tracking.
+    const next = { ...request, attempt: 0, tracking: { ...tracking, polls: tracking.polls + 1 } };
     const delay = trackingPollDelayMs(tracking.polls + 1, action.status, timing, this.deps.random);
     await lifecycle.requeue(
       next,
@@ -65,6 +70,12 @@ export class ActionTracker {
       'isolation-tracking',
       `action ${action.id} is ${action.status}; next poll in ${delay} ms`,
     );
+  }
+
+  /** The action ended (or tracking gave up): the next request for this machine asks MDE again. */
+  private end(request: IsolationRequest, tracking: TrackedAction, details: OutcomeDetails): void {
+    this.deps.posted.clear(tracking.machineId, tracking.actionId);
+    this.deps.lifecycle.finish(request, details);
   }
 }
 

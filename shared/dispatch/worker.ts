@@ -13,7 +13,7 @@ import { type IsolationVerb, judgePriorActions, type PostedActions } from './ide
 import type { RequestLifecycle } from './lifecycle';
 import { OUTCOME_OF_STATUS } from './outcome';
 import { messageFor, type RequestQueue } from './queue';
-import { type IsolationRequest, type TrackedAction, trackingRequestFor } from './request';
+import { type IsolationRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
 import { type CallBudget, type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
 import type { DispatchTiming } from './timing';
@@ -70,7 +70,7 @@ export class IsolationWorker {
     if (machine && posted.find(verb, machine.id, clock.now())) return {};
     const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
     // In dry-run nothing is posted, so only the lookup is budgeted.
-    if (policy.mode === 'enforce') {
+    if (request.mode === 'enforce' && policy.mode === 'enforce') {
       needs.machineactions = 1;
       needs[verb === 'isolate' ? 'isolate' : 'unisolate'] = 1;
     }
@@ -118,15 +118,34 @@ export class IsolationWorker {
           reason: decision.reason,
         });
     }
-    if ((decision?.mode ?? policy.mode) === 'dry-run')
+    // Both modes must say enforce: the one the request was decided in (a request queued in dry-run
+    // stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
+    const dryRunBy =
+      request.mode === 'dry-run'
+        ? 'queued in dry-run mode'
+        : (decision?.mode ?? policy.mode) === 'dry-run'
+          ? 'policy in dry-run mode'
+          : null;
+    if (dryRunBy)
       return lifecycle.finish(request, {
         ...where,
         outcome: 'dry-run',
         rule: decision?.rule,
-        reason: `dry run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''}`,
+        reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
       });
 
     const now = this.deps.clock.now();
+    const opposite = posted.find(verb === 'isolate' ? 'release' : 'isolate', machine.id, now);
+    if (opposite)
+      // This process posted (or adopted) the opposite action and has not seen it end. MDE's list may
+      // not show it yet, so this check cannot be left to the history below.
+      return lifecycle.finish(request, {
+        ...where,
+        outcome: 'escalated',
+        rule: 'action-conflict',
+        actionId: opposite.actionId,
+        reason: `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
+      });
     const followed = posted.find(verb, machine.id, now);
     if (followed) {
       // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
@@ -177,9 +196,7 @@ export class IsolationWorker {
       });
 
     if (verb === 'isolate') {
-      const admission = policy.breaker.admit(new Date(now), {
-        manual: request.requestedBy.kind === 'caller',
-      });
+      const admission = policy.breaker.admit(new Date(now), { manual: isManualRequest(request) });
       if (!admission.allowed)
         return lifecycle.finish(request, {
           ...where,
@@ -204,6 +221,17 @@ export class IsolationWorker {
       if (!(error instanceof ActionAlreadyInProgressError)) throw error;
       const open = judgePriorActions(verb, await this.history(machine.id));
       if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action);
+      // The action in progress is the opposite one: the same refusal as before posting.
+      if (open.kind === 'conflict')
+        return lifecycle.finish(request, {
+          ...where,
+          outcome: 'escalated',
+          rule: 'action-conflict',
+          actionId: open.action.id,
+          reason: open.reason,
+        });
+      // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
+      // time it should.
       throw error;
     }
     const postedAt = this.deps.clock.now();

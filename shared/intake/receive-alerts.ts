@@ -4,22 +4,11 @@
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
+import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
 import type { Decision, IsolationPolicy } from '../policy/types';
 
-/** One isolation request dispatch accepted for a decision (or recognized as already queued). */
-export interface SubmittedRequest {
-  requestId: string;
-  deviceKey: string;
-  /** Index into the decisions passed to `submit`. */
-  decisionIndex: number;
-  /** True when an identical request was already queued (duplicate detection collapsed this one). */
-  duplicate: boolean;
-}
-
-/** Where decided alerts go; dispatch implements it (enqueue isolation requests). Throws when it cannot accept. */
-export interface DecisionSink {
-  submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]>;
-}
+// Callers of intake (the HTTP function, tests) keep importing the sink contract from here.
+export type { DecisionSink, SubmittedRequest };
 
 /** One structured log line; never secrets or headers. */
 export type IntakeLogLine = Record<string, string | number | boolean | null>;

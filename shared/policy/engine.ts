@@ -5,7 +5,7 @@
  *   blast radius (per alert at intake, rolling window always) → mode.
  * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
  */
-import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import { type DeviceRef, type IsolationType, isManualAlert, type NormalizedAlert } from '../alerts/model';
 import type { PolicyMode } from '../config';
 import type { Machine } from '../mde/types';
 import { RollingWindowBreaker } from './breaker';
@@ -111,7 +111,7 @@ class Policy implements IsolationPolicy {
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
     const decisions = alert.devices.map((device) => this.decide(alert, device, null, options));
     const isolating = decisions.filter((d) => d.action === 'isolate');
-    if (alert.source === 'manual' || isolating.length <= this.maxDevicesPerAlert) return decisions;
+    if (isManualAlert(alert) || isolating.length <= this.maxDevicesPerAlert) return decisions;
     // One alert naming many devices is a false positive or an outbreak: either way a person decides,
     // and the breaker opens so the next alerts of the same storm are held too.
     const limit = `${isolating.length} devices to isolate, more than the ${this.maxDevicesPerAlert} allowed per alert`;
@@ -272,7 +272,7 @@ class Policy implements IsolationPolicy {
    * rules whose device conditions are unknown are possible outcomes, up to the first certain one.
    */
   private candidates(alert: NormalizedAlert, machine: Machine | null, note: Note): Outcome[] {
-    if (alert.source === 'manual') {
+    if (isManualAlert(alert)) {
       const by = alert.manual?.requestedBy ?? 'a person';
       note('manual', true, () => `manual request by ${by}`);
       return [
@@ -343,7 +343,7 @@ class Policy implements IsolationPolicy {
       result = platform;
     }
     const status = this.breaker.status(now);
-    if (status.open && alert.source !== 'manual') {
+    if (status.open && !isManualAlert(alert)) {
       const why = `${status.reason}; rule ${outcome.rule} would isolate it, a person must decide`;
       note('blast-radius', true, () => why);
       return { ...result, action: 'escalate', rule: 'blast-radius', why };

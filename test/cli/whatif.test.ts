@@ -2,22 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NormalizedAlert } from '../../shared/alerts/model';
-import { runCli } from '../../shared/cli/main';
 import type { Decision } from '../../shared/policy/types';
 import { FIXTURES_DIR, fixturePath } from '../fixtures';
+import { cliIn } from './run-cli';
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    cwd: FIXTURES_DIR,
-    env: {},
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = cliIn(FIXTURES_DIR, {});
 
 async function whatifJson(...files: string[]) {
   const result = await cli('whatif', '--json', ...files);

@@ -89,7 +89,9 @@ describe('PostedActions', () => {
     expect(posted.find('release', 'm1', 500)).toBeNull();
     expect(posted.find('isolate', 'm1', 1000)).toBeNull();
     posted.record('isolate', 'm2', { actionId: 'a2', at: 0, requestId: 'r2' });
-    posted.clear('m2');
+    posted.clear('m2', 'other-action');
+    expect(posted.find('isolate', 'm2', 1)).toMatchObject({ actionId: 'a2' });
+    posted.clear('m2', 'a2');
     expect(posted.find('isolate', 'm2', 1)).toBeNull();
   });
 });

@@ -28,7 +28,12 @@ describe('planAfterFailure', () => {
   });
 
   it('retries transient failures with growing backoff, then dead-letters with the reason', () => {
-    const transient = new TransientError('503', details, 'server-error', true);
+    const transient = new TransientError(
+      '503',
+      { operation: 'getMachine', api: 'machines' },
+      'server-error',
+      false,
+    );
     const first = plan(transient, 0);
     const third = plan(transient, 2);
     expect(first).toMatchObject({ kind: 'retry' });
@@ -42,6 +47,26 @@ describe('planAfterFailure', () => {
     expect(plan(new TypeError('bug'), DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({
       kind: 'dead-letter',
     });
+  });
+
+  it('waits for MDE to list an action before retrying a POST whose answer was lost', () => {
+    const lostPost = new TransientError('timeout', details, 'timeout', true);
+    expect(plan(lostPost)).toMatchObject({
+      kind: 'retry',
+      at: 1_000 + DEFAULT_TIMING.uncertainPostRecheckMs,
+      why: expect.stringMatching(/lost POST/),
+    });
+    // A lookup that failed created nothing: the ordinary backoff is enough.
+    const lostRead = new TransientError(
+      'timeout',
+      { operation: 'listMachineActions', api: 'machineactions' },
+      'timeout',
+      true,
+    );
+    expect((plan(lostRead) as { at: number }).at).toBeLessThan(1_000 + DEFAULT_TIMING.uncertainPostRecheckMs);
+    // A POST refused before it reached MDE cannot have created an action either.
+    const refused = new TransientError('503', details, 'server-error', false);
+    expect((plan(refused) as { at: number }).at).toBeLessThan(1_000 + DEFAULT_TIMING.uncertainPostRecheckMs);
   });
 
   it('retries a conflict whose pending action could not be found, within the same bound', () => {

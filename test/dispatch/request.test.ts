@@ -3,9 +3,12 @@ import { messageFor } from '../../shared/dispatch/queue';
 import {
   dedupeKey,
   invalidRequestReason,
+  isManualRequest,
   isolateRequestFrom,
+  manualRequest,
   PRIORITY,
   priorityOf,
+  requesterFor,
   trackingRequestFor,
 } from '../../shared/dispatch/request';
 import type { Decision } from '../../shared/policy/types';
@@ -55,6 +58,14 @@ describe('dedupe keys', () => {
     expect(dedupeKey('isolate', { fqdn: `${'a'.repeat(200)}.example` })).toBe(key);
   });
 
+  it('keep dry-run requests apart, so one never swallows an enforce request for the same device', () => {
+    const device = { mdeDeviceId: 'ab'.repeat(20) };
+    expect(dedupeKey('isolate', device, 'dry-run')).toBe(`dry-run:isolate:mde:${'ab'.repeat(20)}`);
+    expect(dedupeKey('isolate', device, 'enforce')).toBe(dedupeKey('isolate', device));
+    const long = { fqdn: `${'a'.repeat(200)}.example` };
+    expect(dedupeKey('isolate', long, 'dry-run')).toMatch(/^dry-run:isolate:fqdn:sha256:[0-9a-f]{40}$/);
+  });
+
   it('refuse a device without any identifier', () => {
     expect(() => dedupeKey('isolate', {})).toThrow(/no identifier/);
   });
@@ -92,6 +103,7 @@ describe('isolation requests', () => {
       priority: PRIORITY.high,
       rule: 'ransomware',
       policyVersion: 'v7',
+      mode: 'enforce',
       attempt: 0,
       requestedBy: { kind: 'rule', name: 'ransomware' },
       receivedAt: receivedAt.toISOString(),
@@ -137,5 +149,72 @@ describe('isolation requests', () => {
     expect(invalidRequestReason({ ...request, action: 'wipe' })).toMatch(/action/);
     expect(invalidRequestReason({ ...request, device: undefined })).toMatch(/device/);
     expect(invalidRequestReason({ ...request, action: 'track' })).toMatch(/tracking/);
+    // A request that does not say whether it may be enforced is never guessed at.
+    expect(invalidRequestReason({ ...request, mode: undefined })).toMatch(/mode/);
+    expect(invalidRequestReason({ ...request, mode: 'Enforce' })).toMatch(/mode/);
+  });
+
+  it('carry the mode of their decision, so a dry-run decision stays one in the queue', () => {
+    const dryRun = isolateRequestFrom(
+      { ...decision, mode: 'dry-run' },
+      {
+        alert,
+        receivedAt,
+        policyVersion: 'v7',
+        comment: 'c',
+        requestedBy: requesterFor(alert, 'ransomware'),
+      },
+    );
+    expect(dryRun.mode).toBe('dry-run');
+    const manualAlert = { ...alert, source: 'manual' as const, manual: { comment: 'IR-1' } };
+    const release = manualRequest('release', { hostname: 'ws-1' }, 'Full', 'dry-run', {
+      alert: manualAlert,
+      receivedAt,
+      policyVersion: 'v7',
+      comment: 'IR-1',
+      requestedBy: requesterFor(manualAlert, 'manual'),
+    });
+    expect(release).toMatchObject({ action: 'release', mode: 'dry-run', rule: 'manual' });
+  });
+});
+
+describe('manual requests', () => {
+  const receivedAt = new Date('2026-11-29T00:00:00Z');
+  const manualAlert: NormalizedAlert = {
+    ...alert,
+    severity: 'low',
+    source: 'manual',
+    manual: { comment: 'IR-2' },
+  };
+
+  it('are those of a manual alert, the same test the policy uses, whoever the requester names', () => {
+    const origin = { alert: manualAlert, receivedAt, policyVersion: 'v7', comment: 'IR-2' };
+    const unnamed = isolateRequestFrom(decision, {
+      ...origin,
+      requestedBy: requesterFor(manualAlert, 'manual'),
+    });
+    expect(unnamed.requestedBy).toEqual({ kind: 'caller', name: 'unnamed caller' });
+    expect(unnamed.priority).toBe(PRIORITY.manual);
+    expect(isManualRequest(unnamed)).toBe(true);
+    // An automatic alert stays automatic even if a requester claims to be a person.
+    const claimed = isolateRequestFrom(decision, {
+      alert,
+      receivedAt,
+      policyVersion: 'v7',
+      comment: 'c',
+      requestedBy: { kind: 'caller', name: 'someone' },
+    });
+    expect(isManualRequest(claimed)).toBe(false);
+    expect(claimed.priority).toBe(PRIORITY.high);
+  });
+
+  it('name the person of the manual alert, or the rule for automatic ones', () => {
+    expect(
+      requesterFor({ ...manualAlert, manual: { comment: 'x', requestedBy: 'jo@contoso.com' } }, 'manual'),
+    ).toEqual({
+      kind: 'caller',
+      name: 'jo@contoso.com',
+    });
+    expect(requesterFor(alert, 'ransomware')).toEqual({ kind: 'rule', name: 'ransomware' });
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../shared/cli/main';
+import { cliIn } from '../cli/run-cli';
 import { type RunningSimulator, startSimulator } from '../simulator';
 import { mdeAlert, TEST_POLICY } from './harness';
 
@@ -10,7 +10,7 @@ const DOMAIN = 'contoso.local';
 describe('mde-isolator run, isolate, release, status against the simulator', () => {
   let sim: RunningSimulator;
   let dir: string;
-  let env: Record<string, string>;
+  let cli: ReturnType<typeof cliIn>;
   const saved = { ...process.env };
 
   beforeAll(async () => {
@@ -18,25 +18,16 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     Object.assign(process.env, sim.env());
     dir = mkdtempSync(join(tmpdir(), 'mde-isolator-cli-'));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(TEST_POLICY));
-    env = { ...sim.env(), ISOLATION_POLICY: join(dir, 'policy.json'), MDE_RATE_LIMITS: '50/500ms' };
+    cli = cliIn(dir, {
+      ...sim.env(),
+      ISOLATION_POLICY: join(dir, 'policy.json'),
+      MDE_RATE_LIMITS: '50/500ms',
+    });
   });
   afterAll(async () => {
     await sim.close();
     process.env = saved;
   });
-
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      cwd: dir,
-      env,
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout, stderr };
-  }
 
   const machine = (name: string) => sim.machines().find((m) => m.computerDnsName === name)?.id as string;
 

@@ -3,8 +3,14 @@
  * @azure/identity code signs in), the real client, intake, the in-memory queue, worker and tracker,
  * all with compressed time. Tests submit raw alert payloads and read outcomes and simulator state.
  */
-import type { DeviceRef } from '../../shared/alerts/model';
+import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
 import type { DispatchReporter, OutcomeRecord } from '../../shared/dispatch/outcome';
+import {
+  type IsolationRequest,
+  isolateRequestFrom,
+  manualRequest,
+  requesterFor,
+} from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
@@ -152,4 +158,92 @@ export function queuedRequestIds(result: Awaited<ReturnType<typeof receiveAlerts
 
 export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
   return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
+}
+
+let directSequence = 0;
+
+/**
+ * The isolation request intake queues for `device` (decided by the harness policy), built directly so
+ * a test can deliver it itself, e.g. twice, concurrently, or after changing the mode.
+ */
+export function isolateRequest(
+  h: Harness,
+  device: DeviceRef,
+  alert: Partial<NormalizedAlert> = {},
+): IsolationRequest {
+  directSequence += 1;
+  const full: NormalizedAlert = {
+    source: 'mde-alert',
+    alertId: `direct-${directSequence}`,
+    incidentId: null,
+    incidentArmId: null,
+    title: 'Ransomware',
+    severity: 'high',
+    firing: true,
+    categories: [],
+    mitreTechniques: [],
+    devices: [device],
+    ...alert,
+  };
+  const [decision] = h.runtime.policy.decideAlert(full);
+  if (decision?.action !== 'isolate') throw new Error(`the harness policy does not isolate ${full.alertId}`);
+  return isolateRequestFrom(decision, {
+    alert: full,
+    receivedAt: new Date(),
+    policyVersion: decision.policyVersion,
+    comment: 'test',
+    requestedBy: requesterFor(full, decision.rule),
+  });
+}
+
+/** A person's release of `device`, as `mde-isolator release` queues it. */
+export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest {
+  directSequence += 1;
+  const alert: NormalizedAlert = {
+    source: 'manual',
+    alertId: `manual-release-${directSequence}`,
+    incidentId: null,
+    incidentArmId: null,
+    title: 'cleaned',
+    severity: 'high',
+    firing: true,
+    categories: [],
+    mitreTechniques: [],
+    devices: [device],
+    manual: { comment: 'cleaned', requestedBy: 'analyst@contoso.com' },
+  };
+  return manualRequest('release', device, 'Full', h.runtime.policy.mode, {
+    alert,
+    receivedAt: new Date(),
+    policyVersion: h.runtime.policy.version,
+    comment: 'cleaned',
+    requestedBy: requesterFor(alert, 'manual'),
+  });
+}
+
+/**
+ * Reproduces MDE's action list lagging behind a new action, which the simulator does not: the next
+ * list of a machine marked with `lagOnce` comes back empty.
+ */
+export function laggingActionList(): {
+  decorate: (api: MdeApi) => MdeApi;
+  lagOnce: (machineId: string) => void;
+} {
+  const lagging = new Set<string>();
+  return {
+    decorate: (api) =>
+      Object.assign(Object.create(api) as MdeApi, {
+        listMachineActions: (filter: Parameters<MdeApi['listMachineActions']>[0]) => {
+          if (filter.machineId && lagging.delete(filter.machineId)) return Promise.resolve([]);
+          return api.listMachineActions(filter);
+        },
+      }),
+    lagOnce: (machineId) => lagging.add(machineId),
+  };
+}
+
+/** Polls `check` every 10 ms for up to 4 s. */
+export async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error('condition not reached');
 }

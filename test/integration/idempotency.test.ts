@@ -1,61 +1,20 @@
-import type { NormalizedAlert } from '../../shared/alerts/model';
-import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
-import type { MdeApi } from '../../shared/mde/api';
 import { createRuntime } from '../../shared/runtime';
-import { type Harness, mdeAlert, startHarness } from './harness';
+import { type Harness, isolateRequest, laggingActionList, mdeAlert, startHarness, until } from './harness';
 
 const DOMAIN = 'contoso.local';
-/** Machines whose first action listing comes back empty, as when MDE's list lags behind a new action. */
-const laggingList = new Set<string>();
-
-function lagging(api: MdeApi): MdeApi {
-  return Object.assign(Object.create(api) as MdeApi, {
-    listMachineActions: (filter: Parameters<MdeApi['listMachineActions']>[0]) => {
-      if (filter.machineId && laggingList.delete(filter.machineId)) return Promise.resolve([]);
-      return api.listMachineActions(filter);
-    },
-  });
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!check()) throw new Error('condition not reached');
-}
+const lag = laggingActionList();
 
 describe('exactly once per device', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ decorateApi: lagging });
+    h = await startHarness({ decorateApi: lag.decorate });
   });
   afterAll(() => h.close());
 
-  function requestFor(machineId: string) {
-    const alert: NormalizedAlert = {
-      source: 'mde-alert',
-      alertId: `redelivery-${machineId.slice(0, 6)}`,
-      incidentId: null,
-      incidentArmId: null,
-      title: 'Ransomware',
-      severity: 'high',
-      firing: true,
-      categories: [],
-      mitreTechniques: [],
-      devices: [{ mdeDeviceId: machineId }],
-    };
-    const [decision] = h.runtime.policy.decideAlert(alert);
-    return isolateRequestFrom(decision, {
-      alert,
-      receivedAt: new Date(),
-      policyVersion: decision.policyVersion,
-      comment: 'test',
-      requestedBy: { kind: 'rule', name: decision.rule },
-    });
-  }
-
   it('posts once when a message is delivered again, in this process or after a restart', async () => {
     const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
-    const request = requestFor(machine);
+    const request = isolateRequest(h, { mdeDeviceId: machine });
     await h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 1 });
     await h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 2 });
     // A new process (lost its record of posted actions) gets the same message once more.
@@ -78,7 +37,7 @@ describe('exactly once per device', () => {
   it('adopts the pending action when MDE answers ActiveRequestAlreadyExists', async () => {
     const machine = h.machineId(`laptop-offline-07.${DOMAIN}`);
     const theirs = await h.runtime.api.isolate(machine, 'isolated by an analyst in the portal', 'Full');
-    laggingList.add(machine);
+    lag.lagOnce(machine);
     await h.submit(mdeAlert({ machineId: machine }));
     await h.settle();
     expect(h.sim.calls().filter((c) => c.api === 'isolate' && c.status === 400)).toHaveLength(1);

@@ -1,0 +1,214 @@
+/**
+ * The worker's safety guards on the whole pipeline: the mode a request was decided in, what counts as
+ * a manual request, and one machine's requests handled at the same time (host.json lets the worker take
+ * several messages at once; the per-machine lock and the process-wide record of posted actions must
+ * keep that as safe as one at a time).
+ */
+import type { IsolationRequest } from '../../shared/dispatch/request';
+import type { MdeApi } from '../../shared/mde/api';
+import { NotFoundError } from '../../shared/mde/errors';
+import {
+  type Harness,
+  isolateRequest,
+  laggingActionList,
+  releaseRequest,
+  startHarness,
+  TEST_POLICY,
+  until,
+} from './harness';
+
+const DOMAIN = 'contoso.local';
+const BREAKER_LIMIT = 3;
+const lag = laggingActionList();
+/** Machines whose actions MDE stops knowing (404 on GET machineactions/{id}), so their tracking ends in error. */
+const forgotten = new Set<string>();
+
+function forgetful(api: MdeApi): MdeApi {
+  return Object.assign(Object.create(api) as MdeApi, {
+    getMachineAction: async (id: string) => {
+      const action = await api.getMachineAction(id);
+      if (!forgotten.has(action.machineId)) return action;
+      throw new NotFoundError('404', { operation: 'getMachineAction', api: 'machineactions', status: 404 });
+    },
+  });
+}
+
+describe('worker guards', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      decorateApi: (api) => forgetful(lag.decorate(api)),
+      policy: { ...TEST_POLICY, blastRadius: { ...TEST_POLICY.blastRadius, maxIsolations: BREAKER_LIMIT } },
+    });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.runtime.policy.breaker.reset());
+
+  const handle = (request: IsolationRequest) =>
+    h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 1 });
+  /** POSTs MDE received for the machine (answered or refused), `isolate` or `unisolate` ones when named. */
+  const posts = (machineId: string, verb?: 'isolate' | 'unisolate') =>
+    h.sim
+      .calls()
+      .filter(
+        (c) => c.method === 'POST' && c.path.includes(machineId) && (!verb || c.path.endsWith(`/${verb}`)),
+      );
+  const outcomesOf = (...requests: IsolationRequest[]) =>
+    requests.map((r) => h.outcomes.filter((o) => o.requestId === r.requestId));
+  /** Automatic isolations admitted elsewhere fill the breaker's window. */
+  const fillBreaker = () => {
+    for (let i = 0; i < BREAKER_LIMIT; i += 1) h.runtime.policy.breaker.admit(new Date(), { manual: false });
+  };
+
+  it('never posts a request decided in dry-run, even after enforce was switched on while it waited', async () => {
+    const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
+    // Intake ran in dry-run; the policy now enforces (the operator changed ISOLATION_MODE).
+    const queuedInDryRun: IsolationRequest = {
+      ...isolateRequest(h, { mdeDeviceId: machine }),
+      mode: 'dry-run',
+    };
+    expect(h.runtime.policy.mode).toBe('enforce');
+    await handle(queuedInDryRun);
+    await h.settle();
+    expect(posts(machine)).toEqual([]);
+    expect(outcomesOf(queuedInDryRun)).toEqual([
+      [
+        expect.objectContaining({
+          outcome: 'dry-run',
+          reason: expect.stringMatching(/^dry-run: would isolate ws-finance-01.*queued in dry-run mode/),
+        }),
+      ],
+    ]);
+  });
+
+  it('does not let a queued dry-run request swallow an enforce request for the same device', async () => {
+    const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
+    const alertOn = (alertId: string) => ({ ...isolateRequest(h, { mdeDeviceId: machine }).alert, alertId });
+    const dryRunAlert = alertOn('before-enforce');
+    const decided = h.runtime.policy.decideAlert(dryRunAlert);
+    // Intake in dry-run queued the first alert; enforce was switched on before the second came.
+    const [queued] = await h.runtime.dispatcher.submit(
+      dryRunAlert,
+      decided.map((d) => ({ ...d, mode: 'dry-run' as const })),
+    );
+    const enforceAlert = alertOn('after-enforce');
+    const [enforced] = await h.runtime.dispatcher.submit(
+      enforceAlert,
+      h.runtime.policy.decideAlert(enforceAlert),
+    );
+    expect([queued.duplicate, enforced.duplicate]).toEqual([false, false]);
+    await h.settle();
+    expect(h.outcomes.find((o) => o.requestId === queued.requestId)?.outcome).toBe('dry-run');
+    expect(h.outcomes.find((o) => o.requestId === enforced.requestId)?.outcome).toBe('succeeded');
+    expect(h.sim.machineState(machine)?.isolated).toBe(true);
+  });
+
+  it('treats an alert from the manual source as a person asking, whatever its requester field says', async () => {
+    const machine = h.machineId(`mac-design-01.${DOMAIN}`);
+    fillBreaker();
+    const manual = isolateRequest(
+      h,
+      { hostname: 'mac-design-01' },
+      { source: 'manual', manual: { comment: 'IR-5 containment' } },
+    );
+    // As an older intake wrote a manual alert that named nobody.
+    await handle({ ...manual, requestedBy: { kind: 'rule', name: 'manual' } });
+    await h.settle();
+    expect(outcomesOf(manual)).toEqual([[expect.objectContaining({ outcome: 'succeeded', rule: 'manual' })]]);
+    expect(h.sim.machineState(machine)?.isolated).toBe(true);
+  });
+
+  it('holds an automatic isolation at a full breaker even when its requester claims to be a person', async () => {
+    const machine = h.machineId('wks-lab');
+    fillBreaker();
+    const automatic = isolateRequest(h, { mdeDeviceId: machine });
+    await handle({ ...automatic, requestedBy: { kind: 'caller', name: 'someone@contoso.com' } });
+    await h.settle();
+    expect(posts(machine)).toEqual([]);
+    expect(outcomesOf(automatic)).toEqual([
+      [expect.objectContaining({ outcome: 'escalated', rule: 'blast-radius' })],
+    ]);
+  });
+
+  it('never posts an isolate while its own release is pending, even when MDE has not listed the release yet', async () => {
+    const machine = h.machineId(`ws-hr-02.${DOMAIN}`);
+    await h.runtime.api.isolate(machine, 'isolated earlier', 'Full');
+    await until(() => h.sim.machineState(machine)?.isolated === true);
+    // Offline: the release stays pending.
+    h.sim.setMachine(machine, { traits: { offline: true } });
+    const release = releaseRequest(h, { mdeDeviceId: machine });
+    await handle(release);
+    lag.lagOnce(machine);
+    const isolate = isolateRequest(h, { mdeDeviceId: machine });
+    await handle(isolate);
+    await h.settle();
+    // Only the earlier isolate: this one was not even sent for MDE to refuse.
+    expect(posts(machine, 'isolate')).toHaveLength(1);
+    expect(h.actionsOn(machine, 'Unisolate')).toHaveLength(1);
+    expect(outcomesOf(isolate)).toEqual([
+      [
+        expect.objectContaining({
+          outcome: 'escalated',
+          rule: 'action-conflict',
+          reason: expect.stringMatching(/a release/),
+        }),
+      ],
+    ]);
+  });
+
+  it('isolates once when two names of one machine are handled at the same time', async () => {
+    const machine = h.machineId(`web10.${DOMAIN}`);
+    const byId = isolateRequest(h, { mdeDeviceId: machine });
+    const byName = isolateRequest(h, { fqdn: `web10.${DOMAIN}` });
+    await Promise.all([handle(byId), handle(byName)]);
+    await h.settle();
+    expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+    const [first, second] = outcomesOf(byId, byName);
+    expect([first.length, second.length]).toEqual([1, 1]);
+    expect([first[0].outcome, second[0].outcome].sort()).toEqual(['skipped', 'succeeded']);
+  });
+
+  it('never posts both an isolate and a release for one machine handled at the same time', async () => {
+    const machine = h.machineId(`laptop-offline-07.${DOMAIN}`);
+    const isolate = isolateRequest(h, { mdeDeviceId: machine });
+    const release = releaseRequest(h, { mdeDeviceId: machine });
+    await Promise.all([handle(isolate), handle(release)]);
+    await h.settle();
+    expect(h.actionsOn(machine, 'Unisolate')).toEqual([]);
+    expect(h.actionsOn(machine, 'Isolate').length).toBeLessThanOrEqual(1);
+    expect(outcomesOf(isolate, release).map((records) => records.length)).toEqual([1, 1]);
+  });
+
+  it('never posts an isolate while a release of the same machine, handled at the same time, is pending', async () => {
+    const machine = h.machineId(`web1.${DOMAIN}`);
+    await h.runtime.api.isolate(machine, 'isolated earlier', 'Full');
+    await until(() => h.sim.machineState(machine)?.isolated === true);
+    h.sim.setMachine(machine, { traits: { offline: true } });
+    const release = releaseRequest(h, { mdeDeviceId: machine });
+    const isolate = isolateRequest(h, { mdeDeviceId: machine });
+    await Promise.all([handle(release), handle(isolate)]);
+    await h.settle();
+    expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+    expect(h.actionsOn(machine, 'Unisolate')).toHaveLength(1);
+    expect(outcomesOf(isolate)).toEqual([
+      [expect.objectContaining({ outcome: expect.stringMatching(/skipped|escalated/) })],
+    ]);
+  });
+
+  it('asks MDE again for a machine whose tracking ended in error, instead of calling it handled', async () => {
+    const machine = h.machineId(`hv-host-01.${DOMAIN}`);
+    h.sim.setMachine(machine, { traits: { offline: true } });
+    forgotten.add(machine);
+    const first = isolateRequest(h, { mdeDeviceId: machine });
+    await handle(first);
+    await h.settle();
+    expect(outcomesOf(first)).toEqual([[expect.objectContaining({ outcome: 'error' })]]);
+    const second = isolateRequest(h, { mdeDeviceId: machine });
+    await handle(second);
+    await h.settle();
+    expect(posts(machine, 'isolate')).toHaveLength(1);
+    // MDE still holds the pending isolation: the second request adopts it rather than trusting a
+    // record of this process that no longer follows anything.
+    expect(outcomesOf(second)).toEqual([[expect.objectContaining({ adopted: true })]]);
+  });
+});
