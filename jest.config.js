@@ -7,5 +7,5 @@ module.exports = {
   // Tests start loopback servers; a hung socket must fail the run, not stall CI.
   testTimeout: 30000,
   setupFiles: ['<rootDir>/test/setup/functions-test-mode.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
 };

@@ -135,6 +135,15 @@ export function timeScaleOverride(value: string | undefined): RuntimeOptions {
   return { timing: compressTiming(factor) };
 }
 
+/** How long `run`, `isolate` and `release` wait for requests to end unless told (offline devices take days). */
+export const DEFAULT_WAIT_SECONDS = 900;
+
+/** `--wait` in ms, or null when it is not a positive number of seconds. */
+export function waitMs(value: string | undefined): number | null {
+  const seconds = value === undefined ? DEFAULT_WAIT_SECONDS : Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
+}
+
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
   return computerDnsName ?? device.fqdn ?? device.hostname ?? device.mdeDeviceId ?? device.aadDeviceId ?? '?';
 }

@@ -8,6 +8,7 @@ import type { DeviceRef } from '../alerts/model';
 import type { RuntimeOptions } from '../runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
+  DEFAULT_WAIT_SECONDS,
   exitCodeFor,
   openSession,
   outcomeRow,
@@ -15,6 +16,7 @@ import {
   SessionError,
   timeScaleOption,
   timeScaleOverride,
+  waitMs,
   writeNotes,
 } from './dispatch-session';
 
@@ -29,7 +31,6 @@ export interface ManualOptions {
   timeScale?: string;
 }
 
-const DEFAULT_WAIT_SECONDS = 900;
 const MACHINE_ID = /^[0-9a-f]{32,40}$/i;
 
 /** The device named on the command line, or why it cannot be used. */
@@ -61,7 +62,11 @@ export async function runManualOrder(
     io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
     return EXIT.badInput;
   }
-  const waitSeconds = options.wait === undefined ? DEFAULT_WAIT_SECONDS : Number(options.wait);
+  const maxWaitMs = waitMs(options.wait);
+  if (maxWaitMs === null) {
+    io.stderr.write(`${action}: --wait must be a positive number of seconds, not "${options.wait}"\n`);
+    return EXIT.badInput;
+  }
   let session: ReturnType<typeof openSession>;
   try {
     session = openSession(io, {}, { ...timeScaleOverride(options.timeScale), ...overrides });
@@ -79,14 +84,14 @@ export async function runManualOrder(
       requestedBy: options.by ?? io.env.USER ?? io.env.USERNAME ?? 'mde-isolator CLI',
     });
     session.startProgress(1);
-    await session.finish(waitSeconds * 1000);
+    await session.finish(maxWaitMs);
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
     if (options.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
     else if (outcomes.length > 0)
       io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `${action} (manual)`))));
     else
       io.stdout.write(
-        `${action}: still running after ${waitSeconds} s; check it with \`mde-isolator status\`\n`,
+        `${action}: still running after ${maxWaitMs / 1000} s; check it with \`mde-isolator status\`\n`,
       );
     writeNotes(io, session.notes);
     return exitCodeFor(outcomes, outcomes.length === 0 ? 1 : 0);

@@ -10,6 +10,7 @@ import { type AlertReport, receiveAlerts } from '../intake/receive-alerts';
 import type { RuntimeOptions } from '../runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
+  DEFAULT_WAIT_SECONDS,
   deviceLabel,
   exitCodeFor,
   openSession,
@@ -19,6 +20,7 @@ import {
   type SummaryRow,
   timeScaleOption,
   timeScaleOverride,
+  waitMs,
   writeNotes,
 } from './dispatch-session';
 
@@ -30,8 +32,6 @@ export interface RunOptions {
   wait?: string;
   timeScale?: string;
 }
-
-const DEFAULT_WAIT_SECONDS = 900;
 
 function readBody(file: string, io: CliIo): unknown {
   const text = readFileSync(resolve(io.cwd, file), 'utf8');
@@ -59,8 +59,8 @@ export async function runPipeline(
   io: CliIo,
   overrides: RuntimeOptions = {},
 ): Promise<number> {
-  const waitSeconds = options.wait === undefined ? DEFAULT_WAIT_SECONDS : Number(options.wait);
-  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) {
+  const maxWaitMs = waitMs(options.wait);
+  if (maxWaitMs === null) {
     io.stderr.write(`run: --wait must be a positive number of seconds, not "${options.wait}"\n`);
     return EXIT.badInput;
   }
@@ -112,7 +112,7 @@ export async function runPipeline(
       a.status === 'accepted' ? a.requests.filter((r) => r.duplicate) : [],
     );
     session.startProgress(queued.length);
-    const ended = await session.finish(waitSeconds * 1000);
+    const ended = await session.finish(maxWaitMs);
     const outcomes = session.outcomes;
     const unfinished = queued.filter((r) => !outcomes.some((o) => o.requestId === r.requestId));
     if (options.json) {
@@ -129,7 +129,7 @@ export async function runPipeline(
           actionId: '-',
           status: 'still running',
           timeMs: null,
-          reason: `did not end within --wait ${waitSeconds} s; follow it with \`mde-isolator status ACTION_ID\` or in the portal`,
+          reason: `did not end within --wait ${maxWaitMs / 1000} s; follow it with \`mde-isolator status ACTION_ID\` or in the portal`,
         })),
       ];
       if (rows.length > 0) io.stdout.write(renderSummary(rows));

@@ -213,8 +213,10 @@ export function invalidRequestReason(body: unknown): string | null {
   if (typeof request.alert !== 'object' || request.alert === null) return 'alert missing';
   if (typeof request.attempt !== 'number' || typeof request.deferrals !== 'number')
     return 'attempt or deferrals missing';
-  // Without its mode nobody can tell whether the request was meant to be enforced: never guess.
-  if (!POLICY_MODES.includes(request.mode as PolicyMode)) return 'mode is not enforce or dry-run';
+  // Without its mode nobody can tell whether the request was meant to be enforced: never guess. A
+  // tracking request only reads an action already posted, so it needs none.
+  if (request.action !== 'track' && !POLICY_MODES.includes(request.mode as PolicyMode))
+    return 'mode is not enforce or dry-run';
   if (request.action === 'track' && typeof request.tracking?.actionId !== 'string')
     return 'track request without tracking.actionId';
   return null;

@@ -139,13 +139,12 @@ export class IsolationWorker {
     if (opposite)
       // This process posted (or adopted) the opposite action and has not seen it end. MDE's list may
       // not show it yet, so this check cannot be left to the history below.
-      return lifecycle.finish(request, {
-        ...where,
-        outcome: 'escalated',
-        rule: 'action-conflict',
-        actionId: opposite.actionId,
-        reason: `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
-      });
+      return this.refuseConflict(
+        request,
+        machine,
+        opposite.actionId,
+        `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
+      );
     const followed = posted.find(verb, machine.id, now);
     if (followed) {
       // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
@@ -187,13 +186,7 @@ export class IsolationWorker {
         reason: prior.reason,
       });
     if (prior.kind === 'conflict')
-      return lifecycle.finish(request, {
-        ...where,
-        outcome: 'escalated',
-        rule: 'action-conflict',
-        actionId: prior.action.id,
-        reason: prior.reason,
-      });
+      return this.refuseConflict(request, machine, prior.action.id, prior.reason);
 
     if (verb === 'isolate') {
       const admission = policy.breaker.admit(new Date(now), { manual: isManualRequest(request) });
@@ -222,14 +215,7 @@ export class IsolationWorker {
       const open = judgePriorActions(verb, await this.history(machine.id));
       if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action);
       // The action in progress is the opposite one: the same refusal as before posting.
-      if (open.kind === 'conflict')
-        return lifecycle.finish(request, {
-          ...where,
-          outcome: 'escalated',
-          rule: 'action-conflict',
-          actionId: open.action.id,
-          reason: open.reason,
-        });
+      if (open.kind === 'conflict') return this.refuseConflict(request, machine, open.action.id, open.reason);
       // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
       // time it should.
       throw error;
@@ -237,6 +223,26 @@ export class IsolationWorker {
     const postedAt = this.deps.clock.now();
     posted.record(verb, machine.id, { actionId: action.id, at: postedAt, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
+  }
+
+  /**
+   * The opposite action is under way: MDE completes actions out of submission order (mde-api.md §10),
+   * so posting now could leave the device in the state nobody wanted last. A person has to choose.
+   */
+  private refuseConflict(
+    request: IsolationRequest,
+    machine: Machine,
+    actionId: string,
+    reason: string,
+  ): void {
+    this.deps.lifecycle.finish(request, {
+      machineId: machine.id,
+      computerDnsName: machine.computerDnsName,
+      outcome: 'escalated',
+      rule: 'action-conflict',
+      actionId,
+      reason,
+    });
   }
 
   /** The machine's recent isolate and release actions, newest first. */

@@ -8,6 +8,7 @@ import {
   manualRequest,
   PRIORITY,
   priorityOf,
+  type RequestOrigin,
   requesterFor,
   trackingRequestFor,
 } from '../../shared/dispatch/request';
@@ -85,15 +86,19 @@ describe('priority', () => {
   });
 });
 
+const receivedAt = new Date('2026-11-29T00:00:00Z');
+/** Where a request of the `ransomware` rule came from, with `changes`. */
+const origin = (changes: Partial<RequestOrigin> = {}): RequestOrigin => ({
+  alert,
+  receivedAt,
+  policyVersion: 'v7',
+  comment: 'because',
+  requestedBy: { kind: 'rule', name: 'ransomware' },
+  ...changes,
+});
+
 describe('isolation requests', () => {
-  const receivedAt = new Date('2026-11-29T00:00:00Z');
-  const request = isolateRequestFrom(decision, {
-    alert,
-    receivedAt,
-    policyVersion: 'v7',
-    comment: 'because',
-    requestedBy: { kind: 'rule', name: 'ransomware' },
-  });
+  const request = isolateRequestFrom(decision, origin());
 
   it('carry the design §4 fields, with the alert reduced to this device', () => {
     expect(request).toMatchObject({
@@ -142,6 +147,7 @@ describe('isolation requests', () => {
     });
     expect(tracking.requestId).toBe(request.requestId);
     expect(invalidRequestReason(tracking)).toBeNull();
+    expect(invalidRequestReason({ ...tracking, mode: undefined })).toBeNull();
   });
 
   it('are checked when they come off the queue', () => {
@@ -155,31 +161,20 @@ describe('isolation requests', () => {
   });
 
   it('carry the mode of their decision, so a dry-run decision stays one in the queue', () => {
-    const dryRun = isolateRequestFrom(
-      { ...decision, mode: 'dry-run' },
-      {
-        alert,
-        receivedAt,
-        policyVersion: 'v7',
-        comment: 'c',
-        requestedBy: requesterFor(alert, 'ransomware'),
-      },
-    );
-    expect(dryRun.mode).toBe('dry-run');
+    expect(isolateRequestFrom({ ...decision, mode: 'dry-run' }, origin()).mode).toBe('dry-run');
     const manualAlert = { ...alert, source: 'manual' as const, manual: { comment: 'IR-1' } };
-    const release = manualRequest('release', { hostname: 'ws-1' }, 'Full', 'dry-run', {
-      alert: manualAlert,
-      receivedAt,
-      policyVersion: 'v7',
-      comment: 'IR-1',
-      requestedBy: requesterFor(manualAlert, 'manual'),
-    });
+    const release = manualRequest(
+      'release',
+      { hostname: 'ws-1' },
+      'Full',
+      'dry-run',
+      origin({ alert: manualAlert, requestedBy: requesterFor(manualAlert, 'manual') }),
+    );
     expect(release).toMatchObject({ action: 'release', mode: 'dry-run', rule: 'manual' });
   });
 });
 
 describe('manual requests', () => {
-  const receivedAt = new Date('2026-11-29T00:00:00Z');
   const manualAlert: NormalizedAlert = {
     ...alert,
     severity: 'low',
@@ -188,22 +183,18 @@ describe('manual requests', () => {
   };
 
   it('are those of a manual alert, the same test the policy uses, whoever the requester names', () => {
-    const origin = { alert: manualAlert, receivedAt, policyVersion: 'v7', comment: 'IR-2' };
-    const unnamed = isolateRequestFrom(decision, {
-      ...origin,
-      requestedBy: requesterFor(manualAlert, 'manual'),
-    });
+    const unnamed = isolateRequestFrom(
+      decision,
+      origin({ alert: manualAlert, requestedBy: requesterFor(manualAlert, 'manual') }),
+    );
     expect(unnamed.requestedBy).toEqual({ kind: 'caller', name: 'unnamed caller' });
     expect(unnamed.priority).toBe(PRIORITY.manual);
     expect(isManualRequest(unnamed)).toBe(true);
     // An automatic alert stays automatic even if a requester claims to be a person.
-    const claimed = isolateRequestFrom(decision, {
-      alert,
-      receivedAt,
-      policyVersion: 'v7',
-      comment: 'c',
-      requestedBy: { kind: 'caller', name: 'someone' },
-    });
+    const claimed = isolateRequestFrom(
+      decision,
+      origin({ requestedBy: { kind: 'caller', name: 'someone' } }),
+    );
     expect(isManualRequest(claimed)).toBe(false);
     expect(claimed.priority).toBe(PRIORITY.high);
   });
@@ -211,10 +202,7 @@ describe('manual requests', () => {
   it('name the person of the manual alert, or the rule for automatic ones', () => {
     expect(
       requesterFor({ ...manualAlert, manual: { comment: 'x', requestedBy: 'jo@contoso.com' } }, 'manual'),
-    ).toEqual({
-      kind: 'caller',
-      name: 'jo@contoso.com',
-    });
+    ).toEqual({ kind: 'caller', name: 'jo@contoso.com' });
     expect(requesterFor(alert, 'ransomware')).toEqual({ kind: 'rule', name: 'ransomware' });
   });
 });

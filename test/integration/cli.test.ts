@@ -124,5 +124,9 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       stderr: expect.stringMatching(/cannot read policy file/),
     });
     expect(await cli('status', 'not-a-guid')).toMatchObject({ code: 2 });
+    expect(await cli('isolate', '--host', 'wks-lab', '--comment', 'x', '--wait', 'soon')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--wait must be a positive number/),
+    });
   });
 });

@@ -5,8 +5,9 @@
  * keep that as safe as one at a time).
  */
 import type { IsolationRequest } from '../../shared/dispatch/request';
+import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import type { MdeApi } from '../../shared/mde/api';
-import { NotFoundError } from '../../shared/mde/errors';
+import { NotFoundError, TransientError } from '../../shared/mde/errors';
 import {
   type Harness,
   isolateRequest,
@@ -20,15 +21,24 @@ import {
 const DOMAIN = 'contoso.local';
 const BREAKER_LIMIT = 3;
 const lag = laggingActionList();
-/** Machines whose actions MDE stops knowing (404 on GET machineactions/{id}), so their tracking ends in error. */
-const forgotten = new Set<string>();
+/**
+ * How MDE answers GET machineactions/{id} for the actions of a machine: `forget` (404, so tracking ends
+ * in error) or `flaky` (two failures, then an answer, over and over).
+ */
+const tracking = new Map<string, 'forget' | 'flaky'>();
+let flakyPolls = 0;
 
-function forgetful(api: MdeApi): MdeApi {
+function unreliableTracking(api: MdeApi): MdeApi {
+  const details = { operation: 'getMachineAction', api: 'machineactions' as const };
   return Object.assign(Object.create(api) as MdeApi, {
     getMachineAction: async (id: string) => {
       const action = await api.getMachineAction(id);
-      if (!forgotten.has(action.machineId)) return action;
-      throw new NotFoundError('404', { operation: 'getMachineAction', api: 'machineactions', status: 404 });
+      const behaviour = tracking.get(action.machineId);
+      if (behaviour === 'forget') throw new NotFoundError('404', { ...details, status: 404 });
+      flakyPolls += 1;
+      if (behaviour === 'flaky' && flakyPolls % 3 !== 0)
+        throw new TransientError('503', { ...details, status: 503 }, 'server-error', false);
+      return action;
     },
   });
 }
@@ -37,7 +47,7 @@ describe('worker guards', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      decorateApi: (api) => forgetful(lag.decorate(api)),
+      decorateApi: (api) => unreliableTracking(lag.decorate(api)),
       policy: { ...TEST_POLICY, blastRadius: { ...TEST_POLICY.blastRadius, maxIsolations: BREAKER_LIMIT } },
     });
   });
@@ -198,7 +208,7 @@ describe('worker guards', () => {
   it('asks MDE again for a machine whose tracking ended in error, instead of calling it handled', async () => {
     const machine = h.machineId(`hv-host-01.${DOMAIN}`);
     h.sim.setMachine(machine, { traits: { offline: true } });
-    forgotten.add(machine);
+    tracking.set(machine, 'forget');
     const first = isolateRequest(h, { mdeDeviceId: machine });
     await handle(first);
     await h.settle();
@@ -210,5 +220,18 @@ describe('worker guards', () => {
     // MDE still holds the pending isolation: the second request adopts it rather than trusting a
     // record of this process that no longer follows anything.
     expect(outcomesOf(second)).toEqual([[expect.objectContaining({ adopted: true })]]);
+  });
+
+  it('keeps following an action through scattered poll failures: only consecutive ones count', async () => {
+    const machine = h.machineId('wks-lab');
+    // Offline: the isolation stays Pending for many polls, two of every three of which fail.
+    h.sim.setMachine(machine, { traits: { offline: true } });
+    tracking.set(machine, 'flaky');
+    const request = isolateRequest(h, { mdeDeviceId: machine });
+    await handle(request);
+    await h.settle();
+    const retries = h.notes.filter((n) => n.event === 'isolation-retry' && n.requestId === request.requestId);
+    expect(retries.length).toBeGreaterThan(DEFAULT_TIMING.transientMaxAttempts);
+    expect(outcomesOf(request)).toEqual([[expect.objectContaining({ outcome: 'timed-out' })]]);
   });
 });

@@ -53,6 +53,11 @@ export function policyOf(overrides: Partial<PolicyDocument> = {}) {
 }
 
 /** Stage 2 for the alert's first device. */
-export function decideOn(policy: ReturnType<typeof policyOf>, alert: NormalizedAlert, machine: Machine) {
-  return policy.decideDevice(alert, alert.devices[0], machine, { trace: true });
+export function decideOn(
+  policy: ReturnType<typeof policyOf>,
+  alert: NormalizedAlert,
+  machine: Machine,
+  now: Date = new Date(),
+) {
+  return policy.decideDevice(alert, alert.devices[0], machine, { trace: true, now });
 }

@@ -329,7 +329,7 @@ describe('blast radius', () => {
     expect(decisions[0].trace?.at(-1)?.rule).toBe('blast-radius');
     expect(policy.breaker.status(NOW)).toMatchObject({ open: true });
 
-    const next = decideOn(policy, alertOf(), machineOf());
+    const next = decideOn(policy, alertOf(), machineOf(), NOW);
     expect(next).toMatchObject({ action: 'escalate', rule: 'blast-radius' });
     expect(next.reason).toContain('breaker open: alert da638856212847710932_-1173482659 named 4 devices');
   });
