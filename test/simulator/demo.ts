@@ -3,12 +3,15 @@
  * API simulator (with its managed identity endpoint, so the real @azure/identity code signs in), points
  * the app at it through the same settings a deployment uses, and runs a small alert storm through
  * `mde-isolator run` twice: first as shipped (the default policy is a dry run), then with
- * ISOLATION_MODE=enforce, so isolations really happen and are followed to their end.
+ * ISOLATION_MODE=enforce, so isolations really happen and are followed to their end. The team's sample
+ * alerts (copies in test/fixtures) go through the same runs; their devices are added to the simulated
+ * tenant so the decisions rest on real machine records.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../shared/cli/main';
+import { fixturePath } from '../fixtures';
 import { type RunningSimulator, startSimulator } from './index';
 
 const DOMAIN = 'contoso.local';
@@ -73,6 +76,43 @@ function demoAlerts(sim: RunningSimulator): Record<string, unknown> {
   };
 }
 
+/** The team samples (../shared/samples, copied to test/fixtures) and the devices they name. */
+const TEAM_SAMPLES = [
+  '01-sentinel-incident-xdr-single-host.json',
+  '03-sentinel-incident-hostname-only-low.json',
+  '05-sentinel-alert-trigger-entities-array.json',
+  '07-azmon-logalert-v2-fired-dimensions.json',
+  '10-mde-api-alert-medium.json',
+  '11-graph-alert-v2-device-evidence.json',
+  '12-graph-alert-v2-no-device-evidence.json',
+];
+const SAMPLE_DEVICES: Array<{ id: string; dnsName: string; aadDeviceId?: string; tags?: string[] }> = [
+  { id: '716240a6127a2375ac877a23ed488ec786b9e4a4', dnsName: 'fin-ws-0142.ad.northwind.example' },
+  { id: '9c1e07d5b2a34f6e8d0a1b2c3d4e5f60718293a4', dnsName: 'kiosk-lobby-07.ad.northwind.example' },
+  {
+    id: '0a28179d066c63a45b98d678638e0b258f6b38f2',
+    dnsName: 'eng-ws-0311.ad.northwind.example',
+    aadDeviceId: 'b1d0602d-f3b2-44ec-bf08-b3e4071aa8a4',
+  },
+  { id: '757ea4ad42a092e12f041c3e4850f3868359e84b', dnsName: 'ops-ws-0199.ad.northwind.example' },
+  { id: '1e995fdbdad4249f97839a34f4276ef2b47ce37e', dnsName: 'dev-ws-0458.ad.northwind.example' },
+  {
+    id: '41d31f1735beb60b6bf9b591ce42c615d3a2c9a5',
+    dnsName: 'acct-lt-0093.ad.northwind.example',
+    aadDeviceId: 'cc1c5283-81f3-4078-b976-5e80dd3b9f6d',
+    tags: ['VIP'],
+  },
+];
+
+function addSampleDevices(sim: RunningSimulator): void {
+  for (const device of SAMPLE_DEVICES) {
+    sim.addMachine(
+      { name: device.dnsName, osPlatform: 'Windows11', version: '23H2', tags: device.tags },
+      { id: device.id, ...(device.aadDeviceId ? { aadDeviceId: device.aadDeviceId } : {}) },
+    );
+  }
+}
+
 function heading(text: string): void {
   process.stdout.write(`\n=== ${text} ===\n\n`);
 }
@@ -92,10 +132,16 @@ async function main(): Promise<number> {
   try {
     // The credential reads the managed identity endpoint from the process environment, as in Azure.
     Object.assign(process.env, sim.env());
+    addSampleDevices(sim);
+    const samples = TEAM_SAMPLES.map((name) => {
+      copyFileSync(fixturePath(name), join(dir, name));
+      return name;
+    });
     const files = Object.entries(demoAlerts(sim)).map(([name, body]) => {
       writeFileSync(join(dir, name), JSON.stringify(body, null, 2));
       return name;
     });
+    files.unshift(...samples);
     process.stdout.write(
       `MDE API simulator on ${sim.baseUrl} with ${sim.machines().length} devices; alert files in ${dir}\n` +
         `Settings: ${Object.entries(sim.env())
