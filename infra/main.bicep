@@ -70,6 +70,9 @@ param sentinelWorkspaceId string = ''
 @description('Deploy the Logic App playbook that forwards Sentinel incidents to /api/alerts (needs sentinelWorkspaceId; deploy after the first code publish).')
 param deploySentinelPlaybook bool = false
 
+@description('Post every isolation outcome as a comment on its Sentinel incident (needs sentinelWorkspaceId, which grants the app Microsoft Sentinel Responder). Defaults to on with the playbook.')
+param sentinelIncidentComments bool = deploySentinelPlaybook
+
 // ---------------------------------------------------------------- names
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -146,6 +149,8 @@ module functionApp 'modules/functionapp.bicep' = {
     isolationPolicy: isolationPolicy
     isolationMode: isolationMode
     maxAlertBytes: maxAlertBytes
+    // Without the workspace the identity has no Responder role there: every comment would be refused.
+    sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
   }
 }
 

@@ -22,6 +22,7 @@ export const SETTINGS = {
   serviceBusNamespace: 'ServiceBusConnection__fullyQualifiedNamespace',
   queue: 'ISOLATION_QUEUE',
   maxAlertBytes: 'MAX_ALERT_BYTES',
+  sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -55,6 +56,10 @@ export interface AppConfig {
   serviceBusNamespace: string | null;
   queueName: string;
   maxAlertBytes: number;
+  /** Azure Resource Manager of the cloud: where Sentinel incident comments go, and their token audience. */
+  armBaseUrl: string;
+  /** Post every outcome as a comment on the Sentinel incident of its alert. */
+  sentinelIncidentComments: boolean;
 }
 
 export interface SettingProblem {
@@ -229,6 +234,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const requestTimeoutMs = readPositiveInteger(env, SETTINGS.requestTimeout, 30_000, problems);
   const maxAlertBytes = readPositiveInteger(env, SETTINGS.maxAlertBytes, 1024 * 1024, problems);
 
+  const commentsRaw = (get(SETTINGS.sentinelIncidentComments) ?? 'off').toLowerCase();
+  if (commentsRaw !== 'on' && commentsRaw !== 'off')
+    problems.push({
+      setting: SETTINGS.sentinelIncidentComments,
+      message: `"${commentsRaw}" is not on or off (on posts each outcome as a comment on the Sentinel incident)`,
+    });
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     cloud,
@@ -244,5 +256,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     serviceBusNamespace,
     queueName,
     maxAlertBytes,
+    armBaseUrl: endpoints.armBaseUrl,
+    sentinelIncidentComments: commentsRaw === 'on',
   };
 }

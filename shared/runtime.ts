@@ -21,6 +21,7 @@ import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
+import { withIncidentComments } from './report/sentinel-comments';
 
 export interface Runtime {
   config: AppConfig;
@@ -56,6 +57,8 @@ export interface RuntimeOptions {
   startWorker?: boolean;
   /** Wraps the MDE client (tests reproduce API behaviour the simulator cannot, e.g. a lagging list). */
   decorateApi?: (api: MdeApi) => MdeApi;
+  /** Where incident comments go instead of the cloud's ARM (tests: a loopback stand-in). */
+  incidentCommentsUrl?: string;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -77,12 +80,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     : new InProcessQueue({ clock, duplicateWindowMs: options.duplicateWindowMs });
   const queue: RequestQueue =
     inline ?? new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+  const baseReporter = options.reporter ?? jsonLinesReporter;
+  const comments = config.sentinelIncidentComments
+    ? withIncidentComments(baseReporter, {
+        credential,
+        armBaseUrl: config.armBaseUrl,
+        endpointUrl: options.incidentCommentsUrl,
+        timeoutMs: config.requestTimeoutMs,
+      })
+    : null;
   const dispatcher = new Dispatcher({
     api,
     policy,
     queue,
     throttle,
-    reporter: options.reporter ?? jsonLinesReporter,
+    reporter: comments ?? baseReporter,
     timing,
     random: options.random,
   });
@@ -102,6 +114,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       await queue.close();
       await throttle.stop();
+      // Comments already started are bounded by the request timeout; let them land.
+      await comments?.idle();
     },
   };
 }

@@ -86,6 +86,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(/ISOLATION_MODE: "yolo" is not one of enforce, dry-run/);
   });
 
+  it('keeps Sentinel incident comments off unless the setting says on, and names a bad value', () => {
+    expect(loadConfig({}).sentinelIncidentComments).toBe(false);
+    expect(loadConfig({ SENTINEL_INCIDENT_COMMENTS: 'off' }).sentinelIncidentComments).toBe(false);
+    expect(loadConfig({ SENTINEL_INCIDENT_COMMENTS: ' ON ' }).sentinelIncidentComments).toBe(true);
+    expect(problemsOf({ SENTINEL_INCIDENT_COMMENTS: 'yes' })).toEqual(['SENTINEL_INCIDENT_COMMENTS']);
+    expect(() => loadConfig({ SENTINEL_INCIDENT_COMMENTS: 'true' })).toThrow(
+      /SENTINEL_INCIDENT_COMMENTS: "true" is not on or off/,
+    );
+  });
+
+  it.each([
+    ['commercial', 'https://management.azure.com'],
+    ['gcc', 'https://management.azure.com'],
+    ['gcc-high', 'https://management.usgovcloudapi.net'],
+    ['dod', 'https://management.usgovcloudapi.net'],
+  ])('picks the Resource Manager of %s for incident comments', (cloud, arm) => {
+    expect(loadConfig({ MDE_CLOUD: cloud }).armBaseUrl).toBe(arm);
+  });
+
   it('reads a policy from a file or inline JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'policy-'));
     const path = join(dir, 'policy.json');

@@ -28,6 +28,11 @@ param mdeRequestTimeoutMs int
 param isolationPolicy string
 param isolationMode string
 param maxAlertBytes int
+@allowed([
+  'on'
+  'off'
+])
+param sentinelIncidentComments string
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -174,6 +179,7 @@ var appSettings = {
   ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   ISOLATION_QUEUE: queueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
+  SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {

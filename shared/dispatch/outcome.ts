@@ -3,6 +3,7 @@
  * Insights query reads to answer "what happened to this device, why, and how long did it take".
  */
 import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { PolicyMode } from '../config';
 import type { MachineActionStatus } from '../mde/types';
 import type { IsolationRequest, Requester } from './request';
 
@@ -55,10 +56,12 @@ export interface OutcomeRecord {
   actionStatus: MachineActionStatus | null;
   /** True when the action was posted by someone else (or an earlier delivery) and taken over. */
   adopted: boolean;
-  alert: Pick<NormalizedAlert, 'source' | 'alertId' | 'incidentId' | 'severity' | 'title'>;
+  alert: Pick<NormalizedAlert, 'source' | 'alertId' | 'incidentId' | 'incidentArmId' | 'severity' | 'title'>;
   rule: string;
   requestedBy: Requester;
   policyVersion: string;
+  /** The mode the request was decided in. */
+  mode: PolicyMode;
   attempts: number;
   deferrals: number;
   timings: {
@@ -109,12 +112,14 @@ export function outcomeRecord(
       source: alert.source,
       alertId: alert.alertId,
       incidentId: alert.incidentId,
+      incidentArmId: alert.incidentArmId ?? null,
       severity: alert.severity,
       title: alert.title,
     },
     rule: details.rule ?? request.rule,
     requestedBy: request.requestedBy,
     policyVersion: request.policyVersion,
+    mode: request.mode,
     attempts: request.attempt,
     deferrals: request.deferrals,
     timings: {

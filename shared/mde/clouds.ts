@@ -16,6 +16,8 @@ export interface CloudEndpoints {
   authorityHost: string;
   /** Other hosts of the same cloud that accept the same token (regional hosts). */
   alternateHosts: readonly string[];
+  /** Azure Resource Manager of the same cloud (Sentinel incident comments); also its token audience. */
+  armBaseUrl: string;
 }
 
 const COMMERCIAL_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
@@ -25,6 +27,7 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     apiBaseUrl: 'https://api.security.microsoft.com',
     tokenScope: COMMERCIAL_SCOPE,
     authorityHost: 'https://login.microsoftonline.com',
+    armBaseUrl: 'https://management.azure.com',
     // Regional hosts from the "improve request performance" tip, old and current spellings.
     alternateHosts: [
       'api.securitycenter.microsoft.com',
@@ -47,18 +50,21 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     apiBaseUrl: 'https://api-gcc.securitycenter.microsoft.us',
     tokenScope: 'https://api-gcc.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.com',
+    armBaseUrl: 'https://management.azure.com',
     alternateHosts: [],
   },
   'gcc-high': {
     apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us',
     tokenScope: 'https://api-gov.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.us',
+    armBaseUrl: 'https://management.usgovcloudapi.net',
     alternateHosts: [],
   },
   dod: {
     apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us',
     tokenScope: 'https://api-gov.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.us',
+    armBaseUrl: 'https://management.usgovcloudapi.net',
     alternateHosts: [],
   },
 };

@@ -1,0 +1,185 @@
+/**
+ * Posts every outcome as a comment on the Sentinel incident of its alert (design §1 item 4), so the
+ * analyst working the incident sees what happened to the device without opening the logs.
+ *
+ * A comment is a side channel: the outcome is already decided and logged when it is posted, so a
+ * failed comment never touches the request. It is logged as one warning and dropped.
+ */
+import { createHash } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+import axios, { type AxiosInstance } from 'axios';
+import type { DispatchReporter, OutcomeRecord } from '../dispatch/outcome';
+import { parseRetryAfter } from '../mde/errors';
+
+export const INCIDENT_COMMENTS_API_VERSION = '2023-02-01';
+
+/** Sentinel accepts 30k characters; an analyst reads a paragraph. */
+export const MAX_COMMENT_CHARS = 2_000;
+
+/**
+ * Only a Sentinel incident: the id comes from an alert payload, and the identity may write elsewhere
+ * in ARM, so a forged id must not turn into a PUT on another resource.
+ */
+const INCIDENT_ARM_ID =
+  /^\/subscriptions\/[^/?#]+\/resourceGroups\/[^/?#]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/?#]+\/providers\/Microsoft\.SecurityInsights\/Incidents\/[^/?#]+$/i;
+
+export interface IncidentCommentOptions {
+  credential: TokenCredential;
+  /** ARM of the cloud (`AppConfig.armBaseUrl`); the token is asked for this audience. */
+  armBaseUrl: string;
+  /** Where requests go when not to `armBaseUrl` (tests: a loopback stand-in for ARM). */
+  endpointUrl?: string;
+  timeoutMs: number;
+  /** Longest wait a 429's Retry-After may ask for before the one retry; a longer one is capped. */
+  maxRetryAfterMs?: number;
+}
+
+export interface IncidentCommentReporter extends DispatchReporter {
+  /** Resolves when every comment started so far has been posted or given up. */
+  idle(): Promise<void>;
+}
+
+/** A GUID from request and outcome: reporting the same outcome again PUTs the same comment. */
+export function commentIdFor(record: Pick<OutcomeRecord, 'requestId' | 'outcome'>): string {
+  const hex = createHash('sha256').update(`${record.requestId}:${record.outcome}`).digest('hex');
+  // Shaped as a name-based (version 5, RFC 4122 variant) GUID, which ARM accepts as a resource name.
+  const variant = ((Number.parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function deviceName(record: OutcomeRecord): string {
+  const { device } = record;
+  return (
+    record.computerDnsName ??
+    device.fqdn ??
+    device.hostname ??
+    record.machineId ??
+    device.mdeDeviceId ??
+    device.aadDeviceId ??
+    device.ipAddresses?.join(', ') ??
+    'unknown device'
+  );
+}
+
+/** Sentinel renders comments as HTML: text from alerts must stay text. */
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The comment text: one paragraph, no control characters, at most MAX_COMMENT_CHARS. */
+export function commentMessage(record: OutcomeRecord): string {
+  const parts = [
+    `mde-isolator: ${record.action} of ${deviceName(record)}: ${record.outcome}.`,
+    `Reason: ${record.reason.replace(/\.+$/, '')}.`,
+    record.actionId ? `MDE action ${record.actionId}${record.adopted ? ' (adopted)' : ''}.` : null,
+    `Rule ${record.rule}, requested by ${record.requestedBy.kind} ${record.requestedBy.name}.`,
+    `Policy ${record.policyVersion}, ${record.mode} mode.`,
+    `Request ${record.requestId}.`,
+  ];
+  const text = escapeHtml(
+    parts
+      .filter((part): part is string => part !== null)
+      .join(' ')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
+  if (text.length <= MAX_COMMENT_CHARS) return text;
+  // Never leave half an entity at the cut.
+  return `${text.slice(0, MAX_COMMENT_CHARS - 1).replace(/&[a-z]*$/, '')}…`;
+}
+
+type Attempt = { status: number; retryAfterMs: number | null; errorCode: string | null };
+
+/**
+ * Wraps `inner`: every outcome goes to it first, then (when its alert names a Sentinel incident) to
+ * the incident as a comment. Warnings about comments go to `inner.note`.
+ */
+export function withIncidentComments(
+  inner: DispatchReporter,
+  options: IncidentCommentOptions,
+): IncidentCommentReporter {
+  const scope = `${options.armBaseUrl.replace(/\/+$/, '')}/.default`;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
+  const http: AxiosInstance = axios.create({
+    baseURL: (options.endpointUrl ?? options.armBaseUrl).replace(/\/+$/, ''),
+    timeout: options.timeoutMs,
+    maxRedirects: 0,
+    validateStatus: () => true,
+  });
+  const pending = new Set<Promise<void>>();
+
+  async function put(incidentArmId: string, commentId: string, message: string): Promise<Attempt> {
+    const token = await options.credential.getToken(scope);
+    if (!token) throw new Error(`no token for ${scope}`);
+    const response = await http.put(
+      `${incidentArmId}/comments/${commentId}`,
+      { properties: { message } },
+      {
+        params: { 'api-version': INCIDENT_COMMENTS_API_VERSION },
+        headers: { Authorization: `Bearer ${token.token}`, 'Content-Type': 'application/json' },
+        // axios's timeout only notices an idle socket; this bounds the whole exchange.
+        signal: AbortSignal.timeout(options.timeoutMs),
+      },
+    );
+    const retryAfter = response.headers['retry-after'];
+    const errorCode = response.data?.error?.code;
+    return {
+      status: response.status,
+      retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined),
+      errorCode: typeof errorCode === 'string' ? errorCode : null,
+    };
+  }
+
+  async function post(record: OutcomeRecord, incidentArmId: string): Promise<void> {
+    const commentId = commentIdFor(record);
+    const warn = (status: number | null, why: string) =>
+      inner.note('warn', {
+        event: 'incident-comment-failed',
+        status,
+        why,
+        incidentId: record.alert.incidentId,
+        incidentArmId,
+        commentId,
+        requestId: record.requestId,
+        outcome: record.outcome,
+      });
+    if (!INCIDENT_ARM_ID.test(incidentArmId)) return warn(null, 'not a Sentinel incident resource id');
+    const message = commentMessage(record);
+    try {
+      let attempt = await put(incidentArmId, commentId, message);
+      if (attempt.status === 429) {
+        const wait = Math.min(attempt.retryAfterMs ?? 1_000, maxRetryAfterMs);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        attempt = await put(incidentArmId, commentId, message);
+      }
+      if (attempt.status < 200 || attempt.status >= 300)
+        warn(
+          attempt.status,
+          `ARM answered ${attempt.status}${attempt.errorCode ? ` ${attempt.errorCode}` : ''}${attempt.status === 429 ? ' twice' : ''}`,
+        );
+    } catch (error) {
+      // Only the error's name and message: an axios error carries the request, token included.
+      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      warn(null, what);
+    }
+  }
+
+  return {
+    outcome(record) {
+      inner.outcome(record);
+      const incidentArmId = record.alert.incidentArmId;
+      if (!incidentArmId) return;
+      // Nothing may reach the worker from here, not even a log sink that throws.
+      const done = post(record, incidentArmId)
+        .catch(() => undefined)
+        .finally(() => pending.delete(done));
+      pending.add(done);
+    },
+    note: (level, record) => inner.note(level, record),
+    async idle() {
+      while (pending.size > 0) await Promise.all(pending);
+    },
+  };
+}
