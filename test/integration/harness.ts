@@ -53,7 +53,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-const IDENTITY_VARIABLES = [
+/** The variables @azure/identity reads to find a managed identity; tests save and restore them. */
+export const IDENTITY_VARIABLES = [
   'IDENTITY_ENDPOINT',
   'IDENTITY_HEADER',
   'MSI_ENDPOINT',

@@ -22,7 +22,7 @@ import {
   withIncidentComments,
 } from '../../shared/report/sentinel-comments';
 import { createRuntime } from '../../shared/runtime';
-import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
+import { IDENTITY_VARIABLES, RATE_LIMITS, TEST_POLICY } from '../integration/harness';
 import { type RunningSimulator, startSimulator } from '../simulator';
 
 const INCIDENT =
@@ -101,14 +101,6 @@ function recordingReporter() {
   };
   return { reporter, outcomes, notes };
 }
-
-const IDENTITY_VARIABLES = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'AZURE_CLIENT_ID',
-];
 
 let sim: RunningSimulator;
 let arm: FakeArm;
