@@ -10,7 +10,13 @@ export interface AlertFromFile {
   alert: NormalizedAlert;
 }
 
-function readJson(file: string, io: CliIo): { value: unknown } | { error: string } {
+/** One line: JSON.parse quotes the start of the text, line breaks included, which would split the message. */
+function oneLine(message: string): string {
+  return message.replace(/\s+/g, ' ').trim();
+}
+
+/** A payload file's JSON, or why it cannot be had (one line, for stderr). */
+export function readJsonFile(file: string, io: CliIo): { value: unknown } | { error: string } {
   let text: string;
   try {
     text = readFileSync(resolve(io.cwd, file), 'utf8');
@@ -20,7 +26,7 @@ function readJson(file: string, io: CliIo): { value: unknown } | { error: string
   try {
     return { value: JSON.parse(text) };
   } catch (error) {
-    return { error: `not JSON: ${(error as Error).message}` };
+    return { error: `not JSON: ${oneLine((error as Error).message)}` };
   }
 }
 
@@ -33,7 +39,7 @@ export function readAlertFiles(files: string[], io: CliIo): { alerts: AlertFromF
   const alerts: AlertFromFile[] = [];
   let complete = true;
   for (const file of files) {
-    const read = readJson(file, io);
+    const read = readJsonFile(file, io);
     if ('error' in read) {
       io.stderr.write(`${file}: ${read.error}\n`);
       complete = false;

@@ -3,8 +3,6 @@
  * configured API (a real tenant or the simulator), outcome collection, waiting until every request
  * reached its end, and the summary table.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Option } from 'commander';
@@ -16,6 +14,7 @@ import { loadPolicy } from '../policy/load';
 import { PolicyError } from '../policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime';
 import type { CliIo } from './context';
+import { loadPolicyFile, PolicyFileError } from './policy-file';
 
 export interface SessionOptions {
   policy?: string;
@@ -52,10 +51,7 @@ export function openSession(
     const config = loadConfig(env);
     const mode: PolicyMode | null = options.dryRun ? 'dry-run' : config.modeOverride;
     const policy = options.policy
-      ? loadPolicy(
-          { kind: 'file', path: resolve(io.cwd, options.policy), text: readPolicyFile(io, options.policy) },
-          mode,
-        )
+      ? loadPolicyFile(io, options.policy, mode)
       : loadPolicy(config.policySource, mode);
     const outcomes: OutcomeRecord[] = [];
     const notes: Record<string, unknown>[] = [];
@@ -103,18 +99,9 @@ export function openSession(
       close: () => runtime.close(),
     };
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PolicyError) throw new SessionError(error.message);
+    if (error instanceof ConfigError || error instanceof PolicyError || error instanceof PolicyFileError)
+      throw new SessionError(error.message);
     throw error;
-  }
-}
-
-function readPolicyFile(io: CliIo, path: string): string {
-  try {
-    return readFileSync(resolve(io.cwd, path), 'utf8');
-  } catch (error) {
-    throw new SessionError(
-      `cannot read policy file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
   }
 }
 

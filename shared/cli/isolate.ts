@@ -75,23 +75,26 @@ export async function runManualOrder(
     io.stderr.write(`${action}: ${error.message}\n`);
     return EXIT.badInput;
   }
+  const isolationType = options.selective ? 'Selective' : 'Full';
+  // The same label as `run` gives a manual request, so both tables read alike.
+  const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
     const request = await session.runtime.dispatcher.submitManual({
       action,
       device,
       comment: options.comment.trim(),
-      isolationType: options.selective ? 'Selective' : 'Full',
+      isolationType,
       requestedBy: options.by ?? io.env.USER ?? io.env.USERNAME ?? 'mde-isolator CLI',
     });
     session.startProgress(1);
     await session.finish(maxWaitMs);
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
     if (options.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-    else if (outcomes.length > 0)
-      io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `${action} (manual)`))));
+    else if (outcomes.length > 0) io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, label))));
     else
       io.stdout.write(
-        `${action}: still running after ${maxWaitMs / 1000} s; check it with \`mde-isolator status\`\n`,
+        `${action}: still running in MDE after ${maxWaitMs / 1000} s (an offline device stays Pending until it ` +
+          'reports, up to 3 days); its action id is in the Defender portal Action center, then `mde-isolator status ACTION_ID`\n',
       );
     writeNotes(io, session.notes);
     return exitCodeFor(outcomes, outcomes.length === 0 ? 1 : 0);

@@ -3,11 +3,10 @@
  * process against the configured API (a real tenant or the simulator): intake, decisions, queue,
  * worker, tracking, then one summary row per device.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type AlertReport, receiveAlerts } from '../intake/receive-alerts';
 import type { RuntimeOptions } from '../runtime';
+import { readJsonFile } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
@@ -31,11 +30,6 @@ export interface RunOptions {
   /** Seconds to wait for every request to end (offline devices can take days). */
   wait?: string;
   timeScale?: string;
-}
-
-function readBody(file: string, io: CliIo): unknown {
-  const text = readFileSync(resolve(io.cwd, file), 'utf8');
-  return JSON.parse(text);
 }
 
 /** Rows for the decisions that never became requests (skip, escalate at intake). */
@@ -78,15 +72,13 @@ export async function runPipeline(
     const reports: AlertReport[] = [];
     const decisionOf = new Map<string, string>();
     for (const file of files) {
-      let body: unknown;
-      try {
-        body = readBody(file, io);
-      } catch (error) {
-        io.stderr.write(`${file}: ${(error as Error).message}\n`);
+      const read = readJsonFile(file, io);
+      if ('error' in read) {
+        io.stderr.write(`${file}: ${read.error}\n`);
         complete = false;
         continue;
       }
-      const result = await receiveAlerts(body, {
+      const result = await receiveAlerts(read.value, {
         policy: runtime.policy,
         sink: runtime.dispatcher,
         log: () => undefined,

@@ -2,8 +2,7 @@
  * `whatif [--policy FILE] [--json] FILE...`: what the policy would decide for saved alert payloads,
  * without calling anything. For tuning a policy against real alerts before enforcing it.
  */
-import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { DeviceRef } from '../alerts/model';
@@ -11,6 +10,7 @@ import { loadPolicy } from '../policy/load';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { type AlertFromFile, readAlertFiles } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { loadPolicyFile } from './policy-file';
 
 export interface WhatifOptions {
   policy?: string;
@@ -22,9 +22,7 @@ interface Evaluated extends AlertFromFile {
 }
 
 function readPolicy(path: string | undefined, io: CliIo): IsolationPolicy {
-  if (!path) return loadPolicy({ kind: 'default' }, null);
-  const fullPath = resolve(io.cwd, path);
-  return loadPolicy({ kind: 'file', path: fullPath, text: readFileSync(fullPath, 'utf8') }, null);
+  return path ? loadPolicyFile(io, path, null) : loadPolicy({ kind: 'default' }, null);
 }
 
 function deviceText(device: DeviceRef): string {

@@ -177,7 +177,7 @@ describe('whatif', () => {
       const lines = stderr.trim().split('\n');
       expect(lines).toHaveLength(3);
       expect(lines[0]).toMatch(/missing\.json: cannot read \(ENOENT\)/);
-      expect(lines[1]).toMatch(/broken\.json: not JSON/);
+      expect(lines[1]).toMatch(/broken\.json: not JSON: \S/);
       expect(lines[2]).toMatch(/other\.json: \$ is a JSON object of no known alert shape/);
       expect(JSON.parse(stdout).map((a: { source: string }) => a.source)).toEqual(['mde-alert']);
     } finally {
@@ -215,6 +215,31 @@ describe('whatif', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reports a payload whose JSON error quotes several lines on one stderr line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'whatif-'));
+    try {
+      writeFileSync(join(dir, 'notes.txt'), 'hello\nworld\n');
+      const { code, stderr } = await cli('whatif', join(dir, 'notes.txt'));
+      expect(code).toBe(2);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/notes\.txt: not JSON: .*hello world/),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a --policy file that cannot be read, not a bare Node error', async () => {
+    const { code, stderr } = await cli(
+      'whatif',
+      '--policy',
+      'no-such-policy.json',
+      '10-mde-api-alert-medium.json',
+    );
+    expect(code).toBe(2);
+    expect(stderr).toBe('whatif: cannot read policy file no-such-policy.json (ENOENT)\n');
   });
 
   it('exits 2 naming the problem of a bad policy file', async () => {

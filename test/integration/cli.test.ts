@@ -123,6 +123,14 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       code: 2,
       stderr: expect.stringMatching(/cannot read policy file/),
     });
+    writeFileSync(join(dir, 'notes.txt'), 'not\njson');
+    const unreadable = await cli('run', 'notes.txt', 'absent.json');
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^notes\.txt: not JSON: .*"not json"/),
+      'absent.json: cannot read (ENOENT)',
+      '',
+    ]);
     expect(await cli('status', 'not-a-guid')).toMatchObject({ code: 2 });
     expect(await cli('isolate', '--host', 'wks-lab', '--comment', 'x', '--wait', 'soon')).toMatchObject({
       code: 2,

@@ -1,6 +1,6 @@
 /**
- * Standalone simulator for local runs (`npm run simulator`, then `func start` with the printed
- * settings). Options: --port (default 4010), --generate N, --seed N, --time-scale F, --rate-limits.
+ * Standalone simulator for local runs (`npm run simulator`, then `func start` or the CLI with the
+ * printed settings). Options: --port (default 4010), --generate N, --seed N, --time-scale F, --rate-limits.
  */
 import { Command } from 'commander';
 import { startSimulator } from './index';
@@ -34,10 +34,19 @@ async function main(): Promise<void> {
     faults: { seed: options.seed },
     rateLimits: options.rateLimits,
   });
-  console.log(`MDE API simulator listening on ${simulator.baseUrl} (${simulator.machines().length} devices)`);
-  console.log('Point the app at it with these settings (local.settings.json "Values", or the environment):');
-  for (const [name, value] of Object.entries(simulator.env())) console.log(`  ${name}=${value}`);
-  console.log(`State view: ${simulator.baseUrl}/_simulator/state`);
+  const machines = simulator.machines();
+  const settings = Object.entries(simulator.env()).map(([name, value]) => `${name}=${value}`);
+  const curated = machines.filter((m) => !m.computerDnsName?.startsWith('gen-'));
+  console.log(`MDE API simulator listening on ${simulator.baseUrl} (${machines.length} devices)`);
+  console.log('Point the app at it with these settings (func start: local.settings.json "Values"):');
+  for (const setting of settings) console.log(`  ${setting}`);
+  console.log('For the CLI, in another shell (ISOLATION_MODE=enforce to post isolations):');
+  console.log(`  export ${settings.join(' ')}`);
+  console.log('  npx mde-isolator isolate --host ws-finance-01 --comment "trying the simulator"');
+  console.log(`Devices: ${[...new Set(curated.map((m) => m.computerDnsName))].join(', ')}`);
+  if (machines.length > curated.length)
+    console.log(`  and ${machines.length - curated.length} generated gen-NNNNN.fleet.* devices`);
+  console.log(`State view: ${simulator.baseUrl}/_simulator/state. Stop with Ctrl+C.`);
   const stop = () => {
     simulator.close().then(() => process.exit(0));
   };
