@@ -1,4 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { SETTINGS } from '../shared/config';
 import { getRuntime } from '../shared/runtime';
 
 /**
@@ -28,8 +29,12 @@ function bodyOf(message: unknown): unknown {
   }
 }
 
-app.serviceBusQueue('worker', {
-  connection: 'ServiceBusConnection',
-  queueName: '%ISOLATION_QUEUE%',
-  handler: worker,
-});
+// Without a namespace (a local `func start`) there is no queue: the alerts function runs this same worker
+// inline in its own process, and a trigger with no connection would only show as a broken function.
+if (process.env[SETTINGS.serviceBusNamespace]?.trim()) {
+  app.serviceBusQueue('worker', {
+    connection: 'ServiceBusConnection',
+    queueName: '%ISOLATION_QUEUE%',
+    handler: worker,
+  });
+}

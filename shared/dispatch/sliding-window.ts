@@ -17,6 +17,7 @@ export class SlidingWindowLog {
   /** End times of finished calls within the longest window, oldest first. */
   private readonly stamps: number[] = [];
   private inFlight = 0;
+  private scratch = new Float64Array(0);
   private readonly longestMs: number;
   private readonly largestLimit: number;
 
@@ -33,14 +34,18 @@ export class SlidingWindowLog {
    */
   slotAt(now: number, position: number): number {
     this.prune(now);
-    // Only the last `limit` calls of a window decide the next slot.
-    const times = this.stamps.slice(-this.largestLimit);
-    for (let i = 0; i < this.inFlight; i += 1) times.push(now);
+    // Only the last `limit` calls of a window decide the next slot. Built in a reused buffer: a busy
+    // worker asks this for thousands of positions per request refused, many times a second.
+    const past = Math.min(this.stamps.length, this.largestLimit);
+    const times = this.scratchFor(past + this.inFlight + position);
+    let count = 0;
+    for (let i = this.stamps.length - past; i < this.stamps.length; i += 1) times[count++] = this.stamps[i];
+    for (let i = 0; i < this.inFlight; i += 1) times[count++] = now;
     let at = now;
     for (let call = 0; call < position; call += 1) {
       for (const w of this.windows)
-        if (times.length >= w.limit) at = Math.max(at, times[times.length - w.limit] + w.windowMs + 1);
-      times.push(at);
+        if (count >= w.limit) at = Math.max(at, times[count - w.limit] + w.windowMs + 1);
+      times[count++] = at;
     }
     return at;
   }
@@ -60,6 +65,11 @@ export class SlidingWindowLog {
   /** A call taken earlier was never made. */
   refund(): void {
     this.inFlight -= 1;
+  }
+
+  private scratchFor(size: number): Float64Array {
+    if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
+    return this.scratch;
   }
 
   private prune(now: number): void {

@@ -191,15 +191,12 @@ export class MdeThrottle {
 
 /** Requests refused for lack of budget on one API, in line until served or gone. */
 class WaitingLine {
-  private readonly byClaimant = new Map<
-    string,
-    { priority: number; count: number; arrival: number; expiresAt: number }
-  >();
+  private readonly byClaimant = new Map<string, Place>();
   private arrivals = 0;
 
   hold(claimant: string, priority: number, count: number, expiresAt: number): void {
     const arrival = this.byClaimant.get(claimant)?.arrival ?? this.arrivals++;
-    this.byClaimant.set(claimant, { priority, count, arrival, expiresAt });
+    this.byClaimant.set(claimant, { claimant, priority, count, arrival, expiresAt });
   }
 
   leave(claimant: string): void {
@@ -211,16 +208,23 @@ class WaitingLine {
     const own = claimant ? this.byClaimant.get(claimant)?.arrival : undefined;
     const arrival = own ?? Number.POSITIVE_INFINITY;
     let ahead = 0;
-    for (const [other, place] of this.byClaimant) {
-      if (place.expiresAt <= now) this.byClaimant.delete(other);
-      else if (
-        other !== claimant &&
-        (place.priority < priority || (place.priority === priority && place.arrival < arrival))
-      )
+    // Asked on every reservation with thousands waiting in a storm: values() spares an entry array
+    // per place.
+    for (const place of this.byClaimant.values()) {
+      if (place.expiresAt <= now) this.byClaimant.delete(place.claimant);
+      else if (place.priority < priority || (place.priority === priority && place.arrival < arrival))
         ahead += place.count;
     }
     return ahead;
   }
+}
+
+interface Place {
+  claimant: string;
+  priority: number;
+  count: number;
+  arrival: number;
+  expiresAt: number;
 }
 
 /** Calls a request has reserved; every call goes through `call`, and `close` gives back the unused. */

@@ -18,7 +18,9 @@ export function parsePolicyText(text: string, origin: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new PolicyError([{ path: '', message: `not valid JSON: ${(error as Error).message}` }], origin);
+    // Node's parser message can span lines (it quotes the offending text); one problem is one line.
+    const reason = (error as Error).message.replace(/\s+/g, ' ').trim();
+    throw new PolicyError([{ path: '', message: `not valid JSON: ${reason}` }], origin);
   }
 }
 

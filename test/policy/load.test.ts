@@ -76,4 +76,17 @@ describe('loadPolicy', () => {
     expect(load).toThrow(PolicyError);
     expect(load).toThrow(/inline ISOLATION_POLICY, 1 problem\):\n {2}- \(policy\): not valid JSON: /);
   });
+
+  it('keeps a JSON syntax problem on one line, whatever the parser quotes', () => {
+    const text = '{"version": "1",\n  "mode": "enforce",\n  "rules": [\n    }\n  ]\n}';
+    try {
+      loadPolicy({ kind: 'inline', text }, null);
+      throw new Error('expected a PolicyError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(PolicyError);
+      const lines = (error as PolicyError).message.split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^ {2}- \(policy\): not valid JSON: \S/);
+    }
+  });
 });
