@@ -17,13 +17,10 @@ export class SlidingWindowLog {
   /** End times of finished calls within the longest window, oldest first. */
   private readonly stamps: number[] = [];
   private inFlight = 0;
-  private scratch = new Float64Array(0);
   private readonly longestMs: number;
-  private readonly largestLimit: number;
 
   constructor(readonly windows: readonly WindowLimit[]) {
     this.longestMs = Math.max(...windows.map((w) => w.windowMs));
-    this.largestLimit = Math.max(...windows.map((w) => w.limit));
   }
 
   /**
@@ -34,20 +31,35 @@ export class SlidingWindowLog {
    */
   slotAt(now: number, position: number): number {
     this.prune(now);
-    // Only the last `limit` calls of a window decide the next slot. Built in a reused buffer: a busy
-    // worker asks this for thousands of positions per request refused, many times a second.
-    const past = Math.min(this.stamps.length, this.largestLimit);
-    const times = this.scratchFor(past + this.inFlight + position);
-    let count = 0;
-    for (let i = this.stamps.length - past; i < this.stamps.length; i += 1) times[count++] = this.stamps[i];
-    for (let i = 0; i < this.inFlight; i += 1) times[count++] = now;
-    let at = now;
-    for (let call = 0; call < position; call += 1) {
-      for (const w of this.windows)
-        if (count >= w.limit) at = Math.max(at, times[count - w.limit] + w.windowMs + 1);
-      times[count++] = at;
+    if (position < 1) return now;
+    // Calls in order: the finished ones, the ones in flight (as made now), then the future ones from
+    // here. Future call j waits for the call `limit` places before it in each window; since the times
+    // never go down, that is its slot. Only the calls a chain of such steps reaches are computed:
+    // a few dozen, where a request refused in a storm asks for position 2,000 or more.
+    const finished = this.stamps.length;
+    const known = finished + this.inFlight;
+    const slots = new Map<number, number>();
+    const pending = [position - 1];
+    while (pending.length > 0) {
+      const call = pending[pending.length - 1];
+      let at = now;
+      let waiting = false;
+      for (const w of this.windows) {
+        const earlier = known + call - w.limit;
+        if (earlier < 0) continue;
+        const made =
+          earlier < finished ? this.stamps[earlier] : earlier < known ? now : slots.get(earlier - known);
+        if (made === undefined) {
+          pending.push(earlier - known);
+          waiting = true;
+        } else at = Math.max(at, made + w.windowMs + 1);
+      }
+      if (!waiting) {
+        slots.set(call, at);
+        pending.pop();
+      }
     }
-    return at;
+    return slots.get(position - 1) as number;
   }
 
   take(count: number): void {
@@ -65,11 +77,6 @@ export class SlidingWindowLog {
   /** A call taken earlier was never made. */
   refund(): void {
     this.inFlight -= 1;
-  }
-
-  private scratchFor(size: number): Float64Array {
-    if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
-    return this.scratch;
   }
 
   private prune(now: number): void {

@@ -212,7 +212,10 @@ class WaitingLine {
     // per place.
     for (const place of this.byClaimant.values()) {
       if (place.expiresAt <= now) this.byClaimant.delete(place.claimant);
-      else if (place.priority < priority || (place.priority === priority && place.arrival < arrival))
+      else if (
+        place.claimant !== claimant &&
+        (place.priority < priority || (place.priority === priority && place.arrival < arrival))
+      )
         ahead += place.count;
     }
     return ahead;

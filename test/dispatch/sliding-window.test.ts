@@ -62,4 +62,41 @@ describe('SlidingWindowLog', () => {
       ),
     );
   });
+
+  it('promises call k the slot it gets when the calls before it are made at theirs', () => {
+    const windows = [
+      { limit: 3, windowMs: 50 },
+      { limit: 7, windowMs: 400 },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 20 }),
+        (gaps, inFlight, position) => {
+          const history = () => {
+            const log = new SlidingWindowLog(windows);
+            let now = 0;
+            for (const gap of gaps) {
+              now = log.slotAt(now + gap, 1);
+              callAt(log, now);
+            }
+            log.take(inFlight);
+            return { log, now };
+          };
+          const { log, now } = history();
+          const promised = log.slotAt(now, position);
+          // The same history played on: the calls in flight end now, then each call takes its slot.
+          const replay = history().log;
+          for (let i = 0; i < inFlight; i += 1) replay.settle(now);
+          let at = now;
+          for (let call = 1; call < position; call += 1) {
+            at = replay.slotAt(at, 1);
+            callAt(replay, at);
+          }
+          return replay.slotAt(at, 1) === promised;
+        },
+      ),
+    );
+  });
 });
