@@ -153,15 +153,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   let apiBaseUrl = endpoints.apiBaseUrl;
   const apiUrlRaw = get(SETTINGS.apiUrl);
   if (apiUrlRaw) {
-    let url: URL | null = null;
-    try {
-      url = new URL(apiUrlRaw);
-    } catch {
+    const url = URL.canParse(apiUrlRaw) ? new URL(apiUrlRaw) : null;
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
       problems.push({ setting: SETTINGS.apiUrl, message: `"${apiUrlRaw}" is not an absolute http(s) URL` });
-    }
-    if (url && url.protocol !== 'https:' && url.protocol !== 'http:') {
-      problems.push({ setting: SETTINGS.apiUrl, message: `"${apiUrlRaw}" is not an absolute http(s) URL` });
-    } else if (url) {
+    } else {
       const mismatch = apiUrlMismatch(cloud, url);
       if (mismatch)
         problems.push({ setting: SETTINGS.apiUrl, message: `${mismatch}; set ${SETTINGS.cloud} to match` });

@@ -14,7 +14,7 @@ import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import type { RequestQueue } from './dispatch/queue';
 import { ServiceBusRequestQueue } from './dispatch/service-bus-queue';
-import { type Clock, MdeThrottle, systemClock } from './dispatch/throttle';
+import { MdeThrottle } from './dispatch/throttle';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import type { MdeApi } from './mde/api';
 import { createMdeClient } from './mde/client';
@@ -42,14 +42,10 @@ export interface RuntimeOptions {
   policy?: IsolationPolicy;
   reporter?: DispatchReporter;
   timing?: DispatchTiming;
-  clock?: Clock;
-  random?: () => number;
   /** Inline mode: messages handled at once (the throttle still counts every call). */
   concurrency?: number;
   /** MDE calls in flight at once, per API. */
   maxConcurrentCalls?: number;
-  /** Inline mode: duplicate-detection window of the in-memory queue. */
-  duplicateWindowMs?: number;
   /**
    * Inline mode: false queues requests without handling them, like Service Bus with no worker
    * running (tests of the HTTP intake, which ends at the queue).
@@ -64,20 +60,16 @@ export interface RuntimeOptions {
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const config = loadConfig(options.env ?? process.env);
   const timing = options.timing ?? DEFAULT_TIMING;
-  const clock = options.clock ?? systemClock;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
   const credential = createCredential(config);
   const throttle = new MdeThrottle({
     rateLimits: config.rateLimits,
     headroom: config.rateHeadroom,
-    clock,
     maxConcurrent: options.maxConcurrentCalls,
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
-  const inline = config.serviceBusNamespace
-    ? null
-    : new InProcessQueue({ clock, duplicateWindowMs: options.duplicateWindowMs });
+  const inline = config.serviceBusNamespace ? null : new InProcessQueue();
   const queue: RequestQueue =
     inline ?? new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
   const baseReporter = options.reporter ?? jsonLinesReporter;
@@ -96,7 +88,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     throttle,
     reporter: comments ?? baseReporter,
     timing,
-    random: options.random,
   });
   if (options.startWorker !== false)
     inline?.start((message, delivery) => dispatcher.handle(message.body, delivery), {

@@ -57,6 +57,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses an API URL that is not http(s)', () => {
+    for (const url of [
+      'ftp://api.security.microsoft.com',
+      'file:///etc/passwd',
+      'api.security.microsoft.com',
+    ])
+      expect(() => loadConfig({ MDE_API_URL: url })).toThrow(
+        /MDE_API_URL: .* is not an absolute http\(s\) URL/,
+      );
+  });
+
   it('names every offending setting in one error, with the accepted values', () => {
     const env = {
       MDE_CLOUD: 'azure-china',

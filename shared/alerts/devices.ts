@@ -25,13 +25,13 @@ export interface DeviceHints {
   azureResourceId?: unknown;
 }
 
-export function mdeDeviceIdOf(value: unknown): string | undefined {
+function mdeDeviceIdOf(value: unknown): string | undefined {
   const id = text(value);
   return id && MDE_DEVICE_ID.test(id) ? id.toLowerCase() : undefined;
 }
 
 /** Every spelling of the MDE device id seen in the field (design §5, alert-schemas §1a). */
-export const MDE_DEVICE_ID_FIELDS = ['MdatpDeviceId', 'MdeDeviceId', 'machineId', 'DeviceId'] as const;
+const MDE_DEVICE_ID_FIELDS = ['MdatpDeviceId', 'MdeDeviceId', 'machineId', 'DeviceId'] as const;
 
 /** The first valid MDE device id among the known spellings, any case. */
 export function mdeDeviceIdIn(record: unknown): string | undefined {
@@ -106,7 +106,7 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
  * Same device when the strongest identifier both refs carry agrees. Two different MDE ids are two
  * devices even if their names match (names are reused; ids are not).
  */
-export function sameDevice(a: DeviceRef, b: DeviceRef): boolean {
+function sameDevice(a: DeviceRef, b: DeviceRef): boolean {
   if (a.mdeDeviceId && b.mdeDeviceId) return a.mdeDeviceId === b.mdeDeviceId;
   if (a.aadDeviceId && b.aadDeviceId) return a.aadDeviceId === b.aadDeviceId;
   if (a.fqdn && b.fqdn) return a.fqdn === b.fqdn;

@@ -56,7 +56,7 @@ export function listField(record: unknown, ...names: string[]): unknown[] {
  * Columns such as `Entities`, `ExtendedProperties`, `Techniques` and `AdditionalFields` are JSON
  * documents serialized into a string in Log Analytics rows; the same fields are real JSON elsewhere.
  */
-export function parseIfJsonText(value: unknown): unknown {
+function parseIfJsonText(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const trimmed = value.trim();
   if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) return value;

@@ -3,7 +3,7 @@
  * the caller, so a bad one is rejected with its field named instead of being read leniently.
  */
 import { createHash } from 'node:crypto';
-import { deviceFromHints } from './devices';
+import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
 import { field, type JsonRecord, text, textField } from './fields';
 import {
@@ -14,7 +14,14 @@ import {
   type Severity,
 } from './model';
 
-const DEVICE_FIELDS = ['machineId', 'hostname', 'fqdn', 'aadDeviceId'] as const;
+/** The device fields a person may give: the hint each fills, and what a usable value is. */
+const DEVICE_FIELDS = {
+  machineId: { hint: 'mdeDeviceId', expected: 'a 40-hex MDE device id' },
+  hostname: { hint: 'hostname', expected: 'a host name' },
+  fqdn: { hint: 'fqdn', expected: 'a DNS name' },
+  aadDeviceId: { hint: 'aadDeviceId', expected: 'an Entra device id (GUID)' },
+} as const satisfies Record<string, { hint: keyof DeviceHints; expected: string }>;
+const DEVICE_FIELD_NAMES = Object.keys(DEVICE_FIELDS) as Array<keyof typeof DEVICE_FIELDS>;
 const MAX_COMMENT = 1000;
 // Ids and the requester end up in every log line and MDE comment of the request: a name, not a document.
 const MAX_LABEL = 200;
@@ -28,29 +35,16 @@ function labelOf(body: JsonRecord, name: 'requestedBy' | 'alertId' | 'incidentId
 }
 
 function deviceOf(body: JsonRecord) {
-  const given = DEVICE_FIELDS.filter((name) => text(field(body, name)) !== undefined);
+  const given = DEVICE_FIELD_NAMES.filter((name) => text(field(body, name)) !== undefined);
   if (given.length !== 1)
     throw new PayloadError(
-      `give exactly one of ${DEVICE_FIELDS.join(', ')} (got ${given.join(', ')})`,
+      `give exactly one of ${DEVICE_FIELD_NAMES.join(', ')} (got ${given.join(', ')})`,
       given[1],
     );
   const [name] = given;
   const value = field(body, name);
-  const device = deviceFromHints(
-    name === 'machineId'
-      ? { mdeDeviceId: value }
-      : name === 'aadDeviceId'
-        ? { aadDeviceId: value }
-        : name === 'fqdn'
-          ? { fqdn: value }
-          : { hostname: value },
-  );
-  const expected = {
-    machineId: 'a 40-hex MDE device id',
-    aadDeviceId: 'an Entra device id (GUID)',
-    fqdn: 'a DNS name',
-    hostname: 'a host name',
-  }[name];
+  const { hint, expected } = DEVICE_FIELDS[name];
+  const device = deviceFromHints({ [hint]: value });
   if (!device || (name === 'hostname' && device.fqdn))
     throw new PayloadError(`${name} "${String(value).slice(0, 80)}" is not ${expected}`, name);
   return { device, key: `${name}:${String(value).toLowerCase()}` };
@@ -110,6 +104,6 @@ function parse(body: JsonRecord): NormalizedAlert[] {
 export const manualRequest: AlertFamily = {
   source: 'manual',
   label: 'manual request { machineId | hostname | fqdn | aadDeviceId, comment, severity?, isolationType? }',
-  required: [anyOf(...DEVICE_FIELDS.map((name) => hasText(name))), hasText('comment')],
+  required: [anyOf(...DEVICE_FIELD_NAMES.map((name) => hasText(name))), hasText('comment')],
   parse,
 };

@@ -8,7 +8,7 @@ import { type DeviceCollector, type DeviceHints, mdeDeviceIdIn } from './devices
 import { field, isRecord, type JsonRecord, recordField, text } from './fields';
 
 /** A Host entity, its `additionalData` in the older (FQDN, AadDeviceId) or newer (DeviceDnsName) shape. */
-export function hostEntityHints(host: JsonRecord): DeviceHints {
+function hostEntityHints(host: JsonRecord): DeviceHints {
   const extra = recordField(host, 'additionalData');
   return {
     mdeDeviceId: mdeDeviceIdIn(host) ?? mdeDeviceIdIn(extra),

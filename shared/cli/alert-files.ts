@@ -15,18 +15,22 @@ function oneLine(message: string): string {
   return message.replace(/\s+/g, ' ').trim();
 }
 
-/** A payload file's JSON, or why it cannot be had (one line, for stderr). */
-export function readJsonFile(file: string, io: CliIo): { value: unknown } | { error: string } {
+/** A payload file's JSON, or null once why it cannot be had is reported on stderr as `FILE: why`. */
+export function readJsonFile(file: string, io: CliIo): { value: unknown } | null {
+  const unusable = (why: string) => {
+    io.stderr.write(`${file}: ${why}\n`);
+    return null;
+  };
   let text: string;
   try {
     text = readFileSync(resolve(io.cwd, file), 'utf8');
   } catch (error) {
-    return { error: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    return unusable(`cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   try {
     return { value: JSON.parse(text) };
   } catch (error) {
-    return { error: `not JSON: ${oneLine((error as Error).message)}` };
+    return unusable(`not JSON: ${oneLine((error as Error).message)}`);
   }
 }
 
@@ -40,8 +44,7 @@ export function readAlertFiles(files: string[], io: CliIo): { alerts: AlertFromF
   let complete = true;
   for (const file of files) {
     const read = readJsonFile(file, io);
-    if ('error' in read) {
-      io.stderr.write(`${file}: ${read.error}\n`);
+    if (!read) {
       complete = false;
       continue;
     }

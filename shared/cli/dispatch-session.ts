@@ -13,7 +13,7 @@ import { compressTiming } from '../dispatch/timing';
 import { loadPolicy } from '../policy/load';
 import { PolicyError } from '../policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime';
-import type { CliIo } from './context';
+import { type CliIo, EXIT } from './context';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
 
 export interface SessionOptions {
@@ -33,18 +33,14 @@ export interface DispatchSession {
   close(): Promise<void>;
 }
 
-/** Why the session could not start (bad settings or policy): one message, exit code 2. */
-export class SessionError extends Error {}
+/** Why the session could not start (bad settings, policy or flag): one message, exit code 2. */
+class SessionError extends Error {}
 
 /**
  * Opens an inline runtime. A Service Bus setting is ignored on purpose: a CLI run is a whole pipeline
  * in this process, and its requests must not land in a queue that a deployed worker drains.
  */
-export function openSession(
-  io: CliIo,
-  options: SessionOptions,
-  overrides: RuntimeOptions = {},
-): DispatchSession {
+function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptions = {}): DispatchSession {
   const env = { ...io.env, [SETTINGS.serviceBusNamespace]: '' };
   let runtime: Runtime;
   try {
@@ -114,7 +110,7 @@ export function timeScaleOption(): Option {
   return new Option('--time-scale <factor>', 'multiply every dispatch delay (simulator runs)').hideHelp();
 }
 
-export function timeScaleOverride(value: string | undefined): RuntimeOptions {
+function timeScaleOverride(value: string | undefined): RuntimeOptions {
   if (value === undefined) return {};
   const factor = Number(value);
   if (!Number.isFinite(factor) || factor <= 0 || factor > 1)
@@ -126,9 +122,40 @@ export function timeScaleOverride(value: string | undefined): RuntimeOptions {
 export const DEFAULT_WAIT_SECONDS = 900;
 
 /** `--wait` in ms, or null when it is not a positive number of seconds. */
-export function waitMs(value: string | undefined): number | null {
+function waitMs(value: string | undefined): number | null {
   const seconds = value === undefined ? DEFAULT_WAIT_SECONDS : Number(value);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
+}
+
+/** The flags every dispatching verb takes besides its own. */
+export interface SessionFlags extends SessionOptions {
+  wait?: string;
+  timeScale?: string;
+}
+
+/**
+ * Checks `--wait` and `--time-scale`, then opens the session; null once why it cannot start is
+ * reported on stderr as `VERB: why` (exit code 2).
+ */
+export function startSession(
+  verb: string,
+  io: CliIo,
+  flags: SessionFlags,
+  overrides: RuntimeOptions = {},
+): { session: DispatchSession; maxWaitMs: number } | null {
+  const maxWaitMs = waitMs(flags.wait);
+  if (maxWaitMs === null) {
+    io.stderr.write(`${verb}: --wait must be a positive number of seconds, not "${flags.wait}"\n`);
+    return null;
+  }
+  try {
+    const session = openSession(io, flags, { ...timeScaleOverride(flags.timeScale), ...overrides });
+    return { session, maxWaitMs };
+  } catch (error) {
+    if (!(error instanceof SessionError)) throw error;
+    io.stderr.write(`${verb}: ${error.message}\n`);
+    return null;
+  }
 }
 
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
@@ -177,7 +204,7 @@ export function renderSummary(rows: SummaryRow[]): string {
 
 /** 1 when any request failed or did not end in time; 0 otherwise. */
 export function exitCodeFor(outcomes: OutcomeRecord[], unfinished: number): number {
-  return unfinished > 0 || outcomes.some((o) => isFailure(o.outcome)) ? 1 : 0;
+  return unfinished > 0 || outcomes.some((o) => isFailure(o.outcome)) ? EXIT.failure : EXIT.ok;
 }
 
 export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {

@@ -10,13 +10,10 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
   exitCodeFor,
-  openSession,
   outcomeRow,
   renderSummary,
-  SessionError,
+  startSession,
   timeScaleOption,
-  timeScaleOverride,
-  waitMs,
   writeNotes,
 } from './dispatch-session';
 
@@ -62,19 +59,10 @@ export async function runManualOrder(
     io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
     return EXIT.badInput;
   }
-  const maxWaitMs = waitMs(options.wait);
-  if (maxWaitMs === null) {
-    io.stderr.write(`${action}: --wait must be a positive number of seconds, not "${options.wait}"\n`);
-    return EXIT.badInput;
-  }
-  let session: ReturnType<typeof openSession>;
-  try {
-    session = openSession(io, {}, { ...timeScaleOverride(options.timeScale), ...overrides });
-  } catch (error) {
-    if (!(error instanceof SessionError)) throw error;
-    io.stderr.write(`${action}: ${error.message}\n`);
-    return EXIT.badInput;
-  }
+  // No --policy or --dry-run here: a manual order runs under the configured policy and mode.
+  const started = startSession(action, io, { wait: options.wait, timeScale: options.timeScale }, overrides);
+  if (!started) return EXIT.badInput;
+  const { session, maxWaitMs } = started;
   const isolationType = options.selective ? 'Selective' : 'Full';
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';

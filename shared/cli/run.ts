@@ -12,24 +12,17 @@ import {
   DEFAULT_WAIT_SECONDS,
   deviceLabel,
   exitCodeFor,
-  openSession,
   outcomeRow,
   renderSummary,
-  SessionError,
+  type SessionFlags,
   type SummaryRow,
+  startSession,
   timeScaleOption,
-  timeScaleOverride,
-  waitMs,
   writeNotes,
 } from './dispatch-session';
 
-export interface RunOptions {
-  policy?: string;
-  dryRun?: boolean;
+export interface RunOptions extends SessionFlags {
   json?: boolean;
-  /** Seconds to wait for every request to end (offline devices can take days). */
-  wait?: string;
-  timeScale?: string;
 }
 
 /** Rows for the decisions that never became requests (skip, escalate at intake). */
@@ -53,19 +46,9 @@ export async function runPipeline(
   io: CliIo,
   overrides: RuntimeOptions = {},
 ): Promise<number> {
-  const maxWaitMs = waitMs(options.wait);
-  if (maxWaitMs === null) {
-    io.stderr.write(`run: --wait must be a positive number of seconds, not "${options.wait}"\n`);
-    return EXIT.badInput;
-  }
-  let session: ReturnType<typeof openSession>;
-  try {
-    session = openSession(io, options, { ...timeScaleOverride(options.timeScale), ...overrides });
-  } catch (error) {
-    if (!(error instanceof SessionError)) throw error;
-    io.stderr.write(`run: ${error.message}\n`);
-    return EXIT.badInput;
-  }
+  const started = startSession('run', io, options, overrides);
+  if (!started) return EXIT.badInput;
+  const { session, maxWaitMs } = started;
   try {
     const { runtime } = session;
     let complete = true;
@@ -73,8 +56,7 @@ export async function runPipeline(
     const decisionOf = new Map<string, string>();
     for (const file of files) {
       const read = readJsonFile(file, io);
-      if ('error' in read) {
-        io.stderr.write(`${file}: ${read.error}\n`);
+      if (!read) {
         complete = false;
         continue;
       }

@@ -114,12 +114,11 @@ export class RequestLifecycle {
 
   /** Carries out `planAfterFailure`; answers which plan it was, so a caller knows whether the request ended. */
   async failed(request: IsolationRequest, error: unknown): Promise<FailurePlan['kind']> {
-    const now = this.clock.now();
-    if (error instanceof RateLimitedError)
-      this.throttle.pause(error.api, now + (error.retryAfterMs ?? this.timing.defaultRetryAfterMs));
-    const plan = planAfterFailure(error, request, now, this.timing, this.random);
+    const plan = planAfterFailure(error, request, this.clock.now(), this.timing, this.random);
     switch (plan.kind) {
       case 'defer':
+        // After a 429 the whole process waits with this request, not only this request.
+        if (error instanceof RateLimitedError) this.throttle.pause(error.api, plan.at);
         await this.defer(request, plan.at, plan.why);
         break;
       case 'retry':

@@ -119,10 +119,11 @@ export function dedupeKey(
   mode: PolicyMode = 'enforce',
 ): string {
   const prefix = mode === 'dry-run' ? `dry-run:${action}` : action;
-  const key = `${prefix}:${deviceKey(device)}`;
+  const identity = deviceKey(device);
+  const key = `${prefix}:${identity}`;
   if (key.length <= MAX_DEDUPE_KEY) return key;
   const digest = createHash('sha256').update(key).digest('hex').slice(0, 40);
-  return `${prefix}:${deviceKey(device).split(':')[0]}:sha256:${digest}`;
+  return `${prefix}:${identity.split(':')[0]}:sha256:${digest}`;
 }
 
 export interface RequestOrigin {

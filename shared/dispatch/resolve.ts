@@ -108,11 +108,6 @@ export class DeviceResolver {
     return { kind: 'not-found', tried };
   }
 
-  /** The worker learned newer state of a machine (e.g. from a 404); drop what the cache holds. */
-  forget(device: DeviceRef): void {
-    for (const lookup of lookupsFor(device)) this.cache.delete(lookup.key);
-  }
-
   private cached(key: string): Machine[] | null {
     const entry = this.cache.get(key);
     if (!entry) return null;

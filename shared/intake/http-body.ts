@@ -22,7 +22,7 @@ export interface HttpProblem {
  * kilobytes each, so a legitimate MAX_ALERT_BYTES body holds a few hundred; a megabyte of `[1,1,…]`
  * would otherwise become half a million error reports (hundreds of MB of response) and log lines.
  */
-export const MAX_ITEMS_PER_REQUEST = 1000;
+const MAX_ITEMS_PER_REQUEST = 1000;
 
 /** Senders relay JSON as application/json; a missing type is tolerated (many scripts send none). */
 function isJsonMediaType(contentType: string | null): boolean {

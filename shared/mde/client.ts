@@ -13,7 +13,7 @@ import type { IsolationType } from '../alerts/model';
 import type { AppConfig } from '../config';
 import type { MachineActionFilter, MdeApi, MdeApiName } from './api';
 import { createCredential } from './credential';
-import { errorFromNetwork, errorFromResponse } from './error-mapping';
+import { errorFromNetwork, errorFromResponse, type FailedCall } from './error-mapping';
 import { InvalidIdError, type MdeErrorDetails, NotFoundError, TransientError } from './errors';
 import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
 import { odataAnyOf, odataDateTime, odataEq, odataString } from './odata';
@@ -29,7 +29,7 @@ import {
 export type MdeOperation = keyof MdeApi;
 
 /** Which quota family each operation spends (mde-api.md §4). */
-export const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
+const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
   getMachine: 'machines',
   findMachinesByDnsName: 'machines',
   findMachinesByHostname: 'machines',
@@ -42,10 +42,8 @@ export const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
   listMachineActions: 'machineactions',
 };
 
-export interface MdeCall {
-  api: MdeApiName;
+export interface MdeCall extends FailedCall {
   operation: MdeOperation;
-  method: 'GET' | 'POST';
 }
 
 /**
@@ -66,7 +64,7 @@ export type MdeClientConfig = Pick<
 >;
 
 /** The MDE list maximum for `$top` (mde-api.md §7.3, §8.3). */
-export const MAX_PAGE_SIZE = 10_000;
+const MAX_PAGE_SIZE = 10_000;
 const LOOKUP_TOP = 100;
 
 interface Request {

@@ -7,18 +7,21 @@ import { isIP } from 'node:net';
 const MACHINE_ID = /^[0-9a-f]{40}$/i;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The MDE machine id in its canonical lower case, or null when it is not 40 hex characters. */
-export function canonicalMachineId(value: string): string | null {
+/** The trimmed value in lower case when it matches `shape`; null otherwise, also for a non-string. */
+function lowerCaseIfShaped(shape: RegExp, value: string): string | null {
   if (typeof value !== 'string') return null;
   const trimmed = value.trim();
-  return MACHINE_ID.test(trimmed) ? trimmed.toLowerCase() : null;
+  return shape.test(trimmed) ? trimmed.toLowerCase() : null;
+}
+
+/** The MDE machine id in its canonical lower case, or null when it is not 40 hex characters. */
+export function canonicalMachineId(value: string): string | null {
+  return lowerCaseIfShaped(MACHINE_ID, value);
 }
 
 /** A GUID (MachineAction id, Entra device id) in lower case, or null. */
 export function canonicalGuid(value: string): string | null {
-  if (typeof value !== 'string') return null;
-  const trimmed = value.trim();
-  return GUID.test(trimmed) ? trimmed.toLowerCase() : null;
+  return lowerCaseIfShaped(GUID, value);
 }
 
 /**

@@ -52,7 +52,7 @@ export const MACHINE_ACTION_STATUSES = [
   'Cancelled',
 ] as const;
 export type MachineActionStatus = (typeof MACHINE_ACTION_STATUSES)[number];
-export const TERMINAL_ACTION_STATUSES: readonly MachineActionStatus[] = [
+const TERMINAL_ACTION_STATUSES: readonly MachineActionStatus[] = [
   'Succeeded',
   'Failed',
   'TimeOut',

@@ -36,13 +36,9 @@ export interface Evaluation {
 const normalizeCategory = (category: string) => category.toLowerCase().replace(/[\s_-]+/g, '');
 
 /** Full name and first label, so `dc*` matches `dc01` and `dc01.corp.example` alike. */
-export function namesOf(...names: (string | null | undefined)[]): string[] {
+function namesOf(...names: (string | null | undefined)[]): string[] {
   const all = names.filter((n): n is string => !!n).flatMap((n) => [n, n.split('.')[0]]);
   return [...new Set(all.map((n) => n.toLowerCase()))];
-}
-
-function firstMatch(values: readonly string[], matches: (value: string) => boolean): string | undefined {
-  return values.find(matches);
 }
 
 /** A device test that holds when any of the values matches any of the patterns. */
@@ -87,7 +83,7 @@ function compileAlertTest(key: (typeof ALERT_CONDITION_KEYS)[number], rule: Rule
       if (!wanted) return null;
       const normalized = new Set(wanted.map(normalizeCategory));
       return (alert) => {
-        const hit = firstMatch(alert.categories, (c) => normalized.has(normalizeCategory(c)));
+        const hit = alert.categories.find((c) => normalized.has(normalizeCategory(c)));
         return {
           holds: hit !== undefined,
           why: () =>
@@ -106,7 +102,7 @@ function compileAlertTest(key: (typeof ALERT_CONDITION_KEYS)[number], rule: Rule
         return wanted.some((w) => upper === w || upper.startsWith(`${w}.`));
       };
       return (alert) => {
-        const hit = firstMatch(alert.mitreTechniques, covered);
+        const hit = alert.mitreTechniques.find(covered);
         return {
           holds: hit !== undefined,
           why: () =>

@@ -160,26 +160,18 @@ function semanticProblems(document: unknown): PolicyProblem[] {
       problems.push({ path: `${path}/name`, message: `'${entry.name}' is already used by ${earlier}` });
     else seenNames.set(name, path);
   };
+  const checkPattern = (pattern: unknown, path: string) => {
+    if (typeof pattern !== 'string' || pattern === '') return;
+    const problem = globProblem(pattern);
+    if (problem) problems.push({ path, message: `bad pattern "${pattern}": ${problem}` });
+  };
   const checkPatterns = (entry: Json, path: string) => {
-    const fields: string[] = [...GLOB_FIELDS];
-    for (const field of fields) {
+    for (const field of GLOB_FIELDS) {
       const list = entry[field];
       if (!Array.isArray(list)) continue;
-      list.forEach((pattern, index) => {
-        if (typeof pattern !== 'string' || pattern === '') return;
-        const problem = globProblem(pattern);
-        if (problem)
-          problems.push({
-            path: `${path}/${field}/${index}`,
-            message: `bad pattern "${pattern}": ${problem}`,
-          });
-      });
+      for (const [index, pattern] of list.entries()) checkPattern(pattern, `${path}/${field}/${index}`);
     }
-    if (typeof entry.title === 'string' && entry.title !== '') {
-      const problem = globProblem(entry.title);
-      if (problem)
-        problems.push({ path: `${path}/title`, message: `bad pattern "${entry.title}": ${problem}` });
-    }
+    checkPattern(entry.title, `${path}/title`);
   };
 
   const protections = Array.isArray(document.protections) ? document.protections : [];

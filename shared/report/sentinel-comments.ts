@@ -10,6 +10,7 @@ import type { TokenCredential } from '@azure/identity';
 import axios, { type AxiosInstance } from 'axios';
 import type { DispatchReporter, OutcomeRecord } from '../dispatch/outcome';
 import { parseRetryAfter } from '../mde/errors';
+import { oneLine, truncate } from '../policy/text';
 
 export const INCIDENT_COMMENTS_API_VERSION = '2023-02-01';
 
@@ -66,7 +67,7 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** The comment text: one paragraph, no control characters, at most MAX_COMMENT_CHARS. */
+/** The comment text: one paragraph, no control or format characters, at most MAX_COMMENT_CHARS. */
 export function commentMessage(record: OutcomeRecord): string {
   const parts = [
     `mde-isolator: ${record.action} of ${deviceName(record)}: ${record.outcome}.`,
@@ -77,17 +78,10 @@ export function commentMessage(record: OutcomeRecord): string {
     `Request ${record.requestId}.`,
   ];
   const text = escapeHtml(
-    parts
-      .filter((part): part is string => part !== null)
-      .join(' ')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim(),
+    oneLine(parts.filter((part): part is string => part !== null).join(' '), Number.POSITIVE_INFINITY),
   );
-  if (text.length <= MAX_COMMENT_CHARS) return text;
   // Never leave half an entity at the cut.
-  return `${text.slice(0, MAX_COMMENT_CHARS - 1).replace(/&[a-z]*$/, '')}…`;
+  return truncate(text, MAX_COMMENT_CHARS).replace(/&[a-z]*…$/, '…');
 }
 
 type Attempt = { status: number; retryAfterMs: number | null; errorCode: string | null };

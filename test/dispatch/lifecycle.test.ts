@@ -1,6 +1,8 @@
-import { planAfterFailure } from '../../shared/dispatch/lifecycle';
-import type { IsolationRequest } from '../../shared/dispatch/request';
-import { BudgetShortError } from '../../shared/dispatch/throttle';
+import { parseRateLimits } from '../../shared/config';
+import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
+import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/lifecycle';
+import { type IsolationRequest, manualRequest } from '../../shared/dispatch/request';
+import { BudgetShortError, MdeThrottle, Reservation } from '../../shared/dispatch/throttle';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import {
   ActionAlreadyInProgressError,
@@ -88,5 +90,44 @@ describe('planAfterFailure', () => {
       kind: 'terminal',
       why: expect.stringContaining('MDE_CLOUD'),
     });
+  });
+});
+
+describe('RequestLifecycle', () => {
+  it('after a 429, holds every caller of that API in the process until Retry-After, not only the request', async () => {
+    const clock = { now: () => 1_000 };
+    const throttle = new MdeThrottle({ rateLimits: parseRateLimits('100/1000ms'), headroom: 0, clock });
+    const queue = new InProcessQueue({ clock });
+    const reporter = { outcome: () => undefined, note: () => undefined };
+    const lifecycle = new RequestLifecycle(queue, reporter, throttle, clock, DEFAULT_TIMING, () => 0.5);
+    const now = new Date(clock.now());
+    const alert = {
+      source: 'manual' as const,
+      alertId: 'manual-1',
+      incidentId: null,
+      incidentArmId: null,
+      title: 'IR-1',
+      severity: 'high' as const,
+      firing: true,
+      categories: [],
+      mitreTechniques: [],
+      devices: [{ hostname: 'ws-1' }],
+    };
+    const isolation = manualRequest('isolate', { hostname: 'ws-1' }, 'Full', 'enforce', {
+      alert,
+      receivedAt: now,
+      policyVersion: 'v1',
+      comment: 'IR-1',
+      requestedBy: { kind: 'caller', name: 'analyst' },
+    });
+    try {
+      expect(await lifecycle.failed(isolation, new RateLimitedError('429', details, 7_000))).toBe('defer');
+      expect(throttle.reserve({ isolate: 1 }, 0, 'another-request')).toEqual({ retryAt: 8_000 });
+      expect(throttle.reserve({ machines: 1 }, 0)).toBeInstanceOf(Reservation);
+      expect(queue.pending()).toBe(1);
+    } finally {
+      await queue.close();
+      await throttle.stop();
+    }
   });
 });

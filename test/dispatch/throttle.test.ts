@@ -115,8 +115,20 @@ describe('MdeThrottle', () => {
     });
     const order: string[] = [];
     let release: () => void = () => undefined;
+    // Bottleneck starts a job asynchronously: wait until the blocker holds the only slot, or under
+    // load `release` could still be the no-op when it is called and the test would hang.
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
     const blocker = throttle.reserve({ machines: 1 }, 5) as Reservation;
-    const held = blocker.call('machines', () => new Promise<void>((resolve) => (release = resolve)));
+    const held = blocker.call(
+      'machines',
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          started();
+        }),
+    );
+    await running;
     const low = (throttle.reserve({ machines: 1 }, 7) as Reservation).call('machines', async () =>
       order.push('low'),
     );

@@ -1,5 +1,6 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { health } from '../../functions/health';
+import { PRODUCT_VERSION } from '../../shared/version';
 
 function call() {
   return health(
@@ -21,6 +22,7 @@ describe('GET /api/health', () => {
     expect(response.status).toBe(200);
     expect(response.jsonBody).toMatchObject({
       status: 'ok',
+      version: PRODUCT_VERSION,
       cloud: 'gcc',
       apiHost: 'api-gcc.securitycenter.microsoft.us',
       configValid: true,

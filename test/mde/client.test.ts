@@ -1,8 +1,8 @@
 import type { TokenCredential } from '@azure/identity';
 import Bottleneck from 'bottleneck';
-import { loadConfig } from '../../shared/config';
+import { DEFAULT_RATE_LIMITS, loadConfig } from '../../shared/config';
 import type { MdeApiName } from '../../shared/mde/api';
-import { createMdeClient, MDE_OPERATION_APIS, type MdeClient } from '../../shared/mde/client';
+import { createMdeClient, type MdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import {
   ActionAlreadyInProgressError,
@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   sim.setFaults({});
-  sim.setRateLimits('100/60s,1500/1h');
+  sim.setRateLimits(DEFAULT_RATE_LIMITS);
 });
 
 describe('lookups through DefaultAzureCredential and the managed identity endpoint', () => {
@@ -374,9 +374,10 @@ describe('quota hook', () => {
     const id = idOf('web10.contoso.local');
     await limited.getMachine(id);
     const action = await limited.isolate(id, 'via limiter', 'Full');
-    await limited.getMachineAction(action.id);
-    expect(scheduled).toEqual(['machines/GET', 'isolate/POST', 'machineactions/GET']);
-    expect(MDE_OPERATION_APIS.release).toBe('unisolate');
+    sim.advanceTime(2 * STEP_MS);
+    expect((await limited.getMachineAction(action.id)).status).toBe('Succeeded');
+    await limited.release(id, 'via limiter');
+    expect(scheduled).toEqual(['machines/GET', 'isolate/POST', 'machineactions/GET', 'unisolate/POST']);
     await Promise.all([...limiters.values()].map((l) => l.stop()));
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { loadConfig } from '../../shared/config';
+import { DEFAULT_RATE_LIMITS, loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
@@ -77,7 +77,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   sim.setFaults({});
-  sim.setRateLimits('100/60s,1500/1h');
+  sim.setRateLimits(DEFAULT_RATE_LIMITS);
 });
 
 const client = (overrides: Partial<ReturnType<typeof loadConfig>> = {}) =>

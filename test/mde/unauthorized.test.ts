@@ -5,6 +5,7 @@ import { createCredential } from '../../shared/mde/credential';
 import { UnauthorizedError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../simulator/index';
 import { useSimulatorEnvironment } from './env';
+import { failure } from './failure';
 
 let sim: RunningSimulator;
 let restoreEnv: () => void;
@@ -61,12 +62,7 @@ it('raises UnauthorizedError when the refreshed token is refused too', async () 
   await client.getMachine(machineId());
   sim.revokeTokens();
   sim.resetCalls();
-  let error: unknown;
-  try {
-    await client.getMachine(machineId());
-  } catch (caught) {
-    error = caught;
-  }
+  const error = await failure(client.getMachine(machineId()));
   expect(error).toBeInstanceOf(UnauthorizedError);
   expect(error).toMatchObject({ kind: 'unauthorized', status: 401, code: 'Unauthorized' });
   // Exactly one refresh: the library's cache still holds the revoked token, and the client stops there.

@@ -1,5 +1,4 @@
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
-import { decisionLogFields } from '../../shared/policy/log';
 import { alertOf, DEVICE_ID, decideOn, machineOf, policyOf } from './builders';
 
 const NOW = new Date('2026-11-29T00:00:00Z');
@@ -361,23 +360,6 @@ describe('mode', () => {
     expect(policy.mode).toBe(mode);
     expect(policy.decideAlert(alertOf())[0].mode).toBe(mode);
     expect(decideOn(policy, alertOf(), machineOf()).mode).toBe(mode);
-  });
-});
-
-describe('decisionLogFields', () => {
-  it('flattens a decision into structured log fields', () => {
-    const decision = decideOn(policyOf({ rules: [ransomware] }), alertOf(), machineOf());
-    expect(decisionLogFields(decision)).toEqual({
-      decisionAction: 'isolate',
-      isolationType: 'Full',
-      rule: 'ransomware',
-      reason: decision.reason,
-      policyVersion: 'test-1',
-      mode: 'enforce',
-      needsDeviceCheck: false,
-      device: DEVICE_ID,
-      trace: 'ransomware: matched (category Ransomware)',
-    });
   });
 });
 

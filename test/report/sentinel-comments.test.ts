@@ -306,16 +306,26 @@ describe('Sentinel incident comments', () => {
   it('writes a message without control characters or markup, capped in length', () => {
     const record = {
       ...succeeded(),
-      computerDnsName: 'ws-042\u0000\u001b[31m<script>alert(1)</script>',
+      computerDnsName: 'ws-042\u0000\u001b[31m\u202e<script>alert(1)</script>',
       reason: `line one\r\nline two\ttabbed ${'x'.repeat(5_000)}`,
     };
     const message = commentMessage(record);
     expect(message.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
-    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
     expect(message).not.toMatch(/[<>]/);
-    expect(message).toMatch(/^mde-isolator: isolate of ws-042 \[31m&lt;script&gt;/);
+    expect(message).toMatch(/^mde-isolator: isolate of ws-042 \[31m &lt;script&gt;/);
     expect(message.endsWith('…')).toBe(true);
+  });
+
+  it('never cuts an HTML entity in half at the length cap', () => {
+    const prefix = commentMessage({ ...succeeded(), reason: '' }).indexOf('Reason: ') + 'Reason: '.length;
+    for (let shift = 0; shift < 4; shift++) {
+      const reason = `${'x'.repeat(MAX_COMMENT_CHARS - prefix - 2 - shift)}${'<'.repeat(20)}`;
+      const message = commentMessage({ ...succeeded(), reason });
+      expect(message.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
+      expect(message).toMatch(/(x|&lt;)…$/);
+    }
   });
 });
 

@@ -38,7 +38,7 @@ interface SimAction {
 const THREE_DAYS_MS = 3 * 86_400_000;
 
 /** MDE's timestamp style: seven fractional digits. */
-export function mdeTimestamp(ms: number): string {
+function mdeTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '0000Z');
 }
 

@@ -37,7 +37,7 @@ export interface Route {
   handle(state: ApiState, context: ApiContext): ApiResult;
 }
 
-export const MAX_TOP = 10_000;
+const MAX_TOP = 10_000;
 const THIRTY_DAYS_MS = 30 * 86_400_000;
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 

@@ -27,12 +27,12 @@ export type { LifecycleOptions } from './actions';
 export type { FaultOptions } from './faults';
 export { CURATED_MACHINES, type FleetOptions, type MachineSeed, type MachineTraits } from './fleet';
 
-export const IDENTITY_PATH = '/msi/token';
+const IDENTITY_PATH = '/msi/token';
 /** Simulator extension: read-only JSON view of machines, actions and call counts. */
-export const STATE_PATH = '/_simulator/state';
-export const DEFAULT_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
+const STATE_PATH = '/_simulator/state';
+const DEFAULT_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
 /** Audiences MDE accepts for commercial-cloud app tokens (mde-api.md §2). */
-export const DEFAULT_AUDIENCES = [
+const DEFAULT_AUDIENCES = [
   'https://api.securitycenter.microsoft.com',
   'https://securitycenter.onmicrosoft.com/windowsatpservice',
 ];

@@ -1,3 +1,4 @@
+import { DEFAULT_RATE_LIMITS } from '../../shared/config';
 import { type RunningSimulator, startSimulator } from './index';
 import { callApi, fetchToken } from './testing';
 
@@ -183,7 +184,7 @@ describe('machine action lifecycle', () => {
 });
 
 describe('quotas', () => {
-  afterEach(() => sim.setRateLimits('100/60s,1500/1h'));
+  afterEach(() => sim.setRateLimits(DEFAULT_RATE_LIMITS));
 
   it('answers 429 TooManyRequests with Retry-After once a family is over its window', async () => {
     sim.setRateLimits('3/10s');

@@ -3,6 +3,7 @@
  * printed settings). Options: --port (default 4010), --generate N, --seed N, --time-scale F, --rate-limits.
  */
 import { Command } from 'commander';
+import { DEFAULT_RATE_LIMITS } from '../../shared/config';
 import { startSimulator } from './index';
 
 function positiveNumber(value: string): number {
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
       positiveNumber,
       1,
     )
-    .option('--rate-limits <windows>', 'quota per API family', '100/60s,1500/1h')
+    .option('--rate-limits <windows>', 'quota per API family', DEFAULT_RATE_LIMITS)
     .parse()
     .opts<{ port: number; generate: number; seed: number; timeScale: number; rateLimits: string }>();
 

@@ -4,7 +4,7 @@
  */
 import { IDENTITY_API_VERSION } from './tokens';
 
-export const MDE_RESOURCE = 'https://api.securitycenter.microsoft.com';
+const MDE_RESOURCE = 'https://api.securitycenter.microsoft.com';
 
 export interface SimulatorAddress {
   baseUrl: string;
