@@ -16,8 +16,8 @@ import { compressTiming } from '../../shared/dispatch/timing';
 import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
-import { type FaultOptions, type RunningSimulator, startSimulator } from '../simulator';
-import { seededRandom } from '../simulator/random';
+import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
+import { seededRandom } from '../../simulator/random';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
 const DEVICES = 2_000;

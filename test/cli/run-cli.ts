@@ -1,5 +1,5 @@
 /** Runs the CLI in this process with captured output, as the CLI tests do for every verb. */
-import { runCli } from '../../shared/cli/main';
+import { runCli } from '../../cli/main';
 
 export interface CliRun {
   code: number;

@@ -2,7 +2,7 @@ import { InvocationContext } from '@azure/functions';
 import { worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, startSimulator } from '../simulator';
+import { type RunningSimulator, startSimulator } from '../../simulator';
 
 describe('worker function (Service Bus trigger)', () => {
   let sim: RunningSimulator;

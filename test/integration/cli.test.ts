@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningSimulator, startSimulator } from '../../simulator';
 import { cliIn } from '../cli/run-cli';
-import { type RunningSimulator, startSimulator } from '../simulator';
 import { mdeAlert, TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';

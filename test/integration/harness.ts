@@ -16,7 +16,7 @@ import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
 

@@ -15,7 +15,7 @@ import {
   TransientError,
   UnsupportedError,
 } from '../../shared/mde/errors';
-import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID, startSimulator } from '../simulator/index';
+import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID, startSimulator } from '../../simulator/index';
 import { useSimulatorEnvironment } from './env';
 import { failure } from './failure';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { errorFromNetwork, errorFromResponse } from '../../shared/mde/error-mapping';
 import { isRetryable, parseRetryAfter, RateLimitedError } from '../../shared/mde/errors';
 import { odataString } from '../../shared/mde/odata';
-import { matches, parseFilter } from '../simulator/odata';
+import { matches, parseFilter } from '../../simulator/odata';
 
 const call = { operation: 'isolate', api: 'isolate' as const, method: 'POST' as const };
 

@@ -6,7 +6,7 @@ import { DEFAULT_RATE_LIMITS, loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
-import { type RunningSimulator, startSimulator } from '../simulator/index';
+import { type RunningSimulator, startSimulator } from '../../simulator/index';
 import { useSimulatorEnvironment } from './env';
 import { failure } from './failure';
 

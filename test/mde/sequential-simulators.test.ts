@@ -1,7 +1,7 @@
 import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
-import { startSimulator } from '../simulator/index';
+import { startSimulator } from '../../simulator/index';
 import { useSimulatorEnvironment } from './env';
 
 // MSAL keeps the managed identity endpoint and its token cache in static state for the whole test

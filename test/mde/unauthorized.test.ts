@@ -3,7 +3,7 @@ import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { UnauthorizedError } from '../../shared/mde/errors';
-import { type RunningSimulator, startSimulator } from '../simulator/index';
+import { type RunningSimulator, startSimulator } from '../../simulator/index';
 import { useSimulatorEnvironment } from './env';
 import { failure } from './failure';
 

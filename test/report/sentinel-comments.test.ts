@@ -22,8 +22,8 @@ import {
   withIncidentComments,
 } from '../../shared/report/sentinel-comments';
 import { createRuntime } from '../../shared/runtime';
+import { type RunningSimulator, startSimulator } from '../../simulator';
 import { IDENTITY_VARIABLES, RATE_LIMITS, TEST_POLICY } from '../integration/harness';
-import { type RunningSimulator, startSimulator } from '../simulator';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';

@@ -1,5 +1,5 @@
-import { type RunningSimulator, startSimulator } from './index';
-import { callApi, fetchToken } from './testing';
+import { type RunningSimulator, startSimulator } from '../../simulator/index';
+import { callApi, fetchToken } from '../support/simulator-http';
 
 const READ_ONLY = '0f7c9a1e-3b9d-4f55-9c1a-7d2e8b6a4c10';
 

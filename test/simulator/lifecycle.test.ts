@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_LIMITS } from '../../shared/config';
-import { type RunningSimulator, startSimulator } from './index';
-import { callApi, fetchToken } from './testing';
+import { type RunningSimulator, startSimulator } from '../../simulator/index';
+import { callApi, fetchToken } from '../support/simulator-http';
 
 const PENDING_MS = 1_000;
 const IN_PROGRESS_MS = 2_000;

@@ -3,7 +3,7 @@
  * fewer than `count` calls were admitted during the last `windowMs`. Refused calls are not counted,
  * so `Retry-After` is exact: the moment the oldest call in the full window leaves it.
  */
-import type { RateWindow } from '../../shared/config';
+import type { RateWindow } from '../shared/config';
 
 export type QuotaVerdict = { admitted: true } | { admitted: false; retryAfterMs: number; window: RateWindow };
 

@@ -1,8 +1,8 @@
 /** Reading alert payload files for CLI verbs (`whatif`, `run`): every problem reported, none fatal. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { NormalizedAlert } from '../alerts/model';
-import { parseAlertPayload } from '../alerts/parse';
+import type { NormalizedAlert } from '../shared/alerts/model';
+import { parseAlertPayload } from '../shared/alerts/parse';
 import type { CliIo } from './context';
 
 export interface AlertFromFile {

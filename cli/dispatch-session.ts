@@ -6,13 +6,13 @@
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Option } from 'commander';
-import type { DeviceRef } from '../alerts/model';
-import { ConfigError, loadConfig, type PolicyMode, SETTINGS } from '../config';
-import { isFailure, type OutcomeRecord } from '../dispatch/outcome';
-import { compressTiming } from '../dispatch/timing';
-import { loadPolicy } from '../policy/load';
-import { PolicyError } from '../policy/validate';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime';
+import type { DeviceRef } from '../shared/alerts/model';
+import { ConfigError, loadConfig, type PolicyMode, SETTINGS } from '../shared/config';
+import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
+import { compressTiming } from '../shared/dispatch/timing';
+import { loadPolicy } from '../shared/policy/load';
+import { PolicyError } from '../shared/policy/validate';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime';
 import { type CliIo, EXIT } from './context';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
 

@@ -2,7 +2,7 @@
  * Helpers for tests that talk to the simulator over plain HTTP, without the product's client: get a
  * token from the identity endpoint the way @azure/identity does, and send one API call.
  */
-import { IDENTITY_API_VERSION } from './tokens';
+import { IDENTITY_API_VERSION } from '../../simulator/tokens';
 
 const MDE_RESOURCE = 'https://api.securitycenter.microsoft.com';
 

@@ -3,7 +3,7 @@
  * printed settings). Options: --port (default 4010), --generate N, --seed N, --time-scale F, --rate-limits.
  */
 import { Command } from 'commander';
-import { DEFAULT_RATE_LIMITS } from '../../shared/config';
+import { DEFAULT_RATE_LIMITS } from '../shared/config';
 import { startSimulator } from './index';
 
 function positiveNumber(value: string): number {

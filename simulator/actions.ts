@@ -5,7 +5,7 @@
  * the device (isolated or released) apply in the order actions complete, not the order they came.
  */
 import { randomUUID } from 'node:crypto';
-import type { MachineActionStatus } from '../../shared/mde/types';
+import type { MachineActionStatus } from '../shared/mde/types';
 import type { SimIsolationType, SimMachine } from './fleet';
 
 export interface LifecycleOptions {

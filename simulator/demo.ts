@@ -10,8 +10,8 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../shared/cli/main';
-import { fixturePath } from '../fixtures';
+import { runCli } from '../cli/main';
+import { fixturePath } from '../test/fixtures';
 import { type RunningSimulator, startSimulator } from './index';
 
 const DOMAIN = 'contoso.local';

@@ -5,9 +5,9 @@
 import { basename } from 'node:path';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import type { DeviceRef } from '../alerts/model';
-import { loadPolicy } from '../policy/load';
-import type { Decision, IsolationPolicy } from '../policy/types';
+import type { DeviceRef } from '../shared/alerts/model';
+import { loadPolicy } from '../shared/policy/load';
+import type { Decision, IsolationPolicy } from '../shared/policy/types';
 import { type AlertFromFile, readAlertFiles } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { loadPolicyFile } from './policy-file';

@@ -1,9 +1,9 @@
 /** `--policy FILE` of the CLI verbs: a file that cannot be read is named as such, not as a Node error. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { PolicyMode } from '../config';
-import { loadPolicy } from '../policy/load';
-import type { IsolationPolicy } from '../policy/types';
+import type { PolicyMode } from '../shared/config';
+import { loadPolicy } from '../shared/policy/load';
+import type { IsolationPolicy } from '../shared/policy/types';
 import type { CliIo } from './context';
 
 export class PolicyFileError extends Error {}

@@ -4,8 +4,8 @@
  * worker, tracking, then one summary row per device.
  */
 import type { Command } from 'commander';
-import { type AlertReport, receiveAlerts } from '../intake/receive-alerts';
-import type { RuntimeOptions } from '../runtime';
+import { type AlertReport, receiveAlerts } from '../shared/intake/receive-alerts';
+import type { RuntimeOptions } from '../shared/runtime';
 import { readJsonFile } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {

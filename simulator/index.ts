@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_RATE_LIMITS, parseRateLimits } from '../../shared/config';
-import { MDE_APIS, type MdeApiName } from '../../shared/mde/api';
+import { DEFAULT_RATE_LIMITS, parseRateLimits } from '../shared/config';
+import { MDE_APIS, type MdeApiName } from '../shared/mde/api';
 import { type ActionEntity, ActionStore, type LifecycleOptions } from './actions';
 import { type ApiResult, mdeError, routeFor } from './api';
 import { FaultInjector, type FaultOptions } from './faults';

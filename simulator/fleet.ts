@@ -5,7 +5,7 @@
  * derive from the seed, so the same options always give the same fleet.
  */
 import { createHash } from 'node:crypto';
-import type { Machine } from '../../shared/mde/types';
+import type { Machine } from '../shared/mde/types';
 import { type SeededRandom, seededRandom } from './random';
 
 export type SimIsolationType = 'Full' | 'Selective' | 'UnManagedDevice';

@@ -3,7 +3,7 @@
  * connections before or after the call takes effect. Draws come from a seeded generator in call
  * order, so a run with the same seed and the same calls fails the same calls.
  */
-import type { MdeApiName } from '../../shared/mde/api';
+import type { MdeApiName } from '../shared/mde/api';
 import { type SeededRandom, seededRandom } from './random';
 
 export interface FaultOptions {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
 import { Command, CommanderError } from 'commander';
-import { PRODUCT_VERSION } from '../version';
+import { PRODUCT_VERSION } from '../shared/version';
 import { type CliIo, EXIT, type RegisterVerb } from './context';
 import { registerIsolate } from './isolate';
 import { registerRelease } from './release';

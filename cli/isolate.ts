@@ -4,8 +4,8 @@
  * and mode still apply; the blast-radius breaker counts it but never blocks it).
  */
 import type { Command } from 'commander';
-import type { DeviceRef } from '../alerts/model';
-import type { RuntimeOptions } from '../runtime';
+import type { DeviceRef } from '../shared/alerts/model';
+import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,

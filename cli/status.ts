@@ -1,10 +1,10 @@
 /** `status ACTION_ID [--json]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config';
-import { MdeThrottle } from '../dispatch/throttle';
-import { createMdeClient } from '../mde/client';
-import { isMdeApiError } from '../mde/errors';
-import { isTerminal, type MachineAction } from '../mde/types';
+import { ConfigError, loadConfig } from '../shared/config';
+import { MdeThrottle } from '../shared/dispatch/throttle';
+import { createMdeClient } from '../shared/mde/client';
+import { isMdeApiError } from '../shared/mde/errors';
+import { isTerminal, type MachineAction } from '../shared/mde/types';
 import { type CliContext, type CliIo, EXIT } from './context';
 
 const FIELDS: (keyof MachineAction)[] = [

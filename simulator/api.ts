@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { MdeApiName } from '../../shared/mde/api';
+import type { MdeApiName } from '../shared/mde/api';
 import type { ActionEntity, ActionStore } from './actions';
 import type { SimIsolationType, SimMachine } from './fleet';
 import { matches, ODataError, type ODataSchema, parseFilter } from './odata';
