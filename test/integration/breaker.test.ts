@@ -10,6 +10,7 @@ describe('blast-radius breaker against the simulator', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
+      simulator: { fleet: { generate: 7, offlineShare: 0 } },
       policy: { ...TEST_POLICY, blastRadius: { ...TEST_POLICY.blastRadius, maxIsolations: 3 } },
     });
   });
@@ -35,5 +36,38 @@ describe('blast-radius breaker against the simulator', () => {
     await h.settle();
     expect(isolations(later)).toEqual([1, 1, 1]);
     expect(h.runtime.policy.breaker.status(new Date())).toMatchObject({ open: false, count: 3, reserved: 0 });
+  });
+
+  it('never lets isolations in flight together overshoot the limit', async () => {
+    h.runtime.policy.breaker.reset();
+    const names = Array.from({ length: 6 }, (_, i) => `gen-${String(i + 1).padStart(5, '0')}.fleet`);
+    const before = h.outcomes.length;
+    await h.submit(names.map((name) => mdeAlert({ dnsName: `${name}.${DOMAIN}` })));
+    await h.settle();
+    expect(isolations(names).reduce((a, b) => a + b, 0)).toBe(3);
+    const outcomes = h.outcomes.slice(before).map((o) => (o.outcome === 'escalated' ? o.rule : o.outcome));
+    expect(outcomes.sort()).toEqual([
+      'blast-radius',
+      'blast-radius',
+      'blast-radius',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+  });
+
+  it('counts an isolation whose answer was lost once the retry adopts it as its own', async () => {
+    h.runtime.policy.breaker.reset();
+    const name = `gen-00007.fleet.${DOMAIN}`;
+    h.sim.setFaults({ dropAfterExecuteRate: 1, apis: ['isolate'] });
+    const before = h.outcomes.length;
+    await h.submit(mdeAlert({ dnsName: name }));
+    await h.settle();
+    h.sim.setFaults({});
+    expect(h.actionsOn(h.machineId(name), 'Isolate')).toHaveLength(1);
+    expect(h.outcomes.slice(before)).toEqual([
+      expect.objectContaining({ outcome: 'succeeded', adopted: true }),
+    ]);
+    expect(h.runtime.policy.breaker.status(new Date())).toMatchObject({ count: 1, reserved: 0 });
   });
 });
