@@ -17,6 +17,11 @@ export interface LifecycleOptions {
   offlineTimeoutMs?: number;
   /** Multiplies the three durations above; 0.001 turns three days into about four minutes. */
   timeScale?: number;
+  /**
+   * Order of `GET /api/machineactions` answers. MDE documents none (its examples suggest newest first),
+   * so tests also run the product against the oldest first.
+   */
+  listOrder?: 'newest-first' | 'oldest-first';
 }
 
 export type ActionEntity = Record<string, unknown> & {
@@ -47,6 +52,7 @@ export class ActionStore {
   private readonly pendingMs: number;
   private readonly inProgressMs: number;
   private readonly offlineTimeoutMs: number;
+  private readonly listOrder: 'newest-first' | 'oldest-first';
 
   constructor(
     options: LifecycleOptions,
@@ -56,6 +62,7 @@ export class ActionStore {
     this.pendingMs = (options.pendingMs ?? 2_000) * scale;
     this.inProgressMs = (options.inProgressMs ?? 3_000) * scale;
     this.offlineTimeoutMs = (options.offlineTimeoutMs ?? THREE_DAYS_MS) * scale;
+    this.listOrder = options.listOrder ?? 'newest-first';
   }
 
   create(
@@ -167,8 +174,9 @@ export class ActionStore {
     return this.actions.find((a) => a.entity.id === id.toLowerCase())?.entity;
   }
 
-  /** Newest first, as MDE lists them. */
+  /** In the configured list order (newest first, as MDE's examples suggest, by default). */
   all(): ActionEntity[] {
-    return this.actions.map((a) => a.entity).reverse();
+    const entities = this.actions.map((a) => a.entity);
+    return this.listOrder === 'newest-first' ? entities.reverse() : entities;
   }
 }

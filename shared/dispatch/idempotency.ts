@@ -14,7 +14,7 @@ const OPEN = new Set(['Pending', 'InProgress']);
 export type PriorActions =
   | { kind: 'post' }
   | { kind: 'adopt'; action: MachineAction }
-  | { kind: 'skip'; reason: string; action: MachineAction | null }
+  | { kind: 'skip'; reason: string; action: MachineAction }
   | { kind: 'conflict'; reason: string; action: MachineAction };
 
 /** What to do about `verb` on a machine, given its isolate/release actions (any order). */
@@ -43,14 +43,10 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
       action: lastDone,
       reason: `already isolated by action ${lastDone.id} (${lastDone.creationDateTimeUtc}), with no release since`,
     };
-  if (verb === 'release' && lastDone?.type !== 'Isolate')
-    return {
-      kind: 'skip',
-      action: lastDone ?? null,
-      reason: lastDone
-        ? `not isolated: released by action ${lastDone.id}`
-        : 'not isolated: no isolation on record',
-    };
+  // With nothing on record the device may still be isolated (long ago, or by other means): a release
+  // is posted and MDE decides. Only a release on record proves there is nothing to release.
+  if (verb === 'release' && lastDone?.type === 'Unisolate')
+    return { kind: 'skip', action: lastDone, reason: `not isolated: released by action ${lastDone.id}` };
   return { kind: 'post' };
 }
 

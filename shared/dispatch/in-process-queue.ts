@@ -3,7 +3,9 @@
  * by the tests. It keeps the Service Bus semantics the worker relies on, so the worker behaves the
  * same with or without Azure: scheduled delivery, duplicate detection by `messageId` within a window,
  * delivery count, abandon-on-throw with redelivery, dead-lettering after the maximum delivery count
- * (with a reason), plus idle detection so a CLI run knows when every request reached its end.
+ * (with a reason), the message size limits of Service Bus Standard (a message it would refuse is
+ * refused here too, so tests see it), plus idle detection so a CLI run knows when every request
+ * reached its end.
  *
  * Like Service Bus it does not order by priority: messages are delivered in the order they become
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
@@ -12,6 +14,47 @@
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
 import type { Clock } from './throttle';
 import { systemClock } from './throttle';
+
+/**
+ * Service Bus Standard: 256 KB per message, headers and properties included, of which at most 64 KB
+ * of properties (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-quotas).
+ */
+export const SERVICE_BUS_STANDARD_LIMITS = { messageBytes: 256 * 1024, propertiesBytes: 64 * 1024 } as const;
+/**
+ * The AMQP framing our estimate cannot see: per property (type and length markers) and per message
+ * (system properties, header sections). Generous, so the stand-in refuses what Service Bus would.
+ */
+const AMQP_PROPERTY_OVERHEAD = 16;
+const AMQP_MESSAGE_OVERHEAD = 1024;
+
+/** What the Service Bus SDK throws for a message over the size limit (its error code). */
+export class MessageSizeExceededError extends Error {
+  readonly code = 'MessageSizeExceeded';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageSizeExceededError';
+  }
+}
+
+/** Throws as Service Bus Standard would refuse `message`: too large, or too many property bytes. */
+export function checkMessageSize(message: QueueMessage): void {
+  let properties = 0;
+  for (const [key, value] of Object.entries(message.applicationProperties))
+    properties += Buffer.byteLength(key) + Buffer.byteLength(String(value)) + AMQP_PROPERTY_OVERHEAD;
+  if (properties > SERVICE_BUS_STANDARD_LIMITS.propertiesBytes)
+    throw new MessageSizeExceededError(
+      `message ${message.messageId}: ${properties} bytes of properties, over the ${SERVICE_BUS_STANDARD_LIMITS.propertiesBytes} allowed`,
+    );
+  const total =
+    Buffer.byteLength(JSON.stringify(message.body)) +
+    Buffer.byteLength(message.messageId) +
+    properties +
+    AMQP_MESSAGE_OVERHEAD;
+  if (total > SERVICE_BUS_STANDARD_LIMITS.messageBytes)
+    throw new MessageSizeExceededError(
+      `message ${message.messageId}: about ${total} bytes, over the ${SERVICE_BUS_STANDARD_LIMITS.messageBytes} allowed`,
+    );
+}
 
 export type MessageHandler = (message: QueueMessage, delivery: Delivery) => Promise<void>;
 
@@ -115,6 +158,7 @@ export class InProcessQueue implements RequestQueue {
   /** False when dropped as a duplicate. */
   private accept(message: QueueMessage, visibleAt: number): boolean {
     if (this.closed) throw new Error('queue is closed');
+    checkMessageSize(message);
     const now = this.clock.now();
     const firstSeen = this.seen.get(message.messageId);
     if (firstSeen !== undefined && now - firstSeen < this.duplicateWindowMs) {

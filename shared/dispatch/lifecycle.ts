@@ -173,9 +173,13 @@ export class RequestLifecycle {
 
   /** Sends the next state of a request as a new scheduled message and lets the current one complete. */
   async requeue(next: IsolationRequest, at: number, event: string, why: string): Promise<void> {
-    // The id names the request and its state: a redelivered message that requeues again sends the same
-    // id, which duplicate detection drops, so a requeue is itself idempotent.
-    const messageId = `${next.requestId}:${next.action}:${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
+    // The id names the request and its state, including the action tracked: a redelivered message
+    // that requeues again sends the same id, which duplicate detection drops, so a requeue is itself
+    // idempotent, while tracking of another action by the same request is never taken for it.
+    const state = `${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
+    const messageId = next.tracking
+      ? `${next.requestId}:track:${next.tracking.actionId}:${state}`
+      : `${next.requestId}:${next.action}:${state}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
     // A retry means something failed; waiting for budget or polling is the normal course.
     this.reporter.note(event === 'isolation-retry' ? 'warn' : 'info', {

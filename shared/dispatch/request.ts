@@ -12,6 +12,8 @@ import {
   type Severity,
 } from '../alerts/model';
 import { POLICY_MODES, type PolicyMode } from '../config';
+import { COMMENT_MAX_LENGTH } from '../policy/document';
+import { truncate } from '../policy/text';
 import type { Decision } from '../policy/types';
 
 export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
@@ -160,6 +162,67 @@ export function manualRequest(
   return buildRequest(action, device, isolationType, 'manual', mode, origin);
 }
 
+/**
+ * What one request may carry of its alert. Service Bus Standard refuses a message over 256 KB (64 KB
+ * of properties), and intake would answer 503 for it forever: alert text is cut to these bounds, so a
+ * request always fits. Device identifiers are never cut (a cut name could name another machine);
+ * the parsers already bound them to valid ids and DNS names.
+ */
+export const REQUEST_BOUNDS = {
+  title: 300,
+  id: 200,
+  /** Items kept of each list (categories, techniques, related ids, IP addresses). */
+  listItems: 20,
+  listItem: 100,
+  comment: COMMENT_MAX_LENGTH,
+  /** An ARM id is used as a URL: one longer than this is dropped (no incident comment), never cut. */
+  armId: 1_000,
+} as const;
+
+function boundedList(values: readonly string[]): string[] {
+  return values.slice(0, REQUEST_BOUNDS.listItems).map((v) => truncate(v, REQUEST_BOUNDS.listItem));
+}
+
+const boundedId = (id: string) => truncate(id, REQUEST_BOUNDS.id);
+
+/** The alert as a request carries it: this one device, and every text within REQUEST_BOUNDS. */
+export function boundedAlert(alert: NormalizedAlert, device: DeviceRef): NormalizedAlert {
+  const { relatedAlertIds, providerIncidentId, manual, incidentArmId } = alert;
+  return {
+    ...alert,
+    alertId: boundedId(alert.alertId),
+    incidentId: alert.incidentId === null ? null : boundedId(alert.incidentId),
+    incidentArmId:
+      incidentArmId !== null && incidentArmId.length <= REQUEST_BOUNDS.armId ? incidentArmId : null,
+    title: truncate(alert.title, REQUEST_BOUNDS.title),
+    categories: boundedList(alert.categories),
+    mitreTechniques: boundedList(alert.mitreTechniques),
+    devices: [boundedDevice(device)],
+    ...(relatedAlertIds && {
+      relatedAlertIds: relatedAlertIds.slice(0, REQUEST_BOUNDS.listItems).map(boundedId),
+    }),
+    ...(providerIncidentId !== undefined && { providerIncidentId: boundedId(providerIncidentId) }),
+    ...(manual && {
+      manual: {
+        ...manual,
+        comment: truncate(manual.comment, REQUEST_BOUNDS.comment),
+        ...(manual.requestedBy !== undefined && { requestedBy: boundedId(manual.requestedBy) }),
+      },
+    }),
+  };
+}
+
+/** IPs are the weakest clue (used only when nothing else names the device): only the first few are kept. */
+function boundedDevice(device: DeviceRef): DeviceRef {
+  const { ipAddresses, azureResourceId, ...ids } = device;
+  return {
+    ...ids,
+    ...(ipAddresses && { ipAddresses: ipAddresses.slice(0, REQUEST_BOUNDS.listItems) }),
+    ...(azureResourceId !== undefined &&
+      azureResourceId.length <= REQUEST_BOUNDS.armId && { azureResourceId }),
+  };
+}
+
 function buildRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
@@ -168,21 +231,23 @@ function buildRequest(
   mode: PolicyMode,
   origin: RequestOrigin,
 ): IsolationRequest {
+  const alert = boundedAlert(origin.alert, device);
+  const [bounded] = alert.devices;
   return {
     requestId: randomUUID(),
     action,
-    device,
+    device: bounded,
     isolationType,
-    comment: origin.comment,
+    comment: truncate(origin.comment, REQUEST_BOUNDS.comment),
     priority: priorityOf(origin.alert.severity, isManualAlert(origin.alert)),
-    alert: { ...origin.alert, devices: [device] },
-    requestedBy: origin.requestedBy,
+    alert,
+    requestedBy: { ...origin.requestedBy, name: boundedId(origin.requestedBy.name) },
     rule,
     policyVersion: origin.policyVersion,
     mode,
     attempt: 0,
     deferrals: 0,
-    dedupeKey: dedupeKey(action, device, mode),
+    dedupeKey: dedupeKey(action, bounded, mode),
     receivedAt: origin.receivedAt.toISOString(),
   };
 }

@@ -2,7 +2,9 @@
  * Turns a device reference from an alert into exactly one MDE machine, or says why it cannot.
  * Lookups are exact (id, FQDN, Entra device id, short host name, internal IP), never a substring, and
  * a name that matches several live machines is refused: isolating the wrong one of two is an outage.
- * Results are cached briefly, so a storm of alerts about one device spends one lookup.
+ * An FQDN MDE does not know never falls back to a namesake in another domain (`ws1.partner.example`
+ * is not `ws1.contoso.local`). Results are cached briefly, so a storm of alerts about one device
+ * spends one lookup.
  */
 import type { DeviceRef } from '../alerts/model';
 import type { MdeApi } from '../mde/api';
@@ -13,7 +15,8 @@ import type { Clock } from './throttle';
 export type Resolution =
   | { kind: 'machine'; machine: Machine; via: string }
   | { kind: 'ambiguous'; via: string; candidates: Machine[] }
-  | { kind: 'not-found'; tried: string[] };
+  /** `namesakes`: machines sharing the short name in another domain, refused as not this device. */
+  | { kind: 'not-found'; tried: string[]; namesakes: Machine[] };
 
 /**
  * A duplicate record (re-onboarded or renamed device) that has not reported for this long next to a
@@ -22,9 +25,26 @@ export type Resolution =
  */
 export const STALE_DUPLICATE_MS = 30 * 86_400_000;
 
-interface Lookup {
+export interface Lookup {
   key: string;
   run: (api: MdeApi) => Promise<Machine[]>;
+  /** Which of the lookup's matches may be this device; the others are namesakes. All by default. */
+  accepts?: (machine: Machine) => boolean;
+}
+
+/** A label of digits only is part of an IP address, never a host name (`10` of `10.99.99.99.`). */
+const NUMERIC_LABEL = /^\d+$/;
+
+/**
+ * When the alert gives the FQDN and MDE does not know it, a short-name match is this device only if
+ * MDE's record is the bare name (a device MDE knows without its domain), or the alert's Entra device
+ * id confirms it. An IP never does: partner networks reuse the same private ranges.
+ */
+function confirmsDomainless(device: DeviceRef): (machine: Machine) => boolean {
+  const aad = device.aadDeviceId?.toLowerCase();
+  return (machine) =>
+    !(machine.computerDnsName ?? '').includes('.') ||
+    (aad !== undefined && machine.aadDeviceId?.toLowerCase() === aad);
 }
 
 /** The lookups a reference allows, strongest first. */
@@ -41,8 +61,12 @@ export function lookupsFor(device: DeviceRef): Lookup[] {
   if (aad)
     lookups.push({ key: `aad:${aad.toLowerCase()}`, run: (api) => api.findMachinesByAadDeviceId(aad) });
   const host = device.hostname ?? (fqdn ? undefined : device.fqdn);
-  if (host)
-    lookups.push({ key: `host:${host.toLowerCase()}`, run: (api) => api.findMachinesByHostname(host) });
+  if (host && !NUMERIC_LABEL.test(host))
+    lookups.push({
+      key: `host:${host.toLowerCase()}`,
+      run: (api) => api.findMachinesByHostname(host),
+      accepts: fqdn ? confirmsDomainless(device) : undefined,
+    });
   // An IP names whoever held it recently; it is the weakest clue and only used when nothing else is given.
   if (lookups.length === 0)
     for (const ip of device.ipAddresses ?? [])
@@ -70,6 +94,11 @@ export function pickMachine(candidates: Machine[]): Machine | null {
   return othersStale ? byRecency[0] : null;
 }
 
+function accepted(lookup: Lookup, machines: Machine[]): Machine[] {
+  const { accepts } = lookup;
+  return accepts ? machines.filter(accepts) : machines;
+}
+
 export class DeviceResolver {
   private readonly cache = new Map<string, { machines: Machine[]; expiresAt: number }>();
 
@@ -88,8 +117,9 @@ export class DeviceResolver {
   /** The machine a cached lookup already names for this device, without any call. */
   peek(device: DeviceRef): Machine | null {
     for (const lookup of lookupsFor(device)) {
-      const machines = this.cached(lookup.key);
-      if (machines === null) return null;
+      const cached = this.cached(lookup.key);
+      if (cached === null) return null;
+      const machines = accepted(lookup, cached);
       if (machines.length > 0) return pickMachine(machines);
     }
     return null;
@@ -97,15 +127,18 @@ export class DeviceResolver {
 
   async resolve(device: DeviceRef): Promise<Resolution> {
     const tried: string[] = [];
+    const namesakes: Machine[] = [];
     for (const lookup of lookupsFor(device)) {
       tried.push(lookup.key);
-      const machines = await this.lookup(lookup);
+      const found = await this.lookup(lookup);
+      const machines = accepted(lookup, found);
+      namesakes.push(...found.filter((m) => !machines.includes(m)));
       if (machines.length === 0) continue;
       const machine = pickMachine(machines);
       if (!machine) return { kind: 'ambiguous', via: lookup.key, candidates: machines };
       return { kind: 'machine', machine, via: lookup.key };
     }
-    return { kind: 'not-found', tried };
+    return { kind: 'not-found', tried, namesakes };
   }
 
   private cached(key: string): Machine[] | null {

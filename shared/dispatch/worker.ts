@@ -32,8 +32,17 @@ export interface WorkerDeps {
 }
 
 const ACTION_TYPES = ['Isolate', 'Unisolate'] as const;
-/** Enough history to see the open action and the last finished one. */
-const HISTORY_TOP = 20;
+const MDE_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const;
+/**
+ * How far back the worker reads a machine's actions: far beyond MDE's 3-day retry (no action older
+ * is still open) and long enough to see the last isolate or release of a device in normal use.
+ */
+const HISTORY_LOOKBACK_DAYS = 30;
+/** A page this full may hide the newest action; the worker refuses to decide from it. */
+const HISTORY_MAX = 1_000;
+
+/** Candidates named in an escalation; a lookup returns up to 100. */
+const MAX_LISTED_MACHINES = 10;
 
 const RELEASE_COMMENT =
   'mde-isolator ({mode}): release requested by {requestedBy}: {reason}; {source} alert {alertId}, incident {incidentId}. Policy {policyVersion}.';
@@ -66,8 +75,8 @@ export class IsolationWorker {
   private callsFor(request: IsolationRequest, verb: IsolationVerb): CallBudget {
     const { policy, resolver, posted, clock } = this.deps;
     const machine = resolver.peek(request.device);
-    // Another request of this process already follows an action on the device: no call needed.
-    if (machine && posted.find(verb, machine.id, clock.now())) return {};
+    // Redelivered after this request's own POST: only its tracking is queued again, no call needed.
+    if (machine && posted.find(verb, machine.id, clock.now())?.requestId === request.requestId) return {};
     const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
     // In dry-run nothing is posted, so only the lookup is budgeted.
     if (request.mode === 'enforce' && policy.mode === 'enforce') {
@@ -79,19 +88,21 @@ export class IsolationWorker {
 
   private async resolveAndAct(request: IsolationRequest, verb: IsolationVerb): Promise<void> {
     const resolution = await this.deps.resolver.resolve(request.device);
-    if (resolution.kind === 'not-found')
+    if (resolution.kind === 'not-found') {
+      const namesakes = resolution.namesakes.length
+        ? `; MDE machines with the same short name elsewhere, not taken for it: ${describeMachines(resolution.namesakes)}`
+        : '';
       return this.deps.lifecycle.finish(request, {
         outcome: 'escalated',
-        reason: `no MDE machine matches this device exactly (tried ${resolution.tried.join(', ')}); it may not be onboarded: contain it by other means`,
+        reason: `no MDE machine matches this device exactly (tried ${resolution.tried.join(', ')})${namesakes}; it may not be onboarded: contain it by other means`,
       });
-    if (resolution.kind === 'ambiguous') {
-      const ids = resolution.candidates.map((m) => `${m.id} (last seen ${m.lastSeen})`).join(', ');
+    }
+    if (resolution.kind === 'ambiguous')
       return this.deps.lifecycle.finish(request, {
         outcome: 'escalated',
         rule: 'ambiguous-device',
-        reason: `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently: ${ids}; refusing to guess which one to isolate`,
+        reason: `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently: ${describeMachines(resolution.candidates)}; refusing to guess which one to isolate`,
       });
-    }
     const { machine } = resolution;
     // One request per machine at a time: two alerts naming the same device by different names must
     // not both see "nothing under way" and both post.
@@ -134,6 +145,25 @@ export class IsolationWorker {
         reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
       });
 
+    const own = posted.find(verb, machine.id, this.deps.clock.now());
+    if (own?.requestId === request.requestId)
+      // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
+      // queued; its fixed message id makes this a no-op when it was.
+      return this.track(request, verb, machine, own.actionId, new Date(own.at).toISOString(), false);
+
+    // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
+    // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
+    const history = await this.history(machine.id);
+    if (history === null)
+      return this.refuseConflict(
+        request,
+        machine,
+        undefined,
+        `MDE lists ${HISTORY_MAX} or more isolate/release actions for this device in the last ${HISTORY_LOOKBACK_DAYS} days; refusing to decide without seeing them all`,
+      );
+    // A record of this process whose action MDE lists as ended is a leftover (its tracking was lost):
+    // it proves nothing any more and must not hold this device's requests.
+    for (const action of history) if (isTerminal(action.status)) posted.clear(machine.id, action.id);
     const now = this.deps.clock.now();
     const opposite = posted.find(verb === 'isolate' ? 'release' : 'isolate', machine.id, now);
     if (opposite)
@@ -146,50 +176,48 @@ export class IsolationWorker {
         `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
       );
     const followed = posted.find(verb, machine.id, now);
-    if (followed) {
-      // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
-      // queued; its fixed message id makes this a no-op when it was.
-      if (followed.requestId === request.requestId)
-        return this.track(
-          request,
-          verb,
-          machine,
-          followed.actionId,
-          new Date(followed.at).toISOString(),
-          false,
-        );
+    if (followed)
       return lifecycle.finish(request, {
         ...where,
         outcome: 'skipped',
         actionId: followed.actionId,
         reason: `already handled: action ${followed.actionId} for this device is being followed by request ${followed.requestId}`,
       });
-    }
 
-    // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
-    // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
-    const prior = judgePriorActions(verb, await this.history(machine.id));
-    if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action);
-    // Done since this alert came in: most likely our own earlier attempt whose answer was lost. Either
-    // way it answered this request, so its outcome is this request's outcome.
-    if (
-      prior.kind === 'skip' &&
-      prior.action &&
-      Date.parse(prior.action.creationDateTimeUtc) >= Date.parse(request.receivedAt)
-    )
-      return this.adopt(request, verb, machine, prior.action);
+    const ownComment =
+      verb === 'isolate' && decision
+        ? policy.comment(request.alert, decision, request.requestedBy.name)
+        : releaseComment(request, policy);
+    const prior = judgePriorActions(verb, history);
+    if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action, ownComment);
+    if (prior.kind === 'conflict')
+      return this.refuseConflict(request, machine, prior.action.id, prior.reason);
+    // Anything done to the device since this request came in answered it (most likely our own earlier
+    // attempt whose answer or completion was lost) or overrode it (a person released the device):
+    // either way posting again would undo what happened since.
+    const since = actionsSince(history, request.receivedAt);
+    const answered = since.find((a) => a.type === MDE_TYPE[verb]);
+    if (answered) return this.adopt(request, verb, machine, answered, ownComment, since[0]);
+    if (since.length > 0)
+      return this.refuseConflict(
+        request,
+        machine,
+        since[0].id,
+        `${since[0].type === 'Isolate' ? 'an isolation' : 'a release'} (action ${since[0].id} by ${since[0].requestor}, ${since[0].creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
+      );
     if (prior.kind === 'skip')
       return lifecycle.finish(request, {
         ...where,
         outcome: 'skipped',
-        actionId: prior.action?.id,
+        actionId: prior.action.id,
         reason: prior.reason,
       });
-    if (prior.kind === 'conflict')
-      return this.refuseConflict(request, machine, prior.action.id, prior.reason);
 
+    let reservation: string | undefined;
     if (verb === 'isolate') {
-      const admission = policy.breaker.admit(new Date(now), { manual: isManualRequest(request) });
+      const admission = policy.breaker.reserve(new Date(now), { manual: isManualRequest(request) });
+      if (!admission.allowed && admission.wait)
+        return lifecycle.defer(request, now + this.deps.timing.transientBaseMs, admission.reason);
       if (!admission.allowed)
         return lifecycle.finish(request, {
           ...where,
@@ -197,23 +225,23 @@ export class IsolationWorker {
           rule: 'blast-radius',
           reason: admission.reason,
         });
+      reservation = admission.reservation;
     }
-
     let action: MachineAction;
     try {
       action =
         verb === 'isolate' && decision
-          ? await api.isolate(
-              machine.id,
-              policy.comment(request.alert, decision, request.requestedBy.name),
-              decision.isolationType,
-            )
-          : await api.release(machine.id, releaseComment(request, policy));
+          ? await api.isolate(machine.id, ownComment, decision.isolationType)
+          : await api.release(machine.id, ownComment);
     } catch (error) {
+      // MDE did not accept this POST: the slot goes back. An isolation it executed anyway is counted
+      // when a retry adopts it (`adopt` recognises our own comment).
+      if (reservation !== undefined) policy.breaker.release(reservation);
       // 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail.
       if (!(error instanceof ActionAlreadyInProgressError)) throw error;
-      const open = judgePriorActions(verb, await this.history(machine.id));
-      if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action);
+      const current = await this.history(machine.id);
+      const open = judgePriorActions(verb, current ?? []);
+      if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action, ownComment);
       // The action in progress is the opposite one: the same refusal as before posting.
       if (open.kind === 'conflict') return this.refuseConflict(request, machine, open.action.id, open.reason);
       // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
@@ -221,6 +249,7 @@ export class IsolationWorker {
       throw error;
     }
     const postedAt = this.deps.clock.now();
+    if (verb === 'isolate') policy.breaker.commit(action.id, new Date(postedAt), reservation);
     posted.record(verb, machine.id, { actionId: action.id, at: postedAt, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
   }
@@ -232,7 +261,7 @@ export class IsolationWorker {
   private refuseConflict(
     request: IsolationRequest,
     machine: Machine,
-    actionId: string,
+    actionId: string | undefined,
     reason: string,
   ): void {
     this.deps.lifecycle.finish(request, {
@@ -245,26 +274,54 @@ export class IsolationWorker {
     });
   }
 
-  /** The machine's recent isolate and release actions, newest first. */
-  private history(machineId: string): Promise<MachineAction[]> {
-    return this.deps.api.listMachineActions({ machineId, type: [...ACTION_TYPES], top: HISTORY_TOP });
+  /**
+   * The machine's isolate and release actions of the lookback period, all of them: MDE promises no
+   * order, so "the first page" is not "the newest". Null when there are too many to see them all.
+   */
+  private async history(machineId: string): Promise<MachineAction[] | null> {
+    const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * 86_400_000);
+    const actions = await this.deps.api.listMachineActions({
+      machineId,
+      type: [...ACTION_TYPES],
+      createdSince,
+      top: HISTORY_MAX,
+    });
+    return actions.length >= HISTORY_MAX ? null : actions;
   }
 
-  private adopt(request: IsolationRequest, verb: IsolationVerb, machine: Machine, action: MachineAction) {
+  /**
+   * This request's outcome is `action`'s. An isolation this app posted with this request's comment
+   * (an earlier attempt whose answer was lost) is counted by the breaker; counting is per action,
+   * so adopting it again counts nothing.
+   */
+  private adopt(
+    request: IsolationRequest,
+    verb: IsolationVerb,
+    machine: Machine,
+    action: MachineAction,
+    ownComment: string,
+    latest?: MachineAction,
+  ) {
+    const now = this.deps.clock.now();
+    if (verb === 'isolate' && action.requestorComment?.trim() === ownComment.trim())
+      this.deps.policy.breaker.commit(action.id, new Date(now));
     if (isTerminal(action.status)) {
       // Already over: its status is this request's outcome, no polling needed.
       const tracking = trackingRequestFor(
         request,
         this.trackedAction(verb, machine, action.id, action.creationDateTimeUtc, true),
       );
+      const since =
+        latest && latest.id !== action.id
+          ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
+          : '';
       return this.deps.lifecycle.finish(tracking, {
         outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
         actionStatus: action.status,
-        reason: terminalReason(tracking.tracking as TrackedAction, action),
+        reason: `${terminalReason(tracking.tracking as TrackedAction, action)}${since}`,
       });
     }
-    const at = this.deps.clock.now();
-    this.deps.posted.record(verb, machine.id, { actionId: action.id, at, requestId: request.requestId });
+    this.deps.posted.record(verb, machine.id, { actionId: action.id, at: now, requestId: request.requestId });
     return this.track(request, verb, machine, action.id, action.creationDateTimeUtc, true);
   }
 
@@ -314,6 +371,24 @@ export class IsolationWorker {
       if (this.machineLocks.get(machineId) === settled) this.machineLocks.delete(machineId);
     }
   }
+}
+
+/** Isolate/release actions created at or after `receivedAt`, newest first. */
+function actionsSince(history: MachineAction[], receivedAt: string): MachineAction[] {
+  const from = Date.parse(receivedAt);
+  return history
+    .filter((a) => Date.parse(a.creationDateTimeUtc) >= from)
+    .sort((a, b) => Date.parse(b.creationDateTimeUtc) - Date.parse(a.creationDateTimeUtc));
+}
+
+function describeMachines(machines: Machine[]): string {
+  return machines
+    .slice(0, MAX_LISTED_MACHINES)
+    .map((m) => `${m.id} (${m.computerDnsName ?? 'no name'}, last seen ${m.lastSeen})`)
+    .join(', ')
+    .concat(
+      machines.length > MAX_LISTED_MACHINES ? `, and ${machines.length - MAX_LISTED_MACHINES} more` : '',
+    );
 }
 
 function releaseComment(request: IsolationRequest, policy: IsolationPolicy): string {

@@ -13,7 +13,12 @@ export interface MachineActionFilter {
   machineId?: string;
   type?: MachineActionType | MachineActionType[];
   status?: MachineActionStatus | MachineActionStatus[];
-  /** Newest first; the API's page size limit applies. */
+  /** Only actions created at or after this moment (`creationDateTimeUtc ge`, filterable per the API). */
+  createdSince?: Date;
+  /**
+   * Page size; the API's limit applies. MDE documents no order, so a page of an unfiltered history
+   * is not its newest part: bound the read with `createdSince` instead. Answers come newest first.
+   */
   top?: number;
 }
 

@@ -264,6 +264,16 @@ export class MdeClient implements MdeApi {
     if (types.length > 0) clauses.push(odataAnyOf('type', types));
     const statuses = requireEnumValues<MachineActionStatus>('status', filter.status, MACHINE_ACTION_STATUSES);
     if (statuses.length > 0) clauses.push(odataAnyOf('status', statuses));
+    if (filter.createdSince !== undefined) {
+      if (Number.isNaN(filter.createdSince.getTime()))
+        throw new InvalidIdError(
+          'createdSince',
+          String(filter.createdSince),
+          'a valid date',
+          detailsOf(call),
+        );
+      clauses.push(`creationDateTimeUtc ge ${odataDateTime(filter.createdSince)}`);
+    }
     const params: Record<string, string> = {};
     if (clauses.length > 0) params.$filter = clauses.join(' and ');
     if (filter.top !== undefined) {

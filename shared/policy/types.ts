@@ -39,12 +39,20 @@ export interface DecideOptions {
   now?: Date;
 }
 
-export type BreakerAdmission = { allowed: true } | { allowed: false; reason: string };
+/**
+ * `reservation` is the slot held for this isolation until `commit` or `release`. `wait`: refused only
+ * because isolations in flight may reach the limit; asking again once they are answered may succeed.
+ */
+export type BreakerAdmission =
+  | { allowed: true; reservation: string }
+  | { allowed: false; reason: string; wait?: true };
 
 export interface BreakerStatus {
   open: boolean;
-  /** Automatic isolations counted in the current rolling window. */
+  /** Isolations MDE accepted in the current rolling window (manual ones included). */
   count: number;
+  /** Slots reserved by isolations being posted, not yet committed or released. */
+  reserved: number;
   limit: number;
   windowMs: number;
   /** When the breaker closes again by itself, if open. */
@@ -55,8 +63,15 @@ export interface BreakerStatus {
 
 /** Rolling-window cap on automatic isolations; lives in the worker's process (one instance). */
 export interface BlastRadiusBreaker {
-  /** Called just before an isolate is posted. Manual requests are counted but always allowed. */
-  admit(now: Date, options: { manual: boolean }): BreakerAdmission;
+  /**
+   * Called just before an isolate is posted: holds a slot until `commit` or `release`, or until it
+   * expires (its holder died). Manual requests are counted but always allowed.
+   */
+  reserve(now: Date, options: { manual: boolean }): BreakerAdmission;
+  /** MDE accepted isolation `actionId`: counted once per action, with or without a reservation. */
+  commit(actionId: string, now: Date, reservation?: string): void;
+  /** The POST failed: the slot is free again. */
+  release(reservation: string): void;
   reset(): void;
   status(now: Date): BreakerStatus;
 }

@@ -67,17 +67,18 @@ describe('judgePriorActions', () => {
     ).toEqual({ kind: 'post' });
   });
 
-  it('skips a release of a device that is not isolated', () => {
-    expect(judgePriorActions('release', [])).toMatchObject({
-      kind: 'skip',
-      reason: expect.stringMatching(/not isolated/),
-    });
+  it('skips a release only when a release is the last finished action', () => {
     expect(
       judgePriorActions('release', [action('Isolate', 'Succeeded', 1), action('Unisolate', 'Succeeded', 2)]),
     ).toMatchObject({ kind: 'skip' });
     expect(
       judgePriorActions('release', [action('Isolate', 'Succeeded', 3), action('Unisolate', 'Succeeded', 2)]),
     ).toEqual({ kind: 'post' });
+  });
+
+  it('posts a release when nothing finished is on record: the device may be isolated by other means', () => {
+    expect(judgePriorActions('release', [])).toEqual({ kind: 'post' });
+    expect(judgePriorActions('release', [action('Unisolate', 'Failed', 1)])).toEqual({ kind: 'post' });
   });
 });
 

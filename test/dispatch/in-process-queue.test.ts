@@ -1,4 +1,4 @@
-import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
+import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/in-process-queue';
 import type { Delivery, QueueMessage } from '../../shared/dispatch/queue';
 import type { IsolationRequest } from '../../shared/dispatch/request';
 
@@ -117,5 +117,30 @@ describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
     });
     await queue.idle();
     expect(seen).toEqual(['before']);
+  });
+});
+
+describe('InProcessQueue message size', () => {
+  const sized = (body: object, applicationProperties: Record<string, string> = {}) => ({
+    messageId: 'size-test',
+    body: body as unknown as IsolationRequest,
+    applicationProperties,
+  });
+
+  it('refuses what Service Bus Standard refuses: over 256 KB in all, or over 64 KB of properties', async () => {
+    const queue = new InProcessQueue();
+    try {
+      await expect(queue.send(sized({ text: 'x'.repeat(256 * 1024) }))).rejects.toThrow(
+        MessageSizeExceededError,
+      );
+      await expect(queue.send(sized({}, { big: 'x'.repeat(64 * 1024) }))).rejects.toThrow(/properties/);
+      await expect(queue.schedule(sized({ text: 'x'.repeat(300_000) }), new Date())).rejects.toThrow(
+        MessageSizeExceededError,
+      );
+      expect(await queue.send(sized({ text: 'x'.repeat(200 * 1024) }))).toEqual({ duplicate: false });
+      expect(queue.stats.accepted).toBe(1);
+    } finally {
+      await queue.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   manualRequest,
   PRIORITY,
   priorityOf,
+  REQUEST_BOUNDS,
   type RequestOrigin,
   requesterFor,
   trackingRequestFor,
@@ -204,5 +205,40 @@ describe('manual requests', () => {
       requesterFor({ ...manualAlert, manual: { comment: 'x', requestedBy: 'jo@contoso.com' } }, 'manual'),
     ).toEqual({ kind: 'caller', name: 'jo@contoso.com' });
     expect(requesterFor(alert, 'ransomware')).toEqual({ kind: 'rule', name: 'ransomware' });
+  });
+});
+
+describe('request bounds', () => {
+  it('cut alert text and lists to fit a Service Bus message, never a device identifier', () => {
+    const huge: NormalizedAlert = {
+      ...alert,
+      alertId: 'a'.repeat(10_000),
+      incidentId: 'i'.repeat(10_000),
+      incidentArmId: `/subscriptions/x/${'y'.repeat(5_000)}`,
+      title: 't'.repeat(500_000),
+      categories: Array.from({ length: 1_000 }, (_, i) => `category-${i}-${'c'.repeat(500)}`),
+      mitreTechniques: Array.from({ length: 1_000 }, (_, i) => `T${i}`),
+      relatedAlertIds: Array.from({ length: 1_000 }, (_, i) => `r${i}`),
+    };
+    const device = {
+      fqdn: `${'w'.repeat(60)}.corp.example`,
+      ipAddresses: Array.from({ length: 500 }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
+    };
+    const request = isolateRequestFrom(
+      { ...decision, device },
+      { ...origin(), alert: huge, comment: 'c'.repeat(50_000) },
+    );
+    expect(request.alert.title.length).toBeLessThanOrEqual(REQUEST_BOUNDS.title);
+    expect(request.alert.alertId.length).toBeLessThanOrEqual(REQUEST_BOUNDS.id);
+    expect(request.alert.incidentId?.length).toBeLessThanOrEqual(REQUEST_BOUNDS.id);
+    expect(request.alert.incidentArmId).toBeNull();
+    expect(request.alert.categories).toHaveLength(REQUEST_BOUNDS.listItems);
+    expect(request.alert.mitreTechniques).toHaveLength(REQUEST_BOUNDS.listItems);
+    expect(request.alert.relatedAlertIds).toHaveLength(REQUEST_BOUNDS.listItems);
+    expect(request.comment.length).toBeLessThanOrEqual(REQUEST_BOUNDS.comment);
+    expect(request.device.fqdn).toBe(device.fqdn);
+    expect(request.device.ipAddresses).toEqual(device.ipAddresses.slice(0, REQUEST_BOUNDS.listItems));
+    expect(request.alert.devices).toEqual([request.device]);
+    expect(Buffer.byteLength(JSON.stringify(messageFor(request)))).toBeLessThan(64 * 1024);
   });
 });

@@ -39,5 +39,24 @@ describe('lookupsFor', () => {
     );
     expect(keys({ ipAddresses: ['10.0.0.1'] })).toEqual(['ip:10.0.0.1']);
     expect(keys({ fqdn: 'KIOSK-12' })).toEqual(['host:kiosk-12']);
+    expect(keys({ hostname: '10', fqdn: '10.99.99.99' })).toEqual(['fqdn:10.99.99.99']);
+  });
+
+  it('takes a short-name match for an FQDN only when MDE has no domain for it or the Entra id confirms it', () => {
+    const aad = '0f2a4c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+    const hostLookup = lookupsFor({ hostname: 'ws1', fqdn: 'ws1.partner.example', aadDeviceId: aad }).find(
+      (l) => l.key.startsWith('host:'),
+    );
+    const accepts = hostLookup?.accepts ?? (() => true);
+    const record = (computerDnsName: string, aadDeviceId: string | null = null) => ({
+      ...machine('m', 0),
+      computerDnsName,
+      aadDeviceId,
+    });
+    expect(accepts(record('ws1.contoso.local'))).toBe(false);
+    expect(accepts(record('ws1'))).toBe(true);
+    expect(accepts(record('ws1.contoso.local', aad.toUpperCase()))).toBe(true);
+    // With the short name only, every exact short-name match stays a candidate.
+    expect(lookupsFor({ hostname: 'ws1' })[0].accepts).toBeUndefined();
   });
 });

@@ -4,10 +4,12 @@
  * several messages at once; the per-machine lock and the process-wide record of posted actions must
  * keep that as safe as one at a time).
  */
+
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import type { MdeApi } from '../../shared/mde/api';
 import { NotFoundError, TransientError } from '../../shared/mde/errors';
+import { admitIsolation } from '../support/breaker';
 import {
   type Harness,
   isolateRequest,
@@ -67,7 +69,8 @@ describe('worker guards', () => {
     requests.map((r) => h.outcomes.filter((o) => o.requestId === r.requestId));
   /** Automatic isolations admitted elsewhere fill the breaker's window. */
   const fillBreaker = () => {
-    for (let i = 0; i < BREAKER_LIMIT; i += 1) h.runtime.policy.breaker.admit(new Date(), { manual: false });
+    for (let i = 0; i < BREAKER_LIMIT; i += 1)
+      admitIsolation(h.runtime.policy.breaker, new Date(), { manual: false });
   };
 
   it('never posts a request decided in dry-run, even after enforce was switched on while it waited', async () => {

@@ -1,4 +1,5 @@
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
+import { admitIsolation } from '../support/breaker';
 import { alertOf, DEVICE_ID, decideOn, machineOf, policyOf } from './builders';
 
 const NOW = new Date('2026-11-29T00:00:00Z');
@@ -342,8 +343,8 @@ describe('blast radius', () => {
 
   it('escalates automatic isolations while the rolling-window breaker is open', () => {
     const policy = policyOf({ rules: [ransomware], blastRadius: { maxIsolations: 1, windowMinutes: 10 } });
-    expect(policy.breaker.admit(NOW, { manual: false })).toEqual({ allowed: true });
-    expect(policy.breaker.admit(NOW, { manual: false }).allowed).toBe(false);
+    expect(admitIsolation(policy.breaker, NOW, { manual: false }).allowed).toBe(true);
+    expect(admitIsolation(policy.breaker, NOW, { manual: false }).allowed).toBe(false);
     const decision = policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), { now: NOW });
     expect(decision).toMatchObject({ action: 'escalate', rule: 'blast-radius' });
     expect(decision.reason).toContain('1 isolation in the last 10 min (limit 1)');

@@ -1,4 +1,5 @@
 /** Safety properties that must hold for any alert, machine and policy input. */
+
 import fc from 'fast-check';
 import { ALERT_SOURCES, type NormalizedAlert, SEVERITIES } from '../../shared/alerts/model';
 import type { Machine } from '../../shared/mde/types';
@@ -7,6 +8,7 @@ import { COMMENT_MAX_LENGTH, type RuleSpec } from '../../shared/policy/document'
 import { createPolicy } from '../../shared/policy/engine';
 import { loadPolicy } from '../../shared/policy/load';
 import { validatePolicy } from '../../shared/policy/validate';
+import { admitIsolation } from '../support/breaker';
 import { machineOf } from './builders';
 
 const policy = loadPolicy({ kind: 'default' }, 'enforce');
@@ -171,11 +173,11 @@ describe('safety properties under generated policies and sparse machine records'
     fc.assert(
       fc.property(rules, sparseAlerts, sparseMachines, (ruleList, alert, machine) => {
         const policy = loaded('enforce', ruleList);
-        policy.breaker.admit(NOW, { manual: false });
+        admitIsolation(policy.breaker, NOW, { manual: false });
         (policy.breaker as RollingWindowBreaker).trip(NOW, 'blast-radius breaker open: test');
         const decision = policy.decideDevice(alert, alert.devices[0], machine, { now: NOW });
         if (alert.source !== 'manual') expect(decision.action).not.toBe('isolate');
-        expect(policy.breaker.admit(NOW, { manual: alert.source === 'manual' }).allowed).toBe(
+        expect(admitIsolation(policy.breaker, NOW, { manual: alert.source === 'manual' }).allowed).toBe(
           alert.source === 'manual',
         );
       }),

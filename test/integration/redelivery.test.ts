@@ -1,0 +1,115 @@
+/**
+ * A message delivered again long after it was handled (its completion was lost) must not undo what
+ * happened since: an isolation a person released stays released, and a record of an action whose
+ * tracking was lost does not hold the device's later requests.
+ */
+import { Dispatcher } from '../../shared/dispatch/dispatcher';
+import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
+import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import type { QueueMessage } from '../../shared/dispatch/queue';
+import type { IsolationRequest } from '../../shared/dispatch/request';
+import { compressTiming } from '../../shared/dispatch/timing';
+import { type Harness, isolateRequest, releaseRequest, startHarness, until } from './harness';
+
+const DOMAIN = 'contoso.local';
+
+describe('redelivered requests', () => {
+  let h: Harness;
+  let queue: InProcessQueue;
+  let outcomes: OutcomeRecord[];
+  /** Tracking messages of these machines are lost on the way (the chain of polls ends silently). */
+  const loseTrackingOf = new Set<string>();
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    outcomes = [];
+    loseTrackingOf.clear();
+    queue = new InProcessQueue();
+  });
+  afterEach(() => queue.close());
+
+  /** A dispatcher of its own on the harness's API and policy, with a queue the test controls. */
+  function dispatcherOn(target: InProcessQueue): Dispatcher {
+    const lossy = Object.assign(Object.create(target) as InProcessQueue, {
+      schedule: (message: QueueMessage, at: Date) =>
+        message.body.tracking && loseTrackingOf.has(message.body.tracking.machineId)
+          ? Promise.resolve()
+          : target.schedule(message, at),
+    });
+    return new Dispatcher({
+      api: h.runtime.api,
+      policy: h.runtime.policy,
+      queue: lossy,
+      throttle: h.runtime.throttle,
+      reporter: { outcome: (record) => outcomes.push(record), note: () => undefined },
+      timing: compressTiming(0.001),
+    });
+  }
+  const outcomesOf = (request: IsolationRequest) => outcomes.filter((o) => o.requestId === request.requestId);
+
+  it('does not isolate again a device a person released after the first delivery', async () => {
+    const machine = h.machineId(`ws-hr-02.${DOMAIN}`);
+    const dispatcher = dispatcherOn(queue);
+    const request = isolateRequest(h, { mdeDeviceId: machine });
+    let released: () => void = () => undefined;
+    const releasedByAnalyst = new Promise<void>((resolve) => {
+      released = resolve;
+    });
+    queue.start(
+      async (message, delivery) => {
+        await dispatcher.handle(message.body, delivery);
+        // The first delivery of the isolate did its work, but its completion is lost (the lock
+        // expired while the analyst worked): Service Bus delivers it again, after the release.
+        if (
+          message.body.requestId === request.requestId &&
+          message.body.action === 'isolate' &&
+          delivery.deliveryCount === 1
+        ) {
+          await releasedByAnalyst;
+          throw new Error('lock lost');
+        }
+      },
+      { concurrency: 4 },
+    );
+    await queue.send({ messageId: request.dedupeKey, body: request, applicationProperties: {} });
+    await until(() => outcomesOf(request).some((o) => o.outcome === 'succeeded'));
+    await h.runtime.api.release(machine, 'cleaned by the analyst');
+    await until(() => h.sim.machineState(machine)?.isolated === false);
+    released();
+    await queue.idle();
+
+    expect(queue.stats.abandoned).toBe(1);
+    expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+    expect(h.sim.machineState(machine)?.isolated).toBe(false);
+    // The second delivery reports the isolation that answered it, and the release since.
+    expect(outcomesOf(request)).toEqual([
+      expect.objectContaining({ outcome: 'succeeded' }),
+      expect.objectContaining({
+        outcome: 'succeeded',
+        reason: expect.stringMatching(/since then: Unisolate/),
+      }),
+    ]);
+  });
+
+  it('drops a record of an action MDE lists as ended, so later releases are not refused', async () => {
+    const machine = h.machineId(`ws-fail-13.${DOMAIN}`);
+    h.sim.setMachine(machine, { traits: { failActions: false } });
+    const dispatcher = dispatcherOn(queue);
+    queue.start((message, delivery) => dispatcher.handle(message.body, delivery), { concurrency: 4 });
+    loseTrackingOf.add(machine);
+    const isolate = isolateRequest(h, { mdeDeviceId: machine });
+    await dispatcher.handle(isolate, { deliveryCount: 1 });
+    await until(() => h.sim.machineState(machine)?.isolated === true);
+    expect(outcomesOf(isolate)).toEqual([]); // its tracking was lost
+    loseTrackingOf.clear();
+
+    const release = releaseRequest(h, { mdeDeviceId: machine });
+    await dispatcher.handle(release, { deliveryCount: 1 });
+    await queue.idle();
+    expect(outcomesOf(release)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(h.sim.machineState(machine)?.isolated).toBe(false);
+  });
+});
