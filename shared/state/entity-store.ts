@@ -251,13 +251,14 @@ export class EntityStateStore implements StateStore {
       save: async (checkpoints) => {
         for (const c of checkpoints)
           if (!MDE_APIS.includes(c.api)) throw new Error(`unknown MDE API "${c.api}" in a quota checkpoint`);
-        return table.upsertBatch(
-          QUOTA_PARTITION,
-          checkpoints.map((c) => ({
-            rowKey: c.api,
-            properties: { stamps: encodeStamps(c.stamps), pausedUntil: c.pausedUntil },
-          })),
-        );
+        if (new Set(checkpoints.map((c) => c.api)).size < checkpoints.length)
+          throw new Error('one quota checkpoint per API and batch');
+        const rows = checkpoints.map((c) => ({
+          rowKey: c.api,
+          properties: { stamps: encodeStamps(c.stamps), pausedUntil: c.pausedUntil },
+        }));
+        for (const row of rows) assertEntityFits(row.properties);
+        return table.upsertBatch(QUOTA_PARTITION, rows);
       },
       load: async () => {
         const entities = await table.query({ partitionKey: QUOTA_PARTITION, limit: MDE_APIS.length });

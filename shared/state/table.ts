@@ -150,6 +150,14 @@ class StorageEntityTable implements EntityTable {
       }
       return await send(AbortSignal.timeout(this.deadlineMs));
     } catch (error) {
+      if (error instanceof RestError && serviceErrorCode(error) === 'TableNotFound') {
+        // Deleted under us: what it held is gone. Never read that as "nothing recorded" (an empty
+        // breaker admits); the next call creates the table again.
+        this.created = null;
+        throw new StoreUnavailableError(
+          `state store table ${this.client.tableName} is missing (${operation})`,
+        );
+      }
       throw unavailable(error, `${operation} on ${this.client.tableName}`) ?? error;
     }
   }
@@ -170,6 +178,11 @@ function unavailable(error: unknown, operation: string): StoreUnavailableError |
   if (status === 401 || status === 403 || status === 408 || status === 429 || status >= 500)
     return new StoreUnavailableError(`state store refused the call (${operation}: HTTP ${status})`);
   return null;
+}
+
+/** The service's error code (`x-ms-error-code`, e.g. TableNotFound); the SDK leaves `code` unset for it. */
+function serviceErrorCode(error: RestError): string | undefined {
+  return error.response?.headers.get('x-ms-error-code') ?? error.code;
 }
 
 /** Numbers as Edm.Double, so epoch milliseconds never land in a 32-bit integer column. */

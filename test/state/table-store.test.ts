@@ -4,6 +4,7 @@
  * and a store that is down or silent.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { TableClient } from '@azure/data-tables';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
 import {
@@ -100,6 +101,18 @@ describe('TableStateStore across a restart', () => {
 });
 
 describe('TableStateStore when the store is down', () => {
+  it('never reads a deleted table as empty state: unavailable, then created again', async () => {
+    const tablePrefix = freshPrefix();
+    const store = new TableStateStore(target(), { tablePrefix });
+    const limits = { limit: 1, windowMs: 60_000 };
+    await store.breaker.trip('storm');
+    await TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}Breaker`, {
+      allowInsecureConnection: true,
+    }).deleteTable();
+    await expect(store.breaker.status(limits)).rejects.toThrow(/table .*Breaker is missing/);
+    expect(await store.breaker.status(limits)).toMatchObject({ open: false });
+  });
+
   it('surfaces StoreUnavailableError when nothing listens (Azurite stopped)', async () => {
     const stopped = await startAzurite();
     const store = new TableStateStore(
