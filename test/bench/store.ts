@@ -2,7 +2,7 @@
  * `npm run bench -- store`: what one state store operation costs against Azurite (in memory, on
  * loopback, started here), one at a time as a request makes them: a register write, a breaker
  * reserve + commit (the pair an isolate POST adds), an action ledger write and a quota checkpoint.
- * Figures: p50 and p99 in ms over OPERATIONS runs of each, after a warm-up. Azure adds network
+ * Figures: p50 and p99 in ms over OPERATIONS runs of each, after a warm-up of each. Azure adds network
  * latency on top; the figures bound what the store's own work costs.
  */
 import { performance } from 'node:perf_hooks';
@@ -12,7 +12,8 @@ import { TableStateStore } from '../../shared/state/table';
 import { startAzurite } from '../../simulator/azurite';
 
 const OPERATIONS = 500;
-const WARM_UP = 50;
+/** Azurite (and the SDK) need about this many calls before their code paths are compiled and timings settle. */
+const WARM_UP = 500;
 const LIMITS = { limit: 1_000_000, windowMs: 3_600_000 };
 
 const machine = (n: number) => n.toString(16).padStart(40, '0');
