@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
   policy: () => import('./policy'),
   storm: () => import('./storm'),
+  store: () => import('./store'),
 };
 
 async function main(): Promise<void> {

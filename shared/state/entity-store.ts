@@ -1,0 +1,334 @@
+/**
+ * The state store over any `EntityTables`: every semantic rule lives here once, and the adapters
+ * (memory.ts, table.ts) only store entities. Every update is read-modify-write under the entity's
+ * ETag, retried a bounded number of times on a conflict, so two processes sharing the store never
+ * lose each other's writes and never admit past the breaker's limit together.
+ *
+ * Layout (partition / row → properties):
+ * - register: `device` / machine id → state, doc (the record without history), history
+ * - breaker:  `breaker` / `blast-radius` → doc
+ * - actions:  machine id / action id → requestId, type, status, open, adopted, createdAt, recordedAt
+ * - quota:    `quota` / API name → stamps, pausedUntil
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, systemClock } from '../dispatch/throttle';
+import { jitteredBackoffMs } from '../dispatch/timing';
+import { MDE_APIS, type MdeApiName } from '../mde/api';
+import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
+import { truncate } from '../policy/text';
+import * as breakerSteps from './breaker-document';
+import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
+import {
+  assertEntityFits,
+  assertSafeKey,
+  type Entity,
+  type EntityTable,
+  type EntityTables,
+  VersionConflictError,
+} from './entities';
+import { decodeStamps, encodeStamps } from './quota-stamps';
+import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
+import {
+  type ActionLedger,
+  type BreakerStore,
+  type IsolationRecord,
+  type IsolationRegister,
+  type LedgerEntry,
+  LIST_MAX,
+  type QuotaCheckpoint,
+  type QuotaLedger,
+  type RegisterWrite,
+  type StateStore,
+  StoreUnavailableError,
+} from './store';
+
+export interface StateOptions {
+  clock: Clock;
+  /** Transitions kept per device. */
+  historyCap: number;
+  /** Transitions older than this are dropped from a device's history. */
+  historyRetentionMs: number;
+  /** A breaker reservation neither committed nor released within this expires (its process died). */
+  reservationTtlMs: number;
+  /** Read-modify-write attempts on ETag conflicts before StoreUnavailableError. */
+  conflictAttempts: number;
+}
+
+const DAY = 86_400_000;
+
+export const DEFAULT_STATE_OPTIONS: StateOptions = {
+  clock: systemClock,
+  historyCap: 20,
+  historyRetentionMs: 90 * DAY,
+  // Longer than an isolate POST with its retries can take; short enough that a dead process's
+  // reservation frees its slot within minutes.
+  reservationTtlMs: 5 * 60_000,
+  conflictAttempts: 12,
+};
+
+const REGISTER_PARTITION = 'device';
+const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
+const QUOTA_PARTITION = 'quota';
+/** An ISO 8601 time is 24 characters; anything longer is not one. */
+const TIME_MAX = 40;
+
+export class EntityStateStore implements StateStore {
+  readonly register: IsolationRegister;
+  readonly breaker: BreakerStore;
+  readonly actions: ActionLedger;
+  readonly quota: QuotaLedger;
+  private readonly options: StateOptions;
+
+  constructor(
+    private readonly tables: EntityTables,
+    options: Partial<StateOptions> = {},
+    private readonly random: () => number = Math.random,
+  ) {
+    this.options = { ...DEFAULT_STATE_OPTIONS, ...options };
+    const { historyCap } = this.options;
+    if (!(Number.isInteger(historyCap) && historyCap >= 1 && historyCap <= HISTORY_CAP_MAX))
+      throw new Error(`historyCap must be a whole number from 1 to ${HISTORY_CAP_MAX}`);
+    this.register = this.createRegister();
+    this.breaker = this.createBreaker();
+    this.actions = this.createActionLedger();
+    this.quota = this.createQuotaLedger();
+  }
+
+  async ping(): Promise<void> {
+    await this.tables.breaker.get(BREAKER_KEY.partition, BREAKER_KEY.row);
+  }
+
+  private now(): number {
+    return this.options.clock.now();
+  }
+
+  /**
+   * Applies `step` to the entity's current properties and writes the result under the ETag read;
+   * on a conflict, reads again and re-applies. `next: null` writes nothing.
+   */
+  private async mutate<T>(
+    table: EntityTable,
+    partitionKey: string,
+    rowKey: string,
+    step: (current: Entity | null) => { next: Entity | null; result: T },
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await table.get(partitionKey, rowKey);
+      const { next, result } = step(current?.properties ?? null);
+      if (next === null) return result;
+      assertEntityFits(next);
+      try {
+        if (current) await table.replace(partitionKey, rowKey, next, current.etag);
+        else await table.insert(partitionKey, rowKey, next);
+        return result;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        if (attempt >= this.options.conflictAttempts)
+          throw new StoreUnavailableError(
+            `state store contended: ${partitionKey}/${rowKey} changed under ${attempt} updates in a row`,
+          );
+        await sleep(jitteredBackoffMs(attempt, 5, 250, this.random));
+      }
+    }
+  }
+
+  private createRegister(): IsolationRegister {
+    const table = this.tables.register;
+    return {
+      get: async (machineId) => {
+        const entity = await table.get(REGISTER_PARTITION, machineKey(machineId));
+        return entity ? recordFrom(entity.properties) : null;
+      },
+      record: async (change, options = {}) => {
+        const key = machineKey(change.machineId);
+        return this.mutate<RegisterWrite>(table, REGISTER_PARTITION, key, (current) => {
+          const previous = current ? recordFrom(current) : null;
+          if (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null))
+            return { next: null, result: { applied: false, record: previous } };
+          const record = applyChange(previous, change, this.now(), this.options);
+          return { next: recordEntity(record), result: { applied: true, record } };
+        });
+      },
+      list: async (query = {}) => {
+        const entities = await table.query({
+          partitionKey: REGISTER_PARTITION,
+          equals: query.state ? { state: query.state } : undefined,
+          limit: pageSize(query.limit),
+        });
+        return entities.map((e) => recordFrom(e.properties));
+      },
+    };
+  }
+
+  private createBreaker(): BreakerStore {
+    const table = this.tables.breaker;
+    const { reservationTtlMs } = this.options;
+    const update = <T>(step: (doc: BreakerDocument, now: number) => { doc: BreakerDocument; result: T }) =>
+      this.mutate(table, BREAKER_KEY.partition, BREAKER_KEY.row, (current) => {
+        const { doc, result } = step(breakerFrom(current), this.now());
+        const text = JSON.stringify(doc);
+        // A refusal that changes nothing writes nothing: a storm of refused requests does not
+        // contend for the one breaker entity.
+        return { next: text === current?.doc ? null : { doc: text }, result };
+      });
+    return {
+      reserve: (request, limits) =>
+        update((doc, now) => {
+          const { doc: next, admission } = breakerSteps.reserve(doc, now, request, limits, reservationTtlMs);
+          return { doc: next, result: admission };
+        }),
+      commit: (id) =>
+        update((doc, now) => ({
+          doc: breakerSteps.commit(doc, now, id, reservationTtlMs),
+          result: undefined,
+        })),
+      release: (id) =>
+        update((doc, now) => ({
+          doc: breakerSteps.release(doc, now, id, reservationTtlMs),
+          result: undefined,
+        })),
+      trip: (reason) =>
+        update((doc, now) => ({ doc: breakerSteps.trip(doc, now, reason), result: undefined })),
+      reset: (by, reason) =>
+        update((doc, now) => ({ doc: breakerSteps.reset(doc, now, by, reason), result: undefined })),
+      status: async (limits) => {
+        const entity = await table.get(BREAKER_KEY.partition, BREAKER_KEY.row);
+        return breakerSteps.status(
+          breakerFrom(entity?.properties ?? null),
+          this.now(),
+          limits,
+          reservationTtlMs,
+        );
+      },
+    };
+  }
+
+  private createActionLedger(): ActionLedger {
+    const table = this.tables.actions;
+    return {
+      record: async (entry) => {
+        const machineId = machineKey(entry.machineId);
+        assertSafeKey(entry.actionId, 'action id');
+        assertSafeKey(entry.requestId, 'request id');
+        assertStatus(entry.status);
+        return this.mutate(table, machineId, entry.actionId, () => ({
+          next: ledgerEntity({ ...entry, machineId }),
+          result: undefined,
+        }));
+      },
+      setStatus: async (machineId, actionId, status) => {
+        assertSafeKey(actionId, 'action id');
+        assertStatus(status);
+        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
+          next: current && { ...current, status, open: !isTerminal(status) },
+          result: undefined,
+        }));
+      },
+      forMachine: async (machineId) => {
+        const entities = await table.query({ partitionKey: machineKey(machineId), limit: LIST_MAX });
+        return entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst);
+      },
+      forRequest: async (requestId) => {
+        assertSafeKey(requestId, 'request id');
+        const entities = await table.query({ equals: { requestId }, limit: LIST_MAX });
+        return (
+          entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst)[0] ?? null
+        );
+      },
+      open: async (limit) => {
+        const entities = await table.query({ equals: { open: true }, limit: LIST_MAX });
+        return entities
+          .map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties))
+          .sort((a, b) => newestFirst(b, a))
+          .slice(0, pageSize(limit));
+      },
+    };
+  }
+
+  private createQuotaLedger(): QuotaLedger {
+    const table = this.tables.quota;
+    return {
+      save: async (checkpoints) => {
+        for (const c of checkpoints)
+          if (!MDE_APIS.includes(c.api)) throw new Error(`unknown MDE API "${c.api}" in a quota checkpoint`);
+        if (new Set(checkpoints.map((c) => c.api)).size < checkpoints.length)
+          throw new Error('one quota checkpoint per API and batch');
+        const rows = checkpoints.map((c) => ({
+          rowKey: c.api,
+          properties: { stamps: encodeStamps(c.stamps), pausedUntil: c.pausedUntil },
+        }));
+        for (const row of rows) assertEntityFits(row.properties);
+        return table.upsertBatch(QUOTA_PARTITION, rows);
+      },
+      load: async () => {
+        const entities = await table.query({ partitionKey: QUOTA_PARTITION, limit: MDE_APIS.length });
+        return entities
+          .filter((e) => MDE_APIS.includes(e.rowKey as MdeApiName))
+          .map(
+            (e): QuotaCheckpoint => ({
+              api: e.rowKey as MdeApiName,
+              stamps: decodeStamps(String(e.properties.stamps ?? '')),
+              pausedUntil: Number(e.properties.pausedUntil ?? 0),
+            }),
+          );
+      },
+    };
+  }
+}
+
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return LIST_MAX;
+  if (!Number.isInteger(limit) || limit < 1) throw new Error('limit must be a positive whole number');
+  return Math.min(limit, LIST_MAX);
+}
+
+function recordEntity(record: IsolationRecord): Entity {
+  const { history, ...doc } = record;
+  return { state: record.state, doc: JSON.stringify(doc), history: JSON.stringify(history) };
+}
+
+function recordFrom(properties: Entity): IsolationRecord {
+  return { ...JSON.parse(String(properties.doc)), history: JSON.parse(String(properties.history)) };
+}
+
+function breakerFrom(properties: Entity | null): BreakerDocument {
+  return properties ? { ...EMPTY_BREAKER, ...JSON.parse(String(properties.doc)) } : EMPTY_BREAKER;
+}
+
+function assertStatus(status: string): asserts status is MachineActionStatus {
+  if (!MACHINE_ACTION_STATUSES.includes(status as MachineActionStatus))
+    throw new Error(`unknown machine action status "${truncate(status, 40)}"`);
+}
+
+function ledgerEntity(entry: LedgerEntry): Entity {
+  return {
+    requestId: entry.requestId,
+    type: entry.type === 'Unisolate' ? 'Unisolate' : 'Isolate',
+    status: entry.status,
+    open: !isTerminal(entry.status),
+    adopted: entry.adopted,
+    createdAt: truncate(entry.createdAt, TIME_MAX),
+    recordedAt: truncate(entry.recordedAt, TIME_MAX),
+  };
+}
+
+function ledgerFrom(machineId: string, actionId: string, p: Entity): LedgerEntry {
+  const status = String(p.status);
+  assertStatus(status);
+  return {
+    machineId,
+    actionId,
+    requestId: String(p.requestId),
+    type: p.type === 'Unisolate' ? 'Unisolate' : 'Isolate',
+    status,
+    adopted: p.adopted === true,
+    createdAt: String(p.createdAt),
+    recordedAt: String(p.recordedAt),
+  };
+}
+
+function newestFirst(a: LedgerEntry, b: LedgerEntry): number {
+  return (
+    Date.parse(b.createdAt) - Date.parse(a.createdAt) || Date.parse(b.recordedAt) - Date.parse(a.recordedAt)
+  );
+}

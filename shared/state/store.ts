@@ -1,0 +1,228 @@
+/**
+ * The state that must outlive one process and be shared by intake and worker: the isolation
+ * register, the blast-radius breaker, the action ledger and the quota ledger. Decision code sees only
+ * this interface; the storage SDK stays behind an adapter (`InMemoryStateStore` for one-off local
+ * runs, `TableStateStore` on Azure Table Storage in the app's own storage account).
+ *
+ * Every method may throw `StoreUnavailableError`: the store could not be reached in time, or stayed
+ * contended. Callers defer the work (never post unchecked) and try again later.
+ */
+import type { AlertSource } from '../alerts/model';
+import type { PolicyMode } from '../config';
+import type { MdeApiName } from '../mde/api';
+import type { MachineActionStatus } from '../mde/types';
+import type { BreakerStatus } from '../policy/types';
+
+export const ISOLATION_STATES = [
+  'isolating',
+  'isolated',
+  'releasing',
+  'released',
+  'failed',
+  'timed-out',
+  'cancelled',
+] as const;
+export type IsolationState = (typeof ISOLATION_STATES)[number];
+
+/** A request is under way: a device in these states absorbs or queues new requests. */
+export const OPEN_ISOLATION_STATES: readonly IsolationState[] = ['isolating', 'releasing'];
+
+/** Who asked and why, as the register shows it. Strings are cut to bounded lengths on write. */
+export interface Provenance {
+  requestedBy: { kind: 'rule' | 'caller'; name: string };
+  alertSource: AlertSource;
+  alertId: string;
+  incidentId: string | null;
+  incidentArmId: string | null;
+  policyVersion: string;
+  mode: PolicyMode;
+  /** The decision's reason. */
+  reason: string;
+}
+
+export type IsolationActionType = 'Isolate' | 'Unisolate';
+
+/** An MDE action the register knows for a device, with who MDE says requested it. */
+export interface RegisterAction {
+  actionId: string;
+  type: IsolationActionType;
+  status: MachineActionStatus;
+  /** `requestor` and `requestSource` as MDE reports them; null until seen. */
+  requestor: string | null;
+  requestSource: string | null;
+}
+
+export interface Transition {
+  at: string;
+  state: IsolationState;
+  requestId: string;
+  actionId: string | null;
+  reason: string;
+}
+
+export interface IsolationRecord {
+  machineId: string;
+  computerDnsName: string | null;
+  state: IsolationState;
+  /** The request the current state belongs to. */
+  requestId: string;
+  provenance: Provenance;
+  /** Newest first, a few at most. */
+  actions: RegisterAction[];
+  requestedAt: string;
+  /** When this app posted or adopted an action for the current request. */
+  postedAt: string | null;
+  /** When the current request reached a state other than isolating/releasing. */
+  completedAt: string | null;
+  updatedAt: string;
+  /** Newest first; bounded by count and age (StateOptions). */
+  history: Transition[];
+}
+
+/**
+ * One step of a device's record. A change naming another request than the record's (or the first
+ * one) starts a new request: `provenance` is then required and the timestamps start over.
+ */
+export interface IsolationChange {
+  machineId: string;
+  state: IsolationState;
+  requestId: string;
+  reason: string;
+  computerDnsName?: string | null;
+  provenance?: Provenance;
+  /** Added, or updated by action id. */
+  action?: RegisterAction;
+}
+
+export type RegisterWrite =
+  | { applied: true; record: IsolationRecord }
+  /** `onlyFrom` did not contain the current state; `record` is what is there (null: none). */
+  | { applied: false; record: IsolationRecord | null };
+
+export interface IsolationRegister {
+  get(machineId: string): Promise<IsolationRecord | null>;
+  /**
+   * Applies `change` atomically. With `onlyFrom`, only when the device's current state is one of
+   * them (`null` standing for "no record"): the compare-and-set that coalescing needs.
+   */
+  record(
+    change: IsolationChange,
+    options?: { onlyFrom?: readonly (IsolationState | null)[] },
+  ): Promise<RegisterWrite>;
+  /** Records by machine id order, at most `limit` (default and cap: LIST_MAX). */
+  list(query?: { state?: IsolationState; limit?: number }): Promise<IsolationRecord[]>;
+}
+
+/** Largest page `list` and `open` return. */
+export const LIST_MAX = 1_000;
+
+export interface BreakerLimits {
+  /** Automatic isolations allowed per rolling window. */
+  limit: number;
+  windowMs: number;
+}
+
+export interface BreakerReset {
+  at: string;
+  by: string;
+  reason: string;
+}
+
+export interface SharedBreakerStatus extends BreakerStatus {
+  /** Reservations taken and neither committed, released nor expired: isolate POSTs in flight. */
+  reserved: number;
+  /** Newest first, a few at most. */
+  resets: BreakerReset[];
+}
+
+export type BreakerAdmission =
+  | { allowed: true; reservationId: string }
+  /** The breaker is open: a person decides (escalate). */
+  | { allowed: false; open: true; reason: string }
+  /**
+   * The window is full only counting isolate POSTs in flight, which may still fail: ask again at
+   * `retryAt` (epoch ms), by when they have been committed, released or have expired.
+   */
+  | { allowed: false; open: false; reason: string; retryAt: number };
+
+/**
+ * The blast-radius breaker shared by every process. Admission is reserve-then-commit: reserve just
+ * before an isolate POST, commit when MDE accepted it, release when it was not posted. A reservation
+ * neither committed nor released within `reservationTtlMs` (the process died in between) expires.
+ * Committed isolations and live reservations count against the limit; manual requests are counted
+ * and never refused. Once open, the breaker stays open for a full window or until an operator resets it.
+ */
+export interface BreakerStore {
+  reserve(request: { requestId: string; manual: boolean }, limits: BreakerLimits): Promise<BreakerAdmission>;
+  /** MDE accepted the POST: the isolation counts from now. Counted even if the reservation expired. */
+  commit(reservationId: string): Promise<void>;
+  /** Nothing was posted: the reservation stops counting. Unknown or expired ids are ignored. */
+  release(reservationId: string): Promise<void>;
+  /** Opens the breaker now, e.g. when one alert names more devices than allowed. */
+  trip(reason: string): Promise<void>;
+  /** Closes the breaker and forgets the window's count; recorded with who and why. */
+  reset(by: string, reason: string): Promise<void>;
+  status(limits: BreakerLimits): Promise<SharedBreakerStatus>;
+}
+
+/** An isolate or release this app posted, or adopted from MDE's list, and follows. */
+export interface LedgerEntry {
+  machineId: string;
+  actionId: string;
+  /** The request whose tracking follows the action. */
+  requestId: string;
+  type: IsolationActionType;
+  status: MachineActionStatus;
+  adopted: boolean;
+  /** MDE's `creationDateTimeUtc`. */
+  createdAt: string;
+  /** When this app recorded it. */
+  recordedAt: string;
+}
+
+export interface ActionLedger {
+  /** Adds the entry, or replaces the one with the same machine and action id. */
+  record(entry: LedgerEntry): Promise<void>;
+  /** A newer status for a recorded action; a terminal one closes it. Unknown actions are ignored. */
+  setStatus(machineId: string, actionId: string, status: MachineActionStatus): Promise<void>;
+  /** Newest first. */
+  forMachine(machineId: string): Promise<LedgerEntry[]>;
+  /** The newest entry of `requestId`, or null. */
+  forRequest(requestId: string): Promise<LedgerEntry | null>;
+  /** Actions not yet terminal, oldest first: what a new process resumes tracking. */
+  open(limit?: number): Promise<LedgerEntry[]>;
+}
+
+/** The throttle's view of one API at a moment: end times of recent calls and a 429 pause. */
+export interface QuotaCheckpoint {
+  api: MdeApiName;
+  /** Epoch ms, ascending. */
+  stamps: number[];
+  pausedUntil: number;
+}
+
+export interface QuotaLedger {
+  /** Writes every API's checkpoint in one batch. */
+  save(checkpoints: QuotaCheckpoint[]): Promise<void>;
+  load(): Promise<QuotaCheckpoint[]>;
+}
+
+export interface StateStore {
+  readonly register: IsolationRegister;
+  readonly breaker: BreakerStore;
+  readonly actions: ActionLedger;
+  readonly quota: QuotaLedger;
+  /** Resolves when the store answers (health checks); StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+}
+
+/**
+ * The store could not be reached within the request deadline, refused the app's identity, or stayed
+ * contended: defer and retry. The message never carries connection strings, keys or headers.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -1,0 +1,412 @@
+/**
+ * The one contract every state store adapter passes: the semantics the worker and intake rely on,
+ * run unchanged against the in-memory store and the Table adapter over a real Azurite.
+ */
+import type { StateOptions } from '../../shared/state/entity-store';
+import {
+  type BreakerLimits,
+  type IsolationChange,
+  type Provenance,
+  type StateStore,
+  StoreUnavailableError,
+} from '../../shared/state/store';
+
+/**
+ * `store` and `sibling` share their data: for the Table adapter, two instances with their own
+ * clients over the same tables, as two processes would be.
+ */
+export type MakeStores = (
+  options: Partial<StateOptions>,
+) => Promise<{ store: StateStore; sibling: StateStore }>;
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+const MINUTE = 60_000;
+const machine = (n: number) => n.toString(16).padStart(40, 'a');
+
+const provenance: Provenance = {
+  requestedBy: { kind: 'rule', name: 'ransomware-auto-isolate' },
+  alertSource: 'sentinel-incident',
+  alertId: 'alert-1',
+  incidentId: '42',
+  incidentArmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.SecurityInsights/incidents/i-42',
+  policyVersion: '2026-12-01',
+  mode: 'enforce',
+  reason: 'ransomware on a workstation',
+};
+
+function isolating(n: number, requestId = 'req-1'): IsolationChange {
+  return { machineId: machine(n), state: 'isolating', requestId, reason: 'rule matched', provenance };
+}
+
+export function describeStateStoreContract(name: string, makeStores: MakeStores): void {
+  describe(`state store contract: ${name}`, () => {
+    let now: number;
+    const clock = { now: () => now };
+    const open = async (options: Partial<StateOptions> = {}) => makeStores({ clock, ...options });
+
+    beforeEach(() => {
+      now = T0;
+    });
+
+    it('answers a ping', async () => {
+      const { store } = await open();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe('isolation register', () => {
+      it('follows a device from request to isolation, with timestamps and history', async () => {
+        const { store } = await open();
+        expect(await store.register.get(machine(1))).toBeNull();
+        await store.register.record({ ...isolating(1), computerDnsName: 'ws1.contoso.com' });
+        now += 1_000;
+        const action = {
+          actionId: 'b3f1c2d4-0000-4000-8000-000000000001',
+          type: 'Isolate' as const,
+          status: 'Pending' as const,
+          requestor: null,
+          requestSource: null,
+        };
+        await store.register.record({
+          machineId: machine(1),
+          state: 'isolating',
+          requestId: 'req-1',
+          reason: 'posted',
+          action,
+        });
+        now += 1_000;
+        // A status change alone is not a new step of the history.
+        await store.register.record({
+          machineId: machine(1),
+          state: 'isolating',
+          requestId: 'req-1',
+          reason: 'in progress',
+          action: { ...action, status: 'InProgress' },
+        });
+        now += 1_000;
+        const { record } = await store.register.record({
+          machineId: machine(1).toUpperCase(),
+          state: 'isolated',
+          requestId: 'req-1',
+          reason: 'MDE reports Succeeded',
+          action: {
+            ...action,
+            status: 'Succeeded',
+            requestor: 'mde-isolator-app',
+            requestSource: 'PublicApi',
+          },
+        });
+        expect(record).toMatchObject({
+          machineId: machine(1),
+          computerDnsName: 'ws1.contoso.com',
+          state: 'isolated',
+          requestId: 'req-1',
+          provenance,
+          actions: [
+            { ...action, status: 'Succeeded', requestor: 'mde-isolator-app', requestSource: 'PublicApi' },
+          ],
+          requestedAt: new Date(T0).toISOString(),
+          postedAt: new Date(T0 + 1_000).toISOString(),
+          completedAt: new Date(T0 + 3_000).toISOString(),
+        });
+        expect(record?.history.map((t) => [t.state, t.reason, t.actionId])).toEqual([
+          ['isolated', 'MDE reports Succeeded', action.actionId],
+          ['isolating', 'posted', action.actionId],
+          ['isolating', 'rule matched', null],
+        ]);
+        expect(await store.register.get(machine(1))).toEqual(record);
+      });
+
+      it('starts over for a new request, which must say where it comes from', async () => {
+        const { store } = await open();
+        await store.register.record(isolating(1));
+        await store.register.record({
+          machineId: machine(1),
+          state: 'isolated',
+          requestId: 'req-1',
+          reason: 'done',
+        });
+        now += MINUTE;
+        const release = {
+          machineId: machine(1),
+          state: 'releasing' as const,
+          requestId: 'req-2',
+          reason: 'analyst',
+        };
+        await expect(store.register.record(release)).rejects.toThrow(/provenance/);
+        const caller: Provenance = {
+          ...provenance,
+          requestedBy: { kind: 'caller', name: 'alice@contoso.com' },
+        };
+        const { record } = await store.register.record({ ...release, provenance: caller });
+        expect(record).toMatchObject({
+          state: 'releasing',
+          requestId: 'req-2',
+          provenance: caller,
+          requestedAt: new Date(T0 + MINUTE).toISOString(),
+          postedAt: null,
+          completedAt: null,
+        });
+        expect(record?.history.map((t) => t.state)).toEqual(['releasing', 'isolated', 'isolating']);
+      });
+
+      it('caps the history per device and drops transitions past retention', async () => {
+        const { store } = await open({ historyCap: 3, historyRetentionMs: 10 * MINUTE });
+        const states = ['isolating', 'failed', 'isolating', 'isolated', 'releasing'] as const;
+        for (const [i, state] of states.entries()) {
+          await store.register.record({ ...isolating(1, `req-${i}`), state });
+          now += MINUTE;
+        }
+        const capped = await store.register.get(machine(1));
+        expect(capped?.history.map((t) => t.requestId)).toEqual(['req-4', 'req-3', 'req-2']);
+        now += 8 * MINUTE;
+        const { record } = await store.register.record({ ...isolating(1, 'req-9'), state: 'released' });
+        // req-2 was written 11 minutes ago and goes; req-3, exactly 10 minutes ago, stays.
+        expect(record?.history.map((t) => t.requestId)).toEqual(['req-9', 'req-4', 'req-3']);
+        now += 2 * MINUTE;
+        const later = await store.register.record({ ...isolating(1, 'req-10'), state: 'isolating' });
+        expect(later.record?.history.map((t) => t.requestId)).toEqual(['req-10', 'req-9']);
+      });
+
+      it('bounds what alerts and callers write, and refuses unusable keys', async () => {
+        const { store } = await open();
+        const long = 'x'.repeat(100_000);
+        const { record } = await store.register.record({
+          ...isolating(1),
+          reason: long,
+          computerDnsName: long,
+          provenance: {
+            ...provenance,
+            alertId: long,
+            reason: long,
+            requestedBy: { kind: 'caller', name: long },
+          },
+        });
+        expect(JSON.stringify(record).length).toBeLessThan(3_000);
+        await expect(
+          store.register.record({ ...isolating(1), machineId: 'not-a-machine-id' }),
+        ).rejects.toThrow(/40 hexadecimal/);
+        await expect(store.register.record(isolating(1, 'a/b'))).rejects.toThrow(/storage key/);
+        await expect(store.register.record(isolating(1, 'a\u0001b'))).rejects.toThrow(/storage key/);
+        await expect(store.register.get('../x')).rejects.toThrow(/40 hexadecimal/);
+      });
+
+      it('applies a change only from the states given (compare-and-set)', async () => {
+        const { store } = await open();
+        const first = await store.register.record(isolating(1), { onlyFrom: [null] });
+        expect(first.applied).toBe(true);
+        const second = await store.register.record(isolating(1, 'req-2'), { onlyFrom: [null, 'released'] });
+        expect(second).toEqual({ applied: false, record: first.record });
+        expect((await store.register.get(machine(1)))?.requestId).toBe('req-1');
+      });
+
+      it('lists devices, by state, bounded', async () => {
+        const { store } = await open();
+        await store.register.record(isolating(3));
+        await store.register.record({ ...isolating(1), state: 'isolated' });
+        await store.register.record({ ...isolating(2), state: 'isolated' });
+        await store.register.record({ ...isolating(4), state: 'failed' });
+        expect((await store.register.list({ state: 'isolated' })).map((r) => r.machineId)).toEqual([
+          machine(1),
+          machine(2),
+        ]);
+        expect((await store.register.list()).map((r) => r.state)).toEqual([
+          'isolated',
+          'isolated',
+          'isolating',
+          'failed',
+        ]);
+        expect(await store.register.list({ limit: 2 })).toHaveLength(2);
+        expect(await store.register.list({ state: 'released' })).toEqual([]);
+        await expect(store.register.list({ limit: 0 })).rejects.toThrow(/limit/);
+      });
+    });
+
+    describe('blast-radius breaker', () => {
+      const limits: BreakerLimits = { limit: 3, windowMs: 60 * MINUTE };
+      const auto = (n: number) => ({ requestId: `req-${n}`, manual: false });
+
+      async function admitted(store: StateStore, n: number): Promise<string> {
+        const admission = await store.breaker.reserve(auto(n), limits);
+        if (!admission.allowed) throw new Error(`refused: ${admission.reason}`);
+        return admission.reservationId;
+      }
+
+      it('counts committed isolations and opens when the window is full', async () => {
+        const { store } = await open();
+        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i));
+        expect(await store.breaker.status(limits)).toMatchObject({ open: false, count: 3, reserved: 0 });
+        const refused = await store.breaker.reserve(auto(9), limits);
+        expect(refused).toEqual({
+          allowed: false,
+          open: true,
+          reason: expect.stringMatching(/3 isolations in the last 60 min \(limit 3\)/),
+        });
+        const status = await store.breaker.status(limits);
+        expect(status).toMatchObject({
+          open: true,
+          closesAt: new Date(T0 + 60 * MINUTE),
+          reason: refused.allowed ? null : refused.reason,
+        });
+        // Manual requests are counted, never refused.
+        const manual = await store.breaker.reserve({ requestId: 'req-m', manual: true }, limits);
+        expect(manual.allowed).toBe(true);
+        if (manual.allowed) await store.breaker.commit(manual.reservationId);
+        expect(await store.breaker.status(limits)).toMatchObject({ open: true, count: 4 });
+      });
+
+      it('holds back, without opening, while in-flight POSTs fill the window; a release frees a slot', async () => {
+        const { store } = await open();
+        const reservations = [await admitted(store, 1), await admitted(store, 2), await admitted(store, 3)];
+        const full = await store.breaker.reserve(auto(4), limits);
+        expect(full).toEqual({
+          allowed: false,
+          open: false,
+          reason: expect.stringMatching(/in flight/),
+          retryAt: T0 + 5 * MINUTE,
+        });
+        expect(await store.breaker.status(limits)).toMatchObject({ open: false, count: 0, reserved: 3 });
+        await store.breaker.release(reservations[0]);
+        await store.breaker.release('unknown-reservation');
+        expect((await store.breaker.reserve(auto(5), limits)).allowed).toBe(true);
+      });
+
+      it('expires a reservation that was never committed, but counts a late commit', async () => {
+        const { store } = await open({ reservationTtlMs: MINUTE });
+        const lost = await admitted(store, 1);
+        await admitted(store, 2);
+        await admitted(store, 3);
+        now += MINUTE + 1;
+        expect(await store.breaker.status(limits)).toMatchObject({ reserved: 0, count: 0 });
+        await store.breaker.commit(lost);
+        expect(await store.breaker.status(limits)).toMatchObject({ reserved: 0, count: 1 });
+        expect((await store.breaker.reserve(auto(4), limits)).allowed).toBe(true);
+      });
+
+      it('closes after a full window, and committed isolations age out', async () => {
+        const { store } = await open();
+        await store.breaker.commit(await admitted(store, 1));
+        await store.breaker.trip('alert A named 50 devices');
+        expect(await store.breaker.reserve(auto(2), limits)).toEqual({
+          allowed: false,
+          open: true,
+          reason: 'alert A named 50 devices',
+        });
+        now += 60 * MINUTE - 1;
+        expect(await store.breaker.status(limits)).toMatchObject({ open: true, count: 1 });
+        now += 1;
+        expect(await store.breaker.status(limits)).toMatchObject({
+          open: false,
+          reason: null,
+          closesAt: null,
+          count: 0,
+        });
+      });
+
+      it('records an operator reset with who and why', async () => {
+        const { store } = await open();
+        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i));
+        await store.breaker.trip('storm');
+        now += MINUTE;
+        await store.breaker.reset('alice@contoso.com', 'false positive confirmed, rule fixed');
+        expect(await store.breaker.status(limits)).toMatchObject({
+          open: false,
+          count: 0,
+          resets: [
+            {
+              at: new Date(T0 + MINUTE).toISOString(),
+              by: 'alice@contoso.com',
+              reason: 'false positive confirmed, rule fixed',
+            },
+          ],
+        });
+        expect((await store.breaker.reserve(auto(7), limits)).allowed).toBe(true);
+      });
+
+      it('never admits past the limit under concurrent reservations from two instances', async () => {
+        const { store, sibling } = await open({ conflictAttempts: 40 });
+        const wide = { limit: 5, windowMs: 60 * MINUTE };
+        const results = await Promise.all(
+          Array.from({ length: 16 }, (_, i) => (i % 2 ? sibling : store).breaker.reserve(auto(i), wide)),
+        );
+        const allowed = results.filter((r) => r.allowed);
+        expect(allowed).toHaveLength(5);
+        expect(results.filter((r) => !r.allowed && !r.open)).toHaveLength(11);
+        await Promise.all(
+          allowed.map((r, i) => (i % 2 ? sibling : store).breaker.commit(r.allowed ? r.reservationId : '')),
+        );
+        expect(await sibling.breaker.status(wide)).toMatchObject({ count: 5, reserved: 0, open: false });
+      });
+
+      it('gives up on a contended update with StoreUnavailableError, within its attempts', async () => {
+        const { store, sibling } = await open({ conflictAttempts: 1 });
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? sibling : store).breaker.reserve(auto(i), limits)),
+        );
+        const rejected = results.filter((r) => r.status === 'rejected');
+        expect(rejected.length).toBeGreaterThan(0);
+        for (const r of rejected)
+          expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+        const status = await store.breaker.status(limits);
+        expect(status.reserved).toBe(
+          results.filter((r) => r.status === 'fulfilled' && r.value.allowed).length,
+        );
+      });
+    });
+
+    describe('action ledger', () => {
+      const entry = (n: number, status: 'Pending' | 'Succeeded' | 'InProgress', minute: number) => ({
+        machineId: machine(n % 2),
+        actionId: `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`,
+        requestId: `req-${n}`,
+        type: 'Isolate' as const,
+        status,
+        adopted: n === 3,
+        createdAt: new Date(T0 + minute * MINUTE).toISOString(),
+        recordedAt: new Date(T0 + minute * MINUTE).toISOString(),
+      });
+
+      it('finds actions by machine and by request, and lists the open ones oldest first', async () => {
+        const { store, sibling } = await open();
+        await store.actions.record(entry(1, 'Pending', 2));
+        await store.actions.record(entry(2, 'Succeeded', 1));
+        await store.actions.record(entry(3, 'InProgress', 0));
+        await store.actions.record(entry(5, 'Pending', 3));
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-5',
+          'req-1',
+          'req-3',
+        ]);
+        expect(await sibling.actions.forRequest('req-3')).toEqual(entry(3, 'InProgress', 0));
+        expect(await sibling.actions.forRequest('req-404')).toBeNull();
+        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-5']);
+        await store.actions.setStatus(machine(1), entry(1, 'Pending', 2).actionId, 'Succeeded');
+        await store.actions.setStatus(machine(1), '00000000-0000-4000-8000-999999999999', 'Failed');
+        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-5']);
+        expect((await sibling.actions.forRequest('req-1'))?.status).toBe('Succeeded');
+        await expect(
+          store.actions.setStatus(machine(1), entry(3, 'Pending', 0).actionId, 'Done' as 'Failed'),
+        ).rejects.toThrow(/status/);
+      });
+    });
+
+    describe('quota ledger', () => {
+      it('round-trips every API checkpoint in one batch', async () => {
+        const { store, sibling } = await open();
+        expect(await store.quota.load()).toEqual([]);
+        const stamps = Array.from({ length: 3_000 }, (_, i) => T0 + i * 7);
+        await store.quota.save([
+          { api: 'isolate', stamps, pausedUntil: T0 + 30_000 },
+          { api: 'machines', stamps: [], pausedUntil: 0 },
+        ]);
+        await store.quota.save([{ api: 'machines', stamps: [T0, T0 + 1], pausedUntil: 0 }]);
+        expect(await sibling.quota.load()).toEqual([
+          { api: 'isolate', stamps, pausedUntil: T0 + 30_000 },
+          { api: 'machines', stamps: [T0, T0 + 1], pausedUntil: 0 },
+        ]);
+        await expect(
+          store.quota.save([{ api: 'delete' as 'isolate', stamps: [], pausedUntil: 0 }]),
+        ).rejects.toThrow(/unknown MDE API/);
+      });
+    });
+  });
+}
