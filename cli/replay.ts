@@ -1,11 +1,11 @@
 /**
- * `replay [--json] [--wait SECONDS] FILE...`: sends the requests of dead-letter records through the
+ * `replay [--dry-run] [--json] [--wait SECONDS] FILE...`: sends the requests of dead-letter records through the
  * pipeline again, in this process against the configured API, once an operator fixed what made the
  * worker give up. A record is what the `<queue>-deadletter` queue holds (and the `isolation-dead-letter`
  * log line says): one JSON object, an array of them, or one per line (JSON lines).
  *
  * The request is replayed as it was decided: same request id, same mode (a dry-run request stays a
- * dry run), same alert; only its attempt count starts over. The worker checks MDE's actions first,
+ * dry run; `--dry-run` makes every one a dry run), same alert; only its attempt count starts over. The worker checks MDE's actions first,
  * as for any retry, so a device isolated meanwhile is not isolated twice.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -124,7 +124,10 @@ export async function runReplay(
   try {
     const queued: IsolationRequest[] = [];
     let duplicates = 0;
-    for (const request of requests) {
+    for (const recorded of requests) {
+      // A tracking request only reads the action it follows: it has no mode to lower.
+      const request: IsolationRequest =
+        options.dryRun && recorded.action !== 'track' ? { ...recorded, mode: 'dry-run' } : recorded;
       const { duplicate } = await session.runtime.dispatcher.resubmit(request);
       if (duplicate) duplicates += 1;
       else queued.push(request);
@@ -155,6 +158,7 @@ export function registerReplay(program: Command, cli: CliContext): void {
     .command('replay')
     .description('send the requests of dead-letter records through the pipeline again')
     .argument('<files...>', 'dead-letter records: one JSON object, an array, or JSON lines')
+    .option('--dry-run', 'resolve and decide every request again, post nothing')
     .option('--json', 'print the outcome records as JSON')
     .option('--wait <seconds>', `longest wait for every request to end (default ${DEFAULT_WAIT_SECONDS})`)
     .addOption(timeScaleOption())

@@ -70,6 +70,17 @@ it('replays dead-letter records from JSON lines, as queued and as logged, isolat
   }
 });
 
+it('posts nothing with --dry-run, even for a request decided in enforce mode', async () => {
+  const machineId = h.machineId('ws-hr-02.contoso.local');
+  const [record] = await deadLettered([machineId]);
+  expect(record.request).toMatchObject({ mode: 'enforce' });
+  writeFileSync(join(dir, 'one.json'), JSON.stringify(record));
+  const { code, stdout } = await cli('replay', '--dry-run', '--time-scale', '0.001', '--json', 'one.json');
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout).outcomes).toEqual([expect.objectContaining({ outcome: 'dry-run' })]);
+  expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(0);
+});
+
 it('reports records it cannot replay, one line each, and exits 2', async () => {
   writeFileSync(
     join(dir, 'mixed.json'),
