@@ -7,6 +7,7 @@
  * fetching a token past every cache and resending is safe for POSTs too. Any other retry belongs to
  * the dispatch layer, which first checks whether an action already exists.
  */
+import type { AccessToken } from '@azure/identity';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { IsolationType } from '../alerts/model';
 import type { AppConfig } from '../config';
@@ -145,6 +146,12 @@ function requireEnumValues<T extends string>(
 
 export class MdeClient implements MdeApi {
   private readonly http: AxiosInstance;
+  /**
+   * The token fetch in progress, per origin, shared by every request that needs one meanwhile: a
+   * request gives up on it at its deadline, but the fetch itself cannot be cancelled, so an identity
+   * endpoint that never answers holds one connection, not one per attempt.
+   */
+  private readonly tokenFetches = new Map<TokenOrigin, Promise<AccessToken | null>>();
 
   constructor(
     private readonly config: MdeClientConfig,
@@ -372,10 +379,7 @@ export class MdeClient implements MdeApi {
 
   private async token(call: MdeCall, from: TokenOrigin, deadline: AbortSignal): Promise<string> {
     const scope = this.config.tokenScope;
-    const fetching =
-      from === 'cache'
-        ? this.credential.getToken(scope, { abortSignal: deadline })
-        : this.credential.getFreshToken(scope);
+    const fetching = this.tokenFetch(from);
     const unavailable = (why: string) =>
       new TransientError(`no token for ${scope}: ${why}`, detailsOf(call), 'token-unavailable', false);
     try {
@@ -392,6 +396,19 @@ export class MdeClient implements MdeApi {
         `the identity endpoint refused or failed (${errorClassOf(error)}; AZURE_LOG_LEVEL=info logs the library's details)`,
       );
     }
+  }
+
+  private tokenFetch(from: TokenOrigin): Promise<AccessToken | null> {
+    const running = this.tokenFetches.get(from);
+    if (running) return running;
+    const scope = this.config.tokenScope;
+    const started = (
+      from === 'cache' ? this.credential.getToken(scope) : this.credential.getFreshToken(scope)
+    ).finally(() => this.tokenFetches.delete(from));
+    // Rejections reach every waiter through their own await; this copy only keeps the map's.
+    started.catch(() => undefined);
+    this.tokenFetches.set(from, started);
+    return started;
   }
 }
 

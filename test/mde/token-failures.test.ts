@@ -56,15 +56,18 @@ it('keeps a fixed message and the error class, never the identity endpoint’s a
 
 it('fails as transient within the request deadline when the identity endpoint never answers', async () => {
   sim.setIdentityFault({ kind: 'hang' });
-  const error = await failure(client(300).getMachine(machineId()));
+  const impatient = client(300);
+  const errors = await Promise.all([1, 2, 3, 4].map(() => failure(impatient.getMachine(machineId()))));
+  const [error] = errors;
   expect(error).toBeInstanceOf(TransientError);
+  for (const other of errors) expect(other).toMatchObject({ transientCause: 'token-unavailable' });
   expect(error).toMatchObject({
     kind: 'transient',
     transientCause: 'token-unavailable',
     mayHaveExecuted: false,
     message: expect.stringContaining('did not answer within 300 ms'),
   });
-  // The identity endpoint was asked and MDE never was.
+  // The identity endpoint was asked once for the four requests (one held connection), MDE never.
   expect(callLog()).toEqual(['token null']);
 });
 
@@ -73,7 +76,10 @@ it('bounds the fresh-token fetch after a 401 by the same deadline', async () => 
   sim.revokeTokens();
   sim.setIdentityFault({ kind: 'hang' });
   sim.resetCalls();
-  const error = await failure(client(300).getMachine(machineId()));
-  expect(error).toMatchObject({ kind: 'transient', transientCause: 'token-unavailable' });
-  expect(callLog()).toEqual(['machines 401', 'token null']);
+  const impatient = client(300);
+  const errors = await Promise.all([1, 2, 3].map(() => failure(impatient.getMachine(machineId()))));
+  for (const error of errors)
+    expect(error).toMatchObject({ kind: 'transient', transientCause: 'token-unavailable' });
+  // Each request's 401, and one fetch past the cache that all three waited for.
+  expect(callLog().sort()).toEqual(['machines 401', 'machines 401', 'machines 401', 'token null']);
 });
