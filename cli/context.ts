@@ -20,3 +20,9 @@ export type RegisterVerb = (program: Command, cli: CliContext) => void;
 
 /** Exit codes shared by every verb. */
 export const EXIT = { ok: 0, failure: 1, badInput: 2 } as const;
+
+/**
+ * Ends the whole command at once with one line on stderr and exit code 1: for failures that retrying
+ * cannot fix within a command's life (the operator's identity is refused).
+ */
+export class FatalCliError extends Error {}

@@ -10,10 +10,12 @@ import type { DeviceRef } from '../shared/alerts/model';
 import { ConfigError, loadConfig, type PolicyMode, SETTINGS } from '../shared/config';
 import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
 import { compressTiming } from '../shared/dispatch/timing';
+import type { MdeApi } from '../shared/mde/api';
+import { UnauthorizedError } from '../shared/mde/errors';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime';
-import { type CliIo, EXIT } from './context';
+import { type CliIo, EXIT, FatalCliError } from './context';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
 
 export interface SessionOptions {
@@ -28,13 +30,39 @@ export interface DispatchSession {
   notes: Record<string, unknown>[];
   /** Shows progress over `total` requests (only on a terminal) until `finish`. */
   startProgress(total: number): void;
-  /** Resolves true when every request ended, false when `maxWaitMs` passed first. */
+  /**
+   * Resolves true when every request ended, false when `maxWaitMs` passed first. Rejects with a
+   * FatalCliError as soon as MDE refuses the identity's token after the client's fresh-token resend:
+   * the worker would back off for minutes, which helps nobody at a terminal.
+   */
   finish(maxWaitMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 /** Why the session could not start (bad settings, policy or flag): one message, exit code 2. */
 class SessionError extends Error {}
+
+const REFUSED_IDENTITY =
+  "MDE refused this identity's token (401), also a token fetched anew: the identity (AZURE_CLIENT_ID, " +
+  'or your sign-in) is not valid for Defender for Endpoint in this tenant, or MDE_CLOUD does not match it';
+
+/** `api`, calling `refused` whenever MDE answers a 401 that the client's resend did not cure. */
+function watchingUnauthorized(api: MdeApi, refused: () => void): MdeApi {
+  return new Proxy(api, {
+    get(target, key, receiver) {
+      const member = Reflect.get(target, key, receiver);
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]) => {
+        try {
+          return await member.apply(target, args);
+        } catch (error) {
+          if (error instanceof UnauthorizedError) refused();
+          throw error;
+        }
+      };
+    },
+  });
+}
 
 /**
  * Opens an inline runtime. A Service Bus setting is ignored on purpose: a CLI run is a whole pipeline
@@ -52,8 +80,15 @@ function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptio
     const outcomes: OutcomeRecord[] = [];
     const notes: Record<string, unknown>[] = [];
     let bar: SingleBar | null = null;
+    let refuse: () => void = () => undefined;
+    const refusal = new Promise<never>((_resolve, reject) => {
+      refuse = () => reject(new FatalCliError(REFUSED_IDENTITY));
+    });
+    // Only ever awaited in a race with the end of the run.
+    refusal.catch(() => undefined);
     runtime = createRuntime({
       ...overrides,
+      decorateApi: (api) => watchingUnauthorized(overrides.decorateApi?.(api) ?? api, refuse),
       env,
       policy,
       reporter: {
@@ -86,11 +121,13 @@ function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptio
         const timedOut = new Promise<false>((done) => {
           timer = setTimeout(() => done(false), maxWaitMs);
         });
-        const ended = await Promise.race([inline.idle().then(() => true), timedOut]);
-        clearTimeout(timer);
-        bar?.stop();
-        bar = null;
-        return ended;
+        try {
+          return await Promise.race([inline.idle().then(() => true), timedOut, refusal]);
+        } finally {
+          clearTimeout(timer);
+          bar?.stop();
+          bar = null;
+        }
       },
       close: () => runtime.close(),
     };

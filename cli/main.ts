@@ -2,14 +2,22 @@
 /** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
 import { Command, CommanderError } from 'commander';
 import { PRODUCT_VERSION } from '../shared/version';
-import { type CliIo, EXIT, type RegisterVerb } from './context';
+import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerIsolate } from './isolate';
 import { registerRelease } from './release';
+import { registerReplay } from './replay';
 import { registerRun } from './run';
 import { registerStatus } from './status';
 import { registerWhatif } from './whatif';
 
-const VERBS: RegisterVerb[] = [registerWhatif, registerRun, registerIsolate, registerRelease, registerStatus];
+const VERBS: RegisterVerb[] = [
+  registerWhatif,
+  registerRun,
+  registerIsolate,
+  registerRelease,
+  registerStatus,
+  registerReplay,
+];
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -29,6 +37,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
+    if (error instanceof FatalCliError) {
+      io.stderr.write(`mde-isolator: ${error.message}\n`);
+      return EXIT.failure;
+    }
     if (!(error instanceof CommanderError)) throw error;
     // Help and version exit 0; usage mistakes are bad input like an unreadable file.
     return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;

@@ -1,43 +1,72 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { ConfigError, loadConfig, SETTINGS } from '../shared/config';
-import { loadPolicy } from '../shared/policy/load';
-import { PolicyError } from '../shared/policy/validate';
+import { SETTINGS } from '../shared/config';
+import { type ConfigurationCheck, checkConfiguration } from '../shared/configuration-check';
 import { PRODUCT_VERSION } from '../shared/version';
 
+/** 503 so probes mark the instance unhealthy. */
+const statusOf = (check: ConfigurationCheck) => (check.valid ? 200 : 503);
+
 /**
- * Liveness and configuration check for operators and deployment scripts. Anonymous on purpose, so it
- * says nothing secret: no identity ids, no policy content, no namespace.
+ * Liveness for probes and deployment scripts. Anonymous, so it says up or down and, when down, which
+ * component failed: nothing about the mode, hosts or settings (those are in the keyed view and the
+ * logs). The answer comes from the check made once per process, so a probe costs nothing.
  */
 export async function health(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-  try {
-    const config = loadConfig();
-    const policy = loadPolicy(config.policySource, config.modeOverride);
-    return {
-      status: 200,
-      jsonBody: {
-        status: 'ok',
-        version: PRODUCT_VERSION,
-        cloud: config.cloud,
-        apiHost: new URL(config.apiBaseUrl).host,
-        mode: policy.mode,
-        modeFrom: config.modeOverride ? SETTINGS.mode : 'policy',
-        queue: config.serviceBusNamespace ? 'service-bus' : 'inline',
-        configValid: true,
-      },
-    };
-  } catch (error) {
-    if (error instanceof PolicyError) return misconfigured([SETTINGS.policy]);
-    if (!(error instanceof ConfigError)) throw error;
-    return misconfigured(error.problems.map((p) => p.setting));
-  }
+  const check = checkConfiguration();
+  return {
+    status: statusOf(check),
+    jsonBody: check.valid
+      ? { status: 'ok', components: { settings: 'ok', policy: 'ok' } }
+      : {
+          status: 'misconfigured',
+          components:
+            check.component === 'settings'
+              ? { settings: 'invalid', policy: 'not checked' }
+              : { settings: 'ok', policy: 'invalid' },
+        },
+  };
 }
 
-/** 503 so probes mark the instance unhealthy; setting names are safe to show, values are not. */
-function misconfigured(invalidSettings: string[]): HttpResponseInit {
+/**
+ * The same check for operators holding a function key: version, cloud, API host, effective mode, and
+ * the names of the settings to fix (never their values, identity ids or policy content).
+ */
+export async function healthDetails(
+  _request: HttpRequest,
+  _context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const check = checkConfiguration();
+  if (!check.valid)
+    return {
+      status: statusOf(check),
+      jsonBody: {
+        status: 'misconfigured',
+        version: PRODUCT_VERSION,
+        configValid: false,
+        component: check.component,
+        invalidSettings: check.invalidSettings,
+      },
+    };
+  const { config, policy } = check;
   return {
-    status: 503,
-    jsonBody: { status: 'misconfigured', version: PRODUCT_VERSION, configValid: false, invalidSettings },
+    status: statusOf(check),
+    jsonBody: {
+      status: 'ok',
+      version: PRODUCT_VERSION,
+      cloud: config.cloud,
+      apiHost: new URL(config.apiBaseUrl).host,
+      mode: policy.mode,
+      modeFrom: config.modeOverride ? SETTINGS.mode : 'policy',
+      queue: config.serviceBusNamespace ? 'service-bus' : 'inline',
+      configValid: true,
+    },
   };
 }
 
 app.http('health', { methods: ['GET'], authLevel: 'anonymous', route: 'health', handler: health });
+app.http('healthDetails', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'health/details',
+  handler: healthDetails,
+});

@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
+import { checkConfiguration } from '../shared/configuration-check';
 import { getRuntime } from '../shared/runtime';
 
 /**
@@ -29,12 +30,24 @@ function bodyOf(message: unknown): unknown {
   }
 }
 
-// Without a namespace (a local `func start`) there is no queue: the alerts function runs this same worker
-// inline in its own process, and a trigger with no connection would only show as a broken function.
-if (process.env[SETTINGS.serviceBusNamespace]?.trim()) {
+/**
+ * Registers the Service Bus trigger, unless there is nothing it could do. Without a namespace (a
+ * local `func start`) there is no queue: the alerts function runs this same worker inline in its own
+ * process, and a trigger with no connection would only show as a broken function. With a bad setting
+ * or policy, every delivery would fail and Service Bus would redeliver each message at once until its
+ * delivery count ran out, dead-lettering the whole queue within seconds: the messages stay queued
+ * instead, until a deployment with a valid configuration restarts the app (health says which
+ * component is invalid; the log says why).
+ */
+export function registerWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (!env[SETTINGS.serviceBusNamespace]?.trim()) return false;
+  if (!checkConfiguration(env).valid) return false;
   app.serviceBusQueue('worker', {
     connection: 'ServiceBusConnection',
     queueName: '%ISOLATION_QUEUE%',
     handler: worker,
   });
+  return true;
 }
+
+registerWorker();

@@ -62,6 +62,13 @@ export interface SimulatorOptions {
   tokenLifetimeSeconds?: number;
 }
 
+/** How the identity endpoint misbehaves, for tests of the token path. */
+export type IdentityFault =
+  /** Holds every token request without an answer until the fault is lifted, then answers it. */
+  | { kind: 'hang' }
+  /** Answers every token request with this status and raw body (any text: HTML, JSON, garbage). */
+  | { kind: 'error'; status: number; body: string };
+
 export interface RecordedCall {
   method: string;
   /** Path and query as received. */
@@ -107,6 +114,10 @@ export interface RunningSimulator {
   setRoles(roles: string[], clientId?: string): void;
   /** Every token issued so far is refused with 401 from now on. */
   revokeTokens(): void;
+  /** While on, every token is refused with 401, new ones too (MDE does not accept the app's tenant). */
+  refuseTokens(refuse: boolean): void;
+  /** Makes the identity endpoint misbehave until called with null. */
+  setIdentityFault(fault: IdentityFault | null): void;
   setMachine(id: string, patch: MachinePatch): void;
   addMachine(seed: MachineSeed, entity?: Partial<MachineEntity>): MachineEntity;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
@@ -160,6 +171,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     identities.set(clientId.toLowerCase(), { clientId: clientId.toLowerCase(), roles });
   const audiences = (options.acceptedAudiences ?? DEFAULT_AUDIENCES).map(trimSlash);
   const faults = new FaultInjector(options.faults);
+  let identityFault: IdentityFault | null = null;
+  /** Token requests held by a `hang` fault, answered when it is lifted. */
+  const heldTokenRequests: (() => void)[] = [];
   const recorded: RecordedCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let quotas = new Map<MdeApiName, SlidingWindowQuota>();
@@ -288,6 +302,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   }
 
   function handleIdentity(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    if (identityFault?.kind === 'hang') {
+      record(request, 'token', null);
+      return void heldTokenRequests.push(() => handleIdentity(request, response, url));
+    }
+    if (identityFault?.kind === 'error') {
+      record(request, 'token', identityFault.status);
+      response.writeHead(identityFault.status, { 'content-type': 'text/html; charset=utf-8' });
+      return void response.end(identityFault.body);
+    }
     const header = request.headers['x-identity-header'];
     const result = issueToken(
       authority,
@@ -393,6 +416,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       identities.set(key, { clientId: existing?.clientId ?? key, roles: [...roles] });
     },
     revokeTokens: () => authority.revokeAll(),
+    refuseTokens: (refuse) => authority.refuseAll(refuse),
+    setIdentityFault: (fault) => {
+      identityFault = fault;
+      if (fault?.kind !== 'hang') for (const answer of heldTokenRequests.splice(0)) answer();
+    },
     setMachine: (id, patch) => {
       actions.advance(now());
       const machine = byId.get(id.toLowerCase());

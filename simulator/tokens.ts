@@ -35,6 +35,7 @@ export class TokenAuthority {
   private readonly key = PROCESS_SIGNING_KEY;
   /** Tokens issued before this instant (ms) are refused, as after a revocation. */
   private revokedBeforeMs = 0;
+  private refusing = false;
   readonly tenantId = '11111111-2222-4333-8444-555555555555';
 
   sign(claims: TokenClaims): string {
@@ -57,13 +58,18 @@ export class TokenAuthority {
     }
     const now = nowMs / 1000;
     if (claims.exp <= now || claims.nbf > now + 300) return null;
-    if (claims.iat * 1000 < this.revokedBeforeMs) return null;
+    if (this.refusing || claims.iat * 1000 < this.revokedBeforeMs) return null;
     return claims;
   }
 
+  refuseAll(refuse: boolean): void {
+    this.refusing = refuse;
+  }
+
   revokeAll(nowMs: number = Date.now()): void {
-    // iat has one-second precision: refuse everything issued up to and including this second.
-    this.revokedBeforeMs = (Math.floor(nowMs / 1000) + 1) * 1000;
+    // iat has one-second precision: refuse everything issued up to and including this second, and
+    // every token issued since the last revocation (those carry a later iat, see notBeforeSeconds).
+    this.revokedBeforeMs = Math.max((Math.floor(nowMs / 1000) + 1) * 1000, this.revokedBeforeMs + 1000);
   }
 
   notBeforeSeconds(nowMs: number = Date.now()): number {

@@ -124,6 +124,14 @@ export class Dispatcher implements DecisionSink {
     return request;
   }
 
+  /**
+   * The request of a dead-letter record, sent again by an operator (`mde-isolator replay`): the
+   * same request, decided as it was, with its attempts starting over.
+   */
+  async resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }> {
+    return this.enqueue({ ...request, attempt: 0, deferrals: 0 });
+  }
+
   /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
   async handle(body: unknown, delivery: Delivery): Promise<void> {
     const problem = invalidRequestReason(body);

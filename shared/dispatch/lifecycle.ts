@@ -46,11 +46,6 @@ export function planAfterFailure(
     const wait = error.retryAfterMs ?? timing.defaultRetryAfterMs;
     return { kind: 'defer', at: now + wait, why: `MDE answered 429 on ${error.api}; Retry-After ${wait} ms` };
   }
-  if (error instanceof UnauthorizedError)
-    return {
-      kind: 'terminal',
-      why: `MDE refused the token twice (the client already retried once with a fresh token): check that the identity belongs to the tenant and MDE_CLOUD matches it (${error.message})`,
-    };
   if (error instanceof ForbiddenError) return { kind: 'terminal', why: error.message };
   if (error instanceof NotFoundError)
     return {
@@ -64,17 +59,20 @@ export function planAfterFailure(
     };
   if (error instanceof BadRequestError || error instanceof InvalidIdError)
     return { kind: 'terminal', why: `MDE rejected the request: ${error.message}` };
-  // Transient failures, a duplicate-action answer whose action could not be found yet, and anything
-  // unexpected: retrying may help, but only a bounded number of times, so a poison message ends in
-  // a dead-letter record an operator sees instead of looping.
+  // Transient failures, a 401 that outlived the client's resend with a token fetched anew (a token
+  // revocation or a key rollover takes a while to settle), a duplicate-action answer whose action
+  // could not be found yet, and anything unexpected: retrying may help, but only a bounded number of
+  // times, so a poison message ends in a dead-letter record an operator sees and can replay.
   const attempt = request.attempt + 1;
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   if (attempt >= timing.transientMaxAttempts)
     return {
       kind: 'dead-letter',
-      reason:
-        error instanceof ActionAlreadyInProgressError ? 'ActionNotFoundAfterConflict' : 'RetriesExhausted',
-      description: `gave up after ${attempt} failed attempts; last error: ${what}`,
+      reason: deadLetterReasonOf(error),
+      description:
+        error instanceof UnauthorizedError
+          ? `MDE refused the app's token on ${attempt} attempts, each time also a token fetched anew from the identity endpoint: check that the identity belongs to the tenant and MDE_CLOUD matches it; last error: ${what}`
+          : `gave up after ${attempt} failed attempts; last error: ${what}`,
     };
   // MDE has no idempotency key: after a POST that may have been executed, the retry's only guard
   // against a second action is MDE's list of actions, which must have had time to show the first.
@@ -91,6 +89,13 @@ export function planAfterFailure(
     at: now + delay,
     why: `attempt ${attempt} of ${timing.transientMaxAttempts} failed (${what}); retrying with backoff${uncertainPost ? ', after MDE had time to list an action the lost POST may have created' : ''}`,
   };
+}
+
+/** The `reason` of a dead-letter record: what an operator filters and replays by. */
+function deadLetterReasonOf(error: unknown): string {
+  if (error instanceof ActionAlreadyInProgressError) return 'ActionNotFoundAfterConflict';
+  if (error instanceof UnauthorizedError) return 'Unauthorized';
+  return 'RetriesExhausted';
 }
 
 export class RequestLifecycle {

@@ -4,15 +4,15 @@
  * dispatch layer puts its Bottleneck limiters), and turns every failure into a typed error.
  *
  * It never retries on its own except once after a 401: a 401 means MDE did not execute the call, so
- * asking the credential again and resending is safe for POSTs too. Any other retry belongs to the
- * dispatch layer, which first checks whether an action already exists.
+ * fetching a token past every cache and resending is safe for POSTs too. Any other retry belongs to
+ * the dispatch layer, which first checks whether an action already exists.
  */
-import type { TokenCredential } from '@azure/identity';
+import type { AccessToken } from '@azure/identity';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { IsolationType } from '../alerts/model';
 import type { AppConfig } from '../config';
 import type { MachineActionFilter, MdeApi, MdeApiName } from './api';
-import { createCredential } from './credential';
+import { type AppCredential, createCredential } from './credential';
 import { errorFromNetwork, errorFromResponse, type FailedCall } from './error-mapping';
 import { InvalidIdError, type MdeErrorDetails, NotFoundError, TransientError } from './errors';
 import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
@@ -54,7 +54,7 @@ export type MdeCallScheduler = <T>(call: MdeCall, send: () => Promise<T>) => Pro
 
 export interface MdeClientOptions {
   /** Defaults to createCredential(config); pass the process-wide one. */
-  credential?: TokenCredential;
+  credential?: AppCredential;
   schedule?: MdeCallScheduler;
 }
 
@@ -146,10 +146,16 @@ function requireEnumValues<T extends string>(
 
 export class MdeClient implements MdeApi {
   private readonly http: AxiosInstance;
+  /**
+   * The token fetch in progress, per origin, shared by every request that needs one meanwhile: a
+   * request gives up on it at its deadline, but the fetch itself cannot be cancelled, so an identity
+   * endpoint that never answers holds one connection, not one per attempt.
+   */
+  private readonly tokenFetches = new Map<TokenOrigin, Promise<AccessToken | null>>();
 
   constructor(
     private readonly config: MdeClientConfig,
-    private readonly credential: TokenCredential,
+    private readonly credential: AppCredential,
     private readonly schedule: MdeCallScheduler = (_call, send) => send(),
   ) {
     this.http = axios.create({
@@ -341,8 +347,9 @@ export class MdeClient implements MdeApi {
   }
 
   private async send<T>(request: Request): Promise<T> {
-    let response = await this.attempt(request);
-    if (response.status === 401) response = await this.attempt(request);
+    let response = await this.attempt(request, 'cache');
+    // The cached token may have been revoked or rolled over: the resend asks the identity endpoint.
+    if (response.status === 401) response = await this.attempt(request, 'identity-endpoint');
     if (response.status >= 200 && response.status < 300) return response.data as T;
     throw errorFromResponse(request.call, response.status, response.data, response.headers);
   }
@@ -350,49 +357,86 @@ export class MdeClient implements MdeApi {
   /**
    * One HTTP request through the scheduler. The token is taken inside the scheduled function, so a
    * request that waited in a limiter queue still leaves with a token that is fresh from the cache.
-   * axios's own `timeout` only notices an idle socket (a slowly trickling answer never trips it), so
-   * an abort signal bounds the whole exchange from sending to the last byte.
+   * One deadline bounds the whole attempt, token included: an identity endpoint that never answers
+   * must not hold a limiter slot longer than a slow MDE would. axios's own `timeout` only notices an
+   * idle socket (a slowly trickling answer never trips it), so an abort signal bounds the exchange
+   * from sending to the last byte.
    */
-  private attempt(request: Request): Promise<AxiosResponse> {
+  private attempt(request: Request, tokenFrom: TokenOrigin): Promise<AxiosResponse> {
     return this.schedule(request.call, async () => {
-      const token = await this.token(request.call);
       const deadlineMs = this.config.requestTimeoutMs;
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(), deadlineMs);
       try {
-        return await this.http.request({
-          method: request.call.method,
-          url: request.path,
-          params: request.params,
-          data: request.body,
-          headers: { Authorization: `Bearer ${token}` },
-          signal: deadline.signal,
-        });
-      } catch (error) {
-        throw errorFromNetwork(request.call, error, deadline.signal.aborted ? deadlineMs : undefined);
+        const token = await this.token(request.call, tokenFrom, deadline.signal);
+        try {
+          return await this.http.request({
+            method: request.call.method,
+            url: request.path,
+            params: request.params,
+            data: request.body,
+            headers: { Authorization: `Bearer ${token}` },
+            signal: deadline.signal,
+          });
+        } catch (error) {
+          throw errorFromNetwork(request.call, error, deadline.signal.aborted ? deadlineMs : undefined);
+        }
       } finally {
         clearTimeout(timer);
       }
     });
   }
 
-  private async token(call: MdeCall): Promise<string> {
+  private async token(call: MdeCall, from: TokenOrigin, deadline: AbortSignal): Promise<string> {
+    const scope = this.config.tokenScope;
+    const fetching = this.tokenFetch(from);
+    const unavailable = (why: string) =>
+      new TransientError(`no token for ${scope}: ${why}`, detailsOf(call), 'token-unavailable', false);
     try {
-      const accessToken = await this.credential.getToken(this.config.tokenScope);
-      if (!accessToken) throw new Error('the credential returned no token');
+      const accessToken = await beforeAbort(fetching, deadline);
+      if (!accessToken) throw unavailable('the credential returned none');
       return accessToken.token;
     } catch (error) {
-      // Only the message is kept: the library's error objects hold request details of the identity
-      // endpoint, which are not for logs.
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new TransientError(
-        `no token for ${this.config.tokenScope}: ${reason}`,
-        detailsOf(call),
-        'token-unavailable',
-        false,
+      if (error instanceof TransientError) throw error;
+      if (deadline.aborted)
+        throw unavailable(`the identity endpoint did not answer within ${this.config.requestTimeoutMs} ms`);
+      // A fixed text and the error's class only: the library quotes the identity endpoint's answer,
+      // which reaches outcomes, dead-letter records and incident comments from here.
+      throw unavailable(
+        `the identity endpoint refused or failed (${errorClassOf(error)}; AZURE_LOG_LEVEL=info logs the library's details)`,
       );
     }
   }
+
+  private tokenFetch(from: TokenOrigin): Promise<AccessToken | null> {
+    const running = this.tokenFetches.get(from);
+    if (running) return running;
+    const scope = this.config.tokenScope;
+    const started = (
+      from === 'cache' ? this.credential.getToken(scope) : this.credential.getFreshToken(scope)
+    ).finally(() => this.tokenFetches.delete(from));
+    // Rejections reach every waiter through their own await; this copy only keeps the map's.
+    started.catch(() => undefined);
+    this.tokenFetches.set(from, started);
+    return started;
+  }
+}
+
+/** Where a request's token comes from: the credential's cache, or the identity endpoint itself. */
+type TokenOrigin = 'cache' | 'identity-endpoint';
+
+/** `work`, unless `signal` aborts first; the work is left to settle on its own. */
+function beforeAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  return Promise.race([work, aborted]);
+}
+
+/** The name of an error's class, when it looks like one; never text taken from an answer. */
+function errorClassOf(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  return /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name) ? name : 'Error';
 }
 
 /** The client for a deployment: one per process, sharing the process-wide credential. */

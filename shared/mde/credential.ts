@@ -2,10 +2,30 @@
  * The one token source of a process. Tokens are cached and refreshed by @azure/identity (MSAL), so
  * callers ask it before every request and never keep a token themselves.
  */
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import {
+  type AccessToken,
+  DefaultAzureCredential,
+  type GetTokenOptions,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { ManagedIdentityApplication } from '@azure/msal-node';
 import type { AppConfig } from '../config';
 
 export type CredentialConfig = Pick<AppConfig, 'managedIdentityClientId' | 'authorityHost'>;
+
+/** A credential that can also fetch a token past every cache. */
+export interface AppCredential extends TokenCredential {
+  /**
+   * A token asked of the identity endpoint itself, for the one resend after MDE refused a token
+   * (401). For a managed identity it also replaces the cached token, so later `getToken` calls hand
+   * out the new one.
+   */
+  getFreshToken(scope: string): Promise<AccessToken | null>;
+}
+
+/** What MSAL reports when no managed identity endpoint is configured (a developer machine). */
+const NO_MANAGED_IDENTITY_ENDPOINT = 'DefaultToImds';
 
 /**
  * A user-assigned identity (AZURE_CLIENT_ID) goes straight to ManagedIdentityCredential, so a
@@ -13,9 +33,48 @@ export type CredentialConfig = Pick<AppConfig, 'managedIdentityClientId' | 'auth
  * system-assigned identity in Azure (IDENTITY_ENDPOINT/IDENTITY_HEADER) or a developer login locally,
  * signing in at the authority of the configured cloud.
  */
-export function createCredential(config: CredentialConfig): TokenCredential {
+function libraryCredential(config: CredentialConfig): TokenCredential {
   if (config.managedIdentityClientId) {
     return new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
   }
   return new DefaultAzureCredential({ authorityHost: config.authorityHost });
+}
+
+/**
+ * @azure/identity 4.x passes neither `claims` nor `forceRefresh` to MSAL for a managed identity, and
+ * MSAL keeps the managed identity token cache in static state, so neither a retry nor a new
+ * credential instance asks the endpoint again: only MSAL's own `forceRefresh` does. A developer
+ * login has no such shared cache, and a new credential instance starts without one.
+ */
+class ProcessCredential implements AppCredential {
+  private readonly cached: TokenCredential;
+
+  constructor(private readonly config: CredentialConfig) {
+    this.cached = libraryCredential(config);
+  }
+
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    return this.cached.getToken(scopes, options);
+  }
+
+  async getFreshToken(scope: string): Promise<AccessToken | null> {
+    const clientId = this.config.managedIdentityClientId;
+    const managedIdentity = new ManagedIdentityApplication({
+      managedIdentityIdParams: clientId ? { userAssignedClientId: clientId } : undefined,
+      // The caller retries on its own schedule; one request here.
+      system: { disableInternalRetries: true },
+    });
+    if (!clientId && managedIdentity.getManagedIdentitySource() === NO_MANAGED_IDENTITY_ENDPOINT)
+      return libraryCredential(this.config).getToken(scope);
+    const result = await managedIdentity.acquireToken({ resource: scope, forceRefresh: true });
+    return {
+      token: result.accessToken,
+      expiresOnTimestamp: result.expiresOn?.getTime() ?? Date.now(),
+      tokenType: 'Bearer',
+    };
+  }
+}
+
+export function createCredential(config: CredentialConfig): AppCredential {
+  return new ProcessCredential(config);
 }

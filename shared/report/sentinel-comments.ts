@@ -19,10 +19,15 @@ export const MAX_COMMENT_CHARS = 2_000;
 
 /**
  * Only a Sentinel incident: the id comes from an alert payload, and the identity may write elsewhere
- * in ARM, so a forged id must not turn into a PUT on another resource.
+ * in ARM, so a forged id must not turn into a PUT on another resource. A segment is never `.` or `..`
+ * (which a URL resolves away, walking up to another resource), and never holds `%` or a backslash,
+ * through which a server could decode or read such a segment in.
  */
-const INCIDENT_ARM_ID =
-  /^\/subscriptions\/[^/?#]+\/resourceGroups\/[^/?#]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/?#]+\/providers\/Microsoft\.SecurityInsights\/Incidents\/[^/?#]+$/i;
+const SEGMENT = String.raw`(?!\.{1,2}/|\.{1,2}$)[^/?#%\\]+`;
+const INCIDENT_ARM_ID = new RegExp(
+  `^/subscriptions/${SEGMENT}/resourceGroups/${SEGMENT}/providers/Microsoft\\.OperationalInsights/workspaces/${SEGMENT}/providers/Microsoft\\.SecurityInsights/Incidents/${SEGMENT}$`,
+  'i',
+);
 
 export interface IncidentCommentOptions {
   credential: TokenCredential;

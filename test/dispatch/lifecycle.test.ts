@@ -86,9 +86,16 @@ describe('planAfterFailure', () => {
       plan(new NotFoundError('404', { ...details, apiMessage: 'Machine x was not found' })),
     ).toMatchObject({ kind: 'terminal', why: expect.stringContaining('was not found') });
     expect(plan(new UnsupportedError('400', details))).toMatchObject({ kind: 'terminal' });
-    expect(plan(new UnauthorizedError('401', details))).toMatchObject({
-      kind: 'terminal',
-      why: expect.stringContaining('MDE_CLOUD'),
+  });
+
+  it('backs off after a 401 that outlived the fresh-token resend, then dead-letters it as Unauthorized', () => {
+    const refused = new UnauthorizedError('401', details);
+    expect(plan(refused)).toMatchObject({ kind: 'retry', at: expect.any(Number) });
+    expect((plan(refused, 2) as { at: number }).at).toBeGreaterThan((plan(refused, 0) as { at: number }).at);
+    expect(plan(refused, DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({
+      kind: 'dead-letter',
+      reason: 'Unauthorized',
+      description: expect.stringContaining('MDE_CLOUD'),
     });
   });
 });

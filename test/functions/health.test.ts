@@ -1,24 +1,60 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { health } from '../../functions/health';
+import { health, healthDetails } from '../../functions/health';
+import * as policyLoad from '../../shared/policy/load';
 import { PRODUCT_VERSION } from '../../shared/version';
 
-function call() {
-  return health(
-    new HttpRequest({ url: 'http://localhost/api/health', method: 'GET' }),
-    new InvocationContext(),
-  );
+const request = (path: string) => new HttpRequest({ url: `http://localhost${path}`, method: 'GET' });
+const anonymous = () => health(request('/api/health'), new InvocationContext());
+const details = () => healthDetails(request('/api/health/details'), new InvocationContext());
+
+/** Words an anonymous caller must never read: mode, hosts, clouds, setting names. */
+const PRIVATE_WORDS = [
+  'mode',
+  'enforce',
+  'dry-run',
+  'cloud',
+  'gcc',
+  'securitycenter',
+  'apiHost',
+  'service-bus',
+  'MDE_',
+  'ISOLATION_',
+  'AZURE_',
+  'version',
+];
+
+function expectNothingPrivate(body: unknown) {
+  const text = JSON.stringify(body);
+  for (const word of PRIVATE_WORDS) expect(text).not.toContain(word);
 }
 
 describe('GET /api/health', () => {
   const saved = { ...process.env };
+  let logged: string[];
+  beforeEach(() => {
+    logged = [];
+    jest.spyOn(console, 'error').mockImplementation((line: unknown) => void logged.push(String(line)));
+  });
   afterEach(() => {
     process.env = { ...saved };
+    jest.restoreAllMocks();
   });
 
-  it('reports version, cloud, host and mode', async () => {
+  it('tells an anonymous caller up, and nothing about mode, hosts or identity', async () => {
     process.env.MDE_CLOUD = 'gcc';
     process.env.AZURE_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-    const response = await call();
+    process.env.ISOLATION_MODE = 'enforce';
+    const response = await anonymous();
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toEqual({ status: 'ok', components: { settings: 'ok', policy: 'ok' } });
+    expectNothingPrivate(response.jsonBody);
+    expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
+  });
+
+  it('shows version, cloud, host and mode with a function key, never the identity id', async () => {
+    process.env.MDE_CLOUD = 'gcc';
+    process.env.AZURE_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
+    const response = await details();
     expect(response.status).toBe(200);
     expect(response.jsonBody).toMatchObject({
       status: 'ok',
@@ -30,32 +66,64 @@ describe('GET /api/health', () => {
     expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
   });
 
-  it('answers 503 naming the bad settings without their values', async () => {
+  it('answers 503 naming only the failing component; setting names in the keyed view, details in the log', async () => {
     process.env.MDE_CLOUD = 'mars';
     process.env.MDE_RATE_LIMITS = 'secret-looking-value';
-    const response = await call();
+    const response = await anonymous();
     expect(response.status).toBe(503);
-    expect(response.jsonBody).toMatchObject({
+    expect(response.jsonBody).toEqual({
+      status: 'misconfigured',
+      components: { settings: 'invalid', policy: 'not checked' },
+    });
+    expectNothingPrivate(response.jsonBody);
+    const keyed = await details();
+    expect(keyed.status).toBe(503);
+    expect(keyed.jsonBody).toMatchObject({
       configValid: false,
+      component: 'settings',
       invalidSettings: ['MDE_CLOUD', 'MDE_RATE_LIMITS'],
     });
-    expect(JSON.stringify(response.jsonBody)).not.toContain('secret-looking-value');
+    expect(JSON.stringify(keyed.jsonBody)).not.toContain('secret-looking-value');
+    // Logged once for the process, with what to fix.
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/"event":"configuration-invalid","component":"settings".*mars/);
   });
 
-  it('reports the effective mode: the policy mode unless ISOLATION_MODE overrides it', async () => {
+  it('reports the effective mode in the keyed view: the policy mode unless ISOLATION_MODE overrides it', async () => {
     delete process.env.ISOLATION_POLICY;
     delete process.env.ISOLATION_MODE;
-    expect((await call()).jsonBody).toMatchObject({ mode: 'dry-run', modeFrom: 'policy' });
+    expect((await details()).jsonBody).toMatchObject({ mode: 'dry-run', modeFrom: 'policy' });
     process.env.ISOLATION_MODE = 'enforce';
-    expect((await call()).jsonBody).toMatchObject({ mode: 'enforce', modeFrom: 'ISOLATION_MODE' });
+    expect((await details()).jsonBody).toMatchObject({ mode: 'enforce', modeFrom: 'ISOLATION_MODE' });
   });
 
-  it('answers 503 naming ISOLATION_POLICY when the policy is invalid, without its content', async () => {
+  it('answers 503 naming the policy when it is invalid, without its content', async () => {
     process.env.ISOLATION_POLICY =
       '{"version": "secret-policy", "mode": "enforce", "rules": [{"name": "x"}]}';
-    const response = await call();
+    const response = await anonymous();
     expect(response.status).toBe(503);
-    expect(response.jsonBody).toMatchObject({ configValid: false, invalidSettings: ['ISOLATION_POLICY'] });
-    expect(JSON.stringify(response.jsonBody)).not.toContain('secret-policy');
+    expect(response.jsonBody).toEqual({
+      status: 'misconfigured',
+      components: { settings: 'ok', policy: 'invalid' },
+    });
+    const keyed = await details();
+    expect(keyed.jsonBody).toMatchObject({
+      configValid: false,
+      component: 'policy',
+      invalidSettings: ['ISOLATION_POLICY'],
+    });
+    expect(JSON.stringify([response.jsonBody, keyed.jsonBody])).not.toContain('secret-policy');
+  });
+
+  it('compiles the policy once however often it is asked', async () => {
+    process.env.ISOLATION_POLICY = JSON.stringify({
+      version: 'health-cache-1',
+      mode: 'dry-run',
+      rules: [{ name: 'r', minSeverity: 'high', action: 'isolate' }],
+    });
+    const load = jest.spyOn(policyLoad, 'loadPolicy');
+    for (let call = 0; call < 20; call += 1) expect((await anonymous()).status).toBe(200);
+    expect((await details()).status).toBe(200);
+    expect(load).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,5 +1,5 @@
-import { InvocationContext } from '@azure/functions';
-import { worker } from '../../functions/worker';
+import { app, InvocationContext } from '@azure/functions';
+import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
 import { type RunningSimulator, startSimulator } from '../../simulator';
@@ -69,5 +69,36 @@ describe('worker function (Service Bus trigger)', () => {
         description: expect.stringMatching(/action/),
       }),
     ]);
+  });
+});
+
+describe('worker trigger registration', () => {
+  const NAMESPACE = { ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net' };
+  let registered: jest.SpyInstance;
+  beforeEach(() => {
+    registered = jest.spyOn(app, 'serviceBusQueue').mockImplementation(() => undefined);
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('registers the trigger with a namespace and a valid configuration', () => {
+    expect(registerWorker(NAMESPACE)).toBe(true);
+    expect(registered).toHaveBeenCalledWith(
+      'worker',
+      expect.objectContaining({ queueName: '%ISOLATION_QUEUE%' }),
+    );
+  });
+
+  it('consumes no delivery when a setting or the policy is invalid: the trigger is not registered', () => {
+    expect(registerWorker({ ...NAMESPACE, MDE_RATE_LIMITS: 'lots' })).toBe(false);
+    expect(
+      registerWorker({ ...NAMESPACE, ISOLATION_POLICY: '{"version": "v", "rules": [{"name": "x"}]}' }),
+    ).toBe(false);
+    expect(registered).not.toHaveBeenCalled();
+  });
+
+  it('registers nothing without a namespace (inline worker)', () => {
+    expect(registerWorker({})).toBe(false);
+    expect(registered).not.toHaveBeenCalled();
   });
 });

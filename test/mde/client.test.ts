@@ -1,9 +1,8 @@
-import type { TokenCredential } from '@azure/identity';
 import Bottleneck from 'bottleneck';
 import { DEFAULT_RATE_LIMITS, loadConfig } from '../../shared/config';
 import type { MdeApiName } from '../../shared/mde/api';
 import { createMdeClient, type MdeClient } from '../../shared/mde/client';
-import { createCredential } from '../../shared/mde/credential';
+import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import {
   ActionAlreadyInProgressError,
   BadRequestError,
@@ -25,7 +24,7 @@ const STEP_MS = 1_000;
 
 let sim: RunningSimulator;
 let restoreEnv: () => void;
-let credential: TokenCredential;
+let credential: AppCredential;
 let client: MdeClient;
 
 function configFor(env: Record<string, string> = {}) {

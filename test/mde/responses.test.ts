@@ -41,7 +41,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   client = createMdeClient(loadConfig({ MDE_API_URL: baseUrl, MDE_REQUEST_TIMEOUT_MS: '5000' }), {
-    credential: { getToken: async () => TOKEN },
+    credential: { getToken: async () => TOKEN, getFreshToken: async () => TOKEN },
   });
 });
 beforeEach(() => {

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import type { AccessToken, TokenCredential } from '@azure/identity';
+import type { AccessToken } from '@azure/identity';
 import { DEFAULT_RATE_LIMITS, loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
-import { createCredential } from '../../shared/mde/credential';
+import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
 import { useSimulatorEnvironment } from './env';
@@ -21,13 +21,14 @@ const config = (overrides: Partial<ReturnType<typeof loadConfig>> = {}) => ({
 });
 
 /** The real managed identity credential, noting the tokens it hands out. */
-function recording(real: TokenCredential): TokenCredential {
+function recording(real: AppCredential): AppCredential {
+  const noted = (token: AccessToken | null) => {
+    if (token) servedTokens.add(token.token);
+    return token;
+  };
   return {
-    getToken: async (scopes, options) => {
-      const token = await real.getToken(scopes, options);
-      if (token) servedTokens.add(token.token);
-      return token;
-    },
+    getToken: async (scopes, options) => noted(await real.getToken(scopes, options)),
+    getFreshToken: async (scope) => noted(await real.getFreshToken(scope)),
   };
 }
 
@@ -118,8 +119,12 @@ describe('errors never carry the bearer token or the identity secret', () => {
     expectNoSecrets(
       await failure(client({ tokenScope: 'https://graph.microsoft.com/.default' }).getMachine(machineId())),
     );
-    sim.revokeTokens();
-    expectNoSecrets(await failure(client().getMachine(machineId())));
+    sim.refuseTokens(true);
+    try {
+      expectNoSecrets(await failure(client().getMachine(machineId())));
+    } finally {
+      sim.refuseTokens(false);
+    }
   });
 
   it('when the identity endpoint refuses to issue a token', async () => {
@@ -169,7 +174,7 @@ describe('per-request deadline', () => {
   it('bounds the whole exchange, not only socket idleness', async () => {
     servedTokens.add(staticToken.token);
     const slow = createMdeClient(config({ apiBaseUrl: dripUrl, requestTimeoutMs: 300 }), {
-      credential: { getToken: async () => staticToken },
+      credential: { getToken: async () => staticToken, getFreshToken: async () => staticToken },
     });
     const error = await failure(slow.listMachineActions({ top: 1 }));
     expect(error).toMatchObject({ kind: 'transient', transientCause: 'timeout', mayHaveExecuted: false });

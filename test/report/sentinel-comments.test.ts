@@ -250,6 +250,27 @@ describe('Sentinel incident comments', () => {
     ]);
   });
 
+  it.each([
+    ['an incident named ..', `${INCIDENT.replace(/[^/]+$/, '')}..`],
+    ['an incident named .', `${INCIDENT.replace(/[^/]+$/, '')}.`],
+    ['a workspace named ..', INCIDENT.replace('/workspaces/soc-ws/', '/workspaces/../')],
+    ['a resource group named .', INCIDENT.replace('/resourceGroups/soc-rg/', '/resourceGroups/./')],
+    ['an encoded ..', INCIDENT.replace('/resourceGroups/soc-rg/', '/resourceGroups/%2e%2e/')],
+    ['a backslash', INCIDENT.replace('/workspaces/soc-ws/', '/workspaces/soc-ws\\..\\x/')],
+  ])('refuses an incident id with %s as a segment', async (_what, forged) => {
+    arm.answer();
+    const { reporter, notes } = commentReporter();
+    reporter.outcome(succeeded({ incidentArmId: forged }));
+    await reporter.idle();
+    expect(arm.calls).toEqual([]);
+    expect(notes).toEqual([
+      expect.objectContaining({
+        event: 'incident-comment-failed',
+        why: 'not a Sentinel incident resource id',
+      }),
+    ]);
+  });
+
   it('logs one warning, without token or headers, when ARM answers 500', async () => {
     arm.answer({ status: 500 });
     const { reporter, outcomes, notes } = commentReporter();

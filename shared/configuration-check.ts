@@ -1,0 +1,58 @@
+/**
+ * Whether this process's settings and policy are usable, decided once: health answers from it on
+ * every probe (compiling a large policy per anonymous call would let anyone burn the CPU), and the
+ * worker trigger is only registered when it holds. Why it failed goes to the log, once; callers tell
+ * the world at most which component failed.
+ */
+import { type AppConfig, ConfigError, loadConfig, SETTINGS } from './config';
+import { loadPolicy } from './policy/load';
+import type { IsolationPolicy } from './policy/types';
+import { PolicyError } from './policy/validate';
+
+/** The parts of a deployment health reports on; settings first, since the policy is read through one. */
+export type ConfigurationComponent = 'settings' | 'policy';
+
+export type ConfigurationCheck =
+  | { valid: true; config: AppConfig; policy: IsolationPolicy }
+  | {
+      valid: false;
+      component: ConfigurationComponent;
+      /** The settings to fix, by name (never their values). */
+      invalidSettings: string[];
+    };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+let last: { key: string; check: ConfigurationCheck } | null = null;
+
+/** The settings the check depends on; the same values give the same answer. */
+function keyOf(env: Env): string {
+  return JSON.stringify(Object.values(SETTINGS).map((name) => env[name] ?? null));
+}
+
+function evaluate(env: Env): ConfigurationCheck {
+  try {
+    const config = loadConfig(env);
+    return { valid: true, config, policy: loadPolicy(config.policySource, config.modeOverride) };
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
+    const component: ConfigurationComponent = error instanceof ConfigError ? 'settings' : 'policy';
+    // The only place the details go: they may quote setting values and policy paths.
+    console.error(
+      JSON.stringify({ level: 'error', event: 'configuration-invalid', component, details: error.message }),
+    );
+    return {
+      valid: false,
+      component,
+      invalidSettings:
+        error instanceof ConfigError ? error.problems.map((p) => p.setting) : [SETTINGS.policy],
+    };
+  }
+}
+
+/** The check for `env`, computed on first use and reused while the settings stay the same. */
+export function checkConfiguration(env: Env = process.env): ConfigurationCheck {
+  const key = keyOf(env);
+  if (last?.key !== key) last = { key, check: evaluate(env) };
+  return last.check;
+}
