@@ -9,9 +9,8 @@
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
 
+import { type Clock, systemClock } from '../clock';
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
-import type { Clock } from './throttle';
-import { systemClock } from './throttle';
 
 export type MessageHandler = (message: QueueMessage, delivery: Delivery) => Promise<void>;
 

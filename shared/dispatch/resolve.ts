@@ -4,11 +4,12 @@
  * a name that matches several live machines is refused: isolating the wrong one of two is an outage.
  * Results are cached briefly, so a storm of alerts about one device spends one lookup.
  */
+
 import type { DeviceRef } from '../alerts/model';
+import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
 import { NotFoundError } from '../mde/errors';
 import type { Machine } from '../mde/types';
-import type { Clock } from './throttle';
 
 export type Resolution =
   | { kind: 'machine'; machine: Machine; via: string }
