@@ -1,7 +1,7 @@
 /** `status ACTION_ID [--json]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../shared/config';
-import { MdeThrottle } from '../shared/dispatch/throttle';
+import { MdeThrottle } from '../shared/dispatch/quota/throttle';
 import { createMdeClient } from '../shared/mde/client';
 import { isMdeApiError } from '../shared/mde/errors';
 import { isTerminal, type MachineAction } from '../shared/mde/types';

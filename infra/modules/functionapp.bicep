@@ -38,8 +38,9 @@ param sentinelIncidentComments string
 param instanceMemoryMB int = 2048
 
 // One instance owns the MDE quota. The limits (isolate 100/min and 1,500/h, the same for machines and
-// machineactions) are per application and tenant, and the worker's Bottleneck limiter only knows the calls
-// made in its own process: two worker instances would each spend the full budget and earn 429s.
+// machineactions) are per application and tenant, and the worker's quota budget (a sliding-window log per
+// API family, shared/dispatch/quota/) only knows the calls made in its own process: two worker instances
+// would each spend the full budget and earn 429s (docs/decisions/0001-one-worker-instance.md).
 // On Flex Consumption, Service Bus triggered functions scale on their own instances (per-function scaling),
 // and maximumInstanceCount applies to the on-demand instances of each scale group, not to the app as a
 // whole, so 1 gives the worker group (and the HTTP intake group) one instance each. There is no per-group

@@ -3,13 +3,16 @@
  * worker side (one queue message in, one step of work out). The Service Bus function and the
  * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
  */
+
 import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
+import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { PostedActions } from './idempotency';
 import { RequestLifecycle } from './lifecycle';
 import type { DispatchReporter } from './outcome';
 import { type Delivery, messageFor, type RequestQueue } from './queue';
+import type { MdeThrottle } from './quota/throttle';
 import {
   deviceKey,
   type IsolationRequest,
@@ -20,7 +23,6 @@ import {
 } from './request';
 import { DeviceResolver } from './resolve';
 import type { DecisionSink, SubmittedRequest } from './sink';
-import type { Clock, MdeThrottle } from './throttle';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
 import { IsolationWorker } from './worker';

@@ -11,9 +11,8 @@
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
 
+import { type Clock, systemClock } from '../clock';
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
-import type { Clock } from './throttle';
-import { systemClock } from './throttle';
 
 /**
  * Service Bus Standard: 256 KB per message, headers and properties included, of which at most 64 KB

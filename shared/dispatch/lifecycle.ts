@@ -3,6 +3,7 @@
  * finished with an outcome, or dead-lettered. Every path ends in a queue message or a record, so a
  * request is never dropped silently.
  */
+import type { Clock } from '../clock';
 import {
   ActionAlreadyInProgressError,
   BadRequestError,
@@ -16,8 +17,9 @@ import {
 } from '../mde/errors';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from './outcome';
 import { type DeadLetterRecord, messageFor, type RequestQueue } from './queue';
+import { BudgetShortError } from './quota/reservation';
+import type { MdeThrottle } from './quota/throttle';
 import type { IsolationRequest } from './request';
-import { BudgetShortError, type Clock, type MdeThrottle } from './throttle';
 import { type DispatchTiming, transientRetryDelayMs } from './timing';
 
 export type FailurePlan =

@@ -6,11 +6,12 @@
  * is not `ws1.contoso.local`). Results are cached briefly, so a storm of alerts about one device
  * spends one lookup.
  */
+
 import type { DeviceRef } from '../alerts/model';
+import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
 import { NotFoundError } from '../mde/errors';
 import type { Machine } from '../mde/types';
-import type { Clock } from './throttle';
 
 export type Resolution =
   | { kind: 'machine'; machine: Machine; via: string }

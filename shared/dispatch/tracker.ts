@@ -3,14 +3,17 @@
  * polls spaced out by the tracking backoff, each within the machineactions budget. The terminal
  * status becomes the request's outcome record.
  */
+import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
 import { isTerminal, type MachineAction } from '../mde/types';
 import type { PostedActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import type { OutcomeDetails } from './outcome';
 import { OUTCOME_OF_STATUS } from './outcome';
+import { withReservation } from './quota/current-reservation';
+import { Reservation } from './quota/reservation';
+import type { MdeThrottle } from './quota/throttle';
 import type { IsolationRequest, TrackedAction } from './request';
-import { type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
 import { type DispatchTiming, trackingPollDelayMs } from './timing';
 
 export interface TrackerDeps {
@@ -42,6 +45,7 @@ export class ActionTracker {
       return lifecycle.defer(request, reservation.retryAt, 'no machineactions budget for a tracking poll');
     let action: MachineAction;
     try {
+      // The poll spends this reservation (quota/current-reservation.ts).
       action = await withReservation(reservation, () => this.deps.api.getMachineAction(tracking.actionId));
     } catch (error) {
       const plan = await lifecycle.failed(request, error);

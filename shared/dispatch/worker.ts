@@ -4,6 +4,7 @@
  * blast-radius breaker, post, and hand the action to tracking. All MDE calls a request may make are
  * reserved before it starts, so it either runs through or is rescheduled whole.
  */
+import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
 import { ActionAlreadyInProgressError } from '../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../mde/types';
@@ -13,9 +14,12 @@ import { type IsolationVerb, judgePriorActions, type PostedActions } from './ide
 import type { RequestLifecycle } from './lifecycle';
 import { OUTCOME_OF_STATUS } from './outcome';
 import { messageFor, type RequestQueue } from './queue';
+import type { CallBudget } from './quota/api-budget';
+import { withReservation } from './quota/current-reservation';
+import { Reservation } from './quota/reservation';
+import type { MdeThrottle } from './quota/throttle';
 import { type IsolationRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
-import { type CallBudget, type Clock, type MdeThrottle, Reservation, withReservation } from './throttle';
 import type { DispatchTiming } from './timing';
 import { terminalReason } from './tracker';
 
@@ -63,6 +67,8 @@ export class IsolationWorker {
         'not enough MDE budget for the calls this request needs',
       );
     try {
+      // Every MDE call made inside spends this reservation (quota/current-reservation.ts): the
+      // resolver's lookups, the check for actions under way and the POST.
       await withReservation(reservation, () => this.resolveAndAct(request, verb));
     } catch (error) {
       await lifecycle.failed(request, error);

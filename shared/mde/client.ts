@@ -1,7 +1,7 @@
 /**
  * The axios implementation of MdeApi. It validates every identifier before a call, spends exactly one
  * quota unit per HTTP request (each request passes through the optional `schedule` hook, where the
- * dispatch layer puts its Bottleneck limiters), and turns every failure into a typed error.
+ * dispatch layer puts its quota budget), and turns every failure into a typed error.
  *
  * It never retries on its own except once after a 401: a 401 means MDE did not execute the call, so
  * fetching a token past every cache and resending is safe for POSTs too. Any other retry belongs to

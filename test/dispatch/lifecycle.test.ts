@@ -1,8 +1,9 @@
 import { parseRateLimits } from '../../shared/config';
 import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/lifecycle';
+import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
+import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { type IsolationRequest, manualRequest } from '../../shared/dispatch/request';
-import { BudgetShortError, MdeThrottle, Reservation } from '../../shared/dispatch/throttle';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import {
   ActionAlreadyInProgressError,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { SlidingWindowLog } from '../../shared/dispatch/sliding-window';
+import { SlidingWindowLog } from '../../shared/dispatch/quota/sliding-window';
 
 function callAt(log: SlidingWindowLog, at: number): void {
   log.take(1);

@@ -1,11 +1,8 @@
 import { parseRateLimits } from '../../shared/config';
-import {
-  BudgetShortError,
-  effectiveWindows,
-  MdeThrottle,
-  Reservation,
-  withReservation,
-} from '../../shared/dispatch/throttle';
+import { effectiveWindows } from '../../shared/dispatch/quota/api-budget';
+import { withReservation } from '../../shared/dispatch/quota/current-reservation';
+import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
+import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 
 function throttleAt(clock: { now: () => number }, limits = '5/1000ms', headroom = 0) {
   return new MdeThrottle({ rateLimits: parseRateLimits(limits), headroom, clock });
@@ -88,6 +85,13 @@ describe('MdeThrottle', () => {
     throttle.pause('isolate', 5_000);
     expect(throttle.reserve({ isolate: 1 }, 0)).toEqual({ retryAt: 5_000 });
     expect(throttle.reserve({ machines: 1 }, 0)).toBeInstanceOf(Reservation);
+  });
+
+  it('keeps the longer of two 429 pauses', () => {
+    const throttle = throttleAt({ now: () => 0 });
+    throttle.pause('isolate', 5_000);
+    throttle.pause('isolate', 2_000);
+    expect(throttle.reserve({ isolate: 1 }, 0)).toEqual({ retryAt: 5_000 });
   });
 
   it('routes the MDE client hook through the current reservation', async () => {

@@ -1,7 +1,7 @@
 /**
  * A sliding-window call log for one API: at most `limit` calls in any `windowMs` span, for every
  * window at once (e.g. 100/min and 1,500/h). MDE does not say whether its quotas slide or reset
- * (mde-api.md §4); a sliding log is never more permissive than either, whereas a fixed-interval refill
+ * (docs/mde-api.md §4); a sliding log is never more permissive than either, whereas a fixed-interval refill
  * (Bottleneck's reservoir) allows two full bursts across a boundary.
  *
  * A call holds its slot from the moment it is taken; while it is in flight its end is unknown, so it

@@ -1,0 +1,53 @@
+/**
+ * The calls a request reserved before its first one ("budget ahead",
+ * docs/decisions/0007-bottleneck-and-sliding-window-budget.md): every call goes through `call`, which
+ * spends a reserved slot, or a fresh one only if it is free right now; `close` gives back the unused.
+ */
+import type { MdeApiName } from '../../mde/api';
+import { type CallBudget, callsPerApi } from './api-budget';
+
+/** Thrown by a reservation when a call beyond the reserved ones finds no budget. */
+export class BudgetShortError extends Error {
+  constructor(
+    readonly api: MdeApiName,
+    readonly retryAt: number,
+  ) {
+    super(`no ${api} budget before ${new Date(retryAt).toISOString()}`);
+    this.name = 'BudgetShortError';
+  }
+}
+
+/** What a reservation asks of the budget it was taken from. */
+export interface ReservedBudget {
+  /** Takes one call more than reserved if it fits right now, else throws BudgetShortError. */
+  takeNow(api: MdeApiName): void;
+  /** Runs a call whose slot is taken, in the call line, and settles the slot when it ends. */
+  run<T>(api: MdeApiName, priority: number, call: () => Promise<T>): Promise<T>;
+  /** Gives back a slot taken and never used. */
+  refund(api: MdeApiName): void;
+}
+
+export class Reservation {
+  private readonly unused = new Map<MdeApiName, number>();
+
+  constructor(
+    private readonly budget: ReservedBudget,
+    needs: CallBudget,
+    private readonly priority: number,
+  ) {
+    for (const [api, count] of callsPerApi(needs)) this.unused.set(api, count);
+  }
+
+  /** Makes one call of `api` in a reserved slot, or in a fresh one (BudgetShortError when none is free). */
+  async call<T>(api: MdeApiName, call: () => Promise<T>): Promise<T> {
+    const left = this.unused.get(api) ?? 0;
+    if (left > 0) this.unused.set(api, left - 1);
+    else this.budget.takeNow(api);
+    return this.budget.run(api, this.priority, call);
+  }
+
+  close(): void {
+    for (const [api, count] of this.unused) for (let i = 0; i < count; i += 1) this.budget.refund(api);
+    this.unused.clear();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The process-wide MDE budget: for every API family (isolate, unisolate, machines, machineactions) a
+ * sliding-window budget (`api-budget.ts`), a waiting line of the requests it refused
+ * (`waiting-line.ts`), and a line of the calls that hold a slot (`call-line.ts`).
+ *
+ * A request reserves every call it will make before it starts ("budget ahead",
+ * docs/decisions/0007-bottleneck-and-sliding-window-budget.md). When the budget is short it gets the
+ * moment the budget frees instead, and the worker reschedules the message for then, rather than
+ * holding a message lock or half-doing a request.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, systemClock } from '../../clock';
+import type { RateWindow } from '../../config';
+import { MDE_APIS, type MdeApiName } from '../../mde/api';
+import type { MdeCallScheduler } from '../../mde/client';
+import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows } from './api-budget';
+import { CallLine } from './call-line';
+import { currentReservation } from './current-reservation';
+import { BudgetShortError, Reservation, type ReservedBudget } from './reservation';
+import { WaitingLine } from './waiting-line';
+
+export interface ThrottleOptions {
+  rateLimits: RateWindow[];
+  headroom: number;
+  clock?: Clock;
+  /** Calls in flight per API at once. */
+  maxConcurrent?: number;
+}
+
+export class MdeThrottle {
+  readonly clock: Clock;
+  private readonly budgets: Record<MdeApiName, ApiBudget>;
+  private readonly lines: Record<MdeApiName, WaitingLine>;
+  private readonly calls: CallLine;
+  private readonly holdMs: number;
+  /** What every reservation of this throttle spends from. */
+  private readonly reserved: ReservedBudget = {
+    takeNow: (api) => {
+      const now = this.clock.now();
+      const at = this.budgets[api].slotAt(now, 1);
+      if (at > now) throw new BudgetShortError(api, at);
+      this.budgets[api].take(1);
+    },
+    run: (api, priority, call) => this.run(api, priority, call),
+    refund: (api) => this.budgets[api].refund(),
+  };
+
+  constructor(options: ThrottleOptions) {
+    this.clock = options.clock ?? systemClock;
+    const windows = effectiveWindows(options.rateLimits, options.headroom);
+    // A waiting request that does not come back this long after its slot (it was dead-lettered, or
+    // the process lost it) stops holding back the requests behind it.
+    this.holdMs = 2 * Math.min(...windows.map((w) => w.windowMs));
+    const budgets = {} as Record<MdeApiName, ApiBudget>;
+    const lines = {} as Record<MdeApiName, WaitingLine>;
+    for (const api of MDE_APIS) {
+      budgets[api] = new ApiBudget(windows);
+      lines[api] = new WaitingLine();
+    }
+    this.budgets = budgets;
+    this.lines = lines;
+    this.calls = new CallLine(options.maxConcurrent ?? 4);
+  }
+
+  /**
+   * Takes every call in `needs` now, or answers when they will fit. A refused request (`claimant`,
+   * its request id) gets a place in a waiting line per API, ordered by priority then arrival, and the
+   * answer is the slot of that place: requests come back one slot apart instead of all at once, and
+   * freed budget goes to high severity first whatever order the queue delivers in, so a tracking poll
+   * never takes the call an isolation needs.
+   */
+  reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
+    const now = this.clock.now();
+    let retryAt = now;
+    for (const [api, count] of callsPerApi(needs)) {
+      const ahead = this.lines[api].callsAhead(priority, claimant, now);
+      retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count));
+    }
+    if (retryAt > now) {
+      if (claimant)
+        for (const [api, count] of callsPerApi(needs))
+          this.lines[api].hold(claimant, priority, count, retryAt + this.holdMs);
+      return { retryAt };
+    }
+    for (const [api, count] of callsPerApi(needs)) {
+      if (claimant) this.lines[api].leave(claimant);
+      this.budgets[api].take(count);
+    }
+    return new Reservation(this.reserved, needs, priority);
+  }
+
+  /**
+   * The MDE client's scheduling hook. The client calls it once per HTTP request it sends (a resend
+   * after a 401 included), so the budget counts exactly what MDE counts. Inside `withReservation`
+   * (`current-reservation.ts`) the call spends the request's reservation; outside (a one-off CLI
+   * lookup) it waits for a free slot.
+   */
+  scheduler(): MdeCallScheduler {
+    return (call, send) => {
+      const reservation = currentReservation();
+      if (reservation) return reservation.call(call.api, send);
+      return this.callWhenFree(call.api, send);
+    };
+  }
+
+  /** MDE answered 429: nobody in this process calls that API again before `until`. */
+  pause(api: MdeApiName, until: number): void {
+    this.budgets[api].pauseUntil(until);
+  }
+
+  async stop(): Promise<void> {
+    await this.calls.stop();
+  }
+
+  private async callWhenFree<T>(api: MdeApiName, send: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const now = this.clock.now();
+      const at = this.budgets[api].slotAt(now, 1);
+      if (at <= now) break;
+      await sleep(at - now);
+    }
+    this.budgets[api].take(1);
+    return this.run(api, 0, send);
+  }
+
+  /** Runs a call whose slot is taken; the slot is stamped with the moment the call ends. */
+  private run<T>(api: MdeApiName, priority: number, call: () => Promise<T>): Promise<T> {
+    return this.calls.run(api, priority, async () => {
+      try {
+        return await call();
+      } finally {
+        this.budgets[api].settle(this.clock.now());
+      }
+    });
+  }
+}
