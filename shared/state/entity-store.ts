@@ -11,7 +11,7 @@
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Clock, systemClock } from '../dispatch/throttle';
+import { type Clock, systemClock } from '../clock';
 import { jitteredBackoffMs } from '../dispatch/timing';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';

@@ -1,8 +1,8 @@
 import { parseRateLimits } from '../../shared/config';
 import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import { RequestLifecycle } from '../../shared/dispatch/lifecycle';
+import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { manualRequest, type TrackedAction, trackingRequestFor } from '../../shared/dispatch/request';
-import { MdeThrottle } from '../../shared/dispatch/throttle';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 
 describe('RequestLifecycle.requeue', () => {
