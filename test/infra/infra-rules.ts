@@ -143,7 +143,9 @@ export function ruleFunctionApp(files: BicepFile[]): string[] {
     else {
       expectLiteral(policy, ['properties', 'allow'], [false], problems);
       if (!property(policy.body, 'location'))
-        problems.push(`${where(policy.file, policy.line)}: ${policy.symbol} has no location, which ARM requires`);
+        problems.push(
+          `${where(policy.file, policy.line)}: ${policy.symbol} has no location, which ARM requires`,
+        );
     }
   }
   return problems;
@@ -544,7 +546,9 @@ export function ruleMdePermissions(files: BicepFile[]): string[] {
       if (!values.has(role)) problems.push(`${file.path}: app role ${role} is not granted`);
   }
   for (const file of files.filter((f) => f.path !== PERMISSIONS_FILE && extensions(f).length > 0))
-    problems.push(`${file.path}: uses an extension (${extensions(file).join(', ')}), which CI cannot restore`);
+    problems.push(
+      `${file.path}: uses an extension (${extensions(file).join(', ')}), which CI cannot restore`,
+    );
   for (const m of all(files, modules).filter((m) => m.path.endsWith('permissions.bicep')))
     problems.push(
       `${where(m.file, m.line)}: deploys ${m.path} as a module; the grant is a deployment of its own, after main.bicep`,
