@@ -52,6 +52,16 @@ function publish(args: string[], dir: string) {
   return { ...result, funcCall: existsSync(log) ? readFileSync(log, 'utf8') : '' };
 }
 
+describe('root .funcignore', () => {
+  it('anchors every folder it leaves out, so a dependency folder of the same name (cli, test) stays', () => {
+    const patterns = readFileSync(join(repoRoot, '.funcignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(patterns).toEqual(expect.arrayContaining(['/cli', '/test', '/.deploy']));
+    expect(patterns.filter((p) => !p.startsWith('/') && !p.startsWith('*.'))).toEqual([]);
+  });
+});
+
 describe('npm run publish:azure', () => {
   let dir: string;
   beforeAll(() => {
