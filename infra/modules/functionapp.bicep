@@ -137,7 +137,8 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
 // ID: for Flex apps Core Tools posts the package to the SCM site's api/Deploy/Zip with the signed-in Azure CLI
 // account's bearer token (basic auth only for Kubernetes apps), so `func azure functionapp publish` works.
 // ARM rejects these policies without a location ("The parameter location has an invalid value"), although
-// the generated types mark it optional (Azure/bicep-types-az#1317, #1526).
+// no API version of the generated types declares it (Azure/bicep-types-az#1317, #1526): hence the allowed
+// warning BCP187 in scripts/infra-check.sh.
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
   parent: functionApp
   name: 'ftp'
