@@ -1,7 +1,11 @@
 // mde-isolator infrastructure (resource-group scope). One module per concern; names are derived from the
 // resource group with uniqueString so a redeployment updates in place and two environments never clash.
 //
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
+//   az deployment group create -g <rg> -p infra/main.bicepparam
+//   az deployment group create -g <rg> -f infra/permissions.bicep -p principalId=<identityPrincipalId>
+//
+// The MDE permission grant (Microsoft Graph) is a deployment of its own, infra/permissions.bicep, run after
+// this one: see that file for why.
 
 targetScope = 'resourceGroup'
 
@@ -57,9 +61,6 @@ param maxAlertBytes int = 1048576
 
 @description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
 param useUserAssignedIdentity bool = false
-
-@description('Grant Machine.Isolate and Machine.Read.All with the Microsoft Graph Bicep extension. Needs directory rights; set false and run infra/scripts/grant-mde-permissions.sh otherwise.')
-param grantMdePermissions bool = true
 
 // ---------------------------------------------------------------- Sentinel
 
@@ -166,13 +167,6 @@ module roles 'modules/roles.bicep' = {
   }
 }
 
-module mdePermissions 'modules/mde-permissions.bicep' = if (grantMdePermissions) {
-  name: 'mde-permissions'
-  params: {
-    principalId: functionApp.outputs.principalId
-  }
-}
-
 // Where the Sentinel workspace lives (it may be another resource group or subscription). ARM validates a
 // module's scope even when its condition is false, so an empty id must still give a valid scope.
 var sentinelWorkspaceIdParts = split(sentinelWorkspaceId, '/')
@@ -216,7 +210,7 @@ output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output isolationQueue string = serviceBus.outputs.queueName
 // Requests the worker gave up on, with the reason: watch it (and the queues' built-in $DeadLetterQueue).
 output deadLetterQueue string = serviceBus.outputs.deadLetterQueueName
+// Input of infra/permissions.bicep (principalId), the MDE permission grant.
 output identityPrincipalId string = functionApp.outputs.principalId
 output identityClientId string = functionApp.outputs.identityClientId
-output mdePermissionsGranted bool = grantMdePermissions
 output sentinelPlaybookName string = deploySentinelPlaybook && !empty(sentinelWorkspaceId) ? names.playbook : ''

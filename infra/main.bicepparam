@@ -2,6 +2,7 @@
 // reaches every service with its managed identity.
 using './main.bicep'
 
+// Used by both `azd up` and a manual deployment.
 param environmentName = 'soc'
 
 // Stay in dry-run until the decision log of real alerts has been reviewed; then redeploy with 'enforce'.
@@ -9,10 +10,7 @@ param isolationMode = 'dry-run'
 
 param mdeCloud = 'commercial'
 
-// Set false when the deployer cannot grant app roles in Entra ID; then run infra/scripts/grant-mde-permissions.sh.
-param grantMdePermissions = true
-
-// Sentinel wiring: the workspace resource id, then (after the first `func azure functionapp publish`)
+// Sentinel wiring: the workspace resource id, then (after the first code publish)
 // redeploy with deploySentinelPlaybook = true.
 param sentinelWorkspaceId = ''
 param deploySentinelPlaybook = false

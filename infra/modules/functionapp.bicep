@@ -1,4 +1,4 @@
-// The function app on the Flex Consumption plan (Linux, Node 20), its identity and its app settings.
+// The function app on the Flex Consumption plan (Linux, Node 22), its identity and its app settings.
 // Every value the code reads is set here; none of them is a secret. Storage, Service Bus, Application
 // Insights and the MDE API are all reached with the app's managed identity.
 
@@ -73,12 +73,14 @@ resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   }
 }
 
-var identityClientId = useUserAssignedIdentity ? userIdentity.properties.clientId : ''
+// The identity exists whenever these are read (same condition), which the compiler cannot see: hence `!`.
+var identityClientId = useUserAssignedIdentity ? userIdentity!.properties.clientId : ''
 
 resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
   name: functionAppName
   location: location
-  tags: tags
+  // azd deploys the code of service `api` (azure.yaml) to the resource carrying this tag.
+  tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
   identity: useUserAssignedIdentity
     ? {
@@ -121,9 +123,12 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
       }
+      // Node 20 left Azure Functions support on 2026-04-30. ARM accepts a version the region's Flex catalog
+      // lacks and the host then fails at start with a generic error: check the region first with
+      // `az functionapp list-flexconsumption-runtimes --location <region> --runtime node`.
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
@@ -132,9 +137,13 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
 // Publishing with a user name and password (FTP, or basic auth on the SCM site) is off. Deployments use Entra
 // ID: for Flex apps Core Tools posts the package to the SCM site's api/Deploy/Zip with the signed-in Azure CLI
 // account's bearer token (basic auth only for Kubernetes apps), so `func azure functionapp publish` works.
+// ARM rejects these policies without a location ("The parameter location has an invalid value"), although
+// no API version of the generated types declares it (Azure/bicep-types-az#1317, #1526): hence the allowed
+// warning BCP187 in scripts/infra-check.sh.
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
   parent: functionApp
   name: 'ftp'
+  location: location
   properties: {
     allow: false
   }
@@ -143,6 +152,7 @@ resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
 resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
   parent: functionApp
   name: 'scm'
+  location: location
   properties: {
     allow: false
   }
@@ -192,6 +202,6 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {
 output functionAppName string = functionApp.name
 output functionAppUrl string = 'https://${functionApp.properties.defaultHostName}'
 output principalId string = useUserAssignedIdentity
-  ? userIdentity.properties.principalId
+  ? userIdentity!.properties.principalId
   : functionApp.identity.principalId
 output identityClientId string = identityClientId

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Grants the mde-isolator identity the Microsoft Defender for Endpoint application permissions it uses,
-# Machine.Isolate and Machine.Read.All: the same grant as infra/modules/mde-permissions.bicep, for
-# deployments made with grantMdePermissions=false by someone without directory rights.
+# Machine.Isolate and Machine.Read.All: the same grant as infra/permissions.bicep, with `az rest` instead of
+# the Bicep Graph extension (for a cloud without it, or an administrator without Bicep).
 #
 # Run it signed in (az login) as a user allowed to grant app roles: Privileged Role Administrator, or
 # Cloud Application Administrator / Application Administrator. Safe to run again: existing grants are kept.

@@ -19,6 +19,7 @@ import {
 import {
   DOCUMENTED_ROLE_IDS,
   isoDurationMs,
+  PERMISSIONS_FILE,
   ruleApiVersions,
   ruleAppSettings,
   ruleDeadLetterQueue,
@@ -69,7 +70,7 @@ describe('infra/ parses', () => {
         'infra/main.bicepparam',
         'infra/modules/functionapp.bicep',
         'infra/modules/roles.bicep',
-        'infra/modules/mde-permissions.bicep',
+        'infra/permissions.bicep',
         'infra/modules/sentinel-playbook.bicep',
       ]),
     );
@@ -167,7 +168,7 @@ describe('resources and modules', () => {
 });
 
 describe('function app', () => {
-  it('has a managed identity, HTTPS only, TLS 1.2, basic publishing off, Node 20 on one instance', () => {
+  it('has a managed identity, HTTPS only, TLS 1.2, basic publishing off, Node 22 on one instance', () => {
     expect(ruleFunctionApp(infra)).toEqual([]);
   });
 
@@ -180,7 +181,7 @@ describe('function app', () => {
       "http20Enabled: true\n      ftpsState: 'Disabled'",
       'which Flex Consumption rejects',
     ],
-    ["version: '20'", "version: '18'", 'runtime.version'],
+    ["version: '22'", "version: '20'", 'runtime.version'],
     ['var maximumInstanceCount = 1', 'var maximumInstanceCount = 40', 'maximumInstanceCount'],
     ["type: 'SystemAssignedIdentity'", "type: 'StorageAccountConnectionString'", 'deployment storage'],
   ])('fails when %s becomes %s', (good, bad, message) => {
@@ -193,6 +194,13 @@ describe('function app', () => {
       t.replace('allow: false', 'allow: true'),
     );
     expect(ruleFunctionApp(files)).toEqual([expect.stringContaining('properties.allow')]);
+  });
+
+  it('fails when a publishing credentials policy has no location', () => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) =>
+      t.replace("name: 'scm'\n  location: location\n", "name: 'scm'\n"),
+    );
+    expect(ruleFunctionApp(files)).toEqual([expect.stringContaining('scmPublishing has no location')]);
   });
 });
 
@@ -441,12 +449,16 @@ describe('role assignments', () => {
 });
 
 describe('MDE application permissions', () => {
-  it('are granted with the Graph extension, looked up by value, and can be switched off', () => {
+  const permissions = PERMISSIONS_FILE;
+
+  it('are granted with the Graph extension, looked up by value, in a deployment of their own', () => {
     expect(ruleMdePermissions(infra)).toEqual([]);
+    const main = infra.find((f) => f.path === 'infra/main.bicep') as BicepFile;
+    expect(modules(main).map((m) => m.path)).not.toContain('permissions.bicep');
   });
 
   it('fails on a hard-coded app role id', () => {
-    const files = replacing('infra/modules/mde-permissions.bicep', (t) =>
+    const files = replacing(permissions, (t) =>
       t.replace(
         /appRoleId: filter\([\s\S]*?\)\[0\]\.id/,
         "appRoleId: '93489bf5-0fbc-4f2d-b901-33f2fe08ff05'",
@@ -457,20 +469,31 @@ describe('MDE application permissions', () => {
     ]);
   });
 
-  it('fails when a permission is dropped or the switch is gone', () => {
-    const dropped = replacing('infra/modules/mde-permissions.bicep', (t) =>
-      t.replace("  'Machine.Read.All'\n", ''),
-    );
+  it('fails when a permission is dropped', () => {
+    const dropped = replacing(permissions, (t) => t.replace("  'Machine.Read.All'\n", ''));
     expect(ruleMdePermissions(dropped)).toEqual([expect.stringContaining('Machine.Read.All is not granted')]);
-    const unswitched = replacing('infra/main.bicep', (t) =>
+  });
+
+  it('fails when main.bicep deploys the grant or another file uses the Graph extension', () => {
+    const asModule = replacing('infra/main.bicep', (t) =>
       t.replace(
-        "'modules/mde-permissions.bicep' = if (grantMdePermissions) {",
-        "'modules/mde-permissions.bicep' = {",
+        "module roles 'modules/roles.bicep' = {",
+        "module grant 'permissions.bicep' = {\n  name: 'grant'\n  params: { principalId: functionApp.outputs.principalId }\n}\n\nmodule roles 'modules/roles.bicep' = {",
       ),
     );
-    expect(ruleMdePermissions(unswitched)).toEqual([
-      expect.stringContaining('not switched by grantMdePermissions'),
+    expect(ruleMdePermissions(asModule)).toEqual([
+      expect.stringContaining('deploys permissions.bicep as a module'),
     ]);
+    const inModule = replacing('infra/modules/roles.bicep', (t) => `extension microsoftGraphV1\n${t}`);
+    expect(ruleMdePermissions(inModule)).toEqual([
+      expect.stringContaining('infra/modules/roles.bicep: uses an extension (microsoftGraphV1)'),
+    ]);
+    const moved = infra.map((f) =>
+      f.path === permissions ? parseBicep(f.root.text, 'infra/modules/mde-permissions.bicep') : f,
+    );
+    expect(ruleMdePermissions(moved)).toEqual(
+      expect.arrayContaining([expect.stringContaining(`belongs in ${permissions} only`)]),
+    );
   });
 });
 

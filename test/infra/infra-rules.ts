@@ -93,7 +93,10 @@ export function ruleApiVersions(files: BicepFile[], repoRoot: string): string[] 
   return problems;
 }
 
-/** Managed identity, HTTPS only, TLS 1.2+, basic publishing (FTP, SCM) off, Flex on Node 20, one instance. */
+/**
+ * Managed identity, HTTPS only, TLS 1.2+, basic publishing (FTP, SCM) off with a location (ARM rejects the
+ * policies without one), Flex on Node 22, one instance.
+ */
 export function ruleFunctionApp(files: BicepFile[]): string[] {
   const problems: string[] = [];
   const sites = deployed(files, 'Microsoft.Web/sites');
@@ -113,7 +116,7 @@ export function ruleFunctionApp(files: BicepFile[]): string[] {
         `${where(site.file, site.line)}: ${site.symbol} sets siteConfig.ftpsState, which Flex Consumption rejects`,
       );
     expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'name'], ['node'], problems);
-    expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'version'], ['20'], problems);
+    expectLiteral(site, ['properties', 'functionAppConfig', 'runtime', 'version'], ['22'], problems);
     expectLiteral(
       site,
       ['properties', 'functionAppConfig', 'scaleAndConcurrency', 'maximumInstanceCount'],
@@ -137,7 +140,13 @@ export function ruleFunctionApp(files: BicepFile[]): string[] {
   for (const name of ['ftp', 'scm']) {
     const policy = policies.find((p) => literal(property(p.body, 'name')) === name);
     if (!policy) problems.push(`basic publishing credentials policy '${name}' is not set`);
-    else expectLiteral(policy, ['properties', 'allow'], [false], problems);
+    else {
+      expectLiteral(policy, ['properties', 'allow'], [false], problems);
+      if (!property(policy.body, 'location'))
+        problems.push(
+          `${where(policy.file, policy.line)}: ${policy.symbol} has no location, which ARM requires`,
+        );
+    }
   }
   return problems;
 }
@@ -494,10 +503,15 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
 }
 
 const DEFENDER_APP_ID = 'fc780465-2017-40d4-a0c5-307022471b92';
+/** The MDE permission grant: a deployment of its own, run after main.bicep. */
+export const PERMISSIONS_FILE = 'infra/permissions.bicep';
 
 /**
  * Machine.Isolate and Machine.Read.All are granted through the Graph extension, with role ids looked up
- * by value on the WindowsDefenderATP service principal, and main.bicep can switch the grant off.
+ * by value on the WindowsDefenderATP service principal, in infra/permissions.bicep alone. No other file uses
+ * an extension and none deploys the grant as a module, so main.bicep and its modules compile offline (the
+ * extension is restored from a registry) and the grant never runs in the deployment that creates the
+ * identity (Graph rejects it before the new service principal has replicated).
  */
 export function ruleMdePermissions(files: BicepFile[]): string[] {
   const problems: string[] = [];
@@ -505,6 +519,8 @@ export function ruleMdePermissions(files: BicepFile[]): string[] {
   if (assignments.length === 0) return ['no Microsoft.Graph/appRoleAssignedTo resource'];
   for (const a of assignments) {
     const file = a.file;
+    if (file.path !== PERMISSIONS_FILE)
+      problems.push(`${where(file, a.line)}: the MDE permission grant belongs in ${PERMISSIONS_FILE} only`);
     if (!extensions(file).some((e) => /^microsoftGraph/i.test(e) || e.includes('microsoftgraph')))
       problems.push(`${file.path}: no Microsoft Graph extension statement`);
     const sp = resources(file).find((r) => r.type === 'Microsoft.Graph/servicePrincipals' && r.existing);
@@ -529,12 +545,13 @@ export function ruleMdePermissions(files: BicepFile[]): string[] {
     for (const role of ['Machine.Isolate', 'Machine.Read.All'])
       if (!values.has(role)) problems.push(`${file.path}: app role ${role} is not granted`);
   }
-  const main = files.find((f) => f.path.endsWith('main.bicep'));
-  const grantModule = main ? modules(main).find((m) => m.path.endsWith('mde-permissions.bicep')) : undefined;
-  if (!grantModule) problems.push('main.bicep does not deploy the MDE permissions module');
-  else if (grantModule.condition?.text !== '(grantMdePermissions)')
+  for (const file of files.filter((f) => f.path !== PERMISSIONS_FILE && extensions(f).length > 0))
     problems.push(
-      `${where(grantModule.file, grantModule.line)}: MDE permissions module is not switched by grantMdePermissions`,
+      `${file.path}: uses an extension (${extensions(file).join(', ')}), which CI cannot restore`,
+    );
+  for (const m of all(files, modules).filter((m) => m.path.endsWith('permissions.bicep')))
+    problems.push(
+      `${where(m.file, m.line)}: deploys ${m.path} as a module; the grant is a deployment of its own, after main.bicep`,
     );
   return problems;
 }

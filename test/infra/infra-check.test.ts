@@ -1,0 +1,124 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Runs scripts/infra-check.sh (`npm run infra:check`) against a stand-in Bicep CLI that records its calls
+ * and prints the diagnostics a test asks for, in the real CLI's format. CI runs the same script with the
+ * real CLI (.ci/run), where its self-check shows the compiler refusing a broken file; here the plumbing is
+ * checked: which files are compiled, what fails, what the allow-list lets through, and that a compiler
+ * that catches nothing fails the self-check.
+ */
+const repoRoot = join(__dirname, '..', '..');
+const script = join(repoRoot, 'scripts', 'infra-check.sh');
+const infraDir = join(repoRoot, 'infra');
+
+// FAKE_DIAGNOSTICS: lines "<file suffix>|<Error or Warning>|<code>|<message>" printed when that file is
+// compiled. Self-check files get an error or warning unless FAKE_BLIND is set.
+const fakeBicep = `#!/usr/bin/env bash
+echo "$*" >> "$BICEP_LOG"
+[[ $1 == --version ]] && { echo 'Bicep CLI version 0.0.0-fake'; exit 0; }
+file=$2
+while IFS='|' read -r suffix level code message; do
+  [[ -n $suffix && $file == *"$suffix" ]] && echo "$file(3,5) : $level $code: $message"
+done <<< "\${FAKE_DIAGNOSTICS:-}"
+if [[ -z \${FAKE_BLIND:-} ]]; then
+  [[ $file == *self-check-error.bicep ]] && { echo "$file(2,9) : Error BCP036: fake type error"; exit 1; }
+  [[ $file == *self-check-warning.bicep && $1 == lint ]] && echo "$file(1,7) : Warning no-unused-params: fake"
+fi
+exit 0
+`;
+
+const bash = execFileSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).trim();
+
+function check(env: Record<string, string>, onlyTools?: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-bicep-'));
+  try {
+    // Either the system's tools, or a PATH holding only the named ones (so no bicep or az can be found).
+    let path = '/usr/bin:/bin';
+    if (onlyTools) {
+      path = join(dir, 'only');
+      mkdirSync(path);
+      for (const tool of onlyTools)
+        symlinkSync(
+          execFileSync(bash, ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+          join(path, tool),
+        );
+    }
+    const bicep = join(dir, 'bicep');
+    writeFileSync(bicep, fakeBicep);
+    chmodSync(bicep, 0o755);
+    const log = join(dir, 'calls.log');
+    writeFileSync(log, '');
+    const result = spawnSync(bash, [script], {
+      encoding: 'utf8',
+      env: { PATH: path, HOME: dir, BICEP_BIN: bicep, BICEP_LOG: log, ...env },
+    });
+    const calls = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const underInfra = (call: string) =>
+  call.startsWith('--') ? call : call.replace(`${infraDir}/`, '').replace(/ \/\S+/g, ' <tmp>');
+
+describe('infra:check', () => {
+  it('builds and lints every Bicep file but permissions.bicep, builds the parameter file, outside the repo', () => {
+    const { status, stdout, calls } = check({});
+    expect(status).toBe(0);
+    expect(stdout).toContain('infra:check passed');
+    const infraCalls = calls.filter((c) => c.includes(`${infraDir}/`)).map(underInfra);
+    expect(infraCalls).toEqual(
+      expect.arrayContaining([
+        'build main.bicep --outdir <tmp>',
+        'lint main.bicep',
+        'build modules/functionapp.bicep --outdir <tmp>',
+        'lint modules/functionapp.bicep',
+        'build modules/sentinel-playbook.bicep --outdir <tmp>',
+        'build-params main.bicepparam --outfile <tmp>',
+      ]),
+    );
+    expect(infraCalls.filter((c) => c.includes('permissions.bicep'))).toEqual([]);
+    for (const call of calls.filter((c) => / --out(dir|file) /.test(c)))
+      expect(call.split(/ --out(?:dir|file) /)[1].startsWith(repoRoot)).toBe(false);
+  });
+
+  it('fails on an error, and on a warning that is not allowed', () => {
+    const error = check({ FAKE_DIAGNOSTICS: 'modules/storage.bicep|Error|BCP035|missing property' });
+    expect(error.status).toBe(1);
+    expect(error.stdout).toContain('modules/storage.bicep(3,5) : Error BCP035: missing property');
+    expect(error.stderr).toContain('infra:check FAILED');
+    const warning = check({ FAKE_DIAGNOSTICS: 'modules/roles.bicep|Warning|BCP318|may be null' });
+    expect(warning.status).toBe(1);
+    expect(warning.stdout).toContain('modules/roles.bicep(3,5) : Warning BCP318: may be null');
+  });
+
+  it('lets through only the allowed warning, in its file and with its text', () => {
+    const allowed = 'The property "location" does not exist in the resource';
+    const ok = check({ FAKE_DIAGNOSTICS: `modules/functionapp.bicep|Warning|BCP187|${allowed}` });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`allowed: modules/functionapp.bicep(3,5) : Warning BCP187: ${allowed}`);
+    const otherProperty = check({
+      FAKE_DIAGNOSTICS: 'modules/functionapp.bicep|Warning|BCP187|The property "ftpsState" does not exist',
+    });
+    expect(otherProperty.status).toBe(1);
+    const otherFile = check({ FAKE_DIAGNOSTICS: `modules/storage.bicep|Warning|BCP187|${allowed}` });
+    expect(otherFile.status).toBe(1);
+  });
+
+  it('fails its self-check when the compiler does not refuse a broken file', () => {
+    const { status, stderr } = check({ FAKE_BLIND: '1' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('self-check FAILED: a file with a deliberate error passed');
+  });
+
+  it('says how to get a Bicep CLI when none is installed', () => {
+    const { status, stderr } = check({ BICEP_BIN: '' }, ['dirname', 'cat']);
+    expect(status).toBe(1);
+    expect(stderr).toContain('az bicep install');
+    expect(stderr).toContain('scripts/install-bicep.sh');
+  });
+});
