@@ -1,9 +1,9 @@
 /** `--policy FILE` of the CLI verbs: a file that cannot be read is named as such, not as a Node error. */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { PolicyMode } from '../shared/config';
+import { MAX_POLICY_FILE_BYTES, type PolicyMode } from '../shared/config';
 import { loadPolicy } from '../shared/policy/load';
 import type { IsolationPolicy } from '../shared/policy/types';
+import { readTextFile, TextFileError } from '../shared/text-file';
 import type { CliIo } from './context';
 
 export class PolicyFileError extends Error {}
@@ -13,11 +13,10 @@ export function loadPolicyFile(io: CliIo, path: string, modeOverride: PolicyMode
   const fullPath = resolve(io.cwd, path);
   let text: string;
   try {
-    text = readFileSync(fullPath, 'utf8');
+    text = readTextFile(fullPath, MAX_POLICY_FILE_BYTES);
   } catch (error) {
-    throw new PolicyFileError(
-      `cannot read policy file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    if (!(error instanceof TextFileError)) throw error;
+    throw new PolicyFileError(`cannot read policy file ${path} (${error.reason})`);
   }
   return loadPolicy({ kind: 'file', path: fullPath, text }, modeOverride);
 }

@@ -3,8 +3,8 @@
  * is reported in the same error, so an operator fixes a deployment in one round instead of one
  * setting per restart.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
 import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
+import { readTextFile, TextFileError } from './text-file';
 
 export const POLICY_MODES = ['enforce', 'dry-run'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -101,15 +101,18 @@ export function parseRateLimits(text: string): RateWindow[] {
   });
 }
 
+/** Far more than any policy needs; a path to something else (a log, a device) is refused, not read. */
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+
 function readPolicySource(value: string | undefined, problems: SettingProblem[]): PolicySource {
   const text = value?.trim();
   if (!text) return { kind: 'default' };
   if (text.startsWith('{')) return { kind: 'inline', text };
   try {
-    accessSync(text, constants.R_OK);
-    return { kind: 'file', path: text, text: readFileSync(text, 'utf8') };
+    return { kind: 'file', path: text, text: readTextFile(text, MAX_POLICY_FILE_BYTES) };
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    if (!(error instanceof TextFileError)) throw error;
+    const { reason } = error;
     problems.push({
       setting: SETTINGS.policy,
       message: `cannot read policy file "${text}" (${reason}); give a readable path, inline policy JSON starting with "{", or leave it empty for the shipped default`,

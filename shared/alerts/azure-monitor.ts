@@ -93,7 +93,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     firing: isFiringStatus(field(essentials, 'monitorCondition')),
     categories: [],
     mitreTechniques: [],
-    devices: devices.list(),
+    ...devices.collected(),
   };
   const related = unique(rows.flatMap(alertIdsOf));
   if (related.length > 0) normalized.relatedAlertIds = related;

@@ -6,10 +6,12 @@
 import { isIP } from 'node:net';
 import { field, text } from './fields';
 import { collectFileHashes } from './file-hashes';
-import type { DeviceRef } from './model';
+import { type DeviceRef, MAX_DEVICES_PER_ALERT, type NormalizedAlert } from './model';
 
 const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Informational only (never used to find a device): a handful is enough for a person reading it. */
+const MAX_IPS_PER_DEVICE = 16;
 // A DNS name: labels of letters, digits, hyphens and underscores; no spaces, slashes or @ (user names, ARM ids).
 const DNS_NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?$/i;
 
@@ -47,12 +49,22 @@ function guidOf(value: unknown): string | undefined {
   return id && GUID.test(id) ? id.toLowerCase() : undefined;
 }
 
-/** An IPv4 address passes as a dotted name, but in a name field it is a remote party, never the device. */
+/**
+ * A host name or FQDN, lower case, without a trailing dot. An IP address passes as a dotted name (and
+ * `10.99.99.99.` with its root dot), but in a name field it is a remote party, never the device: the
+ * dot is stripped before the IP test, and a name whose first label is all digits is never a host name
+ * (MDE would look it up as a prefix of an address-like name).
+ */
+function hostNameOf(value: unknown): string | undefined {
+  const name = dnsNameOf(value);
+  return name && !/^\d+$/.test(name.split('.')[0]) ? name : undefined;
+}
+
 function dnsNameOf(value: unknown): string | undefined {
   const name = text(value);
-  return name && name.length <= 253 && DNS_NAME.test(name) && !isIP(name)
-    ? name.toLowerCase().replace(/\.$/, '')
-    : undefined;
+  if (!name || name.length > 253 || !DNS_NAME.test(name)) return undefined;
+  const bare = name.toLowerCase().replace(/\.$/, '');
+  return isIP(bare) ? undefined : bare;
 }
 
 function ipOf(value: unknown): string | undefined {
@@ -79,8 +91,8 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
   const device: DeviceRef = {};
   const mdeDeviceId = mdeDeviceIdOf(hints.mdeDeviceId);
   const aadDeviceId = guidOf(hints.aadDeviceId);
-  let hostname = dnsNameOf(hints.hostname);
-  let fqdn = dnsNameOf(hints.fqdn);
+  let hostname = hostNameOf(hints.hostname);
+  let fqdn = hostNameOf(hints.fqdn);
   const domain = dnsNameOf(hints.dnsDomain);
   if (hostname?.includes('.')) {
     // Some sources put the FQDN in the host name field.
@@ -89,7 +101,8 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
   } else if (hostname && domain && !fqdn) {
     fqdn = `${hostname}.${domain}`;
   }
-  const ipAddresses = [...new Set((hints.ipAddresses ?? []).map(ipOf).filter((ip) => ip !== undefined))];
+  const ips = (hints.ipAddresses ?? []).map(ipOf).filter((ip) => ip !== undefined);
+  const ipAddresses = [...new Set(ips)].slice(0, MAX_IPS_PER_DEVICE);
   const azureResourceId = azureResourceIdOf(hints.azureResourceId);
 
   if (mdeDeviceId) device.mdeDeviceId = mdeDeviceId;
@@ -103,16 +116,54 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
 }
 
 /**
- * Same device when the strongest identifier both refs carry agrees. Two different MDE ids are two
- * devices even if their names match (names are reused; ids are not).
+ * The identifiers two refs are compared by, strongest first. Two refs are the same device when they
+ * agree on the strongest identifier both carry: two different MDE ids are two devices even if their
+ * names match (names are reused; ids are not).
  */
+const IDENTIFIERS = ['mdeDeviceId', 'aadDeviceId', 'fqdn', 'name'] as const;
+type Identifier = (typeof IDENTIFIERS)[number];
+
+function identifier(device: DeviceRef, which: Identifier): string | undefined {
+  return which === 'name' ? (device.hostname ?? shortName(device.fqdn)) : device[which];
+}
+
 function sameDevice(a: DeviceRef, b: DeviceRef): boolean {
-  if (a.mdeDeviceId && b.mdeDeviceId) return a.mdeDeviceId === b.mdeDeviceId;
-  if (a.aadDeviceId && b.aadDeviceId) return a.aadDeviceId === b.aadDeviceId;
-  if (a.fqdn && b.fqdn) return a.fqdn === b.fqdn;
-  const nameA = a.hostname ?? shortName(a.fqdn);
-  const nameB = b.hostname ?? shortName(b.fqdn);
-  return nameA !== undefined && nameA === nameB;
+  for (const which of IDENTIFIERS) {
+    const [idA, idB] = [identifier(a, which), identifier(b, which)];
+    if (idA !== undefined && idB !== undefined) return idA === idB;
+  }
+  return false;
+}
+
+/**
+ * Index keys of a ref: each identifier it carries, with the set of stronger identifiers it carries
+ * too. A ref matches on `fqdn` only entries that share no stronger identifier with it, so a lookup
+ * asks only for keys whose stronger set avoids the ref's own: every entry found is a true match, and
+ * merging stays linear however many devices share a name.
+ */
+function indexKeys(device: DeviceRef): string[] {
+  const keys: string[] = [];
+  IDENTIFIERS.forEach((which, rank) => {
+    const id = identifier(device, which);
+    const stronger = IDENTIFIERS.slice(0, rank).filter((s) => identifier(device, s) !== undefined);
+    if (id !== undefined) keys.push(`${which}=${id}|${stronger.join(',')}`);
+  });
+  return keys;
+}
+
+function lookupKeys(device: DeviceRef): string[] {
+  const keys: string[] = [];
+  IDENTIFIERS.forEach((which, rank) => {
+    const id = identifier(device, which);
+    if (id === undefined) return;
+    const absent = IDENTIFIERS.slice(0, rank).filter((s) => identifier(device, s) === undefined);
+    // Every subset of the stronger identifiers this ref lacks (at most 8), in IDENTIFIERS order.
+    for (let mask = 0; mask < 1 << absent.length; mask++) {
+      const subset = absent.filter((_, bit) => mask & (1 << bit));
+      keys.push(`${which}=${id}|${subset.join(',')}`);
+    }
+  });
+  return keys;
 }
 
 function merge(into: DeviceRef, from: DeviceRef): void {
@@ -121,15 +172,30 @@ function merge(into: DeviceRef, from: DeviceRef): void {
   into.hostname ??= from.hostname;
   into.aadDeviceId ??= from.aadDeviceId;
   into.azureResourceId ??= from.azureResourceId;
-  if (from.ipAddresses) into.ipAddresses = [...new Set([...(into.ipAddresses ?? []), ...from.ipAddresses])];
+  if (from.ipAddresses) {
+    const ips = new Set(into.ipAddresses);
+    for (const ip of from.ipAddresses) if (ips.size < MAX_IPS_PER_DEVICE) ips.add(ip);
+    into.ipAddresses = [...ips];
+  }
 }
 
-/** Collects the devices of one alert: an entity and its `$ref`s, or a host in several evidence rows, is one entry. */
+/**
+ * Collects the devices of one alert: an entity and its `$ref`s, or a host in several evidence rows, is
+ * one entry. Indexed, so an alert naming tens of thousands of devices costs linear time; past
+ * MAX_DEVICES_PER_ALERT distinct devices, further ones are only counted (the alert is then decided
+ * whole, see NormalizedAlert.truncated).
+ */
 export class DeviceCollector {
-  private readonly devices: DeviceRef[] = [];
+  /** Entries in the order first seen; a Set so that a bridged entry leaves in constant time. */
+  private readonly devices = new Set<DeviceRef>();
+  private readonly order = new Map<DeviceRef, number>();
+  private readonly index = new Map<string, Set<DeviceRef>>();
+  private readonly keysOf = new Map<DeviceRef, string[]>();
+  /** Strongest identifier of each distinct device beyond the cap. */
+  private readonly beyondCap = new Set<string>();
   private readonly fileHashes = new Set<string>();
 
-  /** `payloads`: the alert's raw parts; any SHA1 they name as a file hash is refused as a device id. */
+  /** `payloads`: the alert's decoded parts; any SHA1 they name as a file hash is refused as a device id. */
   constructor(...payloads: unknown[]) {
     for (const payload of payloads) collectFileHashes(payload, this.fileHashes);
   }
@@ -139,22 +205,69 @@ export class DeviceCollector {
     const isFileHash = id !== undefined && this.fileHashes.has(id);
     const device = deviceFromHints(isFileHash ? { ...hints, mdeDeviceId: undefined } : hints);
     if (!device) return;
-    const matches = this.devices.filter((known) => sameDevice(known, device));
+    const matches = this.matchesOf(device);
     if (matches.length === 0) {
-      this.devices.push(device);
+      if (this.devices.size < MAX_DEVICES_PER_ALERT) this.insert(device);
+      else this.beyondCap.add(indexKeys(device)[0]);
       return;
     }
     const [first, ...others] = matches;
-    merge(first, device);
+    this.update(first, () => merge(first, device));
     // The new ref may bridge two entries seen before (an id on one, a name on the other).
     for (const other of others) {
       if (!sameDevice(first, other)) continue;
-      merge(first, other);
-      this.devices.splice(this.devices.indexOf(other), 1);
+      this.remove(other);
+      this.update(first, () => merge(first, other));
     }
   }
 
   list(): DeviceRef[] {
-    return this.devices;
+    return [...this.devices];
+  }
+
+  /** The devices, and when more were named than an alert may carry, how many (for NormalizedAlert). */
+  collected(): Pick<NormalizedAlert, 'devices' | 'truncated'> {
+    const devices = this.list();
+    if (this.beyondCap.size === 0) return { devices };
+    // Those beyond the cap are counted by their strongest identifier, without merging.
+    return { devices, truncated: { devices: devices.length + this.beyondCap.size } };
+  }
+
+  /** Entries that are the same device as `device`, in the order first seen. */
+  private matchesOf(device: DeviceRef): DeviceRef[] {
+    const found = new Set<DeviceRef>();
+    for (const key of lookupKeys(device)) for (const entry of this.index.get(key) ?? []) found.add(entry);
+    return [...found].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+  }
+
+  private insert(device: DeviceRef): void {
+    this.devices.add(device);
+    this.order.set(device, this.order.size);
+    this.reindex(device);
+  }
+
+  private remove(device: DeviceRef): void {
+    this.devices.delete(device);
+    for (const key of this.keysOf.get(device) ?? []) this.index.get(key)?.delete(device);
+    this.keysOf.delete(device);
+  }
+
+  private update(device: DeviceRef, change: () => void): void {
+    for (const key of this.keysOf.get(device) ?? []) this.index.get(key)?.delete(device);
+    change();
+    this.reindex(device);
+  }
+
+  private reindex(device: DeviceRef): void {
+    const keys = indexKeys(device);
+    for (const key of keys) {
+      let entries = this.index.get(key);
+      if (!entries) {
+        entries = new Set();
+        this.index.set(key, entries);
+      }
+      entries.add(device);
+    }
+    this.keysOf.set(device, keys);
   }
 }

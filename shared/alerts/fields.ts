@@ -56,7 +56,7 @@ export function listField(record: unknown, ...names: string[]): unknown[] {
  * Columns such as `Entities`, `ExtendedProperties`, `Techniques` and `AdditionalFields` are JSON
  * documents serialized into a string in Log Analytics rows; the same fields are real JSON elsewhere.
  */
-function parseIfJsonText(value: unknown): unknown {
+export function parseIfJsonText(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const trimmed = value.trim();
   if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) return value;
@@ -72,12 +72,13 @@ function parseIfJsonText(value: unknown): unknown {
 export function stringList(value: unknown): string[] {
   const parsed = parseIfJsonText(value);
   const items = Array.isArray(parsed) ? parsed : typeof parsed === 'string' ? parsed.split(',') : [];
-  const out: string[] = [];
+  // A set: an alert can list tens of thousands of items, and a list's `includes` would make this quadratic.
+  const out = new Set<string>();
   for (const item of items) {
     const value = text(item);
-    if (value && !out.includes(value)) out.push(value);
+    if (value) out.add(value);
   }
-  return out;
+  return [...out];
 }
 
 export function unique(values: Iterable<string>): string[] {

@@ -3,7 +3,7 @@
  * relays have been seen repeating it in an id-named field of a File entity or evidence row, so a value
  * the payload itself calls a file hash is never taken for a device id (design §5).
  */
-import { field, isRecord, text } from './fields';
+import { field, isRecord, parseIfJsonText, text } from './fields';
 
 const SHA1 = /^[0-9a-f]{40}$/i;
 // `sha1`, `SHA1`, `InitiatingProcessSHA1`, `hashValue`, `FileHashValue`: every spelling families use.
@@ -17,9 +17,14 @@ function addSha1(value: unknown, into: Set<string>): void {
   }
 }
 
-/** Adds to `into` every SHA1 under a hash-named key, or in a `{ Algorithm: "SHA1", Value }` FileHash entity. */
-export function collectFileHashes(value: unknown, into: Set<string>, depth = 0): void {
+/**
+ * Adds to `into` every SHA1 under a hash-named key, or in a `{ Algorithm: "SHA1", Value }` FileHash
+ * entity. JSON relayed as a string (an `Entities` column, an `additionalData` or `relatedEntities`
+ * serialized by a relay) is decoded as the parsers decode it, so the guard sees what they see.
+ */
+export function collectFileHashes(given: unknown, into: Set<string>, depth = 0): void {
   if (depth > MAX_DEPTH) return;
+  const value = parseIfJsonText(given);
   if (Array.isArray(value)) {
     for (const item of value) collectFileHashes(item, into, depth + 1);
     return;
@@ -29,6 +34,6 @@ export function collectFileHashes(value: unknown, into: Set<string>, depth = 0):
   for (const key of Object.keys(value)) {
     const child = value[key];
     if (HASH_KEY.test(key)) addSha1(child, into);
-    if (typeof child === 'object' && child !== null) collectFileHashes(child, into, depth + 1);
+    if (typeof child === 'object' || typeof child === 'string') collectFileHashes(child, into, depth + 1);
   }
 }

@@ -32,7 +32,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     source: 'graph-alert',
     alertId,
     ...defenderAlertFields(body),
-    devices: devices.list(),
+    ...devices.collected(),
   };
   if (providerAlertId && providerAlertId !== alertId) normalized.relatedAlertIds = [providerAlertId];
   return [normalized];

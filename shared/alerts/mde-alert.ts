@@ -14,7 +14,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       source: 'mde-alert',
       alertId: textField(body, 'id') ?? 'unknown',
       ...defenderAlertFields(body),
-      devices: devices.list(),
+      ...devices.collected(),
     },
   ];
 }

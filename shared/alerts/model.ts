@@ -32,6 +32,20 @@ export interface DeviceRef {
   azureResourceId?: string;
 }
 
+/**
+ * Distinct devices one alert may name. One alert naming more is a false positive or an outbreak, and
+ * deciding device by device would flood the queue, the response and the logs: it is decided whole.
+ */
+export const MAX_DEVICES_PER_ALERT = 1000;
+/** Categories, and MITRE techniques, kept per alert: real alerts name a handful. */
+export const MAX_LABELS_PER_ALERT = 100;
+
+/** Characters of a title kept: more than any real title, and more than a policy's `title` glob reads. */
+export const MAX_TITLE_LENGTH = 1024;
+
+/** What may be cut from an alert: the title by characters, the lists by entries. */
+export type TruncatedField = 'title' | 'categories' | 'mitreTechniques' | 'devices';
+
 export interface NormalizedAlert {
   source: AlertSource;
   alertId: string;
@@ -52,6 +66,12 @@ export interface NormalizedAlert {
   relatedAlertIds?: string[];
   /** The Defender XDR incident number a Sentinel incident mirrors (`providerIncidentId`), when there is one. */
   providerIncidentId?: string;
+  /**
+   * Fields cut to their cap (MAX_TITLE_LENGTH, MAX_LABELS_PER_ALERT, MAX_DEVICES_PER_ALERT): the
+   * title's length, or how many distinct entries the alert named; omitted when nothing was cut. An
+   * alert with `devices` here is over the device cap, and the policy decides it whole.
+   */
+  truncated?: Partial<Record<TruncatedField, number>>;
   /** Set only for the manual shape: what the person asked for, in their words. */
   manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
 }

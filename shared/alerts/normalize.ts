@@ -41,14 +41,13 @@ const TECHNIQUE_ID = /\bT\d{4}(?:\.\d{3})?\b/g;
  * Keep the ids when a value names them, the value itself otherwise.
  */
 export function mitreTechniques(...sources: unknown[]): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const source of sources) {
     for (const item of stringList(source)) {
-      const ids = item.match(TECHNIQUE_ID);
-      out.push(...(ids ?? [item]));
+      for (const id of item.match(TECHNIQUE_ID) ?? [item]) out.add(id);
     }
   }
-  return unique(out);
+  return [...out];
 }
 
 export function categories(...sources: unknown[]): string[] {

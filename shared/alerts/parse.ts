@@ -9,7 +9,7 @@ import { field, isRecord, type JsonRecord } from './fields';
 import { graphAlert } from './graph-alert';
 import { manualRequest } from './manual';
 import { mdeAlert } from './mde-alert';
-import type { NormalizedAlert } from './model';
+import { MAX_LABELS_PER_ALERT, MAX_TITLE_LENGTH, type NormalizedAlert } from './model';
 import { sentinelAlert } from './sentinel-alert';
 import { sentinelIncident } from './sentinel-incident';
 import { xdrStream } from './xdr-stream';
@@ -65,9 +65,29 @@ function jsonType(value: unknown): string {
   return Array.isArray(value) ? 'array' : typeof value;
 }
 
+/**
+ * Title, categories and techniques cut to their cap, each cut recorded in `truncated` (the device
+ * collector records its own): whatever the body holds, what reaches the policy, the queue, the
+ * response and the logs is bounded.
+ */
+function bounded(alert: NormalizedAlert): NormalizedAlert {
+  const truncated = { ...alert.truncated };
+  if (alert.title.length > MAX_TITLE_LENGTH) {
+    truncated.title = alert.title.length;
+    alert.title = alert.title.slice(0, MAX_TITLE_LENGTH);
+  }
+  for (const list of ['categories', 'mitreTechniques'] as const) {
+    if (alert[list].length <= MAX_LABELS_PER_ALERT) continue;
+    truncated[list] = alert[list].length;
+    alert[list] = alert[list].slice(0, MAX_LABELS_PER_ALERT);
+  }
+  if (Object.keys(truncated).length > 0) alert.truncated = truncated;
+  return alert;
+}
+
 function parseWith(family: AlertFamily, body: JsonRecord, path: string): ParseOutcome[] {
   try {
-    return family.parse(body).map((alert) => ({ path, alert }));
+    return family.parse(body).map((alert) => ({ path, alert: bounded(alert) }));
   } catch (error) {
     if (error instanceof PayloadError) {
       const at = `${path}.${error.field}`;

@@ -12,10 +12,9 @@ import { collectEntityDevices } from './sentinel-entities';
 function parse(body: JsonRecord): NormalizedAlert[] {
   const alertId = textField(body, 'SystemAlertId') ?? 'unknown';
   const extended = recordField(body, 'ExtendedProperties');
-  // Entities is a JSON string in SecurityAlert rows: hashes are looked for in the parsed list too.
-  const entities = listField(body, 'Entities');
-  const devices = new DeviceCollector(body, entities);
-  collectEntityDevices(entities, devices);
+  const devices = new DeviceCollector(body);
+  // Entities is a JSON string in SecurityAlert rows, a list in the trigger body.
+  collectEntityDevices(listField(body, 'Entities'), devices);
 
   const normalized: NormalizedAlert = {
     source: 'sentinel-alert',
@@ -27,7 +26,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     firing: isFiringStatus(field(body, 'Status')),
     categories: categories(field(body, 'Intent'), field(body, 'Tactics'), field(extended, 'Category')),
     mitreTechniques: mitreTechniques(field(body, 'Techniques'), field(body, 'SubTechniques')),
-    devices: devices.list(),
+    ...devices.collected(),
   };
   const related = unique(
     [textField(body, 'ProviderAlertId'), textField(body, 'VendorOriginalId')].filter(

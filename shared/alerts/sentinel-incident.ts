@@ -44,7 +44,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       field(additional, 'techniques'),
       ...alerts.flatMap((a) => [field(a, 'techniques'), field(a, 'subTechniques')]),
     ),
-    devices: devices.list(),
+    ...devices.collected(),
   };
   const related = alertIds.filter((id) => id !== alertId);
   if (related.length > 0) normalized.relatedAlertIds = related;

@@ -56,7 +56,7 @@ function toAlert(alertId: string, rows: AlertRows): NormalizedAlert {
     firing: true,
     categories: categories(...all.flatMap((row) => [field(row, 'Category'), field(row, 'Categories')])),
     mitreTechniques: mitreTechniques(...all.map((row) => field(row, 'AttackTechniques'))),
-    devices: devices.list(),
+    ...devices.collected(),
   };
 }
 

@@ -31,6 +31,8 @@ interface AlertSummary {
   severity: NormalizedAlert['severity'];
   firing: boolean;
   devices: DeviceRef[];
+  /** Lists cut to their cap, and how many entries the alert named in each (see NormalizedAlert). */
+  truncated?: NormalizedAlert['truncated'];
 }
 
 export type AlertReport =
@@ -64,6 +66,7 @@ function summary(path: string, alert: NormalizedAlert): AlertSummary {
     severity: alert.severity,
     firing: alert.firing,
     devices: alert.devices,
+    ...(alert.truncated && { truncated: alert.truncated }),
   };
 }
 
@@ -74,11 +77,20 @@ function alertFields(alert: NormalizedAlert): IntakeLogLine {
     incidentId: alert.incidentId,
     severity: alert.severity,
     firing: alert.firing,
+    ...(alert.truncated && { truncated: truncationText(alert.truncated) }),
   };
 }
 
+/** `devices=80000 categories=64000`: what was cut, and how many the alert named. */
+function truncationText(truncated: NonNullable<NormalizedAlert['truncated']>): string {
+  return Object.entries(truncated)
+    .map(([list, named]) => `${list}=${named}`)
+    .join(' ');
+}
+
 function deviceLabel(device: DeviceRef): string {
-  return device.mdeDeviceId ?? device.fqdn ?? device.aadDeviceId ?? device.hostname ?? 'unknown';
+  // `{}`: the one decision on an alert over the device cap.
+  return device.mdeDeviceId ?? device.fqdn ?? device.aadDeviceId ?? device.hostname ?? 'whole alert';
 }
 
 function logDecisions(

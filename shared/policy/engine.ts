@@ -5,7 +5,13 @@
  *   blast radius (per alert at intake, rolling window always) → mode.
  * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
  */
-import { type DeviceRef, type IsolationType, isManualAlert, type NormalizedAlert } from '../alerts/model';
+import {
+  type DeviceRef,
+  type IsolationType,
+  isManualAlert,
+  MAX_DEVICES_PER_ALERT,
+  type NormalizedAlert,
+} from '../alerts/model';
 import type { PolicyMode } from '../config';
 import type { Machine } from '../mde/types';
 import { RollingWindowBreaker } from './breaker';
@@ -109,6 +115,8 @@ class Policy implements IsolationPolicy {
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
+    const whole = this.decideWhole(alert, options);
+    if (whole) return [whole];
     const decisions = alert.devices.map((device) => this.decide(alert, device, null, options));
     const isolating = decisions.filter((d) => d.action === 'isolate');
     if (isManualAlert(alert) || isolating.length <= this.maxDevicesPerAlert) return decisions;
@@ -132,6 +140,35 @@ class Policy implements IsolationPolicy {
         ...(trace && { trace }),
       };
     });
+  }
+
+  /**
+   * An alert over MAX_DEVICES_PER_ALERT is one decision, without trying a rule on any device: nothing
+   * is isolated from it, a person decides, and the response and logs carry one entry, not thousands.
+   * The breaker is left alone: such an alert may match no rule at all, and whoever can post one must
+   * not be able to hold automation off for a window.
+   */
+  private decideWhole(alert: NormalizedAlert, options: DecideOptions): Decision | null {
+    const named = alert.truncated?.devices;
+    if (named === undefined) return null;
+    const [action, rule, why] = alert.firing
+      ? ([
+          'escalate',
+          'blast-radius',
+          `the alert names ${named} devices, more than the ${MAX_DEVICES_PER_ALERT} one alert may name; none is isolated, a person must decide`,
+        ] as const)
+      : (['skip', 'not-firing', 'alert is resolved/closed; nothing to isolate'] as const);
+    return {
+      device: {},
+      action,
+      isolationType: 'Full',
+      rule,
+      reason: oneLine(`${alertSummary(alert)}: ${why}.`, REASON_MAX_LENGTH),
+      policyVersion: this.version,
+      mode: this.mode,
+      needsDeviceCheck: false,
+      ...(options.trace && { trace: [{ rule, matched: true, why }] }),
+    };
   }
 
   decideDevice(

@@ -18,6 +18,7 @@ export interface RuleTraceEntry {
 }
 
 export interface Decision {
+  /** `{}` for the one decision on a whole alert that names more devices than an alert may carry. */
   device: DeviceRef;
   action: DecisionAction;
   isolationType: IsolationType;
@@ -80,7 +81,10 @@ export interface IsolationPolicy {
   readonly version: string;
   readonly mode: PolicyMode;
   readonly breaker: BlastRadiusBreaker;
-  /** Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the alert. */
+  /**
+   * Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the
+   * alert, or one for the whole alert when it names more than MAX_DEVICES_PER_ALERT.
+   */
   decideAlert(alert: NormalizedAlert, options?: DecideOptions): Decision[];
   /** Stage 2, in the worker: with the machine record, device conditions, protections and platform support. */
   decideDevice(

@@ -60,6 +60,54 @@ describe('file SHA1 hashes are never device ids', () => {
     expect(alert.devices).toEqual([]);
   });
 
+  // Relays serialize nested JSON into strings; the parsers decode it, so the hash guard must too.
+  it.each([
+    [
+      'additionalData relayed as a JSON string',
+      incident([
+        {
+          kind: 'File',
+          properties: {
+            fileName: 'x.exe',
+            additionalData: JSON.stringify({ Sha1: SHA1, MdatpDeviceId: SHA1 }),
+          },
+        },
+      ]),
+    ],
+    [
+      'relatedEntities relayed as a JSON string',
+      {
+        ...incident([]),
+        object: {
+          id: '/subscriptions/s/providers/Microsoft.SecurityInsights/Incidents/i1',
+          name: 'i1',
+          properties: {
+            severity: 'High',
+            status: 'New',
+            relatedEntities: JSON.stringify([
+              { kind: 'Process', properties: { additionalData: { MdatpDeviceId: SHA1 } } },
+              { kind: 'FileHash', properties: { algorithm: 'SHA1', hashValue: SHA1 } },
+            ]),
+          },
+        },
+      },
+    ],
+    [
+      'a SecurityAlert row whose File entity holds its hashes as a JSON string',
+      securityAlertRow([
+        {
+          $id: '1',
+          Type: 'file',
+          Name: 'x.exe',
+          FileHashes: JSON.stringify([{ Algorithm: 'SHA1', Value: SHA1 }]),
+        },
+        { $id: '2', Type: 'process', MdatpDeviceId: SHA1 },
+      ]),
+    ],
+  ])('a hash inside %s is still a hash', (_, body) => {
+    expect(onlyAlertOf(body).devices).toEqual([]);
+  });
+
   it('a FileHash entity elsewhere in the incident marks the value as a hash', () => {
     const alert = onlyAlertOf(
       incident([
@@ -142,5 +190,23 @@ describe('IP addresses are never device names', () => {
       xdrEvidence([{ EntityType: 'Ip', RemoteIP: '198.51.100.1', DeviceName: '198.51.100.1' }]),
     );
     expect(alert.devices).toEqual([]);
+  });
+
+  // `10.99.99.99.` (a root dot) once passed as a host name and MDE's prefix search found `10.20.30.40`.
+  it.each(['10.99.99.99.', '10.99.99.99', '10', '10.99', '10.99.corp.example'])(
+    'a name field holding %j (an address, or a name whose first label is all digits) names no device',
+    (name) => {
+      const body = copyOf<AzureMonitorBody>('07-azmon-logalert-v2-fired-dimensions.json');
+      body.data.alertContext.condition.allOf[0].dimensions = [{ name: 'Computer', value: name }];
+      body.data.essentials.configurationItems = [name];
+      expect(onlyAlertOf(body).devices).toEqual([]);
+      expect(onlyAlertOf(incident([{ kind: 'Host', properties: { hostName: name } }])).devices).toEqual([]);
+      expect(onlyAlertOf(xdrEvidence([{ EntityType: 'Machine', DeviceName: name }])).devices).toEqual([]);
+    },
+  );
+
+  it('a host name that merely starts with digits is still a host name', () => {
+    const alert = onlyAlertOf(incident([{ kind: 'Host', properties: { hostName: '10ws.corp.example.' } }]));
+    expect(alert.devices).toEqual([{ hostname: '10ws', fqdn: '10ws.corp.example' }]);
   });
 });

@@ -1,4 +1,4 @@
-import type { NormalizedAlert } from '../../shared/alerts/model';
+import { MAX_DEVICES_PER_ALERT, type NormalizedAlert } from '../../shared/alerts/model';
 import {
   type DecisionSink,
   type IntakeLogLine,
@@ -134,5 +134,32 @@ describe('receiveAlerts', () => {
     });
     const { result } = await run(fixture('10-mde-api-alert-medium.json'), { policy: broken });
     expect(result.alerts[0]).toMatchObject({ status: 'failed', error: { code: 'decision-failed' } });
+  });
+
+  it('answers an alert naming 80,000 devices with one escalation: nothing queued, one log line, a bounded response', async () => {
+    const body = structuredClone(fixture('11-graph-alert-v2-device-evidence.json')) as Record<
+      string,
+      unknown
+    >;
+    body.evidence = Array.from({ length: 80_000 }, (_, i) => ({
+      '@odata.type': '#microsoft.graph.security.deviceEvidence',
+      mdeDeviceId: i.toString(16).padStart(40, '0'),
+      deviceDnsName: `ws-${i}.corp.example`,
+    }));
+    const sink = new MemorySink();
+    const { result, lines } = await run(body, { sink });
+    const [report] = result.alerts;
+    if (report.status !== 'accepted') throw new Error('not accepted');
+    expect(report.decisions).toEqual([expect.objectContaining({ action: 'escalate', rule: 'blast-radius' })]);
+    expect(report.decisions[0].reason).toContain(`80000 devices, more than the ${MAX_DEVICES_PER_ALERT}`);
+    expect(report.truncated).toEqual({ devices: 80_000 });
+    expect(report.devices).toHaveLength(MAX_DEVICES_PER_ALERT);
+    expect(report.requestIds).toEqual([]);
+    expect(sink.queued.size).toBe(0);
+    expect(lines).toEqual([
+      expect.objectContaining({ event: 'alert-decision', device: 'whole alert', truncated: 'devices=80000' }),
+    ]);
+    // The 80,000 devices once came back as a 32 MB response: now the cap's 1,000 and one decision.
+    expect(JSON.stringify(result).length).toBeLessThan(150_000);
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
 import { admitIsolation } from '../support/breaker';
 import { alertOf, DEVICE_ID, decideOn, machineOf, policyOf } from './builders';
@@ -339,6 +340,27 @@ describe('blast radius', () => {
     expect(policy.decideAlert(alertOf({ devices }), { now: NOW }).every((d) => d.action === 'isolate')).toBe(
       true,
     );
+  });
+
+  it('decides an alert over the device cap whole: one escalation, nothing isolated, breaker left closed', () => {
+    const policy = policyOf({ rules: [ransomware] });
+    const over = alertOf({ truncated: { devices: 80_000 } });
+    const decisions = policy.decideAlert(over, { now: NOW, trace: true });
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        device: {},
+        action: 'escalate',
+        rule: 'blast-radius',
+        needsDeviceCheck: false,
+      }),
+    ]);
+    expect(decisions[0].reason).toContain(
+      `names 80000 devices, more than the ${MAX_DEVICES_PER_ALERT} one alert may name; none is isolated`,
+    );
+    expect(decisions[0].trace).toEqual([expect.objectContaining({ rule: 'blast-radius', matched: true })]);
+    expect(policy.breaker.status(NOW).open).toBe(false);
+    const closed = policy.decideAlert({ ...over, firing: false }, { now: NOW });
+    expect(closed).toEqual([expect.objectContaining({ device: {}, action: 'skip', rule: 'not-firing' })]);
   });
 
   it('escalates automatic isolations while the rolling-window breaker is open', () => {
