@@ -18,6 +18,7 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
+import { pointIdentityAt } from '../support/identity';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
 const DEVICES = 2_000;
@@ -93,7 +94,7 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     lifecycle: { pendingMs: 50, inProgressMs: 100 },
     faults,
   });
-  Object.assign(process.env, sim.env());
+  const restoreIdentity = pointIdentityAt(sim);
   const outcomes: OutcomeRecord[] = [];
   const notes: Record<string, number> = {};
   const policy = loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null);
@@ -179,6 +180,7 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     clearInterval(sampler);
     await runtime.close();
     await sim.close();
+    restoreIdentity();
   }
 }
 

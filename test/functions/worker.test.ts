@@ -3,15 +3,16 @@ import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
 import { type RunningSimulator, startSimulator } from '../../simulator';
+import { pointIdentityAt } from '../support/identity';
 
 describe('worker function (Service Bus trigger)', () => {
   let sim: RunningSimulator;
   let runtime: Runtime;
-  const saved = { ...process.env };
+  let restoreIdentity: () => void;
 
   beforeAll(async () => {
     sim = await startSimulator();
-    Object.assign(process.env, sim.env());
+    restoreIdentity = pointIdentityAt(sim);
     // Messages the worker sends on (tracking) stay queued: this test looks at one delivery only.
     runtime = installRuntime(
       createRuntime({
@@ -24,7 +25,7 @@ describe('worker function (Service Bus trigger)', () => {
   afterAll(async () => {
     await closeRuntime();
     await sim.close();
-    process.env = saved;
+    restoreIdentity();
   });
 
   const context = (deliveryCount: number, messageId = 'msg-1') =>

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningSimulator, startSimulator } from '../../simulator';
 import { cliIn } from '../cli/run-cli';
+import { pointIdentityAt } from '../support/identity';
 import { mdeAlert, TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -11,11 +12,11 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   let sim: RunningSimulator;
   let dir: string;
   let cli: ReturnType<typeof cliIn>;
-  const saved = { ...process.env };
+  let restoreIdentity: () => void;
 
   beforeAll(async () => {
     sim = await startSimulator({ lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 } });
-    Object.assign(process.env, sim.env());
+    restoreIdentity = pointIdentityAt(sim);
     dir = mkdtempSync(join(tmpdir(), 'mde-isolator-cli-'));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(TEST_POLICY));
     cli = cliIn(dir, {
@@ -26,7 +27,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   });
   afterAll(async () => {
     await sim.close();
-    process.env = saved;
+    restoreIdentity();
   });
 
   const machine = (name: string) => sim.machines().find((m) => m.computerDnsName === name)?.id as string;

@@ -15,7 +15,7 @@ import {
   UnsupportedError,
 } from '../../shared/mde/errors';
 import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID, startSimulator } from '../../simulator/index';
-import { useSimulatorEnvironment } from './env';
+import { pointIdentityAt } from '../support/identity';
 import { failure } from './failure';
 
 const ISOLATE_ONLY = '3c1f5b7e-8a2d-4e6f-9b0c-1d2e3f4a5b6c';
@@ -42,7 +42,7 @@ beforeAll(async () => {
     userAssignedIdentities: { [ISOLATE_ONLY]: ['Machine.Isolate'], [READ_ONLY]: ['Machine.Read.All'] },
     lifecycle: { pendingMs: STEP_MS, inProgressMs: STEP_MS, offlineTimeoutMs: 100 * STEP_MS },
   });
-  restoreEnv = useSimulatorEnvironment(sim.env());
+  restoreEnv = pointIdentityAt(sim);
   // No AZURE_CLIENT_ID: DefaultAzureCredential, which finds the App Service managed identity.
   credential = createCredential(configFor());
   client = createMdeClient(configFor(), { credential });

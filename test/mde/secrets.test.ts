@@ -7,7 +7,7 @@ import { createMdeClient } from '../../shared/mde/client';
 import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { useSimulatorEnvironment } from './env';
+import { pointIdentityAt } from '../support/identity';
 import { failure } from './failure';
 
 let sim: RunningSimulator;
@@ -67,7 +67,7 @@ function expectNoSecrets(error: unknown): void {
 
 beforeAll(async () => {
   sim = await startSimulator({ lifecycle: { pendingMs: 60_000 } });
-  restoreEnv = useSimulatorEnvironment(sim.env());
+  restoreEnv = pointIdentityAt(sim);
   // Every test then has at least the token of this file's identity to look for.
   await recording(createCredential(config())).getToken(config().tokenScope);
   expect(servedTokens.size).toBe(1);

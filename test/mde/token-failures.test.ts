@@ -8,7 +8,7 @@ import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { TransientError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { useSimulatorEnvironment } from './env';
+import { pointIdentityAt } from '../support/identity';
 import { failure } from './failure';
 
 const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   sim = await startSimulator({
     userAssignedIdentities: { [IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] },
   });
-  restoreEnv = useSimulatorEnvironment(sim.env());
+  restoreEnv = pointIdentityAt(sim);
 });
 afterAll(async () => {
   restoreEnv();

@@ -3,7 +3,7 @@ import { createMdeClient } from '../../shared/mde/client';
 import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import { UnauthorizedError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { useSimulatorEnvironment } from './env';
+import { pointIdentityAt } from '../support/identity';
 import { failure } from './failure';
 
 let sim: RunningSimulator;
@@ -36,7 +36,7 @@ function staleFirst(real: AppCredential): AppCredential {
 
 beforeAll(async () => {
   sim = await startSimulator();
-  restoreEnv = useSimulatorEnvironment(sim.env());
+  restoreEnv = pointIdentityAt(sim);
 });
 afterAll(async () => {
   restoreEnv();

@@ -23,7 +23,8 @@ import {
 } from '../../shared/report/sentinel-comments';
 import { createRuntime } from '../../shared/runtime';
 import { type RunningSimulator, startSimulator } from '../../simulator';
-import { IDENTITY_VARIABLES, RATE_LIMITS, TEST_POLICY } from '../integration/harness';
+import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
+import { pointIdentityAt } from '../support/identity';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';
@@ -105,27 +106,22 @@ function recordingReporter() {
 let sim: RunningSimulator;
 let arm: FakeArm;
 let credential: TokenCredential;
-let saved: Record<string, string | undefined>;
+let restoreIdentity: () => void;
 
 // One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache.
 beforeAll(async () => {
   sim = await startSimulator({ rateLimits: RATE_LIMITS, lifecycle: { pendingMs: 40, inProgressMs: 40 } });
   arm = new FakeArm();
   await arm.start();
-  saved = Object.fromEntries(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
-  for (const name of IDENTITY_VARIABLES) delete process.env[name];
   // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  Object.assign(process.env, sim.env());
+  restoreIdentity = pointIdentityAt(sim);
   credential = createCredential(loadConfig(sim.env()));
 });
 
 afterAll(async () => {
   await arm.close();
   await sim.close();
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreIdentity();
 });
 
 function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationRequest {

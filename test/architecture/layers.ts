@@ -1,0 +1,55 @@
+/**
+ * The import rules of docs/architecture.md §3.2, as data: the layers low to high, the SDK adapters,
+ * and each deliberate exception with its reason.
+ */
+import type { ImportRules } from './import-graph';
+
+export const PRODUCT_FOLDERS = ['shared', 'functions', 'cli', 'simulator'] as const;
+
+export const RULES: ImportRules = {
+  layers: [
+    {
+      name: 'kernel',
+      // mde/clouds.ts imports nothing and only config.ts reads it: the cloud table is the vocabulary
+      // config.ts and mde/ share, so placing it here is what ends their former cycle (config.ts
+      // reads clouds.ts; mde/ reads config.ts's types).
+      members: ['shared/kernel/', 'shared/clock.ts', 'shared/version.ts', 'shared/mde/clouds.ts'],
+    },
+    { name: 'alerts (the vocabulary)', members: ['shared/alerts/'] },
+    { name: 'settings', members: ['shared/config.ts'] },
+    { name: 'MDE adapter', members: ['shared/mde/'] },
+    { name: 'policy', members: ['shared/policy/'] },
+    { name: 'dispatch', members: ['shared/dispatch/'] },
+    // state/ reads dispatch/timing.ts (its retry backoff); nothing imports state/ yet. When the worker
+    // does, the contract it needs moves below dispatch (as dispatch owns sink.ts for intake).
+    {
+      name: 'use cases and stores around dispatch',
+      members: ['shared/intake/', 'shared/report/', 'shared/state/'],
+    },
+    { name: 'composition root', members: ['shared/runtime.ts', 'shared/configuration-check.ts'] },
+    { name: 'ways in', members: ['functions/', 'cli/', 'simulator/'] },
+    // The demo drives the CLI against the simulator, so it sits above both.
+    { name: 'demo', members: ['simulator/demo.ts'] },
+  ],
+  forbidden: ['test/'],
+  adapters: {
+    '@azure/functions': { files: ['functions/'] },
+    '@azure/service-bus': { files: ['shared/dispatch/service-bus-queue.ts'] },
+    // Elsewhere only its types (`TokenCredential`, `AccessToken`), the credential contract.
+    '@azure/identity': {
+      files: ['shared/mde/credential.ts', 'shared/state/settings.ts' /* Table storage's managed identity */],
+      allowTypes: true,
+    },
+    '@azure/msal-node': { files: ['shared/mde/credential.ts'] },
+    '@azure/data-tables': { files: ['shared/state/table.ts', 'shared/state/settings.ts'] },
+    axios: {
+      files: ['shared/mde/client.ts', 'shared/mde/error-mapping.ts', 'shared/report/sentinel-comments.ts'],
+    },
+    bottleneck: { files: ['shared/dispatch/quota/call-line.ts'] },
+  },
+  exceptions: {
+    // The demo replays the sample payloads, which live with the tests; they move out of test/ with
+    // the fixtures' own module (issue 10, item 6).
+    'simulator/demo.ts -> test/fixtures/index.ts': 'the demo replays the test fixtures',
+  },
+};
