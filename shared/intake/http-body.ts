@@ -113,12 +113,14 @@ export function parseJsonBody(bytes: Buffer): { value: unknown } | HttpProblem {
   }
 }
 
+/** A `value` list (MDE, Graph) holds alerts; streaming `records` hold rows of alerts: each counts. */
 function itemsOf(value: unknown): number {
-  const list = isRecord(value) ? field(value, 'value') : undefined;
-  return Array.isArray(list) ? list.length : 1;
+  if (!isRecord(value)) return 1;
+  const list = field(value, 'value') ?? field(value, 'records');
+  return Array.isArray(list) ? Math.max(1, list.length) : 1;
 }
 
-/** Checked on the parsed body, before any item is parsed or logged. Streaming `records` are one item. */
+/** Checked on the parsed body, before any item is parsed or logged. */
 export function checkItemCount(body: unknown, maxItems = MAX_ITEMS_PER_REQUEST): HttpProblem | null {
   const items = Array.isArray(body)
     ? body.reduce((sum: number, item) => sum + itemsOf(item), 0)

@@ -58,7 +58,9 @@ describe('item count', () => {
     ['a batch over the limit', Array(4).fill(1), 413],
     ['a value list over the limit', { value: Array(4).fill({}) }, 413],
     ['value lists in a batch, counted together', [{ value: [1, 2] }, { value: [3, 4] }], 413],
-    ['streaming records, one object however many', { records: Array(10).fill({}) }, null],
+    ['streaming records at the limit', { records: Array(3).fill({}) }, null],
+    ['streaming records over the limit, each row counted', { records: Array(4).fill({}) }, 413],
+    ['an empty records list, one item', { records: [] }, null],
   ])('%s', (_label, body, status) => {
     expect(checkItemCount(body, 3)?.status ?? null).toBe(status);
   });
