@@ -1,5 +1,5 @@
 /**
- * The one place that reads settings (design §4). Every value is validated up front and every bad one
+ * The one place that reads settings (docs/architecture.md §4.1). Every value is validated up front and every bad one
  * is reported in the same error, so an operator fixes a deployment in one round instead of one
  * setting per restart.
  */

@@ -1,7 +1,7 @@
 /**
  * Machine actions and their lifecycle, computed lazily from the simulator clock rather than with
  * timers: Pending → InProgress → Succeeded (or Failed on a device configured to fail), and for an
- * offline device Pending until the offline timeout, then TimeOut (mde-api.md §7, §9.2). Effects on
+ * offline device Pending until the offline timeout, then TimeOut (docs/mde-api.md §7, §9.2). Effects on
  * the device (isolated or released) apply in the order actions complete, not the order they came.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The Defender for Endpoint endpoints the product uses, answered from the simulator's state the way
- * mde-api.md documents them (and, where it is silent, by the policies listed in the README section).
+ * docs/mde-api.md documents them (and, where it is silent, by the choices in docs/mde-api.md §12).
  * Each handler gets an authenticated call and returns a status and a JSON body.
  */
 import { randomUUID } from 'node:crypto';
@@ -66,7 +66,7 @@ const ACTION_SCHEMA: ODataSchema = {
   creationDateTimeUtc: 'datetime',
 };
 
-/** The common error body of mde-api.md §3, with a fresh tracking id in `target`. */
+/** The common error body of docs/mde-api.md §3, with a fresh tracking id in `target`. */
 export function mdeError(
   status: number,
   code: string,
@@ -87,7 +87,7 @@ const listResult = (context: ApiContext, set: string, items: object[]): ApiResul
 });
 
 const machineNotFound = (id: string) =>
-  // The real 404 carries a non-GUID tracking id starting with a pipe (mde-api.md §3).
+  // The real 404 carries a non-GUID tracking id starting with a pipe (docs/mde-api.md §3).
   mdeError(404, 'ResourceNotFound', `Machine ${id} was not found`, `|${randomUUID().slice(0, 8)}.`);
 
 function findById(state: ApiState, id: string): SimMachine | undefined {
@@ -163,7 +163,7 @@ const listMachines: Route = {
     } catch (error) {
       return odataFailure(error);
     }
-    // Documented: no matching machine gives 404, not an empty list (mde-api.md §8.3).
+    // Documented: no matching machine gives 404, not an empty list (docs/mde-api.md §8.3).
     if (selected.length === 0) return mdeError(404, 'NotFound', 'No machines were found');
     return listResult(
       context,

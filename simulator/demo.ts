@@ -76,7 +76,7 @@ function demoAlerts(sim: RunningSimulator): Record<string, unknown> {
   };
 }
 
-/** The team samples (../shared/samples, copied to test/fixtures) and the devices they name. */
+/** The team samples (copies in test/fixtures) and the devices they name. */
 const TEAM_SAMPLES = [
   '01-sentinel-incident-xdr-single-host.json',
   '03-sentinel-incident-hostname-only-low.json',

@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the Defender for Endpoint API and the App Service managed identity endpoint,
  * on loopback, so the real client and the real @azure/identity code run against it in tests, the
- * demo and `func start`. It is written from ../shared/reference/mde-api.md, not from the client.
+ * demo and `func start`. It is written from docs/mde-api.md, not from the client.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,7 +31,7 @@ const IDENTITY_PATH = '/msi/token';
 /** Simulator extension: read-only JSON view of machines, actions and call counts. */
 const STATE_PATH = '/_simulator/state';
 const DEFAULT_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
-/** Audiences MDE accepts for commercial-cloud app tokens (mde-api.md §2). */
+/** Audiences MDE accepts for commercial-cloud app tokens (docs/mde-api.md §2). */
 const DEFAULT_AUDIENCES = [
   'https://api.securitycenter.microsoft.com',
   'https://securitycenter.onmicrosoft.com/windowsatpservice',

@@ -1,5 +1,5 @@
 /**
- * The subset of OData V4 `$filter` the MDE docs use (mde-api.md §7.3, §8.3): `eq ne gt ge lt le`,
+ * The subset of OData V4 `$filter` the MDE docs use (docs/mde-api.md §7.3, §8.3): `eq ne gt ge lt le`,
  * `and or not`, parentheses, `startswith/endswith/contains`, and the lambda
  * `machineTags/any(tag: tag eq 'x')`. String literals follow the standard (a quote inside is
  * doubled), so a value can never break out of its literal. String comparisons are case-insensitive,

@@ -1,5 +1,5 @@
 /**
- * Which devices MDE can isolate, and how (mde-api.md §9.1). Where the API page and the response
+ * Which devices MDE can isolate, and how (docs/mde-api.md §9.1). Where the API page and the response
  * actions page disagree, the simulator follows the newer response-actions page (servers 2012 R2+
  * supported, macOS from client 101.98.84) and the API page's 1709 minimum for Selective on Windows 10.
  */

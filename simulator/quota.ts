@@ -1,5 +1,5 @@
 /**
- * MDE's per-API quotas (mde-api.md §4) as sliding windows: a call is admitted when, in every window,
+ * MDE's per-API quotas (docs/mde-api.md §4) as sliding windows: a call is admitted when, in every window,
  * fewer than `count` calls were admitted during the last `windowMs`. Refused calls are not counted,
  * so `Retry-After` is exact: the moment the oldest call in the full window leaves it.
  */

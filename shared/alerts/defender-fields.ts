@@ -1,6 +1,6 @@
 /**
  * The fields the Defender for Endpoint alert resource and its successor, Graph `alerts_v2`, spell alike
- * (alert-schemas §3, §4): one reading, so the two families cannot drift apart.
+ * (docs/alert-schemas.md §3, §4): one reading, so the two families cannot drift apart.
  */
 import { field, type JsonRecord, textField } from './fields';
 import type { NormalizedAlert } from './model';

@@ -1,6 +1,6 @@
 /**
  * Device identifiers as the sources give them, validated and merged into one DeviceRef per distinct
- * device (design §5). Parsers hand over hints from named fields only; nothing here guesses a device from
+ * device (docs/architecture.md §5). Parsers hand over hints from named fields only; nothing here guesses a device from
  * an arbitrary 40-hex string (file SHA1 hashes look the same) or from an arbitrary IP (remote parties).
  */
 import { isIP } from 'node:net';
@@ -32,7 +32,7 @@ function mdeDeviceIdOf(value: unknown): string | undefined {
   return id && MDE_DEVICE_ID.test(id) ? id.toLowerCase() : undefined;
 }
 
-/** Every spelling of the MDE device id seen in the field (design §5, alert-schemas §1a). */
+/** Every spelling of the MDE device id seen in the field (docs/architecture.md §5, docs/alert-schemas.md §1a). */
 const MDE_DEVICE_ID_FIELDS = ['MdatpDeviceId', 'MdeDeviceId', 'machineId', 'DeviceId'] as const;
 
 /** The first valid MDE device id among the known spellings, any case. */

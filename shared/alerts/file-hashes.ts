@@ -1,7 +1,7 @@
 /**
  * File SHA1 hashes a payload names. A SHA1 is 40 hex characters, exactly like an MDE device id, and
  * relays have been seen repeating it in an id-named field of a File entity or evidence row, so a value
- * the payload itself calls a file hash is never taken for a device id (design §5).
+ * the payload itself calls a file hash is never taken for a device id (docs/architecture.md §5).
  */
 import { field, isRecord, parseIfJsonText, text } from './fields';
 

@@ -1,5 +1,5 @@
 /**
- * The normalized alert every parser produces (design §4). Decision, dispatch and reporting code
+ * The normalized alert every parser produces (docs/architecture.md §4.2). Decision, dispatch and reporting code
  * only ever sees this shape, never a raw payload.
  */
 

@@ -19,7 +19,7 @@ const SEVERITY_WORDS = new Map<string, Severity>([
 /**
  * Azure Monitor's Sev0..Sev4 map order-preserving (Sev3 low, project decision in samples/EXPECTED.md).
  * Anything unknown, missing or `UnSpecified` becomes informational: the model has no "unknown" level
- * (alert-schemas §6.4 asks for one), and the least severe level, which the shipped policy never isolates,
+ * (docs/alert-schemas.md §6.4 asks for one), and the least severe level, which the shipped policy never isolates,
  * is the safe reading of "we do not know".
  */
 export function normalizeSeverity(value: unknown): Severity {

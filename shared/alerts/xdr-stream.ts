@@ -1,7 +1,7 @@
 /**
  * Family 5: Defender XDR streaming API records (Event Hubs / Storage). `AlertInfo` and `AlertEvidence`
  * rows of one alert arrive as separate records, in any order, so alerts are reassembled by `AlertId`.
- * A bare `AlertEvidence` row (a hunting query's result relayed as is) is accepted too (alert-schemas §6.1).
+ * A bare `AlertEvidence` row (a hunting query's result relayed as is) is accepted too (docs/alert-schemas.md §6.1).
  */
 import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, type RequiredField } from './family';

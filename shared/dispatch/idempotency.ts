@@ -1,5 +1,5 @@
 /**
- * "Exactly once per device" without an idempotency key from MDE (mde-api.md §10): before posting, the
+ * "Exactly once per device" without an idempotency key from MDE (docs/mde-api.md §10): before posting, the
  * worker reads the machine's recent isolate/release actions and decides from them whether to post,
  * adopt an action already under way, skip, or refuse. A process-wide record of what this process
  * posted covers a redelivered message before MDE's list shows the new action.
@@ -27,7 +27,7 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
   if (same) return { kind: 'adopt', action: same };
   const opposite = relevant.find((a) => a.type !== wanted && OPEN.has(a.status));
   if (opposite) {
-    // MDE completes actions out of submission order (mde-api.md §10, I5903): posting now could leave
+    // MDE completes actions out of submission order (docs/mde-api.md §10, I5903): posting now could leave
     // the device in the state nobody wanted last. A person has to choose.
     const pending = opposite.type === 'Isolate' ? 'an isolation' : 'a release';
     return {

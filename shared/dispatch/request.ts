@@ -1,6 +1,6 @@
 /**
  * The isolation request: the queue message that carries one device's decision from intake to the
- * worker (design §4). It is plain JSON so it survives Service Bus, a restart and a redelivery; the
+ * worker (docs/architecture.md §4.4). It is plain JSON so it survives Service Bus, a restart and a redelivery; the
  * worker needs nothing but this message and the MDE API to finish the job.
  */
 import { createHash, randomUUID } from 'node:crypto';

@@ -261,7 +261,7 @@ export class IsolationWorker {
   }
 
   /**
-   * The opposite action is under way: MDE completes actions out of submission order (mde-api.md §10),
+   * The opposite action is under way: MDE completes actions out of submission order (docs/mde-api.md §10),
    * so posting now could leave the device in the state nobody wanted last. A person has to choose.
    */
   private refuseConflict(

@@ -5,7 +5,7 @@
 import type { IsolationType } from '../alerts/model';
 import type { Machine, MachineAction, MachineActionStatus, MachineActionType } from './types';
 
-/** The API families that have their own quota (../shared/reference/mde-api.md §4). */
+/** The API families that have their own quota (docs/mde-api.md §4). */
 export const MDE_APIS = ['isolate', 'unisolate', 'machines', 'machineactions'] as const;
 export type MdeApiName = (typeof MDE_APIS)[number];
 

@@ -28,7 +28,7 @@ import {
 
 export type MdeOperation = keyof MdeApi;
 
-/** Which quota family each operation spends (mde-api.md §4). */
+/** Which quota family each operation spends (docs/mde-api.md §4). */
 const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
   getMachine: 'machines',
   findMachinesByDnsName: 'machines',
@@ -63,7 +63,7 @@ export type MdeClientConfig = Pick<
   'apiBaseUrl' | 'tokenScope' | 'requestTimeoutMs' | 'managedIdentityClientId' | 'authorityHost'
 >;
 
-/** The MDE list maximum for `$top` (mde-api.md §7.3, §8.3). */
+/** The MDE list maximum for `$top` (docs/mde-api.md §7.3, §8.3). */
 const MAX_PAGE_SIZE = 10_000;
 const LOOKUP_TOP = 100;
 

@@ -1,5 +1,5 @@
 /**
- * Which API host, token scope and sign-in authority belong together (../shared/reference/mde-api.md
+ * Which API host, token scope and sign-in authority belong together (docs/mde-api.md
  * §1–2). A token minted for one cloud is rejected by another cloud's API, so the three are only ever
  * chosen together, from the cloud name.
  */

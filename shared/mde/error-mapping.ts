@@ -44,7 +44,7 @@ function errorBodyOf(data: unknown): MdeErrorBody {
 
 /**
  * The duplicate-action answer: the code clients match on, or the documented message alone, which is
- * all the unisolate page quotes (mde-api.md §6, §10, §11).
+ * all the unisolate page quotes (docs/mde-api.md §6, §10, §11).
  */
 function isAlreadyInProgress(body: MdeErrorBody): boolean {
   return (
@@ -53,7 +53,7 @@ function isAlreadyInProgress(body: MdeErrorBody): boolean {
   );
 }
 
-/** The permission an app token needs for a family of calls (mde-api.md §2). */
+/** The permission an app token needs for a family of calls (docs/mde-api.md §2). */
 export function requiredPermission(api: MdeApiName): string {
   return api === 'isolate' || api === 'unisolate' ? 'Machine.Isolate' : 'Machine.Read.All';
 }

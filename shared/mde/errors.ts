@@ -1,5 +1,5 @@
 /**
- * Typed failures of the Defender for Endpoint API (../shared/reference/mde-api.md §3, §4, §10). Each
+ * Typed failures of the Defender for Endpoint API (docs/mde-api.md §3, §4, §10). Each
  * class carries a `kind` so the dispatch layer can switch on it without instanceof chains, and the
  * fields an operator needs to open a support case: HTTP status, MDE error code and the correlation
  * id MDE returns in `target`.

@@ -1,5 +1,5 @@
 /**
- * Entities of the Defender for Endpoint API as the client returns them (../shared/reference/mde-api.md
+ * Entities of the Defender for Endpoint API as the client returns them (docs/mde-api.md
  * §7–8). Only fields the product reads are typed; the API sends more.
  */
 

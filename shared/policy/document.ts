@@ -111,7 +111,7 @@ export const BLAST_RADIUS_DEFAULTS: Required<BlastRadiusSpec> = {
 };
 
 /**
- * MDE documents `Comment` as required but gives no maximum length (mde-api.md §5). 1,000 characters
+ * MDE documents `Comment` as required but gives no maximum length (docs/mde-api.md §5). 1,000 characters
  * stays well inside what the portal shows and what clients have been seen to send.
  */
 export const COMMENT_MAX_LENGTH = 1000;

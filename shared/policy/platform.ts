@@ -1,5 +1,5 @@
 /**
- * Which isolation MDE can carry out on a machine (mde-api.md §9.1). Checked before any POST so an
+ * Which isolation MDE can carry out on a machine (docs/mde-api.md §9.1). Checked before any POST so an
  * unsupported device is skipped with a reason instead of failing at the API.
  *
  * Sources disagree; where they do we follow the newer response-actions page for platforms (Windows
@@ -35,7 +35,7 @@ function windows10Release(machine: Machine): number | null {
   return typeof build === 'number' && build > 0 ? releaseOfBuild(build) : null;
 }
 
-/** macOS isolation needs Defender client 101.98.84 or later (mde-api.md §9.1). */
+/** macOS isolation needs Defender client 101.98.84 or later (docs/mde-api.md §9.1). */
 const MACOS_MIN_CLIENT = [101, 98, 84];
 
 /** True when the version is known and older than the minimum; an unreported one is let through. */

@@ -1,5 +1,5 @@
 /**
- * Posts every outcome as a comment on the Sentinel incident of its alert (design §1 item 4), so the
+ * Posts every outcome as a comment on the Sentinel incident of its alert (docs/architecture.md §1), so the
  * analyst working the incident sees what happened to the device without opening the logs.
  *
  * A comment is a side channel: the outcome is already decided and logged when it is posted, so a

@@ -1,5 +1,5 @@
 /**
- * Design §5: a file SHA1 is 40 hex characters like an MDE device id, and a remote or attacker IP is not
+ * docs/architecture.md §5: a file SHA1 is 40 hex characters like an MDE device id, and a remote or attacker IP is not
  * the device. These payloads put such values where a careless parser would take them for a device.
  */
 import { type AzureMonitorBody, copyOf, onlyAlertOf } from './helpers';

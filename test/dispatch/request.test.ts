@@ -101,7 +101,7 @@ const origin = (changes: Partial<RequestOrigin> = {}): RequestOrigin => ({
 describe('isolation requests', () => {
   const request = isolateRequestFrom(decision, origin());
 
-  it('carry the design §4 fields, with the alert reduced to this device', () => {
+  it('carry the request fields of docs/architecture.md §4.4, with the alert reduced to this device', () => {
     expect(request).toMatchObject({
       action: 'isolate',
       isolationType: 'Full',
