@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import { canonicalMachineId } from '../shared/mde/ids';
 import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
@@ -28,16 +29,15 @@ export interface ManualOptions {
   timeScale?: string;
 }
 
-const MACHINE_ID = /^[0-9a-f]{32,40}$/i;
-
 /** The device named on the command line, or why it cannot be used. */
 export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
   if (Boolean(options.machine) === Boolean(options.host))
     return 'give exactly one of --machine ID or --host NAME';
   if (options.machine) {
-    return MACHINE_ID.test(options.machine)
-      ? { mdeDeviceId: options.machine.toLowerCase() }
-      : `--machine "${options.machine}" is not an MDE device id (32-40 hex characters)`;
+    const machineId = canonicalMachineId(options.machine);
+    return machineId
+      ? { mdeDeviceId: machineId }
+      : `--machine "${options.machine}" is not an MDE device id (40 hex characters)`;
   }
   const host = (options.host as string).trim();
   if (!host || /\s/.test(host)) return `--host "${options.host}" is not a host name`;

@@ -117,6 +117,11 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       code: 2,
       stderr: expect.stringMatching(/not an MDE device id/),
     });
+    // 32 hex is not a machine id: refused before any call, never "MDE rejected the request".
+    expect(await cli('isolate', '--machine', 'ab'.repeat(16), '--comment', 'x')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/not an MDE device id \(40 hex characters\)/),
+    });
     expect(await cli('isolate', '--host', 'a', '--machine', 'ab'.repeat(20), '--comment', 'x')).toMatchObject(
       { code: 2, stderr: expect.stringMatching(/exactly one/) },
     );

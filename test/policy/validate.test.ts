@@ -63,6 +63,11 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       expect.stringMatching(/^\/protections\/0\/tags\/0: bad pattern "!VIP": negation/),
     ],
     [
+      'a 32-hex device id (MDE machine ids are 40 hex)',
+      { protections: [{ name: 'p', deviceIds: ['ab'.repeat(16)] }] },
+      expect.stringMatching(/^\/protections\/0\/deviceIds\/0: /),
+    ],
+    [
       'protection naming nothing',
       { protections: [{ name: 'p' }] },
       '/protections/0: names no device: give at least one of deviceIds, tags, deviceGroups, hostnames',
