@@ -17,6 +17,7 @@ import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator';
+import { pointIdentityAt } from '../support/identity';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
 
@@ -53,25 +54,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The variables @azure/identity reads to find a managed identity; tests save and restore them. */
-export const IDENTITY_VARIABLES = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'AZURE_CLIENT_ID',
-];
-
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulator({
     rateLimits: RATE_LIMITS,
     lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
     ...options.simulator,
   });
-  const saved = Object.fromEntries(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
   // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  for (const name of IDENTITY_VARIABLES) delete process.env[name];
-  Object.assign(process.env, sim.env());
+  const restoreIdentity = pointIdentityAt(sim);
   const env: Record<string, string> = {
     ...sim.env(),
     MDE_RATE_LIMITS: RATE_LIMITS,
@@ -118,10 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await runtime.close();
       await sim.close();
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreIdentity();
     },
   };
 }
