@@ -7,7 +7,7 @@ import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Option } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
-import { ConfigError, loadConfig, type PolicyMode, SETTINGS } from '../shared/config';
+import { ConfigError, loadConfig, type PolicyMode } from '../shared/config';
 import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
 import { compressTiming } from '../shared/dispatch/timing';
 import type { MdeApi } from '../shared/mde/api';
@@ -65,11 +65,11 @@ function watchingUnauthorized(api: MdeApi, refused: () => void): MdeApi {
 }
 
 /**
- * Opens an inline runtime. A Service Bus setting is ignored on purpose: a CLI run is a whole pipeline
- * in this process, and its requests must not land in a queue that a deployed worker drains.
+ * Opens an inline runtime, whatever the Service Bus setting says: a CLI run is a whole pipeline in
+ * this process, and its requests must not land in a queue that a deployed worker drains.
  */
 function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptions = {}): DispatchSession {
-  const env = { ...io.env, [SETTINGS.serviceBusNamespace]: '' };
+  const env = io.env;
   let runtime: Runtime;
   try {
     const config = loadConfig(env);
@@ -90,6 +90,7 @@ function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptio
       ...overrides,
       decorateApi: (api) => watchingUnauthorized(overrides.decorateApi?.(api) ?? api, refuse),
       env,
+      mode: 'inline',
       policy,
       reporter: {
         outcome(record) {
@@ -101,7 +102,6 @@ function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptio
         },
       },
     });
-    const inline = runtime.inline as NonNullable<Runtime['inline']>;
     return {
       runtime,
       outcomes,
@@ -117,14 +117,9 @@ function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptio
         bar.start(total, 0);
       },
       async finish(maxWaitMs) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<false>((done) => {
-          timer = setTimeout(() => done(false), maxWaitMs);
-        });
         try {
-          return await Promise.race([inline.idle().then(() => true), timedOut, refusal]);
+          return await Promise.race([runtime.waitForIdle(maxWaitMs), refusal]);
         } finally {
-          clearTimeout(timer);
           bar?.stop();
           bar = null;
         }

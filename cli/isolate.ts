@@ -67,7 +67,7 @@ export async function runManualOrder(
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
-    const request = await session.runtime.dispatcher.submitManual({
+    const request = await session.runtime.submitManual({
       action,
       device,
       comment: options.comment.trim(),

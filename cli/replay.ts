@@ -128,7 +128,7 @@ export async function runReplay(
       // A tracking request only reads the action it follows: it has no mode to lower.
       const request: IsolationRequest =
         options.dryRun && recorded.action !== 'track' ? { ...recorded, mode: 'dry-run' } : recorded;
-      const { duplicate } = await session.runtime.dispatcher.resubmit(request);
+      const { duplicate } = await session.runtime.resubmit(request);
       if (duplicate) duplicates += 1;
       else queued.push(request);
     }

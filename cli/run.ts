@@ -4,7 +4,7 @@
  * worker, tracking, then one summary row per device.
  */
 import type { Command } from 'commander';
-import { type AlertReport, receiveAlerts } from '../shared/intake/receive-alerts';
+import type { AlertReport } from '../shared/intake/receive-alerts';
 import type { RuntimeOptions } from '../shared/runtime';
 import { readJsonFile } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -60,11 +60,7 @@ export async function runPipeline(
         complete = false;
         continue;
       }
-      const result = await receiveAlerts(read.value, {
-        policy: runtime.policy,
-        sink: runtime.dispatcher,
-        log: () => undefined,
-      });
+      const result = await runtime.receiveAlerts(read.value);
       for (const alert of result.alerts) {
         reports.push(alert);
         if (alert.status !== 'accepted') {

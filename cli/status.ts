@@ -1,10 +1,9 @@
 /** `status ACTION_ID [--json]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../shared/config';
-import { MdeThrottle } from '../shared/dispatch/quota/throttle';
-import { createMdeClient } from '../shared/mde/client';
+import { ConfigError } from '../shared/config';
 import { isMdeApiError } from '../shared/mde/errors';
 import { isTerminal, type MachineAction } from '../shared/mde/types';
+import { openReadOnly, type ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 
 const FIELDS: (keyof MachineAction)[] = [
@@ -24,19 +23,17 @@ const FIELDS: (keyof MachineAction)[] = [
 ];
 
 export async function runStatus(actionId: string, options: { json?: boolean }, io: CliIo): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
+  let runtime: ReadOnlyRuntime;
   try {
-    config = loadConfig(io.env);
+    // No policy or queue needed: one read, still counted against the machineactions quota.
+    runtime = openReadOnly({ env: io.env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`status: ${error.message}\n`);
     return EXIT.badInput;
   }
-  // No policy or queue needed: one read, still counted against the machineactions quota.
-  const throttle = new MdeThrottle({ rateLimits: config.rateLimits, headroom: config.rateHeadroom });
-  const api = createMdeClient(config, { schedule: throttle.scheduler() });
   try {
-    const action = await api.getMachineAction(actionId.trim());
+    const action = await runtime.api.getMachineAction(actionId.trim());
     if (options.json) io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
     else
       for (const field of FIELDS)
@@ -48,7 +45,7 @@ export async function runStatus(actionId: string, options: { json?: boolean }, i
     io.stderr.write(`status: ${error.message}\n`);
     return error.kind === 'invalid-id' || error.kind === 'not-found' ? EXIT.badInput : EXIT.failure;
   } finally {
-    await throttle.stop();
+    await runtime.close();
   }
 }
 

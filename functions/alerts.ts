@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { type AppConfig, ConfigError } from '../shared/config';
+import { ConfigError } from '../shared/config';
 import {
   checkItemCount,
   checkRequestHead,
@@ -8,25 +8,9 @@ import {
   parseJsonBody,
   readBodyWithin,
 } from '../shared/intake/http-body';
-import { type DecisionSink, type IntakeResult, receiveAlerts } from '../shared/intake/receive-alerts';
-import type { IsolationPolicy } from '../shared/policy/types';
+import type { IntakeResult } from '../shared/intake/receive-alerts';
 import { PolicyError } from '../shared/policy/validate';
-import { getRuntime } from '../shared/runtime';
-
-interface IntakeRuntime {
-  config: AppConfig;
-  policy: IsolationPolicy;
-  sink: DecisionSink;
-}
-
-/**
- * Read from the process runtime on every call, not cached here: getRuntime() already creates it once,
- * and a runtime installed later (CLI options, tests) or recreated after closeRuntime() must be the one used.
- */
-function intakeRuntime(): IntakeRuntime {
-  const shared = getRuntime();
-  return { config: shared.config, policy: shared.policy, sink: shared.dispatcher };
-}
+import { getRuntime, type Runtime } from '../shared/runtime';
 
 function problem(status: number, code: string, message: string, path?: string): HttpResponseInit {
   return { status, jsonBody: { error: path ? { code, message, path } : { code, message } } };
@@ -56,9 +40,11 @@ function fromResult(result: IntakeResult): HttpResponseInit {
 
 /** POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out. */
 export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  let deps: IntakeRuntime;
+  // Read from the process runtime on every call, not cached here: getRuntime() already creates it
+  // once, and one installed later (tests) or recreated after closeRuntime() must be the one used.
+  let runtime: Runtime;
   try {
-    deps = intakeRuntime();
+    runtime = getRuntime();
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
     // Details go to the log only: the caller of a function key learns nothing about settings or policy.
@@ -69,19 +55,15 @@ export async function alerts(request: HttpRequest, context: InvocationContext): 
       'the app settings or the isolation policy are invalid; see the logs',
     );
   }
-  const head = checkRequestHead(request.method, request.headers, deps.config.maxAlertBytes);
+  const head = checkRequestHead(request.method, request.headers, runtime.config.maxAlertBytes);
   if (head) return fromHttpProblem(head);
-  const read = await readBodyWithin(request.body, deps.config.maxAlertBytes);
+  const read = await readBodyWithin(request.body, runtime.config.maxAlertBytes);
   if (isHttpProblem(read)) return fromHttpProblem(read);
   const parsed = parseJsonBody(read.bytes);
   if (isHttpProblem(parsed)) return fromHttpProblem(parsed);
   const tooMany = checkItemCount(parsed.value);
   if (tooMany) return fromHttpProblem(tooMany);
-  const result = await receiveAlerts(parsed.value, {
-    policy: deps.policy,
-    sink: deps.sink,
-    log: (line) => context.log(JSON.stringify(line)),
-  });
+  const result = await runtime.receiveAlerts(parsed.value, (line) => context.log(JSON.stringify(line)));
   return fromResult(result);
 }
 

@@ -14,7 +14,7 @@ import { getRuntime } from '../shared/runtime';
  */
 export async function worker(message: unknown, context: InvocationContext): Promise<void> {
   const metadata = context.triggerMetadata ?? {};
-  await getRuntime().dispatcher.handle(bodyOf(message), {
+  await getRuntime().handle(bodyOf(message), {
     deliveryCount: Number(metadata.deliveryCount ?? 1),
     messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
   });

@@ -1,21 +1,28 @@
 /**
- * The process-wide singletons: settings, one credential, one MDE client, one set of limiters, the
- * policy, the queue and the dispatcher. Everything that counts MDE calls must be one per process, so
- * the worker (a single instance in Azure) sees every call it makes against the quota.
+ * The composition root: the one place that builds the pipeline (settings, one credential, one MDE
+ * client, one throttle, the policy, the queue, the dispatcher) and the one entry every way in uses:
+ * the functions, the CLI, the demo, the bench and the test harness. Everything that counts MDE
+ * calls must be one per process, so the worker (a single instance in Azure) sees every call it
+ * makes against the quota (docs/decisions/0001-one-worker-instance.md).
  *
- * With a Service Bus namespace configured, requests go to Service Bus and the Functions host delivers
- * them to functions/worker.ts. Without one (CLI, demo, local runs), the in-memory Service Bus stand-in
- * delivers them to the same dispatcher inside this process.
+ * Two modes (docs/architecture.md §4):
+ * - `service-bus`: requests go to Service Bus and the Functions host delivers them to
+ *   functions/worker.ts, which calls `handle`;
+ * - `inline` (CLI, demo, local runs without a namespace): the in-memory Service Bus stand-in
+ *   delivers them to the same `handle` inside this process, and `waitForIdle` tells when all ended.
  */
 import type { TokenCredential } from '@azure/identity';
 import { type AppConfig, loadConfig } from './config';
-import { Dispatcher } from './dispatch/dispatcher';
+import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
-import type { RequestQueue } from './dispatch/queue';
+import type { Delivery, RequestQueue } from './dispatch/queue';
 import { MdeThrottle } from './dispatch/quota/throttle';
+import type { IsolationRequest } from './dispatch/request';
 import { ServiceBusRequestQueue } from './dispatch/service-bus-queue';
+import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
+import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import type { MdeApi } from './mde/api';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
@@ -23,21 +30,43 @@ import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { withIncidentComments } from './report/sentinel-comments';
 
+export type RuntimeMode = 'inline' | 'service-bus';
+
 export interface Runtime {
-  config: AppConfig;
-  credential: TokenCredential;
-  api: MdeApi;
-  policy: IsolationPolicy;
-  throttle: MdeThrottle;
-  queue: RequestQueue;
-  /** The in-memory queue when running inline; null with Service Bus. */
-  inline: InProcessQueue | null;
-  dispatcher: Dispatcher;
+  readonly mode: RuntimeMode;
+  readonly config: AppConfig;
+  readonly policy: IsolationPolicy;
+  /** The throttled MDE client (tests drive the simulator through it; the CLI reads with it). */
+  readonly api: MdeApi;
+  readonly throttle: MdeThrottle;
+  /** Inline mode's queue, for tests that inspect it (pending messages, dead-letter records); null with Service Bus. */
+  readonly inline: InProcessQueue | null;
+  /** Parses, decides (stage 1) and queues the isolation requests of one request body. */
+  receiveAlerts(body: unknown, log?: (line: IntakeLogLine) => void): Promise<IntakeResult>;
+  /** Queues the isolation requests of an alert already decided (what `receiveAlerts` ends with). */
+  submit: DecisionSink['submit'];
+  /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
+  submitManual(order: ManualOrder): Promise<IsolationRequest>;
+  /** A dead-letter record's request sent again by an operator, decided as it was. */
+  resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
+  /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
+  handle(body: unknown, delivery: Delivery): Promise<void>;
+  /**
+   * Inline mode: true once every request queued in this process ended, false when `maxWaitMs` passed
+   * first. With Service Bus the deployed worker handles the requests: there is nothing to wait for here.
+   */
+  waitForIdle(maxWaitMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * `inline` whatever the settings say: a CLI run is a whole pipeline in its process, and its
+   * requests must not land in a queue that a deployed worker drains. Default: `service-bus` when a
+   * namespace is configured.
+   */
+  mode?: RuntimeMode;
   /** Replaces the policy from settings (CLI `--policy`, `--dry-run`). */
   policy?: IsolationPolicy;
   reporter?: DispatchReporter;
@@ -51,16 +80,22 @@ export interface RuntimeOptions {
    * running (tests of the HTTP intake, which ends at the queue).
    */
   startWorker?: boolean;
-  /** Wraps the MDE client (tests reproduce API behaviour the simulator cannot, e.g. a lagging list). */
+  /** Wraps the MDE client (the CLI watches for a refused token; tests reproduce API behaviour). */
   decorateApi?: (api: MdeApi) => MdeApi;
   /** Where incident comments go instead of the cloud's ARM (tests: a loopback stand-in). */
   incidentCommentsUrl?: string;
 }
 
-export function createRuntime(options: RuntimeOptions = {}): Runtime {
+/** The settings, the credential and a throttled MDE client: what every runtime, even a read-only one, needs. */
+interface MdeAccess {
+  config: AppConfig;
+  credential: TokenCredential;
+  throttle: MdeThrottle;
+  api: MdeApi;
+}
+
+function openMdeAccess(options: RuntimeOptions): MdeAccess {
   const config = loadConfig(options.env ?? process.env);
-  const timing = options.timing ?? DEFAULT_TIMING;
-  const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
   const credential = createCredential(config);
   const throttle = new MdeThrottle({
     rateLimits: config.rateLimits,
@@ -69,7 +104,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
-  const inline = config.serviceBusNamespace ? null : new InProcessQueue();
+  return { config, credential, throttle, api };
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const { config, credential, throttle, api } = openMdeAccess(options);
+  const timing = options.timing ?? DEFAULT_TIMING;
+  const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
+  const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
+  if (mode === 'service-bus' && !config.serviceBusNamespace)
+    throw new Error('service-bus mode needs a Service Bus namespace in the settings');
+  const inline = mode === 'inline' ? new InProcessQueue() : null;
   const queue: RequestQueue =
     inline ?? new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
   const baseReporter = options.reporter ?? jsonLinesReporter;
@@ -89,26 +134,63 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     reporter: comments ?? baseReporter,
     timing,
   });
+  const handle = (body: unknown, delivery: Delivery) => dispatcher.handle(body, delivery);
+  const stopWaiting = new Set<() => void>();
   if (options.startWorker !== false)
-    inline?.start((message, delivery) => dispatcher.handle(message.body, delivery), {
+    inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? 4,
     });
   return {
+    mode,
     config,
-    credential,
-    api,
     policy,
+    api,
     throttle,
-    queue,
     inline,
-    dispatcher,
+    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
+    submit: (alert, decisions) => dispatcher.submit(alert, decisions),
+    submitManual: (order) => dispatcher.submitManual(order),
+    resubmit: (request) => dispatcher.resubmit(request),
+    handle,
+    async waitForIdle(maxWaitMs) {
+      if (!inline) return true;
+      let stop: () => void = () => undefined;
+      const timedOut = new Promise<false>((done) => {
+        const timer = setTimeout(() => done(false), maxWaitMs);
+        stop = () => {
+          clearTimeout(timer);
+          done(false);
+        };
+      });
+      stopWaiting.add(stop);
+      try {
+        return await Promise.race([inline.idle().then(() => true), timedOut]);
+      } finally {
+        stop();
+        stopWaiting.delete(stop);
+      }
+    },
     async close() {
+      // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
+      for (const stop of stopWaiting) stop();
       await queue.close();
       await throttle.stop();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
     },
   };
+}
+
+/** What `status` and other reads need: settings and a throttled MDE client, no policy and no queue. */
+export interface ReadOnlyRuntime {
+  readonly config: AppConfig;
+  readonly api: MdeApi;
+  close(): Promise<void>;
+}
+
+export function openReadOnly(options: Pick<RuntimeOptions, 'env' | 'decorateApi'> = {}): ReadOnlyRuntime {
+  const { config, throttle, api } = openMdeAccess(options);
+  return { config, api, close: () => throttle.stop() };
 }
 
 let shared: Runtime | null = null;
@@ -119,7 +201,7 @@ export function getRuntime(): Runtime {
   return shared;
 }
 
-/** Makes `runtime` the process's runtime (the CLI with its options, tests with theirs). */
+/** Makes `runtime` the process's runtime (tests with their options). */
 export function installRuntime(runtime: Runtime): Runtime {
   shared = runtime;
   return runtime;

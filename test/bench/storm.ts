@@ -13,7 +13,6 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { parseRateLimits } from '../../shared/config';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
-import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
@@ -126,11 +125,7 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     const queued: string[] = [];
     const started = Date.now();
     for (let i = 0; i < alerts.length; i += BATCH) {
-      const result = await receiveAlerts(alerts.slice(i, i + BATCH), {
-        policy,
-        sink: runtime.dispatcher,
-        log: () => undefined,
-      });
+      const result = await runtime.receiveAlerts(alerts.slice(i, i + BATCH));
       for (const alert of result.alerts)
         if (alert.status === 'accepted')
           queued.push(...alert.requests.filter((r) => !r.duplicate).map((r) => r.requestId));

@@ -23,7 +23,7 @@ describe('dry run', () => {
   it('posts nothing for a request decided in enforce mode once the policy is in dry-run', async () => {
     const machine = h.machineId(`web10.${DOMAIN}`);
     const decidedInEnforce = { ...isolateRequest(h, { mdeDeviceId: machine }), mode: 'enforce' as const };
-    await h.runtime.dispatcher.handle(decidedInEnforce, { deliveryCount: 1 });
+    await h.runtime.handle(decidedInEnforce, { deliveryCount: 1 });
     await h.settle();
     expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
     expect(h.outcomes.find((o) => o.requestId === decidedInEnforce.requestId)).toMatchObject({

@@ -57,7 +57,7 @@ describe('worker guards', () => {
   beforeEach(() => h.runtime.policy.breaker.reset());
 
   const handle = (request: IsolationRequest) =>
-    h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 1 });
+    h.runtime.handle(structuredClone(request), { deliveryCount: 1 });
   /** POSTs MDE received for the machine (answered or refused), `isolate` or `unisolate` ones when named. */
   const posts = (machineId: string, verb?: 'isolate' | 'unisolate') =>
     h.sim
@@ -100,15 +100,12 @@ describe('worker guards', () => {
     const dryRunAlert = alertOn('before-enforce');
     const decided = h.runtime.policy.decideAlert(dryRunAlert);
     // Intake in dry-run queued the first alert; enforce was switched on before the second came.
-    const [queued] = await h.runtime.dispatcher.submit(
+    const [queued] = await h.runtime.submit(
       dryRunAlert,
       decided.map((d) => ({ ...d, mode: 'dry-run' as const })),
     );
     const enforceAlert = alertOn('after-enforce');
-    const [enforced] = await h.runtime.dispatcher.submit(
-      enforceAlert,
-      h.runtime.policy.decideAlert(enforceAlert),
-    );
+    const [enforced] = await h.runtime.submit(enforceAlert, h.runtime.policy.decideAlert(enforceAlert));
     expect([queued.duplicate, enforced.duplicate]).toEqual([false, false]);
     await h.settle();
     expect(h.outcomes.find((o) => o.requestId === queued.requestId)?.outcome).toBe('dry-run');

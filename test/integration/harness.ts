@@ -12,7 +12,7 @@ import {
   requesterFor,
 } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
-import { receiveAlerts } from '../../shared/intake/receive-alerts';
+import type { IntakeResult } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
@@ -44,7 +44,7 @@ export interface Harness {
   outcomes: OutcomeRecord[];
   notes: Record<string, unknown>[];
   /** Raw alert payload(s) through intake into the queue. */
-  submit(body: unknown): ReturnType<typeof receiveAlerts>;
+  submit(body: unknown): Promise<IntakeResult>;
   /** Waits until every request reached its end. */
   settle(): Promise<void>;
   machineId(dnsName: string): string;
@@ -94,8 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runtime,
     outcomes,
     notes,
-    submit: (body) =>
-      receiveAlerts(body, { policy: runtime.policy, sink: runtime.dispatcher, log: () => undefined }),
+    submit: (body) => runtime.receiveAlerts(body),
     settle: () => inline.idle(),
     machineId(dnsName) {
       const machine = sim.machines().find((m) => m.computerDnsName === dnsName);
@@ -138,7 +137,7 @@ export function mdeAlert(
 }
 
 /** Every request intake queued (duplicates aside) ended with exactly one outcome record. */
-export function queuedRequestIds(result: Awaited<ReturnType<typeof receiveAlerts>>): string[] {
+export function queuedRequestIds(result: IntakeResult): string[] {
   return result.alerts
     .flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : []))
     .map((r) => r.requestId);

@@ -15,8 +15,8 @@ describe('exactly once per device', () => {
   it('posts once when a message is delivered again, in this process or after a restart', async () => {
     const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
     const request = isolateRequest(h, { mdeDeviceId: machine });
-    await h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 1 });
-    await h.runtime.dispatcher.handle(structuredClone(request), { deliveryCount: 2 });
+    await h.runtime.handle(structuredClone(request), { deliveryCount: 1 });
+    await h.runtime.handle(structuredClone(request), { deliveryCount: 2 });
     // A new process (lost its record of posted actions) gets the same message once more.
     const restarted = createRuntime({
       env: { ...h.sim.env(), MDE_RATE_LIMITS: '40/400ms', MDE_RATE_HEADROOM: '0' },
@@ -24,7 +24,7 @@ describe('exactly once per device', () => {
       timing: compressTiming(0.001),
       reporter: { outcome: (record) => h.outcomes.push(record), note: () => undefined },
     });
-    await restarted.dispatcher.handle(structuredClone(request), { deliveryCount: 3 });
+    await restarted.handle(structuredClone(request), { deliveryCount: 3 });
     await restarted.inline?.idle();
     await restarted.close();
     await h.settle();
@@ -83,10 +83,10 @@ describe('exactly once per device', () => {
       isolationType: 'Full' as const,
       requestedBy: 'analyst@contoso.com',
     };
-    await h.runtime.dispatcher.submitManual({ ...order, action: 'isolate' });
+    await h.runtime.submitManual({ ...order, action: 'isolate' });
     await h.settle();
     expect(h.sim.machineState(machine)?.isolated).toBe(true);
-    await h.runtime.dispatcher.submitManual({ ...order, action: 'release', comment: 'IR-42 cleaned' });
+    await h.runtime.submitManual({ ...order, action: 'release', comment: 'IR-42 cleaned' });
     await h.settle();
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
     const records = h.outcomes.filter((o) => o.machineId === machine);

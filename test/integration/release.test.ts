@@ -21,7 +21,7 @@ describe('release against the simulator', () => {
 
   const release = async (machineId: string): Promise<IsolationRequest> => {
     const request = releaseRequest(h, { mdeDeviceId: machineId });
-    await h.runtime.dispatcher.handle(request, { deliveryCount: 1 });
+    await h.runtime.handle(request, { deliveryCount: 1 });
     await h.settle();
     return request;
   };

@@ -364,7 +364,7 @@ describe('runtime with SENTINEL_INCIDENT_COMMENTS', () => {
       devices: [{ mdeDeviceId: machine.id }],
     };
     const [decision] = runtime.policy.decideAlert(alert);
-    await runtime.dispatcher.handle(
+    await runtime.handle(
       isolateRequestFrom(decision, {
         alert,
         receivedAt: new Date(),
