@@ -18,6 +18,7 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
+import { mdeAlert } from '../support/alert-payloads';
 import { pointIdentityAt } from '../support/identity';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
@@ -61,19 +62,19 @@ function stormAlerts(sim: RunningSimulator): { devices: Device[]; alerts: unknow
     // The first round names every device once; the rest are duplicates at random.
     const device = i < devices.length ? devices[i] : random.pick(devices);
     const byName = device.naming === 'fqdn' ? device.dnsName : device.dnsName.split('.')[0];
-    alerts.push({
-      id: `da${String(i).padStart(10, '0')}_1`,
-      incidentId: 90_000 + (i % 5_000),
-      severity: device.severity,
-      status: 'New',
-      category: 'Ransomware',
-      title: 'Ransomware behavior detected',
-      detectionSource: 'WindowsDefenderAtp',
-      machineId: device.naming === 'id' ? device.id : null,
-      computerDnsName: device.naming === 'id' ? device.dnsName : byName,
-      mitreTechniques: ['T1486'],
-      evidence: [],
-    });
+    alerts.push(
+      mdeAlert(
+        {
+          machineId: device.naming === 'id' ? device.id : undefined,
+          dnsName: device.naming === 'id' ? device.dnsName : byName,
+        },
+        {
+          severity: device.severity,
+          title: 'Ransomware behavior detected',
+          incidentId: 90_000 + (i % 5_000),
+        },
+      ),
+    );
   }
   // Shuffle so severities and duplicates arrive interleaved.
   for (let i = alerts.length - 1; i > 0; i -= 1) {

@@ -3,7 +3,9 @@ import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
 import { type RunningSimulator, startSimulator } from '../../simulator';
+import { alertOf } from '../support/alerts';
 import { pointIdentityAt } from '../support/identity';
+import { silentReporter } from '../support/reporter';
 
 describe('worker function (Service Bus trigger)', () => {
   let sim: RunningSimulator;
@@ -18,7 +20,7 @@ describe('worker function (Service Bus trigger)', () => {
       createRuntime({
         env: { ...sim.env(), ISOLATION_MODE: 'enforce' },
         startWorker: false,
-        reporter: { outcome: () => undefined, note: () => undefined },
+        reporter: silentReporter,
       }),
     );
   });
@@ -33,19 +35,16 @@ describe('worker function (Service Bus trigger)', () => {
 
   it('posts the isolation of a request message and queues its tracking', async () => {
     const machine = sim.machines().find((m) => m.computerDnsName?.startsWith('ws-finance-01'));
-    const alert = {
-      source: 'manual' as const,
+    const alert = alertOf({
+      source: 'manual',
       alertId: 'manual-1',
       incidentId: null,
-      incidentArmId: null,
       title: 'containment',
-      severity: 'high' as const,
-      firing: true,
       categories: [],
       mitreTechniques: [],
       devices: [{ mdeDeviceId: machine?.id }],
       manual: { comment: 'containment', requestedBy: 'analyst@contoso.com' },
-    };
+    });
     const [decision] = runtime.policy.decideAlert(alert);
     expect(decision.action).toBe('isolate');
     const request = isolateRequestFrom(decision, {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningSimulator, startSimulator } from '../../simulator';
 import { cliIn } from '../cli/run-cli';
+import { mdeAlert } from '../support/alert-payloads';
 import { pointIdentityAt } from '../support/identity';
-import { mdeAlert, TEST_POLICY } from './harness';
+import { TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -40,7 +41,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
         mdeAlert({ machineId: finance }),
         mdeAlert({ machineId: finance }),
         mdeAlert({ dnsName: `dc01.${DOMAIN}` }),
-        mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` }, 'Low'),
+        mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` }, { severity: 'Low' }),
       ]),
     );
     const { code, stdout } = await cli('run', '--time-scale', '0.001', 'storm.json');

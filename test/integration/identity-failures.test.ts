@@ -5,7 +5,8 @@
  */
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { commentMessage } from '../../shared/report/sentinel-comments';
-import { type Harness, mdeAlert, startHarness } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, startHarness } from './harness';
 
 const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
 const LEAKY_BODY =

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TokenCredential } from '@azure/identity';
 import type { NormalizedAlert } from '../../shared/alerts/model';
 import { loadConfig } from '../../shared/config';
-import { type DispatchReporter, type OutcomeRecord, outcomeRecord } from '../../shared/dispatch/outcome';
+import { outcomeRecord } from '../../shared/dispatch/outcome';
 import { type IsolationRequest, isolateRequestFrom, requesterFor } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { createCredential } from '../../shared/mde/credential';
@@ -24,7 +24,9 @@ import {
 import { createRuntime } from '../../shared/runtime';
 import { type RunningSimulator, startSimulator } from '../../simulator';
 import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
+import { alertOf } from '../support/alerts';
 import { pointIdentityAt } from '../support/identity';
+import { recordingReporter } from '../support/reporter';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';
@@ -92,17 +94,6 @@ class FakeArm {
   }
 }
 
-/** The reporter the comments wrap: keeps what it is given. */
-function recordingReporter() {
-  const outcomes: OutcomeRecord[] = [];
-  const notes: Record<string, unknown>[] = [];
-  const reporter: DispatchReporter = {
-    outcome: (record) => outcomes.push(record),
-    note: (level, record) => notes.push({ level, ...record }),
-  };
-  return { reporter, outcomes, notes };
-}
-
 let sim: RunningSimulator;
 let arm: FakeArm;
 let credential: TokenCredential;
@@ -132,19 +123,17 @@ function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationReques
     isolationType: 'Full',
     comment: 'test',
     priority: 1,
-    alert: {
+    alert: alertOf({
       source: 'sentinel-incident',
       alertId: 'alert-1',
       incidentId: '7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d',
       incidentArmId: INCIDENT,
       title: 'Ransomware on WS-042',
-      severity: 'high',
-      firing: true,
       categories: [],
       mitreTechniques: [],
       devices: [],
       ...alert,
-    },
+    }),
     requestedBy: { kind: 'rule', name: 'isolate-high' },
     rule: 'isolate-high',
     policyVersion: 'policy-7',
