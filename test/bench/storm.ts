@@ -16,10 +16,10 @@ import { compressTiming } from '../../shared/dispatch/timing';
 import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
-import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
+import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
-import { pointIdentityAt } from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
 const DEVICES = 2_000;
@@ -89,13 +89,12 @@ const mean = (values: number[]) =>
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function scenario(name: string, faults: FaultOptions | undefined): Promise<void> {
-  const sim = await startSimulator({
+  const sim = await startSimulatorWithIdentity({
     fleet: { curated: false, generate: DEVICES, offlineShare: 0 },
     rateLimits: RATE_LIMITS,
     lifecycle: { pendingMs: 50, inProgressMs: 100 },
     faults,
   });
-  const restoreIdentity = pointIdentityAt(sim);
   const outcomes: OutcomeRecord[] = [];
   const notes: Record<string, number> = {};
   const policy = loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null);
@@ -181,7 +180,6 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     clearInterval(sampler);
     await runtime.close();
     await sim.close();
-    restoreIdentity();
   }
 }
 

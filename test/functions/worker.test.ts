@@ -2,19 +2,17 @@ import { app, InvocationContext } from '@azure/functions';
 import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, startSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { alertOf } from '../support/alerts';
-import { pointIdentityAt } from '../support/identity';
 import { silentReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 describe('worker function (Service Bus trigger)', () => {
   let sim: RunningSimulator;
   let runtime: Runtime;
-  let restoreIdentity: () => void;
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    restoreIdentity = pointIdentityAt(sim);
+    sim = await startSimulatorWithIdentity();
     // Messages the worker sends on (tracking) stay queued: this test looks at one delivery only.
     runtime = installRuntime(
       createRuntime({
@@ -27,7 +25,6 @@ describe('worker function (Service Bus trigger)', () => {
   afterAll(async () => {
     await closeRuntime();
     await sim.close();
-    restoreIdentity();
   });
 
   const context = (deliveryCount: number, messageId = 'msg-1') =>

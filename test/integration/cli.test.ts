@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningSimulator, startSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { cliIn } from '../cli/run-cli';
 import { mdeAlert } from '../support/alert-payloads';
-import { pointIdentityAt } from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -13,11 +13,11 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   let sim: RunningSimulator;
   let dir: string;
   let cli: ReturnType<typeof cliIn>;
-  let restoreIdentity: () => void;
 
   beforeAll(async () => {
-    sim = await startSimulator({ lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 } });
-    restoreIdentity = pointIdentityAt(sim);
+    sim = await startSimulatorWithIdentity({
+      lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 },
+    });
     dir = mkdtempSync(join(tmpdir(), 'mde-isolator-cli-'));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(TEST_POLICY));
     cli = cliIn(dir, {
@@ -26,10 +26,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       MDE_RATE_LIMITS: '50/500ms',
     });
   });
-  afterAll(async () => {
-    await sim.close();
-    restoreIdentity();
-  });
+  afterAll(() => sim.close());
 
   const machine = (name: string) => sim.machines().find((m) => m.computerDnsName === name)?.id as string;
 

@@ -16,10 +16,10 @@ import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator';
+import type { RunningSimulator, SimulatorOptions } from '../../simulator';
 import { alertOf } from '../support/alerts';
-import { pointIdentityAt } from '../support/identity';
 import { recordingReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
 
@@ -57,13 +57,11 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sim = await startSimulator({
+  const sim = await startSimulatorWithIdentity({
     rateLimits: RATE_LIMITS,
     lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
     ...options.simulator,
   });
-  // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  const restoreIdentity = pointIdentityAt(sim);
   const env: Record<string, string> = {
     ...sim.env(),
     MDE_RATE_LIMITS: RATE_LIMITS,
@@ -105,7 +103,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await runtime.close();
       await sim.close();
-      restoreIdentity();
     },
   };
 }

@@ -7,8 +7,8 @@ import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { TransientError } from '../../shared/mde/errors';
-import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import type { RunningSimulator } from '../../simulator/index';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
 
 const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
@@ -18,7 +18,6 @@ const LEAKY_BODY =
 const LEAK_MARKERS = ['s3cr3t', '<html', '<script', 'Bad Request'];
 
 let sim: RunningSimulator;
-let restoreEnv: () => void;
 
 const config = (timeoutMs: number) => ({
   ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: IDENTITY }),
@@ -30,15 +29,11 @@ const machineId = () => sim.machines()[0].id;
 const callLog = () => sim.calls().map((c) => `${c.api} ${c.status}`);
 
 beforeAll(async () => {
-  sim = await startSimulator({
+  sim = await startSimulatorWithIdentity({
     userAssignedIdentities: { [IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] },
   });
-  restoreEnv = pointIdentityAt(sim);
 });
-afterAll(async () => {
-  restoreEnv();
-  await sim.close();
-});
+afterAll(() => sim.close());
 beforeEach(() => sim.resetCalls());
 afterEach(() => sim.setIdentityFault(null));
 

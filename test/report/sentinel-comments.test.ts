@@ -22,11 +22,11 @@ import {
   withIncidentComments,
 } from '../../shared/report/sentinel-comments';
 import { createRuntime } from '../../shared/runtime';
-import { type RunningSimulator, startSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
 import { alertOf } from '../support/alerts';
-import { pointIdentityAt } from '../support/identity';
 import { recordingReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';
@@ -97,22 +97,21 @@ class FakeArm {
 let sim: RunningSimulator;
 let arm: FakeArm;
 let credential: TokenCredential;
-let restoreIdentity: () => void;
 
 // One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache.
 beforeAll(async () => {
-  sim = await startSimulator({ rateLimits: RATE_LIMITS, lifecycle: { pendingMs: 40, inProgressMs: 40 } });
+  sim = await startSimulatorWithIdentity({
+    rateLimits: RATE_LIMITS,
+    lifecycle: { pendingMs: 40, inProgressMs: 40 },
+  });
   arm = new FakeArm();
   await arm.start();
-  // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  restoreIdentity = pointIdentityAt(sim);
   credential = createCredential(loadConfig(sim.env()));
 });
 
 afterAll(async () => {
   await arm.close();
   await sim.close();
-  restoreIdentity();
 });
 
 function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationRequest {
