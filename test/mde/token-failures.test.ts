@@ -8,19 +8,19 @@ import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { TransientError } from '../../shared/mde/errors';
 import type { RunningSimulator } from '../../simulator/index';
+import {
+  LEAK_MARKERS,
+  LEAKY_IDENTITY_BODY,
+  USER_ASSIGNED_IDENTITY,
+  USER_ASSIGNED_ROLES,
+} from '../support/identity';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
-
-const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
-/** What an identity endpoint (or a proxy in front of it) might echo back. */
-const LEAKY_BODY =
-  '<html><body><h1>Bad Request</h1><script>alert(1)</script>client_secret=Zq8~s3cr3t-LOOKING.value_42</body></html>';
-const LEAK_MARKERS = ['s3cr3t', '<html', '<script', 'Bad Request'];
 
 let sim: RunningSimulator;
 
 const config = (timeoutMs: number) => ({
-  ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: IDENTITY }),
+  ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY }),
   requestTimeoutMs: timeoutMs,
 });
 const client = (timeoutMs = 5_000) =>
@@ -30,7 +30,7 @@ const callLog = () => sim.calls().map((c) => `${c.api} ${c.status}`);
 
 beforeAll(async () => {
   sim = await startSimulatorWithIdentity({
-    userAssignedIdentities: { [IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] },
+    userAssignedIdentities: USER_ASSIGNED_ROLES,
   });
 });
 afterAll(() => sim.close());
@@ -40,7 +40,7 @@ afterEach(() => sim.setIdentityFault(null));
 // No token is cached in this file before the first two run: both reach the identity endpoint, and
 // the one a lifted hang finally answers lands in the cache only after them.
 it('keeps a fixed message and the error class, never the identity endpoint’s answer', async () => {
-  sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_BODY });
+  sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_IDENTITY_BODY });
   const error = await failure(client().isolate(machineId(), 'c', 'Full'));
   expect(error).toMatchObject({ kind: 'transient', transientCause: 'token-unavailable' });
   const said = `${(error as Error).message} ${JSON.stringify(error)}`;
