@@ -7,20 +7,11 @@ import { DeviceCollector } from '../../shared/alerts/devices';
 import { stringList } from '../../shared/alerts/fields';
 import { MAX_DEVICES_PER_ALERT, MAX_LABELS_PER_ALERT, MAX_TITLE_LENGTH } from '../../shared/alerts/model';
 import { parseAlertPayload } from '../../shared/alerts/parse';
+import { graphAlert } from '../support/alert-payloads';
 import { growthRatio, LINEAR_GROWTH_LIMIT } from '../support/scaling';
 import { onlyAlertOf } from './helpers';
 
 const hex40 = (i: number) => i.toString(16).padStart(40, '0');
-
-const graphAlert = (fields: Record<string, unknown>) => ({
-  '@odata.type': '#microsoft.graph.security.alert',
-  id: 'da3_1',
-  severity: 'high',
-  status: 'new',
-  serviceSource: 'microsoftDefenderForEndpoint',
-  evidence: [],
-  ...fields,
-});
 
 const deviceEvidence = (count: number) =>
   Array.from({ length: count }, (_, i) => ({

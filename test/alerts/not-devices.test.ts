@@ -2,6 +2,7 @@
  * docs/architecture.md §5: a file SHA1 is 40 hex characters like an MDE device id, and a remote or attacker IP is not
  * the device. These payloads put such values where a careless parser would take them for a device.
  */
+import { graphAlert } from '../support/alert-payloads';
 import { type AzureMonitorBody, copyOf, onlyAlertOf } from './helpers';
 
 const SHA1 = '0123456789abcdef0123456789abcdef01234567';
@@ -29,15 +30,6 @@ const xdrEvidence = (rows: Array<Record<string, unknown>>) => ({
     category: 'AdvancedHunting-AlertEvidence',
     properties: { AlertId: 'da1_1', Severity: 'High', ...row },
   })),
-});
-
-const graphAlert = (evidence: unknown[]) => ({
-  '@odata.type': '#microsoft.graph.security.alert',
-  id: 'da2_1',
-  severity: 'high',
-  status: 'new',
-  serviceSource: 'microsoftDefenderForEndpoint',
-  evidence,
 });
 
 describe('file SHA1 hashes are never device ids', () => {
@@ -143,13 +135,15 @@ describe('file SHA1 hashes are never device ids', () => {
 
   it('Graph file evidence whose mdeDeviceId repeats the file SHA1', () => {
     const alert = onlyAlertOf(
-      graphAlert([
-        {
-          '@odata.type': '#microsoft.graph.security.fileEvidence',
-          fileDetails: { sha1: SHA1, fileName: 'x.exe' },
-          mdeDeviceId: SHA1,
-        },
-      ]),
+      graphAlert({
+        evidence: [
+          {
+            '@odata.type': '#microsoft.graph.security.fileEvidence',
+            fileDetails: { sha1: SHA1, fileName: 'x.exe' },
+            mdeDeviceId: SHA1,
+          },
+        ],
+      }),
     );
     expect(alert.devices).toEqual([]);
   });

@@ -15,9 +15,10 @@ import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
-import { type FaultOptions, type RunningSimulator, startSimulator } from '../../simulator';
+import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
-import { pointIdentityAt } from '../support/identity';
+import { mdeAlert } from '../support/alert-payloads';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
 const DEVICES = 2_000;
@@ -60,19 +61,19 @@ function stormAlerts(sim: RunningSimulator): { devices: Device[]; alerts: unknow
     // The first round names every device once; the rest are duplicates at random.
     const device = i < devices.length ? devices[i] : random.pick(devices);
     const byName = device.naming === 'fqdn' ? device.dnsName : device.dnsName.split('.')[0];
-    alerts.push({
-      id: `da${String(i).padStart(10, '0')}_1`,
-      incidentId: 90_000 + (i % 5_000),
-      severity: device.severity,
-      status: 'New',
-      category: 'Ransomware',
-      title: 'Ransomware behavior detected',
-      detectionSource: 'WindowsDefenderAtp',
-      machineId: device.naming === 'id' ? device.id : null,
-      computerDnsName: device.naming === 'id' ? device.dnsName : byName,
-      mitreTechniques: ['T1486'],
-      evidence: [],
-    });
+    alerts.push(
+      mdeAlert(
+        {
+          machineId: device.naming === 'id' ? device.id : undefined,
+          dnsName: device.naming === 'id' ? device.dnsName : byName,
+        },
+        {
+          severity: device.severity,
+          title: 'Ransomware behavior detected',
+          incidentId: 90_000 + (i % 5_000),
+        },
+      ),
+    );
   }
   // Shuffle so severities and duplicates arrive interleaved.
   for (let i = alerts.length - 1; i > 0; i -= 1) {
@@ -87,13 +88,12 @@ const mean = (values: number[]) =>
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function scenario(name: string, faults: FaultOptions | undefined): Promise<void> {
-  const sim = await startSimulator({
+  const sim = await startSimulatorWithIdentity({
     fleet: { curated: false, generate: DEVICES, offlineShare: 0 },
     rateLimits: RATE_LIMITS,
     lifecycle: { pendingMs: 50, inProgressMs: 100 },
     faults,
   });
-  const restoreIdentity = pointIdentityAt(sim);
   const outcomes: OutcomeRecord[] = [];
   const notes: Record<string, number> = {};
   const policy = loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null);
@@ -175,7 +175,6 @@ async function scenario(name: string, faults: FaultOptions | undefined): Promise
     clearInterval(sampler);
     await runtime.close();
     await sim.close();
-    restoreIdentity();
   }
 }
 

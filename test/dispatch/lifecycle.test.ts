@@ -3,7 +3,12 @@ import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/lifecycle';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
-import { type IsolationRequest, manualRequest } from '../../shared/dispatch/request';
+import {
+  type IsolationRequest,
+  manualRequest,
+  type TrackedAction,
+  trackingRequestFor,
+} from '../../shared/dispatch/request';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import {
   ActionAlreadyInProgressError,
@@ -14,6 +19,8 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../shared/mde/errors';
+import { alertOf } from '../support/alerts';
+import { silentReporter } from '../support/reporter';
 
 const details = { operation: 'isolate', api: 'isolate' as const };
 const request = { attempt: 0 } as IsolationRequest;
@@ -101,41 +108,78 @@ describe('planAfterFailure', () => {
   });
 });
 
+/** A lifecycle on a fixed clock, over a throttle and a queue the test inspects, and a manual isolation. */
+function lifecycleOnFixedClock() {
+  const clock = { now: () => 1_000 };
+  const throttle = new MdeThrottle({ rateLimits: parseRateLimits('100/1000ms'), headroom: 0, clock });
+  const queue = new InProcessQueue({ clock });
+  const lifecycle = new RequestLifecycle(queue, silentReporter, throttle, clock, DEFAULT_TIMING, () => 0.5);
+  const device = { hostname: 'ws-1' };
+  const alert = alertOf({
+    source: 'manual',
+    alertId: 'manual-1',
+    incidentId: null,
+    title: 'IR-1',
+    categories: [],
+    mitreTechniques: [],
+    devices: [device],
+  });
+  const isolation = manualRequest('isolate', device, 'Full', 'enforce', {
+    alert,
+    receivedAt: new Date(clock.now()),
+    policyVersion: 'v1',
+    comment: 'IR-1',
+    requestedBy: { kind: 'caller', name: 'analyst' },
+  });
+  const close = async () => {
+    await queue.close();
+    await throttle.stop();
+  };
+  return { clock, throttle, queue, lifecycle, isolation, close };
+}
+
 describe('RequestLifecycle', () => {
   it('after a 429, holds every caller of that API in the process until Retry-After, not only the request', async () => {
-    const clock = { now: () => 1_000 };
-    const throttle = new MdeThrottle({ rateLimits: parseRateLimits('100/1000ms'), headroom: 0, clock });
-    const queue = new InProcessQueue({ clock });
-    const reporter = { outcome: () => undefined, note: () => undefined };
-    const lifecycle = new RequestLifecycle(queue, reporter, throttle, clock, DEFAULT_TIMING, () => 0.5);
-    const now = new Date(clock.now());
-    const alert = {
-      source: 'manual' as const,
-      alertId: 'manual-1',
-      incidentId: null,
-      incidentArmId: null,
-      title: 'IR-1',
-      severity: 'high' as const,
-      firing: true,
-      categories: [],
-      mitreTechniques: [],
-      devices: [{ hostname: 'ws-1' }],
-    };
-    const isolation = manualRequest('isolate', { hostname: 'ws-1' }, 'Full', 'enforce', {
-      alert,
-      receivedAt: now,
-      policyVersion: 'v1',
-      comment: 'IR-1',
-      requestedBy: { kind: 'caller', name: 'analyst' },
-    });
+    const { throttle, queue, lifecycle, isolation, close } = lifecycleOnFixedClock();
     try {
       expect(await lifecycle.failed(isolation, new RateLimitedError('429', details, 7_000))).toBe('defer');
       expect(throttle.reserve({ isolate: 1 }, 0, 'another-request')).toEqual({ retryAt: 8_000 });
       expect(throttle.reserve({ machines: 1 }, 0)).toBeInstanceOf(Reservation);
       expect(queue.pending()).toBe(1);
     } finally {
-      await queue.close();
-      await throttle.stop();
+      await close();
+    }
+  });
+
+  it('names the tracked action in the message id on requeue: tracking another action of the same request is never a duplicate', async () => {
+    const { clock, queue, lifecycle, isolation, close } = lifecycleOnFixedClock();
+    const tracked = (actionId: string): TrackedAction => ({
+      actionId,
+      action: 'isolate',
+      machineId: 'a'.repeat(40),
+      computerDnsName: 'ws-1',
+      postedAt: new Date(clock.now()).toISOString(),
+      adopted: false,
+      polls: 1,
+    });
+    try {
+      for (const actionId of ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'])
+        await lifecycle.requeue(
+          trackingRequestFor(isolation, tracked(actionId)),
+          2_000,
+          'isolation-tracking',
+          'poll',
+        );
+      // The same state sent again (a redelivered poll) is still collapsed.
+      await lifecycle.requeue(
+        trackingRequestFor(isolation, tracked('22222222-2222-4222-8222-222222222222')),
+        2_000,
+        'isolation-tracking',
+        'poll',
+      );
+      expect(queue.stats).toMatchObject({ accepted: 2, duplicatesDropped: 1 });
+    } finally {
+      await close();
     }
   });
 });

@@ -14,19 +14,16 @@ import {
   trackingRequestFor,
 } from '../../shared/dispatch/request';
 import type { Decision } from '../../shared/policy/types';
+import { alertOf } from '../support/alerts';
 
-const alert: NormalizedAlert = {
+const alert = alertOf({
   source: 'sentinel-incident',
   alertId: 'a-1',
   incidentId: 'inc-9',
-  incidentArmId: null,
   title: 'Ransomware',
-  severity: 'high',
-  firing: true,
-  categories: ['Ransomware'],
   mitreTechniques: [],
   devices: [{ mdeDeviceId: 'aa'.repeat(20) }, { hostname: 'other' }],
-};
+});
 
 const decision: Decision = {
   device: { mdeDeviceId: 'aa'.repeat(20), fqdn: 'WS-1.Corp.Example' },

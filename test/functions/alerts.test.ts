@@ -4,6 +4,7 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, installRuntime } from '../../shared/runtime';
 import { fixture } from '../fixtures';
 import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
+import { silentReporter } from '../support/reporter';
 
 // Intake ends at the queue: requests are queued, never sent to MDE.
 const installed = useQueueOnlyRuntime();
@@ -180,7 +181,7 @@ describe('POST /api/alerts', () => {
       createRuntime({
         policy,
         startWorker: false,
-        reporter: { outcome: () => undefined, note: () => undefined },
+        reporter: silentReporter,
       }),
     );
     try {

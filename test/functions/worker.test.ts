@@ -2,30 +2,29 @@ import { app, InvocationContext } from '@azure/functions';
 import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, startSimulator } from '../../simulator';
-import { pointIdentityAt } from '../support/identity';
+import type { RunningSimulator } from '../../simulator';
+import { alertOf } from '../support/alerts';
+import { silentReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 describe('worker function (Service Bus trigger)', () => {
   let sim: RunningSimulator;
   let runtime: Runtime;
-  let restoreIdentity: () => void;
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    restoreIdentity = pointIdentityAt(sim);
+    sim = await startSimulatorWithIdentity();
     // Messages the worker sends on (tracking) stay queued: this test looks at one delivery only.
     runtime = installRuntime(
       createRuntime({
         env: { ...sim.env(), ISOLATION_MODE: 'enforce' },
         startWorker: false,
-        reporter: { outcome: () => undefined, note: () => undefined },
+        reporter: silentReporter,
       }),
     );
   });
   afterAll(async () => {
     await closeRuntime();
     await sim.close();
-    restoreIdentity();
   });
 
   const context = (deliveryCount: number, messageId = 'msg-1') =>
@@ -33,19 +32,16 @@ describe('worker function (Service Bus trigger)', () => {
 
   it('posts the isolation of a request message and queues its tracking', async () => {
     const machine = sim.machines().find((m) => m.computerDnsName?.startsWith('ws-finance-01'));
-    const alert = {
-      source: 'manual' as const,
+    const alert = alertOf({
+      source: 'manual',
       alertId: 'manual-1',
       incidentId: null,
-      incidentArmId: null,
       title: 'containment',
-      severity: 'high' as const,
-      firing: true,
       categories: [],
       mitreTechniques: [],
       devices: [{ mdeDeviceId: machine?.id }],
       manual: { comment: 'containment', requestedBy: 'analyst@contoso.com' },
-    };
+    });
     const [decision] = runtime.policy.decideAlert(alert);
     expect(decision.action).toBe('isolate');
     const request = isolateRequestFrom(decision, {

@@ -2,7 +2,8 @@
  * The blast-radius breaker on the whole pipeline: it counts isolations MDE accepted, so an MDE outage
  * (every isolate POST refused) neither opens it nor uses up its window.
  */
-import { type Harness, mdeAlert, startHarness, TEST_POLICY } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, startHarness, TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';
 

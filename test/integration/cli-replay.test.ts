@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeadLetterRecord } from '../../shared/dispatch/queue';
 import { cliIn } from '../cli/run-cli';
-import { type Harness, mdeAlert, RATE_LIMITS, startHarness, TEST_POLICY } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, RATE_LIMITS, startHarness, TEST_POLICY } from './harness';
 
 let h: Harness;
 let dir: string;

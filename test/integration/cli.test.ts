@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningSimulator, startSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { cliIn } from '../cli/run-cli';
-import { pointIdentityAt } from '../support/identity';
-import { mdeAlert, TEST_POLICY } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { startSimulatorWithIdentity } from '../support/simulator';
+import { TEST_POLICY } from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -12,11 +13,11 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   let sim: RunningSimulator;
   let dir: string;
   let cli: ReturnType<typeof cliIn>;
-  let restoreIdentity: () => void;
 
   beforeAll(async () => {
-    sim = await startSimulator({ lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 } });
-    restoreIdentity = pointIdentityAt(sim);
+    sim = await startSimulatorWithIdentity({
+      lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 },
+    });
     dir = mkdtempSync(join(tmpdir(), 'mde-isolator-cli-'));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(TEST_POLICY));
     cli = cliIn(dir, {
@@ -25,10 +26,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       MDE_RATE_LIMITS: '50/500ms',
     });
   });
-  afterAll(async () => {
-    await sim.close();
-    restoreIdentity();
-  });
+  afterAll(() => sim.close());
 
   const machine = (name: string) => sim.machines().find((m) => m.computerDnsName === name)?.id as string;
 
@@ -40,7 +38,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
         mdeAlert({ machineId: finance }),
         mdeAlert({ machineId: finance }),
         mdeAlert({ dnsName: `dc01.${DOMAIN}` }),
-        mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` }, 'Low'),
+        mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` }, { severity: 'Low' }),
       ]),
     );
     const { code, stdout } = await cli('run', '--time-scale', '0.001', 'storm.json');

@@ -1,4 +1,5 @@
-import { type Harness, isolateRequest, mdeAlert, startHarness } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, isolateRequest, startHarness } from './harness';
 
 // One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache, so a
 // second simulator in the same file would be sent the first one's token.

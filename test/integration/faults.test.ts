@@ -1,4 +1,5 @@
-import { type Harness, mdeAlert, outcomesPerRequest, queuedRequestIds, startHarness } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, outcomesPerRequest, queuedRequestIds, startHarness } from './harness';
 
 const DEVICES = 30;
 

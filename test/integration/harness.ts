@@ -4,7 +4,7 @@
  * all with compressed time. Tests submit raw alert payloads and read outcomes and simulator state.
  */
 import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
-import type { DispatchReporter, OutcomeRecord } from '../../shared/dispatch/outcome';
+import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import {
   type IsolationRequest,
   isolateRequestFrom,
@@ -16,8 +16,10 @@ import type { IntakeResult } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator';
-import { pointIdentityAt } from '../support/identity';
+import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import { alertOf } from '../support/alerts';
+import { recordingReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
 
@@ -55,13 +57,11 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sim = await startSimulator({
+  const sim = await startSimulatorWithIdentity({
     rateLimits: RATE_LIMITS,
     lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
     ...options.simulator,
   });
-  // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  const restoreIdentity = pointIdentityAt(sim);
   const env: Record<string, string> = {
     ...sim.env(),
     MDE_RATE_LIMITS: RATE_LIMITS,
@@ -69,12 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     MDE_REQUEST_TIMEOUT_MS: '1000',
     ...options.env,
   };
-  const outcomes: OutcomeRecord[] = [];
-  const notes: Record<string, unknown>[] = [];
-  const reporter: DispatchReporter = {
-    outcome: (record) => outcomes.push(record),
-    note: (level, record) => notes.push({ level, ...record }),
-  };
+  const { reporter, outcomes, notes } = recordingReporter();
   const policy = loadPolicy(
     { kind: 'inline', text: JSON.stringify(options.policy ?? TEST_POLICY) },
     (env.ISOLATION_MODE as 'enforce' | 'dry-run' | undefined) ?? null,
@@ -107,32 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await runtime.close();
       await sim.close();
-      restoreIdentity();
     },
-  };
-}
-
-let alertSequence = 0;
-
-/** A Defender for Endpoint API alert (/api/alerts shape) about one device. */
-export function mdeAlert(
-  device: { machineId?: string; dnsName?: string },
-  severity = 'High',
-  title = 'Ransomware activity',
-) {
-  alertSequence += 1;
-  return {
-    id: `da${String(alertSequence).padStart(12, '0')}_1`,
-    incidentId: 1000 + alertSequence,
-    severity,
-    status: 'New',
-    category: 'Ransomware',
-    title,
-    detectionSource: 'WindowsDefenderAtp',
-    machineId: device.machineId ?? null,
-    computerDnsName: device.dnsName ?? null,
-    mitreTechniques: ['T1486'],
-    evidence: [],
   };
 }
 
@@ -159,19 +129,15 @@ export function isolateRequest(
   alert: Partial<NormalizedAlert> = {},
 ): IsolationRequest {
   directSequence += 1;
-  const full: NormalizedAlert = {
-    source: 'mde-alert',
+  const full = alertOf({
     alertId: `direct-${directSequence}`,
     incidentId: null,
-    incidentArmId: null,
     title: 'Ransomware',
-    severity: 'high',
-    firing: true,
     categories: [],
     mitreTechniques: [],
     devices: [device],
     ...alert,
-  };
+  });
   const [decision] = h.runtime.policy.decideAlert(full);
   if (decision?.action !== 'isolate') throw new Error(`the harness policy does not isolate ${full.alertId}`);
   return isolateRequestFrom(decision, {
@@ -186,19 +152,16 @@ export function isolateRequest(
 /** A person's release of `device`, as `mde-isolator release` queues it. */
 export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest {
   directSequence += 1;
-  const alert: NormalizedAlert = {
+  const alert = alertOf({
     source: 'manual',
     alertId: `manual-release-${directSequence}`,
     incidentId: null,
-    incidentArmId: null,
     title: 'cleaned',
-    severity: 'high',
-    firing: true,
     categories: [],
     mitreTechniques: [],
     devices: [device],
     manual: { comment: 'cleaned', requestedBy: 'analyst@contoso.com' },
-  };
+  });
   return manualRequest('release', device, 'Full', h.runtime.policy.mode, {
     alert,
     receivedAt: new Date(),

@@ -1,6 +1,7 @@
 import { compressTiming } from '../../shared/dispatch/timing';
 import { createRuntime } from '../../shared/runtime';
-import { type Harness, isolateRequest, laggingActionList, mdeAlert, startHarness, until } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, isolateRequest, laggingActionList, startHarness, until } from './harness';
 
 const DOMAIN = 'contoso.local';
 const lag = laggingActionList();

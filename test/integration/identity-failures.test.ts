@@ -5,18 +5,20 @@
  */
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { commentMessage } from '../../shared/report/sentinel-comments';
-import { type Harness, mdeAlert, startHarness } from './harness';
-
-const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
-const LEAKY_BODY =
-  '<html><body><h1>Bad Request</h1><script>alert(1)</script>client_secret=Zq8~s3cr3t-LOOKING.value_42</body></html>';
-const LEAK_MARKERS = ['s3cr3t', '<html', '<script', 'Bad Request'];
+import { mdeAlert } from '../support/alert-payloads';
+import {
+  LEAK_MARKERS,
+  LEAKY_IDENTITY_BODY,
+  USER_ASSIGNED_IDENTITY,
+  USER_ASSIGNED_ROLES,
+} from '../support/identity';
+import { type Harness, startHarness } from './harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    simulator: { userAssignedIdentities: { [IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] } },
-    env: { AZURE_CLIENT_ID: IDENTITY },
+    simulator: { userAssignedIdentities: USER_ASSIGNED_ROLES },
+    env: { AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY },
   });
 });
 afterAll(() => h.close());
@@ -27,15 +29,19 @@ afterEach(() => {
 
 const tokenCalls = () => h.sim.calls().filter((c) => c.api === 'token').length;
 
+/** Submits an MDE alert about the machine and returns the outcome its request ended with. */
+async function outcomeOfAlertOn(machineId: string) {
+  const before = h.outcomes.length;
+  await h.submit(mdeAlert({ machineId }));
+  await h.settle();
+  return h.outcomes.slice(before)[0];
+}
+
 it('backs off on a 401 that persists, asking for a new token each time, then dead-letters it as Unauthorized', async () => {
   const machineId = h.machineId('ws-finance-01.contoso.local');
   h.sim.refuseTokens(true);
   h.sim.resetCalls();
-  const before = h.outcomes.length;
-  await h.submit(mdeAlert({ machineId }));
-  await h.settle();
-
-  const [outcome] = h.outcomes.slice(before);
+  const outcome = await outcomeOfAlertOn(machineId);
   expect(outcome).toMatchObject({
     outcome: 'dead-lettered',
     reason: expect.stringMatching(/^Unauthorized: /),
@@ -56,12 +62,8 @@ it('never lets the identity endpoint’s answer into outcomes, dead-letter recor
   const machineId = h.machineId('web1.contoso.local');
   // The cached token is revoked, so every attempt asks the identity endpoint, which answers garbage.
   h.sim.revokeTokens();
-  h.sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_BODY });
-  const before = h.outcomes.length;
-  await h.submit(mdeAlert({ machineId }));
-  await h.settle();
-
-  const [outcome] = h.outcomes.slice(before);
+  h.sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_IDENTITY_BODY });
+  const outcome = await outcomeOfAlertOn(machineId);
   expect(outcome).toMatchObject({
     outcome: 'dead-lettered',
     // MSAL's class on the fresh-token path; @azure/identity's on the cached one.

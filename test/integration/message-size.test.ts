@@ -3,7 +3,8 @@
  * queued and its device isolated. The in-process queue refuses what Service Bus would, so this test
  * would see a request that does not fit.
  */
-import { type Harness, mdeAlert, startHarness } from './harness';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
 

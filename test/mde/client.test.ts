@@ -15,7 +15,7 @@ import {
   UnsupportedError,
 } from '../../shared/mde/errors';
 import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID, startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
 
 const ISOLATE_ONLY = '3c1f5b7e-8a2d-4e6f-9b0c-1d2e3f4a5b6c';
@@ -23,7 +23,6 @@ const READ_ONLY = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
 const STEP_MS = 1_000;
 
 let sim: RunningSimulator;
-let restoreEnv: () => void;
 let credential: AppCredential;
 let client: MdeClient;
 
@@ -38,19 +37,15 @@ function idOf(name: string): string {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({
+  sim = await startSimulatorWithIdentity({
     userAssignedIdentities: { [ISOLATE_ONLY]: ['Machine.Isolate'], [READ_ONLY]: ['Machine.Read.All'] },
     lifecycle: { pendingMs: STEP_MS, inProgressMs: STEP_MS, offlineTimeoutMs: 100 * STEP_MS },
   });
-  restoreEnv = pointIdentityAt(sim);
   // No AZURE_CLIENT_ID: DefaultAzureCredential, which finds the App Service managed identity.
   credential = createCredential(configFor());
   client = createMdeClient(configFor(), { credential });
 });
-afterAll(async () => {
-  restoreEnv();
-  await sim.close();
-});
+afterAll(() => sim.close());
 afterEach(() => {
   sim.setFaults({});
   sim.setRateLimits(DEFAULT_RATE_LIMITS);

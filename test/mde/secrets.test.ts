@@ -7,11 +7,10 @@ import { createMdeClient } from '../../shared/mde/client';
 import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import { isMdeApiError } from '../../shared/mde/errors';
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
 
 let sim: RunningSimulator;
-let restoreEnv: () => void;
 /** Every access token handed to the client in this file: none may appear in an error it throws. */
 const servedTokens = new Set<string>();
 
@@ -66,16 +65,12 @@ function expectNoSecrets(error: unknown): void {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ lifecycle: { pendingMs: 60_000 } });
-  restoreEnv = pointIdentityAt(sim);
+  sim = await startSimulatorWithIdentity({ lifecycle: { pendingMs: 60_000 } });
   // Every test then has at least the token of this file's identity to look for.
   await recording(createCredential(config())).getToken(config().tokenScope);
   expect(servedTokens.size).toBe(1);
 });
-afterAll(async () => {
-  restoreEnv();
-  await sim.close();
-});
+afterAll(() => sim.close());
 afterEach(() => {
   sim.setFaults({});
   sim.setRateLimits(DEFAULT_RATE_LIMITS);

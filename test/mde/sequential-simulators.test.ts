@@ -1,22 +1,19 @@
 import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
-import { startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 // MSAL keeps the managed identity endpoint and its token cache in static state for the whole test
 // file, so the second simulator is served the token the first one issued.
 it('works with simulators started one after another in one test file', async () => {
   for (let round = 0; round < 2; round++) {
-    const sim = await startSimulator();
-    const restore = pointIdentityAt(sim);
+    const sim = await startSimulatorWithIdentity();
     try {
       const config = loadConfig({ MDE_API_URL: sim.baseUrl });
       const client = createMdeClient(config, { credential: createCredential(config) });
       const id = sim.machines()[0].id;
       expect((await client.getMachine(id)).id).toBe(id);
     } finally {
-      restore();
       await sim.close();
     }
   }

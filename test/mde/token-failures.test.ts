@@ -7,21 +7,20 @@ import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import { TransientError } from '../../shared/mde/errors';
-import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import type { RunningSimulator } from '../../simulator/index';
+import {
+  LEAK_MARKERS,
+  LEAKY_IDENTITY_BODY,
+  USER_ASSIGNED_IDENTITY,
+  USER_ASSIGNED_ROLES,
+} from '../support/identity';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
 
-const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
-/** What an identity endpoint (or a proxy in front of it) might echo back. */
-const LEAKY_BODY =
-  '<html><body><h1>Bad Request</h1><script>alert(1)</script>client_secret=Zq8~s3cr3t-LOOKING.value_42</body></html>';
-const LEAK_MARKERS = ['s3cr3t', '<html', '<script', 'Bad Request'];
-
 let sim: RunningSimulator;
-let restoreEnv: () => void;
 
 const config = (timeoutMs: number) => ({
-  ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: IDENTITY }),
+  ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY }),
   requestTimeoutMs: timeoutMs,
 });
 const client = (timeoutMs = 5_000) =>
@@ -30,22 +29,18 @@ const machineId = () => sim.machines()[0].id;
 const callLog = () => sim.calls().map((c) => `${c.api} ${c.status}`);
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    userAssignedIdentities: { [IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] },
+  sim = await startSimulatorWithIdentity({
+    userAssignedIdentities: USER_ASSIGNED_ROLES,
   });
-  restoreEnv = pointIdentityAt(sim);
 });
-afterAll(async () => {
-  restoreEnv();
-  await sim.close();
-});
+afterAll(() => sim.close());
 beforeEach(() => sim.resetCalls());
 afterEach(() => sim.setIdentityFault(null));
 
 // No token is cached in this file before the first two run: both reach the identity endpoint, and
 // the one a lifted hang finally answers lands in the cache only after them.
 it('keeps a fixed message and the error class, never the identity endpoint’s answer', async () => {
-  sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_BODY });
+  sim.setIdentityFault({ kind: 'error', status: 400, body: LEAKY_IDENTITY_BODY });
   const error = await failure(client().isolate(machineId(), 'c', 'Full'));
   expect(error).toMatchObject({ kind: 'transient', transientCause: 'token-unavailable' });
   const said = `${(error as Error).message} ${JSON.stringify(error)}`;

@@ -2,12 +2,11 @@ import { loadConfig } from '../../shared/config';
 import { createMdeClient } from '../../shared/mde/client';
 import { type AppCredential, createCredential } from '../../shared/mde/credential';
 import { UnauthorizedError } from '../../shared/mde/errors';
-import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { pointIdentityAt } from '../support/identity';
+import type { RunningSimulator } from '../../simulator/index';
+import { startSimulatorWithIdentity } from '../support/simulator';
 import { failure } from './failure';
 
 let sim: RunningSimulator;
-let restoreEnv: () => void;
 
 const config = () => loadConfig({ MDE_API_URL: sim.baseUrl });
 const apiStatuses = () =>
@@ -35,13 +34,9 @@ function staleFirst(real: AppCredential): AppCredential {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator();
-  restoreEnv = pointIdentityAt(sim);
+  sim = await startSimulatorWithIdentity();
 });
-afterAll(async () => {
-  restoreEnv();
-  await sim.close();
-});
+afterAll(() => sim.close());
 beforeEach(() => sim.resetCalls());
 
 const machineId = () => sim.machines()[0].id;

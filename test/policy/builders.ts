@@ -4,24 +4,7 @@ import type { Machine } from '../../shared/mde/types';
 import type { PolicyDocument } from '../../shared/policy/document';
 import { createPolicy } from '../../shared/policy/engine';
 import { formatProblem, validatePolicy } from '../../shared/policy/validate';
-
-export const DEVICE_ID = '41d31f1735beb60b6bf9b591ce42c615d3a2c9a5';
-
-export function alertOf(overrides: Partial<NormalizedAlert> = {}): NormalizedAlert {
-  return {
-    source: 'mde-alert',
-    alertId: 'da638856212847710932_-1173482659',
-    incidentId: '18344',
-    incidentArmId: null,
-    title: 'Possible ransomware activity',
-    severity: 'high',
-    firing: true,
-    categories: ['Ransomware'],
-    mitreTechniques: ['T1486.001'],
-    devices: [{ mdeDeviceId: DEVICE_ID, fqdn: 'acct-lt-0093.ad.northwind.example' }],
-    ...overrides,
-  };
-}
+import { DEVICE_ID } from '../support/alerts';
 
 export function machineOf(overrides: Partial<Machine> = {}): Machine {
   return {

@@ -1,6 +1,7 @@
 import { DEFAULT_COMMENT_TEMPLATE } from '../../shared/policy/comment';
 import { COMMENT_MAX_LENGTH } from '../../shared/policy/document';
-import { alertOf, decideOn, machineOf, policyOf } from './builders';
+import { alertOf } from '../support/alerts';
+import { decideOn, machineOf, policyOf } from './builders';
 
 const rules = [{ name: 'ransomware', categories: ['Ransomware'], action: 'isolate' as const }];
 

@@ -1,7 +1,8 @@
 import type { NormalizedAlert } from '../../shared/alerts/model';
 import type { Machine } from '../../shared/mde/types';
 import type { RuleSpec } from '../../shared/policy/document';
-import { alertOf, decideOn, machineOf, policyOf } from './builders';
+import { alertOf } from '../support/alerts';
+import { decideOn, machineOf, policyOf } from './builders';
 
 type Case = [
   string,

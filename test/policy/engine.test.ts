@@ -1,7 +1,8 @@
 import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
+import { alertOf, DEVICE_ID } from '../support/alerts';
 import { admitIsolation } from '../support/breaker';
-import { alertOf, DEVICE_ID, decideOn, machineOf, policyOf } from './builders';
+import { decideOn, machineOf, policyOf } from './builders';
 
 const NOW = new Date('2026-11-29T00:00:00Z');
 const ransomware: RuleSpec = { name: 'ransomware', categories: ['Ransomware'], action: 'isolate' };

@@ -5,7 +5,8 @@ import type { NormalizedAlert } from '../../shared/alerts/model';
 import type { Machine } from '../../shared/mde/types';
 import { loadPolicy } from '../../shared/policy/load';
 import type { Decision } from '../../shared/policy/types';
-import { alertOf, decideOn, machineOf } from './builders';
+import { alertOf } from '../support/alerts';
+import { decideOn, machineOf } from './builders';
 
 function example(name: string) {
   const path = join(__dirname, '../../shared/policy/examples', name);

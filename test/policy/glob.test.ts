@@ -7,8 +7,9 @@ import {
   MATCHED_PREFIX_LENGTH,
   MAX_PATTERN_LENGTH,
 } from '../../shared/policy/glob';
+import { alertOf } from '../support/alerts';
 import { growthRatio, LINEAR_GROWTH_LIMIT } from '../support/scaling';
-import { alertOf, decideOn, machineOf, policyOf } from './builders';
+import { decideOn, machineOf, policyOf } from './builders';
 
 const matches = (pattern: string, value: string) => compileGlobs([pattern])(value);
 

@@ -6,7 +6,7 @@ import { loadPolicyFile, PolicyFileError } from '../../cli/policy-file';
 import { ConfigError, loadConfig, MAX_POLICY_FILE_BYTES } from '../../shared/config';
 import { loadPolicy } from '../../shared/policy/load';
 import { PolicyError } from '../../shared/policy/validate';
-import { alertOf } from './builders';
+import { alertOf } from '../support/alerts';
 
 const EXAMPLE = join(__dirname, '../../shared/policy/examples/ransomware-auto-isolation.json');
 

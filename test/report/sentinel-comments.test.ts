@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TokenCredential } from '@azure/identity';
 import type { NormalizedAlert } from '../../shared/alerts/model';
 import { loadConfig } from '../../shared/config';
-import { type DispatchReporter, type OutcomeRecord, outcomeRecord } from '../../shared/dispatch/outcome';
+import { outcomeRecord } from '../../shared/dispatch/outcome';
 import { type IsolationRequest, isolateRequestFrom, requesterFor } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { createCredential } from '../../shared/mde/credential';
@@ -22,9 +22,11 @@ import {
   withIncidentComments,
 } from '../../shared/report/sentinel-comments';
 import { createRuntime } from '../../shared/runtime';
-import { type RunningSimulator, startSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
-import { pointIdentityAt } from '../support/identity';
+import { alertOf } from '../support/alerts';
+import { recordingReporter } from '../support/reporter';
+import { startSimulatorWithIdentity } from '../support/simulator';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';
@@ -92,36 +94,24 @@ class FakeArm {
   }
 }
 
-/** The reporter the comments wrap: keeps what it is given. */
-function recordingReporter() {
-  const outcomes: OutcomeRecord[] = [];
-  const notes: Record<string, unknown>[] = [];
-  const reporter: DispatchReporter = {
-    outcome: (record) => outcomes.push(record),
-    note: (level, record) => notes.push({ level, ...record }),
-  };
-  return { reporter, outcomes, notes };
-}
-
 let sim: RunningSimulator;
 let arm: FakeArm;
 let credential: TokenCredential;
-let restoreIdentity: () => void;
 
 // One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache.
 beforeAll(async () => {
-  sim = await startSimulator({ rateLimits: RATE_LIMITS, lifecycle: { pendingMs: 40, inProgressMs: 40 } });
+  sim = await startSimulatorWithIdentity({
+    rateLimits: RATE_LIMITS,
+    lifecycle: { pendingMs: 40, inProgressMs: 40 },
+  });
   arm = new FakeArm();
   await arm.start();
-  // @azure/identity reads the managed identity endpoint from the process environment, as in Azure.
-  restoreIdentity = pointIdentityAt(sim);
   credential = createCredential(loadConfig(sim.env()));
 });
 
 afterAll(async () => {
   await arm.close();
   await sim.close();
-  restoreIdentity();
 });
 
 function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationRequest {
@@ -132,19 +122,17 @@ function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationReques
     isolationType: 'Full',
     comment: 'test',
     priority: 1,
-    alert: {
+    alert: alertOf({
       source: 'sentinel-incident',
       alertId: 'alert-1',
       incidentId: '7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d',
       incidentArmId: INCIDENT,
       title: 'Ransomware on WS-042',
-      severity: 'high',
-      firing: true,
       categories: [],
       mitreTechniques: [],
       devices: [],
       ...alert,
-    },
+    }),
     requestedBy: { kind: 'rule', name: 'isolate-high' },
     rule: 'isolate-high',
     policyVersion: 'policy-7',

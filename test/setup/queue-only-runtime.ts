@@ -3,13 +3,12 @@
  * none, as if no worker were running, so intake tests never reach MDE or an identity endpoint.
  */
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
+import { silentReporter } from '../support/reporter';
 
 export function useQueueOnlyRuntime(): () => Runtime {
   let runtime: Runtime | null = null;
   beforeAll(() => {
-    runtime = installRuntime(
-      createRuntime({ startWorker: false, reporter: { outcome: () => undefined, note: () => undefined } }),
-    );
+    runtime = installRuntime(createRuntime({ startWorker: false, reporter: silentReporter }));
   });
   afterAll(() => closeRuntime());
   return () => {

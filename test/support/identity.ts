@@ -29,3 +29,16 @@ export function pointIdentityAt(simulator: { env(): Record<string, string> }): (
     }
   };
 }
+
+/**
+ * A user-assigned identity with the app's two roles, for tests that set AZURE_CLIENT_ID: it keeps
+ * @azure/identity on the managed identity alone (no developer-login fallbacks), as in Azure.
+ */
+export const USER_ASSIGNED_IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
+export const USER_ASSIGNED_ROLES = { [USER_ASSIGNED_IDENTITY]: ['Machine.Isolate', 'Machine.Read.All'] };
+
+/** What an identity endpoint (or a proxy in front of it) might echo back in an error. */
+export const LEAKY_IDENTITY_BODY =
+  '<html><body><h1>Bad Request</h1><script>alert(1)</script>client_secret=Zq8~s3cr3t-LOOKING.value_42</body></html>';
+/** Pieces of LEAKY_IDENTITY_BODY that must appear in nothing the app says. */
+export const LEAK_MARKERS = ['s3cr3t', '<html', '<script', 'Bad Request'];
