@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NormalizedAlert } from '../shared/alerts/model';
 import { parseAlertPayload } from '../shared/alerts/parse';
+import { errorMessage, fileErrorReason } from '../shared/kernel/errors';
 import type { CliIo } from './context';
 
 export interface AlertFromFile {
@@ -10,8 +11,8 @@ export interface AlertFromFile {
   alert: NormalizedAlert;
 }
 
-/** One line: JSON.parse quotes the start of the text, line breaks included, which would split the message. */
-function oneLine(message: string): string {
+/** JSON.parse quotes the start of the text, line breaks included, which would split the message. */
+function collapseWhitespace(message: string): string {
   return message.replace(/\s+/g, ' ').trim();
 }
 
@@ -25,12 +26,12 @@ export function readJsonFile(file: string, io: CliIo): { value: unknown } | null
   try {
     text = readFileSync(resolve(io.cwd, file), 'utf8');
   } catch (error) {
-    return unusable(`cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return unusable(`cannot read (${fileErrorReason(error)})`);
   }
   try {
     return { value: JSON.parse(text) };
   } catch (error) {
-    return unusable(`not JSON: ${oneLine((error as Error).message)}`);
+    return unusable(`not JSON: ${collapseWhitespace(errorMessage(error))}`);
   }
 }
 

@@ -7,9 +7,11 @@ import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Option } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
-import { ConfigError, loadConfig, type PolicyMode } from '../shared/config';
+import { ConfigError, loadConfig } from '../shared/config';
 import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
 import { compressTiming } from '../shared/dispatch/timing';
+import { deviceDisplayName } from '../shared/kernel/device-label';
+import type { PolicyMode } from '../shared/kernel/vocabulary';
 import type { MdeApi } from '../shared/mde/api';
 import { UnauthorizedError } from '../shared/mde/errors';
 import { loadPolicy } from '../shared/policy/load';
@@ -191,7 +193,7 @@ export function startSession(
 }
 
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
-  return computerDnsName ?? device.fqdn ?? device.hostname ?? device.mdeDeviceId ?? device.aadDeviceId ?? '?';
+  return deviceDisplayName(device, { computerDnsName }) ?? '?';
 }
 
 function duration(ms: number | null): string {

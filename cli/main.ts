@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
 import { Command, CommanderError } from 'commander';
-import { PRODUCT_VERSION } from '../shared/version';
+import { errorStack } from '../shared/kernel/errors';
+import { PRODUCT_VERSION } from '../shared/kernel/version';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerIsolate } from './isolate';
 import { registerRelease } from './release';
@@ -59,7 +60,7 @@ if (require.main === module) {
       process.exitCode = code;
     })
     .catch((error: unknown) => {
-      process.stderr.write(`mde-isolator: ${(error as Error).stack ?? String(error)}\n`);
+      process.stderr.write(`mde-isolator: ${errorStack(error)}\n`);
       process.exitCode = EXIT.failure;
     });
 }

@@ -1,9 +1,10 @@
 /** `--policy FILE` of the CLI verbs: a file that cannot be read is named as such, not as a Node error. */
 import { resolve } from 'node:path';
-import { MAX_POLICY_FILE_BYTES, type PolicyMode } from '../shared/config';
+import { MAX_POLICY_FILE_BYTES } from '../shared/config';
+import { readTextFile, TextFileError } from '../shared/kernel/text-file';
+import type { PolicyMode } from '../shared/kernel/vocabulary';
 import { loadPolicy } from '../shared/policy/load';
 import type { IsolationPolicy } from '../shared/policy/types';
-import { readTextFile, TextFileError } from '../shared/text-file';
 import type { CliIo } from './context';
 
 export class PolicyFileError extends Error {}

@@ -12,6 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type IsolationRequest, invalidRequestReason } from '../shared/dispatch/request';
+import { fileErrorReason } from '../shared/kernel/errors';
 import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
@@ -89,7 +90,7 @@ export function readDeadLetterFiles(
       }
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      report(file, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      report(file, `cannot read (${fileErrorReason(error)})`);
       continue;
     }
     const { values, problems } = valuesIn(text);

@@ -6,6 +6,8 @@ import { basename } from 'node:path';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import { lastSegment } from '../shared/kernel/arm-id';
+import { errorMessage } from '../shared/kernel/errors';
 import { loadPolicy } from '../shared/policy/load';
 import type { Decision, IsolationPolicy } from '../shared/policy/types';
 import { type AlertFromFile, readAlertFiles } from './alert-files';
@@ -37,7 +39,7 @@ function decisionText(decision: Decision): string {
 
 /** Azure Monitor ids are ARM paths; their last segment is what tells two alerts apart in a table. */
 function shortAlertId(alertId: string): string {
-  return alertId.startsWith('/') ? `…/${alertId.split('/').pop()}` : alertId;
+  return alertId.startsWith('/') ? `…/${lastSegment(alertId) ?? ''}` : alertId;
 }
 
 function renderTable(results: Evaluated[]): string {
@@ -68,7 +70,7 @@ export async function runWhatif(files: string[], options: WhatifOptions, io: Cli
   try {
     policy = readPolicy(options.policy, io);
   } catch (error) {
-    io.stderr.write(`whatif: ${(error as Error).message}\n`);
+    io.stderr.write(`whatif: ${errorMessage(error)}\n`);
     return EXIT.badInput;
   }
   const { alerts, complete } = readAlertFiles(files, io);

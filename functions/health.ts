@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
 import { type ConfigurationCheck, checkConfiguration } from '../shared/configuration-check';
-import { PRODUCT_VERSION } from '../shared/version';
+import { PRODUCT_VERSION } from '../shared/kernel/version';
 
 /** 503 so probes mark the instance unhealthy. */
 const statusOf = (check: ConfigurationCheck) => (check.valid ? 200 : 503);

@@ -3,11 +3,12 @@
  * is reported in the same error, so an operator fixes a deployment in one round instead of one
  * setting per restart.
  */
-import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
-import { readTextFile, TextFileError } from './text-file';
 
-export const POLICY_MODES = ['enforce', 'dry-run'] as const;
-export type PolicyMode = (typeof POLICY_MODES)[number];
+import { errorMessage } from './kernel/errors';
+import { GUID } from './kernel/ids';
+import { readTextFile, TextFileError } from './kernel/text-file';
+import { POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
+import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
 export const SETTINGS = {
@@ -81,7 +82,6 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 const WINDOW_PATTERN = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|min|m|h)$/;
-const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Parses `100/60s,1500/1h` (also `100/min`, `100/600ms`). Throws a message naming the bad part. */
 export function parseRateLimits(text: string): RateWindow[] {
@@ -172,7 +172,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   const clientId = get(SETTINGS.clientId) ?? null;
-  if (clientId && !GUID_PATTERN.test(clientId)) {
+  if (clientId && !GUID.test(clientId)) {
     problems.push({
       setting: SETTINGS.clientId,
       message: `"${clientId}" is not a GUID (client id of a user-assigned identity)`,
@@ -187,7 +187,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     } catch (error) {
       problems.push({
         setting: SETTINGS.rateLimits,
-        message: `${(error as Error).message}; accepted: a comma-separated count/window list such as ${DEFAULT_RATE_LIMITS}`,
+        message: `${errorMessage(error)}; accepted: a comma-separated count/window list such as ${DEFAULT_RATE_LIMITS}`,
       });
     }
   }

@@ -11,6 +11,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/main';
+import { errorStack } from '../shared/kernel/errors';
 import { fixturePath } from '../test/fixtures';
 import { type RunningSimulator, startSimulator } from './index';
 
@@ -190,7 +191,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`demo failed: ${errorStack(error)}\n`);
     process.exitCode = 1;
   },
 );

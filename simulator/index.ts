@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_RATE_LIMITS, parseRateLimits } from '../shared/config';
+import { errorMessage } from '../shared/kernel/errors';
 import { MDE_APIS, type MdeApiName } from '../shared/mde/api';
 import { type ActionEntity, ActionStore, type LifecycleOptions } from './actions';
 import { type ApiResult, mdeError, routeFor } from './api';
@@ -373,10 +374,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     work.catch((error: unknown) => {
       // A simulator bug must show up as a 500 in the test that hit it, not kill the process.
       if (response.headersSent) return void response.destroy();
-      send(
-        response,
-        mdeError(500, 'InternalServerError', error instanceof Error ? error.message : String(error)),
-      );
+      send(response, mdeError(500, 'InternalServerError', errorMessage(error)));
     });
   });
 

@@ -2,9 +2,11 @@
  * Family 2: Azure Monitor common alert schema (action-group webhook). Devices exist only where the rule
  * author projected them: Log Alerts V2 dimensions, or legacy log alerts' embedded SearchResults tables.
  */
+
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { DeviceCollector, type DeviceHints } from './devices';
 import { type AlertFamily, has, hasText } from './family';
-import { field, isRecord, type JsonRecord, listField, recordField, text, textField, unique } from './fields';
+import { field, listField, recordField, text, textField, unique } from './fields';
 import type { NormalizedAlert } from './model';
 import { isFiringStatus, normalizeSeverity } from './normalize';
 

@@ -2,7 +2,9 @@
  * The fields the Defender for Endpoint alert resource and its successor, Graph `alerts_v2`, spell alike
  * (docs/alert-schemas.md §3, §4): one reading, so the two families cannot drift apart.
  */
-import { field, type JsonRecord, textField } from './fields';
+
+import type { JsonRecord } from '../kernel/records';
+import { field, textField } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
 

@@ -4,12 +4,11 @@
  * an arbitrary 40-hex string (file SHA1 hashes look the same) or from an arbitrary IP (remote parties).
  */
 import { isIP } from 'node:net';
+import { GUID, MDE_DEVICE_ID } from '../kernel/ids';
 import { field, text } from './fields';
 import { collectFileHashes } from './file-hashes';
 import { type DeviceRef, MAX_DEVICES_PER_ALERT, type NormalizedAlert } from './model';
 
-const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Informational only (never used to find a device): a handful is enough for a person reading it. */
 const MAX_IPS_PER_DEVICE = 16;
 // A DNS name: labels of letters, digits, hyphens and underscores; no spaces, slashes or @ (user names, ARM ids).

@@ -1,5 +1,7 @@
 /** What every payload family provides to detection (parse.ts): its required fields and its parser. */
-import { field, isRecord, type JsonRecord, text } from './fields';
+
+import { isRecord, type JsonRecord } from '../kernel/records';
+import { field, text } from './fields';
 import type { AlertSource, NormalizedAlert } from './model';
 
 /** A field a family's payload must carry; `name` is how a 422 names it when missing. */
@@ -61,9 +63,4 @@ export function anyOf(...fields: RequiredField[]): RequiredField {
     name: fields.map((f) => f.name).join(' or '),
     present: (body) => fields.some((f) => f.present(body)),
   };
-}
-
-/** Last segment of an ARM id or URL path (`.../Incidents/<guid>` → `<guid>`). */
-export function lastSegment(value: string | undefined): string | undefined {
-  return value?.split('/').filter(Boolean).pop();
 }

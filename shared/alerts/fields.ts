@@ -4,12 +4,7 @@
  * (a `constructor` or `__proto__` key never resolves to Object.prototype), case-insensitive on demand,
  * and never a throw.
  */
-
-export type JsonRecord = Record<string, unknown>;
-
-export function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord, type JsonRecord } from '../kernel/records';
 
 /** The first own property matching one of `names`, exactly or else ignoring case. */
 export function field(record: unknown, ...names: string[]): unknown {

@@ -3,7 +3,9 @@
  * relays have been seen repeating it in an id-named field of a File entity or evidence row, so a value
  * the payload itself calls a file hash is never taken for a device id (docs/architecture.md §5).
  */
-import { field, isRecord, parseIfJsonText, text } from './fields';
+
+import { isRecord } from '../kernel/records';
+import { field, parseIfJsonText, text } from './fields';
 
 const SHA1 = /^[0-9a-f]{40}$/i;
 // `sha1`, `SHA1`, `InitiatingProcessSHA1`, `hashValue`, `FileHashValue`: every spelling families use.

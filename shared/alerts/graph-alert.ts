@@ -3,10 +3,11 @@
  * fully, and any other evidence type that carries `mdeDeviceId` (process, file) by id.
  */
 
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { defenderAlertFields } from './defender-fields';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, has, hasText } from './family';
-import { field, isRecord, type JsonRecord, listField, recordField, textField } from './fields';
+import { field, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
 
 const DEVICE_EVIDENCE = '#microsoft.graph.security.deviceevidence';

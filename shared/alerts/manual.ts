@@ -3,16 +3,12 @@
  * the caller, so a bad one is rejected with its field named instead of being read leniently.
  */
 import { createHash } from 'node:crypto';
+import type { JsonRecord } from '../kernel/records';
+import { ISOLATION_TYPES, type IsolationType } from '../kernel/vocabulary';
 import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
-import { field, type JsonRecord, text, textField } from './fields';
-import {
-  ISOLATION_TYPES,
-  type IsolationType,
-  type NormalizedAlert,
-  SEVERITIES,
-  type Severity,
-} from './model';
+import { field, text, textField } from './fields';
+import { type NormalizedAlert, SEVERITIES, type Severity } from './model';
 
 /** The device fields a person may give: the hint each fills, and what a usable value is. */
 const DEVICE_FIELDS = {

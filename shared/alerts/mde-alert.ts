@@ -1,9 +1,10 @@
 /** Family 3: the Defender for Endpoint API alert resource (`/api/alerts`). Evidence names no device. */
 
+import type { JsonRecord } from '../kernel/records';
 import { defenderAlertFields } from './defender-fields';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, has, hasText } from './family';
-import { field, type JsonRecord, textField } from './fields';
+import { field, textField } from './fields';
 import type { NormalizedAlert } from './model';
 
 function parse(body: JsonRecord): NormalizedAlert[] {

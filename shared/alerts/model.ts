@@ -2,6 +2,8 @@
  * The normalized alert every parser produces (docs/architecture.md §4.2). Decision, dispatch and reporting code
  * only ever sees this shape, never a raw payload.
  */
+import type { DeviceIdentifiers } from '../kernel/device-label';
+import type { IsolationType } from '../kernel/vocabulary';
 
 export const ALERT_SOURCES = [
   'sentinel-incident',
@@ -18,16 +20,8 @@ export type AlertSource = (typeof ALERT_SOURCES)[number];
 export const SEVERITIES = ['informational', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const ISOLATION_TYPES = ['Full', 'Selective'] as const;
-export type IsolationType = (typeof ISOLATION_TYPES)[number];
-
 /** One distinct device named by an alert. At least one field is set; MDE ids are lower case. */
-export interface DeviceRef {
-  mdeDeviceId?: string;
-  fqdn?: string;
-  hostname?: string;
-  aadDeviceId?: string;
-  ipAddresses?: string[];
+export interface DeviceRef extends DeviceIdentifiers {
   /** ARM id of an Azure VM, when the alert names one (informational: MDE cannot look it up). */
   azureResourceId?: string;
 }

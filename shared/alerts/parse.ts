@@ -3,9 +3,12 @@
  * JSON array batch of these) to one outcome per alert or per rejected item. Detection uses the body
  * alone; one bad item never sinks the others.
  */
+
+import { errorMessage } from '../kernel/errors';
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { azureMonitor } from './azure-monitor';
 import { type AlertFamily, PayloadError } from './family';
-import { field, isRecord, type JsonRecord } from './fields';
+import { field } from './fields';
 import { graphAlert } from './graph-alert';
 import { manualRequest } from './manual';
 import { mdeAlert } from './mde-alert';
@@ -94,7 +97,7 @@ function parseWith(family: AlertFamily, body: JsonRecord, path: string): ParseOu
       return [{ path, problem: { code: 'invalid-field', message: `${at}: ${error.message}`, path: at } }];
     }
     // A parser bug on an input nobody foresaw costs this item, never the batch or a 500.
-    const message = `${path} looks like a ${family.label} but could not be read: ${(error as Error).message}`;
+    const message = `${path} looks like a ${family.label} but could not be read: ${errorMessage(error)}`;
     return [{ path, problem: { code: 'unreadable-payload', message, path } }];
   }
 }

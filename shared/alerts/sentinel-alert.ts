@@ -2,9 +2,11 @@
  * Family 1b: the Logic App "Microsoft Sentinel alert" trigger body and the `SecurityAlert` table row.
  * Same alert, two spellings: the row has `AlertSeverity`/`DisplayName` and JSON-string columns.
  */
+
+import type { JsonRecord } from '../kernel/records';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, hasText } from './family';
-import { field, type JsonRecord, listField, recordField, textField, unique } from './fields';
+import { field, listField, recordField, textField, unique } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
 import { collectEntityDevices } from './sentinel-entities';

@@ -4,8 +4,10 @@
  * inline once and as `{ "$ref": id }` afterwards, possibly nested inside another entity (a process's
  * `Host`). Walking every inline object once covers both forms and every `$ref` target.
  */
+
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { type DeviceCollector, type DeviceHints, mdeDeviceIdIn } from './devices';
-import { field, isRecord, type JsonRecord, recordField, text } from './fields';
+import { field, recordField, text } from './fields';
 
 /** A Host entity, its `additionalData` in the older (FQDN, AadDeviceId) or newer (DeviceDnsName) shape. */
 function hostEntityHints(host: JsonRecord): DeviceHints {

@@ -1,7 +1,10 @@
 /** Family 1a: the body of the Logic App "Microsoft Sentinel incident" trigger (create and update events). */
+
+import { lastSegment } from '../kernel/arm-id';
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { DeviceCollector } from './devices';
-import { type AlertFamily, hasRecord, hasText, lastSegment } from './family';
-import { field, isRecord, type JsonRecord, listField, recordField, textField, unique } from './fields';
+import { type AlertFamily, hasRecord, hasText } from './family';
+import { field, listField, recordField, textField, unique } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
 import { collectEntityDevices } from './sentinel-entities';

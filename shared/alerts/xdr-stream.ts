@@ -3,9 +3,11 @@
  * rows of one alert arrive as separate records, in any order, so alerts are reassembled by `AlertId`.
  * A bare `AlertEvidence` row (a hunting query's result relayed as is) is accepted too (docs/alert-schemas.md §6.1).
  */
+
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, type RequiredField } from './family';
-import { field, isRecord, type JsonRecord, listField, recordField, textField } from './fields';
+import { field, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, mitreTechniques, normalizeSeverity } from './normalize';
 

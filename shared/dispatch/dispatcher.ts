@@ -4,8 +4,9 @@
  * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
  */
 
-import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
-import type { Clock } from '../clock';
+import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import type { Clock } from '../kernel/clock';
+import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { PostedActions } from './idempotency';

@@ -11,7 +11,8 @@
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
 
-import { type Clock, systemClock } from '../clock';
+import { type Clock, systemClock } from '../kernel/clock';
+import { errorSummary } from '../kernel/errors';
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
 
 /**
@@ -226,7 +227,7 @@ export class InProcessQueue implements RequestQueue {
       void this.deadLetter({
         event: 'isolation-dead-letter',
         reason: 'MaxDeliveryCountExceeded',
-        description: `handler failed ${entry.deliveryCount} times; last error: ${errorText(error)}`,
+        description: `handler failed ${entry.deliveryCount} times; last error: ${errorSummary(error)}`,
         messageId: entry.message.messageId,
         deadLetteredAt: new Date(this.clock.now()).toISOString(),
         request: entry.message.body,
@@ -287,8 +288,4 @@ function insertSorted(list: Entry[], entry: Entry): void {
     else high = mid;
   }
   list.splice(low, 0, entry);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -3,7 +3,8 @@
  * finished with an outcome, or dead-lettered. Every path ends in a queue message or a record, so a
  * request is never dropped silently.
  */
-import type { Clock } from '../clock';
+import type { Clock } from '../kernel/clock';
+import { errorSummary } from '../kernel/errors';
 import {
   ActionAlreadyInProgressError,
   BadRequestError,
@@ -66,7 +67,7 @@ export function planAfterFailure(
   // could not be found yet, and anything unexpected: retrying may help, but only a bounded number of
   // times, so a poison message ends in a dead-letter record an operator sees and can replay.
   const attempt = request.attempt + 1;
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const what = errorSummary(error);
   if (attempt >= timing.transientMaxAttempts)
     return {
       kind: 'dead-letter',

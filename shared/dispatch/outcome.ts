@@ -2,8 +2,8 @@
  * The structured record every request ends with: one line per request that an analyst or an App
  * Insights query reads to answer "what happened to this device, why, and how long did it take".
  */
-import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
-import type { PolicyMode } from '../config';
+import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MachineActionStatus } from '../mde/types';
 import type { IsolationRequest, Requester } from './request';
 

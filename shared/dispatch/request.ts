@@ -4,16 +4,11 @@
  * worker needs nothing but this message and the MDE API to finish the job.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  type DeviceRef,
-  type IsolationType,
-  isManualAlert,
-  type NormalizedAlert,
-  type Severity,
-} from '../alerts/model';
-import { POLICY_MODES, type PolicyMode } from '../config';
+import { type DeviceRef, isManualAlert, type NormalizedAlert, type Severity } from '../alerts/model';
+import { strongestIdentifier } from '../kernel/device-label';
+import { truncate } from '../kernel/text';
+import { type IsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
 import { COMMENT_MAX_LENGTH } from '../policy/document';
-import { truncate } from '../policy/text';
 import type { Decision } from '../policy/types';
 
 export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
@@ -94,17 +89,12 @@ export function isManualRequest(request: Pick<IsolationRequest, 'alert'>): boole
 /** Service Bus message ids are limited to 128 characters; rescheduled copies append a suffix. */
 const MAX_DEDUPE_KEY = 100;
 
-/**
- * The strongest identifier of a device, in the order the worker resolves them: an MDE id names one
- * machine, an FQDN or Entra id almost always does, a short hostname or an IP may not.
- */
+/** `mde:<id>`: the device's strongest identifier, names and ids in lower case (addresses as given). */
 export function deviceKey(device: DeviceRef): string {
-  if (device.mdeDeviceId) return `mde:${device.mdeDeviceId.toLowerCase()}`;
-  if (device.fqdn) return `fqdn:${device.fqdn.toLowerCase()}`;
-  if (device.aadDeviceId) return `aad:${device.aadDeviceId.toLowerCase()}`;
-  if (device.hostname) return `host:${device.hostname.toLowerCase()}`;
-  if (device.ipAddresses?.length) return `ip:${[...device.ipAddresses].sort().join(',')}`;
-  throw new Error('device reference names no identifier');
+  const identifier = strongestIdentifier(device);
+  if (!identifier) throw new Error('device reference names no identifier');
+  const { kind, value } = identifier;
+  return `${kind}:${kind === 'ip' ? value : value.toLowerCase()}`;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import type { DeviceRef } from '../alerts/model';
-import type { Clock } from '../clock';
+import type { Clock } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import { NotFoundError } from '../mde/errors';
 import type { Machine } from '../mde/types';

@@ -3,7 +3,7 @@
  * polls spaced out by the tracking backoff, each within the machineactions budget. The terminal
  * status becomes the request's outcome record.
  */
-import type { Clock } from '../clock';
+import type { Clock } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import { isTerminal, type MachineAction } from '../mde/types';
 import type { PostedActions } from './idempotency';

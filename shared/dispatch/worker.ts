@@ -4,7 +4,7 @@
  * blast-radius breaker, post, and hand the action to tracking. All MDE calls a request may make are
  * reserved before it starts, so it either runs through or is rescheduled whole.
  */
-import type { Clock } from '../clock';
+import type { Clock } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import { ActionAlreadyInProgressError } from '../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../mde/types';

@@ -3,7 +3,8 @@
  * Functions host: method, media type and size checks, a bounded body read, and JSON decoding.
  */
 import type { ReadableStream } from 'node:stream/web';
-import { field, isRecord } from '../alerts/fields';
+import { field } from '../alerts/fields';
+import { isRecord } from '../kernel/records';
 
 export interface HttpProblem {
   status: 400 | 405 | 413 | 415;

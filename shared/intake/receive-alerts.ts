@@ -5,6 +5,8 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
 import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
+import { strongestIdentifier } from '../kernel/device-label';
+import { errorMessage } from '../kernel/errors';
 import type { Decision, IsolationPolicy } from '../policy/types';
 
 // Callers of intake (the HTTP function, tests) keep importing the sink contract from here.
@@ -90,7 +92,7 @@ function truncationText(truncated: NonNullable<NormalizedAlert['truncated']>): s
 
 function deviceLabel(device: DeviceRef): string {
   // `{}`: the one decision on an alert over the device cap.
-  return device.mdeDeviceId ?? device.fqdn ?? device.aadDeviceId ?? device.hostname ?? 'whole alert';
+  return strongestIdentifier(device)?.value ?? 'whole alert';
 }
 
 function logDecisions(
@@ -134,8 +136,7 @@ function failed(
   stage: keyof typeof FAILURES,
   error: unknown,
 ): AlertReport {
-  const cause = error instanceof Error ? error.message : String(error);
-  deps.log({ event: 'alert-failed', ...alertFields(alert), stage, error: cause });
+  deps.log({ event: 'alert-failed', ...alertFields(alert), stage, error: errorMessage(error) });
   return { ...summary(path, alert), status: 'failed', error: { ...FAILURES[stage] } };
 }
 

@@ -2,7 +2,7 @@
  * What the rest of the product may ask of Defender for Endpoint. The axios client implements it;
  * dispatch and the CLI depend on this interface only.
  */
-import type { IsolationType } from '../alerts/model';
+import type { IsolationType } from '../kernel/vocabulary';
 import type { Machine, MachineAction, MachineActionStatus, MachineActionType } from './types';
 
 /** The API families that have their own quota (docs/mde-api.md §4). */

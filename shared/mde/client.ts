@@ -9,8 +9,8 @@
  */
 import type { AccessToken } from '@azure/identity';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import type { IsolationType } from '../alerts/model';
 import type { AppConfig } from '../config';
+import type { IsolationType } from '../kernel/vocabulary';
 import type { MachineActionFilter, MdeApi, MdeApiName } from './api';
 import { type AppCredential, createCredential } from './credential';
 import { errorFromNetwork, errorFromResponse, type FailedCall } from './error-mapping';

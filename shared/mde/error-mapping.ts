@@ -2,6 +2,7 @@
  * Turns an MDE HTTP answer or a network failure into one of the typed errors of errors.ts.
  */
 import { AxiosError } from 'axios';
+import { errorMessage } from '../kernel/errors';
 import type { MdeApiName } from './api';
 import {
   ActionAlreadyInProgressError,
@@ -110,11 +111,7 @@ export function errorFromNetwork(call: FailedCall, error: unknown, deadlineMs?: 
   // A refused connection never reached MDE; anything later may have, for a POST.
   const mayHaveExecuted = call.method === 'POST' && cause !== 'connection-refused';
   const reason =
-    deadlineMs !== undefined
-      ? `no complete answer within ${deadlineMs} ms`
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    deadlineMs !== undefined ? `no complete answer within ${deadlineMs} ms` : errorMessage(error);
   return new TransientError(
     `MDE ${call.operation} got no answer (${cause}: ${reason})`,
     details,

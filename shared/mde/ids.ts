@@ -3,9 +3,7 @@
  * or a crafted string never reaches a URL path or a query.
  */
 import { isIP } from 'node:net';
-
-const MACHINE_ID = /^[0-9a-f]{40}$/i;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { GUID, MDE_DEVICE_ID } from '../kernel/ids';
 
 /** The trimmed value in lower case when it matches `shape`; null otherwise, also for a non-string. */
 function lowerCaseIfShaped(shape: RegExp, value: string): string | null {
@@ -16,7 +14,7 @@ function lowerCaseIfShaped(shape: RegExp, value: string): string | null {
 
 /** The MDE machine id in its canonical lower case, or null when it is not 40 hex characters. */
 export function canonicalMachineId(value: string): string | null {
-  return lowerCaseIfShaped(MACHINE_ID, value);
+  return lowerCaseIfShaped(MDE_DEVICE_ID, value);
 }
 
 /** A GUID (MachineAction id, Entra device id) in lower case, or null. */

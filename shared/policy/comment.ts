@@ -3,8 +3,9 @@
  * i.e. from attackers as much as from us, so each is flattened to one line, bounded, and inserted in
  * a single pass (a title containing `{rule}` stays literal).
  */
+
+import { oneLine, truncate } from '../kernel/text';
 import { COMMENT_MAX_LENGTH } from './document';
-import { oneLine, truncate } from './text';
 
 export const COMMENT_PLACEHOLDERS = [
   'rule',

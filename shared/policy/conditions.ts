@@ -4,6 +4,7 @@
  * record is there (stage 1, at intake).
  */
 import { type DeviceRef, type NormalizedAlert, severityRank } from '../alerts/model';
+import { oneLine } from '../kernel/text';
 import type { Machine } from '../mde/types';
 import {
   ALERT_CONDITION_KEYS,
@@ -14,7 +15,6 @@ import {
   type RuleSpec,
 } from './document';
 import { compileGlobs } from './glob';
-import { oneLine } from './text';
 
 /** Names, tags and groups quoted in a reason: one line, short (they may come from an alert). */
 const quote = (value: string) => oneLine(value, 80);

@@ -2,8 +2,8 @@
  * The policy file as operators write it (validated against policy.schema.json before anything reads
  * it). Kept beside the schema so a field added to one is added to the other; a test compares them.
  */
-import type { AlertSource, IsolationType, Severity } from '../alerts/model';
-import type { PolicyMode } from '../config';
+import type { AlertSource, Severity } from '../alerts/model';
+import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { HealthStatus } from '../mde/types';
 
 export const RULE_ACTIONS = ['isolate', 'escalate', 'skip'] as const;

@@ -5,14 +5,11 @@
  *   blast radius (per alert at intake, rolling window always) → mode.
  * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
  */
-import {
-  type DeviceRef,
-  type IsolationType,
-  isManualAlert,
-  MAX_DEVICES_PER_ALERT,
-  type NormalizedAlert,
-} from '../alerts/model';
-import type { PolicyMode } from '../config';
+import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAlert } from '../alerts/model';
+import { lastSegment } from '../kernel/arm-id';
+import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
+import { oneLine } from '../kernel/text';
+import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 import { RollingWindowBreaker } from './breaker';
 import { DEFAULT_COMMENT_TEMPLATE, renderComment } from './comment';
@@ -30,7 +27,6 @@ import {
   type ProtectionAction,
 } from './document';
 import { isolationUnsupported } from './platform';
-import { oneLine } from './text';
 import type { DecideOptions, Decision, DecisionAction, IsolationPolicy, RuleTraceEntry } from './types';
 
 interface Outcome {
@@ -60,7 +56,7 @@ const TRACE_STEP_MAX_LENGTH = 500;
 
 /** Enough of an id to find it again: the last segment of an ARM id, cut to 12 characters. */
 function shortId(id: string): string {
-  const last = oneLine(id.split('/').pop() || id, QUOTE_MAX_LENGTH);
+  const last = oneLine(lastSegment(id) ?? id, QUOTE_MAX_LENGTH);
   return last.length > 14 ? `${last.slice(0, 12)}…` : last;
 }
 
@@ -70,8 +66,9 @@ function alertSummary(alert: NormalizedAlert): string {
 }
 
 function deviceLabel(device: DeviceRef, machine: Machine | null): string {
-  const name = machine?.computerDnsName ?? device.fqdn ?? device.hostname;
-  const id = machine?.id ?? device.mdeDeviceId ?? device.aadDeviceId;
+  const known: MachineNames = { computerDnsName: machine?.computerDnsName, machineId: machine?.id };
+  const name = deviceName(device, known);
+  const id = deviceIdForDisplay(device, known);
   const label = name ? oneLine(name.split('.')[0], QUOTE_MAX_LENGTH) : id ? shortId(id) : 'unnamed device';
   return machine?.osPlatform ? `${label} (${oneLine(machine.osPlatform, QUOTE_MAX_LENGTH)})` : label;
 }

@@ -2,7 +2,8 @@
  * Startup entry of the policy: parse, validate, compile. A bad policy throws one PolicyError naming
  * every problem, so the app refuses to start rather than isolate under a policy nobody meant.
  */
-import type { PolicyMode, PolicySource } from '../config';
+import type { PolicySource } from '../config';
+import type { PolicyMode } from '../kernel/vocabulary';
 import defaultPolicy from './default-policy.json';
 import { createPolicy } from './engine';
 import type { IsolationPolicy } from './types';

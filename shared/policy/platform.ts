@@ -6,7 +6,7 @@
  * Server 2012 R2+, macOS Selective and its minimum client) and the stricter API page for Windows 10
  * Selective (1709, not 1703).
  */
-import type { IsolationType } from '../alerts/model';
+import type { IsolationType } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 
 const LINUX =

@@ -2,8 +2,8 @@
  * The contract between the policy and its callers (intake, worker, CLI). The policy decides; callers
  * never reinterpret a decision, they only carry it out or report it.
  */
-import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
-import type { PolicyMode } from '../config';
+import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;

@@ -4,6 +4,8 @@
  * is reported with its JSON pointer, so an operator fixes a policy in one round.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { MDE_DEVICE_ID } from '../kernel/ids';
+import { isRecord, type JsonRecord } from '../kernel/records';
 import { templateProblems } from './comment';
 import {
   ALERT_CONDITION_KEYS,
@@ -43,9 +45,24 @@ export class PolicyError extends Error {
   }
 }
 
+/**
+ * The shipped schema spells the device id pattern out for editors that read the file; the validator
+ * takes it from the one definition the code checks ids with (a test keeps the file's copy equal).
+ */
+const validatedSchema = {
+  ...schema,
+  definitions: {
+    ...schema.definitions,
+    deviceIdList: {
+      ...schema.definitions.deviceIdList,
+      items: { ...schema.definitions.deviceIdList.items, pattern: MDE_DEVICE_ID.source },
+    },
+  },
+};
+
 let compiled: ValidateFunction | null = null;
 function schemaValidator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, verbose: true }).compile(schema);
+  compiled ??= new Ajv({ allErrors: true, verbose: true }).compile(validatedSchema);
   return compiled;
 }
 
@@ -138,19 +155,16 @@ function schemaProblem(error: ErrorObject): PolicyProblem {
   }
 }
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const GLOB_FIELDS = ['tags', 'deviceGroups', 'osPlatforms', 'hostnames'] as const;
 const CONDITION_KEYS = [...ALERT_CONDITION_KEYS, ...DEVICE_CONDITION_KEYS];
 
 /** Checks a schema cannot express. Tolerates a badly shaped document: the schema reports the shape. */
 function semanticProblems(document: unknown): PolicyProblem[] {
-  if (!isObject(document)) return [];
+  if (!isRecord(document)) return [];
   const problems: PolicyProblem[] = [];
   const seenNames = new Map<string, string>();
 
-  const checkName = (entry: Json, path: string) => {
+  const checkName = (entry: JsonRecord, path: string) => {
     if (typeof entry.name !== 'string') return;
     const name = entry.name.toLowerCase();
     if ((BUILT_IN_RULES as readonly string[]).includes(name))
@@ -165,7 +179,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     const problem = globProblem(pattern);
     if (problem) problems.push({ path, message: `bad pattern "${pattern}": ${problem}` });
   };
-  const checkPatterns = (entry: Json, path: string) => {
+  const checkPatterns = (entry: JsonRecord, path: string) => {
     for (const field of GLOB_FIELDS) {
       const list = entry[field];
       if (!Array.isArray(list)) continue;
@@ -176,7 +190,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
 
   const protections = Array.isArray(document.protections) ? document.protections : [];
   protections.forEach((protection, index) => {
-    if (!isObject(protection)) return;
+    if (!isRecord(protection)) return;
     const path = `/protections/${index}`;
     checkName(protection, path);
     checkPatterns(protection, path);
@@ -190,7 +204,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
   const rules = Array.isArray(document.rules) ? document.rules : [];
   let catchAll: string | null = null;
   rules.forEach((rule, index) => {
-    if (!isObject(rule)) return;
+    if (!isRecord(rule)) return;
     const path = `/rules/${index}`;
     checkName(rule, path);
     checkPatterns(rule, path);
@@ -207,7 +221,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
   });
 
   const comment = document.comment;
-  if (isObject(comment) && typeof comment.template === 'string')
+  if (isRecord(comment) && typeof comment.template === 'string')
     for (const message of templateProblems(comment.template))
       problems.push({ path: '/comment/template', message });
   return problems;

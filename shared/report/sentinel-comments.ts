@@ -9,8 +9,10 @@ import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import axios, { type AxiosInstance } from 'axios';
 import type { DispatchReporter, OutcomeRecord } from '../dispatch/outcome';
+import { deviceDisplayName } from '../kernel/device-label';
+import { errorSummary } from '../kernel/errors';
+import { oneLine, truncate } from '../kernel/text';
 import { parseRetryAfter } from '../mde/errors';
-import { oneLine, truncate } from '../policy/text';
 
 export const INCIDENT_COMMENTS_API_VERSION = '2023-02-01';
 
@@ -53,20 +55,6 @@ export function commentIdFor(record: Pick<OutcomeRecord, 'requestId' | 'outcome'
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function deviceName(record: OutcomeRecord): string {
-  const { device } = record;
-  return (
-    record.computerDnsName ??
-    device.fqdn ??
-    device.hostname ??
-    record.machineId ??
-    device.mdeDeviceId ??
-    device.aadDeviceId ??
-    device.ipAddresses?.join(', ') ??
-    'unknown device'
-  );
-}
-
 /** Sentinel renders comments as HTML: text from alerts must stay text. */
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -74,8 +62,9 @@ function escapeHtml(text: string): string {
 
 /** The comment text: one paragraph, no control or format characters, at most MAX_COMMENT_CHARS. */
 export function commentMessage(record: OutcomeRecord): string {
+  const device = deviceDisplayName(record.device, record) ?? 'unknown device';
   const parts = [
-    `mde-isolator: ${record.action} of ${deviceName(record)}: ${record.outcome}.`,
+    `mde-isolator: ${record.action} of ${device}: ${record.outcome}.`,
     `Reason: ${record.reason.replace(/\.+$/, '')}.`,
     record.actionId ? `MDE action ${record.actionId}${record.adopted ? ' (adopted)' : ''}.` : null,
     `Rule ${record.rule}, requested by ${record.requestedBy.kind} ${record.requestedBy.name}.`,
@@ -159,9 +148,7 @@ export function withIncidentComments(
           `ARM answered ${attempt.status}${attempt.errorCode ? ` ${attempt.errorCode}` : ''}${attempt.status === 429 ? ' twice' : ''}`,
         );
     } catch (error) {
-      // Only the error's name and message: an axios error carries the request, token included.
-      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      warn(null, what);
+      warn(null, errorSummary(error));
     }
   }
 

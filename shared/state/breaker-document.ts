@@ -6,7 +6,7 @@
  * reservations are capped.
  */
 import { randomBytes } from 'node:crypto';
-import { truncate } from '../policy/text';
+import { truncate } from '../kernel/text';
 import {
   type BreakerAdmission,
   type BreakerLimits,

@@ -11,11 +11,11 @@
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Clock, systemClock } from '../clock';
 import { jitteredBackoffMs } from '../dispatch/timing';
+import { type Clock, systemClock } from '../kernel/clock';
+import { truncate } from '../kernel/text';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
-import { truncate } from '../policy/text';
 import * as breakerSteps from './breaker-document';
 import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
 import {

@@ -3,8 +3,9 @@
  * ETag. Every string that comes from an alert, a caller or MDE is cut to a bounded length and the
  * history to a bounded count and age, so a record always fits a Table Storage entity.
  */
+
+import { truncate } from '../kernel/text';
 import { canonicalMachineId } from '../mde/ids';
-import { truncate } from '../policy/text';
 import { assertSafeKey } from './entities';
 import {
   ISOLATION_STATES,

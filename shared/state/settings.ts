@@ -13,6 +13,7 @@
 import { TableClient } from '@azure/data-tables';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { ConfigError, type SettingProblem } from '../config';
+import { GUID } from '../kernel/ids';
 import type { StateOptions } from './entity-store';
 import { InMemoryStateStore } from './memory';
 import type { StateStore } from './store';
@@ -29,7 +30,6 @@ export type StateStorage =
   | { kind: 'connection-string'; connectionString: string }
   | { kind: 'identity'; tableServiceUri: string; clientId: string | null };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Like the host, a connection string wins over the identity-based settings. */

@@ -8,7 +8,7 @@
  * contended. Callers defer the work (never post unchecked) and try again later.
  */
 import type { AlertSource } from '../alerts/model';
-import type { PolicyMode } from '../config';
+import type { PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
 import type { BreakerStatus } from '../policy/types';

@@ -1,7 +1,7 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { health, healthDetails } from '../../functions/health';
+import { PRODUCT_VERSION } from '../../shared/kernel/version';
 import * as policyLoad from '../../shared/policy/load';
-import { PRODUCT_VERSION } from '../../shared/version';
 
 const request = (path: string) => new HttpRequest({ url: `http://localhost${path}`, method: 'GET' });
 const anonymous = () => health(request('/api/health'), new InvocationContext());

@@ -1,4 +1,4 @@
-import type { IsolationType } from '../../shared/alerts/model';
+import type { IsolationType } from '../../shared/kernel/vocabulary';
 import type { Machine } from '../../shared/mde/types';
 import { isolationUnsupported } from '../../shared/policy/platform';
 import { machineOf } from './builders';

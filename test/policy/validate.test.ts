@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MDE_DEVICE_ID } from '../../shared/kernel/ids';
+import { ISOLATION_TYPES, POLICY_MODES } from '../../shared/kernel/vocabulary';
 import { COMMENT_PLACEHOLDERS } from '../../shared/policy/comment';
 import { ALERT_CONDITION_KEYS, DEVICE_CONDITION_KEYS } from '../../shared/policy/document';
 import schema from '../../shared/policy/policy.schema.json';
@@ -155,6 +157,13 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
     );
     for (const placeholder of COMMENT_PLACEHOLDERS)
       expect(schema.properties.comment.properties.template.description).toContain(`{${placeholder}}`);
+  });
+
+  it("the shipped schema's device id pattern and vocabulary are the code's own", () => {
+    // Editors read the file; the validator takes the pattern from the kernel, so the two must agree.
+    expect(schema.definitions.deviceIdList.items.pattern).toBe(MDE_DEVICE_ID.source);
+    expect(schema.properties.mode.enum).toEqual([...POLICY_MODES]);
+    expect(schema.definitions.rule.properties.isolationType.enum).toEqual([...ISOLATION_TYPES]);
   });
 
   it('every object in the schema refuses unknown fields', () => {

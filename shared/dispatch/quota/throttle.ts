@@ -9,8 +9,8 @@
  * holding a message lock or half-doing a request.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Clock, systemClock } from '../../clock';
 import type { RateWindow } from '../../config';
+import { type Clock, systemClock } from '../../kernel/clock';
 import { MDE_APIS, type MdeApiName } from '../../mde/api';
 import type { MdeCallScheduler } from '../../mde/client';
 import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows } from './api-budget';

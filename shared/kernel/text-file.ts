@@ -5,6 +5,7 @@
  * start-up before it is even recognized as one.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { errnoCode } from './errors';
 
 /** Why a file could not be read, in a few words that never quote its content. */
 export class TextFileError extends Error {
@@ -20,7 +21,7 @@ export function readTextFile(path: string, maxBytes: number): string {
     // O_NONBLOCK does not exist on Windows, where a FIFO cannot be named by a plain path either.
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    throw new TextFileError((error as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw new TextFileError(errnoCode(error) ?? 'unreadable');
   }
   try {
     if (!fstatSync(fd).isFile()) throw new TextFileError('not a regular file');
@@ -39,7 +40,7 @@ export function readTextFile(path: string, maxBytes: number): string {
     return buffer.subarray(0, length).toString('utf8');
   } catch (error) {
     if (error instanceof TextFileError) throw error;
-    throw new TextFileError((error as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw new TextFileError(errnoCode(error) ?? 'unreadable');
   } finally {
     closeSync(fd);
   }
