@@ -7,8 +7,7 @@ import type { IsolationType } from '../alerts/model';
 import type { MachineActionFilter } from './api';
 import { RefusedBeforeSendingError } from './errors';
 import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
-import type { MachineActionQuery, MdeOperation } from './requests';
-import { callOf } from './requests';
+import { callOf, type MachineActionQuery, type MdeOperation } from './requests';
 import {
   MACHINE_ACTION_STATUSES,
   MACHINE_ACTION_TYPES,
