@@ -43,7 +43,9 @@ export async function runStatus(actionId: string, options: { json?: boolean }, i
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
     io.stderr.write(`status: ${error.message}\n`);
-    return error.kind === 'invalid-id' || error.kind === 'not-found' ? EXIT.badInput : EXIT.failure;
+    return error.kind === 'refused-before-sending' || error.kind === 'not-found'
+      ? EXIT.badInput
+      : EXIT.failure;
   } finally {
     await runtime.close();
   }

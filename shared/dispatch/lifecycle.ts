@@ -9,9 +9,9 @@ import {
   ActionAlreadyInProgressError,
   BadRequestError,
   ForbiddenError,
-  InvalidIdError,
   NotFoundError,
   RateLimitedError,
+  RefusedBeforeSendingError,
   TransientError,
   UnauthorizedError,
   UnsupportedError,
@@ -60,8 +60,10 @@ export function planAfterFailure(
       kind: 'terminal',
       why: `MDE cannot do this on the device: ${error.apiMessage ?? error.message}`,
     };
-  if (error instanceof BadRequestError || error instanceof InvalidIdError)
+  if (error instanceof BadRequestError)
     return { kind: 'terminal', why: `MDE rejected the request: ${error.message}` };
+  // The client's own check: MDE was never called, so only the message says what was wrong.
+  if (error instanceof RefusedBeforeSendingError) return { kind: 'terminal', why: error.message };
   // Transient failures, a 401 that outlived the client's resend with a token fetched anew (a token
   // revocation or a key rollover takes a while to settle), a duplicate-action answer whose action
   // could not be found yet, and anything unexpected: retrying may help, but only a bounded number of

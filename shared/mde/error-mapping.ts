@@ -1,7 +1,7 @@
 /**
- * Turns an MDE HTTP answer or a network failure into one of the typed errors of errors.ts.
+ * Turns an MDE HTTP answer or a failure before one into one of the typed errors of errors.ts.
  */
-import { AxiosError } from 'axios';
+import { NoAnswerError, retryAfterOf, TokenUnavailableError } from '../http/json-client';
 import { errorMessage } from '../kernel/errors';
 import type { MdeApiName } from './api';
 import {
@@ -11,7 +11,6 @@ import {
   ForbiddenError,
   type MdeErrorDetails,
   NotFoundError,
-  parseRetryAfter,
   RateLimitedError,
   type TransientCause,
   TransientError,
@@ -77,11 +76,7 @@ export function errorFromResponse(
   const said = `${status}${body.code ? ` ${body.code}` : ''}${body.message ? `: ${body.message}` : ''}`;
   const message = `MDE ${call.operation} failed with ${said}`;
 
-  if (status === 429) {
-    const retryAfter = headers['retry-after'];
-    const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined);
-    return new RateLimitedError(message, details, retryAfterMs);
-  }
+  if (status === 429) return new RateLimitedError(message, details, retryAfterOf(headers));
   if (status >= 500) return new TransientError(message, details, 'server-error', call.method === 'POST');
   if (status === 401) return new UnauthorizedError(message, details);
   if (status === 403) return new ForbiddenError(requiredPermission(call.api), details);
@@ -92,30 +87,33 @@ export function errorFromResponse(
   return new BadRequestError(message, details);
 }
 
-function transientCauseOf(error: AxiosError): TransientCause {
-  if (error.code === AxiosError.ECONNABORTED || error.code === AxiosError.ETIMEDOUT) return 'timeout';
-  if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return 'connection-reset';
-  if (error.code === 'ECONNREFUSED') return 'connection-refused';
-  return 'network';
-}
-
 /**
- * A request that got no HTTP answer at all. `deadlineMs` is set when the client's own deadline cut
- * the exchange short. The axios error is not kept as `cause`: it carries the request config, and with
- * it the Authorization header, which would then reach every log that prints the error.
+ * A request that got no HTTP answer at all (a NoAnswerError of the HTTP client, or anything else
+ * thrown on the way, read as a network failure).
  */
-export function errorFromNetwork(call: FailedCall, error: unknown, deadlineMs?: number): TransientError {
+export function errorFromNetwork(call: FailedCall, error: unknown): TransientError {
   const details: MdeErrorDetails = { operation: call.operation, api: call.api };
-  const cause: TransientCause =
-    deadlineMs !== undefined ? 'timeout' : error instanceof AxiosError ? transientCauseOf(error) : 'network';
+  const cause: TransientCause = error instanceof NoAnswerError ? error.noAnswerCause : 'network';
   // A refused connection never reached MDE; anything later may have, for a POST.
   const mayHaveExecuted = call.method === 'POST' && cause !== 'connection-refused';
-  const reason =
-    deadlineMs !== undefined ? `no complete answer within ${deadlineMs} ms` : errorMessage(error);
+  const reason = error instanceof NoAnswerError ? error.reason : errorMessage(error);
   return new TransientError(
     `MDE ${call.operation} got no answer (${cause}: ${reason})`,
     details,
     cause,
     mayHaveExecuted,
   );
+}
+
+/** What the HTTP client threw before MDE answered, as a typed error; anything else unchanged. */
+export function errorBeforeAnswer(call: FailedCall, error: unknown): unknown {
+  if (error instanceof TokenUnavailableError)
+    return new TransientError(
+      error.message,
+      { operation: call.operation, api: call.api },
+      'token-unavailable',
+      false,
+    );
+  if (error instanceof NoAnswerError) return errorFromNetwork(call, error);
+  return error;
 }

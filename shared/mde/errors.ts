@@ -4,10 +4,11 @@
  * fields an operator needs to open a support case: HTTP status, MDE error code and the correlation
  * id MDE returns in `target`.
  */
+import type { NoAnswerCause } from '../http/json-client';
 import type { MdeApiName } from './api';
 
 export type MdeErrorKind =
-  | 'invalid-id'
+  | 'refused-before-sending'
   | 'bad-request'
   | 'unauthorized'
   | 'forbidden'
@@ -18,13 +19,7 @@ export type MdeErrorKind =
   | 'transient';
 
 /** Why a transient failure happened; `timeout`/`connection-reset` on a POST may hide an executed action. */
-export type TransientCause =
-  | 'server-error'
-  | 'timeout'
-  | 'connection-reset'
-  | 'connection-refused'
-  | 'network'
-  | 'token-unavailable';
+export type TransientCause = NoAnswerCause | 'server-error' | 'token-unavailable';
 
 export interface MdeErrorDetails {
   /** Which client operation failed, e.g. `isolate` or `findMachinesByHostname`. */
@@ -58,9 +53,12 @@ export abstract class MdeApiError extends Error {
   }
 }
 
-/** A machine id, action id, Entra device id or IP failed validation; no HTTP call was made. */
-export class InvalidIdError extends MdeApiError {
-  readonly kind = 'invalid-id';
+/**
+ * The client refused an argument (an id, name, comment, date, page size...) before sending anything:
+ * MDE was never called, so nothing was counted, decided or executed there.
+ */
+export class RefusedBeforeSendingError extends MdeApiError {
+  readonly kind = 'refused-before-sending';
   constructor(
     readonly field: string,
     value: string,
@@ -68,7 +66,10 @@ export class InvalidIdError extends MdeApiError {
     details: MdeErrorDetails,
   ) {
     // Cut the echo short: the value may be attacker-supplied alert content.
-    super(`${field} "${String(value).slice(0, 80)}" is not ${expected}`, details);
+    super(
+      `${details.operation} refused before sending to MDE: ${field} "${String(value).slice(0, 80)}" is not ${expected}`,
+      details,
+    );
   }
 }
 
@@ -141,7 +142,7 @@ export class TransientError extends MdeApiError {
 }
 
 export type AnyMdeError =
-  | InvalidIdError
+  | RefusedBeforeSendingError
   | BadRequestError
   | UnauthorizedError
   | ForbiddenError
@@ -158,19 +159,4 @@ export function isMdeApiError(error: unknown): error is AnyMdeError {
 /** Whether sending the same request later can succeed: throttling and temporary failures only. */
 export function isRetryable(error: unknown): boolean {
   return isMdeApiError(error) && (error.kind === 'rate-limited' || error.kind === 'transient');
-}
-
-/**
- * `Retry-After` as delay-seconds or an HTTP-date, in ms from `now`; null when absent or unreadable.
- * An HTTP-date always starts with a day name; requiring it keeps Date.parse from reading a negative
- * number or a bare year as a date.
- */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | null {
-  if (!value) return null;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-  if (!/^[A-Za-z]{3}/.test(text)) return null;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - now);
 }

@@ -7,12 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import axios, { type AxiosInstance } from 'axios';
 import type { DispatchReporter, OutcomeRecord } from '../dispatch/outcome';
+import { JsonClient, type JsonResponse } from '../http/json-client';
 import { deviceDisplayName } from '../kernel/device-label';
 import { errorSummary } from '../kernel/errors';
 import { oneLine, truncate } from '../kernel/text';
-import { parseRetryAfter } from '../mde/errors';
 
 export const INCIDENT_COMMENTS_API_VERSION = '2023-02-01';
 
@@ -78,8 +77,6 @@ export function commentMessage(record: OutcomeRecord): string {
   return truncate(text, MAX_COMMENT_CHARS).replace(/&[a-z]*…$/, '…');
 }
 
-type Attempt = { status: number; retryAfterMs: number | null; errorCode: string | null };
-
 /**
  * Wraps `inner`: every outcome goes to it first, then (when its alert names a Sentinel incident) to
  * the incident as a comment. Warnings about comments go to `inner.note`.
@@ -88,36 +85,22 @@ export function withIncidentComments(
   inner: DispatchReporter,
   options: IncidentCommentOptions,
 ): IncidentCommentReporter {
-  const scope = `${options.armBaseUrl.replace(/\/+$/, '')}/.default`;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
-  const http: AxiosInstance = axios.create({
-    baseURL: (options.endpointUrl ?? options.armBaseUrl).replace(/\/+$/, ''),
-    timeout: options.timeoutMs,
-    maxRedirects: 0,
-    validateStatus: () => true,
+  const http = new JsonClient({
+    baseUrl: options.endpointUrl ?? options.armBaseUrl,
+    scope: `${options.armBaseUrl.replace(/\/+$/, '')}/.default`,
+    credential: options.credential,
+    timeoutMs: options.timeoutMs,
   });
   const pending = new Set<Promise<void>>();
 
-  async function put(incidentArmId: string, commentId: string, message: string): Promise<Attempt> {
-    const token = await options.credential.getToken(scope);
-    if (!token) throw new Error(`no token for ${scope}`);
-    const response = await http.put(
-      `${incidentArmId}/comments/${commentId}`,
-      { properties: { message } },
-      {
-        params: { 'api-version': INCIDENT_COMMENTS_API_VERSION },
-        headers: { Authorization: `Bearer ${token.token}`, 'Content-Type': 'application/json' },
-        // axios's timeout only notices an idle socket; this bounds the whole exchange.
-        signal: AbortSignal.timeout(options.timeoutMs),
-      },
-    );
-    const retryAfter = response.headers['retry-after'];
-    const errorCode = response.data?.error?.code;
-    return {
-      status: response.status,
-      retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined),
-      errorCode: typeof errorCode === 'string' ? errorCode : null,
-    };
+  function put(incidentArmId: string, commentId: string, message: string): Promise<JsonResponse> {
+    return http.exchange({
+      method: 'PUT',
+      path: `${incidentArmId}/comments/${commentId}`,
+      params: { 'api-version': INCIDENT_COMMENTS_API_VERSION },
+      body: { properties: { message } },
+    });
   }
 
   async function post(record: OutcomeRecord, incidentArmId: string): Promise<void> {
@@ -142,12 +125,15 @@ export function withIncidentComments(
         await new Promise((resolve) => setTimeout(resolve, wait));
         attempt = await put(incidentArmId, commentId, message);
       }
-      if (attempt.status < 200 || attempt.status >= 300)
+      if (attempt.status < 200 || attempt.status >= 300) {
+        const errorCode = (attempt.data as { error?: { code?: unknown } } | null)?.error?.code;
         warn(
           attempt.status,
-          `ARM answered ${attempt.status}${attempt.errorCode ? ` ${attempt.errorCode}` : ''}${attempt.status === 429 ? ' twice' : ''}`,
+          `ARM answered ${attempt.status}${typeof errorCode === 'string' ? ` ${errorCode}` : ''}${attempt.status === 429 ? ' twice' : ''}`,
         );
+      }
     } catch (error) {
+      // Only the error's name and message, which the JSON client keeps free of the request and token.
       warn(null, errorSummary(error));
     }
   }

@@ -17,6 +17,7 @@ export const RULES: ImportRules = {
     },
     { name: 'alerts (the vocabulary)', members: ['shared/alerts/'] },
     { name: 'settings', members: ['shared/config.ts'] },
+    { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },
     { name: 'policy', members: ['shared/policy/'] },
     { name: 'dispatch', members: ['shared/dispatch/'] },
@@ -42,9 +43,7 @@ export const RULES: ImportRules = {
     },
     '@azure/msal-node': { files: ['shared/mde/credential.ts'] },
     '@azure/data-tables': { files: ['shared/state/table.ts', 'shared/state/settings.ts'] },
-    axios: {
-      files: ['shared/mde/client.ts', 'shared/mde/error-mapping.ts', 'shared/report/sentinel-comments.ts'],
-    },
+    axios: { files: ['shared/http/json-client.ts'] },
     bottleneck: { files: ['shared/dispatch/quota/call-line.ts'] },
   },
   exceptions: {

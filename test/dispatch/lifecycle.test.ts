@@ -15,6 +15,7 @@ import {
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
+  RefusedBeforeSendingError,
   TransientError,
   UnauthorizedError,
   UnsupportedError,
@@ -94,6 +95,15 @@ describe('planAfterFailure', () => {
       plan(new NotFoundError('404', { ...details, apiMessage: 'Machine x was not found' })),
     ).toMatchObject({ kind: 'terminal', why: expect.stringContaining('was not found') });
     expect(plan(new UnsupportedError('400', details))).toMatchObject({ kind: 'terminal' });
+  });
+
+  it('ends a request the client refused before sending, saying so rather than blaming MDE', () => {
+    const refused = new RefusedBeforeSendingError('comment', ' ', 'a non-empty comment', details);
+    const ended = plan(refused, DEFAULT_TIMING.transientMaxAttempts - 1);
+    expect(ended).toEqual({
+      kind: 'terminal',
+      why: 'isolate refused before sending to MDE: comment " " is not a non-empty comment',
+    });
   });
 
   it('backs off after a 401 that outlived the fresh-token resend, then dead-letters it as Unauthorized', () => {

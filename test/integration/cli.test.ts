@@ -135,7 +135,12 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       'absent.json: cannot read (ENOENT)',
       '',
     ]);
-    expect(await cli('status', 'not-a-guid')).toMatchObject({ code: 2 });
+    const callsBefore = sim.calls().length;
+    expect(await cli('status', 'not-a-guid')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/refused before sending to MDE: actionId "not-a-guid"/),
+    });
+    expect(sim.calls()).toHaveLength(callsBefore);
     expect(await cli('isolate', '--host', 'wks-lab', '--comment', 'x', '--wait', 'soon')).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--wait must be a positive number/),

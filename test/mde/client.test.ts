@@ -7,10 +7,10 @@ import {
   ActionAlreadyInProgressError,
   BadRequestError,
   ForbiddenError,
-  InvalidIdError,
   isRetryable,
   NotFoundError,
   RateLimitedError,
+  RefusedBeforeSendingError,
   TransientError,
   UnsupportedError,
 } from '../../shared/mde/errors';
@@ -73,14 +73,20 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
     const before = sim.calls().length;
     for (const bad of ['dc01', `${'a'.repeat(39)}g`, `${'a'.repeat(40)}/isolate`]) {
       const error = await failure(client.getMachine(bad));
-      expect(error).toBeInstanceOf(InvalidIdError);
-      expect(error).toMatchObject({ kind: 'invalid-id', field: 'machineId', operation: 'getMachine' });
+      expect(error).toBeInstanceOf(RefusedBeforeSendingError);
+      expect(error).toMatchObject({
+        kind: 'refused-before-sending',
+        field: 'machineId',
+        operation: 'getMachine',
+      });
     }
-    expect(await failure(client.isolate('not-an-id', 'c', 'Full'))).toBeInstanceOf(InvalidIdError);
-    expect(await failure(client.getMachineAction('123'))).toBeInstanceOf(InvalidIdError);
-    expect(await failure(client.getMachine(undefined as unknown as string))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.isolate('not-an-id', 'c', 'Full'))).toBeInstanceOf(RefusedBeforeSendingError);
+    expect(await failure(client.getMachineAction('123'))).toBeInstanceOf(RefusedBeforeSendingError);
+    expect(await failure(client.getMachine(undefined as unknown as string))).toBeInstanceOf(
+      RefusedBeforeSendingError,
+    );
     expect(await failure(client.findMachinesByHostname(null as unknown as string))).toBeInstanceOf(
-      InvalidIdError,
+      RefusedBeforeSendingError,
     );
     expect(sim.calls()).toHaveLength(before);
   });
@@ -108,7 +114,9 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
       'wks-lab',
     ]);
     expect(await client.findMachinesByHostname('web')).toEqual([]);
-    expect(await failure(client.findMachinesByHostname('web1.contoso.local'))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.findMachinesByHostname('web1.contoso.local'))).toBeInstanceOf(
+      RefusedBeforeSendingError,
+    );
   });
 
   it('keeps an OData injection attempt inside its string literal', async () => {
@@ -127,7 +135,7 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
     sim.resetCalls();
     // With spaces, a crafted name is not a DNS name at all and never leaves the process.
     const spaced = "x' or computerDnsName eq 'web1.contoso.local";
-    expect(await failure(client.findMachinesByDnsName(spaced))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.findMachinesByDnsName(spaced))).toBeInstanceOf(RefusedBeforeSendingError);
     expect(sim.calls()).toEqual([]);
     // Without spaces it is sent, as one literal with its quotes doubled, and matches nothing.
     const compact = "x'or(startswith(computerDnsName,'web1'))or'a'eq'a";
@@ -142,7 +150,7 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
   it('refuses an IPv6 address with a zone before any call', async () => {
     const before = sim.calls().length;
     expect(await failure(client.findMachinesByIp('fe80::1%eth0'))).toMatchObject({
-      kind: 'invalid-id',
+      kind: 'refused-before-sending',
       field: 'ip',
     });
     expect(sim.calls()).toHaveLength(before);
@@ -158,8 +166,10 @@ describe('lookups through DefaultAzureCredential and the managed identity endpoi
     expect((await client.findMachinesByTag('domaincontroller')).map((m) => m.id)).toEqual([dc.id]);
     expect((await client.findMachinesByTag('Tier', { startsWith: true })).map((m) => m.id)).toEqual([dc.id]);
     expect(await client.findMachinesByTag('Tier')).toEqual([]);
-    expect(await failure(client.findMachinesByAadDeviceId("x' or 1 eq 1"))).toBeInstanceOf(InvalidIdError);
-    expect(await failure(client.findMachinesByIp('10.0.0.999'))).toBeInstanceOf(InvalidIdError);
+    expect(await failure(client.findMachinesByAadDeviceId("x' or 1 eq 1"))).toBeInstanceOf(
+      RefusedBeforeSendingError,
+    );
+    expect(await failure(client.findMachinesByIp('10.0.0.999'))).toBeInstanceOf(RefusedBeforeSendingError);
   });
 
   it('raises BadRequestError for an IP lookup older than 30 days', async () => {
@@ -201,7 +211,7 @@ describe('isolation', () => {
     expect(listed.map((a) => a.id)).toEqual([release.id, action.id]);
     expect(await client.listMachineActions({ machineId: id, status: ['Pending', 'InProgress'] })).toEqual([]);
     expect(await failure(client.listMachineActions({ status: 'Done' as never }))).toBeInstanceOf(
-      InvalidIdError,
+      RefusedBeforeSendingError,
     );
   });
 
