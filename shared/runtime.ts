@@ -29,6 +29,8 @@ import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { withIncidentComments } from './report/sentinel-comments';
+import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
+import type { StateStore } from './state/store';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -39,6 +41,9 @@ export interface Runtime {
   /** The throttled MDE client (tests drive the simulator through it; the CLI reads with it). */
   readonly api: MdeApi;
   readonly throttle: MdeThrottle;
+  /** The register, breaker and ledgers (docs/architecture.md §7); `storage`: where the settings put them. */
+  readonly store: StateStore;
+  readonly storage: StateStorage['kind'];
   /** Inline mode's queue, for tests that inspect it (pending messages, dead-letter records); null with Service Bus. */
   readonly inline: InProcessQueue | null;
   /** Parses, decides (stage 1) and queues the isolation requests of one request body. */
@@ -84,18 +89,27 @@ export interface RuntimeOptions {
   decorateApi?: (api: MdeApi) => MdeApi;
   /** Where incident comments go instead of the cloud's ARM (tests: a loopback stand-in). */
   incidentCommentsUrl?: string;
+  /** Replaces the store the storage settings name (tests share one between two runtimes). */
+  store?: StateStore;
 }
 
-/** The settings, the credential and a throttled MDE client: what every runtime, even a read-only one, needs. */
+/**
+ * The settings, the credential, a throttled MDE client and the state store: what every runtime,
+ * even a read-only one, needs.
+ */
 interface MdeAccess {
   config: AppConfig;
   credential: TokenCredential;
   throttle: MdeThrottle;
   api: MdeApi;
+  store: StateStore;
+  storage: StateStorage['kind'];
 }
 
 function openMdeAccess(options: RuntimeOptions): MdeAccess {
-  const config = loadConfig(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const config = loadConfig(env);
+  const storage = readStateStorage(env);
   const credential = createCredential(config);
   const throttle = new MdeThrottle({
     rateLimits: config.rateLimits,
@@ -104,11 +118,12 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
-  return { config, credential, throttle, api };
+  const store = options.store ?? openStateStore(storage, credential);
+  return { config, credential, throttle, api, store, storage: storage.kind };
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  const { config, credential, throttle, api } = openMdeAccess(options);
+  const { config, credential, throttle, api, store, storage } = openMdeAccess(options);
   const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
   const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
@@ -146,6 +161,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     policy,
     api,
     throttle,
+    store,
+    storage,
     inline,
     receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
@@ -181,16 +198,20 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
 }
 
-/** What `status` and other reads need: settings and a throttled MDE client, no policy and no queue. */
+/** What `status` and other reads need: settings, a throttled MDE client and the store; no policy and no queue. */
 export interface ReadOnlyRuntime {
   readonly config: AppConfig;
   readonly api: MdeApi;
+  readonly store: StateStore;
+  readonly storage: StateStorage['kind'];
   close(): Promise<void>;
 }
 
-export function openReadOnly(options: Pick<RuntimeOptions, 'env' | 'decorateApi'> = {}): ReadOnlyRuntime {
-  const { config, throttle, api } = openMdeAccess(options);
-  return { config, api, close: () => throttle.stop() };
+export function openReadOnly(
+  options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store'> = {},
+): ReadOnlyRuntime {
+  const { config, throttle, api, store, storage } = openMdeAccess(options);
+  return { config, api, store, storage, close: () => throttle.stop() };
 }
 
 let shared: Runtime | null = null;
