@@ -1,5 +1,4 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { ConfigError } from '../shared/config';
 import {
   checkItemCount,
   checkRequestHead,
@@ -9,8 +8,7 @@ import {
   readBodyWithin,
 } from '../shared/intake/http-body';
 import type { IntakeResult } from '../shared/intake/receive-alerts';
-import { PolicyError } from '../shared/policy/validate';
-import { getRuntime, type Runtime } from '../shared/runtime';
+import type { Runtime } from '../shared/runtime';
 
 function problem(status: number, code: string, message: string, path?: string): HttpResponseInit {
   return { status, jsonBody: { error: path ? { code, message, path } : { code, message } } };
@@ -42,11 +40,14 @@ function fromResult(result: IntakeResult): HttpResponseInit {
 export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   // Read from the process runtime on every call, not cached here: getRuntime() already creates it
   // once, and one installed later (tests) or recreated after closeRuntime() must be the one used.
+  // Loaded on first use, not when the host imports this file: the pipeline's SDKs would otherwise
+  // weigh on every cold start (docs/architecture.md §8).
+  const { getRuntime, isMisconfiguration } = await import('../shared/runtime');
   let runtime: Runtime;
   try {
     runtime = getRuntime();
   } catch (error) {
-    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
+    if (!isMisconfiguration(error)) throw error;
     // Details go to the log only: the caller of a function key learns nothing about settings or policy.
     context.error(error.message);
     return problem(

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
-import { type ConfigurationCheck, checkConfiguration } from '../shared/configuration-check';
+import type { ConfigurationCheck } from '../shared/configuration-check';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
 
 /** 503 so probes mark the instance unhealthy. */
@@ -11,8 +11,13 @@ const statusOf = (check: ConfigurationCheck) => (check.valid ? 200 : 503);
  * component failed: nothing about the mode, hosts or settings (those are in the keyed view and the
  * logs). The answer comes from the check made once per process, so a probe costs nothing.
  */
+/** Loaded on the first probe, not at import: compiling the policy needs the schema validator. */
+async function configurationCheck(): Promise<ConfigurationCheck> {
+  return (await import('../shared/configuration-check')).checkConfiguration();
+}
+
 export async function health(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-  const check = checkConfiguration();
+  const check = await configurationCheck();
   return {
     status: statusOf(check),
     jsonBody: check.valid
@@ -35,7 +40,7 @@ export async function healthDetails(
   _request: HttpRequest,
   _context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const check = checkConfiguration();
+  const check = await configurationCheck();
   if (!check.valid)
     return {
       status: statusOf(check),

@@ -1,7 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
-import { checkConfiguration } from '../shared/configuration-check';
-import { getRuntime } from '../shared/runtime';
 
 /**
  * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
@@ -14,6 +12,7 @@ import { getRuntime } from '../shared/runtime';
  */
 export async function worker(message: unknown, context: InvocationContext): Promise<void> {
   const metadata = context.triggerMetadata ?? {};
+  const { getRuntime } = await import('../shared/runtime');
   await getRuntime().handle(bodyOf(message), {
     deliveryCount: Number(metadata.deliveryCount ?? 1),
     messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
@@ -41,6 +40,11 @@ function bodyOf(message: unknown): unknown {
  */
 export function registerWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   if (!env[SETTINGS.serviceBusNamespace]?.trim()) return false;
+  // Required here, not imported at the top: without a namespace (local runs) the policy compiler is
+  // never loaded at start-up. Registration has to happen while the host loads this file, so the
+  // check cannot wait for an asynchronous import.
+  const { checkConfiguration } =
+    require('../shared/configuration-check') as typeof import('../shared/configuration-check');
   if (!checkConfiguration(env).valid) return false;
   app.serviceBusQueue('worker', {
     connection: 'ServiceBusConnection',

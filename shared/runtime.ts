@@ -5,21 +5,20 @@
  * calls must be one per process, so the worker (a single instance in Azure) sees every call it
  * makes against the quota (docs/decisions/0001-one-worker-instance.md).
  *
- * Two modes (docs/architecture.md §4):
+ * Two modes (docs/architecture.md §2.1):
  * - `service-bus`: requests go to Service Bus and the Functions host delivers them to
  *   functions/worker.ts, which calls `handle`;
  * - `inline` (CLI, demo, local runs without a namespace): the in-memory Service Bus stand-in
  *   delivers them to the same `handle` inside this process, and `waitForIdle` tells when all ended.
  */
 import type { TokenCredential } from '@azure/identity';
-import { type AppConfig, loadConfig } from './config';
+import { type AppConfig, ConfigError, loadConfig } from './config';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import type { Delivery, RequestQueue } from './dispatch/queue';
 import { MdeThrottle } from './dispatch/quota/throttle';
 import type { IsolationRequest } from './dispatch/request';
-import { ServiceBusRequestQueue } from './dispatch/service-bus-queue';
 import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
@@ -28,6 +27,7 @@ import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
+import { PolicyError } from './policy/validate';
 import { withIncidentComments } from './report/sentinel-comments';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import type { StateStore } from './state/store';
@@ -41,7 +41,7 @@ export interface Runtime {
   /** The throttled MDE client (tests drive the simulator through it; the CLI reads with it). */
   readonly api: MdeApi;
   readonly throttle: MdeThrottle;
-  /** The register, breaker and ledgers (docs/architecture.md §7); `storage`: where the settings put them. */
+  /** The register, breaker and ledgers (docs/architecture.md §6); `storage`: where the settings put them. */
   readonly store: StateStore;
   readonly storage: StateStorage['kind'];
   /** Inline mode's queue, for tests that inspect it (pending messages, dead-letter records); null with Service Bus. */
@@ -122,6 +122,21 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
   return { config, credential, throttle, api, store, storage: storage.kind };
 }
 
+/**
+ * The Service Bus adapter, required only in service-bus mode: its SDK is the heaviest module of the
+ * app (docs/architecture.md §8) and inline runs never need it.
+ */
+function serviceBusQueue(config: AppConfig, credential: TokenCredential): RequestQueue {
+  const { ServiceBusRequestQueue } =
+    require('./dispatch/service-bus-queue') as typeof import('./dispatch/service-bus-queue');
+  return new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+}
+
+/** The settings or the policy cannot be used: the caller answers "misconfigured", never a 500. */
+export function isMisconfiguration(error: unknown): error is ConfigError | PolicyError {
+  return error instanceof ConfigError || error instanceof PolicyError;
+}
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const { config, credential, throttle, api, store, storage } = openMdeAccess(options);
   const timing = options.timing ?? DEFAULT_TIMING;
@@ -130,8 +145,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   if (mode === 'service-bus' && !config.serviceBusNamespace)
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');
   const inline = mode === 'inline' ? new InProcessQueue() : null;
-  const queue: RequestQueue =
-    inline ?? new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+  const queue: RequestQueue = inline ?? serviceBusQueue(config, credential);
   const baseReporter = options.reporter ?? jsonLinesReporter;
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {

@@ -3,6 +3,7 @@
  * tests never assert timings. Add a benchmark with one line below.
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  coldstart: () => import('./coldstart'),
   parse: () => import('./parse'),
   policy: () => import('./policy'),
   storm: () => import('./storm'),
