@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
   policy: () => import('./policy'),
+  quota: () => import('./quota'),
   storm: () => import('./storm'),
   store: () => import('./store'),
 };
