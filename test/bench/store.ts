@@ -55,7 +55,7 @@ const OPERATIONS_MEASURED: Record<string, (store: StateStore, n: number) => Prom
     }),
   'quota checkpoint (4 APIs, 1 batch)': (store, n) => store.quota.save(checkpoints(n * 1_000, 100, 1)),
   // What a checkpoint holds with every API's hour window full (1,500 calls each, seconds apart).
-  'quota checkpoint, full hour (4 × 1,500)': (store, n) =>
+  'quota checkpoint (4 × 1,500 stamps)': (store, n) =>
     store.quota.save(checkpoints(n * 10_000_000, 1_500, 2_400)),
 };
 
