@@ -119,6 +119,13 @@ describe('MdeThrottle checkpoints through the quota ledger', () => {
     second.restore(first.checkpoint());
     expect(callsThatFitNow(second)).toBe(10 - 4);
   });
+
+  it('passes over an API it does not know', () => {
+    const throttle = throttleAt({ now: () => 1_000 });
+    const unknown = { api: 'retired' as QuotaCheckpoint['api'], stamps: [1_000], pausedUntil: 0 };
+    throttle.restore([unknown, { api: 'isolate', stamps: [1_000], pausedUntil: 0 }]);
+    expect(callsThatFitNow(throttle)).toBe(9);
+  });
 });
 
 describe('a restarted process against MDE (the simulator)', () => {

@@ -160,9 +160,13 @@ export class MdeThrottle {
     return MDE_APIS.map((api) => ({ api, ...this.budgets[api].checkpoint(now) }));
   }
 
-  /** Counts the calls of a checkpoint (a previous process's) as made by this throttle. */
+  /**
+   * Counts the calls of a checkpoint (a previous process's) as made by this throttle. An API this
+   * version does not know (a checkpoint written by another version) has no budget here to count in.
+   */
   restore(checkpoints: readonly QuotaCheckpoint[]): void {
-    for (const { api, stamps, pausedUntil } of checkpoints) this.budgets[api].restore(stamps, pausedUntil);
+    for (const { api, stamps, pausedUntil } of checkpoints)
+      if (MDE_APIS.includes(api)) this.budgets[api].restore(stamps, pausedUntil);
   }
 
   async stop(): Promise<void> {
