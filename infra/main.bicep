@@ -36,8 +36,8 @@ param mdeApiUrl string = ''
 @description('MDE quota per API as a count/window list.')
 param mdeRateLimits string = '100/60s,1500/1h'
 
-@description('Fraction of every quota window left unused for other tools sharing the identity.')
-param mdeRateHeadroom string = '0.05'
+@description('Share of the MDE quota rate left to other callers of the same identity (0: the identity is this app\'s alone).')
+param mdeRateHeadroom string = '0'
 
 @minValue(1000)
 param mdeRequestTimeoutMs int = 30000

@@ -192,7 +192,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
-  let rateHeadroom = 0.05;
+  let rateHeadroom = 0;
   const headroomRaw = get(SETTINGS.rateHeadroom);
   if (headroomRaw) {
     const value = Number(headroomRaw);

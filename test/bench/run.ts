@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   coldstart: () => import('./coldstart'),
   parse: () => import('./parse'),
   policy: () => import('./policy'),
+  quota: () => import('./quota'),
   storm: () => import('./storm'),
   store: () => import('./store'),
 };

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- store`: what one state store operation costs against Azurite (in memory, on
  * loopback, started here), one at a time as a request makes them: a register write, a breaker
- * reserve + commit (the pair an isolate POST adds), an action ledger write and a quota checkpoint.
+ * reserve + commit (the pair an isolate POST adds), an action ledger write and a quota checkpoint
+ * (a light one, and one with every API's hour window full).
  * Figures: p50 and p99 in ms over OPERATIONS runs of each, after a warm-up of each. Azure adds network
  * latency on top; the figures bound what the store's own work costs.
  */
@@ -52,15 +53,19 @@ const OPERATIONS_MEASURED: Record<string, (store: StateStore, n: number) => Prom
       createdAt: new Date().toISOString(),
       recordedAt: new Date().toISOString(),
     }),
-  'quota checkpoint (4 APIs, 1 batch)': (store, n) =>
-    store.quota.save(
-      MDE_APIS.map((api) => ({
-        api,
-        stamps: Array.from({ length: 100 }, (_, i) => n * 1_000 + i),
-        pausedUntil: 0,
-      })),
-    ),
+  'quota checkpoint (4 APIs, 1 batch)': (store, n) => store.quota.save(checkpoints(n * 1_000, 100, 1)),
+  // What a checkpoint holds with every API's hour window full (1,500 calls each, seconds apart).
+  'quota checkpoint (4 × 1,500 stamps)': (store, n) =>
+    store.quota.save(checkpoints(n * 10_000_000, 1_500, 2_400)),
 };
+
+function checkpoints(first: number, calls: number, gapMs: number) {
+  return MDE_APIS.map((api) => ({
+    api,
+    stamps: Array.from({ length: calls }, (_, i) => first + i * gapMs),
+    pausedUntil: 0,
+  }));
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];

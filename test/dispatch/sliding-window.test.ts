@@ -99,4 +99,28 @@ describe('SlidingWindowLog', () => {
       ),
     );
   });
+
+  it('keeps a cap on a window until it lifts, then its own limit again', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 60 }),
+        (cap, gaps) => {
+          const windowMs = 100;
+          const until = 300;
+          const log = new SlidingWindowLog([{ limit: 6, windowMs }]);
+          log.cap(0, { limit: cap, until });
+          const admitted: number[] = [];
+          let now = 0;
+          for (const gap of gaps) {
+            now = log.slotAt(now + gap, 1);
+            callAt(log, now);
+            admitted.push(now);
+          }
+          const within = (t: number) => admitted.filter((u) => u >= t - windowMs && u <= t).length;
+          return admitted.every((t) => within(t) <= (t < until ? cap : 6));
+        },
+      ),
+    );
+  });
 });

@@ -2,19 +2,40 @@ import { parseRateLimits } from '../../shared/config';
 import { effectiveWindows } from '../../shared/dispatch/quota/api-budget';
 import { withReservation } from '../../shared/dispatch/quota/current-reservation';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
-import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
+import { MdeThrottle, noteLearnedCeilings } from '../../shared/dispatch/quota/throttle';
+import { greedySpanMs } from '../bench/quota';
+import { quotaOptimalSpanMs } from '../bench/quota-optimum';
 
 function throttleAt(clock: { now: () => number }, limits = '5/1000ms', headroom = 0) {
   return new MdeThrottle({ rateLimits: parseRateLimits(limits), headroom, clock });
 }
 
 describe('MdeThrottle', () => {
-  it('takes the headroom off every window, keeping at least one call', () => {
+  it('stretches every window by the headroom, keeping its count', () => {
+    // The headroom no longer cuts counts (95/min and 1,425/h at 5 %, which left the last devices of a
+    // 1,500-device storm for the next hour): each window lasts 1 / (1 − headroom) longer instead.
     expect(effectiveWindows(parseRateLimits('100/60s,1500/1h'), 0.05)).toEqual([
-      { limit: 95, windowMs: 60_000 },
-      { limit: 1425, windowMs: 3_600_000 },
+      { limit: 100, windowMs: 63_158 },
+      { limit: 1500, windowMs: 3_789_474 },
+    ]);
+    expect(effectiveWindows(parseRateLimits('100/60s,1500/1h'), 0)).toEqual([
+      { limit: 100, windowMs: 60_000 },
+      { limit: 1500, windowMs: 3_600_000 },
     ]);
     expect(effectiveWindows(parseRateLimits('1/1s'), 0.4)[0].limit).toBe(1);
+  });
+
+  it('costs no more than the fraction the headroom names, on either side of the long window', () => {
+    const limits = '100/600ms,1500/36s';
+    const headroom = 0.05;
+    for (const calls of [1_425, 1_500, 1_501, 2_000, 3_000]) {
+      const optimum = quotaOptimalSpanMs(calls, parseRateLimits(limits));
+      const span = greedySpanMs(calls, effectiveWindows(parseRateLimits(limits), headroom));
+      // Each wait (one per burst of 100) adds up to 2 ms: the stretched window rounded up to whole ms,
+      // and 1 ms because a call stamped at t still counts at exactly t + windowMs.
+      expect(span).toBeLessThanOrEqual(optimum / (1 - headroom) + (2 * calls) / 100);
+      expect(span).toBeGreaterThanOrEqual(optimum);
+    }
   });
 
   it('reserves all calls of a request at once, or answers when they fit', async () => {
@@ -144,5 +165,89 @@ describe('MdeThrottle', () => {
     await Promise.all([held, low, high]);
     expect(order).toEqual(['high', 'low']);
     await throttle.stop();
+  });
+});
+
+describe('MdeThrottle after a 429', () => {
+  /** `count` isolate calls at the clock's time, through the throttle's real call line. */
+  async function spend(throttle: MdeThrottle, count: number): Promise<void> {
+    const reservation = throttle.reserve({ isolate: count }, 1) as Reservation;
+    for (let i = 0; i < count; i += 1) await reservation.call('isolate', async () => 'posted');
+  }
+
+  it('caps the fullest window at the calls made in it until the window turns over', async () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '5/1000ms,20/10000ms');
+    const heard: unknown[] = [];
+    throttle.subscribe({ learned: (api, ceiling) => heard.push({ api, ...ceiling }) });
+    await spend(throttle, 3);
+    now = 10;
+    // Someone else spent the rest: the third call was answered 429, Retry-After 90 ms.
+    throttle.pause('isolate', 100);
+    const learned = { windowMs: 1000, limit: 5, learned: 3, until: 1010 };
+    expect(heard).toEqual([{ api: 'isolate', ...learned }]);
+    expect(throttle.learnedCeilings()).toEqual([{ api: 'isolate', ceiling: learned }]);
+    now = 100;
+    // Without the lesson two more calls would fit now; with it, the next waits for the first to leave.
+    expect(throttle.reserve({ isolate: 1 }, 1)).toEqual({ retryAt: 1001 });
+    expect(throttle.reserve({ machines: 1 }, 1)).toBeInstanceOf(Reservation);
+    now = 1010;
+    expect(throttle.learnedCeilings()).toEqual([]);
+    expect(throttle.reserve({ isolate: 5 }, 1)).toBeInstanceOf(Reservation);
+    await throttle.stop();
+  });
+
+  it('learns nothing from a 429 during the pause; a later one caps the next window', async () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '5/1000ms,20/10000ms');
+    await spend(throttle, 4);
+    throttle.pause('isolate', 100);
+    now = 50;
+    // A call sent before the pause was known: the same news.
+    throttle.pause('isolate', 150);
+    expect(throttle.learnedCeilings().map((c) => c.ceiling.windowMs)).toEqual([1000]);
+    now = 200;
+    // The minute-like window was not the one: with it capped, the next 429 caps the longer window.
+    throttle.pause('isolate', 300);
+    expect(throttle.learnedCeilings()).toEqual([
+      { api: 'isolate', ceiling: { windowMs: 1000, limit: 5, learned: 4, until: 1000 } },
+      { api: 'isolate', ceiling: { windowMs: 10_000, limit: 20, learned: 4, until: 10_200 } },
+    ]);
+    now = 300;
+    // A third, with every window capped, lowers each to the calls in it now.
+    throttle.pause('isolate', 400);
+    expect(throttle.learnedCeilings().map((c) => c.ceiling.learned)).toEqual([4, 4]);
+    await throttle.stop();
+  });
+
+  it('reports each ceiling learned as a note', () => {
+    const throttle = throttleAt({ now: () => 0 }, '5/1000ms');
+    const notes: unknown[] = [];
+    throttle.subscribe(noteLearnedCeilings({ note: (level, record) => notes.push({ level, ...record }) }));
+    throttle.pause('machineactions', 100);
+    expect(notes).toEqual([
+      {
+        level: 'warn',
+        event: 'quota-ceiling-learned',
+        api: 'machineactions',
+        windowMs: 1000,
+        limit: 5,
+        learned: 1,
+        until: '1970-01-01T00:00:01.000Z',
+      },
+    ]);
+  });
+
+  it('keeps at least one call per window, so the API is tried again after the pause', () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '5/1000ms');
+    throttle.pause('isolate', 100);
+    expect(throttle.learnedCeilings()[0].ceiling.learned).toBe(1);
+    now = 100;
+    expect(throttle.reserve({ isolate: 1 }, 1)).toBeInstanceOf(Reservation);
+    expect(throttle.reserve({ isolate: 1 }, 1)).not.toBeInstanceOf(Reservation);
+    // The window has turned over since the 429: its own limit again.
+    now = 1_000;
+    expect(throttle.reserve({ isolate: 4 }, 1)).toBeInstanceOf(Reservation);
   });
 });

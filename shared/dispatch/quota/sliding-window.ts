@@ -7,10 +7,18 @@
  * A call holds its slot from the moment it is taken; while it is in flight its end is unknown, so it
  * counts as made now and keeps counting. When it ends it is stamped with its end time, which is never
  * earlier than the moment MDE counted it, so the slot frees no earlier than MDE's own window does.
+ *
+ * A window's limit can be lowered for a while (`cap`): what a 429 taught about the real ceiling.
  */
 export interface WindowLimit {
   limit: number;
   windowMs: number;
+}
+
+/** A lower limit on one window, in force until `until` (epoch ms). */
+export interface WindowCap {
+  limit: number;
+  until: number;
 }
 
 export class SlidingWindowLog {
@@ -18,9 +26,12 @@ export class SlidingWindowLog {
   private readonly stamps: number[] = [];
   private inFlight = 0;
   private readonly longestMs: number;
+  /** By window index. */
+  private readonly caps: (WindowCap | undefined)[];
 
   constructor(readonly windows: readonly WindowLimit[]) {
     this.longestMs = Math.max(...windows.map((w) => w.windowMs));
+    this.caps = windows.map(() => undefined);
   }
 
   /**
@@ -32,6 +43,9 @@ export class SlidingWindowLog {
   slotAt(now: number, position: number): number {
     this.prune(now);
     if (position < 1) return now;
+    // A cap in force now is applied to every future slot, also those after it lifts: a promise that
+    // is later than needed, never earlier; asked again after the cap lifts, the answer is exact.
+    const limits = this.windows.map((_, index) => this.limitAt(index, now));
     // Calls in order: the finished ones, the ones in flight (as made now), then the future ones from
     // here. Future call j waits for the call `limit` places before it in each window; since the times
     // never go down, that is its slot. Only the calls a chain of such steps reaches are computed:
@@ -44,8 +58,8 @@ export class SlidingWindowLog {
       const call = pending[pending.length - 1];
       let at = now;
       let waiting = false;
-      for (const w of this.windows) {
-        const earlier = known + call - w.limit;
+      for (const [index, w] of this.windows.entries()) {
+        const earlier = known + call - limits[index];
         if (earlier < 0) continue;
         const made =
           earlier < finished ? this.stamps[earlier] : earlier < known ? now : slots.get(earlier - known);
@@ -77,6 +91,42 @@ export class SlidingWindowLog {
   /** A call taken earlier was never made. */
   refund(): void {
     this.inFlight -= 1;
+  }
+
+  /** Calls counting in window `index` at `now`: finished within it, and in flight. */
+  callsIn(index: number, now: number): number {
+    const windowMs = this.windows[index].windowMs;
+    let inside = 0;
+    for (let i = this.stamps.length - 1; i >= 0 && this.stamps[i] + windowMs >= now; i -= 1) inside += 1;
+    return inside + this.inFlight;
+  }
+
+  /** The cap of window `index` in force at `now`, if any. */
+  capAt(index: number, now: number): WindowCap | undefined {
+    const cap = this.caps[index];
+    return cap && now < cap.until ? cap : undefined;
+  }
+
+  /** Lowers window `index` to `limit` calls until `until`. */
+  cap(index: number, cap: WindowCap): void {
+    this.caps[index] = cap;
+  }
+
+  /** The calls within the longest window at `now`, ascending; those in flight as made now. */
+  recent(now: number): number[] {
+    this.prune(now);
+    return [...this.stamps, ...Array<number>(this.inFlight).fill(now)].sort((a, b) => a - b);
+  }
+
+  /** Adds finished calls made elsewhere (another process's, from a checkpoint). */
+  add(stamps: readonly number[]): void {
+    this.stamps.push(...stamps);
+    this.stamps.sort((a, b) => a - b);
+  }
+
+  private limitAt(index: number, now: number): number {
+    const cap = this.capAt(index, now);
+    return Math.min(cap?.limit ?? Number.POSITIVE_INFINITY, this.windows[index].limit);
   }
 
   private prune(now: number): void {

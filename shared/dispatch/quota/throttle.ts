@@ -7,14 +7,19 @@
  * docs/decisions/0007-bottleneck-and-sliding-window-budget.md). When the budget is short it gets the
  * moment the budget frees instead, and the worker reschedules the message for then, rather than
  * holding a message lock or half-doing a request.
+ *
+ * The recent calls per API can be exported (`checkpoint`) and counted again in a new process
+ * (`restore`), so a restarted worker starts from what the previous one spent (`checkpoint.ts`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateWindow } from '../../config';
 import { type Clock, systemClock } from '../../kernel/clock';
 import { MDE_APIS, type MdeApiName } from '../../mde/api';
 import type { MdeCallScheduler } from '../../mde/client';
-import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows } from './api-budget';
+import type { DispatchReporter } from '../outcome';
+import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows, type LearnedCeiling } from './api-budget';
 import { CallLine } from './call-line';
+import type { QuotaCheckpoint } from './checkpoint';
 import { currentReservation } from './current-reservation';
 import { BudgetShortError, Reservation, type ReservedBudget } from './reservation';
 import { WaitingLine } from './waiting-line';
@@ -27,8 +32,32 @@ export interface ThrottleOptions {
   maxConcurrent?: number;
 }
 
+/** What the throttle tells those who subscribe (`subscribe`). */
+export interface ThrottleListener {
+  /** A call of `api` ended, answered or not: its slot now counts with its end time. */
+  callEnded?(api: MdeApiName): void;
+  /** A 429 taught `api` a lower ceiling on one window, in force until the window turns over. */
+  learned?(api: MdeApiName, ceiling: LearnedCeiling): void;
+}
+
+/** Reports each ceiling a 429 taught as a `quota-ceiling-learned` note (subscribe it to a throttle). */
+export function noteLearnedCeilings(reporter: Pick<DispatchReporter, 'note'>): ThrottleListener {
+  return {
+    learned: (api, ceiling) =>
+      reporter.note('warn', {
+        event: 'quota-ceiling-learned',
+        api,
+        windowMs: ceiling.windowMs,
+        limit: ceiling.limit,
+        learned: ceiling.learned,
+        until: new Date(ceiling.until).toISOString(),
+      }),
+  };
+}
+
 export class MdeThrottle {
   readonly clock: Clock;
+  private readonly listeners = new Set<ThrottleListener>();
   private readonly budgets: Record<MdeApiName, ApiBudget>;
   private readonly lines: Record<MdeApiName, WaitingLine>;
   private readonly calls: CallLine;
@@ -103,9 +132,41 @@ export class MdeThrottle {
     };
   }
 
-  /** MDE answered 429: nobody in this process calls that API again before `until`. */
+  /**
+   * MDE answered 429: nobody in this process calls that API again before `until` (its Retry-After),
+   * and the window MDE found full is capped at the calls this app has in it until it turns over
+   * (`ApiBudget.rateLimited`); subscribers hear what was learned.
+   */
   pause(api: MdeApiName, until: number): void {
-    this.budgets[api].pauseUntil(until);
+    for (const ceiling of this.budgets[api].rateLimited(this.clock.now(), until))
+      for (const listener of this.listeners) listener.learned?.(api, ceiling);
+  }
+
+  /** The ceilings learned from 429s that are in force now, per API. */
+  learnedCeilings(): { api: MdeApiName; ceiling: LearnedCeiling }[] {
+    const now = this.clock.now();
+    return MDE_APIS.flatMap((api) => this.budgets[api].ceilings(now).map((ceiling) => ({ api, ceiling })));
+  }
+
+  /** Calls `listener` on every event until the answer is called. */
+  subscribe(listener: ThrottleListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every API's calls that still count now (those in flight as made now) and its 429 pause. */
+  checkpoint(): QuotaCheckpoint[] {
+    const now = this.clock.now();
+    return MDE_APIS.map((api) => ({ api, ...this.budgets[api].checkpoint(now) }));
+  }
+
+  /**
+   * Counts the calls of a checkpoint (a previous process's) as made by this throttle. An API this
+   * version does not know (a checkpoint written by another version) has no budget here to count in.
+   */
+  restore(checkpoints: readonly QuotaCheckpoint[]): void {
+    for (const { api, stamps, pausedUntil } of checkpoints)
+      if (MDE_APIS.includes(api)) this.budgets[api].restore(stamps, pausedUntil);
   }
 
   async stop(): Promise<void> {
@@ -130,6 +191,7 @@ export class MdeThrottle {
         return await call();
       } finally {
         this.budgets[api].settle(this.clock.now());
+        for (const listener of this.listeners) listener.callEnded?.(api);
       }
     });
   }
