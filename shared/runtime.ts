@@ -17,11 +17,13 @@ import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import type { Delivery, RequestQueue } from './dispatch/queue';
-import { MdeThrottle } from './dispatch/quota/throttle';
+import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
+import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
+import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
@@ -132,6 +134,26 @@ function serviceBusQueue(config: AppConfig, credential: TokenCredential): Reques
   return new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
 }
 
+/**
+ * Counts what the previous process spent of the quota windows (the quota ledger) before this one
+ * makes its first call. With the ledger unreadable the worker starts from empty windows: the cost is
+ * a bounded number of 429s, each answered by Retry-After, which is better than not isolating.
+ */
+async function restoreQuotaSpend(
+  throttle: MdeThrottle,
+  store: StateStore,
+  reporter: DispatchReporter,
+): Promise<void> {
+  try {
+    throttle.restore(await store.quota.load());
+  } catch (error) {
+    reporter.note('warn', {
+      event: 'quota-ledger-unreadable',
+      why: `${errorMessage(error)}; starting from empty quota windows (a 429 answers any call over the quota)`,
+    });
+  }
+}
+
 /** The settings or the policy cannot be used: the caller answers "misconfigured", never a 500. */
 export function isMisconfiguration(error: unknown): error is ConfigError | PolicyError {
   return error instanceof ConfigError || error instanceof PolicyError;
@@ -155,15 +177,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
-  const dispatcher = new Dispatcher({
-    api,
-    policy,
-    queue,
-    throttle,
-    reporter: comments ?? baseReporter,
-    timing,
-  });
-  const handle = (body: unknown, delivery: Delivery) => dispatcher.handle(body, delivery);
+  const reporter = comments ?? baseReporter;
+  const dispatcher = new Dispatcher({ api, policy, queue, throttle, reporter, timing });
+  const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
+  const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
+  const ready = restoreQuotaSpend(throttle, store, reporter);
+  throttle.holdUntil(ready);
+  const handle = async (body: unknown, delivery: Delivery) => {
+    await ready;
+    return dispatcher.handle(body, delivery);
+  };
   const stopWaiting = new Set<() => void>();
   if (options.startWorker !== false)
     inline?.start((message, delivery) => handle(message.body, delivery), {
@@ -206,6 +229,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       for (const stop of stopWaiting) stop();
       await queue.close();
       await throttle.stop();
+      stopNoting();
+      await checkpointer.stop();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
     },

@@ -55,6 +55,14 @@ export function noteLearnedCeilings(reporter: Pick<DispatchReporter, 'note'>): T
   };
 }
 
+/** The throttle was stopped (the runtime closed) while a call waited for a slot: it was never sent. */
+export class ThrottleStoppedError extends Error {
+  constructor() {
+    super('the MDE throttle was stopped before this call had a free slot; nothing was sent');
+    this.name = 'ThrottleStoppedError';
+  }
+}
+
 export class MdeThrottle {
   readonly clock: Clock;
   private readonly listeners = new Set<ThrottleListener>();
@@ -62,6 +70,9 @@ export class MdeThrottle {
   private readonly lines: Record<MdeApiName, WaitingLine>;
   private readonly calls: CallLine;
   private readonly holdMs: number;
+  private readonly stopping = new AbortController();
+  /** Settles once the previous process's spend is counted (`holdUntil`). */
+  private restored: Promise<void> = Promise.resolve();
   /** What every reservation of this throttle spends from. */
   private readonly reserved: ReservedBudget = {
     takeNow: (api) => {
@@ -128,8 +139,17 @@ export class MdeThrottle {
     return (call, send) => {
       const reservation = currentReservation();
       if (reservation) return reservation.call(call.api, send);
-      return this.callWhenFree(call.api, send);
+      return this.restored.then(() => this.callWhenFree(call.api, send));
     };
+  }
+
+  /**
+   * Calls made outside a reservation (a CLI lookup) wait until `restoring` settles: the quota ledger
+   * read at start, so they never spend from windows that do not yet hold what the previous process
+   * spent. Reservations are only taken after it (the runtime waits for it before handling requests).
+   */
+  holdUntil(restoring: Promise<void>): void {
+    this.restored = restoring.catch(() => undefined);
   }
 
   /**
@@ -169,7 +189,9 @@ export class MdeThrottle {
       if (MDE_APIS.includes(api)) this.budgets[api].restore(stamps, pausedUntil);
   }
 
+  /** Calls waiting for a free slot are refused (ThrottleStoppedError); calls already sent end. */
   async stop(): Promise<void> {
+    this.stopping.abort(new ThrottleStoppedError());
     await this.calls.stop();
   }
 
@@ -178,7 +200,10 @@ export class MdeThrottle {
       const now = this.clock.now();
       const at = this.budgets[api].slotAt(now, 1);
       if (at <= now) break;
-      await sleep(at - now);
+      // A slot may be an hour away: a stopped runtime must not keep the process alive that long.
+      await sleep(at - now, undefined, { signal: this.stopping.signal }).catch(() => {
+        throw new ThrottleStoppedError();
+      });
     }
     this.budgets[api].take(1);
     return this.run(api, 0, send);
