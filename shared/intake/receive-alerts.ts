@@ -2,6 +2,7 @@
  * The intake use case: a request body to normalized alerts, their stage-1 policy decisions and the
  * isolation requests handed to dispatch. Shared by the HTTP function and the CLI; knows no HTTP.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
 import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
@@ -165,10 +166,19 @@ async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: Intak
   };
 }
 
+/**
+ * Alerts carried through between two turns of the event loop. Deciding and queueing never wait on
+ * I/O in inline mode, so without a pause a batch of 1,000 (or a storm of requests) would hold the
+ * loop until its last alert, and no isolation would be posted meanwhile: the quota windows would
+ * then replay that lag (docs/architecture.md §2.1).
+ */
+export const INTAKE_SLICE = 25;
+
 /** Parses any accepted body and carries every alert through; one bad item never sinks the others. */
 export async function receiveAlerts(body: unknown, deps: IntakeDeps): Promise<IntakeResult> {
   const alerts: AlertReport[] = [];
   for (const outcome of parseAlertPayload(body)) {
+    if (alerts.length > 0 && alerts.length % INTAKE_SLICE === 0) await yieldToEventLoop();
     if ('problem' in outcome) {
       deps.log({ event: 'alert-rejected', path: outcome.path, code: outcome.problem.code });
       alerts.push({ path: outcome.path, status: 'rejected', error: outcome.problem });

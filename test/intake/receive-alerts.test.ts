@@ -1,6 +1,7 @@
 import { MAX_DEVICES_PER_ALERT, type NormalizedAlert } from '../../shared/alerts/model';
 import {
   type DecisionSink,
+  INTAKE_SLICE,
   type IntakeLogLine,
   receiveAlerts,
   type SubmittedRequest,
@@ -8,6 +9,7 @@ import {
 import { loadPolicy } from '../../shared/policy/load';
 import type { Decision, IsolationPolicy } from '../../shared/policy/types';
 import { fixture } from '../fixtures';
+import { mdeAlert } from '../support/alert-payloads';
 
 const policy = loadPolicy({ kind: 'default' }, 'enforce');
 
@@ -36,6 +38,21 @@ function run(body: unknown, deps: { policy?: IsolationPolicy; sink?: DecisionSin
 }
 
 describe('receiveAlerts', () => {
+  it('lets the event loop run between slices of a large batch, so dispatch is not starved', async () => {
+    const batch = Array.from({ length: 4 * INTAKE_SLICE }, (_, n) =>
+      mdeAlert({ machineId: n.toString(16).padStart(40, '0') }),
+    );
+    const sink = new MemorySink();
+    let queuedWhenLoopRan = -1;
+    setImmediate(() => {
+      queuedWhenLoopRan = sink.queued.size;
+    });
+    const { result } = await run(batch, { sink });
+    expect(result.accepted).toBe(batch.length);
+    // The loop ran after the first slice, long before the last alert was queued.
+    expect(queuedWhenLoopRan).toBe(INTAKE_SLICE);
+  });
+
   it('decides a ransomware alert under the default policy and queues one isolation request', async () => {
     const sink = new MemorySink();
     const { result } = await run(fixture('11-graph-alert-v2-device-evidence.json'), { sink });
