@@ -3,6 +3,7 @@
  * demo compress all of them with `compressTiming`, so a 3-day MDE retry plays out in seconds without
  * a different code path.
  */
+import { jitteredBackoffMs } from '../kernel/backoff';
 import type { MachineActionStatus } from '../mde/types';
 
 export interface DispatchTiming {
@@ -52,21 +53,6 @@ export function compressTiming(factor: number, base: DispatchTiming = DEFAULT_TI
     if (key !== 'transientMaxAttempts') scaled[key] = Math.max(1, Math.round(base[key] * factor));
   }
   return scaled;
-}
-
-/**
- * Exponential backoff with "equal jitter": half the exponential step fixed, half random. The fixed
- * half keeps a retry from firing right away; the random half spreads retries of a burst of
- * failures so they do not hit a recovering API together.
- */
-export function jitteredBackoffMs(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number,
-): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
 }
 
 export function transientRetryDelayMs(attempt: number, timing: DispatchTiming, random: () => number): number {

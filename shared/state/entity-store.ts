@@ -12,7 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../clock';
-import { jitteredBackoffMs } from '../dispatch/timing';
+import { jitteredBackoffMs } from '../kernel/backoff';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
 import { truncate } from '../policy/text';
