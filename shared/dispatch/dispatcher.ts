@@ -4,6 +4,7 @@
  * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
  */
 
+import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
 import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
@@ -14,9 +15,10 @@ import type { DispatchReporter } from './outcome';
 import { type Delivery, messageFor, type RequestQueue } from './queue';
 import type { MdeThrottle } from './quota/throttle';
 import {
+  type ActionRequest,
+  decodeRequest,
   deviceKey,
   type IsolationRequest,
-  invalidRequestReason,
   isolateRequestFrom,
   manualRequest,
   requesterFor,
@@ -80,13 +82,11 @@ export class Dispatcher implements DecisionSink {
     const submitted: SubmittedRequest[] = [];
     for (const [index, decision] of decisions.entries()) {
       if (decision.action !== 'isolate') continue;
-      const requestedBy = requesterFor(alert, decision.rule);
       const request = isolateRequestFrom(decision, {
         alert,
         receivedAt,
         policyVersion: decision.policyVersion,
-        comment: this.deps.policy.comment(alert, decision, requestedBy.name),
-        requestedBy,
+        requestedBy: requesterFor(alert, decision.rule),
       });
       const { duplicate } = await this.enqueue(request);
       submitted.push({
@@ -100,27 +100,18 @@ export class Dispatcher implements DecisionSink {
   }
 
   /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
-  async submitManual(order: ManualOrder): Promise<IsolationRequest> {
-    const now = new Date(this.clock.now());
-    const alert: NormalizedAlert = {
-      source: 'manual',
-      alertId: `manual-${now.toISOString()}`,
-      incidentId: null,
-      incidentArmId: null,
-      title: order.comment,
-      severity: 'high',
-      firing: true,
-      categories: [],
-      mitreTechniques: [],
-      devices: [order.device],
-      manual: { comment: order.comment, isolationType: order.isolationType, requestedBy: order.requestedBy },
-    };
+  async submitManual(order: ManualOrder): Promise<ActionRequest> {
+    const alert = manualAlert({
+      device: order.device,
+      comment: order.comment,
+      isolationType: order.isolationType,
+      requestedBy: order.requestedBy,
+    });
     const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
       alert,
-      receivedAt: now,
+      receivedAt: new Date(this.clock.now()),
       policyVersion: this.deps.policy.version,
-      comment: order.comment,
-      requestedBy: { kind: 'caller', name: order.requestedBy },
+      requestedBy: requesterFor(alert, 'manual'),
     });
     await this.enqueue(request);
     return request;
@@ -136,17 +127,17 @@ export class Dispatcher implements DecisionSink {
 
   /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
   async handle(body: unknown, delivery: Delivery): Promise<void> {
-    const problem = invalidRequestReason(body);
-    if (problem) {
+    const decoded = decodeRequest(body);
+    if ('problem' in decoded) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.
       return this.lifecycle.deadLetterMessage(
         body,
         delivery.messageId ?? 'unknown',
         'InvalidMessage',
-        problem,
+        decoded.problem,
       );
     }
-    const request = body as IsolationRequest;
+    const { request } = decoded;
     if (request.action === 'track') return this.tracker.poll(request);
     return this.worker.act(request);
   }

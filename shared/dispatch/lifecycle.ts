@@ -183,9 +183,10 @@ export class RequestLifecycle {
     // The id names the request and its state, including the action tracked: a redelivered message
     // that requeues again sends the same id, which duplicate detection drops, so a requeue is itself
     // idempotent, while tracking of another action by the same request is never taken for it.
-    const state = `${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
-    const messageId = next.tracking
-      ? `${next.requestId}:track:${next.tracking.actionId}:${state}`
+    const tracking = next.action === 'track' ? next.tracking : null;
+    const state = `${next.attempt}.${next.deferrals}.${tracking?.polls ?? 0}`;
+    const messageId = tracking
+      ? `${next.requestId}:track:${tracking.actionId}:${state}`
       : `${next.requestId}:${next.action}:${state}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
     // A retry means something failed; waiting for budget or polling is the normal course.

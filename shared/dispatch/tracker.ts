@@ -13,7 +13,7 @@ import { OUTCOME_OF_STATUS } from './outcome';
 import { withReservation } from './quota/current-reservation';
 import { Reservation } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
-import type { IsolationRequest, TrackedAction } from './request';
+import type { TrackedAction, TrackRequest } from './request';
 import { type DispatchTiming, trackingPollDelayMs } from './timing';
 
 export interface TrackerDeps {
@@ -29,9 +29,9 @@ export interface TrackerDeps {
 export class ActionTracker {
   constructor(private readonly deps: TrackerDeps) {}
 
-  async poll(request: IsolationRequest): Promise<void> {
+  async poll(request: TrackRequest): Promise<void> {
     const { throttle, lifecycle, timing, clock } = this.deps;
-    const tracking = request.tracking as TrackedAction;
+    const { tracking } = request;
     const where = { machineId: tracking.machineId, computerDnsName: tracking.computerDnsName };
     if (clock.now() - Date.parse(tracking.postedAt) > timing.trackGiveUpMs)
       // MDE itself stops retrying an offline device after 3 days; past that, polling learns nothing.
@@ -77,7 +77,7 @@ export class ActionTracker {
   }
 
   /** The action ended (or tracking gave up): the next request for this machine asks MDE again. */
-  private end(request: IsolationRequest, tracking: TrackedAction, details: OutcomeDetails): void {
+  private end(request: TrackRequest, tracking: TrackedAction, details: OutcomeDetails): void {
     this.deps.posted.clear(tracking.machineId, tracking.actionId);
     this.deps.lifecycle.finish(request, details);
   }

@@ -18,7 +18,7 @@ import type { CallBudget } from './quota/api-budget';
 import { withReservation } from './quota/current-reservation';
 import { Reservation } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
-import { type IsolationRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
+import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
 import type { DispatchTiming } from './timing';
 import { terminalReason } from './tracker';
@@ -56,9 +56,9 @@ export class IsolationWorker {
 
   constructor(private readonly deps: WorkerDeps) {}
 
-  async act(request: IsolationRequest): Promise<void> {
+  async act(request: ActionRequest): Promise<void> {
     const { throttle, lifecycle } = this.deps;
-    const verb = request.action as IsolationVerb;
+    const verb = request.action;
     const reservation = throttle.reserve(this.callsFor(request, verb), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
@@ -78,7 +78,7 @@ export class IsolationWorker {
   }
 
   /** Every MDE call this request may make, so it is budgeted before the first one. */
-  private callsFor(request: IsolationRequest, verb: IsolationVerb): CallBudget {
+  private callsFor(request: ActionRequest, verb: IsolationVerb): CallBudget {
     const { policy, resolver, posted, clock } = this.deps;
     const machine = resolver.peek(request.device);
     // Redelivered after this request's own POST: only its tracking is queued again, no call needed.
@@ -92,7 +92,7 @@ export class IsolationWorker {
     return needs;
   }
 
-  private async resolveAndAct(request: IsolationRequest, verb: IsolationVerb): Promise<void> {
+  private async resolveAndAct(request: ActionRequest, verb: IsolationVerb): Promise<void> {
     const resolution = await this.deps.resolver.resolve(request.device);
     if (resolution.kind === 'not-found') {
       const namesakes = resolution.namesakes.length
@@ -115,11 +115,7 @@ export class IsolationWorker {
     await this.withMachineLock(machine.id, () => this.decideAndPost(request, verb, machine));
   }
 
-  private async decideAndPost(
-    request: IsolationRequest,
-    verb: IsolationVerb,
-    machine: Machine,
-  ): Promise<void> {
+  private async decideAndPost(request: ActionRequest, verb: IsolationVerb, machine: Machine): Promise<void> {
     const { policy, lifecycle, api, posted } = this.deps;
     const where = { machineId: machine.id, computerDnsName: machine.computerDnsName };
     let decision: Decision | null = null;
@@ -265,7 +261,7 @@ export class IsolationWorker {
    * so posting now could leave the device in the state nobody wanted last. A person has to choose.
    */
   private refuseConflict(
-    request: IsolationRequest,
+    request: ActionRequest,
     machine: Machine,
     actionId: string | undefined,
     reason: string,
@@ -301,7 +297,7 @@ export class IsolationWorker {
    * so adopting it again counts nothing.
    */
   private adopt(
-    request: IsolationRequest,
+    request: ActionRequest,
     verb: IsolationVerb,
     machine: Machine,
     action: MachineAction,
@@ -324,7 +320,7 @@ export class IsolationWorker {
       return this.deps.lifecycle.finish(tracking, {
         outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
         actionStatus: action.status,
-        reason: `${terminalReason(tracking.tracking as TrackedAction, action)}${since}`,
+        reason: `${terminalReason(tracking.tracking, action)}${since}`,
       });
     }
     this.deps.posted.record(verb, machine.id, { actionId: action.id, at: now, requestId: request.requestId });
@@ -351,7 +347,7 @@ export class IsolationWorker {
 
   /** The request's outcome now depends on MDE's action: tracking reports it when it ends. */
   private async track(
-    request: IsolationRequest,
+    request: ActionRequest,
     verb: IsolationVerb,
     machine: Machine,
     actionId: string,
@@ -397,7 +393,7 @@ function describeMachines(machines: Machine[]): string {
     );
 }
 
-function releaseComment(request: IsolationRequest, policy: IsolationPolicy): string {
+function releaseComment(request: ActionRequest, policy: IsolationPolicy): string {
   const { alert } = request;
   return renderComment(RELEASE_COMMENT, {
     rule: request.rule,

@@ -125,7 +125,6 @@ describe('RequestLifecycle', () => {
       alert,
       receivedAt: now,
       policyVersion: 'v1',
-      comment: 'IR-1',
       requestedBy: { kind: 'caller', name: 'analyst' },
     });
     try {

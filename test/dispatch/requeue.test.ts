@@ -35,7 +35,6 @@ describe('RequestLifecycle.requeue', () => {
       alert,
       receivedAt: new Date(clock.now()),
       policyVersion: 'v1',
-      comment: 'IR-1',
       requestedBy: { kind: 'caller', name: 'analyst' },
     });
     const tracked = (actionId: string): TrackedAction => ({
