@@ -22,6 +22,8 @@ import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { withIncidentComments } from './report/sentinel-comments';
+import { openStateStore, readStateStorage } from './state/settings';
+import type { StateStore } from './state/store';
 
 export interface Runtime {
   config: AppConfig;
@@ -32,6 +34,8 @@ export interface Runtime {
   queue: RequestQueue;
   /** The in-memory queue when running inline; null with Service Bus. */
   inline: InProcessQueue | null;
+  /** The shared breaker, register and ledgers (state/settings.ts says where they live). */
+  store: StateStore;
   dispatcher: Dispatcher;
   close(): Promise<void>;
 }
@@ -55,6 +59,8 @@ export interface RuntimeOptions {
   decorateApi?: (api: MdeApi) => MdeApi;
   /** Where incident comments go instead of the cloud's ARM (tests: a loopback stand-in). */
   incidentCommentsUrl?: string;
+  /** Replaces the store the storage settings name (tests: a store shared by two runtimes). */
+  store?: StateStore;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -81,11 +87,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
+  const env = options.env ?? process.env;
+  const store = options.store ?? openStateStore(readStateStorage(env), credential);
   const dispatcher = new Dispatcher({
     api,
     policy,
     queue,
     throttle,
+    store,
     reporter: comments ?? baseReporter,
     timing,
   });
@@ -101,6 +110,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     throttle,
     queue,
     inline,
+    store,
     dispatcher,
     async close() {
       await queue.close();

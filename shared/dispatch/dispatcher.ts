@@ -1,15 +1,17 @@
 /**
  * Dispatch assembled: the intake side (decisions in, isolation requests onto the queue) and the
- * worker side (one queue message in, one step of work out). The Service Bus function and the
- * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
+ * worker side (one queue message in, one step of work out), both over one state store (the shared
+ * breaker, the register and the action ledger). The Service Bus function and the in-process queue
+ * both call `handle`, so a decision takes the same path with or without Azure.
  */
 
 import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, IsolationType, NormalizedAlert } from '../alerts/model';
 import type { Clock } from '../clock';
 import type { MdeApi } from '../mde/api';
-import type { Decision, IsolationPolicy } from '../policy/types';
-import { PostedActions } from './idempotency';
+import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
+import type { StateStore } from '../state/store';
+import { breakerLimits } from './blast-radius';
 import { RequestLifecycle } from './lifecycle';
 import type { DispatchReporter } from './outcome';
 import { type Delivery, messageFor, type RequestQueue } from './queue';
@@ -24,6 +26,7 @@ import {
   requesterFor,
 } from './request';
 import { DeviceResolver } from './resolve';
+import { resumedTracking } from './resume';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
@@ -34,6 +37,7 @@ export interface DispatcherDeps {
   policy: IsolationPolicy;
   queue: RequestQueue;
   throttle: MdeThrottle;
+  store: StateStore;
   reporter: DispatchReporter;
   timing?: DispatchTiming;
   random?: () => number;
@@ -57,7 +61,6 @@ export class Dispatcher implements DecisionSink {
     const timing = deps.timing ?? DEFAULT_TIMING;
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
-    const posted = new PostedActions(timing.trackGiveUpMs);
     this.lifecycle = new RequestLifecycle(
       deps.queue,
       deps.reporter,
@@ -67,9 +70,44 @@ export class Dispatcher implements DecisionSink {
       random,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
-    const common = { ...deps, posted, lifecycle: this.lifecycle, timing, clock: this.clock };
+    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
     this.worker = new IsolationWorker({ ...common, resolver });
     this.tracker = new ActionTracker({ ...common, random });
+  }
+
+  async breakerState(): Promise<BreakerState> {
+    const { open, reason } = await this.deps.store.breaker.status(breakerLimits(this.deps.policy));
+    return { open, reason };
+  }
+
+  async openBreaker(reason: string): Promise<void> {
+    await this.deps.store.breaker.trip(reason);
+  }
+
+  /**
+   * Inline mode after a restart: tracking of every action the ledger still shows followed is queued
+   * again (with Service Bus, the scheduled tracking messages carry it). Answers how many.
+   */
+  async resumeOpenActions(): Promise<number> {
+    const { store, queue } = this.deps;
+    const open = await store.actions.open();
+    for (const entry of open) {
+      const record = await store.register.get(entry.machineId);
+      const request = resumedTracking(entry, record, this.deps.policy, this.clock.now());
+      if (request) await queue.schedule(messageFor(request), new Date(this.clock.now()));
+      else {
+        // Nothing says who asked: no outcome could name it. A person must look; the next request
+        // for the device asks MDE.
+        await store.actions.abandon(entry.machineId, entry.actionId);
+        this.deps.reporter.note('error', {
+          event: 'isolation-not-resumed',
+          why: `action ${entry.actionId} on ${entry.machineId} was followed by request ${entry.requestId}, which the register does not know; check the action in the portal`,
+          requestId: entry.requestId,
+          actionId: entry.actionId,
+        });
+      }
+    }
+    return open.length;
   }
 
   /**

@@ -75,6 +75,13 @@ interface RequestFields {
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
+  /** Set while the state store is unreachable: since when this request waits for it, and how often. */
+  storeOutage?: StoreOutage;
+}
+
+export interface StoreOutage {
+  since: string;
+  deferrals: number;
 }
 
 /** An isolate or release the worker decides, posts or adopts. */
@@ -268,8 +275,9 @@ function buildRequest(
 
 /** The same request in its tracking phase: it follows the action the worker posted or adopted. */
 export function trackingRequestFor(request: ActionRequest, tracking: TrackedAction): TrackRequest {
+  const { storeOutage: _over, ...fields } = request;
   return {
-    ...request,
+    ...fields,
     action: 'track',
     priority: PRIORITY.tracking,
     attempt: 0,

@@ -29,6 +29,13 @@ export interface DispatchTiming {
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
   machineCacheTtlMs: number;
+  /** Waits while the state store is unreachable: nothing is posted unchecked meanwhile. */
+  storeRetryBaseMs: number;
+  storeRetryMaxMs: number;
+  /** A request that found the store down this long ago (its first deferral for it) is dead-lettered. */
+  storeOutageMaxMs: number;
+  /** A store outage is logged at most once per this interval, not once per request. */
+  storeOutageLogMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -44,6 +51,10 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackMaxPendingMs: HOUR,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
+  storeRetryBaseMs: 2_000,
+  storeRetryMaxMs: 60_000,
+  storeOutageMaxMs: 30 * 60_000,
+  storeOutageLogMs: 60_000,
 };
 
 /** Every delay multiplied by `factor` (e.g. 0.001 turns hours into seconds); the attempt count stays. */

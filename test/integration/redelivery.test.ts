@@ -44,6 +44,7 @@ describe('redelivered requests', () => {
       policy: h.runtime.policy,
       queue: lossy,
       throttle: h.runtime.throttle,
+      store: h.runtime.store,
       reporter: { outcome: (record) => outcomes.push(record), note: () => undefined },
       timing: compressTiming(0.001),
     });
