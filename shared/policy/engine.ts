@@ -4,6 +4,8 @@
  *   resolved alert → protections → manual request or first matching rule → platform support →
  *   blast radius (per alert at intake, rolling window always) → mode.
  * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
+ * The policy holds no state: the shared breaker's state comes in (`DecideOptions.breaker`) and the
+ * request to open it goes out (`AlertAssessment.opensBreaker`); the breaker lives in the state store.
  */
 import {
   type DeviceRef,
