@@ -116,9 +116,13 @@ function planForStoreOutage(
       description: `the state store stayed unreachable for ${Math.round(waited / 1000)} s (since ${since}); nothing is posted unchecked; last error: ${error.message}`,
     };
   const deferrals = (request.storeOutage?.deferrals ?? 0) + 1;
+  const backoff = jitteredBackoffMs(deferrals, timing.storeRetryBaseMs, timing.storeRetryMaxMs, random);
+  // The store may have failed on the bookkeeping after a POST MDE accepted: the retry must give MDE's
+  // list time to show that action, which it then adopts instead of posting again.
+  const floor = request.action === 'track' ? 0 : timing.uncertainPostRecheckMs;
   return {
     kind: 'defer',
-    at: now + jitteredBackoffMs(deferrals, timing.storeRetryBaseMs, timing.storeRetryMaxMs, random),
+    at: now + Math.max(backoff, floor),
     why: `state store unavailable (${error.message}); nothing posted, waiting for it`,
     storeOutage: { since, deferrals },
   };
