@@ -7,7 +7,9 @@
  * Layout (partition / row → properties):
  * - register: `device` / machine id → state, doc (the record without history), history
  * - breaker:  `breaker` / `blast-radius` → doc
- * - actions:  machine id / action id → requestId, type, status, open, adopted, createdAt, recordedAt
+ * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
+ *             createdAt, recordedAt; and `request` / request id → machineId, actionId: the entry a
+ *             request last recorded, so the worker finds its own with two point reads, not a scan
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,6 +72,8 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
+/** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
+const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
 const TIME_MAX = 40;
 /** A DNS name is at most 253 characters. */
@@ -217,8 +221,13 @@ export class EntityStateStore implements StateStore {
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        return this.mutate(table, machineId, entry.actionId, () => ({
+        await this.mutate(table, machineId, entry.actionId, () => ({
           next: ledgerEntity({ ...entry, machineId }),
+          result: undefined,
+        }));
+        // After the entry: an index without its entry would point at nothing.
+        await this.mutate(table, REQUEST_INDEX_PARTITION, entry.requestId, () => ({
+          next: { machineId, actionId: entry.actionId },
           result: undefined,
         }));
       },
@@ -244,10 +253,13 @@ export class EntityStateStore implements StateStore {
       },
       forRequest: async (requestId) => {
         assertSafeKey(requestId, 'request id');
-        const entities = await table.query({ equals: { requestId }, limit: LIST_MAX });
-        return (
-          entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst)[0] ?? null
-        );
+        const index = await table.get(REQUEST_INDEX_PARTITION, requestId);
+        if (!index) return null;
+        const { machineId, actionId } = index.properties;
+        const entity = await table.get(String(machineId), String(actionId));
+        const entry = entity && ledgerFrom(entity.partitionKey, entity.rowKey, entity.properties);
+        // Another request may have adopted the action since, and follows it now.
+        return entry?.requestId === requestId ? entry : null;
       },
       open: async (limit) => {
         const entities = await table.query({ equals: { open: true }, limit: LIST_MAX });

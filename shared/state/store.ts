@@ -211,7 +211,7 @@ export interface ActionLedger {
   abandon(machineId: string, actionId: string): Promise<void>;
   /** Newest first. */
   forMachine(machineId: string): Promise<LedgerRecord[]>;
-  /** The newest entry of `requestId`, or null. */
+  /** The entry `requestId` last recorded, or null (also when another request has adopted its action since). */
   forRequest(requestId: string): Promise<LedgerRecord | null>;
   /** Actions still followed, oldest first: what a new process resumes tracking. */
   open(limit?: number): Promise<LedgerRecord[]>;

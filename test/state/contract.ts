@@ -404,10 +404,16 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
           open: true,
         });
         expect(await sibling.actions.forRequest('req-404')).toBeNull();
-        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-5']);
+        // Another request adopts req-5's action: it follows it now.
+        await store.actions.record({ ...entry(5, 'Pending', 3), requestId: 'req-6', adopted: true });
+        expect(await sibling.actions.forRequest('req-5')).toBeNull();
+        expect(await sibling.actions.forRequest('req-6')).toMatchObject({
+          actionId: entry(5, 'Pending', 3).actionId,
+        });
+        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-6']);
         await store.actions.setStatus(machine(1), entry(1, 'Pending', 2).actionId, 'Succeeded');
         await store.actions.setStatus(machine(1), '00000000-0000-4000-8000-999999999999', 'Failed');
-        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-5']);
+        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-6']);
         expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Succeeded', open: false });
         await expect(
           store.actions.setStatus(machine(1), entry(3, 'Pending', 0).actionId, 'Done' as 'Failed'),
