@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type IsolationRequest, invalidRequestReason } from '../shared/dispatch/request';
+import { decodeRequest, type IsolationRequest } from '../shared/dispatch/request';
 import { fileErrorReason } from '../shared/kernel/errors';
 import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -60,8 +60,8 @@ function replayableRequest(value: unknown): IsolationRequest | string {
   const record = value as { event?: unknown; request?: unknown } | null;
   if (typeof record !== 'object' || record === null || record.event !== 'isolation-dead-letter')
     return 'not a dead-letter record (an object with "event": "isolation-dead-letter")';
-  const problem = invalidRequestReason(record.request);
-  return problem ? `its request cannot be replayed: ${problem}` : (record.request as IsolationRequest);
+  const decoded = decodeRequest(record.request);
+  return 'problem' in decoded ? `its request cannot be replayed: ${decoded.problem}` : decoded.request;
 }
 
 /** The requests of every file, in order; each unusable file or record reported as `FILE: why`. */

@@ -154,6 +154,26 @@ async function restoreQuotaSpend(
   }
 }
 
+/**
+ * Inline mode: queues again the tracking of every action the ledger shows open (a previous run
+ * stopped before they ended). With the store unreadable they stay in the ledger for the next start.
+ */
+async function resumeTracking(dispatcher: Dispatcher, reporter: DispatchReporter): Promise<void> {
+  try {
+    const resumed = await dispatcher.resumeOpenActions();
+    if (resumed > 0)
+      reporter.note('info', {
+        event: 'isolation-tracking-resumed',
+        why: `${resumed} open action(s) from the ledger`,
+      });
+  } catch (error) {
+    reporter.note('warn', {
+      event: 'isolation-tracking-not-resumed',
+      why: `${errorMessage(error)}; the ledger keeps them for the next start`,
+    });
+  }
+}
+
 /** The settings or the policy cannot be used: the caller answers "misconfigured", never a 500. */
 export function isMisconfiguration(error: unknown): error is ConfigError | PolicyError {
   return error instanceof ConfigError || error instanceof PolicyError;
@@ -178,10 +198,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       })
     : null;
   const reporter = comments ?? baseReporter;
-  const dispatcher = new Dispatcher({ api, policy, queue, throttle, reporter, timing });
+  const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, timing });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
-  const ready = restoreQuotaSpend(throttle, store, reporter);
+  const ready = restoreQuotaSpend(throttle, store, reporter).then(() =>
+    // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
+    inline && options.startWorker !== false ? resumeTracking(dispatcher, reporter) : undefined,
+  );
   throttle.holdUntil(ready);
   const handle = async (body: unknown, delivery: Delivery) => {
     await ready;

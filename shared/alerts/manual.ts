@@ -8,7 +8,7 @@ import { ISOLATION_TYPES, type IsolationType } from '../kernel/vocabulary';
 import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
 import { field, text, textField } from './fields';
-import { type NormalizedAlert, SEVERITIES, type Severity } from './model';
+import { type DeviceRef, type NormalizedAlert, SEVERITIES, type Severity } from './model';
 
 /** The device fields a person may give: the hint each fills, and what a usable value is. */
 const DEVICE_FIELDS = {
@@ -43,7 +43,7 @@ function deviceOf(body: JsonRecord) {
   const device = deviceFromHints({ [hint]: value });
   if (!device || (name === 'hostname' && device.fqdn))
     throw new PayloadError(`${name} "${String(value).slice(0, 80)}" is not ${expected}`, name);
-  return { device, key: `${name}:${String(value).toLowerCase()}` };
+  return device;
 }
 
 function severityOf(body: JsonRecord): Severity {
@@ -64,36 +64,75 @@ function isolationTypeOf(body: JsonRecord): IsolationType | undefined {
   return match;
 }
 
+/** What a person's order says; every manual alert is built from one (manualAlert). */
+export interface ManualOrderFields {
+  device: DeviceRef;
+  comment: string;
+  severity?: Severity;
+  isolationType?: IsolationType;
+  requestedBy?: string;
+  /** The caller's own id for the order; derived from the device and comment when absent. */
+  alertId?: string;
+  incidentId?: string;
+}
+
+/** The identifier the order names the device by, strongest first, as the id of the alert uses it. */
+function orderKey(device: DeviceRef): string {
+  const [name, value] = device.mdeDeviceId
+    ? ['machineId', device.mdeDeviceId]
+    : device.fqdn
+      ? ['fqdn', device.fqdn]
+      : device.aadDeviceId
+        ? ['aadDeviceId', device.aadDeviceId]
+        : ['hostname', device.hostname ?? ''];
+  return `${name}:${value.toLowerCase()}`;
+}
+
+/**
+ * The alert of a person's order (HTTP body, CLI, manual API): the one place manual alerts are built.
+ * Its id is deterministic, so a retried order is recognizably the same one.
+ */
+export function manualAlert(order: ManualOrderFields): NormalizedAlert {
+  const alertId =
+    order.alertId ??
+    `manual-${createHash('sha256')
+      .update(`${orderKey(order.device)}\n${order.comment}`)
+      .digest('hex')
+      .slice(0, 16)}`;
+  const manual: NonNullable<NormalizedAlert['manual']> = { comment: order.comment };
+  if (order.isolationType) manual.isolationType = order.isolationType;
+  if (order.requestedBy) manual.requestedBy = order.requestedBy;
+  return {
+    source: 'manual',
+    alertId,
+    incidentId: order.incidentId ?? null,
+    incidentArmId: null,
+    title: `Manual request: ${order.comment.slice(0, 120)}`,
+    severity: order.severity ?? 'high',
+    firing: true,
+    categories: [],
+    mitreTechniques: [],
+    devices: [order.device],
+    manual,
+  };
+}
+
 function parse(body: JsonRecord): NormalizedAlert[] {
-  const { device, key } = deviceOf(body);
+  const device = deviceOf(body);
   // Required field of the family: detection guarantees it is a non-empty string.
   const comment = textField(body, 'comment') as string;
   if (comment.length > MAX_COMMENT)
     throw new PayloadError(`comment is longer than ${MAX_COMMENT} characters`, 'comment');
-  const severity = severityOf(body);
-  const isolationType = isolationTypeOf(body);
-  const requestedBy = labelOf(body, 'requestedBy');
-  // Deterministic, so a retried request is recognizably the same one.
-  const alertId =
-    labelOf(body, 'alertId') ??
-    `manual-${createHash('sha256').update(`${key}\n${comment}`).digest('hex').slice(0, 16)}`;
-  const manual: NonNullable<NormalizedAlert['manual']> = { comment };
-  if (isolationType) manual.isolationType = isolationType;
-  if (requestedBy) manual.requestedBy = requestedBy;
   return [
-    {
-      source: 'manual',
-      alertId,
-      incidentId: labelOf(body, 'incidentId') ?? null,
-      incidentArmId: null,
-      title: `Manual request: ${comment.slice(0, 120)}`,
-      severity,
-      firing: true,
-      categories: [],
-      mitreTechniques: [],
-      devices: [device],
-      manual,
-    },
+    manualAlert({
+      device,
+      comment,
+      severity: severityOf(body),
+      isolationType: isolationTypeOf(body),
+      requestedBy: labelOf(body, 'requestedBy'),
+      alertId: labelOf(body, 'alertId'),
+      incidentId: labelOf(body, 'incidentId'),
+    }),
   ];
 }
 

@@ -1,28 +1,33 @@
 /**
  * Dispatch assembled: the intake side (decisions in, isolation requests onto the queue) and the
- * worker side (one queue message in, one step of work out). The Service Bus function and the
- * in-process queue both call `handle`, so a decision takes the same path with or without Azure.
+ * worker side (one queue message in, one step of work out), both over one state store (the shared
+ * breaker, the register and the action ledger). The Service Bus function and the in-process queue
+ * both call `handle`, so a decision takes the same path with or without Azure.
  */
 
+import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { Clock } from '../kernel/clock';
 import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
-import type { Decision, IsolationPolicy } from '../policy/types';
-import { PostedActions } from './idempotency';
+import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
+import type { StateStore } from '../state/store';
+import { breakerLimits } from './blast-radius';
 import { RequestLifecycle } from './lifecycle';
 import type { DispatchReporter } from './outcome';
 import { type Delivery, messageFor, type RequestQueue } from './queue';
 import type { MdeThrottle } from './quota/throttle';
 import {
+  type ActionRequest,
+  decodeRequest,
   deviceKey,
   type IsolationRequest,
-  invalidRequestReason,
   isolateRequestFrom,
   manualRequest,
   requesterFor,
 } from './request';
 import { DeviceResolver } from './resolve';
+import { resumedTracking } from './resume';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
@@ -33,6 +38,7 @@ export interface DispatcherDeps {
   policy: IsolationPolicy;
   queue: RequestQueue;
   throttle: MdeThrottle;
+  store: StateStore;
   reporter: DispatchReporter;
   timing?: DispatchTiming;
   random?: () => number;
@@ -56,7 +62,6 @@ export class Dispatcher implements DecisionSink {
     const timing = deps.timing ?? DEFAULT_TIMING;
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
-    const posted = new PostedActions(timing.trackGiveUpMs);
     this.lifecycle = new RequestLifecycle(
       deps.queue,
       deps.reporter,
@@ -66,9 +71,44 @@ export class Dispatcher implements DecisionSink {
       random,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
-    const common = { ...deps, posted, lifecycle: this.lifecycle, timing, clock: this.clock };
+    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
     this.worker = new IsolationWorker({ ...common, resolver });
     this.tracker = new ActionTracker({ ...common, random });
+  }
+
+  async breakerState(): Promise<BreakerState> {
+    const { open, reason } = await this.deps.store.breaker.status(breakerLimits(this.deps.policy));
+    return { open, reason };
+  }
+
+  async openBreaker(reason: string): Promise<void> {
+    await this.deps.store.breaker.trip(reason);
+  }
+
+  /**
+   * Inline mode after a restart: tracking of every action the ledger still shows followed is queued
+   * again (with Service Bus, the scheduled tracking messages carry it). Answers how many.
+   */
+  async resumeOpenActions(): Promise<number> {
+    const { store, queue } = this.deps;
+    const open = await store.actions.open();
+    for (const entry of open) {
+      const record = await store.register.get(entry.machineId);
+      const request = resumedTracking(entry, record, this.deps.policy, this.clock.now());
+      if (request) await queue.schedule(messageFor(request), new Date(this.clock.now()));
+      else {
+        // Nothing says who asked: no outcome could name it. A person must look; the next request
+        // for the device asks MDE.
+        await store.actions.abandon(entry.machineId, entry.actionId);
+        this.deps.reporter.note('error', {
+          event: 'isolation-not-resumed',
+          why: `action ${entry.actionId} on ${entry.machineId} was followed by request ${entry.requestId}, which the register does not know; check the action in the portal`,
+          requestId: entry.requestId,
+          actionId: entry.actionId,
+        });
+      }
+    }
+    return open.length;
   }
 
   /**
@@ -81,13 +121,11 @@ export class Dispatcher implements DecisionSink {
     const submitted: SubmittedRequest[] = [];
     for (const [index, decision] of decisions.entries()) {
       if (decision.action !== 'isolate') continue;
-      const requestedBy = requesterFor(alert, decision.rule);
       const request = isolateRequestFrom(decision, {
         alert,
         receivedAt,
         policyVersion: decision.policyVersion,
-        comment: this.deps.policy.comment(alert, decision, requestedBy.name),
-        requestedBy,
+        requestedBy: requesterFor(alert, decision.rule),
       });
       const { duplicate } = await this.enqueue(request);
       submitted.push({
@@ -101,27 +139,18 @@ export class Dispatcher implements DecisionSink {
   }
 
   /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
-  async submitManual(order: ManualOrder): Promise<IsolationRequest> {
-    const now = new Date(this.clock.now());
-    const alert: NormalizedAlert = {
-      source: 'manual',
-      alertId: `manual-${now.toISOString()}`,
-      incidentId: null,
-      incidentArmId: null,
-      title: order.comment,
-      severity: 'high',
-      firing: true,
-      categories: [],
-      mitreTechniques: [],
-      devices: [order.device],
-      manual: { comment: order.comment, isolationType: order.isolationType, requestedBy: order.requestedBy },
-    };
+  async submitManual(order: ManualOrder): Promise<ActionRequest> {
+    const alert = manualAlert({
+      device: order.device,
+      comment: order.comment,
+      isolationType: order.isolationType,
+      requestedBy: order.requestedBy,
+    });
     const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
       alert,
-      receivedAt: now,
+      receivedAt: new Date(this.clock.now()),
       policyVersion: this.deps.policy.version,
-      comment: order.comment,
-      requestedBy: { kind: 'caller', name: order.requestedBy },
+      requestedBy: requesterFor(alert, 'manual'),
     });
     await this.enqueue(request);
     return request;
@@ -137,17 +166,17 @@ export class Dispatcher implements DecisionSink {
 
   /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
   async handle(body: unknown, delivery: Delivery): Promise<void> {
-    const problem = invalidRequestReason(body);
-    if (problem) {
+    const decoded = decodeRequest(body);
+    if ('problem' in decoded) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.
       return this.lifecycle.deadLetterMessage(
         body,
         delivery.messageId ?? 'unknown',
         'InvalidMessage',
-        problem,
+        decoded.problem,
       );
     }
-    const request = body as IsolationRequest;
+    const { request } = decoded;
     if (request.action === 'track') return this.tracker.poll(request);
     return this.worker.act(request);
   }

@@ -1,8 +1,9 @@
 /**
  * "Exactly once per device" without an idempotency key from MDE (docs/mde-api.md §10): before posting, the
  * worker reads the machine's recent isolate/release actions and decides from them whether to post,
- * adopt an action already under way, skip, or refuse. A process-wide record of what this process
- * posted covers a redelivered message before MDE's list shows the new action.
+ * adopt an action already under way, skip, or refuse. The action ledger of the state store (what
+ * this app posted or adopted, shared by every process) covers a redelivered message, a retry and a
+ * restart before MDE's list shows the new action.
  */
 import type { MachineAction } from '../mde/types';
 
@@ -48,50 +49,4 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
   if (verb === 'release' && lastDone?.type === 'Unisolate')
     return { kind: 'skip', action: lastDone, reason: `not isolated: released by action ${lastDone.id}` };
   return { kind: 'post' };
-}
-
-export interface FollowedAction {
-  actionId: string;
-  at: number;
-  /** The request whose tracking follows the action. */
-  requestId: string;
-}
-
-/**
- * Actions this process posted or adopted and is following, by machine and verb: proof against a
- * redelivered message before MDE's list shows a new action, and the way a second request for the same
- * device learns who already handles it.
- */
-export class PostedActions {
-  private readonly byKey = new Map<string, FollowedAction>();
-
-  constructor(private readonly retentionMs: number) {}
-
-  record(verb: IsolationVerb, machineId: string, followed: FollowedAction): void {
-    const key = `${verb}:${machineId}`;
-    // Re-inserted so the map stays oldest-first, which the expiry loop relies on.
-    this.byKey.delete(key);
-    this.byKey.set(key, followed);
-    for (const [old, entry] of this.byKey) {
-      if (followed.at - entry.at < this.retentionMs) break;
-      this.byKey.delete(old);
-    }
-  }
-
-  find(verb: IsolationVerb, machineId: string, now: number): FollowedAction | null {
-    const entry = this.byKey.get(`${verb}:${machineId}`);
-    return entry && now - entry.at < this.retentionMs ? entry : null;
-  }
-
-  /**
-   * Tracking of `actionId` ended (terminal status, or it gave up): the record no longer proves anything
-   * and the next request for the machine asks MDE. Only that action's record goes; one posted since
-   * for the same machine stays.
-   */
-  clear(machineId: string, actionId: string): void {
-    for (const verb of ['isolate', 'release'] as const) {
-      const key = `${verb}:${machineId}`;
-      if (this.byKey.get(key)?.actionId === actionId) this.byKey.delete(key);
-    }
-  }
 }

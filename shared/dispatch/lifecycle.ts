@@ -3,6 +3,8 @@
  * finished with an outcome, or dead-lettered. Every path ends in a queue message or a record, so a
  * request is never dropped silently.
  */
+
+import { jitteredBackoffMs } from '../kernel/backoff';
 import type { Clock } from '../kernel/clock';
 import { errorSummary } from '../kernel/errors';
 import {
@@ -16,15 +18,16 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../mde/errors';
+import { StoreUnavailableError } from '../state/store';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from './outcome';
 import { type DeadLetterRecord, messageFor, type RequestQueue } from './queue';
 import { BudgetShortError } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
-import type { IsolationRequest } from './request';
+import type { IsolationRequest, StoreOutage } from './request';
 import { type DispatchTiming, transientRetryDelayMs } from './timing';
 
 export type FailurePlan =
-  | { kind: 'defer'; at: number; why: string }
+  | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }
   | { kind: 'retry'; at: number; why: string }
   | { kind: 'dead-letter'; reason: string; description: string }
   | { kind: 'terminal'; why: string };
@@ -37,6 +40,7 @@ export function planAfterFailure(
   timing: DispatchTiming,
   random: () => number,
 ): FailurePlan {
+  if (error instanceof StoreUnavailableError) return planForStoreOutage(error, request, now, timing, random);
   if (error instanceof BudgetShortError)
     return {
       kind: 'defer',
@@ -96,6 +100,38 @@ export function planAfterFailure(
   };
 }
 
+/**
+ * The state store is unreachable: nothing may be posted unchecked, so the request waits with backoff,
+ * which is no failure of the request, up to `storeOutageMaxMs` after it first found the store down.
+ */
+function planForStoreOutage(
+  error: StoreUnavailableError,
+  request: IsolationRequest,
+  now: number,
+  timing: DispatchTiming,
+  random: () => number,
+): FailurePlan {
+  const since = request.storeOutage?.since ?? new Date(now).toISOString();
+  const waited = now - Date.parse(since);
+  if (waited >= timing.storeOutageMaxMs)
+    return {
+      kind: 'dead-letter',
+      reason: 'StateStoreUnavailable',
+      description: `the state store stayed unreachable for ${Math.round(waited / 1000)} s (since ${since}); nothing is posted unchecked; last error: ${error.message}`,
+    };
+  const deferrals = (request.storeOutage?.deferrals ?? 0) + 1;
+  const backoff = jitteredBackoffMs(deferrals, timing.storeRetryBaseMs, timing.storeRetryMaxMs, random);
+  // The store may have failed on the bookkeeping after a POST MDE accepted: the retry must give MDE's
+  // list time to show that action, which it then adopts instead of posting again.
+  const floor = request.action === 'track' ? 0 : timing.uncertainPostRecheckMs;
+  return {
+    kind: 'defer',
+    at: now + Math.max(backoff, floor),
+    why: `state store unavailable (${error.message}); nothing posted, waiting for it`,
+    storeOutage: { since, deferrals },
+  };
+}
+
 /** The `reason` of a dead-letter record: what an operator filters and replays by. */
 function deadLetterReasonOf(error: unknown): string {
   if (error instanceof ActionAlreadyInProgressError) return 'ActionNotFoundAfterConflict';
@@ -104,6 +140,10 @@ function deadLetterReasonOf(error: unknown): string {
 }
 
 export class RequestLifecycle {
+  /** When the store outage was last logged, and how many deferrals for it since. */
+  private outageLoggedAt = Number.NEGATIVE_INFINITY;
+  private outageDeferrals = 0;
+
   constructor(
     private readonly queue: RequestQueue,
     private readonly reporter: DispatchReporter,
@@ -122,11 +162,45 @@ export class RequestLifecycle {
     await this.requeue({ ...request, deferrals: request.deferrals + 1 }, at, 'isolation-deferred', why);
   }
 
+  /** Waits for the state store; the outage is logged once per interval, not once per request. */
+  private async deferForStore(
+    request: IsolationRequest,
+    plan: { at: number; why: string; storeOutage: StoreOutage },
+  ): Promise<void> {
+    const next = { ...request, deferrals: request.deferrals + 1, storeOutage: plan.storeOutage };
+    await this.requeue(next, plan.at, 'isolation-deferred', plan.why, { quiet: true });
+    this.outageDeferrals += 1;
+    const now = this.clock.now();
+    if (now - this.outageLoggedAt < this.timing.storeOutageLogMs) return;
+    this.reporter.note('error', {
+      event: 'state-store-unavailable',
+      why: plan.why,
+      deferredRequests: this.outageDeferrals,
+      waitingSince: plan.storeOutage.since,
+    });
+    this.outageLoggedAt = now;
+    this.outageDeferrals = 0;
+  }
+
+  /** A bookkeeping write the state store refused, after the request's outcome was settled. */
+  noteStoreMiss(request: IsolationRequest, error: StoreUnavailableError): void {
+    this.reporter.note('warn', {
+      event: 'state-store-write-missed',
+      why: error.message,
+      requestId: request.requestId,
+      action: request.action,
+    });
+  }
+
   /** Carries out `planAfterFailure`; answers which plan it was, so a caller knows whether the request ended. */
   async failed(request: IsolationRequest, error: unknown): Promise<FailurePlan['kind']> {
     const plan = planAfterFailure(error, request, this.clock.now(), this.timing, this.random);
     switch (plan.kind) {
       case 'defer':
+        if (plan.storeOutage) {
+          await this.deferForStore(request, { ...plan, storeOutage: plan.storeOutage });
+          break;
+        }
         // After a 429 the whole process waits with this request, not only this request.
         if (error instanceof RateLimitedError) this.throttle.pause(error.api, plan.at);
         await this.defer(request, plan.at, plan.why);
@@ -182,15 +256,23 @@ export class RequestLifecycle {
   }
 
   /** Sends the next state of a request as a new scheduled message and lets the current one complete. */
-  async requeue(next: IsolationRequest, at: number, event: string, why: string): Promise<void> {
+  async requeue(
+    next: IsolationRequest,
+    at: number,
+    event: string,
+    why: string,
+    options: { quiet?: boolean } = {},
+  ): Promise<void> {
     // The id names the request and its state, including the action tracked: a redelivered message
     // that requeues again sends the same id, which duplicate detection drops, so a requeue is itself
     // idempotent, while tracking of another action by the same request is never taken for it.
-    const state = `${next.attempt}.${next.deferrals}.${next.tracking?.polls ?? 0}`;
-    const messageId = next.tracking
-      ? `${next.requestId}:track:${next.tracking.actionId}:${state}`
+    const tracking = next.action === 'track' ? next.tracking : null;
+    const state = `${next.attempt}.${next.deferrals}.${tracking?.polls ?? 0}`;
+    const messageId = tracking
+      ? `${next.requestId}:track:${tracking.actionId}:${state}`
       : `${next.requestId}:${next.action}:${state}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
+    if (options.quiet) return;
     // A retry means something failed; waiting for budget or polling is the normal course.
     this.reporter.note(event === 'isolation-retry' ? 'warn' : 'info', {
       event,

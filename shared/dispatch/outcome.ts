@@ -5,7 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MachineActionStatus } from '../mde/types';
-import type { IsolationRequest, Requester } from './request';
+import { type IsolationRequest, type Requester, verbOf } from './request';
 
 export const OUTCOMES = [
   'succeeded',
@@ -91,7 +91,7 @@ export function outcomeRecord(
   details: OutcomeDetails,
   terminalAt: number,
 ): OutcomeRecord {
-  const tracking = request.tracking;
+  const tracking = request.action === 'track' ? request.tracking : null;
   const received = Date.parse(request.receivedAt);
   const posted = tracking ? Date.parse(tracking.postedAt) : null;
   const { alert } = request;
@@ -100,7 +100,7 @@ export function outcomeRecord(
     outcome: details.outcome,
     reason: details.reason,
     requestId: request.requestId,
-    action: tracking?.action ?? (request.action === 'release' ? 'release' : 'isolate'),
+    action: verbOf(request),
     device: request.device,
     machineId: details.machineId ?? tracking?.machineId ?? null,
     computerDnsName: details.computerDnsName ?? tracking?.computerDnsName ?? null,

@@ -44,13 +44,11 @@ export interface TrackedAction {
   polls: number;
 }
 
-export interface IsolationRequest {
+/** What every phase of a request carries. */
+interface RequestFields {
   requestId: string;
-  action: RequestAction;
   device: DeviceRef;
   isolationType: IsolationType;
-  /** The comment intake proposed; the worker rebuilds it from the final, device-level decision. */
-  comment: string;
   /** 0 goes first (Bottleneck's scale): manual, then high, medium, low severity, then tracking. */
   priority: number;
   /** The originating alert, reduced to this one device. */
@@ -72,7 +70,32 @@ export interface IsolationRequest {
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
-  tracking?: TrackedAction;
+  /** Set while the state store is unreachable: since when this request waits for it, and how often. */
+  storeOutage?: StoreOutage;
+}
+
+export interface StoreOutage {
+  since: string;
+  deferrals: number;
+}
+
+/** An isolate or release the worker decides, posts or adopts. */
+export interface ActionRequest extends RequestFields {
+  action: 'isolate' | 'release';
+}
+
+/** The same request in its tracking phase: it follows the action the worker posted or adopted. */
+export interface TrackRequest extends RequestFields {
+  action: 'track';
+  tracking: TrackedAction;
+}
+
+/** The queue message: one of the three phases, told apart by `action`. */
+export type IsolationRequest = ActionRequest | TrackRequest;
+
+/** The action a request is about: its own verb, or the one it tracks. */
+export function verbOf(request: IsolationRequest): 'isolate' | 'release' {
+  return request.action === 'track' ? request.tracking.action : request.action;
 }
 
 export const PRIORITY = { manual: 0, high: 1, medium: 3, low: 5, informational: 7, tracking: 8 } as const;
@@ -122,12 +145,11 @@ export interface RequestOrigin {
   alert: NormalizedAlert;
   receivedAt: Date;
   policyVersion: string;
-  comment: string;
   requestedBy: Requester;
 }
 
 /** The request for one isolate decision of intake, in the mode the decision was taken in. */
-export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): IsolationRequest {
+export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): ActionRequest {
   return buildRequest(
     'isolate',
     decision.device,
@@ -148,7 +170,7 @@ export function manualRequest(
   isolationType: IsolationType,
   mode: PolicyMode,
   origin: RequestOrigin,
-): IsolationRequest {
+): ActionRequest {
   return buildRequest(action, device, isolationType, 'manual', mode, origin);
 }
 
@@ -220,7 +242,7 @@ function buildRequest(
   rule: string,
   mode: PolicyMode,
   origin: RequestOrigin,
-): IsolationRequest {
+): ActionRequest {
   const alert = boundedAlert(origin.alert, device);
   const [bounded] = alert.devices;
   return {
@@ -228,7 +250,6 @@ function buildRequest(
     action,
     device: bounded,
     isolationType,
-    comment: truncate(origin.comment, REQUEST_BOUNDS.comment),
     priority: priorityOf(origin.alert.severity, isManualAlert(origin.alert)),
     alert,
     requestedBy: { ...origin.requestedBy, name: boundedId(origin.requestedBy.name) },
@@ -243,9 +264,10 @@ function buildRequest(
 }
 
 /** The same request in its tracking phase: it follows the action the worker posted or adopted. */
-export function trackingRequestFor(request: IsolationRequest, tracking: TrackedAction): IsolationRequest {
+export function trackingRequestFor(request: ActionRequest, tracking: TrackedAction): TrackRequest {
+  const { storeOutage: _over, ...fields } = request;
   return {
-    ...request,
+    ...fields,
     action: 'track',
     priority: PRIORITY.tracking,
     attempt: 0,
@@ -257,23 +279,42 @@ export function trackingRequestFor(request: IsolationRequest, tracking: TrackedA
   };
 }
 
-/** Checks a message body from the queue; returns why it is unusable, or null. */
-export function invalidRequestReason(body: unknown): string | null {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body is not a JSON object';
-  const request = body as Partial<IsolationRequest>;
-  if (!REQUEST_ACTIONS.includes(request.action as RequestAction))
-    return 'action is not isolate, release or track';
-  if (typeof request.requestId !== 'string' || typeof request.dedupeKey !== 'string')
-    return 'requestId or dedupeKey missing';
-  if (typeof request.device !== 'object' || request.device === null) return 'device missing';
-  if (typeof request.alert !== 'object' || request.alert === null) return 'alert missing';
-  if (typeof request.attempt !== 'number' || typeof request.deferrals !== 'number')
-    return 'attempt or deferrals missing';
-  // Without its mode nobody can tell whether the request was meant to be enforced: never guess. A
-  // tracking request only reads an action already posted, so it needs none.
-  if (request.action !== 'track' && !POLICY_MODES.includes(request.mode as PolicyMode))
-    return 'mode is not enforce or dry-run';
-  if (request.action === 'track' && typeof request.tracking?.actionId !== 'string')
-    return 'track request without tracking.actionId';
-  return null;
+export type DecodedRequest = { request: IsolationRequest } | { problem: string };
+
+/**
+ * A message body from the queue as a typed request, or why it is unusable. Fields that older
+ * versions wrote and nothing reads (`comment`) are dropped.
+ */
+export function decodeRequest(body: unknown): DecodedRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { problem: 'body is not a JSON object' };
+  const { comment: _comment, ...fields } = body as Partial<RequestFields> & {
+    action?: unknown;
+    tracking?: Partial<TrackedAction>;
+    comment?: unknown;
+  };
+  if (!REQUEST_ACTIONS.includes(fields.action as RequestAction))
+    return { problem: 'action is not isolate, release or track' };
+  if (typeof fields.requestId !== 'string' || typeof fields.dedupeKey !== 'string')
+    return { problem: 'requestId or dedupeKey missing' };
+  if (typeof fields.device !== 'object' || fields.device === null) return { problem: 'device missing' };
+  if (typeof fields.alert !== 'object' || fields.alert === null) return { problem: 'alert missing' };
+  if (typeof fields.attempt !== 'number' || typeof fields.deferrals !== 'number')
+    return { problem: 'attempt or deferrals missing' };
+  if (fields.action === 'track') {
+    const { tracking } = fields;
+    if (typeof tracking?.actionId !== 'string' || typeof tracking.machineId !== 'string')
+      return { problem: 'track request without tracking.actionId and tracking.machineId' };
+    if (tracking.action !== 'isolate' && tracking.action !== 'release')
+      return { problem: 'tracking.action is not isolate or release' };
+    // A tracking request only reads an action already posted, so it needs no mode; one that has
+    // none was posted, which only enforce does.
+    const mode: PolicyMode = POLICY_MODES.includes(fields.mode as PolicyMode)
+      ? (fields.mode as PolicyMode)
+      : 'enforce';
+    return { request: { ...(fields as unknown as TrackRequest), mode } };
+  }
+  // Without its mode nobody can tell whether the request was meant to be enforced: never guess.
+  if (!POLICY_MODES.includes(fields.mode as PolicyMode)) return { problem: 'mode is not enforce or dry-run' };
+  return { request: fields as unknown as ActionRequest };
 }

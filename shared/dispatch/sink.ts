@@ -3,7 +3,7 @@
  * above) depends on dispatch and never the reverse.
  */
 import type { NormalizedAlert } from '../alerts/model';
-import type { Decision } from '../policy/types';
+import type { BreakerState, Decision } from '../policy/types';
 
 /** One isolation request dispatch accepted for a decision (or recognized as already queued). */
 export interface SubmittedRequest {
@@ -15,7 +15,15 @@ export interface SubmittedRequest {
   duplicate: boolean;
 }
 
-/** Where decided alerts go; dispatch implements it (enqueue isolation requests). Throws when it cannot accept. */
+/**
+ * Where decided alerts go; dispatch implements it (enqueue isolation requests) over the shared state
+ * store, whose blast-radius breaker intake decides with. Every method throws when it cannot do its
+ * part (the store or the queue is down): the alert is then not accepted and its sender retries.
+ */
 export interface DecisionSink {
+  /** The shared breaker now, which stage-1 decisions take as input. */
+  breakerState(): Promise<BreakerState>;
+  /** Opens the shared breaker for every process: one alert named more devices than allowed. */
+  openBreaker(reason: string): Promise<void>;
   submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]>;
 }

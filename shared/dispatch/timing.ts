@@ -3,6 +3,7 @@
  * demo compress all of them with `compressTiming`, so a 3-day MDE retry plays out in seconds without
  * a different code path.
  */
+import { jitteredBackoffMs } from '../kernel/backoff';
 import type { MachineActionStatus } from '../mde/types';
 
 export interface DispatchTiming {
@@ -28,6 +29,13 @@ export interface DispatchTiming {
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
   machineCacheTtlMs: number;
+  /** Waits while the state store is unreachable: nothing is posted unchecked meanwhile. */
+  storeRetryBaseMs: number;
+  storeRetryMaxMs: number;
+  /** A request that found the store down this long ago (its first deferral for it) is dead-lettered. */
+  storeOutageMaxMs: number;
+  /** A store outage is logged at most once per this interval, not once per request. */
+  storeOutageLogMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -43,6 +51,10 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackMaxPendingMs: HOUR,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
+  storeRetryBaseMs: 2_000,
+  storeRetryMaxMs: 60_000,
+  storeOutageMaxMs: 30 * 60_000,
+  storeOutageLogMs: 60_000,
 };
 
 /** Every delay multiplied by `factor` (e.g. 0.001 turns hours into seconds); the attempt count stays. */
@@ -52,21 +64,6 @@ export function compressTiming(factor: number, base: DispatchTiming = DEFAULT_TI
     if (key !== 'transientMaxAttempts') scaled[key] = Math.max(1, Math.round(base[key] * factor));
   }
   return scaled;
-}
-
-/**
- * Exponential backoff with "equal jitter": half the exponential step fixed, half random. The fixed
- * half keeps a retry from firing right away; the random half spreads retries of a burst of
- * failures so they do not hit a recovering API together.
- */
-export function jitteredBackoffMs(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number,
-): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
 }
 
 export function transientRetryDelayMs(attempt: number, timing: DispatchTiming, random: () => number): number {

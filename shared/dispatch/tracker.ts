@@ -6,20 +6,21 @@
 import type { Clock } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import { isTerminal, type MachineAction } from '../mde/types';
-import type { PostedActions } from './idempotency';
+import type { IsolationState } from '../state/store';
+import { type StateStore, StoreUnavailableError } from '../state/store';
 import type { RequestLifecycle } from './lifecycle';
-import type { OutcomeDetails } from './outcome';
-import { OUTCOME_OF_STATUS } from './outcome';
+import { OUTCOME_OF_STATUS, type OutcomeDetails } from './outcome';
 import { withReservation } from './quota/current-reservation';
 import { Reservation } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
-import type { IsolationRequest, TrackedAction } from './request';
+import { endState, recordEnded } from './register';
+import type { TrackedAction, TrackRequest } from './request';
 import { type DispatchTiming, trackingPollDelayMs } from './timing';
 
 export interface TrackerDeps {
   api: MdeApi;
   throttle: MdeThrottle;
-  posted: PostedActions;
+  store: StateStore;
   lifecycle: RequestLifecycle;
   timing: DispatchTiming;
   clock: Clock;
@@ -29,17 +30,19 @@ export interface TrackerDeps {
 export class ActionTracker {
   constructor(private readonly deps: TrackerDeps) {}
 
-  async poll(request: IsolationRequest): Promise<void> {
+  async poll(request: TrackRequest): Promise<void> {
     const { throttle, lifecycle, timing, clock } = this.deps;
-    const tracking = request.tracking as TrackedAction;
-    const where = { machineId: tracking.machineId, computerDnsName: tracking.computerDnsName };
+    const { tracking } = request;
     if (clock.now() - Date.parse(tracking.postedAt) > timing.trackGiveUpMs)
       // MDE itself stops retrying an offline device after 3 days; past that, polling learns nothing.
-      return this.end(request, tracking, {
-        ...where,
-        outcome: 'tracking-expired',
-        reason: `action ${tracking.actionId} did not end within MDE's retry period; check it in the portal and resubmit if needed`,
-      });
+      return this.recorded(request, () =>
+        this.end(request, 'timed-out', {
+          machineId: tracking.machineId,
+          computerDnsName: tracking.computerDnsName,
+          outcome: 'tracking-expired',
+          reason: `action ${tracking.actionId} did not end within MDE's retry period; check it in the portal and resubmit if needed`,
+        }),
+      );
     const reservation = throttle.reserve({ machineactions: 1 }, request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(request, reservation.retryAt, 'no machineactions budget for a tracking poll');
@@ -49,21 +52,42 @@ export class ActionTracker {
       action = await withReservation(reservation, () => this.deps.api.getMachineAction(tracking.actionId));
     } catch (error) {
       const plan = await lifecycle.failed(request, error);
-      // Tracking ended without a final status (error, dead letter): this process no longer follows
-      // the action, so the next request for the machine must ask MDE instead of trusting our record.
-      if (plan === 'terminal' || plan === 'dead-letter')
-        this.deps.posted.clear(tracking.machineId, tracking.actionId);
+      // Tracking ended without a final status (error, dead letter): nobody follows the action any
+      // more, so the next request for the machine must ask MDE instead of trusting the ledger.
+      if (plan === 'terminal' || plan === 'dead-letter') await this.abandon(request, error);
       return;
     } finally {
       reservation.close();
     }
+    await this.recorded(request, () => this.afterPoll(request, action));
+  }
+
+  /** Runs a step that writes to the store; when it cannot, the request waits for it and polls again. */
+  private async recorded(request: TrackRequest, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      await this.deps.lifecycle.failed(request, error);
+    }
+  }
+
+  private async afterPoll(request: TrackRequest, action: MachineAction): Promise<void> {
+    const { lifecycle, timing, clock, store } = this.deps;
+    const { tracking } = request;
     if (isTerminal(action.status))
-      return this.end(request, tracking, {
-        ...where,
-        outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
-        actionStatus: action.status,
-        reason: terminalReason(tracking, action),
-      });
+      return this.end(
+        request,
+        endState(tracking.action, action.status),
+        {
+          machineId: tracking.machineId,
+          computerDnsName: tracking.computerDnsName,
+          outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
+          actionStatus: action.status,
+          reason: terminalReason(tracking, action),
+        },
+        action,
+      );
+    await store.actions.setStatus(tracking.machineId, tracking.actionId, action.status);
     // A poll that answered resets the failure count: the bound is on consecutive failures, so a few
     // blips spread over days of waiting for an offline device do not dead-letter its tracking.
     const next = { ...request, attempt: 0, tracking: { ...tracking, polls: tracking.polls + 1 } };
@@ -76,10 +100,31 @@ export class ActionTracker {
     );
   }
 
-  /** The action ended (or tracking gave up): the next request for this machine asks MDE again. */
-  private end(request: IsolationRequest, tracking: TrackedAction, details: OutcomeDetails): void {
-    this.deps.posted.clear(tracking.machineId, tracking.actionId);
+  /**
+   * The action ended (or tracking gave up): the register shows how, the ledger closes it (the next
+   * request for this machine asks MDE again), then the outcome is reported.
+   */
+  private async end(
+    request: TrackRequest,
+    state: IsolationState,
+    details: OutcomeDetails,
+    action?: MachineAction,
+  ): Promise<void> {
+    await recordEnded(this.deps.store, request, request.tracking, { state, reason: details.reason, action });
     this.deps.lifecycle.finish(request, details);
+  }
+
+  /** Tracking failed for good; its outcome is reported. The store is told when it can be reached. */
+  private async abandon(request: TrackRequest, error: unknown): Promise<void> {
+    const reason = `tracking ended without a final status: ${error instanceof Error ? error.message : String(error)}`;
+    try {
+      await recordEnded(this.deps.store, request, request.tracking, { state: 'failed', reason });
+    } catch (failure) {
+      if (!(failure instanceof StoreUnavailableError)) throw failure;
+      // The entry stays open: a new process resumes tracking it, and the next request for the
+      // machine closes it once MDE lists the action as ended.
+      this.deps.lifecycle.noteStoreMiss(request, failure);
+    }
   }
 }
 

@@ -1,16 +1,19 @@
 /**
  * The worker's isolate/release step, in the order the issue fixes: resolve the device, decide again
- * with the machine record, check what MDE already has under way, pass the throttle and the
- * blast-radius breaker, post, and hand the action to tracking. All MDE calls a request may make are
- * reserved before it starts, so it either runs through or is rescheduled whole.
+ * with the machine record, check what MDE and the action ledger already have under way, pass the
+ * throttle and the shared blast-radius breaker, post, record, and hand the action to tracking. All
+ * MDE calls a request may make are reserved before it starts, so it either runs through or is
+ * rescheduled whole. When the state store cannot be reached, nothing is posted: the request waits
+ * (lifecycle.ts).
  */
 import type { Clock } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import { ActionAlreadyInProgressError } from '../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../mde/types';
-import { renderComment } from '../policy/comment';
 import type { Decision, IsolationPolicy } from '../policy/types';
-import { type IsolationVerb, judgePriorActions, type PostedActions } from './idempotency';
+import type { LedgerRecord, StateStore } from '../state/store';
+import { breakerLimits } from './blast-radius';
+import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { OUTCOME_OF_STATUS } from './outcome';
 import { messageFor, type RequestQueue } from './queue';
@@ -18,8 +21,10 @@ import type { CallBudget } from './quota/api-budget';
 import { withReservation } from './quota/current-reservation';
 import { Reservation } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
-import { type IsolationRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
+import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
+import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
+import { trackedFromLedger } from './resume';
 import type { DispatchTiming } from './timing';
 import { terminalReason } from './tracker';
 
@@ -29,14 +34,12 @@ export interface WorkerDeps {
   queue: RequestQueue;
   throttle: MdeThrottle;
   resolver: DeviceResolver;
-  posted: PostedActions;
+  store: StateStore;
   lifecycle: RequestLifecycle;
   timing: DispatchTiming;
   clock: Clock;
 }
 
-const ACTION_TYPES = ['Isolate', 'Unisolate'] as const;
-const MDE_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const;
 /**
  * How far back the worker reads a machine's actions: far beyond MDE's 3-day retry (no action older
  * is still open) and long enough to see the last isolate or release of a device in normal use.
@@ -48,18 +51,38 @@ const HISTORY_MAX = 1_000;
 /** Candidates named in an escalation; a lookup returns up to 100. */
 const MAX_LISTED_MACHINES = 10;
 
-const RELEASE_COMMENT =
-  'mde-isolator ({mode}): release requested by {requestedBy}: {reason}; {source} alert {alertId}, incident {incidentId}. Policy {policyVersion}.';
+/** One request on its resolved machine, as the steps below pass it on. */
+interface Target {
+  request: ActionRequest;
+  verb: 'isolate' | 'release';
+  machine: Machine;
+}
+
+/** What the worker posts: the device-level decision (none for a release), its comment and reason. */
+interface Plan {
+  decision: Decision | null;
+  comment: string;
+  reason: string;
+}
 
 export class IsolationWorker {
   private readonly machineLocks = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: WorkerDeps) {}
 
-  async act(request: IsolationRequest): Promise<void> {
+  async act(request: ActionRequest): Promise<void> {
     const { throttle, lifecycle } = this.deps;
-    const verb = request.action as IsolationVerb;
-    const reservation = throttle.reserve(this.callsFor(request, verb), request.priority, request.requestId);
+    try {
+      // Redelivered or retried after this request's own POST or adoption, in this process or an
+      // earlier one, while the action is followed: its tracking is queued again, never a second
+      // action. Once it ended, a redelivery is judged against MDE's list like any request.
+      const own = await this.deps.store.actions.forRequest(request.requestId);
+      if (own?.open) return await this.track(request, trackedFromLedger(own));
+    } catch (error) {
+      await lifecycle.failed(request, error);
+      return;
+    }
+    const reservation = throttle.reserve(this.callsFor(request), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
         request,
@@ -69,7 +92,7 @@ export class IsolationWorker {
     try {
       // Every MDE call made inside spends this reservation (quota/current-reservation.ts): the
       // resolver's lookups, the check for actions under way and the POST.
-      await withReservation(reservation, () => this.resolveAndAct(request, verb));
+      await withReservation(reservation, () => this.resolveAndAct(request));
     } catch (error) {
       await lifecycle.failed(request, error);
     } finally {
@@ -78,21 +101,18 @@ export class IsolationWorker {
   }
 
   /** Every MDE call this request may make, so it is budgeted before the first one. */
-  private callsFor(request: IsolationRequest, verb: IsolationVerb): CallBudget {
-    const { policy, resolver, posted, clock } = this.deps;
-    const machine = resolver.peek(request.device);
-    // Redelivered after this request's own POST: only its tracking is queued again, no call needed.
-    if (machine && posted.find(verb, machine.id, clock.now())?.requestId === request.requestId) return {};
+  private callsFor(request: ActionRequest): CallBudget {
+    const { policy, resolver } = this.deps;
     const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
     // In dry-run nothing is posted, so only the lookup is budgeted.
     if (request.mode === 'enforce' && policy.mode === 'enforce') {
       needs.machineactions = 1;
-      needs[verb === 'isolate' ? 'isolate' : 'unisolate'] = 1;
+      needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
     }
     return needs;
   }
 
-  private async resolveAndAct(request: IsolationRequest, verb: IsolationVerb): Promise<void> {
+  private async resolveAndAct(request: ActionRequest): Promise<void> {
     const resolution = await this.deps.resolver.resolve(request.device);
     if (resolution.kind === 'not-found') {
       const namesakes = resolution.namesakes.length
@@ -109,170 +129,244 @@ export class IsolationWorker {
         rule: 'ambiguous-device',
         reason: `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently: ${describeMachines(resolution.candidates)}; refusing to guess which one to isolate`,
       });
-    const { machine } = resolution;
+    const target: Target = { request, verb: request.action, machine: resolution.machine };
     // One request per machine at a time: two alerts naming the same device by different names must
     // not both see "nothing under way" and both post.
-    await this.withMachineLock(machine.id, () => this.decideAndPost(request, verb, machine));
+    await this.withMachineLock(target.machine.id, () => this.decideAndPost(target));
   }
 
-  private async decideAndPost(
-    request: IsolationRequest,
-    verb: IsolationVerb,
-    machine: Machine,
-  ): Promise<void> {
-    const { policy, lifecycle, api, posted } = this.deps;
-    const where = { machineId: machine.id, computerDnsName: machine.computerDnsName };
-    let decision: Decision | null = null;
-    if (verb === 'isolate') {
-      decision = policy.decideDevice(request.alert, request.device, machine, {
-        now: new Date(this.deps.clock.now()),
-      });
-      if (decision.action !== 'isolate')
-        return lifecycle.finish(request, {
-          ...where,
-          outcome: decision.action === 'skip' ? 'skipped' : 'escalated',
-          rule: decision.rule,
-          reason: decision.reason,
-        });
+  /** Each step either ends the request (outcome, deferral) and answers null, or hands on. */
+  private async decideAndPost(target: Target): Promise<void> {
+    const plan = await this.decideOnMachine(target);
+    if (!plan || this.endedAsDryRun(target, plan)) return;
+    const history = await this.actionsUnderWay(target);
+    if (!history) return;
+    if (await this.heldByLedger(target, history)) return;
+    if (await this.answeredByHistory(target, plan, history)) return;
+    const reservation = await this.admit(target);
+    if (reservation === null) return;
+    await this.post(target, plan, reservation);
+  }
+
+  /** Stage 2 of the policy on the machine record, with the shared breaker as it is now. */
+  private async decideOnMachine(target: Target): Promise<Plan | null> {
+    const { policy, lifecycle, store, clock } = this.deps;
+    const { request, machine } = target;
+    if (target.verb === 'release') {
+      const { alert } = request;
+      return {
+        decision: null,
+        comment: policy.releaseComment(alert, request.requestedBy.name, request.rule),
+        reason: alert.manual?.comment ?? alert.title,
+      };
     }
-    // Both modes must say enforce: the one the request was decided in (a request queued in dry-run
-    // stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
+    const breaker = await store.breaker.status(breakerLimits(policy));
+    const decision = policy.decideDevice(request.alert, request.device, machine, {
+      now: new Date(clock.now()),
+      breaker,
+    });
+    if (decision.action !== 'isolate') {
+      lifecycle.finish(request, {
+        ...where(machine),
+        outcome: decision.action === 'skip' ? 'skipped' : 'escalated',
+        rule: decision.rule,
+        reason: decision.reason,
+      });
+      return null;
+    }
+    return {
+      decision,
+      comment: policy.comment(request.alert, decision, request.requestedBy.name),
+      reason: decision.reason,
+    };
+  }
+
+  /**
+   * Both modes must say enforce: the one the request was decided in (a request queued in dry-run
+   * stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
+   */
+  private endedAsDryRun({ request, verb, machine }: Target, { decision }: Plan): boolean {
     const dryRunBy =
       request.mode === 'dry-run'
         ? 'queued in dry-run mode'
-        : (decision?.mode ?? policy.mode) === 'dry-run'
+        : (decision?.mode ?? this.deps.policy.mode) === 'dry-run'
           ? 'policy in dry-run mode'
           : null;
-    if (dryRunBy)
-      return lifecycle.finish(request, {
-        ...where,
-        outcome: 'dry-run',
-        rule: decision?.rule,
-        reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
-      });
+    if (!dryRunBy) return false;
+    this.deps.lifecycle.finish(request, {
+      ...where(machine),
+      outcome: 'dry-run',
+      rule: decision?.rule,
+      reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
+    });
+    return true;
+  }
 
-    const own = posted.find(verb, machine.id, this.deps.clock.now());
-    if (own?.requestId === request.requestId)
-      // Redelivered after the POST (MDE's list may not show the action yet): make sure tracking was
-      // queued; its fixed message id makes this a no-op when it was.
-      return this.track(request, verb, machine, own.actionId, new Date(own.at).toISOString(), false);
-
-    // MDE has no idempotency key: its own list of actions is the only proof that nothing is under way.
-    // This also covers a POST that timed out but was executed, and a restart that lost `posted`.
-    const history = await this.history(machine.id);
+  /**
+   * MDE has no idempotency key: its own list of actions is the only proof that nothing is under way
+   * (docs/mde-api.md §10). Null when the request ended because the list cannot be trusted whole.
+   */
+  private async actionsUnderWay(target: Target): Promise<MachineAction[] | null> {
+    const history = await this.history(target.machine.id);
     if (history === null)
-      return this.refuseConflict(
-        request,
-        machine,
+      this.refuseConflict(
+        target,
         undefined,
         `MDE lists ${HISTORY_MAX} or more isolate/release actions for this device in the last ${HISTORY_LOOKBACK_DAYS} days; refusing to decide without seeing them all`,
       );
-    // A record of this process whose action MDE lists as ended is a leftover (its tracking was lost):
-    // it proves nothing any more and must not hold this device's requests.
-    for (const action of history) if (isTerminal(action.status)) posted.clear(machine.id, action.id);
-    const now = this.deps.clock.now();
-    const opposite = posted.find(verb === 'isolate' ? 'release' : 'isolate', machine.id, now);
-    if (opposite)
-      // This process posted (or adopted) the opposite action and has not seen it end. MDE's list may
-      // not show it yet, so this check cannot be left to the history below.
-      return this.refuseConflict(
-        request,
-        machine,
+    return history;
+  }
+
+  /**
+   * Actions the ledger shows followed by another request, which MDE's list may not show yet. An entry
+   * whose action MDE lists as ended is a leftover (its tracking was lost): it is closed here and holds
+   * nothing. True when the request ended.
+   */
+  private async heldByLedger(target: Target, history: MachineAction[]): Promise<boolean> {
+    const { store, lifecycle, clock, timing } = this.deps;
+    const { request, verb, machine } = target;
+    const followed: LedgerRecord[] = [];
+    for (const entry of await store.actions.forMachine(machine.id)) {
+      if (!entry.open) continue;
+      const listed = history.find((a) => a.id === entry.actionId);
+      if (listed && isTerminal(listed.status)) {
+        await store.actions.setStatus(machine.id, entry.actionId, listed.status);
+        continue;
+      }
+      // Past MDE's retry period the action cannot still be running, whoever followed it.
+      if (clock.now() - Date.parse(entry.recordedAt) < timing.trackGiveUpMs) followed.push(entry);
+    }
+    const opposite = followed.find((e) => e.type !== ACTION_TYPE[verb]);
+    if (opposite) {
+      this.refuseConflict(
+        target,
         opposite.actionId,
         `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
       );
-    const followed = posted.find(verb, machine.id, now);
-    if (followed)
-      return lifecycle.finish(request, {
-        ...where,
-        outcome: 'skipped',
-        actionId: followed.actionId,
-        reason: `already handled: action ${followed.actionId} for this device is being followed by request ${followed.requestId}`,
-      });
+      return true;
+    }
+    const same = followed.find((e) => e.type === ACTION_TYPE[verb]);
+    if (!same) return false;
+    lifecycle.finish(request, {
+      ...where(machine),
+      outcome: 'skipped',
+      actionId: same.actionId,
+      reason: `already handled: action ${same.actionId} for this device is being followed by request ${same.requestId}`,
+    });
+    return true;
+  }
 
-    const ownComment =
-      verb === 'isolate' && decision
-        ? policy.comment(request.alert, decision, request.requestedBy.name)
-        : releaseComment(request, policy);
+  /** What MDE's list says about this request: adopt, refuse, or skip it. True when the request ended. */
+  private async answeredByHistory(target: Target, plan: Plan, history: MachineAction[]): Promise<boolean> {
+    const { request, verb } = target;
     const prior = judgePriorActions(verb, history);
-    if (prior.kind === 'adopt') return this.adopt(request, verb, machine, prior.action, ownComment);
-    if (prior.kind === 'conflict')
-      return this.refuseConflict(request, machine, prior.action.id, prior.reason);
+    if (prior.kind === 'adopt') {
+      await this.adopt(target, plan, prior.action);
+      return true;
+    }
+    if (prior.kind === 'conflict') {
+      this.refuseConflict(target, prior.action.id, prior.reason);
+      return true;
+    }
     // Anything done to the device since this request came in answered it (most likely our own earlier
     // attempt whose answer or completion was lost) or overrode it (a person released the device):
     // either way posting again would undo what happened since.
     const since = actionsSince(history, request.receivedAt);
-    const answered = since.find((a) => a.type === MDE_TYPE[verb]);
-    if (answered) return this.adopt(request, verb, machine, answered, ownComment, since[0]);
-    if (since.length > 0)
-      return this.refuseConflict(
-        request,
-        machine,
+    const answered = since.find((a) => a.type === ACTION_TYPE[verb]);
+    if (answered) {
+      await this.adopt(target, plan, answered, since[0]);
+      return true;
+    }
+    if (since.length > 0) {
+      this.refuseConflict(
+        target,
         since[0].id,
         `${since[0].type === 'Isolate' ? 'an isolation' : 'a release'} (action ${since[0].id} by ${since[0].requestor}, ${since[0].creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
       );
-    if (prior.kind === 'skip')
-      return lifecycle.finish(request, {
-        ...where,
-        outcome: 'skipped',
-        actionId: prior.action.id,
-        reason: prior.reason,
-      });
-
-    let reservation: string | undefined;
-    if (verb === 'isolate') {
-      const admission = policy.breaker.reserve(new Date(now), { manual: isManualRequest(request) });
-      if (!admission.allowed && admission.wait)
-        return lifecycle.defer(request, now + this.deps.timing.transientBaseMs, admission.reason);
-      if (!admission.allowed)
-        return lifecycle.finish(request, {
-          ...where,
-          outcome: 'escalated',
-          rule: 'blast-radius',
-          reason: admission.reason,
-        });
-      reservation = admission.reservation;
+      return true;
     }
+    if (prior.kind !== 'skip') return false;
+    this.deps.lifecycle.finish(request, {
+      ...where(target.machine),
+      outcome: 'skipped',
+      actionId: prior.action.id,
+      reason: prior.reason,
+    });
+    return true;
+  }
+
+  /**
+   * The shared breaker's admission for an isolate (a release needs none: undefined). Null when the
+   * request ended (escalated: the breaker is open) or waits (isolations in flight fill the window).
+   */
+  private async admit({ request, verb, machine }: Target): Promise<string | undefined | null> {
+    if (verb !== 'isolate') return undefined;
+    const { store, policy, lifecycle } = this.deps;
+    const admission = await store.breaker.reserve(
+      { requestId: request.requestId, manual: isManualRequest(request) },
+      breakerLimits(policy),
+    );
+    if (admission.allowed) return admission.reservationId;
+    if (admission.open)
+      lifecycle.finish(request, {
+        ...where(machine),
+        outcome: 'escalated',
+        rule: 'blast-radius',
+        reason: admission.reason,
+      });
+    // The POSTs in flight are usually answered within one POST's time, long before their
+    // reservations would expire (`retryAt`): ask again soon, which costs one store read.
+    else
+      await lifecycle.defer(
+        request,
+        Math.min(admission.retryAt, this.deps.clock.now() + this.deps.timing.transientBaseMs),
+        admission.reason,
+      );
+    return null;
+  }
+
+  private async post(target: Target, plan: Plan, reservation: string | undefined): Promise<void> {
+    const { api, store, clock } = this.deps;
+    const { verb, machine } = target;
     let action: MachineAction;
     try {
       action =
-        verb === 'isolate' && decision
-          ? await api.isolate(machine.id, ownComment, decision.isolationType)
-          : await api.release(machine.id, ownComment);
+        verb === 'isolate' && plan.decision
+          ? await api.isolate(machine.id, plan.comment, plan.decision.isolationType)
+          : await api.release(machine.id, plan.comment);
     } catch (error) {
       // MDE did not accept this POST: the slot goes back. An isolation it executed anyway is counted
       // when a retry adopts it (`adopt` recognises our own comment).
-      if (reservation !== undefined) policy.breaker.release(reservation);
-      // 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail.
-      if (!(error instanceof ActionAlreadyInProgressError)) throw error;
-      const current = await this.history(machine.id);
-      const open = judgePriorActions(verb, current ?? []);
-      if (open.kind === 'adopt') return this.adopt(request, verb, machine, open.action, ownComment);
-      // The action in progress is the opposite one: the same refusal as before posting.
-      if (open.kind === 'conflict') return this.refuseConflict(request, machine, open.action.id, open.reason);
-      // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
-      // time it should.
-      throw error;
+      if (reservation !== undefined) await store.breaker.release(reservation);
+      return this.afterRefusedPost(target, plan, error);
     }
-    const postedAt = this.deps.clock.now();
-    if (verb === 'isolate') policy.breaker.commit(action.id, new Date(postedAt), reservation);
-    posted.record(verb, machine.id, { actionId: action.id, at: postedAt, requestId: request.requestId });
-    return this.track(request, verb, machine, action.id, new Date(postedAt).toISOString(), false);
+    const postedAt = new Date(clock.now()).toISOString();
+    if (reservation !== undefined) await store.breaker.commit(reservation, action.id);
+    const tracking = trackedAction(target, action.id, postedAt, false);
+    await recordFollowed(store, target.request, tracking, action, plan.reason, postedAt);
+    await this.track(target.request, tracking);
+  }
+
+  /** 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail. */
+  private async afterRefusedPost(target: Target, plan: Plan, error: unknown): Promise<void> {
+    if (!(error instanceof ActionAlreadyInProgressError)) throw error;
+    const current = await this.history(target.machine.id);
+    const open = judgePriorActions(target.verb, current ?? []);
+    if (open.kind === 'adopt') return this.adopt(target, plan, open.action);
+    // The action in progress is the opposite one: the same refusal as before posting.
+    if (open.kind === 'conflict') return this.refuseConflict(target, open.action.id, open.reason);
+    // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
+    // time it should.
+    throw error;
   }
 
   /**
    * The opposite action is under way: MDE completes actions out of submission order (docs/mde-api.md §10),
    * so posting now could leave the device in the state nobody wanted last. A person has to choose.
    */
-  private refuseConflict(
-    request: IsolationRequest,
-    machine: Machine,
-    actionId: string | undefined,
-    reason: string,
-  ): void {
+  private refuseConflict({ request, machine }: Target, actionId: string | undefined, reason: string): void {
     this.deps.lifecycle.finish(request, {
-      machineId: machine.id,
-      computerDnsName: machine.computerDnsName,
+      ...where(machine),
       outcome: 'escalated',
       rule: 'action-conflict',
       actionId,
@@ -288,7 +382,7 @@ export class IsolationWorker {
     const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * 86_400_000);
     const actions = await this.deps.api.listMachineActions({
       machineId,
-      type: [...ACTION_TYPES],
+      type: ['Isolate', 'Unisolate'],
       createdSince,
       top: HISTORY_MAX,
     });
@@ -300,68 +394,32 @@ export class IsolationWorker {
    * (an earlier attempt whose answer was lost) is counted by the breaker; counting is per action,
    * so adopting it again counts nothing.
    */
-  private adopt(
-    request: IsolationRequest,
-    verb: IsolationVerb,
-    machine: Machine,
-    action: MachineAction,
-    ownComment: string,
-    latest?: MachineAction,
-  ) {
-    const now = this.deps.clock.now();
-    if (verb === 'isolate' && action.requestorComment?.trim() === ownComment.trim())
-      this.deps.policy.breaker.commit(action.id, new Date(now));
-    if (isTerminal(action.status)) {
-      // Already over: its status is this request's outcome, no polling needed.
-      const tracking = trackingRequestFor(
-        request,
-        this.trackedAction(verb, machine, action.id, action.creationDateTimeUtc, true),
-      );
-      const since =
-        latest && latest.id !== action.id
-          ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
-          : '';
-      return this.deps.lifecycle.finish(tracking, {
-        outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
-        actionStatus: action.status,
-        reason: `${terminalReason(tracking.tracking as TrackedAction, action)}${since}`,
-      });
-    }
-    this.deps.posted.record(verb, machine.id, { actionId: action.id, at: now, requestId: request.requestId });
-    return this.track(request, verb, machine, action.id, action.creationDateTimeUtc, true);
-  }
-
-  private trackedAction(
-    verb: IsolationVerb,
-    machine: Machine,
-    actionId: string,
-    postedAt: string,
-    adopted: boolean,
-  ): TrackedAction {
-    return {
-      actionId,
-      action: verb,
-      machineId: machine.id,
-      computerDnsName: machine.computerDnsName,
-      postedAt,
-      adopted,
-      polls: 0,
-    };
+  private async adopt(target: Target, plan: Plan, action: MachineAction, latest?: MachineAction) {
+    const { store, clock, lifecycle } = this.deps;
+    const { request, verb } = target;
+    if (verb === 'isolate' && action.requestorComment?.trim() === plan.comment.trim())
+      await store.breaker.commit(null, action.id);
+    const tracked = trackedAction(target, action.id, action.creationDateTimeUtc, true);
+    await recordFollowed(store, request, tracked, action, plan.reason, new Date(clock.now()).toISOString());
+    if (!isTerminal(action.status)) return this.track(request, tracked);
+    // Already over: its status is this request's outcome, no polling needed.
+    const tracking = trackingRequestFor(request, tracked);
+    const since =
+      latest && latest.id !== action.id
+        ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
+        : '';
+    const reason = `${terminalReason(tracked, action)}${since}`;
+    await recordEnded(store, tracking, tracked, { state: endState(verb, action.status), reason, action });
+    lifecycle.finish(tracking, {
+      outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
+      actionStatus: action.status,
+      reason,
+    });
   }
 
   /** The request's outcome now depends on MDE's action: tracking reports it when it ends. */
-  private async track(
-    request: IsolationRequest,
-    verb: IsolationVerb,
-    machine: Machine,
-    actionId: string,
-    postedAt: string,
-    adopted: boolean,
-  ): Promise<void> {
-    const tracking = trackingRequestFor(
-      request,
-      this.trackedAction(verb, machine, actionId, postedAt, adopted),
-    );
+  private async track(request: ActionRequest, tracked: TrackedAction): Promise<void> {
+    const tracking = trackingRequestFor(request, tracked);
     const firstPoll = this.deps.clock.now() + this.deps.timing.trackFirstPollMs;
     await this.deps.queue.schedule(messageFor(tracking), new Date(firstPoll));
   }
@@ -377,6 +435,27 @@ export class IsolationWorker {
       if (this.machineLocks.get(machineId) === settled) this.machineLocks.delete(machineId);
     }
   }
+}
+
+function where(machine: Machine) {
+  return { machineId: machine.id, computerDnsName: machine.computerDnsName };
+}
+
+function trackedAction(
+  { verb, machine }: Target,
+  actionId: string,
+  postedAt: string,
+  adopted: boolean,
+): TrackedAction {
+  return {
+    actionId,
+    action: verb,
+    machineId: machine.id,
+    computerDnsName: machine.computerDnsName,
+    postedAt,
+    adopted,
+    polls: 0,
+  };
 }
 
 /** Isolate/release actions created at or after `receivedAt`, newest first. */
@@ -395,22 +474,4 @@ function describeMachines(machines: Machine[]): string {
     .concat(
       machines.length > MAX_LISTED_MACHINES ? `, and ${machines.length - MAX_LISTED_MACHINES} more` : '',
     );
-}
-
-function releaseComment(request: IsolationRequest, policy: IsolationPolicy): string {
-  const { alert } = request;
-  return renderComment(RELEASE_COMMENT, {
-    rule: request.rule,
-    action: 'release',
-    isolationType: '',
-    reason: alert.manual?.comment ?? alert.title,
-    alertId: alert.alertId,
-    incidentId: alert.incidentId ?? '-',
-    source: alert.source,
-    severity: alert.severity,
-    title: alert.title,
-    requestedBy: request.requestedBy.name,
-    policyVersion: policy.version,
-    mode: policy.mode,
-  });
 }

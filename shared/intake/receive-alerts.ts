@@ -8,7 +8,7 @@ import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
 import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
 import { strongestIdentifier } from '../kernel/device-label';
 import { errorMessage } from '../kernel/errors';
-import type { Decision, IsolationPolicy } from '../policy/types';
+import type { AlertAssessment, BreakerState, Decision, IsolationPolicy } from '../policy/types';
 
 // Callers of intake (the HTTP function, tests) keep importing the sink contract from here.
 export type { DecisionSink, SubmittedRequest };
@@ -49,7 +49,7 @@ export type AlertReport =
   /** Parsed, but deciding or enqueueing failed: not accepted, the sender should retry. */
   | (AlertSummary & {
       status: 'failed';
-      error: { code: 'decision-failed' | 'enqueue-failed'; message: string };
+      error: { code: (typeof FAILURES)[keyof typeof FAILURES]['code']; message: string };
     });
 
 export interface IntakeResult {
@@ -125,6 +125,10 @@ function logDecisions(
 }
 
 const FAILURES = {
+  state: {
+    code: 'state-unavailable',
+    message: 'the shared blast-radius breaker could not be read or updated; retry later',
+  },
   decide: { code: 'decision-failed', message: 'the policy could not decide this alert; retry later' },
   enqueue: { code: 'enqueue-failed', message: 'the isolation requests could not be queued; retry later' },
 } as const;
@@ -142,11 +146,25 @@ function failed(
 }
 
 async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: IntakeDeps): Promise<AlertReport> {
-  let decisions: Decision[];
+  let breaker: BreakerState | undefined;
   try {
-    decisions = deps.policy.decideAlert(alert);
+    breaker = await deps.sink?.breakerState();
+  } catch (error) {
+    return failed(path, alert, deps, 'state', error);
+  }
+  let assessment: AlertAssessment;
+  try {
+    assessment = deps.policy.assessAlert(alert, { breaker });
   } catch (error) {
     return failed(path, alert, deps, 'decide', error);
+  }
+  const { decisions, opensBreaker } = assessment;
+  if (opensBreaker && deps.sink) {
+    try {
+      await deps.sink.openBreaker(opensBreaker);
+    } catch (error) {
+      return failed(path, alert, deps, 'state', error);
+    }
   }
   let requests: SubmittedRequest[] = [];
   if (deps.sink) {

@@ -27,6 +27,10 @@ export const DEFAULT_COMMENT_TEMPLATE =
   'mde-isolator ({mode}): {action} {isolationType}, rule {rule}, requested by {requestedBy}; ' +
   '{severity} {source} alert {alertId}, incident {incidentId}: {title}. Policy {policyVersion}.';
 
+/** A release is no rule's decision: its comment says who asked and why, in the same words. */
+export const RELEASE_COMMENT_TEMPLATE =
+  'mde-isolator ({mode}): release requested by {requestedBy}: {reason}; {source} alert {alertId}, incident {incidentId}. Policy {policyVersion}.';
+
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const VALUE_MAX_LENGTH = 300;
 

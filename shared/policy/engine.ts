@@ -4,6 +4,8 @@
  *   resolved alert → protections → manual request or first matching rule → platform support →
  *   blast radius (per alert at intake, rolling window always) → mode.
  * Protections, platform and blast radius only ever weaken an isolation; nothing here creates one.
+ * The policy holds no state: the shared breaker's state comes in (`DecideOptions.breaker`) and the
+ * request to open it goes out (`AlertAssessment.opensBreaker`); the breaker lives in the state store.
  */
 import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAlert } from '../alerts/model';
 import { lastSegment } from '../kernel/arm-id';
@@ -11,8 +13,7 @@ import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/dev
 import { oneLine } from '../kernel/text';
 import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
-import { RollingWindowBreaker } from './breaker';
-import { DEFAULT_COMMENT_TEMPLATE, renderComment } from './comment';
+import { DEFAULT_COMMENT_TEMPLATE, RELEASE_COMMENT_TEMPLATE, renderComment } from './comment';
 import {
   type CompiledProtection,
   type CompiledRule,
@@ -27,7 +28,15 @@ import {
   type ProtectionAction,
 } from './document';
 import { isolationUnsupported } from './platform';
-import type { DecideOptions, Decision, DecisionAction, IsolationPolicy, RuleTraceEntry } from './types';
+import type {
+  AlertAssessment,
+  BlastRadiusLimits,
+  DecideOptions,
+  Decision,
+  DecisionAction,
+  IsolationPolicy,
+  RuleTraceEntry,
+} from './types';
 
 interface Outcome {
   action: DecisionAction;
@@ -88,11 +97,10 @@ function actionText(outcome: Pick<Outcome, 'action' | 'isolationType'>): string 
 
 class Policy implements IsolationPolicy {
   readonly version: string;
-  readonly breaker: RollingWindowBreaker;
+  readonly blastRadius: BlastRadiusLimits;
   private readonly rules: CompiledRule[];
   private readonly protections: CompiledProtection[];
   private readonly defaultAction: 'skip' | 'escalate';
-  private readonly maxDevicesPerAlert: number;
   private readonly commentTemplate: string;
   private readonly commentMaxLength: number;
 
@@ -105,26 +113,32 @@ class Policy implements IsolationPolicy {
     this.protections = (document.protections ?? []).map(compileProtection);
     this.defaultAction = document.defaultAction ?? 'skip';
     const blast = { ...BLAST_RADIUS_DEFAULTS, ...document.blastRadius };
-    this.maxDevicesPerAlert = blast.maxDevicesPerAlert;
-    this.breaker = new RollingWindowBreaker(blast.maxIsolations, blast.windowMinutes * 60_000);
+    this.blastRadius = {
+      maxDevicesPerAlert: blast.maxDevicesPerAlert,
+      maxIsolations: blast.maxIsolations,
+      windowMs: blast.windowMinutes * 60_000,
+    };
     this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
+    return this.assessAlert(alert, options).decisions;
+  }
+
+  assessAlert(alert: NormalizedAlert, options: DecideOptions = {}): AlertAssessment {
     const whole = this.decideWhole(alert, options);
-    if (whole) return [whole];
+    if (whole) return { decisions: [whole], opensBreaker: null };
     const decisions = alert.devices.map((device) => this.decide(alert, device, null, options));
     const isolating = decisions.filter((d) => d.action === 'isolate');
-    if (isManualAlert(alert) || isolating.length <= this.maxDevicesPerAlert) return decisions;
+    const { maxDevicesPerAlert } = this.blastRadius;
+    if (isManualAlert(alert) || isolating.length <= maxDevicesPerAlert)
+      return { decisions, opensBreaker: null };
     // One alert naming many devices is a false positive or an outbreak: either way a person decides,
     // and the breaker opens so the next alerts of the same storm are held too.
-    const limit = `${isolating.length} devices to isolate, more than the ${this.maxDevicesPerAlert} allowed per alert`;
-    this.breaker.trip(
-      options.now ?? new Date(),
-      `blast-radius breaker open: alert ${oneLine(alert.alertId, QUOTE_MAX_LENGTH)} named ${limit}`,
-    );
-    return decisions.map((decision) => {
+    const limit = `${isolating.length} devices to isolate, more than the ${maxDevicesPerAlert} allowed per alert`;
+    const opensBreaker = `blast-radius breaker open: alert ${oneLine(alert.alertId, QUOTE_MAX_LENGTH)} named ${limit}`;
+    const escalated = decisions.map((decision): Decision => {
       if (decision.action !== 'isolate') return decision;
       const why = `the alert names ${limit} (breaker opened); rule ${decision.rule} would isolate it, a person must decide`;
       const trace = decision.trace && [...decision.trace, { rule: 'blast-radius', matched: true, why }];
@@ -137,6 +151,7 @@ class Policy implements IsolationPolicy {
         ...(trace && { trace }),
       };
     });
+    return { decisions: escalated, opensBreaker };
   }
 
   /**
@@ -198,6 +213,23 @@ class Policy implements IsolationPolicy {
     );
   }
 
+  releaseComment(alert: NormalizedAlert, requestedBy: string, rule: string): string {
+    return renderComment(RELEASE_COMMENT_TEMPLATE, {
+      rule,
+      action: 'release',
+      isolationType: '',
+      reason: alert.manual?.comment ?? alert.title,
+      alertId: alert.alertId,
+      incidentId: alert.incidentId ?? '-',
+      source: alert.source,
+      severity: alert.severity,
+      title: alert.title,
+      requestedBy,
+      policyVersion: this.version,
+      mode: this.mode,
+    });
+  }
+
   /** Both stages: `machine` null is intake, where device conditions are still unknown. */
   private decide(
     alert: NormalizedAlert,
@@ -235,9 +267,7 @@ class Policy implements IsolationPolicy {
 
     const protection = this.findProtection(device, machine, note);
     const candidates = this.candidates(alert, machine, note);
-    const outcomes = candidates.map((c) =>
-      this.guard(c, alert, machine, protection, options.now ?? new Date(), note),
-    );
+    const outcomes = candidates.map((c) => this.guard(c, alert, machine, protection, options, note));
     const [first] = outcomes;
     if (outcomes.length === 1) return decision(first, machine === null && first.action === 'isolate');
     return this.undecided(outcomes, decision);
@@ -347,7 +377,7 @@ class Policy implements IsolationPolicy {
     alert: NormalizedAlert,
     machine: Machine | null,
     matched: Matched | null,
-    now: Date,
+    options: DecideOptions,
     note: Note,
   ): Outcome {
     if (outcome.action !== 'isolate') return outcome;
@@ -376,9 +406,9 @@ class Policy implements IsolationPolicy {
       if (platform.action !== 'isolate') return platform;
       result = platform;
     }
-    const status = this.breaker.status(now);
-    if (status.open && !isManualAlert(alert)) {
-      const why = `${status.reason}; rule ${outcome.rule} would isolate it, a person must decide`;
+    const breaker = options.breaker;
+    if (breaker?.open && !isManualAlert(alert)) {
+      const why = `${breaker.reason ?? 'blast-radius breaker open'}; rule ${outcome.rule} would isolate it, a person must decide`;
       note('blast-radius', true, () => why);
       return { ...result, action: 'escalate', rule: 'blast-radius', why };
     }

@@ -35,56 +35,45 @@ export interface Decision {
   trace?: RuleTraceEntry[];
 }
 
-export interface DecideOptions {
-  trace?: boolean;
-  now?: Date;
-}
-
-/**
- * `reservation` is the slot held for this isolation until `commit` or `release`. `wait`: refused only
- * because isolations in flight may reach the limit; asking again once they are answered may succeed.
- */
-export type BreakerAdmission =
-  | { allowed: true; reservation: string }
-  | { allowed: false; reason: string; wait?: true };
-
-export interface BreakerStatus {
+/** The blast-radius breaker as decisions see it; the shared breaker itself lives in the state store. */
+export interface BreakerState {
   open: boolean;
-  /** Isolations MDE accepted in the current rolling window (manual ones included). */
-  count: number;
-  /** Slots reserved by isolations being posted, not yet committed or released. */
-  reserved: number;
-  limit: number;
-  windowMs: number;
-  /** When the breaker closes again by itself, if open. */
-  closesAt: Date | null;
   /** Why it opened, if open. */
   reason: string | null;
 }
 
-/** Rolling-window cap on automatic isolations; lives in the worker's process (one instance). */
-export interface BlastRadiusBreaker {
-  /**
-   * Called just before an isolate is posted: holds a slot until `commit` or `release`, or until it
-   * expires (its holder died). Manual requests are counted but always allowed.
-   */
-  reserve(now: Date, options: { manual: boolean }): BreakerAdmission;
-  /** MDE accepted isolation `actionId`: counted once per action, with or without a reservation. */
-  commit(actionId: string, now: Date, reservation?: string): void;
-  /** The POST failed: the slot is free again. */
-  release(reservation: string): void;
-  reset(): void;
-  status(now: Date): BreakerStatus;
+export interface DecideOptions {
+  trace?: boolean;
+  now?: Date;
+  /** The breaker now; closed when not given. An open breaker escalates every automatic isolation. */
+  breaker?: BreakerState;
+}
+
+/** The policy's blast-radius limits, which the callers apply with the shared breaker. */
+export interface BlastRadiusLimits {
+  maxDevicesPerAlert: number;
+  /** Automatic isolations allowed per rolling window. */
+  maxIsolations: number;
+  windowMs: number;
+}
+
+/** Stage 1 with what the caller must do about the breaker. */
+export interface AlertAssessment {
+  decisions: Decision[];
+  /** Set when one alert named more devices than allowed: the caller opens the breaker with this reason. */
+  opensBreaker: string | null;
 }
 
 export interface IsolationPolicy {
   readonly version: string;
   readonly mode: PolicyMode;
-  readonly breaker: BlastRadiusBreaker;
+  readonly blastRadius: BlastRadiusLimits;
   /**
    * Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the
    * alert, or one for the whole alert when it names more than MAX_DEVICES_PER_ALERT.
    */
+  assessAlert(alert: NormalizedAlert, options?: DecideOptions): AlertAssessment;
+  /** `assessAlert`'s decisions alone (what-if, tests). */
   decideAlert(alert: NormalizedAlert, options?: DecideOptions): Decision[];
   /** Stage 2, in the worker: with the machine record, device conditions, protections and platform support. */
   decideDevice(
@@ -95,4 +84,6 @@ export interface IsolationPolicy {
   ): Decision;
   /** The MDE `Comment` for the action: who asked, why, alert, incident, policy version; within the API's length. */
   comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string;
+  /** The MDE `Comment` of a release, which no rule decides: who asked, why, alert, incident, policy version. */
+  releaseComment(alert: NormalizedAlert, requestedBy: string, rule: string): string;
 }

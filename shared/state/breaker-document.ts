@@ -2,8 +2,8 @@
  * The shared breaker as one document, and the pure steps on it; the store reads it, applies a step
  * and writes it back under its ETag. Its size is bounded whatever the policy's limit or the number of
  * manual requests: committed isolations are kept as up to ~100 time buckets per window (a bucket ages
- * out with its newest entry, so counts are never low, at most one bucket's width long), and live
- * reservations are capped.
+ * out with its newest entry, so counts are never low, at most one bucket's width long), live
+ * reservations are capped, and so are the action ids remembered so an action counts once.
  */
 import { randomBytes } from 'node:crypto';
 import { truncate } from '../kernel/text';
@@ -24,9 +24,18 @@ export interface Reservation {
   manual: boolean;
 }
 
+/** An isolation counted: its MDE action id and when. */
+export type CountedAction = [actionId: string, at: number];
+
 export interface BreakerDocument {
   /** Oldest first. */
   committed: Bucket[];
+  /**
+   * The actions counted in the window, oldest first, so a second commit of one (a retry adopting
+   * this app's own isolation) counts nothing. Past the cap the oldest are forgotten: such an action
+   * committed again would count twice, never too few.
+   */
+  counted: CountedAction[];
   reservations: Reservation[];
   openedAt: number | null;
   openReason: string;
@@ -38,6 +47,7 @@ export interface BreakerDocument {
 
 export const EMPTY_BREAKER: BreakerDocument = {
   committed: [],
+  counted: [],
   reservations: [],
   openedAt: null,
   openReason: '',
@@ -51,6 +61,8 @@ const MAX_BUCKETS = 2 * BUCKETS_PER_WINDOW;
 /** Isolate POSTs in flight at once across every process; more waits (StoreUnavailableError). */
 export const MAX_RESERVATIONS = 300;
 const RESETS_KEPT = 10;
+/** Far more than the isolations a window allows; a lost POST answer is adopted within minutes. */
+export const COUNTED_KEPT = 200;
 const TEXT_MAX = 300;
 
 /** Drops what left the window, expired reservations and an open state whose window is over. */
@@ -64,6 +76,7 @@ function prune(doc: BreakerDocument, now: number, reservationTtlMs: number): Bre
   return {
     ...doc,
     committed,
+    counted: doc.counted.filter(([, at]) => at > now - doc.windowMs),
     reservations: doc.reservations.filter((r) => r.at > now - reservationTtlMs),
     openedAt: closed ? null : doc.openedAt,
     openReason: closed ? '' : doc.openReason,
@@ -138,17 +151,26 @@ export function reserve(
 export function commit(
   stored: BreakerDocument,
   now: number,
-  reservationId: string,
+  reservation: { reservationId: string | null; actionId: string },
   reservationTtlMs: number,
-) {
-  const doc = prune(stored, now, reservationTtlMs);
+): BreakerDocument {
+  const pruned = prune(stored, now, reservationTtlMs);
+  const doc = {
+    ...pruned,
+    reservations: pruned.reservations.filter((r) => r.id !== reservation.reservationId),
+  };
+  if (doc.counted.some(([id]) => id === reservation.actionId)) return doc;
+  const counted: CountedAction[] = [
+    ...doc.counted,
+    [truncate(reservation.actionId, TEXT_MAX), now] as CountedAction,
+  ].slice(-COUNTED_KEPT);
   const committed = [...doc.committed];
   const newest = committed[committed.length - 1];
   const width = Math.max(1, Math.floor(doc.windowMs / BUCKETS_PER_WINDOW));
   if (newest && now - newest[0] < width)
     committed[committed.length - 1] = [newest[0], Math.max(newest[1], now), newest[2] + 1];
   else committed.push([now, now, 1]);
-  return { ...doc, committed, reservations: doc.reservations.filter((r) => r.id !== reservationId) };
+  return { ...doc, committed, counted };
 }
 
 export function release(
@@ -175,6 +197,7 @@ export function reset(stored: BreakerDocument, now: number, by: string, reason: 
   return {
     ...stored,
     committed: [],
+    counted: [],
     openedAt: null,
     openReason: '',
     resets: [entry, ...stored.resets].slice(0, RESETS_KEPT),

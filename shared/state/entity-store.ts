@@ -7,11 +7,13 @@
  * Layout (partition / row → properties):
  * - register: `device` / machine id → state, doc (the record without history), history
  * - breaker:  `breaker` / `blast-radius` → doc
- * - actions:  machine id / action id → requestId, type, status, open, adopted, createdAt, recordedAt
+ * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
+ *             createdAt, recordedAt; and `request` / request id → machineId, actionId: the entry a
+ *             request last recorded, so the worker finds its own with two point reads, not a scan
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jitteredBackoffMs } from '../dispatch/timing';
+import { jitteredBackoffMs } from '../kernel/backoff';
 import { type Clock, systemClock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
@@ -34,6 +36,7 @@ import {
   type IsolationRecord,
   type IsolationRegister,
   type LedgerEntry,
+  type LedgerRecord,
   LIST_MAX,
   type QuotaCheckpoint,
   type QuotaLedger,
@@ -69,8 +72,12 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
+/** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
+const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
 const TIME_MAX = 40;
+/** A DNS name is at most 253 characters. */
+const NAME_MAX = 256;
 
 export class EntityStateStore implements StateStore {
   readonly register: IsolationRegister;
@@ -166,10 +173,11 @@ export class EntityStateStore implements StateStore {
     const update = <T>(step: (doc: BreakerDocument, now: number) => { doc: BreakerDocument; result: T }) =>
       this.mutate(table, BREAKER_KEY.partition, BREAKER_KEY.row, (current) => {
         const { doc, result } = step(breakerFrom(current), this.now());
-        const text = JSON.stringify(doc);
+        const next = breakerEntity(doc);
         // A refusal that changes nothing writes nothing: a storm of refused requests does not
         // contend for the one breaker entity.
-        return { next: text === current?.doc ? null : { doc: text }, result };
+        const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
+        return { next: same ? null : next, result };
       });
     return {
       reserve: (request, limits) =>
@@ -177,11 +185,13 @@ export class EntityStateStore implements StateStore {
           const { doc: next, admission } = breakerSteps.reserve(doc, now, request, limits, reservationTtlMs);
           return { doc: next, result: admission };
         }),
-      commit: (id) =>
-        update((doc, now) => ({
-          doc: breakerSteps.commit(doc, now, id, reservationTtlMs),
+      commit: async (reservationId, actionId) => {
+        assertSafeKey(actionId, 'action id');
+        return update((doc, now) => ({
+          doc: breakerSteps.commit(doc, now, { reservationId, actionId }, reservationTtlMs),
           result: undefined,
-        })),
+        }));
+      },
       release: (id) =>
         update((doc, now) => ({
           doc: breakerSteps.release(doc, now, id, reservationTtlMs),
@@ -211,8 +221,13 @@ export class EntityStateStore implements StateStore {
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        return this.mutate(table, machineId, entry.actionId, () => ({
+        await this.mutate(table, machineId, entry.actionId, () => ({
           next: ledgerEntity({ ...entry, machineId }),
+          result: undefined,
+        }));
+        // After the entry: an index without its entry would point at nothing.
+        await this.mutate(table, REQUEST_INDEX_PARTITION, entry.requestId, () => ({
+          next: { machineId, actionId: entry.actionId },
           result: undefined,
         }));
       },
@@ -220,7 +235,15 @@ export class EntityStateStore implements StateStore {
         assertSafeKey(actionId, 'action id');
         assertStatus(status);
         return this.mutate(table, machineKey(machineId), actionId, (current) => ({
-          next: current && { ...current, status, open: !isTerminal(status) },
+          // Once closed (terminal or abandoned) an entry stays closed: a late status opens nothing.
+          next: current && { ...current, status, open: current.open === true && !isTerminal(status) },
+          result: undefined,
+        }));
+      },
+      abandon: async (machineId, actionId) => {
+        assertSafeKey(actionId, 'action id');
+        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
+          next: current && current.open === true ? { ...current, open: false } : null,
           result: undefined,
         }));
       },
@@ -230,10 +253,13 @@ export class EntityStateStore implements StateStore {
       },
       forRequest: async (requestId) => {
         assertSafeKey(requestId, 'request id');
-        const entities = await table.query({ equals: { requestId }, limit: LIST_MAX });
-        return (
-          entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst)[0] ?? null
-        );
+        const index = await table.get(REQUEST_INDEX_PARTITION, requestId);
+        if (!index) return null;
+        const { machineId, actionId } = index.properties;
+        const entity = await table.get(String(machineId), String(actionId));
+        const entry = entity && ledgerFrom(entity.partitionKey, entity.rowKey, entity.properties);
+        // Another request may have adopted the action since, and follows it now.
+        return entry?.requestId === requestId ? entry : null;
       },
       open: async (limit) => {
         const entities = await table.query({ equals: { open: true }, limit: LIST_MAX });
@@ -291,8 +317,19 @@ function recordFrom(properties: Entity): IsolationRecord {
   return { ...JSON.parse(String(properties.doc)), history: JSON.parse(String(properties.history)) };
 }
 
+/** The counted action ids in a property of their own, so the document keeps its own 32 K characters. */
+function breakerEntity(doc: BreakerDocument): Entity {
+  const { counted, ...rest } = doc;
+  return { doc: JSON.stringify(rest), counted: JSON.stringify(counted) };
+}
+
 function breakerFrom(properties: Entity | null): BreakerDocument {
-  return properties ? { ...EMPTY_BREAKER, ...JSON.parse(String(properties.doc)) } : EMPTY_BREAKER;
+  if (!properties) return EMPTY_BREAKER;
+  return {
+    ...EMPTY_BREAKER,
+    ...JSON.parse(String(properties.doc)),
+    counted: JSON.parse(String(properties.counted ?? '[]')),
+  };
 }
 
 function assertStatus(status: string): asserts status is MachineActionStatus {
@@ -307,12 +344,13 @@ function ledgerEntity(entry: LedgerEntry): Entity {
     status: entry.status,
     open: !isTerminal(entry.status),
     adopted: entry.adopted,
+    computerDnsName: entry.computerDnsName === null ? '' : truncate(entry.computerDnsName, NAME_MAX),
     createdAt: truncate(entry.createdAt, TIME_MAX),
     recordedAt: truncate(entry.recordedAt, TIME_MAX),
   };
 }
 
-function ledgerFrom(machineId: string, actionId: string, p: Entity): LedgerEntry {
+function ledgerFrom(machineId: string, actionId: string, p: Entity): LedgerRecord {
   const status = String(p.status);
   assertStatus(status);
   return {
@@ -322,6 +360,9 @@ function ledgerFrom(machineId: string, actionId: string, p: Entity): LedgerEntry
     type: p.type === 'Unisolate' ? 'Unisolate' : 'Isolate',
     status,
     adopted: p.adopted === true,
+    computerDnsName:
+      typeof p.computerDnsName === 'string' && p.computerDnsName !== '' ? p.computerDnsName : null,
+    open: p.open === true,
     createdAt: String(p.createdAt),
     recordedAt: String(p.recordedAt),
   };

@@ -72,7 +72,7 @@ export function applyChange(
   assertSafeKey(change.requestId, 'request id');
   const at = new Date(now).toISOString();
   const fresh = previous === null || previous.requestId !== change.requestId;
-  const provenance = change.provenance ?? (fresh ? null : previous.provenance);
+  const provenance = fresh ? change.provenance : previous.provenance;
   if (!provenance) throw new Error('a new request needs its provenance');
   const action = change.action && boundAction(change.action);
   const actions = previous?.actions ?? [];

@@ -11,7 +11,6 @@ import type { AlertSource } from '../alerts/model';
 import type { PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
-import type { BreakerStatus } from '../policy/types';
 
 export const ISOLATION_STATES = [
   'isolating',
@@ -81,7 +80,8 @@ export interface IsolationRecord {
 
 /**
  * One step of a device's record. A change naming another request than the record's (or the first
- * one) starts a new request: `provenance` is then required and the timestamps start over.
+ * one) starts a new request: `provenance` is then required and the timestamps start over. Later
+ * steps of the same request keep the provenance it started with.
  */
 export interface IsolationChange {
   machineId: string;
@@ -128,9 +128,18 @@ export interface BreakerReset {
   reason: string;
 }
 
-export interface SharedBreakerStatus extends BreakerStatus {
+export interface SharedBreakerStatus {
+  open: boolean;
+  /** Isolations MDE accepted in the current rolling window (manual ones included). */
+  count: number;
   /** Reservations taken and neither committed, released nor expired: isolate POSTs in flight. */
   reserved: number;
+  limit: number;
+  windowMs: number;
+  /** When the breaker closes again by itself, if open. */
+  closesAt: Date | null;
+  /** Why it opened, if open. */
+  reason: string | null;
   /** Newest first, a few at most. */
   resets: BreakerReset[];
 }
@@ -154,8 +163,12 @@ export type BreakerAdmission =
  */
 export interface BreakerStore {
   reserve(request: { requestId: string; manual: boolean }, limits: BreakerLimits): Promise<BreakerAdmission>;
-  /** MDE accepted the POST: the isolation counts from now. Counted even if the reservation expired. */
-  commit(reservationId: string): Promise<void>;
+  /**
+   * MDE accepted isolation `actionId` (posted with `reservationId`, or adopted as this app's own when
+   * the POST's answer was lost: null). Counted once per action, however many requests commit it, and
+   * even if the reservation expired.
+   */
+  commit(reservationId: string | null, actionId: string): Promise<void>;
   /** Nothing was posted: the reservation stops counting. Unknown or expired ids are ignored. */
   release(reservationId: string): Promise<void>;
   /** Opens the breaker now, e.g. when one alert names more devices than allowed. */
@@ -174,23 +187,34 @@ export interface LedgerEntry {
   type: IsolationActionType;
   status: MachineActionStatus;
   adopted: boolean;
+  computerDnsName: string | null;
   /** MDE's `creationDateTimeUtc`. */
   createdAt: string;
   /** When this app recorded it. */
   recordedAt: string;
 }
 
+/** An entry as read back: `open` while its request still follows it. */
+export interface LedgerRecord extends LedgerEntry {
+  open: boolean;
+}
+
 export interface ActionLedger {
-  /** Adds the entry, or replaces the one with the same machine and action id. */
+  /** Adds the entry (open unless its status is terminal), or replaces the one with the same machine and action id. */
   record(entry: LedgerEntry): Promise<void>;
   /** A newer status for a recorded action; a terminal one closes it. Unknown actions are ignored. */
   setStatus(machineId: string, actionId: string, status: MachineActionStatus): Promise<void>;
+  /**
+   * Nobody follows the action any more though MDE has not ended it (its tracking failed or gave up):
+   * it is closed with its last status, and the next request for the machine asks MDE.
+   */
+  abandon(machineId: string, actionId: string): Promise<void>;
   /** Newest first. */
-  forMachine(machineId: string): Promise<LedgerEntry[]>;
-  /** The newest entry of `requestId`, or null. */
-  forRequest(requestId: string): Promise<LedgerEntry | null>;
-  /** Actions not yet terminal, oldest first: what a new process resumes tracking. */
-  open(limit?: number): Promise<LedgerEntry[]>;
+  forMachine(machineId: string): Promise<LedgerRecord[]>;
+  /** The entry `requestId` last recorded, or null (also when another request has adopted its action since). */
+  forRequest(requestId: string): Promise<LedgerRecord | null>;
+  /** Actions still followed, oldest first: what a new process resumes tracking. */
+  open(limit?: number): Promise<LedgerRecord[]>;
 }
 
 /** The throttle's view of one API at a moment: end times of recent calls and a 429 pause. */

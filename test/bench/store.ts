@@ -40,7 +40,7 @@ const OPERATIONS_MEASURED: Record<string, (store: StateStore, n: number) => Prom
   'breaker reserve+commit': async (store, n) => {
     const admission = await store.breaker.reserve({ requestId: `req-${n}`, manual: false }, LIMITS);
     if (!admission.allowed) throw new Error(admission.reason);
-    await store.breaker.commit(admission.reservationId);
+    await store.breaker.commit(admission.reservationId, `action-${n}`);
   },
   'ledger write': (store, n) =>
     store.actions.record({
@@ -50,6 +50,7 @@ const OPERATIONS_MEASURED: Record<string, (store: StateStore, n: number) => Prom
       type: 'Isolate',
       status: 'Pending',
       adopted: false,
+      computerDnsName: `ws${n}.contoso.com`,
       createdAt: new Date().toISOString(),
       recordedAt: new Date().toISOString(),
     }),

@@ -1,4 +1,4 @@
-import { judgePriorActions, PostedActions } from '../../shared/dispatch/idempotency';
+import { judgePriorActions } from '../../shared/dispatch/idempotency';
 import type { MachineAction, MachineActionStatus } from '../../shared/mde/types';
 
 let sequence = 0;
@@ -79,20 +79,5 @@ describe('judgePriorActions', () => {
   it('posts a release when nothing finished is on record: the device may be isolated by other means', () => {
     expect(judgePriorActions('release', [])).toEqual({ kind: 'post' });
     expect(judgePriorActions('release', [action('Unisolate', 'Failed', 1)])).toEqual({ kind: 'post' });
-  });
-});
-
-describe('PostedActions', () => {
-  it('remembers what this process posted until it is cleared or expires', () => {
-    const posted = new PostedActions(1000);
-    posted.record('isolate', 'm1', { actionId: 'a1', at: 0, requestId: 'r1' });
-    expect(posted.find('isolate', 'm1', 500)).toEqual({ actionId: 'a1', at: 0, requestId: 'r1' });
-    expect(posted.find('release', 'm1', 500)).toBeNull();
-    expect(posted.find('isolate', 'm1', 1000)).toBeNull();
-    posted.record('isolate', 'm2', { actionId: 'a2', at: 0, requestId: 'r2' });
-    posted.clear('m2', 'other-action');
-    expect(posted.find('isolate', 'm2', 1)).toMatchObject({ actionId: 'a2' });
-    posted.clear('m2', 'a2');
-    expect(posted.find('isolate', 'm2', 1)).toBeNull();
   });
 });

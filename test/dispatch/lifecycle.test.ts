@@ -20,6 +20,7 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../shared/mde/errors';
+import { StoreUnavailableError } from '../../shared/state/store';
 import { alertOf } from '../support/alerts';
 import { silentReporter } from '../support/reporter';
 
@@ -57,6 +58,44 @@ describe('planAfterFailure', () => {
     });
     expect(plan(new TypeError('bug'), DEFAULT_TIMING.transientMaxAttempts - 1)).toMatchObject({
       kind: 'dead-letter',
+    });
+  });
+
+  it('waits for an unreachable state store with backoff, never counting it as a failure, then dead-letters', () => {
+    const down = new StoreUnavailableError(
+      'state store unreachable (read on mdeisolatorActions: ECONNREFUSED)',
+    );
+    const isolate = { ...request, action: 'isolate' } as IsolationRequest;
+    const first = planAfterFailure(down, isolate, 1_000, DEFAULT_TIMING, () => 0.5);
+    // An isolate may have been posted before the bookkeeping failed: MDE's list must show it first.
+    expect(first).toEqual({
+      kind: 'defer',
+      at: 1_000 + DEFAULT_TIMING.uncertainPostRecheckMs,
+      why: expect.stringMatching(/state store unavailable .*nothing posted/),
+      storeOutage: { since: new Date(1_000).toISOString(), deferrals: 1 },
+    });
+    const track = {
+      ...request,
+      action: 'track',
+      storeOutage: { since: new Date(0).toISOString(), deferrals: 3 },
+    };
+    const later = planAfterFailure(down, track as IsolationRequest, 1_000, DEFAULT_TIMING, () => 0.5);
+    expect(later).toMatchObject({
+      kind: 'defer',
+      storeOutage: { since: new Date(0).toISOString(), deferrals: 4 },
+    });
+    expect((later as { at: number }).at).toBeLessThan(1_000 + DEFAULT_TIMING.storeRetryMaxMs + 1);
+    const waitedOut = planAfterFailure(
+      down,
+      track as IsolationRequest,
+      DEFAULT_TIMING.storeOutageMaxMs,
+      DEFAULT_TIMING,
+      () => 0.5,
+    );
+    expect(waitedOut).toMatchObject({
+      kind: 'dead-letter',
+      reason: 'StateStoreUnavailable',
+      description: expect.stringContaining('ECONNREFUSED'),
     });
   });
 
@@ -138,7 +177,6 @@ function lifecycleOnFixedClock() {
     alert,
     receivedAt: new Date(clock.now()),
     policyVersion: 'v1',
-    comment: 'IR-1',
     requestedBy: { kind: 'caller', name: 'analyst' },
   });
   const close = async () => {

@@ -1,5 +1,5 @@
 import { isFailure, outcomeRecord } from '../../shared/dispatch/outcome';
-import type { IsolationRequest } from '../../shared/dispatch/request';
+import type { TrackRequest } from '../../shared/dispatch/request';
 
 const request = {
   requestId: 'r-1',
@@ -29,7 +29,7 @@ const request = {
     adopted: false,
     polls: 3,
   },
-} as unknown as IsolationRequest;
+} as unknown as TrackRequest;
 
 describe('outcome record', () => {
   it('carries device, action, alert, rule, policy version and the three timings', () => {

@@ -1,8 +1,8 @@
 import type { NormalizedAlert } from '../../shared/alerts/model';
 import { messageFor } from '../../shared/dispatch/queue';
 import {
+  decodeRequest,
   dedupeKey,
-  invalidRequestReason,
   isManualRequest,
   isolateRequestFrom,
   manualRequest,
@@ -90,7 +90,6 @@ const origin = (changes: Partial<RequestOrigin> = {}): RequestOrigin => ({
   alert,
   receivedAt,
   policyVersion: 'v7',
-  comment: 'because',
   requestedBy: { kind: 'rule', name: 'ransomware' },
   ...changes,
 });
@@ -102,7 +101,6 @@ describe('isolation requests', () => {
     expect(request).toMatchObject({
       action: 'isolate',
       isolationType: 'Full',
-      comment: 'because',
       priority: PRIORITY.high,
       rule: 'ransomware',
       policyVersion: 'v7',
@@ -114,7 +112,7 @@ describe('isolation requests', () => {
     });
     expect(request.alert.devices).toEqual([decision.device]);
     expect(request.alert.alertId).toBe('a-1');
-    expect(invalidRequestReason(JSON.parse(JSON.stringify(request)))).toBeNull();
+    expect(decodeRequest(JSON.parse(JSON.stringify(request)))).toEqual({ request });
   });
 
   it('travel with the dedupe key as message id and the triage fields as properties', () => {
@@ -144,18 +142,30 @@ describe('isolation requests', () => {
       priority: PRIORITY.tracking,
     });
     expect(tracking.requestId).toBe(request.requestId);
-    expect(invalidRequestReason(tracking)).toBeNull();
-    expect(invalidRequestReason({ ...tracking, mode: undefined })).toBeNull();
+    expect(decodeRequest(tracking)).toEqual({ request: tracking });
+    // A tracking request follows an action already posted, which only enforce does.
+    expect(decodeRequest({ ...tracking, mode: undefined })).toEqual({ request: tracking });
   });
 
   it('are checked when they come off the queue', () => {
-    expect(invalidRequestReason('text')).toMatch(/not a JSON object/);
-    expect(invalidRequestReason({ ...request, action: 'wipe' })).toMatch(/action/);
-    expect(invalidRequestReason({ ...request, device: undefined })).toMatch(/device/);
-    expect(invalidRequestReason({ ...request, action: 'track' })).toMatch(/tracking/);
+    const problem = (body: unknown) => {
+      const decoded = decodeRequest(body);
+      return 'problem' in decoded ? decoded.problem : null;
+    };
+    expect(problem('text')).toMatch(/not a JSON object/);
+    expect(problem({ ...request, action: 'wipe' })).toMatch(/action/);
+    expect(problem({ ...request, device: undefined })).toMatch(/device/);
+    expect(problem({ ...request, action: 'track' })).toMatch(/tracking/);
+    expect(
+      problem({ ...request, action: 'track', tracking: { actionId: 'a', machineId: 'm', action: 'wipe' } }),
+    ).toMatch(/tracking.action/);
     // A request that does not say whether it may be enforced is never guessed at.
-    expect(invalidRequestReason({ ...request, mode: undefined })).toMatch(/mode/);
-    expect(invalidRequestReason({ ...request, mode: 'Enforce' })).toMatch(/mode/);
+    expect(problem({ ...request, mode: undefined })).toMatch(/mode/);
+    expect(problem({ ...request, mode: 'Enforce' })).toMatch(/mode/);
+  });
+
+  it('still decode when queued by an older version with the comment nobody read, which is dropped', () => {
+    expect(decodeRequest({ ...request, comment: 'because' })).toEqual({ request });
   });
 
   it('carry the mode of their decision, so a dry-run decision stays one in the queue', () => {
@@ -221,10 +231,7 @@ describe('request bounds', () => {
       fqdn: `${'w'.repeat(60)}.corp.example`,
       ipAddresses: Array.from({ length: 500 }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
     };
-    const request = isolateRequestFrom(
-      { ...decision, device },
-      { ...origin(), alert: huge, comment: 'c'.repeat(50_000) },
-    );
+    const request = isolateRequestFrom({ ...decision, device }, { ...origin(), alert: huge });
     expect(request.alert.title.length).toBeLessThanOrEqual(REQUEST_BOUNDS.title);
     expect(request.alert.alertId.length).toBeLessThanOrEqual(REQUEST_BOUNDS.id);
     expect(request.alert.incidentId?.length).toBeLessThanOrEqual(REQUEST_BOUNDS.id);
@@ -232,7 +239,6 @@ describe('request bounds', () => {
     expect(request.alert.categories).toHaveLength(REQUEST_BOUNDS.listItems);
     expect(request.alert.mitreTechniques).toHaveLength(REQUEST_BOUNDS.listItems);
     expect(request.alert.relatedAlertIds).toHaveLength(REQUEST_BOUNDS.listItems);
-    expect(request.comment.length).toBeLessThanOrEqual(REQUEST_BOUNDS.comment);
     expect(request.device.fqdn).toBe(device.fqdn);
     expect(request.device.ipAddresses).toEqual(device.ipAddresses.slice(0, REQUEST_BOUNDS.listItems));
     expect(request.alert.devices).toEqual([request.device]);

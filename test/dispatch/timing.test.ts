@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import {
   compressTiming,
   DEFAULT_TIMING,
-  jitteredBackoffMs,
   trackingPollDelayMs,
   transientRetryDelayMs,
 } from '../../shared/dispatch/timing';
+import { jitteredBackoffMs } from '../../shared/kernel/backoff';
 
 describe('jittered exponential backoff', () => {
   it('doubles per attempt between half and all of the step, capped', () => {

@@ -48,7 +48,6 @@ describe('worker function (Service Bus trigger)', () => {
       alert,
       receivedAt: new Date(),
       policyVersion: decision.policyVersion,
-      comment: 'containment',
       requestedBy: { kind: 'caller', name: 'analyst@contoso.com' },
     });
     // The binding may hand over the JSON body as text.

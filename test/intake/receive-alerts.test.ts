@@ -7,15 +7,26 @@ import {
   type SubmittedRequest,
 } from '../../shared/intake/receive-alerts';
 import { loadPolicy } from '../../shared/policy/load';
-import type { Decision, IsolationPolicy } from '../../shared/policy/types';
+import type { BreakerState, Decision, IsolationPolicy } from '../../shared/policy/types';
+import { StoreUnavailableError } from '../../shared/state/store';
 import { fixture } from '../fixtures';
 import { mdeAlert } from '../support/alert-payloads';
 
 const policy = loadPolicy({ kind: 'default' }, 'enforce');
 
-/** A working in-memory queue: one request per isolate decision, duplicates by device + action. */
+/**
+ * A working in-memory queue: one request per isolate decision, duplicates by device + action, over a
+ * shared breaker that is closed until opened.
+ */
 class MemorySink implements DecisionSink {
   readonly queued = new Map<string, { alert: NormalizedAlert; decision: Decision }>();
+  breaker: BreakerState = { open: false, reason: null };
+  async breakerState(): Promise<BreakerState> {
+    return this.breaker;
+  }
+  async openBreaker(reason: string): Promise<void> {
+    this.breaker = { open: true, reason };
+  }
   async submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]> {
     return decisions.flatMap((decision, decisionIndex) => {
       if (decision.action !== 'isolate') return [];
@@ -128,6 +139,8 @@ describe('receiveAlerts', () => {
 
   it('marks an alert failed, not accepted, when the queue refuses it, and keeps the other items', async () => {
     const sink: DecisionSink = {
+      breakerState: async () => ({ open: false, reason: null }),
+      openBreaker: async () => undefined,
       submit: async (alert) => {
         if (alert.source === 'manual') throw new Error('Service Bus unavailable');
         return [];
@@ -140,10 +153,55 @@ describe('receiveAlerts', () => {
     expect(lines).toContainEqual(expect.objectContaining({ event: 'alert-failed', stage: 'enqueue' }));
   });
 
+  it('opens the shared breaker for an alert naming too many devices, and the next alert sees it open', async () => {
+    const strict = loadPolicy(
+      {
+        kind: 'inline',
+        text: JSON.stringify({
+          version: 't',
+          mode: 'enforce',
+          rules: [{ name: 'isolate-high', minSeverity: 'high', action: 'isolate' }],
+          blastRadius: { maxDevicesPerAlert: 1 },
+        }),
+      },
+      null,
+    );
+    const sink = new MemorySink();
+    const many = { hostname: 'web1', comment: 'x' };
+    const alert = fixture('11-graph-alert-v2-device-evidence.json') as Record<string, unknown>;
+    const storm = {
+      ...alert,
+      evidence: ['a', 'b'].map((n) => ({
+        '@odata.type': '#microsoft.graph.security.deviceEvidence',
+        deviceDnsName: `ws-${n}.corp.example`,
+      })),
+    };
+    const { result } = await run([storm, alert], { policy: strict, sink });
+    expect(sink.breaker).toEqual({ open: true, reason: expect.stringMatching(/^blast-radius breaker open/) });
+    const next = result.alerts[1];
+    expect(next.status === 'accepted' && next.decisions.map((d) => d.rule)).toEqual(['blast-radius']);
+    expect(sink.queued.size).toBe(0);
+    // A person's request is neither capped nor held.
+    const { result: manual } = await run(many, { policy: strict, sink });
+    expect(manual.alerts[0].status === 'accepted' && manual.alerts[0].requests).toHaveLength(1);
+  });
+
+  it('marks an alert failed, not lost, when the shared breaker cannot be read', async () => {
+    const sink = new MemorySink();
+    sink.breakerState = async () => {
+      throw new StoreUnavailableError('state store did not answer in time (read on mdeisolatorBreaker)');
+    };
+    const { result, lines } = await run(fixture('11-graph-alert-v2-device-evidence.json'), { sink });
+    expect(result).toMatchObject({ accepted: 0, failed: 1 });
+    expect(result.alerts[0]).toMatchObject({ status: 'failed', error: { code: 'state-unavailable' } });
+    expect(lines).toContainEqual(expect.objectContaining({ event: 'alert-failed', stage: 'state' }));
+    expect(sink.queued.size).toBe(0);
+  });
+
   it('marks an alert failed when the policy throws', async () => {
     // A policy whose stage-1 decision has a bug; everything else is the real default policy.
     const broken: IsolationPolicy = Object.create(policy, {
-      decideAlert: {
+      assessAlert: {
         value: () => {
           throw new Error('rule bug');
         },

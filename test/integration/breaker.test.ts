@@ -2,6 +2,7 @@
  * The blast-radius breaker on the whole pipeline: it counts isolations MDE accepted, so an MDE outage
  * (every isolate POST refused) neither opens it nor uses up its window.
  */
+import { breakerLimits } from '../../shared/dispatch/blast-radius';
 import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness, TEST_POLICY } from './harness';
 
@@ -29,18 +30,26 @@ describe('blast-radius breaker against the simulator', () => {
     expect(refused).toBeGreaterThan(3);
     expect(isolations(failing)).toEqual([0, 0, 0]);
     expect(h.outcomes.map((o) => o.outcome)).toEqual(['dead-lettered', 'dead-lettered', 'dead-lettered']);
-    expect(h.runtime.policy.breaker.status(new Date())).toMatchObject({ open: false, count: 0, reserved: 0 });
+    expect(await h.runtime.store.breaker.status(breakerLimits(h.runtime.policy))).toMatchObject({
+      open: false,
+      count: 0,
+      reserved: 0,
+    });
 
     h.sim.setFaults({});
     const later = ['web10', 'mac-design-01', 'lnx-app-01'];
     await h.submit(later.map((name) => mdeAlert({ dnsName: `${name}.${DOMAIN}` })));
     await h.settle();
     expect(isolations(later)).toEqual([1, 1, 1]);
-    expect(h.runtime.policy.breaker.status(new Date())).toMatchObject({ open: false, count: 3, reserved: 0 });
+    expect(await h.runtime.store.breaker.status(breakerLimits(h.runtime.policy))).toMatchObject({
+      open: false,
+      count: 3,
+      reserved: 0,
+    });
   });
 
   it('never lets isolations in flight together overshoot the limit', async () => {
-    h.runtime.policy.breaker.reset();
+    await h.runtime.store.breaker.reset('integration test', 'the next case starts closed');
     const names = Array.from({ length: 6 }, (_, i) => `gen-${String(i + 1).padStart(5, '0')}.fleet`);
     const before = h.outcomes.length;
     await h.submit(names.map((name) => mdeAlert({ dnsName: `${name}.${DOMAIN}` })));
@@ -58,7 +67,7 @@ describe('blast-radius breaker against the simulator', () => {
   });
 
   it('counts an isolation whose answer was lost once the retry adopts it as its own', async () => {
-    h.runtime.policy.breaker.reset();
+    await h.runtime.store.breaker.reset('integration test', 'the next case starts closed');
     const name = `gen-00007.fleet.${DOMAIN}`;
     h.sim.setFaults({ dropAfterExecuteRate: 1, apis: ['isolate'] });
     const before = h.outcomes.length;
@@ -69,6 +78,9 @@ describe('blast-radius breaker against the simulator', () => {
     expect(h.outcomes.slice(before)).toEqual([
       expect.objectContaining({ outcome: 'succeeded', adopted: true }),
     ]);
-    expect(h.runtime.policy.breaker.status(new Date())).toMatchObject({ count: 1, reserved: 0 });
+    expect(await h.runtime.store.breaker.status(breakerLimits(h.runtime.policy))).toMatchObject({
+      count: 1,
+      reserved: 0,
+    });
   });
 });

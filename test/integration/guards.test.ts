@@ -5,6 +5,7 @@
  * keep that as safe as one at a time).
  */
 
+import { breakerLimits } from '../../shared/dispatch/blast-radius';
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import type { MdeApi } from '../../shared/mde/api';
@@ -54,7 +55,7 @@ describe('worker guards', () => {
     });
   });
   afterAll(() => h.close());
-  beforeEach(() => h.runtime.policy.breaker.reset());
+  beforeEach(() => h.runtime.store.breaker.reset('integration test', 'each case starts closed'));
 
   const handle = (request: IsolationRequest) =>
     h.runtime.handle(structuredClone(request), { deliveryCount: 1 });
@@ -68,9 +69,9 @@ describe('worker guards', () => {
   const outcomesOf = (...requests: IsolationRequest[]) =>
     requests.map((r) => h.outcomes.filter((o) => o.requestId === r.requestId));
   /** Automatic isolations admitted elsewhere fill the breaker's window. */
-  const fillBreaker = () => {
+  const fillBreaker = async () => {
     for (let i = 0; i < BREAKER_LIMIT; i += 1)
-      admitIsolation(h.runtime.policy.breaker, new Date(), { manual: false });
+      await admitIsolation(h.runtime.store, breakerLimits(h.runtime.policy), { manual: false });
   };
 
   it('never posts a request decided in dry-run, even after enforce was switched on while it waited', async () => {
@@ -115,7 +116,7 @@ describe('worker guards', () => {
 
   it('treats an alert from the manual source as a person asking, whatever its requester field says', async () => {
     const machine = h.machineId(`mac-design-01.${DOMAIN}`);
-    fillBreaker();
+    await fillBreaker();
     const manual = isolateRequest(
       h,
       { hostname: 'mac-design-01' },
@@ -130,7 +131,7 @@ describe('worker guards', () => {
 
   it('holds an automatic isolation at a full breaker even when its requester claims to be a person', async () => {
     const machine = h.machineId('wks-lab');
-    fillBreaker();
+    await fillBreaker();
     const automatic = isolateRequest(h, { mdeDeviceId: machine });
     await handle({ ...automatic, requestedBy: { kind: 'caller', name: 'someone@contoso.com' } });
     await h.settle();

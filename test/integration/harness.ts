@@ -144,7 +144,6 @@ export function isolateRequest(
     alert: full,
     receivedAt: new Date(),
     policyVersion: decision.policyVersion,
-    comment: 'test',
     requestedBy: requesterFor(full, decision.rule),
   });
 }
@@ -166,7 +165,6 @@ export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest 
     alert,
     receivedAt: new Date(),
     policyVersion: h.runtime.policy.version,
-    comment: 'cleaned',
     requestedBy: requesterFor(alert, 'manual'),
   });
 }

@@ -35,7 +35,7 @@ describe('redelivered requests', () => {
   function dispatcherOn(target: InProcessQueue): Dispatcher {
     const lossy = Object.assign(Object.create(target) as InProcessQueue, {
       schedule: (message: QueueMessage, at: Date) =>
-        message.body.tracking && loseTrackingOf.has(message.body.tracking.machineId)
+        message.body.action === 'track' && loseTrackingOf.has(message.body.tracking.machineId)
           ? Promise.resolve()
           : target.schedule(message, at),
     });
@@ -44,6 +44,7 @@ describe('redelivered requests', () => {
       policy: h.runtime.policy,
       queue: lossy,
       throttle: h.runtime.throttle,
+      store: h.runtime.store,
       reporter: { outcome: (record) => outcomes.push(record), note: () => undefined },
       timing: compressTiming(0.001),
     });

@@ -1,5 +1,7 @@
 import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
+import { breakerLimits } from '../../shared/dispatch/blast-radius';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
+import { InMemoryStateStore } from '../../shared/state/memory';
 import { alertOf, DEVICE_ID } from '../support/alerts';
 import { admitIsolation } from '../support/breaker';
 import { decideOn, machineOf, policyOf } from './builders';
@@ -308,13 +310,11 @@ describe('manual requests', () => {
   it('are neither capped per alert nor held by an open breaker', () => {
     const policy = policyOf({ blastRadius: { maxDevicesPerAlert: 1 } });
     const devices = [{ mdeDeviceId: DEVICE_ID }, { hostname: 'b' }, { hostname: 'c' }];
-    expect(policy.decideAlert({ ...manual, devices }, { now: NOW }).map((d) => d.action)).toEqual([
-      'isolate',
-      'isolate',
-      'isolate',
-    ]);
-    policy.decideAlert(alertOf({ devices }), { now: NOW }); // an automatic storm opens the breaker
-    expect(policy.breaker.status(NOW).open).toBe(false);
+    const open = { open: true, reason: 'blast-radius breaker open: storm' };
+    const assessed = policy.assessAlert({ ...manual, devices }, { now: NOW, breaker: open });
+    expect(assessed.decisions.map((d) => d.action)).toEqual(['isolate', 'isolate', 'isolate']);
+    expect(assessed.opensBreaker).toBeNull();
+    expect(policy.assessAlert(alertOf({ devices }), { now: NOW }).opensBreaker).toBeNull();
   });
 });
 
@@ -323,15 +323,17 @@ describe('blast radius', () => {
 
   it('escalates every device of an alert past the per-alert limit and opens the breaker', () => {
     const policy = policyOf({ rules: [ransomware], blastRadius: { maxDevicesPerAlert: 3 } });
-    const decisions = policy.decideAlert(alertOf({ devices }), { now: NOW, trace: true });
+    const { decisions, opensBreaker } = policy.assessAlert(alertOf({ devices }), { now: NOW, trace: true });
     expect(decisions.map((d) => [d.action, d.rule, d.needsDeviceCheck])).toEqual(
       devices.map(() => ['escalate', 'blast-radius', false]),
     );
     expect(decisions[0].reason).toContain('4 devices to isolate, more than the 3 allowed per alert');
     expect(decisions[0].trace?.at(-1)?.rule).toBe('blast-radius');
-    expect(policy.breaker.status(NOW)).toMatchObject({ open: true });
+    expect(opensBreaker).toMatch(/^blast-radius breaker open: /);
 
-    const next = decideOn(policy, alertOf(), machineOf(), NOW);
+    // The caller opened the shared breaker with that reason; the next decision sees it open.
+    const breaker = { open: true, reason: opensBreaker };
+    const next = policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), { now: NOW, breaker });
     expect(next).toMatchObject({ action: 'escalate', rule: 'blast-radius' });
     expect(next.reason).toContain('breaker open: alert da638856212847710932_-1173482659 named 4 devices');
   });
@@ -346,7 +348,7 @@ describe('blast radius', () => {
   it('decides an alert over the device cap whole: one escalation, nothing isolated, breaker left closed', () => {
     const policy = policyOf({ rules: [ransomware] });
     const over = alertOf({ truncated: { devices: 80_000 } });
-    const decisions = policy.decideAlert(over, { now: NOW, trace: true });
+    const { decisions, opensBreaker } = policy.assessAlert(over, { now: NOW, trace: true });
     expect(decisions).toEqual([
       expect.objectContaining({
         device: {},
@@ -359,22 +361,25 @@ describe('blast radius', () => {
       `names 80000 devices, more than the ${MAX_DEVICES_PER_ALERT} one alert may name; none is isolated`,
     );
     expect(decisions[0].trace).toEqual([expect.objectContaining({ rule: 'blast-radius', matched: true })]);
-    expect(policy.breaker.status(NOW).open).toBe(false);
+    expect(opensBreaker).toBeNull();
     const closed = policy.decideAlert({ ...over, firing: false }, { now: NOW });
     expect(closed).toEqual([expect.objectContaining({ device: {}, action: 'skip', rule: 'not-firing' })]);
   });
 
-  it('escalates automatic isolations while the rolling-window breaker is open', () => {
+  it('escalates automatic isolations while the rolling-window breaker is open', async () => {
     const policy = policyOf({ rules: [ransomware], blastRadius: { maxIsolations: 1, windowMinutes: 10 } });
-    expect(admitIsolation(policy.breaker, NOW, { manual: false }).allowed).toBe(true);
-    expect(admitIsolation(policy.breaker, NOW, { manual: false }).allowed).toBe(false);
-    const decision = policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), { now: NOW });
+    let now = NOW.getTime();
+    const store = new InMemoryStateStore({ clock: { now: () => now } });
+    const limits = breakerLimits(policy);
+    expect((await admitIsolation(store, limits, { manual: false })).allowed).toBe(true);
+    expect((await admitIsolation(store, limits, { manual: false })).allowed).toBe(false);
+    const breaker = await store.breaker.status(limits);
+    const decision = policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), { now: NOW, breaker });
     expect(decision).toMatchObject({ action: 'escalate', rule: 'blast-radius' });
     expect(decision.reason).toContain('1 isolation in the last 10 min (limit 1)');
-    const later = new Date(NOW.getTime() + 10 * 60_000);
-    expect(policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), { now: later }).action).toBe(
-      'isolate',
-    );
+    now += 10 * 60_000;
+    const later = { now: new Date(now), breaker: await store.breaker.status(limits) };
+    expect(policy.decideDevice(alertOf(), alertOf().devices[0], machineOf(), later).action).toBe('isolate');
   });
 });
 

@@ -2,12 +2,13 @@
 
 import fc from 'fast-check';
 import { ALERT_SOURCES, type NormalizedAlert, SEVERITIES } from '../../shared/alerts/model';
+import { breakerLimits } from '../../shared/dispatch/blast-radius';
 import type { Machine } from '../../shared/mde/types';
-import type { RollingWindowBreaker } from '../../shared/policy/breaker';
 import { COMMENT_MAX_LENGTH, type RuleSpec } from '../../shared/policy/document';
 import { createPolicy } from '../../shared/policy/engine';
 import { loadPolicy } from '../../shared/policy/load';
 import { validatePolicy } from '../../shared/policy/validate';
+import { InMemoryStateStore } from '../../shared/state/memory';
 import { admitIsolation } from '../support/breaker';
 import { machineOf } from './builders';
 
@@ -169,15 +170,18 @@ describe('safety properties under generated policies and sparse machine records'
     );
   });
 
-  it('an open breaker turns every automatic isolation into escalate', () => {
-    fc.assert(
-      fc.property(rules, sparseAlerts, sparseMachines, (ruleList, alert, machine) => {
+  it('an open breaker turns every automatic isolation into escalate', async () => {
+    await fc.assert(
+      fc.asyncProperty(rules, sparseAlerts, sparseMachines, async (ruleList, alert, machine) => {
         const policy = loaded('enforce', ruleList);
-        admitIsolation(policy.breaker, NOW, { manual: false });
-        (policy.breaker as RollingWindowBreaker).trip(NOW, 'blast-radius breaker open: test');
-        const decision = policy.decideDevice(alert, alert.devices[0], machine, { now: NOW });
+        const store = new InMemoryStateStore({ clock: { now: () => NOW.getTime() } });
+        const limits = breakerLimits(policy);
+        await admitIsolation(store, limits, { manual: false });
+        await store.breaker.trip('blast-radius breaker open: test');
+        const breaker = await store.breaker.status(limits);
+        const decision = policy.decideDevice(alert, alert.devices[0], machine, { now: NOW, breaker });
         if (alert.source !== 'manual') expect(decision.action).not.toBe('isolate');
-        expect(admitIsolation(policy.breaker, NOW, { manual: alert.source === 'manual' }).allowed).toBe(
+        expect((await admitIsolation(store, limits, { manual: alert.source === 'manual' })).allowed).toBe(
           alert.source === 'manual',
         );
       }),

@@ -120,7 +120,6 @@ function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationReques
     action: 'track',
     device: { mdeDeviceId: '1e5bc9d7e413ddd7902c2932e418702b84d0cc07' },
     isolationType: 'Full',
-    comment: 'test',
     priority: 1,
     alert: alertOf({
       source: 'sentinel-incident',
@@ -357,7 +356,6 @@ describe('runtime with SENTINEL_INCIDENT_COMMENTS', () => {
         alert,
         receivedAt: new Date(),
         policyVersion: decision.policyVersion,
-        comment: 'test',
         requestedBy: requesterFor(alert, decision.rule),
       }),
       { deliveryCount: 1 },

@@ -119,12 +119,15 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
       it('starts over for a new request, which must say where it comes from', async () => {
         const { store } = await open();
         await store.register.record(isolating(1));
-        await store.register.record({
+        // A later step of the same request keeps the provenance it started with.
+        const done = await store.register.record({
           machineId: machine(1),
           state: 'isolated',
           requestId: 'req-1',
           reason: 'done',
+          provenance: { ...provenance, reason: 'another reason' },
         });
+        expect(done.record?.provenance).toEqual(provenance);
         now += MINUTE;
         const release = {
           machineId: machine(1),
@@ -225,6 +228,10 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
       const limits: BreakerLimits = { limit: 3, windowMs: 60 * MINUTE };
       const auto = (n: number) => ({ requestId: `req-${n}`, manual: false });
 
+      let actions = 0;
+      /** A new MDE action id. */
+      const action = () => `00000000-0000-4000-8000-${String(++actions).padStart(12, '0')}`;
+
       async function admitted(store: StateStore, n: number): Promise<string> {
         const admission = await store.breaker.reserve(auto(n), limits);
         if (!admission.allowed) throw new Error(`refused: ${admission.reason}`);
@@ -233,7 +240,7 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
 
       it('counts committed isolations and opens when the window is full', async () => {
         const { store } = await open();
-        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i));
+        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i), action());
         expect(await store.breaker.status(limits)).toMatchObject({ open: false, count: 3, reserved: 0 });
         const refused = await store.breaker.reserve(auto(9), limits);
         expect(refused).toEqual({
@@ -250,7 +257,7 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         // Manual requests are counted, never refused.
         const manual = await store.breaker.reserve({ requestId: 'req-m', manual: true }, limits);
         expect(manual.allowed).toBe(true);
-        if (manual.allowed) await store.breaker.commit(manual.reservationId);
+        if (manual.allowed) await store.breaker.commit(manual.reservationId, action());
         expect(await store.breaker.status(limits)).toMatchObject({ open: true, count: 4 });
       });
 
@@ -277,14 +284,14 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         await admitted(store, 3);
         now += MINUTE + 1;
         expect(await store.breaker.status(limits)).toMatchObject({ reserved: 0, count: 0 });
-        await store.breaker.commit(lost);
+        await store.breaker.commit(lost, action());
         expect(await store.breaker.status(limits)).toMatchObject({ reserved: 0, count: 1 });
         expect((await store.breaker.reserve(auto(4), limits)).allowed).toBe(true);
       });
 
       it('closes after a full window, and committed isolations age out', async () => {
         const { store } = await open();
-        await store.breaker.commit(await admitted(store, 1));
+        await store.breaker.commit(await admitted(store, 1), action());
         await store.breaker.trip('alert A named 50 devices');
         expect(await store.breaker.reserve(auto(2), limits)).toEqual({
           allowed: false,
@@ -304,7 +311,7 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
 
       it('records an operator reset with who and why', async () => {
         const { store } = await open();
-        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i));
+        for (let i = 0; i < 3; i += 1) await store.breaker.commit(await admitted(store, i), action());
         await store.breaker.trip('storm');
         now += MINUTE;
         await store.breaker.reset('alice@contoso.com', 'false positive confirmed, rule fixed');
@@ -322,6 +329,19 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         expect((await store.breaker.reserve(auto(7), limits)).allowed).toBe(true);
       });
 
+      it('counts an action once, however many requests commit it, from any instance', async () => {
+        const { store, sibling } = await open();
+        const id = action();
+        await store.breaker.commit(await admitted(store, 1), id);
+        // A retry in another process adopts the same isolation as its own (its POST answer was lost).
+        await sibling.breaker.commit(null, id);
+        await store.breaker.commit(await admitted(store, 2), id);
+        expect(await sibling.breaker.status(limits)).toMatchObject({ count: 1, reserved: 0 });
+        await sibling.breaker.commit(null, action());
+        expect(await store.breaker.status(limits)).toMatchObject({ count: 2, reserved: 0 });
+        await expect(store.breaker.commit(null, 'a/b')).rejects.toThrow(/storage key/);
+      });
+
       it('never admits past the limit under concurrent reservations from two instances', async () => {
         const { store, sibling } = await open({ conflictAttempts: 40 });
         const wide = { limit: 5, windowMs: 60 * MINUTE };
@@ -332,7 +352,9 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         expect(allowed).toHaveLength(5);
         expect(results.filter((r) => !r.allowed && !r.open)).toHaveLength(11);
         await Promise.all(
-          allowed.map((r, i) => (i % 2 ? sibling : store).breaker.commit(r.allowed ? r.reservationId : '')),
+          allowed.map((r, i) =>
+            (i % 2 ? sibling : store).breaker.commit(r.allowed ? r.reservationId : '', action()),
+          ),
         );
         expect(await sibling.breaker.status(wide)).toMatchObject({ count: 5, reserved: 0, open: false });
       });
@@ -361,6 +383,7 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         type: 'Isolate' as const,
         status,
         adopted: n === 3,
+        computerDnsName: n === 3 ? null : `ws${n}.contoso.com`,
         createdAt: new Date(T0 + minute * MINUTE).toISOString(),
         recordedAt: new Date(T0 + minute * MINUTE).toISOString(),
       });
@@ -376,16 +399,38 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
           'req-1',
           'req-3',
         ]);
-        expect(await sibling.actions.forRequest('req-3')).toEqual(entry(3, 'InProgress', 0));
+        expect(await sibling.actions.forRequest('req-3')).toEqual({
+          ...entry(3, 'InProgress', 0),
+          open: true,
+        });
         expect(await sibling.actions.forRequest('req-404')).toBeNull();
-        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-5']);
+        // Another request adopts req-5's action: it follows it now.
+        await store.actions.record({ ...entry(5, 'Pending', 3), requestId: 'req-6', adopted: true });
+        expect(await sibling.actions.forRequest('req-5')).toBeNull();
+        expect(await sibling.actions.forRequest('req-6')).toMatchObject({
+          actionId: entry(5, 'Pending', 3).actionId,
+        });
+        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-6']);
         await store.actions.setStatus(machine(1), entry(1, 'Pending', 2).actionId, 'Succeeded');
         await store.actions.setStatus(machine(1), '00000000-0000-4000-8000-999999999999', 'Failed');
-        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-5']);
-        expect((await sibling.actions.forRequest('req-1'))?.status).toBe('Succeeded');
+        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-6']);
+        expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Succeeded', open: false });
         await expect(
           store.actions.setStatus(machine(1), entry(3, 'Pending', 0).actionId, 'Done' as 'Failed'),
         ).rejects.toThrow(/status/);
+      });
+
+      it('closes an abandoned action with its last status, and a late status reopens nothing', async () => {
+        const { store, sibling } = await open();
+        const pending = entry(1, 'Pending', 0);
+        await store.actions.record(pending);
+        await store.actions.abandon(pending.machineId, pending.actionId);
+        await store.actions.abandon(pending.machineId, '00000000-0000-4000-8000-999999999999');
+        expect(await sibling.actions.open()).toEqual([]);
+        expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Pending', open: false });
+        await sibling.actions.setStatus(pending.machineId, pending.actionId, 'InProgress');
+        expect(await store.actions.forRequest('req-1')).toMatchObject({ status: 'InProgress', open: false });
+        expect(await store.actions.open()).toEqual([]);
       });
     });
 

@@ -51,7 +51,7 @@ describe('TableStateStore across a restart', () => {
     const first = new TableStateStore(target(), { tablePrefix });
     for (const n of [1, 2]) {
       const admission = await first.breaker.reserve({ requestId: `req-${n}`, manual: false }, limits);
-      if (admission.allowed) await first.breaker.commit(admission.reservationId);
+      if (admission.allowed) await first.breaker.commit(admission.reservationId, `action-${n}`);
     }
     expect(await first.breaker.reserve({ requestId: 'req-3', manual: false }, limits)).toMatchObject({
       allowed: false,
@@ -66,6 +66,7 @@ describe('TableStateStore across a restart', () => {
       type: 'Isolate',
       status: 'Pending',
       adopted: false,
+      computerDnsName: 'ws1.contoso.com',
       createdAt: new Date().toISOString(),
       recordedAt: new Date().toISOString(),
     });

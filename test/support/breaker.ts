@@ -1,14 +1,15 @@
-import type { BlastRadiusBreaker, BreakerAdmission } from '../../shared/policy/types';
+import type { BreakerAdmission, BreakerLimits, StateStore } from '../../shared/state/store';
 
 let isolations = 0;
 
-/** One isolation through the breaker as the worker does it: reserved, and committed when admitted. */
-export function admitIsolation(
-  breaker: BlastRadiusBreaker,
-  now: Date,
+/** One isolation through the shared breaker as the worker does it: reserved, and committed when admitted. */
+export async function admitIsolation(
+  store: StateStore,
+  limits: BreakerLimits,
   options: { manual: boolean },
-): BreakerAdmission {
-  const admission = breaker.reserve(now, options);
-  if (admission.allowed) breaker.commit(`action-${++isolations}`, now, admission.reservation);
+): Promise<BreakerAdmission> {
+  isolations += 1;
+  const admission = await store.breaker.reserve({ requestId: `req-${isolations}`, ...options }, limits);
+  if (admission.allowed) await store.breaker.commit(admission.reservationId, `action-${isolations}`);
   return admission;
 }
