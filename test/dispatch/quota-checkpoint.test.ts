@@ -4,17 +4,13 @@
  * the batched checkpointer that saves it.
  */
 import { loadConfig, parseRateLimits } from '../../shared/config';
-import {
-  type QuotaCheckpoint,
-  QuotaCheckpointer,
-  type QuotaCheckpointStore,
-} from '../../shared/dispatch/quota/checkpoint';
+import { QuotaCheckpointer } from '../../shared/dispatch/quota/checkpoint';
 import { withReservation } from '../../shared/dispatch/quota/current-reservation';
 import { Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
-import type { StateStore } from '../../shared/state/store';
+import type { QuotaCheckpoint, QuotaLedger, StateStore } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { startSimulator } from '../../simulator/index';
@@ -64,7 +60,7 @@ function callsThatFitNow(throttle: MdeThrottle): number {
 }
 
 /** A quota ledger that records what it was given; `failing` makes saves throw, `hold` keeps them pending. */
-function recordingStore(): QuotaCheckpointStore & {
+function recordingStore(): Pick<QuotaLedger, 'save'> & {
   saved: QuotaCheckpoint[][];
   failing: boolean;
   hold: Promise<void> | null;

@@ -8,23 +8,9 @@
  * A crash loses at most the calls made since the last save that completed: that many calls MDE counts
  * and the next process does not, answered by 429 + Retry-After if they fill a window.
  */
-import type { MdeApiName } from '../../mde/api';
+import type { QuotaLedger } from '../../state/store';
 import type { DispatchReporter } from '../outcome';
 import type { MdeThrottle } from './throttle';
-
-/** The throttle's view of one API at a moment: end times of recent calls and a 429 pause. */
-export interface QuotaCheckpoint {
-  api: MdeApiName;
-  /** Epoch ms, ascending. */
-  stamps: number[];
-  pausedUntil: number;
-}
-
-/** Where checkpoints go: the state store's quota ledger has this shape. */
-export interface QuotaCheckpointStore {
-  /** Writes every API's checkpoint in one batch. */
-  save(checkpoints: QuotaCheckpoint[]): Promise<void>;
-}
 
 export interface CheckpointerOptions {
   /** Save after this many calls (of every API together) at the latest; default 10. */
@@ -49,7 +35,7 @@ export class QuotaCheckpointer {
 
   constructor(
     private readonly throttle: MdeThrottle,
-    private readonly store: QuotaCheckpointStore,
+    private readonly store: Pick<QuotaLedger, 'save'>,
     private readonly options: CheckpointerOptions,
   ) {
     this.everyCalls = options.everyCalls ?? 10;
