@@ -231,6 +231,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;
+      // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
+      await ready;
       let stop: () => void = () => undefined;
       const timedOut = new Promise<false>((done) => {
         const timer = setTimeout(() => done(false), maxWaitMs);
