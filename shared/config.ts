@@ -135,126 +135,130 @@ function readPositiveInteger(
   return fallback;
 }
 
-/** Reads and validates every setting; throws one ConfigError listing every bad one. */
-export function loadConfig(env: Env = process.env): AppConfig {
-  const problems: SettingProblem[] = [];
-  const get = (name: string) => {
-    const value = env[name]?.trim();
-    return value ? value : undefined;
-  };
+/** A setting's trimmed value, undefined when unset or blank. */
+type Lookup = (name: string) => string | undefined;
 
-  const cloudRaw = (get(SETTINGS.cloud) ?? 'commercial').toLowerCase();
-  let cloud: MdeCloud = 'commercial';
-  if ((MDE_CLOUDS as readonly string[]).includes(cloudRaw)) cloud = cloudRaw as MdeCloud;
-  else
-    problems.push({
-      setting: SETTINGS.cloud,
-      message: `"${cloudRaw}" is not one of ${MDE_CLOUDS.join(', ')}`,
-    });
-  const endpoints = CLOUD_ENDPOINTS[cloud];
+/** One of `choices` (case-insensitive), `fallback` when unset; a problem says what is accepted. */
+function readChoice<T extends string>(
+  get: Lookup,
+  setting: string,
+  choices: readonly T[],
+  fallback: T,
+  problems: SettingProblem[],
+  accepted = `one of ${choices.join(', ')}`,
+): T {
+  const raw = get(setting)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  problems.push({ setting, message: `"${raw}" is not ${accepted}` });
+  return fallback;
+}
 
-  let apiBaseUrl = endpoints.apiBaseUrl;
-  const apiUrlRaw = get(SETTINGS.apiUrl);
-  if (apiUrlRaw) {
-    const url = URL.canParse(apiUrlRaw) ? new URL(apiUrlRaw) : null;
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      problems.push({ setting: SETTINGS.apiUrl, message: `"${apiUrlRaw}" is not an absolute http(s) URL` });
-    } else {
-      const mismatch = apiUrlMismatch(cloud, url);
-      if (mismatch)
-        problems.push({ setting: SETTINGS.apiUrl, message: `${mismatch}; set ${SETTINGS.cloud} to match` });
-      // The client adds `/api/...` itself; accept a base given with or without it.
-      apiBaseUrl = url
-        .toString()
-        .replace(/\/+$/, '')
-        .replace(/\/api$/, '');
-    }
+/** The API base URL: the cloud's, or one set explicitly (the simulator), which must belong to the cloud. */
+function readApiBaseUrl(get: Lookup, cloud: MdeCloud, problems: SettingProblem[]): string {
+  const raw = get(SETTINGS.apiUrl);
+  if (!raw) return CLOUD_ENDPOINTS[cloud].apiBaseUrl;
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    problems.push({ setting: SETTINGS.apiUrl, message: `"${raw}" is not an absolute http(s) URL` });
+    return CLOUD_ENDPOINTS[cloud].apiBaseUrl;
   }
+  const mismatch = apiUrlMismatch(cloud, url);
+  if (mismatch)
+    problems.push({ setting: SETTINGS.apiUrl, message: `${mismatch}; set ${SETTINGS.cloud} to match` });
+  // The client adds `/api/...` itself; accept a base given with or without it.
+  return url
+    .toString()
+    .replace(/\/+$/, '')
+    .replace(/\/api$/, '');
+}
 
+function readClientId(get: Lookup, problems: SettingProblem[]): string | null {
   const clientId = get(SETTINGS.clientId) ?? null;
-  if (clientId && !GUID.test(clientId)) {
+  if (clientId && !GUID.test(clientId))
     problems.push({
       setting: SETTINGS.clientId,
       message: `"${clientId}" is not a GUID (client id of a user-assigned identity)`,
     });
-  }
+  return clientId;
+}
 
-  let rateLimits = parseRateLimits(DEFAULT_RATE_LIMITS);
-  const rateRaw = get(SETTINGS.rateLimits);
-  if (rateRaw) {
+function readRateLimits(get: Lookup, problems: SettingProblem[]): RateWindow[] {
+  const raw = get(SETTINGS.rateLimits);
+  if (raw)
     try {
-      rateLimits = parseRateLimits(rateRaw);
+      return parseRateLimits(raw);
     } catch (error) {
       problems.push({
         setting: SETTINGS.rateLimits,
         message: `${errorMessage(error)}; accepted: a comma-separated count/window list such as ${DEFAULT_RATE_LIMITS}`,
       });
     }
-  }
+  return parseRateLimits(DEFAULT_RATE_LIMITS);
+}
 
-  let rateHeadroom = 0;
-  const headroomRaw = get(SETTINGS.rateHeadroom);
-  if (headroomRaw) {
-    const value = Number(headroomRaw);
-    if (Number.isFinite(value) && value >= 0 && value < 0.5) rateHeadroom = value;
-    else
-      problems.push({
-        setting: SETTINGS.rateHeadroom,
-        message: `"${headroomRaw}" is not a fraction from 0 to 0.5 (e.g. 0.05)`,
-      });
-  }
+function readHeadroom(get: Lookup, problems: SettingProblem[]): number {
+  const raw = get(SETTINGS.rateHeadroom);
+  if (!raw) return 0;
+  const value = Number(raw);
+  if (Number.isFinite(value) && value >= 0 && value < 0.5) return value;
+  problems.push({
+    setting: SETTINGS.rateHeadroom,
+    message: `"${raw}" is not a fraction from 0 to 0.5 (e.g. 0.05)`,
+  });
+  return 0;
+}
 
-  const modeRaw = get(SETTINGS.mode)?.toLowerCase();
-  let modeOverride: PolicyMode | null = null;
-  if (modeRaw) {
-    if ((POLICY_MODES as readonly string[]).includes(modeRaw)) modeOverride = modeRaw as PolicyMode;
-    else
-      problems.push({
-        setting: SETTINGS.mode,
-        message: `"${modeRaw}" is not one of ${POLICY_MODES.join(', ')}`,
-      });
-  }
-
-  const serviceBusNamespace = get(SETTINGS.serviceBusNamespace) ?? null;
-  if (serviceBusNamespace && !/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i.test(serviceBusNamespace)) {
+function readServiceBusNamespace(get: Lookup, problems: SettingProblem[]): string | null {
+  const namespace = get(SETTINGS.serviceBusNamespace) ?? null;
+  if (namespace && !/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i.test(namespace))
     problems.push({
       setting: SETTINGS.serviceBusNamespace,
-      message: `"${serviceBusNamespace}" is not a namespace host name such as myns.servicebus.windows.net (connection strings are not accepted: the app uses its managed identity)`,
+      message: `"${namespace}" is not a namespace host name such as myns.servicebus.windows.net (connection strings are not accepted: the app uses its managed identity)`,
     });
-  }
+  return namespace;
+}
 
+function readQueueName(get: Lookup, problems: SettingProblem[]): string {
   const queueName = get(SETTINGS.queue) ?? 'isolation-requests';
-  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(queueName)) {
+  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(queueName))
     problems.push({ setting: SETTINGS.queue, message: `"${queueName}" is not a valid queue name` });
-  }
+  return queueName;
+}
 
-  const policySource = readPolicySource(env[SETTINGS.policy], problems);
-  const requestTimeoutMs = readPositiveInteger(env, SETTINGS.requestTimeout, 30_000, problems);
-  const maxAlertBytes = readPositiveInteger(env, SETTINGS.maxAlertBytes, 1024 * 1024, problems);
-
-  const commentsRaw = (get(SETTINGS.sentinelIncidentComments) ?? 'off').toLowerCase();
-  if (commentsRaw !== 'on' && commentsRaw !== 'off')
-    problems.push({
-      setting: SETTINGS.sentinelIncidentComments,
-      message: `"${commentsRaw}" is not on or off (on posts each outcome as a comment on the Sentinel incident)`,
-    });
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return {
+/** Reads and validates every setting; throws one ConfigError listing every bad one. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: SettingProblem[] = [];
+  const get: Lookup = (name) => env[name]?.trim() || undefined;
+  const cloud = readChoice(get, SETTINGS.cloud, MDE_CLOUDS, 'commercial', problems);
+  const endpoints = CLOUD_ENDPOINTS[cloud];
+  const config: AppConfig = {
     cloud,
-    apiBaseUrl,
+    apiBaseUrl: readApiBaseUrl(get, cloud, problems),
     tokenScope: endpoints.tokenScope,
     authorityHost: endpoints.authorityHost,
-    managedIdentityClientId: clientId,
-    rateLimits,
-    rateHeadroom,
-    requestTimeoutMs,
-    policySource,
-    modeOverride,
-    serviceBusNamespace,
-    queueName,
-    maxAlertBytes,
+    managedIdentityClientId: readClientId(get, problems),
+    rateLimits: readRateLimits(get, problems),
+    rateHeadroom: readHeadroom(get, problems),
+    requestTimeoutMs: readPositiveInteger(env, SETTINGS.requestTimeout, 30_000, problems),
+    policySource: readPolicySource(env[SETTINGS.policy], problems),
+    modeOverride: get(SETTINGS.mode)
+      ? readChoice<PolicyMode>(get, SETTINGS.mode, POLICY_MODES, 'dry-run', problems)
+      : null,
+    serviceBusNamespace: readServiceBusNamespace(get, problems),
+    queueName: readQueueName(get, problems),
+    maxAlertBytes: readPositiveInteger(env, SETTINGS.maxAlertBytes, 1024 * 1024, problems),
     armBaseUrl: endpoints.armBaseUrl,
-    sentinelIncidentComments: commentsRaw === 'on',
+    sentinelIncidentComments:
+      readChoice(
+        get,
+        SETTINGS.sentinelIncidentComments,
+        ['on', 'off'] as const,
+        'off',
+        problems,
+        'on or off (on posts each outcome as a comment on the Sentinel incident)',
+      ) === 'on',
   };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
