@@ -14,14 +14,14 @@
 import type { TokenCredential } from '@azure/identity';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
-import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
-import type { Delivery, RequestQueue } from './dispatch/queue';
 import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
+import { InProcessQueue } from './dispatch/transport/in-process-queue';
+import type { Delivery, RequestQueue } from './dispatch/transport/queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
@@ -130,7 +130,7 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
  */
 function serviceBusQueue(config: AppConfig, credential: TokenCredential): RequestQueue {
   const { ServiceBusRequestQueue } =
-    require('./dispatch/service-bus-queue') as typeof import('./dispatch/service-bus-queue');
+    require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
   return new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
 }
 

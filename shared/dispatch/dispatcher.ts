@@ -15,7 +15,6 @@ import type { StateStore } from '../state/store';
 import { breakerLimits } from './blast-radius';
 import { RequestLifecycle } from './lifecycle';
 import type { DispatchReporter } from './outcome';
-import { type Delivery, messageFor, type RequestQueue } from './queue';
 import type { MdeThrottle } from './quota/throttle';
 import {
   type ActionRequest,
@@ -31,6 +30,7 @@ import { resumedTracking } from './resume';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
 import { ActionTracker } from './tracker';
+import { type Delivery, messageFor, type RequestQueue } from './transport/queue';
 import { IsolationWorker } from './worker';
 
 export interface DispatcherDeps {

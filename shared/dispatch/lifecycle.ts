@@ -20,11 +20,11 @@ import {
 } from '../mde/errors';
 import { StoreUnavailableError } from '../state/store';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from './outcome';
-import { type DeadLetterRecord, messageFor, type RequestQueue } from './queue';
 import { BudgetShortError } from './quota/reservation';
 import type { MdeThrottle } from './quota/throttle';
 import type { IsolationRequest, StoreOutage } from './request';
 import { type DispatchTiming, transientRetryDelayMs } from './timing';
+import { type DeadLetterRecord, messageFor, type RequestQueue } from './transport/queue';
 
 export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }

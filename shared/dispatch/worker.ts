@@ -16,7 +16,6 @@ import { breakerLimits } from './blast-radius';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { OUTCOME_OF_STATUS } from './outcome';
-import { messageFor, type RequestQueue } from './queue';
 import type { CallBudget } from './quota/api-budget';
 import { withReservation } from './quota/current-reservation';
 import { Reservation } from './quota/reservation';
@@ -27,6 +26,7 @@ import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
 import type { DispatchTiming } from './timing';
 import { terminalReason } from './tracker';
+import { messageFor, type RequestQueue } from './transport/queue';
 
 export interface WorkerDeps {
   api: MdeApi;

@@ -34,7 +34,7 @@ export const RULES: ImportRules = {
   forbidden: ['test/'],
   adapters: {
     '@azure/functions': { files: ['functions/'] },
-    '@azure/service-bus': { files: ['shared/dispatch/service-bus-queue.ts'] },
+    '@azure/service-bus': { files: ['shared/dispatch/transport/service-bus-queue.ts'] },
     // Elsewhere only its types (`TokenCredential`, `AccessToken`), the credential contract.
     '@azure/identity': {
       files: ['shared/mde/credential.ts', 'shared/state/settings.ts' /* Table storage's managed identity */],

@@ -1,6 +1,6 @@
-import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/in-process-queue';
-import type { Delivery, QueueMessage } from '../../shared/dispatch/queue';
 import type { IsolationRequest } from '../../shared/dispatch/request';
+import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/transport/in-process-queue';
+import type { Delivery, QueueMessage } from '../../shared/dispatch/transport/queue';
 
 function message(id: string, note = id): QueueMessage {
   return { messageId: id, body: { note } as unknown as IsolationRequest, applicationProperties: {} };

@@ -1,5 +1,4 @@
 import { parseRateLimits } from '../../shared/config';
-import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/lifecycle';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
@@ -10,6 +9,7 @@ import {
   trackingRequestFor,
 } from '../../shared/dispatch/request';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
+import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
 import {
   ActionAlreadyInProgressError,
   ForbiddenError,

@@ -1,5 +1,4 @@
 import type { NormalizedAlert } from '../../shared/alerts/model';
-import { messageFor } from '../../shared/dispatch/queue';
 import {
   decodeRequest,
   dedupeKey,
@@ -13,6 +12,7 @@ import {
   requesterFor,
   trackingRequestFor,
 } from '../../shared/dispatch/request';
+import { messageFor } from '../../shared/dispatch/transport/queue';
 import type { Decision } from '../../shared/policy/types';
 import { alertOf } from '../support/alerts';
 

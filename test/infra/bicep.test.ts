@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
-import { deadLetterQueueName } from '../../shared/dispatch/service-bus-queue';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
+import { deadLetterQueueName } from '../../shared/dispatch/transport/service-bus-queue';
 import {
   type BicepFile,
   declarations,

@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeadLetterRecord } from '../../shared/dispatch/queue';
+import type { DeadLetterRecord } from '../../shared/dispatch/transport/queue';
 import { cliIn } from '../cli/run-cli';
 import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, RATE_LIMITS, startHarness, TEST_POLICY } from './harness';

@@ -4,11 +4,11 @@
  * tracking was lost does not hold the device's later requests.
  */
 import { Dispatcher } from '../../shared/dispatch/dispatcher';
-import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
-import type { QueueMessage } from '../../shared/dispatch/queue';
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
+import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
+import type { QueueMessage } from '../../shared/dispatch/transport/queue';
 import { type Harness, isolateRequest, releaseRequest, startHarness, until } from './harness';
 
 const DOMAIN = 'contoso.local';

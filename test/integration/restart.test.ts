@@ -5,11 +5,11 @@
  * And the store down: nothing posted, the request deferred, then dead-lettered past the bound.
  */
 import { Dispatcher } from '../../shared/dispatch/dispatcher';
-import { InProcessQueue } from '../../shared/dispatch/in-process-queue';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
-import type { QueueMessage, RequestQueue } from '../../shared/dispatch/queue';
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
+import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
+import type { QueueMessage, RequestQueue } from '../../shared/dispatch/transport/queue';
 import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import { loadPolicy } from '../../shared/policy/load';
 import type { IsolationPolicy } from '../../shared/policy/types';

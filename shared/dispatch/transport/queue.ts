@@ -2,7 +2,7 @@
  * What dispatch needs from a queue, owned here so the worker never touches the Service Bus SDK.
  * Two implementations: Service Bus (Azure) and the in-memory stand-in (inline mode, tests).
  */
-import type { IsolationRequest } from './request';
+import type { IsolationRequest } from '../request';
 
 export interface QueueMessage {
   /** Service Bus duplicate detection drops a second message with the same id inside its window. */

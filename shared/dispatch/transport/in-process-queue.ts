@@ -11,8 +11,8 @@
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
 
-import { type Clock, systemClock } from '../kernel/clock';
-import { errorSummary } from '../kernel/errors';
+import { type Clock, systemClock } from '../../kernel/clock';
+import { errorSummary } from '../../kernel/errors';
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
 
 /**
