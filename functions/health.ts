@@ -3,33 +3,49 @@ import { SETTINGS } from '../shared/config';
 import type { ConfigurationCheck } from '../shared/configuration-check';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
 
-/** 503 so probes mark the instance unhealthy. */
-const statusOf = (check: ConfigurationCheck) => (check.valid ? 200 : 503);
+type StoreComponent = 'ok' | 'down' | 'not checked';
 
 /**
- * Liveness for probes and deployment scripts. Anonymous, so it says up or down and, when down, which
- * component failed: nothing about the mode, hosts or settings (those are in the keyed view and the
- * logs). The answer comes from the check made once per process, so a probe costs nothing.
+ * The state store's answer, loaded on the first probe rather than at import (docs/architecture.md
+ * §8). The store's settings are read when the runtime is made: a bad one counts as the store down
+ * here (health details and the log say which).
  */
+async function storeComponent(check: ConfigurationCheck): Promise<StoreComponent> {
+  if (!check.valid) return 'not checked';
+  try {
+    return (await (await import('../shared/runtime')).getRuntime().storeAnswers()) ? 'ok' : 'down';
+  } catch {
+    return 'down';
+  }
+}
+
 /** Loaded on the first probe, not at import: compiling the policy needs the schema validator. */
 async function configurationCheck(): Promise<ConfigurationCheck> {
   return (await import('../shared/configuration-check')).checkConfiguration();
 }
 
+/** 503 so probes mark the instance unhealthy. */
+const statusOf = (check: ConfigurationCheck, store: StoreComponent) =>
+  check.valid && store === 'ok' ? 200 : 503;
+
+function components(check: ConfigurationCheck, store: StoreComponent) {
+  if (check.valid) return { settings: 'ok', policy: 'ok', store };
+  return check.component === 'settings'
+    ? { settings: 'invalid', policy: 'not checked', store }
+    : { settings: 'ok', policy: 'invalid', store };
+}
+
+/**
+ * Liveness for probes and deployment scripts. Anonymous, so it says up or down and, when down, which
+ * component failed: nothing about the mode, hosts or settings (those are in the keyed view and the
+ * logs). The configuration check is made once per process and the store's answer kept a few
+ * seconds, so a probe costs next to nothing.
+ */
 export async function health(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
   const check = await configurationCheck();
-  return {
-    status: statusOf(check),
-    jsonBody: check.valid
-      ? { status: 'ok', components: { settings: 'ok', policy: 'ok' } }
-      : {
-          status: 'misconfigured',
-          components:
-            check.component === 'settings'
-              ? { settings: 'invalid', policy: 'not checked' }
-              : { settings: 'ok', policy: 'invalid' },
-        },
-  };
+  const store = await storeComponent(check);
+  const status = !check.valid ? 'misconfigured' : store === 'ok' ? 'ok' : 'store-unavailable';
+  return { status: statusOf(check, store), jsonBody: { status, components: components(check, store) } };
 }
 
 /**
@@ -41,9 +57,10 @@ export async function healthDetails(
   _context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const check = await configurationCheck();
+  const store = await storeComponent(check);
   if (!check.valid)
     return {
-      status: statusOf(check),
+      status: statusOf(check, store),
       jsonBody: {
         status: 'misconfigured',
         version: PRODUCT_VERSION,
@@ -54,15 +71,16 @@ export async function healthDetails(
     };
   const { config, policy } = check;
   return {
-    status: statusOf(check),
+    status: statusOf(check, store),
     jsonBody: {
-      status: 'ok',
+      status: store === 'ok' ? 'ok' : 'store-unavailable',
       version: PRODUCT_VERSION,
       cloud: config.cloud,
       apiHost: new URL(config.apiBaseUrl).host,
       mode: policy.mode,
       modeFrom: config.modeOverride ? SETTINGS.mode : 'policy',
       queue: config.serviceBusNamespace ? 'service-bus' : 'inline',
+      store,
       configValid: true,
     },
   };

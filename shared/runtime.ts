@@ -63,8 +63,15 @@ export interface Runtime {
    * first. With Service Bus the deployed worker handles the requests: there is nothing to wait for here.
    */
   waitForIdle(maxWaitMs: number): Promise<boolean>;
+  /**
+   * Whether the state store answers (health). The answer is kept for STORE_CHECK_MS, so anonymous
+   * probes cost the store at most one read per interval.
+   */
+  storeAnswers(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+export const STORE_CHECK_MS = 10_000;
 
 export interface RuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
@@ -211,6 +218,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return dispatcher.handle(body, delivery);
   };
   const stopWaiting = new Set<() => void>();
+  let storeCheck: { at: number; answers: Promise<boolean> } | null = null;
   if (options.startWorker !== false)
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? 4,
@@ -248,6 +256,18 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         stop();
         stopWaiting.delete(stop);
       }
+    },
+    storeAnswers() {
+      const now = Date.now();
+      if (!storeCheck || now - storeCheck.at >= STORE_CHECK_MS)
+        storeCheck = {
+          at: now,
+          answers: store.ping().then(
+            () => true,
+            () => false,
+          ),
+        };
+      return storeCheck.answers;
     },
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.

@@ -2,6 +2,8 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import { health, healthDetails } from '../../functions/health';
 import { PRODUCT_VERSION } from '../../shared/kernel/version';
 import * as policyLoad from '../../shared/policy/load';
+import { closeRuntime } from '../../shared/runtime';
+import { azuriteConnectionString, freeLoopbackPort } from '../../simulator/azurite';
 
 const request = (path: string) => new HttpRequest({ url: `http://localhost${path}`, method: 'GET' });
 const anonymous = () => health(request('/api/health'), new InvocationContext());
@@ -35,10 +37,27 @@ describe('GET /api/health', () => {
     logged = [];
     jest.spyOn(console, 'error').mockImplementation((line: unknown) => void logged.push(String(line)));
   });
-  afterEach(() => {
+  afterEach(async () => {
     process.env = { ...saved };
     jest.restoreAllMocks();
+    await closeRuntime();
   });
+
+  it('answers 503 when the state store does not answer, saying only that the store is down', async () => {
+    const port = await freeLoopbackPort();
+    // Nothing listens there: the store cannot be reached.
+    process.env.AzureWebJobsStorage = azuriteConnectionString(port);
+    const response = await anonymous();
+    expect(response.status).toBe(503);
+    expect(response.jsonBody).toEqual({
+      status: 'store-unavailable',
+      components: { settings: 'ok', policy: 'ok', store: 'down' },
+    });
+    expect(JSON.stringify(response.jsonBody)).not.toContain(String(port));
+    const keyed = await details();
+    expect(keyed.status).toBe(503);
+    expect(keyed.jsonBody).toMatchObject({ status: 'store-unavailable', store: 'down' });
+  }, 30_000);
 
   it('tells an anonymous caller up, and nothing about mode, hosts or identity', async () => {
     process.env.MDE_CLOUD = 'gcc';
@@ -46,7 +65,7 @@ describe('GET /api/health', () => {
     process.env.ISOLATION_MODE = 'enforce';
     const response = await anonymous();
     expect(response.status).toBe(200);
-    expect(response.jsonBody).toEqual({ status: 'ok', components: { settings: 'ok', policy: 'ok' } });
+    expect(response.jsonBody).toEqual({ status: 'ok', components: { settings: 'ok', policy: 'ok', store: 'ok' } });
     expectNothingPrivate(response.jsonBody);
     expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
   });
@@ -73,7 +92,7 @@ describe('GET /api/health', () => {
     expect(response.status).toBe(503);
     expect(response.jsonBody).toEqual({
       status: 'misconfigured',
-      components: { settings: 'invalid', policy: 'not checked' },
+      components: { settings: 'invalid', policy: 'not checked', store: 'not checked' },
     });
     expectNothingPrivate(response.jsonBody);
     const keyed = await details();
@@ -104,7 +123,7 @@ describe('GET /api/health', () => {
     expect(response.status).toBe(503);
     expect(response.jsonBody).toEqual({
       status: 'misconfigured',
-      components: { settings: 'ok', policy: 'invalid' },
+      components: { settings: 'ok', policy: 'invalid', store: 'not checked' },
     });
     const keyed = await details();
     expect(keyed.jsonBody).toMatchObject({
@@ -124,6 +143,7 @@ describe('GET /api/health', () => {
     const load = jest.spyOn(policyLoad, 'loadPolicy');
     for (let call = 0; call < 20; call += 1) expect((await anonymous()).status).toBe(200);
     expect((await details()).status).toBe(200);
-    expect(load).toHaveBeenCalledTimes(1);
+    // Once for the configuration check, once for the runtime whose store the probe asks: never per call.
+    expect(load).toHaveBeenCalledTimes(2);
   });
 });
