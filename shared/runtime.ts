@@ -239,8 +239,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;
-      // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
-      await ready;
       let stop: () => void = () => undefined;
       const timedOut = new Promise<false>((done) => {
         const timer = setTimeout(() => done(false), maxWaitMs);
@@ -251,7 +249,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       });
       stopWaiting.add(stop);
       try {
-        return await Promise.race([inline.idle().then(() => true), timedOut]);
+        // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
+        const idle = ready.then(() => inline.idle()).then(() => true);
+        return await Promise.race([idle, timedOut]);
       } finally {
         stop();
         stopWaiting.delete(stop);
