@@ -65,7 +65,10 @@ describe('GET /api/health', () => {
     process.env.ISOLATION_MODE = 'enforce';
     const response = await anonymous();
     expect(response.status).toBe(200);
-    expect(response.jsonBody).toEqual({ status: 'ok', components: { settings: 'ok', policy: 'ok', store: 'ok' } });
+    expect(response.jsonBody).toEqual({
+      status: 'ok',
+      components: { settings: 'ok', policy: 'ok', store: 'ok' },
+    });
     expectNothingPrivate(response.jsonBody);
     expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
   });
