@@ -5,14 +5,19 @@
  * `mde-isolator run` twice: first as shipped (the default policy is a dry run), then with
  * ISOLATION_MODE=enforce, so isolations really happen and are followed to their end. The team's sample
  * alerts (copies in test/fixtures) go through the same runs; their devices are added to the simulated
- * tenant so the decisions rest on real machine records.
+ * tenant so the decisions rest on real machine records. State (the isolation register, the breaker,
+ * the ledgers) lives in Azurite, started here in memory as the Table Storage a deployment uses; the
+ * demo ends by printing the register.
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/main';
 import { errorStack } from '../shared/kernel/errors';
+import { openReadOnly } from '../shared/runtime';
+import type { IsolationRecord } from '../shared/state/store';
 import { fixturePath } from '../test/fixtures';
+import { startAzurite } from './azurite';
 import { type RunningSimulator, startSimulator } from './index';
 
 const DOMAIN = 'contoso.local';
@@ -127,8 +132,20 @@ async function run(files: string[], dir: string, env: Record<string, string | un
   });
 }
 
+/** The register as an operator reads it: one line per device. */
+function registerLines(records: IsolationRecord[]): string {
+  if (records.length === 0) return 'the register is empty\n';
+  return records
+    .map(
+      (r) =>
+        `${(r.computerDnsName ?? r.machineId).padEnd(34)} ${r.state.padEnd(10)} since ${r.updatedAt}  by ${r.provenance.requestedBy.kind} ${r.provenance.requestedBy.name}; action ${r.actions[0]?.actionId ?? '-'}\n`,
+    )
+    .join('');
+}
+
 async function main(): Promise<number> {
   const sim = await startSimulator({ lifecycle: LIFECYCLE });
+  const azurite = await startAzurite();
   const dir = mkdtempSync(join(tmpdir(), 'mde-isolator-demo-'));
   try {
     // The credential reads the managed identity endpoint from the process environment, as in Azure.
@@ -157,7 +174,13 @@ async function main(): Promise<number> {
         .map((m) => m.id),
     );
     heading('1. As shipped: the default policy is a dry run (nothing is posted)');
-    const env = { ...process.env, ...sim.env(), ISOLATION_POLICY: '', ISOLATION_MODE: '' };
+    const env = {
+      ...process.env,
+      ...sim.env(),
+      AzureWebJobsStorage: azurite.connectionString,
+      ISOLATION_POLICY: '',
+      ISOLATION_MODE: '',
+    };
     const dryRunCode = await run(files, dir, env);
     const postsAfterDryRun = sim.calls().filter((c) => c.method === 'POST').length;
 
@@ -175,6 +198,13 @@ async function main(): Promise<number> {
         `POSTs during the dry run: ${postsAfterDryRun}; POSTs in enforce mode: ${enforcePosts}; ` +
         `429 answers: ${sim.calls().filter((c) => c.status === 429).length}\n`,
     );
+    heading('The isolation register (Table Storage in Azurite)');
+    const reader = openReadOnly({ env });
+    try {
+      process.stdout.write(registerLines(await reader.store.register.list()));
+    } finally {
+      await reader.close();
+    }
     const ok = dryRunCode === 0 && enforceCode === 0 && postsAfterDryRun === 0 && isolated.length > 0;
     process.stdout.write(
       ok ? '\nDemo finished: everything ended as expected.\n' : '\nDemo finished with unexpected results.\n',
@@ -182,6 +212,7 @@ async function main(): Promise<number> {
     return ok ? 0 : 1;
   } finally {
     await sim.close();
+    await azurite.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
