@@ -52,11 +52,15 @@ export interface ManualOrder {
   requestedBy: string;
 }
 
+/** How long intake's view of the breaker is reused. */
+const BREAKER_VIEW_MS = 1_000;
+
 export class Dispatcher implements DecisionSink {
   private readonly worker: IsolationWorker;
   private readonly tracker: ActionTracker;
   private readonly lifecycle: RequestLifecycle;
   private readonly clock: Clock;
+  private breakerView: { at: number; read: Promise<BreakerState> } | null = null;
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
@@ -76,12 +80,29 @@ export class Dispatcher implements DecisionSink {
     this.tracker = new ActionTracker({ ...common, random });
   }
 
+  /**
+   * The breaker as intake sees it, read at most once per BREAKER_VIEW_MS (concurrent alerts share
+   * one read): a storm of 20,000 alerts otherwise makes 20,000 store reads. Intake's view only
+   * escalates early; the worker's reserve before each POST is the gate, so a view a second old
+   * admits nothing the breaker would refuse.
+   */
   async breakerState(): Promise<BreakerState> {
-    const { open, reason } = await this.deps.store.breaker.status(breakerLimits(this.deps.policy));
-    return { open, reason };
+    const now = this.clock.now();
+    if (!this.breakerView || now - this.breakerView.at >= BREAKER_VIEW_MS) {
+      const read = this.deps.store.breaker
+        .status(breakerLimits(this.deps.policy))
+        .then(({ open, reason }) => ({ open, reason }));
+      this.breakerView = { at: now, read };
+      // A failed read is not kept: the next alert asks the store again.
+      read.catch(() => {
+        if (this.breakerView?.read === read) this.breakerView = null;
+      });
+    }
+    return this.breakerView.read;
   }
 
   async openBreaker(reason: string): Promise<void> {
+    this.breakerView = null;
     await this.deps.store.breaker.trip(reason);
   }
 

@@ -28,6 +28,7 @@ import {
   type EntityTables,
   VersionConflictError,
 } from './entities';
+import { type DocumentStep, GroupCommit } from './group-commit';
 import { decodeStamps, encodeStamps } from './quota-stamps';
 import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
 import {
@@ -170,15 +171,17 @@ export class EntityStateStore implements StateStore {
   private createBreaker(): BreakerStore {
     const table = this.tables.breaker;
     const { reservationTtlMs } = this.options;
-    const update = <T>(step: (doc: BreakerDocument, now: number) => { doc: BreakerDocument; result: T }) =>
+    const writes = new GroupCommit<BreakerDocument>((steps) =>
       this.mutate(table, BREAKER_KEY.partition, BREAKER_KEY.row, (current) => {
-        const { doc, result } = step(breakerFrom(current), this.now());
+        const { doc, results } = steps(breakerFrom(current), this.now());
         const next = breakerEntity(doc);
         // A refusal that changes nothing writes nothing: a storm of refused requests does not
         // contend for the one breaker entity.
         const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
-        return { next: same ? null : next, result };
-      });
+        return { next: same ? null : next, result: results };
+      }),
+    );
+    const update = <T>(step: BreakerStep<T>) => writes.apply(step);
     return {
       reserve: (request, limits) =>
         update((doc, now) => {
@@ -318,6 +321,8 @@ function recordFrom(properties: Entity): IsolationRecord {
 }
 
 /** The counted action ids in a property of their own, so the document keeps its own 32 K characters. */
+type BreakerStep<T> = DocumentStep<BreakerDocument, T>;
+
 function breakerEntity(doc: BreakerDocument): Entity {
   const { counted, ...rest } = doc;
   return { doc: JSON.stringify(rest), counted: JSON.stringify(counted) };

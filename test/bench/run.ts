@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   quota: () => import('./quota'),
   storm: () => import('./storm'),
   store: () => import('./store'),
+  'storm-store': () => import('./storm-store'),
 };
 
 async function main(): Promise<void> {

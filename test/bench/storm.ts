@@ -18,6 +18,7 @@ import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
+import type { StateStore } from '../../shared/state/store';
 import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
@@ -89,7 +90,19 @@ const mean = (values: number[]) =>
   values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function scenario(name: string, devicesCount: number, faults: FaultOptions | undefined): Promise<void> {
+/** What a scenario measured that another compares against. */
+export interface StormFigures {
+  makespanMs: number;
+  ratio: number;
+  requests: number;
+}
+
+export async function scenario(
+  name: string,
+  devicesCount: number,
+  faults: FaultOptions | undefined,
+  store?: StateStore,
+): Promise<StormFigures> {
   const alertsCount = ALERTS_PER_DEVICE * devicesCount;
   const headroom = process.env.MDE_RATE_HEADROOM;
   const sim = await startSimulatorWithIdentity({
@@ -113,6 +126,7 @@ async function scenario(name: string, devicesCount: number, faults: FaultOptions
     timing: compressTiming(0.02),
     concurrency: 32,
     maxConcurrentCalls: 16,
+    store,
     reporter: {
       outcome: (record) => outcomes.push(record),
       note: (_level, record) => {
@@ -175,6 +189,7 @@ async function scenario(name: string, devicesCount: number, faults: FaultOptions
       `  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (sampled), maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (process, includes the simulator)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n\n`);
+    return { makespanMs: makespan, ratio: makespan / optimum, requests: queued.length };
   } finally {
     clearInterval(sampler);
     await runtime.close();

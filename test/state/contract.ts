@@ -359,8 +359,22 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         expect(await sibling.breaker.status(wide)).toMatchObject({ count: 5, reserved: 0, open: false });
       });
 
-      it('gives up on a contended update with StoreUnavailableError, within its attempts', async () => {
+      it("applies one instance's concurrent updates together: they never contend with each other", async () => {
+        const { store } = await open({ conflictAttempts: 1 });
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => store.breaker.reserve(auto(i), limits)),
+        );
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+        const status = await store.breaker.status(limits);
+        expect(status.reserved).toBe(
+          results.filter((r) => r.status === 'fulfilled' && r.value.allowed).length,
+        );
+      });
+
+      it('gives up on an update contended by another instance with StoreUnavailableError, within its attempts', async () => {
         const { store, sibling } = await open({ conflictAttempts: 1 });
+        // The embedded store is one instance per process: nothing else can contend with it.
+        if (sibling === store) return;
         const results = await Promise.allSettled(
           Array.from({ length: 10 }, (_, i) => (i % 2 ? sibling : store).breaker.reserve(auto(i), limits)),
         );
