@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { errorStack } from '../shared/kernel/errors';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
@@ -49,15 +50,38 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   return exitCode;
 }
 
+/** A yes/no question on the terminal; only when both stdin and stderr are one (never in a pipe or a SOAR step). */
+function terminalConfirm(): CliIo['confirm'] {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await prompt.question(question)).trim());
+    } finally {
+      prompt.close();
+    }
+  };
+}
+
 if (require.main === module) {
+  // The first Ctrl+C stops waiting and prints what was posted; a second one ends the process at once.
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    interrupt.abort();
+  });
   runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     cwd: process.cwd(),
     env: process.env,
+    interrupt: interrupt.signal,
+    confirm: terminalConfirm(),
   })
     .then((code) => {
       process.exitCode = code;
+      // Interrupted: isolations go on in MDE, tracking here stops; nothing left to wait for.
+      if (code === EXIT.interrupted) process.exit(code);
     })
     .catch((error: unknown) => {
       process.stderr.write(`mde-isolator: ${errorStack(error)}\n`);

@@ -1,0 +1,121 @@
+/**
+ * How a verb prints its result: `--output table|json|tsv` (`--json` kept as an alias) and `--wide`.
+ * A table fits the terminal: its width, or COLUMNS, or 100 columns when stdout is not a terminal (a
+ * pipe, a log); long cells wrap at word boundaries and ids are shortened unless `--wide`. TSV and
+ * JSON always carry full values.
+ */
+import Table from 'cli-table3';
+import { type Command, Option } from 'commander';
+import type { CliIo } from './context';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'tsv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface OutputFlags {
+  output?: OutputFormat;
+  json?: boolean;
+  wide?: boolean;
+}
+
+/** Width of a table when stdout is not a terminal and COLUMNS is not set. */
+export const DEFAULT_COLUMNS = 100;
+
+/** Adds `--output`, `--json` and `--wide` to a verb. */
+export function withOutputOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--output <format>', 'table, json or tsv').choices(OUTPUT_FORMATS))
+    .option('--json', 'same as --output json')
+    .option('--wide', 'tables as wide as their content: full ids, no wrapping');
+}
+
+export function formatOf(flags: OutputFlags): OutputFormat {
+  return flags.json ? 'json' : (flags.output ?? 'table');
+}
+
+/** The width a table must fit: unlimited with `--wide`. */
+export function tableWidth(io: CliIo, wide: boolean | undefined): number {
+  if (wide) return Number.POSITIVE_INFINITY;
+  const stream = io.stdout as Partial<NodeJS.WriteStream>;
+  if (stream.isTTY && stream.columns) return stream.columns;
+  const columns = Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns >= 40 ? columns : DEFAULT_COLUMNS;
+}
+
+export interface Column {
+  head: string;
+  /** Narrowest this column gets when the table must shrink (content width included padding-free). */
+  min: number;
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces where it can, mid-word where it must. */
+export function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(/ +/)) {
+      if (line && line.length + 1 + word.length <= width) {
+        line = `${line} ${word}`;
+        continue;
+      }
+      if (line) lines.push(line);
+      line = word;
+      while (line.length > width) {
+        lines.push(line.slice(0, width));
+        line = line.slice(width);
+      }
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}
+
+function longestLine(text: string): number {
+  return Math.max(0, ...text.split('\n').map((line) => line.length));
+}
+
+/**
+ * Content widths that fit `width` (borders and padding included): each column as wide as its content
+ * when that fits, else the widest columns give way first, down to their minimum.
+ */
+function contentWidths(columns: Column[], rows: string[][], width: number): number[] {
+  const widths = columns.map((column, i) =>
+    Math.max(column.head.length, ...rows.map((row) => longestLine(row[i] ?? ''))),
+  );
+  // Each column has one space of padding either side and one border character; plus the last border.
+  const overhead = columns.length * 3 + 1;
+  let excess = widths.reduce((sum, w) => sum + w, 0) + overhead - width;
+  while (excess > 0) {
+    let widest = -1;
+    for (const [i, w] of widths.entries())
+      if (w > columns[i].min && (widest < 0 || w > widths[widest])) widest = i;
+    if (widest < 0) break;
+    widths[widest] -= 1;
+    excess -= 1;
+  }
+  return widths;
+}
+
+/** A bordered table of `rows` that fits `width`. */
+export function renderTable(columns: Column[], rows: string[][], width: number): string {
+  const widths = contentWidths(columns, rows, width);
+  const table = new Table({
+    head: columns.map((c) => c.head),
+    colWidths: widths.map((w) => w + 2),
+    wordWrap: false,
+    style: { head: [], border: [] },
+  });
+  for (const row of rows) table.push(row.map((cell, i) => wrapText(cell, widths[i])));
+  return `${table.toString()}\n`;
+}
+
+/** Tab-separated values with a header line; tabs and line breaks inside a value become spaces. */
+export function renderTsv(columns: Column[], rows: string[][]): string {
+  const clean = (value: string) => value.replace(/[\t\r\n]+/g, ' ');
+  return `${[columns.map((c) => c.head), ...rows].map((row) => row.map(clean).join('\t')).join('\n')}\n`;
+}
+
+/** An MDE action id (a GUID) shortened for a table: its first 8 hex digits, enough to tell actions apart at a glance. */
+export function shortId(id: string, wide: boolean | undefined): string {
+  if (wide || id.length <= 12) return id;
+  return `${id.slice(0, 8)}…`;
+}
