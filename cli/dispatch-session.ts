@@ -303,7 +303,7 @@ const SUMMARY_COLUMNS: Column[] = [
   { head: 'Outcome', min: 9 },
   { head: 'Action', min: 9 },
   { head: 'Time', min: 6 },
-  { head: 'Reason', min: 15 },
+  { head: 'Reason', min: 15, flex: true },
 ];
 
 export const SUMMARY_LEGEND =

@@ -43,9 +43,14 @@ export function tableWidth(io: CliIo, wide: boolean | undefined): number {
 
 export interface Column {
   head: string;
-  /** Narrowest this column gets when the table must shrink (content width included padding-free). */
+  /** Narrowest this column gets when the table must shrink (content only, padding excluded). */
   min: number;
+  /** Free text (a reason) that wraps well: it gives way first, down to PREFERRED_FLEX_WIDTH. */
+  flex?: boolean;
 }
+
+/** A free-text column keeps this much before the other columns start wrapping. */
+const PREFERRED_FLEX_WIDTH = 30;
 
 /** `text` cut into lines of at most `width` characters, at spaces where it can, mid-word where it must. */
 export function wrapText(text: string, width: number): string {
@@ -75,7 +80,8 @@ function longestLine(text: string): number {
 
 /**
  * Content widths that fit `width` (borders and padding included): each column as wide as its content
- * when that fits, else the widest columns give way first, down to their minimum.
+ * when that fits; otherwise free text gives way first (down to PREFERRED_FLEX_WIDTH), then the widest
+ * other column, then free text again down to its minimum.
  */
 function contentWidths(columns: Column[], rows: string[][], width: number): number[] {
   const widths = columns.map((column, i) =>
@@ -84,13 +90,22 @@ function contentWidths(columns: Column[], rows: string[][], width: number): numb
   // Each column has one space of padding either side and one border character; plus the last border.
   const overhead = columns.length * 3 + 1;
   let excess = widths.reduce((sum, w) => sum + w, 0) + overhead - width;
-  while (excess > 0) {
-    let widest = -1;
-    for (const [i, w] of widths.entries())
-      if (w > columns[i].min && (widest < 0 || w > widths[widest])) widest = i;
-    if (widest < 0) break;
-    widths[widest] -= 1;
-    excess -= 1;
+  const floors: ((column: Column) => number | null)[] = [
+    (c) => (c.flex ? Math.max(c.min, PREFERRED_FLEX_WIDTH) : null),
+    (c) => (c.flex ? null : c.min),
+    (c) => (c.flex ? c.min : null),
+  ];
+  for (const floor of floors) {
+    while (excess > 0) {
+      let widest = -1;
+      for (const [i, w] of widths.entries()) {
+        const least = floor(columns[i]);
+        if (least !== null && w > least && (widest < 0 || w > widths[widest])) widest = i;
+      }
+      if (widest < 0) break;
+      widths[widest] -= 1;
+      excess -= 1;
+    }
   }
   return widths;
 }
