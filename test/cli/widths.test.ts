@@ -17,7 +17,7 @@ const SAMPLES = [
 const widest = (text: string) => Math.max(...text.split('\n').map((line) => [...line].length));
 
 describe.each([80, 100, 120])('at %i columns', (columns) => {
-  const env = columns === 100 ? {} : { COLUMNS: String(columns) };
+  const env: Record<string, string> = columns === 100 ? {} : { COLUMNS: String(columns) };
 
   it('whatif fits the width', async () => {
     const { code, stdout } = await cliIn(FIXTURES_DIR, env)('whatif', ...SAMPLES);
