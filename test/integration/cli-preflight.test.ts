@@ -8,7 +8,6 @@ import { createServer } from 'node:net';
 import { runManualOrder } from '../../cli/isolate';
 import type { MdeApi } from '../../shared/mde/api';
 import type { RunningSimulator } from '../../simulator';
-import { cliIn } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
 
