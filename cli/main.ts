@@ -4,8 +4,12 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { errorStack } from '../shared/kernel/errors';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
+import { registerBreaker } from './breaker';
+import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerIsolate } from './isolate';
+import { registerIsolations } from './isolations';
+import { registerLookup } from './lookup';
 import { registerRelease } from './release';
 import { registerReplay } from './replay';
 import { registerRun } from './run';
@@ -18,7 +22,11 @@ const VERBS: RegisterVerb[] = [
   registerIsolate,
   registerRelease,
   registerStatus,
+  registerLookup,
+  registerCancel,
   registerReplay,
+  registerIsolations,
+  registerBreaker,
 ];
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */

@@ -51,6 +51,14 @@ export interface Column {
 
 /** A free-text column keeps this much before the other columns start wrapping. */
 const PREFERRED_FLEX_WIDTH = 30;
+/** Other columns keep this much (a host name, an FQDN's first labels) before free text shrinks further. */
+const NAME_WIDTH = 20;
+
+/** Where to cut a word longer than the line: after a dot, dash or slash in its second half, else at the width. */
+function cutPoint(word: string, width: number): number {
+  for (let i = width; i > width / 2; i -= 1) if ('.-/'.includes(word[i - 1])) return i;
+  return width;
+}
 
 /** `text` cut into lines of at most `width` characters, at spaces where it can, mid-word where it must. */
 export function wrapText(text: string, width: number): string {
@@ -65,8 +73,9 @@ export function wrapText(text: string, width: number): string {
       if (line) lines.push(line);
       line = word;
       while (line.length > width) {
-        lines.push(line.slice(0, width));
-        line = line.slice(width);
+        const cut = cutPoint(line, width);
+        lines.push(line.slice(0, cut));
+        line = line.slice(cut);
       }
     }
     lines.push(line);
@@ -80,8 +89,7 @@ function longestLine(text: string): number {
 
 /**
  * Content widths that fit `width` (borders and padding included): each column as wide as its content
- * when that fits; otherwise free text gives way first (down to PREFERRED_FLEX_WIDTH), then the widest
- * other column, then free text again down to its minimum.
+ * when that fits; otherwise the widest column gives way, in the order of `floors` below.
  */
 function contentWidths(columns: Column[], rows: string[][], width: number): number[] {
   const widths = columns.map((column, i) =>
@@ -90,10 +98,12 @@ function contentWidths(columns: Column[], rows: string[][], width: number): numb
   // Each column has one space of padding either side and one border character; plus the last border.
   const overhead = columns.length * 3 + 1;
   let excess = widths.reduce((sum, w) => sum + w, 0) + overhead - width;
+  // Names and ids read badly when cut: free text gives way first, names only down to NAME_WIDTH.
   const floors: ((column: Column) => number | null)[] = [
     (c) => (c.flex ? Math.max(c.min, PREFERRED_FLEX_WIDTH) : null),
-    (c) => (c.flex ? null : c.min),
+    (c) => (c.flex ? null : Math.max(c.min, NAME_WIDTH)),
     (c) => (c.flex ? c.min : null),
+    (c) => (c.flex ? null : c.min),
   ];
   for (const floor of floors) {
     while (excess > 0) {

@@ -132,6 +132,22 @@ describe('status', () => {
   });
 });
 
+describe('lookup', () => {
+  it('lists every record of a name with ids and last seen (0), and exits 3 for an unknown name', async () => {
+    const run = await cli('lookup', 'kiosk-12', '--output', 'tsv');
+    expect(run.code).toBe(0);
+    const rows = run.stdout.trim().split('\n');
+    expect(rows[0]).toBe('Machine id\tName\tLast seen\tHealth\tOS');
+    expect(rows.slice(1).map((row) => row.split('\t')[1])).toEqual([
+      `kiosk-12.${DOMAIN}`,
+      `kiosk-12.${DOMAIN}`,
+    ]);
+    expect(rows[1].split('\t')[0]).toMatch(/^[0-9a-f]{40}$/);
+    expect(run.stderr).toMatch(/2 records for kiosk-12; name the device by id: --machine ID/);
+    expect((await cli('lookup', 'no-such-host-42')).code).toBe(3);
+  });
+});
+
 describe('the mode and where it came from, before the first POST', () => {
   it('names the flag, the setting or the policy file', async () => {
     writeFileSync(join(dir, 'web.json'), JSON.stringify(mdeAlert({ dnsName: `web1.${DOMAIN}` })));

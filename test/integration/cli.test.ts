@@ -106,6 +106,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       'mac-design-01',
       '--comment',
       'IR-7 clean',
+      '--wide',
       '--time-scale',
       '0.001',
     );
