@@ -7,6 +7,7 @@ import { PRODUCT_VERSION } from '../shared/kernel/version';
 import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
+import { registerDoctor } from './doctor';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
 import { registerLookup } from './lookup';
@@ -27,6 +28,7 @@ const VERBS: RegisterVerb[] = [
   registerReplay,
   registerIsolations,
   registerBreaker,
+  registerDoctor,
 ];
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { runManualOrder } from '../../cli/isolate';
 import type { MdeApi } from '../../shared/mde/api';
 import type { RunningSimulator } from '../../simulator';
+import { cliIn } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
 
@@ -58,8 +59,27 @@ async function isolateCounting(settings: Record<string, string>) {
   return { code, stderr, counted };
 }
 
+it('doctor: one pass line per check, the first line saying the store is local', async () => {
+  const { code, stdout } = await cliIn(process.cwd(), env)('doctor');
+  expect(code).toBe(0);
+  expect(stdout.trim().split('\n')).toEqual([
+    expect.stringMatching(
+      /^note {2}the CLI runs with a local store: this process's own breaker and register/,
+    ),
+    expect.stringMatching(/^pass {2}settings: MDE_CLOUD=commercial, MDE_API_URL=http:\/\/127\.0\.0\.1:\d+$/),
+    expect.stringMatching(/^pass {2}store: local store/),
+    expect.stringMatching(
+      /^pass {2}token: \S+, tenant \S+, audience https:\/\/api\.securitycenter\.microsoft\.com, application permissions .*Machine\.Isolate/,
+    ),
+    expect.stringMatching(/^pass {2}MDE API: http:\/\/127\.0\.0\.1:\d+ answers a machines lookup$/),
+    'skip  queue: none configured (inline dispatch)',
+  ]);
+});
+
 it('a missing permission (403): one lookup, named as a permission, not as a cloud or a sign-in', async () => {
   sim.setRoles([]);
+  // The cached token has the roles: revoked, the client's resend fetches one without them.
+  sim.revokeTokens();
   sim.resetCalls();
   try {
     const { code, stderr, counted } = await isolateCounting(env);
@@ -68,7 +88,14 @@ it('a missing permission (403): one lookup, named as a permission, not as a clou
       /isolate: pre-flight forbidden: MDE refused the call \(403\): the identity lacks Machine\.Read\.All/,
     );
     expect(counted).toEqual(['findMachinesByDnsName']);
-    expect(calls()).toEqual(['token 200', 'machines 403']);
+    expect(calls()).toEqual(['machines 401', 'token 200', 'machines 403']);
+    // doctor names both: the token's missing permissions, and the API's refusal.
+    const doctor = await cliIn(process.cwd(), env)('doctor');
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toMatch(
+      /^FAIL {2}token: \S+ lacks application permission Machine\.Isolate, Machine\.Read\.All or Machine\.ReadWrite\.All;/m,
+    );
+    expect(doctor.stdout).toMatch(/^FAIL {2}MDE API: forbidden: /m);
   } finally {
     sim.setRoles(['Machine.Isolate', 'Machine.Read.All']);
     sim.revokeTokens();
