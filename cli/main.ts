@@ -73,7 +73,8 @@ function terminalConfirm(): CliIo['confirm'] {
   };
 }
 
-if (require.main === module) {
+/** Runs the CLI on this process's arguments and streams, and sets its exit code (cli/bin.js, `node dist/cli/main.js`). */
+export function runFromProcess(): void {
   // The first Ctrl+C stops waiting and prints what was posted; a second one ends the process at once.
   const interrupt = new AbortController();
   process.on('SIGINT', () => {
@@ -98,3 +99,5 @@ if (require.main === module) {
       process.exitCode = EXIT.failure;
     });
 }
+
+if (require.main === module) runFromProcess();
