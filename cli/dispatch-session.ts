@@ -26,6 +26,7 @@ import {
   renderTsv,
   shortId,
   tableWidth,
+  wrapText,
 } from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
 import { preflight } from './preflight';
@@ -308,7 +309,7 @@ const SUMMARY_COLUMNS: Column[] = [
 
 export const SUMMARY_LEGEND =
   'Asked: what the policy rule or the operator asked. Outcome: how it ended; after ":" the rule or protection ' +
-  'that stopped it. Action: the MDE action id (--wide or --output tsv for full ids).\n';
+  'that stopped it. Action: the MDE action id (--wide or --output tsv for full ids).';
 
 /** The summary as a table that fits the terminal, or TSV with full values. */
 export function renderSummary(
@@ -326,7 +327,8 @@ export function renderSummary(
       row.reason,
     ]);
   if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells(false));
-  return renderTable(SUMMARY_COLUMNS, cells(true), tableWidth(io, session.wide)) + SUMMARY_LEGEND;
+  const width = tableWidth(io, session.wide);
+  return `${renderTable(SUMMARY_COLUMNS, cells(true), width)}${wrapText(SUMMARY_LEGEND, width)}\n`;
 }
 
 /** Actions posted or followed that no ended request accounts for: what still runs in MDE. */

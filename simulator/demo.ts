@@ -10,6 +10,7 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXIT } from '../cli/context';
 import { runCli } from '../cli/main';
 import { errorStack } from '../shared/kernel/errors';
 import { fixturePath } from '../test/fixtures';
@@ -171,11 +172,19 @@ async function main(): Promise<number> {
       .map((m) => `${m.computerDnsName} (${sim.machineState(m.id)?.isolationType})`);
     const enforcePosts = sim.calls().filter((c) => c.method === 'POST').length - postsAfterDryRun;
     process.stdout.write(
-      `devices isolated by this demo: ${isolated.join(', ') || 'none'}\n` +
+      `exit codes: dry run ${dryRunCode}, enforce ${enforceCode}\n` +
+        `devices isolated by this demo: ${isolated.join(', ') || 'none'}\n` +
         `POSTs during the dry run: ${postsAfterDryRun}; POSTs in enforce mode: ${enforcePosts}; ` +
         `429 answers: ${sim.calls().filter((c) => c.status === 429).length}\n`,
     );
-    const ok = dryRunCode === 0 && enforceCode === 0 && postsAfterDryRun === 0 && isolated.length > 0;
+    // The alerts include a protected domain controller and a name with two records: escalated to a
+    // person, so both runs end "not carried out" (exit code 3, README "Exit codes"), which outranks
+    // the dry run's 5.
+    const ok =
+      dryRunCode === EXIT.notCarriedOut &&
+      enforceCode === EXIT.notCarriedOut &&
+      postsAfterDryRun === 0 &&
+      isolated.length > 0;
     process.stdout.write(
       ok ? '\nDemo finished: everything ended as expected.\n' : '\nDemo finished with unexpected results.\n',
     );
