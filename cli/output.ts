@@ -102,8 +102,7 @@ function contentWidths(columns: Column[], rows: string[][], width: number): numb
   const floors: ((column: Column) => number | null)[] = [
     (c) => (c.flex ? Math.max(c.min, PREFERRED_FLEX_WIDTH) : null),
     (c) => (c.flex ? null : Math.max(c.min, NAME_WIDTH)),
-    (c) => (c.flex ? c.min : null),
-    (c) => (c.flex ? null : c.min),
+    (c) => c.min,
   ];
   for (const floor of floors) {
     while (excess > 0) {
