@@ -18,6 +18,7 @@ export type PreflightFailureKind =
   | 'no-answer'
   | 'token-rejected'
   | 'forbidden'
+  | 'wrong-audience'
   | 'server-error';
 
 export interface PreflightFailure {
@@ -68,6 +69,15 @@ export function preflightFailure(
           `API; check that MDE_CLOUD (${config.cloud}) is your tenant's cloud and that the identity belongs to that tenant`,
       };
     case 'forbidden':
+      // MDE answers 403 both for a missing role and for a token of another audience (docs/mde-api.md §2):
+      // only a body naming roles or permissions is a permission problem.
+      if (!/\b(roles?|permissions?)\b/i.test(error.apiMessage ?? ''))
+        return {
+          kind: 'wrong-audience',
+          message:
+            `MDE at ${config.apiBaseUrl} refused the token (403) without naming a permission: the token is for another ` +
+            `API; check that MDE_CLOUD (${config.cloud}) is your tenant's cloud${error.apiMessage ? ` (MDE said: ${error.apiMessage})` : ''}`,
+        };
       return {
         kind: 'forbidden',
         message:
