@@ -341,12 +341,19 @@ export function openActions(session: Pick<DispatchSession, 'actions' | 'outcomes
  * After a wait that did not end: each action still running, with its full id, so the operator can
  * follow it (`mde-isolator status ID`, `cancel ID`) without the portal.
  */
-export function writeOpenActions(io: CliIo, session: DispatchSession, end: WaitEnd): void {
+export function writeOpenActions(
+  io: CliIo,
+  session: DispatchSession,
+  end: WaitEnd,
+  unfinished: number,
+): void {
   if (end === 'ended') return;
   const open = openActions(session);
   const why =
     end === 'interrupted' ? 'interrupted' : `still running after --wait ${session.maxWaitMs / 1000} s`;
-  io.stderr.write(`${why}: ${open.length} action(s) posted or followed and not ended in MDE\n`);
+  io.stderr.write(
+    `${why}: ${unfinished} request(s) not ended; ${open.length} action(s) posted or followed and not ended in MDE\n`,
+  );
   for (const action of open)
     io.stderr.write(
       `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}: mde-isolator status ${action.actionId}\n`,

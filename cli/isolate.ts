@@ -87,7 +87,7 @@ export async function runManualOrder(
           session,
         ),
       );
-    writeOpenActions(io, session, end);
+    writeOpenActions(io, session, end, outcomes.length === 0 ? 1 : 0);
     if (outcomes.length === 0 && end === 'timed-out')
       io.stderr.write(
         `${action}: an offline device stays Pending until it reports (up to 3 days); follow it with the command above\n`,

@@ -161,7 +161,7 @@ export async function runReplay(
             `${unfinished > 0 ? `; ${unfinished} still running after ${session.maxWaitMs / 1000} s` : ''}\n`,
         );
     }
-    writeOpenActions(io, session, end);
+    writeOpenActions(io, session, end, unfinished);
     writeNotes(io, session.notes);
     if (end === 'interrupted') return EXIT.interrupted;
     return dispatchExitCode({ outcomes, unfinished, incomplete: !complete });

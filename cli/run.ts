@@ -111,7 +111,7 @@ export async function runPipeline(
             `policy ${runtime.policy.version} (${runtime.policy.mode})${end === 'ended' ? '' : '; stopped waiting'}\n`,
         );
     }
-    writeOpenActions(io, session, end);
+    writeOpenActions(io, session, end, unfinished.length);
     writeNotes(io, session.notes);
     if (end === 'interrupted') return EXIT.interrupted;
     return dispatchExitCode({

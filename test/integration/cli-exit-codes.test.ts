@@ -77,7 +77,9 @@ describe('isolate', () => {
     const id = posted[0].id;
     expect(run.stderr).toMatch(new RegExp(`^posted Isolate action ${id} on laptop-offline-07`, 'm'));
     expect(run.stderr).toMatch(
-      new RegExp(`still running after --wait 0.5 s: 1 action\\(s\\)[^\\n]*\\n  Isolate ${id}`),
+      new RegExp(
+        `still running after --wait 0.5 s: 1 request\\(s\\) not ended; 1 action\\(s\\)[^\\n]*\\n  Isolate ${id}`,
+      ),
     );
     const json = JSON.parse(run.stdout);
     expect(json).toMatchObject({
@@ -207,7 +209,7 @@ describe('an interrupt (Ctrl+C)', () => {
     expect(posted).toHaveLength(1);
     expect(run.stderr).toMatch(
       new RegExp(
-        `interrupted: 1 action\\(s\\) posted or followed and not ended in MDE\\n  Isolate ${posted[0].id}`,
+        `interrupted: 1 request\\(s\\) not ended; 1 action\\(s\\) posted or followed and not ended in MDE\\n  Isolate ${posted[0].id}`,
       ),
     );
     expect(run.stdout).toMatch(/still running/);
