@@ -128,6 +128,7 @@ describe('status', () => {
     const ok = sim.actions().find((a) => a.status === 'Succeeded');
     const failed = sim.actions().find((a) => a.status === 'Failed');
     expect((await cli('status', ok?.id as string)).code).toBe(0);
+    expect((await cli('status', ok?.id as string, '--output', 'tsv')).stdout).toMatch(/^status\tSucceeded$/m);
     expect((await cli('status', failed?.id as string)).code).toBe(1);
     expect((await cli('status', 'not-a-guid')).code).toBe(2);
     expect((await cli('status', '00000000-0000-4000-8000-000000000000')).code).toBe(2);
