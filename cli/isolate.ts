@@ -21,6 +21,7 @@ import {
 } from './dispatch-session';
 import { dispatchExitCode } from './outcome-exit';
 import { withOutputOptions } from './output';
+import { operatorName } from './read-session';
 
 export interface ManualOptions extends SessionFlags {
   machine?: string;
@@ -73,7 +74,7 @@ export async function runManualOrder(
       device,
       comment: options.comment.trim(),
       isolationType,
-      requestedBy: options.by ?? io.env.USER ?? io.env.USERNAME ?? 'mde-isolator CLI',
+      requestedBy: operatorName(io, options.by),
     });
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();

@@ -120,12 +120,6 @@ export async function runReplay(
     io.stderr.write('replay: no dead-letter record to replay\n');
     return EXIT.badInput;
   }
-  if (options.enforce) {
-    io.stderr.write(
-      'replay: a request is replayed in the mode it was decided in; --dry-run is the only mode flag\n',
-    );
-    return EXIT.badInput;
-  }
   const started = await startSession('replay', io, options, overrides);
   if (typeof started === 'number') return started;
   const session = started;
