@@ -1,43 +1,56 @@
 /**
- * What the dispatching CLI verbs (`run`, `isolate`, `release`) share: an inline runtime against the
- * configured API (a real tenant or the simulator), outcome collection, waiting until every request
- * reached its end, and the summary table.
+ * What the dispatching CLI verbs (`run`, `isolate`, `release`, `replay`) share: an inline runtime
+ * against the configured API (a real tenant or the simulator), the header line (mode and its source,
+ * policy, store), the pre-flight check, live action ids, waiting (until every request ended, `--wait`
+ * passed, or the operator interrupted) and the summary table.
  */
-import { SingleBar } from 'cli-progress';
-import Table from 'cli-table3';
+import { MultiBar, type SingleBar } from 'cli-progress';
 import { Option } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
 import { ConfigError, loadConfig } from '../shared/config';
-import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
+import type { OutcomeRecord } from '../shared/dispatch/outcome';
 import { compressTiming } from '../shared/dispatch/timing';
 import { deviceDisplayName } from '../shared/kernel/device-label';
-import type { PolicyMode } from '../shared/kernel/vocabulary';
-import type { MdeApi } from '../shared/mde/api';
-import { UnauthorizedError } from '../shared/mde/errors';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime';
+import { type SeenAction, watchActions } from './action-watch';
 import { type CliIo, EXIT, FatalCliError } from './context';
+import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
+import {
+  type Column,
+  formatOf,
+  type OutputFlags,
+  type OutputFormat,
+  renderTable,
+  renderTsv,
+  shortId,
+  tableWidth,
+  wrapText,
+} from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
+import { preflight } from './preflight';
 
-export interface SessionOptions {
-  policy?: string;
-  dryRun?: boolean;
-}
+/** How a wait ended. */
+export type WaitEnd = 'ended' | 'timed-out' | 'interrupted';
 
 export interface DispatchSession {
   runtime: Runtime;
   outcomes: OutcomeRecord[];
+  /** Every action posted or followed, by id, as soon as seen. */
+  actions: Map<string, SeenAction>;
   /** Warnings and errors (retries, dead letters), printed after the run so they do not break the bar. */
   notes: Record<string, unknown>[];
-  /** Shows progress over `total` requests (only on a terminal) until `finish`. */
-  startProgress(total: number): void;
+  format: OutputFormat;
+  wide: boolean;
+  maxWaitMs: number;
+  /** Shows progress over `total` requests (only on a terminal, on stderr) until the wait ends. */
+  startProgress(total: number, doing: string): void;
   /**
-   * Resolves true when every request ended, false when `maxWaitMs` passed first. Rejects with a
-   * FatalCliError as soon as MDE refuses the identity's token after the client's fresh-token resend:
-   * the worker would back off for minutes, which helps nobody at a terminal.
+   * Resolves when every request ended, `maxWaitMs` passed, or the operator interrupted. Rejects with
+   * a FatalCliError as soon as MDE refuses the identity's token after the client's fresh-token resend.
    */
-  finish(maxWaitMs: number): Promise<boolean>;
+  finish(): Promise<WaitEnd>;
   close(): Promise<void>;
 }
 
@@ -47,93 +60,6 @@ class SessionError extends Error {}
 const REFUSED_IDENTITY =
   "MDE refused this identity's token (401), also a token fetched anew: the identity (AZURE_CLIENT_ID, " +
   'or your sign-in) is not valid for Defender for Endpoint in this tenant, or MDE_CLOUD does not match it';
-
-/** `api`, calling `refused` whenever MDE answers a 401 that the client's resend did not cure. */
-function watchingUnauthorized(api: MdeApi, refused: () => void): MdeApi {
-  return new Proxy(api, {
-    get(target, key, receiver) {
-      const member = Reflect.get(target, key, receiver);
-      if (typeof member !== 'function') return member;
-      return async (...args: unknown[]) => {
-        try {
-          return await member.apply(target, args);
-        } catch (error) {
-          if (error instanceof UnauthorizedError) refused();
-          throw error;
-        }
-      };
-    },
-  });
-}
-
-/**
- * Opens an inline runtime, whatever the Service Bus setting says: a CLI run is a whole pipeline in
- * this process, and its requests must not land in a queue that a deployed worker drains.
- */
-function openSession(io: CliIo, options: SessionOptions, overrides: RuntimeOptions = {}): DispatchSession {
-  const env = io.env;
-  let runtime: Runtime;
-  try {
-    const config = loadConfig(env);
-    const mode: PolicyMode | null = options.dryRun ? 'dry-run' : config.modeOverride;
-    const policy = options.policy
-      ? loadPolicyFile(io, options.policy, mode)
-      : loadPolicy(config.policySource, mode);
-    const outcomes: OutcomeRecord[] = [];
-    const notes: Record<string, unknown>[] = [];
-    let bar: SingleBar | null = null;
-    let refuse: () => void = () => undefined;
-    const refusal = new Promise<never>((_resolve, reject) => {
-      refuse = () => reject(new FatalCliError(REFUSED_IDENTITY));
-    });
-    // Only ever awaited in a race with the end of the run.
-    refusal.catch(() => undefined);
-    runtime = createRuntime({
-      ...overrides,
-      decorateApi: (api) => watchingUnauthorized(overrides.decorateApi?.(api) ?? api, refuse),
-      env,
-      mode: 'inline',
-      policy,
-      reporter: {
-        outcome(record) {
-          outcomes.push(record);
-          bar?.increment();
-        },
-        note(level, record) {
-          if (level !== 'info') notes.push({ level, ...record });
-        },
-      },
-    });
-    return {
-      runtime,
-      outcomes,
-      notes,
-      startProgress(total) {
-        const stream = io.stdout as NodeJS.WriteStream;
-        if (!stream.isTTY || total === 0) return;
-        bar = new SingleBar({
-          stream,
-          format: 'isolating {bar} {value}/{total} requests ended | {duration_formatted}',
-          hideCursor: true,
-        });
-        bar.start(total, 0);
-      },
-      async finish(maxWaitMs) {
-        try {
-          return await Promise.race([runtime.waitForIdle(maxWaitMs), refusal]);
-        } finally {
-          bar?.stop();
-          bar = null;
-        }
-      },
-      close: () => runtime.close(),
-    };
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof PolicyError || error instanceof PolicyFileError)
-      throw new SessionError(error.message);
-    throw error;
-  }
-}
 
 /**
  * `--time-scale`: multiplies every dispatch delay (tracking polls, retry backoff, the 3-day give-up),
@@ -162,33 +88,173 @@ function waitMs(value: string | undefined): number | null {
 }
 
 /** The flags every dispatching verb takes besides its own. */
-export interface SessionFlags extends SessionOptions {
+export interface SessionFlags extends ModeFlags, OutputFlags {
+  policy?: string;
   wait?: string;
   timeScale?: string;
+  yes?: boolean;
+}
+
+export interface SessionRules {
+  /**
+   * Ask on a terminal before enforcing when neither `--enforce` nor `--yes` was given (`run`: a
+   * batch of alert files under a policy file is where enforce is easiest to trip).
+   */
+  confirmEnforce?: boolean;
 }
 
 /**
- * Checks `--wait` and `--time-scale`, then opens the session; null once why it cannot start is
- * reported on stderr as `VERB: why` (exit code 2).
+ * Checks the flags, opens the runtime, prints the header line, runs the pre-flight check and (for
+ * `run`) asks before enforcing. The session, or the exit code once why it cannot start is reported
+ * on stderr as `VERB: why`.
  */
-export function startSession(
+export async function startSession(
   verb: string,
   io: CliIo,
   flags: SessionFlags,
   overrides: RuntimeOptions = {},
-): { session: DispatchSession; maxWaitMs: number } | null {
+  rules: SessionRules = {},
+): Promise<DispatchSession | number> {
   const maxWaitMs = waitMs(flags.wait);
   if (maxWaitMs === null) {
     io.stderr.write(`${verb}: --wait must be a positive number of seconds, not "${flags.wait}"\n`);
-    return null;
+    return EXIT.badInput;
   }
+  let session: DispatchSession;
+  let header: string;
   try {
-    const session = openSession(io, flags, { ...timeScaleOverride(flags.timeScale), ...overrides });
-    return { session, maxWaitMs };
+    ({ session, header } = openSession(io, flags, maxWaitMs, {
+      ...timeScaleOverride(flags.timeScale),
+      ...overrides,
+    }));
   } catch (error) {
     if (!(error instanceof SessionError)) throw error;
     io.stderr.write(`${verb}: ${error.message}\n`);
-    return null;
+    return EXIT.badInput;
+  }
+  io.stderr.write(header);
+  const { runtime } = session;
+  const failure = await preflight(runtime.api, io.env, runtime.config);
+  if (failure) {
+    io.stderr.write(`${verb}: pre-flight ${failure.kind}: ${failure.message}\n`);
+    await session.close();
+    return EXIT.failure;
+  }
+  const asked =
+    rules.confirmEnforce && runtime.policy.mode === 'enforce' && !flags.enforce && !flags.yes && io.confirm;
+  if (asked && !(await asked(`${verb}: post isolations in ENFORCE mode? [y/N] `))) {
+    io.stderr.write(`${verb}: not confirmed; nothing posted (--enforce or --yes skips this question)\n`);
+    await session.close();
+    return EXIT.notCarriedOut;
+  }
+  return session;
+}
+
+/**
+ * Opens an inline runtime, whatever the Service Bus setting says: a CLI run is a whole pipeline in
+ * this process, and its requests must not land in a queue that a deployed worker drains.
+ */
+function openSession(
+  io: CliIo,
+  flags: SessionFlags,
+  maxWaitMs: number,
+  overrides: RuntimeOptions,
+): { session: DispatchSession; header: string } {
+  const { env } = io;
+  try {
+    const config = loadConfig(env);
+    const choice = modeChoice(flags, config.modeOverride);
+    if (typeof choice === 'string') throw new SessionError(choice);
+    const policy = flags.policy
+      ? loadPolicyFile(io, flags.policy, choice.override)
+      : loadPolicy(config.policySource, choice.override);
+    const outcomes: OutcomeRecord[] = [];
+    const notes: Record<string, unknown>[] = [];
+    let bars: MultiBar | null = null;
+    let bar: SingleBar | null = null;
+    const say = (line: string) => (bars ? bars.log(line) : io.stderr.write(line));
+    let refuse: () => void = () => undefined;
+    const refusal = new Promise<never>((_resolve, reject) => {
+      refuse = () => reject(new FatalCliError(REFUSED_IDENTITY));
+    });
+    // Only ever awaited in a race with the end of the run.
+    refusal.catch(() => undefined);
+    let actions = new Map<string, SeenAction>();
+    const runtime = createRuntime({
+      ...overrides,
+      decorateApi: (api) => {
+        const watched = watchActions(overrides.decorateApi?.(api) ?? api, {
+          seen: (action) =>
+            say(
+              `${action.how} ${action.type} action ${action.actionId} on ${action.computerDnsName ?? action.machineId} (${action.status})\n`,
+            ),
+          refused: () => refuse(),
+        });
+        actions = watched.actions;
+        return watched.api;
+      },
+      env,
+      mode: 'inline',
+      policy,
+      reporter: {
+        outcome(record) {
+          outcomes.push(record);
+          bar?.increment();
+        },
+        note(level, record) {
+          if (level !== 'info') notes.push({ level, ...record });
+        },
+      },
+    });
+    const origin = policyOrigin(flags.policy, config.policySource);
+    const header = headerLine(
+      runtime.policy.mode,
+      choice,
+      { version: policy.version, origin },
+      runtime.storage,
+    );
+    const session: DispatchSession = {
+      runtime,
+      outcomes,
+      actions,
+      notes,
+      format: formatOf(flags),
+      wide: flags.wide ?? false,
+      maxWaitMs,
+      startProgress(total, doing) {
+        const stream = io.stderr as NodeJS.WriteStream;
+        if (!stream.isTTY || total === 0 || session.format !== 'table') return;
+        bars = new MultiBar({
+          stream,
+          format: `${doing} {bar} {value}/{total} requests ended | {duration_formatted}`,
+          hideCursor: true,
+        });
+        bar = bars.create(total, 0);
+      },
+      async finish() {
+        const interrupted = new Promise<WaitEnd>((done) => {
+          if (io.interrupt?.aborted) done('interrupted');
+          io.interrupt?.addEventListener('abort', () => done('interrupted'), { once: true });
+        });
+        try {
+          return await Promise.race([
+            runtime.waitForIdle(maxWaitMs).then((idle): WaitEnd => (idle ? 'ended' : 'timed-out')),
+            refusal,
+            interrupted,
+          ]);
+        } finally {
+          bars?.stop();
+          bars = null;
+          bar = null;
+        }
+      },
+      close: () => runtime.close(),
+    };
+    return { session, header };
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof PolicyError || error instanceof PolicyFileError)
+      throw new SessionError(error.message);
+    throw error;
   }
 }
 
@@ -205,40 +271,98 @@ function duration(ms: number | null): string {
 
 export interface SummaryRow {
   device: string;
-  decision: string;
+  /** What was asked, e.g. `isolate Full (rule critical)`, `release (manual)`. */
+  asked: string;
+  /** How it ended, e.g. `succeeded`, `succeeded (adopted)`, `escalated: server-protection`, `dry-run`. */
+  outcome: string;
   actionId: string;
-  /** The request's outcome, e.g. succeeded, timed-out, escalated, dry-run. */
-  status: string;
   timeMs: number | null;
   reason: string;
 }
 
-export function outcomeRow(record: OutcomeRecord, decision: string): SummaryRow {
+/** `escalated` and `skipped` name the rule or protection that stopped the request. */
+function outcomeText(record: OutcomeRecord): string {
+  if (record.outcome === 'escalated' || record.outcome === 'skipped')
+    return `${record.outcome}: ${record.rule}`;
+  return record.adopted ? `${record.outcome} (adopted)` : record.outcome;
+}
+
+export function outcomeRow(record: OutcomeRecord, asked: string): SummaryRow {
   return {
     device: deviceLabel(record.device, record.computerDnsName),
-    decision,
+    asked,
+    outcome: outcomeText(record),
     actionId: record.actionId ?? '-',
-    status: record.adopted ? `${record.outcome} (adopted)` : record.outcome,
     timeMs: record.timings.receivedToTerminalMs,
     reason: record.reason,
   };
 }
 
-export function renderSummary(rows: SummaryRow[]): string {
-  const table = new Table({
-    head: ['Device', 'Decision', 'Action id', 'Final status', 'Time', 'Reason'],
-    colWidths: [null, 28, 38, 14, 9, 56],
-    wordWrap: true,
-    style: { head: [], border: [] },
-  });
-  for (const row of rows)
-    table.push([row.device, row.decision, row.actionId, row.status, duration(row.timeMs), row.reason]);
-  return `${table.toString()}\n`;
+const SUMMARY_COLUMNS: Column[] = [
+  { head: 'Device', min: 10 },
+  { head: 'Asked', min: 10 },
+  { head: 'Outcome', min: 9 },
+  { head: 'Action', min: 9 },
+  { head: 'Time', min: 6 },
+  { head: 'Reason', min: 15, flex: true },
+];
+
+export const SUMMARY_LEGEND =
+  'Asked: what the policy rule or the operator asked. Outcome: how it ended; after ":" the rule or protection ' +
+  'that stopped it. Action: the MDE action id (--wide or --output tsv for full ids).';
+
+/** The summary as a table that fits the terminal, or TSV with full values. */
+export function renderSummary(
+  rows: SummaryRow[],
+  io: CliIo,
+  session: Pick<DispatchSession, 'format' | 'wide'>,
+): string {
+  const cells = (shorten: boolean) =>
+    rows.map((row) => [
+      row.device,
+      row.asked,
+      row.outcome,
+      shorten ? shortId(row.actionId, session.wide) : row.actionId,
+      duration(row.timeMs),
+      row.reason,
+    ]);
+  if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells(false));
+  const width = tableWidth(io, session.wide);
+  return `${renderTable(SUMMARY_COLUMNS, cells(true), width)}${wrapText(SUMMARY_LEGEND, width)}\n`;
 }
 
-/** 1 when any request failed or did not end in time; 0 otherwise. */
-export function exitCodeFor(outcomes: OutcomeRecord[], unfinished: number): number {
-  return unfinished > 0 || outcomes.some((o) => isFailure(o.outcome)) ? EXIT.failure : EXIT.ok;
+/** Actions posted or followed that no ended request accounts for: what still runs in MDE. */
+export function openActions(session: Pick<DispatchSession, 'actions' | 'outcomes'>): SeenAction[] {
+  const ended = new Set(session.outcomes.map((o) => o.actionId));
+  return [...session.actions.values()].filter((a) => !ended.has(a.actionId));
+}
+
+/**
+ * After a wait that did not end: each action still running, with its full id, so the operator can
+ * follow it (`mde-isolator status ID`, `cancel ID`) without the portal.
+ */
+export function writeOpenActions(
+  io: CliIo,
+  session: DispatchSession,
+  end: WaitEnd,
+  unfinished: number,
+): void {
+  if (end === 'ended') return;
+  const open = openActions(session);
+  const why =
+    end === 'interrupted' ? 'interrupted' : `still running after --wait ${session.maxWaitMs / 1000} s`;
+  io.stderr.write(
+    `${why}: ${unfinished} request(s) not ended; ${open.length} action(s) posted or followed and not ended in MDE\n`,
+  );
+  for (const action of open)
+    io.stderr.write(
+      `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}: mde-isolator status ${action.actionId}\n`,
+    );
+}
+
+/** The JSON document of a dispatching verb: its own fields plus every action id seen and how the wait ended. */
+export function jsonResult(session: DispatchSession, end: WaitEnd, fields: Record<string, unknown>): string {
+  return `${JSON.stringify({ ...fields, actions: [...session.actions.values()], wait: end }, null, 2)}\n`;
 }
 
 export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {

@@ -10,23 +10,25 @@ import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
-  exitCodeFor,
+  jsonResult,
   outcomeRow,
   renderSummary,
+  type SessionFlags,
   startSession,
   timeScaleOption,
   writeNotes,
+  writeOpenActions,
 } from './dispatch-session';
+import { dispatchExitCode } from './outcome-exit';
+import { withOutputOptions } from './output';
+import { operatorName } from './read-session';
 
-export interface ManualOptions {
+export interface ManualOptions extends SessionFlags {
   machine?: string;
   host?: string;
   comment: string;
   selective?: boolean;
   by?: string;
-  json?: boolean;
-  wait?: string;
-  timeScale?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -59,10 +61,10 @@ export async function runManualOrder(
     io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
     return EXIT.badInput;
   }
-  // No --policy or --dry-run here: a manual order runs under the configured policy and mode.
-  const started = startSession(action, io, { wait: options.wait, timeScale: options.timeScale }, overrides);
-  if (!started) return EXIT.badInput;
-  const { session, maxWaitMs } = started;
+  // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
+  const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
+  if (typeof started === 'number') return started;
+  const session = started;
   const isolationType = options.selective ? 'Selective' : 'Full';
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
@@ -72,20 +74,28 @@ export async function runManualOrder(
       device,
       comment: options.comment.trim(),
       isolationType,
-      requestedBy: options.by ?? io.env.USER ?? io.env.USERNAME ?? 'mde-isolator CLI',
+      requestedBy: operatorName(io, options.by),
     });
-    session.startProgress(1);
-    await session.finish(maxWaitMs);
+    session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
+    const end = await session.finish();
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
-    if (options.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-    else if (outcomes.length > 0) io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, label))));
-    else
+    if (session.format === 'json') io.stdout.write(jsonResult(session, end, { outcomes }));
+    else if (outcomes.length > 0)
       io.stdout.write(
-        `${action}: still running in MDE after ${maxWaitMs / 1000} s (an offline device stays Pending until it ` +
-          'reports, up to 3 days); its action id is in the Defender portal Action center, then `mde-isolator status ACTION_ID`\n',
+        renderSummary(
+          outcomes.map((o) => outcomeRow(o, label)),
+          io,
+          session,
+        ),
+      );
+    writeOpenActions(io, session, end, outcomes.length === 0 ? 1 : 0);
+    if (outcomes.length === 0 && end === 'timed-out')
+      io.stderr.write(
+        `${action}: an offline device stays Pending until it reports (up to 3 days); follow it with the command above\n`,
       );
     writeNotes(io, session.notes);
-    return exitCodeFor(outcomes, outcomes.length === 0 ? 1 : 0);
+    if (end === 'interrupted') return EXIT.interrupted;
+    return dispatchExitCode({ outcomes, unfinished: outcomes.length === 0 ? 1 : 0 });
   } finally {
     await session.close();
   }
@@ -93,16 +103,18 @@ export async function runManualOrder(
 
 /** Options shared by `isolate` and `release`. */
 export function manualCommand(program: Command, name: string, description: string): Command {
-  return program
+  const command = program
     .command(name)
     .description(description)
     .option('--machine <id>', 'MDE device id')
     .option('--host <name>', 'host name or FQDN (looked up exactly; refused when ambiguous)')
     .requiredOption('--comment <text>', 'why: recorded in the MDE action comment')
     .option('--by <name>', 'who asks (default: the login name)')
-    .option('--json', 'print the outcome record as JSON')
+    .option('--enforce', 'post the action even when the policy or ISOLATION_MODE says dry-run')
+    .option('--dry-run', 'resolve the device and decide, post nothing')
     .option('--wait <seconds>', `longest wait for the action to end (default ${DEFAULT_WAIT_SECONDS})`)
     .addOption(timeScaleOption());
+  return withOutputOptions(command);
 }
 
 export function registerIsolate(program: Command, cli: CliContext): void {

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 /** `mde-isolator` command line. Each verb lives in its own file and is registered by one line below. */
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { errorStack } from '../shared/kernel/errors';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
+import { registerBreaker } from './breaker';
+import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
+import { registerDoctor } from './doctor';
 import { registerIsolate } from './isolate';
+import { registerIsolations } from './isolations';
+import { registerLookup } from './lookup';
 import { registerRelease } from './release';
 import { registerReplay } from './replay';
 import { registerRun } from './run';
@@ -17,7 +23,12 @@ const VERBS: RegisterVerb[] = [
   registerIsolate,
   registerRelease,
   registerStatus,
+  registerLookup,
+  registerCancel,
   registerReplay,
+  registerIsolations,
+  registerBreaker,
+  registerDoctor,
 ];
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; never exits the process. */
@@ -49,18 +60,44 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   return exitCode;
 }
 
-if (require.main === module) {
+/** A yes/no question on the terminal; only when both stdin and stderr are one (never in a pipe or a SOAR step). */
+function terminalConfirm(): CliIo['confirm'] {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await prompt.question(question)).trim());
+    } finally {
+      prompt.close();
+    }
+  };
+}
+
+/** Runs the CLI on this process's arguments and streams, and sets its exit code (cli/bin.js, `node dist/cli/main.js`). */
+export function runFromProcess(): void {
+  // The first Ctrl+C stops waiting and prints what was posted; a second one ends the process at once.
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    interrupt.abort();
+  });
   runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     cwd: process.cwd(),
     env: process.env,
+    interrupt: interrupt.signal,
+    confirm: terminalConfirm(),
   })
     .then((code) => {
       process.exitCode = code;
+      // Interrupted: isolations go on in MDE, tracking here stops; nothing left to wait for.
+      if (code === EXIT.interrupted) process.exit(code);
     })
     .catch((error: unknown) => {
       process.stderr.write(`mde-isolator: ${errorStack(error)}\n`);
       process.exitCode = EXIT.failure;
     });
 }
+
+if (require.main === module) runFromProcess();

@@ -1,5 +1,5 @@
 /**
- * `replay [--dry-run] [--json] [--wait SECONDS] FILE...`: sends the requests of dead-letter records through the
+ * `replay [--dry-run] [--output FORMAT] [--wait SECONDS] FILE...`: sends the requests of dead-letter records through the
  * pipeline again, in this process against the configured API, once an operator fixed what made the
  * worker give up. A record is what the `<queue>-deadletter` queue holds (and the `isolation-dead-letter`
  * log line says): one JSON object, an array of them, or one per line (JSON lines).
@@ -17,23 +17,24 @@ import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
-  exitCodeFor,
+  jsonResult,
   outcomeRow,
   renderSummary,
   type SessionFlags,
   startSession,
   timeScaleOption,
   writeNotes,
+  writeOpenActions,
 } from './dispatch-session';
+import { dispatchExitCode } from './outcome-exit';
+import { withOutputOptions } from './output';
 
 /** Records per command: a replay is an operator's deliberate act, not a bulk import. */
 export const MAX_REPLAY_RECORDS = 1_000;
 /** A dead-letter record is at most a Service Bus message (256 KB); this leaves room for a thousand. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
-export interface ReplayOptions extends SessionFlags {
-  json?: boolean;
-}
+export type ReplayOptions = SessionFlags;
 
 /** The JSON values of a file holding one value, an array, or one value per line. */
 function valuesIn(text: string): { values: unknown[]; problems: string[] } {
@@ -119,9 +120,9 @@ export async function runReplay(
     io.stderr.write('replay: no dead-letter record to replay\n');
     return EXIT.badInput;
   }
-  const started = startSession('replay', io, options, overrides);
-  if (!started) return EXIT.badInput;
-  const { session, maxWaitMs } = started;
+  const started = await startSession('replay', io, options, overrides);
+  if (typeof started === 'number') return started;
+  const session = started;
   try {
     const queued: IsolationRequest[] = [];
     let duplicates = 0;
@@ -133,37 +134,45 @@ export async function runReplay(
       if (duplicate) duplicates += 1;
       else queued.push(request);
     }
-    session.startProgress(queued.length);
-    await session.finish(maxWaitMs);
+    session.startProgress(queued.length, 'replaying');
+    const end = await session.finish();
     const outcomes = session.outcomes.filter((o) => queued.some((r) => r.requestId === o.requestId));
     const unfinished = queued.length - outcomes.length;
-    if (options.json) io.stdout.write(`${JSON.stringify({ outcomes, unfinished, duplicates }, null, 2)}\n`);
+    if (session.format === 'json')
+      io.stdout.write(jsonResult(session, end, { outcomes, unfinished, duplicates }));
     else {
       if (outcomes.length > 0)
-        io.stdout.write(renderSummary(outcomes.map((o) => outcomeRow(o, `replay ${o.action}`))));
-      io.stdout.write(
-        `${requests.length} record(s), ${queued.length} replayed, ${duplicates} duplicate(s) collapsed` +
-          `${unfinished > 0 ? `; ${unfinished} still running after ${maxWaitMs / 1000} s` : ''}\n`,
-      );
+        io.stdout.write(
+          renderSummary(
+            outcomes.map((o) => outcomeRow(o, `replay ${o.action}`)),
+            io,
+            session,
+          ),
+        );
+      if (session.format === 'table')
+        io.stdout.write(
+          `${requests.length} record(s), ${queued.length} replayed, ${duplicates} duplicate(s) collapsed` +
+            `${unfinished > 0 ? `; ${unfinished} still running after ${session.maxWaitMs / 1000} s` : ''}\n`,
+        );
     }
+    writeOpenActions(io, session, end, unfinished);
     writeNotes(io, session.notes);
-    const code = exitCodeFor(outcomes, unfinished);
-    return code !== EXIT.ok ? code : complete ? EXIT.ok : EXIT.badInput;
+    if (end === 'interrupted') return EXIT.interrupted;
+    return dispatchExitCode({ outcomes, unfinished, incomplete: !complete });
   } finally {
     await session.close();
   }
 }
 
 export function registerReplay(program: Command, cli: CliContext): void {
-  program
+  const command = program
     .command('replay')
     .description('send the requests of dead-letter records through the pipeline again')
     .argument('<files...>', 'dead-letter records: one JSON object, an array, or JSON lines')
     .option('--dry-run', 'resolve and decide every request again, post nothing')
-    .option('--json', 'print the outcome records as JSON')
     .option('--wait <seconds>', `longest wait for every request to end (default ${DEFAULT_WAIT_SECONDS})`)
-    .addOption(timeScaleOption())
-    .action(async (files: string[], options: ReplayOptions) => {
-      cli.exitWith(await runReplay(files, options, cli.io));
-    });
+    .addOption(timeScaleOption());
+  withOutputOptions(command).action(async (files: string[], options: ReplayOptions) => {
+    cli.exitWith(await runReplay(files, options, cli.io));
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * `run [--policy FILE] [--dry-run] [--json] [--wait SECONDS] FILE...`: the whole pipeline in this
+ * `run [--policy FILE] [--enforce|--dry-run] [--yes] [--output FORMAT] [--wait SECONDS] FILE...`: the whole pipeline in this
  * process against the configured API (a real tenant or the simulator): intake, decisions, queue,
  * worker, tracking, then one summary row per device.
  */
@@ -11,7 +11,7 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
   deviceLabel,
-  exitCodeFor,
+  jsonResult,
   outcomeRow,
   renderSummary,
   type SessionFlags,
@@ -19,11 +19,12 @@ import {
   startSession,
   timeScaleOption,
   writeNotes,
+  writeOpenActions,
 } from './dispatch-session';
+import { dispatchExitCode } from './outcome-exit';
+import { withOutputOptions } from './output';
 
-export interface RunOptions extends SessionFlags {
-  json?: boolean;
-}
+export type RunOptions = SessionFlags;
 
 /** Rows for the decisions that never became requests (skip, escalate at intake). */
 function intakeRows(alert: AlertReport): SummaryRow[] {
@@ -32,9 +33,9 @@ function intakeRows(alert: AlertReport): SummaryRow[] {
     .filter((d) => d.action !== 'isolate')
     .map((d) => ({
       device: deviceLabel(d.device),
-      decision: `${d.action} (${d.rule})`,
+      asked: `${d.action} (${d.rule})`,
       actionId: '-',
-      status: d.action === 'skip' ? 'skipped' : 'escalated',
+      outcome: d.action === 'skip' ? `skipped: ${d.rule}` : `escalated: ${d.rule}`,
       timeMs: null,
       reason: d.reason,
     }));
@@ -46,9 +47,9 @@ export async function runPipeline(
   io: CliIo,
   overrides: RuntimeOptions = {},
 ): Promise<number> {
-  const started = startSession('run', io, options, overrides);
-  if (!started) return EXIT.badInput;
-  const { session, maxWaitMs } = started;
+  const started = await startSession('run', io, options, overrides, { confirmEnforce: true });
+  if (typeof started === 'number') return started;
+  const session = started;
   try {
     const { runtime } = session;
     let complete = true;
@@ -81,52 +82,61 @@ export async function runPipeline(
     const duplicates = reports.flatMap((a) =>
       a.status === 'accepted' ? a.requests.filter((r) => r.duplicate) : [],
     );
-    session.startProgress(queued.length);
-    const ended = await session.finish(maxWaitMs);
-    const outcomes = session.outcomes;
+    session.startProgress(queued.length, 'isolating');
+    const end = await session.finish();
+    const outcomes = [...session.outcomes];
     const unfinished = queued.filter((r) => !outcomes.some((o) => o.requestId === r.requestId));
-    if (options.json) {
+    const intake = reports.flatMap(intakeRows);
+    if (session.format === 'json') {
       io.stdout.write(
-        `${JSON.stringify({ alerts: reports, outcomes, unfinished, duplicates: duplicates.length }, null, 2)}\n`,
+        jsonResult(session, end, { alerts: reports, outcomes, unfinished, duplicates: duplicates.length }),
       );
     } else {
       const rows = [
-        ...reports.flatMap(intakeRows),
+        ...intake,
         ...outcomes.map((o) => outcomeRow(o, decisionOf.get(o.requestId) ?? o.action)),
         ...unfinished.map((r) => ({
           device: r.deviceKey,
-          decision: decisionOf.get(r.requestId) ?? 'isolate',
+          asked: decisionOf.get(r.requestId) ?? 'isolate',
           actionId: '-',
-          status: 'still running',
+          outcome: 'still running',
           timeMs: null,
-          reason: `did not end within --wait ${maxWaitMs / 1000} s; follow it with \`mde-isolator status ACTION_ID\` or in the portal`,
+          reason: 'not ended when the wait did; its action id, once posted, is listed below the table',
         })),
       ];
-      if (rows.length > 0) io.stdout.write(renderSummary(rows));
-      io.stdout.write(
-        `${reports.length} alert(s), ${queued.length} isolation request(s), ${duplicates.length} duplicate(s) collapsed; ` +
-          `policy ${runtime.policy.version} (${runtime.policy.mode})${ended ? '' : '; stopped waiting'}\n`,
-      );
+      if (rows.length > 0) io.stdout.write(renderSummary(rows, io, session));
+      if (session.format === 'table')
+        io.stdout.write(
+          `${reports.length} alert(s), ${queued.length} isolation request(s), ${duplicates.length} duplicate(s) collapsed; ` +
+            `policy ${runtime.policy.version} (${runtime.policy.mode})${end === 'ended' ? '' : '; stopped waiting'}\n`,
+        );
     }
+    writeOpenActions(io, session, end, unfinished.length);
     writeNotes(io, session.notes);
-    const code = exitCodeFor(outcomes, unfinished.length);
-    return code !== EXIT.ok ? code : complete ? EXIT.ok : EXIT.badInput;
+    if (end === 'interrupted') return EXIT.interrupted;
+    return dispatchExitCode({
+      outcomes,
+      unfinished: unfinished.length,
+      intake: intake.map((row) => (row.outcome.startsWith('escalated') ? EXIT.notCarriedOut : EXIT.ok)),
+      incomplete: !complete,
+    });
   } finally {
     await session.close();
   }
 }
 
 export function registerRun(program: Command, cli: CliContext): void {
-  program
+  const command = program
     .command('run')
     .description('run alert payload files through the whole pipeline against the configured MDE API')
     .argument('<files...>', 'alert payload files: any accepted shape, or a JSON array batch')
     .option('--policy <file>', 'policy file (default: ISOLATION_POLICY, else the shipped default)')
+    .option('--enforce', 'post isolations whatever the policy or ISOLATION_MODE says; no question asked')
     .option('--dry-run', 'decide and resolve devices, post nothing')
-    .option('--json', 'print intake reports and outcome records as JSON')
+    .option('--yes', 'do not ask before enforcing on a terminal')
     .option('--wait <seconds>', `longest wait for every request to end (default ${DEFAULT_WAIT_SECONDS})`)
-    .addOption(timeScaleOption())
-    .action(async (files: string[], options: RunOptions) => {
-      cli.exitWith(await runPipeline(files, options, cli.io));
-    });
+    .addOption(timeScaleOption());
+  withOutputOptions(command).action(async (files: string[], options: RunOptions) => {
+    cli.exitWith(await runPipeline(files, options, cli.io));
+  });
 }

@@ -1,10 +1,11 @@
-/** `status ACTION_ID [--json]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
+/** `status ACTION_ID [--output FORMAT]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
 import type { Command } from 'commander';
 import { ConfigError } from '../shared/config';
 import { isMdeApiError } from '../shared/mde/errors';
 import { isTerminal, type MachineAction } from '../shared/mde/types';
 import { openReadOnly, type ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { formatOf, type OutputFlags, withOutputOptions } from './output';
 
 const FIELDS: (keyof MachineAction)[] = [
   'id',
@@ -22,7 +23,7 @@ const FIELDS: (keyof MachineAction)[] = [
   'troubleshootInfo',
 ];
 
-export async function runStatus(actionId: string, options: { json?: boolean }, io: CliIo): Promise<number> {
+export async function runStatus(actionId: string, options: OutputFlags, io: CliIo): Promise<number> {
   let runtime: ReadOnlyRuntime;
   try {
     // No policy or queue needed: one read, still counted against the machineactions quota.
@@ -34,11 +35,16 @@ export async function runStatus(actionId: string, options: { json?: boolean }, i
   }
   try {
     const action = await runtime.api.getMachineAction(actionId.trim());
-    if (options.json) io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
+    const format = formatOf(options);
+    if (format === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
     else
       for (const field of FIELDS)
         if (action[field] !== undefined && action[field] !== null)
-          io.stdout.write(`${field.padEnd(22)} ${String(action[field])}\n`);
+          io.stdout.write(
+            format === 'tsv'
+              ? `${field}\t${String(action[field]).replace(/[\t\r\n]+/g, ' ')}\n`
+              : `${field.padEnd(22)} ${String(action[field])}\n`,
+          );
     return isTerminal(action.status) && action.status !== 'Succeeded' ? EXIT.failure : EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
@@ -52,12 +58,11 @@ export async function runStatus(actionId: string, options: { json?: boolean }, i
 }
 
 export function registerStatus(program: Command, cli: CliContext): void {
-  program
+  const command = program
     .command('status')
     .description('show an MDE machine action (status, device, comment, times)')
-    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release')
-    .option('--json', 'print the action as JSON')
-    .action(async (actionId: string, options: { json?: boolean }) => {
-      cli.exitWith(await runStatus(actionId, options, cli.io));
-    });
+    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release');
+  withOutputOptions(command).action(async (actionId: string, options: OutputFlags) => {
+    cli.exitWith(await runStatus(actionId, options, cli.io));
+  });
 }

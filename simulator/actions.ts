@@ -170,6 +170,25 @@ export class ActionStore {
     )?.entity;
   }
 
+  /**
+   * Cancels an open action: it never completes. Null when it is final already (MDE documents no
+   * answer for that case; the simulator answers 400, docs/mde-api.md §7.4).
+   */
+  cancel(id: string, requestor: string, comment: string, nowMs: number): ActionEntity | null {
+    this.advance(nowMs);
+    const action = this.actions.find((a) => a.entity.id === id.toLowerCase());
+    if (!action || action.settled) return null;
+    action.settled = true;
+    Object.assign(action.entity, {
+      status: 'Cancelled',
+      cancellationRequestor: requestor,
+      cancellationComment: comment,
+      cancellationDateTimeUtc: mdeTimestamp(nowMs),
+      lastUpdateDateTimeUtc: mdeTimestamp(nowMs),
+    });
+    return action.entity;
+  }
+
   get(id: string): ActionEntity | undefined {
     return this.actions.find((a) => a.entity.id === id.toLowerCase())?.entity;
   }

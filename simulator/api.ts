@@ -339,6 +339,21 @@ const getAction: Route = {
   },
 };
 
+const cancelAction: Route = {
+  api: 'cancel',
+  method: 'POST',
+  handle(state, context) {
+    const checked = checkBody(context.body, false);
+    if (!checked.ok) return checked.result;
+    const id = context.segments[1];
+    if (!state.actions.get(id))
+      return mdeError(404, 'ResourceNotFound', `Machine action ${id} was not found`);
+    const cancelled = state.actions.cancel(id, context.appId, checked.comment, context.nowMs);
+    if (!cancelled) return mdeError(400, 'BadRequest', `Machine action ${id} is already final`);
+    return entityResult(200, context, 'MachineActions', cancelled);
+  },
+};
+
 const isolate = machineAction('Isolate');
 const unisolate = machineAction('Unisolate');
 
@@ -356,6 +371,7 @@ export function routeFor(segments: string[]): Route | null {
   if (set === 'machineactions') {
     if (segments.length === 1) return listActions;
     if (segments.length === 2) return getAction;
+    if (segments.length === 3 && verb === 'cancel') return cancelAction;
   }
   return null;
 }

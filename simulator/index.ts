@@ -43,6 +43,8 @@ const REQUIRED_ROLES: Record<MdeApiName, string[]> = {
   unisolate: ['Machine.Isolate'],
   machines: ['Machine.Read.All', 'Machine.ReadWrite.All'],
   machineactions: ['Machine.Read.All', 'Machine.ReadWrite.All'],
+  // Any action permission may cancel (docs/mde-api.md §2).
+  cancel: ['Machine.Isolate', 'Machine.ReadWrite.All'],
 };
 const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -4,12 +4,30 @@
  */
 import { Command } from 'commander';
 import { DEFAULT_RATE_LIMITS } from '../shared/config';
-import { startSimulator } from './index';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from './index';
 
 function positiveNumber(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number < 0) throw new Error(`"${value}" is not a non-negative number`);
   return number;
+}
+
+/** A second simulator (or anything else) on the port: say which, and how to pick another. */
+export function portInUse(port: number): string {
+  return (
+    `mde-simulator: port ${port} on 127.0.0.1 is in use (another simulator still running?). ` +
+    `Stop it, or pick another port: npm run simulator -- --port ${port + 1} (--port 0 takes any free one)`
+  );
+}
+
+/** startSimulator on a fixed port; a busy port is reported as portInUse says, not as a Node stack. */
+export async function startOnPort(options: SimulatorOptions & { port: number }): Promise<RunningSimulator> {
+  try {
+    return await startSimulator(options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new Error(portInUse(options.port));
+  }
 }
 
 async function main(): Promise<void> {
@@ -28,7 +46,7 @@ async function main(): Promise<void> {
     .parse()
     .opts<{ port: number; generate: number; seed: number; timeScale: number; rateLimits: string }>();
 
-  const simulator = await startSimulator({
+  const simulator = await startOnPort({
     port: options.port,
     fleet: { seed: options.seed, generate: options.generate },
     lifecycle: { timeScale: options.timeScale },
@@ -41,9 +59,11 @@ async function main(): Promise<void> {
   console.log(`MDE API simulator listening on ${simulator.baseUrl} (${machines.length} devices)`);
   console.log('Point the app at it with these settings (func start: local.settings.json "Values"):');
   for (const setting of settings) console.log(`  ${setting}`);
-  console.log('For the CLI, in another shell (ISOLATION_MODE=enforce to post isolations):');
+  console.log(
+    'For the CLI, in another shell (the default policy is a dry run; add --enforce to post isolations):',
+  );
   console.log(`  export ${settings.join(' ')}`);
-  console.log('  npx mde-isolator isolate --host ws-finance-01 --comment "trying the simulator"');
+  console.log('  node dist/cli/main.js isolate --host ws-finance-01 --comment "trying the simulator"');
   console.log(`Devices: ${[...new Set(curated.map((m) => m.computerDnsName))].join(', ')}`);
   if (machines.length > curated.length)
     console.log(`  and ${machines.length - curated.length} generated gen-NNNNN.fleet.* devices`);
@@ -55,7 +75,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });

@@ -6,7 +6,7 @@ import type { IsolationType } from '../kernel/vocabulary';
 import type { Machine, MachineAction, MachineActionStatus, MachineActionType } from './types';
 
 /** The API families that have their own quota (docs/mde-api.md §4). */
-export const MDE_APIS = ['isolate', 'unisolate', 'machines', 'machineactions'] as const;
+export const MDE_APIS = ['isolate', 'unisolate', 'machines', 'machineactions', 'cancel'] as const;
 export type MdeApiName = (typeof MDE_APIS)[number];
 
 export interface MachineActionFilter {
@@ -35,5 +35,7 @@ export interface MdeApi {
   isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction>;
   release(machineId: string, comment: string): Promise<MachineAction>;
   getMachineAction(actionId: string): Promise<MachineAction>;
+  /** Cancels an action that is not final yet (docs/mde-api.md §7.4); the comment is recorded as MDE's cancellationComment. */
+  cancelMachineAction(actionId: string, comment: string): Promise<MachineAction>;
   listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]>;
 }

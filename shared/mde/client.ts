@@ -24,6 +24,7 @@ import { type AppCredential, createCredential } from './credential';
 import { errorBeforeAnswer, errorFromResponse } from './error-mapping';
 import { NotFoundError, TransientError } from './errors';
 import {
+  cancelMachineActionRequest,
   getMachineActionRequest,
   getMachineRequest,
   isolateRequest,
@@ -132,6 +133,12 @@ export class MdeClient implements MdeApi {
   async getMachineAction(actionId: string): Promise<MachineAction> {
     const id = requireGuid('getMachineAction', 'actionId', actionId, 'a machine action id (GUID)');
     return this.sendEntity<MachineAction>(getMachineActionRequest(id));
+  }
+
+  async cancelMachineAction(actionId: string, comment: string): Promise<MachineAction> {
+    const operation = 'cancelMachineAction';
+    const id = requireGuid(operation, 'actionId', actionId, 'a machine action id (GUID)');
+    return this.sendEntity<MachineAction>(cancelMachineActionRequest(id, requireComment(operation, comment)));
   }
 
   async listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]> {

@@ -55,7 +55,10 @@ function isAlreadyInProgress(body: MdeErrorBody): boolean {
 
 /** The permission an app token needs for a family of calls (docs/mde-api.md §2). */
 export function requiredPermission(api: MdeApiName): string {
-  return api === 'isolate' || api === 'unisolate' ? 'Machine.Isolate' : 'Machine.Read.All';
+  // Cancelling takes any action permission; this app holds Machine.Isolate (docs/mde-api.md §2).
+  return api === 'isolate' || api === 'unisolate' || api === 'cancel'
+    ? 'Machine.Isolate'
+    : 'Machine.Read.All';
 }
 
 export function errorFromResponse(

@@ -32,6 +32,7 @@ const MDE_OPERATION_APIS: Readonly<Record<MdeOperation, MdeApiName>> = {
   release: 'unisolate',
   getMachineAction: 'machineactions',
   listMachineActions: 'machineactions',
+  cancelMachineAction: 'cancel',
 };
 
 /** How many machines a lookup by name or device id asks for. */
@@ -41,7 +42,10 @@ export function callOf(operation: MdeOperation): MdeCall {
   return {
     api: MDE_OPERATION_APIS[operation],
     operation,
-    method: operation === 'isolate' || operation === 'release' ? 'POST' : 'GET',
+    method:
+      operation === 'isolate' || operation === 'release' || operation === 'cancelMachineAction'
+        ? 'POST'
+        : 'GET',
   };
 }
 
@@ -108,6 +112,14 @@ export function releaseRequest(machineId: string, comment: string): MdeRequest {
 
 export function getMachineActionRequest(actionId: string): MdeRequest {
   return { call: callOf('getMachineAction'), path: `/api/machineactions/${actionId}` };
+}
+
+export function cancelMachineActionRequest(actionId: string, comment: string): MdeRequest {
+  return {
+    call: callOf('cancelMachineAction'),
+    path: `/api/machineactions/${actionId}/cancel`,
+    body: { Comment: comment },
+  };
 }
 
 /** The checked form of a MachineActionFilter: no empty lists, valid dates and page size. */

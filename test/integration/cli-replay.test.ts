@@ -59,7 +59,12 @@ it('replays dead-letter records from JSON lines, as queued and as logged, isolat
     '--json',
     'dead-letters.jsonl',
   );
-  expect(stderr).toBe('');
+  // The header line, then each action id as it is posted, nothing else.
+  expect(stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^ENFORCE \(from the policy\); policy integration-1/),
+    expect.stringMatching(/^posted Isolate action [0-9a-f-]{36} on ws-finance-01\.contoso\.local/),
+    expect.stringMatching(/^posted Isolate action [0-9a-f-]{36} on web1\.contoso\.local/),
+  ]);
   expect(code).toBe(0);
   const { outcomes } = JSON.parse(stdout);
   const requestIds = [first, second].map((r) => (r.request as { requestId: string }).requestId);
@@ -77,7 +82,7 @@ it('posts nothing with --dry-run, even for a request decided in enforce mode', a
   expect(record.request).toMatchObject({ mode: 'enforce' });
   writeFileSync(join(dir, 'one.json'), JSON.stringify(record));
   const { code, stdout } = await cli('replay', '--dry-run', '--time-scale', '0.001', '--json', 'one.json');
-  expect(code).toBe(0);
+  expect(code).toBe(5);
   expect(JSON.parse(stdout).outcomes).toEqual([expect.objectContaining({ outcome: 'dry-run' })]);
   expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(0);
 });
@@ -105,9 +110,11 @@ it('ends a command at once with one line when MDE keeps refusing the identity (4
   // No --time-scale: the worker's backoff alone would outlast the test.
   const { code, stdout, stderr } = await cli('isolate', '--host', 'mac-design-01', '--comment', 'IR-7');
   expect(code).toBe(1);
-  expect(stderr).toMatch(
-    /^mde-isolator: MDE refused this identity's token \(401\), also a token fetched anew: .*MDE_CLOUD[^\n]*\n$/,
+  // The pre-flight lookup meets the refusal: one line after the header, before any work.
+  expect(stderr.split('\n')[1]).toMatch(
+    /^isolate: pre-flight token-rejected: MDE at \S+ refused the token \(401\), also one fetched anew: .*MDE_CLOUD/,
   );
+  expect(stderr.split('\n')).toHaveLength(3);
   expect(stdout).toBe('');
   // One lookup, its resend with a token fetched anew, and nothing after.
   expect(h.sim.calls().map((c) => `${c.api} ${c.status}`)).toEqual([

@@ -41,11 +41,14 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
         mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` }, { severity: 'Low' }),
       ]),
     );
-    const { code, stdout } = await cli('run', '--time-scale', '0.001', 'storm.json');
-    expect(code).toBe(0);
+    const { code, stdout } = await cli('run', '--wide', '--time-scale', '0.001', 'storm.json');
+    // dc01 is escalated to a person: not carried out.
+    expect(code).toBe(3);
     const row = (device: string) => stdout.split('\n').find((line) => line.includes(device)) ?? '';
-    expect(row('ws-finance-01.contoso.local')).toMatch(/│ isolate Full\s+│ [0-9a-f-]{36} │ succeeded/);
-    expect(row('dc01.contoso.local')).toMatch(/escalated/);
+    expect(row('ws-finance-01.contoso.local')).toMatch(
+      /│ isolate Full \(\S+\)\s+│ succeeded\s+│ [0-9a-f-]{36} │/,
+    );
+    expect(row('dc01.contoso.local')).toMatch(/escalated: /);
     expect(stdout).toMatch(/skip \(default\)/);
     expect(stdout).toMatch(/4 alert\(s\), 2 isolation request\(s\), 1 duplicate\(s\) collapsed/);
     expect(sim.actions().filter((a) => a.machineId === finance)).toHaveLength(1);
@@ -67,7 +70,8 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
   it('posts nothing with --dry-run', async () => {
     const before = sim.actions().length;
     const { code, stdout } = await cli('run', '--dry-run', '--time-scale', '0.001', 'storm.json');
-    expect(code).toBe(0);
+    // The escalation of dc01 outranks the dry run.
+    expect(code).toBe(3);
     expect(stdout).toMatch(/dry-run/);
     expect(sim.actions()).toHaveLength(before);
   });
@@ -86,7 +90,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       '0.001',
     );
     expect(isolated.code).toBe(0);
-    const [record] = JSON.parse(isolated.stdout);
+    const [record] = JSON.parse(isolated.stdout).outcomes;
     expect(record).toMatchObject({
       action: 'isolate',
       outcome: 'succeeded',
@@ -102,6 +106,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       'mac-design-01',
       '--comment',
       'IR-7 clean',
+      '--wide',
       '--time-scale',
       '0.001',
     );
@@ -131,6 +136,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     const unreadable = await cli('run', 'notes.txt', 'absent.json');
     expect(unreadable.code).toBe(2);
     expect(unreadable.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^ENFORCE \(from the policy\)/),
       expect.stringMatching(/^notes\.txt: not JSON: .*"not json"/),
       'absent.json: cannot read (ENOENT)',
       '',

@@ -5,6 +5,7 @@
 import { newestFirst, withAadDeviceId, withDnsName, withHostname, withTag } from '../../shared/mde/answers';
 import { RefusedBeforeSendingError } from '../../shared/mde/errors';
 import {
+  cancelMachineActionRequest,
   isolateRequest,
   listMachineActionsRequest,
   machinesByHostnameRequest,
@@ -126,6 +127,15 @@ describe('requests', () => {
       call: { operation: 'release', api: 'unisolate', method: 'POST' },
       path: `/api/machines/${MACHINE}/unisolate`,
       body: { Comment: 'clean' },
+    });
+  });
+
+  it('posts a cancel with its comment, spending the cancel quota family (docs/mde-api.md §7.4)', () => {
+    const id = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+    expect(cancelMachineActionRequest(id, 'wrong device')).toEqual({
+      call: { operation: 'cancelMachineAction', api: 'cancel', method: 'POST' },
+      path: `/api/machineactions/${id}/cancel`,
+      body: { Comment: 'wrong device' },
     });
   });
 

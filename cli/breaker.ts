@@ -1,0 +1,105 @@
+/**
+ * `breaker status` and `breaker reset --reason TEXT [--by NAME]`: the shared blast-radius breaker
+ * (docs/architecture.md §7). A reset closes it and forgets the window's count; the store records who
+ * reset it and why.
+ */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../shared/config';
+import { breakerLimits } from '../shared/dispatch/blast-radius';
+import { loadPolicy } from '../shared/policy/load';
+import { PolicyError } from '../shared/policy/validate';
+import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';
+import { type CliContext, type CliIo, EXIT } from './context';
+import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { openReads, operatorName } from './read-session';
+
+export interface ResetOptions extends OutputFlags {
+  reason?: string;
+  by?: string;
+}
+
+/** The policy's limit and window: what the breaker is measured against. */
+function limitsFor(io: CliIo): BreakerLimits {
+  const config = loadConfig(io.env);
+  return breakerLimits(loadPolicy(config.policySource, null));
+}
+
+function statusText(status: SharedBreakerStatus): string {
+  const lines = [
+    `breaker ${status.open ? 'OPEN' : 'closed'}: ${status.count} isolation(s) in the last ${status.windowMs / 60_000} min ` +
+      `(limit ${status.limit}), ${status.reserved} being posted`,
+  ];
+  if (status.open)
+    lines.push(
+      `  why: ${status.reason ?? '-'}`,
+      `  closes by itself at: ${status.closesAt?.toISOString() ?? '-'}`,
+    );
+  for (const reset of status.resets) lines.push(`  reset ${reset.at} by ${reset.by}: ${reset.reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function withBreaker(
+  verb: string,
+  io: CliIo,
+  options: OutputFlags,
+  act: (
+    limits: BreakerLimits,
+    runtime: Exclude<ReturnType<typeof openReads>, number>,
+  ) => Promise<SharedBreakerStatus>,
+): Promise<number> {
+  let limits: BreakerLimits;
+  try {
+    limits = limitsFor(io);
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
+    io.stderr.write(`${verb}: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  const runtime = openReads(verb, io, true);
+  if (typeof runtime === 'number') return runtime;
+  try {
+    const status = await act(limits, runtime);
+    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    else io.stdout.write(statusText(status));
+    return EXIT.ok;
+  } catch (error) {
+    io.stderr.write(
+      `${verb}: the store did not answer: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return EXIT.failure;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function runBreakerStatus(options: OutputFlags, io: CliIo): Promise<number> {
+  return withBreaker('breaker status', io, options, (limits, runtime) =>
+    runtime.store.breaker.status(limits),
+  );
+}
+
+export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise<number> {
+  const reason = options.reason?.trim();
+  if (!reason) {
+    io.stderr.write('breaker reset: --reason is required; it is recorded with who reset the breaker\n');
+    return EXIT.badInput;
+  }
+  return withBreaker('breaker reset', io, options, async (limits, runtime) => {
+    await runtime.store.breaker.reset(operatorName(io, options.by), reason);
+    return runtime.store.breaker.status(limits);
+  });
+}
+
+export function registerBreaker(program: Command, cli: CliContext): void {
+  const breaker = program.command('breaker').description('show or reset the blast-radius breaker');
+  withOutputOptions(
+    breaker.command('status').description('show the breaker: open or closed, count, resets'),
+  ).action(async (options: OutputFlags) => cli.exitWith(await runBreakerStatus(options, cli.io)));
+  withOutputOptions(
+    breaker
+      .command('reset')
+      .description('close the breaker and forget its count; recorded with who and why')
+      .option('--reason <text>', 'why (required)')
+      .option('--by <name>', 'who resets (default: the login name)'),
+  ).action(async (options: ResetOptions) => cli.exitWith(await runBreakerReset(options, cli.io)));
+}

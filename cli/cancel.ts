@@ -1,0 +1,87 @@
+/**
+ * `cancel ACTION_ID --reason TEXT [--force]`: cancels a pending MDE action (docs/mde-api.md §7.4),
+ * through the throttle's own `cancel` quota family. Only actions this app posted (its comment, or its
+ * action ledger) unless `--force`; the reason, who asked and a forced cancel are recorded in MDE's
+ * cancellation comment.
+ */
+import type { Command } from 'commander';
+import { isMdeApiError } from '../shared/mde/errors';
+import { isTerminal, type MachineAction } from '../shared/mde/types';
+import type { ReadOnlyRuntime } from '../shared/runtime';
+import { type CliContext, type CliIo, EXIT } from './context';
+import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { openReads, operatorName } from './read-session';
+
+export interface CancelOptions extends OutputFlags {
+  reason?: string;
+  force?: boolean;
+  by?: string;
+}
+
+/** Every comment this app writes on an action starts so (shared/policy/comment.ts, the release comment). */
+const OWN_COMMENT_PREFIX = 'mde-isolator (';
+
+async function postedByThisApp(runtime: ReadOnlyRuntime, action: MachineAction): Promise<boolean> {
+  if (action.requestorComment?.startsWith(OWN_COMMENT_PREFIX)) return true;
+  const ledger = await runtime.store.actions.forMachine(action.machineId);
+  return ledger.some((entry) => entry.actionId === action.id && !entry.adopted);
+}
+
+/**
+ * Exit 0 once MDE cancelled it; 3 when it is final already or not this app's (without --force);
+ * 2 on bad input; 1 when a call failed.
+ */
+export async function runCancel(actionId: string, options: CancelOptions, io: CliIo): Promise<number> {
+  const reason = options.reason?.trim();
+  if (!reason) {
+    io.stderr.write('cancel: --reason is required; it goes into the MDE cancellation comment\n');
+    return EXIT.badInput;
+  }
+  const runtime = openReads('cancel', io);
+  if (typeof runtime === 'number') return runtime;
+  try {
+    const action = await runtime.api.getMachineAction(actionId.trim());
+    if (isTerminal(action.status)) {
+      io.stderr.write(`cancel: action ${action.id} is ${action.status} already; nothing to cancel\n`);
+      return EXIT.notCarriedOut;
+    }
+    const own = await postedByThisApp(runtime, action);
+    if (!own && !options.force) {
+      io.stderr.write(
+        `cancel: action ${action.id} was posted by ${action.requestor ?? 'someone else'}, not by this app; ` +
+          'give --force with --reason to cancel it anyway\n',
+      );
+      return EXIT.notCarriedOut;
+    }
+    const by = operatorName(io, options.by);
+    const comment = `mde-isolator: cancel${own ? '' : ' (forced: not posted by this app)'} requested by ${by}: ${reason}`;
+    const cancelled = await runtime.api.cancelMachineAction(action.id, comment);
+    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(cancelled, null, 2)}\n`);
+    else
+      io.stdout.write(
+        `${cancelled.type} action ${cancelled.id} on ${cancelled.computerDnsName ?? cancelled.machineId}: ${cancelled.status}\n`,
+      );
+    return EXIT.ok;
+  } catch (error) {
+    if (!isMdeApiError(error)) throw error;
+    io.stderr.write(`cancel: ${error.message}\n`);
+    return error.kind === 'refused-before-sending' || error.kind === 'not-found'
+      ? EXIT.badInput
+      : EXIT.failure;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function registerCancel(program: Command, cli: CliContext): void {
+  const command = program
+    .command('cancel')
+    .description('cancel a pending MDE action this app posted (--force for any other)')
+    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release')
+    .option('--reason <text>', 'why: recorded in the MDE cancellation comment (required)')
+    .option('--force', 'cancel an action this app did not post')
+    .option('--by <name>', 'who asks (default: the login name)');
+  withOutputOptions(command).action(async (actionId: string, options: CancelOptions) => {
+    cli.exitWith(await runCancel(actionId, options, cli.io));
+  });
+}

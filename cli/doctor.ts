@@ -1,0 +1,150 @@
+/**
+ * `doctor`: checks what a run needs, one pass/fail line each: the settings, the store (and says when
+ * it is this process's own), a token (its audience and permissions, never the token itself), the MDE
+ * API, and the queue where one is configured. Exit 0 when all pass, 1 when one fails, 2 on bad settings.
+ */
+import type { Command } from 'commander';
+import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
+import { errorMessage } from '../shared/kernel/errors';
+import { createCredential } from '../shared/mde/credential';
+import type { ReadOnlyRuntime } from '../shared/runtime';
+import { type CliContext, type CliIo, EXIT } from './context';
+import { storageWords } from './mode';
+import { preflight } from './preflight';
+import { openReads } from './read-session';
+
+type Check = { pass: boolean; line: string } | { skip: string };
+
+/** Application permissions (app tokens: `roles`) or delegated ones (a user's sign-in: `scp`) a run needs (docs/mde-api.md §2). */
+const APPLICATION_NEEDS = [['Machine.Isolate'], ['Machine.Read.All', 'Machine.ReadWrite.All']];
+const DELEGATED_NEEDS = [['Machine.Isolate'], ['Machine.Read', 'Machine.ReadWrite']];
+
+/** The claims of a JWT access token; null when it is not one (never printed whole). */
+function claimsOf(token: string): Record<string, unknown> | null {
+  const payload = token.split('.')[1];
+  if (!payload) return null;
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** The resource a `.default` scope names: what a token's `aud` must be. */
+function resourceOf(scope: string): string {
+  return scope.replace(/\/\.default$/, '');
+}
+
+async function tokenCheck(config: AppConfig): Promise<Check> {
+  let token: string | undefined;
+  try {
+    token = (await createCredential(config).getToken(config.tokenScope))?.token;
+  } catch (error) {
+    // The class only: the library's message may quote the identity endpoint's answer.
+    const kind = error instanceof Error ? error.name : 'error';
+    return {
+      pass: false,
+      line: `token: no token for ${config.tokenScope} (${kind}; AZURE_LOG_LEVEL=info logs the library's details)`,
+    };
+  }
+  const claims = token ? claimsOf(token) : null;
+  if (!claims) return { pass: false, line: 'token: the credential returned no JWT access token' };
+  const who = String(claims.upn ?? claims.appid ?? claims.oid ?? '?');
+  const audience = String(claims.aud ?? '');
+  if (audience.replace(/\/$/, '') !== resourceOf(config.tokenScope))
+    return {
+      pass: false,
+      line: `token: audience ${audience} is not ${resourceOf(config.tokenScope)} (MDE_CLOUD=${config.cloud}); MDE refuses it`,
+    };
+  const delegated = typeof claims.scp === 'string';
+  const granted = delegated
+    ? String(claims.scp).split(' ')
+    : Array.isArray(claims.roles)
+      ? claims.roles.map(String)
+      : [];
+  const needs = delegated ? DELEGATED_NEEDS : APPLICATION_NEEDS;
+  const missing = needs
+    .filter((anyOf) => !anyOf.some((p) => granted.includes(p)))
+    .map((anyOf) => anyOf.join(' or '));
+  const kind = delegated ? 'delegated (a user sign-in)' : 'application';
+  return missing.length === 0
+    ? {
+        pass: true,
+        line: `token: ${who}, tenant ${String(claims.tid ?? '?')}, audience ${audience}, ${kind} permissions ${granted.join(', ')}`,
+      }
+    : {
+        pass: false,
+        line: `token: ${who} lacks ${kind} permission ${missing.join(', ')}; grant it and give admin consent`,
+      };
+}
+
+async function apiCheck(runtime: ReadOnlyRuntime, io: CliIo): Promise<Check> {
+  const failure = await preflight(runtime.api, io.env, runtime.config);
+  return failure
+    ? { pass: false, line: `MDE API: ${failure.kind}: ${failure.message}` }
+    : { pass: true, line: `MDE API: ${runtime.config.apiBaseUrl} answers a machines lookup` };
+}
+
+async function storeCheck(runtime: ReadOnlyRuntime): Promise<Check> {
+  try {
+    await runtime.store.ping();
+    return { pass: true, line: `store: ${storageWords(runtime.storage)} answers` };
+  } catch (error) {
+    return {
+      pass: false,
+      line: `store: ${storageWords(runtime.storage)} does not answer: ${errorMessage(error)}`,
+    };
+  }
+}
+
+function queueCheck(config: AppConfig): Check {
+  // The CLI always runs inline: it never sends to the app's queue, so it does not sign in to it.
+  return config.serviceBusNamespace
+    ? {
+        skip: `queue: ${config.queueName} on ${config.serviceBusNamespace} (the CLI runs inline; the app's /api/health checks it)`,
+      }
+    : { skip: 'queue: none configured (inline dispatch)' };
+}
+
+function lineOf(check: Check): string {
+  return 'skip' in check ? `skip  ${check.skip}\n` : `${check.pass ? 'pass' : 'FAIL'}  ${check.line}\n`;
+}
+
+export async function runDoctor(io: CliIo): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stdout.write(`FAIL  settings: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  const runtime = openReads('doctor', io);
+  if (typeof runtime === 'number') return runtime;
+  try {
+    if (runtime.storage === 'embedded')
+      io.stdout.write(`note  the CLI runs with a ${storageWords('embedded')}\n`);
+    const checks: Check[] = [
+      { pass: true, line: `settings: MDE_CLOUD=${config.cloud}, MDE_API_URL=${config.apiBaseUrl}` },
+      await storeCheck(runtime),
+      await tokenCheck(config),
+      await apiCheck(runtime, io),
+      queueCheck(config),
+    ];
+    for (const check of checks) io.stdout.write(lineOf(check));
+    return checks.some((c) => 'pass' in c && !c.pass) ? EXIT.failure : EXIT.ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function registerDoctor(program: Command, cli: CliContext): void {
+  program
+    .command('doctor')
+    .description(
+      'check settings, store, token (audience, permissions), MDE API and queue: one pass/fail line each',
+    )
+    .action(async () => {
+      cli.exitWith(await runDoctor(cli.io));
+    });
+}

@@ -1,0 +1,172 @@
+/**
+ * `isolations`, `breaker status|reset` and `cancel` read and write the store the storage settings
+ * name: with AzureWebJobsStorage (here a real Azurite) the CLI sees what another process (the
+ * deployed app) wrote, and a reset is recorded with who and why.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStateStore, readStateStorage } from '../../shared/state/settings';
+import type { Provenance, StateStore } from '../../shared/state/store';
+import type { RunningSimulator } from '../../simulator';
+import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
+import { cliIn } from '../cli/run-cli';
+import { startSimulatorWithIdentity } from '../support/simulator';
+import { callApi, fetchToken } from '../support/simulator-http';
+import { TEST_POLICY } from './harness';
+
+let azurite: RunningAzurite;
+let sim: RunningSimulator;
+let store: StateStore;
+let env: Record<string, string>;
+let cli: ReturnType<typeof cliIn>;
+
+const provenance: Provenance = {
+  requestedBy: { kind: 'rule', name: 'isolate-high' },
+  alertSource: 'mde-alert',
+  alertId: 'da-1',
+  incidentId: '42',
+  incidentArmId: null,
+  policyVersion: 'integration-1',
+  mode: 'enforce',
+  reason: 'high-severity alert on a workstation',
+};
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  sim = await startSimulatorWithIdentity({ lifecycle: { pendingMs: 60_000, inProgressMs: 60_000 } });
+  env = {
+    ...sim.env(),
+    ISOLATION_POLICY: JSON.stringify(TEST_POLICY),
+    AzureWebJobsStorage: azurite.connectionString,
+    USER: 'jo',
+  };
+  // The deployed app's side: the same settings, another store instance.
+  store = openStateStore(readStateStorage(env), { getToken: async () => null });
+  cli = cliIn(mkdtempSync(join(tmpdir(), 'mde-isolator-state-')), env);
+}, 30_000);
+afterAll(async () => {
+  await sim.close();
+  await azurite?.stop();
+});
+
+const machineId = (n: number) => `${String(n).padStart(2, '0')}${'a'.repeat(38)}`;
+
+describe('isolations', () => {
+  it('lists what another process wrote to the register, filtered by state, in every format', async () => {
+    await store.register.record({
+      machineId: machineId(1),
+      computerDnsName: 'ws-finance-01.contoso.local',
+      state: 'isolated',
+      requestId: 'req-1',
+      reason: 'MDE reports Succeeded',
+      provenance,
+      action: {
+        actionId: '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b',
+        type: 'Isolate',
+        status: 'Succeeded',
+        requestor: 'app',
+        requestSource: 'PublicApi',
+      },
+    });
+    await store.register.record({
+      machineId: machineId(2),
+      computerDnsName: 'web1.contoso.local',
+      state: 'released',
+      requestId: 'req-2',
+      reason: 'released',
+      provenance,
+    });
+    const table = await cli('isolations', '--state', 'isolated', '--wide');
+    expect(table.code).toBe(0);
+    expect(table.stderr.split('\n')[0]).toMatch(
+      /^shared store: the app's breaker and register \(AzureWebJobsStorage\)/,
+    );
+    expect(table.stdout).toMatch(
+      /ws-finance-01\.contoso\.local.*isolated.*isolate-high \(rule\).*6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b/,
+    );
+    expect(table.stdout).not.toMatch(/web1/);
+    const json = JSON.parse((await cli('isolations', '--json')).stdout);
+    expect(json.map((r: { state: string }) => r.state)).toEqual(['isolated', 'released']);
+    const tsv = (await cli('isolations', '--output', 'tsv')).stdout.split('\n');
+    expect(tsv[0]).toBe('Device\tState\tSince\tRequested by\tAction\tReason');
+    expect(tsv[1].split('\t')[4]).toBe('6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b');
+    expect((await cli('isolations', '--state', 'gone')).code).toBe(2);
+  });
+
+  it("says on its first line when the store is this process's own", async () => {
+    const { AzureWebJobsStorage: _shared, ...local } = env;
+    const run = await cliIn(process.cwd(), local)('isolations');
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n')[0]).toMatch(/^local store: this process's own breaker and register/);
+    expect(run.stdout).toBe('no device in the register\n');
+  });
+});
+
+describe('breaker', () => {
+  it('shows a breaker another process tripped, and a reset records who and why', async () => {
+    await store.breaker.trip('one alert named 40 devices');
+    const status = await cli('breaker', 'status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^breaker OPEN: .*\n {2}why: one alert named 40 devices/);
+    expect((await cli('breaker', 'reset')).code).toBe(2);
+    const reset = await cli('breaker', 'reset', '--reason', 'false positive, rule fixed');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/^breaker closed: 0 isolation/);
+    expect(reset.stdout).toMatch(/reset \S+ by jo: false positive, rule fixed/);
+    await cli('breaker', 'reset', '--reason', 'again', '--by', 'sam@contoso.com');
+    const { resets } = await store.breaker.status({ limit: 10, windowMs: 600_000 });
+    expect(resets.slice(0, 2)).toEqual([
+      expect.objectContaining({ by: 'sam@contoso.com', reason: 'again' }),
+      expect.objectContaining({ by: 'jo', reason: 'false positive, rule fixed' }),
+    ]);
+  });
+});
+
+describe('cancel', () => {
+  it("cancels this app's pending action, refuses another's unless --force, and records the reason", async () => {
+    const isolated = await cli(
+      'isolate',
+      '--host',
+      'mac-design-01',
+      '--comment',
+      'IR-9',
+      '--wait',
+      '0.2',
+      '--json',
+    );
+    expect(isolated.code).toBe(4);
+    const [own] = JSON.parse(isolated.stdout).actions;
+    expect((await cli('cancel', own.actionId)).code).toBe(2);
+    const cancelled = await cli('cancel', own.actionId, '--reason', 'wrong device');
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toMatch(/Isolate action \S+ on mac-design-01\.contoso\.local: Cancelled/);
+    const action = sim.actions().find((a) => a.id === own.actionId);
+    expect(action).toMatchObject({
+      status: 'Cancelled',
+      cancellationComment: 'mde-isolator: cancel requested by jo: wrong device',
+    });
+    expect(sim.calls().filter((c) => c.api === 'cancel')).toHaveLength(1);
+    // Final now: nothing to cancel.
+    expect((await cli('cancel', own.actionId, '--reason', 'again')).code).toBe(3);
+  });
+
+  it('refuses an action posted by someone else unless --force, and says so in the comment', async () => {
+    const machine = sim.machines().find((m) => m.computerDnsName === 'web10.contoso.local');
+    // An analyst's action: posted straight to the API with a comment of their own.
+    const posted = await callApi(sim, await fetchToken(sim), 'POST', `/api/machines/${machine?.id}/isolate`, {
+      Comment: 'Isolated from the portal by an analyst',
+    });
+    const action = { actionId: posted.body.id as string };
+    const refused = await cli('cancel', action.actionId, '--reason', 'not ours');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/not by this app; give --force with --reason/);
+    const forced = await cli('cancel', action.actionId, '--reason', 'storm cleanup', '--force');
+    expect(forced.code).toBe(0);
+    expect(sim.actions().find((a) => a.id === action.actionId)).toMatchObject({
+      status: 'Cancelled',
+      cancellationComment:
+        'mde-isolator: cancel (forced: not posted by this app) requested by jo: storm cleanup',
+    });
+  });
+});
