@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../shared/config';
-import { breakerLimits } from '../shared/dispatch/blast-radius';
+import { breakerLimits } from '../shared/dispatch/steps/blast-radius';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';

@@ -12,8 +12,6 @@ import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import type { StateStore } from '../state/store';
-import { breakerLimits } from './blast-radius';
-import { RequestLifecycle } from './lifecycle';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
 import {
@@ -25,13 +23,15 @@ import {
   manualRequest,
   requesterFor,
 } from './request';
-import { DeviceResolver } from './resolve';
-import { resumedTracking } from './resume';
 import type { DecisionSink, SubmittedRequest } from './sink';
+import { breakerLimits } from './steps/blast-radius';
+import { RequestLifecycle } from './steps/lifecycle';
+import { DeviceResolver } from './steps/resolve';
+import { resumedTracking } from './steps/resume';
+import { ActionTracker } from './steps/tracker';
+import { IsolationWorker } from './steps/worker';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
-import { ActionTracker } from './tracker';
 import { type Delivery, messageFor, type RequestQueue } from './transport/queue';
-import { IsolationWorker } from './worker';
 
 export interface DispatcherDeps {
   api: MdeApi;

@@ -1,4 +1,4 @@
-import { judgePriorActions } from '../../shared/dispatch/idempotency';
+import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
 import type { MachineAction, MachineActionStatus } from '../../shared/mde/types';
 
 let sequence = 0;

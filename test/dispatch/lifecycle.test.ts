@@ -1,5 +1,4 @@
 import { parseRateLimits } from '../../shared/config';
-import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/lifecycle';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import {
@@ -8,6 +7,7 @@ import {
   type TrackedAction,
   trackingRequestFor,
 } from '../../shared/dispatch/request';
+import { planAfterFailure, RequestLifecycle } from '../../shared/dispatch/steps/lifecycle';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
 import {

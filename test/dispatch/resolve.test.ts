@@ -1,4 +1,4 @@
-import { lookupsFor, pickMachine, STALE_DUPLICATE_MS } from '../../shared/dispatch/resolve';
+import { lookupsFor, pickMachine, STALE_DUPLICATE_MS } from '../../shared/dispatch/steps/resolve';
 import type { Machine } from '../../shared/mde/types';
 
 const now = Date.UTC(2026, 10, 29);

@@ -2,7 +2,7 @@
  * The blast-radius breaker on the whole pipeline: it counts isolations MDE accepted, so an MDE outage
  * (every isolate POST refused) neither opens it nor uses up its window.
  */
-import { breakerLimits } from '../../shared/dispatch/blast-radius';
+import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness, TEST_POLICY } from './harness';
 

@@ -5,8 +5,8 @@
  * keep that as safe as one at a time).
  */
 
-import { breakerLimits } from '../../shared/dispatch/blast-radius';
 import type { IsolationRequest } from '../../shared/dispatch/request';
+import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import type { MdeApi } from '../../shared/mde/api';
 import { NotFoundError, TransientError } from '../../shared/mde/errors';

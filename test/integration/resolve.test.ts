@@ -1,4 +1,4 @@
-import { DeviceResolver } from '../../shared/dispatch/resolve';
+import { DeviceResolver } from '../../shared/dispatch/steps/resolve';
 import { type Harness, startHarness } from './harness';
 
 /** A Sentinel alert whose Host entity names a device of a partner domain MDE does not know. */

@@ -1,5 +1,5 @@
 import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
-import { breakerLimits } from '../../shared/dispatch/blast-radius';
+import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { alertOf, DEVICE_ID } from '../support/alerts';

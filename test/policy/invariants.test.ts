@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import { ALERT_SOURCES, type NormalizedAlert, SEVERITIES } from '../../shared/alerts/model';
-import { breakerLimits } from '../../shared/dispatch/blast-radius';
+import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import type { Machine } from '../../shared/mde/types';
 import { COMMENT_MAX_LENGTH, type RuleSpec } from '../../shared/policy/document';
 import { createPolicy } from '../../shared/policy/engine';

@@ -7,11 +7,11 @@
  * spends one lookup.
  */
 
-import type { DeviceRef } from '../alerts/model';
-import type { Clock } from '../kernel/clock';
-import type { MdeApi } from '../mde/api';
-import { NotFoundError } from '../mde/errors';
-import type { Machine } from '../mde/types';
+import type { DeviceRef } from '../../alerts/model';
+import type { Clock } from '../../kernel/clock';
+import type { MdeApi } from '../../mde/api';
+import { NotFoundError } from '../../mde/errors';
+import type { Machine } from '../../mde/types';
 
 export type Resolution =
   | { kind: 'machine'; machine: Machine; via: string }

@@ -5,7 +5,7 @@
  * this app posted or adopted, shared by every process) covers a redelivered message, a retry and a
  * restart before MDE's list shows the new action.
  */
-import type { MachineAction } from '../mde/types';
+import type { MachineAction } from '../../mde/types';
 
 export type IsolationVerb = 'isolate' | 'release';
 

@@ -4,9 +4,9 @@
  * request is never dropped silently.
  */
 
-import { jitteredBackoffMs } from '../kernel/backoff';
-import type { Clock } from '../kernel/clock';
-import { errorSummary } from '../kernel/errors';
+import { jitteredBackoffMs } from '../../kernel/backoff';
+import type { Clock } from '../../kernel/clock';
+import { errorSummary } from '../../kernel/errors';
 import {
   ActionAlreadyInProgressError,
   BadRequestError,
@@ -17,14 +17,14 @@ import {
   TransientError,
   UnauthorizedError,
   UnsupportedError,
-} from '../mde/errors';
-import { StoreUnavailableError } from '../state/store';
-import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from './outcome';
-import { BudgetShortError } from './quota/reservation';
-import type { MdeThrottle } from './quota/throttle';
-import type { IsolationRequest, StoreOutage } from './request';
-import { type DispatchTiming, transientRetryDelayMs } from './timing';
-import { type DeadLetterRecord, messageFor, type RequestQueue } from './transport/queue';
+} from '../../mde/errors';
+import { StoreUnavailableError } from '../../state/store';
+import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
+import { BudgetShortError } from '../quota/reservation';
+import type { MdeThrottle } from '../quota/throttle';
+import type { IsolationRequest, StoreOutage } from '../request';
+import { type DispatchTiming, transientRetryDelayMs } from '../timing';
+import { type DeadLetterRecord, messageFor, type RequestQueue } from '../transport/queue';
 
 export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }

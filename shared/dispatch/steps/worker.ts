@@ -6,27 +6,27 @@
  * rescheduled whole. When the state store cannot be reached, nothing is posted: the request waits
  * (lifecycle.ts).
  */
-import type { Clock } from '../kernel/clock';
-import type { MdeApi } from '../mde/api';
-import { ActionAlreadyInProgressError } from '../mde/errors';
-import { isTerminal, type Machine, type MachineAction } from '../mde/types';
-import type { Decision, IsolationPolicy } from '../policy/types';
-import type { LedgerRecord, StateStore } from '../state/store';
+import type { Clock } from '../../kernel/clock';
+import type { MdeApi } from '../../mde/api';
+import { ActionAlreadyInProgressError } from '../../mde/errors';
+import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
+import type { Decision, IsolationPolicy } from '../../policy/types';
+import type { LedgerRecord, StateStore } from '../../state/store';
+import { OUTCOME_OF_STATUS } from '../outcome';
+import type { CallBudget } from '../quota/api-budget';
+import { withReservation } from '../quota/current-reservation';
+import { Reservation } from '../quota/reservation';
+import type { MdeThrottle } from '../quota/throttle';
+import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
+import type { DispatchTiming } from '../timing';
+import { messageFor, type RequestQueue } from '../transport/queue';
 import { breakerLimits } from './blast-radius';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
-import { OUTCOME_OF_STATUS } from './outcome';
-import type { CallBudget } from './quota/api-budget';
-import { withReservation } from './quota/current-reservation';
-import { Reservation } from './quota/reservation';
-import type { MdeThrottle } from './quota/throttle';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
-import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from './request';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
-import type { DispatchTiming } from './timing';
 import { terminalReason } from './tracker';
-import { messageFor, type RequestQueue } from './transport/queue';
 
 export interface WorkerDeps {
   api: MdeApi;

@@ -3,15 +3,15 @@
  * of a request (docs/architecture.md §4.6): the device's state with who asked and why, and the MDE
  * action followed. Outcomes that post nothing (dry run, skipped, escalated) write no record.
  */
-import type { MachineAction, MachineActionStatus } from '../mde/types';
+import type { MachineAction, MachineActionStatus } from '../../mde/types';
 import type {
   IsolationActionType,
   IsolationState,
   Provenance,
   RegisterAction,
   StateStore,
-} from '../state/store';
-import type { IsolationRequest, TrackedAction } from './request';
+} from '../../state/store';
+import type { IsolationRequest, TrackedAction } from '../request';
 
 export const ACTION_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const satisfies Record<
   'isolate' | 'release',

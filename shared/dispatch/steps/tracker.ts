@@ -3,19 +3,19 @@
  * polls spaced out by the tracking backoff, each within the machineactions budget. The terminal
  * status becomes the request's outcome record.
  */
-import type { Clock } from '../kernel/clock';
-import type { MdeApi } from '../mde/api';
-import { isTerminal, type MachineAction } from '../mde/types';
-import type { IsolationState } from '../state/store';
-import { type StateStore, StoreUnavailableError } from '../state/store';
+import type { Clock } from '../../kernel/clock';
+import type { MdeApi } from '../../mde/api';
+import { isTerminal, type MachineAction } from '../../mde/types';
+import type { IsolationState } from '../../state/store';
+import { type StateStore, StoreUnavailableError } from '../../state/store';
+import { OUTCOME_OF_STATUS, type OutcomeDetails } from '../outcome';
+import { withReservation } from '../quota/current-reservation';
+import { Reservation } from '../quota/reservation';
+import type { MdeThrottle } from '../quota/throttle';
+import type { TrackedAction, TrackRequest } from '../request';
+import { type DispatchTiming, trackingPollDelayMs } from '../timing';
 import type { RequestLifecycle } from './lifecycle';
-import { OUTCOME_OF_STATUS, type OutcomeDetails } from './outcome';
-import { withReservation } from './quota/current-reservation';
-import { Reservation } from './quota/reservation';
-import type { MdeThrottle } from './quota/throttle';
 import { endState, recordEnded } from './register';
-import type { TrackedAction, TrackRequest } from './request';
-import { type DispatchTiming, trackingPollDelayMs } from './timing';
 
 export interface TrackerDeps {
   api: MdeApi;

@@ -4,10 +4,10 @@
  * is known as far as the register keeps it (source, ids, the decision's reason): a resumed request's
  * outcome record carries those, with the severity and isolation type it had not kept.
  */
-import type { NormalizedAlert } from '../alerts/model';
-import type { IsolationPolicy } from '../policy/types';
-import type { IsolationRecord, LedgerRecord } from '../state/store';
-import { PRIORITY, type TrackedAction, type TrackRequest } from './request';
+import type { NormalizedAlert } from '../../alerts/model';
+import type { IsolationPolicy } from '../../policy/types';
+import type { IsolationRecord, LedgerRecord } from '../../state/store';
+import { PRIORITY, type TrackedAction, type TrackRequest } from '../request';
 
 /** The action a ledger entry follows, as tracking carries it. */
 export function trackedFromLedger(entry: LedgerRecord): TrackedAction {
