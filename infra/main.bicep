@@ -74,6 +74,9 @@ param deploySentinelPlaybook bool = false
 @description('Post every isolation outcome as a comment on its Sentinel incident (needs sentinelWorkspaceId, which grants the app Microsoft Sentinel Responder). Defaults to on with the playbook.')
 param sentinelIncidentComments bool = deploySentinelPlaybook
 
+@description('App Service authentication (Entra ID) is enabled for the app: the manual endpoints then trust its x-ms-client-principal header and require the Isolation.Operator app role. Leave false without it: the header would prove nothing.')
+param manualEasyAuth bool = false
+
 // ---------------------------------------------------------------- names
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -152,6 +155,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maxAlertBytes: maxAlertBytes
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
+    manualEasyAuth: manualEasyAuth ? 'on' : 'off'
   }
 }
 

@@ -24,6 +24,7 @@ export const SETTINGS = {
   queue: 'ISOLATION_QUEUE',
   maxAlertBytes: 'MAX_ALERT_BYTES',
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
+  manualEasyAuth: 'MANUAL_EASY_AUTH',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -61,6 +62,11 @@ export interface AppConfig {
   armBaseUrl: string;
   /** Post every outcome as a comment on the Sentinel incident of its alert. */
   sentinelIncidentComments: boolean;
+  /**
+   * App Service authentication is on in front of the app: the manual endpoints trust its principal
+   * header and require the operator role. Off, that header is ignored (any caller could send it).
+   */
+  manualEasyAuth: boolean;
 }
 
 export interface SettingProblem {
@@ -239,6 +245,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       message: `"${commentsRaw}" is not on or off (on posts each outcome as a comment on the Sentinel incident)`,
     });
 
+  const easyAuthRaw = (get(SETTINGS.manualEasyAuth) ?? 'off').toLowerCase();
+  if (easyAuthRaw !== 'on' && easyAuthRaw !== 'off')
+    problems.push({
+      setting: SETTINGS.manualEasyAuth,
+      message: `"${easyAuthRaw}" is not on or off (on only when App Service authentication is enabled for the app)`,
+    });
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     cloud,
@@ -256,5 +269,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxAlertBytes,
     armBaseUrl: endpoints.armBaseUrl,
     sentinelIncidentComments: commentsRaw === 'on',
+    manualEasyAuth: easyAuthRaw === 'on',
   };
 }

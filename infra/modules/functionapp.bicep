@@ -33,6 +33,11 @@ param maxAlertBytes int
   'off'
 ])
 param sentinelIncidentComments string
+@allowed([
+  'on'
+  'off'
+])
+param manualEasyAuth string
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -191,6 +196,7 @@ var appSettings = {
   ISOLATION_QUEUE: queueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
+  MANUAL_EASY_AUTH: manualEasyAuth
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {

@@ -27,6 +27,8 @@ export const RULES: ImportRules = {
       name: 'use cases and stores around dispatch',
       members: ['shared/intake/', 'shared/report/', 'shared/state/'],
     },
+    // The manual operations read the register and the ledger (state/) besides queueing through dispatch.
+    { name: 'manual operations', members: ['shared/manual/'] },
     { name: 'composition root', members: ['shared/runtime.ts', 'shared/configuration-check.ts'] },
     { name: 'ways in', members: ['functions/', 'cli/', 'simulator/'] },
     // The demo drives the CLI against the simulator, so it sits above both.
