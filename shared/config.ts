@@ -22,6 +22,7 @@ export const SETTINGS = {
   mode: 'ISOLATION_MODE',
   serviceBusNamespace: 'ServiceBusConnection__fullyQualifiedNamespace',
   queue: 'ISOLATION_QUEUE',
+  alertQueue: 'ALERT_QUEUE',
   maxAlertBytes: 'MAX_ALERT_BYTES',
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
   manualEasyAuth: 'MANUAL_EASY_AUTH',
@@ -57,6 +58,8 @@ export interface AppConfig {
   /** Null runs the worker inline in the process (local runs, CLI, demo). */
   serviceBusNamespace: string | null;
   queueName: string;
+  /** Where relays publish alert events (functions/alert-queue.ts); the same intake as POST /api/alerts. */
+  alertQueueName: string;
   maxAlertBytes: number;
   /** Azure Resource Manager of the cloud: where Sentinel incident comments go, and their token audience. */
   armBaseUrl: string;
@@ -229,10 +232,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     });
   }
 
-  const queueName = get(SETTINGS.queue) ?? 'isolation-requests';
-  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(queueName)) {
-    problems.push({ setting: SETTINGS.queue, message: `"${queueName}" is not a valid queue name` });
-  }
+  const readQueueName = (setting: string, fallback: string) => {
+    const name = get(setting) ?? fallback;
+    if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(name))
+      problems.push({ setting, message: `"${name}" is not a valid queue name` });
+    return name;
+  };
+  const queueName = readQueueName(SETTINGS.queue, 'isolation-requests');
+  const alertQueueName = readQueueName(SETTINGS.alertQueue, 'alerts');
 
   const policySource = readPolicySource(env[SETTINGS.policy], problems);
   const requestTimeoutMs = readPositiveInteger(env, SETTINGS.requestTimeout, 30_000, problems);
@@ -266,6 +273,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     modeOverride,
     serviceBusNamespace,
     queueName,
+    alertQueueName,
     maxAlertBytes,
     armBaseUrl: endpoints.armBaseUrl,
     sentinelIncidentComments: commentsRaw === 'on',

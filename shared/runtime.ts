@@ -16,7 +16,7 @@ import { type AppConfig, ConfigError, loadConfig } from './config';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { InProcessQueue } from './dispatch/in-process-queue';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
-import type { Delivery, RequestQueue } from './dispatch/queue';
+import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/queue';
 import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import type { IsolationRequest } from './dispatch/request';
@@ -56,6 +56,11 @@ export interface Runtime {
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** A dead-letter record's request sent again by an operator, decided as it was. */
   resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
+  /**
+   * Writes a record to the dead-letter record queue (and the log): a message this app will never
+   * retry, with its reason, for an operator.
+   */
+  deadLetter(record: DeadLetterRecord): Promise<void>;
   /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
   handle(body: unknown, delivery: Delivery): Promise<void>;
   /**
@@ -205,6 +210,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     resubmit: (request) => dispatcher.resubmit(request),
+    async deadLetter(record) {
+      await queue.deadLetter(record);
+      reporter.note('error', { ...record });
+    },
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;

@@ -14,6 +14,7 @@ param deploymentContainerUrl string
 param appInsightsName string
 param serviceBusFullyQualifiedNamespace string
 param queueName string
+param alertQueueName string
 
 @description('Use a user-assigned identity (created here) instead of the system-assigned one.')
 param useUserAssignedIdentity bool
@@ -194,6 +195,7 @@ var appSettings = {
   ISOLATION_MODE: isolationMode
   ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   ISOLATION_QUEUE: queueName
+  ALERT_QUEUE: alertQueueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
