@@ -1,6 +1,9 @@
+/** Every status a manual use case answers with (shared/openapi.json documents each). */
+export const MANUAL_STATUSES = [200, 201, 202, 400, 401, 403, 404, 409, 422, 503] as const;
+
 /** What a manual endpoint answers: a status and a JSON body, built by the use cases, sent by the function. */
 export interface ManualAnswer {
-  status: 200 | 201 | 202 | 400 | 401 | 403 | 404 | 409 | 422 | 503;
+  status: (typeof MANUAL_STATUSES)[number];
   body: Record<string, unknown>;
   headers?: Record<string, string>;
 }
