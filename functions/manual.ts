@@ -3,6 +3,7 @@ import type { ManualAnswer } from '../shared/manual/answer';
 import type { Caller } from '../shared/manual/caller';
 import type { ManualCommand, OrderProblem } from '../shared/manual/order';
 import type { Runtime } from '../shared/runtime';
+import { httpRuntime, jsonProblem } from './http-runtime';
 
 /**
  * The manual operations (README "Manual operations"): isolate and release in this app's shape and in
@@ -18,30 +19,16 @@ function send(answer: ManualAnswer): HttpResponseInit {
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 
-function problem(status: number, code: string, message: string, path?: string): HttpResponseInit {
-  return { status, jsonBody: { error: path ? { code, message, path } : { code, message } } };
-}
-
 type Session = { runtime: Runtime; caller: Caller };
 
 /** The runtime and the caller, or the answer that ends the call: misconfigured, not signed in, no role. */
 async function open(request: HttpRequest, context: InvocationContext): Promise<Session | HttpResponseInit> {
-  const { getRuntime, isMisconfiguration } = await import('../shared/runtime');
+  const opened = await httpRuntime(context);
+  if ('response' in opened) return opened.response;
+  const { runtime } = opened;
   const { identifyCaller } = await import('../shared/manual/caller');
-  let runtime: Runtime;
-  try {
-    runtime = getRuntime();
-  } catch (error) {
-    if (!isMisconfiguration(error)) throw error;
-    context.error(error.message);
-    return problem(
-      503,
-      'misconfigured',
-      'the app settings or the isolation policy are invalid; see the logs',
-    );
-  }
   const check = identifyCaller(request.headers, runtime.config.manualEasyAuth);
-  if (!check.ok) return problem(check.status, check.code, check.message);
+  if (!check.ok) return jsonProblem(check.status, check.code, check.message);
   return { runtime, caller: check.caller };
 }
 
@@ -53,9 +40,9 @@ async function readOrder(request: HttpRequest): Promise<{ order: unknown } | Htt
   );
   const head = checkRequestHead(request.method, request.headers, MAX_ORDER_BYTES);
   const read = head ?? (await readBodyWithin(request.body, MAX_ORDER_BYTES));
-  if (isHttpProblem(read)) return problem(read.status, read.code, read.message, read.path);
+  if (isHttpProblem(read)) return jsonProblem(read.status, read.code, read.message, read.path);
   const parsed = parseJsonBody(read.bytes);
-  if (isHttpProblem(parsed)) return problem(parsed.status, parsed.code, parsed.message, parsed.path);
+  if (isHttpProblem(parsed)) return jsonProblem(parsed.status, parsed.code, parsed.message, parsed.path);
   return { order: parsed.value };
 }
 
@@ -70,14 +57,15 @@ function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnsw
     if (!('order' in read)) return read;
     const { isOrderProblem } = await import('../shared/manual/order');
     const command = await parse(read.order, request);
-    if (isOrderProblem(command)) return problem(command.status, command.code, command.message, command.path);
+    if (isOrderProblem(command))
+      return jsonProblem(command.status, command.code, command.message, command.path);
     const { carryOutManualOrder } = await import('../shared/manual/operations');
     try {
       return send(shape(await carryOutManualOrder(command, session.caller, session.runtime)));
     } catch (error) {
       // Nothing the caller can fix, and nothing posted unchecked: the details go to the log only.
       context.error(error instanceof Error ? error.message : String(error));
-      return problem(
+      return jsonProblem(
         503,
         'unavailable',
         'the order could not be carried out; nothing was posted: try again shortly',

@@ -1,5 +1,5 @@
 /**
- * A person's isolate or release over HTTP (docs/architecture.md §2.3). The request takes the path of
+ * A person's isolate or release over HTTP (docs/architecture.md §2.2). The request takes the path of
  * an alert-driven one (queue, worker: exact resolution, protections, platform checks, idempotency,
  * throttling, tracking); what is checked here first is what the caller must hear at once: an unknown
  * or ambiguous device, a protected one, a pending opposite action, someone else's isolation, a dry

@@ -1,4 +1,4 @@
-import { app, InvocationContext } from '@azure/functions';
+import { InvocationContext } from '@azure/functions';
 import { alertQueue, registerAlertQueue } from '../../functions/alert-queue';
 import type { DecisionSink } from '../../shared/dispatch/sink';
 import { RetryAlertMessageError, receiveAlertMessage, retryPauseMs } from '../../shared/intake/alert-message';
@@ -6,6 +6,7 @@ import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { fixture, fixtureNames } from '../fixtures';
 import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
+import { NAMESPACE, useServiceBusRegistrationSpy } from '../support/registration';
 
 // Intake ends at the queue: requests are queued, never sent to MDE.
 const installed = useQueueOnlyRuntime();
@@ -76,17 +77,11 @@ describe('alert queue function (Service Bus trigger)', () => {
 });
 
 describe('alert queue trigger registration', () => {
-  const NAMESPACE = { ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net' };
-  let registered: jest.SpyInstance;
-  beforeEach(() => {
-    registered = jest.spyOn(app, 'serviceBusQueue').mockImplementation(() => undefined);
-    jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const registered = useServiceBusRegistrationSpy();
 
   it('registers on ALERT_QUEUE with a namespace and a valid configuration', () => {
     expect(registerAlertQueue(NAMESPACE)).toBe(true);
-    expect(registered).toHaveBeenCalledWith(
+    expect(registered()).toHaveBeenCalledWith(
       'alertQueue',
       expect.objectContaining({ queueName: '%ALERT_QUEUE%' }),
     );
@@ -95,6 +90,6 @@ describe('alert queue trigger registration', () => {
   it('registers nothing without a namespace or with an invalid configuration', () => {
     expect(registerAlertQueue({})).toBe(false);
     expect(registerAlertQueue({ ...NAMESPACE, MDE_RATE_LIMITS: 'lots' })).toBe(false);
-    expect(registered).not.toHaveBeenCalled();
+    expect(registered()).not.toHaveBeenCalled();
   });
 });
