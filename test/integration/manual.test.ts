@@ -13,7 +13,7 @@ import {
   machineUnisolate,
   release,
 } from '../../functions/manual';
-import { closeRuntime, installRuntime, type Runtime } from '../../shared/runtime';
+import { closeRuntime, getRuntime, installRuntime, type Runtime } from '../../shared/runtime';
 import { type StateStore, StoreUnavailableError } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
@@ -230,6 +230,14 @@ describe('manual isolate and release, with the function key', () => {
     });
   });
 
+  it('refuses a device MDE cannot isolate with the platform reason: 422', async () => {
+    const answer = await call(isolate, { body: { fqdn: `mac-old-02.${DOMAIN}`, comment: 'old client' } });
+    expect(answer).toMatchObject({
+      status: 422,
+      body: { error: { code: 'not-isolatable' }, decision: { rule: 'platform' } },
+    });
+  });
+
   it('answers a dry run with the decision and posts nothing', async () => {
     const machineId = h.machineId(`web1.${DOMAIN}`);
     const dry = await call(isolate, { body: { machineId, comment: 'what would happen', dryRun: true } });
@@ -272,6 +280,24 @@ describe('manual isolate and release, with the function key', () => {
     expect(answer.body).toMatchObject({ type: 'Isolate', machineId, scope: 'Selective' });
     const bad = await call(machineUnisolate, { params: { id: 'not-a-machine' }, body: { Comment: 'x' } });
     expect(bad).toMatchObject({ status: 400, body: { error: { path: '$.machineId' } } });
+  }, 30_000);
+
+  it('with Service Bus answers 202 with the request id, or with wait the action once the worker posted it', async () => {
+    // The worker is this process's inline one; what changes with Service Bus is only whether the answer waits.
+    const installed = getRuntime();
+    installRuntime({ ...installed, mode: 'service-bus' });
+    try {
+      const queued = await call(isolate, { body: { hostname: 'wks-lab', comment: 'queued' } });
+      expect(queued).toMatchObject({
+        status: 202,
+        body: { status: 'queued', requestId: expect.any(String) },
+      });
+      const machineId = h.machineId(`hv-host-01.${DOMAIN}`);
+      const waited = await call(isolate, { body: { machineId, comment: 'waited', wait: true } });
+      expect(waited).toMatchObject({ status: 201, body: { status: 'posted', action: { machineId } } });
+    } finally {
+      installRuntime(installed);
+    }
   }, 30_000);
 
   it('refuses bad bodies with 400, 413 and 415, naming what and where', async () => {
