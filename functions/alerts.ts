@@ -8,14 +8,10 @@ import {
   readBodyWithin,
 } from '../shared/intake/http-body';
 import type { IntakeResult } from '../shared/intake/receive-alerts';
-import type { Runtime } from '../shared/runtime';
-
-function problem(status: number, code: string, message: string, path?: string): HttpResponseInit {
-  return { status, jsonBody: { error: path ? { code, message, path } : { code, message } } };
-}
+import { httpRuntime, jsonProblem } from './http-runtime';
 
 function fromHttpProblem(p: HttpProblem): HttpResponseInit {
-  const response = problem(p.status, p.code, p.message, p.path);
+  const response = jsonProblem(p.status, p.code, p.message, p.path);
   if (p.status === 405) response.headers = { Allow: 'POST' };
   return response;
 }
@@ -38,24 +34,9 @@ function fromResult(result: IntakeResult): HttpResponseInit {
 
 /** POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out. */
 export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  // Read from the process runtime on every call, not cached here: getRuntime() already creates it
-  // once, and one installed later (tests) or recreated after closeRuntime() must be the one used.
-  // Loaded on first use, not when the host imports this file: the pipeline's SDKs would otherwise
-  // weigh on every cold start (docs/architecture.md §8).
-  const { getRuntime, isMisconfiguration } = await import('../shared/runtime');
-  let runtime: Runtime;
-  try {
-    runtime = getRuntime();
-  } catch (error) {
-    if (!isMisconfiguration(error)) throw error;
-    // Details go to the log only: the caller of a function key learns nothing about settings or policy.
-    context.error(error.message);
-    return problem(
-      503,
-      'misconfigured',
-      'the app settings or the isolation policy are invalid; see the logs',
-    );
-  }
+  const opened = await httpRuntime(context);
+  if ('response' in opened) return opened.response;
+  const { runtime } = opened;
   const head = checkRequestHead(request.method, request.headers, runtime.config.maxAlertBytes);
   if (head) return fromHttpProblem(head);
   const read = await readBodyWithin(request.body, runtime.config.maxAlertBytes);

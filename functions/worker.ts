@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { SETTINGS } from '../shared/config';
+import { serviceBusTriggerAllowed } from './service-bus-trigger';
 
 /**
  * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
@@ -30,22 +30,11 @@ function bodyOf(message: unknown): unknown {
 }
 
 /**
- * Registers the Service Bus trigger, unless there is nothing it could do. Without a namespace (a
- * local `func start`) there is no queue: the alerts function runs this same worker inline in its own
- * process, and a trigger with no connection would only show as a broken function. With a bad setting
- * or policy, every delivery would fail and Service Bus would redeliver each message at once until its
- * delivery count ran out, dead-lettering the whole queue within seconds: the messages stay queued
- * instead, until a deployment with a valid configuration restarts the app (health says which
- * component is invalid; the log says why).
+ * Registers the Service Bus trigger, unless there is nothing it could do (functions/service-bus-trigger.ts).
+ * Without a namespace the alerts function runs this same worker inline in its own process.
  */
 export function registerWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  if (!env[SETTINGS.serviceBusNamespace]?.trim()) return false;
-  // Required here, not imported at the top: without a namespace (local runs) the policy compiler is
-  // never loaded at start-up. Registration has to happen while the host loads this file, so the
-  // check cannot wait for an asynchronous import.
-  const { checkConfiguration } =
-    require('../shared/configuration-check') as typeof import('../shared/configuration-check');
-  if (!checkConfiguration(env).valid) return false;
+  if (!serviceBusTriggerAllowed(env)) return false;
   app.serviceBusQueue('worker', {
     connection: 'ServiceBusConnection',
     queueName: '%ISOLATION_QUEUE%',

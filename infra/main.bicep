@@ -74,6 +74,12 @@ param deploySentinelPlaybook bool = false
 @description('Post every isolation outcome as a comment on its Sentinel incident (needs sentinelWorkspaceId, which grants the app Microsoft Sentinel Responder). Defaults to on with the playbook.')
 param sentinelIncidentComments bool = deploySentinelPlaybook
 
+@description('Object ids of the relays allowed to send alert events to the alert queue (Azure Service Bus Data Sender on that queue only).')
+param alertSenderPrincipalIds array = []
+
+@description('App Service authentication (Entra ID) is enabled for the app: the manual endpoints then trust its x-ms-client-principal header and require the Isolation.Operator app role. Leave false without it: the header would prove nothing.')
+param manualEasyAuth bool = false
+
 // ---------------------------------------------------------------- names
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -140,6 +146,7 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
+    alertQueueName: serviceBus.outputs.alertQueueName
     useUserAssignedIdentity: useUserAssignedIdentity
     userAssignedIdentityName: names.userIdentity
     mdeCloud: mdeCloud
@@ -152,6 +159,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maxAlertBytes: maxAlertBytes
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
+    manualEasyAuth: manualEasyAuth ? 'on' : 'off'
   }
 }
 
@@ -163,6 +171,8 @@ module roles 'modules/roles.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     queueName: serviceBus.outputs.queueName
     deadLetterQueueName: serviceBus.outputs.deadLetterQueueName
+    alertQueueName: serviceBus.outputs.alertQueueName
+    alertSenderPrincipalIds: alertSenderPrincipalIds
     appInsightsName: monitoring.outputs.appInsightsName
   }
 }
@@ -210,6 +220,8 @@ output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output isolationQueue string = serviceBus.outputs.queueName
 // Requests the worker gave up on, with the reason: watch it (and the queues' built-in $DeadLetterQueue).
 output deadLetterQueue string = serviceBus.outputs.deadLetterQueueName
+// Where relays publish alert events (README "Alert events over Service Bus").
+output alertQueue string = serviceBus.outputs.alertQueueName
 // Input of infra/permissions.bicep (principalId), the MDE permission grant.
 output identityPrincipalId string = functionApp.outputs.principalId
 output identityClientId string = functionApp.outputs.identityClientId

@@ -22,8 +22,10 @@ export const SETTINGS = {
   mode: 'ISOLATION_MODE',
   serviceBusNamespace: 'ServiceBusConnection__fullyQualifiedNamespace',
   queue: 'ISOLATION_QUEUE',
+  alertQueue: 'ALERT_QUEUE',
   maxAlertBytes: 'MAX_ALERT_BYTES',
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
+  manualEasyAuth: 'MANUAL_EASY_AUTH',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -56,11 +58,18 @@ export interface AppConfig {
   /** Null runs the worker inline in the process (local runs, CLI, demo). */
   serviceBusNamespace: string | null;
   queueName: string;
+  /** Where relays publish alert events (functions/alert-queue.ts); the same intake as POST /api/alerts. */
+  alertQueueName: string;
   maxAlertBytes: number;
   /** Azure Resource Manager of the cloud: where Sentinel incident comments go, and their token audience. */
   armBaseUrl: string;
   /** Post every outcome as a comment on the Sentinel incident of its alert. */
   sentinelIncidentComments: boolean;
+  /**
+   * App Service authentication is on in front of the app: the manual endpoints trust its principal
+   * header and require the operator role. Off, that header is ignored (any caller could send it).
+   */
+  manualEasyAuth: boolean;
 }
 
 export interface SettingProblem {
@@ -219,11 +228,11 @@ function readServiceBusNamespace(get: Lookup, problems: SettingProblem[]): strin
   return namespace;
 }
 
-function readQueueName(get: Lookup, problems: SettingProblem[]): string {
-  const queueName = get(SETTINGS.queue) ?? 'isolation-requests';
-  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(queueName))
-    problems.push({ setting: SETTINGS.queue, message: `"${queueName}" is not a valid queue name` });
-  return queueName;
+function readQueueName(get: Lookup, setting: string, fallback: string, problems: SettingProblem[]): string {
+  const name = get(setting) ?? fallback;
+  if (!/^[a-z0-9][a-z0-9._/-]{0,259}$/i.test(name))
+    problems.push({ setting, message: `"${name}" is not a valid queue name` });
+  return name;
 }
 
 /** Reads and validates every setting; throws one ConfigError listing every bad one. */
@@ -246,7 +255,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ? readChoice<PolicyMode>(get, SETTINGS.mode, POLICY_MODES, 'dry-run', problems)
       : null,
     serviceBusNamespace: readServiceBusNamespace(get, problems),
-    queueName: readQueueName(get, problems),
+    queueName: readQueueName(get, SETTINGS.queue, 'isolation-requests', problems),
+    alertQueueName: readQueueName(get, SETTINGS.alertQueue, 'alerts', problems),
     maxAlertBytes: readPositiveInteger(env, SETTINGS.maxAlertBytes, 1024 * 1024, problems),
     armBaseUrl: endpoints.armBaseUrl,
     sentinelIncidentComments:
@@ -257,6 +267,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'off',
         problems,
         'on or off (on posts each outcome as a comment on the Sentinel incident)',
+      ) === 'on',
+    manualEasyAuth:
+      readChoice(
+        get,
+        SETTINGS.manualEasyAuth,
+        ['on', 'off'] as const,
+        'off',
+        problems,
+        'on or off (on only when App Service authentication is enabled for the app)',
       ) === 'on',
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -21,7 +21,7 @@ import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
-import type { Delivery, RequestQueue } from './dispatch/transport/queue';
+import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
@@ -56,6 +56,11 @@ export interface Runtime {
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** A dead-letter record's request sent again by an operator, decided as it was. */
   resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
+  /**
+   * Writes a record to the dead-letter record queue (and the log): a message this app will never
+   * retry, with its reason, for an operator.
+   */
+  deadLetter(record: DeadLetterRecord): Promise<void>;
   /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
   handle(body: unknown, delivery: Delivery): Promise<void>;
   /**
@@ -236,6 +241,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     resubmit: (request) => dispatcher.resubmit(request),
+    async deadLetter(record) {
+      await queue.deadLetter(record);
+      reporter.note('error', { ...record });
+    },
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;
@@ -272,6 +281,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       for (const stop of stopWaiting) stop();
+      // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
+      await ready;
       await queue.close();
       await throttle.stop();
       stopNoting();

@@ -107,6 +107,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('trusts the Easy Auth principal header only when MANUAL_EASY_AUTH says on', () => {
+    expect(loadConfig({}).manualEasyAuth).toBe(false);
+    expect(loadConfig({ MANUAL_EASY_AUTH: 'on' }).manualEasyAuth).toBe(true);
+    expect(problemsOf({ MANUAL_EASY_AUTH: 'true' })).toEqual(['MANUAL_EASY_AUTH']);
+  });
+
   it.each([
     ['commercial', 'https://management.azure.com'],
     ['gcc', 'https://management.azure.com'],

@@ -14,6 +14,7 @@ param deploymentContainerUrl string
 param appInsightsName string
 param serviceBusFullyQualifiedNamespace string
 param queueName string
+param alertQueueName string
 
 @description('Use a user-assigned identity (created here) instead of the system-assigned one.')
 param useUserAssignedIdentity bool
@@ -33,6 +34,11 @@ param maxAlertBytes int
   'off'
 ])
 param sentinelIncidentComments string
+@allowed([
+  'on'
+  'off'
+])
+param manualEasyAuth string
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -189,8 +195,10 @@ var appSettings = {
   ISOLATION_MODE: isolationMode
   ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   ISOLATION_QUEUE: queueName
+  ALERT_QUEUE: alertQueueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
+  MANUAL_EASY_AUTH: manualEasyAuth
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {

@@ -12,6 +12,10 @@ param serviceBusNamespaceName string
 param queueName string
 @description('Queue of dead-letter records (shared/dispatch/service-bus-queue.ts deadLetterQueueName).')
 param deadLetterQueueName string
+@description('Queue of alert events (ALERT_QUEUE): the app receives from it.')
+param alertQueueName string
+@description('Object ids of the relays (Logic App or Power Automate identities, forwarders) that send alert events; each gets Azure Service Bus Data Sender on the alert queue only.')
+param alertSenderPrincipalIds array = []
 param appInsightsName string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -30,6 +34,11 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
 resource deadLetterQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
   parent: namespace
   name: deadLetterQueueName
+}
+
+resource alertQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: alertQueueName
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -56,6 +65,30 @@ resource queueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalType: 'ServicePrincipal'
   }
 }
+
+// The alert queue function receives alert events; it never sends to that queue.
+resource alertQueueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(alertQueue.id, principalId, serviceBusDataReceiverRoleId)
+  scope: alertQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataReceiverRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Relays may only send alert events: not isolation requests, which would skip intake's policy decision.
+resource alertQueueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for sender in alertSenderPrincipalIds: {
+    name: guid(alertQueue.id, sender, serviceBusDataSenderRoleId)
+    scope: alertQueue
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataSenderRoleId)
+      principalId: sender
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
 
 // The worker only writes dead-letter records; operators read them with their own Entra role (see README), so
 // the app gets no Receiver role there.

@@ -6,6 +6,8 @@ param location string
 param tags object
 param namespaceName string
 param queueName string
+@description('Queue of alert events from relays (ALERT_QUEUE): the same payloads as POST /api/alerts, at most 256 KB per message on Standard.')
+param alertQueueName string = 'alerts'
 
 // The window drops a second message with the same messageId. Intake's id is device + action
 // (`isolate:mde:<id>`), so the window is also how long a legitimate new request for the same device and
@@ -73,6 +75,26 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   }
 }
 
+// Alert events published by relays (a Logic App, Power Automate, Event Grid, a SIEM forwarder). Duplicate
+// detection drops a relay's resend of the same message id (a retried HTTP action of a Logic App). A message
+// the intake cannot carry through is redelivered after a growing pause (shared/intake/alert-message.ts): ten
+// deliveries span about four minutes of an outage before Service Bus dead-letters it. A day-old alert is
+// dead-lettered rather than acted on silently late.
+resource alertQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+  parent: namespace
+  name: alertQueueName
+  properties: {
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    maxDeliveryCount: 10
+    lockDuration: lockDuration
+    defaultMessageTimeToLive: 'P1D'
+    deadLetteringOnMessageExpiration: true
+    requiresSession: false
+    enablePartitioning: false
+  }
+}
+
 // Where the worker records a request it gives up on (RetriesExhausted, InvalidMessage...), with the reason:
 // the Functions Node model cannot dead-letter a message with a reason, so the records get a queue of their
 // own. No duplicate detection: every record has its own id (message id + time), so there is nothing to
@@ -94,3 +116,4 @@ output namespaceName string = namespace.name
 output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]
 output queueName string = queue.name
 output deadLetterQueueName string = deadLetterQueue.name
+output alertQueueName string = alertQueue.name

@@ -1,9 +1,10 @@
-import { app, InvocationContext } from '@azure/functions';
+import { InvocationContext } from '@azure/functions';
 import { registerWorker, worker } from '../../functions/worker';
 import { isolateRequestFrom } from '../../shared/dispatch/request';
 import { closeRuntime, createRuntime, installRuntime, type Runtime } from '../../shared/runtime';
 import type { RunningSimulator } from '../../simulator';
 import { alertOf } from '../support/alerts';
+import { NAMESPACE, useServiceBusRegistrationSpy } from '../support/registration';
 import { silentReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
@@ -69,17 +70,11 @@ describe('worker function (Service Bus trigger)', () => {
 });
 
 describe('worker trigger registration', () => {
-  const NAMESPACE = { ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net' };
-  let registered: jest.SpyInstance;
-  beforeEach(() => {
-    registered = jest.spyOn(app, 'serviceBusQueue').mockImplementation(() => undefined);
-    jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const registered = useServiceBusRegistrationSpy();
 
   it('registers the trigger with a namespace and a valid configuration', () => {
     expect(registerWorker(NAMESPACE)).toBe(true);
-    expect(registered).toHaveBeenCalledWith(
+    expect(registered()).toHaveBeenCalledWith(
       'worker',
       expect.objectContaining({ queueName: '%ISOLATION_QUEUE%' }),
     );
@@ -90,11 +85,11 @@ describe('worker trigger registration', () => {
     expect(
       registerWorker({ ...NAMESPACE, ISOLATION_POLICY: '{"version": "v", "rules": [{"name": "x"}]}' }),
     ).toBe(false);
-    expect(registered).not.toHaveBeenCalled();
+    expect(registered()).not.toHaveBeenCalled();
   });
 
   it('registers nothing without a namespace (inline worker)', () => {
     expect(registerWorker({})).toBe(false);
-    expect(registered).not.toHaveBeenCalled();
+    expect(registered()).not.toHaveBeenCalled();
   });
 });

@@ -20,6 +20,7 @@ import {
   DOCUMENTED_ROLE_IDS,
   isoDurationMs,
   PERMISSIONS_FILE,
+  ruleAlertQueue,
   ruleApiVersions,
   ruleAppSettings,
   ruleDeadLetterQueue,
@@ -347,6 +348,33 @@ describe('isolation queue', () => {
   });
 });
 
+describe('alert queue', () => {
+  const servicebus = 'infra/modules/servicebus.bicep';
+
+  it('drops resends, dead-letters what expires, and the app may receive from it', () => {
+    expect(ruleAlertQueue(infra)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'requiresDuplicateDetection: true\n    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow\n    maxDeliveryCount: 10',
+      'requiresDuplicateDetection: false\n    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow\n    maxDeliveryCount: 10',
+      'without duplicate detection',
+    ],
+  ])('fails when %s becomes %s', (good, bad, message) => {
+    expect(ruleAlertQueue(replacing(servicebus, (t) => t.replace(good, bad)))).toEqual([
+      expect.stringContaining(message),
+    ]);
+  });
+
+  it('fails when the app may not receive from it', () => {
+    const files = replacing('infra/modules/roles.bicep', (t) =>
+      t.replace(/resource alertQueueReceiver[\s\S]*?\n}\n/, ''),
+    );
+    expect(ruleAlertQueue(files)).toEqual([expect.stringContaining('may not receive from the alert queue')]);
+  });
+});
+
 describe('dead-letter record queue', () => {
   const servicebus = 'infra/modules/servicebus.bicep';
 
@@ -356,7 +384,7 @@ describe('dead-letter record queue', () => {
     const names = resources(file)
       .filter((r) => r.type === 'Microsoft.ServiceBus/namespaces/queues')
       .map((r) => renderString(file, property(r.body, 'name'), { queueName: 'isolation-requests' }));
-    expect(names).toEqual(['isolation-requests', deadLetterQueueName('isolation-requests')]);
+    expect(names).toEqual(['isolation-requests', 'alerts', deadLetterQueueName('isolation-requests')]);
   });
 
   it('fails when the code names the queue differently', () => {

@@ -290,8 +290,59 @@ function isDeadLetterQueue(q: ResourceDecl, naming: DeadLetterNaming): boolean {
   return renderString(q.file, property(q.body, 'name'), { queueName: probe }) === naming(probe);
 }
 
+/** The queue of alert events relays publish to (functions/alert-queue.ts), named by its own parameter. */
+const isAlertQueue = (q: ResourceDecl) => property(q.body, 'name')?.text === 'alertQueueName';
+
 const requestQueues = (files: BicepFile[], naming: DeadLetterNaming) =>
-  deployed(files, 'Microsoft.ServiceBus/namespaces/queues').filter((q) => !isDeadLetterQueue(q, naming));
+  deployed(files, 'Microsoft.ServiceBus/namespaces/queues').filter(
+    (q) => !isDeadLetterQueue(q, naming) && !isAlertQueue(q),
+  );
+
+/** The roles (role-ids.bicep names) granted on the queue resource `queueSymbol` of the roles module. */
+function queueRoles(rolesFile: BicepFile, queueSymbol: string | undefined): (string | undefined)[] {
+  const imported = imports(rolesFile);
+  return resources(rolesFile)
+    .filter(
+      (r) =>
+        r.type === 'Microsoft.Authorization/roleAssignments' &&
+        property(r.body, 'scope')?.text === queueSymbol,
+    )
+    .map((r) => {
+      const args = property(r.body, 'properties', 'roleDefinitionId')?.childForFieldName(
+        'arguments',
+      )?.namedChildren;
+      return imported.get(args?.[1]?.text ?? '')?.original;
+    });
+}
+
+/**
+ * The alert queue drops a relay's resend (duplicate detection on), dead-letters what expires, and the
+ * app may receive from it; relays get Sender on it and nothing else.
+ */
+export function ruleAlertQueue(files: BicepFile[]): string[] {
+  const queues = deployed(files, 'Microsoft.ServiceBus/namespaces/queues').filter(isAlertQueue);
+  if (queues.length !== 1)
+    return [`expected one alert queue named by alertQueueName, found ${queues.length}`];
+  const [q] = queues;
+  const problems: string[] = [];
+  const at = where(q.file, q.line);
+  if (queueProperty(q, 'requiresDuplicateDetection') !== true)
+    problems.push(`${at}: alert queue without duplicate detection`);
+  if (queueProperty(q, 'deadLetteringOnMessageExpiration') !== true)
+    problems.push(`${at}: alert queue drops expired messages instead of dead-lettering them`);
+  const rolesFile = files.find((f) => f.path.endsWith('modules/roles.bicep'));
+  const queueSymbol =
+    rolesFile &&
+    resources(rolesFile).find(
+      (r) =>
+        r.existing &&
+        r.type === 'Microsoft.ServiceBus/namespaces/queues' &&
+        property(r.body, 'name')?.text === 'alertQueueName',
+    )?.symbol;
+  if (!rolesFile || !queueRoles(rolesFile, queueSymbol).includes('serviceBusDataReceiverRoleId'))
+    problems.push('infra/modules/roles.bicep: the app may not receive from the alert queue');
+  return problems;
+}
 
 /**
  * The isolation-request queue collapses duplicates for a short window that outlasts the lock, dead-letters
@@ -410,19 +461,7 @@ export function ruleDeadLetterQueue(files: BicepFile[], naming: DeadLetterNaming
       r.type === 'Microsoft.ServiceBus/namespaces/queues' &&
       property(r.body, 'name')?.text === passedAs,
   )?.symbol;
-  const imported = imports(rolesFile);
-  const roles = resources(rolesFile)
-    .filter(
-      (r) =>
-        r.type === 'Microsoft.Authorization/roleAssignments' &&
-        property(r.body, 'scope')?.text === queueSymbol,
-    )
-    .map((r) => {
-      const args = property(r.body, 'properties', 'roleDefinitionId')?.childForFieldName(
-        'arguments',
-      )?.namedChildren;
-      return imported.get(args?.[1]?.text ?? '')?.original;
-    });
+  const roles = queueRoles(rolesFile, queueSymbol);
   if (!queueSymbol || !roles.includes('serviceBusDataSenderRoleId'))
     problems.push(`${rolesFile.path}: the app may not send to the dead-letter queue (${passedAs})`);
   if (roles.includes('serviceBusDataReceiverRoleId'))

@@ -16,6 +16,7 @@ import type { IntakeResult } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
+import type { StateStore } from '../../shared/state/store';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator';
 import { alertOf } from '../support/alerts';
 import { recordingReporter } from '../support/reporter';
@@ -38,6 +39,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   policy?: object;
   decorateApi?: (api: MdeApi) => MdeApi;
+  /** The state store instead of the one the settings name (embedded by default). */
+  store?: StateStore;
 }
 
 export interface Harness {
@@ -81,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     timing: compressTiming(0.001),
     concurrency: 4,
     decorateApi: options.decorateApi,
+    store: options.store,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

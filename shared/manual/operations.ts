@@ -1,0 +1,278 @@
+/**
+ * A person's isolate or release over HTTP (docs/architecture.md §2.2). The request takes the path of
+ * an alert-driven one (queue, worker: exact resolution, protections, platform checks, idempotency,
+ * throttling, tracking); what is checked here first is what the caller must hear at once: an unknown
+ * or ambiguous device, a protected one, a pending opposite action, someone else's isolation, a dry
+ * run. Every MDE call goes through the runtime's throttled client, the one the worker counts.
+ */
+import { manualRequest as manualFamily } from '../alerts/manual';
+import type { NormalizedAlert } from '../alerts/model';
+import type { ManualOrder } from '../dispatch/dispatcher';
+import type { IsolationRequest } from '../dispatch/request';
+import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
+import type { Clock } from '../kernel/clock';
+import { truncate } from '../kernel/text';
+import type { MdeApi } from '../mde/api';
+import { MdeApiError } from '../mde/errors';
+import type { Machine, MachineAction } from '../mde/types';
+import type { Decision, IsolationPolicy } from '../policy/types';
+import { type IsolationRecord, type StateStore, StoreUnavailableError } from '../state/store';
+import { type ManualAnswer, refusal, unavailable } from './answer';
+import type { Caller } from './caller';
+import type { ManualCommand } from './order';
+import { releaseProvenance } from './provenance';
+
+/** What the use case needs of the runtime (shared/runtime.ts satisfies it). */
+export interface ManualRuntime {
+  readonly mode: 'inline' | 'service-bus';
+  readonly policy: IsolationPolicy;
+  readonly api: MdeApi;
+  readonly store: StateStore;
+  readonly throttle: { readonly clock: Clock };
+  submitManual(order: ManualOrder): Promise<IsolationRequest>;
+}
+
+export interface ManualTiming {
+  /** How long `wait` (and every inline request) waits for the action; well under the HTTP limit. */
+  waitMs: number;
+  pollMs: number;
+}
+
+/** 60 s: Azure's front end drops an HTTP request after 230 s; a caller gets 202 long before. */
+export const DEFAULT_MANUAL_TIMING: ManualTiming = { waitMs: 60_000, pollMs: 500 };
+
+const CANDIDATES_LISTED = 10;
+const COMMENT_MAX = 1000;
+
+function machineSummary(m: Machine) {
+  return { machineId: m.id, computerDnsName: m.computerDnsName, lastSeen: m.lastSeen };
+}
+
+function unresolved(resolution: Exclude<Resolution, { kind: 'machine' }>): ManualAnswer {
+  if (resolution.kind === 'not-found')
+    return refusal(
+      404,
+      'unknown-device',
+      `no MDE machine matches this device exactly (tried ${resolution.tried.join(', ')})`,
+      {
+        namesakes: resolution.namesakes.slice(0, CANDIDATES_LISTED).map(machineSummary),
+      },
+    );
+  return refusal(
+    422,
+    'ambiguous-device',
+    `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently; name it by machineId`,
+    { candidates: resolution.candidates.slice(0, CANDIDATES_LISTED).map(machineSummary) },
+  );
+}
+
+/** `UnManagedDevice` contains a device MDE lists as not onboarded (docs/mde-api.md §8.1, §9.4). */
+function containmentRefusal(machine: Machine): ManualAnswer {
+  const status = machine.onboardingStatus ?? 'unknown';
+  if (!machine.onboardingStatus || machine.onboardingStatus.toLowerCase() === 'onboarded')
+    return refusal(
+      422,
+      'device-onboarded',
+      `UnManagedDevice contains devices MDE lists as not onboarded; ${machine.id} is ${status}: isolate it with Full or Selective`,
+    );
+  // The worker, the MDE client and the blast-radius breaker know Full and Selective only: refused
+  // rather than sent down a path that would skip it as "not onboarded".
+  return refusal(
+    422,
+    'containment-unsupported',
+    `${machine.id} is ${status}; containing unmanaged devices is not carried out by this version: contain it in the Defender portal`,
+  );
+}
+
+/** The caller, and the override or force reason, in every record: the MDE comment carries them. */
+function commentOf(command: ManualCommand, caller: Caller): string {
+  const waiver = command.override
+    ? ` [protections overridden: ${command.reason}]`
+    : command.force
+      ? ` [release forced: ${command.reason}]`
+      : '';
+  return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
+}
+
+/** The manual alert the worker will decide, for the same decision ahead of it. */
+function previewAlert(command: ManualCommand, machine: Machine, caller: Caller): NormalizedAlert {
+  const [alert] = manualFamily.parse({
+    machineId: machine.id,
+    comment: command.comment,
+    isolationType: command.isolationType,
+    requestedBy: caller.label,
+  });
+  return alert;
+}
+
+function decisionView(decision: Decision) {
+  const { action, isolationType, rule, reason, mode } = decision;
+  return { action, isolationType, rule, reason, mode };
+}
+
+/** The register's current state against the order: done, pending the same, or pending the opposite. */
+async function registerAnswer(
+  command: ManualCommand,
+  record: IsolationRecord | null,
+  api: MdeApi,
+): Promise<ManualAnswer | null> {
+  if (record === null) return null;
+  const [done, pending, opposite] =
+    command.verb === 'isolate'
+      ? ['isolated', 'isolating', 'releasing']
+      : ['released', 'releasing', 'isolating'];
+  if (record.state === opposite)
+    return refusal(
+      409,
+      'opposite-pending',
+      `${opposite === 'releasing' ? 'a release' : 'an isolation'} of this device is under way (request ${record.requestId}); wait for it to end`,
+      { record },
+    );
+  if (record.state === done)
+    return { status: 200, body: { status: `already-${done}`, posted: false, record } };
+  const action = record.state === pending ? record.actions[0] : undefined;
+  if (!action) return null;
+  const current = await api.getMachineAction(action.actionId);
+  return { status: 200, body: { status: 'adopted', posted: false, adopted: true, action: current, record } };
+}
+
+async function releaseRefusal(
+  command: ManualCommand,
+  runtime: ManualRuntime,
+  machine: Machine,
+): Promise<ManualAnswer | null> {
+  const provenance = await releaseProvenance(
+    runtime.api,
+    runtime.store,
+    machine.id,
+    runtime.throttle.clock.now(),
+  );
+  if (provenance.kind === 'unknown') return refusal(409, 'provenance-unknown', provenance.reason);
+  if (provenance.kind === 'ours' || command.force) return null;
+  const { requestor, requestSource, actionId } = provenance.isolatedBy;
+  return refusal(
+    409,
+    'isolated-by-someone-else',
+    `this app did not make the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId}); send force: true with a reason to release it anyway`,
+    { isolatedBy: provenance.isolatedBy },
+  );
+}
+
+/** The policy's answer for this device, refused here when the worker would not isolate it. */
+function policyRefusal(command: ManualCommand, decision: Decision): ManualAnswer | null {
+  if (decision.action === 'isolate') return null;
+  const view = { decision: decisionView(decision) };
+  if (decision.action === 'skip') return refusal(422, 'not-isolatable', decision.reason, view);
+  if (command.override)
+    // The worker applies protections to every request; refused so nobody believes they were waived.
+    return refusal(
+      422,
+      'override-unavailable',
+      `${decision.reason}; this version's worker applies protections to manual requests too: isolate it in the Defender portal`,
+      view,
+    );
+  return refusal(
+    422,
+    'protected',
+    `${decision.reason}; send override: true with a reason to isolate it anyway`,
+    view,
+  );
+}
+
+/** The action the worker posted or adopted for `requestId`, once the ledger has it; null after `waitMs`. */
+async function awaitAction(
+  runtime: ManualRuntime,
+  requestId: string,
+  timing: ManualTiming,
+): Promise<{ adopted: boolean; action: MachineAction } | null> {
+  const deadline = Date.now() + timing.waitMs;
+  for (;;) {
+    const entry = await runtime.store.actions.forRequest(requestId);
+    if (entry) return { adopted: entry.adopted, action: await runtime.api.getMachineAction(entry.actionId) };
+    if (Date.now() + timing.pollMs > deadline) return null;
+    await new Promise((done) => setTimeout(done, timing.pollMs));
+  }
+}
+
+async function decideAndSubmit(
+  command: ManualCommand,
+  caller: Caller,
+  runtime: ManualRuntime,
+  timing: ManualTiming,
+): Promise<ManualAnswer> {
+  await runtime.store.ping();
+  const resolver = new DeviceResolver(runtime.api, runtime.throttle.clock, 0);
+  const resolution = await resolver.resolve(command.device);
+  if (resolution.kind !== 'machine') return unresolved(resolution);
+  const { machine } = resolution;
+  if (command.isolationType === 'UnManagedDevice') return containmentRefusal(machine);
+  const isolationType = command.isolationType;
+  const known = await registerAnswer(command, await runtime.store.register.get(machine.id), runtime.api);
+  if (known) return known;
+  let decision: ReturnType<typeof decisionView> | null = null;
+  if (command.verb === 'isolate') {
+    const full = runtime.policy.decideDevice(
+      previewAlert(command, machine, caller),
+      { mdeDeviceId: machine.id },
+      machine,
+      {
+        now: new Date(runtime.throttle.clock.now()),
+      },
+    );
+    const refused = policyRefusal(command, full);
+    if (refused) return refused;
+    decision = decisionView(full);
+  } else {
+    const refused = await releaseRefusal(command, runtime, machine);
+    if (refused) return refused;
+  }
+  const device = machineSummary(machine);
+  if (command.dryRun || runtime.policy.mode === 'dry-run')
+    return {
+      status: 200,
+      body: {
+        status: 'dry-run',
+        posted: false,
+        mode: command.dryRun ? 'dry-run (asked)' : 'dry-run (policy)',
+        device,
+        decision: decision ?? { action: 'release', reason: command.comment },
+      },
+    };
+  const request = await runtime.submitManual({
+    action: command.verb,
+    device: { mdeDeviceId: machine.id },
+    comment: commentOf(command, caller),
+    isolationType: decision?.isolationType ?? isolationType,
+    requestedBy: caller.label,
+  });
+  const queued = { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
+  if (runtime.mode === 'service-bus' && !command.wait) return { status: 202, body: queued };
+  const done = await awaitAction(runtime, request.requestId, timing);
+  if (!done) return { status: 202, body: queued };
+  return {
+    status: done.adopted ? 200 : 201,
+    body: {
+      status: done.adopted ? 'adopted' : 'posted',
+      posted: !done.adopted,
+      requestId: request.requestId,
+      device,
+      action: done.action,
+    },
+  };
+}
+
+/** Carries out a validated order for `caller`; never throws for the store or MDE being down. */
+export async function carryOutManualOrder(
+  command: ManualCommand,
+  caller: Caller,
+  runtime: ManualRuntime,
+  timing: ManualTiming = DEFAULT_MANUAL_TIMING,
+): Promise<ManualAnswer> {
+  try {
+    return await decideAndSubmit(command, caller, runtime, timing);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return unavailable('store');
+    if (error instanceof MdeApiError) return unavailable('mde');
+    throw error;
+  }
+}

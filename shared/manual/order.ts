@@ -1,0 +1,205 @@
+/**
+ * The body of a manual isolate or release, in this app's shape (`POST /api/isolate`, `/api/release`)
+ * or MDE's (`POST /api/machines/{id}/isolate`, `/unisolate`: `Comment`, `IsolationType`, docs/mde-api.md
+ * §5), so a script written for the MDE API can point at this app. Every value was chosen by a person,
+ * so a bad one is refused with its field named, never read leniently.
+ */
+
+import { deviceFromHints } from '../alerts/devices';
+import type { DeviceRef } from '../alerts/model';
+import { isRecord, type JsonRecord } from '../kernel/records';
+import { ISOLATION_TYPES } from '../kernel/vocabulary';
+
+/** MDE's types (docs/mde-api.md §5): `UnManagedDevice` contains a device MDE does not manage (§9.4). */
+export const MANUAL_ISOLATION_TYPES = [...ISOLATION_TYPES, 'UnManagedDevice'] as const;
+export type ManualIsolationType = (typeof MANUAL_ISOLATION_TYPES)[number];
+
+export type ManualVerb = 'isolate' | 'release';
+
+export interface ManualCommand {
+  verb: ManualVerb;
+  device: DeviceRef;
+  comment: string;
+  isolationType: ManualIsolationType;
+  /** Protections waived; only with a reason. */
+  override: boolean;
+  /** Release of an isolation this app did not make; only with a reason. */
+  force: boolean;
+  reason: string | null;
+  /** Decide and report, post nothing, whatever the mode. */
+  dryRun: boolean;
+  /** Service Bus: wait (bounded) for the worker to post or adopt the action. */
+  wait: boolean;
+}
+
+export interface OrderProblem {
+  status: 400;
+  code: 'invalid-order';
+  message: string;
+  path: string;
+}
+
+const COMMENT_MAX = 1000;
+const REASON_MAX = 300;
+
+/** The device fields of the native shape: exactly one names the device. */
+const DEVICE_FIELDS = {
+  machineId: { hint: 'mdeDeviceId', expected: 'a 40-hex MDE machine id' },
+  fqdn: { hint: 'fqdn', expected: 'a DNS name with a domain' },
+  hostname: { hint: 'hostname', expected: 'a host name without a domain' },
+  aadDeviceId: { hint: 'aadDeviceId', expected: 'an Entra device id (GUID)' },
+  ip: { hint: 'ipAddresses', expected: 'an IPv4 or IPv6 address' },
+} as const;
+type DeviceField = keyof typeof DEVICE_FIELDS;
+const DEVICE_FIELD_NAMES = Object.keys(DEVICE_FIELDS) as DeviceField[];
+
+const NATIVE_FIELDS = [
+  ...DEVICE_FIELD_NAMES,
+  'comment',
+  'isolationType',
+  'override',
+  'reason',
+  'dryRun',
+  'wait',
+  'force',
+];
+const MDE_FIELDS = ['Comment', 'IsolationType', 'override', 'reason', 'dryRun', 'wait', 'force'];
+
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+function problemOf(error: unknown): OrderProblem {
+  if (!(error instanceof Refusal)) throw error;
+  return { status: 400, code: 'invalid-order', message: error.message, path: error.path };
+}
+
+function onlyKnown(body: JsonRecord, known: readonly string[]): void {
+  const unknown = Object.keys(body).find((key) => !known.includes(key));
+  if (unknown !== undefined)
+    throw new Refusal(
+      `unknown field "${unknown.slice(0, 40)}"; accepted: ${known.join(', ')}`,
+      `$.${unknown.slice(0, 40)}`,
+    );
+}
+
+function flag(body: JsonRecord, name: string): boolean {
+  const value = body[name];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new Refusal(`${name} must be true or false`, `$.${name}`);
+  return value;
+}
+
+function boundedText(body: JsonRecord, name: string, max: number, required: boolean): string | null {
+  const value = body[name];
+  if (value === undefined || value === null) {
+    if (required) throw new Refusal(`${name} is required: say why`, `$.${name}`);
+    return null;
+  }
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new Refusal(`${name} must be a non-empty string`, `$.${name}`);
+  if (value.length > max) throw new Refusal(`${name} is longer than ${max} characters`, `$.${name}`);
+  return value.trim();
+}
+
+function isolationTypeOf(body: JsonRecord, name: string): ManualIsolationType {
+  const value = body[name];
+  if (value === undefined || value === null) return 'Full';
+  const match = MANUAL_ISOLATION_TYPES.find(
+    (type) => typeof value === 'string' && type.toLowerCase() === value.toLowerCase(),
+  );
+  if (!match) throw new Refusal(`${name} must be one of ${MANUAL_ISOLATION_TYPES.join(', ')}`, `$.${name}`);
+  return match;
+}
+
+function deviceOf(name: DeviceField, value: unknown): DeviceRef {
+  const { hint, expected } = DEVICE_FIELDS[name];
+  const device =
+    typeof value === 'string'
+      ? deviceFromHints(hint === 'ipAddresses' ? { ipAddresses: [value] } : { [hint]: value })
+      : null;
+  // A host name with a domain is an FQDN and the other way round: one field, one meaning.
+  const fits =
+    device !== null &&
+    (name !== 'hostname' || !device.fqdn) &&
+    (name !== 'fqdn' || String(value).includes('.'));
+  if (!fits) throw new Refusal(`${name} "${String(value).slice(0, 80)}" is not ${expected}`, `$.${name}`);
+  return device;
+}
+
+function nativeDevice(body: JsonRecord): DeviceRef {
+  const given = DEVICE_FIELD_NAMES.filter((name) => body[name] !== undefined && body[name] !== null);
+  if (given.length !== 1)
+    throw new Refusal(
+      `give exactly one of ${DEVICE_FIELD_NAMES.join(', ')}${given.length ? ` (got ${given.join(', ')})` : ''}`,
+      given.length ? `$.${given[1]}` : '$',
+    );
+  return deviceOf(given[0], body[given[0]]);
+}
+
+/** Options common to both shapes; override and force each need a reason. */
+function options(body: JsonRecord, verb: ManualVerb) {
+  const override = flag(body, 'override');
+  const force = flag(body, 'force');
+  if (force && verb !== 'release') throw new Refusal('force applies to a release only', '$.force');
+  if (override && verb !== 'isolate')
+    throw new Refusal('override applies to an isolation only', '$.override');
+  const reason = boundedText(body, 'reason', REASON_MAX, override || force);
+  return { override, force, reason, dryRun: flag(body, 'dryRun'), wait: flag(body, 'wait') };
+}
+
+function ensureObject(body: unknown): JsonRecord {
+  if (!isRecord(body)) throw new Refusal('the body must be a JSON object', '$');
+  return body;
+}
+
+/** `POST /api/isolate` and `/api/release`. */
+export function parseOrder(verb: ManualVerb, body: unknown): ManualCommand | OrderProblem {
+  try {
+    const record = ensureObject(body);
+    onlyKnown(
+      record,
+      verb === 'isolate' ? NATIVE_FIELDS : NATIVE_FIELDS.filter((f) => f !== 'isolationType'),
+    );
+    return {
+      verb,
+      device: nativeDevice(record),
+      comment: boundedText(record, 'comment', COMMENT_MAX, true) as string,
+      isolationType: verb === 'isolate' ? isolationTypeOf(record, 'isolationType') : 'Full',
+      ...options(record, verb),
+    };
+  } catch (error) {
+    return problemOf(error);
+  }
+}
+
+/** `POST /api/machines/{id}/isolate` and `/unisolate`: the machine id is in the path. */
+export function parseMdeOrder(
+  verb: ManualVerb,
+  machineId: string,
+  body: unknown,
+): ManualCommand | OrderProblem {
+  try {
+    const device = deviceOf('machineId', machineId);
+    const record = ensureObject(body);
+    onlyKnown(record, verb === 'isolate' ? MDE_FIELDS : MDE_FIELDS.filter((f) => f !== 'IsolationType'));
+    return {
+      verb,
+      device,
+      comment: boundedText(record, 'Comment', COMMENT_MAX, true) as string,
+      isolationType: verb === 'isolate' ? isolationTypeOf(record, 'IsolationType') : 'Full',
+      ...options(record, verb),
+    };
+  } catch (error) {
+    return problemOf(error);
+  }
+}
+
+export function isOrderProblem(value: ManualCommand | OrderProblem): value is OrderProblem {
+  return 'code' in value;
+}

@@ -1,0 +1,82 @@
+/**
+ * Whose isolation a release would end. Before releasing, the device's latest Isolate action in MDE
+ * (`requestor`, `requestSource`, docs/mde-api.md §7) is compared with what this app recorded (the
+ * register and the action ledger): releasing an analyst's or attack disruption's isolation undoes a
+ * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
+ * `release` both ask here.
+ */
+import type { MdeApi } from '../mde/api';
+import type { MachineAction } from '../mde/types';
+import type { StateStore } from '../state/store';
+
+/** Far beyond MDE's 3-day retry: no older Isolate is still in force unnoticed by a later one. */
+const LOOKBACK_DAYS = 30;
+/** A device with this many isolations in the lookback is refused rather than judged from a page. */
+const HISTORY_MAX = 1_000;
+
+export interface IsolatedBy {
+  actionId: string;
+  requestor: string;
+  requestSource: string | null;
+  status: string;
+  createdAt: string;
+}
+
+export type ReleaseProvenance =
+  /** This app made the isolation in force (or none is): release it. */
+  | { kind: 'ours'; actionId: string | null }
+  /** Someone else's isolation: refuse unless forced. */
+  | { kind: 'foreign'; isolatedBy: IsolatedBy }
+  /** MDE lists too many to tell which is the latest. */
+  | { kind: 'unknown'; reason: string };
+
+/** An Isolate that failed or was cancelled isolates nothing: there is nobody's decision to undo. */
+const IN_FORCE = ['Pending', 'InProgress', 'Succeeded'];
+
+function newest(actions: MachineAction[]): MachineAction | null {
+  return actions.reduce<MachineAction | null>(
+    (latest, a) =>
+      latest === null || Date.parse(a.creationDateTimeUtc) > Date.parse(latest.creationDateTimeUtc)
+        ? a
+        : latest,
+    null,
+  );
+}
+
+export async function releaseProvenance(
+  api: MdeApi,
+  store: StateStore,
+  machineId: string,
+  now: number,
+): Promise<ReleaseProvenance> {
+  const isolations = await api.listMachineActions({
+    machineId,
+    type: 'Isolate',
+    createdSince: new Date(now - LOOKBACK_DAYS * 86_400_000),
+    top: HISTORY_MAX,
+  });
+  if (isolations.length >= HISTORY_MAX)
+    return {
+      kind: 'unknown',
+      reason: `MDE lists ${HISTORY_MAX} or more isolations of this device in ${LOOKBACK_DAYS} days; refusing to judge whose is in force`,
+    };
+  const latest = newest(isolations);
+  if (latest === null || !IN_FORCE.includes(latest.status)) return { kind: 'ours', actionId: null };
+  const [record, ledger] = await Promise.all([
+    store.register.get(machineId),
+    store.actions.forMachine(machineId),
+  ]);
+  const known =
+    record?.actions.some((a) => a.actionId === latest.id) || ledger.some((e) => e.actionId === latest.id);
+  if (known) return { kind: 'ours', actionId: latest.id };
+  return {
+    kind: 'foreign',
+    isolatedBy: {
+      actionId: latest.id,
+      requestor: latest.requestor,
+      requestSource: latest.requestSource ?? null,
+      status: latest.status,
+      createdAt: latest.creationDateTimeUtc,
+    },
+  };
+}

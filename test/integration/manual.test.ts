@@ -1,0 +1,402 @@
+/**
+ * The manual operations over HTTP, end to end: the function handlers, the runtime, the simulator and
+ * the Table store on Azurite, whose register and action ledger the worker writes.
+ */
+import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
+import {
+  action,
+  isolate,
+  isolation,
+  isolations,
+  machineIsolate,
+  machineUnisolate,
+  release,
+} from '../../functions/manual';
+import { closeRuntime, getRuntime, installRuntime, type Runtime } from '../../shared/runtime';
+import { type StateStore, StoreUnavailableError } from '../../shared/state/store';
+import { TableStateStore } from '../../shared/state/table';
+import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
+import { type Harness, startHarness } from './harness';
+
+const DOMAIN = 'contoso.local';
+type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+let azurite: RunningAzurite;
+let prefix = 0;
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 30_000);
+afterAll(() => azurite?.stop());
+
+function freshStore(): StateStore {
+  prefix += 1;
+  return new TableStateStore(
+    { kind: 'connection-string', connectionString: azurite.connectionString },
+    { tablePrefix: `m${process.pid}x${prefix}` },
+  );
+}
+
+async function startManual(env: Record<string, string> = {}): Promise<{ h: Harness; store: StateStore }> {
+  const store = freshStore();
+  const h = await startHarness({ store, env });
+  installRuntime(h.runtime);
+  return { h, store };
+}
+
+/** The installed runtime is the harness's: closing it closes the harness runtime. */
+async function stop(h: Harness) {
+  await closeRuntime();
+  await h.sim.close();
+}
+
+interface Call {
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+  params?: Record<string, string>;
+  query?: string;
+}
+
+async function call(handler: Handler, { body, raw, headers, params, query }: Call = {}) {
+  const text = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  const request = new HttpRequest({
+    url: `http://localhost/api/manual${query ? `?${query}` : ''}`,
+    method: text === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    params,
+    body: text === undefined ? undefined : { string: text },
+  });
+  const response = await handler(request, new InvocationContext({ logHandler: () => undefined }));
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read nested fields of the JSON answers
+  return { status: response.status, body: response.jsonBody as Record<string, any> };
+}
+
+function principal(claims: Array<[string, string]>): string {
+  return Buffer.from(
+    JSON.stringify({
+      auth_typ: 'aad',
+      name_typ: 'name',
+      role_typ: 'roles',
+      claims: claims.map(([typ, val]) => ({ typ, val })),
+    }),
+  ).toString('base64');
+}
+
+async function untilStatus(h: Harness, actionId: string, status: string) {
+  for (let i = 0; i < 200; i += 1) {
+    if (h.sim.actions().find((a) => a.id === actionId)?.status === status) return;
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  throw new Error(`action ${actionId} never reached ${status}`);
+}
+
+async function untilRegistered(store: StateStore, machineId: string, state: string) {
+  for (let i = 0; i < 200; i += 1) {
+    if ((await store.register.get(machineId))?.state === state) return;
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  throw new Error(`the register never showed ${machineId} ${state}`);
+}
+
+const commentOf = (h: Harness, actionId: string) =>
+  String(h.sim.actions().find((a) => a.id === actionId)?.requestorComment);
+
+describe('manual isolate and release, with the function key', () => {
+  let h: Harness;
+  let store: StateStore;
+  beforeAll(async () => {
+    ({ h, store } = await startManual());
+  }, 30_000);
+  afterAll(() => stop(h));
+
+  it('isolates, adopts the pending action, reports already isolated, releases; the register shows each step', async () => {
+    const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+    // Offline, the isolation stays pending until the device comes back: a second request meets it.
+    h.sim.setMachine(machineId, { traits: { offline: true } });
+    const posted = await call(isolate, {
+      body: { hostname: 'ws-finance-01', comment: 'ransomware on finance' },
+    });
+    expect(posted.status).toBe(201);
+    expect(posted.body).toMatchObject({
+      status: 'posted',
+      posted: true,
+      action: { type: 'Isolate', machineId },
+    });
+    const actionId = posted.body.action.id;
+    expect(commentOf(h, actionId)).toContain('ransomware on finance (by function key)');
+
+    const again = await call(isolate, { body: { machineId, comment: 'second analyst' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'adopted', adopted: true, action: { id: actionId } });
+
+    h.sim.setMachine(machineId, { traits: { offline: false } });
+    await untilStatus(h, actionId, 'Succeeded');
+    // The tracker writes the register when it sees the action end.
+    await untilRegistered(store, machineId, 'isolated');
+    const done = await call(isolate, { body: { machineId, comment: 'third time' } });
+    expect(done).toMatchObject({
+      status: 200,
+      body: { status: 'already-isolated', record: { state: 'isolated' } },
+    });
+
+    const listed = await call(isolations, { query: 'state=isolated' });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((r: { machineId: string }) => r.machineId)).toContain(machineId);
+
+    const released = await call(release, { body: { machineId, comment: 'clean after reimage' } });
+    expect(released.status).toBe(201);
+    expect(released.body.action).toMatchObject({ type: 'Unisolate', machineId });
+
+    const record = await call(isolation, { params: { machineId } });
+    expect(record.status).toBe(200);
+    // The simulator may already have completed the release: releasing, or released after it.
+    expect(['releasing', 'released']).toContain(record.body.record.state);
+    expect(record.body.record.history.map((t: { state: string }) => t.state).slice(-3)).toEqual([
+      'releasing',
+      'isolated',
+      'isolating',
+    ]);
+    expect(record.body.actions.map((a: { actionId: string }) => a.actionId)).toContain(actionId);
+
+    const read = await call(action, { params: { actionId } });
+    expect(read).toMatchObject({
+      status: 200,
+      body: { action: { id: actionId }, recorded: { requestId: posted.body.requestId } },
+    });
+  }, 30_000);
+
+  it('refuses to release an isolation another requestor made, unless forced with a reason', async () => {
+    const machineId = h.machineId(`ws-hr-02.${DOMAIN}`);
+    // Posted outside this app's records, as an analyst in the portal would.
+    const theirs = await h.runtime.api.isolate(machineId, 'analyst: suspicious logon', 'Full');
+    await untilStatus(h, theirs.id, 'Succeeded');
+    const refused = await call(release, { body: { machineId, comment: 'not ours' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      error: { code: 'isolated-by-someone-else' },
+      isolatedBy: { actionId: theirs.id, requestor: theirs.requestor },
+    });
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+
+    expect((await call(release, { body: { machineId, comment: 'x', force: true } })).body.error.path).toBe(
+      '$.reason',
+    );
+    const forced = await call(release, {
+      body: {
+        machineId,
+        comment: 'incident closed',
+        force: true,
+        reason: 'analyst on leave, approved by SOC lead',
+      },
+    });
+    expect(forced.status).toBe(201);
+    expect(commentOf(h, forced.body.action.id)).toContain(
+      '[release forced: analyst on leave, approved by SOC lead]',
+    );
+  }, 30_000);
+
+  it('refuses a protected device, with or without override, and posts nothing', async () => {
+    const machineId = h.machineId(`dc01.${DOMAIN}`);
+    const protectedOne = await call(isolate, { body: { fqdn: `dc01.${DOMAIN}`, comment: 'dc compromised' } });
+    expect(protectedOne).toMatchObject({
+      status: 422,
+      body: { error: { code: 'protected' }, decision: { rule: 'domain-controllers' } },
+    });
+    const overridden = await call(isolate, {
+      body: { machineId, comment: 'dc compromised', override: true, reason: 'golden ticket seen' },
+    });
+    expect(overridden).toMatchObject({ status: 422, body: { error: { code: 'override-unavailable' } } });
+    expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
+    expect(h.actionsOn(machineId)).toHaveLength(0);
+  });
+
+  it('accepts UnManagedDevice only for a device MDE lists as not onboarded', async () => {
+    const onboarded = await call(isolate, {
+      body: { hostname: 'ws-old-1607', comment: 'contain', isolationType: 'UnManagedDevice' },
+    });
+    expect(onboarded).toMatchObject({ status: 422, body: { error: { code: 'device-onboarded' } } });
+    const unmanaged = await call(isolate, {
+      body: { fqdn: `nas-01.${DOMAIN}`, comment: 'contain', isolationType: 'UnManagedDevice' },
+    });
+    expect(unmanaged).toMatchObject({ status: 422, body: { error: { code: 'containment-unsupported' } } });
+  });
+
+  it('answers 404 for an unknown device and 422 listing the candidates for an ambiguous name', async () => {
+    expect((await call(isolate, { body: { hostname: 'no-such-host', comment: 'x' } })).status).toBe(404);
+    const ambiguous = await call(isolate, { body: { hostname: 'kiosk-12', comment: 'x' } });
+    expect(ambiguous.status).toBe(422);
+    expect(ambiguous.body.error.code).toBe('ambiguous-device');
+    expect(ambiguous.body.candidates).toHaveLength(2);
+    expect(ambiguous.body.candidates[0]).toEqual({
+      machineId: expect.stringMatching(/^[0-9a-f]{40}$/),
+      computerDnsName: `kiosk-12.${DOMAIN}`,
+      lastSeen: expect.any(String),
+    });
+  });
+
+  it('refuses a device MDE cannot isolate with the platform reason: 422', async () => {
+    const answer = await call(isolate, { body: { fqdn: `mac-old-02.${DOMAIN}`, comment: 'old client' } });
+    expect(answer).toMatchObject({
+      status: 422,
+      body: { error: { code: 'not-isolatable' }, decision: { rule: 'platform' } },
+    });
+  });
+
+  it('answers a dry run with the decision and posts nothing', async () => {
+    const machineId = h.machineId(`web1.${DOMAIN}`);
+    const dry = await call(isolate, { body: { machineId, comment: 'what would happen', dryRun: true } });
+    expect(dry).toMatchObject({
+      status: 200,
+      body: { status: 'dry-run', posted: false, decision: { action: 'isolate', rule: 'manual' } },
+    });
+    expect(h.actionsOn(machineId)).toHaveLength(0);
+  });
+
+  it('refuses an isolation while a release of the device is under way: 409', async () => {
+    const machineId = h.machineId(`web10.${DOMAIN}`);
+    await store.register.record({
+      machineId,
+      state: 'releasing',
+      requestId: 'req-release-web10',
+      reason: 'release posted',
+      provenance: {
+        requestedBy: { kind: 'caller', name: 'someone' },
+        alertSource: 'manual',
+        alertId: 'a',
+        incidentId: null,
+        incidentArmId: null,
+        policyVersion: 'test',
+        mode: 'enforce',
+        reason: 'r',
+      },
+    });
+    const answer = await call(isolate, { body: { machineId, comment: 'again' } });
+    expect(answer).toMatchObject({ status: 409, body: { error: { code: 'opposite-pending' } } });
+  });
+
+  it('speaks MDE: /machines/{id}/isolate answers the MachineAction itself', async () => {
+    const machineId = h.machineId(`mac-design-01.${DOMAIN}`);
+    const answer = await call(machineIsolate, {
+      params: { id: machineId },
+      body: { Comment: 'script written for MDE', IsolationType: 'Selective' },
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ type: 'Isolate', machineId, scope: 'Selective' });
+    const bad = await call(machineUnisolate, { params: { id: 'not-a-machine' }, body: { Comment: 'x' } });
+    expect(bad).toMatchObject({ status: 400, body: { error: { path: '$.machineId' } } });
+  }, 30_000);
+
+  it('with Service Bus answers 202 with the request id, or with wait the action once the worker posted it', async () => {
+    // The worker is this process's inline one; what changes with Service Bus is only whether the answer waits.
+    const installed = getRuntime();
+    installRuntime({ ...installed, mode: 'service-bus' });
+    try {
+      const queued = await call(isolate, { body: { hostname: 'wks-lab', comment: 'queued' } });
+      expect(queued).toMatchObject({
+        status: 202,
+        body: { status: 'queued', requestId: expect.any(String) },
+      });
+      const machineId = h.machineId(`hv-host-01.${DOMAIN}`);
+      const waited = await call(isolate, { body: { machineId, comment: 'waited', wait: true } });
+      expect(waited).toMatchObject({ status: 201, body: { status: 'posted', action: { machineId } } });
+    } finally {
+      installRuntime(installed);
+    }
+  }, 30_000);
+
+  it('refuses bad bodies with 400, 413 and 415, naming what and where', async () => {
+    expect((await call(isolate, { raw: '{"comment":' })).body.error.code).toBe('invalid-json');
+    const two = await call(isolate, { body: { hostname: 'a', machineId: 'b'.repeat(40), comment: 'x' } });
+    // The second identifier given is the one that is too many.
+    expect(two).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid-order', path: '$.hostname' } },
+    });
+    expect(
+      (await call(isolate, { body: { hostname: 'web1', comment: 'x', colour: 'red' } })).body.error.path,
+    ).toBe('$.colour');
+    expect((await call(isolate, { body: { hostname: 'web1' } })).body.error.path).toBe('$.comment');
+    expect((await call(isolate, { body: { hostname: 'web1', comment: 'c'.repeat(20_000) } })).status).toBe(
+      413,
+    );
+    expect(
+      (await call(isolate, { raw: 'hostname=web1', headers: { 'content-type': 'text/plain' } })).status,
+    ).toBe(415);
+  });
+
+  it('reads: 400 for bad ids and states, 404 for unknown ones', async () => {
+    expect((await call(isolations, { query: 'state=sleeping' })).status).toBe(400);
+    expect((await call(isolation, { params: { machineId: 'xyz' } })).status).toBe(400);
+    expect((await call(isolation, { params: { machineId: 'e'.repeat(40) } })).status).toBe(404);
+    expect((await call(action, { params: { actionId: 'nope' } })).status).toBe(400);
+    expect(
+      (await call(action, { params: { actionId: '00000000-0000-4000-8000-000000000000' } })).status,
+    ).toBe(404);
+  });
+});
+
+describe('manual operations with the store down', () => {
+  it('answers 503 and posts nothing', async () => {
+    const { h } = await startManual();
+    try {
+      const down = new StoreUnavailableError('store down');
+      const failing: StateStore = {
+        ...h.runtime.store,
+        ping: () => Promise.reject(down),
+        register: {
+          ...h.runtime.store.register,
+          get: () => Promise.reject(down),
+          list: () => Promise.reject(down),
+        },
+      };
+      installRuntime({ ...h.runtime, store: failing } as Runtime);
+      const machineId = h.machineId(`web1.${DOMAIN}`);
+      const answer = await call(isolate, { body: { machineId, comment: 'x' } });
+      expect(answer).toMatchObject({ status: 503, body: { error: { code: 'store-unavailable' } } });
+      expect((await call(isolations)).status).toBe(503);
+      expect(h.actionsOn(machineId)).toHaveLength(0);
+    } finally {
+      await stop(h);
+    }
+  }, 30_000);
+});
+
+describe('manual operations behind Easy Auth', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    ({ h } = await startManual({ MANUAL_EASY_AUTH: 'on' }));
+  }, 30_000);
+  afterAll(() => stop(h));
+
+  it('records the principal of x-ms-client-principal in the MDE comment', async () => {
+    const header = principal([
+      ['name', 'alice@contoso.com'],
+      [
+        'http://schemas.microsoft.com/identity/claims/objectidentifier',
+        '7d2c0f1e-0000-4000-8000-00000000a11c',
+      ],
+      ['roles', 'Isolation.Operator'],
+    ]);
+    const answer = await call(isolate, {
+      body: { hostname: 'lnx-app-01', comment: 'miner' },
+      headers: { 'x-ms-client-principal': header },
+    });
+    expect(answer.status).toBe(201);
+    expect(commentOf(h, answer.body.action.id)).toContain(
+      '(by alice@contoso.com, oid 7d2c0f1e-0000-4000-8000-00000000a11c)',
+    );
+  }, 30_000);
+
+  it('answers 401 without a principal and 403 without the operator role', async () => {
+    expect((await call(isolations)).status).toBe(401);
+    const reader = principal([
+      ['name', 'bob@contoso.com'],
+      ['roles', 'Reader'],
+    ]);
+    const refused = await call(isolate, {
+      body: { hostname: 'web1', comment: 'x' },
+      headers: { 'x-ms-client-principal': reader },
+    });
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+  });
+});

@@ -1,0 +1,48 @@
+import { FUNCTION_KEY_CALLER, identifyCaller, OPERATOR_ROLE } from '../../shared/manual/caller';
+
+const headersOf = (values: Record<string, string>) => ({ get: (name: string) => values[name] ?? null });
+const principal = (claims: Array<[string, string]>) =>
+  Buffer.from(JSON.stringify({ claims: claims.map(([typ, val]) => ({ typ, val })) })).toString('base64');
+
+describe('identifyCaller', () => {
+  const operator = principal([
+    ['name', 'alice@contoso.com'],
+    ['roles', OPERATOR_ROLE],
+  ]);
+
+  it('ignores the principal header when Easy Auth is off: anyone could send it', () => {
+    expect(identifyCaller(headersOf({ 'x-ms-client-principal': operator }), false)).toEqual({
+      ok: true,
+      caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null },
+    });
+  });
+
+  it('reads name and role with Easy Auth on', () => {
+    expect(identifyCaller(headersOf({ 'x-ms-client-principal': operator }), true)).toMatchObject({
+      ok: true,
+      caller: { label: 'alice@contoso.com', name: 'alice@contoso.com' },
+    });
+  });
+
+  it('refuses a header that is not a principal, and one without the role', () => {
+    expect(identifyCaller(headersOf({ 'x-ms-client-principal': 'not base64 json' }), true)).toMatchObject({
+      ok: false,
+      status: 401,
+    });
+    const reader = principal([['roles', 'Reader']]);
+    expect(identifyCaller(headersOf({ 'x-ms-client-principal': reader }), true)).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+  });
+
+  it('keeps a long name to one bounded line', () => {
+    const long = principal([
+      ['name', `${'a'.repeat(500)}\nforged line`],
+      ['roles', OPERATOR_ROLE],
+    ]);
+    const check = identifyCaller(headersOf({ 'x-ms-client-principal': long }), true);
+    expect(check.ok && check.caller.label.length).toBeLessThanOrEqual(120);
+    expect(check.ok && check.caller.label).not.toContain('\n');
+  });
+});
