@@ -210,6 +210,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       })
     : null;
   const reporter = comments ?? baseReporter;
+  const waits = new IdleWaits();
+  const storeAnswers = cachedFor(STORE_CHECK_MS, () =>
+    store.ping().then(
+      () => true,
+      () => false,
+    ),
+  );
   const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, timing });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
@@ -222,8 +229,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     await ready;
     return dispatcher.handle(body, delivery);
   };
-  const stopWaiting = new Set<() => void>();
-  let storeCheck: { at: number; answers: Promise<boolean> } | null = null;
   if (options.startWorker !== false)
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? 4,
@@ -248,39 +253,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;
-      let stop: () => void = () => undefined;
-      const timedOut = new Promise<false>((done) => {
-        const timer = setTimeout(() => done(false), maxWaitMs);
-        stop = () => {
-          clearTimeout(timer);
-          done(false);
-        };
-      });
-      stopWaiting.add(stop);
-      try {
-        // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
-        const idle = ready.then(() => inline.idle()).then(() => true);
-        return await Promise.race([idle, timedOut]);
-      } finally {
-        stop();
-        stopWaiting.delete(stop);
-      }
+      // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
+      return waits.until(
+        ready.then(() => inline.idle()),
+        maxWaitMs,
+      );
     },
-    storeAnswers() {
-      const now = Date.now();
-      if (!storeCheck || now - storeCheck.at >= STORE_CHECK_MS)
-        storeCheck = {
-          at: now,
-          answers: store.ping().then(
-            () => true,
-            () => false,
-          ),
-        };
-      return storeCheck.answers;
-    },
+    storeAnswers,
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
-      for (const stop of stopWaiting) stop();
+      waits.stopAll();
       // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
       await ready;
       await queue.close();
@@ -290,6 +272,43 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
     },
+  };
+}
+
+/** Waits bounded in time that `stopAll` ends at once (answering false), so no timer outlives a runtime. */
+class IdleWaits {
+  private readonly stops = new Set<() => void>();
+
+  async until(idle: Promise<void>, maxWaitMs: number): Promise<boolean> {
+    let stop: () => void = () => undefined;
+    const timedOut = new Promise<false>((done) => {
+      const timer = setTimeout(() => done(false), maxWaitMs);
+      stop = () => {
+        clearTimeout(timer);
+        done(false);
+      };
+    });
+    this.stops.add(stop);
+    try {
+      return await Promise.race([idle.then(() => true), timedOut]);
+    } finally {
+      stop();
+      this.stops.delete(stop);
+    }
+  }
+
+  stopAll(): void {
+    for (const stop of this.stops) stop();
+  }
+}
+
+/** `read`'s answer, asked again at most once per `ms`. */
+function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; answer: Promise<T> } | null = null;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ms) last = { at: now, answer: read() };
+    return last.answer;
   };
 }
 
