@@ -8,7 +8,7 @@ import { PRIORITY } from '../../shared/dispatch/request';
 import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, startHarness, TEST_POLICY, until } from './harness';
+import { expectOneCarriesTheOther, type Harness, startHarness, TEST_POLICY, until } from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -136,16 +136,7 @@ describe('storm coalescing on the state store', () => {
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
     const outcomes = requestsOf(result).map((r) => outcomeOf(r.requestId));
     expect(outcomes.map((o) => o.length)).toEqual([1, 1]);
-    const [carrier, carried] =
-      outcomes[0][0].outcome === 'succeeded'
-        ? [outcomes[0][0], outcomes[1][0]]
-        : [outcomes[1][0], outcomes[0][0]];
-    expect(carrier.outcome).toBe('succeeded');
-    expect(carried).toMatchObject({
-      outcome: 'coalesced',
-      carriedBy: carrier.requestId,
-      actionId: carrier.actionId,
-    });
+    expectOneCarriesTheOther(outcomes[0][0], outcomes[1][0]);
   });
 
   it('does not accept an alert when the store cannot say whether its device has a request open', async () => {

@@ -12,6 +12,7 @@ import type { MdeApi } from '../../shared/mde/api';
 import { NotFoundError, TransientError } from '../../shared/mde/errors';
 import { admitIsolation } from '../support/breaker';
 import {
+  expectOneCarriesTheOther,
   type Harness,
   isolateRequest,
   laggingActionList,
@@ -176,15 +177,7 @@ describe('worker guards', () => {
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
     const [first, second] = outcomesOf(byId, byName);
     expect([first.length, second.length]).toEqual([1, 1]);
-    // The second adopts the first's action rather than posting: it ends `coalesced`, naming it.
-    const [carrier, carried] =
-      first[0].outcome === 'succeeded' ? [first[0], second[0]] : [second[0], first[0]];
-    expect(carrier.outcome).toBe('succeeded');
-    expect(carried).toMatchObject({
-      outcome: 'coalesced',
-      carriedBy: carrier.requestId,
-      actionId: carrier.actionId,
-    });
+    expectOneCarriesTheOther(first[0], second[0]);
   });
 
   it('never posts both an isolate and a release for one machine handled at the same time', async () => {

@@ -125,6 +125,20 @@ export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
   return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
 }
 
+/**
+ * Two requests naming one machine differently: one succeeded, the other ended `coalesced`, adopting
+ * its action rather than posting.
+ */
+export function expectOneCarriesTheOther(a: OutcomeRecord, b: OutcomeRecord): void {
+  const [carrier, carried] = a.outcome === 'succeeded' ? [a, b] : [b, a];
+  expect(carrier.outcome).toBe('succeeded');
+  expect(carried).toMatchObject({
+    outcome: 'coalesced',
+    carriedBy: carrier.requestId,
+    actionId: carrier.actionId,
+  });
+}
+
 let directSequence = 0;
 
 /**
