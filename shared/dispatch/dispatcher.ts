@@ -11,7 +11,7 @@ import type { Clock } from '../kernel/clock';
 import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
-import type { StateStore } from '../state/store';
+import { type StateStore, StoreUnavailableError } from '../state/store';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
 import {
@@ -25,6 +25,7 @@ import {
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { breakerLimits } from './steps/blast-radius';
+import { absorbStep, coalescedInto, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
 import { DeviceResolver } from './steps/resolve';
 import { resumedTracking } from './steps/resume';
@@ -61,9 +62,11 @@ export class Dispatcher implements DecisionSink {
   private readonly lifecycle: RequestLifecycle;
   private readonly clock: Clock;
   private breakerView: { at: number; read: Promise<BreakerState> } | null = null;
+  private readonly timing: DispatchTiming;
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
+    this.timing = timing;
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
     this.lifecycle = new RequestLifecycle(
@@ -73,6 +76,7 @@ export class Dispatcher implements DecisionSink {
       this.clock,
       timing,
       random,
+      deps.store,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
     const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
@@ -148,15 +152,50 @@ export class Dispatcher implements DecisionSink {
         policyVersion: decision.policyVersion,
         requestedBy: requesterFor(alert, decision.rule),
       });
-      const { duplicate } = await this.enqueue(request);
+      const carriedBy = await this.coalesce(request);
       submitted.push({
         requestId: request.requestId,
         deviceKey: deviceKey(decision.device),
         decisionIndex: index,
-        duplicate,
+        duplicate: carriedBy !== null,
+        ...(carriedBy !== null && { carriedBy }),
       });
     }
     return submitted;
+  }
+
+  /**
+   * Queues `request` unless the device key's open request absorbs it (coalesce.ts): then it ends
+   * `coalesced` at once and the carrying request's id is answered. The key is opened only once the
+   * request is queued, so a failed send never leaves an entry absorbing alerts for a request nobody
+   * will decide; a store failure after the send is left to the worker, which claims the key itself.
+   * Throws StoreUnavailableError when the store cannot say whether the device has a request open.
+   */
+  private async coalesce(request: ActionRequest): Promise<string | null> {
+    const { store, reporter } = this.deps;
+    const key = keyOf(request);
+    const found = await store.openRequests.update(key, absorbStep(request, this.clock.now()));
+    if (found.kind === 'absorbed') {
+      await this.lifecycle.finish(request, coalescedInto(found.carrier));
+      return found.carrier.requestId;
+    }
+    await this.enqueue(request);
+    if (found.kind !== 'free') return null;
+    try {
+      await store.openRequests.update(
+        key,
+        openAfterQueueingStep(request, this.clock.now(), this.timing.trackGiveUpMs),
+      );
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      reporter.note('warn', {
+        event: 'open-request-not-recorded',
+        why: error.message,
+        requestId: request.requestId,
+        deviceKey: key,
+      });
+    }
+    return null;
   }
 
   /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
@@ -173,7 +212,7 @@ export class Dispatcher implements DecisionSink {
       policyVersion: this.deps.policy.version,
       requestedBy: requesterFor(alert, 'manual'),
     });
-    await this.enqueue(request);
+    await this.coalesce(request);
     return request;
   }
 

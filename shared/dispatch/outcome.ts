@@ -5,6 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MachineActionStatus } from '../mde/types';
+import type { AbsorbedAlert } from '../state/store';
 import { type IsolationRequest, type Requester, verbOf } from './request';
 
 export const OUTCOMES = [
@@ -18,6 +19,8 @@ export const OUTCOMES = [
   'error',
   'tracking-expired',
   'dead-lettered',
+  /** Absorbed by the device's open request, which `carriedBy` names and whose outcome is this one's. */
+  'coalesced',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -64,6 +67,10 @@ export interface OutcomeRecord {
   mode: PolicyMode;
   attempts: number;
   deferrals: number;
+  /** Set on `coalesced`: the request that carries this one. */
+  carriedBy?: string;
+  /** The alerts this request absorbed (the first few, and how many in all), when it absorbed any. */
+  absorbed?: AbsorbedAlerts;
   timings: {
     alertReceivedAt: string;
     postedAt: string | null;
@@ -72,6 +79,11 @@ export interface OutcomeRecord {
     postedToTerminalMs: number | null;
     receivedToTerminalMs: number;
   };
+}
+
+export interface AbsorbedAlerts {
+  count: number;
+  alerts: AbsorbedAlert[];
 }
 
 export interface OutcomeDetails {
@@ -84,6 +96,8 @@ export interface OutcomeDetails {
   actionId?: string | null;
   /** Overrides the rule of the request (the device-level decision may name another). */
   rule?: string;
+  carriedBy?: string;
+  absorbed?: AbsorbedAlerts;
 }
 
 export function outcomeRecord(
@@ -122,6 +136,8 @@ export function outcomeRecord(
     mode: request.mode,
     attempts: request.attempt,
     deferrals: request.deferrals,
+    ...(details.carriedBy !== undefined && { carriedBy: details.carriedBy }),
+    ...(details.absorbed && { absorbed: details.absorbed }),
     timings: {
       alertReceivedAt: request.receivedAt,
       postedAt: tracking?.postedAt ?? null,

@@ -66,7 +66,10 @@ interface RequestFields {
   attempt: number;
   /** Times the request waited for API budget or a `Retry-After`; never a reason to give up. */
   deferrals: number;
-  /** Device + action: the Service Bus `messageId`, so duplicate detection collapses alert storms. */
+  /**
+   * Device + action (and mode): a label in logs and message properties. Storms are coalesced on the
+   * state store (coalesce.ts); the Service Bus `messageId` is the request id (transport/queue.ts).
+   */
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
@@ -109,7 +112,7 @@ export function isManualRequest(request: Pick<IsolationRequest, 'alert'>): boole
   return isManualAlert(request.alert);
 }
 
-/** Service Bus message ids are limited to 128 characters; rescheduled copies append a suffix. */
+/** Kept short enough to read in Service Bus Explorer and in log lines. */
 const MAX_DEDUPE_KEY = 100;
 
 /** `mde:<id>`: the device's strongest identifier, names and ids in lower case (addresses as given). */
@@ -121,12 +124,8 @@ export function deviceKey(device: DeviceRef): string {
 }
 
 /**
- * `isolate:mde:<id>`, hashed when too long for a Service Bus message id. Duplicate detection keeps
- * the first request of a device and drops the later ones, so:
- * - a dry-run request gets its own key (`dry-run:isolate:…`): it is never posted, and must not swallow
- *   an enforce request for the same device that arrives after the operator switched to enforce;
- * - a later alert of higher severity about the same device is dropped too: the device is handled
- *   with the first request's priority and isolation type (see the README, "Duplicate alerts").
+ * `isolate:mde:<id>` (`dry-run:isolate:…` for a dry-run request), hashed when too long for a message
+ * property: which device and action a request is about, readable without opening the body.
  */
 export function dedupeKey(
   action: 'isolate' | 'release',

@@ -11,8 +11,13 @@ export interface SubmittedRequest {
   deviceKey: string;
   /** Index into the decisions passed to `submit`. */
   decisionIndex: number;
-  /** True when an identical request was already queued (duplicate detection collapsed this one). */
+  /**
+   * True when the device's open request absorbed this one (docs/architecture.md §4.7): it was not
+   * queued, its outcome (`coalesced`) is already reported, and `carriedBy` names the request that
+   * decides the device.
+   */
   duplicate: boolean;
+  carriedBy?: string;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
 import { strongestIdentifier } from '../kernel/device-label';
 import { errorMessage } from '../kernel/errors';
 import type { AlertAssessment, BreakerState, Decision, IsolationPolicy } from '../policy/types';
+import { StoreUnavailableError } from '../state/store';
 
 // Callers of intake (the HTTP function, tests) keep importing the sink contract from here.
 export type { DecisionSink, SubmittedRequest };
@@ -120,6 +121,7 @@ function logDecisions(
       mode: decision.mode,
       requestId: request?.requestId ?? null,
       duplicate: request?.duplicate ?? false,
+      carriedBy: request?.carriedBy ?? null,
     });
   });
 }
@@ -127,7 +129,8 @@ function logDecisions(
 const FAILURES = {
   state: {
     code: 'state-unavailable',
-    message: 'the shared blast-radius breaker could not be read or updated; retry later',
+    message:
+      'the shared state (blast-radius breaker, open requests) could not be read or updated; retry later',
   },
   decide: { code: 'decision-failed', message: 'the policy could not decide this alert; retry later' },
   enqueue: { code: 'enqueue-failed', message: 'the isolation requests could not be queued; retry later' },
@@ -171,7 +174,8 @@ async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: Intak
     try {
       requests = await deps.sink.submit(alert, decisions);
     } catch (error) {
-      return failed(path, alert, deps, 'enqueue', error);
+      // Coalescing reads the device's open request from the store: without it the alert is not accepted.
+      return failed(path, alert, deps, error instanceof StoreUnavailableError ? 'state' : 'enqueue', error);
     }
   }
   logDecisions(deps.log, alert, decisions, requests);

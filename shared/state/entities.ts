@@ -44,13 +44,14 @@ export interface EntityTable {
   query(query: EntityQuery): Promise<StoredEntity[]>;
 }
 
-export type StateTableName = 'register' | 'breaker' | 'actions' | 'quota';
+export type StateTableName = 'register' | 'open' | 'breaker' | 'actions' | 'quota';
 
 export type EntityTables = Record<StateTableName, EntityTable>;
 
 export function stateTables(make: (name: StateTableName) => EntityTable): EntityTables {
   return {
     register: make('register'),
+    open: make('open'),
     breaker: make('breaker'),
     actions: make('actions'),
     quota: make('quota'),

@@ -6,12 +6,14 @@
  *
  * Layout (partition / row → properties):
  * - register: `device` / machine id → state, doc (the record without history), history
+ * - open:     `device` / device key (hashed when unusable as a key) → requestId, closed, doc
  * - breaker:  `breaker` / `blast-radius` → doc
  * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
  *             createdAt, recordedAt; and `request` / request id → machineId, actionId: the entry a
  *             request last recorded, so the worker finds its own with two point reads, not a scan
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jitteredBackoffMs } from '../kernel/backoff';
 import { type Clock, systemClock } from '../kernel/clock';
@@ -32,6 +34,7 @@ import { type DocumentStep, GroupCommit } from './group-commit';
 import { decodeStamps, encodeStamps } from './quota-stamps';
 import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
 import {
+  ABSORBED_MAX,
   type ActionLedger,
   type BreakerStore,
   type IsolationRecord,
@@ -39,6 +42,8 @@ import {
   type LedgerEntry,
   type LedgerRecord,
   LIST_MAX,
+  type OpenRequest,
+  type OpenRequestIndex,
   type QuotaCheckpoint,
   type QuotaLedger,
   type RegisterWrite,
@@ -73,6 +78,9 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
+const OPEN_PARTITION = 'device';
+/** Device keys longer than this (or with characters keys may not hold) are stored by their hash. */
+const OPEN_KEY_MAX = 200;
 /** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
 const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
@@ -82,6 +90,7 @@ const NAME_MAX = 256;
 
 export class EntityStateStore implements StateStore {
   readonly register: IsolationRegister;
+  readonly openRequests: OpenRequestIndex;
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;
@@ -97,6 +106,7 @@ export class EntityStateStore implements StateStore {
     if (!(Number.isInteger(historyCap) && historyCap >= 1 && historyCap <= HISTORY_CAP_MAX))
       throw new Error(`historyCap must be a whole number from 1 to ${HISTORY_CAP_MAX}`);
     this.register = this.createRegister();
+    this.openRequests = this.createOpenRequestIndex();
     this.breaker = this.createBreaker();
     this.actions = this.createActionLedger();
     this.quota = this.createQuotaLedger();
@@ -165,6 +175,21 @@ export class EntityStateStore implements StateStore {
         });
         return entities.map((e) => recordFrom(e.properties));
       },
+    };
+  }
+
+  private createOpenRequestIndex(): OpenRequestIndex {
+    const table = this.tables.open;
+    return {
+      get: async (deviceKey) => {
+        const entity = await table.get(OPEN_PARTITION, openKey(deviceKey));
+        return entity ? openRequestFrom(entity.properties) : null;
+      },
+      update: (deviceKey, step) =>
+        this.mutate(table, OPEN_PARTITION, openKey(deviceKey), (current) => {
+          const { next, result } = step(current ? openRequestFrom(current) : null);
+          return { next: next && openRequestEntity(next), result };
+        }),
     };
   }
 
@@ -377,4 +402,36 @@ function newestFirst(a: LedgerEntry, b: LedgerEntry): number {
   return (
     Date.parse(b.createdAt) - Date.parse(a.createdAt) || Date.parse(b.recordedAt) - Date.parse(a.recordedAt)
   );
+}
+
+/** The row key of a device key: itself when usable, else its SHA-256 (never cut: a cut key could name another device). */
+function openKey(deviceKey: string): string {
+  try {
+    if (deviceKey.length <= OPEN_KEY_MAX) {
+      assertSafeKey(deviceKey, 'device key');
+      return deviceKey;
+    }
+  } catch {
+    // Falls through to the hash.
+  }
+  return `sha256:${createHash('sha256').update(deviceKey).digest('hex')}`;
+}
+
+function openRequestEntity(entry: OpenRequest): Entity {
+  const absorbed = entry.absorbed.slice(0, ABSORBED_MAX).map((a) => ({
+    ...a,
+    requestId: truncate(a.requestId, NAME_MAX),
+    alertId: truncate(a.alertId, NAME_MAX),
+    receivedAt: truncate(a.receivedAt, TIME_MAX),
+  }));
+  const doc: OpenRequest = {
+    ...entry,
+    absorbed,
+    absorbedCount: Math.max(entry.absorbedCount, absorbed.length),
+  };
+  return { requestId: entry.requestId, closed: entry.closedAt !== null, doc: JSON.stringify(doc) };
+}
+
+function openRequestFrom(properties: Entity): OpenRequest {
+  return JSON.parse(String(properties.doc)) as OpenRequest;
 }

@@ -7,8 +7,8 @@
  * Every method may throw `StoreUnavailableError`: the store could not be reached in time, or stayed
  * contended. Callers defer the work (never post unchecked) and try again later.
  */
-import type { AlertSource } from '../alerts/model';
-import type { PolicyMode } from '../kernel/vocabulary';
+import type { AlertSource, Severity } from '../alerts/model';
+import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
 
@@ -231,8 +231,58 @@ export interface QuotaLedger {
   load(): Promise<QuotaCheckpoint[]>;
 }
 
+/** An alert a device's open request took on instead of a request of its own. */
+export interface AbsorbedAlert {
+  /** The request that was not queued; its outcome (`coalesced`) names the open one. */
+  requestId: string;
+  alertSource: AlertSource;
+  alertId: string;
+  severity: Severity;
+  receivedAt: string;
+}
+
+/** Alerts kept on one open request; `absorbedCount` counts them all. */
+export const ABSORBED_MAX = 20;
+
+/**
+ * The request a device key (the device's strongest identifier, before resolution) has under way, or
+ * had last: what intake and the worker coalesce on. One entry per key; an ended one (`closedAt`)
+ * stays as a marker until the next request for the key replaces it.
+ */
+export interface OpenRequest {
+  deviceKey: string;
+  requestId: string;
+  action: 'isolate' | 'release';
+  isolationType: IsolationType;
+  mode: PolicyMode;
+  manual: boolean;
+  /** The highest priority (lowest number) of the request and every alert it absorbed. */
+  priority: number;
+  openedAt: string;
+  /** Past this the entry holds nothing, even if never closed (its process died). */
+  expiresAt: string;
+  closedAt: string | null;
+  /** The first ABSORBED_MAX alerts absorbed (the store cuts the list). */
+  absorbed: AbsorbedAlert[];
+  absorbedCount: number;
+}
+
+export interface OpenRequestIndex {
+  get(deviceKey: string): Promise<OpenRequest | null>;
+  /**
+   * Compare-and-set: applies `step` to the key's entry as read and writes its `next` under the
+   * entry's ETag (or only if there is none); on a conflict, reads again and applies `step` again, so
+   * `step` must be pure. `next: null` writes nothing. Answers `step`'s `result` for the entry written.
+   */
+  update<T>(
+    deviceKey: string,
+    step: (current: OpenRequest | null) => { next: OpenRequest | null; result: T },
+  ): Promise<T>;
+}
+
 export interface StateStore {
   readonly register: IsolationRegister;
+  readonly openRequests: OpenRequestIndex;
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;

@@ -1,7 +1,7 @@
 /**
  * The production store: Azure Table Storage in the app's own storage account, addressed the way the
  * Functions host addresses it (state/settings.ts): a connection string locally (Azurite), the
- * table service URI with the app's identity in Azure. Four tables, `<prefix>Register`,
+ * table service URI with the app's identity in Azure. Five tables, `<prefix>Register`, `<prefix>Open`,
  * `<prefix>Breaker`, `<prefix>Actions` and `<prefix>Quota`, created on first use.
  *
  * Every call has a deadline (retries included): an unreachable, slow or refusing store surfaces as

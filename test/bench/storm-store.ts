@@ -40,6 +40,7 @@ function timed(store: StateStore, times: Map<string, number[]>): StateStore {
     breaker: wrap(store.breaker, 'breaker'),
     actions: wrap(store.actions, 'actions'),
     quota: wrap(store.quota, 'quota'),
+    openRequests: wrap(store.openRequests, 'openRequests'),
     ping: () => store.ping(),
   };
 }

@@ -20,6 +20,7 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../shared/mde/errors';
+import { InMemoryStateStore } from '../../shared/state/memory';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { alertOf } from '../support/alerts';
 import { silentReporter } from '../support/reporter';
@@ -162,7 +163,16 @@ function lifecycleOnFixedClock() {
   const clock = { now: () => 1_000 };
   const throttle = new MdeThrottle({ rateLimits: parseRateLimits('100/1000ms'), headroom: 0, clock });
   const queue = new InProcessQueue({ clock });
-  const lifecycle = new RequestLifecycle(queue, silentReporter, throttle, clock, DEFAULT_TIMING, () => 0.5);
+  const store = new InMemoryStateStore({ clock });
+  const lifecycle = new RequestLifecycle(
+    queue,
+    silentReporter,
+    throttle,
+    clock,
+    DEFAULT_TIMING,
+    () => 0.5,
+    store,
+  );
   const device = { hostname: 'ws-1' };
   const alert = alertOf({
     source: 'manual',

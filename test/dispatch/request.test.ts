@@ -115,9 +115,9 @@ describe('isolation requests', () => {
     expect(decodeRequest(JSON.parse(JSON.stringify(request)))).toEqual({ request });
   });
 
-  it('travel with the dedupe key as message id and the triage fields as properties', () => {
+  it('travel with the request id as message id (duplicate detection only drops a message sent twice) and the triage fields as properties', () => {
     const message = messageFor(request);
-    expect(message.messageId).toBe(request.dedupeKey);
+    expect(message.messageId).toBe(request.requestId);
     expect(message.applicationProperties).toMatchObject({
       priority: 1,
       severity: 'high',

@@ -12,7 +12,7 @@ import {
   requesterFor,
 } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
-import type { IntakeResult } from '../../shared/intake/receive-alerts';
+import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
@@ -110,15 +110,37 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
-/** Every request intake queued (duplicates aside) ended with exactly one outcome record. */
+/** The requests intake queued: those no open request of their device absorbed. */
 export function queuedRequestIds(result: IntakeResult): string[] {
+  return submittedRequestIds(result, (r) => !r.duplicate);
+}
+
+/** Every request intake accepted, queued or absorbed (`duplicate`): each ends with one outcome record. */
+export function submittedRequestIds(
+  result: IntakeResult,
+  which: (request: SubmittedRequest) => boolean = () => true,
+): string[] {
   return result.alerts
-    .flatMap((a) => (a.status === 'accepted' ? a.requests.filter((r) => !r.duplicate) : []))
+    .flatMap((a) => (a.status === 'accepted' ? a.requests.filter(which) : []))
     .map((r) => r.requestId);
 }
 
 export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
   return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
+}
+
+/**
+ * Two requests naming one machine differently: one succeeded, the other ended `coalesced`, adopting
+ * its action rather than posting.
+ */
+export function expectOneCarriesTheOther(a: OutcomeRecord, b: OutcomeRecord): void {
+  const [carrier, carried] = a.outcome === 'succeeded' ? [a, b] : [b, a];
+  expect(carrier.outcome).toBe('succeeded');
+  expect(carried).toMatchObject({
+    outcome: 'coalesced',
+    carriedBy: carrier.requestId,
+    actionId: carrier.actionId,
+  });
 }
 
 let directSequence = 0;

@@ -1,5 +1,11 @@
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, outcomesPerRequest, queuedRequestIds, startHarness } from './harness';
+import {
+  type Harness,
+  outcomesPerRequest,
+  queuedRequestIds,
+  startHarness,
+  submittedRequestIds,
+} from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -57,9 +63,24 @@ describe('alert storm through intake, queue, worker and tracker', () => {
       expect.objectContaining({ outcome: 'timed-out', actionStatus: 'TimeOut' }),
     ]);
     expect(h.runtime.inline?.deadLetters).toEqual([]);
+    // The storm is coalesced on the store: fewer requests queued than alerts, yet every request
+    // intake accepted, absorbed ones included, ends with exactly one outcome record.
     const queued = queuedRequestIds(result);
     expect(queued.length).toBeLessThan(alerts.length);
-    expect(outcomesPerRequest(h, queued).every((count) => count === 1)).toBe(true);
-    expect(h.outcomes).toHaveLength(queued.length);
+    const submitted = submittedRequestIds(result);
+    expect(outcomesPerRequest(h, submitted).every((count) => count === 1)).toBe(true);
+    expect(h.outcomes).toHaveLength(submitted.length);
+    // Absorbed at intake: reported as duplicates naming the request that carries them, which was queued.
+    const absorbed = result.alerts.flatMap((a) =>
+      a.status === 'accepted' ? a.requests.filter((r) => r.duplicate) : [],
+    );
+    expect(absorbed.length).toBe(submitted.length - queued.length);
+    for (const request of absorbed) {
+      expect(queued).toContain(request.carriedBy);
+      expect(h.outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({
+        outcome: 'coalesced',
+        carriedBy: request.carriedBy,
+      });
+    }
   });
 });

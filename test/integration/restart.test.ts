@@ -266,6 +266,56 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
     ]);
     expect(isolatePosts(h.machineId(gen(9)))).toEqual([]);
   });
+
+  it('(e) intakes in separate processes coalesce on one open request; once it ended, a new alert is decided at once', async () => {
+    const policy = h.runtime.policy;
+    await open().breaker.reset('restart test', 'the test before left it open');
+    const machine = h.machineId(gen(10));
+    // Two intake processes whose queue only collects what they send, and a worker process.
+    const sent: QueueMessage[] = [];
+    const collecting: RequestQueue = {
+      send: async (message) => {
+        sent.push(structuredClone(message));
+        return { duplicate: false };
+      },
+      schedule: async () => undefined,
+      deadLetter: async () => undefined,
+      close: async () => undefined,
+    };
+    const intakes = [1, 2].map(() => startProcess(policy, { queue: collecting, worker: false }));
+    const worker = startProcess(policy);
+    const submit = async (index: number) => {
+      const result = await receiveAlerts(mdeAlert({ machineId: machine }), {
+        policy,
+        sink: intakes[index].dispatcher,
+        log: () => undefined,
+      });
+      const [report] = result.alerts;
+      if (report.status !== 'accepted') throw new Error('alert not accepted');
+      return report.requests[0];
+    };
+    const first = await submit(0);
+    const absorbed = [await submit(1), await submit(0), await submit(1)];
+    expect(first.duplicate).toBe(false);
+    expect(absorbed.every((r) => r.duplicate && r.carriedBy === first.requestId)).toBe(true);
+    expect(sent.map((m) => m.body.requestId)).toEqual([first.requestId]);
+    await worker.handle(sent[0].body);
+    await worker.queue.idle();
+    expect(isolatePosts(machine)).toHaveLength(1);
+    expect(worker.outcomes).toEqual([
+      expect.objectContaining({
+        requestId: first.requestId,
+        outcome: 'succeeded',
+        absorbed: expect.objectContaining({ count: 3 }),
+      }),
+    ]);
+    // Released by an analyst; the next alert, through the other intake, is a request of its own.
+    await h.runtime.api.release(machine, 'released by the analyst');
+    const again = await submit(1);
+    expect(again).toMatchObject({ duplicate: false });
+    expect(again.carriedBy).toBeUndefined();
+    expect(sent.map((m) => m.body.requestId)).toEqual([first.requestId, again.requestId]);
+  });
 });
 
 describe('dispatch with the state store down', () => {

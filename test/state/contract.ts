@@ -4,8 +4,11 @@
  */
 import type { StateOptions } from '../../shared/state/entity-store';
 import {
+  ABSORBED_MAX,
+  type AbsorbedAlert,
   type BreakerLimits,
   type IsolationChange,
+  type OpenRequest,
   type Provenance,
   type StateStore,
   StoreUnavailableError,
@@ -224,6 +227,97 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
       });
     });
 
+    describe('open requests by device key', () => {
+      const entry = (requestId: string, deviceKey = 'fqdn:ws1.contoso.com'): OpenRequest => ({
+        deviceKey,
+        requestId,
+        action: 'isolate',
+        isolationType: 'Selective',
+        mode: 'enforce',
+        manual: false,
+        priority: 5,
+        openedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 60 * MINUTE).toISOString(),
+        closedAt: null,
+        absorbed: [],
+        absorbedCount: 0,
+      });
+      const alert = (n: number): AbsorbedAlert => ({
+        requestId: `absorbed-${n}`,
+        alertSource: 'mde-alert',
+        alertId: `alert-${n}`,
+        severity: 'high',
+        receivedAt: new Date(now).toISOString(),
+      });
+      const put = (next: OpenRequest) => () => ({ next, result: true });
+
+      it('opens, reads back and replaces an entry per device key', async () => {
+        const { store } = await open();
+        expect(await store.openRequests.get('fqdn:ws1.contoso.com')).toBeNull();
+        await store.openRequests.update('fqdn:ws1.contoso.com', put(entry('req-1')));
+        expect(await store.openRequests.get('fqdn:ws1.contoso.com')).toEqual(entry('req-1'));
+        expect(await store.openRequests.get('fqdn:ws2.contoso.com')).toBeNull();
+        const answer = await store.openRequests.update('fqdn:ws1.contoso.com', (current) => ({
+          next: null,
+          result: current?.requestId,
+        }));
+        expect(answer).toBe('req-1');
+      });
+
+      it('applies concurrent updates one after the other: none is lost', async () => {
+        const { store, sibling } = await open();
+        await store.openRequests.update('fqdn:ws1.contoso.com', put(entry('req-1')));
+        await Promise.all(
+          [1, 2, 3, 4, 5, 6].map((n) =>
+            (n % 2 ? store : sibling).openRequests.update('fqdn:ws1.contoso.com', (current) => {
+              if (!current) throw new Error('entry vanished');
+              const next = { ...current, absorbed: [...current.absorbed, alert(n)] };
+              return { next: { ...next, absorbedCount: next.absorbed.length }, result: undefined };
+            }),
+          ),
+        );
+        const stored = await sibling.openRequests.get('fqdn:ws1.contoso.com');
+        expect(stored?.absorbed.map((a) => a.requestId).sort()).toEqual(
+          [1, 2, 3, 4, 5, 6].map((n) => `absorbed-${n}`),
+        );
+      });
+
+      it('opens a key only once when two processes race to open it', async () => {
+        const { store, sibling } = await open();
+        const claim = (s: StateStore, requestId: string) =>
+          s.openRequests.update('host:ws1', (current) =>
+            current ? { next: null, result: false } : { next: entry(requestId, 'host:ws1'), result: true },
+          );
+        const won = await Promise.all([claim(store, 'req-a'), claim(sibling, 'req-b')]);
+        expect(won.filter(Boolean)).toHaveLength(1);
+        const holder = (await store.openRequests.get('host:ws1'))?.requestId;
+        expect(holder).toBe(won[0] ? 'req-a' : 'req-b');
+      });
+
+      it('keeps at most ABSORBED_MAX absorbed alerts, counting all of them', async () => {
+        const { store } = await open();
+        const many = Array.from({ length: ABSORBED_MAX + 5 }, (_, n) => alert(n));
+        await store.openRequests.update(
+          'fqdn:ws1.contoso.com',
+          put({ ...entry('req-1'), absorbed: many, absorbedCount: many.length }),
+        );
+        const stored = await store.openRequests.get('fqdn:ws1.contoso.com');
+        expect(stored?.absorbed).toEqual(many.slice(0, ABSORBED_MAX));
+        expect(stored?.absorbedCount).toBe(ABSORBED_MAX + 5);
+      });
+
+      it('stores keys no table key could hold (too long, or with / # ?) apart from each other', async () => {
+        const { store } = await open();
+        const long = `fqdn:${'a'.repeat(300)}.example`;
+        const slashed = 'host:a/b#c?';
+        await store.openRequests.update(long, put(entry('req-long', long)));
+        await store.openRequests.update(slashed, put(entry('req-slashed', slashed)));
+        expect((await store.openRequests.get(long))?.requestId).toBe('req-long');
+        expect((await store.openRequests.get(slashed))?.requestId).toBe('req-slashed');
+        expect(await store.openRequests.get(`fqdn:${'a'.repeat(300)}.exampl`)).toBeNull();
+      });
+    });
+
     describe('blast-radius breaker', () => {
       const limits: BreakerLimits = { limit: 3, windowMs: 60 * MINUTE };
       const auto = (n: number) => ({ requestId: `req-${n}`, manual: false });
@@ -375,14 +469,21 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         const { store, sibling } = await open({ conflictAttempts: 1 });
         // The embedded store is one instance per process: nothing else can contend with it.
         if (sibling === store) return;
-        const results = await Promise.allSettled(
-          Array.from({ length: 10 }, (_, i) => (i % 2 ? sibling : store).breaker.reserve(auto(i), limits)),
-        );
+        // Each instance writes its concurrent updates together, so two writes meet only when both
+        // read before either wrote: rounds until one did. Wide limits: every round writes.
+        const wide = { limit: 1_000, windowMs: 60 * MINUTE };
+        const results: PromiseSettledResult<Awaited<ReturnType<typeof store.breaker.reserve>>>[] = [];
+        for (let round = 0; round < 30 && !results.some((r) => r.status === 'rejected'); round += 1)
+          results.push(
+            ...(await Promise.allSettled(
+              [store, sibling].map((s, i) => s.breaker.reserve(auto(round * 2 + i), wide)),
+            )),
+          );
         const rejected = results.filter((r) => r.status === 'rejected');
         expect(rejected.length).toBeGreaterThan(0);
         for (const r of rejected)
           expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
-        const status = await store.breaker.status(limits);
+        const status = await store.breaker.status(wide);
         expect(status.reserved).toBe(
           results.filter((r) => r.status === 'fulfilled' && r.value.allowed).length,
         );

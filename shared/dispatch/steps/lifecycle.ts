@@ -18,13 +18,14 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../mde/errors';
-import { StoreUnavailableError } from '../../state/store';
+import { type StateStore, StoreUnavailableError } from '../../state/store';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
 import { BudgetShortError } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import type { IsolationRequest, StoreOutage } from '../request';
 import { type DispatchTiming, transientRetryDelayMs } from '../timing';
 import { type DeadLetterRecord, messageFor, type RequestQueue } from '../transport/queue';
+import { closeStep, keyOf } from './coalesce';
 
 export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }
@@ -151,10 +152,34 @@ export class RequestLifecycle {
     private readonly clock: Clock,
     private readonly timing: DispatchTiming,
     private readonly random: () => number,
+    private readonly store: StateStore,
   ) {}
 
-  finish(request: IsolationRequest, details: OutcomeDetails): void {
-    this.reporter.outcome(outcomeRecord(request, details, this.clock.now()));
+  /**
+   * The request's one outcome record. Its device key stops holding the request first, so the
+   * record can list the alerts it absorbed; when the store refuses that, the record still goes out
+   * and the entry expires by itself (coalesce.ts).
+   */
+  async finish(request: IsolationRequest, details: OutcomeDetails): Promise<void> {
+    let absorbed: OutcomeDetails['absorbed'];
+    try {
+      const closed = await this.store.openRequests.update(
+        keyOf(request),
+        closeStep(request.requestId, this.clock.now()),
+      );
+      if (closed?.absorbedCount) absorbed = { count: closed.absorbedCount, alerts: closed.absorbed };
+    } catch (error) {
+      this.reporter.note('error', {
+        event: 'open-request-not-closed',
+        why: errorSummary(error),
+        requestId: request.requestId,
+        deviceKey: keyOf(request),
+        expiresWithin: `${this.timing.trackGiveUpMs} ms`,
+      });
+    }
+    this.reporter.outcome(
+      outcomeRecord(request, { ...details, ...(absorbed && { absorbed }) }, this.clock.now()),
+    );
   }
 
   /** Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. */
@@ -214,7 +239,7 @@ export class RequestLifecycle {
         );
         break;
       case 'terminal':
-        this.finish(request, { outcome: 'error', reason: plan.why });
+        await this.finish(request, { outcome: 'error', reason: plan.why });
         break;
       case 'dead-letter':
         await this.deadLetter({ ...request, attempt: request.attempt + 1 }, plan.reason, plan.description);
@@ -229,7 +254,7 @@ export class RequestLifecycle {
    */
   async deadLetter(request: IsolationRequest, reason: string, description: string): Promise<void> {
     await this.writeDeadLetter(request, request.dedupeKey, reason, description);
-    this.finish(request, { outcome: 'dead-lettered', reason: `${reason}: ${description}` });
+    await this.finish(request, { outcome: 'dead-lettered', reason: `${reason}: ${description}` });
   }
 
   /** A message that is no isolation request at all: kept for an operator, never retried. */

@@ -111,7 +111,7 @@ export class ActionTracker {
     action?: MachineAction,
   ): Promise<void> {
     await recordEnded(this.deps.store, request, request.tracking, { state, reason: details.reason, action });
-    this.deps.lifecycle.finish(request, details);
+    await this.deps.lifecycle.finish(request, details);
   }
 
   /** Tracking failed for good; its outcome is reported. The store is told when it can be reached. */

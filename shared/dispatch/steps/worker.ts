@@ -21,6 +21,7 @@ import { type ActionRequest, isManualRequest, type TrackedAction, trackingReques
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
 import { breakerLimits } from './blast-radius';
+import { claimStep, coalescedInto, describeAsk, keyOf } from './coalesce';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -70,18 +71,21 @@ export class IsolationWorker {
 
   constructor(private readonly deps: WorkerDeps) {}
 
-  async act(request: ActionRequest): Promise<void> {
+  async act(queued: ActionRequest): Promise<void> {
     const { throttle, lifecycle } = this.deps;
+    let request: ActionRequest | null;
     try {
       // Redelivered or retried after this request's own POST or adoption, in this process or an
       // earlier one, while the action is followed: its tracking is queued again, never a second
       // action. Once it ended, a redelivery is judged against MDE's list like any request.
-      const own = await this.deps.store.actions.forRequest(request.requestId);
-      if (own?.open) return await this.track(request, trackedFromLedger(own));
+      const own = await this.deps.store.actions.forRequest(queued.requestId);
+      if (own?.open) return await this.track(queued, trackedFromLedger(own));
+      request = await this.claim(queued);
     } catch (error) {
-      await lifecycle.failed(request, error);
+      await lifecycle.failed(queued, error);
       return;
     }
+    if (request === null) return;
     const reservation = throttle.reserve(this.callsFor(request), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
@@ -97,6 +101,39 @@ export class IsolationWorker {
       await lifecycle.failed(request, error);
     } finally {
       reservation.close();
+    }
+  }
+
+  /**
+   * The request's device key, before resolution (coalesce.ts): the request goes on holding it, with
+   * the priority of the most urgent alert it absorbed, or beside an opposite action under way; or it
+   * ends absorbed by the request holding it, or waits behind that one (null).
+   */
+  private async claim(request: ActionRequest): Promise<ActionRequest | null> {
+    const { store, clock, timing, lifecycle } = this.deps;
+    const now = clock.now();
+    const claim = await store.openRequests.update(
+      keyOf(request),
+      claimStep(request, now, timing.trackGiveUpMs),
+    );
+    switch (claim.kind) {
+      case 'own':
+        return { ...request, priority: Math.min(request.priority, claim.entry.priority) };
+      case 'absorbed':
+        await lifecycle.finish(request, coalescedInto(claim.carrier));
+        return null;
+      case 'waits':
+        // Asked again well before the one ahead could have ended, at the latest when its entry expires.
+        await lifecycle.defer(
+          request,
+          Math.min(Date.parse(claim.behind.expiresAt), now + timing.trackMaxInProgressMs),
+          `waiting behind request ${claim.behind.requestId} for this device, which asks for less (${describeAsk(claim.behind)}); decided when it ends`,
+        );
+        return null;
+      case 'apart':
+        return request;
+      case 'free':
+        throw new Error('a claim always opens a free device key');
     }
   }
 
@@ -138,7 +175,7 @@ export class IsolationWorker {
   /** Each step either ends the request (outcome, deferral) and answers null, or hands on. */
   private async decideAndPost(target: Target): Promise<void> {
     const plan = await this.decideOnMachine(target);
-    if (!plan || this.endedAsDryRun(target, plan)) return;
+    if (!plan || (await this.endedAsDryRun(target, plan))) return;
     const history = await this.actionsUnderWay(target);
     if (!history) return;
     if (await this.heldByLedger(target, history)) return;
@@ -166,7 +203,7 @@ export class IsolationWorker {
       breaker,
     });
     if (decision.action !== 'isolate') {
-      lifecycle.finish(request, {
+      await lifecycle.finish(request, {
         ...where(machine),
         outcome: decision.action === 'skip' ? 'skipped' : 'escalated',
         rule: decision.rule,
@@ -185,7 +222,7 @@ export class IsolationWorker {
    * Both modes must say enforce: the one the request was decided in (a request queued in dry-run
    * stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
    */
-  private endedAsDryRun({ request, verb, machine }: Target, { decision }: Plan): boolean {
+  private async endedAsDryRun({ request, verb, machine }: Target, { decision }: Plan): Promise<boolean> {
     const dryRunBy =
       request.mode === 'dry-run'
         ? 'queued in dry-run mode'
@@ -193,7 +230,7 @@ export class IsolationWorker {
           ? 'policy in dry-run mode'
           : null;
     if (!dryRunBy) return false;
-    this.deps.lifecycle.finish(request, {
+    await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
       rule: decision?.rule,
@@ -209,7 +246,7 @@ export class IsolationWorker {
   private async actionsUnderWay(target: Target): Promise<MachineAction[] | null> {
     const history = await this.history(target.machine.id);
     if (history === null)
-      this.refuseConflict(
+      await this.refuseConflict(
         target,
         undefined,
         `MDE lists ${HISTORY_MAX} or more isolate/release actions for this device in the last ${HISTORY_LOOKBACK_DAYS} days; refusing to decide without seeing them all`,
@@ -238,7 +275,7 @@ export class IsolationWorker {
     }
     const opposite = followed.find((e) => e.type !== ACTION_TYPE[verb]);
     if (opposite) {
-      this.refuseConflict(
+      await this.refuseConflict(
         target,
         opposite.actionId,
         `${verb === 'isolate' ? 'a release' : 'an isolation'} (action ${opposite.actionId}, followed by request ${opposite.requestId}) is still under way on this device; posting the ${verb} now could race it`,
@@ -247,10 +284,13 @@ export class IsolationWorker {
     }
     const same = followed.find((e) => e.type === ACTION_TYPE[verb]);
     if (!same) return false;
-    lifecycle.finish(request, {
+    // Another name of the same machine (the requests had different device keys): this request is
+    // the one under way's, whose outcome is this one's.
+    await lifecycle.finish(request, {
       ...where(machine),
-      outcome: 'skipped',
+      outcome: 'coalesced',
       actionId: same.actionId,
+      carriedBy: same.requestId,
       reason: `already handled: action ${same.actionId} for this device is being followed by request ${same.requestId}`,
     });
     return true;
@@ -265,7 +305,7 @@ export class IsolationWorker {
       return true;
     }
     if (prior.kind === 'conflict') {
-      this.refuseConflict(target, prior.action.id, prior.reason);
+      await this.refuseConflict(target, prior.action.id, prior.reason);
       return true;
     }
     // Anything done to the device since this request came in answered it (most likely our own earlier
@@ -278,7 +318,7 @@ export class IsolationWorker {
       return true;
     }
     if (since.length > 0) {
-      this.refuseConflict(
+      await this.refuseConflict(
         target,
         since[0].id,
         `${since[0].type === 'Isolate' ? 'an isolation' : 'a release'} (action ${since[0].id} by ${since[0].requestor}, ${since[0].creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
@@ -286,7 +326,7 @@ export class IsolationWorker {
       return true;
     }
     if (prior.kind !== 'skip') return false;
-    this.deps.lifecycle.finish(request, {
+    await this.deps.lifecycle.finish(request, {
       ...where(target.machine),
       outcome: 'skipped',
       actionId: prior.action.id,
@@ -308,7 +348,7 @@ export class IsolationWorker {
     );
     if (admission.allowed) return admission.reservationId;
     if (admission.open)
-      lifecycle.finish(request, {
+      await lifecycle.finish(request, {
         ...where(machine),
         outcome: 'escalated',
         rule: 'blast-radius',
@@ -364,8 +404,12 @@ export class IsolationWorker {
    * The opposite action is under way: MDE completes actions out of submission order (docs/mde-api.md §10),
    * so posting now could leave the device in the state nobody wanted last. A person has to choose.
    */
-  private refuseConflict({ request, machine }: Target, actionId: string | undefined, reason: string): void {
-    this.deps.lifecycle.finish(request, {
+  private async refuseConflict(
+    { request, machine }: Target,
+    actionId: string | undefined,
+    reason: string,
+  ): Promise<void> {
+    await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'escalated',
       rule: 'action-conflict',
@@ -410,7 +454,7 @@ export class IsolationWorker {
         : '';
     const reason = `${terminalReason(tracked, action)}${since}`;
     await recordEnded(store, tracking, tracked, { state: endState(verb, action.status), reason, action });
-    lifecycle.finish(tracking, {
+    await lifecycle.finish(tracking, {
       outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
       actionStatus: action.status,
       reason,

@@ -37,7 +37,15 @@ export interface Delivery {
   messageId?: string;
 }
 
-export function messageFor(request: IsolationRequest, messageId: string = request.dedupeKey): QueueMessage {
+/**
+ * Duplicate detection only protects against one message sent twice: an isolate or release is sent
+ * under its request id, a tracking request under its action and request. Storms are coalesced on
+ * the state store instead (dispatch/coalesce.ts), which never drops a re-request.
+ */
+export function messageFor(
+  request: IsolationRequest,
+  messageId: string = request.action === 'track' ? request.dedupeKey : request.requestId,
+): QueueMessage {
   const { alert } = request;
   return {
     messageId,

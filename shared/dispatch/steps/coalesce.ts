@@ -1,0 +1,156 @@
+/**
+ * Storm coalescing on the state store (docs/architecture.md §4.7): a device key (the device's
+ * strongest identifier, before resolution) with an open request absorbs the alerts that ask no more
+ * than it, recorded on that request; one asking for more waits behind it and is decided when it
+ * ends; a key whose request ended takes a new one at once. Each function here is a pure step for
+ * `OpenRequestIndex.update`, so a concurrent writer only makes it run again on what is there now.
+ */
+import type { OpenRequest } from '../../state/store';
+import type { OutcomeDetails } from '../outcome';
+import { type ActionRequest, deviceKey, type IsolationRequest, isManualRequest } from '../request';
+
+/** What a device key's entry means for one request. */
+export type Coalescing =
+  /** The request holds the key (opened now, or earlier by itself). */
+  | { kind: 'own'; entry: OpenRequest }
+  /** Another open request took this one on: this one ends `coalesced`, naming it. */
+  | { kind: 'absorbed'; carrier: OpenRequest }
+  /** Another open request asks for less: this one waits until it ends. */
+  | { kind: 'waits'; behind: OpenRequest }
+  /**
+   * Another open request is the opposite action (a release while an isolate is under way, or the
+   * reverse): neither absorbed nor waiting, it is decided on its own, where the worker's conflict
+   * rule refuses to race the action under way (docs/mde-api.md §10).
+   */
+  | { kind: 'apart'; beside: OpenRequest }
+  /** Nothing holds the key. */
+  | { kind: 'free' };
+
+type Step = (current: OpenRequest | null) => { next: OpenRequest | null; result: Coalescing };
+
+export function keyOf(request: IsolationRequest): string {
+  return deviceKey(request.device);
+}
+
+/** Under way: not ended, and not past the bound after which an entry holds nothing (a crash left it). */
+export function isOpen(entry: OpenRequest | null, now: number): entry is OpenRequest {
+  return entry !== null && entry.closedAt === null && Date.parse(entry.expiresAt) > now;
+}
+
+/**
+ * Whether `request` asks for more than `open` (the same action), and so must not be absorbed by it:
+ * enforce over dry-run, Full over Selective isolation, or a person's order over a rule's (a manual
+ * request is never blocked by the breaker, which an automatic one may be).
+ */
+export function asksMore(request: ActionRequest, open: OpenRequest): boolean {
+  return (
+    (request.mode === 'enforce' && open.mode === 'dry-run') ||
+    (request.action === 'isolate' &&
+      request.isolationType === 'Full' &&
+      open.isolationType === 'Selective') ||
+    (isManualRequest(request) && !open.manual)
+  );
+}
+
+/** The entry of `request` opening its key, held at most `holdMs` unless it ends first. */
+export function entryFor(request: ActionRequest, now: number, holdMs: number): OpenRequest {
+  return {
+    deviceKey: keyOf(request),
+    requestId: request.requestId,
+    action: request.action,
+    isolationType: request.isolationType,
+    mode: request.mode,
+    manual: isManualRequest(request),
+    priority: request.priority,
+    openedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + holdMs).toISOString(),
+    closedAt: null,
+    absorbed: [],
+    absorbedCount: 0,
+  };
+}
+
+/** `carrier` takes `request` on: its alert recorded, its priority raised when more urgent. */
+function absorb(carrier: OpenRequest, request: ActionRequest): OpenRequest {
+  const { alert } = request;
+  return {
+    ...carrier,
+    priority: Math.min(carrier.priority, request.priority),
+    absorbed: [
+      ...carrier.absorbed,
+      {
+        requestId: request.requestId,
+        alertSource: alert.source,
+        alertId: alert.alertId,
+        severity: alert.severity,
+        receivedAt: request.receivedAt,
+      },
+    ],
+    absorbedCount: carrier.absorbedCount + 1,
+  };
+}
+
+/** Absorbs `request` into another open request that asks no less; otherwise writes nothing. */
+export function absorbStep(request: ActionRequest, now: number): Step {
+  return (current) => {
+    if (!isOpen(current, now)) return { next: null, result: { kind: 'free' } };
+    if (current.requestId === request.requestId)
+      return { next: null, result: { kind: 'own', entry: current } };
+    if (request.action !== current.action) return { next: null, result: { kind: 'apart', beside: current } };
+    if (asksMore(request, current)) return { next: null, result: { kind: 'waits', behind: current } };
+    return { next: absorb(current, request), result: { kind: 'absorbed', carrier: current } };
+  };
+}
+
+/**
+ * The worker's claim before deciding: absorbed or waiting as above, or the key is the request's,
+ * opened now if nothing holds it (a request intake queued without opening it, or a redelivery).
+ */
+export function claimStep(request: ActionRequest, now: number, holdMs: number): Step {
+  const absorbing = absorbStep(request, now);
+  return (current) => {
+    const step = absorbing(current);
+    if (step.result.kind !== 'free') return step;
+    const entry = entryFor(request, now, holdMs);
+    return { next: entry, result: { kind: 'own', entry } };
+  };
+}
+
+/**
+ * Intake, once `request` is queued: opens the key for it unless something already holds it, or the
+ * request itself was there first (the worker claimed it, maybe even ended it, meanwhile).
+ */
+export function openAfterQueueingStep(request: ActionRequest, now: number, holdMs: number): Step {
+  return (current) => {
+    if (current?.requestId === request.requestId || isOpen(current, now))
+      return { next: null, result: { kind: 'free' } };
+    const entry = entryFor(request, now, holdMs);
+    return { next: entry, result: { kind: 'own', entry } };
+  };
+}
+
+/** `requestId` ended: its entry stops holding the key. Answers the entry it closed, if it held one. */
+export function closeStep(
+  requestId: string,
+  now: number,
+): (current: OpenRequest | null) => { next: OpenRequest | null; result: OpenRequest | null } {
+  return (current) =>
+    current?.requestId === requestId && current.closedAt === null
+      ? { next: { ...current, closedAt: new Date(now).toISOString() }, result: current }
+      : { next: null, result: null };
+}
+
+/** The outcome of a request `carrier` absorbed. */
+export function coalescedInto(carrier: OpenRequest): OutcomeDetails {
+  return {
+    outcome: 'coalesced',
+    carriedBy: carrier.requestId,
+    reason: `absorbed by request ${carrier.requestId}, already under way for this device (${describeAsk(carrier)}); its outcome is this alert's`,
+  };
+}
+
+/** `isolate Selective, enforce, automatic`: what an open request asks for. */
+export function describeAsk(entry: OpenRequest): string {
+  const what = entry.action === 'isolate' ? `isolate ${entry.isolationType}` : 'release';
+  return `${what}, ${entry.mode}, ${entry.manual ? 'manual' : 'automatic'}`;
+}
