@@ -23,6 +23,7 @@ import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
+import { cachedFor } from './kernel/cached';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
 import { createMdeClient } from './mde/client';
@@ -300,16 +301,6 @@ class IdleWaits {
   stopAll(): void {
     for (const stop of this.stops) stop();
   }
-}
-
-/** `read`'s answer, asked again at most once per `ms`. */
-function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; answer: Promise<T> } | null = null;
-  return () => {
-    const now = Date.now();
-    if (!last || now - last.at >= ms) last = { at: now, answer: read() };
-    return last.answer;
-  };
 }
 
 /** What `status` and other reads need: settings, a throttled MDE client and the store; no policy and no queue. */

@@ -10,7 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Azurite's published development account; its key is public and works only against Azurite. */
+/**
+ * Azurite's published development account: the key is public, printed in Microsoft's Azurite page,
+ * and opens nothing but a local emulator.
+ * https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key
+ */
 const ACCOUNT = 'devstoreaccount1';
 const ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';

@@ -7,6 +7,7 @@
 
 import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import { cachedFor } from '../kernel/cached';
 import type { Clock } from '../kernel/clock';
 import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
@@ -61,7 +62,7 @@ export class Dispatcher implements DecisionSink {
   private readonly tracker: ActionTracker;
   private readonly lifecycle: RequestLifecycle;
   private readonly clock: Clock;
-  private breakerView: { at: number; read: Promise<BreakerState> } | null = null;
+  private breakerView: () => Promise<BreakerState>;
   private readonly timing: DispatchTiming;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -69,6 +70,7 @@ export class Dispatcher implements DecisionSink {
     this.timing = timing;
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
+    this.breakerView = this.readBreakerView();
     this.lifecycle = new RequestLifecycle(
       deps.queue,
       deps.reporter,
@@ -91,23 +93,24 @@ export class Dispatcher implements DecisionSink {
    * admits nothing the breaker would refuse.
    */
   async breakerState(): Promise<BreakerState> {
-    const now = this.clock.now();
-    if (!this.breakerView || now - this.breakerView.at >= BREAKER_VIEW_MS) {
-      const read = this.deps.store.breaker
-        .status(breakerLimits(this.deps.policy))
-        .then(({ open, reason }) => ({ open, reason }));
-      this.breakerView = { at: now, read };
-      // A failed read is not kept: the next alert asks the store again.
-      read.catch(() => {
-        if (this.breakerView?.read === read) this.breakerView = null;
-      });
-    }
-    return this.breakerView.read;
+    return this.breakerView();
+  }
+
+  /** A fresh view: the next call reads the store. */
+  private readBreakerView(): () => Promise<BreakerState> {
+    return cachedFor(
+      BREAKER_VIEW_MS,
+      async () => {
+        const { open, reason } = await this.deps.store.breaker.status(breakerLimits(this.deps.policy));
+        return { open, reason };
+      },
+      this.clock,
+    );
   }
 
   async openBreaker(reason: string): Promise<void> {
-    this.breakerView = null;
     await this.deps.store.breaker.trip(reason);
+    this.breakerView = this.readBreakerView();
   }
 
   /**

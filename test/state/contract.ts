@@ -41,7 +41,17 @@ function isolating(n: number, requestId = 'req-1'): IsolationChange {
   return { machineId: machine(n), state: 'isolating', requestId, reason: 'rule matched', provenance };
 }
 
-export function describeStateStoreContract(name: string, makeStores: MakeStores): void {
+/**
+ * `separateInstances`: `store` and `sibling` are two instances over one storage, as two processes
+ * would be (the Table adapter); the embedded store is one instance per process, so the tests of
+ * contention between instances are not registered for it.
+ */
+export function describeStateStoreContract(
+  name: string,
+  makeStores: MakeStores,
+  options: { separateInstances: boolean },
+): void {
+  const acrossInstances = options.separateInstances ? it : null;
   describe(`state store contract: ${name}`, () => {
     let now: number;
     const clock = { now: () => now };
@@ -465,29 +475,30 @@ export function describeStateStoreContract(name: string, makeStores: MakeStores)
         );
       });
 
-      it('gives up on an update contended by another instance with StoreUnavailableError, within its attempts', async () => {
-        const { store, sibling } = await open({ conflictAttempts: 1 });
-        // The embedded store is one instance per process: nothing else can contend with it.
-        if (sibling === store) return;
-        // Each instance writes its concurrent updates together, so two writes meet only when both
-        // read before either wrote: rounds until one did. Wide limits: every round writes.
-        const wide = { limit: 1_000, windowMs: 60 * MINUTE };
-        const results: PromiseSettledResult<Awaited<ReturnType<typeof store.breaker.reserve>>>[] = [];
-        for (let round = 0; round < 30 && !results.some((r) => r.status === 'rejected'); round += 1)
-          results.push(
-            ...(await Promise.allSettled(
-              [store, sibling].map((s, i) => s.breaker.reserve(auto(round * 2 + i), wide)),
-            )),
+      acrossInstances?.(
+        'gives up on an update contended by another instance with StoreUnavailableError, within its attempts',
+        async () => {
+          const { store, sibling } = await open({ conflictAttempts: 1 });
+          // Each instance writes its concurrent updates together, so two writes meet only when both
+          // read before either wrote: rounds until one did. Wide limits: every round writes.
+          const wide = { limit: 1_000, windowMs: 60 * MINUTE };
+          const results: PromiseSettledResult<Awaited<ReturnType<typeof store.breaker.reserve>>>[] = [];
+          for (let round = 0; round < 30 && !results.some((r) => r.status === 'rejected'); round += 1)
+            results.push(
+              ...(await Promise.allSettled(
+                [store, sibling].map((s, i) => s.breaker.reserve(auto(round * 2 + i), wide)),
+              )),
+            );
+          const rejected = results.filter((r) => r.status === 'rejected');
+          expect(rejected.length).toBeGreaterThan(0);
+          for (const r of rejected)
+            expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+          const status = await store.breaker.status(wide);
+          expect(status.reserved).toBe(
+            results.filter((r) => r.status === 'fulfilled' && r.value.allowed).length,
           );
-        const rejected = results.filter((r) => r.status === 'rejected');
-        expect(rejected.length).toBeGreaterThan(0);
-        for (const r of rejected)
-          expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
-        const status = await store.breaker.status(wide);
-        expect(status.reserved).toBe(
-          results.filter((r) => r.status === 'fulfilled' && r.value.allowed).length,
-        );
-      });
+        },
+      );
     });
 
     describe('action ledger', () => {

@@ -36,13 +36,17 @@ function target() {
   return { kind: 'connection-string' as const, connectionString: azurite.connectionString };
 }
 
-describeStateStoreContract('TableStateStore over Azurite', async (options) => {
-  const tablePrefix = freshPrefix();
-  return {
-    store: new TableStateStore(target(), { ...options, tablePrefix }),
-    sibling: new TableStateStore(target(), { ...options, tablePrefix }),
-  };
-});
+describeStateStoreContract(
+  'TableStateStore over Azurite',
+  async (options) => {
+    const tablePrefix = freshPrefix();
+    return {
+      store: new TableStateStore(target(), { ...options, tablePrefix }),
+      sibling: new TableStateStore(target(), { ...options, tablePrefix }),
+    };
+  },
+  { separateInstances: true },
+);
 
 describe('TableStateStore across a restart', () => {
   it('a new instance with new clients sees the breaker, the ledger and the register of the first', async () => {
