@@ -9,6 +9,7 @@ import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { cachedFor } from '../kernel/cached';
 import type { Clock } from '../kernel/clock';
+import { KeyedLanes } from '../kernel/keyed-lanes';
 import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
@@ -26,7 +27,7 @@ import {
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { breakerLimits } from './steps/blast-radius';
-import { absorbStep, coalescedInto, keyOf, openAfterQueueingStep } from './steps/coalesce';
+import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
 import { DeviceResolver } from './steps/resolve';
 import { resumedTracking } from './steps/resume';
@@ -64,6 +65,8 @@ export class Dispatcher implements DecisionSink {
   private readonly clock: Clock;
   private breakerView: () => Promise<BreakerState>;
   private readonly timing: DispatchTiming;
+  /** Intake's requests for one device key, coalesced one after the other in this process. */
+  private readonly deviceLanes = new KeyedLanes();
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
@@ -173,13 +176,20 @@ export class Dispatcher implements DecisionSink {
    * request is queued, so a failed send never leaves an entry absorbing alerts for a request nobody
    * will decide; a store failure after the send is left to the worker, which claims the key itself.
    * Throws StoreUnavailableError when the store cannot say whether the device has a request open.
+   * Requests for one key wait for each other here, so alerts about one device arriving together
+   * find the first one's entry rather than all opening the key; another process is kept apart by
+   * the store's conditional writes.
    */
-  private async coalesce(request: ActionRequest): Promise<string | null> {
+  private coalesce(request: ActionRequest): Promise<string | null> {
+    return this.deviceLanes.run(keyOf(request), () => this.coalesceNow(request));
+  }
+
+  private async coalesceNow(request: ActionRequest): Promise<string | null> {
     const { store, reporter } = this.deps;
     const key = keyOf(request);
     const found = await store.openRequests.update(key, absorbStep(request, this.clock.now()));
     if (found.kind === 'absorbed') {
-      await this.lifecycle.finish(request, coalescedInto(found.carrier));
+      this.lifecycle.absorbed(request, found.carrier);
       return found.carrier.requestId;
     }
     await this.enqueue(request);

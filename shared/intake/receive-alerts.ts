@@ -4,7 +4,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
-import { type PayloadProblem, parseAlertPayload } from '../alerts/parse';
+import { type ParseOutcome, type PayloadProblem, parseAlertPayload } from '../alerts/parse';
 import type { DecisionSink, SubmittedRequest } from '../dispatch/sink';
 import { strongestIdentifier } from '../kernel/device-label';
 import { errorMessage } from '../kernel/errors';
@@ -148,7 +148,22 @@ function failed(
   return { ...summary(path, alert), status: 'failed', error: { ...FAILURES[stage] } };
 }
 
-async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: IntakeDeps): Promise<AlertReport> {
+/** An alert decided in order (its breaker view includes every earlier alert's), not yet submitted. */
+interface DecidedAlert {
+  path: string;
+  alert: NormalizedAlert;
+  decisions: Decision[];
+}
+
+/**
+ * Reads the breaker, decides, and opens the breaker when the alert trips it. Alerts are decided one
+ * after the other, so the alert after one that trips the breaker is decided with it open.
+ */
+async function decide(
+  path: string,
+  alert: NormalizedAlert,
+  deps: IntakeDeps,
+): Promise<DecidedAlert | AlertReport> {
   let breaker: BreakerState | undefined;
   try {
     breaker = await deps.sink?.breakerState();
@@ -169,6 +184,22 @@ async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: Intak
       return failed(path, alert, deps, 'state', error);
     }
   }
+  return { path, alert, decisions };
+}
+
+/** A slice's item after deciding: an alert to submit, a report already made, or a rejected item. */
+type SliceItem = DecidedAlert | AlertReport | Extract<ParseOutcome, { problem: PayloadProblem }>;
+
+/** The report of an item in a slice: decided alerts are submitted, the others reported as they are. */
+async function carry(item: SliceItem, deps: IntakeDeps): Promise<AlertReport> {
+  if ('problem' in item) {
+    deps.log({ event: 'alert-rejected', path: item.path, code: item.problem.code });
+    return { path: item.path, status: 'rejected', error: item.problem };
+  }
+  return 'status' in item ? item : submit(item, deps);
+}
+
+async function submit({ path, alert, decisions }: DecidedAlert, deps: IntakeDeps): Promise<AlertReport> {
   let requests: SubmittedRequest[] = [];
   if (deps.sink) {
     try {
@@ -189,25 +220,29 @@ async function decideAndSubmit(path: string, alert: NormalizedAlert, deps: Intak
 }
 
 /**
- * Alerts carried through between two turns of the event loop. Deciding and queueing never wait on
- * I/O in inline mode, so without a pause a batch of 1,000 (or a storm of requests) would hold the
- * loop until its last alert, and no isolation would be posted meanwhile: the quota windows would
- * then replay that lag (docs/architecture.md §2.1).
+ * Alerts carried through together, between two turns of the event loop. Deciding and queueing never
+ * wait on I/O in inline mode, so without a pause a batch of 1,000 (or a storm of requests) would hold
+ * the loop until its last alert, and no isolation would be posted meanwhile: the quota windows would
+ * then replay that lag (docs/architecture.md §2.1). Over a state store that answers in milliseconds,
+ * a slice's alerts wait on it together rather than one after the other, and a slice bounds how many
+ * store writes and queue sends one call has in flight.
  */
 export const INTAKE_SLICE = 25;
 
-/** Parses any accepted body and carries every alert through; one bad item never sinks the others. */
+/**
+ * Parses any accepted body and carries every alert through; one bad item never sinks the others.
+ * Within a slice, alerts are decided in order and then submitted together: the sink keeps the order
+ * of the alerts about one device (docs/architecture.md §4.7), and the rest wait on the store at once.
+ */
 export async function receiveAlerts(body: unknown, deps: IntakeDeps): Promise<IntakeResult> {
+  const outcomes = parseAlertPayload(body);
   const alerts: AlertReport[] = [];
-  for (const outcome of parseAlertPayload(body)) {
-    if (alerts.length > 0 && alerts.length % INTAKE_SLICE === 0) await yieldToEventLoop();
-    if ('problem' in outcome) {
-      deps.log({ event: 'alert-rejected', path: outcome.path, code: outcome.problem.code });
-      alerts.push({ path: outcome.path, status: 'rejected', error: outcome.problem });
-    } else {
-      // Sequential on purpose: a storm batch must not open hundreds of queue sends at once.
-      alerts.push(await decideAndSubmit(outcome.path, outcome.alert, deps));
-    }
+  for (let start = 0; start < outcomes.length; start += INTAKE_SLICE) {
+    if (start > 0) await yieldToEventLoop();
+    const decided: SliceItem[] = [];
+    for (const outcome of outcomes.slice(start, start + INTAKE_SLICE))
+      decided.push('problem' in outcome ? outcome : await decide(outcome.path, outcome.alert, deps));
+    alerts.push(...(await Promise.all(decided.map((item) => carry(item, deps)))));
   }
   const count = (status: AlertReport['status']) => alerts.filter((a) => a.status === status).length;
   return { accepted: count('accepted'), rejected: count('rejected'), failed: count('failed'), alerts };

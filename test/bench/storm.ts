@@ -26,8 +26,17 @@ import { startSimulatorWithIdentity } from '../support/simulator';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
 const ALERTS_PER_DEVICE = 10;
-/** The documented 100/min and 1,500/h, compressed 100 times; the hour window binds at 2,000 devices. */
-const RATE_LIMITS = '100/600ms,1500/36s';
+/**
+ * How many times faster than real time a scenario runs by default: the documented 100/min and
+ * 1,500/h become 100/600ms and 1,500/36s (the hour window binds at 2,000 devices), and the app's
+ * timing and the simulated actions' lifetimes shrink alike.
+ */
+const SPEEDUP = 100;
+
+/** The documented quotas, `speedup` times faster. */
+function rateLimitsAt(speedup: number): string {
+  return `100/${60_000 / speedup}ms,1500/${3_600 / speedup}s`;
+}
 const SEVERITIES = ['High', 'Medium', 'Low'] as const;
 /** Alerts per intake call; the worker runs between calls, as with HTTP requests arriving. */
 const BATCH = 50;
@@ -102,13 +111,15 @@ export async function scenario(
   devicesCount: number,
   faults: FaultOptions | undefined,
   store?: StateStore,
+  speedup = SPEEDUP,
 ): Promise<StormFigures> {
   const alertsCount = ALERTS_PER_DEVICE * devicesCount;
+  const rateLimits = rateLimitsAt(speedup);
   const headroom = process.env.MDE_RATE_HEADROOM;
   const sim = await startSimulatorWithIdentity({
     fleet: { curated: false, generate: devicesCount, offlineShare: 0 },
-    rateLimits: RATE_LIMITS,
-    lifecycle: { pendingMs: 50, inProgressMs: 100 },
+    rateLimits,
+    lifecycle: { pendingMs: 5_000 / speedup, inProgressMs: 10_000 / speedup },
     faults,
   });
   const outcomes: OutcomeRecord[] = [];
@@ -117,13 +128,14 @@ export async function scenario(
   const runtime = createRuntime({
     env: {
       ...sim.env(),
-      MDE_RATE_LIMITS: RATE_LIMITS,
+      MDE_RATE_LIMITS: rateLimits,
       ...(headroom === undefined ? {} : { MDE_RATE_HEADROOM: headroom }),
       MDE_REQUEST_TIMEOUT_MS: '3000',
     },
     policy,
-    // Seconds become 20 ms: the first tracking poll lands after the simulated action ended.
-    timing: compressTiming(0.02),
+    // At the default speedup seconds become 20 ms: the first tracking poll lands after the simulated
+    // action ended.
+    timing: compressTiming(2 / speedup),
     concurrency: 32,
     maxConcurrentCalls: 16,
     store,
@@ -164,7 +176,7 @@ export async function scenario(
     const isolatedDevices = devices.filter((d) => sim.machineState(d.id)?.isolated).length;
     const postTimes = isolatePosts.map((c) => c.timeMs);
     const makespan = Math.max(...postTimes) - Math.min(...postTimes);
-    const optimum = quotaOptimalSpanMs(isolateActions.length, parseRateLimits(RATE_LIMITS));
+    const optimum = quotaOptimalSpanMs(isolateActions.length, parseRateLimits(rateLimits));
     const posted = outcomes.filter((o) => o.timings.receivedToPostedMs !== null && !o.adopted);
     const ttiBy = (severity: string) =>
       mean(
@@ -177,7 +189,7 @@ export async function scenario(
     for (const o of outcomes) byOutcome[o.outcome] = (byOutcome[o.outcome] ?? 0) + 1;
 
     const lines = [
-      `storm (${name}): ${alertsCount} alerts, ${devicesCount} devices, quota ${RATE_LIMITS} on both sides, headroom ${runtime.config.rateHeadroom}`,
+      `storm (${name}): ${alertsCount} alerts, ${devicesCount} devices, quota ${rateLimits} on both sides (${speedup}× real time), headroom ${runtime.config.rateHeadroom}`,
       `  requests queued ${queued.length} (duplicates collapsed at intake: ${alertsCount - queued.length}); outcomes ${JSON.stringify(byOutcome)}`,
       `  isolate POSTs accepted ${isolatePosts.length}; isolate actions in MDE ${isolateActions.length} on ${perMachine.size} devices (policy isolates ${devicesCount}); devices isolated at the end ${isolatedDevices}`,
       `  duplicate POSTs ${duplicatePosts}; 429s received ${calls.filter((c) => c.status === 429).length}`,

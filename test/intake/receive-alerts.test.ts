@@ -64,6 +64,31 @@ describe('receiveAlerts', () => {
     expect(queuedWhenLoopRan).toBe(INTAKE_SLICE);
   });
 
+  it("submits a slice's alerts together, so their waits on the store overlap", async () => {
+    const sink = new MemorySink();
+    let inFlight = 0;
+    let peak = 0;
+    const slowSink: DecisionSink = {
+      breakerState: () => sink.breakerState(),
+      openBreaker: (reason) => sink.openBreaker(reason),
+      submit: async (alert, decisions) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight -= 1;
+        return sink.submit(alert, decisions);
+      },
+    };
+    const batch = Array.from({ length: 2 * INTAKE_SLICE }, (_, n) =>
+      mdeAlert({ machineId: n.toString(16).padStart(40, '0') }),
+    );
+    const { result } = await run(batch, { sink: slowSink });
+    expect(result.accepted).toBe(batch.length);
+    expect(result.alerts.map((a) => a.path)).toEqual(batch.map((_, n) => `$[${n}]`));
+    // A whole slice waits at once, and never more than a slice.
+    expect(peak).toBe(INTAKE_SLICE);
+  });
+
   it('decides a ransomware alert under the default policy and queues one isolation request', async () => {
     const sink = new MemorySink();
     const { result } = await run(fixture('11-graph-alert-v2-device-evidence.json'), { sink });

@@ -18,14 +18,14 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../mde/errors';
-import { type StateStore, StoreUnavailableError } from '../../state/store';
+import { type OpenRequest, type StateStore, StoreUnavailableError } from '../../state/store';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
 import { BudgetShortError } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import type { IsolationRequest, StoreOutage } from '../request';
 import { type DispatchTiming, transientRetryDelayMs } from '../timing';
 import { type DeadLetterRecord, messageFor, type RequestQueue } from '../transport/queue';
-import { closeStep, keyOf } from './coalesce';
+import { closeStep, coalescedInto, keyOf } from './coalesce';
 
 export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }
@@ -180,6 +180,14 @@ export class RequestLifecycle {
     this.reporter.outcome(
       outcomeRecord(request, { ...details, ...(absorbed && { absorbed }) }, this.clock.now()),
     );
+  }
+
+  /**
+   * The outcome of a request `carrier` took on. It never held its device key (the carrier does), so
+   * there is no entry to close: a storm's absorbed alerts cost the store nothing more here.
+   */
+  absorbed(request: IsolationRequest, carrier: OpenRequest): void {
+    this.reporter.outcome(outcomeRecord(request, coalescedInto(carrier), this.clock.now()));
   }
 
   /** Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. */

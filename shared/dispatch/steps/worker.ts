@@ -21,7 +21,7 @@ import { type ActionRequest, isManualRequest, type TrackedAction, trackingReques
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
 import { breakerLimits } from './blast-radius';
-import { claimStep, coalescedInto, describeAsk, keyOf } from './coalesce';
+import { claimStep, describeAsk, keyOf } from './coalesce';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -120,7 +120,7 @@ export class IsolationWorker {
       case 'own':
         return { ...request, priority: Math.min(request.priority, claim.entry.priority) };
       case 'absorbed':
-        await lifecycle.finish(request, coalescedInto(claim.carrier));
+        lifecycle.absorbed(request, claim.carrier);
         return null;
       case 'waits':
         // Asked again well before the one ahead could have ended, at the latest when its entry expires.
