@@ -57,6 +57,10 @@ param isolationQueueName string = 'isolation-requests'
 @minValue(1024)
 param maxAlertBytes int = 1048576
 
+@description('Days a device\'s register history keeps a transition (REGISTER_HISTORY_DAYS).')
+@minValue(1)
+param registerHistoryDays int = 90
+
 // ---------------------------------------------------------------- identity and permissions
 
 @description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
@@ -157,6 +161,7 @@ module functionApp 'modules/functionapp.bicep' = {
     isolationPolicy: isolationPolicy
     isolationMode: isolationMode
     maxAlertBytes: maxAlertBytes
+    registerHistoryDays: registerHistoryDays
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
     manualEasyAuth: manualEasyAuth ? 'on' : 'off'

@@ -26,6 +26,7 @@ export const SETTINGS = {
   maxAlertBytes: 'MAX_ALERT_BYTES',
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
   manualEasyAuth: 'MANUAL_EASY_AUTH',
+  registerHistoryDays: 'REGISTER_HISTORY_DAYS',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -70,6 +71,8 @@ export interface AppConfig {
    * header and require the operator role. Off, that header is ignored (any caller could send it).
    */
   manualEasyAuth: boolean;
+  /** Days a device's register history keeps a transition (besides its cap per device). */
+  registerHistoryDays: number;
 }
 
 export interface SettingProblem {
@@ -277,6 +280,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         problems,
         'on or off (on only when App Service authentication is enabled for the app)',
       ) === 'on',
+    registerHistoryDays: readPositiveInteger(env, SETTINGS.registerHistoryDays, 90, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

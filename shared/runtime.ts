@@ -24,6 +24,7 @@ import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
+import { DAY_MS } from './kernel/clock';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
 import { createMdeClient } from './mde/client';
@@ -133,7 +134,9 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
-  const store = options.store ?? openStateStore(storage, credential);
+  const store =
+    options.store ??
+    openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
   return { config, credential, throttle, api, store, storage: storage.kind };
 }
 

@@ -5,6 +5,7 @@
  * the device (isolated or released) apply in the order actions complete, not the order they came.
  */
 import { randomUUID } from 'node:crypto';
+import { DAY_MS } from '../shared/kernel/clock';
 import type { MachineActionStatus } from '../shared/mde/types';
 import type { SimIsolationType, SimMachine } from './fleet';
 
@@ -40,7 +41,7 @@ interface SimAction {
   settled: boolean;
 }
 
-const THREE_DAYS_MS = 3 * 86_400_000;
+const THREE_DAYS_MS = 3 * DAY_MS;
 
 /** MDE's timestamp style: seven fractional digits. */
 function mdeTimestamp(ms: number): string {

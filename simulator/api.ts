@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
+import { DAY_MS } from '../shared/kernel/clock';
 import type { MdeApiName } from '../shared/mde/api';
 import type { ActionEntity, ActionStore } from './actions';
 import type { SimIsolationType, SimMachine } from './fleet';
@@ -38,7 +39,7 @@ export interface Route {
 }
 
 const MAX_TOP = 10_000;
-const THIRTY_DAYS_MS = 30 * 86_400_000;
+const THIRTY_DAYS_MS = 30 * DAY_MS;
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 
 const MACHINE_SCHEMA: ODataSchema = {

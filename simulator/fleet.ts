@@ -5,6 +5,7 @@
  * derive from the seed, so the same options always give the same fleet.
  */
 import { createHash } from 'node:crypto';
+import { DAY_MS } from '../shared/kernel/clock';
 import type { Machine } from '../shared/mde/types';
 import { type SeededRandom, seededRandom } from './random';
 
@@ -57,7 +58,6 @@ export interface MachineSeed {
   traits?: Partial<MachineTraits>;
 }
 
-const DAY_MS = 86_400_000;
 const DOMAIN = 'contoso.local';
 
 /** The curated devices; names here are referred to by tests and the demo. */

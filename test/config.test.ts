@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       serviceBusNamespace: null,
       queueName: 'isolation-requests',
       maxAlertBytes: 1048576,
+      registerHistoryDays: 90,
     });
     expect(config.rateLimits).toEqual([
       { count: 100, windowMs: 60_000, label: '100/60s' },
@@ -55,6 +56,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MDE_API_URL: 'https://api-gov.securitycenter.microsoft.us' })).toThrow(
       /belongs to cloud "gcc-high", not "commercial"/,
     );
+  });
+
+  it('reads the register history retention in whole days', () => {
+    expect(loadConfig({ REGISTER_HISTORY_DAYS: '30' }).registerHistoryDays).toBe(30);
+    for (const days of ['0', '1.5', 'ninety'])
+      expect(() => loadConfig({ REGISTER_HISTORY_DAYS: days })).toThrow(
+        /REGISTER_HISTORY_DAYS: .* is not a positive whole number/,
+      );
   });
 
   it('refuses an API URL that is not http(s)', () => {

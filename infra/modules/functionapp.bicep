@@ -29,6 +29,7 @@ param mdeRequestTimeoutMs int
 param isolationPolicy string
 param isolationMode string
 param maxAlertBytes int
+param registerHistoryDays int
 @allowed([
   'on'
   'off'
@@ -197,6 +198,7 @@ var appSettings = {
   ISOLATION_QUEUE: queueName
   ALERT_QUEUE: alertQueueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
+  REGISTER_HISTORY_DAYS: string(registerHistoryDays)
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
 }

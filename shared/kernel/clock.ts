@@ -7,3 +7,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** One day in milliseconds, for lookbacks and retention stated in days. */
+export const DAY_MS = 86_400_000;

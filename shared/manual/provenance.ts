@@ -5,6 +5,8 @@
  * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
  * `release` both ask here.
  */
+
+import { DAY_MS } from '../kernel/clock';
 import type { MdeApi } from '../mde/api';
 import type { MachineAction } from '../mde/types';
 import type { StateStore } from '../state/store';
@@ -52,7 +54,7 @@ export async function releaseProvenance(
   const isolations = await api.listMachineActions({
     machineId,
     type: 'Isolate',
-    createdSince: new Date(now - LOOKBACK_DAYS * 86_400_000),
+    createdSince: new Date(now - LOOKBACK_DAYS * DAY_MS),
     top: HISTORY_MAX,
   });
   if (isolations.length >= HISTORY_MAX)

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jitteredBackoffMs } from '../kernel/backoff';
-import { type Clock, systemClock } from '../kernel/clock';
+import { type Clock, DAY_MS, systemClock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
 import { MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
@@ -63,12 +63,10 @@ export interface StateOptions {
   conflictAttempts: number;
 }
 
-const DAY = 86_400_000;
-
 export const DEFAULT_STATE_OPTIONS: StateOptions = {
   clock: systemClock,
   historyCap: 20,
-  historyRetentionMs: 90 * DAY,
+  historyRetentionMs: 90 * DAY_MS,
   // Longer than an isolate POST with its retries can take; short enough that a dead process's
   // reservation frees its slot within minutes.
   reservationTtlMs: 5 * 60_000,

@@ -8,7 +8,7 @@
  */
 
 import type { DeviceRef } from '../../alerts/model';
-import type { Clock } from '../../kernel/clock';
+import { type Clock, DAY_MS } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import { NotFoundError } from '../../mde/errors';
 import type { Machine } from '../../mde/types';
@@ -24,7 +24,7 @@ export type Resolution =
  * live one is taken as stale, and the live one wins. Closer than that, both may be real devices
  * sharing a name, and only a person can tell which one the alert meant.
  */
-export const STALE_DUPLICATE_MS = 30 * 86_400_000;
+export const STALE_DUPLICATE_MS = 30 * DAY_MS;
 
 export interface Lookup {
   key: string;

@@ -6,7 +6,7 @@
  * rescheduled whole. When the state store cannot be reached, nothing is posted: the request waits
  * (lifecycle.ts).
  */
-import type { Clock } from '../../kernel/clock';
+import { type Clock, DAY_MS } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import { ActionAlreadyInProgressError } from '../../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
@@ -423,7 +423,7 @@ export class IsolationWorker {
    * order, so "the first page" is not "the newest". Null when there are too many to see them all.
    */
   private async history(machineId: string): Promise<MachineAction[] | null> {
-    const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * 86_400_000);
+    const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * DAY_MS);
     const actions = await this.deps.api.listMachineActions({
       machineId,
       type: ['Isolate', 'Unisolate'],
