@@ -34,10 +34,13 @@ export class VersionConflictError extends Error {
 
 export interface EntityTable {
   get(partitionKey: string, rowKey: string): Promise<StoredEntity | null>;
-  /** VersionConflictError when the entity exists. */
-  insert(partitionKey: string, rowKey: string, properties: Entity): Promise<void>;
-  /** Replaces the whole entity if its ETag is still `etag`; VersionConflictError otherwise. */
-  replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<void>;
+  /** VersionConflictError when the entity exists. Answers the new ETag, when the service gave one. */
+  insert(partitionKey: string, rowKey: string, properties: Entity): Promise<string | null>;
+  /**
+   * Replaces the whole entity if its ETag is still `etag`; VersionConflictError otherwise. Answers
+   * the new ETag, when the service gave one.
+   */
+  replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<string | null>;
   /** Inserts or replaces every row in one transaction (same partition; at most 100 rows). */
   upsertBatch(partitionKey: string, rows: { rowKey: string; properties: Entity }[]): Promise<void>;
   /** Matching entities in partition then row key order, at most `limit`. */

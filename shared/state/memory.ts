@@ -13,7 +13,7 @@ import {
 } from './entities';
 import { EntityStateStore, type StateOptions } from './entity-store';
 
-class MemoryEntityTable implements EntityTable {
+export class MemoryEntityTable implements EntityTable {
   private readonly rows = new Map<string, StoredEntity>();
   private version = 0;
 
@@ -23,16 +23,16 @@ class MemoryEntityTable implements EntityTable {
     return row ? { ...row, properties: { ...row.properties } } : null;
   }
 
-  async insert(partitionKey: string, rowKey: string, properties: Entity): Promise<void> {
+  async insert(partitionKey: string, rowKey: string, properties: Entity): Promise<string> {
     await Promise.resolve();
     if (this.rows.has(keyOf(partitionKey, rowKey))) throw new VersionConflictError();
-    this.put(partitionKey, rowKey, properties);
+    return this.put(partitionKey, rowKey, properties);
   }
 
-  async replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<void> {
+  async replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<string> {
     await Promise.resolve();
     if (this.rows.get(keyOf(partitionKey, rowKey))?.etag !== etag) throw new VersionConflictError();
-    this.put(partitionKey, rowKey, properties);
+    return this.put(partitionKey, rowKey, properties);
   }
 
   async upsertBatch(partitionKey: string, rows: { rowKey: string; properties: Entity }[]): Promise<void> {
@@ -54,14 +54,11 @@ class MemoryEntityTable implements EntityTable {
       .map((row) => ({ ...row, properties: { ...row.properties } }));
   }
 
-  private put(partitionKey: string, rowKey: string, properties: Entity): void {
+  private put(partitionKey: string, rowKey: string, properties: Entity): string {
     this.version += 1;
-    this.rows.set(keyOf(partitionKey, rowKey), {
-      partitionKey,
-      rowKey,
-      properties: { ...properties },
-      etag: String(this.version),
-    });
+    const etag = String(this.version);
+    this.rows.set(keyOf(partitionKey, rowKey), { partitionKey, rowKey, properties: { ...properties }, etag });
+    return etag;
   }
 }
 

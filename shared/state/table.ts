@@ -68,13 +68,13 @@ class StorageEntityTable implements EntityTable {
     }
   }
 
-  insert(partitionKey: string, rowKey: string, properties: Entity): Promise<void> {
+  insert(partitionKey: string, rowKey: string, properties: Entity): Promise<string | null> {
     return this.write('insert', (abortSignal) =>
       this.client.createEntity({ partitionKey, rowKey, ...typed(properties) }, { abortSignal }),
     );
   }
 
-  replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<void> {
+  replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<string | null> {
     return this.write('replace', (abortSignal) =>
       this.client.updateEntity({ partitionKey, rowKey, ...typed(properties) }, 'Replace', {
         etag,
@@ -126,10 +126,10 @@ class StorageEntityTable implements EntityTable {
 
   private async write(
     operation: string,
-    send: (abortSignal: AbortSignal) => Promise<unknown>,
-  ): Promise<void> {
+    send: (abortSignal: AbortSignal) => Promise<{ etag?: string }>,
+  ): Promise<string | null> {
     try {
-      await this.call(operation, send);
+      return (await this.call(operation, send)).etag ?? null;
     } catch (error) {
       // 409: inserted by someone else first; 412: changed since read; 404: deleted since read.
       if (error instanceof RestError && [404, 409, 412].includes(error.statusCode ?? 0))
