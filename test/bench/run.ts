@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   policy: () => import('./policy'),
   quota: () => import('./quota'),
   storm: () => import('./storm'),
+  'storm-sustained': async () => ({ run: (await import('./storm')).sustained }),
   store: () => import('./store'),
   'storm-store': () => import('./storm-store'),
 };
