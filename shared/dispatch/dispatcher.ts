@@ -25,6 +25,7 @@ import {
   requesterFor,
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
+import { ActionStatuses } from './steps/action-statuses';
 import { breakerLimits } from './steps/blast-radius';
 import { absorbStep, coalescedInto, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
@@ -83,7 +84,7 @@ export class Dispatcher implements DecisionSink {
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
     const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
     this.worker = new IsolationWorker({ ...common, resolver });
-    this.tracker = new ActionTracker({ ...common, random });
+    this.tracker = new ActionTracker({ ...common, random, statuses: new ActionStatuses(common) });
   }
 
   /**

@@ -25,6 +25,11 @@ export interface DispatchTiming {
   trackMaxInProgressMs: number;
   /** Poll interval cap while the action waits for an offline device (`Pending`). */
   trackMaxPendingMs: number;
+  /**
+   * How old a list of the followed actions' statuses a poll may answer from: while polls come, one
+   * list per this interval serves them all (steps/action-statuses.ts).
+   */
+  trackListMaxAgeMs: number;
   /** MDE retries isolating an offline device for 3 days; after that (plus margin) tracking stops. */
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
@@ -49,6 +54,7 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackFirstPollMs: 10_000,
   trackMaxInProgressMs: 60_000,
   trackMaxPendingMs: HOUR,
+  trackListMaxAgeMs: 15_000,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
   storeRetryBaseMs: 2_000,
