@@ -1,0 +1,99 @@
+/**
+ * The pre-POST history check read for many machines at once: the recent isolate and release actions
+ * of every machine whose request waits for them, with one call (`machineId` any of up to
+ * MAX_MACHINES_PER_QUERY, type and creation time; docs/mde-api.md §7.3, §10) instead of one per machine.
+ * One read runs at a time; machines asked for meanwhile wait for the next, which the first of them
+ * starts as soon as the one under way ends and sends one event-loop turn later, with every machine
+ * asked for by then. A storm's requests, which come in bursts as the isolate quota frees, so share a
+ * few reads between them.
+ *
+ * A read is only used by requests that asked before it was sent: an answer read earlier could miss an
+ * action posted since (the redelivery rule: what a request is judged on is newer than its receipt),
+ * and in this process it could miss the action the previous holder of the machine's lock posted and
+ * tracking already closed. Sharing is therefore among the requests waiting at the same time, never a
+ * cache of older answers.
+ *
+ * The read runs inside the reservation of the request that starts it (the worker budgets one
+ * machineactions call per request); the others give theirs back unused.
+ */
+import { setImmediate as yieldToIo } from 'node:timers/promises';
+import type { Clock } from '../../kernel/clock';
+import { MAX_MACHINES_PER_QUERY, type MdeApi } from '../../mde/api';
+import type { MachineAction } from '../../mde/types';
+
+/**
+ * How far back a machine's actions are read: far beyond MDE's 3-day retry (no action older is still
+ * open) and long enough to see the last isolate or release of a device in normal use.
+ */
+export const HISTORY_LOOKBACK_DAYS = 30;
+/** A machine with this many actions in the lookback may hide its newest: the worker refuses to decide. */
+export const HISTORY_MAX = 1_000;
+
+interface Read {
+  /** Until the read is sent, machines may join it. */
+  machines: Set<string>;
+  result: Promise<Map<string, MachineAction[]>>;
+}
+
+export class RecentActions {
+  /** The next read, not sent yet: machines asked for now join it. */
+  private gathering: Read | null = null;
+  private reading: Read | null = null;
+
+  constructor(
+    private readonly api: MdeApi,
+    private readonly clock: Clock,
+    private readonly maxPerMachine: number = HISTORY_MAX,
+  ) {}
+
+  /**
+   * The machine's isolate and release actions of the lookback, all of them, from a read sent after
+   * this call; null when there are too many to see them all.
+   */
+  async of(machineId: string): Promise<MachineAction[] | null> {
+    const id = machineId.toLowerCase();
+    for (;;) {
+      const next = this.gathering;
+      if (next && (next.machines.has(id) || next.machines.size < MAX_MACHINES_PER_QUERY)) {
+        next.machines.add(id);
+        return this.pick(await next.result, id);
+      }
+      const under = this.reading ?? next;
+      if (under === null) return this.pick(await this.gather(id).result, id);
+      await under.result.catch(() => undefined);
+    }
+  }
+
+  /**
+   * A read that `first` starts, sent one turn of the event loop later so that the requests asking in
+   * the meantime join it. It runs in the caller's async context, so within its reservation.
+   */
+  private gather(first: string): Read {
+    const read: Read = { machines: new Set([first]), result: Promise.resolve(new Map()) };
+    this.gathering = read;
+    read.result = (async () => {
+      await yieldToIo();
+      this.gathering = null;
+      this.reading = read;
+      const startedAt = this.clock.now();
+      try {
+        const actions = await this.api.listMachineActions({
+          machineId: [...read.machines],
+          type: ['Isolate', 'Unisolate'],
+          createdSince: new Date(startedAt - HISTORY_LOOKBACK_DAYS * 86_400_000),
+        });
+        const byMachine = new Map<string, MachineAction[]>([...read.machines].map((id) => [id, []]));
+        for (const action of actions) byMachine.get(action.machineId.toLowerCase())?.push(action);
+        return byMachine;
+      } finally {
+        if (this.reading === read) this.reading = null;
+      }
+    })();
+    return read;
+  }
+
+  private pick(byMachine: Map<string, MachineAction[]>, machineId: string): MachineAction[] | null {
+    const actions = byMachine.get(machineId) ?? [];
+    return actions.length >= this.maxPerMachine ? null : actions;
+  }
+}
