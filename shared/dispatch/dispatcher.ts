@@ -87,7 +87,7 @@ export class Dispatcher implements DecisionSink {
     this.worker = new IsolationWorker({
       ...common,
       resolver,
-      recent: new RecentActions(deps.api, this.clock),
+      recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
     });
     this.tracker = new ActionTracker({ ...common, random, statuses: new ActionStatuses(common) });
   }

@@ -30,6 +30,11 @@ export interface DispatchTiming {
    * list per this interval serves them all (steps/action-statuses.ts).
    */
   trackListMaxAgeMs: number;
+  /**
+   * How long the pre-POST history check waits for more requests to share its read
+   * (steps/recent-actions.ts); it adds at most this much to the time from alert to POST.
+   */
+  historyGatherMs: number;
   /** MDE retries isolating an offline device for 3 days; after that (plus margin) tracking stops. */
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
@@ -54,7 +59,8 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackFirstPollMs: 10_000,
   trackMaxInProgressMs: 60_000,
   trackMaxPendingMs: HOUR,
-  trackListMaxAgeMs: 15_000,
+  trackListMaxAgeMs: 30_000,
+  historyGatherMs: 500,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
   storeRetryBaseMs: 2_000,

@@ -266,6 +266,8 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
     const machineactions = calls.filter((c) => c.api === 'machineactions');
     const byStatus = (status: number) => machineactions.filter((c) => c.status === status).length;
     const gets = machineactions.filter((c) => /^\/api\/machineactions\/[^/?]+/.test(c.path)).length;
+    // The pre-POST checks name machines; tracking's status lists do not.
+    const checks = machineactions.filter((c) => c.path.includes('machineId')).length;
     const waits = outcomes
       .filter((o) => o.timings.receivedToPostedMs !== null && !o.adopted)
       .map((o) => o.timings.receivedToPostedMs as number);
@@ -273,7 +275,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
       `storm (sustained arrival): ${alertsCount} alerts over ${seconds(arrivalMs)}, ${devicesCount} devices, actions ${seconds(SUSTAINED_LIFECYCLE.pendingMs)} Pending + ${seconds(SUSTAINED_LIFECYCLE.inProgressMs)} InProgress, headroom ${runtime.config.rateHeadroom}`,
       `  isolate actions in MDE ${isolateActions.length} on ${devicesWithAction} devices; devices isolated at the end ${isolated}; duplicate POSTs ${isolateActions.length - devicesWithAction}`,
       `  makespan of isolate POSTs ${seconds(makespan)}; quota-optimal ${seconds(optimum)}; ratio ${(makespan / optimum).toFixed(3)}`,
-      `  machineactions calls ${machineactions.length} (lists ${machineactions.length - gets}, gets by id ${gets}, 429s ${byStatus(429)}); per isolated device ${(machineactions.length / Math.max(1, isolated)).toFixed(3)}`,
+      `  machineactions calls ${machineactions.length} (pre-POST checks ${checks}, tracking lists ${machineactions.length - gets - checks}, gets by id ${gets}; 429s ${byStatus(429)}); per isolated device ${(machineactions.length / Math.max(1, isolated)).toFixed(3)}`,
       `  alert→isolate POST p50 ${seconds(percentile(waits, 50))}, p99 ${seconds(percentile(waits, 99))}; 429s received (all APIs) ${calls.filter((c) => c.status === 429).length}`,
       `  everything ended after ${seconds(totalMs)}; dead letters ${runtime.inline?.deadLetters.length ?? 0}`,
     ];

@@ -39,7 +39,7 @@ const historyCalls = (from: number) =>
 
 describe('the recent actions of many machines from one call', () => {
   it('answers every machine asked for at once with one call, each with its own actions', async () => {
-    const recent = new RecentActions(api, systemClock);
+    const recent = new RecentActions(api, systemClock, 0);
     const from = sim.calls().length;
     const histories = await Promise.all(ids.map((id) => recent.of(id.toUpperCase())));
     const calls = historyCalls(from);
@@ -57,7 +57,7 @@ describe('the recent actions of many machines from one call', () => {
   });
 
   it('never answers from a read sent before the ask', async () => {
-    const recent = new RecentActions(api, systemClock);
+    const recent = new RecentActions(api, systemClock, 0);
     await recent.of(ids[2]);
     const from = sim.calls().length;
     await recent.of(ids[2]);
@@ -65,10 +65,10 @@ describe('the recent actions of many machines from one call', () => {
   });
 
   it('asks while a read is under way: waits for the next read, which carries all who waited', async () => {
-    const recent = new RecentActions(api, systemClock);
+    const recent = new RecentActions(api, systemClock, 0);
     const from = sim.calls().length;
     const first = recent.of(ids[0]);
-    // Sent one event-loop turn later: these ask while it is under way.
+    // Sent one event-loop turn later (no gathering time): these ask while it is under way.
     await new Promise((resolve) => setImmediate(resolve));
     const later = Promise.all([recent.of(ids[3]), recent.of(ids[4])]);
     await Promise.all([first, later]);
@@ -81,8 +81,19 @@ describe('the recent actions of many machines from one call', () => {
     expect(calls[1]).toContain(ids[4]);
   });
 
+  it('waits its gathering time for more machines before sending a read', async () => {
+    const recent = new RecentActions(api, systemClock, 50);
+    const from = sim.calls().length;
+    const first = recent.of(ids[0]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, recent.of(ids[3])]);
+    const calls = historyCalls(from);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].path).toContain(ids[3]);
+  });
+
   it('refuses to answer for a machine with too many actions to see them all', async () => {
-    const recent = new RecentActions(api, systemClock, 1);
+    const recent = new RecentActions(api, systemClock, 0, 1);
     expect(await Promise.all([recent.of(ids[0]), recent.of(ids[2])])).toEqual([null, []]);
   });
 });

@@ -3,7 +3,7 @@
  * of every machine whose request waits for them, with one call (`machineId` any of up to
  * MAX_MACHINES_PER_QUERY, type and creation time; docs/mde-api.md §7.3, §10) instead of one per machine.
  * One read runs at a time; machines asked for meanwhile wait for the next, which the first of them
- * starts as soon as the one under way ends and sends one event-loop turn later, with every machine
+ * starts as soon as the one under way ends and sends `historyGatherMs` later, with every machine
  * asked for by then. A storm's requests, which come in bursts as the isolate quota frees, so share a
  * few reads between them.
  *
@@ -16,7 +16,7 @@
  * The read runs inside the reservation of the request that starts it (the worker budgets one
  * machineactions call per request); the others give theirs back unused.
  */
-import { setImmediate as yieldToIo } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Clock } from '../../kernel/clock';
 import { MAX_MACHINES_PER_QUERY, type MdeApi } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
@@ -43,6 +43,8 @@ export class RecentActions {
   constructor(
     private readonly api: MdeApi,
     private readonly clock: Clock,
+    /** How long a read waits for more machines before it is sent. */
+    private readonly gatherMs: number,
     private readonly maxPerMachine: number = HISTORY_MAX,
   ) {}
 
@@ -65,14 +67,15 @@ export class RecentActions {
   }
 
   /**
-   * A read that `first` starts, sent one turn of the event loop later so that the requests asking in
-   * the meantime join it. It runs in the caller's async context, so within its reservation.
+   * A read that `first` starts, sent `gatherMs` later (at least one turn of the event loop) so that the
+   * requests asking in the meantime join it. It runs in the caller's async context, so within its
+   * reservation.
    */
   private gather(first: string): Read {
     const read: Read = { machines: new Set([first]), result: Promise.resolve(new Map()) };
     this.gathering = read;
     read.result = (async () => {
-      await yieldToIo();
+      await (this.gatherMs > 0 ? sleep(this.gatherMs) : yieldToIo());
       this.gathering = null;
       this.reading = read;
       const startedAt = this.clock.now();
