@@ -3,9 +3,11 @@
  * of every machine whose request waits for them, with one call (`machineId` any of up to
  * MAX_MACHINES_PER_QUERY, type and creation time; docs/mde-api.md §7.3, §10) instead of one per machine.
  * One read runs at a time; machines asked for meanwhile wait for the next, which the first of them
- * starts as soon as the one under way ends and sends `historyGatherMs` later, with every machine
- * asked for by then. A storm's requests, which come in bursts as the isolate quota frees, so share a
- * few reads between them.
+ * starts as soon as the one under way ends and sends no sooner than `historyGatherMs` after the
+ * previous one (at once after a quiet spell), with every machine asked for by then. A storm's requests,
+ * which come at the pace the isolate quota frees (100 a minute at most), so share a read per few
+ * seconds: about five per read at that pace, where one read per request would spend the machineactions
+ * quota as fast as the isolations spend theirs.
  *
  * A read is only used by requests that asked before it was sent: an answer read earlier could miss an
  * action posted since (the redelivery rule: what a request is judged on is newer than its receipt),
@@ -39,11 +41,13 @@ export class RecentActions {
   /** The next read, not sent yet: machines asked for now join it. */
   private gathering: Read | null = null;
   private reading: Read | null = null;
+  /** When the last read was sent; none yet: long ago. */
+  private lastSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly api: MdeApi,
     private readonly clock: Clock,
-    /** How long a read waits for more machines before it is sent. */
+    /** Reads are sent at most this often; the first after a quiet spell at once. */
     private readonly gatherMs: number,
     private readonly maxPerMachine: number = HISTORY_MAX,
   ) {}
@@ -67,18 +71,20 @@ export class RecentActions {
   }
 
   /**
-   * A read that `first` starts, sent `gatherMs` later (at least one turn of the event loop) so that the
-   * requests asking in the meantime join it. It runs in the caller's async context, so within its
-   * reservation.
+   * A read that `first` starts, sent one turn of the event loop later, and no sooner than `gatherMs`
+   * after the previous read, so that the requests asking in the meantime join it. It runs in the
+   * caller's async context, so within its reservation.
    */
   private gather(first: string): Read {
     const read: Read = { machines: new Set([first]), result: Promise.resolve(new Map()) };
     this.gathering = read;
     read.result = (async () => {
-      await (this.gatherMs > 0 ? sleep(this.gatherMs) : yieldToIo());
+      const wait = this.lastSentAt + this.gatherMs - this.clock.now();
+      await (wait > 0 ? sleep(wait) : yieldToIo());
       this.gathering = null;
       this.reading = read;
       const startedAt = this.clock.now();
+      this.lastSentAt = startedAt;
       try {
         const actions = await this.api.listMachineActions({
           machineId: [...read.machines],
