@@ -33,8 +33,9 @@ export interface DispatchTiming {
   /**
    * The pre-POST history check sends a read at most this often (steps/recent-actions.ts), the first
    * after a quiet spell at once: in a storm it adds at most this much to the time from alert to POST.
-   * At MDE's 100 isolations a minute, 3 s gathers five requests per read; with the worker's eight
-   * concurrent messages it still passes 160 requests a minute.
+   * A request holds its message meanwhile, so with c messages at once the check passes at least
+   * c per interval: 2 s lets 4 concurrent messages pass 120 requests a minute, above the isolate
+   * quota's 100; a busy worker sends sooner (steps/recent-actions.ts, READ_ENOUGH).
    */
   historyGatherMs: number;
   /** MDE retries isolating an offline device for 3 days; after that (plus margin) tracking stops. */
@@ -62,7 +63,7 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackMaxInProgressMs: 60_000,
   trackMaxPendingMs: HOUR,
   trackListMaxAgeMs: 30_000,
-  historyGatherMs: 3_000,
+  historyGatherMs: 2_000,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
   storeRetryBaseMs: 2_000,

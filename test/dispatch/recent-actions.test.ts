@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../shared/config';
 import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
-import { RecentActions } from '../../shared/dispatch/steps/recent-actions';
+import { READ_ENOUGH, RecentActions } from '../../shared/dispatch/steps/recent-actions';
 import { systemClock } from '../../shared/kernel/clock';
 import type { MdeApi } from '../../shared/mde/api';
 import { createMdeClient } from '../../shared/mde/client';
@@ -92,6 +92,17 @@ describe('the recent actions of many machines from one call', () => {
     const calls = historyCalls(from);
     expect(calls).toHaveLength(1);
     expect(calls[0].path).toContain(ids[3]);
+  });
+
+  it('sends a read at once when enough machines wait, without waiting out its gathering time', async () => {
+    // A gathering time no test waits for: only a full read is sent in time.
+    const recent = new RecentActions(api, systemClock, 3_600_000);
+    await recent.of(ids[5]);
+    const from = sim.calls().length;
+    // Machines MDE does not know answer with no actions, like any without history.
+    const machines = Array.from({ length: READ_ENOUGH }, (_, i) => i.toString(16).padStart(40, 'a'));
+    await Promise.all(machines.map((id) => recent.of(id)));
+    expect(historyCalls(from)).toHaveLength(1);
   });
 
   it('refuses to answer for a machine with too many actions to see them all', async () => {
