@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RATE_LIMITS, loadConfig, parseRateLimits } from '../../shared/config';
+import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { ActionStatuses } from '../../shared/dispatch/steps/action-statuses';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
@@ -43,6 +44,9 @@ async function setUp(options: SimulatorOptions = {}): Promise<Setup> {
     const action = await api.isolate(machine.id, 'test isolation', 'Full');
     posted.push({ id: action.id, createdAt: Date.now() });
   }
+  // A poll comes after its POST: a list read within the POST's millisecond would not count as
+  // having been read after it.
+  await sleep(5);
   return { sim, api, throttle, posted };
 }
 
@@ -109,6 +113,32 @@ describe('the statuses of every followed action from one list', () => {
     const answer = await statuses.status(first.id, createdAt);
     expect(answer.kind).toBe('listed');
     expect(machineactionsCalls(setup.sim, from)).toHaveLength(1);
+  });
+});
+
+describe('the budget of the status lists', () => {
+  let setup: Setup;
+  beforeAll(async () => {
+    setup = await setUp();
+  });
+  afterAll(() => setup.sim.close());
+
+  it('answers BudgetShortError, for the tracker to defer, when tracking has no machineactions slot left', async () => {
+    // Two calls a minute, one of which tracking leaves to the checks of isolations still to come.
+    const throttle = new MdeThrottle({ rateLimits: parseRateLimits('2/60s'), headroom: 0 });
+    const statuses = new ActionStatuses({
+      api: setup.api,
+      throttle,
+      timing: { ...DEFAULT_TIMING, trackListMaxAgeMs: 0 },
+      clock: systemClock,
+    });
+    const [first] = setup.posted;
+    expect((await statuses.status(first.id, first.createdAt)).kind).toBe('listed');
+    await sleep(5);
+    const error = await statuses.status(first.id, first.createdAt).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BudgetShortError);
+    expect(throttle.reserve({ machineactions: 1, isolate: 1 }, 1)).toBeInstanceOf(Reservation);
+    await throttle.stop();
   });
 });
 
