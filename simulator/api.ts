@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { DAY_MS } from '../shared/kernel/clock';
 import type { MdeApiName } from '../shared/mde/api';
 import type { ActionEntity, ActionStore } from './actions';
-import type { SimIsolationType, SimMachine } from './fleet';
+import type { MachineEntity, SimIsolationType, SimMachine } from './fleet';
 import { matches, ODataError, type ODataSchema, parseFilter } from './odata';
 import { isolationSupport } from './platforms';
 
@@ -30,6 +30,8 @@ export interface ApiContext {
 export interface ApiState {
   machines: SimMachine[];
   actions: ActionStore;
+  /** Entries per page of a list; more come behind `@odata.nextLink` (docs/mde-api.md §7.3). */
+  pageSize: number;
 }
 
 export interface Route {
@@ -38,7 +40,8 @@ export interface Route {
   handle(state: ApiState, context: ApiContext): ApiResult;
 }
 
-const MAX_TOP = 10_000;
+/** `$top` and the page size may not exceed it (docs/mde-api.md §4, §7.3). */
+export const MAX_PAGE_SIZE = 10_000;
 const THIRTY_DAYS_MS = 30 * DAY_MS;
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 
@@ -82,10 +85,20 @@ const entityResult = (status: number, context: ApiContext, set: string, entity: 
   body: { '@odata.context': `${context.contextBase}/api/$metadata#${set}/$entity`, ...entity },
 });
 
-const listResult = (context: ApiContext, set: string, items: object[]): ApiResult => ({
+const listResult = (context: ApiContext, set: string, items: object[], nextLink?: string): ApiResult => ({
   status: 200,
-  body: { '@odata.context': `${context.contextBase}/api/$metadata#${set}`, value: items },
+  body: {
+    '@odata.context': `${context.contextBase}/api/$metadata#${set}`,
+    value: items,
+    ...(nextLink && { '@odata.nextLink': nextLink }),
+  },
 });
+
+/** One page of a list query, and the link to the rest when there is more. */
+interface Page<T> {
+  items: T[];
+  nextLink?: string;
+}
 
 const machineNotFound = (id: string) =>
   // The real 404 carries a non-GUID tracking id starting with a pipe (docs/mde-api.md §3).
@@ -109,13 +122,19 @@ function findByIdOrName(state: ApiState, key: string): SimMachine | undefined {
     .sort((a, b) => Date.parse(b.entity.lastSeen) - Date.parse(a.entity.lastSeen))[0];
 }
 
-/** `$filter`, `$top`, `$skip`; any other `$` option is refused like MDE refuses a bad query. */
+/**
+ * `$filter`, `$top`, `$skip`; any other `$` option is refused like MDE refuses a bad query. An answer
+ * longer than a page is cut there, with an `@odata.nextLink` to the rest: the same query with `$skip`
+ * past this page (and `$top` less what it held).
+ */
 function applyQuery<T extends object>(
   items: T[],
-  query: URLSearchParams,
+  state: ApiState,
+  context: ApiContext,
   schema: ODataSchema,
   entityName: string,
-): T[] {
+): Page<T> {
+  const { query } = context;
   for (const key of query.keys()) {
     if (key.startsWith('$') && !['$filter', '$top', '$skip'].includes(key))
       throw new ODataError(`Query option '${key}' is not allowed. Allowed: $filter, $top, $skip`);
@@ -128,15 +147,21 @@ function applyQuery<T extends object>(
     return Number(raw);
   };
   const top = integer('$top');
-  if (top !== null && top > MAX_TOP)
-    throw new ODataError(`The limit of '${MAX_TOP}' for Top query has been exceeded`);
+  if (top !== null && top > MAX_PAGE_SIZE)
+    throw new ODataError(`The limit of '${MAX_PAGE_SIZE}' for Top query has been exceeded`);
   const skip = integer('$skip') ?? 0;
   const filterText = query.get('$filter');
   const filter = filterText === null ? null : parseFilter(filterText, schema, entityName);
   const selected = filter
     ? items.filter((item) => matches(filter, item as Record<string, unknown>, schema))
     : items;
-  return selected.slice(skip, top === null ? undefined : skip + top);
+  const wanted = selected.slice(skip, top === null ? undefined : skip + top);
+  const page = wanted.slice(0, state.pageSize);
+  if (page.length === wanted.length) return { items: page };
+  const next = new URLSearchParams(query);
+  next.set('$skip', String(skip + page.length));
+  if (top !== null) next.set('$top', String(top - page.length));
+  return { items: page, nextLink: `${context.contextBase}/api/${context.segments.join('/')}?${next}` };
 }
 
 function odataFailure(error: unknown): ApiResult {
@@ -144,33 +169,29 @@ function odataFailure(error: unknown): ApiResult {
   throw error;
 }
 
-/** Applies the query to entities, keeping the SimMachine wrapper out of the OData evaluator. */
-function queryMachines(state: ApiState, query: URLSearchParams): SimMachine[] {
-  const byEntity = new Map(state.machines.map((m) => [m.entity, m]));
+/** Applies the query to the machines' entities. */
+function queryMachines(state: ApiState, context: ApiContext): Page<MachineEntity> {
   return applyQuery(
     state.machines.map((m) => m.entity),
-    query,
+    state,
+    context,
     MACHINE_SCHEMA,
     'microsoft.windowsDefenderATP.api.PublicMachine',
-  ).map((entity) => byEntity.get(entity) as SimMachine);
+  );
 }
 const listMachines: Route = {
   api: 'machines',
   method: 'GET',
   handle(state, context) {
-    let selected: SimMachine[];
+    let page: Page<MachineEntity>;
     try {
-      selected = queryMachines(state, context.query);
+      page = queryMachines(state, context);
     } catch (error) {
       return odataFailure(error);
     }
     // Documented: no matching machine gives 404, not an empty list (docs/mde-api.md §8.3).
-    if (selected.length === 0) return mdeError(404, 'NotFound', 'No machines were found');
-    return listResult(
-      context,
-      'Machines',
-      selected.map((m) => m.entity),
-    );
+    if (page.items.length === 0) return mdeError(404, 'NotFound', 'No machines were found');
+    return listResult(context, 'Machines', page.items, page.nextLink);
   },
 };
 
@@ -316,13 +337,14 @@ const listActions: Route = {
   method: 'GET',
   handle(state, context) {
     try {
-      const items = applyQuery<ActionEntity>(
+      const page = applyQuery<ActionEntity>(
         state.actions.all(),
-        context.query,
+        state,
+        context,
         ACTION_SCHEMA,
         'microsoft.windowsDefenderATP.api.MachineAction',
       );
-      return listResult(context, 'MachineActions', items);
+      return listResult(context, 'MachineActions', page.items, page.nextLink);
     } catch (error) {
       return odataFailure(error);
     }

@@ -10,7 +10,7 @@ import { DEFAULT_RATE_LIMITS, parseRateLimits } from '../shared/config';
 import { errorMessage } from '../shared/kernel/errors';
 import { MDE_APIS, type MdeApiName } from '../shared/mde/api';
 import { type ActionEntity, ActionStore, type LifecycleOptions } from './actions';
-import { type ApiResult, mdeError, routeFor } from './api';
+import { type ApiResult, MAX_PAGE_SIZE, mdeError, routeFor } from './api';
 import { FaultInjector, type FaultOptions } from './faults';
 import {
   buildFleet,
@@ -63,6 +63,8 @@ export interface SimulatorOptions {
   lifecycle?: LifecycleOptions;
   faults?: FaultOptions;
   tokenLifetimeSeconds?: number;
+  /** Entries per page of a list answer, at most (and by default) MDE's 10,000; lower to test paging. */
+  listPageSize?: number;
 }
 
 /** How the identity endpoint misbehaves, for tests of the token path. */
@@ -177,6 +179,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   let identityFault: IdentityFault | null = null;
   /** Token requests held by a `hang` fault, answered when it is lifted. */
   const heldTokenRequests: (() => void)[] = [];
+  const pageSize = Math.min(options.listPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const recorded: RecordedCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let quotas = new Map<MdeApiName, SlidingWindowQuota>();
@@ -293,7 +296,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     actions.advance(now());
     const result = route.handle(
-      { machines, actions },
+      { machines, actions, pageSize },
       { segments, query: url.searchParams, body, appId: auth.appId, nowMs: now(), contextBase: baseUrl },
     );
     if (route.method === 'POST' && result.status === 201 && faults.dropAfterExecute(route.api)) {

@@ -26,9 +26,11 @@ import {
   requesterFor,
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
+import { ActionStatuses } from './steps/action-statuses';
 import { breakerLimits } from './steps/blast-radius';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
+import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
 import { resumedTracking } from './steps/resume';
 import { ActionTracker } from './steps/tracker';
@@ -85,8 +87,12 @@ export class Dispatcher implements DecisionSink {
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
     const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
-    this.worker = new IsolationWorker({ ...common, resolver });
-    this.tracker = new ActionTracker({ ...common, random });
+    this.worker = new IsolationWorker({
+      ...common,
+      resolver,
+      recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
+    });
+    this.tracker = new ActionTracker({ ...common, random, statuses: new ActionStatuses(common) });
   }
 
   /**

@@ -25,6 +25,19 @@ export interface DispatchTiming {
   trackMaxInProgressMs: number;
   /** Poll interval cap while the action waits for an offline device (`Pending`). */
   trackMaxPendingMs: number;
+  /**
+   * How old a list of the followed actions' statuses a poll may answer from: while polls come, one
+   * list per this interval serves them all (steps/action-statuses.ts).
+   */
+  trackListMaxAgeMs: number;
+  /**
+   * The pre-POST history check sends a read at most this often (steps/recent-actions.ts), the first
+   * after a quiet spell at once: in a storm it adds at most this much to the time from alert to POST.
+   * A request holds its message meanwhile, so with c messages at once the check passes at least
+   * c per interval: 2 s lets 4 concurrent messages pass 120 requests a minute, above the isolate
+   * quota's 100; a busy worker sends sooner (steps/recent-actions.ts, READ_ENOUGH).
+   */
+  historyGatherMs: number;
   /** MDE retries isolating an offline device for 3 days; after that (plus margin) tracking stops. */
   trackGiveUpMs: number;
   /** How long a machine record or lookup result is reused. */
@@ -49,6 +62,8 @@ export const DEFAULT_TIMING: DispatchTiming = {
   trackFirstPollMs: 10_000,
   trackMaxInProgressMs: 60_000,
   trackMaxPendingMs: HOUR,
+  trackListMaxAgeMs: 30_000,
+  historyGatherMs: 2_000,
   trackGiveUpMs: 73 * HOUR,
   machineCacheTtlMs: 5 * 60_000,
   storeRetryBaseMs: 2_000,

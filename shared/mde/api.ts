@@ -9,15 +9,19 @@ import type { Machine, MachineAction, MachineActionStatus, MachineActionType } f
 export const MDE_APIS = ['isolate', 'unisolate', 'machines', 'machineactions', 'cancel'] as const;
 export type MdeApiName = (typeof MDE_APIS)[number];
 
+/** Machines one list query may name: each adds a clause to the URL. */
+export const MAX_MACHINES_PER_QUERY = 50;
+
 export interface MachineActionFilter {
-  machineId?: string;
+  /** One machine, or any of several (at most MAX_MACHINES_PER_QUERY). */
+  machineId?: string | string[];
   type?: MachineActionType | MachineActionType[];
   status?: MachineActionStatus | MachineActionStatus[];
   /** Only actions created at or after this moment (`creationDateTimeUtc ge`, filterable per the API). */
   createdSince?: Date;
   /**
-   * Page size; the API's limit applies. MDE documents no order, so a page of an unfiltered history
-   * is not its newest part: bound the read with `createdSince` instead. Answers come newest first.
+   * At most this many actions; the API's page-size limit applies. MDE documents no order, so these
+   * are not the newest ones: bound the read with `createdSince` instead. Answers come newest first.
    */
   top?: number;
 }
@@ -37,5 +41,6 @@ export interface MdeApi {
   getMachineAction(actionId: string): Promise<MachineAction>;
   /** Cancels an action that is not final yet (docs/mde-api.md §7.4); the comment is recorded as MDE's cancellationComment. */
   cancelMachineAction(actionId: string, comment: string): Promise<MachineAction>;
+  /** Every page of the answer (`@odata.nextLink` followed, each page one call), newest first. */
   listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]>;
 }

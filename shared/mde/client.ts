@@ -69,16 +69,24 @@ export type MdeClientConfig = Pick<
   'apiBaseUrl' | 'tokenScope' | 'requestTimeoutMs' | 'managedIdentityClientId' | 'authorityHost'
 >;
 
-type ODataList<T> = { value?: T[] };
+type ODataList<T> = { value?: T[]; '@odata.nextLink'?: unknown };
+
+/**
+ * Pages one list may take (each page is a call and holds up to 10,000 entries, docs/mde-api.md §7.3):
+ * a bound on memory and on the quota one read may spend.
+ */
+export const MAX_LIST_PAGES = 20;
 
 export class MdeClient implements MdeApi {
   private readonly http: JsonClient;
+  private readonly baseUrl: string;
 
   constructor(
     config: MdeClientConfig,
     credential: AppCredential,
     private readonly schedule: MdeCallScheduler = (_call, send) => send(),
   ) {
+    this.baseUrl = config.apiBaseUrl;
     this.http = new JsonClient({
       baseUrl: config.apiBaseUrl,
       scope: config.tokenScope,
@@ -143,7 +151,7 @@ export class MdeClient implements MdeApi {
 
   async listMachineActions(filter: MachineActionFilter): Promise<MachineAction[]> {
     const request = listMachineActionsRequest(requireMachineActionQuery(filter));
-    return newestFirst(await this.sendList<MachineAction>(request));
+    return newestFirst(await this.sendPages<MachineAction>(request));
   }
 
   /** GET /api/machines with a filter; MDE answers 404 rather than an empty list when nothing matches. */
@@ -173,15 +181,59 @@ export class MdeClient implements MdeApi {
 
   private async sendList<T>(request: MdeRequest): Promise<T[]> {
     const data = (await this.send(request)) as ODataList<T> | null;
-    if (!Array.isArray(data?.value)) {
+    if (!Array.isArray(data?.value)) throw this.noValueList(request);
+    return data.value;
+  }
+
+  /**
+   * A list and the pages MDE links after it (`@odata.nextLink`, docs/mde-api.md §7.3). A link is only
+   * followed below the API's base URL: the bearer token never goes anywhere else.
+   */
+  private async sendPages<T>(first: MdeRequest): Promise<T[]> {
+    const items: T[] = [];
+    let request: MdeRequest | null = first;
+    for (let page = 1; request !== null; page += 1) {
+      if (page > MAX_LIST_PAGES)
+        throw new TransientError(
+          `MDE ${first.call.operation} answered more than ${MAX_LIST_PAGES} pages; narrow the query`,
+          { operation: first.call.operation, api: first.call.api },
+          'server-error',
+          false,
+        );
+      const data = (await this.send(request)) as ODataList<T> | null;
+      if (!Array.isArray(data?.value)) throw this.noValueList(request);
+      items.push(...data.value);
+      const next = data['@odata.nextLink'];
+      request = next === undefined || next === null ? null : this.nextPage(first, next);
+    }
+    return items;
+  }
+
+  /** The request of a nextLink, or a server failure when it is not a URL below the base URL. */
+  private nextPage(first: MdeRequest, link: unknown): MdeRequest {
+    const base = this.baseUrl.replace(/\/+$/, '');
+    const url = typeof link === 'string' && link.startsWith(`${base}/`) ? new URL(link) : null;
+    if (url === null)
       throw new TransientError(
-        `MDE ${request.call.operation} answered without a value list`,
-        { operation: request.call.operation, api: request.call.api },
+        `MDE ${first.call.operation} answered a nextLink outside ${base}; not followed`,
+        { operation: first.call.operation, api: first.call.api },
         'server-error',
         false,
       );
-    }
-    return data.value;
+    return {
+      call: first.call,
+      path: url.pathname.slice(new URL(base).pathname.replace(/\/+$/, '').length),
+      params: Object.fromEntries(url.searchParams),
+    };
+  }
+
+  private noValueList(request: MdeRequest): TransientError {
+    return new TransientError(
+      `MDE ${request.call.operation} answered without a value list`,
+      { operation: request.call.operation, api: request.call.api },
+      'server-error',
+      false,
+    );
   }
 
   /** The body of a 2xx answer; any other answer or failure as a typed error. */

@@ -124,7 +124,7 @@ export function cancelMachineActionRequest(actionId: string, comment: string): M
 
 /** The checked form of a MachineActionFilter: no empty lists, valid dates and page size. */
 export interface MachineActionQuery {
-  machineId?: string;
+  machineIds: readonly string[];
   types: readonly MachineActionType[];
   statuses: readonly MachineActionStatus[];
   createdSince?: Date;
@@ -133,7 +133,7 @@ export interface MachineActionQuery {
 
 export function listMachineActionsRequest(query: MachineActionQuery): MdeRequest {
   const clauses: string[] = [];
-  if (query.machineId !== undefined) clauses.push(odataEq('machineId', query.machineId));
+  if (query.machineIds.length > 0) clauses.push(odataAnyOf('machineId', query.machineIds));
   if (query.types.length > 0) clauses.push(odataAnyOf('type', query.types));
   if (query.statuses.length > 0) clauses.push(odataAnyOf('status', query.statuses));
   if (query.createdSince !== undefined)

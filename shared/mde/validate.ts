@@ -4,7 +4,7 @@
  * Each check answers the value in the form requests.ts sends.
  */
 import type { IsolationType } from '../kernel/vocabulary';
-import type { MachineActionFilter } from './api';
+import { MAX_MACHINES_PER_QUERY, type MachineActionFilter } from './api';
 import { RefusedBeforeSendingError } from './errors';
 import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
 import { callOf, type MachineActionQuery, type MdeOperation } from './requests';
@@ -111,10 +111,19 @@ export function requirePageSize(operation: MdeOperation, top: number): number {
   return refuse(operation, 'top', top, `a whole number from 1 to ${MAX_PAGE_SIZE}`);
 }
 
+/** One machine id or a non-empty list of at most MAX_MACHINES_PER_QUERY; an empty list would match every machine. */
+function requireMachineIds(operation: MdeOperation, given: string | string[] | undefined): string[] {
+  if (given === undefined) return [];
+  const ids = Array.isArray(given) ? given : [given];
+  if (ids.length === 0 || ids.length > MAX_MACHINES_PER_QUERY)
+    refuse(operation, 'machineId', ids.length, `1 to ${MAX_MACHINES_PER_QUERY} machine ids`);
+  return ids.map((id) => requireMachineId(operation, id));
+}
+
 export function requireMachineActionQuery(filter: MachineActionFilter): MachineActionQuery {
   const operation = 'listMachineActions';
   return {
-    machineId: filter.machineId === undefined ? undefined : requireMachineId(operation, filter.machineId),
+    machineIds: requireMachineIds(operation, filter.machineId),
     types: requireEnumValues<MachineActionType>('type', filter.type, MACHINE_ACTION_TYPES),
     statuses: requireEnumValues<MachineActionStatus>('status', filter.status, MACHINE_ACTION_STATUSES),
     createdSince:

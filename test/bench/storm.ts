@@ -31,17 +31,17 @@ const ALERTS_PER_DEVICE = 10;
  * 1,500/h become 100/600ms and 1,500/36s (the hour window binds at 2,000 devices), and the app's
  * timing and the simulated actions' lifetimes shrink alike.
  */
-const SPEEDUP = 100;
+export const SPEEDUP = 100;
 
 /** The documented quotas, `speedup` times faster. */
-function rateLimitsAt(speedup: number): string {
+export function rateLimitsAt(speedup: number): string {
   return `100/${60_000 / speedup}ms,1500/${3_600 / speedup}s`;
 }
 const SEVERITIES = ['High', 'Medium', 'Low'] as const;
 /** Alerts per intake call; the worker runs between calls, as with HTTP requests arriving. */
 const BATCH = 50;
 
-const POLICY = {
+export const POLICY = {
   version: 'bench-storm-1',
   mode: 'enforce',
   rules: [{ name: 'isolate-all', minSeverity: 'low', action: 'isolate', isolationType: 'Full' }],
@@ -57,7 +57,7 @@ interface Device {
   naming: 'id' | 'fqdn' | 'host';
 }
 
-function stormAlerts(sim: RunningSimulator, count: number): { devices: Device[]; alerts: unknown[] } {
+export function stormAlerts(sim: RunningSimulator, count: number): { devices: Device[]; alerts: unknown[] } {
   const random = seededRandom(42);
   const devices: Device[] = sim.machines().map((m) => {
     const roll = random.next();

@@ -2,7 +2,8 @@ import { parseRateLimits } from '../../shared/config';
 import { effectiveWindows } from '../../shared/dispatch/quota/api-budget';
 import { withReservation } from '../../shared/dispatch/quota/current-reservation';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
-import { MdeThrottle, noteLearnedCeilings } from '../../shared/dispatch/quota/throttle';
+import { CHECKS_SHARE, MdeThrottle, noteLearnedCeilings } from '../../shared/dispatch/quota/throttle';
+import { PRIORITY } from '../../shared/dispatch/request';
 import { greedySpanMs } from '../bench/quota';
 import { quotaOptimalSpanMs } from '../bench/quota-optimum';
 
@@ -249,5 +250,63 @@ describe('MdeThrottle after a 429', () => {
     // The window has turned over since the 429: its own limit again.
     now = 1_000;
     expect(throttle.reserve({ isolate: 4 }, 1)).toBeInstanceOf(Reservation);
+  });
+});
+
+describe('the machineactions budget split', () => {
+  /** Takes `count` calls of `needs` at `priority`, each made at once; answers how many were granted. */
+  async function spend(
+    throttle: MdeThrottle,
+    needs: Record<string, number>,
+    priority: number,
+    count: number,
+  ) {
+    let granted = 0;
+    for (let i = 0; i < count; i += 1) {
+      const reservation = throttle.reserve(needs, priority);
+      if (!(reservation instanceof Reservation)) break;
+      for (const [api, n] of Object.entries(needs))
+        for (let k = 0; k < n; k += 1) await reservation.call(api as 'machineactions', async () => undefined);
+      reservation.close();
+      granted += 1;
+    }
+    return granted;
+  }
+
+  it('keeps a share of each window from tracking for the checks of isolations still to come', async () => {
+    const throttle = throttleAt({ now: () => 0 }, '10/60s,40/1h');
+    // Tracking gets half of the minute window, then waits although the window has room left ...
+    expect(await spend(throttle, { machineactions: 1 }, PRIORITY.tracking, 10)).toBe(10 * CHECKS_SHARE);
+    expect(throttle.reserve({ machineactions: 1 }, PRIORITY.tracking)).toEqual({ retryAt: 60_001 });
+    // ... which the pre-POST checks of isolations still get.
+    expect(await spend(throttle, { machineactions: 1, isolate: 1 }, PRIORITY.low, 10)).toBe(5);
+    await throttle.stop();
+  });
+
+  it('keeps nothing once the isolate window has no room for another isolation', async () => {
+    const throttle = throttleAt({ now: () => 0 }, '10/60s');
+    expect(await spend(throttle, { isolate: 1 }, PRIORITY.high, 10)).toBe(10);
+    expect(await spend(throttle, { machineactions: 1 }, PRIORITY.tracking, 10)).toBe(10);
+    await throttle.stop();
+  });
+
+  it('keeps no more than the isolations the isolate window still has room for', async () => {
+    const throttle = throttleAt({ now: () => 0 }, '10/60s');
+    expect(await spend(throttle, { isolate: 1 }, PRIORITY.high, 8)).toBe(8);
+    // Two isolations may still come: tracking leaves two checks for them.
+    expect(await spend(throttle, { machineactions: 1 }, PRIORITY.tracking, 10)).toBe(8);
+    await throttle.stop();
+  });
+
+  it('applies the split to a call beyond the reserved ones (a further page of a tracking list)', async () => {
+    const throttle = throttleAt({ now: () => 0 }, '4/60s');
+    const reservation = throttle.reserve({ machineactions: 1 }, PRIORITY.tracking) as Reservation;
+    await reservation.call('machineactions', async () => 'page 1');
+    await reservation.call('machineactions', async () => 'page 2');
+    await expect(reservation.call('machineactions', async () => 'page 3')).rejects.toBeInstanceOf(
+      BudgetShortError,
+    );
+    reservation.close();
+    await throttle.stop();
   });
 });

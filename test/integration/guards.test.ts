@@ -26,8 +26,9 @@ const DOMAIN = 'contoso.local';
 const BREAKER_LIMIT = 3;
 const lag = laggingActionList();
 /**
- * How MDE answers GET machineactions/{id} for the actions of a machine: `forget` (404, so tracking ends
- * in error) or `flaky` (two failures, then an answer, over and over).
+ * How MDE answers tracking's reads of the actions of a machine: the list of followed actions (which
+ * names no machine) leaves them out, so each poll reads GET machineactions/{id}, which answers
+ * `forget` (404, so tracking ends in error) or `flaky` (two failures, then an answer, over and over).
  */
 const tracking = new Map<string, 'forget' | 'flaky'>();
 let flakyPolls = 0;
@@ -35,6 +36,10 @@ let flakyPolls = 0;
 function unreliableTracking(api: MdeApi): MdeApi {
   const details = { operation: 'getMachineAction', api: 'machineactions' as const };
   return Object.assign(Object.create(api) as MdeApi, {
+    listMachineActions: async (filter: Parameters<MdeApi['listMachineActions']>[0]) => {
+      const listed = await api.listMachineActions(filter);
+      return filter.machineId === undefined ? listed.filter((a) => !tracking.has(a.machineId)) : listed;
+    },
     getMachineAction: async (id: string) => {
       const action = await api.getMachineAction(id);
       const behaviour = tracking.get(action.machineId);

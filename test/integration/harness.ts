@@ -197,7 +197,7 @@ export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest 
 
 /**
  * Reproduces MDE's action list lagging behind a new action, which the simulator does not: the next
- * list of a machine marked with `lagOnce` comes back empty.
+ * list naming a machine marked with `lagOnce` comes back without that machine's actions.
  */
 export function laggingActionList(): {
   decorate: (api: MdeApi) => MdeApi;
@@ -207,9 +207,10 @@ export function laggingActionList(): {
   return {
     decorate: (api) =>
       Object.assign(Object.create(api) as MdeApi, {
-        listMachineActions: (filter: Parameters<MdeApi['listMachineActions']>[0]) => {
-          if (filter.machineId && lagging.delete(filter.machineId)) return Promise.resolve([]);
-          return api.listMachineActions(filter);
+        listMachineActions: async (filter: Parameters<MdeApi['listMachineActions']>[0]) => {
+          const named = filter.machineId === undefined ? [] : [filter.machineId].flat();
+          const hidden = new Set(named.filter((id) => lagging.delete(id)));
+          return (await api.listMachineActions(filter)).filter((a) => !hidden.has(a.machineId));
         },
       }),
     lagOnce: (machineId) => lagging.add(machineId),

@@ -2,7 +2,9 @@
  * The pure parts of the MDE client: the checks before a request, the requests themselves, and what
  * is made of the answers. No HTTP here; client.test.ts sends the same requests to the simulator.
  */
+
 import { newestFirst, withAadDeviceId, withDnsName, withHostname, withTag } from '../../shared/mde/answers';
+import { MAX_MACHINES_PER_QUERY } from '../../shared/mde/api';
 import { RefusedBeforeSendingError } from '../../shared/mde/errors';
 import {
   cancelMachineActionRequest,
@@ -26,6 +28,7 @@ import {
 } from '../../shared/mde/validate';
 
 const MACHINE = 'ab'.repeat(20);
+const OTHER = 'cd'.repeat(20);
 
 function refusal(check: () => unknown): RefusedBeforeSendingError {
   try {
@@ -59,6 +62,18 @@ describe('checks before sending', () => {
       'an invalid creation date',
       () => requireMachineActionQuery({ createdSince: new Date(Number.NaN) }),
       'createdSince',
+      'listMachineActions',
+    ],
+    [
+      'an empty list of machines (it would match every machine)',
+      () => requireMachineActionQuery({ machineId: [] }),
+      'machineId',
+      'listMachineActions',
+    ],
+    [
+      'more machines than one query may name',
+      () => requireMachineActionQuery({ machineId: Array(MAX_MACHINES_PER_QUERY + 1).fill(MACHINE) }),
+      'machineId',
       'listMachineActions',
     ],
     [
@@ -107,7 +122,7 @@ describe('checks before sending', () => {
     expect(
       requireMachineActionQuery({ machineId: MACHINE.toUpperCase(), type: 'Isolate', top: MAX_PAGE_SIZE }),
     ).toEqual({
-      machineId: MACHINE,
+      machineIds: [MACHINE],
       types: ['Isolate'],
       statuses: [],
       createdSince: undefined,
@@ -155,7 +170,7 @@ describe('requests', () => {
 
   it('joins the machine action clauses with and, alternatives parenthesised', () => {
     const request = listMachineActionsRequest({
-      machineId: MACHINE,
+      machineIds: [MACHINE],
       types: ['Isolate', 'Unisolate'],
       statuses: ['Pending'],
       createdSince: new Date('2026-11-29T00:00:00Z'),
@@ -169,7 +184,10 @@ describe('requests', () => {
       $filter: `machineId eq '${MACHINE}' and (type eq 'Isolate' or type eq 'Unisolate') and status eq 'Pending' and creationDateTimeUtc ge 2026-11-29T00:00:00Z`,
       $top: '50',
     });
-    expect(listMachineActionsRequest({ types: [], statuses: [] }).params).toEqual({});
+    expect(listMachineActionsRequest({ machineIds: [], types: [], statuses: [] }).params).toEqual({});
+    expect(
+      listMachineActionsRequest({ machineIds: [MACHINE, OTHER], types: [], statuses: [] }).params,
+    ).toEqual({ $filter: `(machineId eq '${MACHINE}' or machineId eq '${OTHER}')` });
   });
 });
 

@@ -130,3 +130,28 @@ describe('machine action lists', () => {
     expect(listed.map((a) => a.id.slice(-1))).toEqual(['3', '2', '1']);
   });
 });
+
+describe('paged lists', () => {
+  it('follows a nextLink below the base URL and never one elsewhere (the token would go with it)', async () => {
+    const { port } = server.address() as AddressInfo;
+    script = (request, response) => {
+      const skip = new URL(request.url ?? '/', 'http://x').searchParams.get('$skip');
+      if (skip === null)
+        return json(response, 200, {
+          value: [action('00000000-0000-4000-8000-000000000001', '2026-01-01T10:00:00Z')],
+          '@odata.nextLink': `http://127.0.0.1:${port}/api/machineactions?$skip=1`,
+        });
+      return json(response, 200, {
+        value: [action('00000000-0000-4000-8000-000000000002', '2026-01-02T10:00:00Z')],
+        '@odata.nextLink': 'https://elsewhere.example/api/machineactions?$skip=2',
+      });
+    };
+    const error = await failure(client.listMachineActions({ machineId: MACHINE_ID }));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(String(error)).toContain('nextLink outside');
+    expect(requests.map((r) => r.url)).toEqual([
+      expect.stringContaining('/api/machineactions?$filter='),
+      '/api/machineactions?$skip=1',
+    ]);
+  });
+});

@@ -350,3 +350,36 @@ describe('machine lookups', () => {
     ]);
   });
 });
+
+describe('paging', () => {
+  let paged: RunningSimulator;
+  let pagedToken: string;
+  beforeAll(async () => {
+    paged = await startSimulator({ listPageSize: 3 });
+    pagedToken = await fetchToken(paged);
+  });
+  afterAll(() => paged.close());
+
+  it('cuts a list at the page size with an @odata.nextLink that repeats the query past the page', async () => {
+    const filter = "healthStatus eq 'Active'";
+    const first = await callApi(
+      paged,
+      pagedToken,
+      'GET',
+      `/api/machines?$filter=${encodeURIComponent(filter)}&$top=5`,
+    );
+    expect(first.body.value).toHaveLength(3);
+    const next = new URL(first.body['@odata.nextLink']);
+    expect(`${next.origin}`).toBe(paged.baseUrl.replace(/\/$/, ''));
+    expect(Object.fromEntries(next.searchParams)).toEqual({ $filter: filter, $top: '2', $skip: '3' });
+    const second = await callApi(paged, pagedToken, 'GET', `${next.pathname}${next.search}`);
+    expect(second.body.value).toHaveLength(2);
+    expect(second.body).not.toHaveProperty(['@odata.nextLink']);
+  });
+
+  it('refuses a $top above the 10,000 a page may hold', async () => {
+    const answer = await callApi(paged, pagedToken, 'GET', '/api/machineactions?$top=10001');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('ODataError');
+  });
+});

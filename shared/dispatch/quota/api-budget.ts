@@ -44,9 +44,22 @@ export class ApiBudget {
     this.log = new SlidingWindowLog(windows);
   }
 
-  /** When call number `position` from now fits, given the calls made and a 429 pause. */
-  slotAt(now: number, position: number): number {
-    return Math.max(this.pausedUntil, this.log.slotAt(Math.max(now, this.pausedUntil), position));
+  /**
+   * When call number `position` from now fits, given the calls made and a 429 pause; `kept` calls of
+   * each window (by index) are left to others.
+   */
+  slotAt(now: number, position: number, kept?: readonly number[]): number {
+    return Math.max(this.pausedUntil, this.log.slotAt(Math.max(now, this.pausedUntil), position, kept));
+  }
+
+  /** Calls each window (by index) still has room for at `now`. */
+  left(now: number): number[] {
+    return this.log.windows.map((_, index) => this.log.left(index, now));
+  }
+
+  /** The limit of each window (by index). */
+  limits(): number[] {
+    return this.log.windows.map((w) => w.limit);
   }
 
   /** No call fits before `until`; a shorter pause never shortens a longer one. */

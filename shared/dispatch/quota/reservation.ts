@@ -19,8 +19,8 @@ export class BudgetShortError extends Error {
 
 /** What a reservation asks of the budget it was taken from. */
 export interface ReservedBudget {
-  /** Takes one call more than reserved if it fits right now, else throws BudgetShortError. */
-  takeNow(api: MdeApiName): void;
+  /** Takes one call more than reserved if it fits right now at `priority`, else throws BudgetShortError. */
+  takeNow(api: MdeApiName, priority: number): void;
   /** Runs a call whose slot is taken, in the call line, and settles the slot when it ends. */
   run<T>(api: MdeApiName, priority: number, call: () => Promise<T>): Promise<T>;
   /** Gives back a slot taken and never used. */
@@ -42,7 +42,7 @@ export class Reservation {
   async call<T>(api: MdeApiName, call: () => Promise<T>): Promise<T> {
     const left = this.unused.get(api) ?? 0;
     if (left > 0) this.unused.set(api, left - 1);
-    else this.budget.takeNow(api);
+    else this.budget.takeNow(api, this.priority);
     return this.budget.run(api, this.priority, call);
   }
 

@@ -38,14 +38,17 @@ export class SlidingWindowLog {
    * When call number `position` from now (1 = the next one) can be made, if every call before it is
    * made as early as the windows allow. Calls made at those times never exceed any window: for each
    * window, the call `limit` places earlier must have left it (+1 ms: a call stamped at t still counts
-   * at exactly t + windowMs in an inclusive window).
+   * at exactly t + windowMs in an inclusive window). `kept[index]` calls of window `index` are left
+   * to others: this caller sees the window that much smaller (never below one call).
    */
-  slotAt(now: number, position: number): number {
+  slotAt(now: number, position: number, kept?: readonly number[]): number {
     this.prune(now);
     if (position < 1) return now;
     // A cap in force now is applied to every future slot, also those after it lifts: a promise that
     // is later than needed, never earlier; asked again after the cap lifts, the answer is exact.
-    const limits = this.windows.map((_, index) => this.limitAt(index, now));
+    const limits = this.windows.map((_, index) =>
+      Math.max(1, this.limitAt(index, now) - (kept?.[index] ?? 0)),
+    );
     // Calls in order: the finished ones, the ones in flight (as made now), then the future ones from
     // here. Future call j waits for the call `limit` places before it in each window; since the times
     // never go down, that is its slot. Only the calls a chain of such steps reaches are computed:
@@ -99,6 +102,11 @@ export class SlidingWindowLog {
     let inside = 0;
     for (let i = this.stamps.length - 1; i >= 0 && this.stamps[i] + windowMs >= now; i -= 1) inside += 1;
     return inside + this.inFlight;
+  }
+
+  /** Calls window `index` still has room for at `now`. */
+  left(index: number, now: number): number {
+    return Math.max(0, this.limitAt(index, now) - this.callsIn(index, now));
   }
 
   /** The cap of window `index` in force at `now`, if any. */

@@ -18,6 +18,7 @@ import { MDE_APIS, type MdeApiName } from '../../mde/api';
 import type { MdeCallScheduler } from '../../mde/client';
 import type { QuotaCheckpoint } from '../../state/store';
 import type { DispatchReporter } from '../outcome';
+import { PRIORITY } from '../request';
 import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows, type LearnedCeiling } from './api-budget';
 import { CallLine } from './call-line';
 import { currentReservation } from './current-reservation';
@@ -31,6 +32,14 @@ export interface ThrottleOptions {
   /** Calls in flight per API at once. */
   maxConcurrent?: number;
 }
+
+/**
+ * The share of each machineactions window tracking leaves to the pre-POST checks while isolations
+ * may still come (`keptFrom`). Batched, a check serves many isolations, so half the window (50 a
+ * minute, 750 an hour at MDE's quota) covers a storm's checks; the other half is more than one status
+ * list per poll cycle needs.
+ */
+export const CHECKS_SHARE = 0.5;
 
 /** What the throttle tells those who subscribe (`subscribe`). */
 export interface ThrottleListener {
@@ -75,9 +84,9 @@ export class MdeThrottle {
   private restored: Promise<void> = Promise.resolve();
   /** What every reservation of this throttle spends from. */
   private readonly reserved: ReservedBudget = {
-    takeNow: (api) => {
+    takeNow: (api, priority) => {
       const now = this.clock.now();
-      const at = this.budgets[api].slotAt(now, 1);
+      const at = this.budgets[api].slotAt(now, 1, this.keptFrom(api, priority, now));
       if (at > now) throw new BudgetShortError(api, at);
       this.budgets[api].take(1);
     },
@@ -114,7 +123,8 @@ export class MdeThrottle {
     let retryAt = now;
     for (const [api, count] of callsPerApi(needs)) {
       const ahead = this.lines[api].callsAhead(priority, claimant, now);
-      retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count));
+      const kept = this.keptFrom(api, priority, now);
+      retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count, kept));
     }
     if (retryAt > now) {
       if (claimant)
@@ -127,6 +137,21 @@ export class MdeThrottle {
       this.budgets[api].take(count);
     }
     return new Reservation(this.reserved, needs, priority);
+  }
+
+  /**
+   * The budget split: the machineactions calls per window (by index) that tracking (`priority` of
+   * PRIORITY.tracking or lower) leaves for the pre-POST checks of isolations still to come. Those
+   * are at most the isolations the isolate window still has room for, and never more than
+   * CHECKS_SHARE of the window, so tracking always keeps the rest. Without it, polls arriving while
+   * the budget is free take it all and the isolations of a storm that follow wait for the window.
+   */
+  private keptFrom(api: MdeApiName, priority: number, now: number): number[] | undefined {
+    if (api !== 'machineactions' || priority < PRIORITY.tracking) return undefined;
+    const isolationsLeft = this.budgets.isolate.left(now);
+    return this.budgets.machineactions
+      .limits()
+      .map((limit, index) => Math.min(Math.floor(limit * CHECKS_SHARE), isolationsLeft[index]));
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
- * Follows a posted (or adopted) MachineAction to its end: one `GET /api/machineactions/{id}` per poll,
- * polls spaced out by the tracking backoff, each within the machineactions budget. The terminal
- * status becomes the request's outcome record.
+ * Follows a posted (or adopted) MachineAction to its end, polls spaced out by the tracking backoff.
+ * A poll takes the status from the list of every followed action (action-statuses.ts: one call per
+ * poll cycle for all of them), or, when the list does not show the action, from
+ * `GET /api/machineactions/{id}`; both within the machineactions budget at tracking's priority. The
+ * terminal status becomes the request's outcome record.
  */
 import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
@@ -14,11 +16,13 @@ import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import type { TrackedAction, TrackRequest } from '../request';
 import { type DispatchTiming, trackingPollDelayMs } from '../timing';
+import type { ActionStatuses } from './action-statuses';
 import type { RequestLifecycle } from './lifecycle';
 import { endState, recordEnded } from './register';
 
 export interface TrackerDeps {
   api: MdeApi;
+  statuses: ActionStatuses;
   throttle: MdeThrottle;
   store: StateStore;
   lifecycle: RequestLifecycle;
@@ -31,7 +35,7 @@ export class ActionTracker {
   constructor(private readonly deps: TrackerDeps) {}
 
   async poll(request: TrackRequest): Promise<void> {
-    const { throttle, lifecycle, timing, clock } = this.deps;
+    const { lifecycle, timing, clock } = this.deps;
     const { tracking } = request;
     if (clock.now() - Date.parse(tracking.postedAt) > timing.trackGiveUpMs)
       // MDE itself stops retrying an offline device after 3 days; past that, polling learns nothing.
@@ -43,23 +47,37 @@ export class ActionTracker {
           reason: `action ${tracking.actionId} did not end within MDE's retry period; check it in the portal and resubmit if needed`,
         }),
       );
-    const reservation = throttle.reserve({ machineactions: 1 }, request.priority, request.requestId);
-    if (!(reservation instanceof Reservation))
-      return lifecycle.defer(request, reservation.retryAt, 'no machineactions budget for a tracking poll');
-    let action: MachineAction;
+    let action: MachineAction | null;
     try {
-      // The poll spends this reservation (quota/current-reservation.ts).
-      action = await withReservation(reservation, () => this.deps.api.getMachineAction(tracking.actionId));
+      const listed = await this.deps.statuses.status(tracking.actionId, Date.parse(tracking.postedAt));
+      action = listed.kind === 'listed' ? listed.action : await this.readById(request);
     } catch (error) {
       const plan = await lifecycle.failed(request, error);
       // Tracking ended without a final status (error, dead letter): nobody follows the action any
       // more, so the next request for the machine must ask MDE instead of trusting the ledger.
       if (plan === 'terminal' || plan === 'dead-letter') await this.abandon(request, error);
       return;
+    }
+    if (action === null) return;
+    await this.recorded(request, () => this.afterPoll(request, action));
+  }
+
+  /** The action by id, within the machineactions budget; null when the poll was deferred for budget. */
+  private async readById(request: TrackRequest): Promise<MachineAction | null> {
+    const { throttle, lifecycle } = this.deps;
+    const reservation = throttle.reserve({ machineactions: 1 }, request.priority, request.requestId);
+    if (!(reservation instanceof Reservation)) {
+      await lifecycle.defer(request, reservation.retryAt, 'no machineactions budget for a tracking poll');
+      return null;
+    }
+    try {
+      // The poll spends this reservation (quota/current-reservation.ts).
+      return await withReservation(reservation, () =>
+        this.deps.api.getMachineAction(request.tracking.actionId),
+      );
     } finally {
       reservation.close();
     }
-    await this.recorded(request, () => this.afterPoll(request, action));
   }
 
   /** Runs a step that writes to the store; when it cannot, the request waits for it and polls again. */
@@ -110,12 +128,14 @@ export class ActionTracker {
     details: OutcomeDetails,
     action?: MachineAction,
   ): Promise<void> {
+    this.deps.statuses.forget(request.tracking.actionId);
     await recordEnded(this.deps.store, request, request.tracking, { state, reason: details.reason, action });
     await this.deps.lifecycle.finish(request, details);
   }
 
   /** Tracking failed for good; its outcome is reported. The store is told when it can be reached. */
   private async abandon(request: TrackRequest, error: unknown): Promise<void> {
+    this.deps.statuses.forget(request.tracking.actionId);
     const reason = `tracking ended without a final status: ${error instanceof Error ? error.message : String(error)}`;
     try {
       await recordEnded(this.deps.store, request, request.tracking, { state: 'failed', reason });

@@ -6,7 +6,7 @@
  * rescheduled whole. When the state store cannot be reached, nothing is posted: the request waits
  * (lifecycle.ts).
  */
-import { type Clock, DAY_MS } from '../../kernel/clock';
+import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import { ActionAlreadyInProgressError } from '../../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
@@ -24,6 +24,7 @@ import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
+import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX, type RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
@@ -39,15 +40,9 @@ export interface WorkerDeps {
   lifecycle: RequestLifecycle;
   timing: DispatchTiming;
   clock: Clock;
+  /** The pre-POST history check, read for many machines at once. */
+  recent: RecentActions;
 }
-
-/**
- * How far back the worker reads a machine's actions: far beyond MDE's 3-day retry (no action older
- * is still open) and long enough to see the last isolate or release of a device in normal use.
- */
-const HISTORY_LOOKBACK_DAYS = 30;
-/** A page this full may hide the newest action; the worker refuses to decide from it. */
-const HISTORY_MAX = 1_000;
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
 const MAX_LISTED_MACHINES = 10;
@@ -419,18 +414,13 @@ export class IsolationWorker {
   }
 
   /**
-   * The machine's isolate and release actions of the lookback period, all of them: MDE promises no
-   * order, so "the first page" is not "the newest". Null when there are too many to see them all.
+   * The machine's isolate and release actions of the lookback period, all of them (MDE promises no
+   * order, so "the first page" is not "the newest"), from a read begun after this call and so after
+   * the request's receipt and after this request took the machine's lock. Null when there are too
+   * many to see them all.
    */
-  private async history(machineId: string): Promise<MachineAction[] | null> {
-    const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * DAY_MS);
-    const actions = await this.deps.api.listMachineActions({
-      machineId,
-      type: ['Isolate', 'Unisolate'],
-      createdSince,
-      top: HISTORY_MAX,
-    });
-    return actions.length >= HISTORY_MAX ? null : actions;
+  private history(machineId: string): Promise<MachineAction[] | null> {
+    return this.deps.recent.of(machineId);
   }
 
   /**

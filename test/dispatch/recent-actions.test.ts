@@ -1,0 +1,112 @@
+/**
+ * The batched pre-POST history check against the simulator: the recent isolate and release actions
+ * of many machines from one call, each machine answered with its own actions only, read after the ask.
+ */
+import { loadConfig } from '../../shared/config';
+import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
+import { READ_ENOUGH, RecentActions } from '../../shared/dispatch/steps/recent-actions';
+import { systemClock } from '../../shared/kernel/clock';
+import type { MdeApi } from '../../shared/mde/api';
+import { createMdeClient } from '../../shared/mde/client';
+import { createCredential } from '../../shared/mde/credential';
+import type { RunningSimulator } from '../../simulator';
+import { startSimulatorWithIdentity } from '../support/simulator';
+
+let sim: RunningSimulator;
+let api: MdeApi;
+let ids: string[];
+
+beforeAll(async () => {
+  sim = await startSimulatorWithIdentity({
+    fleet: { curated: false, generate: 6, offlineShare: 0 },
+    // Long enough that every action is still Pending when read.
+    lifecycle: { pendingMs: 600_000, inProgressMs: 600_000 },
+  });
+  const config = loadConfig({ MDE_API_URL: sim.baseUrl, MDE_REQUEST_TIMEOUT_MS: '5000' });
+  api = createMdeClient(config, { credential: createCredential(config) });
+  ids = sim.machines().map((m) => m.id);
+  // Machine 0 has an isolation under way, machine 1 a release; the others nothing.
+  await api.isolate(ids[0], 'test isolation', 'Full');
+  await api.release(ids[1], 'test release');
+});
+afterAll(() => sim.close());
+
+const historyCalls = (from: number) =>
+  sim
+    .calls()
+    .slice(from)
+    .filter((c) => c.api === 'machineactions');
+
+describe('the recent actions of many machines from one call', () => {
+  it('answers every machine asked for at once with one call, each with its own actions', async () => {
+    const recent = new RecentActions(api, systemClock, 0);
+    const from = sim.calls().length;
+    const histories = await Promise.all(ids.map((id) => recent.of(id.toUpperCase())));
+    const calls = historyCalls(from);
+    expect(calls).toHaveLength(1);
+    const filter = new URL(calls[0].path, 'http://x').searchParams.get('$filter') ?? '';
+    for (const id of ids) expect(filter).toContain(`machineId eq '${id}'`);
+    expect(filter).toContain("(type eq 'Isolate' or type eq 'Unisolate') and creationDateTimeUtc ge ");
+
+    // Today's per-machine rules on the batched answer: adopt the own kind, refuse the opposite one,
+    // post where nothing is under way, and never borrow another machine's actions.
+    const judged = histories.map((h) => judgePriorActions('isolate', h ?? []).kind);
+    expect(judged).toEqual(['adopt', 'conflict', 'post', 'post', 'post', 'post']);
+    expect(histories[0]?.every((a) => a.machineId === ids[0])).toBe(true);
+    expect(judgePriorActions('release', histories[1] ?? []).kind).toBe('adopt');
+  });
+
+  it('never answers from a read sent before the ask', async () => {
+    const recent = new RecentActions(api, systemClock, 0);
+    await recent.of(ids[2]);
+    const from = sim.calls().length;
+    await recent.of(ids[2]);
+    expect(historyCalls(from)).toHaveLength(1);
+  });
+
+  it('asks while a read is under way: waits for the next read, which carries all who waited', async () => {
+    const recent = new RecentActions(api, systemClock, 0);
+    const from = sim.calls().length;
+    const first = recent.of(ids[0]);
+    // Sent one event-loop turn later (no gathering time): these ask while it is under way.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = Promise.all([recent.of(ids[3]), recent.of(ids[4])]);
+    await Promise.all([first, later]);
+    const calls = historyCalls(from).map(
+      (c) => new URL(c.path, 'http://x').searchParams.get('$filter') ?? '',
+    );
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).not.toContain(ids[3]);
+    expect(calls[1]).toContain(ids[3]);
+    expect(calls[1]).toContain(ids[4]);
+  });
+
+  it('sends the first read at once, and the next no sooner than its gathering time after it', async () => {
+    const recent = new RecentActions(api, systemClock, 50);
+    await recent.of(ids[2]);
+    const from = sim.calls().length;
+    const first = recent.of(ids[0]);
+    // Asked after the next read began to gather: it joins, since the read waits out its time.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, recent.of(ids[3])]);
+    const calls = historyCalls(from);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].path).toContain(ids[3]);
+  });
+
+  it('sends a read at once when enough machines wait, without waiting out its gathering time', async () => {
+    // A gathering time no test waits for: only a full read is sent in time.
+    const recent = new RecentActions(api, systemClock, 3_600_000);
+    await recent.of(ids[5]);
+    const from = sim.calls().length;
+    // Machines MDE does not know answer with no actions, like any without history.
+    const machines = Array.from({ length: READ_ENOUGH }, (_, i) => i.toString(16).padStart(40, 'a'));
+    await Promise.all(machines.map((id) => recent.of(id)));
+    expect(historyCalls(from)).toHaveLength(1);
+  });
+
+  it('refuses to answer for a machine with too many actions to see them all', async () => {
+    const recent = new RecentActions(api, systemClock, 0, 1);
+    expect(await Promise.all([recent.of(ids[0]), recent.of(ids[2])])).toEqual([null, []]);
+  });
+});
