@@ -15,10 +15,8 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { quotaOptimalSpanMs } from './quota-optimum';
-import { POLICY, rateLimitsAt, SPEEDUP, stormAlerts } from './storm';
+import { ALERTS_PER_DEVICE, POLICY, rateLimitsAt, SPEEDUP, stormAlerts } from './storm';
 
-/** As in the burst storm. */
-const ALERTS_PER_DEVICE = 10;
 const RATE_LIMITS = rateLimitsAt(SPEEDUP);
 /** Alerts per intake call. */
 const BATCH = 50;

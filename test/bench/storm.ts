@@ -25,7 +25,7 @@ import { mdeAlert } from '../support/alert-payloads';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { quotaOptimalSpanMs } from './quota-optimum';
 
-const ALERTS_PER_DEVICE = 10;
+export const ALERTS_PER_DEVICE = 10;
 /**
  * How many times faster than real time a scenario runs by default: the documented 100/min and
  * 1,500/h become 100/600ms and 1,500/36s (the hour window binds at 2,000 devices), and the app's
