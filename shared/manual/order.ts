@@ -200,6 +200,25 @@ export function parseMdeOrder(
   }
 }
 
-export function isOrderProblem(value: ManualCommand | OrderProblem): value is OrderProblem {
+/** `POST /api/actions/{id}/cancel`: why (required) and whether to cancel an action this app did not post. */
+export interface CancelBody {
+  reason: string;
+  force: boolean;
+}
+
+export function parseCancelBody(body: unknown): CancelBody | OrderProblem {
+  try {
+    const record = ensureObject(body);
+    onlyKnown(record, ['reason', 'force']);
+    return {
+      reason: boundedText(record, 'reason', REASON_MAX, true) as string,
+      force: flag(record, 'force'),
+    };
+  } catch (error) {
+    return problemOf(error);
+  }
+}
+
+export function isOrderProblem<T extends object>(value: T | OrderProblem): value is OrderProblem {
   return 'code' in value;
 }

@@ -5,6 +5,7 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import {
   action,
+  cancelAction,
   isolate,
   isolation,
   isolations,
@@ -323,6 +324,53 @@ describe('manual isolate and release, with the function key', () => {
       (await call(isolate, { raw: 'hostname=web1', headers: { 'content-type': 'text/plain' } })).status,
     ).toBe(415);
   });
+
+  it("cancels this app's pending action, another's only with force, through the cancel quota", async () => {
+    const posted = await call(isolate, {
+      body: { hostname: 'laptop-offline-07', comment: 'wrong laptop' },
+    });
+    expect(posted.status).toBe(201);
+    const ownId = posted.body.action.id;
+    const noReason = await call(cancelAction, { params: { actionId: ownId }, body: {} });
+    expect(noReason).toMatchObject({ status: 400, body: { error: { path: '$.reason' } } });
+    const cancelled = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'typo' } });
+    expect(cancelled).toMatchObject({
+      status: 200,
+      body: { status: 'cancelled', forced: false, action: { id: ownId, status: 'Cancelled' } },
+    });
+    expect(h.sim.actions().find((a) => a.id === ownId)?.cancellationComment).toBe(
+      'mde-isolator: cancel requested by function key: typo',
+    );
+    const again = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'again' } });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'action-final' } } });
+
+    // An analyst's pending action, posted outside this app's records.
+    const lnx = h.machineId(`lnx-app-01.${DOMAIN}`);
+    h.sim.setMachine(lnx, { traits: { offline: true } });
+    const theirs = await h.runtime.api.isolate(lnx, 'analyst: contain the miner', 'Full');
+    const refused = await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
+    const forced = await call(cancelAction, {
+      params: { actionId: theirs.id },
+      body: { reason: 'approved by SOC lead', force: true },
+    });
+    expect(forced).toMatchObject({ status: 200, body: { forced: true, action: { status: 'Cancelled' } } });
+    expect(h.sim.actions().find((a) => a.id === theirs.id)?.cancellationComment).toBe(
+      'mde-isolator: cancel (forced: not posted by this app) requested by function key: approved by SOC lead',
+    );
+    // Two cancels reached MDE, each counted by the throttle's own family.
+    expect(h.sim.calls().filter((c) => c.api === 'cancel')).toHaveLength(2);
+    const counted = h.runtime.throttle.checkpoint().find((c) => c.api === 'cancel');
+    expect(counted?.stamps).toHaveLength(2);
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await call(cancelAction, { params: { actionId: unknown }, body: { reason: 'x' } })).status).toBe(
+      404,
+    );
+    expect((await call(cancelAction, { params: { actionId: 'nope' }, body: { reason: 'x' } })).status).toBe(
+      400,
+    );
+  }, 30_000);
 
   it('reads: 400 for bad ids and states, 404 for unknown ones', async () => {
     expect((await call(isolations, { query: 'state=sleeping' })).status).toBe(400);
