@@ -66,8 +66,11 @@ export interface NormalizedAlert {
    * alert with `devices` here is over the device cap, and the policy decides it whole.
    */
   truncated?: Partial<Record<TruncatedField, number>>;
-  /** Set only for the manual shape: what the person asked for, in their words. */
-  manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
+  /**
+   * Set only for the manual shape: what the person asked for, in their words. `overrideReason`: the
+   * person waived the policy's protections for this device, and why (only the manual API sets it).
+   */
+  manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string; overrideReason?: string };
 }
 
 /**

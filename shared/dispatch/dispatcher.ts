@@ -52,6 +52,8 @@ export interface ManualOrder {
   comment: string;
   isolationType: IsolationType;
   requestedBy: string;
+  /** Protections waived, and why (the manual API's `override`); recorded in the decision. */
+  overrideReason?: string;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -208,6 +210,7 @@ export class Dispatcher implements DecisionSink {
       comment: order.comment,
       isolationType: order.isolationType,
       requestedBy: order.requestedBy,
+      overrideReason: order.overrideReason,
     });
     const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
       alert,

@@ -5,13 +5,14 @@
  * or ambiguous device, a protected one, a pending opposite action, someone else's isolation, a dry
  * run. Every MDE call goes through the runtime's throttled client, the one the worker counts.
  */
-import { manualRequest as manualFamily } from '../alerts/manual';
+import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
+import type { IsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import { MdeApiError } from '../mde/errors';
 import type { Machine, MachineAction } from '../mde/types';
@@ -84,25 +85,34 @@ function containmentRefusal(machine: Machine): ManualAnswer {
   );
 }
 
-/** The caller, and the override or force reason, in every record: the MDE comment carries them. */
+/**
+ * The caller, and a force reason, in every record: the MDE comment carries them. An override's reason
+ * goes with the request itself (`overrideOf`): the policy applies it and the alert's title names it.
+ */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.override
-    ? ` [protections overridden: ${command.reason}]`
-    : command.force
-      ? ` [release forced: ${command.reason}]`
-      : '';
+  const waiver = command.force ? ` [release forced: ${command.reason}]` : '';
   return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
 }
 
 /** The manual alert the worker will decide, for the same decision ahead of it. */
-function previewAlert(command: ManualCommand, machine: Machine, caller: Caller): NormalizedAlert {
-  const [alert] = manualFamily.parse({
-    machineId: machine.id,
+function previewAlert(
+  command: ManualCommand,
+  isolationType: IsolationType,
+  machine: Machine,
+  caller: Caller,
+): NormalizedAlert {
+  return manualAlert({
+    device: { mdeDeviceId: machine.id },
     comment: command.comment,
-    isolationType: command.isolationType,
+    isolationType,
     requestedBy: caller.label,
+    ...overrideOf(command),
   });
-  return alert;
+}
+
+/** The override the worker applies: protections waived, with the person's reason. */
+function overrideOf(command: ManualCommand): { overrideReason?: string } {
+  return command.override && command.reason ? { overrideReason: command.reason } : {};
 }
 
 function decisionView(decision: Decision) {
@@ -158,19 +168,15 @@ async function releaseRefusal(
   );
 }
 
-/** The policy's answer for this device, refused here when the worker would not isolate it. */
-function policyRefusal(command: ManualCommand, decision: Decision): ManualAnswer | null {
+/**
+ * The policy's answer for this device, refused here when the worker would not isolate it. With an
+ * override no protection applies (the decision's rule is `manual-override`), so only a protection
+ * without one, or what MDE cannot do, is refused.
+ */
+function policyRefusal(decision: Decision): ManualAnswer | null {
   if (decision.action === 'isolate') return null;
   const view = { decision: decisionView(decision) };
   if (decision.action === 'skip') return refusal(422, 'not-isolatable', decision.reason, view);
-  if (command.override)
-    // The worker applies protections to every request; refused so nobody believes they were waived.
-    return refusal(
-      422,
-      'override-unavailable',
-      `${decision.reason}; this version's worker applies protections to manual requests too: isolate it in the Defender portal`,
-      view,
-    );
   return refusal(
     422,
     'protected',
@@ -212,14 +218,14 @@ async function decideAndSubmit(
   let decision: ReturnType<typeof decisionView> | null = null;
   if (command.verb === 'isolate') {
     const full = runtime.policy.decideDevice(
-      previewAlert(command, machine, caller),
+      previewAlert(command, isolationType, machine, caller),
       { mdeDeviceId: machine.id },
       machine,
       {
         now: new Date(runtime.throttle.clock.now()),
       },
     );
-    const refused = policyRefusal(command, full);
+    const refused = policyRefusal(full);
     if (refused) return refused;
     decision = decisionView(full);
   } else {
@@ -244,6 +250,7 @@ async function decideAndSubmit(
     comment: commentOf(command, caller),
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
+    ...overrideOf(command),
   });
   const queued = { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
   if (runtime.mode === 'service-bus' && !command.wait) return { status: 202, body: queued };

@@ -381,6 +381,8 @@ class Policy implements IsolationPolicy {
     note: Note,
   ): Outcome {
     if (outcome.action !== 'isolate') return outcome;
+    const waived = this.waivedProtection(outcome, alert, matched, note);
+    if (waived) return this.platformGuard(waived, machine, null, note);
     let result = outcome;
     const protection = matched && {
       name: matched.protection.spec.name,
@@ -400,12 +402,8 @@ class Policy implements IsolationPolicy {
         why: `${result.why}; Selective only: ${protection.why}`,
       };
     }
-    if (machine) {
-      const platform = this.platformCheck(result, machine, protection);
-      if (platform !== result) note('platform', true, () => platform.why);
-      if (platform.action !== 'isolate') return platform;
-      result = platform;
-    }
+    result = this.platformGuard(result, machine, protection, note);
+    if (result.action !== 'isolate') return result;
     const breaker = options.breaker;
     if (breaker?.open && !isManualAlert(alert)) {
       const why = `${breaker.reason ?? 'blast-radius breaker open'}; rule ${outcome.rule} would isolate it, a person must decide`;
@@ -413,6 +411,38 @@ class Policy implements IsolationPolicy {
       return { ...result, action: 'escalate', rule: 'blast-radius', why };
     }
     return result;
+  }
+
+  /**
+   * A person's override (manual API, `override` with a reason): the matched protection is not applied,
+   * and the decision says which one was waived, by whom and why (rule `manual-override`, which the MDE
+   * comment, the register and the outcome record carry). Null when there is nothing to waive.
+   */
+  private waivedProtection(
+    outcome: Outcome,
+    alert: NormalizedAlert,
+    matched: Matched | null,
+    note: Note,
+  ): Outcome | null {
+    const reason = isManualAlert(alert) ? alert.manual?.overrideReason : undefined;
+    if (!matched || reason === undefined) return null;
+    const by = alert.manual?.requestedBy ?? 'a person';
+    const why = `${outcome.why}; protections overridden by ${by} (${oneLine(reason, QUOTE_MAX_LENGTH * 4)}): protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`;
+    note('override', true, () => why);
+    return { ...outcome, rule: 'manual-override', why };
+  }
+
+  /** MDE's platform support on the machine record (intake has none yet: unchanged). */
+  private platformGuard(
+    outcome: Outcome,
+    machine: Machine | null,
+    protection: { name: string; why: string } | null,
+    note: Note,
+  ): Outcome {
+    if (!machine) return outcome;
+    const platform = this.platformCheck(outcome, machine, protection);
+    if (platform !== outcome) note('platform', true, () => platform.why);
+    return platform;
   }
 
   private platformCheck(

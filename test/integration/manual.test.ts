@@ -196,20 +196,36 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
-  it('refuses a protected device, with or without override, and posts nothing', async () => {
+  it('refuses a protected device without override; with override and a reason isolates it, recorded', async () => {
     const machineId = h.machineId(`dc01.${DOMAIN}`);
     const protectedOne = await call(isolate, { body: { fqdn: `dc01.${DOMAIN}`, comment: 'dc compromised' } });
     expect(protectedOne).toMatchObject({
       status: 422,
       body: { error: { code: 'protected' }, decision: { rule: 'domain-controllers' } },
     });
+    expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
+    expect(h.actionsOn(machineId)).toHaveLength(0);
+
     const overridden = await call(isolate, {
       body: { machineId, comment: 'dc compromised', override: true, reason: 'golden ticket seen' },
     });
-    expect(overridden).toMatchObject({ status: 422, body: { error: { code: 'override-unavailable' } } });
-    expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
-    expect(h.actionsOn(machineId)).toHaveLength(0);
-  });
+    expect(overridden).toMatchObject({ status: 201, body: { status: 'posted', action: { machineId } } });
+    const actionId = overridden.body.action.id;
+    // The MDE comment names the waiver and who asked; the decision's rule says protections were overridden.
+    expect(commentOf(h, actionId)).toContain('rule manual-override');
+    expect(commentOf(h, actionId)).toContain('(protections overridden: golden ticket seen): dc compromised');
+    await untilStatus(h, actionId, 'Succeeded');
+    await untilRegistered(store, machineId, 'isolated');
+    const record = await store.register.get(machineId);
+    expect(record?.provenance.reason).toMatch(
+      /protections overridden by function key \(golden ticket seen\): protected by domain-controllers/,
+    );
+    const requestId = overridden.body.requestId;
+    const outcome = h.outcomes.find((o) => o.requestId === requestId && o.outcome === 'succeeded');
+    expect(outcome?.alert.title).toMatch(/^Manual request \(protections overridden: golden ticket seen\)/);
+    // The breaker counts the manual isolation (it never blocks one).
+    expect((await store.breaker.status({ limit: 100, windowMs: 3_600_000 })).count).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 
   it('accepts UnManagedDevice only for a device MDE lists as not onboarded', async () => {
     const onboarded = await call(isolate, {

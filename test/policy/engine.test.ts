@@ -237,6 +237,59 @@ describe('two-stage evaluation', () => {
     const decision = decideOn(policy, alertOf(), machineOf({ computerDnsName: 'dc07.ad.northwind.example' }));
     expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
   });
+
+  describe('with an override and its reason', () => {
+    const overridden = alertOf({
+      source: 'manual',
+      categories: [],
+      manual: {
+        comment: 'suspicious',
+        requestedBy: 'ana@northwind.example',
+        overrideReason: 'golden ticket seen',
+      },
+    });
+    const selectiveOnly: ProtectionSpec = { ...dcs, action: 'selective' };
+
+    it.each([
+      ['an escalating protection', dcs],
+      ['a Selective-only protection', selectiveOnly],
+    ])('waive %s, naming it, who and why', (_, protection) => {
+      const decision = decideOn(
+        policyOf({ protections: [protection] }),
+        overridden,
+        machineOf({ machineTags: ['DomainController'] }),
+      );
+      expect(decision).toMatchObject({ action: 'isolate', isolationType: 'Full', rule: 'manual-override' });
+      expect(decision.reason).toContain(
+        'protections overridden by ana@northwind.example (golden ticket seen): protected by domain-controllers',
+      );
+      expect(decision.trace?.map((t) => t.rule)).toContain('override');
+    });
+
+    it('change nothing where no protection matches', () => {
+      const decision = decideOn(policyOf({ protections: [dcs] }), overridden, machineOf());
+      expect(decision).toMatchObject({ action: 'isolate', rule: 'manual' });
+    });
+
+    it('never waive what MDE cannot do', () => {
+      const decision = decideOn(
+        policyOf({ protections: [dcs] }),
+        overridden,
+        machineOf({ machineTags: ['DomainController'], osPlatform: 'Windows7', version: null }),
+      );
+      expect(decision).toMatchObject({ action: 'skip', rule: 'platform' });
+    });
+
+    it('are ignored on an alert that is not manual', () => {
+      const relayed = alertOf({ manual: overridden.manual });
+      const decision = decideOn(
+        policyOf({ rules: [ransomware], protections: [dcs] }),
+        relayed,
+        machineOf({ machineTags: ['DomainController'] }),
+      );
+      expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+    });
+  });
 });
 
 describe('platform support', () => {
