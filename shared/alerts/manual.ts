@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonRecord } from '../kernel/records';
-import { ISOLATION_TYPES, type IsolationType } from '../kernel/vocabulary';
+import { ISOLATION_TYPES, type IsolationType, type MdeIsolationType } from '../kernel/vocabulary';
 import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
 import { field, text, textField } from './fields';
@@ -69,7 +69,7 @@ export interface ManualOrderFields {
   device: DeviceRef;
   comment: string;
   severity?: Severity;
-  isolationType?: IsolationType;
+  isolationType?: MdeIsolationType;
   requestedBy?: string;
   /** Protections waived for this device, and why (the manual API's `override` with its `reason`). */
   overrideReason?: string;

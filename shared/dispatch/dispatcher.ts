@@ -9,7 +9,7 @@ import { manualAlert } from '../alerts/manual';
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { cachedFor } from '../kernel/cached';
 import type { Clock } from '../kernel/clock';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
@@ -50,7 +50,7 @@ export interface ManualOrder {
   action: 'isolate' | 'release';
   device: DeviceRef;
   comment: string;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   requestedBy: string;
   /** Protections waived, and why (the manual API's `override`); recorded in the decision. */
   overrideReason?: string;

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type DeviceRef, isManualAlert, type NormalizedAlert, type Severity } from '../alerts/model';
 import { strongestIdentifier } from '../kernel/device-label';
 import { truncate } from '../kernel/text';
-import { type IsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
+import { type MdeIsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
 import { COMMENT_MAX_LENGTH } from '../policy/document';
 import type { Decision } from '../policy/types';
 
@@ -48,7 +48,7 @@ export interface TrackedAction {
 interface RequestFields {
   requestId: string;
   device: DeviceRef;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   /** 0 goes first (Bottleneck's scale): manual, then high, medium, low severity, then tracking. */
   priority: number;
   /** The originating alert, reduced to this one device. */
@@ -166,7 +166,7 @@ export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): A
 export function manualRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
-  isolationType: IsolationType,
+  isolationType: MdeIsolationType,
   mode: PolicyMode,
   origin: RequestOrigin,
 ): ActionRequest {
@@ -242,7 +242,7 @@ function boundedDevice(device: DeviceRef): DeviceRef {
 function buildRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
-  isolationType: IsolationType,
+  isolationType: MdeIsolationType,
   rule: string,
   mode: PolicyMode,
   origin: RequestOrigin,

@@ -12,10 +12,11 @@ import type { IsolationRequest } from '../dispatch/request';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import { MdeApiError } from '../mde/errors';
 import type { Machine, MachineAction } from '../mde/types';
+import { listedAsUnmanaged } from '../policy/platform';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { type IsolationRecord, type StateStore, StoreUnavailableError } from '../state/store';
 import { type ManualAnswer, refusal, unavailable } from './answer';
@@ -67,21 +68,18 @@ function unresolved(resolution: Exclude<Resolution, { kind: 'machine' }>): Manua
   );
 }
 
-/** `UnManagedDevice` contains a device MDE lists as not onboarded (docs/mde-api.md §8.1, §9.4). */
-function containmentRefusal(machine: Machine): ManualAnswer {
-  const status = machine.onboardingStatus ?? 'unknown';
-  if (!machine.onboardingStatus || machine.onboardingStatus.toLowerCase() === 'onboarded')
-    return refusal(
-      422,
-      'device-onboarded',
-      `UnManagedDevice contains devices MDE lists as not onboarded; ${machine.id} is ${status}: isolate it with Full or Selective`,
-    );
-  // The worker, the MDE client and the blast-radius breaker know Full and Selective only: refused
-  // rather than sent down a path that would skip it as "not onboarded".
+/**
+ * `UnManagedDevice` contains a device MDE lists as not onboarded (docs/mde-api.md §8.1, §9.4); for
+ * any other it is refused here, before the policy (which would skip it) and before MDE (which refuses
+ * it). Null when the containment may go on.
+ */
+function containmentRefusal(command: ManualCommand, machine: Machine): ManualAnswer | null {
+  if (command.isolationType !== 'UnManagedDevice' || listedAsUnmanaged(machine)) return null;
   return refusal(
     422,
-    'containment-unsupported',
-    `${machine.id} is ${status}; containing unmanaged devices is not carried out by this version: contain it in the Defender portal`,
+    'device-onboarded',
+    `UnManagedDevice contains only devices MDE lists as not onboarded; ${machine.id} is ${machine.onboardingStatus ?? 'listed without an onboarding status'}: isolate it with Full or Selective`,
+    { device: machineSummary(machine) },
   );
 }
 
@@ -97,7 +95,7 @@ function commentOf(command: ManualCommand, caller: Caller): string {
 /** The manual alert the worker will decide, for the same decision ahead of it. */
 function previewAlert(
   command: ManualCommand,
-  isolationType: IsolationType,
+  isolationType: MdeIsolationType,
   machine: Machine,
   caller: Caller,
 ): NormalizedAlert {
@@ -211,8 +209,9 @@ async function decideAndSubmit(
   const resolution = await resolver.resolve(command.device);
   if (resolution.kind !== 'machine') return unresolved(resolution);
   const { machine } = resolution;
-  if (command.isolationType === 'UnManagedDevice') return containmentRefusal(machine);
-  const isolationType = command.isolationType;
+  const contained = containmentRefusal(command, machine);
+  if (contained) return contained;
+  const { isolationType } = command;
   const known = await registerAnswer(command, await runtime.store.register.get(machine.id), runtime.api);
   if (known) return known;
   let decision: ReturnType<typeof decisionView> | null = null;

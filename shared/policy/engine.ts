@@ -11,7 +11,7 @@ import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAl
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
 import { oneLine } from '../kernel/text';
-import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 import { DEFAULT_COMMENT_TEMPLATE, RELEASE_COMMENT_TEMPLATE, renderComment } from './comment';
 import {
@@ -40,7 +40,7 @@ import type {
 
 interface Outcome {
   action: DecisionAction;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   rule: string;
   /** What decided, after the alert and device summary. */
   why: string;
@@ -389,7 +389,8 @@ class Policy implements IsolationPolicy {
       why: `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`,
     };
     if (matched && protection) {
-      if (protectionAction(matched.protection) === 'escalate')
+      // A containment has no Selective form: a Selective-only protection stops it like an escalating one.
+      if (protectionAction(matched.protection) === 'escalate' || outcome.isolationType === 'UnManagedDevice')
         return {
           action: 'escalate',
           isolationType: outcome.isolationType,

@@ -227,16 +227,38 @@ describe('manual isolate and release, with the function key', () => {
     expect((await store.breaker.status({ limit: 100, windowMs: 3_600_000 })).count).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
-  it('accepts UnManagedDevice only for a device MDE lists as not onboarded', async () => {
+  it('contains (UnManagedDevice) only a device MDE lists as not onboarded; the breaker counts it', async () => {
+    const old = h.machineId(`ws-old-1607.${DOMAIN}`);
     const onboarded = await call(isolate, {
       body: { hostname: 'ws-old-1607', comment: 'contain', isolationType: 'UnManagedDevice' },
     });
     expect(onboarded).toMatchObject({ status: 422, body: { error: { code: 'device-onboarded' } } });
-    const unmanaged = await call(isolate, {
-      body: { fqdn: `nas-01.${DOMAIN}`, comment: 'contain', isolationType: 'UnManagedDevice' },
+    expect(h.actionsOn(old)).toHaveLength(0);
+
+    const nas = h.machineId(`nas-01.${DOMAIN}`);
+    // Full isolation cannot reach a device MDE does not manage: refused, naming the containment.
+    const full = await call(isolate, { body: { fqdn: `nas-01.${DOMAIN}`, comment: 'isolate' } });
+    expect(full).toMatchObject({ status: 422, body: { error: { code: 'not-isolatable' } } });
+    expect(full.body.error.message).toMatch(/not onboarded .*UnManagedDevice/);
+
+    const limits = { limit: 100, windowMs: 3_600_000 };
+    const before = (await store.breaker.status(limits)).count;
+    const contained = await call(isolate, {
+      body: { fqdn: `nas-01.${DOMAIN}`, comment: 'NAS beaconing', isolationType: 'UnManagedDevice' },
     });
-    expect(unmanaged).toMatchObject({ status: 422, body: { error: { code: 'containment-unsupported' } } });
-  });
+    expect(contained).toMatchObject({
+      status: 201,
+      body: { status: 'posted', action: { type: 'Isolate', scope: 'UnManagedDevice', machineId: nas } },
+    });
+    expect(commentOf(h, contained.body.action.id)).toContain('isolate UnManagedDevice');
+    await untilStatus(h, contained.body.action.id, 'Succeeded');
+    await untilRegistered(store, nas, 'isolated');
+    expect((await store.breaker.status(limits)).count).toBe(before + 1);
+
+    // Released like an isolation (MDE's "release from containment" is the same unisolate).
+    const released = await call(release, { body: { machineId: nas, comment: 'NAS patched' } });
+    expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate' } } });
+  }, 30_000);
 
   it('answers 404 for an unknown device and 422 listing the candidates for an ambiguous name', async () => {
     expect((await call(isolate, { body: { hostname: 'no-such-host', comment: 'x' } })).status).toBe(404);

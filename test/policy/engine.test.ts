@@ -290,6 +290,20 @@ describe('two-stage evaluation', () => {
       expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
     });
   });
+
+  it('never turn a containment into a Selective isolation: a Selective-only protection escalates it', () => {
+    const contain = alertOf({
+      source: 'manual',
+      categories: [],
+      manual: { comment: 'beaconing', isolationType: 'UnManagedDevice' },
+    });
+    const decision = decideOn(
+      policyOf({ protections: [{ ...dcs, action: 'selective' }] }),
+      contain,
+      machineOf({ machineTags: ['DomainController'], onboardingStatus: 'CanBeOnboarded' }),
+    );
+    expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+  });
 });
 
 describe('platform support', () => {
