@@ -52,6 +52,13 @@ param isolationPolicy string = ''
 ])
 param isolationMode string = 'dry-run'
 
+@description('What a person\'s isolate or release through the manual API does while isolationMode is dry-run: follow (decide and report, post nothing) or enforce (post it, so people can isolate during a dry-run rollout while automatic decisions stay a dry run).')
+@allowed([
+  'follow'
+  'enforce'
+])
+param manualIsolationMode string = 'follow'
+
 param isolationQueueName string = 'isolation-requests'
 
 @minValue(1024)
@@ -156,6 +163,7 @@ module functionApp 'modules/functionapp.bicep' = {
     mdeRequestTimeoutMs: mdeRequestTimeoutMs
     isolationPolicy: isolationPolicy
     isolationMode: isolationMode
+    manualIsolationMode: manualIsolationMode
     maxAlertBytes: maxAlertBytes
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'

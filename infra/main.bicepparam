@@ -8,6 +8,9 @@ param environmentName = 'soc'
 // Stay in dry-run until the decision log of real alerts has been reviewed; then redeploy with 'enforce'.
 param isolationMode = 'dry-run'
 
+// 'enforce' lets people isolate through the manual API while automatic decisions stay a dry run.
+param manualIsolationMode = 'follow'
+
 param mdeCloud = 'commercial'
 
 // Sentinel wiring: the workspace resource id, then (after the first code publish)

@@ -7,7 +7,7 @@
 import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
 import { readTextFile, TextFileError } from './kernel/text-file';
-import { POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
+import { MANUAL_MODES, type ManualMode, POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
 import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
@@ -26,6 +26,7 @@ export const SETTINGS = {
   maxAlertBytes: 'MAX_ALERT_BYTES',
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
   manualEasyAuth: 'MANUAL_EASY_AUTH',
+  manualMode: 'MANUAL_ISOLATION_MODE',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -70,6 +71,8 @@ export interface AppConfig {
    * header and require the operator role. Off, that header is ignored (any caller could send it).
    */
   manualEasyAuth: boolean;
+  /** A person's isolate or release in a dry-run deployment: `follow` the mode, or `enforce` it (MANUAL_MODES). */
+  manualMode: ManualMode;
 }
 
 export interface SettingProblem {
@@ -277,6 +280,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
         problems,
         'on or off (on only when App Service authentication is enabled for the app)',
       ) === 'on',
+    manualMode: readChoice(
+      get,
+      SETTINGS.manualMode,
+      MANUAL_MODES,
+      'follow',
+      problems,
+      'follow or enforce (enforce lets people isolate and release through the manual API in a dry-run deployment)',
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -212,12 +212,18 @@ export class Dispatcher implements DecisionSink {
       requestedBy: order.requestedBy,
       overrideReason: order.overrideReason,
     });
-    const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
-      alert,
-      receivedAt: new Date(this.clock.now()),
-      policyVersion: this.deps.policy.version,
-      requestedBy: requesterFor(alert, 'manual'),
-    });
+    const request = manualRequest(
+      order.action,
+      order.device,
+      order.isolationType,
+      this.deps.policy.modeFor(alert),
+      {
+        alert,
+        receivedAt: new Date(this.clock.now()),
+        policyVersion: this.deps.policy.version,
+        requestedBy: requesterFor(alert, 'manual'),
+      },
+    );
     await this.coalesce(request);
     return request;
   }

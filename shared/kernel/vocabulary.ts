@@ -5,6 +5,14 @@ export const POLICY_MODES = ['enforce', 'dry-run'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
 
 /**
+ * What a person's isolate or release does in a `dry-run` deployment (MANUAL_ISOLATION_MODE): `follow`
+ * the isolation mode (decide, post nothing), or `enforce` it, so people can isolate during a dry-run
+ * rollout while automatic decisions are only reported.
+ */
+export const MANUAL_MODES = ['follow', 'enforce'] as const;
+export type ManualMode = (typeof MANUAL_MODES)[number];
+
+/**
  * The isolation types a policy rule (or a relayed manual request) asks for (docs/mde-api.md §5):
  * Selective leaves a few applications connected.
  */

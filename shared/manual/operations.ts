@@ -232,7 +232,7 @@ async function decideAndSubmit(
     if (refused) return refused;
   }
   const device = machineSummary(machine);
-  if (command.dryRun || runtime.policy.mode === 'dry-run')
+  if (command.dryRun || runtime.policy.modeFor({ source: 'manual' }) === 'dry-run')
     return {
       status: 200,
       body: {

@@ -11,7 +11,7 @@ import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAl
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
 import { oneLine } from '../kernel/text';
-import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { ManualMode, MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 import { DEFAULT_COMMENT_TEMPLATE, RELEASE_COMMENT_TEMPLATE, renderComment } from './comment';
 import {
@@ -107,6 +107,7 @@ class Policy implements IsolationPolicy {
   constructor(
     document: PolicyDocument,
     readonly mode: PolicyMode,
+    private readonly manualMode: ManualMode,
   ) {
     this.version = document.version;
     this.rules = document.rules.map(compileRule);
@@ -120,6 +121,10 @@ class Policy implements IsolationPolicy {
     };
     this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
+  }
+
+  modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {
+    return this.manualMode === 'enforce' && isManualAlert(alert) ? 'enforce' : this.mode;
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
@@ -177,7 +182,7 @@ class Policy implements IsolationPolicy {
       rule,
       reason: oneLine(`${alertSummary(alert)}: ${why}.`, REASON_MAX_LENGTH),
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
       needsDeviceCheck: false,
       ...(options.trace && { trace: [{ rule, matched: true, why }] }),
     };
@@ -207,7 +212,7 @@ class Policy implements IsolationPolicy {
         title: alert.title,
         requestedBy: requestedBy ?? alert.manual?.requestedBy ?? 'automation',
         policyVersion: this.version,
-        mode: this.mode,
+        mode: this.modeFor(alert),
       },
       this.commentMaxLength,
     );
@@ -226,7 +231,7 @@ class Policy implements IsolationPolicy {
       title: alert.title,
       requestedBy,
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
     });
   }
 
@@ -247,7 +252,7 @@ class Policy implements IsolationPolicy {
       rule: outcome.rule,
       reason: explain(alert, device, machine, outcome.why),
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
       needsDeviceCheck,
       ...(trace && { trace }),
     });
@@ -481,6 +486,7 @@ class Policy implements IsolationPolicy {
 export function createPolicy(
   document: PolicyDocument,
   modeOverride: PolicyMode | null = null,
+  manualMode: ManualMode = 'follow',
 ): IsolationPolicy {
-  return new Policy(document, modeOverride ?? document.mode);
+  return new Policy(document, modeOverride ?? document.mode, manualMode);
 }

@@ -66,7 +66,10 @@ export interface AlertAssessment {
 
 export interface IsolationPolicy {
   readonly version: string;
+  /** The isolation mode: the document's, or ISOLATION_MODE's. */
   readonly mode: PolicyMode;
+  /** The mode a decision on this alert is taken in: `mode`, except for a person's request under MANUAL_ISOLATION_MODE=enforce. */
+  modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode;
   readonly blastRadius: BlastRadiusLimits;
   /**
    * Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the

@@ -17,6 +17,7 @@ import { closeRuntime, getRuntime, installRuntime, type Runtime } from '../../sh
 import { type StateStore, StoreUnavailableError } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
+import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -419,6 +420,44 @@ describe('manual isolate and release, with the function key', () => {
       (await call(action, { params: { actionId: '00000000-0000-4000-8000-000000000000' } })).status,
     ).toBe(404);
   });
+});
+
+describe('manual operations in a dry-run deployment', () => {
+  it('follow the mode by default: 200 with the decision, posted: false, nothing posted', async () => {
+    const { h } = await startManual({ ISOLATION_MODE: 'dry-run' });
+    try {
+      const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+      const answer = await call(isolate, { body: { machineId, comment: 'trying it out' } });
+      expect(answer).toMatchObject({
+        status: 200,
+        body: { status: 'dry-run', posted: false, mode: 'dry-run (policy)', decision: { action: 'isolate' } },
+      });
+      expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
+    } finally {
+      await stop(h);
+    }
+  }, 30_000);
+
+  it('with MANUAL_ISOLATION_MODE=enforce people isolate and release; alerts stay a dry run', async () => {
+    const { h } = await startManual({ ISOLATION_MODE: 'dry-run', MANUAL_ISOLATION_MODE: 'enforce' });
+    try {
+      const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+      const posted = await call(isolate, { body: { machineId, comment: 'INC-1 confirmed' } });
+      expect(posted).toMatchObject({ status: 201, body: { status: 'posted', action: { type: 'Isolate' } } });
+      expect(commentOf(h, posted.body.action.id)).toMatch(/^mde-isolator \(enforce\): isolate Full/);
+      await untilStatus(h, posted.body.action.id, 'Succeeded');
+      const released = await call(release, { body: { machineId, comment: 'INC-1 closed' } });
+      expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate' } } });
+
+      const hr = h.machineId(`ws-hr-02.${DOMAIN}`);
+      await h.submit([mdeAlert({ machineId: hr })]);
+      await h.settle();
+      expect(h.actionsOn(hr)).toHaveLength(0);
+      expect(h.outcomes.find((o) => o.machineId === hr)).toMatchObject({ outcome: 'dry-run' });
+    } finally {
+      await stop(h);
+    }
+  }, 30_000);
 });
 
 describe('manual operations with the store down', () => {

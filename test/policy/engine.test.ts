@@ -1,6 +1,7 @@
 import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
 import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
+import { createPolicy } from '../../shared/policy/engine';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { alertOf, DEVICE_ID } from '../support/alerts';
 import { admitIsolation } from '../support/breaker';
@@ -372,6 +373,16 @@ describe('manual requests', () => {
       machineOf({ machineTags: ['DomainController'] }),
     );
     expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+  });
+
+  it('are decided in enforce mode in a dry-run policy only when manual mode is enforce', () => {
+    const document = { version: 'v', mode: 'dry-run' as const, rules: [ransomware] };
+    const following = createPolicy(document);
+    const enforcing = createPolicy(document, null, 'enforce');
+    expect(decideOn(following, manual, machineOf()).mode).toBe('dry-run');
+    expect(decideOn(enforcing, manual, machineOf()).mode).toBe('enforce');
+    expect(enforcing.modeFor(alertOf())).toBe('dry-run');
+    expect(decideOn(enforcing, alertOf(), machineOf())).toMatchObject({ action: 'isolate', mode: 'dry-run' });
   });
 
   it('are neither capped per alert nor held by an open breaker', () => {

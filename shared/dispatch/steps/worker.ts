@@ -142,7 +142,7 @@ export class IsolationWorker {
     const { policy, resolver } = this.deps;
     const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
     // In dry-run nothing is posted, so only the lookup is budgeted.
-    if (request.mode === 'enforce' && policy.mode === 'enforce') {
+    if (request.mode === 'enforce' && policy.modeFor(request.alert) === 'enforce') {
       needs.machineactions = 1;
       needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
     }
@@ -226,7 +226,7 @@ export class IsolationWorker {
     const dryRunBy =
       request.mode === 'dry-run'
         ? 'queued in dry-run mode'
-        : (decision?.mode ?? this.deps.policy.mode) === 'dry-run'
+        : (decision?.mode ?? this.deps.policy.modeFor(request.alert)) === 'dry-run'
           ? 'policy in dry-run mode'
           : null;
     if (!dryRunBy) return false;
