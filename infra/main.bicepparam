@@ -11,6 +11,10 @@ param isolationMode = 'dry-run'
 // 'enforce' lets people isolate through the manual API while automatic decisions stay a dry run.
 param manualIsolationMode = 'follow'
 
+// Entra ID sign-in for the manual endpoints: the client id of your app registration with the
+// Isolation.Operator app role (README "Manual operations"); empty keeps them on their function keys alone.
+param manualAuthClientId = ''
+
 param mdeCloud = 'commercial'
 
 // Sentinel wiring: the workspace resource id, then (after the first code publish)
