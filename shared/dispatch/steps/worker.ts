@@ -140,12 +140,11 @@ export class IsolationWorker {
   /** Every MDE call this request may make, so it is budgeted before the first one. */
   private callsFor(request: ActionRequest): CallBudget {
     const { policy, resolver } = this.deps;
-    const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
-    // In dry-run nothing is posted, so only the lookup is budgeted.
-    if (request.mode === 'enforce' && policy.modeFor(request.alert) === 'enforce') {
-      needs.machineactions = 1;
+    // The device's actions are read in both modes (a dry run says what enforce would do with them);
+    // in dry-run nothing is posted.
+    const needs: CallBudget = { machines: resolver.callsNeeded(request.device), machineactions: 1 };
+    if (request.mode === 'enforce' && policy.modeFor(request.alert) === 'enforce')
       needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
-    }
     return needs;
   }
 
@@ -175,9 +174,11 @@ export class IsolationWorker {
   /** Each step either ends the request (outcome, deferral) and answers null, or hands on. */
   private async decideAndPost(target: Target): Promise<void> {
     const plan = await this.decideOnMachine(target);
-    if (!plan || (await this.endedAsDryRun(target, plan))) return;
+    if (!plan) return;
     const history = await this.actionsUnderWay(target);
     if (!history) return;
+    const dryRunBy = this.dryRunCause(target, plan);
+    if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
     if (await this.heldByLedger(target, history)) return;
     if (await this.answeredByHistory(target, plan, history)) return;
     const reservation = await this.admit(target);
@@ -219,24 +220,44 @@ export class IsolationWorker {
   }
 
   /**
-   * Both modes must say enforce: the one the request was decided in (a request queued in dry-run
-   * stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
+   * Why the request ends as a dry run, or null to enforce it. Both modes must say enforce: the one the
+   * request was decided in (a request queued in dry-run stays a dry run even if enforce was switched
+   * on while it waited) and the policy's mode now.
    */
-  private async endedAsDryRun({ request, verb, machine }: Target, { decision }: Plan): Promise<boolean> {
-    const dryRunBy =
-      request.mode === 'dry-run'
-        ? 'queued in dry-run mode'
-        : (decision?.mode ?? this.deps.policy.modeFor(request.alert)) === 'dry-run'
-          ? 'policy in dry-run mode'
-          : null;
-    if (!dryRunBy) return false;
+  private dryRunCause({ request }: Target, { decision }: Plan): string | null {
+    if (request.mode === 'dry-run') return 'queued in dry-run mode';
+    return (decision?.mode ?? this.deps.policy.modeFor(request.alert)) === 'dry-run'
+      ? 'policy in dry-run mode'
+      : null;
+  }
+
+  /**
+   * A dry run reports what enforce would do with the device's actions in MDE (post, adopt the one
+   * under way, skip: already isolated or not isolated, escalate a conflict), and changes nothing.
+   */
+  private async endAsDryRun(
+    { request, verb, machine }: Target,
+    { decision }: Plan,
+    history: MachineAction[],
+    dryRunBy: string,
+  ): Promise<void> {
+    const name = machine.computerDnsName ?? machine.id;
+    const prior = judgePriorActions(verb, history);
+    const would =
+      prior.kind === 'adopt'
+        ? `would not post a ${verb} for ${name}: it would follow the one under way (action ${prior.action.id}, ${prior.action.status})`
+        : prior.kind === 'conflict'
+          ? `would not ${verb} ${name} but escalate: ${prior.reason}`
+          : prior.kind === 'skip'
+            ? `would not ${verb} ${name}: ${prior.reason}`
+            : `would ${verb} ${name}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''}${unknownIsolation(verb, history)}`;
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
       rule: decision?.rule,
-      reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
+      ...(prior.kind !== 'post' && { actionId: prior.action.id }),
+      reason: `dry-run: ${would} [${dryRunBy}; nothing posted]`,
     });
-    return true;
   }
 
   /**
@@ -500,6 +521,12 @@ function trackedAction(
     adopted,
     polls: 0,
   };
+}
+
+/** A release with no isolation on record is posted all the same (MDE decides): a dry run says so. */
+function unknownIsolation(verb: 'isolate' | 'release', history: MachineAction[]): string {
+  if (verb !== 'release' || history.some((a) => a.type === 'Isolate' && a.status === 'Succeeded')) return '';
+  return `, although MDE lists no isolation of it in the last ${HISTORY_LOOKBACK_DAYS} days (it may not be isolated; enforce posts the release and MDE decides)`;
 }
 
 /** Isolate/release actions created at or after `receivedAt`, newest first. */
