@@ -9,6 +9,8 @@ import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
+import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from '../dispatch/steps/action-history';
+import { dryRunVerdict } from '../dispatch/steps/dry-run';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
@@ -183,6 +185,38 @@ function policyRefusal(decision: Decision): ManualAnswer | null {
   );
 }
 
+/**
+ * 200 with the decision and what enforce would do with the device's actions in MDE (dry-run.ts, the
+ * worker's own judgement): never "would release" for a device MDE lists as released.
+ */
+async function dryRunAnswer(
+  command: ManualCommand,
+  runtime: ManualRuntime,
+  machine: Machine,
+  decision: ReturnType<typeof decisionView> | null,
+): Promise<ManualAnswer> {
+  const history = await actionHistory(runtime.api, machine.id, runtime.throttle.clock.now());
+  const name = machine.computerDnsName ?? machine.id;
+  const verdict = history
+    ? dryRunVerdict(command.verb, name, decision, history)
+    : {
+        would: `would not ${command.verb} ${name} but escalate: MDE lists ${HISTORY_MAX} or more of its isolate/release actions in ${HISTORY_LOOKBACK_DAYS} days`,
+        actionId: null,
+      };
+  return {
+    status: 200,
+    body: {
+      status: 'dry-run',
+      posted: false,
+      mode: command.dryRun ? 'dry-run (asked)' : 'dry-run (policy)',
+      device: machineSummary(machine),
+      decision: decision ?? { action: 'release', reason: command.comment },
+      would: verdict.would,
+      ...(verdict.actionId && { actionId: verdict.actionId }),
+    },
+  };
+}
+
 /** The action the worker posted or adopted for `requestId`, once the ledger has it; null after `waitMs`. */
 async function awaitAction(
   runtime: ManualRuntime,
@@ -233,16 +267,7 @@ async function decideAndSubmit(
   }
   const device = machineSummary(machine);
   if (command.dryRun || runtime.policy.modeFor({ source: 'manual' }) === 'dry-run')
-    return {
-      status: 200,
-      body: {
-        status: 'dry-run',
-        posted: false,
-        mode: command.dryRun ? 'dry-run (asked)' : 'dry-run (policy)',
-        device,
-        decision: decision ?? { action: 'release', reason: command.comment },
-      },
-    };
+    return dryRunAnswer(command, runtime, machine, decision);
   const request = await runtime.submitManual({
     action: command.verb,
     device: { mdeDeviceId: machine.id },

@@ -289,8 +289,24 @@ describe('manual isolate and release, with the function key', () => {
       status: 200,
       body: { status: 'dry-run', posted: false, decision: { action: 'isolate', rule: 'manual' } },
     });
+    expect(dry.body.would).toMatch(/^would isolate web1\.contoso\.local \(Full\)/);
+    const dryRelease = () => call(release, { body: { machineId, comment: 'would it?', dryRun: true } });
+    // Nothing on record: enforce would post the release and let MDE decide, and the answer says so.
+    expect((await dryRelease()).body.would).toMatch(/^would release .*although MDE lists no isolation of it/);
     expect(h.actionsOn(machineId)).toHaveLength(0);
-  });
+
+    // An analyst isolated and released it since: no isolation is in force, nobody's to undo, and a
+    // release would be skipped, which the dry run says instead of "would release".
+    const theirs = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
+    await untilStatus(h, theirs.id, 'Succeeded');
+    const released = await h.runtime.api.release(machineId, 'analyst: release');
+    await untilStatus(h, released.id, 'Succeeded');
+    const afterRelease = await dryRelease();
+    expect(afterRelease).toMatchObject({ status: 200, body: { status: 'dry-run', actionId: released.id } });
+    expect(afterRelease.body.would).toBe(
+      `would not release web1.contoso.local: not isolated: released by action ${released.id}`,
+    );
+  }, 30_000);
 
   it('refuses an isolation while a release of the device is under way: 409', async () => {
     const machineId = h.machineId(`web10.${DOMAIN}`);

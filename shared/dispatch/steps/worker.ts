@@ -20,8 +20,10 @@ import type { MdeThrottle } from '../quota/throttle';
 import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
+import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, coalescedInto, describeAsk, keyOf } from './coalesce';
+import { dryRunVerdict } from './dry-run';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -40,14 +42,6 @@ export interface WorkerDeps {
   timing: DispatchTiming;
   clock: Clock;
 }
-
-/**
- * How far back the worker reads a machine's actions: far beyond MDE's 3-day retry (no action older
- * is still open) and long enough to see the last isolate or release of a device in normal use.
- */
-const HISTORY_LOOKBACK_DAYS = 30;
-/** A page this full may hide the newest action; the worker refuses to decide from it. */
-const HISTORY_MAX = 1_000;
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
 const MAX_LISTED_MACHINES = 10;
@@ -231,10 +225,7 @@ export class IsolationWorker {
       : null;
   }
 
-  /**
-   * A dry run reports what enforce would do with the device's actions in MDE (post, adopt the one
-   * under way, skip: already isolated or not isolated, escalate a conflict), and changes nothing.
-   */
+  /** A dry run reports what enforce would do with the device's actions in MDE, and changes nothing. */
   private async endAsDryRun(
     { request, verb, machine }: Target,
     { decision }: Plan,
@@ -242,20 +233,12 @@ export class IsolationWorker {
     dryRunBy: string,
   ): Promise<void> {
     const name = machine.computerDnsName ?? machine.id;
-    const prior = judgePriorActions(verb, history);
-    const would =
-      prior.kind === 'adopt'
-        ? `would not post a ${verb} for ${name}: it would follow the one under way (action ${prior.action.id}, ${prior.action.status})`
-        : prior.kind === 'conflict'
-          ? `would not ${verb} ${name} but escalate: ${prior.reason}`
-          : prior.kind === 'skip'
-            ? `would not ${verb} ${name}: ${prior.reason}`
-            : `would ${verb} ${name}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''}${unknownIsolation(verb, history)}`;
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history);
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
       rule: decision?.rule,
-      ...(prior.kind !== 'post' && { actionId: prior.action.id }),
+      ...(actionId && { actionId }),
       reason: `dry-run: ${would} [${dryRunBy}; nothing posted]`,
     });
   }
@@ -439,19 +422,9 @@ export class IsolationWorker {
     });
   }
 
-  /**
-   * The machine's isolate and release actions of the lookback period, all of them: MDE promises no
-   * order, so "the first page" is not "the newest". Null when there are too many to see them all.
-   */
-  private async history(machineId: string): Promise<MachineAction[] | null> {
-    const createdSince = new Date(this.deps.clock.now() - HISTORY_LOOKBACK_DAYS * 86_400_000);
-    const actions = await this.deps.api.listMachineActions({
-      machineId,
-      type: ['Isolate', 'Unisolate'],
-      createdSince,
-      top: HISTORY_MAX,
-    });
-    return actions.length >= HISTORY_MAX ? null : actions;
+  /** The machine's isolate and release actions (action-history.ts); null when too many to see them all. */
+  private history(machineId: string): Promise<MachineAction[] | null> {
+    return actionHistory(this.deps.api, machineId, this.deps.clock.now());
   }
 
   /**
@@ -521,12 +494,6 @@ function trackedAction(
     adopted,
     polls: 0,
   };
-}
-
-/** A release with no isolation on record is posted all the same (MDE decides): a dry run says so. */
-function unknownIsolation(verb: 'isolate' | 'release', history: MachineAction[]): string {
-  if (verb !== 'release' || history.some((a) => a.type === 'Isolate' && a.status === 'Succeeded')) return '';
-  return `, although MDE lists no isolation of it in the last ${HISTORY_LOOKBACK_DAYS} days (it may not be isolated; enforce posts the release and MDE decides)`;
 }
 
 /** Isolate/release actions created at or after `receivedAt`, newest first. */
