@@ -1,13 +1,11 @@
 /**
  * `cancel ACTION_ID --reason TEXT [--force]`: cancels a pending MDE action (docs/mde-api.md §7.4),
- * through the throttle's own `cancel` quota family. Only actions this app posted (its comment, or its
- * action ledger) unless `--force`; the reason, who asked and a forced cancel are recorded in MDE's
- * cancellation comment.
+ * through the throttle's own `cancel` quota family; the rules are shared/manual/cancel.ts's, which
+ * `POST /api/actions/{id}/cancel` follows too.
  */
 import type { Command } from 'commander';
+import { cancelPendingAction } from '../shared/manual/cancel';
 import { isMdeApiError } from '../shared/mde/errors';
-import { isTerminal, type MachineAction } from '../shared/mde/types';
-import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { formatOf, type OutputFlags, withOutputOptions } from './output';
 import { openReads, operatorName } from './read-session';
@@ -16,15 +14,6 @@ export interface CancelOptions extends OutputFlags {
   reason?: string;
   force?: boolean;
   by?: string;
-}
-
-/** Every comment this app writes on an action starts so (shared/policy/comment.ts, the release comment). */
-const OWN_COMMENT_PREFIX = 'mde-isolator (';
-
-async function postedByThisApp(runtime: ReadOnlyRuntime, action: MachineAction): Promise<boolean> {
-  if (action.requestorComment?.startsWith(OWN_COMMENT_PREFIX)) return true;
-  const ledger = await runtime.store.actions.forMachine(action.machineId);
-  return ledger.some((entry) => entry.actionId === action.id && !entry.adopted);
 }
 
 /**
@@ -40,26 +29,28 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
   const runtime = openReads('cancel', io);
   if (typeof runtime === 'number') return runtime;
   try {
-    const action = await runtime.api.getMachineAction(actionId.trim());
-    if (isTerminal(action.status)) {
+    const result = await cancelPendingAction(runtime, {
+      actionId: actionId.trim(),
+      reason,
+      force: options.force === true,
+      by: operatorName(io, options.by),
+    });
+    const { action } = result;
+    if (result.kind === 'final') {
       io.stderr.write(`cancel: action ${action.id} is ${action.status} already; nothing to cancel\n`);
       return EXIT.notCarriedOut;
     }
-    const own = await postedByThisApp(runtime, action);
-    if (!own && !options.force) {
+    if (result.kind === 'not-ours') {
       io.stderr.write(
         `cancel: action ${action.id} was posted by ${action.requestor ?? 'someone else'}, not by this app; ` +
           'give --force with --reason to cancel it anyway\n',
       );
       return EXIT.notCarriedOut;
     }
-    const by = operatorName(io, options.by);
-    const comment = `mde-isolator: cancel${own ? '' : ' (forced: not posted by this app)'} requested by ${by}: ${reason}`;
-    const cancelled = await runtime.api.cancelMachineAction(action.id, comment);
-    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(cancelled, null, 2)}\n`);
+    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
     else
       io.stdout.write(
-        `${cancelled.type} action ${cancelled.id} on ${cancelled.computerDnsName ?? cancelled.machineId}: ${cancelled.status}\n`,
+        `${action.type} action ${action.id} on ${action.computerDnsName ?? action.machineId}: ${action.status}\n`,
       );
     return EXIT.ok;
   } catch (error) {

@@ -97,13 +97,32 @@ async function storeCheck(runtime: ReadOnlyRuntime): Promise<Check> {
   }
 }
 
-function queueCheck(config: AppConfig): Check {
-  // The CLI always runs inline: it never sends to the app's queue, so it does not sign in to it.
-  return config.serviceBusNamespace
-    ? {
-        skip: `queue: ${config.queueName} on ${config.serviceBusNamespace} (the CLI runs inline; the app's /api/health checks it)`,
-      }
-    : { skip: 'queue: none configured (inline dispatch)' };
+/** What to do about a queue that does not answer. */
+const QUEUE_FIX = {
+  unauthorized: 'this identity lacks Listen on it: grant Azure Service Bus Data Receiver on the queue',
+  'not-found': 'no such queue in the namespace: check ISOLATION_QUEUE',
+  unreachable:
+    'the namespace cannot be reached: check ServiceBusConnection__fullyQualifiedNamespace and the network',
+  failed: 'Service Bus refused the peek',
+} as const;
+
+/**
+ * The app's request queue, where one is configured: one peek with the CLI's credential. The CLI itself
+ * dispatches inline, but an operator who sees this pass knows the namespace, the queue and their
+ * rights on it are right.
+ */
+async function queueCheck(config: AppConfig): Promise<Check> {
+  const namespace = config.serviceBusNamespace;
+  if (!namespace) return { skip: 'queue: none configured (inline dispatch)' };
+  const { probeQueue } = await import('../shared/dispatch/transport/service-bus-queue');
+  const where = `${config.queueName} on ${namespace}`;
+  const probe = await probeQueue(namespace, config.queueName, createCredential(config));
+  if (probe.ok)
+    return {
+      pass: true,
+      line: `queue: ${where} answers a peek (${probe.messageWaiting ? 'messages waiting' : 'empty'})`,
+    };
+  return { pass: false, line: `queue: ${where}: ${probe.kind}: ${QUEUE_FIX[probe.kind]} (${probe.message})` };
 }
 
 function lineOf(check: Check): string {
@@ -129,7 +148,7 @@ export async function runDoctor(io: CliIo): Promise<number> {
       await storeCheck(runtime),
       await tokenCheck(config),
       await apiCheck(runtime, io),
-      queueCheck(config),
+      await queueCheck(config),
     ];
     for (const check of checks) io.stdout.write(lineOf(check));
     return checks.some((c) => 'pass' in c && !c.pass) ? EXIT.failure : EXIT.ok;

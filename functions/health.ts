@@ -79,6 +79,7 @@ export async function healthDetails(
       apiHost: new URL(config.apiBaseUrl).host,
       mode: policy.mode,
       modeFrom: config.modeOverride ? SETTINGS.mode : 'policy',
+      manualMode: config.manualMode,
       queue: config.serviceBusNamespace ? 'service-bus' : 'inline',
       store,
       configValid: true,

@@ -7,7 +7,7 @@ import { httpRuntime, jsonProblem } from './http-runtime';
 
 /**
  * The manual operations (README "Manual operations"): isolate and release in this app's shape and in
- * MDE's, and the register. Functions of their own, so their keys are not the alert relays' key; with
+ * MDE's, the register, and cancelling a pending action. Functions of their own, so their keys are not the alert relays' key; with
  * Easy Auth on (MANUAL_EASY_AUTH) every call also needs a principal holding the operator role.
  * The pipeline loads on first call, as in alerts.ts (docs/architecture.md §8).
  */
@@ -120,6 +120,23 @@ export async function action(request: HttpRequest, context: InvocationContext): 
   return send(await actionOf(session.runtime.api, session.runtime.store, request.params.actionId ?? ''));
 }
 
+/** `POST /api/actions/{actionId}/cancel` with `{ reason, force? }` (shared/manual/cancel.ts). */
+export async function cancelAction(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const session = await open(request, context);
+  if (!isSession(session)) return session;
+  const read = await readOrder(request);
+  if (!('order' in read)) return read;
+  const { isOrderProblem, parseCancelBody } = await import('../shared/manual/order');
+  const body = parseCancelBody(read.order);
+  if (isOrderProblem(body)) return jsonProblem(body.status, body.code, body.message, body.path);
+  const { cancelForCaller } = await import('../shared/manual/cancel');
+  const { runtime, caller } = session;
+  return send(await cancelForCaller(runtime, request.params.actionId ?? '', body, caller));
+}
+
 /** Every manual endpoint, as registered (the OpenAPI test compares docs/openapi.json with this). */
 export const MANUAL_FUNCTIONS = {
   isolate: { methods: ['POST'], authLevel: 'function', route: 'isolate', handler: isolate },
@@ -139,6 +156,12 @@ export const MANUAL_FUNCTIONS = {
   isolations: { methods: ['GET'], authLevel: 'function', route: 'isolations', handler: isolations },
   isolation: { methods: ['GET'], authLevel: 'function', route: 'isolations/{machineId}', handler: isolation },
   action: { methods: ['GET'], authLevel: 'function', route: 'actions/{actionId}', handler: action },
+  cancelAction: {
+    methods: ['POST'],
+    authLevel: 'function',
+    route: 'actions/{actionId}/cancel',
+    handler: cancelAction,
+  },
 } as const;
 
 for (const [name, options] of Object.entries(MANUAL_FUNCTIONS))

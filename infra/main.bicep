@@ -52,6 +52,13 @@ param isolationPolicy string = ''
 ])
 param isolationMode string = 'dry-run'
 
+@description('What a person\'s isolate or release through the manual API does while isolationMode is dry-run: follow (decide and report, post nothing) or enforce (post it, so people can isolate during a dry-run rollout while automatic decisions stay a dry run).')
+@allowed([
+  'follow'
+  'enforce'
+])
+param manualIsolationMode string = 'follow'
+
 param isolationQueueName string = 'isolation-requests'
 
 @minValue(1024)
@@ -81,8 +88,8 @@ param sentinelIncidentComments bool = deploySentinelPlaybook
 @description('Object ids of the relays allowed to send alert events to the alert queue (Azure Service Bus Data Sender on that queue only).')
 param alertSenderPrincipalIds array = []
 
-@description('App Service authentication (Entra ID) is enabled for the app: the manual endpoints then trust its x-ms-client-principal header and require the Isolation.Operator app role. Leave false without it: the header would prove nothing.')
-param manualEasyAuth bool = false
+@description('Application (client) id of an app registration that defines the Isolation.Operator app role. Set: App Service authentication with Entra ID is turned on for the manual endpoints (a token of that registration, holding the role, on top of the function key) and the caller is recorded by name; /api/alerts stays on its function key. Empty: the manual endpoints are on their function keys alone.')
+param manualAuthClientId string = ''
 
 // ---------------------------------------------------------------- names
 
@@ -160,11 +167,31 @@ module functionApp 'modules/functionapp.bicep' = {
     mdeRequestTimeoutMs: mdeRequestTimeoutMs
     isolationPolicy: isolationPolicy
     isolationMode: isolationMode
+    manualIsolationMode: manualIsolationMode
     maxAlertBytes: maxAlertBytes
     registerHistoryDays: registerHistoryDays
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
-    manualEasyAuth: manualEasyAuth ? 'on' : 'off'
+    // The app trusts x-ms-client-principal exactly when App Service authentication sets it.
+    manualEasyAuth: empty(manualAuthClientId) ? 'off' : 'on'
+  }
+}
+
+// Every HTTP route that is not a manual operation (functions/*.ts): relays keep their function key, probes
+// stay anonymous. test/infra checks this list against shared/openapi.json.
+var routesWithoutSignIn = [
+  '/api/alerts'
+  '/api/health'
+  '/api/health/details'
+  '/api/openapi.json'
+]
+
+module entraAuth 'modules/entra-auth.bicep' = if (!empty(manualAuthClientId)) {
+  name: 'entra-auth'
+  params: {
+    functionAppName: functionApp.outputs.functionAppName
+    clientId: manualAuthClientId
+    excludedPaths: routesWithoutSignIn
   }
 }
 

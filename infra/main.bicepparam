@@ -8,6 +8,13 @@ param environmentName = 'soc'
 // Stay in dry-run until the decision log of real alerts has been reviewed; then redeploy with 'enforce'.
 param isolationMode = 'dry-run'
 
+// 'enforce' lets people isolate through the manual API while automatic decisions stay a dry run.
+param manualIsolationMode = 'follow'
+
+// Entra ID sign-in for the manual endpoints: the client id of your app registration with the
+// Isolation.Operator app role (README "Manual operations"); empty keeps them on their function keys alone.
+param manualAuthClientId = ''
+
 param mdeCloud = 'commercial'
 
 // Sentinel wiring: the workspace resource id, then (after the first code publish)

@@ -7,7 +7,7 @@
 import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
 import { readTextFile, TextFileError } from './kernel/text-file';
-import { POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
+import { MANUAL_MODES, type ManualMode, POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
 import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
@@ -27,6 +27,7 @@ export const SETTINGS = {
   sentinelIncidentComments: 'SENTINEL_INCIDENT_COMMENTS',
   manualEasyAuth: 'MANUAL_EASY_AUTH',
   registerHistoryDays: 'REGISTER_HISTORY_DAYS',
+  manualMode: 'MANUAL_ISOLATION_MODE',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
@@ -73,6 +74,8 @@ export interface AppConfig {
   manualEasyAuth: boolean;
   /** Days a device's register history keeps a transition (besides its cap per device). */
   registerHistoryDays: number;
+  /** A person's isolate or release in a dry-run deployment: `follow` the mode, or `enforce` it (MANUAL_MODES). */
+  manualMode: ManualMode;
 }
 
 export interface SettingProblem {
@@ -281,6 +284,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'on or off (on only when App Service authentication is enabled for the app)',
       ) === 'on',
     registerHistoryDays: readPositiveInteger(env, SETTINGS.registerHistoryDays, 90, problems),
+    manualMode: readChoice(
+      get,
+      SETTINGS.manualMode,
+      MANUAL_MODES,
+      'follow',
+      problems,
+      'follow or enforce (enforce lets people isolate and release through the manual API in a dry-run deployment)',
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -198,7 +198,7 @@ export function isMisconfiguration(error: unknown): error is ConfigError | Polic
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const { config, credential, throttle, api, store, storage } = openMdeAccess(options);
   const timing = options.timing ?? DEFAULT_TIMING;
-  const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride);
+  const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
   const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
   if (mode === 'service-bus' && !config.serviceBusNamespace)
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');

@@ -96,7 +96,11 @@ export class ActionStore {
       commands: [],
       troubleshootInfo: null,
     };
-    const fate = machine.traits.offline ? 'timeout' : machine.traits.failActions ? 'fail' : 'succeed';
+    // A containment (and its release) is carried out by the onboarded devices, which block the
+    // contained one (docs/mde-api.md §9.4): it does not wait for that device to come online.
+    const containment = isolationType === 'UnManagedDevice' || machine.traits.isolation === 'UnManagedDevice';
+    const waitsForDevice = machine.traits.offline && !containment;
+    const fate = waitsForDevice ? 'timeout' : machine.traits.failActions ? 'fail' : 'succeed';
     this.actions.push({ entity, runStartMs: nowMs, fate, isolationType, settled: false });
     return entity;
   }

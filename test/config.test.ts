@@ -122,6 +122,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ MANUAL_EASY_AUTH: 'true' })).toEqual(['MANUAL_EASY_AUTH']);
   });
 
+  it('lets manual requests follow the isolation mode unless MANUAL_ISOLATION_MODE says enforce', () => {
+    expect(loadConfig({}).manualMode).toBe('follow');
+    expect(loadConfig({ MANUAL_ISOLATION_MODE: 'enforce' }).manualMode).toBe('enforce');
+    expect(problemsOf({ MANUAL_ISOLATION_MODE: 'on' })).toEqual(['MANUAL_ISOLATION_MODE']);
+  });
+
   it.each([
     ['commercial', 'https://management.azure.com'],
     ['gcc', 'https://management.azure.com'],

@@ -28,6 +28,11 @@ param mdeRateHeadroom string
 param mdeRequestTimeoutMs int
 param isolationPolicy string
 param isolationMode string
+@allowed([
+  'follow'
+  'enforce'
+])
+param manualIsolationMode string
 param maxAlertBytes int
 param registerHistoryDays int
 @allowed([
@@ -194,6 +199,7 @@ var appSettings = {
   MDE_REQUEST_TIMEOUT_MS: string(mdeRequestTimeoutMs)
   ISOLATION_POLICY: isolationPolicy
   ISOLATION_MODE: isolationMode
+  MANUAL_ISOLATION_MODE: manualIsolationMode
   ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   ISOLATION_QUEUE: queueName
   ALERT_QUEUE: alertQueueName

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonRecord } from '../kernel/records';
-import { ISOLATION_TYPES, type IsolationType } from '../kernel/vocabulary';
+import { ISOLATION_TYPES, type IsolationType, type MdeIsolationType } from '../kernel/vocabulary';
 import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
 import { field, text, textField } from './fields';
@@ -69,8 +69,10 @@ export interface ManualOrderFields {
   device: DeviceRef;
   comment: string;
   severity?: Severity;
-  isolationType?: IsolationType;
+  isolationType?: MdeIsolationType;
   requestedBy?: string;
+  /** Protections waived for this device, and why (the manual API's `override` with its `reason`). */
+  overrideReason?: string;
   /** The caller's own id for the order; derived from the device and comment when absent. */
   alertId?: string;
   incidentId?: string;
@@ -102,12 +104,14 @@ export function manualAlert(order: ManualOrderFields): NormalizedAlert {
   const manual: NonNullable<NormalizedAlert['manual']> = { comment: order.comment };
   if (order.isolationType) manual.isolationType = order.isolationType;
   if (order.requestedBy) manual.requestedBy = order.requestedBy;
+  if (order.overrideReason) manual.overrideReason = order.overrideReason;
   return {
     source: 'manual',
     alertId,
     incidentId: order.incidentId ?? null,
     incidentArmId: null,
-    title: `Manual request: ${order.comment.slice(0, 120)}`,
+    // The title is in every MDE comment and outcome record: an override is named there, before the comment.
+    title: `Manual request${order.overrideReason ? ` (protections overridden: ${order.overrideReason})` : ''}: ${order.comment.slice(0, 120)}`,
     severity: order.severity ?? 'high',
     firing: true,
     categories: [],

@@ -3,7 +3,7 @@
  * only ever sees this shape, never a raw payload.
  */
 import type { DeviceIdentifiers } from '../kernel/device-label';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 
 export const ALERT_SOURCES = [
   'sentinel-incident',
@@ -66,8 +66,16 @@ export interface NormalizedAlert {
    * alert with `devices` here is over the device cap, and the policy decides it whole.
    */
   truncated?: Partial<Record<TruncatedField, number>>;
-  /** Set only for the manual shape: what the person asked for, in their words. */
-  manual?: { comment: string; isolationType?: IsolationType; requestedBy?: string };
+  /**
+   * Set only for the manual shape: what the person asked for, in their words. `overrideReason`: the
+   * person waived the policy's protections for this device, and why (only the manual API sets it).
+   */
+  manual?: {
+    comment: string;
+    isolationType?: MdeIsolationType;
+    requestedBy?: string;
+    overrideReason?: string;
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import { cachedFor } from '../kernel/cached';
 import type { Clock } from '../kernel/clock';
 import { KeyedLanes } from '../kernel/keyed-lanes';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
@@ -53,8 +53,10 @@ export interface ManualOrder {
   action: 'isolate' | 'release';
   device: DeviceRef;
   comment: string;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   requestedBy: string;
+  /** Protections waived, and why (the manual API's `override`); recorded in the decision. */
+  overrideReason?: string;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -224,13 +226,20 @@ export class Dispatcher implements DecisionSink {
       comment: order.comment,
       isolationType: order.isolationType,
       requestedBy: order.requestedBy,
+      overrideReason: order.overrideReason,
     });
-    const request = manualRequest(order.action, order.device, order.isolationType, this.deps.policy.mode, {
-      alert,
-      receivedAt: new Date(this.clock.now()),
-      policyVersion: this.deps.policy.version,
-      requestedBy: requesterFor(alert, 'manual'),
-    });
+    const request = manualRequest(
+      order.action,
+      order.device,
+      order.isolationType,
+      this.deps.policy.modeFor(alert),
+      {
+        alert,
+        receivedAt: new Date(this.clock.now()),
+        policyVersion: this.deps.policy.version,
+        requestedBy: requesterFor(alert, 'manual'),
+      },
+    );
     await this.coalesce(request);
     return request;
   }

@@ -3,7 +3,7 @@
  * Insights query reads to answer "what happened to this device, why, and how long did it take".
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
-import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MachineActionStatus } from '../mde/types';
 import type { AbsorbedAlert } from '../state/store';
 import { type IsolationRequest, type Requester, verbOf } from './request';
@@ -54,7 +54,7 @@ export interface OutcomeRecord {
   device: DeviceRef;
   machineId: string | null;
   computerDnsName: string | null;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   actionId: string | null;
   actionStatus: MachineActionStatus | null;
   /** True when the action was posted by someone else (or an earlier delivery) and taken over. */

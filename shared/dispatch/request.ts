@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type DeviceRef, isManualAlert, type NormalizedAlert, type Severity } from '../alerts/model';
 import { strongestIdentifier } from '../kernel/device-label';
 import { truncate } from '../kernel/text';
-import { type IsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
+import { type MdeIsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
 import { COMMENT_MAX_LENGTH } from '../policy/document';
 import type { Decision } from '../policy/types';
 
@@ -48,7 +48,7 @@ export interface TrackedAction {
 interface RequestFields {
   requestId: string;
   device: DeviceRef;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   /** 0 goes first (Bottleneck's scale): manual, then high, medium, low severity, then tracking. */
   priority: number;
   /** The originating alert, reduced to this one device. */
@@ -166,7 +166,7 @@ export function isolateRequestFrom(decision: Decision, origin: RequestOrigin): A
 export function manualRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
-  isolationType: IsolationType,
+  isolationType: MdeIsolationType,
   mode: PolicyMode,
   origin: RequestOrigin,
 ): ActionRequest {
@@ -186,6 +186,8 @@ export const REQUEST_BOUNDS = {
   listItems: 20,
   listItem: 100,
   comment: COMMENT_MAX_LENGTH,
+  /** A person's reason for an override (the manual API caps it at 300). */
+  reason: 300,
   /** An ARM id is used as a URL: one longer than this is dropped (no incident comment), never cut. */
   armId: 1_000,
 } as const;
@@ -218,6 +220,9 @@ export function boundedAlert(alert: NormalizedAlert, device: DeviceRef): Normali
         ...manual,
         comment: truncate(manual.comment, REQUEST_BOUNDS.comment),
         ...(manual.requestedBy !== undefined && { requestedBy: boundedId(manual.requestedBy) }),
+        ...(manual.overrideReason !== undefined && {
+          overrideReason: truncate(manual.overrideReason, REQUEST_BOUNDS.reason),
+        }),
       },
     }),
   };
@@ -237,7 +242,7 @@ function boundedDevice(device: DeviceRef): DeviceRef {
 function buildRequest(
   action: 'isolate' | 'release',
   device: DeviceRef,
-  isolationType: IsolationType,
+  isolationType: MdeIsolationType,
   rule: string,
   mode: PolicyMode,
   origin: RequestOrigin,

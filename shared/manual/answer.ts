@@ -17,12 +17,12 @@ export function refusal(
   return { status, body: { error: { code, message }, ...details } };
 }
 
-/** The store or MDE did not answer: nothing was posted, try again shortly. */
-export function unavailable(what: 'store' | 'mde'): ManualAnswer {
+/** The store or MDE did not answer: `outcome` (nothing was posted), try again shortly. */
+export function unavailable(what: 'store' | 'mde', outcome = 'nothing was posted'): ManualAnswer {
   const message =
     what === 'store'
-      ? 'the state store cannot be reached; nothing was posted: try again shortly'
-      : 'Defender for Endpoint could not be asked; nothing was posted: try again shortly';
+      ? `the state store cannot be reached; ${outcome}: try again shortly`
+      : `Defender for Endpoint could not be asked; ${outcome}: try again shortly`;
   return {
     ...refusal(503, what === 'store' ? 'store-unavailable' : 'mde-unavailable', message),
     headers: { 'Retry-After': '30' },

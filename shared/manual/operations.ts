@@ -5,16 +5,20 @@
  * or ambiguous device, a protected one, a pending opposite action, someone else's isolation, a dry
  * run. Every MDE call goes through the runtime's throttled client, the one the worker counts.
  */
-import { manualRequest as manualFamily } from '../alerts/manual';
+import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
+import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from '../dispatch/steps/action-history';
+import { dryRunVerdict } from '../dispatch/steps/dry-run';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import { MdeApiError } from '../mde/errors';
 import type { Machine, MachineAction } from '../mde/types';
+import { listedAsUnmanaged } from '../policy/platform';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { type IsolationRecord, type StateStore, StoreUnavailableError } from '../state/store';
 import { type ManualAnswer, refusal, unavailable } from './answer';
@@ -66,43 +70,49 @@ function unresolved(resolution: Exclude<Resolution, { kind: 'machine' }>): Manua
   );
 }
 
-/** `UnManagedDevice` contains a device MDE lists as not onboarded (docs/mde-api.md §8.1, §9.4). */
-function containmentRefusal(machine: Machine): ManualAnswer {
-  const status = machine.onboardingStatus ?? 'unknown';
-  if (!machine.onboardingStatus || machine.onboardingStatus.toLowerCase() === 'onboarded')
-    return refusal(
-      422,
-      'device-onboarded',
-      `UnManagedDevice contains devices MDE lists as not onboarded; ${machine.id} is ${status}: isolate it with Full or Selective`,
-    );
-  // The worker, the MDE client and the blast-radius breaker know Full and Selective only: refused
-  // rather than sent down a path that would skip it as "not onboarded".
+/**
+ * `UnManagedDevice` contains a device MDE lists as not onboarded (docs/mde-api.md §8.1, §9.4); for
+ * any other it is refused here, before the policy (which would skip it) and before MDE (which refuses
+ * it). Null when the containment may go on.
+ */
+function containmentRefusal(command: ManualCommand, machine: Machine): ManualAnswer | null {
+  if (command.isolationType !== 'UnManagedDevice' || listedAsUnmanaged(machine)) return null;
   return refusal(
     422,
-    'containment-unsupported',
-    `${machine.id} is ${status}; containing unmanaged devices is not carried out by this version: contain it in the Defender portal`,
+    'device-onboarded',
+    `UnManagedDevice contains only devices MDE lists as not onboarded; ${machine.id} is ${machine.onboardingStatus ?? 'listed without an onboarding status'}: isolate it with Full or Selective`,
+    { device: machineSummary(machine) },
   );
 }
 
-/** The caller, and the override or force reason, in every record: the MDE comment carries them. */
+/**
+ * The caller, and a force reason, in every record: the MDE comment carries them. An override's reason
+ * goes with the request itself (`overrideOf`): the policy applies it and the alert's title names it.
+ */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.override
-    ? ` [protections overridden: ${command.reason}]`
-    : command.force
-      ? ` [release forced: ${command.reason}]`
-      : '';
+  const waiver = command.force ? ` [release forced: ${command.reason}]` : '';
   return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
 }
 
 /** The manual alert the worker will decide, for the same decision ahead of it. */
-function previewAlert(command: ManualCommand, machine: Machine, caller: Caller): NormalizedAlert {
-  const [alert] = manualFamily.parse({
-    machineId: machine.id,
+function previewAlert(
+  command: ManualCommand,
+  isolationType: MdeIsolationType,
+  machine: Machine,
+  caller: Caller,
+): NormalizedAlert {
+  return manualAlert({
+    device: { mdeDeviceId: machine.id },
     comment: command.comment,
-    isolationType: command.isolationType,
+    isolationType,
     requestedBy: caller.label,
+    ...overrideOf(command),
   });
-  return alert;
+}
+
+/** The override the worker applies: protections waived, with the person's reason. */
+function overrideOf(command: ManualCommand): { overrideReason?: string } {
+  return command.override && command.reason ? { overrideReason: command.reason } : {};
 }
 
 function decisionView(decision: Decision) {
@@ -158,25 +168,53 @@ async function releaseRefusal(
   );
 }
 
-/** The policy's answer for this device, refused here when the worker would not isolate it. */
-function policyRefusal(command: ManualCommand, decision: Decision): ManualAnswer | null {
+/**
+ * The policy's answer for this device, refused here when the worker would not isolate it. With an
+ * override no protection applies (the decision's rule is `manual-override`), so only a protection
+ * without one, or what MDE cannot do, is refused.
+ */
+function policyRefusal(decision: Decision): ManualAnswer | null {
   if (decision.action === 'isolate') return null;
   const view = { decision: decisionView(decision) };
   if (decision.action === 'skip') return refusal(422, 'not-isolatable', decision.reason, view);
-  if (command.override)
-    // The worker applies protections to every request; refused so nobody believes they were waived.
-    return refusal(
-      422,
-      'override-unavailable',
-      `${decision.reason}; this version's worker applies protections to manual requests too: isolate it in the Defender portal`,
-      view,
-    );
   return refusal(
     422,
     'protected',
     `${decision.reason}; send override: true with a reason to isolate it anyway`,
     view,
   );
+}
+
+/**
+ * 200 with the decision and what enforce would do with the device's actions in MDE (dry-run.ts, the
+ * worker's own judgement): never "would release" for a device MDE lists as released.
+ */
+async function dryRunAnswer(
+  command: ManualCommand,
+  runtime: ManualRuntime,
+  machine: Machine,
+  decision: ReturnType<typeof decisionView> | null,
+): Promise<ManualAnswer> {
+  const history = await actionHistory(runtime.api, machine.id, runtime.throttle.clock.now());
+  const name = machine.computerDnsName ?? machine.id;
+  const verdict = history
+    ? dryRunVerdict(command.verb, name, decision, history)
+    : {
+        would: `would not ${command.verb} ${name} but escalate: MDE lists ${HISTORY_MAX} or more of its isolate/release actions in ${HISTORY_LOOKBACK_DAYS} days`,
+        actionId: null,
+      };
+  return {
+    status: 200,
+    body: {
+      status: 'dry-run',
+      posted: false,
+      mode: command.dryRun ? 'dry-run (asked)' : 'dry-run (policy)',
+      device: machineSummary(machine),
+      decision: decision ?? { action: 'release', reason: command.comment },
+      would: verdict.would,
+      ...(verdict.actionId && { actionId: verdict.actionId }),
+    },
+  };
 }
 
 /** The action the worker posted or adopted for `requestId`, once the ledger has it; null after `waitMs`. */
@@ -205,21 +243,22 @@ async function decideAndSubmit(
   const resolution = await resolver.resolve(command.device);
   if (resolution.kind !== 'machine') return unresolved(resolution);
   const { machine } = resolution;
-  if (command.isolationType === 'UnManagedDevice') return containmentRefusal(machine);
-  const isolationType = command.isolationType;
+  const contained = containmentRefusal(command, machine);
+  if (contained) return contained;
+  const { isolationType } = command;
   const known = await registerAnswer(command, await runtime.store.register.get(machine.id), runtime.api);
   if (known) return known;
   let decision: ReturnType<typeof decisionView> | null = null;
   if (command.verb === 'isolate') {
     const full = runtime.policy.decideDevice(
-      previewAlert(command, machine, caller),
+      previewAlert(command, isolationType, machine, caller),
       { mdeDeviceId: machine.id },
       machine,
       {
         now: new Date(runtime.throttle.clock.now()),
       },
     );
-    const refused = policyRefusal(command, full);
+    const refused = policyRefusal(full);
     if (refused) return refused;
     decision = decisionView(full);
   } else {
@@ -227,23 +266,15 @@ async function decideAndSubmit(
     if (refused) return refused;
   }
   const device = machineSummary(machine);
-  if (command.dryRun || runtime.policy.mode === 'dry-run')
-    return {
-      status: 200,
-      body: {
-        status: 'dry-run',
-        posted: false,
-        mode: command.dryRun ? 'dry-run (asked)' : 'dry-run (policy)',
-        device,
-        decision: decision ?? { action: 'release', reason: command.comment },
-      },
-    };
+  if (command.dryRun || runtime.policy.modeFor({ source: 'manual' }) === 'dry-run')
+    return dryRunAnswer(command, runtime, machine, decision);
   const request = await runtime.submitManual({
     action: command.verb,
     device: { mdeDeviceId: machine.id },
     comment: commentOf(command, caller),
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
+    ...overrideOf(command),
   });
   const queued = { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
   if (runtime.mode === 'service-bus' && !command.wait) return { status: 202, body: queued };

@@ -8,11 +8,7 @@
 import { deviceFromHints } from '../alerts/devices';
 import type { DeviceRef } from '../alerts/model';
 import { isRecord, type JsonRecord } from '../kernel/records';
-import { ISOLATION_TYPES } from '../kernel/vocabulary';
-
-/** MDE's types (docs/mde-api.md §5): `UnManagedDevice` contains a device MDE does not manage (§9.4). */
-export const MANUAL_ISOLATION_TYPES = [...ISOLATION_TYPES, 'UnManagedDevice'] as const;
-export type ManualIsolationType = (typeof MANUAL_ISOLATION_TYPES)[number];
+import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
 
 export type ManualVerb = 'isolate' | 'release';
 
@@ -20,7 +16,7 @@ export interface ManualCommand {
   verb: ManualVerb;
   device: DeviceRef;
   comment: string;
-  isolationType: ManualIsolationType;
+  isolationType: MdeIsolationType;
   /** Protections waived; only with a reason. */
   override: boolean;
   /** Release of an isolation this app did not make; only with a reason. */
@@ -107,13 +103,13 @@ function boundedText(body: JsonRecord, name: string, max: number, required: bool
   return value.trim();
 }
 
-function isolationTypeOf(body: JsonRecord, name: string): ManualIsolationType {
+function isolationTypeOf(body: JsonRecord, name: string): MdeIsolationType {
   const value = body[name];
   if (value === undefined || value === null) return 'Full';
-  const match = MANUAL_ISOLATION_TYPES.find(
+  const match = MDE_ISOLATION_TYPES.find(
     (type) => typeof value === 'string' && type.toLowerCase() === value.toLowerCase(),
   );
-  if (!match) throw new Refusal(`${name} must be one of ${MANUAL_ISOLATION_TYPES.join(', ')}`, `$.${name}`);
+  if (!match) throw new Refusal(`${name} must be one of ${MDE_ISOLATION_TYPES.join(', ')}`, `$.${name}`);
   return match;
 }
 
@@ -200,6 +196,25 @@ export function parseMdeOrder(
   }
 }
 
-export function isOrderProblem(value: ManualCommand | OrderProblem): value is OrderProblem {
+/** `POST /api/actions/{id}/cancel`: why (required) and whether to cancel an action this app did not post. */
+export interface CancelBody {
+  reason: string;
+  force: boolean;
+}
+
+export function parseCancelBody(body: unknown): CancelBody | OrderProblem {
+  try {
+    const record = ensureObject(body);
+    onlyKnown(record, ['reason', 'force']);
+    return {
+      reason: boundedText(record, 'reason', REASON_MAX, true) as string,
+      force: flag(record, 'force'),
+    };
+  } catch (error) {
+    return problemOf(error);
+  }
+}
+
+export function isOrderProblem<T extends object>(value: T | OrderProblem): value is OrderProblem {
   return 'code' in value;
 }

@@ -5,16 +5,10 @@
  * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
  * `release` both ask here.
  */
-
-import { DAY_MS } from '../kernel/clock';
+import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from '../dispatch/steps/action-history';
 import type { MdeApi } from '../mde/api';
 import type { MachineAction } from '../mde/types';
 import type { StateStore } from '../state/store';
-
-/** Far beyond MDE's 3-day retry: no older Isolate is still in force unnoticed by a later one. */
-const LOOKBACK_DAYS = 30;
-/** A device with this many isolations in the lookback is refused rather than judged from a page. */
-const HISTORY_MAX = 1_000;
 
 export interface IsolatedBy {
   actionId: string;
@@ -51,19 +45,22 @@ export async function releaseProvenance(
   machineId: string,
   now: number,
 ): Promise<ReleaseProvenance> {
-  const isolations = await api.listMachineActions({
-    machineId,
-    type: 'Isolate',
-    createdSince: new Date(now - LOOKBACK_DAYS * DAY_MS),
-    top: HISTORY_MAX,
-  });
-  if (isolations.length >= HISTORY_MAX)
+  const history = await actionHistory(api, machineId, now);
+  if (history === null)
     return {
       kind: 'unknown',
-      reason: `MDE lists ${HISTORY_MAX} or more isolations of this device in ${LOOKBACK_DAYS} days; refusing to judge whose is in force`,
+      reason: `MDE lists ${HISTORY_MAX} or more isolate/release actions of this device in ${HISTORY_LOOKBACK_DAYS} days; refusing to judge whose isolation is in force`,
     };
-  const latest = newest(isolations);
+  const latest = newest(history.filter((a) => a.type === 'Isolate'));
   if (latest === null || !IN_FORCE.includes(latest.status)) return { kind: 'ours', actionId: null };
+  // Released since (by anyone): no isolation is in force, so there is nobody's decision to undo.
+  const releasedSince = history.some(
+    (a) =>
+      a.type === 'Unisolate' &&
+      a.status === 'Succeeded' &&
+      Date.parse(a.creationDateTimeUtc) > Date.parse(latest.creationDateTimeUtc),
+  );
+  if (releasedSince) return { kind: 'ours', actionId: null };
   const [record, ledger] = await Promise.all([
     store.register.get(machineId),
     store.actions.forMachine(machineId),

@@ -2,7 +2,7 @@
  * What the rest of the product may ask of Defender for Endpoint. The axios client implements it;
  * dispatch and the CLI depend on this interface only.
  */
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { Machine, MachineAction, MachineActionStatus, MachineActionType } from './types';
 
 /** The API families that have their own quota (docs/mde-api.md §4). */
@@ -36,7 +36,7 @@ export interface MdeApi {
   /** Machines seen with this internal IP within ±15 minutes of `at` (default now). */
   findMachinesByIp(ip: string, at?: Date): Promise<Machine[]>;
   findMachinesByTag(tag: string, options?: { startsWith?: boolean }): Promise<Machine[]>;
-  isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction>;
+  isolate(machineId: string, comment: string, isolationType: MdeIsolationType): Promise<MachineAction>;
   release(machineId: string, comment: string): Promise<MachineAction>;
   getMachineAction(actionId: string): Promise<MachineAction>;
   /** Cancels an action that is not final yet (docs/mde-api.md §7.4); the comment is recorded as MDE's cancellationComment. */

@@ -10,7 +10,7 @@
  */
 import type { AppConfig } from '../config';
 import { JsonClient, type JsonResponse, type TokenOrigin } from '../http/json-client';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import {
   newestFirst,
   withAadDeviceId,
@@ -127,7 +127,7 @@ export class MdeClient implements MdeApi {
     return withTag(await this.sendList<Machine>(machinesByTagRequest(value, startsWith)), value, startsWith);
   }
 
-  async isolate(machineId: string, comment: string, isolationType: IsolationType): Promise<MachineAction> {
+  async isolate(machineId: string, comment: string, isolationType: MdeIsolationType): Promise<MachineAction> {
     const id = requireMachineId('isolate', machineId);
     const type = requireIsolationType('isolate', isolationType);
     return this.sendEntity<MachineAction>(isolateRequest(id, requireComment('isolate', comment), type));

@@ -4,7 +4,7 @@
  */
 
 import type { JsonRequest } from '../http/json-client';
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi, MdeApiName } from './api';
 import type { FailedCall } from './error-mapping';
 import { odataAnyOf, odataDateTime, odataEq, odataString } from './odata';
@@ -94,7 +94,11 @@ export function machinesByTagRequest(tag: string, startsWith: boolean): MdeReque
   };
 }
 
-export function isolateRequest(machineId: string, comment: string, isolationType: IsolationType): MdeRequest {
+export function isolateRequest(
+  machineId: string,
+  comment: string,
+  isolationType: MdeIsolationType,
+): MdeRequest {
   return {
     call: callOf('isolate'),
     path: `/api/machines/${machineId}/isolate`,

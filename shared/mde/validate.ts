@@ -3,7 +3,7 @@
  * the process (RefusedBeforeSendingError), so an alert payload cannot steer a URL path or a query.
  * Each check answers the value in the form requests.ts sends.
  */
-import type { IsolationType } from '../kernel/vocabulary';
+import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
 import { MAX_MACHINES_PER_QUERY, type MachineActionFilter } from './api';
 import { RefusedBeforeSendingError } from './errors';
 import { canonicalGuid, canonicalIp, canonicalMachineId } from './ids';
@@ -90,9 +90,12 @@ export function requireComment(operation: MdeOperation, comment: string): string
   return text || refuse(operation, 'comment', comment, 'a non-empty comment (MDE requires one)');
 }
 
-export function requireIsolationType(operation: MdeOperation, isolationType: IsolationType): IsolationType {
-  if (isolationType === 'Full' || isolationType === 'Selective') return isolationType;
-  return refuse(operation, 'isolationType', isolationType, 'Full or Selective');
+export function requireIsolationType(
+  operation: MdeOperation,
+  isolationType: MdeIsolationType,
+): MdeIsolationType {
+  if ((MDE_ISOLATION_TYPES as readonly string[]).includes(isolationType)) return isolationType;
+  return refuse(operation, 'isolationType', isolationType, MDE_ISOLATION_TYPES.join(', '));
 }
 
 function requireEnumValues<T extends string>(

@@ -117,4 +117,11 @@ export const BLAST_RADIUS_DEFAULTS: Required<BlastRadiusSpec> = {
 export const COMMENT_MAX_LENGTH = 1000;
 
 /** Names the engine uses for its own decisions; a rule or protection may not take them. */
-export const BUILT_IN_RULES = ['not-firing', 'manual', 'default', 'blast-radius', 'platform'] as const;
+export const BUILT_IN_RULES = [
+  'not-firing',
+  'manual',
+  'manual-override',
+  'default',
+  'blast-radius',
+  'platform',
+] as const;

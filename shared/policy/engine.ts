@@ -11,7 +11,7 @@ import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAl
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
 import { oneLine } from '../kernel/text';
-import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { ManualMode, MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 import { DEFAULT_COMMENT_TEMPLATE, RELEASE_COMMENT_TEMPLATE, renderComment } from './comment';
 import {
@@ -40,7 +40,7 @@ import type {
 
 interface Outcome {
   action: DecisionAction;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   rule: string;
   /** What decided, after the alert and device summary. */
   why: string;
@@ -107,6 +107,7 @@ class Policy implements IsolationPolicy {
   constructor(
     document: PolicyDocument,
     readonly mode: PolicyMode,
+    private readonly manualMode: ManualMode,
   ) {
     this.version = document.version;
     this.rules = document.rules.map(compileRule);
@@ -120,6 +121,10 @@ class Policy implements IsolationPolicy {
     };
     this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
+  }
+
+  modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {
+    return this.manualMode === 'enforce' && isManualAlert(alert) ? 'enforce' : this.mode;
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {
@@ -177,7 +182,7 @@ class Policy implements IsolationPolicy {
       rule,
       reason: oneLine(`${alertSummary(alert)}: ${why}.`, REASON_MAX_LENGTH),
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
       needsDeviceCheck: false,
       ...(options.trace && { trace: [{ rule, matched: true, why }] }),
     };
@@ -207,7 +212,7 @@ class Policy implements IsolationPolicy {
         title: alert.title,
         requestedBy: requestedBy ?? alert.manual?.requestedBy ?? 'automation',
         policyVersion: this.version,
-        mode: this.mode,
+        mode: this.modeFor(alert),
       },
       this.commentMaxLength,
     );
@@ -226,7 +231,7 @@ class Policy implements IsolationPolicy {
       title: alert.title,
       requestedBy,
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
     });
   }
 
@@ -247,7 +252,7 @@ class Policy implements IsolationPolicy {
       rule: outcome.rule,
       reason: explain(alert, device, machine, outcome.why),
       policyVersion: this.version,
-      mode: this.mode,
+      mode: this.modeFor(alert),
       needsDeviceCheck,
       ...(trace && { trace }),
     });
@@ -381,13 +386,16 @@ class Policy implements IsolationPolicy {
     note: Note,
   ): Outcome {
     if (outcome.action !== 'isolate') return outcome;
+    const waived = this.waivedProtection(outcome, alert, matched, note);
+    if (waived) return this.platformGuard(waived, machine, null, note);
     let result = outcome;
     const protection = matched && {
       name: matched.protection.spec.name,
       why: `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`,
     };
     if (matched && protection) {
-      if (protectionAction(matched.protection) === 'escalate')
+      // A containment has no Selective form: a Selective-only protection stops it like an escalating one.
+      if (protectionAction(matched.protection) === 'escalate' || outcome.isolationType === 'UnManagedDevice')
         return {
           action: 'escalate',
           isolationType: outcome.isolationType,
@@ -400,12 +408,8 @@ class Policy implements IsolationPolicy {
         why: `${result.why}; Selective only: ${protection.why}`,
       };
     }
-    if (machine) {
-      const platform = this.platformCheck(result, machine, protection);
-      if (platform !== result) note('platform', true, () => platform.why);
-      if (platform.action !== 'isolate') return platform;
-      result = platform;
-    }
+    result = this.platformGuard(result, machine, protection, note);
+    if (result.action !== 'isolate') return result;
     const breaker = options.breaker;
     if (breaker?.open && !isManualAlert(alert)) {
       const why = `${breaker.reason ?? 'blast-radius breaker open'}; rule ${outcome.rule} would isolate it, a person must decide`;
@@ -413,6 +417,38 @@ class Policy implements IsolationPolicy {
       return { ...result, action: 'escalate', rule: 'blast-radius', why };
     }
     return result;
+  }
+
+  /**
+   * A person's override (manual API, `override` with a reason): the matched protection is not applied,
+   * and the decision says which one was waived, by whom and why (rule `manual-override`, which the MDE
+   * comment, the register and the outcome record carry). Null when there is nothing to waive.
+   */
+  private waivedProtection(
+    outcome: Outcome,
+    alert: NormalizedAlert,
+    matched: Matched | null,
+    note: Note,
+  ): Outcome | null {
+    const reason = isManualAlert(alert) ? alert.manual?.overrideReason : undefined;
+    if (!matched || reason === undefined) return null;
+    const by = alert.manual?.requestedBy ?? 'a person';
+    const why = `${outcome.why}; protections overridden by ${by} (${oneLine(reason, QUOTE_MAX_LENGTH * 4)}): protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`;
+    note('override', true, () => why);
+    return { ...outcome, rule: 'manual-override', why };
+  }
+
+  /** MDE's platform support on the machine record (intake has none yet: unchanged). */
+  private platformGuard(
+    outcome: Outcome,
+    machine: Machine | null,
+    protection: { name: string; why: string } | null,
+    note: Note,
+  ): Outcome {
+    if (!machine) return outcome;
+    const platform = this.platformCheck(outcome, machine, protection);
+    if (platform !== outcome) note('platform', true, () => platform.why);
+    return platform;
   }
 
   private platformCheck(
@@ -450,6 +486,7 @@ class Policy implements IsolationPolicy {
 export function createPolicy(
   document: PolicyDocument,
   modeOverride: PolicyMode | null = null,
+  manualMode: ManualMode = 'follow',
 ): IsolationPolicy {
-  return new Policy(document, modeOverride ?? document.mode);
+  return new Policy(document, modeOverride ?? document.mode, manualMode);
 }

@@ -3,7 +3,7 @@
  * every problem, so the app refuses to start rather than isolate under a policy nobody meant.
  */
 import type { PolicySource } from '../config';
-import type { PolicyMode } from '../kernel/vocabulary';
+import type { ManualMode, PolicyMode } from '../kernel/vocabulary';
 import defaultPolicy from './default-policy.json';
 import { createPolicy } from './engine';
 import type { IsolationPolicy } from './types';
@@ -57,10 +57,14 @@ export function parsePolicyText(text: string, origin: string): unknown {
   }
 }
 
-export function loadPolicy(source: PolicySource, modeOverride: PolicyMode | null): IsolationPolicy {
+export function loadPolicy(
+  source: PolicySource,
+  modeOverride: PolicyMode | null,
+  manualMode: ManualMode = 'follow',
+): IsolationPolicy {
   const origin = policyOrigin(source);
   const document = source.kind === 'default' ? defaultPolicy : parsePolicyText(source.text, origin);
   const result = validatePolicy(document);
   if (!result.valid) throw new PolicyError(result.errors, origin);
-  return createPolicy(result.policy, modeOverride);
+  return createPolicy(result.policy, modeOverride, manualMode);
 }

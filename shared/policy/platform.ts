@@ -6,7 +6,7 @@
  * Server 2012 R2+, macOS Selective and its minimum client) and the stricter API page for Windows 10
  * Selective (1709, not 1703).
  */
-import type { IsolationType } from '../kernel/vocabulary';
+import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 
 const LINUX =
@@ -47,11 +47,25 @@ function olderThan(version: string | null | undefined, minimum: readonly number[
   return differing >= 0 && (parts[differing] ?? 0) < minimum[differing];
 }
 
-/** Why MDE cannot isolate this machine in this way, or null when it can. */
-export function isolationUnsupported(machine: Machine, type: IsolationType): string | null {
+/**
+ * MDE lists the machine as not onboarded (`CanBeOnboarded`, `Unsupported`, `InsufficientInfo`,
+ * docs/mde-api.md §8.1): a discovered device, which only a containment reaches. A record without the
+ * field is taken for onboarded, as every onboarded record has it.
+ */
+export function listedAsUnmanaged(machine: Pick<Machine, 'onboardingStatus'>): boolean {
   const onboarding = machine.onboardingStatus?.toLowerCase();
-  if (onboarding && onboarding !== 'onboarded')
-    return `the device is not onboarded to Defender for Endpoint (${machine.onboardingStatus})`;
+  return onboarding !== undefined && onboarding !== 'onboarded';
+}
+
+/** Why MDE cannot isolate this machine in this way, or null when it can. */
+export function isolationUnsupported(machine: Machine, type: MdeIsolationType): string | null {
+  // Contained devices are cut off by the onboarded ones, whatever their own OS (docs/mde-api.md §9.4).
+  if (type === 'UnManagedDevice')
+    return listedAsUnmanaged(machine)
+      ? null
+      : `UnManagedDevice contains only devices MDE lists as not onboarded, and this one is ${machine.onboardingStatus ?? 'listed without an onboarding status'}: isolate it Full or Selective`;
+  if (listedAsUnmanaged(machine))
+    return `the device is not onboarded to Defender for Endpoint (${machine.onboardingStatus}): only a containment (isolationType UnManagedDevice, manual API) reaches it`;
   const platform = machine.osPlatform?.trim() ?? '';
   if (!platform) return 'its OS platform is unknown';
   if (/^windows11$/i.test(platform)) return null;

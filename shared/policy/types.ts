@@ -3,7 +3,7 @@
  * never reinterpret a decision, they only carry it out or report it.
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
-import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
@@ -21,7 +21,7 @@ export interface Decision {
   /** `{}` for the one decision on a whole alert that names more devices than an alert may carry. */
   device: DeviceRef;
   action: DecisionAction;
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   /** Name of the rule or protection that decided (or a built-in such as `not-firing`, `blast-radius`). */
   rule: string;
   /** One sentence a SOC analyst understands. */
@@ -66,7 +66,10 @@ export interface AlertAssessment {
 
 export interface IsolationPolicy {
   readonly version: string;
+  /** The isolation mode: the document's, or ISOLATION_MODE's. */
   readonly mode: PolicyMode;
+  /** The mode a decision on this alert is taken in: `mode`, except for a person's request under MANUAL_ISOLATION_MODE=enforce. */
+  modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode;
   readonly blastRadius: BlastRadiusLimits;
   /**
    * Stage 1, at intake: alert-level conditions only, no API call. One decision per device of the

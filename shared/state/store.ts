@@ -8,7 +8,7 @@
  * contended. Callers defer the work (never post unchecked) and try again later.
  */
 import type { AlertSource, Severity } from '../alerts/model';
-import type { IsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
 
@@ -253,7 +253,7 @@ export interface OpenRequest {
   deviceKey: string;
   requestId: string;
   action: 'isolate' | 'release';
-  isolationType: IsolationType;
+  isolationType: MdeIsolationType;
   mode: PolicyMode;
   manual: boolean;
   /** The highest priority (lowest number) of the request and every alert it absorbed. */

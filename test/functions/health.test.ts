@@ -117,6 +117,7 @@ describe('GET /api/health', () => {
     expect((await details()).jsonBody).toMatchObject({ mode: 'dry-run', modeFrom: 'policy' });
     process.env.ISOLATION_MODE = 'enforce';
     expect((await details()).jsonBody).toMatchObject({ mode: 'enforce', modeFrom: 'ISOLATION_MODE' });
+    expect((await details()).jsonBody).toMatchObject({ manualMode: 'follow' });
   });
 
   it('answers 503 naming the policy when it is invalid, without its content', async () => {

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MANUAL_FUNCTIONS } from '../../functions/manual';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { deadLetterQueueName } from '../../shared/dispatch/transport/service-bus-queue';
+import openapi from '../../shared/openapi.json';
 import {
   type BicepFile,
   declarations,
@@ -28,6 +30,7 @@ import {
   ruleFunctionApp,
   ruleKeysOnlyInSecureParameters,
   ruleLocalAuthOff,
+  ruleManualSignIn,
   ruleMdePermissions,
   ruleNoSecretOutputs,
   ruleParamFile,
@@ -575,6 +578,39 @@ describe('deployment defaults and parameter file', () => {
     expect(ruleParamFile(files)).toEqual([
       expect.stringContaining('environmentNam is not a parameter of main.bicep'),
       expect.stringContaining('required parameter environmentName is not set'),
+    ]);
+  });
+});
+
+describe('Entra ID sign-in for the manual endpoints', () => {
+  // Every documented route that is not a manual operation: the alerts relays' key, the anonymous probes.
+  const manualRoutes = Object.values(MANUAL_FUNCTIONS).map((fn) => `/api/${fn.route}`);
+  const withoutSignIn = Object.keys(openapi.paths).filter((path) => !manualRoutes.includes(path));
+
+  it('is optional, sets MANUAL_EASY_AUTH with it, and asks no token of the alerts and health routes', () => {
+    expect(withoutSignIn).toEqual(expect.arrayContaining(['/api/alerts', '/api/health']));
+    expect(ruleManualSignIn(infra, withoutSignIn)).toEqual([]);
+  });
+
+  it('fails when a manual route is excluded from sign-in, or an alerts route is not', () => {
+    const files = replacing('infra/main.bicep', (t) => t.replace("  '/api/alerts'\n", "  '/api/isolate'\n"));
+    expect(ruleManualSignIn(files, withoutSignIn)).toEqual([
+      expect.stringContaining('routesWithoutSignIn is'),
+    ]);
+  });
+
+  it('fails when MANUAL_EASY_AUTH does not follow the sign-in, or a caller without a token gets through', () => {
+    const unbound = replacing('infra/main.bicep', (t) =>
+      t.replace("manualEasyAuth: empty(manualAuthClientId) ? 'off' : 'on'", "manualEasyAuth: 'on'"),
+    );
+    expect(ruleManualSignIn(unbound, withoutSignIn)).toEqual([
+      expect.stringContaining('does not follow manualAuthClientId'),
+    ]);
+    const open = replacing('infra/modules/entra-auth.bicep', (t) =>
+      t.replace("unauthenticatedClientAction: 'Return401'", "unauthenticatedClientAction: 'AllowAnonymous'"),
+    );
+    expect(ruleManualSignIn(open, withoutSignIn)).toEqual([
+      expect.stringContaining('unauthenticatedClientAction is "AllowAnonymous"'),
     ]);
   });
 });

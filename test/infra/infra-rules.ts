@@ -637,3 +637,64 @@ export function ruleParamFile(files: BicepFile[]): string[] {
   }
   return problems;
 }
+
+/**
+ * Entra ID sign-in for the manual endpoints (issue 12): optional, on exactly when an app registration's
+ * client id is given; the app trusts x-ms-client-principal (MANUAL_EASY_AUTH) under the same condition;
+ * Easy Auth requires a token everywhere but on `routesWithoutSignIn`, which must be the HTTP routes that
+ * are not manual operations (relays keep their function key, probes stay anonymous); a caller without a
+ * token gets 401, and no token store is kept.
+ */
+export function ruleManualSignIn(files: BicepFile[], routesWithoutSignIn: readonly string[]): string[] {
+  const problems: string[] = [];
+  const main = files.find((f) => f.kind === 'bicep' && f.path.endsWith('infra/main.bicep'));
+  if (!main) return ['infra/main.bicep is missing'];
+  const names = (node: SyntaxNode | null) => node?.descendantsOfType('identifier').map((n) => n.text) ?? [];
+  const clientId = declarations(main).find((d) => d.kind === 'param' && d.name === 'manualAuthClientId');
+  if (!clientId) problems.push(`${main.path}: no manualAuthClientId parameter`);
+  else if (literal(clientId.value) !== '')
+    problems.push(
+      `${where(main, clientId.line)}: manualAuthClientId must default to '' (sign-in is optional)`,
+    );
+  const auth = modules(main).find((m) => m.path === 'modules/entra-auth.bicep');
+  if (!auth) problems.push(`${main.path}: modules/entra-auth.bicep is not deployed`);
+  else if (!names(auth.condition).includes('manualAuthClientId'))
+    problems.push(
+      `${where(main, auth.line)}: entra-auth is not deployed on the condition of manualAuthClientId`,
+    );
+  const app = modules(main).find((m) => m.path === 'modules/functionapp.bicep');
+  if (!names(property(app?.body ?? null, 'params', 'manualEasyAuth')).includes('manualAuthClientId'))
+    problems.push(`${main.path}: MANUAL_EASY_AUTH (manualEasyAuth) does not follow manualAuthClientId`);
+  const excluded = declarations(main).find((d) => d.kind === 'var' && d.name === 'routesWithoutSignIn');
+  const listed = (excluded?.value?.namedChildren ?? []).map((n) => literal(n));
+  const expected = [...routesWithoutSignIn].sort();
+  if (JSON.stringify([...listed].sort()) !== JSON.stringify(expected))
+    problems.push(
+      `${main.path}: routesWithoutSignIn is ${JSON.stringify(listed)}, expected the routes that are not manual operations ${JSON.stringify(expected)}`,
+    );
+  if (auth && !names(property(auth.body, 'params', 'excludedPaths')).includes('routesWithoutSignIn'))
+    problems.push(`${where(main, auth.line)}: entra-auth's excludedPaths are not routesWithoutSignIn`);
+  const configs = deployed(files, 'Microsoft.Web/sites/config').filter(
+    (r) => literal(property(r.body, 'name')) === 'authsettingsV2',
+  );
+  if (configs.length !== 1)
+    problems.push(`expected one authsettingsV2 configuration, found ${configs.length}`);
+  for (const config of configs) {
+    expectLiteral(config, ['properties', 'platform', 'enabled'], [true], problems);
+    expectLiteral(config, ['properties', 'globalValidation', 'requireAuthentication'], [true], problems);
+    expectLiteral(
+      config,
+      ['properties', 'globalValidation', 'unauthenticatedClientAction'],
+      ['Return401'],
+      problems,
+    );
+    expectLiteral(
+      config,
+      ['properties', 'identityProviders', 'azureActiveDirectory', 'enabled'],
+      [true],
+      problems,
+    );
+    expectLiteral(config, ['properties', 'login', 'tokenStore', 'enabled'], [false], problems);
+  }
+  return problems;
+}

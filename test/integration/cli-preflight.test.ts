@@ -76,6 +76,20 @@ it('doctor: one pass line per check, the first line saying the store is local', 
   ]);
 });
 
+it('doctor checks the queue where one is configured: a namespace that refuses the connection fails it', async () => {
+  // Nothing listens for AMQP on the loopback address: the peek is refused at once, never retried.
+  const { code, stdout } = await cliIn(process.cwd(), {
+    ...env,
+    ServiceBusConnection__fullyQualifiedNamespace: '127.0.0.1',
+  })('doctor');
+  expect(code).toBe(1);
+  const lines = stdout.trim().split('\n');
+  expect(lines.filter((l) => l.startsWith('pass'))).toHaveLength(4);
+  expect(lines[lines.length - 1]).toMatch(
+    /^FAIL {2}queue: isolation-requests on 127\.0\.0\.1: unreachable: the namespace cannot be reached: .*ECONNREFUSED/,
+  );
+});
+
 it('a missing permission (403): one lookup, named as a permission, not as a cloud or a sign-in', async () => {
   sim.setRoles([]);
   // The cached token has the roles: revoked, the client's resend fetches one without them.

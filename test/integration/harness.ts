@@ -13,6 +13,7 @@ import {
 } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
 import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
+import type { ManualMode } from '../../shared/kernel/vocabulary';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
@@ -76,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const policy = loadPolicy(
     { kind: 'inline', text: JSON.stringify(options.policy ?? TEST_POLICY) },
     (env.ISOLATION_MODE as 'enforce' | 'dry-run' | undefined) ?? null,
+    (env.MANUAL_ISOLATION_MODE as ManualMode | undefined) ?? 'follow',
   );
   const runtime = createRuntime({
     env,

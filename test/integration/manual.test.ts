@@ -5,6 +5,7 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import {
   action,
+  cancelAction,
   isolate,
   isolation,
   isolations,
@@ -16,6 +17,7 @@ import { closeRuntime, getRuntime, installRuntime, type Runtime } from '../../sh
 import { type StateStore, StoreUnavailableError } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
+import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -195,31 +197,69 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
-  it('refuses a protected device, with or without override, and posts nothing', async () => {
+  it('refuses a protected device without override; with override and a reason isolates it, recorded', async () => {
     const machineId = h.machineId(`dc01.${DOMAIN}`);
     const protectedOne = await call(isolate, { body: { fqdn: `dc01.${DOMAIN}`, comment: 'dc compromised' } });
     expect(protectedOne).toMatchObject({
       status: 422,
       body: { error: { code: 'protected' }, decision: { rule: 'domain-controllers' } },
     });
+    expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
+    expect(h.actionsOn(machineId)).toHaveLength(0);
+
     const overridden = await call(isolate, {
       body: { machineId, comment: 'dc compromised', override: true, reason: 'golden ticket seen' },
     });
-    expect(overridden).toMatchObject({ status: 422, body: { error: { code: 'override-unavailable' } } });
-    expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
-    expect(h.actionsOn(machineId)).toHaveLength(0);
-  });
+    expect(overridden).toMatchObject({ status: 201, body: { status: 'posted', action: { machineId } } });
+    const actionId = overridden.body.action.id;
+    // The MDE comment names the waiver and who asked; the decision's rule says protections were overridden.
+    expect(commentOf(h, actionId)).toContain('rule manual-override');
+    expect(commentOf(h, actionId)).toContain('(protections overridden: golden ticket seen): dc compromised');
+    await untilStatus(h, actionId, 'Succeeded');
+    await untilRegistered(store, machineId, 'isolated');
+    const record = await store.register.get(machineId);
+    expect(record?.provenance.reason).toMatch(
+      /protections overridden by function key \(golden ticket seen\): protected by domain-controllers/,
+    );
+    const requestId = overridden.body.requestId;
+    const outcome = h.outcomes.find((o) => o.requestId === requestId && o.outcome === 'succeeded');
+    expect(outcome?.alert.title).toMatch(/^Manual request \(protections overridden: golden ticket seen\)/);
+    // The breaker counts the manual isolation (it never blocks one).
+    expect((await store.breaker.status({ limit: 100, windowMs: 3_600_000 })).count).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 
-  it('accepts UnManagedDevice only for a device MDE lists as not onboarded', async () => {
+  it('contains (UnManagedDevice) only a device MDE lists as not onboarded; the breaker counts it', async () => {
+    const old = h.machineId(`ws-old-1607.${DOMAIN}`);
     const onboarded = await call(isolate, {
       body: { hostname: 'ws-old-1607', comment: 'contain', isolationType: 'UnManagedDevice' },
     });
     expect(onboarded).toMatchObject({ status: 422, body: { error: { code: 'device-onboarded' } } });
-    const unmanaged = await call(isolate, {
-      body: { fqdn: `nas-01.${DOMAIN}`, comment: 'contain', isolationType: 'UnManagedDevice' },
+    expect(h.actionsOn(old)).toHaveLength(0);
+
+    const nas = h.machineId(`nas-01.${DOMAIN}`);
+    // Full isolation cannot reach a device MDE does not manage: refused, naming the containment.
+    const full = await call(isolate, { body: { fqdn: `nas-01.${DOMAIN}`, comment: 'isolate' } });
+    expect(full).toMatchObject({ status: 422, body: { error: { code: 'not-isolatable' } } });
+    expect(full.body.error.message).toMatch(/not onboarded .*UnManagedDevice/);
+
+    const limits = { limit: 100, windowMs: 3_600_000 };
+    const before = (await store.breaker.status(limits)).count;
+    const contained = await call(isolate, {
+      body: { fqdn: `nas-01.${DOMAIN}`, comment: 'NAS beaconing', isolationType: 'UnManagedDevice' },
     });
-    expect(unmanaged).toMatchObject({ status: 422, body: { error: { code: 'containment-unsupported' } } });
-  });
+    expect(contained).toMatchObject({
+      status: 201,
+      body: { status: 'posted', action: { type: 'Isolate', scope: 'UnManagedDevice', machineId: nas } },
+    });
+    expect(commentOf(h, contained.body.action.id)).toContain('isolate UnManagedDevice');
+    await untilStatus(h, contained.body.action.id, 'Succeeded');
+    await untilRegistered(store, nas, 'isolated');
+    expect((await store.breaker.status(limits)).count).toBe(before + 1);
+
+    // Released like an isolation (MDE's "release from containment" is the same unisolate).
+    const released = await call(release, { body: { machineId: nas, comment: 'NAS patched' } });
+    expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate' } } });
+  }, 30_000);
 
   it('answers 404 for an unknown device and 422 listing the candidates for an ambiguous name', async () => {
     expect((await call(isolate, { body: { hostname: 'no-such-host', comment: 'x' } })).status).toBe(404);
@@ -249,8 +289,24 @@ describe('manual isolate and release, with the function key', () => {
       status: 200,
       body: { status: 'dry-run', posted: false, decision: { action: 'isolate', rule: 'manual' } },
     });
+    expect(dry.body.would).toMatch(/^would isolate web1\.contoso\.local \(Full\)/);
+    const dryRelease = () => call(release, { body: { machineId, comment: 'would it?', dryRun: true } });
+    // Nothing on record: enforce would post the release and let MDE decide, and the answer says so.
+    expect((await dryRelease()).body.would).toMatch(/^would release .*although MDE lists no isolation of it/);
     expect(h.actionsOn(machineId)).toHaveLength(0);
-  });
+
+    // An analyst isolated and released it since: no isolation is in force, nobody's to undo, and a
+    // release would be skipped, which the dry run says instead of "would release".
+    const theirs = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
+    await untilStatus(h, theirs.id, 'Succeeded');
+    const released = await h.runtime.api.release(machineId, 'analyst: release');
+    await untilStatus(h, released.id, 'Succeeded');
+    const afterRelease = await dryRelease();
+    expect(afterRelease).toMatchObject({ status: 200, body: { status: 'dry-run', actionId: released.id } });
+    expect(afterRelease.body.would).toBe(
+      `would not release web1.contoso.local: not isolated: released by action ${released.id}`,
+    );
+  }, 30_000);
 
   it('refuses an isolation while a release of the device is under way: 409', async () => {
     const machineId = h.machineId(`web10.${DOMAIN}`);
@@ -324,6 +380,53 @@ describe('manual isolate and release, with the function key', () => {
     ).toBe(415);
   });
 
+  it("cancels this app's pending action, another's only with force, through the cancel quota", async () => {
+    const posted = await call(isolate, {
+      body: { hostname: 'laptop-offline-07', comment: 'wrong laptop' },
+    });
+    expect(posted.status).toBe(201);
+    const ownId = posted.body.action.id;
+    const noReason = await call(cancelAction, { params: { actionId: ownId }, body: {} });
+    expect(noReason).toMatchObject({ status: 400, body: { error: { path: '$.reason' } } });
+    const cancelled = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'typo' } });
+    expect(cancelled).toMatchObject({
+      status: 200,
+      body: { status: 'cancelled', forced: false, action: { id: ownId, status: 'Cancelled' } },
+    });
+    expect(h.sim.actions().find((a) => a.id === ownId)?.cancellationComment).toBe(
+      'mde-isolator: cancel requested by function key: typo',
+    );
+    const again = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'again' } });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'action-final' } } });
+
+    // An analyst's pending action, posted outside this app's records.
+    const lnx = h.machineId(`lnx-app-01.${DOMAIN}`);
+    h.sim.setMachine(lnx, { traits: { offline: true } });
+    const theirs = await h.runtime.api.isolate(lnx, 'analyst: contain the miner', 'Full');
+    const refused = await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
+    const forced = await call(cancelAction, {
+      params: { actionId: theirs.id },
+      body: { reason: 'approved by SOC lead', force: true },
+    });
+    expect(forced).toMatchObject({ status: 200, body: { forced: true, action: { status: 'Cancelled' } } });
+    expect(h.sim.actions().find((a) => a.id === theirs.id)?.cancellationComment).toBe(
+      'mde-isolator: cancel (forced: not posted by this app) requested by function key: approved by SOC lead',
+    );
+    // Two cancels reached MDE, each counted by the throttle's own family.
+    expect(h.sim.calls().filter((c) => c.api === 'cancel')).toHaveLength(2);
+    const counted = h.runtime.throttle.checkpoint().find((c) => c.api === 'cancel');
+    expect(counted?.stamps).toHaveLength(2);
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await call(cancelAction, { params: { actionId: unknown }, body: { reason: 'x' } })).status).toBe(
+      404,
+    );
+    expect((await call(cancelAction, { params: { actionId: 'nope' }, body: { reason: 'x' } })).status).toBe(
+      400,
+    );
+  }, 30_000);
+
   it('reads: 400 for bad ids and states, 404 for unknown ones', async () => {
     expect((await call(isolations, { query: 'state=sleeping' })).status).toBe(400);
     expect((await call(isolation, { params: { machineId: 'xyz' } })).status).toBe(400);
@@ -333,6 +436,44 @@ describe('manual isolate and release, with the function key', () => {
       (await call(action, { params: { actionId: '00000000-0000-4000-8000-000000000000' } })).status,
     ).toBe(404);
   });
+});
+
+describe('manual operations in a dry-run deployment', () => {
+  it('follow the mode by default: 200 with the decision, posted: false, nothing posted', async () => {
+    const { h } = await startManual({ ISOLATION_MODE: 'dry-run' });
+    try {
+      const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+      const answer = await call(isolate, { body: { machineId, comment: 'trying it out' } });
+      expect(answer).toMatchObject({
+        status: 200,
+        body: { status: 'dry-run', posted: false, mode: 'dry-run (policy)', decision: { action: 'isolate' } },
+      });
+      expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
+    } finally {
+      await stop(h);
+    }
+  }, 30_000);
+
+  it('with MANUAL_ISOLATION_MODE=enforce people isolate and release; alerts stay a dry run', async () => {
+    const { h } = await startManual({ ISOLATION_MODE: 'dry-run', MANUAL_ISOLATION_MODE: 'enforce' });
+    try {
+      const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+      const posted = await call(isolate, { body: { machineId, comment: 'INC-1 confirmed' } });
+      expect(posted).toMatchObject({ status: 201, body: { status: 'posted', action: { type: 'Isolate' } } });
+      expect(commentOf(h, posted.body.action.id)).toMatch(/^mde-isolator \(enforce\): isolate Full/);
+      await untilStatus(h, posted.body.action.id, 'Succeeded');
+      const released = await call(release, { body: { machineId, comment: 'INC-1 closed' } });
+      expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate' } } });
+
+      const hr = h.machineId(`ws-hr-02.${DOMAIN}`);
+      await h.submit([mdeAlert({ machineId: hr })]);
+      await h.settle();
+      expect(h.actionsOn(hr)).toHaveLength(0);
+      expect(h.outcomes.find((o) => o.machineId === hr)).toMatchObject({ outcome: 'dry-run' });
+    } finally {
+      await stop(h);
+    }
+  }, 30_000);
 });
 
 describe('manual operations with the store down', () => {

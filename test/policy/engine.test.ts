@@ -1,6 +1,7 @@
 import { MAX_DEVICES_PER_ALERT } from '../../shared/alerts/model';
 import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
 import type { ProtectionSpec, RuleSpec } from '../../shared/policy/document';
+import { createPolicy } from '../../shared/policy/engine';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { alertOf, DEVICE_ID } from '../support/alerts';
 import { admitIsolation } from '../support/breaker';
@@ -237,6 +238,73 @@ describe('two-stage evaluation', () => {
     const decision = decideOn(policy, alertOf(), machineOf({ computerDnsName: 'dc07.ad.northwind.example' }));
     expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
   });
+
+  describe('with an override and its reason', () => {
+    const overridden = alertOf({
+      source: 'manual',
+      categories: [],
+      manual: {
+        comment: 'suspicious',
+        requestedBy: 'ana@northwind.example',
+        overrideReason: 'golden ticket seen',
+      },
+    });
+    const selectiveOnly: ProtectionSpec = { ...dcs, action: 'selective' };
+
+    it.each([
+      ['an escalating protection', dcs],
+      ['a Selective-only protection', selectiveOnly],
+    ])('waive %s, naming it, who and why', (_, protection) => {
+      const decision = decideOn(
+        policyOf({ protections: [protection] }),
+        overridden,
+        machineOf({ machineTags: ['DomainController'] }),
+      );
+      expect(decision).toMatchObject({ action: 'isolate', isolationType: 'Full', rule: 'manual-override' });
+      expect(decision.reason).toContain(
+        'protections overridden by ana@northwind.example (golden ticket seen): protected by domain-controllers',
+      );
+      expect(decision.trace?.map((t) => t.rule)).toContain('override');
+    });
+
+    it('change nothing where no protection matches', () => {
+      const decision = decideOn(policyOf({ protections: [dcs] }), overridden, machineOf());
+      expect(decision).toMatchObject({ action: 'isolate', rule: 'manual' });
+    });
+
+    it('never waive what MDE cannot do', () => {
+      const decision = decideOn(
+        policyOf({ protections: [dcs] }),
+        overridden,
+        machineOf({ machineTags: ['DomainController'], osPlatform: 'Windows7', version: null }),
+      );
+      expect(decision).toMatchObject({ action: 'skip', rule: 'platform' });
+    });
+
+    it('are ignored on an alert that is not manual', () => {
+      const relayed = alertOf({ manual: overridden.manual });
+      const decision = decideOn(
+        policyOf({ rules: [ransomware], protections: [dcs] }),
+        relayed,
+        machineOf({ machineTags: ['DomainController'] }),
+      );
+      expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+    });
+  });
+
+  it('never turn a containment into a Selective isolation: a Selective-only protection escalates it', () => {
+    const contain = alertOf({
+      source: 'manual',
+      categories: [],
+      manual: { comment: 'beaconing', isolationType: 'UnManagedDevice' },
+    });
+    const decision = decideOn(
+      policyOf({ protections: [{ ...dcs, action: 'selective' }] }),
+      contain,
+      machineOf({ machineTags: ['DomainController'], onboardingStatus: 'CanBeOnboarded' }),
+    );
+    expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+  });
 });
 
 describe('platform support', () => {
@@ -305,6 +373,16 @@ describe('manual requests', () => {
       machineOf({ machineTags: ['DomainController'] }),
     );
     expect(decision).toMatchObject({ action: 'escalate', rule: 'domain-controllers' });
+  });
+
+  it('are decided in enforce mode in a dry-run policy only when manual mode is enforce', () => {
+    const document = { version: 'v', mode: 'dry-run' as const, rules: [ransomware] };
+    const following = createPolicy(document);
+    const enforcing = createPolicy(document, null, 'enforce');
+    expect(decideOn(following, manual, machineOf()).mode).toBe('dry-run');
+    expect(decideOn(enforcing, manual, machineOf()).mode).toBe('enforce');
+    expect(enforcing.modeFor(alertOf())).toBe('dry-run');
+    expect(decideOn(enforcing, alertOf(), machineOf())).toMatchObject({ action: 'isolate', mode: 'dry-run' });
   });
 
   it('are neither capped per alert nor held by an open breaker', () => {

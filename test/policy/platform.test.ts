@@ -45,4 +45,17 @@ describe('isolationUnsupported', () => {
     const supported = (type: IsolationType) => isolationUnsupported(machine, type) === null;
     expect([supported('Full'), supported('Selective')]).toEqual([full, selective]);
   });
+
+  it.each([
+    ['CanBeOnboarded', true],
+    ['InsufficientInfo', true],
+    ['Unsupported', true],
+    ['Onboarded', false],
+    [undefined, false],
+  ])('contains (UnManagedDevice) a device listed %s: %s, whatever its OS', (onboardingStatus, contained) => {
+    const machine = machineOf({ osPlatform: null, version: null, osBuild: null, onboardingStatus });
+    const why = isolationUnsupported(machine, 'UnManagedDevice');
+    expect(why === null).toBe(contained);
+    if (!contained) expect(why).toMatch(/contains only devices MDE lists as not onboarded/);
+  });
 });

@@ -209,7 +209,11 @@ describe('isolate request body', () => {
       'ClientVersionNotSupported',
     );
     expect((await isolate('nas-01.contoso.local', 'Full')).status).toBe(400);
-    expect((await isolate('nas-01.contoso.local', 'UnManagedDevice')).status).toBe(201);
+    expect((await isolate('ws-hr-02.contoso.local', 'UnManagedDevice')).body.error.message).toMatch(
+      /applies to unmanaged devices only/,
+    );
+    const contained = await isolate('nas-01.contoso.local', 'UnManagedDevice');
+    expect(contained).toMatchObject({ status: 201, body: { type: 'Isolate', scope: 'UnManagedDevice' } });
   });
 });
 

@@ -23,14 +23,7 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { type Clock, DAY_MS } from '../../kernel/clock';
 import { MAX_MACHINES_PER_QUERY, type MdeApi } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
-
-/**
- * How far back a machine's actions are read: far beyond MDE's 3-day retry (no action older is still
- * open) and long enough to see the last isolate or release of a device in normal use.
- */
-export const HISTORY_LOOKBACK_DAYS = 30;
-/** A machine with this many actions in the lookback may hide its newest: the worker refuses to decide. */
-export const HISTORY_MAX = 1_000;
+import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from './action-history';
 
 /**
  * A read naming this many machines is sent at once rather than waiting out `gatherMs`: it already

@@ -20,11 +20,13 @@ import type { MdeThrottle } from '../quota/throttle';
 import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
+import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
+import { dryRunVerdict } from './dry-run';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
-import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX, type RecentActions } from './recent-actions';
+import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
@@ -135,12 +137,11 @@ export class IsolationWorker {
   /** Every MDE call this request may make, so it is budgeted before the first one. */
   private callsFor(request: ActionRequest): CallBudget {
     const { policy, resolver } = this.deps;
-    const needs: CallBudget = { machines: resolver.callsNeeded(request.device) };
-    // In dry-run nothing is posted, so only the lookup is budgeted.
-    if (request.mode === 'enforce' && policy.mode === 'enforce') {
-      needs.machineactions = 1;
+    // The device's actions are read in both modes (a dry run says what enforce would do with them);
+    // in dry-run nothing is posted.
+    const needs: CallBudget = { machines: resolver.callsNeeded(request.device), machineactions: 1 };
+    if (request.mode === 'enforce' && policy.modeFor(request.alert) === 'enforce')
       needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
-    }
     return needs;
   }
 
@@ -170,9 +171,11 @@ export class IsolationWorker {
   /** Each step either ends the request (outcome, deferral) and answers null, or hands on. */
   private async decideAndPost(target: Target): Promise<void> {
     const plan = await this.decideOnMachine(target);
-    if (!plan || (await this.endedAsDryRun(target, plan))) return;
+    if (!plan) return;
     const history = await this.actionsUnderWay(target);
     if (!history) return;
+    const dryRunBy = this.dryRunCause(target, plan);
+    if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
     if (await this.heldByLedger(target, history)) return;
     if (await this.answeredByHistory(target, plan, history)) return;
     const reservation = await this.admit(target);
@@ -214,24 +217,33 @@ export class IsolationWorker {
   }
 
   /**
-   * Both modes must say enforce: the one the request was decided in (a request queued in dry-run
-   * stays a dry run even if enforce was switched on while it waited) and the policy's mode now.
+   * Why the request ends as a dry run, or null to enforce it. Both modes must say enforce: the one the
+   * request was decided in (a request queued in dry-run stays a dry run even if enforce was switched
+   * on while it waited) and the policy's mode now.
    */
-  private async endedAsDryRun({ request, verb, machine }: Target, { decision }: Plan): Promise<boolean> {
-    const dryRunBy =
-      request.mode === 'dry-run'
-        ? 'queued in dry-run mode'
-        : (decision?.mode ?? this.deps.policy.mode) === 'dry-run'
-          ? 'policy in dry-run mode'
-          : null;
-    if (!dryRunBy) return false;
+  private dryRunCause({ request }: Target, { decision }: Plan): string | null {
+    if (request.mode === 'dry-run') return 'queued in dry-run mode';
+    return (decision?.mode ?? this.deps.policy.modeFor(request.alert)) === 'dry-run'
+      ? 'policy in dry-run mode'
+      : null;
+  }
+
+  /** A dry run reports what enforce would do with the device's actions in MDE, and changes nothing. */
+  private async endAsDryRun(
+    { request, verb, machine }: Target,
+    { decision }: Plan,
+    history: MachineAction[],
+    dryRunBy: string,
+  ): Promise<void> {
+    const name = machine.computerDnsName ?? machine.id;
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history);
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
       rule: decision?.rule,
-      reason: `dry-run: would ${verb} ${machine.computerDnsName ?? machine.id}${decision ? ` (${decision.isolationType}): ${decision.reason}` : ''} [${dryRunBy}; nothing posted]`,
+      ...(actionId && { actionId }),
+      reason: `dry-run: ${would} [${dryRunBy}; nothing posted]`,
     });
-    return true;
   }
 
   /**

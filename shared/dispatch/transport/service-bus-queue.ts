@@ -2,10 +2,12 @@
  * The Service Bus side of RequestQueue: a thin adapter, so the SDK stays out of the decision code.
  * One ServiceBusClient per process, signed in with the process-wide credential (identity-based
  * connection `ServiceBusConnection__fullyQualifiedNamespace`). Receiving is the Functions host's
- * job (functions/worker.ts); this only sends.
+ * job (functions/worker.ts); this sends, and peeks once for `mde-isolator doctor` (`probeQueue`).
  */
 import type { TokenCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
+import { errorMessage } from '../../kernel/errors';
+import { oneLine } from '../../kernel/text';
 import type { DeadLetterRecord, QueueMessage, RequestQueue } from './queue';
 
 /** The queue that receives dead-letter records: infra creates it next to the request queue. */
@@ -58,5 +60,53 @@ export class ServiceBusRequestQueue implements RequestQueue {
     await this.requests.close();
     await this.deadLetters.close();
     await this.client.close();
+  }
+}
+
+/** What one peek at a queue found: it answered, or why not. */
+export type QueueProbe =
+  | { ok: true; messageWaiting: boolean }
+  | { ok: false; kind: 'unauthorized' | 'not-found' | 'unreachable' | 'failed'; message: string };
+
+const PROBE_TIMEOUT_MS = 10_000;
+const MESSAGE_MAX = 200;
+
+/** What a failed peek means for the operator, from the SDK's error code or the socket's. */
+export function probeFailure(error: unknown): QueueProbe {
+  const code = typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code) : '';
+  const message = oneLine(errorMessage(error), MESSAGE_MAX);
+  if (code === 'UnauthorizedAccess') return { ok: false, kind: 'unauthorized', message };
+  if (code === 'MessagingEntityNotFound') return { ok: false, kind: 'not-found', message };
+  if (
+    code === 'ServiceCommunicationProblem' ||
+    code === 'ServiceTimeout' ||
+    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT/.test(message)
+  )
+    return { ok: false, kind: 'unreachable', message };
+  return { ok: false, kind: 'failed', message };
+}
+
+/**
+ * Whether a queue answers for a credential (`mde-isolator doctor`): one peek, which needs the Listen
+ * right (Azure Service Bus Data Receiver) and neither sends, receives nor locks a message. Never
+ * retried: a doctor's line must come in seconds.
+ */
+export async function probeQueue(
+  namespace: string,
+  queueName: string,
+  credential: TokenCredential,
+): Promise<QueueProbe> {
+  const client = new ServiceBusClient(namespace, credential, {
+    retryOptions: { maxRetries: 0, timeoutInMs: PROBE_TIMEOUT_MS },
+  });
+  const receiver = client.createReceiver(queueName);
+  try {
+    const peeked = await receiver.peekMessages(1);
+    return { ok: true, messageWaiting: peeked.length > 0 };
+  } catch (error) {
+    return probeFailure(error);
+  } finally {
+    await receiver.close().catch(() => undefined);
+    await client.close().catch(() => undefined);
   }
 }

@@ -1,0 +1,33 @@
+/**
+ * A machine's isolate and release actions as MDE lists them (docs/mde-api.md §7.3, §10): what the
+ * worker decides from before posting, and what a dry run judges (the worker's and the manual API's).
+ */
+import { DAY_MS } from '../../kernel/clock';
+import type { MdeApi } from '../../mde/api';
+import type { MachineAction } from '../../mde/types';
+
+/**
+ * How far back a machine's actions are read: far beyond MDE's 3-day retry (no action older is still
+ * open) and long enough to see the last isolate or release of a device in normal use.
+ */
+export const HISTORY_LOOKBACK_DAYS = 30;
+/** A page this full may hide the newest action; nobody decides from it. */
+export const HISTORY_MAX = 1_000;
+
+/**
+ * The machine's isolate and release actions of the lookback period, all of them: MDE promises no
+ * order, so "the first page" is not "the newest". Null when there are too many to see them all.
+ */
+export async function actionHistory(
+  api: MdeApi,
+  machineId: string,
+  now: number,
+): Promise<MachineAction[] | null> {
+  const actions = await api.listMachineActions({
+    machineId,
+    type: ['Isolate', 'Unisolate'],
+    createdSince: new Date(now - HISTORY_LOOKBACK_DAYS * DAY_MS),
+    top: HISTORY_MAX,
+  });
+  return actions.length >= HISTORY_MAX ? null : actions;
+}
