@@ -19,7 +19,6 @@ import type { MdeThrottle } from './quota/throttle';
 import {
   type ActionRequest,
   decodeRequest,
-  deviceKey,
   type IsolationRequest,
   isolateRequestFrom,
   manualRequest,
@@ -153,29 +152,44 @@ export class Dispatcher implements DecisionSink {
   /**
    * Intake's sink: one isolation request per `isolate` decision. Dry-run ones are queued too, so the
    * worker resolves the device and reports what it would do; each carries its decision's mode and
-   * the worker never posts one.
+   * the worker never posts one. The alert's requests take their places in their device keys' lanes
+   * together, before any is coalesced, so a later alert about one of its devices never overtakes it
+   * (a Selective request opening a device's key ahead of an earlier alert's Full one).
    */
   async submit(alert: NormalizedAlert, decisions: Decision[]): Promise<SubmittedRequest[]> {
     const receivedAt = new Date(this.clock.now());
-    const submitted: SubmittedRequest[] = [];
-    for (const [index, decision] of decisions.entries()) {
-      if (decision.action !== 'isolate') continue;
-      const request = isolateRequestFrom(decision, {
-        alert,
-        receivedAt,
-        policyVersion: decision.policyVersion,
-        requestedBy: requesterFor(alert, decision.rule),
-      });
-      const carriedBy = await this.coalesce(request);
-      submitted.push({
-        requestId: request.requestId,
-        deviceKey: deviceKey(decision.device),
-        decisionIndex: index,
-        duplicate: carriedBy !== null,
-        ...(carriedBy !== null && { carriedBy }),
-      });
-    }
-    return submitted;
+    const requests = decisions.flatMap((decision, decisionIndex) =>
+      decision.action === 'isolate'
+        ? [
+            {
+              decisionIndex,
+              request: isolateRequestFrom(decision, {
+                alert,
+                receivedAt,
+                policyVersion: decision.policyVersion,
+                requestedBy: requesterFor(alert, decision.rule),
+              }),
+            },
+          ]
+        : [],
+    );
+    return this.deviceLanes.run(
+      requests.map(({ request }) => keyOf(request)),
+      async () => {
+        const submitted: SubmittedRequest[] = [];
+        for (const { decisionIndex, request } of requests) {
+          const carriedBy = await this.coalesceNow(request);
+          submitted.push({
+            requestId: request.requestId,
+            deviceKey: keyOf(request),
+            decisionIndex,
+            duplicate: carriedBy !== null,
+            ...(carriedBy !== null && { carriedBy }),
+          });
+        }
+        return submitted;
+      },
+    );
   }
 
   /**
@@ -184,12 +198,12 @@ export class Dispatcher implements DecisionSink {
    * request is queued, so a failed send never leaves an entry absorbing alerts for a request nobody
    * will decide; a store failure after the send is left to the worker, which claims the key itself.
    * Throws StoreUnavailableError when the store cannot say whether the device has a request open.
-   * Requests for one key wait for each other here, so alerts about one device arriving together
-   * find the first one's entry rather than all opening the key; another process is kept apart by
-   * the store's conditional writes.
+   * Requests for one key wait for each other in this process (`deviceLanes`), so alerts about one
+   * device arriving together find the first one's entry rather than all opening the key; another
+   * process is kept apart by the store's conditional writes.
    */
   private coalesce(request: ActionRequest): Promise<string | null> {
-    return this.deviceLanes.run(keyOf(request), () => this.coalesceNow(request));
+    return this.deviceLanes.run([keyOf(request)], () => this.coalesceNow(request));
   }
 
   private async coalesceNow(request: ActionRequest): Promise<string | null> {

@@ -1,20 +1,23 @@
 /**
- * Tasks in lanes by key: a task starts once every earlier task of its key has settled, while tasks
- * of other keys run meanwhile. A key is held only while it has tasks, so the lanes grow no larger
- * than the work in flight.
+ * Tasks in lanes by key: a task starts once every earlier task on any of its keys has settled, while
+ * tasks on other keys run meanwhile. A task takes its place on all its keys at once, when it is
+ * handed in, so a later task sharing any key never overtakes it. Tasks only wait on earlier ones, so
+ * none can wait on itself. A key is held only while it has tasks, so the lanes grow no larger than
+ * the work in flight.
  */
 export class KeyedLanes {
   private readonly tails = new Map<string, Promise<void>>();
 
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).then(task);
+  run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const lanes = [...new Set(keys)];
+    const result = Promise.all(lanes.map((key) => this.tails.get(key))).then(task);
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.tails.set(key, tail);
+    for (const key of lanes) this.tails.set(key, tail);
     void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      for (const key of lanes) if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return result;
   }

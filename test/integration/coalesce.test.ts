@@ -7,7 +7,7 @@ import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { PRIORITY } from '../../shared/dispatch/request';
 import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
 import { StoreUnavailableError } from '../../shared/state/store';
-import { mdeAlert } from '../support/alert-payloads';
+import { graphAlert, mdeAlert } from '../support/alert-payloads';
 import { expectOneCarriesTheOther, type Harness, startHarness, TEST_POLICY, until } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -50,6 +50,25 @@ describe('storm coalescing on the state store', () => {
     expect(carried).toMatchObject({ outcome: 'succeeded', absorbed: { count: 19 } });
     expect(carried.absorbed?.alerts.map((a) => a.requestId)).toEqual(absorbed.map((r) => r.requestId));
     expect(h.outcomes.filter((o) => o.outcome === 'coalesced')).toHaveLength(19);
+  });
+
+  it('keeps the order of the alerts about a device in one body: a later alert never overtakes an earlier one naming several', async () => {
+    const x = h.machineId(`ws-finance-01.${DOMAIN}`);
+    const y = h.machineId(`ws-hr-02.${DOMAIN}`);
+    // A high alert naming X then Y (Full), then a low one naming Y (Selective): Y's Full request must
+    // hold the key and absorb the Selective one, not wait behind it and adopt a Selective isolation.
+    const high = graphAlert({
+      severity: 'high',
+      evidence: [x, y].map((id) => ({
+        '@odata.type': '#microsoft.graph.security.deviceEvidence',
+        mdeDeviceId: id,
+      })),
+    });
+    const result = await h.submit([high, mdeAlert({ machineId: y }, { severity: 'Low' })]);
+    await h.settle();
+    const [, fullOnY, selectiveOnY] = requestsOf(result);
+    expect(selectiveOnY).toMatchObject({ duplicate: true, carriedBy: fullOnY.requestId });
+    expect(h.actionsOn(y, 'Isolate')).toEqual([expect.objectContaining({ scope: 'Full' })]);
   });
 
   it('decides a re-request at once after an analyst released the device, instead of dropping it', async () => {

@@ -24,8 +24,8 @@ describe('KeyedLanes', () => {
     const lanes = new KeyedLanes();
     const log: string[] = [];
     const [a, b] = [gate(log, 'a'), gate(log, 'b')];
-    const first = lanes.run('k', a.task);
-    const second = lanes.run('k', b.task);
+    const first = lanes.run(['k'], a.task);
+    const second = lanes.run(['k'], b.task);
     await settle();
     expect(log).toEqual(['a start']);
     b.open();
@@ -40,8 +40,8 @@ describe('KeyedLanes', () => {
     const lanes = new KeyedLanes();
     const log: string[] = [];
     const [a, b] = [gate(log, 'a'), gate(log, 'b')];
-    const first = lanes.run('k1', a.task);
-    const second = lanes.run('k2', b.task);
+    const first = lanes.run(['k1'], a.task);
+    const second = lanes.run(['k2'], b.task);
     await settle();
     expect(log).toEqual(['a start', 'b start']);
     b.open();
@@ -50,19 +50,41 @@ describe('KeyedLanes', () => {
     await first;
   });
 
+  it('places a task on all its keys when handed in: a later task sharing one key waits for it', async () => {
+    const lanes = new KeyedLanes();
+    const log: string[] = [];
+    const [x, xy, y] = [gate(log, 'x'), gate(log, 'xy'), gate(log, 'y')];
+    const first = lanes.run(['x'], x.task);
+    const both = lanes.run(['x', 'y'], xy.task);
+    const last = lanes.run(['y'], y.task);
+    await settle();
+    // `xy` waits for `x`; `y` came after `xy`, so it waits too although its own key was free.
+    expect(log).toEqual(['x start']);
+    x.open();
+    await first;
+    await settle();
+    expect(log).toEqual(['x start', 'x end', 'xy start']);
+    y.open();
+    xy.open();
+    await Promise.all([both, last]);
+    expect(log).toEqual(['x start', 'x end', 'xy start', 'xy end', 'y start', 'y end']);
+    await settle();
+    expect(lanes.busyKeys).toBe(0);
+  });
+
   it('goes on after a task that fails, which fails alone', async () => {
     const lanes = new KeyedLanes();
-    const failing = lanes.run('k', async () => {
+    const failing = lanes.run(['k'], async () => {
       throw new Error('store down');
     });
-    const next = lanes.run('k', async () => 'next');
+    const next = lanes.run(['k'], async () => 'next');
     await expect(failing).rejects.toThrow('store down');
     await expect(next).resolves.toBe('next');
   });
 
   it('holds a key only while it has tasks', async () => {
     const lanes = new KeyedLanes();
-    await Promise.all(Array.from({ length: 50 }, (_, n) => lanes.run(`k${n % 5}`, async () => n)));
+    await Promise.all(Array.from({ length: 50 }, (_, n) => lanes.run([`k${n % 5}`], async () => n)));
     await settle();
     expect(lanes.busyKeys).toBe(0);
   });
