@@ -80,7 +80,10 @@ const QUOTA_PARTITION = 'quota';
 const OPEN_PARTITION = 'device';
 /** Device keys longer than this (or with characters keys may not hold) are stored by their hash. */
 const OPEN_KEY_MAX = 200;
-/** Open-request entries kept in memory per process (each well under 10 KB: ABSORBED_MAX alerts). */
+/**
+ * Open-request entries kept in memory per process: a few KB each (ABSORBED_MAX alerts with bounded
+ * names), so tens of MB at most.
+ */
 const OPEN_CACHE_ROWS = 4_096;
 /** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
 const REQUEST_INDEX_PARTITION = 'request';
@@ -138,7 +141,8 @@ export class EntityStateStore implements StateStore {
     step: (current: Entity | null) => { next: Entity | null; result: T },
     cache?: EntityCache,
   ): Promise<T> {
-    let copy = cache?.get(rowKey);
+    const cacheKey = `${partitionKey}\u0000${rowKey}`;
+    let copy = cache?.get(cacheKey);
     for (let attempt = 1; ; ) {
       const cached = copy !== undefined;
       const current = cached ? copy : await table.get(partitionKey, rowKey);
@@ -146,7 +150,7 @@ export class EntityStateStore implements StateStore {
       const { next, result } = step(current?.properties ?? null);
       if (next === null) {
         if (cached) continue;
-        cache?.set(rowKey, current ?? null);
+        cache?.set(cacheKey, current ?? null);
         return result;
       }
       assertEntityFits(next);
@@ -154,12 +158,12 @@ export class EntityStateStore implements StateStore {
         const etag = current
           ? await table.replace(partitionKey, rowKey, next, current.etag)
           : await table.insert(partitionKey, rowKey, next);
-        if (etag === null) cache?.forget(rowKey);
-        else cache?.set(rowKey, { partitionKey, rowKey, properties: next, etag });
+        if (etag === null) cache?.forget(cacheKey);
+        else cache?.set(cacheKey, { partitionKey, rowKey, properties: next, etag });
         return result;
       } catch (error) {
         // Whether a write that failed otherwise took effect is unknown: the copy is not kept.
-        cache?.forget(rowKey);
+        cache?.forget(cacheKey);
         if (!(error instanceof VersionConflictError)) throw error;
         // A stale copy is not contention: only a conflict after a read counts as an attempt.
         if (cached) continue;
