@@ -9,7 +9,7 @@ import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
-import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from '../dispatch/steps/action-history';
+import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
@@ -200,7 +200,7 @@ async function dryRunAnswer(
   const verdict = history
     ? dryRunVerdict(command.verb, name, decision, history)
     : {
-        would: `would not ${command.verb} ${name} but escalate: MDE lists ${HISTORY_MAX} or more of its isolate/release actions in ${HISTORY_LOOKBACK_DAYS} days`,
+        would: `would not ${command.verb} ${name} but escalate: ${TOO_MANY_ACTIONS}`,
         actionId: null,
       };
   return {

@@ -5,7 +5,7 @@
  * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
  * `release` both ask here.
  */
-import { actionHistory, HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from '../dispatch/steps/action-history';
+import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import type { MdeApi } from '../mde/api';
 import type { MachineAction } from '../mde/types';
 import type { StateStore } from '../state/store';
@@ -49,7 +49,7 @@ export async function releaseProvenance(
   if (history === null)
     return {
       kind: 'unknown',
-      reason: `MDE lists ${HISTORY_MAX} or more isolate/release actions of this device in ${HISTORY_LOOKBACK_DAYS} days; refusing to judge whose isolation is in force`,
+      reason: `${TOO_MANY_ACTIONS}; refusing to judge whose isolation is in force`,
     };
   const latest = newest(history.filter((a) => a.type === 'Isolate'));
   if (latest === null || !IN_FORCE.includes(latest.status)) return { kind: 'ours', actionId: null };

@@ -13,7 +13,7 @@ import { TableStateStore } from '../../shared/state/table';
 import { startAzurite } from '../../simulator/azurite';
 import { scenario } from './storm';
 
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 2_000);
+const DEVICES = 2_000;
 /**
  * Ten times real time, not the hundred of `storm`: compressing the quotas does not compress the
  * store, and at 100× the storm would ask Azurite (one Node process on this machine) for ~100 times

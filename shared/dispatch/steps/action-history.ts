@@ -3,7 +3,7 @@
  * worker decides from before posting, and what a dry run judges (the worker's and the manual API's).
  */
 import { DAY_MS } from '../../kernel/clock';
-import type { MdeApi } from '../../mde/api';
+import type { MachineActionFilter, MdeApi } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
 
 /**
@@ -14,6 +14,23 @@ export const HISTORY_LOOKBACK_DAYS = 30;
 /** A page this full may hide the newest action; nobody decides from it. */
 export const HISTORY_MAX = 1_000;
 
+/** Why nothing is decided from a machine's list that `seenWhole` refused. */
+export const TOO_MANY_ACTIONS = `MDE lists ${HISTORY_MAX} or more isolate/release actions of this device in the last ${HISTORY_LOOKBACK_DAYS} days`;
+
+/** The list query for the isolate and release actions of `machineId` (one or several) in the lookback. */
+export function historyFilter(machineId: string | string[], now: number): MachineActionFilter {
+  return {
+    machineId,
+    type: ['Isolate', 'Unisolate'],
+    createdSince: new Date(now - HISTORY_LOOKBACK_DAYS * DAY_MS),
+  };
+}
+
+/** A machine's actions as read, or null when `max` or more: the newest may be among those unseen. */
+export function seenWhole(actions: MachineAction[], max = HISTORY_MAX): MachineAction[] | null {
+  return actions.length >= max ? null : actions;
+}
+
 /**
  * The machine's isolate and release actions of the lookback period, all of them: MDE promises no
  * order, so "the first page" is not "the newest". Null when there are too many to see them all.
@@ -23,11 +40,5 @@ export async function actionHistory(
   machineId: string,
   now: number,
 ): Promise<MachineAction[] | null> {
-  const actions = await api.listMachineActions({
-    machineId,
-    type: ['Isolate', 'Unisolate'],
-    createdSince: new Date(now - HISTORY_LOOKBACK_DAYS * DAY_MS),
-    top: HISTORY_MAX,
-  });
-  return actions.length >= HISTORY_MAX ? null : actions;
+  return seenWhole(await api.listMachineActions({ ...historyFilter(machineId, now), top: HISTORY_MAX }));
 }

@@ -20,10 +20,10 @@
  * machineactions call per request); the others give theirs back unused.
  */
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import { type Clock, DAY_MS } from '../../kernel/clock';
+import type { Clock } from '../../kernel/clock';
 import { MAX_MACHINES_PER_QUERY, type MdeApi } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
-import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from './action-history';
+import { HISTORY_MAX, historyFilter, seenWhole } from './action-history';
 
 /**
  * A read naming this many machines is sent at once rather than waiting out `gatherMs`: it already
@@ -99,11 +99,7 @@ export class RecentActions {
       const startedAt = this.clock.now();
       this.lastSentAt = startedAt;
       try {
-        const actions = await this.api.listMachineActions({
-          machineId: [...read.machines],
-          type: ['Isolate', 'Unisolate'],
-          createdSince: new Date(startedAt - HISTORY_LOOKBACK_DAYS * DAY_MS),
-        });
+        const actions = await this.api.listMachineActions(historyFilter([...read.machines], startedAt));
         const byMachine = new Map<string, MachineAction[]>([...read.machines].map((id) => [id, []]));
         for (const action of actions) byMachine.get(action.machineId.toLowerCase())?.push(action);
         return byMachine;
@@ -115,7 +111,6 @@ export class RecentActions {
   }
 
   private pick(byMachine: Map<string, MachineAction[]>, machineId: string): MachineAction[] | null {
-    const actions = byMachine.get(machineId) ?? [];
-    return actions.length >= this.maxPerMachine ? null : actions;
+    return seenWhole(byMachine.get(machineId) ?? [], this.maxPerMachine);
   }
 }

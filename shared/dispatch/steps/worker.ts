@@ -20,7 +20,7 @@ import type { MdeThrottle } from '../quota/throttle';
 import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
-import { HISTORY_LOOKBACK_DAYS, HISTORY_MAX } from './action-history';
+import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
@@ -256,7 +256,7 @@ export class IsolationWorker {
       await this.refuseConflict(
         target,
         undefined,
-        `MDE lists ${HISTORY_MAX} or more isolate/release actions for this device in the last ${HISTORY_LOOKBACK_DAYS} days; refusing to decide without seeing them all`,
+        `${TOO_MANY_ACTIONS}; refusing to decide without seeing them all`,
       );
     return history;
   }
