@@ -4,7 +4,7 @@ import { serviceBusTriggerAllowed } from './service-bus-trigger';
 /**
  * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
  * as one instance (infra caps it), so one process-wide throttle sees every MDE call. host.json lets it
- * handle up to 8 messages at once: the throttle, the per-machine lock and the record of posted actions
+ * handle up to 16 messages at once: the throttle, the per-machine lock and the record of posted actions
  * are process-wide, so two messages about one machine are still decided one after the other.
  * Returning completes the message; throwing abandons it and Service Bus redelivers it, which the
  * dispatcher only does when it could not requeue (work it defers or retries goes back as a scheduled

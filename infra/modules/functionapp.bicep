@@ -57,7 +57,7 @@ param instanceMemoryMB int = 2048
 // and maximumInstanceCount applies to the on-demand instances of each scale group, not to the app as a
 // whole, so 1 gives the worker group (and the HTTP intake group) one instance each. There is no per-group
 // setting for non-HTTP triggers, so this app-level value is the cap. Always-ready instances are not counted
-// against the maximum, which is why none are configured. host.json's maxConcurrentCalls (8) only runs messages
+// against the maximum, which is why none are configured. host.json's maxConcurrentCalls (16) only runs messages
 // side by side inside that one process, where the throttle and the per-machine lock are shared.
 var maximumInstanceCount = 1
 

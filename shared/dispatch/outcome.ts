@@ -4,8 +4,10 @@
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
 import type { AbsorbedAlert } from '../state/store';
+import type { LearnedCeiling } from './quota/api-budget';
 import { type IsolationRequest, type Requester, verbOf } from './request';
 
 export const OUTCOMES = [
@@ -67,6 +69,15 @@ export interface OutcomeRecord {
   mode: PolicyMode;
   attempts: number;
   deferrals: number;
+  /** 429 answers the request met, each answered by its Retry-After (`IsolationRequest.rateLimited`). */
+  rateLimited: number;
+  /**
+   * The lower ceilings 429s taught the budget that were in force when the request ended
+   * (docs/decisions/0009-headroom-as-a-share-of-the-rate.md): MDE counted calls this app did not make
+   * (a shared identity) or had forgotten (a restart), and the app keeps to what MDE allowed until the
+   * window turns over. Absent when none was.
+   */
+  quotaCeilings?: QuotaCeilingRecord[];
   /** Set on `coalesced`: the request that carries this one. */
   carriedBy?: string;
   /** The alerts this request absorbed (the first few, and how many in all), when it absorbed any. */
@@ -79,6 +90,22 @@ export interface OutcomeRecord {
     postedToTerminalMs: number | null;
     receivedToTerminalMs: number;
   };
+}
+
+/** A ceiling a 429 taught one API's window (quota/api-budget.ts, `LearnedCeiling`), as recorded. */
+export interface QuotaCeilingRecord {
+  api: MdeApiName;
+  windowMs: number;
+  /** The window's own limit. */
+  limit: number;
+  /** The calls allowed in it instead, until `until`. */
+  learned: number;
+  until: string;
+}
+
+export function ceilingRecord(api: MdeApiName, ceiling: LearnedCeiling): QuotaCeilingRecord {
+  const { windowMs, limit, learned, until } = ceiling;
+  return { api, windowMs, limit, learned, until: new Date(until).toISOString() };
 }
 
 export interface AbsorbedAlerts {
@@ -98,6 +125,8 @@ export interface OutcomeDetails {
   rule?: string;
   carriedBy?: string;
   absorbed?: AbsorbedAlerts;
+  /** The ceilings learned from 429s in force as the request ends. */
+  quotaCeilings?: readonly { api: MdeApiName; ceiling: LearnedCeiling }[];
 }
 
 export function outcomeRecord(
@@ -136,6 +165,10 @@ export function outcomeRecord(
     mode: request.mode,
     attempts: request.attempt,
     deferrals: request.deferrals,
+    rateLimited: request.rateLimited ?? 0,
+    ...(details.quotaCeilings?.length && {
+      quotaCeilings: details.quotaCeilings.map(({ api, ceiling }) => ceilingRecord(api, ceiling)),
+    }),
     ...(details.carriedBy !== undefined && { carriedBy: details.carriedBy }),
     ...(details.absorbed && { absorbed: details.absorbed }),
     timings: {

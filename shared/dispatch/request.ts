@@ -67,6 +67,12 @@ interface RequestFields {
   /** Times the request waited for API budget or a `Retry-After`; never a reason to give up. */
   deferrals: number;
   /**
+   * 429 answers the request met, in every phase (its tracking included), each answered by its
+   * Retry-After: absent until the first. Counted so an outcome record shows that MDE, not this app's
+   * budget, set the pace (another caller shares the identity, or a restart forgot recent calls).
+   */
+  rateLimited?: number;
+  /**
    * Device + action (and mode): a label in logs and message properties. Storms are coalesced on the
    * state store (coalesce.ts); the Service Bus `messageId` is the request id (transport/queue.ts).
    */
@@ -305,6 +311,8 @@ export function decodeRequest(body: unknown): DecodedRequest {
   if (typeof fields.alert !== 'object' || fields.alert === null) return { problem: 'alert missing' };
   if (typeof fields.attempt !== 'number' || typeof fields.deferrals !== 'number')
     return { problem: 'attempt or deferrals missing' };
+  if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
+    return { problem: 'rateLimited is not a number' };
   if (fields.action === 'track') {
     const { tracking } = fields;
     if (typeof tracking?.actionId !== 'string' || typeof tracking.machineId !== 'string')

@@ -7,16 +7,18 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
   policy: () => import('./policy'),
   quota: () => import('./quota'),
-  // The burst scenarios, then the sustained-arrival one.
+  // The burst scenarios, the sustained-arrival one, then a crash mid-storm.
   storm: async () => ({
     run: async () => {
       await (await import('./storm')).run();
       await (await import('./storm-sustained')).run();
+      await (await import('./storm-restart')).run();
     },
   }),
   'storm-sustained': () => import('./storm-sustained'),
   store: () => import('./store'),
   'storm-store': () => import('./storm-store'),
+  'storm-restart': () => import('./storm-restart'),
 };
 
 async function main(): Promise<void> {

@@ -62,6 +62,22 @@ describe('429 storm: MDE allows fewer calls than the app was told', () => {
     expect(h.outcomes.filter((o) => o.outcome === 'dead-lettered')).toEqual([]);
     expect(h.notes.some((n) => String(n.why).includes('429'))).toBe(true);
   });
+
+  it('reports in the outcome records the 429s each request met and the ceilings they taught', () => {
+    const limited = h.outcomes.filter((o) => o.rateLimited > 0);
+    expect(limited.length).toBeGreaterThan(0);
+    const answered = h.sim.calls().filter((c) => c.status === 429).length;
+    // One 429 may answer a read several requests shared (the batched pre-POST check): each met it.
+    for (const outcome of limited) expect(outcome.rateLimited).toBeLessThanOrEqual(answered);
+    expect(h.outcomes.filter((o) => o.outcome === 'coalesced' && o.rateLimited > 0)).toEqual([]);
+    const ceilings = h.outcomes.flatMap((o) => o.quotaCeilings ?? []);
+    expect(ceilings.length).toBeGreaterThan(0);
+    for (const ceiling of ceilings) {
+      expect(ceiling.learned).toBeLessThan(ceiling.limit);
+      expect(Number.isNaN(Date.parse(ceiling.until))).toBe(false);
+    }
+    expect(h.notes.filter((n) => n.event === 'quota-ceiling-learned').length).toBeGreaterThan(0);
+  });
 });
 
 describe('injected 5xx, latency and dropped connections', () => {

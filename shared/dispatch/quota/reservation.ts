@@ -25,6 +25,12 @@ export interface ReservedBudget {
   run<T>(api: MdeApiName, priority: number, call: () => Promise<T>): Promise<T>;
   /** Gives back a slot taken and never used. */
   refund(api: MdeApiName): void;
+  /**
+   * A reserved call of `api` is about to be made, for a reservation taken at `reservedAt` whose slot
+   * for it frees at `slotAt` (epoch ms, the budget's clock): resolves then, or rejects once the
+   * budget stops.
+   */
+  slotReached(api: MdeApiName, slotAt: number, reservedAt: number): Promise<void>;
 }
 
 export class Reservation {
@@ -34,6 +40,13 @@ export class Reservation {
     private readonly budget: ReservedBudget,
     needs: CallBudget,
     private readonly priority: number,
+    /**
+     * When the reserved slots of the request's POST free (it may be reserved ahead of them by the
+     * time its earlier calls take): its call waits until then.
+     */
+    private readonly slots: ReadonlyMap<MdeApiName, number> = new Map(),
+    /** When the reservation was taken, on the budget's clock. */
+    private readonly reservedAt = 0,
   ) {
     for (const [api, count] of callsPerApi(needs)) this.unused.set(api, count);
   }
@@ -41,8 +54,16 @@ export class Reservation {
   /** Makes one call of `api` in a reserved slot, or in a fresh one (BudgetShortError when none is free). */
   async call<T>(api: MdeApiName, call: () => Promise<T>): Promise<T> {
     const left = this.unused.get(api) ?? 0;
-    if (left > 0) this.unused.set(api, left - 1);
-    else this.budget.takeNow(api, this.priority);
+    if (left > 0) {
+      this.unused.set(api, left - 1);
+      const at = this.slots.get(api);
+      if (at !== undefined)
+        await this.budget.slotReached(api, at, this.reservedAt).catch((error: unknown) => {
+          // Never sent: `close` gives the slot back.
+          this.unused.set(api, (this.unused.get(api) ?? 0) + 1);
+          throw error;
+        });
+    } else this.budget.takeNow(api, this.priority);
     return this.budget.run(api, this.priority, call);
   }
 

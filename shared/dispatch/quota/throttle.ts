@@ -11,17 +11,19 @@
  * The recent calls per API can be exported (`checkpoint`) and counted again in a new process
  * (`restore`), so a restarted worker starts from what the previous one spent (`checkpoint.ts`).
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateWindow } from '../../config';
 import { type Clock, systemClock } from '../../kernel/clock';
 import { MDE_APIS, type MdeApiName } from '../../mde/api';
 import type { MdeCallScheduler } from '../../mde/client';
 import type { QuotaCheckpoint } from '../../state/store';
-import type { DispatchReporter } from '../outcome';
+import { ceilingRecord, type DispatchReporter } from '../outcome';
 import { PRIORITY } from '../request';
 import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows, type LearnedCeiling } from './api-budget';
 import { CallLine } from './call-line';
 import { currentReservation } from './current-reservation';
+import { PostLead } from './post-lead';
 import { BudgetShortError, Reservation, type ReservedBudget } from './reservation';
 import { WaitingLine } from './waiting-line';
 
@@ -32,6 +34,12 @@ export interface ThrottleOptions {
   /** Calls in flight per API at once. */
   maxConcurrent?: number;
 }
+
+/**
+ * The API families whose call is the last a request makes (its POST): the request may start the
+ * learned lead (`PostLead`) before their slot frees.
+ */
+const POSTED_LAST: ReadonlySet<MdeApiName> = new Set(['isolate', 'unisolate']);
 
 /**
  * The share of each machineactions window tracking leaves to the pre-POST checks while isolations
@@ -53,14 +61,7 @@ export interface ThrottleListener {
 export function noteLearnedCeilings(reporter: Pick<DispatchReporter, 'note'>): ThrottleListener {
   return {
     learned: (api, ceiling) =>
-      reporter.note('warn', {
-        event: 'quota-ceiling-learned',
-        api,
-        windowMs: ceiling.windowMs,
-        limit: ceiling.limit,
-        learned: ceiling.learned,
-        until: new Date(ceiling.until).toISOString(),
-      }),
+      reporter.note('warn', { event: 'quota-ceiling-learned', ...ceilingRecord(api, ceiling) }),
   };
 }
 
@@ -79,6 +80,7 @@ export class MdeThrottle {
   private readonly lines: Record<MdeApiName, WaitingLine>;
   private readonly calls: CallLine;
   private readonly holdMs: number;
+  private readonly postLead: PostLead;
   private readonly stopping = new AbortController();
   /** Settles once the previous process's spend is counted (`holdUntil`). */
   private restored: Promise<void> = Promise.resolve();
@@ -92,6 +94,10 @@ export class MdeThrottle {
     },
     run: (api, priority, call) => this.run(api, priority, call),
     refund: (api) => this.budgets[api].refund(),
+    slotReached: (api, slotAt, reservedAt) => {
+      if (POSTED_LAST.has(api)) this.postLead.observe(this.clock.now() - reservedAt);
+      return this.sleepUntil(slotAt);
+    },
   };
 
   constructor(options: ThrottleOptions) {
@@ -100,6 +106,11 @@ export class MdeThrottle {
     // A waiting request that does not come back this long after its slot (it was dead-lettered, or
     // the process lost it) stops holding back the requests behind it.
     this.holdMs = 2 * Math.min(...windows.map((w) => w.windowMs));
+    // Every call waiting for its slot listens for the stop: in a storm, dozens at once.
+    setMaxListeners(0, this.stopping.signal);
+    // Below every window, so a slot granted ahead always waits on calls that have ended (and whose
+    // end, no earlier than MDE counted them, is known), never on one still in flight.
+    this.postLead = new PostLead(Math.floor(Math.min(...windows.map((w) => w.windowMs)) / 2));
     const budgets = {} as Record<MdeApiName, ApiBudget>;
     const lines = {} as Record<MdeApiName, WaitingLine>;
     for (const api of MDE_APIS) {
@@ -117,14 +128,27 @@ export class MdeThrottle {
    * answer is the slot of that place: requests come back one slot apart instead of all at once, and
    * freed budget goes to high severity first whatever order the queue delivers in, so a tracking poll
    * never takes the call an isolation needs.
+   *
+   * A request's POST (POSTED_LAST) may be reserved before its slot frees, by the time requests lately
+   * took to reach their POST (`PostLead`): the request starts now, its lookup and check run
+   * meanwhile, and the POST waits for its slot
+   * (`Reservation.call`). Each slot still counts from the moment it is taken, so no window ever holds
+   * more calls than its limit; what the lead saves is the time a slot would otherwise stand free
+   * while its request looks the device up.
    */
   reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
     const now = this.clock.now();
     let retryAt = now;
+    const slots = new Map<MdeApiName, number>();
     for (const [api, count] of callsPerApi(needs)) {
       const ahead = this.lines[api].callsAhead(priority, claimant, now);
       const kept = this.keptFrom(api, priority, now);
-      retryAt = Math.max(retryAt, this.budgets[api].slotAt(now, ahead + count, kept));
+      const slot = this.budgets[api].slotAt(now, ahead + count, kept);
+      if (!POSTED_LAST.has(api)) retryAt = Math.max(retryAt, slot);
+      else {
+        slots.set(api, slot);
+        retryAt = Math.max(retryAt, slot - this.postLead.ms());
+      }
     }
     if (retryAt > now) {
       if (claimant)
@@ -136,7 +160,7 @@ export class MdeThrottle {
       if (claimant) this.lines[api].leave(claimant);
       this.budgets[api].take(count);
     }
-    return new Reservation(this.reserved, needs, priority);
+    return new Reservation(this.reserved, needs, priority, slots, now);
   }
 
   /**
@@ -220,15 +244,22 @@ export class MdeThrottle {
     await this.calls.stop();
   }
 
+  /** Resolves at `at` on this throttle's clock; rejects with ThrottleStoppedError once stopped. */
+  private async sleepUntil(at: number): Promise<void> {
+    // Until the clock says so: a timer may fire a millisecond before the clock has moved on.
+    for (let wait = at - this.clock.now(); wait > 0; wait = at - this.clock.now())
+      await sleep(wait, undefined, { signal: this.stopping.signal }).catch(() => {
+        throw new ThrottleStoppedError();
+      });
+  }
+
   private async callWhenFree<T>(api: MdeApiName, send: () => Promise<T>): Promise<T> {
     for (;;) {
       const now = this.clock.now();
       const at = this.budgets[api].slotAt(now, 1);
       if (at <= now) break;
       // A slot may be an hour away: a stopped runtime must not keep the process alive that long.
-      await sleep(at - now, undefined, { signal: this.stopping.signal }).catch(() => {
-        throw new ThrottleStoppedError();
-      });
+      await this.sleepUntil(at);
     }
     this.budgets[api].take(1);
     return this.run(api, 0, send);

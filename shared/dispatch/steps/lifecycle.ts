@@ -178,7 +178,11 @@ export class RequestLifecycle {
       });
     }
     this.reporter.outcome(
-      outcomeRecord(request, { ...details, ...(absorbed && { absorbed }) }, this.clock.now()),
+      outcomeRecord(
+        request,
+        { ...details, ...(absorbed && { absorbed }), quotaCeilings: this.throttle.learnedCeilings() },
+        this.clock.now(),
+      ),
     );
   }
 
@@ -187,7 +191,13 @@ export class RequestLifecycle {
    * there is no entry to close: a storm's absorbed alerts cost the store nothing more here.
    */
   absorbed(request: IsolationRequest, carrier: OpenRequest): void {
-    this.reporter.outcome(outcomeRecord(request, coalescedInto(carrier), this.clock.now()));
+    this.reporter.outcome(
+      outcomeRecord(
+        request,
+        { ...coalescedInto(carrier), quotaCeilings: this.throttle.learnedCeilings() },
+        this.clock.now(),
+      ),
+    );
   }
 
   /** Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. */
@@ -234,9 +244,11 @@ export class RequestLifecycle {
           await this.deferForStore(request, { ...plan, storeOutage: plan.storeOutage });
           break;
         }
-        // After a 429 the whole process waits with this request, not only this request.
-        if (error instanceof RateLimitedError) this.throttle.pause(error.api, plan.at);
-        await this.defer(request, plan.at, plan.why);
+        if (error instanceof RateLimitedError) {
+          // After a 429 the whole process waits with this request, not only this request.
+          this.throttle.pause(error.api, plan.at);
+          await this.defer({ ...request, rateLimited: (request.rateLimited ?? 0) + 1 }, plan.at, plan.why);
+        } else await this.defer(request, plan.at, plan.why);
         break;
       case 'retry':
         await this.requeue(

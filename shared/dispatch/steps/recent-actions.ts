@@ -27,10 +27,11 @@ import { HISTORY_MAX, historyFilter, seenWhole } from './action-history';
 
 /**
  * A read naming this many machines is sent at once rather than waiting out `gatherMs`: it already
- * costs each of them an eighth of a call. Fewer than the worker's concurrent messages, so a busy
- * worker fills it.
+ * costs each of them a twelfth of a call. Fewer than the worker's concurrent messages (16 under
+ * Service Bus, host.json), so a busy worker fills it; in the sustained-arrival storm 12 rather than 8
+ * took the machineactions calls per isolated device from 0.21 to 0.20.
  */
-export const READ_ENOUGH = 8;
+export const READ_ENOUGH = 12;
 
 interface Read {
   /** Until the read is sent, machines may join it. */
