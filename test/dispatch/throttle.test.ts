@@ -95,6 +95,25 @@ describe('MdeThrottle', () => {
     expect(throttle.reserve({ machineactions: 1 }, 8, 'tracking')).toBeInstanceOf(Reservation);
   });
 
+  it('holds a waiting place only in the lines of the APIs that were short', async () => {
+    const throttle = throttleAt({ now: () => 0 }, '2/1000ms');
+    for (let i = 0; i < 2; i += 1) {
+      const posted = throttle.reserve({ isolate: 1 }, 1) as Reservation;
+      await posted.call('isolate', async () => 'posted');
+      posted.close();
+    }
+    // Isolations of a storm wait for the isolate window; machineactions has room for two calls.
+    for (let i = 0; i < 5; i += 1)
+      expect(
+        throttle.reserve({ machines: 1, machineactions: 1, isolate: 1 }, 1, `isolation-${i}`),
+      ).not.toBeInstanceOf(Reservation);
+    // Tracking's status list is not sent behind five checks that cannot come before the isolate slot.
+    const list = throttle.reserve({ machineactions: 1 }, PRIORITY.tracking, 'status-list');
+    expect(list).toBeInstanceOf(Reservation);
+    (list as Reservation).close();
+    await throttle.stop();
+  });
+
   it('throws BudgetShortError for an unplanned call without budget', async () => {
     const throttle = throttleAt({ now: () => 0 }, '1/1000ms');
     const reservation = throttle.reserve({ machines: 1 }, 1) as Reservation;

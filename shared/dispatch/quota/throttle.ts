@@ -138,22 +138,26 @@ export class MdeThrottle {
    */
   reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
     const now = this.clock.now();
-    let retryAt = now;
     const slots = new Map<MdeApiName, number>();
+    /** When each API lets the request start. */
+    const due = new Map<MdeApiName, number>();
     for (const [api, count] of callsPerApi(needs)) {
       const ahead = this.lines[api].callsAhead(priority, claimant, now);
       const kept = this.keptFrom(api, priority, now);
       const slot = this.budgets[api].slotAt(now, ahead + count, kept);
-      if (!POSTED_LAST.has(api)) retryAt = Math.max(retryAt, slot);
-      else {
-        slots.set(api, slot);
-        retryAt = Math.max(retryAt, slot - this.postLead.ms());
-      }
+      if (POSTED_LAST.has(api)) slots.set(api, slot);
+      due.set(api, POSTED_LAST.has(api) ? slot - this.postLead.ms() : slot);
     }
+    const retryAt = Math.max(now, ...due.values());
     if (retryAt > now) {
+      // A place only in the lines of the APIs that are short: a request waiting for the isolate
+      // quota must not stand ahead of tracking's reads in a machineactions window that has room.
       if (claimant)
-        for (const [api, count] of callsPerApi(needs))
-          this.lines[api].hold(claimant, priority, count, retryAt + this.holdMs);
+        for (const [api, count] of callsPerApi(needs)) {
+          if ((due.get(api) ?? now) > now)
+            this.lines[api].hold(claimant, priority, count, retryAt + this.holdMs);
+          else this.lines[api].leave(claimant);
+        }
       return { retryAt };
     }
     for (const [api, count] of callsPerApi(needs)) {
