@@ -1,12 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import {
-  checkItemCount,
-  checkRequestHead,
-  type HttpProblem,
-  isHttpProblem,
-  parseJsonBody,
-  readBodyWithin,
-} from '../shared/intake/http-body';
+import type { HttpProblem } from '../shared/intake/http-body';
 import type { IntakeResult } from '../shared/intake/receive-alerts';
 import { httpRuntime, jsonProblem } from './http-runtime';
 
@@ -32,11 +25,17 @@ function fromResult(result: IntakeResult): HttpResponseInit {
   return { status: 422, jsonBody: { error, ...result } };
 }
 
-/** POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out. */
+/**
+ * POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out.
+ * The body checks load on first call, like the pipeline (docs/architecture.md §8).
+ */
 export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
+  const { checkItemCount, checkRequestHead, isHttpProblem, parseJsonBody, readBodyWithin } = await import(
+    '../shared/intake/http-body'
+  );
   const head = checkRequestHead(request.method, request.headers, runtime.config.maxAlertBytes);
   if (head) return fromHttpProblem(head);
   const read = await readBodyWithin(request.body, runtime.config.maxAlertBytes);

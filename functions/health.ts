@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
 import type { ConfigurationCheck } from '../shared/configuration-check';
-import { PRODUCT_VERSION } from '../shared/kernel/version';
 
 type StoreComponent = 'ok' | 'down' | 'not checked';
 
@@ -19,7 +18,7 @@ async function storeComponent(check: ConfigurationCheck): Promise<StoreComponent
   }
 }
 
-/** Loaded on the first probe, not at import: compiling the policy needs the schema validator. */
+/** Loaded on the first probe, not at import: validating the policy needs the schema validator. */
 async function configurationCheck(): Promise<ConfigurationCheck> {
   return (await import('../shared/configuration-check')).checkConfiguration();
 }
@@ -58,6 +57,8 @@ export async function healthDetails(
 ): Promise<HttpResponseInit> {
   const check = await configurationCheck();
   const store = await storeComponent(check);
+  // Read on the first keyed probe, not at import: it parses package.json (docs/architecture.md §8).
+  const { PRODUCT_VERSION } = await import('../shared/kernel/version');
   if (!check.valid)
     return {
       status: statusOf(check, store),
@@ -69,7 +70,7 @@ export async function healthDetails(
         invalidSettings: check.invalidSettings,
       },
     };
-  const { config, policy } = check;
+  const { config, mode } = check;
   return {
     status: statusOf(check, store),
     jsonBody: {
@@ -77,7 +78,7 @@ export async function healthDetails(
       version: PRODUCT_VERSION,
       cloud: config.cloud,
       apiHost: new URL(config.apiBaseUrl).host,
-      mode: policy.mode,
+      mode,
       modeFrom: config.modeOverride ? SETTINGS.mode : 'policy',
       manualMode: config.manualMode,
       queue: config.serviceBusNamespace ? 'service-bus' : 'inline',

@@ -1,19 +1,23 @@
 /**
  * Whether this process's settings and policy are usable, decided once: health answers from it on
- * every probe (compiling a large policy per anonymous call would let anyone burn the CPU), and the
- * worker trigger is only registered when it holds. Why it failed goes to the log, once; callers tell
- * the world at most which component failed.
+ * every probe (validating a large policy per anonymous call would let anyone burn the CPU), and the
+ * Service Bus triggers are only registered when it holds. Why it failed goes to the log, once;
+ * callers tell the world at most which component failed. The policy is validated, not compiled: the
+ * triggers decide while the host imports them, and compiling a validated policy only builds matchers
+ * from patterns validation has already compiled, so the engine can wait for the first message
+ * (docs/architecture.md §8).
  */
 import { type AppConfig, ConfigError, loadConfig, SETTINGS } from './config';
-import { loadPolicy } from './policy/load';
-import type { IsolationPolicy } from './policy/types';
+import type { PolicyMode } from './kernel/vocabulary';
+import { effectiveMode } from './policy/document';
+import { readPolicy } from './policy/read';
 import { PolicyError } from './policy/validate';
 
 /** The parts of a deployment health reports on; settings first, since the policy is read through one. */
 export type ConfigurationComponent = 'settings' | 'policy';
 
 export type ConfigurationCheck =
-  | { valid: true; config: AppConfig; policy: IsolationPolicy }
+  | { valid: true; config: AppConfig; mode: PolicyMode }
   | {
       valid: false;
       component: ConfigurationComponent;
@@ -33,7 +37,7 @@ function keyOf(env: Env): string {
 function evaluate(env: Env): ConfigurationCheck {
   try {
     const config = loadConfig(env);
-    return { valid: true, config, policy: loadPolicy(config.policySource, config.modeOverride) };
+    return { valid: true, config, mode: effectiveMode(readPolicy(config.policySource), config.modeOverride) };
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
     const component: ConfigurationComponent = error instanceof ConfigError ? 'settings' : 'policy';

@@ -104,6 +104,11 @@ export interface PolicyDocument {
   comment?: CommentSpec;
 }
 
+/** The mode a deployment runs in: ISOLATION_MODE when it is set, else the policy's own. */
+export function effectiveMode(document: PolicyDocument, modeOverride: PolicyMode | null): PolicyMode {
+  return modeOverride ?? document.mode;
+}
+
 export const BLAST_RADIUS_DEFAULTS: Required<BlastRadiusSpec> = {
   maxDevicesPerAlert: 3,
   maxIsolations: 10,

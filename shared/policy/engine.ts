@@ -24,6 +24,7 @@ import {
 import {
   BLAST_RADIUS_DEFAULTS,
   COMMENT_MAX_LENGTH,
+  effectiveMode,
   type PolicyDocument,
   type ProtectionAction,
 } from './document';
@@ -488,5 +489,5 @@ export function createPolicy(
   modeOverride: PolicyMode | null = null,
   manualMode: ManualMode = 'follow',
 ): IsolationPolicy {
-  return new Policy(document, modeOverride ?? document.mode, manualMode);
+  return new Policy(document, effectiveMode(document, modeOverride), manualMode);
 }
