@@ -69,7 +69,6 @@ describe('429 storm: MDE allows fewer calls than the app was told', () => {
     const answered = h.sim.calls().filter((c) => c.status === 429).length;
     // One 429 may answer a read several requests shared (the batched pre-POST check): each met it.
     for (const outcome of limited) expect(outcome.rateLimited).toBeLessThanOrEqual(answered);
-    expect(h.outcomes.filter((o) => o.outcome === 'coalesced' && o.rateLimited > 0)).toEqual([]);
     const ceilings = h.outcomes.flatMap((o) => o.quotaCeilings ?? []);
     expect(ceilings.length).toBeGreaterThan(0);
     for (const ceiling of ceilings) {
