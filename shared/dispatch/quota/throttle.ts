@@ -96,7 +96,7 @@ export class MdeThrottle {
     refund: (api) => this.budgets[api].refund(),
     slotReached: (api, slotAt, reservedAt) => {
       if (POSTED_LAST.has(api)) this.postLead.observe(this.clock.now() - reservedAt);
-      return this.sleepUntil(slotAt);
+      return this.slotAndPauseReached(api, slotAt);
     },
   };
 
@@ -255,6 +255,19 @@ export class MdeThrottle {
       await sleep(wait, undefined, { signal: this.stopping.signal }).catch(() => {
         throw new ThrottleStoppedError();
       });
+  }
+
+  /**
+   * Resolves once `slotAt` has come and no 429 pause of `api` is in force: a pause that began while
+   * the call waited holds it too (`pause`), which its slot, computed before, does not know.
+   */
+  private async slotAndPauseReached(api: MdeApiName, slotAt: number): Promise<void> {
+    for (
+      let at = slotAt;
+      at > this.clock.now();
+      at = Math.max(slotAt, this.budgets[api].slotAt(this.clock.now(), 0))
+    )
+      await this.sleepUntil(at);
   }
 
   private async callWhenFree<T>(api: MdeApiName, send: () => Promise<T>): Promise<T> {
