@@ -62,6 +62,11 @@ export class ApiBudget {
     return this.log.windows.map((w) => w.limit);
   }
 
+  /** When the 429 pause in force ends (0: none was). */
+  pauseEnd(): number {
+    return this.pausedUntil;
+  }
+
   /** No call fits before `until`; a shorter pause never shortens a longer one. */
   pauseUntil(until: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, until);

@@ -262,12 +262,8 @@ export class MdeThrottle {
    * the call waited holds it too (`pause`), which its slot, computed before, does not know.
    */
   private async slotAndPauseReached(api: MdeApiName, slotAt: number): Promise<void> {
-    for (
-      let at = slotAt;
-      at > this.clock.now();
-      at = Math.max(slotAt, this.budgets[api].slotAt(this.clock.now(), 0))
-    )
-      await this.sleepUntil(at);
+    const ready = () => Math.max(slotAt, this.budgets[api].pauseEnd());
+    for (let at = ready(); at > this.clock.now(); at = ready()) await this.sleepUntil(at);
   }
 
   private async callWhenFree<T>(api: MdeApiName, send: () => Promise<T>): Promise<T> {
