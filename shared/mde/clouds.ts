@@ -82,7 +82,7 @@ export function apiHostsOf(cloud: MdeCloud): string[] {
  * parsed URL spells it. Never judged by the look of a DNS name: `127.example.net` resolves wherever
  * its owner wants, and the bearer token would follow.
  */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return (
     hostname === 'localhost' || hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'))
   );
