@@ -171,6 +171,9 @@ function readChoice<T extends string>(
 
 /** What is wrong with an explicit API URL for `cloud` (judgeApiUrl), and the fix; null when nothing is. */
 function apiUrlProblem(cloud: MdeCloud, url: URL): string | null {
+  // Never echoed: the value holds a password, which every log line naming the URL would repeat.
+  if (url.username || url.password)
+    return 'carries a user name or password (user:password@): remove it; the app signs in to MDE with its identity';
   const verdict = judgeApiUrl(cloud, url);
   const host = url.hostname;
   switch (verdict.kind) {

@@ -90,6 +90,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses credentials in the URL without repeating them', () => {
+    const url = 'https://svc:hunter2@api.security.microsoft.com';
+    expect(() => loadConfig({ MDE_API_URL: url })).toThrow(/MDE_API_URL: carries a user name or password/);
+    expect(() => loadConfig({ MDE_API_URL: url })).not.toThrow(/hunter2/);
+  });
+
   it('refuses a documented host over plain http, which would carry the token in clear', () => {
     expect(() => loadConfig({ MDE_API_URL: 'http://eu.api.security.microsoft.com' })).toThrow(
       /MDE_API_URL: "http:\/\/eu\.api\.security\.microsoft\.com" would send the bearer token over plain http: use https:\/\/eu\.api\.security\.microsoft\.com/,

@@ -1,10 +1,10 @@
-import { isIPv4 } from 'node:net';
-
 /**
  * Which API host, token scope and sign-in authority belong together (docs/mde-api.md
  * §1–2). A token minted for one cloud is rejected by another cloud's API, so the three are only ever
  * chosen together, from the cloud name.
  */
+
+import { isIPv4 } from 'node:net';
 
 export const MDE_CLOUDS = ['commercial', 'gcc', 'gcc-high', 'dod'] as const;
 export type MdeCloud = (typeof MDE_CLOUDS)[number];
