@@ -8,7 +8,7 @@ import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
 import { readTextFile, TextFileError } from './kernel/text-file';
 import { MANUAL_MODES, type ManualMode, POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
-import { apiUrlMismatch, CLOUD_ENDPOINTS, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
+import { apiHostsOf, CLOUD_ENDPOINTS, judgeApiUrl, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
 export const SETTINGS = {
@@ -169,6 +169,25 @@ function readChoice<T extends string>(
   return fallback;
 }
 
+/** What is wrong with an explicit API URL for `cloud` (judgeApiUrl), and the fix; null when nothing is. */
+function apiUrlProblem(cloud: MdeCloud, url: URL): string | null {
+  // Never echoed: the value holds a password, which every log line naming the URL would repeat.
+  if (url.username || url.password)
+    return 'carries a user name or password (user:password@): remove it; the app signs in to MDE with its identity';
+  const verdict = judgeApiUrl(cloud, url);
+  const host = url.hostname;
+  switch (verdict.kind) {
+    case 'ok':
+      return null;
+    case 'not-https':
+      return `"${url.origin}" would send the bearer token over plain http: use https://${host}`;
+    case 'other-cloud':
+      return `host ${host} belongs to cloud "${verdict.owner}", not "${cloud}", whose token it refuses: set ${SETTINGS.cloud}=${verdict.owner}, or a host of "${cloud}" (${apiHostsOf(cloud).join(', ')})`;
+    case 'unknown-host':
+      return `host ${host} is no documented Defender for Endpoint API host, and the bearer token would go to it: leave ${SETTINGS.apiUrl} empty for ${CLOUD_ENDPOINTS[cloud].apiBaseUrl}, set a host of "${cloud}" (${apiHostsOf(cloud).join(', ')}), or the local simulator by address (http://127.0.0.1:<port>, http://[::1]:<port>, http://localhost:<port>)`;
+  }
+}
+
 /** The API base URL: the cloud's, or one set explicitly (the simulator), which must belong to the cloud. */
 function readApiBaseUrl(get: Lookup, cloud: MdeCloud, problems: SettingProblem[]): string {
   const raw = get(SETTINGS.apiUrl);
@@ -178,9 +197,8 @@ function readApiBaseUrl(get: Lookup, cloud: MdeCloud, problems: SettingProblem[]
     problems.push({ setting: SETTINGS.apiUrl, message: `"${raw}" is not an absolute http(s) URL` });
     return CLOUD_ENDPOINTS[cloud].apiBaseUrl;
   }
-  const mismatch = apiUrlMismatch(cloud, url);
-  if (mismatch)
-    problems.push({ setting: SETTINGS.apiUrl, message: `${mismatch}; set ${SETTINGS.cloud} to match` });
+  const problem = apiUrlProblem(cloud, url);
+  if (problem) problems.push({ setting: SETTINGS.apiUrl, message: problem });
   // The client adds `/api/...` itself; accept a base given with or without it.
   return url
     .toString()

@@ -15,6 +15,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
+import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
 import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import type { IsolationRequest } from './dispatch/request';
@@ -56,6 +57,8 @@ export interface Runtime {
   submit: DecisionSink['submit'];
   /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
+  /** The outcome records this process reports from now on (the manual API's wait ends on its own). */
+  watchOutcomes(): OutcomeWatch;
   /** A dead-letter record's request sent again by an operator, decided as it was. */
   resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
   /**
@@ -213,7 +216,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
-  const reporter = comments ?? baseReporter;
+  const outcomes = new OutcomeFeed();
+  const reporter = outcomes.reporting(comments ?? baseReporter);
   const waits = new IdleWaits();
   const storeAnswers = cachedFor(STORE_CHECK_MS, () =>
     store.ping().then(
@@ -249,6 +253,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
+    watchOutcomes: () => outcomes.watch(),
     resubmit: (request) => dispatcher.resubmit(request),
     async deadLetter(record) {
       await queue.deadLetter(record);

@@ -54,7 +54,51 @@ describe('loadConfig', () => {
 
   it('refuses a host of another cloud, whose token would not match', () => {
     expect(() => loadConfig({ MDE_API_URL: 'https://api-gov.securitycenter.microsoft.us' })).toThrow(
-      /belongs to cloud "gcc-high", not "commercial"/,
+      /MDE_API_URL: host api-gov\.securitycenter\.microsoft\.us belongs to cloud "gcc-high", not "commercial", whose token it refuses: set MDE_CLOUD=gcc-high/,
+    );
+  });
+
+  it.each([
+    ['commercial', 'https://api.securitycenter.microsoft.com', 'https://api.securitycenter.microsoft.com'],
+    [
+      'commercial',
+      'https://api-us.securitycenter.microsoft.com/api',
+      'https://api-us.securitycenter.microsoft.com',
+    ],
+    ['commercial', 'https://uk.api.security.microsoft.com', 'https://uk.api.security.microsoft.com'],
+    ['gcc', 'https://api-gcc.securitycenter.microsoft.us', 'https://api-gcc.securitycenter.microsoft.us'],
+    ['dod', 'https://api-gov.securitycenter.microsoft.us', 'https://api-gov.securitycenter.microsoft.us'],
+    ['commercial', 'http://localhost:4010', 'http://localhost:4010'],
+    ['gcc-high', 'http://[::1]:4010/api', 'http://[::1]:4010'],
+    ['commercial', 'http://127.1.2.3:4010', 'http://127.1.2.3:4010'],
+  ])('accepts for %s the documented host or loopback address %s', (cloud, url, base) => {
+    expect(loadConfig({ MDE_CLOUD: cloud, MDE_API_URL: url }).apiBaseUrl).toBe(base);
+  });
+
+  it.each([
+    // A DNS name that looks like a loopback address resolves wherever its owner wants.
+    ['http://127.0.0.1.attacker.example:4010', /host 127\.0\.0\.1\.attacker\.example is no documented/],
+    ['https://127.attacker.example', /host 127\.attacker\.example is no documented/],
+    ['https://mde-proxy.example.com', /host mde-proxy\.example\.com is no documented/],
+    ['https://api.security.microsoft.com.attacker.example', /is no documented/],
+    ['http://0.0.0.0:4010', /host 0\.0\.0\.0 is no documented/],
+  ])('refuses %s, naming the setting, what is wrong and the fix', (url, what) => {
+    expect(problemsOf({ MDE_API_URL: url })).toEqual(['MDE_API_URL']);
+    expect(() => loadConfig({ MDE_API_URL: url })).toThrow(what);
+    expect(() => loadConfig({ MDE_API_URL: url })).toThrow(
+      /leave MDE_API_URL empty for https:\/\/api\.security\.microsoft\.com, set a host of "commercial" \(api\.security\.microsoft\.com, .*\), or the local simulator by address \(http:\/\/127\.0\.0\.1:<port>/,
+    );
+  });
+
+  it('refuses credentials in the URL without repeating them', () => {
+    const url = 'https://svc:hunter2@api.security.microsoft.com';
+    expect(() => loadConfig({ MDE_API_URL: url })).toThrow(/MDE_API_URL: carries a user name or password/);
+    expect(() => loadConfig({ MDE_API_URL: url })).not.toThrow(/hunter2/);
+  });
+
+  it('refuses a documented host over plain http, which would carry the token in clear', () => {
+    expect(() => loadConfig({ MDE_API_URL: 'http://eu.api.security.microsoft.com' })).toThrow(
+      /MDE_API_URL: "http:\/\/eu\.api\.security\.microsoft\.com" would send the bearer token over plain http: use https:\/\/eu\.api\.security\.microsoft\.com/,
     );
   });
 

@@ -1,6 +1,8 @@
 /**
  * Family 7: a request typed by a person or a script. Unlike relayed alerts, every value was chosen by
- * the caller, so a bad one is rejected with its field named instead of being read leniently.
+ * the caller, so a bad one is rejected with its field named instead of being read leniently. On the
+ * alert paths (POST /api/alerts, the alert queue) it comes from a relay holding the alerts key, so it
+ * is a `relay-manual` alert; the manual API and the CLI build the `manual` ones (manualAlert).
  */
 import { createHash } from 'node:crypto';
 import type { JsonRecord } from '../kernel/records';
@@ -76,6 +78,21 @@ export interface ManualOrderFields {
   /** The caller's own id for the order; derived from the device and comment when absent. */
   alertId?: string;
   incidentId?: string;
+  /**
+   * Came on an alert path: nothing verified who sent it, so it is a `relay-manual` alert (mode and
+   * breaker of every alert) and its `requestedBy` is recorded as the relay's claim.
+   */
+  relayed?: boolean;
+}
+
+/**
+ * How a relayed order's requester is recorded everywhere (MDE comment, register, outcome): as what the
+ * relay claims, never as a verified caller, and never a name a relay can make look like one.
+ */
+export function relayClaim(requestedBy: string | undefined): string {
+  return requestedBy === undefined
+    ? '(claimed by the relay) nobody named'
+    : `(claimed by the relay) ${requestedBy}`;
 }
 
 /** The identifier the order names the device by, strongest first, as the id of the alert uses it. */
@@ -103,10 +120,11 @@ export function manualAlert(order: ManualOrderFields): NormalizedAlert {
       .slice(0, 16)}`;
   const manual: NonNullable<NormalizedAlert['manual']> = { comment: order.comment };
   if (order.isolationType) manual.isolationType = order.isolationType;
-  if (order.requestedBy) manual.requestedBy = order.requestedBy;
+  const requestedBy = order.relayed ? relayClaim(order.requestedBy) : order.requestedBy;
+  if (requestedBy) manual.requestedBy = requestedBy;
   if (order.overrideReason) manual.overrideReason = order.overrideReason;
   return {
-    source: 'manual',
+    source: order.relayed ? 'relay-manual' : 'manual',
     alertId,
     incidentId: order.incidentId ?? null,
     incidentArmId: null,
@@ -136,12 +154,13 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       requestedBy: labelOf(body, 'requestedBy'),
       alertId: labelOf(body, 'alertId'),
       incidentId: labelOf(body, 'incidentId'),
+      relayed: true,
     }),
   ];
 }
 
 export const manualRequest: AlertFamily = {
-  source: 'manual',
+  source: 'relay-manual',
   label: 'manual request { machineId | hostname | fqdn | aadDeviceId, comment, severity?, isolationType? }',
   required: [anyOf(...DEVICE_FIELD_NAMES.map((name) => hasText(name))), hasText('comment')],
   parse,

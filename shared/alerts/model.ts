@@ -13,6 +13,7 @@ export const ALERT_SOURCES = [
   'graph-alert',
   'xdr-stream',
   'manual',
+  'relay-manual',
 ] as const;
 export type AlertSource = (typeof ALERT_SOURCES)[number];
 
@@ -67,8 +68,9 @@ export interface NormalizedAlert {
    */
   truncated?: Partial<Record<TruncatedField, number>>;
   /**
-   * Set only for the manual shape: what the person asked for, in their words. `overrideReason`: the
-   * person waived the policy's protections for this device, and why (only the manual API sets it).
+   * Set only for the manual shape (isIsolationOrder): what the person asked for, in their words.
+   * `requestedBy` of a relayed order is the relay's claim, marked as such (relayClaim). `overrideReason`:
+   * the person waived the policy's protections for this device, and why (only the manual API sets it).
    */
   manual?: {
     comment: string;
@@ -79,11 +81,22 @@ export interface NormalizedAlert {
 }
 
 /**
- * A person asked for this isolation (manual API, CLI): the one test of "manual" that the policy (which
- * skips rules and the breaker for it) and dispatch (priority, breaker admission) both use.
+ * A person asked for this isolation through the manual API or the CLI, whose caller is verified (Easy
+ * Auth) or holds the manual key: the one test of "manual" that the policy (mode under
+ * MANUAL_ISOLATION_MODE, no breaker) and dispatch (priority, breaker admission) both use. The manual
+ * shape relayed on the alert paths (`relay-manual`) is not one: it is an alert, in the deployment's
+ * mode and under the breaker like every alert.
  */
 export function isManualAlert(alert: Pick<NormalizedAlert, 'source'>): boolean {
   return alert.source === 'manual';
+}
+
+/**
+ * The alert is the manual shape, an order naming the device to isolate (from the manual API, the CLI
+ * or a relay): no policy rule decides it, it isolates as asked, and who asked is in `manual.requestedBy`.
+ */
+export function isIsolationOrder(alert: Pick<NormalizedAlert, 'source'>): boolean {
+  return alert.source === 'manual' || alert.source === 'relay-manual';
 }
 
 export function severityRank(severity: Severity): number {

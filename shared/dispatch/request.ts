@@ -4,7 +4,13 @@
  * worker needs nothing but this message and the MDE API to finish the job.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type DeviceRef, isManualAlert, type NormalizedAlert, type Severity } from '../alerts/model';
+import {
+  type DeviceRef,
+  isIsolationOrder,
+  isManualAlert,
+  type NormalizedAlert,
+  type Severity,
+} from '../alerts/model';
 import { strongestIdentifier } from '../kernel/device-label';
 import { truncate } from '../kernel/text';
 import { type MdeIsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
@@ -24,9 +30,12 @@ export interface Requester {
   name: string;
 }
 
-/** The requester of a decision on `alert`: the person of a manual alert (named or not), else the rule. */
+/**
+ * The requester of a decision on `alert`: who an order names (a verified caller, or a relay's claim
+ * marked as one: relayClaim), else the rule.
+ */
 export function requesterFor(alert: NormalizedAlert, rule: string): Requester {
-  return isManualAlert(alert)
+  return isIsolationOrder(alert)
     ? { kind: 'caller', name: alert.manual?.requestedBy ?? 'unnamed caller' }
     : { kind: 'rule', name: rule };
 }

@@ -8,6 +8,8 @@
 import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
 import type { ManualOrder } from '../dispatch/dispatcher';
+import type { OutcomeRecord } from '../dispatch/outcome';
+import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
@@ -34,6 +36,8 @@ export interface ManualRuntime {
   readonly store: StateStore;
   readonly throttle: { readonly clock: Clock };
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
+  /** This process's outcome records from now on (dispatch/outcome-feed.ts). */
+  watchOutcomes(): OutcomeWatch;
 }
 
 export interface ManualTiming {
@@ -47,6 +51,8 @@ export const DEFAULT_MANUAL_TIMING: ManualTiming = { waitMs: 60_000, pollMs: 500
 
 const CANDIDATES_LISTED = 10;
 const COMMENT_MAX = 1000;
+
+type MachineSummary = ReturnType<typeof machineSummary>;
 
 function machineSummary(m: Machine) {
   return { machineId: m.id, computerDnsName: m.computerDnsName, lastSeen: m.lastSeen };
@@ -217,19 +223,81 @@ async function dryRunAnswer(
   };
 }
 
-/** The action the worker posted or adopted for `requestId`, once the ledger has it; null after `waitMs`. */
-async function awaitAction(
+type WaitEnd =
+  | { kind: 'action'; adopted: boolean; action: MachineAction }
+  | { kind: 'ended'; record: OutcomeRecord };
+
+/** `ms` of sleep, cut short when `ended` settles first; no timer outlives it. */
+async function pollPause(ended: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ended, new Promise((done) => (timer = setTimeout(done, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * The action the worker posted or adopted for `requestId`, once the ledger has it; else the request's
+ * outcome as soon as it ended without one (skipped, escalated, coalesced); null after `waitMs`.
+ */
+async function awaitEnd(
   runtime: ManualRuntime,
   requestId: string,
+  ended: Promise<OutcomeRecord>,
   timing: ManualTiming,
-): Promise<{ adopted: boolean; action: MachineAction } | null> {
+): Promise<WaitEnd | null> {
+  const outcome: { record?: OutcomeRecord } = {};
+  const known = ended.then((record) => {
+    outcome.record = record;
+  });
   const deadline = Date.now() + timing.waitMs;
   for (;;) {
+    // The ledger first: a request that posted is answered with its action, even once it has ended.
     const entry = await runtime.store.actions.forRequest(requestId);
-    if (entry) return { adopted: entry.adopted, action: await runtime.api.getMachineAction(entry.actionId) };
+    if (entry)
+      return {
+        kind: 'action',
+        adopted: entry.adopted,
+        action: await runtime.api.getMachineAction(entry.actionId),
+      };
+    if (outcome.record) return { kind: 'ended', record: outcome.record };
     if (Date.now() + timing.pollMs > deadline) return null;
-    await new Promise((done) => setTimeout(done, timing.pollMs));
+    await pollPause(known, timing.pollMs);
   }
+}
+
+/** A request that ended without an action: its outcome, and why (nothing was posted for it). */
+function endedAnswer(record: OutcomeRecord, device: MachineSummary): ManualAnswer {
+  return {
+    status: 200,
+    body: {
+      status: record.outcome,
+      posted: false,
+      requestId: record.requestId,
+      device,
+      reason: record.reason,
+      outcome: record,
+    },
+  };
+}
+
+function queuedBody(request: IsolationRequest, device: MachineSummary) {
+  return { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
+}
+
+function postedAnswer(
+  request: IsolationRequest,
+  device: MachineSummary,
+  done: Extract<WaitEnd, { kind: 'action' }>,
+): ManualAnswer {
+  return {
+    status: done.adopted ? 200 : 201,
+    body: {
+      status: done.adopted ? 'adopted' : 'posted',
+      posted: !done.adopted,
+      requestId: request.requestId,
+      device,
+      action: done.action,
+    },
+  };
 }
 
 async function decideAndSubmit(
@@ -268,28 +336,28 @@ async function decideAndSubmit(
   const device = machineSummary(machine);
   if (command.dryRun || runtime.policy.modeFor({ source: 'manual' }) === 'dry-run')
     return dryRunAnswer(command, runtime, machine, decision);
-  const request = await runtime.submitManual({
+  const order = {
     action: command.verb,
     device: { mdeDeviceId: machine.id },
     comment: commentOf(command, caller),
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
     ...overrideOf(command),
-  });
-  const queued = { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
-  if (runtime.mode === 'service-bus' && !command.wait) return { status: 202, body: queued };
-  const done = await awaitAction(runtime, request.requestId, timing);
-  if (!done) return { status: 202, body: queued };
-  return {
-    status: done.adopted ? 200 : 201,
-    body: {
-      status: done.adopted ? 'adopted' : 'posted',
-      posted: !done.adopted,
-      requestId: request.requestId,
-      device,
-      action: done.action,
-    },
   };
+  if (runtime.mode === 'service-bus' && !command.wait) {
+    const request = await runtime.submitManual(order);
+    return { status: 202, body: queuedBody(request, device) };
+  }
+  const outcomes = runtime.watchOutcomes();
+  try {
+    const request = await runtime.submitManual(order);
+    const done = await awaitEnd(runtime, request.requestId, outcomes.of(request.requestId), timing);
+    if (!done) return { status: 202, body: queuedBody(request, device) };
+    if (done.kind === 'ended') return endedAnswer(done.record, device);
+    return postedAnswer(request, device, done);
+  } finally {
+    outcomes.stop();
+  }
 }
 
 /** Carries out a validated order for `caller`; never throws for the store or MDE being down. */

@@ -4,6 +4,8 @@
  * chosen together, from the cloud name.
  */
 
+import { isIPv4 } from 'node:net';
+
 export const MDE_CLOUDS = ['commercial', 'gcc', 'gcc-high', 'dod'] as const;
 export type MdeCloud = (typeof MDE_CLOUDS)[number];
 
@@ -69,26 +71,42 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
   },
 };
 
-function hostsOf(cloud: MdeCloud): string[] {
+/** The documented API hosts of `cloud`: its default host, then the regional ones. */
+export function apiHostsOf(cloud: MdeCloud): string[] {
   const endpoints = CLOUD_ENDPOINTS[cloud];
   return [new URL(endpoints.apiBaseUrl).hostname, ...endpoints.alternateHosts];
 }
 
-function isLoopback(hostname: string): boolean {
+/**
+ * The local simulator's host: a loopback address literal (127.0.0.0/8, [::1]) or `localhost`, as a
+ * parsed URL spells it. Never judged by the look of a DNS name: `127.example.net` resolves wherever
+ * its owner wants, and the bearer token would follow.
+ */
+function isLoopbackHost(hostname: string): boolean {
   return (
-    hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || hostname.startsWith('127.')
+    hostname === 'localhost' || hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'))
   );
 }
 
+/** Whether an API URL may receive the cloud's token, and if not, why (config.ts words the fix). */
+export type ApiUrlVerdict =
+  | { kind: 'ok' }
+  /** A documented host, of another cloud: its API would refuse this cloud's token. */
+  | { kind: 'other-cloud'; owner: MdeCloud }
+  /** A documented host of the cloud over plain http: the token would travel in clear. */
+  | { kind: 'not-https' }
+  /** Neither a documented API host of any cloud nor loopback: the token would go to a stranger. */
+  | { kind: 'unknown-host' };
+
 /**
- * Why an API URL cannot be used with a cloud's token, or null when it can. Loopback hosts (the local
- * simulator) go with any cloud; a host of another cloud never does, since its token would be refused.
+ * The one rule for where the token may go: a documented API host of `cloud` over https, or the local
+ * simulator on loopback (any cloud, http or https).
  */
-export function apiUrlMismatch(cloud: MdeCloud, apiUrl: URL): string | null {
-  if (isLoopback(apiUrl.hostname)) return null;
-  if (hostsOf(cloud).includes(apiUrl.hostname)) return null;
-  const owner = MDE_CLOUDS.find((other) => hostsOf(other).includes(apiUrl.hostname));
-  if (owner) return `host ${apiUrl.hostname} belongs to cloud "${owner}", not "${cloud}"`;
-  if (apiUrl.protocol !== 'https:') return 'a non-loopback API URL must use https';
-  return null;
+export function judgeApiUrl(cloud: MdeCloud, apiUrl: URL): ApiUrlVerdict {
+  const host = apiUrl.hostname;
+  if (isLoopbackHost(host)) return { kind: 'ok' };
+  if (apiHostsOf(cloud).includes(host))
+    return apiUrl.protocol === 'https:' ? { kind: 'ok' } : { kind: 'not-https' };
+  const owner = MDE_CLOUDS.find((other) => apiHostsOf(other).includes(host));
+  return owner ? { kind: 'other-cloud', owner } : { kind: 'unknown-host' };
 }

@@ -7,7 +7,13 @@
  * The policy holds no state: the shared breaker's state comes in (`DecideOptions.breaker`) and the
  * request to open it goes out (`AlertAssessment.opensBreaker`); the breaker lives in the state store.
  */
-import { type DeviceRef, isManualAlert, MAX_DEVICES_PER_ALERT, type NormalizedAlert } from '../alerts/model';
+import {
+  type DeviceRef,
+  isIsolationOrder,
+  isManualAlert,
+  MAX_DEVICES_PER_ALERT,
+  type NormalizedAlert,
+} from '../alerts/model';
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
 import { oneLine } from '../kernel/text';
@@ -342,7 +348,7 @@ class Policy implements IsolationPolicy {
    * rules whose device conditions are unknown are possible outcomes, up to the first certain one.
    */
   private candidates(alert: NormalizedAlert, machine: Machine | null, note: Note): Outcome[] {
-    if (isManualAlert(alert)) {
+    if (isIsolationOrder(alert)) {
       const by = alert.manual?.requestedBy ?? 'a person';
       note('manual', true, () => `manual request by ${by}`);
       return [

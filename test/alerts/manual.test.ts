@@ -8,17 +8,17 @@ const problemOf = (body: unknown) => {
 };
 
 describe('manual request', () => {
-  it('fills NormalizedAlert.manual with what the person asked for', () => {
+  it('fills NormalizedAlert.manual with what was asked for, the requester as the relay claims it', () => {
     const alert = fixtureAlert('15-manual-fqdn.json');
     expect(alert).toMatchObject({
-      source: 'manual',
+      source: 'relay-manual',
       severity: 'medium',
       firing: true,
       devices: [{ fqdn: 'kiosk-lobby-07.ad.northwind.example' }],
       manual: {
         comment: 'Tier 2 (INC-4840): kiosk opened RDP to the internet; contain while we image it.',
         isolationType: 'Selective',
-        requestedBy: 'l.brandt@northwind.example',
+        requestedBy: '(claimed by the relay) l.brandt@northwind.example',
       },
     });
     expect(alert.alertId).toMatch(/^manual-[0-9a-f]{16}$/);
@@ -31,6 +31,11 @@ describe('manual request', () => {
     expect(alert.devices).toEqual([{ mdeDeviceId: '716240a6127a2375ac877a23ed488ec786b9e4a4' }]);
     expect(onlyAlertOf({ ...body }).alertId).toBe(alert.alertId);
     expect(onlyAlertOf({ ...body, comment: 'other reason' }).alertId).not.toBe(alert.alertId);
+  });
+
+  it('records a relayed order naming nobody as the relay naming nobody', () => {
+    const alert = onlyAlertOf({ hostname: 'web1', comment: 'contain' });
+    expect(alert.manual?.requestedBy).toBe('(claimed by the relay) nobody named');
   });
 
   it.each([

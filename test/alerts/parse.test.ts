@@ -23,7 +23,7 @@ describe('detection and batches', () => {
       'mde-alert',
       'graph-alert',
       'xdr-stream',
-      'manual',
+      'relay-manual',
     ]);
   });
 
@@ -37,7 +37,7 @@ describe('detection and batches', () => {
   it('reports each batch item separately; a bad item sinks nothing else', () => {
     const outcomes = parseAlertPayload(fixture('17-batch-mixed-with-bad-item.json'));
     expect(outcomes.map((o) => ['alert' in o ? o.alert.source : o.problem.code, o.path])).toEqual([
-      ['manual', '$[0]'],
+      ['relay-manual', '$[0]'],
       ['unrecognized-payload', '$[1]'],
       ['graph-alert', '$[2]'],
     ]);

@@ -194,7 +194,10 @@ describe('whatif', () => {
     const { code, stdout, stderr } = await cli('whatif', '--json', '17-batch-mixed-with-bad-item.json');
     expect(code).toBe(2);
     expect(stderr).toContain('17-batch-mixed-with-bad-item.json: $[1] is a JSON object');
-    expect(JSON.parse(stdout).map((a: { source: string }) => a.source)).toEqual(['manual', 'graph-alert']);
+    expect(JSON.parse(stdout).map((a: { source: string }) => a.source)).toEqual([
+      'relay-manual',
+      'graph-alert',
+    ]);
   });
 
   it('evaluates the policy given with --policy', async () => {

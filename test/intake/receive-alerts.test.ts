@@ -167,7 +167,7 @@ describe('receiveAlerts', () => {
       breakerState: async () => ({ open: false, reason: null }),
       openBreaker: async () => undefined,
       submit: async (alert) => {
-        if (alert.source === 'manual') throw new Error('Service Bus unavailable');
+        if (alert.source === 'relay-manual') throw new Error('Service Bus unavailable');
         return [];
       },
     };
@@ -206,9 +206,13 @@ describe('receiveAlerts', () => {
     const next = result.alerts[1];
     expect(next.status === 'accepted' && next.decisions.map((d) => d.rule)).toEqual(['blast-radius']);
     expect(sink.queued.size).toBe(0);
-    // A person's request is neither capped nor held.
-    const { result: manual } = await run(many, { policy: strict, sink });
-    expect(manual.alerts[0].status === 'accepted' && manual.alerts[0].requests).toHaveLength(1);
+    // The manual shape relayed here is no person's request the breaker lets through: it is held too.
+    const { result: relayed } = await run(many, { policy: strict, sink });
+    const [held] = relayed.alerts;
+    expect(held.status === 'accepted' && held.decisions.map((d) => [d.action, d.rule])).toEqual([
+      ['escalate', 'blast-radius'],
+    ]);
+    expect(sink.queued.size).toBe(0);
   });
 
   it('marks an alert failed, not lost, when the shared breaker cannot be read', async () => {

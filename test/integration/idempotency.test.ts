@@ -100,7 +100,7 @@ describe('exactly once per device', () => {
     expect(comments.every((c) => c.includes('analyst@contoso.com'))).toBe(true);
   });
 
-  it('treats a manual payload through intake as a person asking, even without a name', async () => {
+  it('isolates a manual payload through intake as asked, its requester the relay naming nobody', async () => {
     const machine = h.machineId(`hv-host-01.${DOMAIN}`);
     await h.submit({ hostname: 'hv-host-01', comment: 'IR-9: contain the host' });
     await h.settle();
@@ -108,7 +108,7 @@ describe('exactly once per device', () => {
       expect.objectContaining({
         outcome: 'succeeded',
         rule: 'manual',
-        requestedBy: { kind: 'caller', name: 'unnamed caller' },
+        requestedBy: { kind: 'caller', name: '(claimed by the relay) nobody named' },
       }),
     ]);
   });

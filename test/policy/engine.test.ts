@@ -394,6 +394,21 @@ describe('manual requests', () => {
     expect(assessed.opensBreaker).toBeNull();
     expect(policy.assessAlert(alertOf({ devices }), { now: NOW }).opensBreaker).toBeNull();
   });
+
+  it('relayed on the alert paths, isolate as asked but in the isolation mode and under the breaker', () => {
+    const relayed = { ...manual, source: 'relay-manual' as const };
+    const document = { version: 'v', mode: 'dry-run' as const, rules: [] };
+    const enforcing = createPolicy(document, null, 'enforce');
+    expect(decideOn(enforcing, relayed, machineOf())).toMatchObject({
+      action: 'isolate',
+      isolationType: 'Selective',
+      rule: 'manual',
+      mode: 'dry-run',
+    });
+    const open = { open: true, reason: 'blast-radius breaker open: storm' };
+    const held = policyOf().assessAlert(relayed, { now: NOW, breaker: open });
+    expect(held.decisions).toEqual([expect.objectContaining({ action: 'escalate', rule: 'blast-radius' })]);
+  });
 });
 
 describe('blast radius', () => {

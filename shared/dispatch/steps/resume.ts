@@ -4,7 +4,7 @@
  * is known as far as the register keeps it (source, ids, the decision's reason): a resumed request's
  * outcome record carries those, with the severity and isolation type it had not kept.
  */
-import type { NormalizedAlert } from '../../alerts/model';
+import { isIsolationOrder, type NormalizedAlert } from '../../alerts/model';
 import type { IsolationPolicy } from '../../policy/types';
 import type { IsolationRecord, LedgerRecord } from '../../state/store';
 import { PRIORITY, type TrackedAction, type TrackRequest } from '../request';
@@ -32,7 +32,7 @@ export function resumedTracking(
   if (!record || record.requestId !== entry.requestId) return null;
   const { provenance } = record;
   const device = { mdeDeviceId: entry.machineId };
-  const manual = provenance.alertSource === 'manual';
+  const manual = isIsolationOrder({ source: provenance.alertSource });
   const alert: NormalizedAlert = {
     source: provenance.alertSource,
     alertId: provenance.alertId,
