@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
+import { DEFAULT_TIMING } from '../shared/dispatch/timing';
 import { errorMessage } from '../shared/kernel/errors';
 import { createCredential } from '../shared/mde/credential';
 import type { ReadOnlyRuntime } from '../shared/runtime';
@@ -79,7 +80,7 @@ async function tokenCheck(config: AppConfig): Promise<Check> {
 }
 
 async function apiCheck(runtime: ReadOnlyRuntime, io: CliIo): Promise<Check> {
-  const failure = await preflight(runtime.api, io.env, runtime.config);
+  const failure = await preflight(runtime.api, io.env, runtime.config, { timing: DEFAULT_TIMING });
   return failure
     ? { pass: false, line: `MDE API: ${failure.kind}: ${failure.message}` }
     : { pass: true, line: `MDE API: ${runtime.config.apiBaseUrl} answers a machines lookup` };
