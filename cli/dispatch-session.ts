@@ -31,7 +31,7 @@ import {
   writeJsonError,
 } from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
-import { preflight } from './preflight';
+import { preflight, sayRetries } from './preflight';
 
 /** How a wait ended. */
 export type WaitEnd = 'ended' | 'timed-out' | 'interrupted';
@@ -140,15 +140,13 @@ export async function startSession(
   const { runtime } = session;
   const failure = await preflight(runtime.api, io.env, runtime.config, {
     timing: runtimeOptions.timing ?? DEFAULT_TIMING,
-    retrying: (attempt, error, delayMs) =>
-      io.stderr.write(
-        `${verb}: pre-flight attempt ${attempt} failed (${error.message}); retrying in ${delayMs} ms\n`,
-      ),
+    retrying: sayRetries(io.stderr, verb),
+    interrupt: io.interrupt,
   });
   if (failure) {
     await session.close();
     return fail(
-      EXIT.failure,
+      failure.kind === 'interrupted' ? EXIT.interrupted : EXIT.failure,
       { stage: 'pre-flight', ...failure },
       `pre-flight ${failure.kind}: ${failure.message}`,
     );

@@ -12,6 +12,7 @@ import type { AppConfig } from '../shared/config';
 import { type DispatchTiming, transientRetryDelayMs } from '../shared/dispatch/timing';
 import type { MdeApi } from '../shared/mde/api';
 import { type AnyMdeError, isMdeApiError, isRetryable } from '../shared/mde/errors';
+import type { CliIo } from './context';
 
 /** A name no device has (`.invalid` is reserved, RFC 2606): the lookup reads nothing but proves the path. */
 export const PREFLIGHT_NAME = 'mde-isolator-preflight.invalid';
@@ -24,7 +25,8 @@ export type PreflightFailureKind =
   | 'token-rejected'
   | 'forbidden'
   | 'wrong-audience'
-  | 'server-error';
+  | 'server-error'
+  | 'interrupted';
 
 export interface PreflightFailure {
   kind: PreflightFailureKind;
@@ -161,6 +163,21 @@ export interface PreflightRetry {
   timing: DispatchTiming;
   /** Told before each wait, e.g. to say on stderr why the command pauses. */
   retrying?: (attempt: number, error: AnyMdeError, delayMs: number) => void;
+  /** The operator's Ctrl+C: a wait between attempts ends, and with it the command, before any work. */
+  interrupt?: AbortSignal;
+}
+
+const INTERRUPTED: PreflightFailure = {
+  kind: 'interrupted',
+  message: 'interrupted during the pre-flight check; nothing was started',
+};
+
+/** Says on stderr, as `WHO: pre-flight attempt N failed (why); retrying in MS ms`, why a command pauses. */
+export function sayRetries(stderr: CliIo['stderr'], who: string): PreflightRetry['retrying'] {
+  return (attempt, error, delayMs) =>
+    stderr.write(
+      `${who}: pre-flight attempt ${attempt} failed (${error.message}); retrying in ${delayMs} ms\n`,
+    );
 }
 
 /** Runs the pre-flight; the failure when the command should stop, null when it may go on. */
@@ -173,9 +190,10 @@ export async function preflight(
   if (await refusesConnections(config.apiBaseUrl, config.requestTimeoutMs)) return connectionRefused(config);
   const { timing } = retry;
   for (let attempt = 1; ; attempt += 1) {
+    if (retry.interrupt?.aborted) return INTERRUPTED;
     try {
       await api.findMachinesByDnsName(PREFLIGHT_NAME);
-      return null;
+      return retry.interrupt?.aborted ? INTERRUPTED : null;
     } catch (error) {
       if (!isMdeApiError(error)) throw error;
       const failure = immediateFailure(error, env, config);
@@ -186,7 +204,8 @@ export async function preflight(
       if (attempt >= timing.transientMaxAttempts) return failureAfterRetries(error, attempt, config);
       const delayMs = transientRetryDelayMs(attempt, timing, Math.random);
       retry.retrying?.(attempt, error, delayMs);
-      await sleep(delayMs);
+      // Ends early, rejecting, only when interrupted: the loop's first line then says so.
+      await sleep(delayMs, undefined, { signal: retry.interrupt }).catch(() => undefined);
     }
   }
 }

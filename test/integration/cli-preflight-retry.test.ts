@@ -22,15 +22,18 @@ const DOMAIN = 'contoso.local';
 const DEVICES = [`mac-design-01.${DOMAIN}`, `ws-finance-01.${DOMAIN}`];
 
 let sim: RunningSimulator;
+let dir: string;
+let env: Record<string, string>;
 let cli: ReturnType<typeof cliIn>;
 
 beforeAll(async () => {
   sim = await startSimulatorWithIdentity({
     lifecycle: { pendingMs: 30, inProgressMs: 30, offlineTimeoutMs: 1_000 },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'mde-isolator-preflight-'));
+  dir = mkdtempSync(join(tmpdir(), 'mde-isolator-preflight-'));
   writeFileSync(join(dir, 'alerts.json'), JSON.stringify(DEVICES.map((dnsName) => mdeAlert({ dnsName }))));
-  cli = cliIn(dir, { ...sim.env(), ISOLATION_POLICY: JSON.stringify(TEST_POLICY) });
+  env = { ...sim.env(), ISOLATION_POLICY: JSON.stringify(TEST_POLICY) };
+  cli = cliIn(dir, env);
 });
 afterAll(() => sim.close());
 beforeEach(() => {
@@ -95,6 +98,27 @@ it("gives up after the worker's number of attempts, with a JSON error on stdout 
   expect(stderr.trim().split('\n').at(-1)).toMatch(
     /^run: pre-flight server-error: MDE answered with a server error/,
   );
+  expect(sim.actions()).toHaveLength(actionsBefore);
+});
+
+it('Ctrl+C while the pre-flight waits to retry ends the command before any work (exit 130)', async () => {
+  sim.setFaults({ apis: ['machines'], firstFaults: ['server-error'] });
+  const interrupt = new AbortController();
+  // The operator interrupts as soon as the first retry is announced; no --time-scale: the wait is seconds.
+  const interrupted = cliIn(dir, env, {
+    interrupt: interrupt.signal,
+    onStderr: (stderr) => {
+      if (stderr.includes('pre-flight attempt 1 failed')) interrupt.abort();
+    },
+  });
+  const actionsBefore = sim.actions().length;
+  const { code, stdout, stderr } = await interrupted('run', '--json', '--enforce', 'alerts.json');
+  expect(code).toBe(130);
+  expect(stderr.trim().split('\n').at(-1)).toBe(
+    'run: pre-flight interrupted: interrupted during the pre-flight check; nothing was started',
+  );
+  expect(JSON.parse(stdout)).toMatchObject({ error: { stage: 'pre-flight', kind: 'interrupted' } });
+  expect(machineCalls()).toEqual([503]);
   expect(sim.actions()).toHaveLength(actionsBefore);
 });
 
