@@ -9,7 +9,7 @@ import { Option } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
 import { ConfigError, loadConfig } from '../shared/config';
 import type { OutcomeRecord } from '../shared/dispatch/outcome';
-import { compressTiming } from '../shared/dispatch/timing';
+import { compressTiming, DEFAULT_TIMING } from '../shared/dispatch/timing';
 import { deviceDisplayName } from '../shared/kernel/device-label';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
@@ -18,6 +18,7 @@ import { type SeenAction, watchActions } from './action-watch';
 import { type CliIo, EXIT, FatalCliError } from './context';
 import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
 import {
+  type CliFailure,
   type Column,
   formatOf,
   type OutputFlags,
@@ -27,9 +28,10 @@ import {
   shortId,
   tableWidth,
   wrapText,
+  writeJsonError,
 } from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
-import { preflight } from './preflight';
+import { preflight, sayRetries } from './preflight';
 
 /** How a wait ended. */
 export type WaitEnd = 'ended' | 'timed-out' | 'interrupted';
@@ -115,30 +117,39 @@ export async function startSession(
   overrides: RuntimeOptions = {},
   rules: SessionRules = {},
 ): Promise<DispatchSession | number> {
+  const format = formatOf(flags);
+  const fail = (code: number, error: CliFailure, line = error.message) => {
+    io.stderr.write(`${verb}: ${line}\n`);
+    writeJsonError(io, format, error);
+    return code;
+  };
+  const badInput = (message: string) => fail(EXIT.badInput, { stage: 'start', kind: 'bad-input', message });
   const maxWaitMs = waitMs(flags.wait);
-  if (maxWaitMs === null) {
-    io.stderr.write(`${verb}: --wait must be a positive number of seconds, not "${flags.wait}"\n`);
-    return EXIT.badInput;
-  }
+  if (maxWaitMs === null) return badInput(`--wait must be a positive number of seconds, not "${flags.wait}"`);
   let session: DispatchSession;
   let header: string;
+  let runtimeOptions: RuntimeOptions;
   try {
-    ({ session, header } = openSession(io, flags, maxWaitMs, {
-      ...timeScaleOverride(flags.timeScale),
-      ...overrides,
-    }));
+    runtimeOptions = { ...timeScaleOverride(flags.timeScale), ...overrides };
+    ({ session, header } = openSession(io, flags, maxWaitMs, runtimeOptions));
   } catch (error) {
     if (!(error instanceof SessionError)) throw error;
-    io.stderr.write(`${verb}: ${error.message}\n`);
-    return EXIT.badInput;
+    return badInput(error.message);
   }
   io.stderr.write(header);
   const { runtime } = session;
-  const failure = await preflight(runtime.api, io.env, runtime.config);
+  const failure = await preflight(runtime.api, io.env, runtime.config, {
+    timing: runtimeOptions.timing ?? DEFAULT_TIMING,
+    retrying: sayRetries(io.stderr, verb),
+    interrupt: io.interrupt,
+  });
   if (failure) {
-    io.stderr.write(`${verb}: pre-flight ${failure.kind}: ${failure.message}\n`);
     await session.close();
-    return EXIT.failure;
+    return fail(
+      failure.kind === 'interrupted' ? EXIT.interrupted : EXIT.failure,
+      { stage: 'pre-flight', ...failure },
+      `pre-flight ${failure.kind}: ${failure.message}`,
+    );
   }
   const asked =
     rules.confirmEnforce && runtime.policy.mode === 'enforce' && !flags.enforce && !flags.yes && io.confirm;
@@ -242,6 +253,14 @@ function openSession(
             refusal,
             interrupted,
           ]);
+        } catch (error) {
+          if (error instanceof FatalCliError)
+            writeJsonError(io, session.format, {
+              stage: 'run',
+              kind: 'token-rejected',
+              message: error.message,
+            });
+          throw error;
         } finally {
           bars?.stop();
           bars = null;

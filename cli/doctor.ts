@@ -5,12 +5,13 @@
  */
 import type { Command } from 'commander';
 import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
+import { DEFAULT_TIMING } from '../shared/dispatch/timing';
 import { errorMessage } from '../shared/kernel/errors';
 import { createCredential } from '../shared/mde/credential';
 import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { storageWords } from './mode';
-import { preflight } from './preflight';
+import { preflight, sayRetries } from './preflight';
 import { openReads } from './read-session';
 
 type Check = { pass: boolean; line: string } | { skip: string };
@@ -79,7 +80,10 @@ async function tokenCheck(config: AppConfig): Promise<Check> {
 }
 
 async function apiCheck(runtime: ReadOnlyRuntime, io: CliIo): Promise<Check> {
-  const failure = await preflight(runtime.api, io.env, runtime.config);
+  const failure = await preflight(runtime.api, io.env, runtime.config, {
+    timing: DEFAULT_TIMING,
+    retrying: sayRetries(io.stderr, 'doctor'),
+  });
   return failure
     ? { pass: false, line: `MDE API: ${failure.kind}: ${failure.message}` }
     : { pass: true, line: `MDE API: ${runtime.config.apiBaseUrl} answers a machines lookup` };

@@ -17,6 +17,21 @@ export interface OutputFlags {
   wide?: boolean;
 }
 
+/** Why a verb ended without its result: where (`stage`), what (`kind`, stable for scripts) and the one line to fix it. */
+export interface CliFailure {
+  stage: 'start' | 'pre-flight' | 'run';
+  kind: string;
+  message: string;
+}
+
+/**
+ * With `--output json`, a failure that ends a verb before its result is also a JSON document on stdout,
+ * `{ "error": { stage, kind, message } }`: a script reading stdout gets JSON whatever happened.
+ */
+export function writeJsonError(io: CliIo, format: OutputFormat, error: CliFailure): void {
+  if (format === 'json') io.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+}
+
 /** Width of a table when stdout is not a terminal and COLUMNS is not set. */
 export const DEFAULT_COLUMNS = 100;
 

@@ -20,6 +20,8 @@ export interface FaultOptions {
   dropAfterExecuteRate?: number;
   /** Limit faults to these API families (default: all). */
   apis?: MdeApiName[];
+  /** Faults of the first affected calls, in this order, before any drawn one: an outage a test can count. */
+  firstFaults?: FaultDecision[];
 }
 
 export type FaultDecision = 'none' | 'drop' | 'server-error';
@@ -27,6 +29,7 @@ export type FaultDecision = 'none' | 'drop' | 'server-error';
 export class FaultInjector {
   private options: FaultOptions = {};
   private random: SeededRandom = seededRandom(1);
+  private scripted: FaultDecision[] = [];
 
   constructor(options: FaultOptions = {}) {
     this.set(options);
@@ -36,6 +39,7 @@ export class FaultInjector {
   set(options: FaultOptions): void {
     this.options = { ...options };
     this.random = seededRandom(options.seed ?? 1);
+    this.scripted = [...(options.firstFaults ?? [])];
   }
 
   current(): FaultOptions {
@@ -52,6 +56,8 @@ export class FaultInjector {
 
   before(api: MdeApiName): FaultDecision {
     if (!this.applies(api)) return 'none';
+    const scripted = this.scripted.shift();
+    if (scripted !== undefined) return scripted;
     if (this.random.chance(this.options.dropRate ?? 0)) return 'drop';
     if (this.random.chance(this.options.serverErrorRate ?? 0)) return 'server-error';
     return 'none';

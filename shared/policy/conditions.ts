@@ -116,10 +116,11 @@ function compileAlertTest(key: (typeof ALERT_CONDITION_KEYS)[number], rule: Rule
       const pattern = rule.title;
       if (!pattern) return null;
       const match = compileGlobs([pattern]);
-      return (alert) => ({
-        holds: match(alert.title),
-        why: () => `title ${match(alert.title) ? 'matches' : 'does not match'} ${pattern}`,
-      });
+      return (alert) => {
+        // Matched once: a title may be long and hostile, and `why` is asked for every decision.
+        const holds = match(alert.title);
+        return { holds, why: () => `title ${holds ? 'matches' : 'does not match'} ${pattern}` };
+      };
     }
     case 'firing':
       return rule.firing

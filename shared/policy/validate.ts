@@ -13,7 +13,7 @@ import {
   type PolicyDocument,
   PROTECTION_SELECTOR_KEYS,
 } from './document';
-import { globProblem } from './glob';
+import { globProblem, globStates, MAX_POLICY_PATTERN_STATES } from './glob';
 import { validate as validatePolicySchema } from './policy-schema.generated';
 
 export interface PolicyProblem {
@@ -159,10 +159,23 @@ function semanticProblems(document: unknown): PolicyProblem[] {
       problems.push({ path: `${path}/name`, message: `'${entry.name}' is already used by ${earlier}` });
     else seenNames.set(name, path);
   };
+  let patternStates = 0;
   const checkPattern = (pattern: unknown, path: string) => {
     if (typeof pattern !== 'string' || pattern === '') return;
     const problem = globProblem(pattern);
-    if (problem) problems.push({ path, message: `bad pattern "${pattern}": ${problem}` });
+    if (problem) {
+      const shown = pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern;
+      problems.push({ path, message: `bad pattern "${shown}": ${problem}` });
+      return;
+    }
+    const before = patternStates;
+    patternStates += globStates(pattern);
+    // Any pattern may be matched on every alert: their total bounds the work of one decision.
+    if (before <= MAX_POLICY_PATTERN_STATES && patternStates > MAX_POLICY_PATTERN_STATES)
+      problems.push({
+        path,
+        message: `with this pattern the policy's patterns come to ${patternStates} matching states, more than ${MAX_POLICY_PATTERN_STATES} (one per pattern character, for each {…} combination; rules and protections together; every alert may meet them all): shorten or merge patterns, or select devices by tag or id`,
+      });
   };
   const checkPatterns = (entry: JsonRecord, path: string) => {
     for (const field of GLOB_FIELDS) {

@@ -1,12 +1,19 @@
 /**
  * Policy throughput: decisions per second for a 50-rule policy over a mixed alert batch, both stages
  * (intake for every alert, the worker's device stage where intake asks for it); and the worst case of
- * one hostile alert whose megabyte title repeats a pattern's words, which must not stall the process.
+ * one hostile alert whose megabyte title repeats a pattern's words, which must not stall the process;
+ * and the worst title patterns the validator admits against a 1,000-alert body of hostile titles.
  */
 import type { NormalizedAlert, Severity } from '../../shared/alerts/model';
 import type { Machine } from '../../shared/mde/types';
 import type { PolicyDocument, RuleSpec } from '../../shared/policy/document';
 import { createPolicy } from '../../shared/policy/engine';
+import {
+  globStates,
+  MATCHED_PREFIX_LENGTH,
+  MAX_PATTERN_LENGTH,
+  MAX_POLICY_PATTERN_STATES,
+} from '../../shared/policy/glob';
 import { formatProblem, validatePolicy } from '../../shared/policy/validate';
 
 const SEVERITIES: Severity[] = ['informational', 'low', 'medium', 'high'];
@@ -110,6 +117,7 @@ export async function run(): Promise<void> {
       `in ${seconds.toFixed(2)} s = ${Math.round(decisions / seconds).toLocaleString('en-US')} decisions/s`,
   );
   hostileTitle();
+  hostilePolicy();
 }
 
 function hostileTitle(): void {
@@ -127,5 +135,40 @@ function hostileTitle(): void {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   console.log(
     `policy: one alert with a ${(title.length / 1e6).toFixed(2)} MB hostile title decided in ${ms.toFixed(1)} ms`,
+  );
+}
+
+/**
+ * As many title rules as the policy-wide bound admits, each pattern as long as allowed: a leading `*`
+ * and text the titles almost match, so every state of every pattern stays live over the whole matched
+ * prefix of each title. The body's time, and the longest decision: how long the event loop is held.
+ */
+function hostilePolicy(): void {
+  const pattern = `*${'a'.repeat(MAX_PATTERN_LENGTH - 2)}b`;
+  const rules = Array.from(
+    { length: Math.floor(MAX_POLICY_PATTERN_STATES / globStates(pattern)) },
+    (_, i) => ({
+      name: `hostile-${i}`,
+      title: pattern,
+      action: 'escalate' as const,
+    }),
+  );
+  const result = validatePolicy({ version: 'bench-hostile-policy', mode: 'dry-run', rules });
+  if (!result.valid) throw new Error(result.errors.map(formatProblem).join('\n'));
+  const policy = createPolicy(result.policy);
+  const [alert] = mixedBatch(1).map((entry) => entry.alert);
+  const alerts = 1_000;
+  let longestMs = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < alerts; i++) {
+    const title = `${'a'.repeat(MATCHED_PREFIX_LENGTH - 8)}${String(i).padStart(8, 'a')}`;
+    const one = process.hrtime.bigint();
+    policy.decideAlert({ ...alert, firing: true, title });
+    longestMs = Math.max(longestMs, Number(process.hrtime.bigint() - one) / 1e6);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(
+    `policy: ${alerts} alerts with ${MATCHED_PREFIX_LENGTH}-character hostile titles against ${rules.length} title rules of ` +
+      `${pattern.length}-character patterns (the most the validator admits) in ${seconds.toFixed(2)} s; longest decision ${longestMs.toFixed(1)} ms`,
   );
 }

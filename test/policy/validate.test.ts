@@ -4,6 +4,12 @@ import { MDE_DEVICE_ID } from '../../shared/kernel/ids';
 import { ISOLATION_TYPES, POLICY_MODES } from '../../shared/kernel/vocabulary';
 import { COMMENT_PLACEHOLDERS } from '../../shared/policy/comment';
 import { ALERT_CONDITION_KEYS, DEVICE_CONDITION_KEYS } from '../../shared/policy/document';
+import {
+  globStates,
+  MAX_PATTERN_COMBINATIONS,
+  MAX_PATTERN_LENGTH,
+  MAX_POLICY_PATTERN_STATES,
+} from '../../shared/policy/glob';
 import schema from '../../shared/policy/policy.schema.json';
 import { formatProblem, validatePolicy } from '../../shared/policy/validate';
 import { documentOf } from './builders';
@@ -213,5 +219,51 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
     expect(errorsOf({ ...documentOf(), rules: [{ ...rule, firing: 'true' }] })).toEqual([
       '/rules/0/firing: must be true',
     ]);
+  });
+});
+
+describe('validatePolicy bounds the matching work of its patterns', () => {
+  const titled = (titles: string[]) => ({
+    ...documentOf(),
+    rules: titles.map((title, i) => ({ name: `title-${i}`, title, action: 'escalate' })),
+  });
+
+  it('refuses the policy that stalled a 1,000-alert body: 20 rules with 512-character title globs', () => {
+    const errors = errorsOf(titled(Array(20).fill('*a'.repeat(256))));
+    expect(errors).toEqual(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          `/rules/${i}/title: bad pattern "${'*a'.repeat(20)}…": is longer than ${MAX_PATTERN_LENGTH} characters (a bound on the work of matching it; real patterns are far shorter)`,
+      ),
+    );
+  });
+
+  it(`refuses a pattern with more than ${MAX_PATTERN_COMBINATIONS} combinations of alternatives, naming where it is`, () => {
+    const many = '{a,b}'.repeat(6);
+    expect(errorsOf({ ...documentOf(), protections: [{ name: 'p', hostnames: ['ok-*', many] }] })).toEqual([
+      `/protections/0/hostnames/1: bad pattern "${many}": has more than ${MAX_PATTERN_COMBINATIONS} combinations of {…} alternatives (each is matched on its own): list fewer, or use a [set]`,
+    ]);
+    expect(errorsOf(titled(['{a,b}'.repeat(5)]))).toEqual([]);
+  });
+
+  it('refuses patterns past the policy-wide total once, at the pattern that crosses it, with the total', () => {
+    const pattern = (i: number) => `*${String(i).padStart(MAX_PATTERN_LENGTH - 2, 'x')}*`;
+    const states = globStates(pattern(0));
+    expect(states).toBe(MAX_PATTERN_LENGTH - 1);
+    const fit = Math.floor(MAX_POLICY_PATTERN_STATES / states);
+    expect(errorsOf(titled(Array.from({ length: fit }, (_, i) => pattern(i))))).toEqual([]);
+    expect(errorsOf(titled(Array.from({ length: fit + 3 }, (_, i) => pattern(i))))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^/rules/${fit}/title: with this pattern the policy's patterns come to ${(fit + 1) * states} matching states, more than ${MAX_POLICY_PATTERN_STATES} \\(`,
+        ),
+      ),
+    ]);
+  });
+
+  it('counts each combination of alternatives on its own', () => {
+    expect(globStates('web{1,2}*')).toBe(2 * 5);
+    expect(globStates('*')).toBe(1);
   });
 });
