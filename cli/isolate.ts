@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import { forcedReleaseNote } from '../shared/dispatch/steps/provenance';
 import { canonicalMachineId } from '../shared/mde/ids';
 import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -29,6 +30,8 @@ export interface ManualOptions extends SessionFlags {
   comment: string;
   selective?: boolean;
   by?: string;
+  /** `release --force REASON`: whose isolation it ends does not matter, for this reason. */
+  force?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -69,10 +72,12 @@ export async function runManualOrder(
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
+    const forceReason = options.force?.trim();
     const request = await session.runtime.submitManual({
       action,
       device,
-      comment: options.comment.trim(),
+      comment: `${options.comment.trim()}${forceReason ? forcedReleaseNote(forceReason) : ''}`,
+      forceReason,
       isolationType,
       requestedBy: operatorName(io, options.by),
     });

@@ -68,13 +68,15 @@ export interface NormalizedAlert {
   truncated?: Partial<Record<TruncatedField, number>>;
   /**
    * Set only for the manual shape: what the person asked for, in their words. `overrideReason`: the
-   * person waived the policy's protections for this device, and why (only the manual API sets it).
+   * person waived the policy's protections for this device, and why; `forceReason`: the person
+   * releases an isolation this app did not make, and why (only the manual API sets either).
    */
   manual?: {
     comment: string;
     isolationType?: MdeIsolationType;
     requestedBy?: string;
     overrideReason?: string;
+    forceReason?: string;
   };
 }
 

@@ -56,6 +56,8 @@ export interface ManualOrder {
   requestedBy: string;
   /** Protections waived, and why (the manual API's `override`); recorded in the decision. */
   overrideReason?: string;
+  /** A release of an isolation this app did not make, and why (the manual API's `force`). */
+  forceReason?: string;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -220,6 +222,7 @@ export class Dispatcher implements DecisionSink {
       isolationType: order.isolationType,
       requestedBy: order.requestedBy,
       overrideReason: order.overrideReason,
+      forceReason: order.forceReason,
     });
     const request = manualRequest(
       order.action,

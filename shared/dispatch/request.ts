@@ -194,7 +194,7 @@ export const REQUEST_BOUNDS = {
   listItems: 20,
   listItem: 100,
   comment: COMMENT_MAX_LENGTH,
-  /** A person's reason for an override (the manual API caps it at 300). */
+  /** A person's reason for an override or a forced release (the manual API caps it at 300). */
   reason: 300,
   /** An ARM id is used as a URL: one longer than this is dropped (no incident comment), never cut. */
   armId: 1_000,
@@ -230,6 +230,9 @@ export function boundedAlert(alert: NormalizedAlert, device: DeviceRef): Normali
         ...(manual.requestedBy !== undefined && { requestedBy: boundedId(manual.requestedBy) }),
         ...(manual.overrideReason !== undefined && {
           overrideReason: truncate(manual.overrideReason, REQUEST_BOUNDS.reason),
+        }),
+        ...(manual.forceReason !== undefined && {
+          forceReason: truncate(manual.forceReason, REQUEST_BOUNDS.reason),
         }),
       },
     }),

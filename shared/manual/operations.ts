@@ -11,6 +11,7 @@ import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { forcedReleaseNote, releaseProvenance } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
@@ -24,7 +25,6 @@ import { type IsolationRecord, type StateStore, StoreUnavailableError } from '..
 import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { ManualCommand } from './order';
-import { releaseProvenance } from './provenance';
 
 /** What the use case needs of the runtime (shared/runtime.ts satisfies it). */
 export interface ManualRuntime {
@@ -87,10 +87,10 @@ function containmentRefusal(command: ManualCommand, machine: Machine): ManualAns
 
 /**
  * The caller, and a force reason, in every record: the MDE comment carries them. An override's reason
- * goes with the request itself (`overrideOf`): the policy applies it and the alert's title names it.
+ * goes with the request itself (`waiverOf`): the policy applies it and the alert's title names it.
  */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.force ? ` [release forced: ${command.reason}]` : '';
+  const waiver = command.force && command.reason ? forcedReleaseNote(command.reason) : '';
   return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
 }
 
@@ -106,13 +106,18 @@ function previewAlert(
     comment: command.comment,
     isolationType,
     requestedBy: caller.label,
-    ...overrideOf(command),
+    ...waiverOf(command),
   });
 }
 
-/** The override the worker applies: protections waived, with the person's reason. */
-function overrideOf(command: ManualCommand): { overrideReason?: string } {
-  return command.override && command.reason ? { overrideReason: command.reason } : {};
+/**
+ * What the person waived, with their reason, for the worker to apply: the protections (`override`),
+ * or whose isolation a release ends (`force`).
+ */
+function waiverOf(command: ManualCommand): { overrideReason?: string; forceReason?: string } {
+  if (!command.reason) return {};
+  if (command.override) return { overrideReason: command.reason };
+  return command.force ? { forceReason: command.reason } : {};
 }
 
 function decisionView(decision: Decision) {
@@ -274,7 +279,7 @@ async function decideAndSubmit(
     comment: commentOf(command, caller),
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
-    ...overrideOf(command),
+    ...waiverOf(command),
   });
   const queued = { status: 'queued', requestId: request.requestId, queuedAt: request.receivedAt, device };
   if (runtime.mode === 'service-bus' && !command.wait) return { status: 202, body: queued };
