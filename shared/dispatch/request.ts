@@ -298,9 +298,11 @@ export type DecodedRequest = { request: IsolationRequest } | { problem: string }
 
 /**
  * The longest request id a message may carry. This app's are UUIDs (36 characters); a request id is a
- * storage key and part of the message ids of its retries, which Service Bus caps (MESSAGE_ID_MAX).
+ * storage key and part of the message ids of its retries and tracking polls (with the action id and
+ * the request's counts: lifecycle.ts `requeue`), which Service Bus caps at 128 characters
+ * (SERVICE_BUS_STANDARD_LIMITS).
  */
-export const REQUEST_ID_MAX = 64;
+export const REQUEST_ID_MAX = 40;
 
 /**
  * Why the ids every step keys on are unusable, or null. Checked once as the message comes off the

@@ -42,11 +42,11 @@ const CASES: [string, Malformed, RegExp][] = [
     /tracking\.postedAt is not a time/,
   ],
   ['an isolate request naming no device', (r) => ({ ...r, device: {} }), /device names no identifier/],
-  ['a request id with a slash', (r) => ({ ...r, requestId: 'req/1' }), /requestId is not 1 to 64 characters/],
+  ['a request id with a slash', (r) => ({ ...r, requestId: 'req/1' }), /requestId is not 1 to 40 characters/],
   [
     'a request id too long',
-    (r) => ({ ...r, requestId: 'r'.repeat(65) }),
-    /requestId is not 1 to 64 characters/,
+    (r) => ({ ...r, requestId: 'r'.repeat(41) }),
+    /requestId is not 1 to 40 characters/,
   ],
 ];
 
