@@ -324,7 +324,7 @@ function keyProblem(fields: { requestId: string; device: DeviceRef }): string | 
   return null;
 }
 
-/** Why a tracking request's action cannot be followed, or null: the same checks as keyProblem's. */
+/** Why a tracking request's action cannot be followed, or null; checked once, like keyProblem. */
 function trackingProblem(tracking: Partial<TrackedAction>): string | null {
   if (typeof tracking.actionId !== 'string' || typeof tracking.machineId !== 'string')
     return 'track request without tracking.actionId and tracking.machineId';
