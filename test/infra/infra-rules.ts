@@ -397,7 +397,7 @@ export function ruleQueue(files: BicepFile[], naming: DeadLetterNaming): string[
     const window = queueProperty(q, 'duplicateDetectionHistoryTimeWindow');
     const windowMs = isoDurationMs(window);
     // Longer than the lock, so a redelivered message's re-sends are still collapsed; at most 10 minutes,
-    // because the window also swallows a legitimate new request for the same device and action.
+    // which is all that needs (message ids are request ids, so no new request is ever swallowed).
     if (windowMs === undefined || windowMs > 10 * 60_000)
       problems.push(
         `${at}: duplicate detection window ${JSON.stringify(window)} is not a duration of at most 10 minutes`,
