@@ -205,7 +205,8 @@ export type LedgerKey = Pick<LedgerEntry, 'machineId' | 'actionId'>;
 /**
  * Entries stay while followed, and once closed for as long as the register keeps a device's history
  * (`historyRetentionMs`, REGISTER_HISTORY_DAYS): a machine's older closed entries are deleted at its
- * next ledger write, so the ledger grows with the fleet, not with time.
+ * next ledger write: a machine keeps its recent entries however often it is acted on (one never written
+ * again keeps its last ones).
  */
 export interface ActionLedger {
   /** Adds the entry (open unless its status is terminal), or replaces the one with the same machine and action id. */
