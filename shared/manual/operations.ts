@@ -11,7 +11,7 @@ import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
-import { forcedReleaseNote, releaseProvenance } from '../dispatch/steps/provenance';
+import { forcedReleaseComment, releaseProvenance } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
@@ -90,8 +90,9 @@ function containmentRefusal(command: ManualCommand, machine: Machine): ManualAns
  * goes with the request itself (`waiverOf`): the policy applies it and the alert's title names it.
  */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.force && command.reason ? forcedReleaseNote(command.reason) : '';
-  return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
+  const comment =
+    command.force && command.reason ? forcedReleaseComment(command.comment, command.reason) : command.comment;
+  return truncate(`${comment} (by ${caller.label})`, COMMENT_MAX);
 }
 
 /** The manual alert the worker will decide, for the same decision ahead of it. */

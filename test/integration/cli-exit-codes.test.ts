@@ -106,6 +106,9 @@ describe('release', () => {
     expect(refused.code).toBe(3);
     expect(refused.stdout).toMatch(/escalated:/);
     expect(refused.stdout).toMatch(/this app did not make the/);
+    const unexplained = await cli('release', '--host', 'wks-lab', '--comment', 'clean', '--force', ...FAST);
+    expect(unexplained.code).toBe(2);
+    expect(unexplained.stderr).toMatch(/--force needs --reason/);
     const run = await cli(
       'release',
       '--host',
@@ -113,6 +116,7 @@ describe('release', () => {
       '--comment',
       'clean',
       '--force',
+      '--reason',
       'isolated by the run before',
       ...FAST,
     );

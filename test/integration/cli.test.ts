@@ -108,6 +108,7 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       'IR-7 clean',
       // The isolating run's store ended with it: this run cannot tell the isolation is this app's.
       '--force',
+      '--reason',
       'isolated by the run before',
       '--wide',
       '--time-scale',

@@ -26,9 +26,9 @@ export type ReleaseProvenance =
   /** MDE lists too many to tell which is the latest. */
   | { kind: 'unknown'; reason: string };
 
-/** What a forced release's comment says, in MDE and so in the register and the outcome record. */
-export function forcedReleaseNote(reason: string): string {
-  return ` [release forced: ${reason}]`;
+/** A forced release's MDE comment records the person's reason (the manual API and the CLI alike). */
+export function forcedReleaseComment(comment: string, reason: string): string {
+  return `${comment} [release forced: ${reason}]`;
 }
 
 /** An Isolate that failed or was cancelled isolates nothing: there is nobody's decision to undo. */
