@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import { forcedReleaseComment } from '../shared/dispatch/steps/provenance';
 import { canonicalMachineId } from '../shared/mde/ids';
 import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -29,6 +30,9 @@ export interface ManualOptions extends SessionFlags {
   comment: string;
   selective?: boolean;
   by?: string;
+  /** `release --force --reason TEXT`: whose isolation it ends does not matter, for this reason. */
+  force?: boolean;
+  reason?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -57,6 +61,10 @@ export async function runManualOrder(
     io.stderr.write(`${action}: ${device}\n`);
     return EXIT.badInput;
   }
+  if (options.force && !options.reason?.trim()) {
+    io.stderr.write(`${action}: --force needs --reason; it goes into the MDE comment for the audit trail\n`);
+    return EXIT.badInput;
+  }
   if (!options.comment?.trim()) {
     io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
     return EXIT.badInput;
@@ -69,10 +77,13 @@ export async function runManualOrder(
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
+    const comment = options.comment.trim();
+    const forceReason = options.force ? options.reason?.trim() : undefined;
     const request = await session.runtime.submitManual({
       action,
       device,
-      comment: options.comment.trim(),
+      comment: forceReason ? forcedReleaseComment(comment, forceReason) : comment,
+      forceReason,
       isolationType,
       requestedBy: operatorName(io, options.by),
     });

@@ -228,11 +228,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, timing });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
-  const ready = restoreQuotaSpend(throttle, store, reporter).then(() =>
+  const restored = restoreQuotaSpend(throttle, store, reporter);
+  // Only the quota ledger holds MDE calls back; resuming reads the store alone.
+  throttle.holdUntil(restored);
+  const ready = restored.then(() =>
     // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
     inline && options.startWorker !== false ? resumeTracking(dispatcher, reporter) : undefined,
   );
-  throttle.holdUntil(ready);
   const handle = async (body: unknown, delivery: Delivery) => {
     await ready;
     return dispatcher.handle(body, delivery);

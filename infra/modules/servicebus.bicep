@@ -9,15 +9,13 @@ param queueName string
 @description('Queue of alert events from relays (ALERT_QUEUE): the same payloads as POST /api/alerts, at most 256 KB per message on Standard.')
 param alertQueueName string = 'alerts'
 
-// The window drops a second message with the same messageId. Intake's id is device + action
-// (`isolate:mde:<id>`), so the window is also how long a legitimate new request for the same device and
-// action is swallowed: an isolation asked again after a quick release, or re-submitted after a request that
-// failed (say, before a missing permission was granted). Duplicates are not dangerous, only costly: the
-// worker checks MDE's pending actions and its own record before posting, so what the window saves is quota.
-// Alert storms (incident created + updated, several alerts of one detection) arrive within a minute or two.
-// The window must still outlast lockDuration with margin: a message redelivered after a crash re-sends its
-// tracking (`track:<actionId>`) and requeue ids, and only the window turns those re-sends into no-ops.
-@description('Window in which a second request with the same messageId (device + action) is dropped. Longer than lockDuration, short enough that a re-isolation after a release is swallowed for at most this long.')
+// The window drops a second message with the same messageId. A request's id is its request id (a tracking
+// step's: action and request; a requeued step's: request and step), so the window drops only a message sent
+// twice; alert storms are coalesced on the state store. The window must outlast lockDuration with margin: a
+// message redelivered after a crash re-sends its tracking (`track:<actionId>:<requestId>`) and requeue ids,
+// and only the window turns those re-sends into no-ops. The in-process stand-in takes this value and
+// maxDeliveryCount from shared/dispatch/transport/service-bus-settings.ts; test/infra checks they agree.
+@description('Window in which a second message with the same messageId (request id, or request and step) is dropped. Longer than lockDuration.')
 param duplicateDetectionWindow string = 'PT5M'
 
 // Deliveries count only the times the worker threw: it throws when it could not requeue (Service Bus

@@ -75,6 +75,8 @@ export interface ManualOrderFields {
   requestedBy?: string;
   /** Protections waived for this device, and why (the manual API's `override` with its `reason`). */
   overrideReason?: string;
+  /** A release of an isolation this app did not make, and why (the manual API's `force` with its `reason`). */
+  forceReason?: string;
   /** The caller's own id for the order; derived from the device and comment when absent. */
   alertId?: string;
   incidentId?: string;
@@ -123,6 +125,7 @@ export function manualAlert(order: ManualOrderFields): NormalizedAlert {
   const requestedBy = order.relayed ? relayClaim(order.requestedBy) : order.requestedBy;
   if (requestedBy) manual.requestedBy = requestedBy;
   if (order.overrideReason) manual.overrideReason = order.overrideReason;
+  if (order.forceReason) manual.forceReason = order.forceReason;
   return {
     source: order.relayed ? 'relay-manual' : 'manual',
     alertId,

@@ -70,13 +70,15 @@ export interface NormalizedAlert {
   /**
    * Set only for the manual shape (isIsolationOrder): what the person asked for, in their words.
    * `requestedBy` of a relayed order is the relay's claim, marked as such (relayClaim). `overrideReason`:
-   * the person waived the policy's protections for this device, and why (only the manual API sets it).
+   * the person waived the policy's protections for this device, and why; `forceReason`: the person
+   * releases an isolation this app did not make, and why (only the manual API and the CLI set either).
    */
   manual?: {
     comment: string;
     isolationType?: MdeIsolationType;
     requestedBy?: string;
     overrideReason?: string;
+    forceReason?: string;
   };
 }
 

@@ -31,7 +31,7 @@ import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
-import { resumedTracking } from './steps/resume';
+import { resumeOpenActions } from './steps/resume';
 import { ActionTracker } from './steps/tracker';
 import { IsolationWorker } from './steps/worker';
 import { DEFAULT_TIMING, type DispatchTiming } from './timing';
@@ -56,6 +56,8 @@ export interface ManualOrder {
   requestedBy: string;
   /** Protections waived, and why (the manual API's `override`); recorded in the decision. */
   overrideReason?: string;
+  /** A release of an isolation this app did not make, and why (the manual API's `force`). */
+  forceReason?: string;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -123,30 +125,9 @@ export class Dispatcher implements DecisionSink {
     this.breakerView = this.readBreakerView();
   }
 
-  /**
-   * Inline mode after a restart: tracking of every action the ledger still shows followed is queued
-   * again (with Service Bus, the scheduled tracking messages carry it). Answers how many.
-   */
-  async resumeOpenActions(): Promise<number> {
-    const { store, queue } = this.deps;
-    const open = await store.actions.open();
-    for (const entry of open) {
-      const record = await store.register.get(entry.machineId);
-      const request = resumedTracking(entry, record, this.deps.policy, this.clock.now());
-      if (request) await queue.schedule(messageFor(request), new Date(this.clock.now()));
-      else {
-        // Nothing says who asked: no outcome could name it. A person must look; the next request
-        // for the device asks MDE.
-        await store.actions.abandon(entry.machineId, entry.actionId);
-        this.deps.reporter.note('error', {
-          event: 'isolation-not-resumed',
-          why: `action ${entry.actionId} on ${entry.machineId} was followed by request ${entry.requestId}, which the register does not know; check the action in the portal`,
-          requestId: entry.requestId,
-          actionId: entry.actionId,
-        });
-      }
-    }
-    return open.length;
+  /** Inline mode after a restart: resumes tracking what the ledger shows open (resume.ts). */
+  resumeOpenActions(): Promise<number> {
+    return resumeOpenActions({ ...this.deps, clock: this.clock });
   }
 
   /**
@@ -241,6 +222,7 @@ export class Dispatcher implements DecisionSink {
       isolationType: order.isolationType,
       requestedBy: order.requestedBy,
       overrideReason: order.overrideReason,
+      forceReason: order.forceReason,
     });
     const request = manualRequest(
       order.action,

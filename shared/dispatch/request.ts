@@ -14,8 +14,10 @@ import {
 import { strongestIdentifier } from '../kernel/device-label';
 import { truncate } from '../kernel/text';
 import { type MdeIsolationType, POLICY_MODES, type PolicyMode } from '../kernel/vocabulary';
+import { canonicalGuid, canonicalMachineId } from '../mde/ids';
 import { COMMENT_MAX_LENGTH } from '../policy/document';
 import type { Decision } from '../policy/types';
+import { assertSafeKey } from '../state/entities';
 
 export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
 export type RequestAction = (typeof REQUEST_ACTIONS)[number];
@@ -201,7 +203,7 @@ export const REQUEST_BOUNDS = {
   listItems: 20,
   listItem: 100,
   comment: COMMENT_MAX_LENGTH,
-  /** A person's reason for an override (the manual API caps it at 300). */
+  /** A person's reason for an override or a forced release (the manual API caps it at 300). */
   reason: 300,
   /** An ARM id is used as a URL: one longer than this is dropped (no incident comment), never cut. */
   armId: 1_000,
@@ -237,6 +239,9 @@ export function boundedAlert(alert: NormalizedAlert, device: DeviceRef): Normali
         ...(manual.requestedBy !== undefined && { requestedBy: boundedId(manual.requestedBy) }),
         ...(manual.overrideReason !== undefined && {
           overrideReason: truncate(manual.overrideReason, REQUEST_BOUNDS.reason),
+        }),
+        ...(manual.forceReason !== undefined && {
+          forceReason: truncate(manual.forceReason, REQUEST_BOUNDS.reason),
         }),
       },
     }),
@@ -301,6 +306,47 @@ export function trackingRequestFor(request: ActionRequest, tracking: TrackedActi
 export type DecodedRequest = { request: IsolationRequest } | { problem: string };
 
 /**
+ * The longest request id a message may carry. This app's are UUIDs (36 characters); a request id is a
+ * storage key and part of the message ids of its retries and tracking polls (with the action id and
+ * the request's counts: lifecycle.ts `requeue`), which Service Bus caps at 128 characters
+ * (SERVICE_BUS_STANDARD_LIMITS).
+ */
+export const REQUEST_ID_MAX = 40;
+
+/**
+ * Why the ids every step keys on are unusable, or null. Checked once as the message comes off the
+ * queue: a step that found out later would fail the same way on every delivery and every retry.
+ */
+function keyProblem(fields: { requestId: string; device: DeviceRef }): string | null {
+  const unusableId = `requestId is not 1 to ${REQUEST_ID_MAX} characters usable as a storage key`;
+  if (fields.requestId.length > REQUEST_ID_MAX) return unusableId;
+  try {
+    assertSafeKey(fields.requestId, 'requestId');
+  } catch {
+    return unusableId;
+  }
+  try {
+    deviceKey(fields.device);
+  } catch {
+    return 'device names no identifier (mdeDeviceId, fqdn, aadDeviceId, hostname or ipAddresses)';
+  }
+  return null;
+}
+
+/** Why a tracking request's action cannot be followed, or null; checked once, like keyProblem. */
+function trackingProblem(tracking: Partial<TrackedAction>): string | null {
+  if (typeof tracking.actionId !== 'string' || typeof tracking.machineId !== 'string')
+    return 'track request without tracking.actionId and tracking.machineId';
+  if (tracking.action !== 'isolate' && tracking.action !== 'release')
+    return 'tracking.action is not isolate or release';
+  if (!canonicalGuid(tracking.actionId)) return 'tracking.actionId is not a machine action id (GUID)';
+  if (!canonicalMachineId(tracking.machineId)) return 'tracking.machineId is not an MDE machine id (40 hex)';
+  if (typeof tracking.postedAt !== 'string' || Number.isNaN(Date.parse(tracking.postedAt)))
+    return 'tracking.postedAt is not a time';
+  return null;
+}
+
+/**
  * A message body from the queue as a typed request, or why it is unusable. Fields that older
  * versions wrote and nothing reads (`comment`) are dropped.
  */
@@ -317,17 +363,16 @@ export function decodeRequest(body: unknown): DecodedRequest {
   if (typeof fields.requestId !== 'string' || typeof fields.dedupeKey !== 'string')
     return { problem: 'requestId or dedupeKey missing' };
   if (typeof fields.device !== 'object' || fields.device === null) return { problem: 'device missing' };
+  const keys = keyProblem({ requestId: fields.requestId, device: fields.device });
+  if (keys) return { problem: keys };
   if (typeof fields.alert !== 'object' || fields.alert === null) return { problem: 'alert missing' };
   if (typeof fields.attempt !== 'number' || typeof fields.deferrals !== 'number')
     return { problem: 'attempt or deferrals missing' };
   if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
     return { problem: 'rateLimited is not a number' };
   if (fields.action === 'track') {
-    const { tracking } = fields;
-    if (typeof tracking?.actionId !== 'string' || typeof tracking.machineId !== 'string')
-      return { problem: 'track request without tracking.actionId and tracking.machineId' };
-    if (tracking.action !== 'isolate' && tracking.action !== 'release')
-      return { problem: 'tracking.action is not isolate or release' };
+    const problem = trackingProblem(fields.tracking ?? {});
+    if (problem) return { problem };
     // A tracking request only reads an action already posted, so it needs no mode; one that has
     // none was posted, which only enforce does.
     const mode: PolicyMode = POLICY_MODES.includes(fields.mode as PolicyMode)

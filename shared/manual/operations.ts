@@ -13,6 +13,7 @@ import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { forcedReleaseComment, releaseProvenance } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
@@ -26,7 +27,6 @@ import { type IsolationRecord, type StateStore, StoreUnavailableError } from '..
 import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { ManualCommand } from './order';
-import { releaseProvenance } from './provenance';
 
 /** What the use case needs of the runtime (shared/runtime.ts satisfies it). */
 export interface ManualRuntime {
@@ -93,11 +93,12 @@ function containmentRefusal(command: ManualCommand, machine: Machine): ManualAns
 
 /**
  * The caller, and a force reason, in every record: the MDE comment carries them. An override's reason
- * goes with the request itself (`overrideOf`): the policy applies it and the alert's title names it.
+ * goes with the request itself (`waiverOf`): the policy applies it and the alert's title names it.
  */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.force ? ` [release forced: ${command.reason}]` : '';
-  return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
+  const comment =
+    command.force && command.reason ? forcedReleaseComment(command.comment, command.reason) : command.comment;
+  return truncate(`${comment} (by ${caller.label})`, COMMENT_MAX);
 }
 
 /** The manual alert the worker will decide, for the same decision ahead of it. */
@@ -112,13 +113,18 @@ function previewAlert(
     comment: command.comment,
     isolationType,
     requestedBy: caller.label,
-    ...overrideOf(command),
+    ...waiverOf(command),
   });
 }
 
-/** The override the worker applies: protections waived, with the person's reason. */
-function overrideOf(command: ManualCommand): { overrideReason?: string } {
-  return command.override && command.reason ? { overrideReason: command.reason } : {};
+/**
+ * What the person waived, with their reason, for the worker to apply: the protections (`override`),
+ * or whose isolation a release ends (`force`).
+ */
+function waiverOf(command: ManualCommand): { overrideReason?: string; forceReason?: string } {
+  if (!command.reason) return {};
+  if (command.override) return { overrideReason: command.reason };
+  return command.force ? { forceReason: command.reason } : {};
 }
 
 function decisionView(decision: Decision) {
@@ -342,7 +348,7 @@ async function decideAndSubmit(
     comment: commentOf(command, caller),
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
-    ...overrideOf(command),
+    ...waiverOf(command),
   };
   if (runtime.mode === 'service-bus' && !command.wait) {
     const request = await runtime.submitManual(order);

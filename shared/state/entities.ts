@@ -21,7 +21,14 @@ export interface EntityQuery {
   partitionKey?: string;
   /** Properties that must equal these values. */
   equals?: Entity;
+  /** Only entities after this key (partition, then row): the next page after the last one read. */
+  after?: EntityKey;
   limit: number;
+}
+
+export interface EntityKey {
+  partitionKey: string;
+  rowKey: string;
 }
 
 /** An insert found the entity there, or a replace found another ETag (HTTP 409/412). */
@@ -41,6 +48,11 @@ export interface EntityTable {
    * the new ETag, when the service gave one.
    */
   replace(partitionKey: string, rowKey: string, properties: Entity, etag: string): Promise<string | null>;
+  /**
+   * Deletes the entity if its ETag is still `etag`; VersionConflictError if it changed. An entity
+   * already gone is no error: someone else deleted it first.
+   */
+  delete(partitionKey: string, rowKey: string, etag: string): Promise<void>;
   /** Inserts or replaces every row in one transaction (same partition; at most 100 rows). */
   upsertBatch(partitionKey: string, rows: { rowKey: string; properties: Entity }[]): Promise<void>;
   /** Matching entities in partition then row key order, at most `limit`. */

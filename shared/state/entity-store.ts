@@ -28,6 +28,7 @@ import {
   type Entity,
   type EntityTable,
   type EntityTables,
+  type StoredEntity,
   VersionConflictError,
 } from './entities';
 import { EntityCache } from './entity-cache';
@@ -294,6 +295,7 @@ export class EntityStateStore implements StateStore {
           next: { machineId, actionId: entry.actionId },
           result: undefined,
         }));
+        await this.pruneLedger(machineId);
       },
       setStatus: async (machineId, actionId, status) => {
         assertSafeKey(actionId, 'action id');
@@ -325,14 +327,39 @@ export class EntityStateStore implements StateStore {
         // Another request may have adopted the action since, and follows it now.
         return entry?.requestId === requestId ? entry : null;
       },
-      open: async (limit) => {
-        const entities = await table.query({ equals: { open: true }, limit: LIST_MAX });
-        return entities
-          .map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties))
-          .sort((a, b) => newestFirst(b, a))
-          .slice(0, pageSize(limit));
+      open: async ({ after, limit } = {}) => {
+        const entities = await table.query({
+          equals: { open: true },
+          after: after && { partitionKey: machineKey(after.machineId), rowKey: after.actionId },
+          limit: pageSize(limit),
+        });
+        return entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties));
       },
     };
+  }
+
+  /**
+   * Deletes the machine's closed entries recorded longer ago than the register keeps history, and
+   * the request index rows that point at them. Each delete is conditional: an entry written since
+   * stays. Housekeeping after the write that asked for it: with the store unavailable, the entries
+   * wait for the machine's next write.
+   */
+  private async pruneLedger(machineId: string): Promise<void> {
+    const table = this.tables.actions;
+    const oldest = this.now() - this.options.historyRetentionMs;
+    try {
+      const ended = (
+        await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX })
+      ).filter((e) => Date.parse(String(e.properties.recordedAt)) < oldest);
+      for (const entity of ended) {
+        await deleteIfUnchanged(table, entity);
+        const index = await table.get(REQUEST_INDEX_PARTITION, String(entity.properties.requestId));
+        if (index?.properties.machineId === machineId && index.properties.actionId === entity.rowKey)
+          await deleteIfUnchanged(table, index);
+      }
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
   }
 
   private createQuotaLedger(): QuotaLedger {
@@ -363,6 +390,15 @@ export class EntityStateStore implements StateStore {
           );
       },
     };
+  }
+}
+
+/** Deletes `entity` unless it changed since it was read (then it is no longer what was judged). */
+async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Promise<void> {
+  try {
+    await table.delete(entity.partitionKey, entity.rowKey, entity.etag);
+  } catch (error) {
+    if (!(error instanceof VersionConflictError)) throw error;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import {
   type Entity,
+  type EntityKey,
   type EntityQuery,
   type EntityTable,
   type StoredEntity,
@@ -35,6 +36,14 @@ export class MemoryEntityTable implements EntityTable {
     return this.put(partitionKey, rowKey, properties);
   }
 
+  async delete(partitionKey: string, rowKey: string, etag: string): Promise<void> {
+    await Promise.resolve();
+    const row = this.rows.get(keyOf(partitionKey, rowKey));
+    if (row === undefined) return;
+    if (row.etag !== etag) throw new VersionConflictError();
+    this.rows.delete(keyOf(partitionKey, rowKey));
+  }
+
   async upsertBatch(partitionKey: string, rows: { rowKey: string; properties: Entity }[]): Promise<void> {
     await Promise.resolve();
     for (const row of rows) this.put(partitionKey, row.rowKey, row.properties);
@@ -47,9 +56,10 @@ export class MemoryEntityTable implements EntityTable {
       .filter(
         (row) =>
           (query.partitionKey === undefined || row.partitionKey === query.partitionKey) &&
+          (query.after === undefined || compareKeys(row, query.after) > 0) &&
           equals.every(([name, value]) => row.properties[name] === value),
       )
-      .sort((a, b) => compare(a.partitionKey, b.partitionKey) || compare(a.rowKey, b.rowKey))
+      .sort(compareKeys)
       .slice(0, query.limit)
       .map((row) => ({ ...row, properties: { ...row.properties } }));
   }
@@ -69,6 +79,10 @@ function keyOf(partitionKey: string, rowKey: string): string {
 /** Ordinal order, as Table Storage sorts keys. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareKeys(a: EntityKey, b: EntityKey): number {
+  return compare(a.partitionKey, b.partitionKey) || compare(a.rowKey, b.rowKey);
 }
 
 export class InMemoryStateStore extends EntityStateStore {

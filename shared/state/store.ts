@@ -199,6 +199,15 @@ export interface LedgerRecord extends LedgerEntry {
   open: boolean;
 }
 
+/** Where an entry sits in the ledger. */
+export type LedgerKey = Pick<LedgerEntry, 'machineId' | 'actionId'>;
+
+/**
+ * Entries stay while followed, and once closed for as long as the register keeps a device's history
+ * (`historyRetentionMs`, REGISTER_HISTORY_DAYS): a machine's older closed entries are deleted at its
+ * next ledger write: a machine keeps its recent entries however often it is acted on (one never written
+ * again keeps its last ones).
+ */
 export interface ActionLedger {
   /** Adds the entry (open unless its status is terminal), or replaces the one with the same machine and action id. */
   record(entry: LedgerEntry): Promise<void>;
@@ -213,8 +222,11 @@ export interface ActionLedger {
   forMachine(machineId: string): Promise<LedgerRecord[]>;
   /** The entry `requestId` last recorded, or null (also when another request has adopted its action since). */
   forRequest(requestId: string): Promise<LedgerRecord | null>;
-  /** Actions still followed, oldest first: what a new process resumes tracking. */
-  open(limit?: number): Promise<LedgerRecord[]>;
+  /**
+   * Actions still followed, in key order (machine id, then action id): at most `limit` (default and
+   * cap: LIST_MAX) after `after`, the last entry of the page before. What a new process resumes tracking.
+   */
+  open(page?: { after?: LedgerKey; limit?: number }): Promise<LedgerRecord[]>;
 }
 
 /** The throttle's view of one API at a moment: end times of recent calls and a 429 pause. */

@@ -83,6 +83,19 @@ class StorageEntityTable implements EntityTable {
     );
   }
 
+  async delete(partitionKey: string, rowKey: string, etag: string): Promise<void> {
+    try {
+      await this.call('delete', (abortSignal) =>
+        this.client.deleteEntity(partitionKey, rowKey, { etag, abortSignal }),
+      );
+    } catch (error) {
+      // 404: deleted by someone else first, which is what this delete wanted; 412: changed since read.
+      if (error instanceof RestError && error.statusCode === 404) return;
+      if (error instanceof RestError && error.statusCode === 412) throw new VersionConflictError();
+      throw error;
+    }
+  }
+
   async upsertBatch(partitionKey: string, rows: { rowKey: string; properties: Entity }[]): Promise<void> {
     if (rows.length === 0) return;
     if (rows.length > MAX_BATCH) throw new Error(`a batch holds at most ${MAX_BATCH} rows`);
@@ -105,6 +118,12 @@ class StorageEntityTable implements EntityTable {
       // OData string literals double their quotes; `odata` cannot template a property name.
       return `${name} eq ${typeof value === 'string' ? `'${value.replaceAll("'", "''")}'` : String(value)}`;
     });
+    if (query.after !== undefined) {
+      const { partitionKey, rowKey } = query.after;
+      clauses.unshift(
+        odata`(PartitionKey gt ${partitionKey} or (PartitionKey eq ${partitionKey} and RowKey gt ${rowKey}))`,
+      );
+    }
     if (query.partitionKey !== undefined) clauses.unshift(odata`PartitionKey eq ${query.partitionKey}`);
     return this.call('query', async (abortSignal) => {
       const found: StoredEntity[] = [];

@@ -1,6 +1,7 @@
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/transport/in-process-queue';
 import type { Delivery, QueueMessage } from '../../shared/dispatch/transport/queue';
+import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
 
 function message(id: string, note = id): QueueMessage {
   return { messageId: id, body: { note } as unknown as IsolationRequest, applicationProperties: {} };
@@ -117,6 +118,44 @@ describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
     });
     await queue.idle();
     expect(seen).toEqual(['before']);
+  });
+});
+
+describe('InProcessQueue as the deployed queue', () => {
+  it("takes the Bicep's duplicate window and delivery count unless told otherwise", async () => {
+    let now = 0;
+    const queue = new InProcessQueue({ clock: { now: () => now } });
+    try {
+      const deliveries: number[] = [];
+      queue.start(async (m, delivery) => {
+        if (noteOf(m) !== 'poison') return;
+        deliveries.push(delivery.deliveryCount);
+        throw new Error('poison');
+      });
+      expect(await queue.send(message('dev-1'))).toEqual({ duplicate: false });
+      now = REQUEST_QUEUE_SETTINGS.duplicateWindowMs - 1;
+      expect(await queue.send(message('dev-1'))).toEqual({ duplicate: true });
+      now = REQUEST_QUEUE_SETTINGS.duplicateWindowMs;
+      expect(await queue.send(message('dev-1'))).toEqual({ duplicate: false });
+      await queue.send(message('poison'));
+      await queue.idle();
+      expect(deliveries).toEqual([1, 2, 3, 4, 5]);
+      expect(queue.deadLetters).toEqual([expect.objectContaining({ reason: 'MaxDeliveryCountExceeded' })]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('refuses a message id over 128 characters, as Service Bus does', async () => {
+    const queue = new InProcessQueue();
+    try {
+      await expect(queue.send(message('m'.repeat(129)))).rejects.toThrow(/messageId.*128 characters/);
+      await expect(queue.schedule(message('s'.repeat(129)), new Date())).rejects.toThrow(/128 characters/);
+      expect(await queue.send(message('m'.repeat(128)))).toEqual({ duplicate: false });
+      expect(queue.stats.accepted).toBe(1);
+    } finally {
+      await queue.close();
+    }
   });
 });
 

@@ -16,6 +16,8 @@ import { messageFor } from '../../shared/dispatch/transport/queue';
 import type { Decision } from '../../shared/policy/types';
 import { alertOf } from '../support/alerts';
 
+const ACTION_ID = 'b3f1c2d4-0000-4000-8000-000000000001';
+
 const alert = alertOf({
   source: 'sentinel-incident',
   alertId: 'a-1',
@@ -128,9 +130,9 @@ describe('isolation requests', () => {
 
   it('turn into a tracking request keyed by the action', () => {
     const tracking = trackingRequestFor(request, {
-      actionId: 'act-1',
+      actionId: ACTION_ID,
       action: 'isolate',
-      machineId: 'm',
+      machineId: 'a'.repeat(40),
       computerDnsName: null,
       postedAt: receivedAt.toISOString(),
       adopted: false,
@@ -138,7 +140,7 @@ describe('isolation requests', () => {
     });
     expect(tracking).toMatchObject({
       action: 'track',
-      dedupeKey: `track:act-1:${request.requestId}`,
+      dedupeKey: `track:${ACTION_ID}:${request.requestId}`,
       priority: PRIORITY.tracking,
     });
     expect(tracking.requestId).toBe(request.requestId);
@@ -159,6 +161,25 @@ describe('isolation requests', () => {
     expect(
       problem({ ...request, action: 'track', tracking: { actionId: 'a', machineId: 'm', action: 'wipe' } }),
     ).toMatch(/tracking.action/);
+    // Ids no step could key on: decided here, once, not by each step on each delivery.
+    const track = (changes: object) => ({
+      ...request,
+      action: 'track',
+      tracking: {
+        actionId: ACTION_ID,
+        machineId: 'a'.repeat(40),
+        action: 'isolate',
+        postedAt: receivedAt.toISOString(),
+        ...changes,
+      },
+    });
+    expect(problem(track({}))).toBeNull();
+    expect(problem(track({ machineId: 'ws1.contoso.local' }))).toMatch(/tracking.machineId/);
+    expect(problem(track({ actionId: '../a' }))).toMatch(/tracking.actionId/);
+    expect(problem(track({ postedAt: 'soon' }))).toMatch(/tracking.postedAt/);
+    expect(problem({ ...request, device: {} })).toMatch(/device names no identifier/);
+    expect(problem({ ...request, requestId: 'req#1' })).toMatch(/requestId/);
+    expect(problem({ ...request, requestId: 'r'.repeat(41) })).toMatch(/requestId/);
     // A request that does not say whether it may be enforced is never guessed at.
     expect(problem({ ...request, mode: undefined })).toMatch(/mode/);
     expect(problem({ ...request, mode: 'Enforce' })).toMatch(/mode/);

@@ -4,6 +4,7 @@ import { MANUAL_FUNCTIONS } from '../../functions/manual';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { deadLetterQueueName } from '../../shared/dispatch/transport/service-bus-queue';
+import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
 import openapi from '../../shared/openapi.json';
 import {
   type BicepFile,
@@ -36,6 +37,7 @@ import {
   ruleParamFile,
   ruleQueue,
   ruleQueueFitsWorker,
+  ruleQueueMatchesStandIn,
   ruleRoleAssignments,
   ruleSyntax,
   timeSpanMs,
@@ -320,6 +322,19 @@ describe('isolation queue', () => {
         deadLetterQueueName,
       ),
     ).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('deploys the duplicate window and delivery count the in-process stand-in takes', () => {
+    expect(ruleQueueMatchesStandIn(infra, deadLetterQueueName, REQUEST_QUEUE_SETTINGS)).toEqual([]);
+    const other = replacing(servicebus, (t) =>
+      t
+        .replace("duplicateDetectionWindow string = 'PT5M'", "duplicateDetectionWindow string = 'PT10M'")
+        .replace('param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 10'),
+    );
+    expect(ruleQueueMatchesStandIn(other, deadLetterQueueName, REQUEST_QUEUE_SETTINGS)).toEqual([
+      expect.stringContaining("is not the stand-in's 300000 ms"),
+      expect.stringContaining("is not the stand-in's 5"),
+    ]);
   });
 
   it('fits the worker: lock renewed for the whole function timeout, messages outlive the longest schedule', () => {

@@ -345,6 +345,36 @@ export function ruleAlertQueue(files: BicepFile[]): string[] {
 }
 
 /**
+ * The isolation-request queue deploys the settings the in-process stand-in takes
+ * (shared/dispatch/transport/service-bus-settings.ts), so tests and inline runs see what Azure does.
+ */
+export function ruleQueueMatchesStandIn(
+  files: BicepFile[],
+  naming: DeadLetterNaming,
+  standIn: { duplicateWindowMs: number; maxDeliveryCount: number },
+): string[] {
+  const queues = requestQueues(files, naming);
+  if (queues.length === 0) return ['no isolation-request queue is deployed'];
+  return queues.flatMap((q) => {
+    const at = where(q.file, q.line);
+    const window = queueProperty(q, 'duplicateDetectionHistoryTimeWindow');
+    const deliveries = queueProperty(q, 'maxDeliveryCount');
+    return [
+      ...(isoDurationMs(window) === standIn.duplicateWindowMs
+        ? []
+        : [
+            `${at}: duplicate detection window ${JSON.stringify(window)} is not the stand-in's ${standIn.duplicateWindowMs} ms`,
+          ]),
+      ...(deliveries === standIn.maxDeliveryCount
+        ? []
+        : [
+            `${at}: maxDeliveryCount ${JSON.stringify(deliveries)} is not the stand-in's ${standIn.maxDeliveryCount}`,
+          ]),
+    ];
+  });
+}
+
+/**
  * The isolation-request queue collapses duplicates for a short window that outlasts the lock, dead-letters
  * what it cannot deliver, and bounds redeliveries.
  */
@@ -367,7 +397,7 @@ export function ruleQueue(files: BicepFile[], naming: DeadLetterNaming): string[
     const window = queueProperty(q, 'duplicateDetectionHistoryTimeWindow');
     const windowMs = isoDurationMs(window);
     // Longer than the lock, so a redelivered message's re-sends are still collapsed; at most 10 minutes,
-    // because the window also swallows a legitimate new request for the same device and action.
+    // which is all that needs (message ids are request ids, so no new request is ever swallowed).
     if (windowMs === undefined || windowMs > 10 * 60_000)
       problems.push(
         `${at}: duplicate detection window ${JSON.stringify(window)} is not a duration of at most 10 minutes`,

@@ -101,7 +101,25 @@ describe('isolate', () => {
 describe('release', () => {
   it('exits 0 once released, and the progress and table use release wording', async () => {
     expect((await isolate('wks-lab')).code).toBe(0);
-    const run = await cli('release', '--host', 'wks-lab', '--comment', 'clean', ...FAST);
+    // Each run has a store of its own: this one cannot tell the isolation is this app's.
+    const refused = await cli('release', '--host', 'wks-lab', '--comment', 'clean', ...FAST);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toMatch(/escalated:/);
+    expect(refused.stdout).toMatch(/this app did not make the/);
+    const unexplained = await cli('release', '--host', 'wks-lab', '--comment', 'clean', '--force', ...FAST);
+    expect(unexplained.code).toBe(2);
+    expect(unexplained.stderr).toMatch(/--force needs --reason/);
+    const run = await cli(
+      'release',
+      '--host',
+      'wks-lab',
+      '--comment',
+      'clean',
+      '--force',
+      '--reason',
+      'isolated by the run before',
+      ...FAST,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/release \(manual\)/);
     expect(run.stderr).toMatch(/^posted Unisolate action /m);

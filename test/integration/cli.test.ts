@@ -106,6 +106,10 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
       'mac-design-01',
       '--comment',
       'IR-7 clean',
+      // The isolating run's store ended with it: this run cannot tell the isolation is this app's.
+      '--force',
+      '--reason',
+      'isolated by the run before',
       '--wide',
       '--time-scale',
       '0.001',

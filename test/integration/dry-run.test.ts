@@ -35,8 +35,8 @@ describe('dry run', () => {
 
   it('says what enforce would do with a release: not "would release" for a device MDE lists as released', async () => {
     const machineId = h.machineId(`ws-hr-02.${DOMAIN}`);
-    const dryRelease = async () => {
-      const request = releaseRequest(h, { mdeDeviceId: machineId });
+    const dryRelease = async (forceReason?: string) => {
+      const request = releaseRequest(h, { mdeDeviceId: machineId }, forceReason);
       await h.runtime.handle(request, { deliveryCount: 1 });
       await h.settle();
       return h.outcomes.find((o) => o.requestId === request.requestId);
@@ -53,10 +53,10 @@ describe('dry run', () => {
     expect((await dryRelease())?.reason).toMatch(
       /would release ws-hr-02\.contoso\.local, although MDE lists no isolation of it/,
     );
-    // Isolated (outside this dry run): the release would be posted.
+    // Isolated (outside this dry run, by an analyst): the release forced past it would be posted.
     const isolated = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
     await until(isolated.id);
-    const whileIsolated = await dryRelease();
+    const whileIsolated = await dryRelease('analyst agreed');
     expect(whileIsolated).toMatchObject({ outcome: 'dry-run' });
     expect(whileIsolated?.reason).toMatch(
       /^dry-run: would release ws-hr-02\.contoso\.local \[queued in dry-run/,

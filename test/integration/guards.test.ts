@@ -151,9 +151,9 @@ describe('worker guards', () => {
     const machine = h.machineId(`ws-hr-02.${DOMAIN}`);
     await h.runtime.api.isolate(machine, 'isolated earlier', 'Full');
     await until(() => h.sim.machineState(machine)?.isolated === true);
-    // Offline: the release stays pending.
+    // Offline: the release stays pending. Forced: the isolation was made outside this app's records.
     h.sim.setMachine(machine, { traits: { offline: true } });
-    const release = releaseRequest(h, { mdeDeviceId: machine });
+    const release = releaseRequest(h, { mdeDeviceId: machine }, 'isolated outside this app');
     await handle(release);
     lag.lagOnce(machine);
     const isolate = isolateRequest(h, { mdeDeviceId: machine });
@@ -201,7 +201,7 @@ describe('worker guards', () => {
     await h.runtime.api.isolate(machine, 'isolated earlier', 'Full');
     await until(() => h.sim.machineState(machine)?.isolated === true);
     h.sim.setMachine(machine, { traits: { offline: true } });
-    const release = releaseRequest(h, { mdeDeviceId: machine });
+    const release = releaseRequest(h, { mdeDeviceId: machine }, 'isolated outside this app');
     const isolate = isolateRequest(h, { mdeDeviceId: machine });
     await Promise.all([handle(release), handle(isolate)]);
     await h.settle();

@@ -176,8 +176,11 @@ export function isolateRequest(
   });
 }
 
-/** A person's release of `device`, as `mde-isolator release` queues it. */
-export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest {
+/**
+ * A person's release of `device`, as `mde-isolator release` queues it; with `forceReason`, as the
+ * manual API queues a release forced past someone else's isolation.
+ */
+export function releaseRequest(h: Harness, device: DeviceRef, forceReason?: string): IsolationRequest {
   directSequence += 1;
   const alert = alertOf({
     source: 'manual',
@@ -187,7 +190,7 @@ export function releaseRequest(h: Harness, device: DeviceRef): IsolationRequest 
     categories: [],
     mitreTechniques: [],
     devices: [device],
-    manual: { comment: 'cleaned', requestedBy: 'analyst@contoso.com' },
+    manual: { comment: 'cleaned', requestedBy: 'analyst@contoso.com', ...(forceReason && { forceReason }) },
   });
   return manualRequest('release', device, 'Full', h.runtime.policy.mode, {
     alert,

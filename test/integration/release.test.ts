@@ -19,8 +19,8 @@ describe('release against the simulator', () => {
   });
   afterAll(() => h.close());
 
-  const release = async (machineId: string): Promise<IsolationRequest> => {
-    const request = releaseRequest(h, { mdeDeviceId: machineId });
+  const release = async (machineId: string, forceReason?: string): Promise<IsolationRequest> => {
+    const request = releaseRequest(h, { mdeDeviceId: machineId }, forceReason);
     await h.runtime.handle(request, { deliveryCount: 1 });
     await h.settle();
     return request;
@@ -44,8 +44,30 @@ describe('release against the simulator', () => {
             .some((a) => a.machineId === machine && (a.status === 'Pending' || a.status === 'InProgress')),
       );
     }
-    const request = await release(machine);
+    // Posted with the app's identity, yet outside its records: only a forced release ends them.
+    const request = await release(machine, 'drill over');
     expect(outcomesOf(request)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(h.sim.machineState(machine)?.isolated).toBe(false);
+  });
+
+  it("refuses a release queued without the manual API's check when someone else isolated the device, unless forced", async () => {
+    const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
+    // An analyst's isolation, outside this app's register and ledger.
+    const theirs = await h.runtime.api.isolate(machine, 'analyst: suspicious logon', 'Full');
+    await until(() => h.sim.actions().some((a) => a.id === theirs.id && a.status === 'Succeeded'));
+    const refused = await release(machine);
+    expect(outcomesOf(refused)).toEqual([
+      expect.objectContaining({
+        outcome: 'escalated',
+        rule: 'isolated-by-someone-else',
+        reason: expect.stringContaining(`did (action ${theirs.id})`),
+      }),
+    ]);
+    expect(h.actionsOn(machine, 'Unisolate')).toHaveLength(0);
+    expect(h.sim.machineState(machine)?.isolated).toBe(true);
+
+    const forced = await release(machine, 'approved by the SOC lead');
+    expect(outcomesOf(forced)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
   });
 

@@ -514,7 +514,7 @@ export function describeStateStoreContract(
         recordedAt: new Date(T0 + minute * MINUTE).toISOString(),
       });
 
-      it('finds actions by machine and by request, and lists the open ones oldest first', async () => {
+      it('finds actions by machine and by request, and lists the open ones a page at a time', async () => {
         const { store, sibling } = await open();
         await store.actions.record(entry(1, 'Pending', 2));
         await store.actions.record(entry(2, 'Succeeded', 1));
@@ -536,14 +536,52 @@ export function describeStateStoreContract(
         expect(await sibling.actions.forRequest('req-6')).toMatchObject({
           actionId: entry(5, 'Pending', 3).actionId,
         });
-        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-3', 'req-1', 'req-6']);
+        expect((await sibling.actions.open()).map((e) => e.requestId)).toEqual(['req-1', 'req-3', 'req-6']);
+        const [first] = await sibling.actions.open({ limit: 1 });
+        expect((await sibling.actions.open({ after: first })).map((e) => e.requestId)).toEqual([
+          'req-3',
+          'req-6',
+        ]);
         await store.actions.setStatus(machine(1), entry(1, 'Pending', 2).actionId, 'Succeeded');
         await store.actions.setStatus(machine(1), '00000000-0000-4000-8000-999999999999', 'Failed');
-        expect((await sibling.actions.open(2)).map((e) => e.requestId)).toEqual(['req-3', 'req-6']);
+        expect((await sibling.actions.open({ limit: 2 })).map((e) => e.requestId)).toEqual([
+          'req-3',
+          'req-6',
+        ]);
         expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Succeeded', open: false });
         await expect(
           store.actions.setStatus(machine(1), entry(3, 'Pending', 0).actionId, 'Done' as 'Failed'),
         ).rejects.toThrow(/status/);
+      });
+
+      it("deletes a machine's closed entries older than the register's retention at its next write", async () => {
+        const { store, sibling } = await open({ historyRetentionMs: 60 * MINUTE });
+        await store.actions.record(entry(1, 'Succeeded', 0));
+        await store.actions.record(entry(3, 'Pending', 0));
+        await store.actions.record(entry(5, 'Pending', 0));
+        await store.actions.abandon(machine(1), entry(5, 'Pending', 0).actionId);
+        await store.actions.record(entry(2, 'Succeeded', 0));
+        now += 61 * MINUTE;
+        await store.actions.record(entry(7, 'Pending', 61));
+        // Machine 1's closed entries (ended, abandoned) are gone with their request index; the one
+        // still followed stays, and so does machine 0's, which nothing wrote since.
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-7',
+          'req-3',
+        ]);
+        expect(await sibling.actions.forRequest('req-1')).toBeNull();
+        expect(await sibling.actions.forRequest('req-5')).toBeNull();
+        expect((await sibling.actions.forMachine(machine(0))).map((e) => e.requestId)).toEqual(['req-2']);
+        // An entry another request adopted goes with the index row of the request that follows it.
+        await store.actions.record({ ...entry(7, 'Pending', 61), requestId: 'req-8', adopted: true });
+        await store.actions.setStatus(machine(1), entry(7, 'Pending', 61).actionId, 'Succeeded');
+        now += 61 * MINUTE;
+        await store.actions.record(entry(9, 'Pending', 122));
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-9',
+          'req-3',
+        ]);
+        expect(await sibling.actions.forRequest('req-8')).toBeNull();
       });
 
       it('closes an abandoned action with its last status, and a late status reopens nothing', async () => {

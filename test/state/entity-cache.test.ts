@@ -49,6 +49,9 @@ class CountingTable implements EntityTable {
   upsertBatch(...args: Parameters<EntityTable['upsertBatch']>) {
     return this.inner.upsertBatch(...args);
   }
+  delete(...args: Parameters<EntityTable['delete']>) {
+    return this.inner.delete(...args);
+  }
   query(...args: Parameters<EntityTable['query']>) {
     return this.inner.query(...args);
   }

@@ -5,9 +5,68 @@
  * outcome record carries those, with the severity and isolation type it had not kept.
  */
 import { isIsolationOrder, type NormalizedAlert } from '../../alerts/model';
+import type { Clock } from '../../kernel/clock';
 import type { IsolationPolicy } from '../../policy/types';
-import type { IsolationRecord, LedgerRecord } from '../../state/store';
+import { type IsolationRecord, type LedgerRecord, LIST_MAX, type StateStore } from '../../state/store';
+import type { DispatchReporter } from '../outcome';
 import { PRIORITY, type TrackedAction, type TrackRequest } from '../request';
+import { messageFor, type RequestQueue } from '../transport/queue';
+
+export interface ResumeDeps {
+  store: StateStore;
+  queue: RequestQueue;
+  policy: IsolationPolicy;
+  reporter: DispatchReporter;
+  clock: Clock;
+}
+
+/**
+ * Register reads in flight together while resuming: one at a time, a thousand open actions took
+ * seconds on Table Storage; all at once, they would crowd the store's connections.
+ */
+export const RESUME_READS_AT_ONCE = 32;
+
+/**
+ * Inline mode after a restart: tracking of every action the ledger still shows followed is queued
+ * again (with Service Bus, the scheduled tracking messages carry it), the ledger read a page at a
+ * time and each page's register records read RESUME_READS_AT_ONCE at a time. Tracking reads the
+ * actions' statuses in its batched lists (action-statuses.ts): nothing here calls MDE. Answers how
+ * many actions were resumed or, with nobody known to have asked, abandoned.
+ */
+export async function resumeOpenActions(deps: ResumeDeps): Promise<number> {
+  let count = 0;
+  for (let after: LedgerRecord | undefined; ; ) {
+    const page = await deps.store.actions.open({ after });
+    for (let start = 0; start < page.length; start += RESUME_READS_AT_ONCE)
+      await resumeBatch(deps, page.slice(start, start + RESUME_READS_AT_ONCE));
+    count += page.length;
+    if (page.length < LIST_MAX) return count;
+    after = page[page.length - 1];
+  }
+}
+
+async function resumeBatch(deps: ResumeDeps, entries: LedgerRecord[]): Promise<void> {
+  const { store, queue, policy, reporter, clock } = deps;
+  // Settled, not raced: a read that failed leaves none of the others still running.
+  const reads = await Promise.allSettled(entries.map((entry) => store.register.get(entry.machineId)));
+  for (const [index, entry] of entries.entries()) {
+    const read = reads[index];
+    if (read.status === 'rejected') throw read.reason;
+    const request = resumedTracking(entry, read.value, policy, clock.now());
+    if (request) await queue.schedule(messageFor(request), new Date(clock.now()));
+    else {
+      // Nothing says who asked: no outcome could name it. A person must look; the next request
+      // for the device asks MDE.
+      await store.actions.abandon(entry.machineId, entry.actionId);
+      reporter.note('error', {
+        event: 'isolation-not-resumed',
+        why: `action ${entry.actionId} on ${entry.machineId} was followed by request ${entry.requestId}, which the register does not know; check the action in the portal`,
+        requestId: entry.requestId,
+        actionId: entry.actionId,
+      });
+    }
+  }
+}
 
 /** The action a ledger entry follows, as tracking carries it. */
 export function trackedFromLedger(entry: LedgerRecord): TrackedAction {

@@ -26,6 +26,7 @@ import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
 import { judgePriorActions } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
+import { releaseProvenance } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
 import type { DeviceResolver } from './resolve';
@@ -139,7 +140,11 @@ export class IsolationWorker {
     const { policy, resolver } = this.deps;
     // The device's actions are read in both modes (a dry run says what enforce would do with them);
     // in dry-run nothing is posted.
-    const needs: CallBudget = { machines: resolver.callsNeeded(request.device), machineactions: 1 };
+    // A release also reads whose isolation it would end (provenance.ts).
+    const needs: CallBudget = {
+      machines: resolver.callsNeeded(request.device),
+      machineactions: request.action === 'release' ? 2 : 1,
+    };
     if (request.mode === 'enforce' && policy.modeFor(request.alert) === 'enforce')
       needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
     return needs;
@@ -188,6 +193,11 @@ export class IsolationWorker {
     const { policy, lifecycle, store, clock } = this.deps;
     const { request, machine } = target;
     if (target.verb === 'release') {
+      const refused = await this.releaseRefusal(target);
+      if (refused) {
+        await lifecycle.finish(request, { ...where(machine), outcome: 'escalated', ...refused });
+        return null;
+      }
       const { alert } = request;
       return {
         decision: null,
@@ -213,6 +223,27 @@ export class IsolationWorker {
       decision,
       comment: policy.comment(request.alert, decision, request.requestedBy.name),
       reason: decision.reason,
+    };
+  }
+
+  /**
+   * Whose isolation the release would end (provenance.ts), asked again here whoever queued it: the
+   * manual API asks before queueing, the CLI and a replayed dead-letter record do not. Null when the
+   * release may go on: the isolation in force is this app's (or none is), or a person forced it.
+   */
+  private async releaseRefusal({
+    request,
+    machine,
+  }: Target): Promise<{ rule: string; reason: string } | null> {
+    const { api, store, clock } = this.deps;
+    if (isManualRequest(request) && request.alert.manual?.forceReason) return null;
+    const provenance = await releaseProvenance(api, store, machine.id, clock.now());
+    if (provenance.kind === 'ours') return null;
+    if (provenance.kind === 'unknown') return { rule: 'provenance-unknown', reason: provenance.reason };
+    const { requestor, requestSource, actionId } = provenance.isolatedBy;
+    return {
+      rule: 'isolated-by-someone-else',
+      reason: `this app did not make the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId}); not releasing it unless a person forces it with a reason`,
     };
   }
 

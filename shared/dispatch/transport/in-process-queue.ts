@@ -14,12 +14,8 @@
 import { type Clock, systemClock } from '../../kernel/clock';
 import { errorSummary } from '../../kernel/errors';
 import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
+import { REQUEST_QUEUE_SETTINGS, SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
 
-/**
- * Service Bus Standard: 256 KB per message, headers and properties included, of which at most 64 KB
- * of properties (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-quotas).
- */
-export const SERVICE_BUS_STANDARD_LIMITS = { messageBytes: 256 * 1024, propertiesBytes: 64 * 1024 } as const;
 /**
  * The AMQP framing our estimate cannot see: per property (type and length markers) and per message
  * (system properties, header sections). Generous, so the stand-in refuses what Service Bus would.
@@ -36,8 +32,16 @@ export class MessageSizeExceededError extends Error {
   }
 }
 
-/** Throws as Service Bus Standard would refuse `message`: too large, or too many property bytes. */
-export function checkMessageSize(message: QueueMessage): void {
+/**
+ * Throws as Service Bus Standard would refuse `message`: a message id too long (the SDK's own check,
+ * in its words), too large, or too many property bytes.
+ */
+export function checkServiceBusLimits(message: QueueMessage): void {
+  const { messageIdChars } = SERVICE_BUS_STANDARD_LIMITS;
+  if (message.messageId.length > messageIdChars)
+    throw new Error(
+      `Length of 'messageId' property on the message cannot be greater than ${messageIdChars} characters.`,
+    );
   let properties = 0;
   for (const [key, value] of Object.entries(message.applicationProperties))
     properties += Buffer.byteLength(key) + Buffer.byteLength(String(value)) + AMQP_PROPERTY_OVERHEAD;
@@ -60,9 +64,9 @@ export type MessageHandler = (message: QueueMessage, delivery: Delivery) => Prom
 
 export interface InProcessQueueOptions {
   clock?: Clock;
-  /** Service Bus default: 10 minutes. */
+  /** The deployed queue's (REQUEST_QUEUE_SETTINGS) unless given. */
   duplicateWindowMs?: number;
-  /** Service Bus default: 10. */
+  /** The deployed queue's (REQUEST_QUEUE_SETTINGS) unless given. */
   maxDeliveryCount?: number;
 }
 
@@ -109,8 +113,8 @@ export class InProcessQueue implements RequestQueue {
 
   constructor(options: InProcessQueueOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.duplicateWindowMs = options.duplicateWindowMs ?? 10 * 60_000;
-    this.maxDeliveryCount = options.maxDeliveryCount ?? 10;
+    this.duplicateWindowMs = options.duplicateWindowMs ?? REQUEST_QUEUE_SETTINGS.duplicateWindowMs;
+    this.maxDeliveryCount = options.maxDeliveryCount ?? REQUEST_QUEUE_SETTINGS.maxDeliveryCount;
   }
 
   /** Starts delivering to `handler`, at most `concurrency` messages at a time. */
@@ -158,7 +162,7 @@ export class InProcessQueue implements RequestQueue {
   /** False when dropped as a duplicate. */
   private accept(message: QueueMessage, visibleAt: number): boolean {
     if (this.closed) throw new Error('queue is closed');
-    checkMessageSize(message);
+    checkServiceBusLimits(message);
     const now = this.clock.now();
     const firstSeen = this.seen.get(message.messageId);
     if (firstSeen !== undefined && now - firstSeen < this.duplicateWindowMs) {

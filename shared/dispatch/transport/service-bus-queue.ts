@@ -9,6 +9,7 @@ import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from 
 import { errorMessage } from '../../kernel/errors';
 import { oneLine } from '../../kernel/text';
 import type { DeadLetterRecord, QueueMessage, RequestQueue } from './queue';
+import { SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
 
 /** The queue that receives dead-letter records: infra creates it next to the request queue. */
 export function deadLetterQueueName(queueName: string): string {
@@ -48,7 +49,10 @@ export class ServiceBusRequestQueue implements RequestQueue {
 
   async deadLetter(record: DeadLetterRecord): Promise<void> {
     await this.deadLetters.sendMessages({
-      messageId: `dl:${record.messageId}:${record.deadLetteredAt}`.slice(0, 128),
+      messageId: `dl:${record.messageId}:${record.deadLetteredAt}`.slice(
+        0,
+        SERVICE_BUS_STANDARD_LIMITS.messageIdChars,
+      ),
       body: record,
       contentType: 'application/json',
       subject: record.reason,

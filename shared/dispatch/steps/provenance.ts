@@ -2,13 +2,13 @@
  * Whose isolation a release would end. Before releasing, the device's latest Isolate action in MDE
  * (`requestor`, `requestSource`, docs/mde-api.md §7) is compared with what this app recorded (the
  * register and the action ledger): releasing an analyst's or attack disruption's isolation undoes a
- * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
- * `release` both ask here.
+ * decision this app did not make, so it needs `force` and a reason. The manual API asks here before
+ * queueing a release, and the worker again before posting one, whoever queued it.
  */
-import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
-import type { MdeApi } from '../mde/api';
-import type { MachineAction } from '../mde/types';
-import type { StateStore } from '../state/store';
+import type { MdeApi } from '../../mde/api';
+import type { MachineAction } from '../../mde/types';
+import type { StateStore } from '../../state/store';
+import { actionHistory, TOO_MANY_ACTIONS } from './action-history';
 
 export interface IsolatedBy {
   actionId: string;
@@ -25,6 +25,11 @@ export type ReleaseProvenance =
   | { kind: 'foreign'; isolatedBy: IsolatedBy }
   /** MDE lists too many to tell which is the latest. */
   | { kind: 'unknown'; reason: string };
+
+/** A forced release's MDE comment records the person's reason (the manual API and the CLI alike). */
+export function forcedReleaseComment(comment: string, reason: string): string {
+  return `${comment} [release forced: ${reason}]`;
+}
 
 /** An Isolate that failed or was cancelled isolates nothing: there is nobody's decision to undo. */
 const IN_FORCE = ['Pending', 'InProgress', 'Succeeded'];
