@@ -7,6 +7,7 @@
  */
 import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
+import type { AppConfig } from '../config';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
@@ -32,6 +33,7 @@ export interface ManualRuntime {
   readonly policy: IsolationPolicy;
   readonly api: MdeApi;
   readonly store: StateStore;
+  readonly config: Pick<AppConfig, 'managedIdentityClientId'>;
   readonly throttle: { readonly clock: Clock };
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
 }
@@ -151,12 +153,7 @@ async function releaseRefusal(
   runtime: ManualRuntime,
   machine: Machine,
 ): Promise<ManualAnswer | null> {
-  const provenance = await releaseProvenance(
-    runtime.api,
-    runtime.store,
-    machine.id,
-    runtime.throttle.clock.now(),
-  );
+  const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
   if (provenance.kind === 'unknown') return refusal(409, 'provenance-unknown', provenance.reason);
   if (provenance.kind === 'ours' || command.force) return null;
   const { requestor, requestSource, actionId } = provenance.isolatedBy;

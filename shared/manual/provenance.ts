@@ -1,11 +1,12 @@
 /**
  * Whose isolation a release would end. Before releasing, the device's latest Isolate action in MDE
- * (`requestor`, `requestSource`, docs/mde-api.md §7) is compared with what this app recorded (the
- * register and the action ledger): releasing an analyst's or attack disruption's isolation undoes a
- * decision this app did not make, so it needs `force` and a reason. The manual API and the CLI's
- * `release` both ask here.
+ * is judged by the one ownership rule (dispatch/steps/ownership.ts: who *posted* it, never who
+ * followed it): releasing an analyst's or attack disruption's isolation undoes a decision this app
+ * did not make, so it needs `force` and a reason. The manual API and the CLI's `release` both ask here.
  */
+import type { AppConfig } from '../config';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
+import { postedByThisApp } from '../dispatch/steps/ownership';
 import type { MdeApi } from '../mde/api';
 import type { MachineAction } from '../mde/types';
 import type { StateStore } from '../state/store';
@@ -39,9 +40,15 @@ function newest(actions: MachineAction[]): MachineAction | null {
   );
 }
 
+/** What provenance reads: MDE, the ledger, and the app's own client id. */
+export interface ProvenanceAccess {
+  api: MdeApi;
+  store: StateStore;
+  config: Pick<AppConfig, 'managedIdentityClientId'>;
+}
+
 export async function releaseProvenance(
-  api: MdeApi,
-  store: StateStore,
+  { api, store, config }: ProvenanceAccess,
   machineId: string,
   now: number,
 ): Promise<ReleaseProvenance> {
@@ -61,13 +68,9 @@ export async function releaseProvenance(
       Date.parse(a.creationDateTimeUtc) > Date.parse(latest.creationDateTimeUtc),
   );
   if (releasedSince) return { kind: 'ours', actionId: null };
-  const [record, ledger] = await Promise.all([
-    store.register.get(machineId),
-    store.actions.forMachine(machineId),
-  ]);
-  const known =
-    record?.actions.some((a) => a.actionId === latest.id) || ledger.some((e) => e.actionId === latest.id);
-  if (known) return { kind: 'ours', actionId: latest.id };
+  const ledger = await store.actions.forMachine(machineId);
+  if (postedByThisApp(latest, ledger, config.managedIdentityClientId))
+    return { kind: 'ours', actionId: latest.id };
   return {
     kind: 'foreign',
     isolatedBy: {

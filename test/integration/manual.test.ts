@@ -18,7 +18,7 @@ import { type StateStore, StoreUnavailableError } from '../../shared/state/store
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, startHarness } from './harness';
+import { type Harness, isolateRequest, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -436,6 +436,86 @@ describe('manual isolate and release, with the function key', () => {
       (await call(action, { params: { actionId: '00000000-0000-4000-8000-000000000000' } })).status,
     ).toBe(404);
   });
+});
+
+describe('whose isolation it is: who posted it, never who followed it', () => {
+  let h: Harness;
+  let store: StateStore;
+  beforeAll(async () => {
+    ({ h, store } = await startManual());
+  }, 30_000);
+  afterAll(() => stop(h));
+
+  let added = 0;
+  const freshDevice = (): string => {
+    added += 1;
+    return h.sim.addMachine({ name: `ws-adopt-${added}.${DOMAIN}`, osPlatform: 'Windows11' }).id;
+  };
+  // An analyst in the portal, who may type this app's own comment prefix.
+  const analyst = { requestor: 'analyst@contoso.com', comment: 'mde-isolator (enforce): looks like ours' };
+
+  const expectRefusedAsTheirs = async (machineId: string, actionId: string) => {
+    const refused = await call(release, { body: { machineId, comment: 'not ours' } });
+    expect(refused).toMatchObject({
+      status: 409,
+      body: {
+        error: { code: 'isolated-by-someone-else' },
+        isolatedBy: { actionId, requestor: 'analyst@contoso.com' },
+      },
+    });
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+  };
+
+  it("an alert adopting an analyst's pending isolation does not make it the app's to release", async () => {
+    const machineId = freshDevice();
+    h.sim.setMachine(machineId, { traits: { offline: true } });
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await expectRefusedAsTheirs(machineId, theirs.id);
+
+    await h.submit([mdeAlert({ machineId })]);
+    await untilRegistered(store, machineId, 'isolating');
+    const [entry] = await store.actions.forMachine(machineId);
+    expect(entry).toMatchObject({ actionId: theirs.id, adopted: true });
+    // The register says who posted it and that the app followed it, for which alert.
+    const record = await store.register.get(machineId);
+    expect(record?.actions[0]).toMatchObject({
+      actionId: theirs.id,
+      requestor: 'analyst@contoso.com',
+      requestSource: 'Portal',
+      adopted: true,
+      followedFor: { requestId: entry.requestId, alertId: record?.provenance.alertId },
+    });
+    // Cancelling it is not the app's to do either, whatever its comment says.
+    expect(
+      await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } }),
+    ).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
+
+    h.sim.setMachine(machineId, { traits: { offline: false } });
+    await untilRegistered(store, machineId, 'isolated');
+    await expectRefusedAsTheirs(machineId, theirs.id);
+    expect((await store.register.get(machineId))?.actions[0]).toMatchObject({
+      status: 'Succeeded',
+      adopted: true,
+      requestor: 'analyst@contoso.com',
+    });
+  }, 30_000);
+
+  it("an alert answered by an analyst's isolation created after it came in does not make it the app's", async () => {
+    const machineId = freshDevice();
+    const request = isolateRequest(h, { mdeDeviceId: machineId });
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await untilStatus(h, theirs.id, 'Succeeded');
+    await h.runtime.handle(request, { deliveryCount: 1 });
+    await h.settle();
+    expect(h.outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({
+      outcome: 'succeeded',
+      actionId: theirs.id,
+    });
+    expect(await store.actions.forMachine(machineId)).toEqual([
+      expect.objectContaining({ actionId: theirs.id, adopted: true }),
+    ]);
+    await expectRefusedAsTheirs(machineId, theirs.id);
+  }, 30_000);
 });
 
 describe('manual operations in a dry-run deployment', () => {
