@@ -6,10 +6,11 @@
  * in MDE's cancellation comment, which the tracker copies into the outcome and the register when it
  * sees the action end.
  */
-import type { AppConfig } from '../config';
+
 import { postedByThisApp } from '../dispatch/steps/ownership';
 import { GUID } from '../kernel/ids';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import { BadRequestError, MdeApiError, NotFoundError } from '../mde/errors';
 import { isTerminal, type MachineAction } from '../mde/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
@@ -17,11 +18,11 @@ import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { CancelBody } from './order';
 
-/** What a cancel reads and calls: MDE, the ledger, and the app's own client id (ownership.ts). */
+/** What a cancel reads and calls: MDE, the ledger, and who this app is to MDE (ownership.ts). */
 export interface CancelAccess {
   api: MdeApi;
   store: StateStore;
-  config: Pick<AppConfig, 'managedIdentityClientId'>;
+  identity: Pick<AppIdentity, 'clientId'>;
 }
 
 export interface CancelOrder {
@@ -51,7 +52,7 @@ export async function cancelPendingAction(access: CancelAccess, order: CancelOrd
   const action = await access.api.getMachineAction(order.actionId);
   if (isTerminal(action.status)) return { kind: 'final', action };
   const ledger = await access.store.actions.forMachine(action.machineId);
-  const own = postedByThisApp(action, ledger, access.config.managedIdentityClientId);
+  const own = postedByThisApp(action, ledger, await access.identity.clientId());
   if (!own && !order.force) return { kind: 'not-ours', action };
   const cancelled = await access.api.cancelMachineAction(action.id, cancellationComment(order, own));
   return { kind: 'cancelled', action: cancelled, forced: !own };

@@ -7,7 +7,6 @@
  */
 import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
-import type { AppConfig } from '../config';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
@@ -17,6 +16,7 @@ import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
 import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import { MdeApiError } from '../mde/errors';
 import type { Machine, MachineAction } from '../mde/types';
 import { listedAsUnmanaged } from '../policy/platform';
@@ -33,7 +33,7 @@ export interface ManualRuntime {
   readonly policy: IsolationPolicy;
   readonly api: MdeApi;
   readonly store: StateStore;
-  readonly config: Pick<AppConfig, 'managedIdentityClientId'>;
+  readonly identity: Pick<AppIdentity, 'clientId'>;
   readonly throttle: { readonly clock: Clock };
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
 }

@@ -4,10 +4,11 @@
  * followed it): releasing an analyst's or attack disruption's isolation undoes a decision this app
  * did not make, so it needs `force` and a reason. The manual API and the CLI's `release` both ask here.
  */
-import type { AppConfig } from '../config';
+
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { postedByThisApp } from '../dispatch/steps/ownership';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import type { MachineAction } from '../mde/types';
 import type { StateStore } from '../state/store';
 
@@ -40,15 +41,15 @@ function newest(actions: MachineAction[]): MachineAction | null {
   );
 }
 
-/** What provenance reads: MDE, the ledger, and the app's own client id. */
+/** What provenance reads: MDE, the ledger, and who this app is to MDE. */
 export interface ProvenanceAccess {
   api: MdeApi;
   store: StateStore;
-  config: Pick<AppConfig, 'managedIdentityClientId'>;
+  identity: Pick<AppIdentity, 'clientId'>;
 }
 
 export async function releaseProvenance(
-  { api, store, config }: ProvenanceAccess,
+  { api, store, identity }: ProvenanceAccess,
   machineId: string,
   now: number,
 ): Promise<ReleaseProvenance> {
@@ -69,7 +70,7 @@ export async function releaseProvenance(
   );
   if (releasedSince) return { kind: 'ours', actionId: null };
   const ledger = await store.actions.forMachine(machineId);
-  if (postedByThisApp(latest, ledger, config.managedIdentityClientId))
+  if (postedByThisApp(latest, ledger, await identity.clientId()))
     return { kind: 'ours', actionId: latest.id };
   return {
     kind: 'foreign',

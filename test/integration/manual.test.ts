@@ -100,6 +100,15 @@ async function untilRegistered(store: StateStore, machineId: string, state: stri
   throw new Error(`the register never showed ${machineId} ${state}`);
 }
 
+async function untilLedgered(store: StateStore, machineId: string) {
+  for (let i = 0; i < 200; i += 1) {
+    const [entry] = await store.actions.forMachine(machineId);
+    if (entry) return entry;
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  throw new Error(`the ledger never showed an action on ${machineId}`);
+}
+
 const commentOf = (h: Harness, actionId: string) =>
   String(h.sim.actions().find((a) => a.id === actionId)?.requestorComment);
 
@@ -169,8 +178,11 @@ describe('manual isolate and release, with the function key', () => {
 
   it('refuses to release an isolation another requestor made, unless forced with a reason', async () => {
     const machineId = h.machineId(`ws-hr-02.${DOMAIN}`);
-    // Posted outside this app's records, as an analyst in the portal would.
-    const theirs = await h.runtime.api.isolate(machineId, 'analyst: suspicious logon', 'Full');
+    // An analyst in the portal, not this app.
+    const theirs = h.sim.portalAction(machineId, 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: suspicious logon',
+    });
     await untilStatus(h, theirs.id, 'Succeeded');
     const refused = await call(release, { body: { machineId, comment: 'not ours' } });
     expect(refused.status).toBe(409);
@@ -399,10 +411,13 @@ describe('manual isolate and release, with the function key', () => {
     const again = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'again' } });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'action-final' } } });
 
-    // An analyst's pending action, posted outside this app's records.
+    // An analyst's pending action, posted in the portal.
     const lnx = h.machineId(`lnx-app-01.${DOMAIN}`);
     h.sim.setMachine(lnx, { traits: { offline: true } });
-    const theirs = await h.runtime.api.isolate(lnx, 'analyst: contain the miner', 'Full');
+    const theirs = h.sim.portalAction(lnx, 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: contain the miner',
+    });
     const refused = await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } });
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
     const forced = await call(cancelAction, {
@@ -473,8 +488,8 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     await expectRefusedAsTheirs(machineId, theirs.id);
 
     await h.submit([mdeAlert({ machineId })]);
-    await untilRegistered(store, machineId, 'isolating');
-    const [entry] = await store.actions.forMachine(machineId);
+    // The worker writes the register, then the ledger.
+    const entry = await untilLedgered(store, machineId);
     expect(entry).toMatchObject({ actionId: theirs.id, adopted: true });
     // The register says who posted it and that the app followed it, for which alert.
     const record = await store.register.get(machineId);
@@ -498,6 +513,20 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
       adopted: true,
       requestor: 'analyst@contoso.com',
     });
+  }, 30_000);
+
+  it("stays the app's when its POST's answer was lost and a retry adopted it: MDE names the app as requestor", async () => {
+    const machineId = freshDevice();
+    h.sim.setFaults({ dropAfterExecuteRate: 1, apis: ['isolate'] });
+    try {
+      await h.submit([mdeAlert({ machineId })]);
+      expect(await untilLedgered(store, machineId)).toMatchObject({ adopted: true });
+    } finally {
+      h.sim.setFaults({});
+    }
+    await untilRegistered(store, machineId, 'isolated');
+    const released = await call(release, { body: { machineId, comment: 'clean' } });
+    expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate', machineId } } });
   }, 30_000);
 
   it("an alert answered by an analyst's isolation created after it came in does not make it the app's", async () => {

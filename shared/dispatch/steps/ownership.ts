@@ -5,9 +5,10 @@
  *
  * Two proofs count, nothing else:
  * - the action ledger's entry for it with `adopted === false`: this app's own POST was answered with it;
- * - MDE's `requestor` equal to this app's client id, when the app knows it (AZURE_CLIENT_ID): MDE
- *   records the calling app's client id there for an app token (docs/mde-api.md §7.1), which covers
- *   an isolation whose POST answer was lost and that a retry then adopted.
+ * - MDE's `requestor` equal to this app's client id, when the app knows it (the client id its own
+ *   token names, mde/app-identity.ts): MDE records the calling app's client id there for an app token
+ *   (docs/mde-api.md §7.1). That covers an isolation whose POST answer was lost and that a retry then
+ *   adopted, and one posted by another process with its own store (the CLI with a local store).
  * The comment (`requestorComment`) proves nothing: anyone isolating in the portal can type ours.
  */
 import type { MachineAction } from '../../mde/types';
