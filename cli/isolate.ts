@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
 import { canonicalMachineId } from '../shared/mde/ids';
-import type { RuntimeOptions } from '../shared/runtime';
+import type { Runtime, RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
@@ -46,11 +46,24 @@ export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
   return host.includes('.') ? { fqdn: host } : { hostname: host };
 }
 
+/** What a verb submits: the device and the MDE comment. */
+export interface ManualSubmission {
+  device: DeviceRef;
+  comment: string;
+}
+
+/** A verb's own check once the session is open: what to submit, or the exit code that ends the verb. */
+export type SubmissionCheck = (
+  runtime: Runtime,
+  order: ManualSubmission,
+) => Promise<ManualSubmission | number>;
+
 export async function runManualOrder(
   action: 'isolate' | 'release',
   options: ManualOptions,
   io: CliIo,
   overrides: RuntimeOptions = {},
+  check?: SubmissionCheck,
 ): Promise<number> {
   const device = deviceFromOptions(options);
   if (typeof device === 'string') {
@@ -69,10 +82,13 @@ export async function runManualOrder(
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
+    const order = { device, comment: options.comment.trim() };
+    const checked = check ? await check(session.runtime, order) : order;
+    if (typeof checked === 'number') return checked;
     const request = await session.runtime.submitManual({
       action,
-      device,
-      comment: options.comment.trim(),
+      device: checked.device,
+      comment: checked.comment,
       isolationType,
       requestedBy: operatorName(io, options.by),
     });

@@ -129,11 +129,12 @@ export interface RunningSimulator {
    * A person's isolate (Full) or release in the Defender portal: `requestor` is the person, not an
    * app, and `requestSource` "Portal" (the simulator's choice: docs/mde-api.md §7.1 documents only
    * "PublicApi"). Throws while an isolate or release is under way on the device, as MDE refuses it.
+   * `ageMs`: created that long ago (an older action, settled by now).
    */
   portalAction(
     machineId: string,
     type: 'Isolate' | 'Unisolate',
-    person: { requestor: string; comment: string },
+    person: { requestor: string; comment: string; ageMs?: number },
   ): ActionEntity;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
   advanceTime(ms: number): void;
@@ -460,15 +461,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (actions.openIsolationAction(machine.entity.id))
         throw new Error(`an isolate or release is under way on ${id}`);
       const isolationType = type === 'Isolate' ? 'Full' : null;
+      const createdAt = now() - (person.ageMs ?? 0);
       const entity = actions.create(
         machine,
         type,
         isolationType,
         person.requestor,
         person.comment,
-        now(),
+        createdAt,
         'Portal',
       );
+      actions.advance(now());
       return structuredClone(entity);
     },
     advanceTime: (ms) => {

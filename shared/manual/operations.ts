@@ -25,7 +25,7 @@ import { type IsolationRecord, type StateStore, StoreUnavailableError } from '..
 import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { ManualCommand } from './order';
-import { releaseProvenance } from './provenance';
+import { forcedReleaseComment, releaseProvenance, releaseRefusal } from './provenance';
 
 /** What the use case needs of the runtime (shared/runtime.ts satisfies it). */
 export interface ManualRuntime {
@@ -92,8 +92,9 @@ function containmentRefusal(command: ManualCommand, machine: Machine): ManualAns
  * goes with the request itself (`overrideOf`): the policy applies it and the alert's title names it.
  */
 function commentOf(command: ManualCommand, caller: Caller): string {
-  const waiver = command.force ? ` [release forced: ${command.reason}]` : '';
-  return truncate(`${command.comment}${waiver} (by ${caller.label})`, COMMENT_MAX);
+  const comment =
+    command.force && command.reason ? forcedReleaseComment(command.comment, command.reason) : command.comment;
+  return truncate(`${comment} (by ${caller.label})`, COMMENT_MAX);
 }
 
 /** The manual alert the worker will decide, for the same decision ahead of it. */
@@ -148,20 +149,19 @@ async function registerAnswer(
   return { status: 200, body: { status: 'adopted', posted: false, adopted: true, action: current, record } };
 }
 
-async function releaseRefusal(
+async function refusedRelease(
   command: ManualCommand,
   runtime: ManualRuntime,
   machine: Machine,
 ): Promise<ManualAnswer | null> {
   const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
-  if (provenance.kind === 'unknown') return refusal(409, 'provenance-unknown', provenance.reason);
-  if (provenance.kind === 'ours' || command.force) return null;
-  const { requestor, requestSource, actionId } = provenance.isolatedBy;
+  const refused = releaseRefusal(provenance, command.force);
+  if (!refused) return null;
   return refusal(
     409,
-    'isolated-by-someone-else',
-    `this app did not make the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId}); send force: true with a reason to release it anyway`,
-    { isolatedBy: provenance.isolatedBy },
+    refused.code,
+    `${refused.cause}; send force: true with a reason to release it anyway`,
+    refused.code === 'isolated-by-someone-else' ? { isolatedBy: refused.isolatedBy } : undefined,
   );
 }
 
@@ -259,7 +259,7 @@ async function decideAndSubmit(
     if (refused) return refused;
     decision = decisionView(full);
   } else {
-    const refused = await releaseRefusal(command, runtime, machine);
+    const refused = await refusedRelease(command, runtime, machine);
     if (refused) return refused;
   }
   const device = machineSummary(machine);

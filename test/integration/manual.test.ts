@@ -302,9 +302,17 @@ describe('manual isolate and release, with the function key', () => {
       body: { status: 'dry-run', posted: false, decision: { action: 'isolate', rule: 'manual' } },
     });
     expect(dry.body.would).toMatch(/^would isolate web1\.contoso\.local \(Full\)/);
-    const dryRelease = () => call(release, { body: { machineId, comment: 'would it?', dryRun: true } });
-    // Nothing on record: enforce would post the release and let MDE decide, and the answer says so.
-    expect((await dryRelease()).body.would).toMatch(/^would release .*although MDE lists no isolation of it/);
+    const dryRelease = (force = {}) =>
+      call(release, { body: { machineId, comment: 'would it?', dryRun: true, ...force } });
+    // Nothing on record: whose isolation may be in force is unknown, as enforce would answer; forced,
+    // enforce would post the release and let MDE decide, and the answer says so.
+    expect(await dryRelease()).toMatchObject({
+      status: 409,
+      body: { error: { code: 'provenance-unknown' } },
+    });
+    expect((await dryRelease({ force: true, reason: 'reimaged' })).body.would).toMatch(
+      /^would release .*although MDE lists no isolation of it/,
+    );
     expect(h.actionsOn(machineId)).toHaveLength(0);
 
     // An analyst isolated and released it since: no isolation is in force, nobody's to undo, and a
@@ -527,6 +535,48 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     await untilRegistered(store, machineId, 'isolated');
     const released = await call(release, { body: { machineId, comment: 'clean' } });
     expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate', machineId } } });
+  }, 30_000);
+
+  it('refuses an isolation older than the lookback as unknown, never ours; forced with a reason it is released', async () => {
+    const machineId = freshDevice();
+    h.sim.portalAction(machineId, 'Isolate', { ...analyst, ageMs: 31 * 24 * 3_600_000 });
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+    const refused = await call(release, { body: { machineId, comment: 'not ours' } });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'provenance-unknown' } } });
+    expect(refused.body.error.message).toMatch(
+      /no isolate or release of this device in the last 30 days.*send force: true with a reason/,
+    );
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+    const forced = await call(release, {
+      body: { machineId, comment: 'old case', force: true, reason: 'isolated in 2026-10, case closed' },
+    });
+    expect(forced.status).toBe(201);
+    expect(commentOf(h, forced.body.action.id)).toContain(
+      '[release forced: isolated in 2026-10, case closed]',
+    );
+  }, 30_000);
+
+  it('lets a release through when the newest action on the device is a release: nothing is undone', async () => {
+    const machineId = freshDevice();
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await untilStatus(h, theirs.id, 'Succeeded');
+    const released = h.sim.portalAction(machineId, 'Unisolate', analyst);
+    await untilStatus(h, released.id, 'Succeeded');
+    // Queued without waiting (as with Service Bus): the worker then skips it, not isolated.
+    const installed = getRuntime();
+    installRuntime({ ...installed, mode: 'service-bus' });
+    try {
+      const answer = await call(release, { body: { machineId, comment: 'make sure' } });
+      expect(answer).toMatchObject({ status: 202, body: { status: 'queued' } });
+      await h.settle();
+      expect(h.outcomes.find((o) => o.requestId === answer.body.requestId)).toMatchObject({
+        outcome: 'skipped',
+        reason: `not isolated: released by action ${released.id}`,
+      });
+    } finally {
+      installRuntime(installed);
+    }
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(1);
   }, 30_000);
 
   it("an alert answered by an analyst's isolation created after it came in does not make it the app's", async () => {
