@@ -24,7 +24,8 @@ import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
-import { judgePriorActions } from './idempotency';
+import { actionsSince, judgePriorActions, mdeTimeBefore } from './idempotency';
+import { inForce } from './in-force';
 import type { RequestLifecycle } from './lifecycle';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -176,8 +177,9 @@ export class IsolationWorker {
     if (!history) return;
     const dryRunBy = this.dryRunCause(target, plan);
     if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
-    if (await this.heldByLedger(target, history)) return;
-    if (await this.answeredByHistory(target, plan, history)) return;
+    const ledger = await this.deps.store.actions.forMachine(target.machine.id);
+    if (await this.heldByLedger(target, history, ledger)) return;
+    if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
     await this.post(target, plan, reservation);
@@ -266,11 +268,15 @@ export class IsolationWorker {
    * whose action MDE lists as ended is a leftover (its tracking was lost): it is closed here and holds
    * nothing. True when the request ended.
    */
-  private async heldByLedger(target: Target, history: MachineAction[]): Promise<boolean> {
+  private async heldByLedger(
+    target: Target,
+    history: MachineAction[],
+    ledger: LedgerRecord[],
+  ): Promise<boolean> {
     const { store, lifecycle, clock, timing } = this.deps;
     const { request, verb, machine } = target;
     const followed: LedgerRecord[] = [];
-    for (const entry of await store.actions.forMachine(machine.id)) {
+    for (const entry of ledger) {
       if (!entry.open) continue;
       const listed = history.find((a) => a.id === entry.actionId);
       if (listed && isTerminal(listed.status)) {
@@ -304,7 +310,12 @@ export class IsolationWorker {
   }
 
   /** What MDE's list says about this request: adopt, refuse, or skip it. True when the request ended. */
-  private async answeredByHistory(target: Target, plan: Plan, history: MachineAction[]): Promise<boolean> {
+  private async answeredByHistory(
+    target: Target,
+    plan: Plan,
+    history: MachineAction[],
+    ledger: LedgerRecord[],
+  ): Promise<boolean> {
     const { request, verb } = target;
     const prior = judgePriorActions(verb, history);
     if (prior.kind === 'adopt') {
@@ -317,18 +328,25 @@ export class IsolationWorker {
     }
     // Anything done to the device since this request came in answered it (most likely our own earlier
     // attempt whose answer or completion was lost) or overrode it (a person released the device):
-    // either way posting again would undo what happened since.
-    const since = actionsSince(history, request.receivedAt);
-    const answered = since.find((a) => a.type === ACTION_TYPE[verb]);
-    if (answered) {
+    // either way posting again would undo what happened since. What is in force decides which: an
+    // isolation with a release after it isolates nothing, so it answers nothing.
+    const since = actionsSince(history, request.receivedAt, mdeTimeBefore(ledger, request.receivedAt));
+    const current = inForce(history);
+    const inForceSince =
+      current.kind === 'none-on-record' ? undefined : since.find((a) => a.id === current.action.id);
+    // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
+    // out, cancelled) is this request's outcome.
+    const answered = inForceSince ?? since.find((a) => a.type === ACTION_TYPE[verb]);
+    if (answered?.type === ACTION_TYPE[verb]) {
       await this.adopt(target, plan, answered, since[0]);
       return true;
     }
     if (since.length > 0) {
+      const over = inForceSince ?? since[0];
       await this.refuseConflict(
         target,
-        since[0].id,
-        `${since[0].type === 'Isolate' ? 'an isolation' : 'a release'} (action ${since[0].id} by ${since[0].requestor}, ${since[0].creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
+        over.id,
+        `${over.type === 'Isolate' ? 'an isolation' : 'a release'} (action ${over.id} by ${over.requestor}, ${over.creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
       );
       return true;
     }
@@ -502,14 +520,6 @@ function trackedAction(
     adopted,
     polls: 0,
   };
-}
-
-/** Isolate/release actions created at or after `receivedAt`, newest first. */
-function actionsSince(history: MachineAction[], receivedAt: string): MachineAction[] {
-  const from = Date.parse(receivedAt);
-  return history
-    .filter((a) => Date.parse(a.creationDateTimeUtc) >= from)
-    .sort((a, b) => Date.parse(b.creationDateTimeUtc) - Date.parse(a.creationDateTimeUtc));
 }
 
 function describeMachines(machines: Machine[]): string {
