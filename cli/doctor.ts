@@ -8,6 +8,7 @@ import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
 import { DEFAULT_TIMING } from '../shared/dispatch/timing';
 import { errorMessage } from '../shared/kernel/errors';
 import { createCredential } from '../shared/mde/credential';
+import { claimsOf } from '../shared/mde/token-claims';
 import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { storageWords } from './mode';
@@ -19,17 +20,6 @@ type Check = { pass: boolean; line: string } | { skip: string };
 /** Application permissions (app tokens: `roles`) or delegated ones (a user's sign-in: `scp`) a run needs (docs/mde-api.md §2). */
 const APPLICATION_NEEDS = [['Machine.Isolate'], ['Machine.Read.All', 'Machine.ReadWrite.All']];
 const DELEGATED_NEEDS = [['Machine.Isolate'], ['Machine.Read', 'Machine.ReadWrite']];
-
-/** The claims of a JWT access token; null when it is not one (never printed whole). */
-function claimsOf(token: string): Record<string, unknown> | null {
-  const payload = token.split('.')[1];
-  if (!payload) return null;
-  try {
-    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
 
 /** The resource a `.default` scope names: what a token's `aud` must be. */
 function resourceOf(scope: string): string {

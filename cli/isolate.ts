@@ -5,9 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
-import { forcedReleaseComment } from '../shared/dispatch/steps/provenance';
 import { canonicalMachineId } from '../shared/mde/ids';
-import type { RuntimeOptions } from '../shared/runtime';
+import type { Runtime, RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
@@ -30,9 +29,6 @@ export interface ManualOptions extends SessionFlags {
   comment: string;
   selective?: boolean;
   by?: string;
-  /** `release --force --reason TEXT`: whose isolation it ends does not matter, for this reason. */
-  force?: boolean;
-  reason?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -50,19 +46,29 @@ export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
   return host.includes('.') ? { fqdn: host } : { hostname: host };
 }
 
+/** What a verb submits: the device, the MDE comment, and a forced release's reason for the worker. */
+export interface ManualSubmission {
+  device: DeviceRef;
+  comment: string;
+  forceReason?: string;
+}
+
+/** A verb's own check once the session is open: what to submit, or the exit code that ends the verb. */
+export type SubmissionCheck = (
+  runtime: Runtime,
+  order: ManualSubmission,
+) => Promise<ManualSubmission | number>;
+
 export async function runManualOrder(
   action: 'isolate' | 'release',
   options: ManualOptions,
   io: CliIo,
   overrides: RuntimeOptions = {},
+  check?: SubmissionCheck,
 ): Promise<number> {
   const device = deviceFromOptions(options);
   if (typeof device === 'string') {
     io.stderr.write(`${action}: ${device}\n`);
-    return EXIT.badInput;
-  }
-  if (options.force && !options.reason?.trim()) {
-    io.stderr.write(`${action}: --force needs --reason; it goes into the MDE comment for the audit trail\n`);
     return EXIT.badInput;
   }
   if (!options.comment?.trim()) {
@@ -77,13 +83,14 @@ export async function runManualOrder(
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
-    const comment = options.comment.trim();
-    const forceReason = options.force ? options.reason?.trim() : undefined;
+    const order: ManualSubmission = { device, comment: options.comment.trim() };
+    const checked = check ? await check(session.runtime, order) : order;
+    if (typeof checked === 'number') return checked;
     const request = await session.runtime.submitManual({
       action,
-      device,
-      comment: forceReason ? forcedReleaseComment(comment, forceReason) : comment,
-      forceReason,
+      device: checked.device,
+      comment: checked.comment,
+      forceReason: checked.forceReason,
       isolationType,
       requestedBy: operatorName(io, options.by),
     });

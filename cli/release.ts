@@ -1,20 +1,79 @@
 /**
- * `release --machine ID | --host NAME --comment TEXT [--force --reason TEXT]`: release one device from
- * isolation; an isolation this app did not make (as far as its state store knows) only with --force,
- * which the worker checks before posting (dispatch/steps/provenance.ts).
+ * `release --machine ID | --host NAME --comment TEXT [--force --reason TEXT]`: release one device
+ * from isolation. Whose isolation it would end is asked first, by the same rule as the manual API
+ * (shared/dispatch/steps/provenance.ts): someone else's, or one nobody can tell the owner of, needs --force
+ * with a reason, which the MDE comment records.
  */
 import type { Command } from 'commander';
-import type { CliContext } from './context';
-import { type ManualOptions, manualCommand, runManualOrder } from './isolate';
+import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../shared/dispatch/steps/provenance';
+import { DeviceResolver } from '../shared/dispatch/steps/resolve';
+import { isMdeApiError } from '../shared/mde/errors';
+import type { Runtime } from '../shared/runtime';
+import { StoreUnavailableError } from '../shared/state/store';
+import { type CliContext, type CliIo, EXIT } from './context';
+import { type ManualOptions, type ManualSubmission, manualCommand, runManualOrder } from './isolate';
+
+export interface ReleaseOptions extends ManualOptions {
+  force?: boolean;
+  reason?: string;
+}
+
+/**
+ * The release of the machine whose provenance was judged, or exit 3 when it is refused. A device
+ * MDE cannot name exactly goes on: the worker escalates it with its reason, as any request.
+ */
+async function checkProvenance(
+  runtime: Runtime,
+  order: ManualSubmission,
+  options: ReleaseOptions,
+  io: CliIo,
+): Promise<ManualSubmission | number> {
+  const reason = options.reason?.trim();
+  try {
+    const resolution = await new DeviceResolver(runtime.api, runtime.throttle.clock, 0).resolve(order.device);
+    if (resolution.kind !== 'machine') return order;
+    const { machine } = resolution;
+    const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
+    const refused = releaseRefusal(provenance, options.force === true);
+    if (refused) {
+      io.stderr.write(`release: ${refused.cause}; give --force with --reason to release it anyway\n`);
+      return EXIT.notCarriedOut;
+    }
+    const forceReason = options.force ? reason : undefined;
+    return {
+      device: { mdeDeviceId: machine.id },
+      // The worker asks whose isolation it is again before posting; the reason lets it through there.
+      comment: forceReason ? forcedReleaseComment(order.comment, forceReason) : order.comment,
+      forceReason,
+    };
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) {
+      io.stderr.write('release: the state store cannot be reached; nothing was posted: try again shortly\n');
+      return EXIT.failure;
+    }
+    if (!isMdeApiError(error)) throw error;
+    io.stderr.write(
+      `release: whose isolation it is could not be asked of MDE (${error.message}); nothing was posted\n`,
+    );
+    return EXIT.failure;
+  }
+}
+
+export async function runRelease(options: ReleaseOptions, io: CliIo): Promise<number> {
+  if (options.force && !options.reason?.trim()) {
+    io.stderr.write('release: --force needs --reason; it goes into the MDE comment for the audit trail\n');
+    return EXIT.badInput;
+  }
+  return runManualOrder('release', options, io, {}, (runtime, order) =>
+    checkProvenance(runtime, order, options, io),
+  );
+}
 
 export function registerRelease(program: Command, cli: CliContext): void {
   manualCommand(program, 'release', 'release one device from isolation (skipped when it is not isolated)')
-    .option(
-      '--force',
-      "release an isolation this app did not make (an analyst's, or a run's without shared storage)",
-    )
+    .option('--force', 'release an isolation this app did not post, or whose owner is unknown')
     .option('--reason <text>', 'why it is forced: recorded in the MDE comment (required with --force)')
-    .action(async (options: ManualOptions) => {
-      cli.exitWith(await runManualOrder('release', options, cli.io));
+    .action(async (options: ReleaseOptions) => {
+      cli.exitWith(await runRelease(options, cli.io));
     });
 }

@@ -28,6 +28,7 @@ import { cachedFor } from './kernel/cached';
 import { DAY_MS } from './kernel/clock';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
+import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
@@ -45,6 +46,8 @@ export interface Runtime {
   readonly policy: IsolationPolicy;
   /** The throttled MDE client (tests drive the simulator through it; the CLI reads with it). */
   readonly api: MdeApi;
+  /** Who this app is to MDE (the `requestor` of what it posts): what ownership asks. */
+  readonly identity: AppIdentity;
   readonly throttle: MdeThrottle;
   /** The register, breaker and ledgers (docs/architecture.md §6); `storage`: where the settings put them. */
   readonly store: StateStore;
@@ -119,6 +122,7 @@ export interface RuntimeOptions {
 interface MdeAccess {
   config: AppConfig;
   credential: TokenCredential;
+  identity: AppIdentity;
   throttle: MdeThrottle;
   api: MdeApi;
   store: StateStore;
@@ -140,7 +144,8 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
   const store =
     options.store ??
     openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
-  return { config, credential, throttle, api, store, storage: storage.kind };
+  const identity = new AppIdentity(credential, config.tokenScope);
+  return { config, credential, identity, throttle, api, store, storage: storage.kind };
 }
 
 /**
@@ -199,7 +204,7 @@ export function isMisconfiguration(error: unknown): error is ConfigError | Polic
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  const { config, credential, throttle, api, store, storage } = openMdeAccess(options);
+  const { config, credential, identity, throttle, api, store, storage } = openMdeAccess(options);
   const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
   const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
@@ -225,7 +230,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       () => false,
     ),
   );
-  const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, timing });
+  const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, identity, timing });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
   const restored = restoreQuotaSpend(throttle, store, reporter);
@@ -248,6 +253,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     config,
     policy,
     api,
+    identity,
     throttle,
     store,
     storage,
@@ -317,6 +323,7 @@ class IdleWaits {
 export interface ReadOnlyRuntime {
   readonly config: AppConfig;
   readonly api: MdeApi;
+  readonly identity: AppIdentity;
   readonly store: StateStore;
   readonly storage: StateStorage['kind'];
   close(): Promise<void>;
@@ -325,8 +332,8 @@ export interface ReadOnlyRuntime {
 export function openReadOnly(
   options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store'> = {},
 ): ReadOnlyRuntime {
-  const { config, throttle, api, store, storage } = openMdeAccess(options);
-  return { config, api, store, storage, close: () => throttle.stop() };
+  const { config, identity, throttle, api, store, storage } = openMdeAccess(options);
+  return { config, api, identity, store, storage, close: () => throttle.stop() };
 }
 
 let shared: Runtime | null = null;

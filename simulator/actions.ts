@@ -73,6 +73,7 @@ export class ActionStore {
     requestor: string,
     comment: string,
     nowMs: number,
+    requestSource = 'PublicApi',
   ): ActionEntity {
     const entity: ActionEntity = {
       id: randomUUID(),
@@ -91,7 +92,7 @@ export class ActionStore {
       errorHResult: 0,
       scope: isolationType,
       externalId: null,
-      requestSource: 'PublicApi',
+      requestSource,
       relatedFileInfo: null,
       commands: [],
       troubleshootInfo: null,

@@ -125,6 +125,17 @@ export interface RunningSimulator {
   setIdentityFault(fault: IdentityFault | null): void;
   setMachine(id: string, patch: MachinePatch): void;
   addMachine(seed: MachineSeed, entity?: Partial<MachineEntity>): MachineEntity;
+  /**
+   * A person's isolate (Full) or release in the Defender portal: `requestor` is the person, not an
+   * app, and `requestSource` "Portal" (the simulator's choice: docs/mde-api.md §7.1 documents only
+   * "PublicApi"). Throws while an isolate or release is under way on the device, as MDE refuses it.
+   * `ageMs`: created that long ago (an older action, settled by now).
+   */
+  portalAction(
+    machineId: string,
+    type: 'Isolate' | 'Unisolate',
+    person: { requestor: string; comment: string; ageMs?: number },
+  ): ActionEntity;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
   advanceTime(ms: number): void;
   now(): number;
@@ -442,6 +453,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       machines.push(machine);
       byId.set(machine.entity.id, machine);
       return structuredClone(machine.entity);
+    },
+    portalAction: (id, type, person) => {
+      actions.advance(now());
+      const machine = byId.get(id.toLowerCase());
+      if (!machine) throw new Error(`no simulated machine ${id}`);
+      if (actions.openIsolationAction(machine.entity.id))
+        throw new Error(`an isolate or release is under way on ${id}`);
+      const isolationType = type === 'Isolate' ? 'Full' : null;
+      const createdAt = now() - (person.ageMs ?? 0);
+      const entity = actions.create(
+        machine,
+        type,
+        isolationType,
+        person.requestor,
+        person.comment,
+        createdAt,
+        'Portal',
+      );
+      actions.advance(now());
+      return structuredClone(entity);
     },
     advanceTime: (ms) => {
       clockOffsetMs += ms;

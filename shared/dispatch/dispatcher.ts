@@ -12,6 +12,7 @@ import type { Clock } from '../kernel/clock';
 import { KeyedLanes } from '../kernel/keyed-lanes';
 import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
 import type { DispatchReporter } from './outcome';
@@ -44,9 +45,16 @@ export interface DispatcherDeps {
   throttle: MdeThrottle;
   store: StateStore;
   reporter: DispatchReporter;
+  /**
+   * Who this app is to MDE, for whose isolation a release would end (steps/provenance.ts). Absent,
+   * only the action ledger proves what this app posted, which errs towards "not ours".
+   */
+  identity?: Pick<AppIdentity, 'clientId'>;
   timing?: DispatchTiming;
   random?: () => number;
 }
+
+const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
 
 export interface ManualOrder {
   action: 'isolate' | 'release';
@@ -92,6 +100,7 @@ export class Dispatcher implements DecisionSink {
     const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
     this.worker = new IsolationWorker({
       ...common,
+      identity: deps.identity ?? NO_IDENTITY,
       resolver,
       recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
     });

@@ -6,8 +6,11 @@
  * in MDE's cancellation comment, which the tracker copies into the outcome and the register when it
  * sees the action end.
  */
+
+import { postedByThisApp } from '../dispatch/steps/ownership';
 import { GUID } from '../kernel/ids';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import { BadRequestError, MdeApiError, NotFoundError } from '../mde/errors';
 import { isTerminal, type MachineAction } from '../mde/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
@@ -15,8 +18,12 @@ import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { CancelBody } from './order';
 
-/** Every comment this app writes on an action starts so (shared/policy/comment.ts, the release comment). */
-const OWN_COMMENT_PREFIX = 'mde-isolator (';
+/** What a cancel reads and calls: MDE, the ledger, and who this app is to MDE (ownership.ts). */
+export interface CancelAccess {
+  api: MdeApi;
+  store: StateStore;
+  identity: Pick<AppIdentity, 'clientId'>;
+}
 
 export interface CancelOrder {
   actionId: string;
@@ -35,25 +42,17 @@ export type CancelResult =
   /** Someone else's action, and the order did not force it. */
   | { kind: 'not-ours'; action: MachineAction };
 
-async function postedByThisApp(store: StateStore, action: MachineAction): Promise<boolean> {
-  if (action.requestorComment?.startsWith(OWN_COMMENT_PREFIX)) return true;
-  const ledger = await store.actions.forMachine(action.machineId);
-  return ledger.some((entry) => entry.actionId === action.id && !entry.adopted);
-}
-
 /** The MDE cancellation comment of an order. */
 export function cancellationComment(order: CancelOrder, own: boolean): string {
   return `mde-isolator: cancel${own ? '' : ' (forced: not posted by this app)'} requested by ${order.by}: ${order.reason}`;
 }
 
 /** Reads the action, judges whose it is, and cancels it; MDE and store failures are thrown. */
-export async function cancelPendingAction(
-  access: { api: MdeApi; store: StateStore },
-  order: CancelOrder,
-): Promise<CancelResult> {
+export async function cancelPendingAction(access: CancelAccess, order: CancelOrder): Promise<CancelResult> {
   const action = await access.api.getMachineAction(order.actionId);
   if (isTerminal(action.status)) return { kind: 'final', action };
-  const own = await postedByThisApp(access.store, action);
+  const ledger = await access.store.actions.forMachine(action.machineId);
+  const own = postedByThisApp(action, ledger, await access.identity.clientId());
   if (!own && !order.force) return { kind: 'not-ours', action };
   const cancelled = await access.api.cancelMachineAction(action.id, cancellationComment(order, own));
   return { kind: 'cancelled', action: cancelled, forced: !own };
@@ -64,7 +63,7 @@ export async function cancelPendingAction(
  * already, not this app's (without `force`), or MDE refused the cancel; 404 for an unknown action.
  */
 export async function cancelForCaller(
-  access: { api: MdeApi; store: StateStore },
+  access: CancelAccess,
   actionId: string,
   body: CancelBody,
   caller: Caller,

@@ -13,12 +13,13 @@ import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
-import { forcedReleaseComment, releaseProvenance } from '../dispatch/steps/provenance';
+import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
 import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
+import type { AppIdentity } from '../mde/app-identity';
 import { MdeApiError } from '../mde/errors';
 import type { Machine, MachineAction } from '../mde/types';
 import { listedAsUnmanaged } from '../policy/platform';
@@ -34,6 +35,7 @@ export interface ManualRuntime {
   readonly policy: IsolationPolicy;
   readonly api: MdeApi;
   readonly store: StateStore;
+  readonly identity: Pick<AppIdentity, 'clientId'>;
   readonly throttle: { readonly clock: Clock };
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** This process's outcome records from now on (dispatch/outcome-feed.ts). */
@@ -158,25 +160,19 @@ async function registerAnswer(
   return { status: 200, body: { status: 'adopted', posted: false, adopted: true, action: current, record } };
 }
 
-async function releaseRefusal(
+async function refusedRelease(
   command: ManualCommand,
   runtime: ManualRuntime,
   machine: Machine,
 ): Promise<ManualAnswer | null> {
-  const provenance = await releaseProvenance(
-    runtime.api,
-    runtime.store,
-    machine.id,
-    runtime.throttle.clock.now(),
-  );
-  if (provenance.kind === 'unknown') return refusal(409, 'provenance-unknown', provenance.reason);
-  if (provenance.kind === 'ours' || command.force) return null;
-  const { requestor, requestSource, actionId } = provenance.isolatedBy;
+  const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
+  const refused = releaseRefusal(provenance, command.force);
+  if (!refused) return null;
   return refusal(
     409,
-    'isolated-by-someone-else',
-    `this app did not make the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId}); send force: true with a reason to release it anyway`,
-    { isolatedBy: provenance.isolatedBy },
+    refused.code,
+    `${refused.cause}; send force: true with a reason to release it anyway`,
+    refused.code === 'isolated-by-someone-else' ? { isolatedBy: refused.isolatedBy } : undefined,
   );
 }
 
@@ -336,7 +332,7 @@ async function decideAndSubmit(
     if (refused) return refused;
     decision = decisionView(full);
   } else {
-    const refused = await releaseRefusal(command, runtime, machine);
+    const refused = await refusedRelease(command, runtime, machine);
     if (refused) return refused;
   }
   const device = machineSummary(machine);

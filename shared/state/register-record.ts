@@ -59,6 +59,13 @@ function boundAction(a: RegisterAction): RegisterAction {
     status: a.status,
     requestor: a.requestor === null ? null : truncate(a.requestor, NAME_MAX),
     requestSource: a.requestSource === null ? null : truncate(a.requestSource, NAME_MAX),
+    ...(a.adopted !== undefined && { adopted: a.adopted }),
+    ...(a.followedFor && {
+      followedFor: {
+        requestId: truncate(a.followedFor.requestId, NAME_MAX),
+        alertId: truncate(a.followedFor.alertId, NAME_MAX),
+      },
+    }),
   };
 }
 

@@ -41,14 +41,24 @@ export interface Provenance {
 
 export type IsolationActionType = 'Isolate' | 'Unisolate';
 
-/** An MDE action the register knows for a device, with who MDE says requested it. */
+/**
+ * An MDE action the register knows for a device: who posted it (MDE's word), and whether this app
+ * posted it or followed it for an alert. Following never makes it this app's (dispatch/steps/ownership.ts).
+ */
 export interface RegisterAction {
   actionId: string;
   type: IsolationActionType;
   status: MachineActionStatus;
-  /** `requestor` and `requestSource` as MDE reports them; null until seen. */
+  /** `requestor` and `requestSource` as MDE reports them: who posted it; null until seen. */
   requestor: string | null;
   requestSource: string | null;
+  /**
+   * True when this app followed an action already under way (someone else's, or its own whose POST
+   * answer was lost) instead of posting it; the ledger's `adopted`. Absent in records written before.
+   */
+  adopted?: boolean;
+  /** The request and alert this app posted or followed the action for. Absent in records written before. */
+  followedFor?: { requestId: string; alertId: string };
 }
 
 export interface Transition {

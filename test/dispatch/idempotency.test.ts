@@ -1,4 +1,5 @@
-import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
+import { actionsSince, judgePriorActions, mdeTimeBefore } from '../../shared/dispatch/steps/idempotency';
+import { inForce } from '../../shared/dispatch/steps/in-force';
 import type { MachineAction, MachineActionStatus } from '../../shared/mde/types';
 
 let sequence = 0;
@@ -79,5 +80,40 @@ describe('judgePriorActions', () => {
   it('posts a release when nothing finished is on record: the device may be isolated by other means', () => {
     expect(judgePriorActions('release', [])).toEqual({ kind: 'post' });
     expect(judgePriorActions('release', [action('Unisolate', 'Failed', 1)])).toEqual({ kind: 'post' });
+  });
+});
+
+describe('inForce', () => {
+  it('is the newest action that took effect or still may; failed attempts change nothing', () => {
+    const isolated = action('Isolate', 'Succeeded', 1);
+    const released = action('Unisolate', 'Succeeded', 2);
+    expect(inForce([released, isolated, action('Isolate', 'Failed', 3)])).toEqual({
+      kind: 'release',
+      action: released,
+    });
+    const pending = action('Isolate', 'Pending', 4);
+    expect(inForce([isolated, released, pending])).toEqual({ kind: 'isolation', action: pending });
+    expect(inForce([action('Isolate', 'TimeOut', 5)])).toEqual({ kind: 'none-on-record' });
+  });
+});
+
+describe('actionsSince', () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 10, 1, 0, minute)).toISOString();
+  it("counts by this app's clock only what MDE's own clock does not place before the request", () => {
+    const ours = action('Isolate', 'Succeeded', 10);
+    const theirs = action('Unisolate', 'Succeeded', 12);
+    // Received at minute 5 by this app's clock, with MDE running ahead: both look later.
+    expect(actionsSince([ours, theirs], at(5), null)).toEqual([theirs, ours]);
+    // The ledger had recorded `ours` by then: MDE's clock read minute 10 before the request.
+    const mdeBefore = mdeTimeBefore(
+      [
+        { createdAt: ours.creationDateTimeUtc, recordedAt: at(4) },
+        { createdAt: at(30), recordedAt: at(6) },
+      ],
+      at(5),
+    );
+    expect(mdeBefore).toBe(Date.parse(ours.creationDateTimeUtc));
+    expect(actionsSince([ours, theirs], at(5), mdeBefore)).toEqual([theirs]);
+    expect(mdeTimeBefore([], at(5))).toBeNull();
   });
 });

@@ -101,28 +101,48 @@ describe('isolate', () => {
 describe('release', () => {
   it('exits 0 once released, and the progress and table use release wording', async () => {
     expect((await isolate('wks-lab')).code).toBe(0);
-    // Each run has a store of its own: this one cannot tell the isolation is this app's.
-    const refused = await cli('release', '--host', 'wks-lab', '--comment', 'clean', ...FAST);
+    const run = await cli('release', '--host', 'wks-lab', '--comment', 'clean', ...FAST);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/release \(manual\)/);
+    expect(run.stderr).toMatch(/^posted Unisolate action /m);
+  });
+
+  it("exits 3 for an analyst's isolation, or one older than the lookback, unless --force with --reason", async () => {
+    const analyst = { requestor: 'analyst@contoso.com', comment: 'analyst: contain' };
+    const hr = sim.machines().find((m) => m.computerDnsName === `ws-hr-02.${DOMAIN}`)?.id as string;
+    const theirs = sim.portalAction(hr, 'Isolate', analyst);
+    const refused = await cli('release', '--machine', hr, '--comment', 'clean', ...FAST);
     expect(refused.code).toBe(3);
-    expect(refused.stdout).toMatch(/escalated:/);
-    expect(refused.stdout).toMatch(/this app did not make the/);
-    const unexplained = await cli('release', '--host', 'wks-lab', '--comment', 'clean', '--force', ...FAST);
-    expect(unexplained.code).toBe(2);
-    expect(unexplained.stderr).toMatch(/--force needs --reason/);
-    const run = await cli(
+    expect(refused.stderr).toContain(
+      `\nrelease: this app did not post the isolation in force: analyst@contoso.com (Portal) did (action ${theirs.id}); give --force with --reason to release it anyway\n`,
+    );
+    const old = sim.machines().find((m) => m.computerDnsName === `web1.${DOMAIN}`)?.id as string;
+    sim.portalAction(old, 'Isolate', { ...analyst, ageMs: 31 * 24 * 3_600_000 });
+    const unknown = await cli('release', '--machine', old, '--comment', 'clean', ...FAST);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(
+      /^release: MDE lists no isolate or release of this device in the last 30 days/m,
+    );
+    expect(sim.actions().filter((a) => a.type === 'Unisolate' && [hr, old].includes(a.machineId))).toEqual(
+      [],
+    );
+
+    expect((await cli('release', '--machine', hr, '--comment', 'clean', '--force', ...FAST)).code).toBe(2);
+    const forced = await cli(
       'release',
-      '--host',
-      'wks-lab',
+      '--machine',
+      old,
       '--comment',
       'clean',
       '--force',
       '--reason',
-      'isolated by the run before',
+      'case closed by the SOC lead',
       ...FAST,
     );
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/release \(manual\)/);
-    expect(run.stderr).toMatch(/^posted Unisolate action /m);
+    expect(forced.code).toBe(0);
+    expect(
+      sim.actions().find((a) => a.type === 'Unisolate' && a.machineId === old)?.requestorComment,
+    ).toMatch(/clean \[release forced: case closed by the SOC lead\]/);
   });
 });
 

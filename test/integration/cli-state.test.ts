@@ -12,7 +12,6 @@ import type { RunningSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { cliIn } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { callApi, fetchToken } from '../support/simulator-http';
 import { TEST_POLICY } from './harness';
 
 let azurite: RunningAzurite;
@@ -153,11 +152,12 @@ describe('cancel', () => {
 
   it('refuses an action posted by someone else unless --force, and says so in the comment', async () => {
     const machine = sim.machines().find((m) => m.computerDnsName === 'web10.contoso.local');
-    // An analyst's action: posted straight to the API with a comment of their own.
-    const posted = await callApi(sim, await fetchToken(sim), 'POST', `/api/machines/${machine?.id}/isolate`, {
-      Comment: 'Isolated from the portal by an analyst',
+    // An analyst's action in the portal, with a comment that looks like this app's.
+    const posted = sim.portalAction(String(machine?.id), 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'mde-isolator (enforce): isolated from the portal by an analyst',
     });
-    const action = { actionId: posted.body.id as string };
+    const action = { actionId: posted.id };
     const refused = await cli('cancel', action.actionId, '--reason', 'not ours');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/not by this app; give --force with --reason/);

@@ -49,10 +49,8 @@ describe('dry run', () => {
       )
         await new Promise((done) => setTimeout(done, 10));
     };
-    // Nothing on record: enforce would post the release and let MDE decide; the dry run says so.
-    expect((await dryRelease())?.reason).toMatch(
-      /would release ws-hr-02\.contoso\.local, although MDE lists no isolation of it/,
-    );
+    // Nothing on record: whose isolation it would end is unknown, so enforce would refuse it; so does the dry run.
+    expect(await dryRelease()).toMatchObject({ outcome: 'escalated', rule: 'provenance-unknown' });
     // Isolated (outside this dry run, by an analyst): the release forced past it would be posted.
     const isolated = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
     await until(isolated.id);

@@ -18,7 +18,7 @@ import { type StateStore, StoreUnavailableError } from '../../shared/state/store
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, startHarness } from './harness';
+import { type Harness, isolateRequest, startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -100,6 +100,15 @@ async function untilRegistered(store: StateStore, machineId: string, state: stri
   throw new Error(`the register never showed ${machineId} ${state}`);
 }
 
+async function untilLedgered(store: StateStore, machineId: string) {
+  for (let i = 0; i < 200; i += 1) {
+    const [entry] = await store.actions.forMachine(machineId);
+    if (entry) return entry;
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  throw new Error(`the ledger never showed an action on ${machineId}`);
+}
+
 const commentOf = (h: Harness, actionId: string) =>
   String(h.sim.actions().find((a) => a.id === actionId)?.requestorComment);
 
@@ -169,8 +178,11 @@ describe('manual isolate and release, with the function key', () => {
 
   it('refuses to release an isolation another requestor made, unless forced with a reason', async () => {
     const machineId = h.machineId(`ws-hr-02.${DOMAIN}`);
-    // Posted outside this app's records, as an analyst in the portal would.
-    const theirs = await h.runtime.api.isolate(machineId, 'analyst: suspicious logon', 'Full');
+    // An analyst in the portal, not this app.
+    const theirs = h.sim.portalAction(machineId, 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: suspicious logon',
+    });
     await untilStatus(h, theirs.id, 'Succeeded');
     const refused = await call(release, { body: { machineId, comment: 'not ours' } });
     expect(refused.status).toBe(409);
@@ -290,9 +302,17 @@ describe('manual isolate and release, with the function key', () => {
       body: { status: 'dry-run', posted: false, decision: { action: 'isolate', rule: 'manual' } },
     });
     expect(dry.body.would).toMatch(/^would isolate web1\.contoso\.local \(Full\)/);
-    const dryRelease = () => call(release, { body: { machineId, comment: 'would it?', dryRun: true } });
-    // Nothing on record: enforce would post the release and let MDE decide, and the answer says so.
-    expect((await dryRelease()).body.would).toMatch(/^would release .*although MDE lists no isolation of it/);
+    const dryRelease = (force = {}) =>
+      call(release, { body: { machineId, comment: 'would it?', dryRun: true, ...force } });
+    // Nothing on record: whose isolation may be in force is unknown, as enforce would answer; forced,
+    // enforce would post the release and let MDE decide, and the answer says so.
+    expect(await dryRelease()).toMatchObject({
+      status: 409,
+      body: { error: { code: 'provenance-unknown' } },
+    });
+    expect((await dryRelease({ force: true, reason: 'reimaged' })).body.would).toMatch(
+      /^would release .*although MDE lists no isolation of it/,
+    );
     expect(h.actionsOn(machineId)).toHaveLength(0);
 
     // An analyst isolated and released it since: no isolation is in force, nobody's to undo, and a
@@ -399,10 +419,13 @@ describe('manual isolate and release, with the function key', () => {
     const again = await call(cancelAction, { params: { actionId: ownId }, body: { reason: 'again' } });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'action-final' } } });
 
-    // An analyst's pending action, posted outside this app's records.
+    // An analyst's pending action, posted in the portal.
     const lnx = h.machineId(`lnx-app-01.${DOMAIN}`);
     h.sim.setMachine(lnx, { traits: { offline: true } });
-    const theirs = await h.runtime.api.isolate(lnx, 'analyst: contain the miner', 'Full');
+    const theirs = h.sim.portalAction(lnx, 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: contain the miner',
+    });
     const refused = await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } });
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
     const forced = await call(cancelAction, {
@@ -436,6 +459,142 @@ describe('manual isolate and release, with the function key', () => {
       (await call(action, { params: { actionId: '00000000-0000-4000-8000-000000000000' } })).status,
     ).toBe(404);
   });
+});
+
+describe('whose isolation it is: who posted it, never who followed it', () => {
+  let h: Harness;
+  let store: StateStore;
+  beforeAll(async () => {
+    ({ h, store } = await startManual());
+  }, 30_000);
+  afterAll(() => stop(h));
+
+  let added = 0;
+  const freshDevice = (): string => {
+    added += 1;
+    return h.sim.addMachine({ name: `ws-adopt-${added}.${DOMAIN}`, osPlatform: 'Windows11' }).id;
+  };
+  // An analyst in the portal, who may type this app's own comment prefix.
+  const analyst = { requestor: 'analyst@contoso.com', comment: 'mde-isolator (enforce): looks like ours' };
+
+  const expectRefusedAsTheirs = async (machineId: string, actionId: string) => {
+    const refused = await call(release, { body: { machineId, comment: 'not ours' } });
+    expect(refused).toMatchObject({
+      status: 409,
+      body: {
+        error: { code: 'isolated-by-someone-else' },
+        isolatedBy: { actionId, requestor: 'analyst@contoso.com' },
+      },
+    });
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+  };
+
+  it("an alert adopting an analyst's pending isolation does not make it the app's to release", async () => {
+    const machineId = freshDevice();
+    h.sim.setMachine(machineId, { traits: { offline: true } });
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await expectRefusedAsTheirs(machineId, theirs.id);
+
+    await h.submit([mdeAlert({ machineId })]);
+    // The worker writes the register, then the ledger.
+    const entry = await untilLedgered(store, machineId);
+    expect(entry).toMatchObject({ actionId: theirs.id, adopted: true });
+    // The register says who posted it and that the app followed it, for which alert.
+    const record = await store.register.get(machineId);
+    expect(record?.actions[0]).toMatchObject({
+      actionId: theirs.id,
+      requestor: 'analyst@contoso.com',
+      requestSource: 'Portal',
+      adopted: true,
+      followedFor: { requestId: entry.requestId, alertId: record?.provenance.alertId },
+    });
+    // Cancelling it is not the app's to do either, whatever its comment says.
+    expect(
+      await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } }),
+    ).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
+
+    h.sim.setMachine(machineId, { traits: { offline: false } });
+    await untilRegistered(store, machineId, 'isolated');
+    await expectRefusedAsTheirs(machineId, theirs.id);
+    expect((await store.register.get(machineId))?.actions[0]).toMatchObject({
+      status: 'Succeeded',
+      adopted: true,
+      requestor: 'analyst@contoso.com',
+    });
+  }, 30_000);
+
+  it("stays the app's when its POST's answer was lost and a retry adopted it: MDE names the app as requestor", async () => {
+    const machineId = freshDevice();
+    h.sim.setFaults({ dropAfterExecuteRate: 1, apis: ['isolate'] });
+    try {
+      await h.submit([mdeAlert({ machineId })]);
+      expect(await untilLedgered(store, machineId)).toMatchObject({ adopted: true });
+    } finally {
+      h.sim.setFaults({});
+    }
+    await untilRegistered(store, machineId, 'isolated');
+    const released = await call(release, { body: { machineId, comment: 'clean' } });
+    expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate', machineId } } });
+  }, 30_000);
+
+  it('refuses an isolation older than the lookback as unknown, never ours; forced with a reason it is released', async () => {
+    const machineId = freshDevice();
+    h.sim.portalAction(machineId, 'Isolate', { ...analyst, ageMs: 31 * 24 * 3_600_000 });
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+    const refused = await call(release, { body: { machineId, comment: 'not ours' } });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'provenance-unknown' } } });
+    expect(refused.body.error.message).toMatch(
+      /no isolate or release of this device in the last 30 days.*send force: true with a reason/,
+    );
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+    const forced = await call(release, {
+      body: { machineId, comment: 'old case', force: true, reason: 'isolated in 2026-10, case closed' },
+    });
+    expect(forced.status).toBe(201);
+    expect(commentOf(h, forced.body.action.id)).toContain(
+      '[release forced: isolated in 2026-10, case closed]',
+    );
+  }, 30_000);
+
+  it('lets a release through when the newest action on the device is a release: nothing is undone', async () => {
+    const machineId = freshDevice();
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await untilStatus(h, theirs.id, 'Succeeded');
+    const released = h.sim.portalAction(machineId, 'Unisolate', analyst);
+    await untilStatus(h, released.id, 'Succeeded');
+    // Queued without waiting (as with Service Bus): the worker then skips it, not isolated.
+    const installed = getRuntime();
+    installRuntime({ ...installed, mode: 'service-bus' });
+    try {
+      const answer = await call(release, { body: { machineId, comment: 'make sure' } });
+      expect(answer).toMatchObject({ status: 202, body: { status: 'queued' } });
+      await h.settle();
+      expect(h.outcomes.find((o) => o.requestId === answer.body.requestId)).toMatchObject({
+        outcome: 'skipped',
+        reason: `not isolated: released by action ${released.id}`,
+      });
+    } finally {
+      installRuntime(installed);
+    }
+    expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(1);
+  }, 30_000);
+
+  it("an alert answered by an analyst's isolation created after it came in does not make it the app's", async () => {
+    const machineId = freshDevice();
+    const request = isolateRequest(h, { mdeDeviceId: machineId });
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    await untilStatus(h, theirs.id, 'Succeeded');
+    await h.runtime.handle(request, { deliveryCount: 1 });
+    await h.settle();
+    expect(h.outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({
+      outcome: 'succeeded',
+      actionId: theirs.id,
+    });
+    expect(await store.actions.forMachine(machineId)).toEqual([
+      expect.objectContaining({ actionId: theirs.id, adopted: true }),
+    ]);
+    await expectRefusedAsTheirs(machineId, theirs.id);
+  }, 30_000);
 });
 
 describe('manual operations in a dry-run deployment', () => {

@@ -85,12 +85,13 @@ describe('redelivered requests', () => {
     expect(queue.stats.abandoned).toBe(1);
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
-    // The second delivery reports the isolation that answered it, and the release since.
+    // The second delivery does not call the device isolated: the release since is what is in force,
+    // and it overrode the request.
     expect(outcomesOf(request)).toEqual([
       expect.objectContaining({ outcome: 'succeeded' }),
       expect.objectContaining({
-        outcome: 'succeeded',
-        reason: expect.stringMatching(/since then: Unisolate/),
+        outcome: 'escalated',
+        reason: expect.stringMatching(/^a release .* was requested after this request came in/),
       }),
     ]);
   });

@@ -1,6 +1,6 @@
 /**
- * Releasing decides from the machine's whole recent history, whatever order MDE lists it in, and
- * posts when nothing is on record (MDE decides) rather than assume the device is not isolated.
+ * Releasing decides from the machine's whole recent history, whatever order MDE lists it in; with
+ * nothing on record whose isolation it would end is unknown, so only a person's forced release posts.
  */
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { type Harness, releaseRequest, startHarness, until } from './harness';
@@ -52,8 +52,11 @@ describe('release against the simulator', () => {
 
   it("refuses a release queued without the manual API's check when someone else isolated the device, unless forced", async () => {
     const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
-    // An analyst's isolation, outside this app's register and ledger.
-    const theirs = await h.runtime.api.isolate(machine, 'analyst: suspicious logon', 'Full');
+    // An analyst's isolation, made in the portal.
+    const theirs = h.sim.portalAction(machine, 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: suspicious logon',
+    });
     await until(() => h.sim.actions().some((a) => a.id === theirs.id && a.status === 'Succeeded'));
     const refused = await release(machine);
     expect(outcomesOf(refused)).toEqual([
@@ -71,12 +74,17 @@ describe('release against the simulator', () => {
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
   });
 
-  it('posts a release a person asked for when no action is on record, and MDE releases the device', async () => {
+  it('refuses a release when no action is on record (whose isolation is unknown), and posts it when a person forces it', async () => {
     const machine = h.machineId(`ws-isolated-09.${DOMAIN}`);
     expect(h.sim.machineState(machine)?.isolated).toBe(true);
-    const request = await release(machine);
+    const refused = await release(machine);
+    expect(outcomesOf(refused)).toEqual([
+      expect.objectContaining({ outcome: 'escalated', rule: 'provenance-unknown' }),
+    ]);
+    expect(h.actionsOn(machine, 'Unisolate')).toHaveLength(0);
+    const forced = await release(machine, 're-imaged, approved by the SOC lead');
     expect(h.actionsOn(machine, 'Unisolate')).toHaveLength(1);
-    expect(outcomesOf(request)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(outcomesOf(forced)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
   });
 

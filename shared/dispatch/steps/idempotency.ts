@@ -6,6 +6,8 @@
  * restart before MDE's list shows the new action.
  */
 import type { MachineAction } from '../../mde/types';
+import type { LedgerEntry } from '../../state/store';
+import { inForce, newestFirst } from './in-force';
 
 export type IsolationVerb = 'isolate' | 'release';
 
@@ -20,9 +22,7 @@ export type PriorActions =
 
 /** What to do about `verb` on a machine, given its isolate/release actions (any order). */
 export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[]): PriorActions {
-  const relevant = actions
-    .filter((a) => a.type === 'Isolate' || a.type === 'Unisolate')
-    .sort((a, b) => Date.parse(b.creationDateTimeUtc) - Date.parse(a.creationDateTimeUtc));
+  const relevant = newestFirst(actions);
   const wanted = TYPE_OF[verb];
   const same = relevant.find((a) => a.type === wanted && OPEN.has(a.status));
   if (same) return { kind: 'adopt', action: same };
@@ -37,16 +37,52 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
       reason: `${pending} (action ${opposite.id}, ${opposite.status}) is still under way on this device; posting the ${verb} now could race it`,
     };
   }
-  const lastDone = relevant.find((a) => a.status === 'Succeeded');
-  if (verb === 'isolate' && lastDone?.type === 'Isolate')
+  // Nothing is under way: what is in force is the last action that succeeded.
+  const current = inForce(relevant);
+  if (verb === 'isolate' && current.kind === 'isolation')
     return {
       kind: 'skip',
-      action: lastDone,
-      reason: `already isolated by action ${lastDone.id} (${lastDone.creationDateTimeUtc}), with no release since`,
+      action: current.action,
+      reason: `already isolated by action ${current.action.id} (${current.action.creationDateTimeUtc}), with no release since`,
     };
   // With nothing on record the device may still be isolated (long ago, or by other means): a release
   // is posted and MDE decides. Only a release on record proves there is nothing to release.
-  if (verb === 'release' && lastDone?.type === 'Unisolate')
-    return { kind: 'skip', action: lastDone, reason: `not isolated: released by action ${lastDone.id}` };
+  if (verb === 'release' && current.kind === 'release')
+    return {
+      kind: 'skip',
+      action: current.action,
+      reason: `not isolated: released by action ${current.action.id}`,
+    };
   return { kind: 'post' };
+}
+
+/**
+ * A reading of MDE's clock from before the request came in: the newest creation time MDE gave an
+ * action this app had recorded (the ledger) by then. Null when it had recorded none.
+ */
+export function mdeTimeBefore(
+  ledger: readonly Pick<LedgerEntry, 'createdAt' | 'recordedAt'>[],
+  receivedAt: string,
+): number | null {
+  const received = Date.parse(receivedAt);
+  const seen = ledger.filter((e) => Date.parse(e.recordedAt) <= received).map((e) => Date.parse(e.createdAt));
+  return seen.length > 0 ? Math.max(...seen) : null;
+}
+
+/**
+ * The isolate/release actions that may have been created after the request came in, newest first.
+ * MDE stamps creation by its clock, this app its receipt by its own, and the two may differ: an action
+ * MDE stamped at or before `mdeBefore` (mdeTimeBefore) is before the request whatever this app's
+ * clock says; of the others, those stamped at or after the receipt count as after it.
+ */
+export function actionsSince(
+  history: readonly MachineAction[],
+  receivedAt: string,
+  mdeBefore: number | null,
+): MachineAction[] {
+  const received = Date.parse(receivedAt);
+  return newestFirst(history).filter((a) => {
+    const created = Date.parse(a.creationDateTimeUtc);
+    return created >= received && (mdeBefore === null || created > mdeBefore);
+  });
 }

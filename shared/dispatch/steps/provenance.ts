@@ -1,14 +1,18 @@
 /**
- * Whose isolation a release would end. Before releasing, the device's latest Isolate action in MDE
- * (`requestor`, `requestSource`, docs/mde-api.md §7) is compared with what this app recorded (the
- * register and the action ledger): releasing an analyst's or attack disruption's isolation undoes a
- * decision this app did not make, so it needs `force` and a reason. The manual API asks here before
- * queueing a release, and the worker again before posting one, whoever queued it.
+ * Whose isolation a release would end. Before releasing, the isolation in force on the device is
+ * judged by the one ownership rule (dispatch/steps/ownership.ts: who *posted* it, never who followed
+ * it): releasing an analyst's or attack disruption's isolation, or one nobody can tell the owner of,
+ * undoes a decision this app did not make, so it needs `force` and a reason. The manual API and the
+ * CLI's `release` ask here (`releaseRefusal`) before queueing a release, each adding how to force it
+ * in its own words, and the worker again before posting one, whoever queued it.
  */
+
 import type { MdeApi } from '../../mde/api';
-import type { MachineAction } from '../../mde/types';
+import type { AppIdentity } from '../../mde/app-identity';
 import type { StateStore } from '../../state/store';
-import { actionHistory, TOO_MANY_ACTIONS } from './action-history';
+import { actionHistory, HISTORY_LOOKBACK_DAYS, TOO_MANY_ACTIONS } from './action-history';
+import { inForce } from './in-force';
+import { postedByThisApp } from './ownership';
 
 export interface IsolatedBy {
   actionId: string;
@@ -19,34 +23,29 @@ export interface IsolatedBy {
 }
 
 export type ReleaseProvenance =
-  /** This app made the isolation in force (or none is): release it. */
-  | { kind: 'ours'; actionId: string | null }
+  /** This app posted the isolation in force: release it. */
+  | { kind: 'ours'; actionId: string }
+  /** The newest action on the device is a release (done or under way): there is no isolation to undo. */
+  | { kind: 'not-isolated'; actionId: string }
   /** Someone else's isolation: refuse unless forced. */
   | { kind: 'foreign'; isolatedBy: IsolatedBy }
-  /** MDE lists too many to tell which is the latest. */
+  /** Nothing tells whose isolation may be in force: refuse unless forced. */
   | { kind: 'unknown'; reason: string };
 
-/** A forced release's MDE comment records the person's reason (the manual API and the CLI alike). */
-export function forcedReleaseComment(comment: string, reason: string): string {
-  return `${comment} [release forced: ${reason}]`;
+/** What provenance reads: MDE, the ledger, and who this app is to MDE. */
+export interface ProvenanceAccess {
+  api: MdeApi;
+  store: StateStore;
+  identity: Pick<AppIdentity, 'clientId'>;
 }
 
-/** An Isolate that failed or was cancelled isolates nothing: there is nobody's decision to undo. */
-const IN_FORCE = ['Pending', 'InProgress', 'Succeeded'];
-
-function newest(actions: MachineAction[]): MachineAction | null {
-  return actions.reduce<MachineAction | null>(
-    (latest, a) =>
-      latest === null || Date.parse(a.creationDateTimeUtc) > Date.parse(latest.creationDateTimeUtc)
-        ? a
-        : latest,
-    null,
-  );
-}
-
+/**
+ * The isolation in force (in-force.ts), and whose it is by the one ownership rule. No isolate or
+ * release on record is unknown, never ours: the device may carry an isolation older than the lookback,
+ * or one made by other means.
+ */
 export async function releaseProvenance(
-  api: MdeApi,
-  store: StateStore,
+  { api, store, identity }: ProvenanceAccess,
   machineId: string,
   now: number,
 ): Promise<ReleaseProvenance> {
@@ -56,31 +55,54 @@ export async function releaseProvenance(
       kind: 'unknown',
       reason: `${TOO_MANY_ACTIONS}; refusing to judge whose isolation is in force`,
     };
-  const latest = newest(history.filter((a) => a.type === 'Isolate'));
-  if (latest === null || !IN_FORCE.includes(latest.status)) return { kind: 'ours', actionId: null };
-  // Released since (by anyone): no isolation is in force, so there is nobody's decision to undo.
-  const releasedSince = history.some(
-    (a) =>
-      a.type === 'Unisolate' &&
-      a.status === 'Succeeded' &&
-      Date.parse(a.creationDateTimeUtc) > Date.parse(latest.creationDateTimeUtc),
-  );
-  if (releasedSince) return { kind: 'ours', actionId: null };
-  const [record, ledger] = await Promise.all([
-    store.register.get(machineId),
-    store.actions.forMachine(machineId),
-  ]);
-  const known =
-    record?.actions.some((a) => a.actionId === latest.id) || ledger.some((e) => e.actionId === latest.id);
-  if (known) return { kind: 'ours', actionId: latest.id };
+  const current = inForce(history);
+  if (current.kind === 'none-on-record')
+    return {
+      kind: 'unknown',
+      reason: `MDE lists no isolate or release of this device in the last ${HISTORY_LOOKBACK_DAYS} days, so whose isolation may be in force is unknown`,
+    };
+  const { action } = current;
+  if (current.kind === 'release') return { kind: 'not-isolated', actionId: action.id };
+  const ledger = await store.actions.forMachine(machineId);
+  if (postedByThisApp(action, ledger, await identity.clientId()))
+    return { kind: 'ours', actionId: action.id };
   return {
     kind: 'foreign',
     isolatedBy: {
-      actionId: latest.id,
-      requestor: latest.requestor,
-      requestSource: latest.requestSource ?? null,
-      status: latest.status,
-      createdAt: latest.creationDateTimeUtc,
+      actionId: action.id,
+      requestor: action.requestor,
+      requestSource: action.requestSource ?? null,
+      status: action.status,
+      createdAt: action.creationDateTimeUtc,
     },
   };
+}
+
+/** Why a release without force is refused (409), before the way in says how to force it; null: it may go on. */
+export type ReleaseRefusal =
+  | { code: 'isolated-by-someone-else'; cause: string; isolatedBy: IsolatedBy }
+  | { code: 'provenance-unknown'; cause: string };
+
+export function releaseRefusal(provenance: ReleaseProvenance, force: boolean): ReleaseRefusal | null {
+  if (force) return null;
+  switch (provenance.kind) {
+    case 'ours':
+    case 'not-isolated':
+      return null;
+    case 'unknown':
+      return { code: 'provenance-unknown', cause: provenance.reason };
+    case 'foreign': {
+      const { requestor, requestSource, actionId } = provenance.isolatedBy;
+      return {
+        code: 'isolated-by-someone-else',
+        cause: `this app did not post the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId})`,
+        isolatedBy: provenance.isolatedBy,
+      };
+    }
+  }
+}
+
+/** A forced release's MDE comment records the person's reason (the manual API and the CLI alike). */
+export function forcedReleaseComment(comment: string, reason: string): string {
+  return `${comment} [release forced: ${reason}]`;
 }

@@ -33,13 +33,20 @@ export function provenanceOf(request: IsolationRequest, reason: string): Provena
   };
 }
 
-export function registerAction(verb: 'isolate' | 'release', action: MachineAction): RegisterAction {
+/** The action as the register shows it: who posted it (MDE's `requestor`) and what this request did with it. */
+export function registerAction(
+  request: IsolationRequest,
+  tracking: TrackedAction,
+  action: MachineAction,
+): RegisterAction {
   return {
     actionId: action.id,
-    type: ACTION_TYPE[verb],
+    type: ACTION_TYPE[tracking.action],
     status: action.status,
     requestor: action.requestor ?? null,
     requestSource: action.requestSource ?? null,
+    adopted: tracking.adopted,
+    followedFor: { requestId: request.requestId, alertId: request.alert.alertId },
   };
 }
 
@@ -76,9 +83,11 @@ export async function recordFollowed(
     computerDnsName: tracking.computerDnsName,
     state: verb === 'isolate' ? 'isolating' : 'releasing',
     requestId: request.requestId,
-    reason: `${tracking.adopted ? 'adopted' : 'posted'} ${ACTION_TYPE[verb]} action ${action.id}`,
+    reason: tracking.adopted
+      ? `followed ${ACTION_TYPE[verb]} action ${action.id} already under way, posted by ${action.requestor ?? 'someone else'} (adopted)`
+      : `posted ${ACTION_TYPE[verb]} action ${action.id}`,
     provenance: provenanceOf(request, reason),
-    action: registerAction(verb, action),
+    action: registerAction(request, tracking, action),
   });
   await store.actions.record({
     machineId: tracking.machineId,
@@ -107,7 +116,7 @@ export async function recordEnded(
     reason: end.reason,
     // Used only when the register missed the start of this request (written when it posted).
     provenance: provenanceOf(request, end.reason),
-    ...(end.action && { action: registerAction(tracking.action, end.action) }),
+    ...(end.action && { action: registerAction(request, tracking, end.action) }),
   });
   if (end.action) await store.actions.setStatus(tracking.machineId, tracking.actionId, end.action.status);
   else await store.actions.abandon(tracking.machineId, tracking.actionId);

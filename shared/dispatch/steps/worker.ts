@@ -8,6 +8,7 @@
  */
 import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
+import type { AppIdentity } from '../../mde/app-identity';
 import { ActionAlreadyInProgressError } from '../../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
@@ -24,9 +25,10 @@ import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
-import { judgePriorActions } from './idempotency';
+import { actionsSince, judgePriorActions, mdeTimeBefore } from './idempotency';
+import { inForce } from './in-force';
 import type { RequestLifecycle } from './lifecycle';
-import { releaseProvenance } from './provenance';
+import { releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
 import type { DeviceResolver } from './resolve';
@@ -45,6 +47,8 @@ export interface WorkerDeps {
   clock: Clock;
   /** The pre-POST history check, read for many machines at once. */
   recent: RecentActions;
+  /** Who this app is to MDE: whose isolation a release would end (provenance.ts). */
+  identity: Pick<AppIdentity, 'clientId'>;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -181,8 +185,9 @@ export class IsolationWorker {
     if (!history) return;
     const dryRunBy = this.dryRunCause(target, plan);
     if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
-    if (await this.heldByLedger(target, history)) return;
-    if (await this.answeredByHistory(target, plan, history)) return;
+    const ledger = await this.deps.store.actions.forMachine(target.machine.id);
+    if (await this.heldByLedger(target, history, ledger)) return;
+    if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
     await this.post(target, plan, reservation);
@@ -193,7 +198,7 @@ export class IsolationWorker {
     const { policy, lifecycle, store, clock } = this.deps;
     const { request, machine } = target;
     if (target.verb === 'release') {
-      const refused = await this.releaseRefusal(target);
+      const refused = await this.refusedRelease(target);
       if (refused) {
         await lifecycle.finish(request, { ...where(machine), outcome: 'escalated', ...refused });
         return null;
@@ -227,24 +232,27 @@ export class IsolationWorker {
   }
 
   /**
-   * Whose isolation the release would end (provenance.ts), asked again here whoever queued it: the
-   * manual API asks before queueing, the CLI and a replayed dead-letter record do not. Null when the
-   * release may go on: the isolation in force is this app's (or none is), or a person forced it.
+   * Whose isolation the release would end (provenance.ts), asked again here whoever queued it (the
+   * manual API and the CLI ask before queueing; a replayed dead-letter record, another process or an
+   * older version may not). Null when the release may go on: the isolation in force is this app's, the
+   * newest action is a release, or a person forced it.
    */
-  private async releaseRefusal({
+  private async refusedRelease({
     request,
     machine,
   }: Target): Promise<{ rule: string; reason: string } | null> {
-    const { api, store, clock } = this.deps;
-    if (isManualRequest(request) && request.alert.manual?.forceReason) return null;
-    const provenance = await releaseProvenance(api, store, machine.id, clock.now());
-    if (provenance.kind === 'ours') return null;
-    if (provenance.kind === 'unknown') return { rule: 'provenance-unknown', reason: provenance.reason };
-    const { requestor, requestSource, actionId } = provenance.isolatedBy;
-    return {
-      rule: 'isolated-by-someone-else',
-      reason: `this app did not make the isolation in force: ${requestor}${requestSource ? ` (${requestSource})` : ''} did (action ${actionId}); not releasing it unless a person forces it with a reason`,
-    };
+    const { api, store, clock, identity } = this.deps;
+    const forced = isManualRequest(request) && request.alert.manual?.forceReason !== undefined;
+    const refusal = releaseRefusal(
+      await releaseProvenance({ api, store, identity }, machine.id, clock.now()),
+      forced,
+    );
+    return (
+      refusal && {
+        rule: refusal.code,
+        reason: `${refusal.cause}; not releasing it unless a person forces it with a reason`,
+      }
+    );
   }
 
   /**
@@ -297,11 +305,15 @@ export class IsolationWorker {
    * whose action MDE lists as ended is a leftover (its tracking was lost): it is closed here and holds
    * nothing. True when the request ended.
    */
-  private async heldByLedger(target: Target, history: MachineAction[]): Promise<boolean> {
+  private async heldByLedger(
+    target: Target,
+    history: MachineAction[],
+    ledger: LedgerRecord[],
+  ): Promise<boolean> {
     const { store, lifecycle, clock, timing } = this.deps;
     const { request, verb, machine } = target;
     const followed: LedgerRecord[] = [];
-    for (const entry of await store.actions.forMachine(machine.id)) {
+    for (const entry of ledger) {
       if (!entry.open) continue;
       const listed = history.find((a) => a.id === entry.actionId);
       if (listed && isTerminal(listed.status)) {
@@ -335,7 +347,12 @@ export class IsolationWorker {
   }
 
   /** What MDE's list says about this request: adopt, refuse, or skip it. True when the request ended. */
-  private async answeredByHistory(target: Target, plan: Plan, history: MachineAction[]): Promise<boolean> {
+  private async answeredByHistory(
+    target: Target,
+    plan: Plan,
+    history: MachineAction[],
+    ledger: LedgerRecord[],
+  ): Promise<boolean> {
     const { request, verb } = target;
     const prior = judgePriorActions(verb, history);
     if (prior.kind === 'adopt') {
@@ -348,18 +365,25 @@ export class IsolationWorker {
     }
     // Anything done to the device since this request came in answered it (most likely our own earlier
     // attempt whose answer or completion was lost) or overrode it (a person released the device):
-    // either way posting again would undo what happened since.
-    const since = actionsSince(history, request.receivedAt);
-    const answered = since.find((a) => a.type === ACTION_TYPE[verb]);
-    if (answered) {
+    // either way posting again would undo what happened since. What is in force decides which: an
+    // isolation with a release after it isolates nothing, so it answers nothing.
+    const since = actionsSince(history, request.receivedAt, mdeTimeBefore(ledger, request.receivedAt));
+    const current = inForce(history);
+    const inForceSince =
+      current.kind === 'none-on-record' ? undefined : since.find((a) => a.id === current.action.id);
+    // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
+    // out, cancelled) is this request's outcome.
+    const answered = inForceSince ?? since.find((a) => a.type === ACTION_TYPE[verb]);
+    if (answered?.type === ACTION_TYPE[verb]) {
       await this.adopt(target, plan, answered, since[0]);
       return true;
     }
     if (since.length > 0) {
+      const over = inForceSince ?? since[0];
       await this.refuseConflict(
         target,
-        since[0].id,
-        `${since[0].type === 'Isolate' ? 'an isolation' : 'a release'} (action ${since[0].id} by ${since[0].requestor}, ${since[0].creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
+        over.id,
+        `${over.type === 'Isolate' ? 'an isolation' : 'a release'} (action ${over.id} by ${over.requestor}, ${over.creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
       );
       return true;
     }
@@ -533,14 +557,6 @@ function trackedAction(
     adopted,
     polls: 0,
   };
-}
-
-/** Isolate/release actions created at or after `receivedAt`, newest first. */
-function actionsSince(history: MachineAction[], receivedAt: string): MachineAction[] {
-  const from = Date.parse(receivedAt);
-  return history
-    .filter((a) => Date.parse(a.creationDateTimeUtc) >= from)
-    .sort((a, b) => Date.parse(b.creationDateTimeUtc) - Date.parse(a.creationDateTimeUtc));
 }
 
 function describeMachines(machines: Machine[]): string {
