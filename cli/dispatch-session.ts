@@ -20,6 +20,8 @@ import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
 import {
   type CliFailure,
   type Column,
+  endOnBadInput,
+  endVerb,
   formatOf,
   type OutputFlags,
   type OutputFormat,
@@ -118,12 +120,9 @@ export async function startSession(
   rules: SessionRules = {},
 ): Promise<DispatchSession | number> {
   const format = formatOf(flags);
-  const fail = (code: number, error: CliFailure, line = error.message) => {
-    io.stderr.write(`${verb}: ${line}\n`);
-    writeJsonError(io, format, error);
-    return code;
-  };
-  const badInput = (message: string) => fail(EXIT.badInput, { stage: 'start', kind: 'bad-input', message });
+  const fail = (code: number, error: CliFailure, line?: string) =>
+    endVerb(io, format, verb, code, error, line);
+  const badInput = (message: string) => endOnBadInput(io, format, verb, message);
   const maxWaitMs = waitMs(flags.wait);
   if (maxWaitMs === null) return badInput(`--wait must be a positive number of seconds, not "${flags.wait}"`);
   let session: DispatchSession;

@@ -20,7 +20,7 @@ import {
   writeOpenActions,
 } from './dispatch-session';
 import { dispatchExitCode } from './outcome-exit';
-import { withOutputOptions } from './output';
+import { endOnBadInput, formatOf, withOutputOptions } from './output';
 import { operatorName } from './read-session';
 
 export interface ManualOptions extends SessionFlags {
@@ -67,14 +67,14 @@ export async function runManualOrder(
   check?: SubmissionCheck,
 ): Promise<number> {
   const device = deviceFromOptions(options);
-  if (typeof device === 'string') {
-    io.stderr.write(`${action}: ${device}\n`);
-    return EXIT.badInput;
-  }
-  if (!options.comment?.trim()) {
-    io.stderr.write(`${action}: --comment is required; it goes into the MDE action for the audit trail\n`);
-    return EXIT.badInput;
-  }
+  if (typeof device === 'string') return endOnBadInput(io, formatOf(options), action, device);
+  if (!options.comment?.trim())
+    return endOnBadInput(
+      io,
+      formatOf(options),
+      action,
+      '--comment is required; it goes into the MDE action for the audit trail',
+    );
   // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
   const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
   if (typeof started === 'number') return started;

@@ -6,7 +6,7 @@
  */
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
-import type { CliIo } from './context';
+import { type CliIo, EXIT } from './context';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'tsv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -30,6 +30,25 @@ export interface CliFailure {
  */
 export function writeJsonError(io: CliIo, format: OutputFormat, error: CliFailure): void {
   if (format === 'json') io.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+}
+
+/** Ends `verb` on `error`: `line` on stderr, and the JSON error on stdout under `--output json`. */
+export function endVerb(
+  io: CliIo,
+  format: OutputFormat,
+  verb: string,
+  code: number,
+  error: CliFailure,
+  line = error.message,
+): number {
+  io.stderr.write(`${verb}: ${line}\n`);
+  writeJsonError(io, format, error);
+  return code;
+}
+
+/** Ends `verb` on a bad flag, setting or input file, before any work (exit 2). */
+export function endOnBadInput(io: CliIo, format: OutputFormat, verb: string, message: string): number {
+  return endVerb(io, format, verb, EXIT.badInput, { stage: 'start', kind: 'bad-input', message });
 }
 
 /** Width of a table when stdout is not a terminal and COLUMNS is not set. */

@@ -27,7 +27,7 @@ import {
   writeOpenActions,
 } from './dispatch-session';
 import { dispatchExitCode } from './outcome-exit';
-import { withOutputOptions } from './output';
+import { endOnBadInput, formatOf, withOutputOptions } from './output';
 
 /** Records per command: a replay is an operator's deliberate act, not a bulk import. */
 export const MAX_REPLAY_RECORDS = 1_000;
@@ -112,14 +112,15 @@ export async function runReplay(
   overrides: RuntimeOptions = {},
 ): Promise<number> {
   const { requests, complete } = readDeadLetterFiles(files, io);
-  if (requests.length > MAX_REPLAY_RECORDS) {
-    io.stderr.write(`replay: ${requests.length} records; at most ${MAX_REPLAY_RECORDS} per command\n`);
-    return EXIT.badInput;
-  }
-  if (requests.length === 0) {
-    io.stderr.write('replay: no dead-letter record to replay\n');
-    return EXIT.badInput;
-  }
+  if (requests.length > MAX_REPLAY_RECORDS)
+    return endOnBadInput(
+      io,
+      formatOf(options),
+      'replay',
+      `${requests.length} records; at most ${MAX_REPLAY_RECORDS} per command`,
+    );
+  if (requests.length === 0)
+    return endOnBadInput(io, formatOf(options), 'replay', 'no dead-letter record to replay');
   const started = await startSession('replay', io, options, overrides);
   if (typeof started === 'number') return started;
   const session = started;

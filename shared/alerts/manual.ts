@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonRecord } from '../kernel/records';
+import { oneLine } from '../kernel/text';
 import { ISOLATION_TYPES, type IsolationType, type MdeIsolationType } from '../kernel/vocabulary';
 import { type DeviceHints, deviceFromHints } from './devices';
 import { type AlertFamily, anyOf, hasText, PayloadError } from './family';
@@ -89,12 +90,14 @@ export interface ManualOrderFields {
 
 /**
  * How a relayed order's requester is recorded everywhere (MDE comment, register, outcome): as what the
- * relay claims, never as a verified caller, and never a name a relay can make look like one.
+ * relay claims, never as a verified caller, and never a name a relay can make look like one. One line,
+ * as a verified caller's label is: a line break, a terminal escape or a bidi override would let the
+ * claim erase or hide its mark where an operator reads the register.
  */
 export function relayClaim(requestedBy: string | undefined): string {
   return requestedBy === undefined
     ? '(claimed by the relay) nobody named'
-    : `(claimed by the relay) ${requestedBy}`;
+    : `(claimed by the relay) ${oneLine(requestedBy, MAX_LABEL)}`;
 }
 
 /** The identifier the order names the device by, strongest first, as the id of the alert uses it. */

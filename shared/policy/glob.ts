@@ -5,12 +5,14 @@
  * of) a set, `{a,b}` either alternative, `\` escapes the next character, and everything else is
  * literal, parentheses, `|` and `"` included (MDE device groups such as `Servers (Production)`).
  *
- * A pattern compiles to one bit-parallel matcher per combination of its `{…}` alternatives, run over
- * the value with every position at once, never by backtracking: each character of the value costs one
- * pass over a word per 32 pattern characters, so no pattern, however many `*` it has, can stall the
- * app on a hostile title (`*-*-*-*!` once took 24 s per match as a backtracking regex; a 512-character
- * `*aaa…b` took 30 ms per title as a list of live automaton states, and twenty of them minutes for a
- * 1,000-alert body). The bounds below keep the work of one decision small whatever the policy says.
+ * A pattern list (a rule's title, a protection's hostnames, …) compiles to one bit-parallel matcher
+ * holding every combination of the `{…}` alternatives of every pattern side by side, run over the value
+ * with every position at once, never by backtracking: each character of the value costs one pass over
+ * a word per 32 matching states of the whole list, so no pattern, however many `*` it has, can stall
+ * the app on a hostile title (`*-*-*-*!` once took 24 s per match as a backtracking regex; a
+ * 512-character `*aaa…b` took 30 ms per title as a list of live automaton states, and twenty of them
+ * minutes for a 1,000-alert body; a thousand tiny lists or combinations, one matcher each, cost a
+ * word each). The bounds below keep the work of one decision small whatever the policy says.
  */
 
 export type Matcher = (value: string) => boolean;
@@ -22,14 +24,24 @@ export type Matcher = (value: string) => boolean;
 export const MATCHED_PREFIX_LENGTH = 1024;
 /** Characters of one pattern: longer than any name or title pattern a person writes (5 to 50). */
 export const MAX_PATTERN_LENGTH = 128;
-/** Combinations of `{…}` alternatives in one pattern: each is matched on its own. */
+/** Combinations of `{…}` alternatives in one pattern: each adds its own matching states. */
 export const MAX_PATTERN_COMBINATIONS = 32;
 /**
- * Matching states of all the patterns of one policy (globStates), every rule and protection
+ * The matching cost (globMatchCost) of all the pattern lists of one policy, every rule and protection
  * together: any of them may be matched on every alert, so their total bounds the work of a decision.
- * The shipped default policy has 360.
+ * The shipped default policy costs 67.
  */
-export const MAX_POLICY_PATTERN_STATES = 2048;
+export const MAX_POLICY_MATCH_COST = 192;
+
+/**
+ * What a matcher's pass costs per value character besides its words (reading the character and its
+ * mask), in words: measured at about three, so a thousand one-word matchers are no cheaper than a
+ * thousand four-word ones.
+ */
+export const MATCH_PASS_COST = 3;
+
+/** Matching states one word of a matcher holds. */
+const WORD_STATES = 32;
 
 /** One character test, on a value already lower-cased. */
 type CharTest = (char: string) => boolean;
@@ -203,7 +215,7 @@ function choicesOf(items: Item[]): Plain[][] {
     const choices = item.kind === 'alternatives' ? item.of.flatMap(choicesOf) : [[item]];
     if (lists.length * choices.length > MAX_PATTERN_COMBINATIONS)
       throw new GlobSyntaxError(
-        `has more than ${MAX_PATTERN_COMBINATIONS} combinations of {…} alternatives (each is matched on its own): list fewer, or use a [set]`,
+        `has more than ${MAX_PATTERN_COMBINATIONS} combinations of {…} alternatives (each adds its own matching states): list fewer, or use a [set]`,
       );
     lists = lists.flatMap((head) => choices.map((choice) => [...head, ...choice]));
   }
@@ -227,46 +239,62 @@ function sequenceOf(items: Plain[]): Sequence {
 const CACHED_CHARACTERS = 256;
 
 /**
- * One sequence run over the value with every position at once, as bits (shift-and): bit k of the
- * state says "the first k tests have matched"; a character moves each set bit whose next test it
- * passes one up, and keeps the bits where a `*` stands. Each character costs one pass over
- * ⌈(tests + 1) / 32⌉ words, whatever the pattern and the value: no backtracking, no live-state lists.
+ * Sequences run side by side over the value with every position at once, as bits (shift-and): each
+ * sequence of k tests holds k + 1 positions, and a set bit at its i-th says "its first i tests have
+ * matched"; a character moves each set bit whose next test it passes one up, and keeps the bits where a
+ * `*` stands. A sequence's last position has no test, so nothing moves from it into the next sequence.
+ * Each character costs one pass over ⌈positions / 32⌉ words, whatever the patterns and the value: no
+ * backtracking, no live-state lists, no matcher per pattern or combination.
  */
 class BitMatcher {
   private readonly words: number;
+  /** The test that moves a bit on from each position; null at the end of a sequence. */
+  private readonly tests: (CharTest | null)[] = [];
+  private readonly starts: Uint32Array;
   private readonly loops: Uint32Array;
+  private readonly ends: Uint32Array;
   private readonly masks = new Map<string, Uint32Array>();
   private state: Uint32Array;
   private next: Uint32Array;
 
-  constructor(private readonly sequence: Sequence) {
-    const states = sequence.tests.length + 1;
-    this.words = Math.ceil(states / 32);
+  constructor(sequences: readonly Sequence[]) {
+    const positions = sequences.reduce((sum, sequence) => sum + sequence.tests.length + 1, 0);
+    this.words = wordsFor(positions);
+    this.starts = new Uint32Array(this.words);
     this.loops = new Uint32Array(this.words);
-    sequence.stars.forEach((star, k) => {
-      if (star) this.loops[k >>> 5] |= 1 << (k & 31);
-    });
+    this.ends = new Uint32Array(this.words);
+    const set = (bits: Uint32Array, k: number) => {
+      bits[k >>> 5] |= 1 << (k & 31);
+    };
+    for (const { tests, stars } of sequences) {
+      const first = this.tests.length;
+      set(this.starts, first);
+      stars.forEach((star, i) => {
+        if (star) set(this.loops, first + i);
+      });
+      this.tests.push(...tests, null);
+      set(this.ends, this.tests.length - 1);
+    }
     this.state = new Uint32Array(this.words);
     this.next = new Uint32Array(this.words);
   }
 
-  /** Bit k set when test k + 1 passes `char`. */
+  /** Bit k set when the test at position k passes `char`. */
   private maskOf(char: string): Uint32Array {
     const known = this.masks.get(char);
     if (known) return known;
     const mask = new Uint32Array(this.words);
-    this.sequence.tests.forEach((test, k) => {
-      if (test(char)) mask[k >>> 5] |= 1 << (k & 31);
+    this.tests.forEach((test, k) => {
+      if (test?.(char)) mask[k >>> 5] |= 1 << (k & 31);
     });
     if (this.masks.size >= CACHED_CHARACTERS) this.masks.clear();
     this.masks.set(char, mask);
     return mask;
   }
 
-  matches(chars: readonly string[]): boolean {
-    this.state.fill(0);
-    this.state[0] = 1;
-    for (const char of chars) {
+  matches(value: string): boolean {
+    this.state.set(this.starts);
+    for (const char of value) {
       const mask = this.maskOf(char);
       let carry = 0;
       let live = 0;
@@ -278,30 +306,37 @@ class BitMatcher {
         live |= bits;
       }
       if (live === 0) return false;
-      [this.state, this.next] = [this.next, this.state];
+      const done = this.state;
+      this.state = this.next;
+      this.next = done;
     }
-    const end = this.sequence.tests.length;
-    return (this.state[end >>> 5] & (1 << (end & 31))) !== 0;
+    return this.state.some((bits, w) => (bits & this.ends[w]) !== 0);
   }
 }
 
-type Compiled = (chars: readonly string[]) => boolean;
+function wordsFor(states: number): number {
+  return Math.ceil(states / WORD_STATES);
+}
 
-function compile(pattern: string): Compiled {
-  const matchers = choicesOf(new Parser(pattern).parse()).map((items) => new BitMatcher(sequenceOf(items)));
-  return (chars) => matchers.some((matcher) => matcher.matches(chars));
+/** The sequences a pattern stands for: one per combination of its alternatives. */
+function sequencesOf(pattern: string): Sequence[] {
+  return choicesOf(new Parser(pattern).parse()).map(sequenceOf);
 }
 
 /**
  * The matching states of a valid pattern: one per character test plus one, for each combination of
- * its alternatives (`web{1,2}*` has two combinations of five). Each value character costs one pass
- * over a word per 32 of them.
+ * its alternatives (`web{1,2}*` has two combinations of five).
  */
 export function globStates(pattern: string): number {
-  return choicesOf(new Parser(pattern).parse()).reduce(
-    (sum, items) => sum + sequenceOf(items).tests.length + 1,
-    0,
-  );
+  return sequencesOf(pattern).reduce((sum, sequence) => sum + sequence.tests.length + 1, 0);
+}
+
+/**
+ * The work per value character of the matcher of a valid pattern list (compileGlobs), in words: one
+ * per 32 matching states of all its patterns, plus the cost of a pass.
+ */
+export function globMatchCost(patterns: readonly string[]): number {
+  return MATCH_PASS_COST + wordsFor(patterns.reduce((sum, pattern) => sum + globStates(pattern), 0));
 }
 
 /** Why a pattern is unusable, or null when it compiles. */
@@ -312,7 +347,7 @@ export function globProblem(pattern: string): string | null {
   if (pattern.length > MAX_PATTERN_LENGTH)
     return `is longer than ${MAX_PATTERN_LENGTH} characters (a bound on the work of matching it; real patterns are far shorter)`;
   try {
-    compile(pattern);
+    sequencesOf(pattern);
     return null;
   } catch (error) {
     if (error instanceof GlobSyntaxError) return error.message;
@@ -322,9 +357,6 @@ export function globProblem(pattern: string): string | null {
 
 /** Compiles a validated pattern list into one matcher that holds when any pattern matches. */
 export function compileGlobs(patterns: readonly string[]): Matcher {
-  const compiled = patterns.map(compile);
-  return (value) => {
-    const chars = [...value.trim().slice(0, MATCHED_PREFIX_LENGTH).toLowerCase()];
-    return compiled.some((matches) => matches(chars));
-  };
+  const matcher = new BitMatcher(patterns.flatMap(sequencesOf));
+  return (value) => matcher.matches(value.trim().slice(0, MATCHED_PREFIX_LENGTH).toLowerCase());
 }

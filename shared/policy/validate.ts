@@ -13,7 +13,7 @@ import {
   type PolicyDocument,
   PROTECTION_SELECTOR_KEYS,
 } from './document';
-import { globProblem, globStates, MAX_POLICY_PATTERN_STATES } from './glob';
+import { globMatchCost, globProblem, MATCH_PASS_COST, MAX_POLICY_MATCH_COST } from './glob';
 import { validate as validatePolicySchema } from './policy-schema.generated';
 
 export interface PolicyProblem {
@@ -159,31 +159,38 @@ function semanticProblems(document: unknown): PolicyProblem[] {
       problems.push({ path: `${path}/name`, message: `'${entry.name}' is already used by ${earlier}` });
     else seenNames.set(name, path);
   };
-  let patternStates = 0;
-  const checkPattern = (pattern: unknown, path: string) => {
-    if (typeof pattern !== 'string' || pattern === '') return;
+  let matchCost = 0;
+  /** True when the pattern compiles; else its problem is recorded at `path`. */
+  const checkPattern = (pattern: unknown, path: string): pattern is string => {
+    if (typeof pattern !== 'string' || pattern === '') return false;
     const problem = globProblem(pattern);
-    if (problem) {
-      const shown = pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern;
-      problems.push({ path, message: `bad pattern "${shown}": ${problem}` });
-      return;
-    }
-    const before = patternStates;
-    patternStates += globStates(pattern);
-    // Any pattern may be matched on every alert: their total bounds the work of one decision.
-    if (before <= MAX_POLICY_PATTERN_STATES && patternStates > MAX_POLICY_PATTERN_STATES)
+    if (!problem) return true;
+    const shown = pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern;
+    problems.push({ path, message: `bad pattern "${shown}": ${problem}` });
+    return false;
+  };
+  // Each list (and each title) is one matcher, and any of them may be matched on every alert: their
+  // total bounds the work of one decision.
+  const countWork = (patterns: string[], path: string) => {
+    if (patterns.length === 0) return;
+    const before = matchCost;
+    matchCost += globMatchCost(patterns);
+    if (before <= MAX_POLICY_MATCH_COST && matchCost > MAX_POLICY_MATCH_COST)
       problems.push({
         path,
-        message: `with this pattern the policy's patterns come to ${patternStates} matching states, more than ${MAX_POLICY_PATTERN_STATES} (one per pattern character, for each {…} combination; rules and protections together; every alert may meet them all): shorten or merge patterns, or select devices by tag or id`,
+        message: `with these patterns matching the policy's patterns costs ${matchCost} words per value character, more than ${MAX_POLICY_MATCH_COST} (each title and each list costs ${MATCH_PASS_COST}, plus a word per 32 matching states of its patterns; one state per pattern character, for each {…} combination; rules and protections together; every alert may meet them all): shorten patterns, gather them in fewer lists, or select devices by tag or id`,
       });
   };
   const checkPatterns = (entry: JsonRecord, path: string) => {
     for (const field of GLOB_FIELDS) {
       const list = entry[field];
       if (!Array.isArray(list)) continue;
-      for (const [index, pattern] of list.entries()) checkPattern(pattern, `${path}/${field}/${index}`);
+      const valid = list.filter((pattern, index): pattern is string =>
+        checkPattern(pattern, `${path}/${field}/${index}`),
+      );
+      countWork(valid, `${path}/${field}`);
     }
-    checkPattern(entry.title, `${path}/title`);
+    if (checkPattern(entry.title, `${path}/title`)) countWork([entry.title], `${path}/title`);
   };
 
   const protections = Array.isArray(document.protections) ? document.protections : [];

@@ -38,6 +38,15 @@ describe('manual request', () => {
     expect(alert.manual?.requestedBy).toBe('(claimed by the relay) nobody named');
   });
 
+  it("records a relay's claim on one line: control characters cannot hide its mark", () => {
+    // On an operator's terminal, ESC [2K CR would erase the mark and print the name as a verified one.
+    const forged = 'x\u001b[2K\rceo@contoso.com (Easy Auth)\n\u202everified';
+    const alert = onlyAlertOf({ hostname: 'web1', comment: 'contain', requestedBy: forged });
+    expect(alert.manual?.requestedBy).toBe(
+      '(claimed by the relay) x [2K ceo@contoso.com (Easy Auth) verified',
+    );
+  });
+
   it.each([
     [{ machineId: 'not-an-id', comment: 'x' }, '$.machineId', /40-hex/],
     [{ hostname: 'web1.corp.example', comment: 'x' }, '$.hostname', /not a host name/],

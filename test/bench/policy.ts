@@ -9,10 +9,10 @@ import type { Machine } from '../../shared/mde/types';
 import type { PolicyDocument, RuleSpec } from '../../shared/policy/document';
 import { createPolicy } from '../../shared/policy/engine';
 import {
-  globStates,
+  globMatchCost,
   MATCHED_PREFIX_LENGTH,
   MAX_PATTERN_LENGTH,
-  MAX_POLICY_PATTERN_STATES,
+  MAX_POLICY_MATCH_COST,
 } from '../../shared/policy/glob';
 import { formatProblem, validatePolicy } from '../../shared/policy/validate';
 
@@ -146,7 +146,7 @@ function hostileTitle(): void {
 function hostilePolicy(): void {
   const pattern = `*${'a'.repeat(MAX_PATTERN_LENGTH - 2)}b`;
   const rules = Array.from(
-    { length: Math.floor(MAX_POLICY_PATTERN_STATES / globStates(pattern)) },
+    { length: Math.floor(MAX_POLICY_MATCH_COST / globMatchCost([pattern])) },
     (_, i) => ({
       name: `hostile-${i}`,
       title: pattern,

@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import {
   compileGlobs,
   globProblem,
+  globStates,
   MATCHED_PREFIX_LENGTH,
   MAX_PATTERN_LENGTH,
 } from '../../shared/policy/glob';
@@ -115,6 +116,21 @@ describe('policy globs', () => {
     expect(ratio).toBeLessThan(LINEAR_GROWTH_LIMIT);
   });
 
+  it('matches a list of tiny patterns as one: 64 of `*b` cost a title what one pattern of their states does', () => {
+    // One matcher per pattern (or per {…} combination) was a word per title character each, however
+    // few its states: a thousand tiny ones held a 1,000-alert body for tens of seconds.
+    const title = 'a'.repeat(MATCHED_PREFIX_LENGTH);
+    const tiny = Array.from({ length: 64 }, () => '*b');
+    const long = `*${'a'.repeat(MAX_PATTERN_LENGTH - 2)}b`;
+    expect(globStates(long)).toBe(tiny.length * globStates('*b'));
+    const ratio = growthRatio(
+      1,
+      (size) => compileGlobs(size === 1 ? [long] : tiny),
+      (match) => expect(match(title)).toBe(false),
+    );
+    expect(ratio).toBeLessThan(LINEAR_GROWTH_LIMIT);
+  });
+
   it.each([
     ['web{1,2}', ['web1', 'WEB2'], ['web3', 'web12']],
     ['{dc,ad}[0-9]*', ['dc01', 'AD9.corp'], ['dcx1', 'mydc01']],
@@ -192,6 +208,20 @@ describe('policy globs', () => {
         expect(matches(p, v)).toBe(picomatchReference(p)(v));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('matches a list as any of its patterns would, across word boundaries (states 32, 33, 64, 65, …)', () => {
+    const piece = fc.constantFrom('a', 'b', 'a', 'b', '*', '?', '[ab]', '{a,bb}', 'aaaa', 'abab');
+    const pattern = fc.array(piece, { minLength: 1, maxLength: 30 }).map((pieces) => pieces.join(''));
+    const value = fc.string({ maxLength: 90, unit: fc.constantFrom('a', 'a', 'a', 'b', 'c') });
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 4 }), value, (patterns, v) => {
+        const valid = patterns.filter((p) => globProblem(p) === null);
+        const expected = valid.some((p) => picomatchReference(p)(v));
+        expect(compileGlobs(valid)(v)).toBe(expected);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

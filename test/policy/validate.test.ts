@@ -5,10 +5,12 @@ import { ISOLATION_TYPES, POLICY_MODES } from '../../shared/kernel/vocabulary';
 import { COMMENT_PLACEHOLDERS } from '../../shared/policy/comment';
 import { ALERT_CONDITION_KEYS, DEVICE_CONDITION_KEYS } from '../../shared/policy/document';
 import {
+  globMatchCost,
   globStates,
+  MATCH_PASS_COST,
   MAX_PATTERN_COMBINATIONS,
   MAX_PATTERN_LENGTH,
-  MAX_POLICY_PATTERN_STATES,
+  MAX_POLICY_MATCH_COST,
 } from '../../shared/policy/glob';
 import schema from '../../shared/policy/policy.schema.json';
 import { formatProblem, validatePolicy } from '../../shared/policy/validate';
@@ -242,24 +244,47 @@ describe('validatePolicy bounds the matching work of its patterns', () => {
   it(`refuses a pattern with more than ${MAX_PATTERN_COMBINATIONS} combinations of alternatives, naming where it is`, () => {
     const many = '{a,b}'.repeat(6);
     expect(errorsOf({ ...documentOf(), protections: [{ name: 'p', hostnames: ['ok-*', many] }] })).toEqual([
-      `/protections/0/hostnames/1: bad pattern "${many}": has more than ${MAX_PATTERN_COMBINATIONS} combinations of {…} alternatives (each is matched on its own): list fewer, or use a [set]`,
+      `/protections/0/hostnames/1: bad pattern "${many}": has more than ${MAX_PATTERN_COMBINATIONS} combinations of {…} alternatives (each adds its own matching states): list fewer, or use a [set]`,
     ]);
     expect(errorsOf(titled(['{a,b}'.repeat(5)]))).toEqual([]);
   });
 
-  it('refuses patterns past the policy-wide total once, at the pattern that crosses it, with the total', () => {
+  it('refuses patterns past the policy-wide total once, at the title that crosses it, with the total', () => {
     const pattern = (i: number) => `*${String(i).padStart(MAX_PATTERN_LENGTH - 2, 'x')}*`;
-    const states = globStates(pattern(0));
-    expect(states).toBe(MAX_PATTERN_LENGTH - 1);
-    const fit = Math.floor(MAX_POLICY_PATTERN_STATES / states);
+    expect(globStates(pattern(0))).toBe(MAX_PATTERN_LENGTH - 1);
+    const cost = globMatchCost([pattern(0)]);
+    expect(cost).toBe(MATCH_PASS_COST + 4);
+    const fit = Math.floor(MAX_POLICY_MATCH_COST / cost);
     expect(errorsOf(titled(Array.from({ length: fit }, (_, i) => pattern(i))))).toEqual([]);
     expect(errorsOf(titled(Array.from({ length: fit + 3 }, (_, i) => pattern(i))))).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^/rules/${fit}/title: with this pattern the policy's patterns come to ${(fit + 1) * states} matching states, more than ${MAX_POLICY_PATTERN_STATES} \\(`,
+          `^/rules/${fit}/title: with these patterns matching the policy's patterns costs ${(fit + 1) * cost} words per value character, more than ${MAX_POLICY_MATCH_COST} \\(`,
         ),
       ),
     ]);
+  });
+
+  it('counts a pass for each title, however few its states (1,024 rules titled *a were admitted)', () => {
+    // Each title is one matcher. 32 rules of 32 tiny combinations each were 1,024 matchers (24 s for
+    // 1,000 hostile titles); their combinations now share a matcher per title.
+    const cost = globMatchCost(['*a']);
+    expect(cost).toBe(MATCH_PASS_COST + 1);
+    const fit = Math.floor(MAX_POLICY_MATCH_COST / cost);
+    expect(errorsOf(titled(Array(fit).fill('*a')))).toEqual([]);
+    expect(errorsOf(titled(Array(1024).fill('*a')))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^/rules/${fit}/title: with these patterns .* costs ${(fit + 1) * cost} words`),
+      ),
+    ]);
+    const combinations = `*{${'abcdefghijklmnopqrstuvwxyz012345'.split('').join(',')}}`;
+    expect(globMatchCost([combinations])).toBe(MATCH_PASS_COST + 2);
+  });
+
+  it('takes a list for one matcher: 300 host names cost their states, not a matcher each', () => {
+    const hostnames = Array.from({ length: 300 }, (_, i) => `srv-${String(i).padStart(4, '0')}`);
+    expect(globMatchCost(hostnames)).toBe(MATCH_PASS_COST + Math.ceil((300 * 9) / 32));
+    expect(errorsOf({ ...documentOf(), protections: [{ name: 'servers', hostnames }] })).toEqual([]);
   });
 
   it('counts each combination of alternatives on its own', () => {
