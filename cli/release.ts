@@ -1,8 +1,8 @@
 /**
  * `release --machine ID | --host NAME --comment TEXT [--force --reason TEXT]`: release one device
  * from isolation. Whose isolation it would end is asked first, by the same rule as the manual API
- * (shared/dispatch/steps/provenance.ts): someone else's, or one nobody can tell the owner of, needs --force
- * with a reason, which the MDE comment records.
+ * (shared/dispatch/steps/provenance.ts): someone else's, or one nobody can tell the owner of, needs
+ * --force with a reason, which the MDE comment records.
  */
 import type { Command } from 'commander';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../shared/dispatch/steps/provenance';
@@ -12,6 +12,7 @@ import type { Runtime } from '../shared/runtime';
 import { StoreUnavailableError } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { type ManualOptions, type ManualSubmission, manualCommand, runManualOrder } from './isolate';
+import { endOnBadInput, endVerb, formatOf } from './output';
 
 export interface ReleaseOptions extends ManualOptions {
   force?: boolean;
@@ -29,16 +30,19 @@ async function checkProvenance(
   io: CliIo,
 ): Promise<ManualSubmission | number> {
   const reason = options.reason?.trim();
+  const format = formatOf(options);
   try {
     const resolution = await new DeviceResolver(runtime.api, runtime.throttle.clock, 0).resolve(order.device);
     if (resolution.kind !== 'machine') return order;
     const { machine } = resolution;
     const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
     const refused = releaseRefusal(provenance, options.force === true);
-    if (refused) {
-      io.stderr.write(`release: ${refused.cause}; give --force with --reason to release it anyway\n`);
-      return EXIT.notCarriedOut;
-    }
+    if (refused)
+      return endVerb(io, format, 'release', EXIT.notCarriedOut, {
+        stage: 'run',
+        kind: refused.code,
+        message: `${refused.cause}; give --force with --reason to release it anyway`,
+      });
     const forceReason = options.force ? reason : undefined;
     return {
       device: { mdeDeviceId: machine.id },
@@ -47,23 +51,29 @@ async function checkProvenance(
       forceReason,
     };
   } catch (error) {
-    if (error instanceof StoreUnavailableError) {
-      io.stderr.write('release: the state store cannot be reached; nothing was posted: try again shortly\n');
-      return EXIT.failure;
-    }
+    if (error instanceof StoreUnavailableError)
+      return endVerb(io, format, 'release', EXIT.failure, {
+        stage: 'run',
+        kind: 'store-unavailable',
+        message: 'the state store cannot be reached; nothing was posted: try again shortly',
+      });
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(
-      `release: whose isolation it is could not be asked of MDE (${error.message}); nothing was posted\n`,
-    );
-    return EXIT.failure;
+    return endVerb(io, format, 'release', EXIT.failure, {
+      stage: 'run',
+      kind: 'mde-unavailable',
+      message: `whose isolation it is could not be asked of MDE (${error.message}); nothing was posted`,
+    });
   }
 }
 
 export async function runRelease(options: ReleaseOptions, io: CliIo): Promise<number> {
-  if (options.force && !options.reason?.trim()) {
-    io.stderr.write('release: --force needs --reason; it goes into the MDE comment for the audit trail\n');
-    return EXIT.badInput;
-  }
+  if (options.force && !options.reason?.trim())
+    return endOnBadInput(
+      io,
+      formatOf(options),
+      'release',
+      '--force needs --reason; it goes into the MDE comment for the audit trail',
+    );
   return runManualOrder('release', options, io, {}, (runtime, order) =>
     checkProvenance(runtime, order, options, io),
   );
