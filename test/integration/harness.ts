@@ -18,12 +18,28 @@ import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import type { StateStore } from '../../shared/state/store';
-import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import type { RecordedCall, RunningSimulator, SimulatorOptions } from '../../simulator';
 import { alertOf } from '../support/alerts';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
+
+const LIFECYCLE = { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 };
+/** How long an action stays Pending on a simulator started with HELD_ACTIONS, on its clock. */
+const HOLD_MS = 3_600_000;
+
+/**
+ * Simulator options whose actions stay Pending until the test moves the simulator clock
+ * (`endHeldActions`): a concurrent case then sees an action under way however slowly a loaded machine
+ * runs it, instead of one that may end after a few milliseconds of wall time.
+ */
+export const HELD_ACTIONS: SimulatorOptions = { lifecycle: { ...LIFECYCLE, pendingMs: HOLD_MS } };
+
+/** Lets the actions of a harness started with HELD_ACTIONS run to their end. */
+export function endHeldActions(h: Harness): void {
+  h.sim.advanceTime(HOLD_MS);
+}
 
 export const TEST_POLICY = {
   version: 'integration-1',
@@ -63,7 +79,7 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulatorWithIdentity({
     rateLimits: RATE_LIMITS,
-    lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
+    lifecycle: LIFECYCLE,
     ...options.simulator,
   });
   const env: Record<string, string> = {
@@ -129,6 +145,15 @@ export function submittedRequestIds(
 
 export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
   return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
+}
+
+/** POSTs MDE received for the machine (answered or refused), `isolate` or `unisolate` ones when named. */
+export function postsOn(h: Harness, machineId: string, verb?: 'isolate' | 'unisolate'): RecordedCall[] {
+  return h.sim
+    .calls()
+    .filter(
+      (c) => c.method === 'POST' && c.path.includes(machineId) && (!verb || c.path.endsWith(`/${verb}`)),
+    );
 }
 
 /**
