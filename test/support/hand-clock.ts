@@ -3,8 +3,8 @@
  * timers that read it again when they fire (the throttle): a busy machine delays those timers but
  * never moves the clock, so the times a test compares are exact.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../shared/kernel/clock';
+import { timerTurn } from './timer-turns';
 
 export interface HandClock extends Clock {
   advance(ms: number): void;
@@ -21,14 +21,13 @@ export function handClock(start = Date.parse('2026-01-01T00:00:00Z')): HandClock
 }
 
 /**
- * Moves `clock` 1 ms per turn of a 1 ms timer until `done()`, by `maxMs` at most. Timers of one length
- * fire in the order they were set, so code that does not wait for the clock runs on the first turns,
- * under any load, and is seen at the time it ran; code that waits for a time runs once the clock
- * reaches it, never before.
+ * Moves `clock` 1 ms per timer turn (`timer-turns.ts`) until `done()`, by `maxMs` at most: code that
+ * does not wait for the clock runs on the first turns, under any load, and is seen at the time it
+ * ran; code that waits for a time runs once the clock reaches it, never before.
  */
 export async function advanceUntil(clock: HandClock, done: () => boolean, maxMs: number): Promise<void> {
   for (let moved = 0; !done() && moved < maxMs; moved += 1) {
-    await sleep(1);
+    await timerTurn();
     clock.advance(1);
   }
 }
