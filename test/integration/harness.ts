@@ -244,8 +244,23 @@ export function laggingActionList(): {
   };
 }
 
-/** Polls `check` every 10 ms for up to 4 s. */
-export async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!check()) throw new Error('condition not reached');
+/**
+ * Polls `check` every 10 ms until it holds, and fails naming `what` after 1,000 polls: a bound in
+ * polls, which a loaded machine stretches (10 s at the least), where a few seconds of wall time ran
+ * out under load before a simulated action had ended.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what = 'the condition'): Promise<void> {
+  for (let poll = 0; poll < 1_000; poll += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${what} was not reached`);
+}
+
+/** Waits until the simulator shows MDE action `actionId` in `status`. */
+export function untilActionStatus(h: Harness, actionId: string, status: string): Promise<void> {
+  return until(
+    () => h.sim.actions().find((a) => a.id === actionId)?.status === status,
+    `action ${actionId} ${status}`,
+  );
 }
