@@ -164,7 +164,10 @@ describe('storm coalescing on the state store', () => {
       mdeAlert({ machineId: machine }),
       mdeAlert({ dnsName: `web10.${DOMAIN}` }),
     ]);
-    await until(() => h.outcomes.some((o) => o.outcome === 'coalesced'));
+    await until(
+      () => h.outcomes.some((o) => o.outcome === 'coalesced'),
+      'one request ending coalesced while the action is under way',
+    );
     endHeldActions(h);
     await h.settle();
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
