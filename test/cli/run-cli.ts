@@ -43,3 +43,18 @@ export function cliIn(
     return { code, stdout, stderr };
   };
 }
+
+/**
+ * Extras that interrupt the CLI (as a Ctrl+C would) once it printed that it posted an action: it stops
+ * waiting with the action under way in MDE, right after the POST however slow the machine, where a
+ * short `--wait` may end before the POST.
+ */
+export function interruptOncePosted(): CliExtras {
+  const interrupt = new AbortController();
+  return {
+    interrupt: interrupt.signal,
+    onStderr: (stderr) => {
+      if (/^posted (Isolate|Unisolate) action /m.test(stderr)) interrupt.abort();
+    },
+  };
+}

@@ -2,6 +2,7 @@ import type { IsolationRequest } from '../../shared/dispatch/request';
 import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/transport/in-process-queue';
 import type { Delivery, QueueMessage } from '../../shared/dispatch/transport/queue';
 import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
+import { advanceUntil, handClock } from '../support/hand-clock';
 
 function message(id: string, note = id): QueueMessage {
   return { messageId: id, body: { note } as unknown as IsolationRequest, applicationProperties: {} };
@@ -42,17 +43,22 @@ describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
   });
 
   it('delivers scheduled messages no earlier than their time, in time order', async () => {
-    queue = new InProcessQueue();
+    // The queue's timers read this clock when they fire: a busy machine cannot make both schedules due
+    // before the second one is set.
+    const clock = handClock();
+    queue = new InProcessQueue({ clock });
     const seen: { note: string; at: number }[] = [];
     queue.start(async (m) => {
-      seen.push({ note: noteOf(m), at: Date.now() });
+      seen.push({ note: noteOf(m), at: clock.now() });
     });
-    const start = Date.now();
+    const start = clock.now();
     await queue.schedule(message('late'), new Date(start + 60));
     await queue.schedule(message('early'), new Date(start + 20));
     await queue.send(message('now'));
+    await advanceUntil(clock, () => seen.length === 3, 1_000);
     await queue.idle();
     expect(seen.map((s) => s.note)).toEqual(['now', 'early', 'late']);
+    expect(seen[1].at).toBeGreaterThanOrEqual(start + 20);
     expect(seen[2].at).toBeGreaterThanOrEqual(start + 60);
   });
 

@@ -2,6 +2,7 @@ import { parseRateLimits } from '../../shared/config';
 import { PostLead } from '../../shared/dispatch/quota/post-lead';
 import { Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle, ThrottleStoppedError } from '../../shared/dispatch/quota/throttle';
+import { advanceUntil, handClock } from '../support/hand-clock';
 
 describe('PostLead', () => {
   it('is nothing until a request reached its POST, then the upper quartile of recent leads', () => {
@@ -26,15 +27,10 @@ describe('PostLead', () => {
 });
 
 describe('MdeThrottle: a request starts ahead of its POST slot', () => {
-  /** Real time, which the test can also move ahead: the throttle's waits are real timers. */
   function setUp() {
-    let offset = 0;
-    const clock = { now: () => Date.now() + offset };
+    const clock = handClock();
     const throttle = new MdeThrottle({ rateLimits: parseRateLimits('2/10000ms'), headroom: 0, clock });
-    const advance = (ms: number) => {
-      offset += ms;
-    };
-    return { throttle, advance, clock };
+    return { throttle, advance: clock.advance, clock };
   }
 
   /** Spends the isolate window: two POSTs ending at the clock's time. */
@@ -51,7 +47,8 @@ describe('MdeThrottle: a request starts ahead of its POST slot', () => {
     await fillIsolateWindow(throttle);
     const filledAt = clock.now();
     const refused = throttle.reserve({ machines: 1, isolate: 1 }, 1) as { retryAt: number };
-    expect(refused.retryAt).toBeGreaterThan(filledAt + 10_000 - 50);
+    // Not a millisecond early: any lead would bring the retry before the slot, a window after the POSTs.
+    expect(refused.retryAt).toBeGreaterThan(filledAt + 10_000);
     await throttle.stop();
   });
 
@@ -73,13 +70,20 @@ describe('MdeThrottle: a request starts ahead of its POST slot', () => {
     const early = throttle.reserve({ machines: 1, isolate: 1 }, 1);
     expect(early).toBeInstanceOf(Reservation);
     const reservation = early as Reservation;
-    const sent: number[] = [];
-    await reservation.call('machines', async () => sent.push(clock.now()));
-    await reservation.call('isolate', async () => sent.push(clock.now()));
+    let lookedUpAt: number | undefined;
+    let postedAgainAt: number | undefined;
+    await reservation.call('machines', async () => {
+      lookedUpAt = clock.now();
+    });
+    const posting = reservation.call('isolate', async () => {
+      postedAgainAt = clock.now();
+    });
+    await advanceUntil(clock, () => postedAgainAt !== undefined, 1_000);
+    await posting;
     reservation.close();
     // The lookup went at once; the POST waited for its slot, a window after the first POST.
-    expect(sent[0] - postedAt).toBeLessThan(10_000);
-    expect(sent[1] - postedAt).toBeGreaterThan(10_000);
+    expect(lookedUpAt).toBe(postedAt + 10_001 - 30);
+    expect(postedAgainAt).toBeGreaterThan(postedAt + 10_000);
     await throttle.stop();
   });
 

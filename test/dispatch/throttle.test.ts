@@ -6,6 +6,7 @@ import { CHECKS_SHARE, MdeThrottle, noteLearnedCeilings } from '../../shared/dis
 import { PRIORITY } from '../../shared/dispatch/request';
 import { greedySpanMs } from '../bench/quota';
 import { quotaOptimalSpanMs } from '../bench/quota-optimum';
+import { timerTurns } from '../support/timer-turns';
 
 function throttleAt(clock: { now: () => number }, limits = '5/1000ms', headroom = 0) {
   return new MdeThrottle({ rateLimits: parseRateLimits(limits), headroom, clock });
@@ -180,7 +181,8 @@ describe('MdeThrottle', () => {
     const high = (throttle.reserve({ machines: 1 }, 1) as Reservation).call('machines', async () =>
       order.push('high'),
     );
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Both wait in Bottleneck's line before the blocker ends, whatever the load.
+    await timerTurns(50);
     release();
     await Promise.all([held, low, high]);
     expect(order).toEqual(['high', 'low']);

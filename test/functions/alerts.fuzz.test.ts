@@ -183,6 +183,10 @@ const mutatedSample = fc
     return JSON.stringify(asBatch ? [document, SAMPLES[(index + 1) % SAMPLES.length]] : document);
   });
 
+// Thousands of requests per test take 15 to 18 s with a CPU hog beside a loaded machine, close to
+// jest's 30 s: that bound is for a hung request, not for a slow machine.
+jest.setTimeout(120_000);
+
 describe('POST /api/alerts under fuzzing', () => {
   it('answers every mutated real payload with a 2xx/4xx JSON body', async () => {
     await fc.assert(

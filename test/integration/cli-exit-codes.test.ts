@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningSimulator } from '../../simulator';
-import { cliIn } from '../cli/run-cli';
+import { cliIn, interruptOncePosted } from '../cli/run-cli';
 import { mdeAlert } from '../support/alert-payloads';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
@@ -70,7 +70,9 @@ describe('isolate', () => {
   });
 
   it('exits 4 when --wait ends first, and prints the action id at once and in --json', async () => {
-    const run = await isolate(`laptop-offline-07.${DOMAIN}`, '--wait', '0.5', '--json');
+    // Long enough for the POST on a loaded machine (a cold CLI posted after 0.37 s at a load of 10):
+    // the device is offline, so the wait always runs out, after the POST.
+    const run = await isolate(`laptop-offline-07.${DOMAIN}`, '--wait', '2', '--json');
     expect(run.code).toBe(4);
     const posted = sim.actions().filter((a) => a.computerDnsName === `laptop-offline-07.${DOMAIN}`);
     expect(posted).toHaveLength(1);
@@ -78,7 +80,7 @@ describe('isolate', () => {
     expect(run.stderr).toMatch(new RegExp(`^posted Isolate action ${id} on laptop-offline-07`, 'm'));
     expect(run.stderr).toMatch(
       new RegExp(
-        `still running after --wait 0.5 s: 1 request\\(s\\) not ended; 1 action\\(s\\)[^\\n]*\\n  Isolate ${id}`,
+        `still running after --wait 2 s: 1 request\\(s\\) not ended; 1 action\\(s\\)[^\\n]*\\n  Isolate ${id}`,
       ),
     );
     const json = JSON.parse(run.stdout);
@@ -231,13 +233,7 @@ describe('the mode and where it came from, before the first POST', () => {
 
 describe('an interrupt (Ctrl+C)', () => {
   it('stops waiting, prints the posted action and what is unfinished, and exits 130', async () => {
-    const interrupt = new AbortController();
-    const interrupted = cliIn(dir, env, {
-      interrupt: interrupt.signal,
-      onStderr: (stderr) => {
-        if (/^posted Isolate action /m.test(stderr)) interrupt.abort();
-      },
-    });
+    const interrupted = cliIn(dir, env, interruptOncePosted());
     writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(mdeAlert({ dnsName: `hv-host-01.${DOMAIN}` })));
     sim.setMachine(sim.machines().find((m) => m.computerDnsName === `hv-host-01.${DOMAIN}`)?.id as string, {
       traits: { offline: true },

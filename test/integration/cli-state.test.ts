@@ -10,7 +10,7 @@ import { openStateStore, readStateStorage } from '../../shared/state/settings';
 import type { Provenance, StateStore } from '../../shared/state/store';
 import type { RunningSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
-import { cliIn } from '../cli/run-cli';
+import { cliIn, interruptOncePosted } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
 
@@ -18,6 +18,7 @@ let azurite: RunningAzurite;
 let sim: RunningSimulator;
 let store: StateStore;
 let env: Record<string, string>;
+let cwd: string;
 let cli: ReturnType<typeof cliIn>;
 
 const provenance: Provenance = {
@@ -42,7 +43,8 @@ beforeAll(async () => {
   };
   // The deployed app's side: the same settings, another store instance.
   store = openStateStore(readStateStorage(env), { getToken: async () => null });
-  cli = cliIn(mkdtempSync(join(tmpdir(), 'mde-isolator-state-')), env);
+  cwd = mkdtempSync(join(tmpdir(), 'mde-isolator-state-'));
+  cli = cliIn(cwd, env);
 }, 30_000);
 afterAll(async () => {
   await sim.close();
@@ -124,17 +126,16 @@ describe('breaker', () => {
 
 describe('cancel', () => {
   it("cancels this app's pending action, refuses another's unless --force, and records the reason", async () => {
-    const isolated = await cli(
+    // Stops waiting once posted: the action is still Pending (60 s) for the cancel.
+    const isolated = await cliIn(cwd, env, interruptOncePosted())(
       'isolate',
       '--host',
       'mac-design-01',
       '--comment',
       'IR-9',
-      '--wait',
-      '0.2',
       '--json',
     );
-    expect(isolated.code).toBe(4);
+    expect(isolated.code).toBe(130);
     const [own] = JSON.parse(isolated.stdout).actions;
     expect((await cli('cancel', own.actionId)).code).toBe(2);
     const cancelled = await cli('cancel', own.actionId, '--reason', 'wrong device');

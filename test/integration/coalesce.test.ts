@@ -8,7 +8,16 @@ import { PRIORITY } from '../../shared/dispatch/request';
 import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { graphAlert, mdeAlert } from '../support/alert-payloads';
-import { expectOneCarriesTheOther, type Harness, startHarness, TEST_POLICY, until } from './harness';
+import {
+  endHeldActions,
+  expectOneCarriesTheOther,
+  type Harness,
+  HELD_ACTIONS,
+  postsOn,
+  startHarness,
+  TEST_POLICY,
+  until,
+} from './harness';
 
 const DOMAIN = 'contoso.local';
 
@@ -146,13 +155,23 @@ describe('storm coalescing on the state store', () => {
   });
 
   it('posts once for two names of one machine: the second adopts the first', async () => {
+    // The action stays under way until both requests are decided, as it does in MDE for seconds: on a
+    // busy machine a simulated one could end first, and the second request would adopt it from MDE's list.
+    await h.close();
+    h = await startHarness({ policy: POLICY, simulator: HELD_ACTIONS });
     const machine = h.machineId(`web10.${DOMAIN}`);
     const result = await h.submit([
       mdeAlert({ machineId: machine }),
       mdeAlert({ dnsName: `web10.${DOMAIN}` }),
     ]);
+    await until(
+      () => h.outcomes.some((o) => o.outcome === 'coalesced'),
+      'one request ending coalesced while the action is under way',
+    );
+    endHeldActions(h);
     await h.settle();
     expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+    expect(postsOn(h, machine, 'isolate')).toHaveLength(1);
     const outcomes = requestsOf(result).map((r) => outcomeOf(r.requestId));
     expect(outcomes.map((o) => o.length)).toEqual([1, 1]);
     expectOneCarriesTheOther(outcomes[0][0], outcomes[1][0]);

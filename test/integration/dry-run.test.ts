@@ -1,5 +1,5 @@
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, isolateRequest, releaseRequest, startHarness } from './harness';
+import { type Harness, isolateRequest, releaseRequest, startHarness, untilActionStatus } from './harness';
 
 // One simulator per test file: MSAL keeps managed-identity tokens in a process-wide cache, so a
 // second simulator in the same file would be sent the first one's token.
@@ -41,19 +41,11 @@ describe('dry run', () => {
       await h.settle();
       return h.outcomes.find((o) => o.requestId === request.requestId);
     };
-    const until = async (actionId: string) => {
-      for (
-        let i = 0;
-        i < 200 && h.sim.actions().find((a) => a.id === actionId)?.status !== 'Succeeded';
-        i += 1
-      )
-        await new Promise((done) => setTimeout(done, 10));
-    };
     // Nothing on record: whose isolation it would end is unknown, so enforce would refuse it; so does the dry run.
     expect(await dryRelease()).toMatchObject({ outcome: 'escalated', rule: 'provenance-unknown' });
     // Isolated (outside this dry run, by an analyst): the release forced past it would be posted.
     const isolated = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
-    await until(isolated.id);
+    await untilActionStatus(h, isolated.id, 'Succeeded');
     const whileIsolated = await dryRelease('analyst agreed');
     expect(whileIsolated).toMatchObject({ outcome: 'dry-run' });
     expect(whileIsolated?.reason).toMatch(
@@ -61,7 +53,7 @@ describe('dry run', () => {
     );
     // Released since: enforce would skip it, and the dry run must not claim it would release.
     const released = await h.runtime.api.release(machineId, 'analyst: release');
-    await until(released.id);
+    await untilActionStatus(h, released.id, 'Succeeded');
     const afterRelease = await dryRelease();
     expect(afterRelease).toMatchObject({ outcome: 'dry-run', actionId: released.id });
     expect(afterRelease?.reason).toMatch(

@@ -18,12 +18,28 @@ import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import type { StateStore } from '../../shared/state/store';
-import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import type { RecordedCall, RunningSimulator, SimulatorOptions } from '../../simulator';
 import { alertOf } from '../support/alerts';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
 export const RATE_LIMITS = '40/400ms,300/4s';
+
+const LIFECYCLE = { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 };
+/** How long an action stays Pending on a simulator started with HELD_ACTIONS, on its clock. */
+const HOLD_MS = 3_600_000;
+
+/**
+ * Simulator options whose actions stay Pending until the test moves the simulator clock
+ * (`endHeldActions`): a concurrent case then sees an action under way however slowly a loaded machine
+ * runs it, instead of one that may end after a few milliseconds of wall time.
+ */
+export const HELD_ACTIONS: SimulatorOptions = { lifecycle: { ...LIFECYCLE, pendingMs: HOLD_MS } };
+
+/** Lets the actions of a harness started with HELD_ACTIONS run to their end. */
+export function endHeldActions(h: Harness): void {
+  h.sim.advanceTime(HOLD_MS);
+}
 
 export const TEST_POLICY = {
   version: 'integration-1',
@@ -63,14 +79,16 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulatorWithIdentity({
     rateLimits: RATE_LIMITS,
-    lifecycle: { pendingMs: 40, inProgressMs: 40, offlineTimeoutMs: 1_500 },
+    lifecycle: LIFECYCLE,
     ...options.simulator,
   });
   const env: Record<string, string> = {
     ...sim.env(),
     MDE_RATE_LIMITS: RATE_LIMITS,
     MDE_RATE_HEADROOM: '0',
-    MDE_REQUEST_TIMEOUT_MS: '1000',
+    // The simulator answers in this process: a loaded machine can hold an answer past 1 s (a POST that
+    // timed out then looks uncertain and is adopted later), and no test here waits for the deadline.
+    MDE_REQUEST_TIMEOUT_MS: '10000',
     ...options.env,
   };
   const { reporter, outcomes, notes } = recordingReporter();
@@ -129,6 +147,15 @@ export function submittedRequestIds(
 
 export function outcomesPerRequest(h: Harness, requestIds: string[]): number[] {
   return requestIds.map((id) => h.outcomes.filter((o) => o.requestId === id).length);
+}
+
+/** POSTs MDE received for the machine (answered or refused), `isolate` or `unisolate` ones when named. */
+export function postsOn(h: Harness, machineId: string, verb?: 'isolate' | 'unisolate'): RecordedCall[] {
+  return h.sim
+    .calls()
+    .filter(
+      (c) => c.method === 'POST' && c.path.includes(machineId) && (!verb || c.path.endsWith(`/${verb}`)),
+    );
 }
 
 /**
@@ -222,8 +249,23 @@ export function laggingActionList(): {
   };
 }
 
-/** Polls `check` every 10 ms for up to 4 s. */
-export async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!check()) throw new Error('condition not reached');
+/**
+ * Polls `check` every 10 ms until it holds, and fails naming `what` after 1,000 polls: a bound in
+ * polls, which a loaded machine stretches (10 s at the least), where a few seconds of wall time ran
+ * out under load before a simulated action had ended.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what = 'the condition'): Promise<void> {
+  for (let poll = 0; poll < 1_000; poll += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${what} was not reached`);
+}
+
+/** Waits until the simulator shows MDE action `actionId` in `status`. */
+export function untilActionStatus(h: Harness, actionId: string, status: string): Promise<void> {
+  return until(
+    () => h.sim.actions().find((a) => a.id === actionId)?.status === status,
+    `action ${actionId} ${status}`,
+  );
 }

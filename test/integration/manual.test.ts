@@ -18,7 +18,7 @@ import { type StateStore, StoreUnavailableError } from '../../shared/state/store
 import { TableStateStore } from '../../shared/state/table';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, isolateRequest, startHarness } from './harness';
+import { type Harness, isolateRequest, startHarness, until, untilActionStatus } from './harness';
 
 const DOMAIN = 'contoso.local';
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -84,29 +84,20 @@ function principal(claims: Array<[string, string]>): string {
   ).toString('base64');
 }
 
-async function untilStatus(h: Harness, actionId: string, status: string) {
-  for (let i = 0; i < 200; i += 1) {
-    if (h.sim.actions().find((a) => a.id === actionId)?.status === status) return;
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  throw new Error(`action ${actionId} never reached ${status}`);
-}
-
-async function untilRegistered(store: StateStore, machineId: string, state: string) {
-  for (let i = 0; i < 200; i += 1) {
-    if ((await store.register.get(machineId))?.state === state) return;
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  throw new Error(`the register never showed ${machineId} ${state}`);
+function untilRegistered(store: StateStore, machineId: string, state: string): Promise<void> {
+  return until(
+    async () => (await store.register.get(machineId))?.state === state,
+    `the register showing ${machineId} ${state}`,
+  );
 }
 
 async function untilLedgered(store: StateStore, machineId: string) {
-  for (let i = 0; i < 200; i += 1) {
-    const [entry] = await store.actions.forMachine(machineId);
-    if (entry) return entry;
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  throw new Error(`the ledger never showed an action on ${machineId}`);
+  await until(
+    async () => (await store.actions.forMachine(machineId)).length > 0,
+    `the ledger showing an action on ${machineId}`,
+  );
+  const [entry] = await store.actions.forMachine(machineId);
+  return entry;
 }
 
 const commentOf = (h: Harness, actionId: string) =>
@@ -141,7 +132,7 @@ describe('manual isolate and release, with the function key', () => {
     expect(again.body).toMatchObject({ status: 'adopted', adopted: true, action: { id: actionId } });
 
     h.sim.setMachine(machineId, { traits: { offline: false } });
-    await untilStatus(h, actionId, 'Succeeded');
+    await untilActionStatus(h, actionId, 'Succeeded');
     // The tracker writes the register when it sees the action end.
     await untilRegistered(store, machineId, 'isolated');
     const done = await call(isolate, { body: { machineId, comment: 'third time' } });
@@ -183,7 +174,7 @@ describe('manual isolate and release, with the function key', () => {
       requestor: 'analyst@contoso.com',
       comment: 'analyst: suspicious logon',
     });
-    await untilStatus(h, theirs.id, 'Succeeded');
+    await untilActionStatus(h, theirs.id, 'Succeeded');
     const refused = await call(release, { body: { machineId, comment: 'not ours' } });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({
@@ -227,7 +218,7 @@ describe('manual isolate and release, with the function key', () => {
     // The MDE comment names the waiver and who asked; the decision's rule says protections were overridden.
     expect(commentOf(h, actionId)).toContain('rule manual-override');
     expect(commentOf(h, actionId)).toContain('(protections overridden: golden ticket seen): dc compromised');
-    await untilStatus(h, actionId, 'Succeeded');
+    await untilActionStatus(h, actionId, 'Succeeded');
     await untilRegistered(store, machineId, 'isolated');
     const record = await store.register.get(machineId);
     expect(record?.provenance.reason).toMatch(
@@ -264,7 +255,7 @@ describe('manual isolate and release, with the function key', () => {
       body: { status: 'posted', action: { type: 'Isolate', scope: 'UnManagedDevice', machineId: nas } },
     });
     expect(commentOf(h, contained.body.action.id)).toContain('isolate UnManagedDevice');
-    await untilStatus(h, contained.body.action.id, 'Succeeded');
+    await untilActionStatus(h, contained.body.action.id, 'Succeeded');
     await untilRegistered(store, nas, 'isolated');
     expect((await store.breaker.status(limits)).count).toBe(before + 1);
 
@@ -318,9 +309,9 @@ describe('manual isolate and release, with the function key', () => {
     // An analyst isolated and released it since: no isolation is in force, nobody's to undo, and a
     // release would be skipped, which the dry run says instead of "would release".
     const theirs = await h.runtime.api.isolate(machineId, 'analyst: isolate', 'Full');
-    await untilStatus(h, theirs.id, 'Succeeded');
+    await untilActionStatus(h, theirs.id, 'Succeeded');
     const released = await h.runtime.api.release(machineId, 'analyst: release');
-    await untilStatus(h, released.id, 'Succeeded');
+    await untilActionStatus(h, released.id, 'Succeeded');
     const afterRelease = await dryRelease();
     expect(afterRelease).toMatchObject({ status: 200, body: { status: 'dry-run', actionId: released.id } });
     expect(afterRelease.body.would).toBe(
@@ -559,9 +550,9 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
   it('lets a release through when the newest action on the device is a release: nothing is undone', async () => {
     const machineId = freshDevice();
     const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
-    await untilStatus(h, theirs.id, 'Succeeded');
+    await untilActionStatus(h, theirs.id, 'Succeeded');
     const released = h.sim.portalAction(machineId, 'Unisolate', analyst);
-    await untilStatus(h, released.id, 'Succeeded');
+    await untilActionStatus(h, released.id, 'Succeeded');
     // Queued without waiting (as with Service Bus): the worker then skips it, not isolated.
     const installed = getRuntime();
     installRuntime({ ...installed, mode: 'service-bus' });
@@ -583,7 +574,7 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     const machineId = freshDevice();
     const request = isolateRequest(h, { mdeDeviceId: machineId });
     const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
-    await untilStatus(h, theirs.id, 'Succeeded');
+    await untilActionStatus(h, theirs.id, 'Succeeded');
     await h.runtime.handle(request, { deliveryCount: 1 });
     await h.settle();
     expect(h.outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({
@@ -620,7 +611,7 @@ describe('manual operations in a dry-run deployment', () => {
       const posted = await call(isolate, { body: { machineId, comment: 'INC-1 confirmed' } });
       expect(posted).toMatchObject({ status: 201, body: { status: 'posted', action: { type: 'Isolate' } } });
       expect(commentOf(h, posted.body.action.id)).toMatch(/^mde-isolator \(enforce\): isolate Full/);
-      await untilStatus(h, posted.body.action.id, 'Succeeded');
+      await untilActionStatus(h, posted.body.action.id, 'Succeeded');
       const released = await call(release, { body: { machineId, comment: 'INC-1 closed' } });
       expect(released).toMatchObject({ status: 201, body: { action: { type: 'Unisolate' } } });
 

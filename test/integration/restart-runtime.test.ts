@@ -10,7 +10,7 @@ import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
 import { recordingReporter, silentReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { TEST_POLICY } from './harness';
+import { TEST_POLICY, until } from './harness';
 
 // A storage account of its own per test, as two deployments would have.
 let azurite: RunningAzurite;
@@ -73,8 +73,13 @@ it('(b) a runtime stopped after the isolate POST: the next one resumes tracking 
     const before = createRuntime({ ...options, reporter: first.reporter });
     const result = await before.receiveAlerts(mdeAlert({ machineId: machine.id }));
     expect(result.accepted).toBe(1);
-    // Stops once the isolation is posted and tracked, while the device is still offline.
-    await expect(before.waitForIdle(2_000)).resolves.toBe(false);
+    // Stops once the isolation is posted and tracking polled it, while the device is still offline.
+    await until(() => {
+      const calls = sim.calls();
+      const posted = calls.findIndex((c) => c.api === 'isolate' && c.method === 'POST' && c.status === 201);
+      return posted >= 0 && calls.slice(posted + 1).some((c) => c.api === 'machineactions');
+    }, 'a tracking poll after the isolate POST');
+    expect(before.inline?.pending()).toBeGreaterThan(0);
     expect(isolatePosts()).toHaveLength(1);
     await before.close();
     expect(first.outcomes).toEqual([]);
