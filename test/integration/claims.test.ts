@@ -4,14 +4,17 @@
  * runtime that stops without ending its requests is left behind: it queues nothing more and its
  * clock stands still, so its lease is never renewed again; the other runtime's clock is moved by hand.
  */
-import type { DispatchReporter } from '../../shared/dispatch/outcome';
+import type { DispatchReporter, OutcomeRecord } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
 import type { Clock } from '../../shared/kernel/clock';
+import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../shared/runtime';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { type StateStore, StoreUnavailableError } from '../../shared/state/store';
+import { TableStateStore } from '../../shared/state/table';
 import type { RunningSimulator } from '../../simulator';
+import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
@@ -33,6 +36,7 @@ class HandClock implements Clock {
 }
 
 const stoppedAt = (at: number): Clock => ({ now: () => at });
+const systemTime: Clock = { now: () => Date.now() };
 
 let sim: RunningSimulator;
 const started: Runtime[] = [];
@@ -90,14 +94,35 @@ const isolatePosts = (machineId: string) =>
     );
 const byName = () => NAMES.map((dnsName) => mdeAlert({ dnsName }));
 
+/** Calls `on` with what `reporter` reports, besides reporting it. */
+function watch(
+  reporter: DispatchReporter,
+  on: { note?: (note: Record<string, unknown>) => void; outcome?: (record: OutcomeRecord) => void },
+): void {
+  const { note, outcome } = { note: reporter.note.bind(reporter), outcome: reporter.outcome.bind(reporter) };
+  reporter.note = (level, record) => {
+    note(level, record);
+    on.note?.(record);
+  };
+  reporter.outcome = (record) => {
+    outcome(record);
+    on.outcome?.(record);
+  };
+}
+
 /** Resolves once `reporter` noted an event matching `match`. */
 function noted(reporter: DispatchReporter, match: (note: Record<string, unknown>) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const note = reporter.note.bind(reporter);
-    reporter.note = (level, record) => {
-      note(level, record);
-      if (match(record)) resolve();
-    };
+  return new Promise((resolve) => watch(reporter, { note: (n) => match(n) && resolve() }));
+}
+
+/** `api` whose isolate POST for a machine first opens `announce`'s gate, then waits for `waitFor`'s. */
+function postingAfter(api: MdeApi, waitFor: Map<string, Gate>, announce?: Map<string, Gate>): MdeApi {
+  return Object.assign(Object.create(api) as MdeApi, {
+    isolate: async (...args: Parameters<MdeApi['isolate']>) => {
+      announce?.get(args[0])?.open();
+      await waitFor.get(args[0])?.promise;
+      return api.isolate(...args);
+    },
   });
 }
 
@@ -172,7 +197,7 @@ describe('closing a claim', () => {
     const machineId = machineOf(name);
     sim.setMachine(machineId, { traits: { offline: true } });
     const store = new InMemoryStateStore();
-    const before = runtimeOn(store, { now: () => Date.now() });
+    const before = runtimeOn(store, systemTime);
     await before.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
     await before.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
     // Stops once the isolation is posted and followed, while the device is offline.
@@ -180,7 +205,7 @@ describe('closing a claim', () => {
     expect(isolatePosts(machineId)).toHaveLength(1);
     await stop(before.runtime);
 
-    const after = runtimeOn(store, { now: () => Date.now() });
+    const after = runtimeOn(store, systemTime);
     sim.setMachine(machineId, { traits: { offline: false } });
     await expect(after.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
     expect(after.outcomes).toEqual([
@@ -213,7 +238,7 @@ describe('closing a claim', () => {
         },
       },
     };
-    const only = runtimeOn(refusing, { now: () => Date.now() });
+    const only = runtimeOn(refusing, systemTime);
     const first = await only.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
     await expect(only.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
     expect(only.outcomes).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
@@ -230,6 +255,67 @@ describe('closing a claim', () => {
     expect(isolatePosts(machineOf(name))).toHaveLength(1);
   }, 60_000);
 });
+
+describe('two runtimes on one Table store', () => {
+  let azurite: RunningAzurite;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, 30_000);
+  afterAll(() => azurite?.stop());
+
+  it('post one Isolate per device when one is given the device by id and the other by name at the same moment', async () => {
+    const target = { kind: 'connection-string' as const, connectionString: azurite.connectionString };
+    const tablePrefix = `claims${process.pid}`;
+    const machines = NAMES.map(machineOf);
+    // The worst order for a guard held in one process's memory: the runtime given ids posts only once
+    // the one given names has checked MDE and reached its own POST, and that one posts only once the
+    // first one's action has ended, when MDE accepts another. Either may instead be kept out by the
+    // other's claim on the machine, which also lets the other go on.
+    const checked = new Map(machines.map((id) => [id, gate()]));
+    const ended = new Map(machines.map((id) => [id, gate()]));
+    const keptOut = (note: Record<string, unknown>) =>
+      machines.filter((id) => String(note.why).includes(`posting to machine ${id}`));
+    const byId = runtimeOn(new TableStateStore(target, { tablePrefix }), systemTime, {
+      decorateApi: (api) => postingAfter(api, checked),
+    });
+    const byDnsName = runtimeOn(new TableStateStore(target, { tablePrefix }), systemTime, {
+      decorateApi: (api) => postingAfter(api, ended, checked),
+    });
+    watch(byDnsName.reporter, { note: (n) => keptOut(n).forEach((id) => checked.get(id)?.open()) });
+    watch(byId.reporter, {
+      note: (n) => keptOut(n).forEach((id) => ended.get(id)?.open()),
+      outcome: (o) => o.machineId && ended.get(o.machineId)?.open(),
+    });
+
+    await Promise.all([
+      byId.runtime.receiveAlerts(machines.map((machineId) => mdeAlert({ machineId }))),
+      byDnsName.runtime.receiveAlerts(byName()),
+    ]);
+    await expect(byDnsName.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    await expect(byId.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    for (const id of machines) expect(isolatePosts(id)).toHaveLength(1);
+    // Each request ends with its own outcome: the action posted, or the other's (followed, adopted).
+    const outcomes = [...byId.outcomes, ...byDnsName.outcomes];
+    for (const id of machines) {
+      const own = outcomes.filter((o) => o.machineId === id);
+      expect(own).toHaveLength(2);
+      for (const o of own) expect(['succeeded', 'coalesced']).toContain(o.outcome);
+    }
+  }, 60_000);
+});
+
+interface Gate {
+  promise: Promise<void>;
+  open: () => void;
+}
+
+function gate(): Gate {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
 
 function storeParts(store: StateStore): StateStore {
   return {
