@@ -253,13 +253,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, timing, claims });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
-  const ready = Promise.all([restoreQuotaSpend(throttle, store, reporter), claims.start()]).then(async () => {
-    // Inline, nobody else holds the tracking of what a previous run posted, nor the requests an
-    // inline run left unfinished: the ledger and the open-request entries do.
-    if (!inline || options.startWorker === false) return;
-    await resumeTracking(dispatcher, reporter);
-    await sweepLeftClaims(dispatcher, reporter);
-  });
+  const ready = restoreQuotaSpend(throttle, store, reporter).then(() =>
+    // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
+    inline && options.startWorker !== false ? resumeTracking(dispatcher, reporter) : undefined,
+  );
+  // Inline, nobody else sends again the requests a stopped inline run left: their entries keep them.
+  // Not in the way of this run's first POST, but part of its work before it is idle.
+  const started = Promise.all([ready, claims.start()]).then(() =>
+    inline && options.startWorker !== false ? sweepLeftClaims(dispatcher, reporter) : undefined,
+  );
   throttle.holdUntil(ready);
   const handle = async (body: unknown, delivery: Delivery) => {
     await ready;
@@ -291,7 +293,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (!inline) return true;
       // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
       return waits.until(
-        ready.then(() => inline.idle()),
+        started.then(() => inline.idle()),
         maxWaitMs,
       );
     },
@@ -300,7 +302,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       waits.stopAll();
       // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
-      await ready;
+      await started;
       await queue.close();
       await throttle.stop();
       await claims.stop();

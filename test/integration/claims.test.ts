@@ -153,6 +153,7 @@ describe('claims left by a runtime that stopped', () => {
     await killed.runtime.receiveAlerts(byName());
 
     const next = runtimeOn(store, clock);
+    await expect(next.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
     const waiting = noted(next.reporter, (n) => String(n.why).startsWith('waiting behind request'));
     const result = await next.runtime.receiveAlerts(byName());
     // Queued on their own: a request another inline process holds may have died with its queue.
@@ -173,6 +174,8 @@ describe('claims left by a runtime that stopped', () => {
     const [name] = NAMES;
     await killed.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
     const next = runtimeOn(store, clock);
+    // Started while the stopped runtime's lease still ran: its request is not sent again.
+    await expect(next.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
     clock.advance(LEASE_MS + 1);
 
     const order = await next.runtime.submitManual({
@@ -281,10 +284,13 @@ describe('two runtimes on one Table store', () => {
     const byDnsName = runtimeOn(new TableStateStore(target, { tablePrefix }), systemTime, {
       decorateApi: (api) => postingAfter(api, ended, checked),
     });
-    watch(byDnsName.reporter, { note: (n) => keptOut(n).forEach((id) => checked.get(id)?.open()) });
+    const openAll = (gates: Map<string, Gate>, ids: string[]) => {
+      for (const id of ids) gates.get(id)?.open();
+    };
+    watch(byDnsName.reporter, { note: (n) => openAll(checked, keptOut(n)) });
     watch(byId.reporter, {
-      note: (n) => keptOut(n).forEach((id) => ended.get(id)?.open()),
-      outcome: (o) => o.machineId && ended.get(o.machineId)?.open(),
+      note: (n) => openAll(ended, keptOut(n)),
+      outcome: (o) => openAll(ended, o.machineId ? [o.machineId] : []),
     });
 
     await Promise.all([
