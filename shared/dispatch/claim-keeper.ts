@@ -119,7 +119,7 @@ export class ClaimKeeper {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.renewing?.catch(() => undefined);
-    await this.tick().catch(() => undefined);
+    await this.payOwed();
     try {
       await this.store.holders.end(this.id);
     } catch (error) {

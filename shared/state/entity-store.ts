@@ -11,8 +11,8 @@
  *             `holder` / holder id → leaseUntil (each process's lease, claim.ts)
  * - breaker:  `breaker` / `blast-radius` → doc
  * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
- *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId: the entry a
- *             request last recorded, so the worker finds its own with two point reads, not a scan
+ *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId:
+ *             the entry a request last recorded, so the worker finds its own with two point reads
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { createHash } from 'node:crypto';
