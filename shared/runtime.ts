@@ -13,6 +13,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { type AppConfig, ConfigError, loadConfig } from './config';
+import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
@@ -25,7 +26,7 @@ import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
-import { DAY_MS } from './kernel/clock';
+import { type Clock, DAY_MS, systemClock } from './kernel/clock';
 import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
 import { AppIdentity } from './mde/app-identity';
@@ -113,6 +114,10 @@ export interface RuntimeOptions {
   incidentCommentsUrl?: string;
   /** Replaces the store the storage settings name (tests share one between two runtimes). */
   store?: StateStore;
+  /** The time of the throttle, the queue, the worker and the claims (tests move it by hand). */
+  clock?: Clock;
+  /** How long this process's claims outlive it (docs/decisions/0013-claims-with-leases.md). */
+  claimLeaseMs?: number;
 }
 
 /**
@@ -138,6 +143,7 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
     rateLimits: config.rateLimits,
     headroom: config.rateHeadroom,
     maxConcurrent: options.maxConcurrentCalls,
+    clock: options.clock,
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
@@ -198,6 +204,21 @@ async function resumeTracking(dispatcher: Dispatcher, reporter: DispatchReporter
   }
 }
 
+/**
+ * Inline mode: sends again the requests an inline process left in the store when it died
+ * (steps/claim-sweep.ts). With the store unreadable, their entries lapse with that process's lease.
+ */
+async function sweepLeftClaims(dispatcher: Dispatcher, reporter: DispatchReporter): Promise<void> {
+  try {
+    await dispatcher.sweepLeftClaims();
+  } catch (error) {
+    reporter.note('warn', {
+      event: 'open-requests-not-swept',
+      why: `${errorMessage(error)}; entries left by a stopped process hold nothing once its lease lapsed`,
+    });
+  }
+}
+
 /** The settings or the policy cannot be used: the caller answers "misconfigured", never a 500. */
 export function isMisconfiguration(error: unknown): error is ConfigError | PolicyError {
   return error instanceof ConfigError || error instanceof PolicyError;
@@ -210,7 +231,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
   if (mode === 'service-bus' && !config.serviceBusNamespace)
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');
-  const inline = mode === 'inline' ? new InProcessQueue() : null;
+  const clock = options.clock ?? systemClock;
+  const inline = mode === 'inline' ? new InProcessQueue({ clock }) : null;
   const queue: RequestQueue = inline ?? serviceBusQueue(config, credential);
   const baseReporter = options.reporter ?? jsonLinesReporter;
   const comments = config.sentinelIncidentComments
@@ -230,7 +252,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       () => false,
     ),
   );
-  const dispatcher = new Dispatcher({ api, policy, queue, throttle, store, reporter, identity, timing });
+  const claims = new ClaimKeeper(
+    store,
+    clock,
+    reporter,
+    mode,
+    options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
+  );
+  const dispatcher = new Dispatcher({
+    api,
+    policy,
+    queue,
+    throttle,
+    store,
+    reporter,
+    identity,
+    timing,
+    claims,
+  });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
   const restored = restoreQuotaSpend(throttle, store, reporter);
@@ -239,6 +278,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const ready = restored.then(() =>
     // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
     inline && options.startWorker !== false ? resumeTracking(dispatcher, reporter) : undefined,
+  );
+  // Inline, nobody else sends again the requests a stopped inline run left: their entries keep them.
+  // Not in the way of this run's first POST, but part of its work before it is idle.
+  const started = Promise.all([ready, claims.start()]).then(() =>
+    inline && options.startWorker !== false ? sweepLeftClaims(dispatcher, reporter) : undefined,
   );
   const handle = async (body: unknown, delivery: Delivery) => {
     await ready;
@@ -272,7 +316,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (!inline) return true;
       // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
       return waits.until(
-        ready.then(() => inline.idle()),
+        started.then(() => inline.idle()),
         maxWaitMs,
       );
     },
@@ -281,9 +325,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       waits.stopAll();
       // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
-      await ready;
+      await started;
       await queue.close();
       await throttle.stop();
+      await claims.stop();
       stopNoting();
       await checkpointer.stop();
       // Comments already started are bounded by the request timeout; let them land.

@@ -15,6 +15,7 @@ import type { MdeApi } from '../mde/api';
 import type { AppIdentity } from '../mde/app-identity';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
+import { ClaimKeeper } from './claim-keeper';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
 import {
@@ -28,6 +29,7 @@ import {
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { ActionStatuses } from './steps/action-statuses';
 import { breakerLimits } from './steps/blast-radius';
+import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
@@ -52,6 +54,11 @@ export interface DispatcherDeps {
   identity?: Pick<AppIdentity, 'clientId'>;
   timing?: DispatchTiming;
   random?: () => number;
+  /**
+   * This process's holder lease for the claims it takes (the runtime starts and stops it); by
+   * default one renewed only when used.
+   */
+  claims?: ClaimKeeper;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -77,16 +84,16 @@ export class Dispatcher implements DecisionSink {
   private readonly lifecycle: RequestLifecycle;
   private readonly clock: Clock;
   private breakerView: () => Promise<BreakerState>;
-  private readonly timing: DispatchTiming;
+  private readonly claims: ClaimKeeper;
   /** Intake's requests for one device key, coalesced one after the other in this process. */
   private readonly deviceLanes = new KeyedLanes();
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
-    this.timing = timing;
     const random = deps.random ?? Math.random;
     this.clock = deps.throttle.clock;
     this.breakerView = this.readBreakerView();
+    this.claims = deps.claims ?? new ClaimKeeper(deps.store, this.clock, deps.reporter, 'service-bus');
     this.lifecycle = new RequestLifecycle(
       deps.queue,
       deps.reporter,
@@ -95,9 +102,10 @@ export class Dispatcher implements DecisionSink {
       timing,
       random,
       deps.store,
+      this.claims,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
-    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock };
+    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock, claims: this.claims };
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,
@@ -137,6 +145,15 @@ export class Dispatcher implements DecisionSink {
   /** Inline mode after a restart: resumes tracking what the ledger shows open (resume.ts). */
   resumeOpenActions(): Promise<number> {
     return resumeOpenActions({ ...this.deps, clock: this.clock });
+  }
+
+  /**
+   * Inline mode at start-up: the requests of open-request entries an inline process left when it
+   * died are sent again, or their entries closed (steps/claim-sweep.ts). Answers how many.
+   */
+  sweepLeftClaims(): Promise<number> {
+    const { store, queue, reporter } = this.deps;
+    return sweepLeftClaims({ store, queue, reporter, claims: this.claims, now: () => this.clock.now() });
   }
 
   /**
@@ -199,7 +216,9 @@ export class Dispatcher implements DecisionSink {
   private async coalesceNow(request: ActionRequest): Promise<string | null> {
     const { store, reporter } = this.deps;
     const key = keyOf(request);
-    const found = await store.openRequests.update(key, absorbStep(request, this.clock.now()));
+    // Renews this process's lease when due, and closes what ended but could not be closed yet.
+    const { holder } = await this.claims.holding();
+    const found = await store.openRequests.update(key, absorbStep(request, this.clock.now(), holder));
     if (found.kind === 'absorbed') {
       this.lifecycle.absorbed(request, found.carrier);
       return found.carrier.requestId;
@@ -207,10 +226,8 @@ export class Dispatcher implements DecisionSink {
     await this.enqueue(request);
     if (found.kind !== 'free') return null;
     try {
-      await store.openRequests.update(
-        key,
-        openAfterQueueingStep(request, this.clock.now(), this.timing.trackGiveUpMs),
-      );
+      const holding = await this.claims.holding();
+      await store.openRequests.update(key, openAfterQueueingStep(request, this.clock.now(), holding));
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       reporter.note('warn', {

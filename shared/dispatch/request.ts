@@ -92,6 +92,11 @@ interface RequestFields {
   receivedAt: string;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
   storeOutage?: StoreOutage;
+  /**
+   * The device key the request's claim was opened under, when its `device` no longer names it:
+   * tracking resumed from the ledger knows the machine id, while the claim may be `fqdn:…`.
+   */
+  claimKey?: string;
 }
 
 export interface StoreOutage {
@@ -370,6 +375,8 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'attempt or deferrals missing' };
   if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
     return { problem: 'rateLimited is not a number' };
+  if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')
+    return { problem: 'claimKey is not a string' };
   if (fields.action === 'track') {
     const problem = trackingProblem(fields.tracking ?? {});
     if (problem) return { problem };

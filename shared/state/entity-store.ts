@@ -6,11 +6,13 @@
  *
  * Layout (partition / row → properties):
  * - register: `device` / machine id → state, doc (the record without history), history
- * - open:     `device` / device key (hashed when unusable as a key) → requestId, closed, doc
+ * - open:     `device` / device key (hashed when unusable as a key) → requestId, holder, closed, doc;
+ *             `machine` / machine id → requestId, holder, closed (a machine's pre-POST claim);
+ *             `holder` / holder id → leaseUntil (each process's lease, claim.ts)
  * - breaker:  `breaker` / `blast-radius` → doc
  * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
- *             createdAt, recordedAt; and `request` / request id → machineId, actionId: the entry a
- *             request last recorded, so the worker finds its own with two point reads, not a scan
+ *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId:
+ *             the entry a request last recorded, so the worker finds its own with two point reads
  * - quota:    `quota` / API name → stamps, pausedUntil
  */
 import { createHash } from 'node:crypto';
@@ -22,12 +24,14 @@ import { MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
 import * as breakerSteps from './breaker-document';
 import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
+import { type ClaimAnswer, type HolderLeases, isHeld, type MachineClaims } from './claim';
 import {
   assertEntityFits,
   assertSafeKey,
   type Entity,
   type EntityTable,
   type EntityTables,
+  MAX_STRING_UNITS,
   type StoredEntity,
   VersionConflictError,
 } from './entities';
@@ -79,6 +83,10 @@ const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
 const OPEN_PARTITION = 'device';
+const MACHINE_CLAIM_PARTITION = 'machine';
+const HOLDER_PARTITION = 'holder';
+/** Machine claims kept in memory per process (one row each, taken and released in a few seconds). */
+const MACHINE_CLAIM_CACHE_ROWS = 1_024;
 /** Device keys longer than this (or with characters keys may not hold) are stored by their hash. */
 const OPEN_KEY_MAX = 200;
 /**
@@ -96,10 +104,14 @@ const NAME_MAX = 256;
 export class EntityStateStore implements StateStore {
   readonly register: IsolationRegister;
   readonly openRequests: OpenRequestIndex;
+  readonly machineClaims: MachineClaims;
+  readonly holders: HolderLeases;
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;
   private readonly options: StateOptions;
+  /** What this process last read or wrote of each holder's lease (epoch ms). */
+  private readonly holderLeases = new Map<string, number>();
 
   constructor(
     private readonly tables: EntityTables,
@@ -111,7 +123,9 @@ export class EntityStateStore implements StateStore {
     if (!(Number.isInteger(historyCap) && historyCap >= 1 && historyCap <= HISTORY_CAP_MAX))
       throw new Error(`historyCap must be a whole number from 1 to ${HISTORY_CAP_MAX}`);
     this.register = this.createRegister();
+    this.holders = this.createHolderLeases();
     this.openRequests = this.createOpenRequestIndex();
+    this.machineClaims = this.createMachineClaims();
     this.breaker = this.createBreaker();
     this.actions = this.createActionLedger();
     this.quota = this.createQuotaLedger();
@@ -126,10 +140,6 @@ export class EntityStateStore implements StateStore {
   }
 
   /**
-   * Applies `step` to the entity's current properties and writes the result under the ETag read;
-   * on a conflict, reads again and re-applies. `next: null` writes nothing.
-   */
-  /**
    * Read-modify-write under the entity's ETag. With `cache`, the first try starts from the copy this
    * process last read or wrote, if it holds one, and saves the read: the conditional write proves the
    * copy current, or fails and the step runs again on what a read finds. An answer from a cached copy
@@ -139,7 +149,7 @@ export class EntityStateStore implements StateStore {
     table: EntityTable,
     partitionKey: string,
     rowKey: string,
-    step: (current: Entity | null) => { next: Entity | null; result: T },
+    step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
   ): Promise<T> {
     const cacheKey = `${partitionKey}\u0000${rowKey}`;
@@ -148,7 +158,7 @@ export class EntityStateStore implements StateStore {
       const cached = copy !== undefined;
       const current = cached ? copy : await table.get(partitionKey, rowKey);
       copy = undefined;
-      const { next, result } = step(current?.properties ?? null);
+      const { next, result } = await step(current?.properties ?? null);
       if (next === null) {
         if (cached) continue;
         cache?.set(cacheKey, current ?? null);
@@ -214,19 +224,108 @@ export class EntityStateStore implements StateStore {
     return {
       get: async (deviceKey) => {
         const entity = await table.get(OPEN_PARTITION, openKey(deviceKey));
-        return entity ? openRequestFrom(entity.properties) : null;
+        return entity ? this.openRequestFrom(entity.properties) : null;
       },
       update: (deviceKey, step) =>
         this.mutate(
           table,
           OPEN_PARTITION,
           openKey(deviceKey),
-          (current) => {
-            const { next, result } = step(current ? openRequestFrom(current) : null);
+          async (current) => {
+            const { next, result } = step(current ? await this.openRequestFrom(current) : null);
             return { next: next && openRequestEntity(next), result };
           },
           cache,
         ),
+      unclosed: async (limit) => {
+        const entities = await table.query({
+          partitionKey: OPEN_PARTITION,
+          equals: { closed: false },
+          limit: pageSize(limit),
+        });
+        return Promise.all(entities.map((e) => this.openRequestFrom(e.properties)));
+      },
+    };
+  }
+
+  /** An entry as read, with how long its holder is known to hold it. */
+  private async openRequestFrom(properties: Entity): Promise<OpenRequest> {
+    const doc = JSON.parse(String(properties.doc)) as Omit<OpenRequest, 'heldUntil'>;
+    const { requestBody } = properties;
+    return {
+      ...doc,
+      holder: String(doc.holder ?? ''),
+      heldUntil: await this.heldUntil(properties),
+      ...(typeof requestBody === 'string' && { requestBody }),
+    };
+  }
+
+  /** An open claim's holder lease; a closed claim, or one written before claims had holders, holds nothing. */
+  private heldUntil(properties: Entity): Promise<number> {
+    const holder = properties.holder;
+    if (properties.closed === true || typeof holder !== 'string' || holder === '') return Promise.resolve(0);
+    return this.holders.liveUntil(holder);
+  }
+
+  private createHolderLeases(): HolderLeases {
+    const table = this.tables.open;
+    const write = (holder: string, until: number) => {
+      assertSafeKey(holder, 'holder id');
+      return this.mutate(table, HOLDER_PARTITION, holder, () => ({
+        next: { leaseUntil: until },
+        result: undefined,
+      })).then(() => {
+        this.holderLeases.set(holder, until);
+      });
+    };
+    return {
+      renew: write,
+      end: (holder) => write(holder, 0),
+      liveUntil: async (holder) => {
+        // A running holder's lease only grows: what was read stays true until it runs out.
+        const known = this.holderLeases.get(holder);
+        if (known !== undefined && known > this.now()) return known;
+        if (!isUsableKey(holder)) return 0;
+        const entity = await table.get(HOLDER_PARTITION, holder);
+        const until = Number(entity?.properties.leaseUntil ?? 0) || 0;
+        this.holderLeases.set(holder, until);
+        return until;
+      },
+    };
+  }
+
+  private createMachineClaims(): MachineClaims {
+    const table = this.tables.open;
+    // A machine is taken and released by the same process a few seconds apart: each is one
+    // conditional write on the copy this process last wrote.
+    const cache = new EntityCache(MACHINE_CLAIM_CACHE_ROWS);
+    const claimAt = (machineId: string, step: (current: Entity | null) => Promise<Step<ClaimAnswer>>) =>
+      this.mutate(table, MACHINE_CLAIM_PARTITION, machineKey(machineId), step, cache);
+    return {
+      take: (machineId, requestId, holder) => {
+        assertSafeKey(requestId, 'request id');
+        return claimAt(machineId, async (current) => {
+          const claim = current && {
+            requestId: String(current.requestId),
+            holder: String(current.holder),
+            closedAt: current.closed === true ? String(current.closedAt) : null,
+            heldUntil: await this.heldUntil(current),
+          };
+          if (claim && isHeld(claim, this.now()) && claim.requestId !== requestId)
+            return { next: null, result: { taken: false, by: claim } };
+          return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
+        });
+      },
+      release: async (machineId, requestId) => {
+        await claimAt(machineId, async (current) =>
+          current?.requestId === requestId && current.closed !== true
+            ? {
+                next: { ...current, closed: true, closedAt: new Date(this.now()).toISOString() },
+                result: { taken: true },
+              }
+            : { next: null, result: { taken: true } },
+        );
+      },
     };
   }
 
@@ -402,6 +501,17 @@ async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Prom
   }
 }
 
+type Step<T> = { next: Entity | null; result: T };
+
+function isUsableKey(value: string): boolean {
+  try {
+    assertSafeKey(value, 'key');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function pageSize(limit: number | undefined): number {
   if (limit === undefined) return LIST_MAX;
   if (!Number.isInteger(limit) || limit < 1) throw new Error('limit must be a positive whole number');
@@ -449,6 +559,7 @@ function ledgerEntity(entry: LedgerEntry): Entity {
     computerDnsName: entry.computerDnsName === null ? '' : truncate(entry.computerDnsName, NAME_MAX),
     createdAt: truncate(entry.createdAt, TIME_MAX),
     recordedAt: truncate(entry.recordedAt, TIME_MAX),
+    deviceKey: entry.deviceKey ?? '',
   };
 }
 
@@ -467,6 +578,7 @@ function ledgerFrom(machineId: string, actionId: string, p: Entity): LedgerRecor
     open: p.open === true,
     createdAt: String(p.createdAt),
     recordedAt: String(p.recordedAt),
+    deviceKey: typeof p.deviceKey === 'string' && p.deviceKey !== '' ? p.deviceKey : null,
   };
 }
 
@@ -496,14 +608,22 @@ function openRequestEntity(entry: OpenRequest): Entity {
     alertId: truncate(a.alertId, NAME_MAX),
     receivedAt: truncate(a.receivedAt, TIME_MAX),
   }));
-  const doc: OpenRequest = {
+  // How long the holder holds it is the holder's lease, read with the entry: never stored here.
+  const {
+    heldUntil: _read,
+    requestBody,
+    ...doc
+  } = {
     ...entry,
     absorbed,
     absorbedCount: Math.max(entry.absorbedCount, absorbed.length),
   };
-  return { requestId: entry.requestId, closed: entry.closedAt !== null, doc: JSON.stringify(doc) };
-}
-
-function openRequestFrom(properties: Entity): OpenRequest {
-  return JSON.parse(String(properties.doc)) as OpenRequest;
+  return {
+    requestId: entry.requestId,
+    holder: entry.holder,
+    closed: entry.closedAt !== null,
+    doc: JSON.stringify(doc),
+    // A request too large for one property is not kept: its entry is then closed, not resent.
+    ...(requestBody !== undefined && requestBody.length <= MAX_STRING_UNITS && { requestBody }),
+  };
 }

@@ -11,6 +11,7 @@ import type { AlertSource, Severity } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
+import type { Claim, HolderLeases, MachineClaims } from './claim';
 
 export const ISOLATION_STATES = [
   'isolating',
@@ -202,11 +203,17 @@ export interface LedgerEntry {
   createdAt: string;
   /** When this app recorded it. */
   recordedAt: string;
+  /**
+   * The device key the request's claim was opened under (`fqdn:…` for a request by name), so
+   * whoever resumes its tracking closes that claim; null when recorded before keys were kept.
+   */
+  deviceKey?: string | null;
 }
 
 /** An entry as read back: `open` while its request still follows it. */
 export interface LedgerRecord extends LedgerEntry {
   open: boolean;
+  deviceKey: string | null;
 }
 
 /** Where an entry sits in the ledger. */
@@ -269,11 +276,11 @@ export const ABSORBED_MAX = 20;
 /**
  * The request a device key (the device's strongest identifier, before resolution) has under way, or
  * had last: what intake and the worker coalesce on. One entry per key; an ended one (`closedAt`)
- * stays as a marker until the next request for the key replaces it.
+ * stays as a marker until the next request for the key replaces it. It is a claim (claim.ts): it
+ * holds only while its holder's lease runs.
  */
-export interface OpenRequest {
+export interface OpenRequest extends Claim {
   deviceKey: string;
-  requestId: string;
   action: 'isolate' | 'release';
   isolationType: MdeIsolationType;
   mode: PolicyMode;
@@ -281,12 +288,14 @@ export interface OpenRequest {
   /** The highest priority (lowest number) of the request and every alert it absorbed. */
   priority: number;
   openedAt: string;
-  /** Past this the entry holds nothing, even if never closed (its process died). */
-  expiresAt: string;
-  closedAt: string | null;
   /** The first ABSORBED_MAX alerts absorbed (the store cuts the list). */
   absorbed: AbsorbedAlert[];
   absorbedCount: number;
+  /**
+   * The request as its queue message carries it (JSON), so a process finding the entry left by an
+   * inline process that died with its queue sends the request again; absent when too large to keep.
+   */
+  requestBody?: string;
 }
 
 export interface OpenRequestIndex {
@@ -300,11 +309,15 @@ export interface OpenRequestIndex {
     deviceKey: string,
     step: (current: OpenRequest | null) => { next: OpenRequest | null; result: T },
   ): Promise<T>;
+  /** Entries not closed (held or lapsed), at most `limit` (default and cap: LIST_MAX). */
+  unclosed(limit?: number): Promise<OpenRequest[]>;
 }
 
 export interface StateStore {
   readonly register: IsolationRegister;
   readonly openRequests: OpenRequestIndex;
+  readonly machineClaims: MachineClaims;
+  readonly holders: HolderLeases;
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;

@@ -47,6 +47,8 @@ function timed(store: StateStore, times: Map<string, number[]>): StateStore {
     actions: wrap(store.actions, 'actions'),
     quota: wrap(store.quota, 'quota'),
     openRequests: wrap(store.openRequests, 'openRequests'),
+    machineClaims: wrap(store.machineClaims, 'machineClaims'),
+    holders: wrap(store.holders, 'holders'),
     ping: () => store.ping(),
   };
 }

@@ -1,4 +1,5 @@
 import { parseRateLimits } from '../../shared/config';
+import { ClaimKeeper } from '../../shared/dispatch/claim-keeper';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import {
@@ -172,6 +173,7 @@ function lifecycleOnFixedClock() {
     DEFAULT_TIMING,
     () => 0.5,
     store,
+    new ClaimKeeper(store, clock, silentReporter, 'inline'),
   );
   const device = { hostname: 'ws-1' };
   const alert = alertOf({

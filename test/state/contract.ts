@@ -247,7 +247,8 @@ export function describeStateStoreContract(
         manual: false,
         priority: 5,
         openedAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + 60 * MINUTE).toISOString(),
+        holder: 'inline-a',
+        heldUntil: 0,
         closedAt: null,
         absorbed: [],
         absorbedCount: 0,
@@ -316,6 +317,30 @@ export function describeStateStoreContract(
         expect(stored?.absorbedCount).toBe(ABSORBED_MAX + 5);
       });
 
+      it("holds an entry while its holder's lease runs, as every instance reads it, and lists the unclosed", async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('inline-a', now + MINUTE);
+        await store.openRequests.update('fqdn:ws1.contoso.com', put(entry('req-1')));
+        await store.openRequests.update(
+          'fqdn:ws2.contoso.com',
+          put({ ...entry('req-2'), holder: 'inline-b' }),
+        );
+        await store.openRequests.update('fqdn:ws3.contoso.com', put({ ...entry('req-3'), closedAt: 'x' }));
+        expect((await sibling.openRequests.get('fqdn:ws1.contoso.com'))?.heldUntil).toBe(now + MINUTE);
+        // A holder that never took a lease holds nothing.
+        expect((await sibling.openRequests.get('fqdn:ws2.contoso.com'))?.heldUntil).toBe(0);
+        expect((await sibling.openRequests.unclosed()).map((e) => e.requestId).sort()).toEqual([
+          'req-1',
+          'req-2',
+        ]);
+        now += MINUTE;
+        await store.holders.renew('inline-a', now + MINUTE);
+        expect((await sibling.openRequests.get('fqdn:ws1.contoso.com'))?.heldUntil).toBe(now + MINUTE);
+        await store.holders.end('inline-a');
+        now += MINUTE;
+        expect((await sibling.openRequests.get('fqdn:ws1.contoso.com'))?.heldUntil).toBe(0);
+      });
+
       it('stores keys no table key could hold (too long, or with / # ?) apart from each other', async () => {
         const { store } = await open();
         const long = `fqdn:${'a'.repeat(300)}.example`;
@@ -325,6 +350,42 @@ export function describeStateStoreContract(
         expect((await store.openRequests.get(long))?.requestId).toBe('req-long');
         expect((await store.openRequests.get(slashed))?.requestId).toBe('req-slashed');
         expect(await store.openRequests.get(`fqdn:${'a'.repeat(300)}.exampl`)).toBeNull();
+      });
+    });
+
+    describe('machine claims', () => {
+      it('lets one request at a time take a machine, across instances, until it releases it or its holder is gone', async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('inline-a', now + MINUTE);
+        await sibling.holders.renew('inline-b', now + MINUTE);
+        expect(await store.machineClaims.take(machine(1), 'req-a', 'inline-a')).toEqual({ taken: true });
+        expect(await sibling.machineClaims.take(machine(1), 'req-b', 'inline-b')).toMatchObject({
+          taken: false,
+          by: { requestId: 'req-a', holder: 'inline-a', heldUntil: now + MINUTE },
+        });
+        // Another machine, and the holding request itself, are not kept out.
+        expect(await sibling.machineClaims.take(machine(2), 'req-b', 'inline-b')).toEqual({ taken: true });
+        expect(await store.machineClaims.take(machine(1), 'req-a', 'inline-a')).toEqual({ taken: true });
+        // Only the holding request releases it.
+        await sibling.machineClaims.release(machine(1), 'req-b');
+        expect((await sibling.machineClaims.take(machine(1), 'req-b', 'inline-b')).taken).toBe(false);
+        await store.machineClaims.release(machine(1), 'req-a');
+        expect(await sibling.machineClaims.take(machine(1), 'req-b', 'inline-b')).toEqual({ taken: true });
+        // req-b's process stops renewing: past its lease the machine is free for another.
+        now += MINUTE + 1;
+        await store.holders.renew('inline-a', now + MINUTE);
+        expect(await store.machineClaims.take(machine(1), 'req-c', 'inline-a')).toEqual({ taken: true });
+      });
+
+      it('lets exactly one of two instances take a free machine at the same moment', async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('inline-a', now + MINUTE);
+        await sibling.holders.renew('inline-b', now + MINUTE);
+        const answers = await Promise.all([
+          store.machineClaims.take(machine(3), 'req-a', 'inline-a'),
+          sibling.machineClaims.take(machine(3), 'req-b', 'inline-b'),
+        ]);
+        expect(answers.filter((a) => a.taken)).toHaveLength(1);
       });
     });
 
@@ -512,6 +573,7 @@ export function describeStateStoreContract(
         computerDnsName: n === 3 ? null : `ws${n}.contoso.com`,
         createdAt: new Date(T0 + minute * MINUTE).toISOString(),
         recordedAt: new Date(T0 + minute * MINUTE).toISOString(),
+        ...(n !== 3 && { deviceKey: `fqdn:ws${n}.contoso.com` }),
       });
 
       it('finds actions by machine and by request, and lists the open ones a page at a time', async () => {
@@ -528,6 +590,7 @@ export function describeStateStoreContract(
         expect(await sibling.actions.forRequest('req-3')).toEqual({
           ...entry(3, 'InProgress', 0),
           open: true,
+          deviceKey: null,
         });
         expect(await sibling.actions.forRequest('req-404')).toBeNull();
         // Another request adopts req-5's action: it follows it now.
@@ -548,7 +611,11 @@ export function describeStateStoreContract(
           'req-3',
           'req-6',
         ]);
-        expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Succeeded', open: false });
+        expect(await sibling.actions.forRequest('req-1')).toMatchObject({
+          status: 'Succeeded',
+          open: false,
+          deviceKey: 'fqdn:ws1.contoso.com',
+        });
         await expect(
           store.actions.setStatus(machine(1), entry(3, 'Pending', 0).actionId, 'Done' as 'Failed'),
         ).rejects.toThrow(/status/);

@@ -5,7 +5,9 @@
  * ends; a key whose request ended takes a new one at once. Each function here is a pure step for
  * `OpenRequestIndex.update`, so a concurrent writer only makes it run again on what is there now.
  */
+import { type Holding, isHeld } from '../../state/claim';
 import type { OpenRequest } from '../../state/store';
+import { holdsOwnQueue } from '../claim-keeper';
 import type { OutcomeDetails } from '../outcome';
 import { type ActionRequest, deviceKey, type IsolationRequest, isManualRequest } from '../request';
 
@@ -28,13 +30,14 @@ export type Coalescing =
 
 type Step = (current: OpenRequest | null) => { next: OpenRequest | null; result: Coalescing };
 
+/** The key a request's claim is opened and closed under: the one it was first opened under, if it says so. */
 export function keyOf(request: IsolationRequest): string {
-  return deviceKey(request.device);
+  return request.claimKey ?? deviceKey(request.device);
 }
 
-/** Under way: not ended, and not past the bound after which an entry holds nothing (a crash left it). */
+/** Under way: not ended, and its holder alive (claim.ts); a dead process's entry holds nothing. */
 export function isOpen(entry: OpenRequest | null, now: number): entry is OpenRequest {
-  return entry !== null && entry.closedAt === null && Date.parse(entry.expiresAt) > now;
+  return entry !== null && isHeld(entry, now);
 }
 
 /**
@@ -52,21 +55,23 @@ export function asksMore(request: ActionRequest, open: OpenRequest): boolean {
   );
 }
 
-/** The entry of `request` opening its key, held at most `holdMs` unless it ends first. */
-export function entryFor(request: ActionRequest, now: number, holdMs: number): OpenRequest {
+/** The entry of `request` opening its key, held by `holding` until it ends. */
+export function entryFor(request: ActionRequest, now: number, holding: Holding): OpenRequest {
   return {
     deviceKey: keyOf(request),
     requestId: request.requestId,
+    holder: holding.holder,
+    heldUntil: holding.heldUntil,
     action: request.action,
     isolationType: request.isolationType,
     mode: request.mode,
     manual: isManualRequest(request),
     priority: request.priority,
     openedAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + holdMs).toISOString(),
     closedAt: null,
     absorbed: [],
     absorbedCount: 0,
+    requestBody: JSON.stringify(request),
   };
 }
 
@@ -90,14 +95,20 @@ function absorb(carrier: OpenRequest, request: ActionRequest): OpenRequest {
   };
 }
 
-/** Absorbs `request` into another open request that asks no less; otherwise writes nothing. */
-export function absorbStep(request: ActionRequest, now: number): Step {
+/**
+ * Absorbs `request` into another open request that asks no less; otherwise writes nothing. `self`
+ * is this process's holder: a request held by another inline process (a CLI run) is waited behind,
+ * never absorbed, since it dies with that process's queue, and the waiting request then takes the
+ * key once that holder's lease lapses.
+ */
+export function absorbStep(request: ActionRequest, now: number, self: string): Step {
   return (current) => {
     if (!isOpen(current, now)) return { next: null, result: { kind: 'free' } };
     if (current.requestId === request.requestId)
       return { next: null, result: { kind: 'own', entry: current } };
     if (request.action !== current.action) return { next: null, result: { kind: 'apart', beside: current } };
-    if (asksMore(request, current)) return { next: null, result: { kind: 'waits', behind: current } };
+    if (asksMore(request, current) || (holdsOwnQueue(current.holder) && current.holder !== self))
+      return { next: null, result: { kind: 'waits', behind: current } };
     return { next: absorb(current, request), result: { kind: 'absorbed', carrier: current } };
   };
 }
@@ -105,13 +116,19 @@ export function absorbStep(request: ActionRequest, now: number): Step {
 /**
  * The worker's claim before deciding: absorbed or waiting as above, or the key is the request's,
  * opened now if nothing holds it (a request intake queued without opening it, or a redelivery).
+ * The request's own entry, whoever held it for it (intake's process, or one that died), is held by
+ * `holding` from now on, with what it absorbed.
  */
-export function claimStep(request: ActionRequest, now: number, holdMs: number): Step {
-  const absorbing = absorbStep(request, now);
+export function claimStep(request: ActionRequest, now: number, holding: Holding): Step {
+  const absorbing = absorbStep(request, now, holding.holder);
   return (current) => {
+    if (current?.requestId === request.requestId && current.closedAt === null) {
+      const entry = { ...current, ...holding };
+      return { next: current.holder === holding.holder ? null : entry, result: { kind: 'own', entry } };
+    }
     const step = absorbing(current);
     if (step.result.kind !== 'free') return step;
-    const entry = entryFor(request, now, holdMs);
+    const entry = entryFor(request, now, holding);
     return { next: entry, result: { kind: 'own', entry } };
   };
 }
@@ -120,11 +137,11 @@ export function claimStep(request: ActionRequest, now: number, holdMs: number): 
  * Intake, once `request` is queued: opens the key for it unless something already holds it, or the
  * request itself was there first (the worker claimed it, maybe even ended it, meanwhile).
  */
-export function openAfterQueueingStep(request: ActionRequest, now: number, holdMs: number): Step {
+export function openAfterQueueingStep(request: ActionRequest, now: number, holding: Holding): Step {
   return (current) => {
     if (current?.requestId === request.requestId || isOpen(current, now))
       return { next: null, result: { kind: 'free' } };
-    const entry = entryFor(request, now, holdMs);
+    const entry = entryFor(request, now, holding);
     return { next: entry, result: { kind: 'own', entry } };
   };
 }

@@ -19,6 +19,7 @@ import {
   UnsupportedError,
 } from '../../mde/errors';
 import { type OpenRequest, type StateStore, StoreUnavailableError } from '../../state/store';
+import type { ClaimKeeper } from '../claim-keeper';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
 import { BudgetShortError } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
@@ -153,19 +154,21 @@ export class RequestLifecycle {
     private readonly timing: DispatchTiming,
     private readonly random: () => number,
     private readonly store: StateStore,
+    private readonly claims: ClaimKeeper,
   ) {}
 
   /**
-   * The request's one outcome record. Its device key stops holding the request first, so the
-   * record can list the alerts it absorbed; when the store refuses that, the record still goes out
-   * and the entry expires by itself (coalesce.ts).
+   * The request's one outcome record. Its device key stops holding the request first (under the
+   * key it was opened under, by request id), so the record can list the alerts it absorbed; when the
+   * store refuses that, the record still goes out and the close is retried (claim-keeper.ts) until
+   * it lands or this process's lease lapses.
    */
   async finish(request: IsolationRequest, details: OutcomeDetails): Promise<void> {
     let absorbed: OutcomeDetails['absorbed'];
+    const key = keyOf(request);
     try {
-      const closed = await this.store.openRequests.update(
-        keyOf(request),
-        closeStep(request.requestId, this.clock.now()),
+      const closed = await this.claims.close(`open:${request.requestId}`, () =>
+        this.store.openRequests.update(key, closeStep(request.requestId, this.clock.now())),
       );
       if (closed?.absorbedCount) absorbed = { count: closed.absorbedCount, alerts: closed.absorbed };
     } catch (error) {
@@ -173,8 +176,7 @@ export class RequestLifecycle {
         event: 'open-request-not-closed',
         why: errorSummary(error),
         requestId: request.requestId,
-        deviceKey: keyOf(request),
-        expiresWithin: `${this.timing.trackGiveUpMs} ms`,
+        deviceKey: key,
       });
     }
     this.reporter.outcome(

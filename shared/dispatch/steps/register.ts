@@ -12,6 +12,7 @@ import type {
   StateStore,
 } from '../../state/store';
 import type { IsolationRequest, TrackedAction } from '../request';
+import { keyOf } from './coalesce';
 
 export const ACTION_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const satisfies Record<
   'isolate' | 'release',
@@ -99,6 +100,7 @@ export async function recordFollowed(
     computerDnsName: tracking.computerDnsName,
     createdAt: action.creationDateTimeUtc,
     recordedAt,
+    deviceKey: keyOf(request),
   });
 }
 

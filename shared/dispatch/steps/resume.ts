@@ -120,6 +120,8 @@ export function resumedTracking(
     attempt: 0,
     deferrals: 0,
     dedupeKey: `track:${tracking.actionId}:${entry.requestId}`,
+    // The claim was opened under the key the alert named (`fqdn:…`), not the machine id known now.
+    ...(entry.deviceKey !== null && { claimKey: entry.deviceKey }),
     receivedAt: record.requestedAt || new Date(now).toISOString(),
     tracking,
   };

@@ -13,6 +13,7 @@ import { ActionAlreadyInProgressError } from '../../mde/errors';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
 import type { LedgerRecord, StateStore } from '../../state/store';
+import type { ClaimKeeper } from '../claim-keeper';
 import { OUTCOME_OF_STATUS } from '../outcome';
 import type { CallBudget } from '../quota/api-budget';
 import { withReservation } from '../quota/current-reservation';
@@ -49,6 +50,8 @@ export interface WorkerDeps {
   recent: RecentActions;
   /** Who this app is to MDE: whose isolation a release would end (provenance.ts). */
   identity: Pick<AppIdentity, 'clientId'>;
+  /** This process's holder lease, which the device key's and the machine's claims live by. */
+  claims: ClaimKeeper;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -112,12 +115,10 @@ export class IsolationWorker {
    * ends absorbed by the request holding it, or waits behind that one (null).
    */
   private async claim(request: ActionRequest): Promise<ActionRequest | null> {
-    const { store, clock, timing, lifecycle } = this.deps;
+    const { store, clock, timing, lifecycle, claims } = this.deps;
+    const holding = await claims.holding();
     const now = clock.now();
-    const claim = await store.openRequests.update(
-      keyOf(request),
-      claimStep(request, now, timing.trackGiveUpMs),
-    );
+    const claim = await store.openRequests.update(keyOf(request), claimStep(request, now, holding));
     switch (claim.kind) {
       case 'own':
         return { ...request, priority: Math.min(request.priority, claim.entry.priority) };
@@ -125,10 +126,11 @@ export class IsolationWorker {
         lifecycle.absorbed(request, claim.carrier);
         return null;
       case 'waits':
-        // Asked again well before the one ahead could have ended, at the latest when its entry expires.
+        // Asked again well before the one ahead could have ended, at the latest when its holder's
+        // lease runs out unless renewed.
         await lifecycle.defer(
           request,
-          Math.min(Date.parse(claim.behind.expiresAt), now + timing.trackMaxInProgressMs),
+          Math.min(claim.behind.heldUntil, now + timing.trackMaxInProgressMs),
           `waiting behind request ${claim.behind.requestId} for this device, which asks for less (${describeAsk(claim.behind)}); decided when it ends`,
         );
         return null;
@@ -173,7 +175,8 @@ export class IsolationWorker {
       });
     const target: Target = { request, verb: request.action, machine: resolution.machine };
     // One request per machine at a time: two alerts naming the same device by different names must
-    // not both see "nothing under way" and both post.
+    // not both see "nothing under way" and both post. The lock orders this process's requests; the
+    // machine's claim in the store keeps other processes out.
     await this.withMachineLock(target.machine.id, () => this.decideAndPost(target));
   }
 
@@ -181,10 +184,19 @@ export class IsolationWorker {
   private async decideAndPost(target: Target): Promise<void> {
     const plan = await this.decideOnMachine(target);
     if (!plan) return;
+    const dryRunBy = this.dryRunCause(target, plan);
+    if (dryRunBy) {
+      const history = await this.actionsUnderWay(target);
+      if (history) await this.endAsDryRun(target, plan, history, dryRunBy);
+      return;
+    }
+    await this.withMachineClaim(target, () => this.checkAndPost(target, plan));
+  }
+
+  /** What MDE and the ledger have under way decides whether this request posts; then it posts. */
+  private async checkAndPost(target: Target, plan: Plan): Promise<void> {
     const history = await this.actionsUnderWay(target);
     if (!history) return;
-    const dryRunBy = this.dryRunCause(target, plan);
-    if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
     const ledger = await this.deps.store.actions.forMachine(target.machine.id);
     if (await this.heldByLedger(target, history, ledger)) return;
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
@@ -428,10 +440,12 @@ export class IsolationWorker {
   }
 
   private async post(target: Target, plan: Plan, reservation: string | undefined): Promise<void> {
-    const { api, store, clock } = this.deps;
+    const { api, store, clock, claims } = this.deps;
     const { verb, machine } = target;
     let action: MachineAction;
     try {
+      // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile.
+      await claims.holding();
       action =
         verb === 'isolate' && plan.decision
           ? await api.isolate(machine.id, plan.comment, plan.decision.isolationType)
@@ -523,6 +537,31 @@ export class IsolationWorker {
     const tracking = trackingRequestFor(request, tracked);
     const firstPoll = this.deps.clock.now() + this.deps.timing.trackFirstPollMs;
     await this.deps.queue.schedule(messageFor(tracking), new Date(firstPoll));
+  }
+
+  /**
+   * Runs `work` holding the machine's claim in the store (state/claim.ts), so a request of another
+   * process (another name of the device, the CLI on the app's storage, an overlapping deployment)
+   * never checks and posts at the same time; while another request holds it, this one waits a little.
+   */
+  private async withMachineClaim(target: Target, work: () => Promise<void>): Promise<void> {
+    const { store, claims, lifecycle, clock, timing } = this.deps;
+    const { request, machine } = target;
+    const { holder } = await claims.holding();
+    const answer = await store.machineClaims.take(machine.id, request.requestId, holder);
+    if (!answer.taken)
+      return lifecycle.defer(
+        request,
+        Math.min(answer.by.heldUntil, clock.now() + timing.transientBaseMs),
+        `request ${answer.by.requestId} is checking or posting to machine ${machine.id}; asked again once it is done`,
+      );
+    try {
+      await work();
+    } finally {
+      await claims.close(`machine:${machine.id}:${request.requestId}`, () =>
+        store.machineClaims.release(machine.id, request.requestId),
+      );
+    }
   }
 
   private async withMachineLock(machineId: string, work: () => Promise<void>): Promise<void> {
