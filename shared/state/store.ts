@@ -214,7 +214,8 @@ export type LedgerKey = Pick<LedgerEntry, 'machineId' | 'actionId'>;
 
 /**
  * Entries stay while followed, and once closed for as long as the register keeps a device's history
- * (`historyRetentionMs`, REGISTER_HISTORY_DAYS): a machine's older closed entries are deleted at its
+ * (`historyRetentionMs`, REGISTER_HISTORY_DAYS) and at least as long as MDE's history they prove
+ * ownership in is read (HISTORY_LOOKBACK_DAYS, plus a day): a machine's older closed entries are deleted at its
  * next ledger write: a machine keeps its recent entries however often it is acted on (one never written
  * again keeps its last ones).
  */

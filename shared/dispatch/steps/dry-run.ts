@@ -3,9 +3,10 @@
  * `dryRun`): from the device's isolate and release actions in MDE, the same judgement the worker
  * enforces (idempotency.ts). It never says "would release" for a device MDE lists as released.
  */
+
+import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
 import type { Decision } from '../../policy/types';
-import { HISTORY_LOOKBACK_DAYS } from './action-history';
 import { judgePriorActions } from './idempotency';
 
 export interface DryRunVerdict {
