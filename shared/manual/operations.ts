@@ -13,6 +13,7 @@ import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { inForce } from '../dispatch/steps/in-force';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
@@ -134,11 +135,26 @@ function decisionView(decision: Decision) {
   return { action, isolationType, rule, reason, mode };
 }
 
-/** The register's current state against the order: done, pending the same, or pending the opposite. */
+/**
+ * Whether MDE agrees that the order is done already: an isolation is in force for an isolate, none for
+ * a release (in-force.ts). The register is a belief: MDE lifts isolations after 7 days and analysts
+ * release in the portal, unseen until the reconciler runs.
+ */
+async function doneInMde(verb: ManualCommand['verb'], machineId: string, api: MdeApi, now: number) {
+  const history = await actionHistory(api, machineId, now);
+  if (history === null) return false;
+  return (inForce(history).kind === 'isolation') === (verb === 'isolate');
+}
+
+/**
+ * The register's current state against the order: done (when MDE agrees), pending the same, or
+ * pending the opposite.
+ */
 async function registerAnswer(
   command: ManualCommand,
   record: IsolationRecord | null,
   api: MdeApi,
+  now: number,
 ): Promise<ManualAnswer | null> {
   if (record === null) return null;
   const [done, pending, opposite] =
@@ -153,7 +169,9 @@ async function registerAnswer(
       { record },
     );
   if (record.state === done)
-    return { status: 200, body: { status: `already-${done}`, posted: false, record } };
+    return (await doneInMde(command.verb, record.machineId, api, now))
+      ? { status: 200, body: { status: `already-${done}`, posted: false, record } }
+      : null;
   const action = record.state === pending ? record.actions[0] : undefined;
   if (!action) return null;
   const current = await api.getMachineAction(action.actionId);
@@ -316,7 +334,12 @@ async function decideAndSubmit(
   const contained = containmentRefusal(command, machine);
   if (contained) return contained;
   const { isolationType } = command;
-  const known = await registerAnswer(command, await runtime.store.register.get(machine.id), runtime.api);
+  const known = await registerAnswer(
+    command,
+    await runtime.store.register.get(machine.id),
+    runtime.api,
+    runtime.throttle.clock.now(),
+  );
   if (known) return known;
   let decision: ReturnType<typeof decisionView> | null = null;
   if (command.verb === 'isolate') {

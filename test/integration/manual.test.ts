@@ -209,6 +209,28 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
+  it('isolates again a device the register shows isolated once an analyst released it in the portal: the register is a belief', async () => {
+    const machineId = h.machineId(`lnx-app-01.${DOMAIN}`);
+    const posted = await call(isolate, { body: { machineId, comment: 'exfiltration' } });
+    expect(posted.status).toBe(201);
+    await untilStatus(h, posted.body.action.id, 'Succeeded');
+    await untilRegistered(store, machineId, 'isolated');
+    const released = h.sim.portalAction(machineId, 'Unisolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: false positive',
+    });
+    await untilStatus(h, released.id, 'Succeeded');
+    expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+    // Nothing told the register yet (the reconciler has not run): it still says isolated.
+    expect((await store.register.get(machineId))?.state).toBe('isolated');
+
+    const again = await call(isolate, { body: { machineId, comment: 'exfiltration resumed' } });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ status: 'posted', action: { type: 'Isolate', machineId } });
+    await untilStatus(h, again.body.action.id, 'Succeeded');
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+  }, 30_000);
+
   it('refuses a protected device without override; with override and a reason isolates it, recorded', async () => {
     const machineId = h.machineId(`dc01.${DOMAIN}`);
     const protectedOne = await call(isolate, { body: { fqdn: `dc01.${DOMAIN}`, comment: 'dc compromised' } });
