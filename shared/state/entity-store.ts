@@ -38,6 +38,7 @@ import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
 import {
   ABSORBED_MAX,
   type ActionLedger,
+  adoptedAgain,
   type BreakerStore,
   type IsolationRecord,
   type IsolationRegister,
@@ -286,8 +287,12 @@ export class EntityStateStore implements StateStore {
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        await this.mutate(table, machineId, entry.actionId, () => ({
-          next: ledgerEntity({ ...entry, machineId }),
+        await this.mutate(table, machineId, entry.actionId, (current) => ({
+          next: ledgerEntity({
+            ...entry,
+            machineId,
+            adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+          }),
           result: undefined,
         }));
         // After the entry: an index without its entry would point at nothing.
