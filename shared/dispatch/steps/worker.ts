@@ -182,9 +182,9 @@ export class IsolationWorker {
     if (!plan) return;
     const history = await this.actionsUnderWay(target);
     if (!history) return;
-    const ledger = await this.deps.store.actions.forMachine(target.machine.id);
     const dryRunBy = this.dryRunCause(target, plan);
-    if (dryRunBy) return this.endAsDryRun(target, plan, history, ledger, dryRunBy);
+    if (dryRunBy) return this.endAsDryRun(target, plan, history, dryRunBy);
+    const ledger = await this.deps.store.actions.forMachine(target.machine.id);
     if (await this.heldByLedger(target, history, ledger)) return;
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
@@ -271,11 +271,11 @@ export class IsolationWorker {
     target: Target,
     { decision }: Plan,
     history: MachineAction[],
-    ledger: LedgerRecord[],
     dryRunBy: string,
   ): Promise<void> {
     const { request, verb, machine } = target;
     const name = machine.computerDnsName ?? machine.id;
+    const ledger = await this.deps.store.actions.forMachine(machine.id);
     const since = this.since(target, history, ledger);
     const { would, actionId } = dryRunVerdict(verb, name, decision, history, since);
     await this.deps.lifecycle.finish(request, {
