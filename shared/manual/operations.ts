@@ -13,6 +13,7 @@ import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { judgePriorActions } from '../dispatch/steps/idempotency';
 import { inForce } from '../dispatch/steps/in-force';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
@@ -136,19 +137,10 @@ function decisionView(decision: Decision) {
 }
 
 /**
- * Whether MDE agrees that the order is done already: an isolation is in force for an isolate, none for
- * a release (in-force.ts). The register is a belief: MDE lifts isolations after 7 days and analysts
- * release in the portal, unseen until the reconciler runs.
- */
-async function doneInMde(verb: ManualCommand['verb'], machineId: string, api: MdeApi, now: number) {
-  const history = await actionHistory(api, machineId, now);
-  if (history === null) return false;
-  return (inForce(history).kind === 'isolation') === (verb === 'isolate');
-}
-
-/**
- * The register's current state against the order: done (when MDE agrees), pending the same, or
- * pending the opposite.
+ * The register's current state against the order: done, pending the same, or pending the opposite.
+ * Done and the opposite pending are answered only when MDE's actions agree (in-force.ts,
+ * idempotency.ts): the register is a belief, and MDE lifts isolations after 7 days, analysts release
+ * in the portal, and a lost tracking leaves a state nobody ends, all unseen until the reconciler runs.
  */
 async function registerAnswer(
   command: ManualCommand,
@@ -161,21 +153,30 @@ async function registerAnswer(
     command.verb === 'isolate'
       ? ['isolated', 'isolating', 'releasing']
       : ['released', 'releasing', 'isolating'];
+  if (record.state === pending) {
+    const [action] = record.actions;
+    if (!action) return null;
+    const current = await api.getMachineAction(action.actionId);
+    return {
+      status: 200,
+      body: { status: 'adopted', posted: false, adopted: true, action: current, record },
+    };
+  }
+  if (record.state !== done && record.state !== opposite) return null;
+  const history = await actionHistory(api, record.machineId, now);
+  if (history === null) return null;
   if (record.state === opposite)
-    return refusal(
-      409,
-      'opposite-pending',
-      `${opposite === 'releasing' ? 'a release' : 'an isolation'} of this device is under way (request ${record.requestId}); wait for it to end`,
-      { record },
-    );
-  if (record.state === done)
-    return (await doneInMde(command.verb, record.machineId, api, now))
-      ? { status: 200, body: { status: `already-${done}`, posted: false, record } }
+    return judgePriorActions(command.verb, history).kind === 'conflict'
+      ? refusal(
+          409,
+          'opposite-pending',
+          `${opposite === 'releasing' ? 'a release' : 'an isolation'} of this device is under way (request ${record.requestId}); wait for it to end`,
+          { record },
+        )
       : null;
-  const action = record.state === pending ? record.actions[0] : undefined;
-  if (!action) return null;
-  const current = await api.getMachineAction(action.actionId);
-  return { status: 200, body: { status: 'adopted', posted: false, adopted: true, action: current, record } };
+  return (inForce(history).kind === 'isolation') === (command.verb === 'isolate')
+    ? { status: 200, body: { status: `already-${done}`, posted: false, record } }
+    : null;
 }
 
 async function refusedRelease(

@@ -350,12 +350,11 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
-  it('refuses an isolation while a release of the device is under way: 409', async () => {
-    const machineId = h.machineId(`web10.${DOMAIN}`);
-    await store.register.record({
+  const releasingRecord = (machineId: string, requestId: string) =>
+    store.register.record({
       machineId,
       state: 'releasing',
-      requestId: 'req-release-web10',
+      requestId,
       reason: 'release posted',
       provenance: {
         requestedBy: { kind: 'caller', name: 'someone' },
@@ -368,8 +367,26 @@ describe('manual isolate and release, with the function key', () => {
         reason: 'r',
       },
     });
+
+  it('refuses an isolation while a release of the device is under way: 409', async () => {
+    const machineId = h.sim.addMachine({ name: `ws-releasing-01.${DOMAIN}`, osPlatform: 'Windows11' }).id;
+    // Offline, the release stays pending.
+    h.sim.setMachine(machineId, { traits: { offline: true } });
+    h.sim.portalAction(machineId, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'release' });
+    await releasingRecord(machineId, 'req-release-ws-releasing-01');
     const answer = await call(isolate, { body: { machineId, comment: 'again' } });
     expect(answer).toMatchObject({ status: 409, body: { error: { code: 'opposite-pending' } } });
+  });
+
+  it('isolates a device the register shows releasing when MDE lists no release under way: the register is a belief', async () => {
+    const machineId = h.machineId(`web10.${DOMAIN}`);
+    // The release's tracking was lost: the register never heard that it ended.
+    await releasingRecord(machineId, 'req-release-web10');
+    const answer = await call(isolate, { body: { machineId, comment: 'again' } });
+    expect(answer).toMatchObject({
+      status: 201,
+      body: { status: 'posted', action: { type: 'Isolate', machineId } },
+    });
   });
 
   it('speaks MDE: /machines/{id}/isolate answers the MachineAction itself', async () => {
