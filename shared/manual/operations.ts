@@ -13,6 +13,8 @@ import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { judgePriorActions } from '../dispatch/steps/idempotency';
+import { inForce } from '../dispatch/steps/in-force';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../dispatch/steps/provenance';
 import { DeviceResolver, type Resolution } from '../dispatch/steps/resolve';
 import type { Clock } from '../kernel/clock';
@@ -134,30 +136,47 @@ function decisionView(decision: Decision) {
   return { action, isolationType, rule, reason, mode };
 }
 
-/** The register's current state against the order: done, pending the same, or pending the opposite. */
+/**
+ * The register's current state against the order: done, pending the same, or pending the opposite.
+ * Done and the opposite pending are answered only when MDE's actions agree (in-force.ts,
+ * idempotency.ts): the register is a belief, and MDE lifts isolations after 7 days, analysts release
+ * in the portal, and a lost tracking leaves a state nobody ends, all unseen until the reconciler runs.
+ */
 async function registerAnswer(
   command: ManualCommand,
   record: IsolationRecord | null,
   api: MdeApi,
+  now: number,
 ): Promise<ManualAnswer | null> {
   if (record === null) return null;
   const [done, pending, opposite] =
     command.verb === 'isolate'
       ? ['isolated', 'isolating', 'releasing']
       : ['released', 'releasing', 'isolating'];
+  if (record.state === pending) {
+    const [action] = record.actions;
+    if (!action) return null;
+    const current = await api.getMachineAction(action.actionId);
+    return {
+      status: 200,
+      body: { status: 'adopted', posted: false, adopted: true, action: current, record },
+    };
+  }
+  if (record.state !== done && record.state !== opposite) return null;
+  const history = await actionHistory(api, record.machineId, now);
+  if (history === null) return null;
   if (record.state === opposite)
-    return refusal(
-      409,
-      'opposite-pending',
-      `${opposite === 'releasing' ? 'a release' : 'an isolation'} of this device is under way (request ${record.requestId}); wait for it to end`,
-      { record },
-    );
-  if (record.state === done)
-    return { status: 200, body: { status: `already-${done}`, posted: false, record } };
-  const action = record.state === pending ? record.actions[0] : undefined;
-  if (!action) return null;
-  const current = await api.getMachineAction(action.actionId);
-  return { status: 200, body: { status: 'adopted', posted: false, adopted: true, action: current, record } };
+    return judgePriorActions(command.verb, history).kind === 'conflict'
+      ? refusal(
+          409,
+          'opposite-pending',
+          `${opposite === 'releasing' ? 'a release' : 'an isolation'} of this device is under way (request ${record.requestId}); wait for it to end`,
+          { record },
+        )
+      : null;
+  return (inForce(history).kind === 'isolation') === (command.verb === 'isolate')
+    ? { status: 200, body: { status: `already-${done}`, posted: false, record } }
+    : null;
 }
 
 async function refusedRelease(
@@ -316,7 +335,12 @@ async function decideAndSubmit(
   const contained = containmentRefusal(command, machine);
   if (contained) return contained;
   const { isolationType } = command;
-  const known = await registerAnswer(command, await runtime.store.register.get(machine.id), runtime.api);
+  const known = await registerAnswer(
+    command,
+    await runtime.store.register.get(machine.id),
+    runtime.api,
+    runtime.throttle.clock.now(),
+  );
   if (known) return known;
   let decision: ReturnType<typeof decisionView> | null = null;
   if (command.verb === 'isolate') {

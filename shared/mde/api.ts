@@ -12,6 +12,14 @@ export type MdeApiName = (typeof MDE_APIS)[number];
 /** Machines one list query may name: each adds a clause to the URL. */
 export const MAX_MACHINES_PER_QUERY = 50;
 
+/**
+ * How far back this app reads a machine's isolate and release actions (dispatch/steps/action-history.ts):
+ * far beyond MDE's 3-day retry (no action older is still open) and long enough to see the last isolate
+ * or release of a device in normal use. The action ledger keeps its proof of what this app posted at
+ * least this long (state/entity-store.ts), whatever the register's retention.
+ */
+export const HISTORY_LOOKBACK_DAYS = 30;
+
 export interface MachineActionFilter {
   /** One machine, or any of several (at most MAX_MACHINES_PER_QUERY). */
   machineId?: string | string[];

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jitteredBackoffMs } from '../kernel/backoff';
 import { type Clock, DAY_MS, systemClock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
-import { MDE_APIS, type MdeApiName } from '../mde/api';
+import { HISTORY_LOOKBACK_DAYS, MDE_APIS, type MdeApiName } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
 import * as breakerSteps from './breaker-document';
 import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
@@ -42,6 +42,7 @@ import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
 import {
   ABSORBED_MAX,
   type ActionLedger,
+  adoptedAgain,
   type BreakerStore,
   type IsolationRecord,
   type IsolationRegister,
@@ -385,8 +386,12 @@ export class EntityStateStore implements StateStore {
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        await this.mutate(table, machineId, entry.actionId, () => ({
-          next: ledgerEntity({ ...entry, machineId }),
+        await this.mutate(table, machineId, entry.actionId, (current) => ({
+          next: ledgerEntity({
+            ...entry,
+            machineId,
+            adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+          }),
           result: undefined,
         }));
         // After the entry: an index without its entry would point at nothing.
@@ -445,7 +450,7 @@ export class EntityStateStore implements StateStore {
    */
   private async pruneLedger(machineId: string): Promise<void> {
     const table = this.tables.actions;
-    const oldest = this.now() - this.options.historyRetentionMs;
+    const oldest = this.now() - Math.max(this.options.historyRetentionMs, LEDGER_PROOF_MS);
     try {
       const ended = (
         await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX })
@@ -491,6 +496,13 @@ export class EntityStateStore implements StateStore {
     };
   }
 }
+
+/**
+ * An entry with `adopted === false` proves this app posted its action, and is the only proof when the
+ * app's identity is unknown (dispatch/steps/ownership.ts): it outlives every read of MDE's history that
+ * may still list the action, with a day for MDE's clock, which stamps the action, being ahead of ours.
+ */
+const LEDGER_PROOF_MS = (HISTORY_LOOKBACK_DAYS + 1) * DAY_MS;
 
 /** Deletes `entity` unless it changed since it was read (then it is no longer what was judged). */
 async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Promise<void> {

@@ -8,6 +8,7 @@ import { truncate } from '../kernel/text';
 import { canonicalMachineId } from '../mde/ids';
 import { assertSafeKey } from './entities';
 import {
+  adoptedAgain,
   ISOLATION_STATES,
   type IsolationChange,
   type IsolationRecord,
@@ -81,9 +82,15 @@ export function applyChange(
   const fresh = previous === null || previous.requestId !== change.requestId;
   const provenance = fresh ? change.provenance : previous.provenance;
   if (!provenance) throw new Error('a new request needs its provenance');
-  const action = change.action && boundAction(change.action);
   const actions = previous?.actions ?? [];
-  const known = action ? actions.find((a) => a.actionId === action.actionId) : undefined;
+  const known = change.action && actions.find((a) => a.actionId === change.action?.actionId);
+  const action =
+    change.action &&
+    boundAction(
+      change.action.adopted === undefined
+        ? change.action
+        : { ...change.action, adopted: adoptedAgain(known?.adopted, change.action.adopted) },
+    );
   const open = OPEN_ISOLATION_STATES.includes(change.state);
   const postedBefore = fresh ? null : previous.postedAt;
   const completedBefore =

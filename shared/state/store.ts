@@ -189,6 +189,15 @@ export interface BreakerStore {
   status(limits: BreakerLimits): Promise<SharedBreakerStatus>;
 }
 
+/**
+ * Whether an action recorded again is adopted, given what was recorded of it `before`: an action this
+ * app posted stays posted, whoever follows it later (a redelivered or retried request that finds it in
+ * MDE's list), because `adopted: false` is the ledger's proof of whose it is (dispatch/steps/ownership.ts).
+ */
+export function adoptedAgain(before: boolean | undefined, now: boolean): boolean {
+  return now && before !== false;
+}
+
 /** An isolate or release this app posted, or adopted from MDE's list, and follows. */
 export interface LedgerEntry {
   machineId: string;
@@ -221,12 +230,16 @@ export type LedgerKey = Pick<LedgerEntry, 'machineId' | 'actionId'>;
 
 /**
  * Entries stay while followed, and once closed for as long as the register keeps a device's history
- * (`historyRetentionMs`, REGISTER_HISTORY_DAYS): a machine's older closed entries are deleted at its
+ * (`historyRetentionMs`, REGISTER_HISTORY_DAYS) and at least as long as MDE's history they prove
+ * ownership in is read (HISTORY_LOOKBACK_DAYS, plus a day): a machine's older closed entries are deleted at its
  * next ledger write: a machine keeps its recent entries however often it is acted on (one never written
  * again keeps its last ones).
  */
 export interface ActionLedger {
-  /** Adds the entry (open unless its status is terminal), or replaces the one with the same machine and action id. */
+  /**
+   * Adds the entry (open unless its status is terminal), or replaces the one with the same machine and
+   * action id, which stays posted if it was (adoptedAgain).
+   */
   record(entry: LedgerEntry): Promise<void>;
   /** A newer status for a recorded action; a terminal one closes it. Unknown actions are ignored. */
   setStatus(machineId: string, actionId: string, status: MachineActionStatus): Promise<void>;

@@ -63,4 +63,25 @@ describe('dry run', () => {
     );
     expect(afterRelease?.reason).not.toMatch(/would release/);
   });
+
+  it('says what enforce would do with a request a person overrode while it waited: escalate, not isolate', async () => {
+    const machineId = h.machineId(`lnx-app-01.${DOMAIN}`);
+    const analyst = { requestor: 'analyst@contoso.com', comment: 'analyst' };
+    const isolated = h.sim.portalAction(machineId, 'Isolate', { ...analyst, ageMs: 60_000 });
+    h.sim.advanceTime(100);
+    expect(h.sim.actions().find((a) => a.id === isolated.id)?.status).toBe('Succeeded');
+    const request = isolateRequest(h, { mdeDeviceId: machineId });
+    // After the request came in, the analyst released the device: enforce would not isolate it over that.
+    const released = h.sim.portalAction(machineId, 'Unisolate', analyst);
+    h.sim.advanceTime(100);
+    expect(h.sim.actions().find((a) => a.id === released.id)?.status).toBe('Succeeded');
+
+    await h.runtime.handle(request, { deliveryCount: 1 });
+    await h.settle();
+    const outcome = h.outcomes.find((o) => o.requestId === request.requestId);
+    expect(outcome).toMatchObject({ outcome: 'dry-run', actionId: released.id });
+    expect(outcome?.reason).toMatch(
+      /^dry-run: would not isolate lnx-app-01\.contoso\.local but escalate: a release \(action \S+ by analyst@contoso\.com, .*\) was requested after this request came in/,
+    );
+  });
 });

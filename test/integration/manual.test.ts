@@ -200,6 +200,28 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
+  it('isolates again a device the register shows isolated once an analyst released it in the portal: the register is a belief', async () => {
+    const machineId = h.machineId(`lnx-app-01.${DOMAIN}`);
+    const posted = await call(isolate, { body: { machineId, comment: 'exfiltration' } });
+    expect(posted.status).toBe(201);
+    await untilStatus(h, posted.body.action.id, 'Succeeded');
+    await untilRegistered(store, machineId, 'isolated');
+    const released = h.sim.portalAction(machineId, 'Unisolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: false positive',
+    });
+    await untilStatus(h, released.id, 'Succeeded');
+    expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+    // Nothing told the register yet (the reconciler has not run): it still says isolated.
+    expect((await store.register.get(machineId))?.state).toBe('isolated');
+
+    const again = await call(isolate, { body: { machineId, comment: 'exfiltration resumed' } });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ status: 'posted', action: { type: 'Isolate', machineId } });
+    await untilStatus(h, again.body.action.id, 'Succeeded');
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+  }, 30_000);
+
   it('refuses a protected device without override; with override and a reason isolates it, recorded', async () => {
     const machineId = h.machineId(`dc01.${DOMAIN}`);
     const protectedOne = await call(isolate, { body: { fqdn: `dc01.${DOMAIN}`, comment: 'dc compromised' } });
@@ -319,12 +341,11 @@ describe('manual isolate and release, with the function key', () => {
     );
   }, 30_000);
 
-  it('refuses an isolation while a release of the device is under way: 409', async () => {
-    const machineId = h.machineId(`web10.${DOMAIN}`);
-    await store.register.record({
+  const releasingRecord = (machineId: string, requestId: string) =>
+    store.register.record({
       machineId,
       state: 'releasing',
-      requestId: 'req-release-web10',
+      requestId,
       reason: 'release posted',
       provenance: {
         requestedBy: { kind: 'caller', name: 'someone' },
@@ -337,8 +358,26 @@ describe('manual isolate and release, with the function key', () => {
         reason: 'r',
       },
     });
+
+  it('refuses an isolation while a release of the device is under way: 409', async () => {
+    const machineId = h.sim.addMachine({ name: `ws-releasing-01.${DOMAIN}`, osPlatform: 'Windows11' }).id;
+    // Offline, the release stays pending.
+    h.sim.setMachine(machineId, { traits: { offline: true } });
+    h.sim.portalAction(machineId, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'release' });
+    await releasingRecord(machineId, 'req-release-ws-releasing-01');
     const answer = await call(isolate, { body: { machineId, comment: 'again' } });
     expect(answer).toMatchObject({ status: 409, body: { error: { code: 'opposite-pending' } } });
+  });
+
+  it('isolates a device the register shows releasing when MDE lists no release under way: the register is a belief', async () => {
+    const machineId = h.machineId(`web10.${DOMAIN}`);
+    // The release's tracking was lost: the register never heard that it ended.
+    await releasingRecord(machineId, 'req-release-web10');
+    const answer = await call(isolate, { body: { machineId, comment: 'again' } });
+    expect(answer).toMatchObject({
+      status: 201,
+      body: { status: 'posted', action: { type: 'Isolate', machineId } },
+    });
   });
 
   it('speaks MDE: /machines/{id}/isolate answers the MachineAction itself', async () => {

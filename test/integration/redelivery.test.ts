@@ -114,4 +114,27 @@ describe('redelivered requests', () => {
     expect(outcomesOf(release)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
     expect(h.sim.machineState(machine)?.isolated).toBe(false);
   });
+
+  it('leaves an action this app posted its own when a redelivery of the request adopts it', async () => {
+    const machine = h.machineId(`lnx-app-01.${DOMAIN}`);
+    const request = isolateRequest(h, { mdeDeviceId: machine });
+    await h.runtime.handle(request, { deliveryCount: 1 });
+    await h.settle();
+    const [posted] = await h.runtime.store.actions.forMachine(machine);
+    expect(posted).toMatchObject({ requestId: request.requestId, adopted: false, status: 'Succeeded' });
+
+    // Delivered again after it ended: MDE's list answers it with the same action, which it follows.
+    await h.runtime.handle(request, { deliveryCount: 2 });
+    await h.settle();
+    expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+    // The ledger's entry is the proof this app posted it (ownership.ts), whoever followed it since;
+    // the register says so too.
+    expect(await h.runtime.store.actions.forMachine(machine)).toEqual([
+      expect.objectContaining({ actionId: posted.actionId, adopted: false }),
+    ]);
+    expect((await h.runtime.store.register.get(machine))?.actions[0]).toMatchObject({
+      actionId: posted.actionId,
+      adopted: false,
+    });
+  });
 });

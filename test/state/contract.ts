@@ -24,6 +24,7 @@ export type MakeStores = (
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 const machine = (n: number) => n.toString(16).padStart(40, 'a');
 
 const provenance: Provenance = {
@@ -622,14 +623,14 @@ export function describeStateStoreContract(
       });
 
       it("deletes a machine's closed entries older than the register's retention at its next write", async () => {
-        const { store, sibling } = await open({ historyRetentionMs: 60 * MINUTE });
+        const { store, sibling } = await open({ historyRetentionMs: 40 * DAY });
         await store.actions.record(entry(1, 'Succeeded', 0));
         await store.actions.record(entry(3, 'Pending', 0));
         await store.actions.record(entry(5, 'Pending', 0));
         await store.actions.abandon(machine(1), entry(5, 'Pending', 0).actionId);
         await store.actions.record(entry(2, 'Succeeded', 0));
-        now += 61 * MINUTE;
-        await store.actions.record(entry(7, 'Pending', 61));
+        now += 41 * DAY;
+        await store.actions.record(entry(7, 'Pending', (41 * DAY) / MINUTE));
         // Machine 1's closed entries (ended, abandoned) are gone with their request index; the one
         // still followed stays, and so does machine 0's, which nothing wrote since.
         expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
@@ -640,15 +641,43 @@ export function describeStateStoreContract(
         expect(await sibling.actions.forRequest('req-5')).toBeNull();
         expect((await sibling.actions.forMachine(machine(0))).map((e) => e.requestId)).toEqual(['req-2']);
         // An entry another request adopted goes with the index row of the request that follows it.
-        await store.actions.record({ ...entry(7, 'Pending', 61), requestId: 'req-8', adopted: true });
-        await store.actions.setStatus(machine(1), entry(7, 'Pending', 61).actionId, 'Succeeded');
-        now += 61 * MINUTE;
-        await store.actions.record(entry(9, 'Pending', 122));
+        await store.actions.record({
+          ...entry(7, 'Pending', (41 * DAY) / MINUTE),
+          requestId: 'req-8',
+          adopted: true,
+        });
+        await store.actions.setStatus(
+          machine(1),
+          entry(7, 'Pending', (41 * DAY) / MINUTE).actionId,
+          'Succeeded',
+        );
+        now += 41 * DAY;
+        await store.actions.record(entry(9, 'Pending', (82 * DAY) / MINUTE));
         expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
           'req-9',
           'req-3',
         ]);
         expect(await sibling.actions.forRequest('req-8')).toBeNull();
+      });
+
+      it("keeps a closed entry while provenance may still read its action in MDE's history, whatever the register's retention", async () => {
+        // The entry is the only proof this app posted the isolation when its identity is unknown
+        // (dispatch/steps/ownership.ts); MDE lists the action for HISTORY_LOOKBACK_DAYS.
+        const { store, sibling } = await open({ historyRetentionMs: DAY });
+        await store.actions.record(entry(1, 'Succeeded', 0));
+        now += 2 * DAY;
+        await store.actions.record(entry(3, 'Pending', (2 * DAY) / MINUTE));
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-3',
+          'req-1',
+        ]);
+        expect(await sibling.actions.forRequest('req-1')).toMatchObject({ status: 'Succeeded' });
+        now += 30 * DAY;
+        await store.actions.record(entry(5, 'Pending', (32 * DAY) / MINUTE));
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-5',
+          'req-3',
+        ]);
       });
 
       it('closes an abandoned action with its last status, and a late status reopens nothing', async () => {

@@ -3,14 +3,9 @@
  * worker decides from before posting, and what a dry run judges (the worker's and the manual API's).
  */
 import { DAY_MS } from '../../kernel/clock';
-import type { MachineActionFilter, MdeApi } from '../../mde/api';
+import { HISTORY_LOOKBACK_DAYS, type MachineActionFilter, type MdeApi } from '../../mde/api';
 import type { MachineAction } from '../../mde/types';
 
-/**
- * How far back a machine's actions are read: far beyond MDE's 3-day retry (no action older is still
- * open) and long enough to see the last isolate or release of a device in normal use.
- */
-export const HISTORY_LOOKBACK_DAYS = 30;
 /** A page this full may hide the newest action; nobody decides from it. */
 export const HISTORY_MAX = 1_000;
 

@@ -3,10 +3,11 @@
  * `dryRun`): from the device's isolate and release actions in MDE, the same judgement the worker
  * enforces (idempotency.ts). It never says "would release" for a device MDE lists as released.
  */
-import type { MachineAction } from '../../mde/types';
+
+import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
+import { isTerminal, type MachineAction } from '../../mde/types';
 import type { Decision } from '../../policy/types';
-import { HISTORY_LOOKBACK_DAYS } from './action-history';
-import { judgePriorActions } from './idempotency';
+import { judgeRequest } from './idempotency';
 
 export interface DryRunVerdict {
   /** "would isolate …", "would not release …: not isolated: …", … */
@@ -20,12 +21,13 @@ export function dryRunVerdict(
   deviceName: string,
   decision: Pick<Decision, 'isolationType' | 'reason'> | null,
   history: MachineAction[],
+  since: readonly MachineAction[] = [],
 ): DryRunVerdict {
-  const prior = judgePriorActions(verb, history);
+  const prior = judgeRequest(verb, history, since);
   switch (prior.kind) {
     case 'adopt':
       return {
-        would: `would not post a ${verb} for ${deviceName}: it would follow the one under way (action ${prior.action.id}, ${prior.action.status})`,
+        would: `would not post a ${verb} for ${deviceName}: it would follow ${isTerminal(prior.action.status) ? 'the one that answered it since it came in' : 'the one under way'} (action ${prior.action.id}, ${prior.action.status})`,
         actionId: prior.action.id,
       };
     case 'conflict':

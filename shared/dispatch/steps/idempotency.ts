@@ -16,7 +16,8 @@ const OPEN = new Set(['Pending', 'InProgress']);
 
 export type PriorActions =
   | { kind: 'post' }
-  | { kind: 'adopt'; action: MachineAction }
+  /** `latest`: the newest action since the request came in, when another than the one adopted. */
+  | { kind: 'adopt'; action: MachineAction; latest?: MachineAction }
   | { kind: 'skip'; reason: string; action: MachineAction }
   | { kind: 'conflict'; reason: string; action: MachineAction };
 
@@ -85,4 +86,41 @@ export function actionsSince(
     const created = Date.parse(a.creationDateTimeUtc);
     return created >= received && (mdeBefore === null || created > mdeBefore);
   });
+}
+
+/**
+ * What to do about a request for `verb`, given the machine's isolate/release actions and those of them
+ * created since it came in (actionsSince): the one judgement the worker enforces and its dry run
+ * reports. Anything done to the device since answered the request (most likely this app's own earlier
+ * attempt whose answer or completion was lost) or overrode it (a person released the device): either
+ * way posting again would undo what happened since. What is in force decides which: an isolation with a
+ * release after it isolates nothing, so it answers nothing.
+ */
+export function judgeRequest(
+  verb: IsolationVerb,
+  history: MachineAction[],
+  since: readonly MachineAction[],
+): PriorActions {
+  const prior = judgePriorActions(verb, history);
+  if (prior.kind === 'adopt' || prior.kind === 'conflict') return prior;
+  const current = inForce(history);
+  const inForceSince =
+    current.kind === 'none-on-record' ? undefined : since.find((a) => a.id === current.action.id);
+  // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
+  // out, cancelled) is this request's outcome.
+  const answered = inForceSince ?? since.find((a) => a.type === TYPE_OF[verb]);
+  if (answered?.type === TYPE_OF[verb])
+    return {
+      kind: 'adopt',
+      action: answered,
+      ...(since[0] && since[0].id !== answered.id && { latest: since[0] }),
+    };
+  const over = inForceSince ?? since[0];
+  if (over)
+    return {
+      kind: 'conflict',
+      action: over,
+      reason: `${over.type === 'Isolate' ? 'an isolation' : 'a release'} (action ${over.id} by ${over.requestor}, ${over.creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
+    };
+  return prior;
 }

@@ -8,9 +8,10 @@
  */
 
 import type { MdeApi } from '../../mde/api';
+import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import type { StateStore } from '../../state/store';
-import { actionHistory, HISTORY_LOOKBACK_DAYS, TOO_MANY_ACTIONS } from './action-history';
+import { actionHistory, TOO_MANY_ACTIONS } from './action-history';
 import { inForce } from './in-force';
 import { postedByThisApp } from './ownership';
 

@@ -26,8 +26,7 @@ import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
-import { actionsSince, judgePriorActions, mdeTimeBefore } from './idempotency';
-import { inForce } from './in-force';
+import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
@@ -281,13 +280,16 @@ export class IsolationWorker {
 
   /** A dry run reports what enforce would do with the device's actions in MDE, and changes nothing. */
   private async endAsDryRun(
-    { request, verb, machine }: Target,
+    target: Target,
     { decision }: Plan,
     history: MachineAction[],
     dryRunBy: string,
   ): Promise<void> {
+    const { request, verb, machine } = target;
     const name = machine.computerDnsName ?? machine.id;
-    const { would, actionId } = dryRunVerdict(verb, name, decision, history);
+    const ledger = await this.deps.store.actions.forMachine(machine.id);
+    const since = this.since(target, history, ledger);
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since);
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
@@ -365,48 +367,30 @@ export class IsolationWorker {
     history: MachineAction[],
     ledger: LedgerRecord[],
   ): Promise<boolean> {
-    const { request, verb } = target;
-    const prior = judgePriorActions(verb, history);
-    if (prior.kind === 'adopt') {
-      await this.adopt(target, plan, prior.action);
-      return true;
+    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger));
+    switch (judged.kind) {
+      case 'adopt':
+        await this.adopt(target, plan, judged.action, judged.latest);
+        return true;
+      case 'conflict':
+        await this.refuseConflict(target, judged.action.id, judged.reason);
+        return true;
+      case 'skip':
+        await this.deps.lifecycle.finish(target.request, {
+          ...where(target.machine),
+          outcome: 'skipped',
+          actionId: judged.action.id,
+          reason: judged.reason,
+        });
+        return true;
+      case 'post':
+        return false;
     }
-    if (prior.kind === 'conflict') {
-      await this.refuseConflict(target, prior.action.id, prior.reason);
-      return true;
-    }
-    // Anything done to the device since this request came in answered it (most likely our own earlier
-    // attempt whose answer or completion was lost) or overrode it (a person released the device):
-    // either way posting again would undo what happened since. What is in force decides which: an
-    // isolation with a release after it isolates nothing, so it answers nothing.
-    const since = actionsSince(history, request.receivedAt, mdeTimeBefore(ledger, request.receivedAt));
-    const current = inForce(history);
-    const inForceSince =
-      current.kind === 'none-on-record' ? undefined : since.find((a) => a.id === current.action.id);
-    // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
-    // out, cancelled) is this request's outcome.
-    const answered = inForceSince ?? since.find((a) => a.type === ACTION_TYPE[verb]);
-    if (answered?.type === ACTION_TYPE[verb]) {
-      await this.adopt(target, plan, answered, since[0]);
-      return true;
-    }
-    if (since.length > 0) {
-      const over = inForceSince ?? since[0];
-      await this.refuseConflict(
-        target,
-        over.id,
-        `${over.type === 'Isolate' ? 'an isolation' : 'a release'} (action ${over.id} by ${over.requestor}, ${over.creationDateTimeUtc}) was requested after this request came in; not posting the ${verb} over it`,
-      );
-      return true;
-    }
-    if (prior.kind !== 'skip') return false;
-    await this.deps.lifecycle.finish(request, {
-      ...where(target.machine),
-      outcome: 'skipped',
-      actionId: prior.action.id,
-      reason: prior.reason,
-    });
-    return true;
+  }
+
+  /** The machine's actions that may have been created since the request came in (idempotency.ts). */
+  private since({ request }: Target, history: MachineAction[], ledger: LedgerRecord[]): MachineAction[] {
+    return actionsSince(history, request.receivedAt, mdeTimeBefore(ledger, request.receivedAt));
   }
 
   /**
