@@ -204,13 +204,13 @@ describe('manual isolate and release, with the function key', () => {
     const machineId = h.machineId(`lnx-app-01.${DOMAIN}`);
     const posted = await call(isolate, { body: { machineId, comment: 'exfiltration' } });
     expect(posted.status).toBe(201);
-    await untilStatus(h, posted.body.action.id, 'Succeeded');
+    await untilActionStatus(h, posted.body.action.id, 'Succeeded');
     await untilRegistered(store, machineId, 'isolated');
     const released = h.sim.portalAction(machineId, 'Unisolate', {
       requestor: 'analyst@contoso.com',
       comment: 'analyst: false positive',
     });
-    await untilStatus(h, released.id, 'Succeeded');
+    await untilActionStatus(h, released.id, 'Succeeded');
     expect(h.sim.machineState(machineId)?.isolated).toBe(false);
     // Nothing told the register yet (the reconciler has not run): it still says isolated.
     expect((await store.register.get(machineId))?.state).toBe('isolated');
@@ -218,7 +218,7 @@ describe('manual isolate and release, with the function key', () => {
     const again = await call(isolate, { body: { machineId, comment: 'exfiltration resumed' } });
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ status: 'posted', action: { type: 'Isolate', machineId } });
-    await untilStatus(h, again.body.action.id, 'Succeeded');
+    await untilActionStatus(h, again.body.action.id, 'Succeeded');
     expect(h.sim.machineState(machineId)?.isolated).toBe(true);
   }, 30_000);
 
