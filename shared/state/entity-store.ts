@@ -311,7 +311,13 @@ export class EntityStateStore implements StateStore {
             closedAt: current.closed === true ? String(current.closedAt) : null,
             heldUntil: await this.heldUntil(current),
           };
-          if (claim && isHeld(claim, this.now()) && claim.requestId !== requestId)
+          // The same request's claim is taken back only by its own holder (a retry in that process):
+          // a copy of the request delivered to another process meanwhile waits like any other.
+          if (
+            claim &&
+            isHeld(claim, this.now()) &&
+            (claim.requestId !== requestId || claim.holder !== holder)
+          )
             return { next: null, result: { taken: false, by: claim } };
           return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
         });

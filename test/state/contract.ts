@@ -377,6 +377,23 @@ export function describeStateStoreContract(
         expect(await store.machineClaims.take(machine(1), 'req-c', 'inline-a')).toEqual({ taken: true });
       });
 
+      it('keeps a copy of the holding request in another process out while its holder lives', async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('service-bus-a', now + MINUTE);
+        await sibling.holders.renew('service-bus-b', now + MINUTE);
+        expect(await store.machineClaims.take(machine(4), 'req-a', 'service-bus-a')).toEqual({ taken: true });
+        // Service Bus redelivered req-a to another instance while the first still checks and posts.
+        expect(await sibling.machineClaims.take(machine(4), 'req-a', 'service-bus-b')).toMatchObject({
+          taken: false,
+          by: { requestId: 'req-a', holder: 'service-bus-a' },
+        });
+        now += MINUTE + 1;
+        await sibling.holders.renew('service-bus-b', now + MINUTE);
+        expect(await sibling.machineClaims.take(machine(4), 'req-a', 'service-bus-b')).toEqual({
+          taken: true,
+        });
+      });
+
       it('lets exactly one of two instances take a free machine at the same moment', async () => {
         const { store, sibling } = await open();
         await store.holders.renew('inline-a', now + MINUTE);
