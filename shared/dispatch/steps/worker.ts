@@ -190,11 +190,11 @@ export class IsolationWorker {
       if (history) await this.endAsDryRun(target, plan, history, dryRunBy);
       return;
     }
-    await this.withMachineClaim(target, () => this.checkAndPost(target, plan));
+    await this.withMachineClaim(target, (term) => this.checkAndPost(target, plan, term));
   }
 
   /** What MDE and the ledger have under way decides whether this request posts; then it posts. */
-  private async checkAndPost(target: Target, plan: Plan): Promise<void> {
+  private async checkAndPost(target: Target, plan: Plan, term: number): Promise<void> {
     const history = await this.actionsUnderWay(target);
     if (!history) return;
     const ledger = await this.deps.store.actions.forMachine(target.machine.id);
@@ -202,7 +202,7 @@ export class IsolationWorker {
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
-    await this.post(target, plan, reservation);
+    await this.post(target, plan, reservation, term);
   }
 
   /** Stage 2 of the policy on the machine record, with the shared breaker as it is now. */
@@ -439,13 +439,20 @@ export class IsolationWorker {
     return null;
   }
 
-  private async post(target: Target, plan: Plan, reservation: string | undefined): Promise<void> {
+  /** `term`: the term of this process's lease (claim-keeper.ts) in which it took the machine's claim. */
+  private async post(
+    target: Target,
+    plan: Plan,
+    reservation: string | undefined,
+    term: number,
+  ): Promise<void> {
     const { api, store, clock, claims } = this.deps;
     const { verb, machine } = target;
     let action: MachineAction;
     try {
-      // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile.
-      await claims.holding();
+      // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile,
+      // nor on one that lapsed since the claim was taken (a stall), when another may hold the machine.
+      await claims.holdingSince(term);
       action =
         verb === 'isolate' && plan.decision
           ? await api.isolate(machine.id, plan.comment, plan.decision.isolationType)
@@ -544,10 +551,11 @@ export class IsolationWorker {
    * process (another name of the device, the CLI on the app's storage, an overlapping deployment)
    * never checks and posts at the same time; while another request holds it, this one waits a little.
    */
-  private async withMachineClaim(target: Target, work: () => Promise<void>): Promise<void> {
+  private async withMachineClaim(target: Target, work: (term: number) => Promise<void>): Promise<void> {
     const { store, claims, lifecycle, clock, timing } = this.deps;
     const { request, machine } = target;
     const { holder } = await claims.holding();
+    const { term } = claims;
     const answer = await store.machineClaims.take(machine.id, request.requestId, holder);
     if (!answer.taken)
       return lifecycle.defer(
@@ -556,7 +564,7 @@ export class IsolationWorker {
         `request ${answer.by.requestId} is checking or posting to machine ${machine.id}; asked again once it is done`,
       );
     try {
-      await work();
+      await work(term);
     } finally {
       await claims.close(`machine:${machine.id}:${request.requestId}`, () =>
         store.machineClaims.release(machine.id, request.requestId),
