@@ -322,9 +322,9 @@ export class EntityStateStore implements StateStore {
           return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
         });
       },
-      release: async (machineId, requestId) => {
+      release: async (machineId, requestId, holder) => {
         await claimAt(machineId, async (current) =>
-          current?.requestId === requestId && current.closed !== true
+          current?.requestId === requestId && current.holder === holder && current.closed !== true
             ? {
                 next: { ...current, closed: true, closedAt: new Date(this.now()).toISOString() },
                 result: { taken: true },

@@ -567,7 +567,7 @@ export class IsolationWorker {
       await work(term);
     } finally {
       await claims.close(`machine:${machine.id}:${request.requestId}`, () =>
-        store.machineClaims.release(machine.id, request.requestId),
+        store.machineClaims.release(machine.id, request.requestId, holder),
       );
     }
   }
