@@ -237,10 +237,11 @@ export class EntityStateStore implements StateStore {
           },
           cache,
         ),
-      unclosed: async (limit) => {
+      unclosed: async (limit, after) => {
         const entities = await table.query({
           partitionKey: OPEN_PARTITION,
           equals: { closed: false },
+          after: after === undefined ? undefined : { partitionKey: OPEN_PARTITION, rowKey: openKey(after) },
           limit: pageSize(limit),
         });
         return Promise.all(entities.map((e) => this.openRequestFrom(e.properties)));

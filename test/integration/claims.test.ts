@@ -227,7 +227,7 @@ describe('closing a claim', () => {
       openRequests: {
         ...store.openRequests,
         get: (key) => store.openRequests.get(key),
-        unclosed: (limit) => store.openRequests.unclosed(limit),
+        unclosed: (limit, after) => store.openRequests.unclosed(limit, after),
         update: async (key, step) => {
           let refused = false;
           const result = await store.openRequests.update(key, (current) => {
