@@ -10,13 +10,14 @@ import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import { ActionAlreadyInProgressError } from '../../mde/errors';
+import { callOf } from '../../mde/requests';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
 import type { LedgerRecord, StateStore } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
 import { OUTCOME_OF_STATUS } from '../outcome';
 import type { CallBudget } from '../quota/api-budget';
-import { withReservation } from '../quota/current-reservation';
+import { currentReservation, withReservation } from '../quota/current-reservation';
 import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
@@ -451,8 +452,11 @@ export class IsolationWorker {
     let action: MachineAction;
     try {
       // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile,
-      // nor on one that lapsed since the claim was taken (a stall), when another may hold the machine.
-      await claims.holdingSince(term);
+      // nor on one that lapsed since the claim was taken (a stall, renewals refused while the POST
+      // waited for its slot), when another may hold the machine. Checked as the POST leaves.
+      const reservation = currentReservation();
+      if (!reservation) throw new Error(`the ${verb} POST is made outside its request's reservation`);
+      reservation.beforeSending(callOf(verb).api, () => claims.holdingSince(term));
       action =
         verb === 'isolate' && plan.decision
           ? await api.isolate(machine.id, plan.comment, plan.decision.isolationType)
