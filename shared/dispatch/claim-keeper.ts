@@ -27,10 +27,26 @@ export function holdsOwnQueue(holder: string): boolean {
   return holder.startsWith(INLINE_HOLDER);
 }
 
+/**
+ * This process's lease lapsed after a claim was taken with it: another process may have taken the
+ * claim over meanwhile, so what it guarded (a POST) waits, as for a store it cannot trust.
+ */
+export class LeaseLapsedError extends StoreUnavailableError {
+  constructor(holder: string) {
+    super(`holder lease ${holder} lapsed after the claim was taken; another process may hold it now`);
+    this.name = 'LeaseLapsedError';
+  }
+}
+
 export class ClaimKeeper {
   /** Unique per process; says whether the process holds its own queue (`holdsOwnQueue`). */
   readonly id: string;
   private until = 0;
+  /**
+   * Changes whenever a renewal landed after the lease ran out: claims taken in an earlier term may
+   * have been taken over by another process while it was out (a stall, renewals the store refused).
+   */
+  private currentTerm = 0;
   private timer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
   private paying: Promise<void> | null = null;
@@ -63,6 +79,21 @@ export class ClaimKeeper {
     await this.fresh();
     if (this.pending.size > 0) await this.payOwed();
     return { holder: this.id, heldUntil: this.until };
+  }
+
+  /** The lease's term now: a claim taken now holds while `holdingSince` it answers. */
+  get term(): number {
+    return this.currentTerm;
+  }
+
+  /**
+   * `holding`, for a claim taken in `term`: throws LeaseLapsedError when the lease ran out since,
+   * however briefly, since another process may have taken the claim over meanwhile.
+   */
+  async holdingSince(term: number): Promise<Holding> {
+    const holding = await this.holding();
+    if (this.currentTerm !== term) throw new LeaseLapsedError(this.id);
+    return holding;
   }
 
   /** `close` closed a claim; when the store refused, it is tried again on each renewal. */
@@ -138,6 +169,7 @@ export class ClaimKeeper {
     this.renewing ??= (async () => {
       const until = this.clock.now() + this.leaseMs;
       await this.store.holders.renew(this.id, until);
+      if (this.clock.now() >= this.until) this.currentTerm += 1;
       this.until = until;
     })().finally(() => {
       this.renewing = null;

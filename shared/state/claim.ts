@@ -48,9 +48,13 @@ export type ClaimAnswer = { taken: true } | { taken: false; by: Claim };
 export interface MachineClaims {
   /**
    * Takes the machine for `requestId` (held by `holder`) unless another request holds it: a
-   * conditional write, so two processes never both take it. A request takes back its own claim.
+   * conditional write, so two processes never both take it. A request takes back its own claim
+   * through the same holder only: a copy of it redelivered to another process waits.
    */
   take(machineId: string, requestId: string, holder: string): Promise<ClaimAnswer>;
-  /** The request is done with the machine; a claim held by another request is left alone. */
-  release(machineId: string, requestId: string): Promise<void>;
+  /**
+   * The request is done with the machine; a claim held by another request, or by another holder for
+   * the same request (it took the claim over once this holder's lease lapsed), is left alone.
+   */
+  release(machineId: string, requestId: string, holder: string): Promise<void>;
 }

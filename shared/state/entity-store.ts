@@ -238,10 +238,11 @@ export class EntityStateStore implements StateStore {
           },
           cache,
         ),
-      unclosed: async (limit) => {
+      unclosed: async (limit, after) => {
         const entities = await table.query({
           partitionKey: OPEN_PARTITION,
           equals: { closed: false },
+          after: after === undefined ? undefined : { partitionKey: OPEN_PARTITION, rowKey: openKey(after) },
           limit: pageSize(limit),
         });
         return Promise.all(entities.map((e) => this.openRequestFrom(e.properties)));
@@ -312,14 +313,20 @@ export class EntityStateStore implements StateStore {
             closedAt: current.closed === true ? String(current.closedAt) : null,
             heldUntil: await this.heldUntil(current),
           };
-          if (claim && isHeld(claim, this.now()) && claim.requestId !== requestId)
+          // The same request's claim is taken back only by its own holder (a retry in that process):
+          // a copy of the request delivered to another process meanwhile waits like any other.
+          if (
+            claim &&
+            isHeld(claim, this.now()) &&
+            (claim.requestId !== requestId || claim.holder !== holder)
+          )
             return { next: null, result: { taken: false, by: claim } };
           return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
         });
       },
-      release: async (machineId, requestId) => {
+      release: async (machineId, requestId, holder) => {
         await claimAt(machineId, async (current) =>
-          current?.requestId === requestId && current.closed !== true
+          current?.requestId === requestId && current.holder === holder && current.closed !== true
             ? {
                 next: { ...current, closed: true, closedAt: new Date(this.now()).toISOString() },
                 result: { taken: true },

@@ -322,8 +322,11 @@ export interface OpenRequestIndex {
     deviceKey: string,
     step: (current: OpenRequest | null) => { next: OpenRequest | null; result: T },
   ): Promise<T>;
-  /** Entries not closed (held or lapsed), at most `limit` (default and cap: LIST_MAX). */
-  unclosed(limit?: number): Promise<OpenRequest[]>;
+  /**
+   * Entries not closed (held or lapsed), at most `limit` (default and cap: LIST_MAX); with `after`
+   * (the device key of the last entry of the previous page), the next page.
+   */
+  unclosed(limit?: number, after?: string): Promise<OpenRequest[]>;
 }
 
 export interface StateStore {

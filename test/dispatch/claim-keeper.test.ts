@@ -1,4 +1,4 @@
-import { ClaimKeeper, holdsOwnQueue } from '../../shared/dispatch/claim-keeper';
+import { ClaimKeeper, holdsOwnQueue, LeaseLapsedError } from '../../shared/dispatch/claim-keeper';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { StoreUnavailableError } from '../../shared/state/store';
 import { recordingReporter } from '../support/reporter';
@@ -25,6 +25,17 @@ describe("a process's holder lease", () => {
     expect((await keeper.holding()).heldUntil).toBe(at() + LEASE);
     expect(await store.holders.liveUntil(keeper.id)).toBe(at() + LEASE);
     expect(holdsOwnQueue(keeper.id)).toBe(true);
+  });
+
+  it('refuses a claim taken before the lease ran out, however briefly, even once it is renewed', async () => {
+    const { keeper, advance } = keeperAt();
+    await keeper.holding();
+    const { term } = keeper;
+    advance(LEASE / 2);
+    await expect(keeper.holdingSince(term)).resolves.toMatchObject({ holder: keeper.id });
+    advance(LEASE);
+    await expect(keeper.holdingSince(term)).rejects.toThrow(LeaseLapsedError);
+    await expect(keeper.holdingSince(keeper.term)).resolves.toMatchObject({ holder: keeper.id });
   });
 
   it('ends when the process stops: its claims hold nothing at once', async () => {

@@ -227,7 +227,7 @@ describe('closing a claim', () => {
       openRequests: {
         ...store.openRequests,
         get: (key) => store.openRequests.get(key),
-        unclosed: (limit) => store.openRequests.unclosed(limit),
+        unclosed: (limit, after) => store.openRequests.unclosed(limit, after),
         update: async (key, step) => {
           let refused = false;
           const result = await store.openRequests.update(key, (current) => {
@@ -256,6 +256,89 @@ describe('closing a claim', () => {
       [queuedRequestIds(later)[0], 'skipped'],
     ]);
     expect(isolatePosts(machineOf(name))).toHaveLength(1);
+  }, 60_000);
+});
+
+describe("a machine's claim whose holder's lease lapsed", () => {
+  it('keeps a process that stalled past its lease from posting: only the process that took the machine over posts', async () => {
+    const [name] = NAMES;
+    const machineId = machineOf(name);
+    // Long enough that no renewal timer fires during the test: only the hand clock moves the leases.
+    const lease = 3_600_000;
+    const clock = new HandClock();
+    const store = new InMemoryStateStore({ clock });
+    const stalled = gate();
+    const resumed = gate();
+    let stalls = 1;
+    // The first runtime's process stalls (a GC pause, a slow store) after its pre-POST reads.
+    const stalling: StateStore = {
+      ...storeParts(store),
+      actions: {
+        ...store.actions,
+        forMachine: async (id) => {
+          const entries = await store.actions.forMachine(id);
+          if (id === machineId && stalls-- > 0) {
+            stalled.open();
+            await resumed.promise;
+          }
+          return entries;
+        },
+      },
+    };
+    const first = runtimeOn(stalling, clock, { claimLeaseMs: lease });
+    const other = runtimeOn(store, clock, { claimLeaseMs: lease });
+    await expect(other.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    await first.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
+    await stalled.promise;
+
+    clock.advance(lease + 1);
+    await other.runtime.receiveAlerts(mdeAlert({ machineId }));
+    await expect(other.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    expect(other.outcomes).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(isolatePosts(machineId)).toHaveLength(1);
+
+    resumed.open();
+    await expect(first.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    expect(isolatePosts(machineId)).toHaveLength(1);
+    expect(first.outcomes).toEqual([
+      expect.objectContaining({ outcome: expect.stringMatching(/^(succeeded|skipped)$/) }),
+    ]);
+  }, 60_000);
+});
+
+describe("a POST that waited past its process's lease", () => {
+  it('is not sent once another process took the machine over and posted meanwhile', async () => {
+    const [name] = NAMES;
+    const machineId = machineOf(name);
+    // Long enough that no renewal timer fires during the test: only the hand clock moves the leases.
+    const lease = 3_600_000;
+    const clock = new HandClock();
+    const store = new InMemoryStateStore({ clock });
+    const waiting = gate();
+    const sent = gate();
+    // The first runtime's POST waits after the worker decided to send it (a slot, a 429 pause, the
+    // line of POSTs in flight) while its lease runs out.
+    const first = runtimeOn(store, clock, {
+      claimLeaseMs: lease,
+      decorateApi: (api) => postingAfter(api, new Map([[machineId, sent]]), new Map([[machineId, waiting]])),
+    });
+    const other = runtimeOn(store, clock, { claimLeaseMs: lease });
+    await expect(other.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    await first.runtime.receiveAlerts(mdeAlert({ dnsName: name }));
+    await waiting.promise;
+
+    clock.advance(lease + 1);
+    await other.runtime.receiveAlerts(mdeAlert({ machineId }));
+    await expect(other.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    expect(other.outcomes).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(isolatePosts(machineId)).toHaveLength(1);
+
+    sent.open();
+    await expect(first.runtime.waitForIdle(SETTLE_MS)).resolves.toBe(true);
+    expect(isolatePosts(machineId)).toHaveLength(1);
+    expect(first.outcomes).toEqual([
+      expect.objectContaining({ outcome: expect.stringMatching(/^(succeeded|skipped)$/) }),
+    ]);
   }, 60_000);
 });
 

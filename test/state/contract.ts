@@ -368,14 +368,50 @@ export function describeStateStoreContract(
         expect(await sibling.machineClaims.take(machine(2), 'req-b', 'inline-b')).toEqual({ taken: true });
         expect(await store.machineClaims.take(machine(1), 'req-a', 'inline-a')).toEqual({ taken: true });
         // Only the holding request releases it.
-        await sibling.machineClaims.release(machine(1), 'req-b');
+        await sibling.machineClaims.release(machine(1), 'req-b', 'inline-b');
         expect((await sibling.machineClaims.take(machine(1), 'req-b', 'inline-b')).taken).toBe(false);
-        await store.machineClaims.release(machine(1), 'req-a');
+        await store.machineClaims.release(machine(1), 'req-a', 'inline-a');
         expect(await sibling.machineClaims.take(machine(1), 'req-b', 'inline-b')).toEqual({ taken: true });
         // req-b's process stops renewing: past its lease the machine is free for another.
         now += MINUTE + 1;
         await store.holders.renew('inline-a', now + MINUTE);
         expect(await store.machineClaims.take(machine(1), 'req-c', 'inline-a')).toEqual({ taken: true });
+      });
+
+      it('keeps a copy of the holding request in another process out while its holder lives', async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('service-bus-a', now + MINUTE);
+        await sibling.holders.renew('service-bus-b', now + MINUTE);
+        expect(await store.machineClaims.take(machine(4), 'req-a', 'service-bus-a')).toEqual({ taken: true });
+        // Service Bus redelivered req-a to another instance while the first still checks and posts.
+        expect(await sibling.machineClaims.take(machine(4), 'req-a', 'service-bus-b')).toMatchObject({
+          taken: false,
+          by: { requestId: 'req-a', holder: 'service-bus-a' },
+        });
+        now += MINUTE + 1;
+        await sibling.holders.renew('service-bus-b', now + MINUTE);
+        expect(await sibling.machineClaims.take(machine(4), 'req-a', 'service-bus-b')).toEqual({
+          taken: true,
+        });
+      });
+
+      it('is released only by the holder that holds it, not by one whose lease lapsed and lost it', async () => {
+        const { store, sibling } = await open();
+        await store.holders.renew('service-bus-a', now + MINUTE);
+        expect(await store.machineClaims.take(machine(5), 'req-a', 'service-bus-a')).toEqual({ taken: true });
+        // The first process stalls past its lease; the request, delivered again, is taken over.
+        now += MINUTE + 1;
+        await sibling.holders.renew('service-bus-b', now + MINUTE);
+        expect(await sibling.machineClaims.take(machine(5), 'req-a', 'service-bus-b')).toEqual({
+          taken: true,
+        });
+        // The first process wakes and lets go: the claim it lost is not its to release.
+        await store.holders.renew('service-bus-a', now + MINUTE);
+        await store.machineClaims.release(machine(5), 'req-a', 'service-bus-a');
+        expect(await store.machineClaims.take(machine(5), 'req-c', 'service-bus-a')).toMatchObject({
+          taken: false,
+          by: { requestId: 'req-a', holder: 'service-bus-b' },
+        });
       });
 
       it('lets exactly one of two instances take a free machine at the same moment', async () => {

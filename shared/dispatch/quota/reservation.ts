@@ -35,6 +35,7 @@ export interface ReservedBudget {
 
 export class Reservation {
   private readonly unused = new Map<MdeApiName, number>();
+  private readonly guards = new Map<MdeApiName, () => Promise<unknown>>();
 
   constructor(
     private readonly budget: ReservedBudget,
@@ -64,7 +65,20 @@ export class Reservation {
           throw error;
         });
     } else this.budget.takeNow(api, this.priority);
-    return this.budget.run(api, this.priority, call);
+    const guard = this.guards.get(api);
+    this.guards.delete(api);
+    return this.budget.run(api, this.priority, async () => {
+      await guard?.();
+      return call();
+    });
+  }
+
+  /**
+   * `check` runs right before the next call of `api` goes out, once its slot came and its turn in the
+   * line: whatever it waited for, a call `check` throws on is never sent.
+   */
+  beforeSending(api: MdeApiName, check: () => Promise<unknown>): void {
+    this.guards.set(api, check);
   }
 
   close(): void {

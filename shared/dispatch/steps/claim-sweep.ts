@@ -26,13 +26,15 @@ export interface ClaimSweepDeps {
 /** Sends again or closes every entry left by a gone inline process; answers how many. */
 export async function sweepLeftClaims(deps: ClaimSweepDeps): Promise<number> {
   const { store, now } = deps;
-  const left = (await store.openRequests.unclosed()).filter(
-    (entry) => holdsOwnQueue(entry.holder) && !isHeld(entry, now()),
-  );
   let swept = 0;
-  for (const entry of left) {
-    if ((await store.actions.forRequest(entry.requestId))?.open) continue;
-    if (await takeOver(deps, entry)) swept += 1;
+  // Every page: a storm a stopped run left behind may hold more entries than one page.
+  for (let page = await store.openRequests.unclosed(); page.length > 0; ) {
+    const left = page.filter((entry) => holdsOwnQueue(entry.holder) && !isHeld(entry, now()));
+    for (const entry of left) {
+      if ((await store.actions.forRequest(entry.requestId))?.open) continue;
+      if (await takeOver(deps, entry)) swept += 1;
+    }
+    page = await store.openRequests.unclosed(undefined, page[page.length - 1].deviceKey);
   }
   return swept;
 }

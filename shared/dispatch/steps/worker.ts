@@ -10,13 +10,14 @@ import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import { ActionAlreadyInProgressError } from '../../mde/errors';
+import { callOf } from '../../mde/requests';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
 import type { LedgerRecord, StateStore } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
 import { OUTCOME_OF_STATUS } from '../outcome';
 import type { CallBudget } from '../quota/api-budget';
-import { withReservation } from '../quota/current-reservation';
+import { currentReservation, withReservation } from '../quota/current-reservation';
 import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import { type ActionRequest, isManualRequest, type TrackedAction, trackingRequestFor } from '../request';
@@ -189,11 +190,11 @@ export class IsolationWorker {
       if (history) await this.endAsDryRun(target, plan, history, dryRunBy);
       return;
     }
-    await this.withMachineClaim(target, () => this.checkAndPost(target, plan));
+    await this.withMachineClaim(target, (term) => this.checkAndPost(target, plan, term));
   }
 
   /** What MDE and the ledger have under way decides whether this request posts; then it posts. */
-  private async checkAndPost(target: Target, plan: Plan): Promise<void> {
+  private async checkAndPost(target: Target, plan: Plan, term: number): Promise<void> {
     const history = await this.actionsUnderWay(target);
     if (!history) return;
     const ledger = await this.deps.store.actions.forMachine(target.machine.id);
@@ -201,7 +202,7 @@ export class IsolationWorker {
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
-    await this.post(target, plan, reservation);
+    await this.post(target, plan, reservation, term);
   }
 
   /** Stage 2 of the policy on the machine record, with the shared breaker as it is now. */
@@ -423,13 +424,23 @@ export class IsolationWorker {
     return null;
   }
 
-  private async post(target: Target, plan: Plan, reservation: string | undefined): Promise<void> {
+  /** `term`: the term of this process's lease (claim-keeper.ts) in which it took the machine's claim. */
+  private async post(
+    target: Target,
+    plan: Plan,
+    reservation: string | undefined,
+    term: number,
+  ): Promise<void> {
     const { api, store, clock, claims } = this.deps;
     const { verb, machine } = target;
     let action: MachineAction;
     try {
-      // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile.
-      await claims.holding();
+      // The machine's claim lives by this process's lease: never post on one that may lapse meanwhile,
+      // nor on one that lapsed since the claim was taken (a stall, renewals refused while the POST
+      // waited for its slot), when another may hold the machine. Checked as the POST leaves.
+      const reservation = currentReservation();
+      if (!reservation) throw new Error(`the ${verb} POST is made outside its request's reservation`);
+      reservation.beforeSending(callOf(verb).api, () => claims.holdingSince(term));
       action =
         verb === 'isolate' && plan.decision
           ? await api.isolate(machine.id, plan.comment, plan.decision.isolationType)
@@ -528,10 +539,11 @@ export class IsolationWorker {
    * process (another name of the device, the CLI on the app's storage, an overlapping deployment)
    * never checks and posts at the same time; while another request holds it, this one waits a little.
    */
-  private async withMachineClaim(target: Target, work: () => Promise<void>): Promise<void> {
+  private async withMachineClaim(target: Target, work: (term: number) => Promise<void>): Promise<void> {
     const { store, claims, lifecycle, clock, timing } = this.deps;
     const { request, machine } = target;
     const { holder } = await claims.holding();
+    const { term } = claims;
     const answer = await store.machineClaims.take(machine.id, request.requestId, holder);
     if (!answer.taken)
       return lifecycle.defer(
@@ -540,10 +552,10 @@ export class IsolationWorker {
         `request ${answer.by.requestId} is checking or posting to machine ${machine.id}; asked again once it is done`,
       );
     try {
-      await work();
+      await work(term);
     } finally {
       await claims.close(`machine:${machine.id}:${request.requestId}`, () =>
-        store.machineClaims.release(machine.id, request.requestId),
+        store.machineClaims.release(machine.id, request.requestId, holder),
       );
     }
   }
