@@ -6,6 +6,7 @@ import {
   globProblem,
   globStates,
   MATCHED_PREFIX_LENGTH,
+  MAX_PATTERN_COMBINATIONS,
   MAX_PATTERN_LENGTH,
 } from '../../shared/policy/glob';
 import { alertOf } from '../support/alerts';
@@ -196,8 +197,11 @@ describe('policy globs', () => {
         '\\[',
       ),
     );
+    // Every alternative here has two choices: at most log2(MAX_PATTERN_COMBINATIONS) of them in one pattern,
+    // as the validator allows (more is refused, tested in validate.test.ts).
     const pattern = fc
       .array(piece, { minLength: 1, maxLength: 8 })
+      .filter((pieces) => 2 ** pieces.filter((p) => p.startsWith('{')).length <= MAX_PATTERN_COMBINATIONS)
       .map((pieces) => pieces.join(''))
       .filter((p) => p.trim() === p);
     // No `/` in values: picomatch lets a set end in an optional `/` (`[0-9]` matches `1/`), a path rule.
