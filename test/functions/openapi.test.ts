@@ -101,8 +101,8 @@ describe('shared/openapi.json', () => {
   });
 });
 
-describe("the README's curl examples", () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+describe("the user guide's curl examples", () => {
+  const readme = readFileSync(join(ROOT, 'docs', 'guide.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Manual operations'));
   const manual = section.slice(0, section.indexOf('\n## ', 5));
   // One command per example; a trailing backslash continues it.
