@@ -26,7 +26,7 @@ export interface CliContext {
 export type RegisterVerb = (program: Command, cli: CliContext) => void;
 
 /**
- * Exit codes shared by every verb (docs/guide.md "Exit codes"). A SOAR step wrapping `isolate` must be able
+ * Exit codes shared by every verb (docs/guide/cli.md "Exit codes"). A SOAR step wrapping `isolate` must be able
  * to tell "the device is isolated" (0) from every way it is not.
  */
 export const EXIT = {

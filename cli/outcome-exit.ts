@@ -1,6 +1,6 @@
 /**
  * The exit code of a dispatching verb (`run`, `isolate`, `release`, `replay`) from how its requests
- * ended (docs/guide.md "Exit codes"). The worst outcome wins: failed (1) over still running (4) over not
+ * ended (docs/guide/cli.md "Exit codes"). The worst outcome wins: failed (1) over still running (4) over not
  * carried out (3) over bad input (2) over dry run (5) over done (0).
  */
 import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';

@@ -56,7 +56,7 @@ function signInFailure(env: Env, config: Pick<AppConfig, 'managedIdentityClientI
     kind: 'no-sign-in',
     message:
       'no sign-in found: run `az login` as a user with the Defender for Endpoint roles, or set ' +
-      'AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app registration (docs/guide.md "Signing in")',
+      'AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app registration (docs/guide/cli.md "Signing in from a workstation")',
   };
 }
 

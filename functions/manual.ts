@@ -6,7 +6,7 @@ import type { Runtime } from '../shared/runtime';
 import { httpRuntime, jsonProblem } from './http-runtime';
 
 /**
- * The manual operations (docs/guide.md "Manual operations"): isolate and release in this app's shape and in
+ * The manual operations (docs/guide/manual-operations.md): isolate and release in this app's shape and in
  * MDE's, the register, and cancelling a pending action. Functions of their own, so their keys are not the alert relays' key; with
  * Easy Auth on (MANUAL_EASY_AUTH) every call also needs a principal holding the operator role.
  * The pipeline loads on first call, as in alerts.ts (docs/architecture.md §8).

@@ -252,7 +252,7 @@ output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output isolationQueue string = serviceBus.outputs.queueName
 // Requests the worker gave up on, with the reason: watch it (and the queues' built-in $DeadLetterQueue).
 output deadLetterQueue string = serviceBus.outputs.deadLetterQueueName
-// Where relays publish alert events (README "Alert events over Service Bus").
+// Where relays publish alert events (docs/guide/sending-alerts.md "Alert events over Service Bus").
 output alertQueue string = serviceBus.outputs.alertQueueName
 // Input of infra/permissions.bicep (principalId), the MDE permission grant.
 output identityPrincipalId string = functionApp.outputs.principalId

@@ -12,7 +12,8 @@ param isolationMode = 'dry-run'
 param manualIsolationMode = 'follow'
 
 // Entra ID sign-in for the manual endpoints: the client id of your app registration with the
-// Isolation.Operator app role (README "Manual operations"); empty keeps them on their function keys alone.
+// Isolation.Operator app role (docs/guide/manual-operations.md "Signing in with Entra ID (optional)");
+// empty keeps them on their function keys alone.
 param manualAuthClientId = ''
 
 param mdeCloud = 'commercial'

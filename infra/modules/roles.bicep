@@ -90,8 +90,8 @@ resource alertQueueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 ]
 
-// The worker only writes dead-letter records; operators read them with their own Entra role (see README), so
-// the app gets no Receiver role there.
+// The worker only writes dead-letter records; operators read them with their own Entra role
+// (docs/guide/deploying.md "Watching failures"), so the app gets no Receiver role there.
 resource deadLetterSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(deadLetterQueue.id, principalId, serviceBusDataSenderRoleId)
   scope: deadLetterQueue

@@ -23,7 +23,7 @@ readonly GRANTING_ROLES=(
 )
 
 if ! command -v az >/dev/null; then
-  echo 'MDE permissions: not granted (the Azure CLI, az, is needed for the grant). See README, "Grant the MDE permissions".'
+  echo 'MDE permissions: not granted (the Azure CLI, az, is needed for the grant). See docs/guide/deploying.md, "3. Grant the MDE permissions".'
   exit 0
 fi
 

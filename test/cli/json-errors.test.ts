@@ -1,6 +1,6 @@
 /**
  * With `--json`, a verb that ends on bad input before its work says so on stdout too, as one JSON
- * error object (docs/guide.md "Pre-flight"): a script reading stdout gets JSON whatever happened.
+ * error object (docs/guide/cli.md "Pre-flight"): a script reading stdout gets JSON whatever happened.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * shared/openapi.json against what the function files register (routes, methods, auth level), the
- * statuses the handlers answer with, and the README's curl examples.
+ * statuses the handlers answer with, and the user guide's curl examples.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,11 +102,13 @@ describe('shared/openapi.json', () => {
 });
 
 describe("the user guide's curl examples", () => {
-  const readme = readFileSync(join(ROOT, 'docs', 'guide.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Manual operations'));
-  const manual = section.slice(0, section.indexOf('\n## ', 5));
+  const pages = ['manual-operations.md', 'sending-alerts.md'].map((page) =>
+    readFileSync(join(ROOT, 'docs', 'guide', page), 'utf8'),
+  );
   // One command per example; a trailing backslash continues it.
-  const commands = [...manual.matchAll(/^curl [\s\S]*?(?<!\\)$/gm)].map((m) => m[0].replace(/\\\n\s*/g, ' '));
+  const commands = [...pages.join('\n').matchAll(/^curl [\s\S]*?(?<!\\)$/gm)].map((m) =>
+    m[0].replace(/\\\n\s*/g, ' '),
+  );
   const ajv = new Ajv2020({ strict: false, validateFormats: false });
   ajv.addSchema({ components: document.components }, 'openapi');
 

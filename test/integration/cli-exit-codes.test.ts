@@ -1,5 +1,5 @@
 /**
- * Exit codes of every verb and outcome (docs/guide.md "Exit codes"), action ids printed as soon as posted,
+ * Exit codes of every verb and outcome (docs/guide/cli.md "Exit codes"), action ids printed as soon as posted,
  * the interrupt summary, and the mode's source on the first line, against the simulator.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-/** The README's worked examples do what the README says they do. */
+/** The guide's worked policy examples (docs/guide/policy.md) do what the guide says they do. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NormalizedAlert } from '../../shared/alerts/model';
