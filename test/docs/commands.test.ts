@@ -68,6 +68,17 @@ describe('the commands of the README and the user guide', () => {
     expect(missing).toEqual([]);
   });
 
+  it("of the README's quick start are run by CI", () => {
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    const quickStart = commands.filter(
+      ({ file, command }) => file === 'README.md' && /^npm (test|run demo)$/.test(command),
+    );
+    expect(new Set(quickStart.map(({ command }) => command))).toEqual(new Set(['npm run demo', 'npm test']));
+    expect(quickStart.filter(({ command }) => !new RegExp(`^${command}$`, 'm').test(ci)).map(where)).toEqual(
+      [],
+    );
+  });
+
   it('name benchmarks test/bench/run.ts has', () => {
     const runner = readFileSync(join(ROOT, 'test', 'bench', 'run.ts'), 'utf8');
     const runs = npmRuns('bench');
