@@ -1,5 +1,9 @@
-/** For tests of Service Bus trigger registration: the host's registry replaced by a spy, per test. */
-import { app } from '@azure/functions';
+/** The functions as the host registers them: HTTP routes, and Service Bus triggers through a spy per test. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { app, type HttpFunctionOptions } from '@azure/functions';
+
+const FUNCTIONS_DIR = join(__dirname, '..', '..', 'functions');
 
 export const NAMESPACE = {
   ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net',
@@ -17,4 +21,23 @@ export function useServiceBusRegistrationSpy(): () => jest.SpyInstance {
     if (!registered) throw new Error('no test is running');
     return registered;
   };
+}
+
+/** Every HTTP function the files in functions/ register, as the host would see them. */
+export function registeredHttpFunctions(): Array<{ name: string } & HttpFunctionOptions> {
+  const registered: Array<{ name: string } & HttpFunctionOptions> = [];
+  // A fresh module registry, so every function file registers again; its own @azure/functions is spied on.
+  jest.isolateModules(() => {
+    const fresh = require('@azure/functions') as { app: typeof app };
+    const spy = jest.spyOn(fresh.app, 'http').mockImplementation((name, options) => {
+      registered.push({ name, ...options });
+    });
+    try {
+      for (const file of readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts')))
+        require(join(FUNCTIONS_DIR, file));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+  return registered;
 }
