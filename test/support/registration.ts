@@ -1,9 +1,6 @@
 /** The functions as the host registers them: HTTP routes, and Service Bus triggers through a spy per test. */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { app, type HttpFunctionOptions } from '@azure/functions';
-
-const FUNCTIONS_DIR = join(__dirname, '..', '..', 'functions');
+import { app } from '@azure/functions';
+import type { HttpFunction } from '../../simulator/dev-host';
 
 export const NAMESPACE = {
   ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net',
@@ -24,20 +21,13 @@ export function useServiceBusRegistrationSpy(): () => jest.SpyInstance {
 }
 
 /** Every HTTP function the files in functions/ register, as the host would see them. */
-export function registeredHttpFunctions(): Array<{ name: string } & HttpFunctionOptions> {
-  const registered: Array<{ name: string } & HttpFunctionOptions> = [];
-  // A fresh module registry, so every function file registers again; its own @azure/functions is spied on.
+export function registeredHttpFunctions(): HttpFunction[] {
+  let registered: HttpFunction[] = [];
+  // A fresh module registry, so every function file registers again with its own @azure/functions.
   jest.isolateModules(() => {
-    const fresh = require('@azure/functions') as { app: typeof app };
-    const spy = jest.spyOn(fresh.app, 'http').mockImplementation((name, options) => {
-      registered.push({ name, ...options });
-    });
-    try {
-      for (const file of readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts')))
-        require(join(FUNCTIONS_DIR, file));
-    } finally {
-      spy.mockRestore();
-    }
+    registered = (
+      require('../../simulator/dev-host') as typeof import('../../simulator/dev-host')
+    ).loadHttpFunctions();
   });
   return registered;
 }
