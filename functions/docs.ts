@@ -10,8 +10,11 @@ import { jsonProblem } from './http-runtime';
  * the page cannot call the API (no "Try it out"): it teaches, the CLI and curl act.
  */
 
-/** Absolute: a page reached as /api/docs/ must find the same files as /api/docs. */
-const BASE = '/api/docs';
+/**
+ * The files are `?file=` of the page's own route, so one path covers the reference wherever a path list
+ * must name it (the sign-in exclusions of infra/main.bicep). Absolute: /api/docs/ finds them too.
+ */
+const FILE = '/api/docs?file=';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -20,12 +23,12 @@ const PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mde-isolator API reference</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${BASE}/swagger-ui.css">
+<link rel="stylesheet" href="${FILE}swagger-ui.css">
 </head>
 <body>
 <main id="reference"></main>
-<script src="${BASE}/swagger-ui-bundle.js"></script>
-<script src="${BASE}/reference.js"></script>
+<script src="${FILE}swagger-ui-bundle.js"></script>
+<script src="${FILE}reference.js"></script>
 </body>
 </html>
 `;
@@ -95,27 +98,21 @@ function bodyOf(asset: Asset): Promise<Body> {
 const acceptsGzip = (request: HttpRequest) => /\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '');
 const isAsset = (name: string): name is Asset => (REFERENCE_ASSETS as readonly string[]).includes(name);
 
-/** GET /api/docs: the page. Anonymous, like the document it renders. */
-export async function docs(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-  return {
-    status: 200,
-    body: PAGE,
-    headers: {
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': REFERENCE_CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    },
-  };
-}
+const PAGE_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': REFERENCE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
 
-/** GET /api/docs/{asset}: one of three known files, never a path. */
-export async function docsAsset(
-  request: HttpRequest,
-  _context: InvocationContext,
-): Promise<HttpResponseInit> {
-  const name = request.params.asset ?? '';
+/**
+ * GET /api/docs: the page; `?file=` one of its three files, never a path. Anonymous, like the document
+ * it renders.
+ */
+export async function docs(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  const name = request.query.get('file');
+  if (name === null) return { status: 200, body: PAGE, headers: PAGE_HEADERS };
   if (!isAsset(name))
     return jsonProblem(404, 'not-found', `no such file; the reference serves ${REFERENCE_ASSETS.join(', ')}`);
   const { plain, gzipped } = await bodyOf(name);
@@ -134,9 +131,3 @@ export async function docsAsset(
 }
 
 app.http('docs', { methods: ['GET'], authLevel: 'anonymous', route: 'docs', handler: docs });
-app.http('docsAsset', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'docs/{asset}',
-  handler: docsAsset,
-});

@@ -1,11 +1,13 @@
 /** GET /api/docs: the rendered API reference, served from this app only. */
 import { gunzipSync } from 'node:zlib';
 import { HttpRequest, HttpResponse, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { docs, docsAsset, REFERENCE_ASSETS } from '../../functions/docs';
+import { docs, REFERENCE_ASSETS } from '../../functions/docs';
 
 const context = () => new InvocationContext({ logHandler: () => undefined });
-const get = (path: string, headers: Record<string, string> = {}, params: Record<string, string> = {}) =>
-  new HttpRequest({ url: `http://localhost${path}`, method: 'GET', headers, params });
+const get = (path: string, headers: Record<string, string> = {}) =>
+  new HttpRequest({ url: `http://localhost${path}`, method: 'GET', headers });
+const file = (name: string, headers: Record<string, string> = {}) =>
+  docs(get(`/api/docs?file=${encodeURIComponent(name)}`, headers), context());
 const bytesOf = async (init: HttpResponseInit) => Buffer.from(await new HttpResponse(init).arrayBuffer());
 
 describe('GET /api/docs', () => {
@@ -23,23 +25,20 @@ describe('GET /api/docs', () => {
     // Every script and style the page names is one of the app's own files; nothing inline runs.
     const sources = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(sources.filter((s) => s.startsWith('/')).sort()).toEqual(
-      REFERENCE_ASSETS.map((asset) => `/api/docs/${asset}`).sort(),
+      REFERENCE_ASSETS.map((asset) => `/api/docs?file=${asset}`).sort(),
     );
     expect(page).not.toMatch(/<script>(?!<\/script>)|<style/);
   });
 
   it('serves the three files, gzipped when the browser takes it', async () => {
     for (const asset of REFERENCE_ASSETS) {
-      const plain = await docsAsset(get(`/api/docs/${asset}`, {}, { asset }), context());
-      const zipped = await docsAsset(
-        get(`/api/docs/${asset}`, { 'accept-encoding': 'gzip, br' }, { asset }),
-        context(),
-      );
+      const plain = await file(asset);
+      const zipped = await file(asset, { 'accept-encoding': 'gzip, br' });
       expect([asset, plain.status, zipped.status]).toEqual([asset, 200, 200]);
       expect(new HttpResponse(zipped).headers.get('content-encoding')).toBe('gzip');
       expect(gunzipSync(await bytesOf(zipped)).equals(await bytesOf(plain))).toBe(true);
     }
-    const start = await docsAsset(get('/api/docs/reference.js', {}, { asset: 'reference.js' }), context());
+    const start = await file('reference.js');
     // The page reads the document of this app and cannot send requests to the API.
     expect((await bytesOf(start)).toString()).toMatch(
       /url: '\/api\/openapi\.json'[\s\S]*supportedSubmitMethods: \[\]/,
@@ -48,7 +47,7 @@ describe('GET /api/docs', () => {
 
   it('answers 404 in JSON for any other name, and never reads a path', async () => {
     for (const asset of ['../../package.json', 'index.html', 'swagger-ui-bundle.js.map', '']) {
-      const response = await docsAsset(get('/api/docs/x', {}, { asset }), context());
+      const response = await file(asset);
       expect([asset, response.status]).toEqual([asset, 404]);
       expect(response.jsonBody).toMatchObject({ error: { code: 'not-found' } });
     }
