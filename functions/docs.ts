@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { jsonProblem } from './http-runtime';
 
@@ -78,7 +76,10 @@ interface Body {
 /** Read and compressed once per process: the bundle is 1.8 MB, about 500 KB gzipped. */
 const bodies = new Map<Asset, Promise<Body>>();
 
+/** fs and zlib load on the first file asked for, not with the host (docs/architecture.md §8). */
 async function load(asset: Asset): Promise<Body> {
+  const { readFile } = await import('node:fs/promises');
+  const { gzipSync } = await import('node:zlib');
   const plain =
     asset === 'reference.js'
       ? Buffer.from(START)
