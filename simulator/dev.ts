@@ -80,7 +80,8 @@ function report(file: string, outcome: SettingsOutcome): void {
   else if (outcome.differs.length === 0) console.log(`Kept ${file}: it points at this loop`);
   else
     console.log(
-      `Kept your ${file}; not overwritten, but ${outcome.differs.join(', ')} differ from this loop's: ` +
+      `Kept your ${file}; not overwritten, but ${outcome.differs.join(', ')} ` +
+        `${outcome.differs.length === 1 ? 'differs' : 'differ'} from this loop's: ` +
         'move it aside and run npm run dev again to get one that matches',
     );
 }
