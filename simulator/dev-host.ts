@@ -71,6 +71,20 @@ function routeOf(fn: HttpFunction): Route {
   return { fn, names, pattern: new RegExp(`^/api${source}/?$`, 'i') };
 }
 
+/** The route's parameters, decoded; null when one is not valid percent-encoding. */
+function paramsOf(route: Route, match: RegExpExecArray): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  try {
+    route.names.forEach((name, index) => {
+      const value = match[index + 1];
+      if (value !== undefined) params[name] = decodeURIComponent(value);
+    });
+  } catch {
+    return null;
+  }
+  return params;
+}
+
 function keyMatches(given: string | null, key: string): boolean {
   if (given === null) return false;
   const a = Buffer.from(given);
@@ -145,11 +159,8 @@ export async function startDevHost(options: DevHostOptions): Promise<RunningDevH
     const body = method === 'GET' || method === 'HEAD' ? null : await readBody(req);
     if (body === null && method !== 'GET' && method !== 'HEAD')
       return sendJson(res, 413, 'body-too-large', `the dev host buffers at most ${MAX_BODY_BYTES} bytes`);
-    const params: Record<string, string> = {};
-    route.names.forEach((name, index) => {
-      const value = match[index + 1];
-      if (value !== undefined) params[name] = decodeURIComponent(value);
-    });
+    const params = paramsOf(route, match);
+    if (!params) return sendJson(res, 400, 'bad-path', `${url.pathname} is not a well-formed path`);
     const request = new HttpRequest({
       method,
       url: url.href,

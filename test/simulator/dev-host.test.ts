@@ -48,7 +48,7 @@ describe('the development host', () => {
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
-  it('fills route parameters, and answers an unknown route or method with a JSON 404', async () => {
+  it('fills route parameters; an unknown route or method is a JSON 404, a malformed path a JSON 400', async () => {
     const key = { 'x-functions-key': host.key };
     const record = await send('/api/isolations/716240a6127a2375ac877a23ed488ec786b9e4a4', { headers: key });
     expect(record.status).toBe(404);
@@ -63,5 +63,8 @@ describe('the development host', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: 'not-found' } });
     expect((await send('/api/health', { method: 'POST' })).status).toBe(404);
+    const malformed = await send('/api/isolations/%E0%A4%A', { headers: key });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'bad-path' } });
   });
 });
