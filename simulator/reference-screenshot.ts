@@ -14,10 +14,21 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     const { page } = await openReference(browser, host.baseUrl);
-    // The manual isolate opened on its examples: what the page teaches best.
+    // The manual isolate opened on its named examples: what the page teaches best.
     await page.click('.opblock-summary-path[data-path="/api/isolate"]');
-    await page.waitForSelector('.opblock-body');
-    await page.screenshot({ path: OUT as `${string}.png`, fullPage: false });
+    await page.waitForSelector('#operations-manual-isolate .opblock-section-request-body .examples-select');
+    // From the operation's title down to the end of its request body, in page coordinates.
+    const [top, bottom] = await page.$eval('#operations-manual-isolate', (block) => {
+      const body = block.querySelector('.opblock-section-request-body') ?? block;
+      return [block, body].map((element, index) => {
+        const box = element.getBoundingClientRect();
+        return (index === 0 ? box.top : box.bottom) + (globalThis as unknown as { scrollY: number }).scrollY;
+      });
+    });
+    await page.screenshot({
+      path: OUT as `${string}.png`,
+      clip: { x: 0, y: top - 8, width: 1280, height: bottom - top + 24 },
+    });
     console.log(`wrote ${OUT}`);
   } finally {
     await browser.close();
