@@ -45,3 +45,14 @@ export function answerValidator(path: string, method: string, status: number): V
   if (!media) throw new Error(`${method} ${path} ${status} documents no JSON answer`);
   return validatorOf(media.schema);
 }
+
+/** The answer is one shared/openapi.json documents for that path, method and status. */
+export function expectDocumentedAnswer(path: string, method: string, status: number, body: unknown): void {
+  const validate = answerValidator(path, method, status);
+  expect([method, path, status, validate(body) ? null : validate.errors]).toEqual([
+    method,
+    path,
+    status,
+    null,
+  ]);
+}
