@@ -110,7 +110,12 @@ async function main(): Promise<void> {
   // As the Functions host does: local.settings.json's Values become the environment, which wins.
   const loaded = JSON.parse(readFileSync(file, 'utf8')) as SettingsFile;
   for (const [name, value] of Object.entries(loaded.Values)) process.env[name] ??= value;
-  const host = await startDevHost({ functions: loadHttpFunctions(), port: DEV_PORTS.host });
+  const host = await startDevHost({ functions: loadHttpFunctions(), port: DEV_PORTS.host }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new Error(`port ${DEV_PORTS.host} on 127.0.0.1 is in use (func start still running?): stop it`);
+    },
+  );
   stops.unshift(() => host.close());
   const api = `${host.baseUrl}/api`;
   console.log(
