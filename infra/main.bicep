@@ -184,6 +184,7 @@ var routesWithoutSignIn = [
   '/api/health'
   '/api/health/details'
   '/api/openapi.json'
+  '/api/docs'
 ]
 
 module entraAuth 'modules/entra-auth.bicep' = if (!empty(manualAuthClientId)) {

@@ -18,7 +18,10 @@ import { join } from 'node:path';
 const ACCOUNT = 'devstoreaccount1';
 const ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-const STARTED = /successfully started/i;
+/** What the Table service prints once it listens: alone (table/main.js), or last of the three (azurite.js). */
+const STARTED = /successfully started|Table service is successfully listening/i;
+/** Azurite's default ports, which `UseDevelopmentStorage=true` names. */
+export const AZURITE_DEFAULT_PORTS = { blob: 10000, queue: 10001, table: 10002 } as const;
 /** Another process may take the free port between our check and Azurite's bind. */
 const PORT_ATTEMPTS = 3;
 
@@ -61,21 +64,44 @@ export async function startAzurite(options: { startTimeoutMs?: number } = {}): P
   throw lastError;
 }
 
-async function startOn(port: number, startTimeoutMs: number): Promise<RunningAzurite> {
+/**
+ * Blob, Queue and Table on their default ports, as the Functions host needs them for
+ * `UseDevelopmentStorage=true` (`npm run dev`); in memory and without telemetry like the others.
+ */
+export function startDevelopmentAzurite(options: { startTimeoutMs?: number } = {}): Promise<RunningAzurite> {
+  const { blob, queue, table } = AZURITE_DEFAULT_PORTS;
+  const listen = ['--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1'];
+  const ports = ['--blobPort', String(blob), '--queuePort', String(queue), '--tablePort', String(table)];
+  return launch(
+    'azurite/dist/src/azurite.js',
+    [...listen, ...ports],
+    table,
+    options.startTimeoutMs ?? 20_000,
+  );
+}
+
+function startOn(port: number, startTimeoutMs: number): Promise<RunningAzurite> {
+  const listen = ['--tableHost', '127.0.0.1', '--tablePort', String(port)];
+  return launch('azurite/dist/src/table/main.js', listen, port, startTimeoutMs);
+}
+
+async function launch(
+  script: string,
+  listen: string[],
+  port: number,
+  startTimeoutMs: number,
+): Promise<RunningAzurite> {
   // In memory Azurite writes nothing, but it runs in a directory of its own in case a version does.
   const workspace = mkdtempSync(join(tmpdir(), 'azurite-'));
   const child = spawn(
     process.execPath,
     [
-      require.resolve('azurite/dist/src/table/main.js'),
+      require.resolve(script),
       '--inMemoryPersistence',
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--silent',
-      '--tableHost',
-      '127.0.0.1',
-      '--tablePort',
-      String(port),
+      ...listen,
     ],
     { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] },
   );

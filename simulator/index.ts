@@ -65,6 +65,11 @@ export interface SimulatorOptions {
   tokenLifetimeSeconds?: number;
   /** Entries per page of a list answer, at most (and by default) MDE's 10,000; lower to test paging. */
   listPageSize?: number;
+  /**
+   * The secret the identity endpoint expects in X-IDENTITY-HEADER; random when not given. `npm run dev`
+   * fixes it so the local.settings.json it wrote stays valid across restarts.
+   */
+  identityHeader?: string;
 }
 
 /** How the identity endpoint misbehaves, for tests of the token path. */
@@ -179,7 +184,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const byId = new Map(machines.map((m) => [m.entity.id, m]));
   const actions = new ActionStore(options.lifecycle ?? {}, (id) => byId.get(id));
   const authority = new TokenAuthority();
-  const identityHeader = randomBytes(16).toString('hex');
+  const identityHeader = options.identityHeader ?? randomBytes(16).toString('hex');
   const identities = new Map<string, Identity>([
     [SYSTEM_IDENTITY, { clientId: SYSTEM_IDENTITY_CLIENT_ID, roles: options.roles ?? DEFAULT_ROLES }],
   ]);

@@ -4,6 +4,7 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, installRuntime } from '../../shared/runtime';
 import { fixture } from '../fixtures';
 import { useQueueOnlyRuntime } from '../setup/queue-only-runtime';
+import { expectDocumentedAnswer } from '../support/openapi';
 import { silentReporter } from '../support/reporter';
 
 // Intake ends at the queue: requests are queued, never sent to MDE.
@@ -38,6 +39,7 @@ describe('POST /api/alerts', () => {
     );
     expect(response.status).toBe(202);
     expect(body(response)).toMatchObject({ accepted: 1, rejected: 0, failed: 0 });
+    expectDocumentedAnswer('/api/alerts', 'post', 202, response.jsonBody);
     expect(body(response).alerts[0]).toMatchObject({
       status: 'accepted',
       source: 'sentinel-incident',
@@ -93,6 +95,7 @@ describe('POST /api/alerts', () => {
     );
     expect(response.status).toBe(422);
     expect(body(response).error).toMatchObject({ code: 'unrecognized-payload', path: '$' });
+    expectDocumentedAnswer('/api/alerts', 'post', 422, response.jsonBody);
     expect(body(response).error.message).toContain(
       'Closest: Azure Monitor common alert schema (action group webhook), missing data.essentials.alertId, data.essentials.monitorCondition.',
     );
@@ -103,6 +106,7 @@ describe('POST /api/alerts', () => {
     expect(response.status).toBe(422);
     expect(body(response).error).toMatchObject({ code: 'no-alert-accepted', path: '$' });
     expect(body(response).alerts).toHaveLength(2);
+    expectDocumentedAnswer('/api/alerts', 'post', 422, response.jsonBody);
   });
 
   it('answers 413 from Content-Length before reading', async () => {

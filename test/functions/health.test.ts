@@ -4,6 +4,7 @@ import { PRODUCT_VERSION } from '../../shared/kernel/version';
 import * as policyRead from '../../shared/policy/read';
 import { closeRuntime } from '../../shared/runtime';
 import { azuriteConnectionString, freeLoopbackPort } from '../../simulator/azurite';
+import { expectDocumentedAnswer } from '../support/openapi';
 
 const request = (path: string) => new HttpRequest({ url: `http://localhost${path}`, method: 'GET' });
 const anonymous = () => health(request('/api/health'), new InvocationContext());
@@ -24,6 +25,9 @@ const PRIVATE_WORDS = [
   'AZURE_',
   'version',
 ];
+
+const expectDocumented = (path: string, status: number, body: unknown) =>
+  expectDocumentedAnswer(path, 'get', status, body);
 
 function expectNothingPrivate(body: unknown) {
   const text = JSON.stringify(body);
@@ -57,6 +61,8 @@ describe('GET /api/health', () => {
     const keyed = await details();
     expect(keyed.status).toBe(503);
     expect(keyed.jsonBody).toMatchObject({ status: 'store-unavailable', store: 'down' });
+    expectDocumented('/api/health', 503, response.jsonBody);
+    expectDocumented('/api/health/details', 503, keyed.jsonBody);
   }, 30_000);
 
   it('tells an anonymous caller up, and nothing about mode, hosts or identity', async () => {
@@ -71,6 +77,7 @@ describe('GET /api/health', () => {
     });
     expectNothingPrivate(response.jsonBody);
     expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
+    expectDocumented('/api/health', 200, response.jsonBody);
   });
 
   it('shows version, cloud, host and mode with a function key, never the identity id', async () => {
@@ -86,6 +93,7 @@ describe('GET /api/health', () => {
       configValid: true,
     });
     expect(JSON.stringify(response.jsonBody)).not.toContain('11111111');
+    expectDocumented('/api/health/details', 200, response.jsonBody);
   });
 
   it('answers 503 naming only the failing component; setting names in the keyed view, details in the log', async () => {

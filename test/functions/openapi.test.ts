@@ -2,42 +2,26 @@
  * shared/openapi.json against what the function files register (routes, methods, auth level), the
  * statuses the handlers answer with, and the user guide's curl examples.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type app, type HttpFunctionOptions, HttpRequest, InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import Ajv2020 from 'ajv/dist/2020';
 import { openapi } from '../../functions/openapi';
+import { ALERT_FAMILIES, isParsed, parseAlertPayload } from '../../shared/alerts/parse';
 import { MANUAL_STATUSES } from '../../shared/manual/answer';
+import { isOrderProblem, parseCancelBody, parseMdeOrder, parseOrder } from '../../shared/manual/order';
 import document from '../../shared/openapi.json';
+import {
+  COMPONENT_RESPONSES,
+  type Content,
+  type PathItem,
+  PATHS as paths,
+  type Schema,
+  validatorOf,
+} from '../support/openapi';
+import { registeredHttpFunctions } from '../support/registration';
 
 const ROOT = join(__dirname, '..', '..');
-type Operation = {
-  operationId: string;
-  security: Array<Record<string, string[]>>;
-  responses: Record<string, unknown>;
-  requestBody?: { content: { 'application/json': { schema: { $ref?: string } } } };
-};
-type PathItem = Record<string, Operation> & { 'x-methods-answered-405'?: string[] };
-const paths = document.paths as unknown as Record<string, PathItem>;
-
-/** Every HTTP function the files in functions/ register, as the host would see them. */
-function registeredHttpFunctions(): Array<{ name: string } & HttpFunctionOptions> {
-  const registered: Array<{ name: string } & HttpFunctionOptions> = [];
-  // A fresh module registry, so every function file registers again; its own @azure/functions is spied on.
-  jest.isolateModules(() => {
-    const fresh = require('@azure/functions') as { app: typeof app };
-    const spy = jest.spyOn(fresh.app, 'http').mockImplementation((name, options) => {
-      registered.push({ name, ...options });
-    });
-    try {
-      for (const file of readdirSync(join(ROOT, 'functions')).filter((f) => f.endsWith('.ts')))
-        require(join(ROOT, 'functions', file));
-    } finally {
-      spy.mockRestore();
-    }
-  });
-  return registered;
-}
 
 const operationsOf = (item: PathItem) => Object.keys(item).filter((key) => !key.startsWith('x-'));
 const pathOf = (route: string) => `/api/${route}`;
@@ -98,6 +82,100 @@ describe('shared/openapi.json', () => {
       new InvocationContext({ logHandler: () => undefined }),
     );
     expect(response).toMatchObject({ status: 200, jsonBody: document });
+  });
+});
+
+describe('the examples of shared/openapi.json', () => {
+  /** Every named example in the document, with the schema it illustrates. */
+  function examples(): Array<[string, Schema, unknown]> {
+    const found: Array<[string, Schema, unknown]> = [];
+    const collect = (where: string, content: Content | undefined) => {
+      for (const [type, media] of Object.entries(content ?? {}))
+        for (const [name, example] of Object.entries(media.examples ?? {}))
+          found.push([`${where} ${type} ${name}`, media.schema, example.value]);
+    };
+    for (const [path, item] of Object.entries(paths))
+      for (const method of operationsOf(item)) {
+        const operation = item[method];
+        collect(`${method.toUpperCase()} ${path} request`, operation.requestBody?.content);
+        for (const [status, response] of Object.entries(operation.responses))
+          if (!response.$ref) collect(`${method.toUpperCase()} ${path} ${status}`, response.content);
+      }
+    for (const [name, response] of Object.entries(COMPONENT_RESPONSES))
+      collect(`response ${name}`, response.content);
+    return found;
+  }
+
+  /** The request examples of one operation, by name. */
+  const requestExamples = (path: string) =>
+    Object.entries(paths[path].post.requestBody?.content['application/json'].examples ?? {});
+
+  it('every operation with a body has examples, and each validates against its schema', () => {
+    for (const [path, item] of Object.entries(paths))
+      for (const method of operationsOf(item))
+        if (item[method].requestBody) expect([path, requestExamples(path).length > 0]).toEqual([path, true]);
+    const all = examples();
+    expect(all.length).toBeGreaterThanOrEqual(25);
+    for (const [where, schema, value] of all) {
+      const validate = validatorOf(schema);
+      expect([where, validate(value) ? null : validate.errors]).toEqual([where, null]);
+    }
+  });
+
+  it('the order examples are orders the API accepts, each naming exactly one device', () => {
+    for (const verb of ['isolate', 'release'] as const)
+      for (const [name, { value }] of requestExamples(`/api/${verb}`))
+        expect([verb, name, parseOrder(verb, value)]).toEqual([
+          verb,
+          name,
+          expect.objectContaining({ verb }),
+        ]);
+    const id = '716240a6127a2375ac877a23ed488ec786b9e4a4';
+    for (const [verb, path] of [
+      ['isolate', '/api/machines/{id}/isolate'],
+      ['release', '/api/machines/{id}/unisolate'],
+    ] as const)
+      for (const [name, { value }] of requestExamples(path))
+        expect([name, parseMdeOrder(verb, id, value)]).toEqual([name, expect.objectContaining({ verb })]);
+    for (const [name, { value }] of requestExamples('/api/actions/{actionId}/cancel'))
+      expect([name, isOrderProblem(parseCancelBody(value) as object)]).toEqual([name, false]);
+  });
+
+  it('a body naming several devices is refused by the schema, as by the API', () => {
+    const validate = validatorOf({ $ref: '#/components/schemas/IsolateOrder' });
+    const body = { hostname: 'fin-ws-0142', fqdn: 'fin-ws-0142.ad.northwind.example', comment: 'why' };
+    expect(validate(body)).toBe(false);
+    // The documented 400 is the API's own answer to that body.
+    const documented = paths['/api/isolate'].post.responses['400'].content?.['application/json'].examples;
+    const { code, message, path } = parseOrder('isolate', body) as {
+      code: string;
+      message: string;
+      path: string;
+    };
+    expect(documented?.twoDevices.value).toEqual({ error: { code, message, path } });
+  });
+
+  it('the alert examples are read by the parsers, and cover every payload family', () => {
+    const sources = new Set<string>();
+    for (const [name, { value }] of requestExamples('/api/alerts')) {
+      const outcomes = parseAlertPayload(value);
+      expect([name, outcomes.filter((o) => !isParsed(o))]).toEqual([name, []]);
+      for (const outcome of outcomes) if (isParsed(outcome)) sources.add(outcome.alert.source);
+    }
+    expect([...sources].sort()).toEqual(ALERT_FAMILIES.map((family) => family.source).sort());
+  });
+
+  it('every operation has one declared tag and a short summary; every tag is used', () => {
+    const declared = document.tags.map((tag) => tag.name);
+    const used = new Set<string>();
+    for (const [path, item] of Object.entries(paths))
+      for (const method of operationsOf(item)) {
+        const { tags = [], summary = '' } = item[method];
+        expect([path, tags.length, declared.includes(tags[0])]).toEqual([path, 1, true]);
+        expect([path, summary.length > 0 && summary.length <= 40]).toEqual([path, true]);
+        used.add(tags[0]);
+      }
+    expect([...used].sort()).toEqual([...declared].sort());
   });
 });
 

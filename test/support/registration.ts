@@ -1,5 +1,6 @@
-/** For tests of Service Bus trigger registration: the host's registry replaced by a spy, per test. */
+/** The functions as the host registers them: HTTP routes, and Service Bus triggers through a spy per test. */
 import { app } from '@azure/functions';
+import type { HttpFunction } from '../../simulator/dev-host';
 
 export const NAMESPACE = {
   ServiceBusConnection__fullyQualifiedNamespace: 'mdeiso-test.servicebus.windows.net',
@@ -17,4 +18,16 @@ export function useServiceBusRegistrationSpy(): () => jest.SpyInstance {
     if (!registered) throw new Error('no test is running');
     return registered;
   };
+}
+
+/** Every HTTP function the files in functions/ register, as the host would see them. */
+export function registeredHttpFunctions(): HttpFunction[] {
+  let registered: HttpFunction[] = [];
+  // A fresh module registry, so every function file registers again with its own @azure/functions.
+  jest.isolateModules(() => {
+    registered = (
+      require('../../simulator/dev-host') as typeof import('../../simulator/dev-host')
+    ).loadHttpFunctions();
+  });
+  return registered;
 }
