@@ -34,6 +34,10 @@ if [[ -z $created ]]; then
   exit 0
 fi
 age=$(node -e 'process.stdout.write(String(Math.floor((Date.now() - Date.parse(process.argv[1])) / 1000)))' "$created")
+if [[ ! $age =~ ^-?[0-9]+$ ]]; then
+  echo "deploy: warning: cannot read the storage role's creation time '$created'; not waiting" >&2
+  exit 0
+fi
 if ((age >= PROPAGATION_SECONDS)); then exit 0; fi
 wait=$((PROPAGATION_SECONDS - age))
 echo "deploy: the app identity's storage role was created ${age} s ago and can take up to 10 minutes to apply;"

@@ -179,6 +179,13 @@ describe('azd pre-deploy hook (the storage role the package upload needs)', () =
     expect(stderr).toContain('is not 2 to 12 letters, digits and hyphens');
   });
 
+  it('warns, and lets azd go on, when the creation time cannot be read', () => {
+    const { status, stderr, pauses } = predeploy('yesterday');
+    expect(status).toBe(0);
+    expect(pauses).toEqual([]);
+    expect(stderr).toContain("cannot read the storage role's creation time 'yesterday'");
+  });
+
   it('warns, and lets azd go on, when the app identity has no storage role there', () => {
     const { status, stderr, pauses } = predeploy('none');
     expect(status).toBe(0);
