@@ -5,7 +5,7 @@
 
 # The environment name as infra/main.bicepparam reads it; checked, since it goes into a query.
 azd_environment() {
-  local name=${AZURE_ENV_NAME:-soc}
+  local name=${MDE_ISOLATOR_ENVIRONMENT_NAME:-${AZURE_ENV_NAME:-soc}}
   if [[ ! $name =~ ^[A-Za-z0-9-]{2,12}$ ]]; then
     echo "error: azd environment name '$name' is not 2 to 12 letters, digits and hyphens (it goes into resource names)" >&2
     return 2

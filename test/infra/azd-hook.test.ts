@@ -173,6 +173,15 @@ describe('azd pre-deploy hook (the storage role the package upload needs)', () =
     expect(stderr).toContain("no function app of azd environment 'soc-test' in rg-soc");
   });
 
+  it('follows MDE_ISOLATOR_ENVIRONMENT_NAME over the azd name, as infra/main.bicepparam does', () => {
+    const { status, stderr } = predeploy('2026-01-01T00:00:00.000000+00:00', {
+      AZURE_ENV_NAME: 'dev',
+      MDE_ISOLATOR_ENVIRONMENT_NAME: 'soc',
+    });
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+  });
+
   it('refuses an environment name that cannot be a resource name, before asking Azure', () => {
     const { status, stderr } = predeploy('now', { AZURE_ENV_NAME: "x'] | [0]" });
     expect(status).not.toBe(0);

@@ -617,6 +617,18 @@ describe('deployment defaults and parameter file', () => {
       expect.stringContaining("environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)"),
     ]);
   });
+
+  it('fails when an override falls back to anything but the azd environment name', () => {
+    const files = replacing('infra/main.bicepparam', (t) =>
+      t.replace(
+        "readEnvironmentVariable('AZURE_ENV_NAME', 'soc')",
+        "readEnvironmentVariable('OTHER', 'soc')",
+      ),
+    );
+    expect(ruleParamFile(files)).toEqual([
+      expect.stringContaining("environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)"),
+    ]);
+  });
 });
 
 describe('Entra ID sign-in for the manual endpoints', () => {

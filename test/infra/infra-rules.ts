@@ -676,13 +676,12 @@ export function ruleParamFile(files: BicepFile[]): string[] {
         problems.push(`${file.path}: required parameter ${p.name} is not set`);
     // A fixed name would make two azd environments of one resource group update the same resources.
     const environmentName = set.find((s) => s.name === 'environmentName');
-    const value = environmentName?.value ?? null;
-    const args = value?.childForFieldName('arguments')?.namedChildren ?? [];
-    if (
-      environmentName &&
-      (value?.childForFieldName('function')?.text !== 'readEnvironmentVariable' ||
-        literal(args[0] ?? null) !== 'AZURE_ENV_NAME')
-    )
+    const readsAzdName = (node: SyntaxNode | null): boolean => {
+      if (node?.childForFieldName('function')?.text !== 'readEnvironmentVariable') return false;
+      const [name, fallback] = node.childForFieldName('arguments')?.namedChildren ?? [];
+      return literal(name ?? null) === 'AZURE_ENV_NAME' || readsAzdName(fallback ?? null);
+    };
+    if (environmentName && !readsAzdName(environmentName.value))
       problems.push(
         `${where(file, environmentName.line)}: environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)`,
       );
