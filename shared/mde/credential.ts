@@ -49,7 +49,7 @@ function hasManagedIdentity(config: CredentialConfig): boolean {
  * Chosen once from the environment, never by trying credentials in turn. Where a managed identity is
  * the process's identity (in Azure), ManagedIdentityCredential alone: DefaultAzureCredential would
  * put a client secret (AZURE_CLIENT_SECRET), AZURE_TOKEN_CREDENTIALS or a developer login ahead of it
- * or in its place, so a stray app setting could change who isolates devices (docs/mde-api.md §15).
+ * or in its place, so a stray app setting could change who isolates devices (docs/mde-api.md §14).
  * Elsewhere (a workstation running the CLI), DefaultAzureCredential finds the developer's login,
  * signing in at the authority of the configured cloud.
  */
