@@ -7,6 +7,7 @@
  * key and no token, must be refused by the platform before the function runs.
  * https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities
  */
+import { readBodyWithin } from '../shared/intake/http-body';
 import { isRecord } from '../shared/kernel/records';
 import { OPERATOR_ROLE, PRINCIPAL_HEADER } from '../shared/manual/caller';
 
@@ -58,11 +59,11 @@ async function get(base: URL, path: string, headers: Record<string, string>): Pr
     redirect: 'manual',
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
-  const text = await response.text();
+  const read = await readBodyWithin(response.body, BODY_MAX);
   let code: string | null = null;
-  if (text.length <= BODY_MAX) {
+  if ('bytes' in read) {
     try {
-      const body: unknown = JSON.parse(text);
+      const body: unknown = JSON.parse(read.bytes.toString('utf8'));
       const error = isRecord(body) && isRecord(body.error) ? body.error : null;
       code = typeof error?.code === 'string' ? error.code : null;
     } catch {

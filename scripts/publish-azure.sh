@@ -5,7 +5,6 @@
 # "Worker runtime cannot be 'None'". `--node` and not `--typescript`: the package holds compiled
 # JavaScript, and `--typescript` would have Core Tools build it again, without the devDependencies.
 #
-#
 # On a new app the first upload can fail with 403 while the app identity's storage role propagates:
 # scripts/retry-upload.sh retries that failure alone.
 #
