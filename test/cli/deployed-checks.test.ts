@@ -20,7 +20,9 @@ type Setup =
   /** MANUAL_EASY_AUTH=on with App Service authentication off: the header comes from the caller. */
   | 'trusts-forged'
   /** Sign-in off everywhere: the app ignores the header. */
-  | 'keys-only';
+  | 'keys-only'
+  /** Something answering the probe with a megabyte: not the app's answer, whatever it says. */
+  | 'large-answers';
 
 function problem(response: ServerResponse, status: number, code: string, message: string) {
   response.writeHead(status, { 'content-type': 'application/json' });
@@ -52,6 +54,12 @@ function app(setup: Setup) {
       return void response.end('{"status":"ok","configValid":true}');
     }
     if (path === '/api/alerts') return problem(response, 405, 'method-not-allowed', 'POST an alert');
+    if (path === '/api/isolations' && setup === 'large-answers') {
+      response.writeHead(403, { 'content-type': 'application/json' });
+      return void response.end(
+        JSON.stringify({ error: { code: 'forbidden', padding: 'x'.repeat(1 << 20) } }),
+      );
+    }
     if (path === '/api/isolations') {
       const check = identifyCaller(headersOf(request), setup !== 'keys-only');
       if (!check.ok) return problem(response, check.status, check.code, check.message);
@@ -118,6 +126,14 @@ describe("doctor's deployed-app check: a forged x-ms-client-principal with a val
     expect(check).toEqual({
       pass: false,
       line: expect.stringContaining('refuses the key; give the host key'),
+    });
+  });
+
+  it("reads at most 64 KB of an answer, so a large one cannot pass for the app's", async () => {
+    const check = await checkAgainst('large-answers');
+    expect(check).toEqual({
+      pass: false,
+      line: expect.stringContaining('answered 403 to the forged-principal probe'),
     });
   });
 
