@@ -1,7 +1,8 @@
 /**
  * `doctor`: checks what a run needs, one pass/fail line each: the settings, the store (and says when
  * it is this process's own), a token (its audience and permissions, never the token itself), the MDE
- * API, and the queue where one is configured. Exit 0 when all pass, 1 when one fails, 2 on bad settings.
+ * API, the queue where one is configured, and the deployed app's sign-in (cli/deployed-checks.ts).
+ * Exit 0 when all pass, 1 when one fails, 2 on bad settings.
  */
 import type { Command } from 'commander';
 import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
@@ -11,6 +12,7 @@ import { createCredential } from '../shared/mde/credential';
 import { claimsOf } from '../shared/mde/token-claims';
 import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { forgedPrincipalCheck } from './deployed-checks';
 import { storageWords } from './mode';
 import { preflight, sayRetries } from './preflight';
 import { openReads } from './read-session';
@@ -143,6 +145,7 @@ export async function runDoctor(io: CliIo): Promise<number> {
       await tokenCheck(config),
       await apiCheck(runtime, io),
       await queueCheck(config),
+      await forgedPrincipalCheck(io.env),
     ];
     for (const check of checks) io.stdout.write(lineOf(check));
     return checks.some((c) => 'pass' in c && !c.pass) ? EXIT.failure : EXIT.ok;

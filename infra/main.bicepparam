@@ -2,8 +2,15 @@
 // reaches every service with its managed identity.
 using './main.bicep'
 
-// Used by both `azd up` and a manual deployment.
-param environmentName = 'soc'
+// Used by both `azd up` and a manual deployment. azd passes the name of its environment (`azd env new`,
+// `azd up -e <name>`) in AZURE_ENV_NAME, so two azd environments deploy two sets of resources; a manual
+// deployment without it gets 'soc'. MDE_ISOLATOR_ENVIRONMENT_NAME overrides it: an azd environment that
+// deployed before this name followed it was named 'soc' whatever azd called it, and keeps its resources
+// with `azd env set MDE_ISOLATOR_ENVIRONMENT_NAME soc`. 2 to 12 letters, digits and hyphens.
+param environmentName = readEnvironmentVariable(
+  'MDE_ISOLATOR_ENVIRONMENT_NAME',
+  readEnvironmentVariable('AZURE_ENV_NAME', 'soc')
+)
 
 // Stay in dry-run until the decision log of real alerts has been reviewed; then redeploy with 'enforce'.
 param isolationMode = 'dry-run'

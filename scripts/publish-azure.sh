@@ -5,6 +5,9 @@
 # "Worker runtime cannot be 'None'". `--node` and not `--typescript`: the package holds compiled
 # JavaScript, and `--typescript` would have Core Tools build it again, without the devDependencies.
 #
+# On a new app the first upload can fail with 403 while the app identity's storage role propagates:
+# scripts/retry-upload.sh retries that failure alone.
+#
 #   npm run publish:azure -- <function-app-name> [more options for func azure functionapp publish]
 set -euo pipefail
 
@@ -25,4 +28,5 @@ fi
 package=${PACKAGE_DIR:-$root/.deploy/package}
 "$root/scripts/stage-package.sh" "$package"
 cd "$package"
-func azure functionapp publish "$app" --node "$@"
+
+"$root/scripts/retry-upload.sh" func azure functionapp publish "$app" --node "$@"

@@ -35,8 +35,19 @@ node -e '
   require("node:fs").writeFileSync(process.argv[2], `${JSON.stringify(pkg, null, 2)}\n`);
 ' package.json "$out/package.json"
 
-# Exactly the locked production dependencies. No install scripts: every dependency ships prebuilt.
-(cd "$out" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
+# Exactly the locked production dependencies. No install scripts: every dependency ships prebuilt. The CLI's
+# own dependencies (commander, cli-progress, cli-table3) are optionalDependencies: every install of the
+# repository or of a packed copy (`npm ci`, `npm i -g`) gets them, and the functions never import them, so
+# the package leaves them out (test/infra/package-dependencies.test.ts keeps the two lists apart).
+(cd "$out" && npm ci --omit=dev --omit=optional --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
+# Source maps and TypeScript sources and declarations are never loaded at run time (the app's own dist has no
+# maps either): about half the bytes and files of the dependencies, which Flex downloads on every cold start.
+find "$out/node_modules" -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) -delete
+
+# The API reference page (functions/docs.ts) serves two files of swagger-ui-dist; its other bundles are
+# about 11 MB that nothing loads.
+find "$out/node_modules/swagger-ui-dist" -type f ! -name 'swagger-ui-bundle.js' ! -name 'swagger-ui.css' \
+  ! -name 'package.json' ! -name 'LICENSE' ! -name 'NOTICE' ! -name '*.LICENSE.txt' -delete
 
 # azd keeps node_modules only when the folder has a .funcignore of its own; Core Tools reads it too.
 printf '# Written by scripts/stage-package.sh: everything in this folder is the package.\n.funcignore\n' \

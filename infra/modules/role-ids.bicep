@@ -14,11 +14,7 @@ var serviceBusDataReceiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 
 @export()
-@description('Storage Queue Data Contributor: host features backed by queues, per the identity-based host storage docs.')
-var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-
-@export()
-@description('Storage Table Data Contributor: host features backed by tables, per the identity-based host storage docs.')
+@description('Storage Table Data Contributor: the state store of the app (shared/state) and the diagnostic events of the host.')
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
 @export()

@@ -2,7 +2,7 @@
 // each queue (not the namespace) for Service Bus, the host storage account, the Application Insights resource.
 
 import { serviceBusDataSenderRoleId, serviceBusDataReceiverRoleId } from 'role-ids.bicep'
-import { storageBlobDataOwnerRoleId, storageQueueDataContributorRoleId, storageTableDataContributorRoleId } from 'role-ids.bicep'
+import { storageBlobDataOwnerRoleId, storageTableDataContributorRoleId } from 'role-ids.bicep'
 import { monitoringMetricsPublisherRoleId } from 'role-ids.bicep'
 
 @description('Object (principal) id of the function app identity.')
@@ -103,26 +103,15 @@ resource deadLetterSender 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 // Host storage with an identity: Blob Data Owner is what the Functions host needs for AzureWebJobsStorage
-// (and the Flex deployment container); queue and table access cover host features backed by them, as the
-// identity-based host storage guidance lists.
+// (and the Flex deployment container); Table Data Contributor covers the host's diagnostic events and the
+// app's state store (shared/state). No Storage Queue role: only blob triggers and Durable Functions use host
+// queues, and this app has neither (its queues are Service Bus). The role table of "Connecting to host
+// storage with an identity": https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
 resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, storageBlobDataOwnerRoleId)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwnerRoleId)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, principalId, storageQueueDataContributorRoleId)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId(
-      'Microsoft.Authorization/roleDefinitions',
-      storageQueueDataContributorRoleId
-    )
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

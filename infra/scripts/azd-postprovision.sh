@@ -4,10 +4,12 @@
 # otherwise it prints the one command an administrator runs, and `azd up` goes on (the app starts in
 # dry-run, and without the grant MDE only answers 403).
 #
-# Env from azd: AZURE_RESOURCE_GROUP. MDE_GRANT_RETRY_SECONDS (default 30) spaces the retries below.
+# Env from azd: AZURE_RESOURCE_GROUP, AZURE_ENV_NAME. MDE_GRANT_RETRY_SECONDS (default 30) spaces the retries below.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=infra/scripts/azd-app.sh
+source "$root/infra/scripts/azd-app.sh"
 rg=${AZURE_RESOURCE_GROUP:?AZURE_RESOURCE_GROUP is not set (azd sets it for a resource-group deployment)}
 retry_seconds=${MDE_GRANT_RETRY_SECONDS:-30}
 readonly ATTEMPTS=5
@@ -27,14 +29,8 @@ if ! command -v az >/dev/null; then
   exit 0
 fi
 
-app=$(az resource list --resource-group "$rg" --resource-type Microsoft.Web/sites \
-  --query "[?tags.\"azd-service-name\"=='api'].name | [0]" --output tsv)
-principal=$(az functionapp identity show --resource-group "$rg" --name "$app" \
-  --query 'principalId || values(userAssignedIdentities)[0].principalId' --output tsv)
-if [[ ! $principal =~ ^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$ ]]; then
-  echo "error: no managed identity found on function app '$app' in $rg" >&2
-  exit 1
-fi
+app=$(azd_app "$rg")
+principal=$(azd_principal "$rg" "$app")
 
 grant=(az deployment group create --resource-group "$rg" --name mde-permissions
   --template-file "$root/infra/permissions.bicep" --parameters "principalId=$principal" --output none)

@@ -27,15 +27,36 @@ export interface AppCredential extends TokenCredential {
 /** What MSAL reports when no managed identity endpoint is configured (a developer machine). */
 const NO_MANAGED_IDENTITY_ENDPOINT = 'DefaultToImds';
 
+function managedIdentityApplication(clientId: string | null): ManagedIdentityApplication {
+  return new ManagedIdentityApplication({
+    managedIdentityIdParams: clientId ? { userAssignedClientId: clientId } : undefined,
+    // The caller retries on its own schedule; one request here.
+    system: { disableInternalRetries: true },
+  });
+}
+
 /**
- * A user-assigned identity (AZURE_CLIENT_ID) goes straight to ManagedIdentityCredential, so a
- * developer's Azure CLI login can never stand in for it. Otherwise DefaultAzureCredential picks the
- * system-assigned identity in Azure (IDENTITY_ENDPOINT/IDENTITY_HEADER) or a developer login locally,
+ * Whether this process runs where a managed identity is its identity: the platform gave it an
+ * identity endpoint (App Service and Functions set IDENTITY_ENDPOINT and IDENTITY_HEADER), or the
+ * deployment named a user-assigned identity (AZURE_CLIENT_ID).
+ */
+function hasManagedIdentity(config: CredentialConfig): boolean {
+  if (config.managedIdentityClientId) return true;
+  return managedIdentityApplication(null).getManagedIdentitySource() !== NO_MANAGED_IDENTITY_ENDPOINT;
+}
+
+/**
+ * Chosen once from the environment, never by trying credentials in turn. Where a managed identity is
+ * the process's identity (in Azure), ManagedIdentityCredential alone: DefaultAzureCredential would
+ * put a client secret (AZURE_CLIENT_SECRET), AZURE_TOKEN_CREDENTIALS or a developer login ahead of it
+ * or in its place, so a stray app setting could change who isolates devices (docs/mde-api.md §14).
+ * Elsewhere (a workstation running the CLI), DefaultAzureCredential finds the developer's login,
  * signing in at the authority of the configured cloud.
  */
 function libraryCredential(config: CredentialConfig): TokenCredential {
-  if (config.managedIdentityClientId) {
-    return new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
+  if (hasManagedIdentity(config)) {
+    const clientId = config.managedIdentityClientId;
+    return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
   }
   return new DefaultAzureCredential({ authorityHost: config.authorityHost });
 }
@@ -58,14 +79,8 @@ class ProcessCredential implements AppCredential {
   }
 
   async getFreshToken(scope: string): Promise<AccessToken | null> {
-    const clientId = this.config.managedIdentityClientId;
-    const managedIdentity = new ManagedIdentityApplication({
-      managedIdentityIdParams: clientId ? { userAssignedClientId: clientId } : undefined,
-      // The caller retries on its own schedule; one request here.
-      system: { disableInternalRetries: true },
-    });
-    if (!clientId && managedIdentity.getManagedIdentitySource() === NO_MANAGED_IDENTITY_ENDPOINT)
-      return libraryCredential(this.config).getToken(scope);
+    if (!hasManagedIdentity(this.config)) return libraryCredential(this.config).getToken(scope);
+    const managedIdentity = managedIdentityApplication(this.config.managedIdentityClientId);
     const result = await managedIdentity.acquireToken({ resource: scope, forceRefresh: true });
     return {
       token: result.accessToken,

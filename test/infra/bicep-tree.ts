@@ -6,7 +6,9 @@
  * - it predates the `extension <name>` statement (Bicep 0.30+), which it parses as a top-level ERROR made of
  *   exactly two identifiers, the first being `extension`;
  * - it has no `.bicepparam` rules: `param name = value` parses as a parameter declaration whose `=` is an
- *   ERROR and whose value is read as a type. Only that `=` is forgiven, so a broken value still fails.
+ *   ERROR and whose value is read as a type; when the value is a function call (`readEnvironmentVariable(…)`),
+ *   the `=` becomes a missing type identifier instead, followed by the call. Only that `=` is forgiven, so a
+ *   broken value still fails.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -106,7 +108,10 @@ function isExtensionStatement(node: SyntaxNode): boolean {
 }
 
 function isParamAssignment(file: BicepFile, node: SyntaxNode): boolean {
-  return file.kind === 'bicepparam' && node.parent?.type === 'parameter_declaration' && node.text === '=';
+  if (file.kind !== 'bicepparam' || node.parent?.type !== 'parameter_declaration') return false;
+  // `param name = call(…)`: the type the grammar expected where the `=` stands, then the call.
+  if (node.isMissing) return node.type === 'identifier' && node.nextNamedSibling?.type === 'call_expression';
+  return node.text === '=';
 }
 
 /** Syntax errors as `path:line:column: message`, except the two documented grammar gaps. */
@@ -114,7 +119,7 @@ export function syntaxProblems(file: BicepFile): string[] {
   const problems: string[] = [];
   for (const node of descendants(file.root)) {
     const where = `${file.path}:${lineOf(node)}:${node.startPosition.column + 1}`;
-    if (node.isMissing) problems.push(`${where}: missing ${node.type}`);
+    if (node.isMissing && !isParamAssignment(file, node)) problems.push(`${where}: missing ${node.type}`);
     else if (node.type === 'ERROR' && !isExtensionStatement(node) && !isParamAssignment(file, node))
       problems.push(`${where}: cannot parse "${node.text.split('\n')[0].slice(0, 60)}"`);
   }

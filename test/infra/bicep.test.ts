@@ -469,6 +469,19 @@ describe('role assignments', () => {
     ]);
   });
 
+  it('fails on a role nothing in the app uses: Storage Queue Data Contributor', () => {
+    const files = replacing('infra/modules/role-ids.bicep', (t) =>
+      t.concat(
+        "\n@export()\nvar storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'\n",
+      ),
+    );
+    expect(ruleRoleAssignments(files)).toEqual([
+      expect.stringContaining(
+        'storageQueueDataContributorRoleId grants Storage Queue Data Contributor: nothing in the app uses Storage queues',
+      ),
+    ]);
+  });
+
   it('fails on a hard-coded role id, a missing grant or a wrong scope', () => {
     const hardCoded = replacing('infra/modules/roles.bicep', (t) =>
       t.replace(
@@ -588,11 +601,32 @@ describe('deployment defaults and parameter file', () => {
 
   it('fails on a parameter main.bicep does not declare or a missing required one', () => {
     const files = replacing('infra/main.bicepparam', (t) =>
-      t.replace("param environmentName = 'soc'", "param environmentNam = 'soc'"),
+      t.replace('param environmentName =', 'param environmentNam ='),
     );
     expect(ruleParamFile(files)).toEqual([
       expect.stringContaining('environmentNam is not a parameter of main.bicep'),
       expect.stringContaining('required parameter environmentName is not set'),
+    ]);
+  });
+
+  it('fails when the environment name is fixed, so two azd environments would collide', () => {
+    const files = replacing('infra/main.bicepparam', (t) =>
+      t.replace("readEnvironmentVariable('AZURE_ENV_NAME', 'soc')", "'soc'"),
+    );
+    expect(ruleParamFile(files)).toEqual([
+      expect.stringContaining("environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)"),
+    ]);
+  });
+
+  it('fails when an override falls back to anything but the azd environment name', () => {
+    const files = replacing('infra/main.bicepparam', (t) =>
+      t.replace(
+        "readEnvironmentVariable('AZURE_ENV_NAME', 'soc')",
+        "readEnvironmentVariable('OTHER', 'soc')",
+      ),
+    );
+    expect(ruleParamFile(files)).toEqual([
+      expect.stringContaining("environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)"),
     ]);
   });
 });

@@ -31,10 +31,19 @@ export const DOCUMENTED_ROLE_IDS: Readonly<Record<string, string>> = {
   serviceBusDataSenderRoleId: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
   serviceBusDataReceiverRoleId: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
   storageBlobDataOwnerRoleId: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-  storageQueueDataContributorRoleId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
   storageTableDataContributorRoleId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisherRoleId: '3913510d-42f4-4e42-8a64-420c390055eb',
   sentinelResponderRoleId: '3e150937-b8fe-4cfb-8069-0eaf05ecd056',
+};
+
+/**
+ * Built-in roles the app identity must not hold, with the reason: a role nothing uses is only a door.
+ * Storage queues serve blob triggers and Durable Functions, which this app does not have (its queues are
+ * Service Bus); functions-reference "Connecting to host storage with an identity".
+ */
+export const UNNEEDED_ROLE_IDS: Readonly<Record<string, string>> = {
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88':
+    'Storage Queue Data Contributor: nothing in the app uses Storage queues',
 };
 
 /** App settings the Functions host (not the app code) reads. Anything else in Bicep must be read by config. */
@@ -514,9 +523,11 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
     const value = literal(d.value);
     constants.set(d.name, typeof value === 'string' ? value : undefined);
   }
-  for (const [name, id] of constants)
+  for (const [name, id] of constants) {
     if (name in DOCUMENTED_ROLE_IDS && DOCUMENTED_ROLE_IDS[name] !== id)
       problems.push(`role constant ${name} is ${id}, documented id is ${DOCUMENTED_ROLE_IDS[name]}`);
+    if (id && id in UNNEEDED_ROLE_IDS) problems.push(`role constant ${name} grants ${UNNEEDED_ROLE_IDS[id]}`);
+  }
   const granted: { role: string; scopeType: string; scopeName: string }[] = [];
   for (const file of files) {
     const imported = imports(file);
@@ -554,7 +565,6 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
     ['serviceBusDataSenderRoleId', 'Microsoft.ServiceBus/namespaces/queues', 'queueName'],
     ['serviceBusDataReceiverRoleId', 'Microsoft.ServiceBus/namespaces/queues', 'queueName'],
     ['storageBlobDataOwnerRoleId', 'Microsoft.Storage/storageAccounts'],
-    ['storageQueueDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
     ['storageTableDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
     ['monitoringMetricsPublisherRoleId', 'Microsoft.Insights/components'],
     ['sentinelResponderRoleId', 'Microsoft.OperationalInsights/workspaces'],
@@ -664,6 +674,17 @@ export function ruleParamFile(files: BicepFile[]): string[] {
     for (const p of required)
       if (!set.some((s) => s.name === p.name))
         problems.push(`${file.path}: required parameter ${p.name} is not set`);
+    // A fixed name would make two azd environments of one resource group update the same resources.
+    const environmentName = set.find((s) => s.name === 'environmentName');
+    const readsAzdName = (node: SyntaxNode | null): boolean => {
+      if (node?.childForFieldName('function')?.text !== 'readEnvironmentVariable') return false;
+      const [name, fallback] = node.childForFieldName('arguments')?.namedChildren ?? [];
+      return literal(name ?? null) === 'AZURE_ENV_NAME' || readsAzdName(fallback ?? null);
+    };
+    if (environmentName && !readsAzdName(environmentName.value))
+      problems.push(
+        `${where(file, environmentName.line)}: environmentName must be readEnvironmentVariable('AZURE_ENV_NAME', …)`,
+      );
   }
   return problems;
 }

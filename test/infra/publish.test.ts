@@ -124,6 +124,11 @@ describe('npm run publish:azure', () => {
       for (const name of Object.keys(pkg.dependencies)) expect(existsSync(join(modules, name))).toBe(true);
       for (const tool of ['typescript', 'jest', 'ts-jest', '@biomejs/biome', 'tree-sitter', 'fast-check'])
         expect(existsSync(join(modules, tool))).toBe(false);
+      // The CLI's own packages (package-dependencies.test.ts keeps them optionalDependencies).
+      for (const cliOnly of Object.keys(pkg.optionalDependencies))
+        expect(existsSync(join(modules, cliOnly))).toBe(false);
+      // Nothing loads source maps, TypeScript sources or declarations at run time.
+      expect(filesUnder(modules).filter((f) => /\.(map|ts|mts|cts)$/.test(f))).toEqual([]);
       // The repository's node_modules holds the devDependencies too: the package is a fraction of it.
       expect(bytesUnder(staged())).toBeLessThan(bytesUnder(join(repoRoot, 'node_modules')) / 2);
     });
@@ -138,6 +143,21 @@ describe('npm run publish:azure', () => {
         expect(load.stderr).not.toMatch(/Cannot find module|Error:/);
         expect(load.status).toBe(0);
       }
+    });
+
+    it('keeps the two files the API reference page serves, and none of the other Swagger UI bundles', () => {
+      const serve = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          "for (const f of ['swagger-ui-bundle.js', 'swagger-ui.css']) require.resolve('swagger-ui-dist/' + f)",
+        ],
+        { cwd: staged(), encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } },
+      );
+      expect(serve.stderr).toBe('');
+      expect(existsSync(join(staged(), 'node_modules', 'swagger-ui-dist', 'swagger-ui-es-bundle.js'))).toBe(
+        false,
+      );
     });
   });
 });

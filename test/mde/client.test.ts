@@ -41,7 +41,7 @@ beforeAll(async () => {
     userAssignedIdentities: { [ISOLATE_ONLY]: ['Machine.Isolate'], [READ_ONLY]: ['Machine.Read.All'] },
     lifecycle: { pendingMs: STEP_MS, inProgressMs: STEP_MS, offlineTimeoutMs: 100 * STEP_MS },
   });
-  // No AZURE_CLIENT_ID: DefaultAzureCredential, which finds the App Service managed identity.
+  // No AZURE_CLIENT_ID: the system-assigned identity, found by its App Service endpoint.
   credential = createCredential(configFor());
   client = createMdeClient(configFor(), { credential });
 });
@@ -51,7 +51,7 @@ afterEach(() => {
   sim.setRateLimits(DEFAULT_RATE_LIMITS);
 });
 
-describe('lookups through DefaultAzureCredential and the managed identity endpoint', () => {
+describe('lookups through the managed identity endpoint', () => {
   it('gets a machine by id, accepting an upper-case id', async () => {
     const id = idOf('dc01.contoso.local');
     const machine = await client.getMachine(id.toUpperCase());

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Creates (or completes) the app registration that Entra sign-in for the manual endpoints needs (guide,
+# "Signing in with Entra ID"), and prints its application (client) id for `manualAuthClientId`:
+# - the app role Isolation.Operator, for users and applications (shared/manual/caller.ts checks it);
+# - the Application ID URI api://<appId>, the resource callers ask a token for;
+# - access tokens of version 2 (api.requestedAccessTokenVersion = 2): App Service authentication is set up
+#   with the v2.0 issuer (infra/modules/entra-auth.bicep), while a registration left at the default (null,
+#   meaning 1) gets v1.0 tokens, whose issuer (https://sts.windows.net/<tenant>/) is not that one
+#   (https://learn.microsoft.com/graph/api/resources/apiapplication,
+#   https://learn.microsoft.com/entra/identity-platform/access-tokens);
+# - a service principal that requires assignment, so only the people and tools assigned the role get a token.
+# Safe to run again: an existing registration of that name is completed, not duplicated.
+#
+#   infra/scripts/create-operator-app.sh [display-name]     (default mde-isolator-operators)
+set -euo pipefail
+
+readonly ROLE=Isolation.Operator
+name=${1:-mde-isolator-operators}
+
+app_id=$(az ad app list --display-name "$name" --query '[0].appId' --output tsv)
+if [[ -z $app_id ]]; then
+  roles=$(mktemp)
+  trap 'rm -f "$roles"' EXIT
+  cat >"$roles" <<JSON
+[{"allowedMemberTypes":["User","Application"],"displayName":"Isolation operator",
+  "description":"Isolate, release and cancel through mde-isolator's manual API",
+  "isEnabled":true,"value":"$ROLE","id":"$(node -e 'process.stdout.write(crypto.randomUUID())')"}]
+JSON
+  app_id=$(az ad app create --display-name "$name" --app-roles "@$roles" --query appId --output tsv)
+  echo "created app registration $name ($app_id)" >&2
+elif [[ $(az ad app show --id "$app_id" --query "length(appRoles[?value=='$ROLE'])" --output tsv) == 0 ]]; then
+  echo "error: app registration $name ($app_id) exists without the $ROLE app role; add it, or give another name" >&2
+  exit 1
+fi
+
+az ad app update --id "$app_id" --identifier-uris "api://$app_id"
+graph=$(az cloud show --query endpoints.microsoftGraphResourceId --output tsv)
+az rest --method patch --url "${graph%/}/v1.0/applications(appId='$app_id')" \
+  --headers 'Content-Type=application/json' --body '{"api":{"requestedAccessTokenVersion":2}}' --output none
+az ad sp show --id "$app_id" --output none 2>/dev/null || az ad sp create --id "$app_id" --output none
+az ad sp update --id "$app_id" --set appRoleAssignmentRequired=true
+
+echo "$app_id"
