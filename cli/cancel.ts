@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import { cancelPendingAction } from '../shared/manual/cancel';
 import { isMdeApiError } from '../shared/mde/errors';
+import { resolveActionId } from './action-id';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { mdeErrorText } from './mde-error-text';
 import { formatOf, type OutputFlags, withOutputOptions } from './output';
 import { openReads, operatorName } from './read-session';
 
@@ -29,8 +31,13 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
   const runtime = openReads('cancel', io);
   if (typeof runtime === 'number') return runtime;
   try {
+    const resolved = await resolveActionId(actionId, runtime.store.register, runtime.storage);
+    if ('error' in resolved) {
+      io.stderr.write(`cancel: ${resolved.error}\n`);
+      return EXIT.badInput;
+    }
     const result = await cancelPendingAction(runtime, {
-      actionId: actionId.trim(),
+      actionId: resolved.id,
       reason,
       force: options.force === true,
       by: operatorName(io, options.by),
@@ -55,7 +62,7 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
     return EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(`cancel: ${error.message}\n`);
+    io.stderr.write(`cancel: ${mdeErrorText(error)}\n`);
     return error.kind === 'refused-before-sending' || error.kind === 'not-found'
       ? EXIT.badInput
       : EXIT.failure;
@@ -68,7 +75,10 @@ export function registerCancel(program: Command, cli: CliContext): void {
   const command = program
     .command('cancel')
     .description('cancel a pending MDE action this app posted (--force for any other)')
-    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release')
+    .argument(
+      '<actionId>',
+      'MachineAction id as printed (a unique prefix, such as the 8 characters a table shows, will do)',
+    )
     .option('--reason <text>', 'why: recorded in the MDE cancellation comment (required)')
     .option('--force', 'cancel an action this app did not post')
     .option('--by <name>', 'who asks (default: the login name)');

@@ -14,7 +14,7 @@ import { deviceDisplayName } from '../shared/kernel/device-label';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime';
-import { type SeenAction, watchActions } from './action-watch';
+import { ActionLog, type ActionView, type SeenAction, watchActions } from './action-watch';
 import { type CliIo, EXIT, FatalCliError } from './context';
 import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
 import {
@@ -23,6 +23,7 @@ import {
   endOnBadInput,
   endVerb,
   formatOf,
+  localTime,
   type OutputFlags,
   type OutputFormat,
   renderTable,
@@ -189,20 +190,10 @@ function openSession(
     });
     // Only ever awaited in a race with the end of the run.
     refusal.catch(() => undefined);
-    let actions = new Map<string, SeenAction>();
+    const log = new ActionLog((action) => say(`${seenLine(action)}\n`));
     const runtime = createRuntime({
       ...overrides,
-      decorateApi: (api) => {
-        const watched = watchActions(overrides.decorateApi?.(api) ?? api, {
-          seen: (action) =>
-            say(
-              `${action.how} ${action.type} action ${action.actionId} on ${action.computerDnsName ?? action.machineId} (${action.status})\n`,
-            ),
-          refused: () => refuse(),
-        });
-        actions = watched.actions;
-        return watched.api;
-      },
+      decorateApi: (api) => watchActions(overrides.decorateApi?.(api) ?? api, log, () => refuse()),
       env,
       mode: 'inline',
       policy,
@@ -212,6 +203,7 @@ function openSession(
           bar?.increment();
         },
         note(level, record) {
+          if (record.event === 'action-adopted') log.note(record.action as ActionView, 'followed');
           if (level !== 'info') notes.push({ level, ...record });
         },
       },
@@ -226,7 +218,7 @@ function openSession(
     const session: DispatchSession = {
       runtime,
       outcomes,
-      actions,
+      actions: log.actions,
       notes,
       format: formatOf(flags),
       wide: flags.wide ?? false,
@@ -274,6 +266,14 @@ function openSession(
       throw new SessionError(error.message);
     throw error;
   }
+}
+
+/** The line that reports an action as soon as it is seen: posted by this run, or followed (adopted). */
+export function seenLine(action: SeenAction): string {
+  const on = `${action.type} action ${action.actionId} on ${action.computerDnsName ?? action.machineId}`;
+  if (action.how === 'posted') return `posted ${on} (${action.status})`;
+  const since = action.createdAt ? ` since ${localTime(action.createdAt)}` : '';
+  return `following ${on} by ${action.requestor ?? 'someone else'}, ${action.status}${since}`;
 }
 
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
@@ -372,10 +372,12 @@ export function writeOpenActions(
   io.stderr.write(
     `${why}: ${unfinished} request(s) not ended; ${open.length} action(s) posted or followed and not ended in MDE\n`,
   );
-  for (const action of open)
+  for (const action of open) {
+    const followed = action.how === 'followed' ? `, followed (by ${action.requestor ?? 'someone else'})` : '';
     io.stderr.write(
-      `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}: mde-isolator status ${action.actionId}\n`,
+      `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}${followed}: mde-isolator status ${action.actionId}\n`,
     );
+  }
 }
 
 /** The JSON document of a dispatching verb: its own fields plus every action id seen and how the wait ended. */

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { isMdeApiError } from '../shared/mde/errors';
 import type { Machine } from '../shared/mde/types';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { mdeErrorText } from './mde-error-text';
 import {
   type Column,
   formatOf,
@@ -62,7 +63,7 @@ export async function runLookup(name: string, options: OutputFlags, io: CliIo): 
     return EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(`lookup: ${error.message}\n`);
+    io.stderr.write(`lookup: ${mdeErrorText(error)}\n`);
     return error.kind === 'refused-before-sending' ? EXIT.badInput : EXIT.failure;
   } finally {
     await runtime.close();

@@ -177,3 +177,12 @@ export function shortId(id: string, wide: boolean | undefined): string {
   if (wide || id.length <= 12) return id;
   return `${id.slice(0, 8)}…`;
 }
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** An ISO time in this machine's time zone, to the minute (`2026-12-07 18:04`): what a table shows. */
+export function localTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return `${at.getFullYear()}-${pad2(at.getMonth() + 1)}-${pad2(at.getDate())} ${pad2(at.getHours())}:${pad2(at.getMinutes())}`;
+}

@@ -12,6 +12,7 @@ import type { Runtime } from '../shared/runtime';
 import { StoreUnavailableError } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { type ManualOptions, type ManualSubmission, manualCommand, runManualOrder } from './isolate';
+import { mdeErrorText } from './mde-error-text';
 import { endOnBadInput, endVerb, formatOf } from './output';
 
 export interface ReleaseOptions extends ManualOptions {
@@ -45,6 +46,7 @@ async function checkProvenance(
       });
     const forceReason = options.force ? reason : undefined;
     return {
+      ...order,
       device: { mdeDeviceId: machine.id },
       // The worker asks whose isolation it is again before posting; the reason lets it through there.
       comment: forceReason ? forcedReleaseComment(order.comment, forceReason) : order.comment,
@@ -61,7 +63,7 @@ async function checkProvenance(
     return endVerb(io, format, 'release', EXIT.failure, {
       stage: 'run',
       kind: 'mde-unavailable',
-      message: `whose isolation it is could not be asked of MDE (${error.message}); nothing was posted`,
+      message: `whose isolation it is could not be asked of MDE (${mdeErrorText(error)}); nothing was posted`,
     });
   }
 }
