@@ -148,7 +148,8 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     const callsBefore = sim.calls().length;
     expect(await cli('status', 'not-a-guid')).toMatchObject({
       code: 2,
-      stderr: 'status: "not-a-guid" is not an MDE action id: give the GUID or at least its first 4 characters\n',
+      stderr:
+        'status: "not-a-guid" is not an MDE action id: give the GUID or at least its first 4 characters\n',
     });
     expect(sim.calls()).toHaveLength(callsBefore);
     expect(await cli('isolate', '--host', 'wks-lab', '--comment', 'x', '--wait', 'soon')).toMatchObject({
