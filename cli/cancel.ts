@@ -8,8 +8,9 @@ import { cancelPendingAction } from '../shared/manual/cancel';
 import { isMdeApiError } from '../shared/mde/errors';
 import { resolveActionId } from './action-id';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { withExamples } from './help';
 import { mdeErrorText } from './mde-error-text';
-import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { fitLine, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
 
 export interface CancelOptions extends OutputFlags {
@@ -54,10 +55,15 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
       );
       return EXIT.notCarriedOut;
     }
-    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
+    if (formatOf(options, io) === 'json') writeJson(io, options, action);
     else
       io.stdout.write(
-        `${action.type} action ${action.id} on ${action.computerDnsName ?? action.machineId}: ${action.status}\n`,
+        fitLine(
+          io,
+          options,
+          `${action.type} action ${action.id} on ${action.computerDnsName ?? action.machineId}: ${action.status}`,
+          2,
+        ),
       );
     return EXIT.ok;
   } catch (error) {
@@ -82,7 +88,10 @@ export function registerCancel(program: Command, cli: CliContext): void {
     .option('--reason <text>', 'why: recorded in the MDE cancellation comment (required)')
     .option('--force', 'cancel an action this app did not post')
     .option('--by <name>', 'who asks (default: the login name)');
-  withOutputOptions(command).action(async (actionId: string, options: CancelOptions) => {
+  withExamples(withOutputOptions(command), [
+    "mde-isolator cancel 6f1c2b3a --reason 'wrong device'",
+    "mde-isolator cancel 6f1c2b3a --reason 'not ours, storm' --force",
+  ]).action(async (actionId: string, options: CancelOptions) => {
     cli.exitWith(await runCancel(actionId, options, cli.io));
   });
 }

@@ -28,9 +28,9 @@ import {
   type OutputFormat,
   renderTable,
   renderTsv,
-  shortId,
   tableWidth,
   wrapText,
+  writeJson,
   writeJsonError,
 } from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
@@ -48,6 +48,8 @@ export interface DispatchSession {
   notes: Record<string, unknown>[];
   format: OutputFormat;
   wide: boolean;
+  /** `--query`'s field paths for the JSON document. */
+  query?: string[][];
   maxWaitMs: number;
   /** Shows progress over `total` requests (only on a terminal, on stderr) until the wait ends. */
   startProgress(total: number, doing: string): void;
@@ -120,7 +122,7 @@ export async function startSession(
   overrides: RuntimeOptions = {},
   rules: SessionRules = {},
 ): Promise<DispatchSession | number> {
-  const format = formatOf(flags);
+  const format = formatOf(flags, io);
   const fail = (code: number, error: CliFailure, line?: string) =>
     endVerb(io, format, verb, code, error, line);
   const badInput = (message: string) => endOnBadInput(io, format, verb, message);
@@ -220,15 +222,21 @@ function openSession(
       outcomes,
       actions: log.actions,
       notes,
-      format: formatOf(flags),
+      format: formatOf(flags, io),
       wide: flags.wide ?? false,
+      query: flags.query,
       maxWaitMs,
       startProgress(total, doing) {
         const stream = io.stderr as NodeJS.WriteStream;
         if (!stream.isTTY || total === 0 || session.format !== 'table') return;
+        const format = `${doing} {bar} {value}/{total} requests ended | {duration_formatted}`;
         bars = new MultiBar({
           stream,
-          format: `${doing} {bar} {value}/{total} requests ended | {duration_formatted}`,
+          format,
+          // The bar's own line fits the terminal, so lines printed above it may wrap: cli-progress
+          // turns the terminal's wrapping off unless told, which cut "posted …" lines at the edge.
+          barsize: Math.max(10, Math.min(40, (stream.columns || 80) - 1 - widestText(format, total))),
+          linewrap: true,
           hideCursor: true,
         });
         bar = bars.create(total, 0);
@@ -276,6 +284,14 @@ export function seenLine(action: SeenAction): string {
   return `following ${on} by ${action.requestor ?? 'someone else'}, ${action.status}${since}`;
 }
 
+/** The bar line's width without the bar, at its widest (every request ended, a long wait). */
+function widestText(format: string, total: number): number {
+  return format
+    .replace('{bar}', '')
+    .replace('{value}/{total}', `${total}/${total}`)
+    .replace('{duration_formatted}', '59m59s').length;
+}
+
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
   return deviceDisplayName(device, { computerDnsName }) ?? '?';
 }
@@ -320,7 +336,7 @@ const SUMMARY_COLUMNS: Column[] = [
   { head: 'Device', min: 10 },
   { head: 'Asked', min: 10 },
   { head: 'Outcome', min: 9 },
-  { head: 'Action', min: 9 },
+  { head: 'Action', min: 9, kind: 'id' },
   { head: 'Time', min: 6 },
   { head: 'Reason', min: 15, flex: true },
 ];
@@ -335,18 +351,17 @@ export function renderSummary(
   io: CliIo,
   session: Pick<DispatchSession, 'format' | 'wide'>,
 ): string {
-  const cells = (shorten: boolean) =>
-    rows.map((row) => [
-      row.device,
-      row.asked,
-      row.outcome,
-      shorten ? shortId(row.actionId, session.wide) : row.actionId,
-      duration(row.timeMs),
-      row.reason,
-    ]);
-  if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells(false));
+  const cells = rows.map((row) => [
+    row.device,
+    row.asked,
+    row.outcome,
+    row.actionId,
+    duration(row.timeMs),
+    row.reason,
+  ]);
+  if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells);
   const width = tableWidth(io, session.wide);
-  return `${renderTable(SUMMARY_COLUMNS, cells(true), width)}${wrapText(SUMMARY_LEGEND, width)}\n`;
+  return `${renderTable(SUMMARY_COLUMNS, cells, width, session.wide)}${wrapText(SUMMARY_LEGEND, width)}\n`;
 }
 
 /** Actions posted or followed that no ended request accounts for: what still runs in MDE. */
@@ -380,9 +395,14 @@ export function writeOpenActions(
   }
 }
 
-/** The JSON document of a dispatching verb: its own fields plus every action id seen and how the wait ended. */
-export function jsonResult(session: DispatchSession, end: WaitEnd, fields: Record<string, unknown>): string {
-  return `${JSON.stringify({ ...fields, actions: [...session.actions.values()], wait: end }, null, 2)}\n`;
+/** Writes the JSON document of a dispatching verb: its own fields plus every action seen and how the wait ended. */
+export function writeJsonResult(
+  io: CliIo,
+  session: DispatchSession,
+  end: WaitEnd,
+  fields: Record<string, unknown>,
+): void {
+  writeJson(io, session, { ...fields, actions: [...session.actions.values()], wait: end });
 }
 
 export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {

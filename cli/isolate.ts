@@ -14,16 +14,17 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
   deviceLabel,
-  jsonResult,
   openActions,
   outcomeRow,
   renderSummary,
   type SessionFlags,
   startSession,
   timeScaleOption,
+  writeJsonResult,
   writeNotes,
   writeOpenActions,
 } from './dispatch-session';
+import { examplesText } from './help';
 import { dispatchExitCode } from './outcome-exit';
 import { endOnBadInput, formatOf, withOutputOptions } from './output';
 import { operatorName } from './read-session';
@@ -97,11 +98,11 @@ export async function runManualOrder(
   isolationType: MdeIsolationType = 'Full',
 ): Promise<number> {
   const device = deviceFromOptions(options);
-  if (typeof device === 'string') return endOnBadInput(io, formatOf(options), action, device);
+  if (typeof device === 'string') return endOnBadInput(io, formatOf(options, io), action, device);
   if (!options.comment?.trim())
     return endOnBadInput(
       io,
-      formatOf(options),
+      formatOf(options, io),
       action,
       '--comment is required; it goes into the MDE action for the audit trail',
     );
@@ -123,7 +124,7 @@ export async function runManualOrder(
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
-    if (session.format === 'json') io.stdout.write(jsonResult(session, end, { outcomes }));
+    if (session.format === 'json') writeJsonResult(io, session, end, { outcomes });
     else if (outcomes.length > 0)
       io.stdout.write(
         renderSummary(
@@ -179,7 +180,7 @@ function isolateFlags(options: IsolateOptions): { type: MdeIsolationType; overri
 
 export async function runIsolate(options: IsolateOptions, io: CliIo): Promise<number> {
   const flags = isolateFlags(options);
-  if (typeof flags === 'string') return endOnBadInput(io, formatOf(options), 'isolate', flags);
+  if (typeof flags === 'string') return endOnBadInput(io, formatOf(options, io), 'isolate', flags);
   const waive = async (_runtime: Runtime, order: ManualSubmission) => ({
     ...order,
     overrideReason: flags.overrideReason,
@@ -193,6 +194,15 @@ export function registerIsolate(program: Command, cli: CliContext): void {
     .option('--contain', 'contain a device MDE lists as not onboarded (IsolationType UnManagedDevice)')
     .option('--override', "waive the policy's protections for this device (needs --reason)")
     .option('--reason <text>', 'why the protections are waived: recorded in the decision and MDE comment')
+    .addHelpText(
+      'after',
+      examplesText([
+        "mde-isolator isolate --host ws-fin-01 --comment 'IR-1234: ransomware'",
+        "mde-isolator isolate --host dc01 --comment IR-7 --override --reason 'IR-7'",
+        'mde-isolator isolate --host nas-01.contoso.local --comment IR-8 --contain',
+        'mde-isolator isolate --host web1 --comment IR-9 --dry-run -q outcomes',
+      ]),
+    )
     .action(async (options: IsolateOptions) => {
       cli.exitWith(await runIsolate(options, cli.io));
     });

@@ -11,6 +11,7 @@ import { isMdeApiError } from '../shared/mde/errors';
 import type { Runtime } from '../shared/runtime';
 import { StoreUnavailableError } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { examplesText } from './help';
 import { type ManualOptions, type ManualSubmission, manualCommand, runManualOrder } from './isolate';
 import { mdeErrorText } from './mde-error-text';
 import { endOnBadInput, endVerb, formatOf } from './output';
@@ -31,7 +32,7 @@ async function checkProvenance(
   io: CliIo,
 ): Promise<ManualSubmission | number> {
   const reason = options.reason?.trim();
-  const format = formatOf(options);
+  const format = formatOf(options, io);
   try {
     const resolution = await new DeviceResolver(runtime.api, runtime.throttle.clock, 0).resolve(order.device);
     if (resolution.kind !== 'machine') return order;
@@ -72,7 +73,7 @@ export async function runRelease(options: ReleaseOptions, io: CliIo): Promise<nu
   if (options.force && !options.reason?.trim())
     return endOnBadInput(
       io,
-      formatOf(options),
+      formatOf(options, io),
       'release',
       '--force needs --reason; it goes into the MDE comment for the audit trail',
     );
@@ -85,6 +86,13 @@ export function registerRelease(program: Command, cli: CliContext): void {
   manualCommand(program, 'release', 'release one device from isolation (skipped when it is not isolated)')
     .option('--force', 'release an isolation this app did not post, or whose owner is unknown')
     .option('--reason <text>', 'why it is forced: recorded in the MDE comment (required with --force)')
+    .addHelpText(
+      'after',
+      examplesText([
+        "mde-isolator release --host ws-fin-01 --comment 'IR-1234: cleaned'",
+        "mde-isolator release --host ws-hr-02 --comment IR-7 --force --reason 'lead'",
+      ]),
+    )
     .action(async (options: ReleaseOptions) => {
       cli.exitWith(await runRelease(options, cli.io));
     });

@@ -4,8 +4,18 @@ import { isMdeApiError } from '../shared/mde/errors';
 import { isTerminal, type MachineAction } from '../shared/mde/types';
 import { resolveActionId } from './action-id';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { withExamples } from './help';
 import { mdeErrorText } from './mde-error-text';
-import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import {
+  formatOf,
+  localTime,
+  type OutputFlags,
+  type OutputFormat,
+  tableWidth,
+  withOutputOptions,
+  wrapText,
+  writeJson,
+} from './output';
 import { openReads } from './read-session';
 
 const FIELDS: (keyof MachineAction)[] = [
@@ -24,6 +34,26 @@ const FIELDS: (keyof MachineAction)[] = [
   'troubleshootInfo',
 ];
 
+const LABEL_WIDTH = 22;
+
+/** One line per field: `field<TAB>value` in TSV; in a table the value wraps under itself to fit `width`. */
+function fieldLines(action: MachineAction, format: Exclude<OutputFormat, 'json'>, width: number): string {
+  const lines: string[] = [];
+  for (const field of FIELDS) {
+    const value = action[field];
+    if (value === undefined || value === null) continue;
+    const text = String(value);
+    if (format === 'tsv') lines.push(`${field}\t${text.replace(/[\t\r\n]+/g, ' ')}`);
+    else {
+      const shown =
+        field.endsWith('DateTimeUtc') && width !== Number.POSITIVE_INFINITY ? localTime(text) : text;
+      const wrapped = wrapText(shown, Math.max(20, width - LABEL_WIDTH - 1)).split('\n');
+      lines.push(`${field.padEnd(LABEL_WIDTH)} ${wrapped.join(`\n${' '.repeat(LABEL_WIDTH + 1)}`)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export async function runStatus(actionId: string, options: OutputFlags, io: CliIo): Promise<number> {
   // No policy or queue needed: one read, still counted against the machineactions quota.
   const runtime = openReads('status', io);
@@ -35,16 +65,9 @@ export async function runStatus(actionId: string, options: OutputFlags, io: CliI
       return EXIT.badInput;
     }
     const action = await runtime.api.getMachineAction(resolved.id);
-    const format = formatOf(options);
-    if (format === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
-    else
-      for (const field of FIELDS)
-        if (action[field] !== undefined && action[field] !== null)
-          io.stdout.write(
-            format === 'tsv'
-              ? `${field}\t${String(action[field]).replace(/[\t\r\n]+/g, ' ')}\n`
-              : `${field.padEnd(22)} ${String(action[field])}\n`,
-          );
+    const format = formatOf(options, io);
+    if (format === 'json') writeJson(io, options, action);
+    else io.stdout.write(fieldLines(action, format, tableWidth(io, options.wide)));
     return isTerminal(action.status) && action.status !== 'Succeeded' ? EXIT.failure : EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
@@ -65,7 +88,10 @@ export function registerStatus(program: Command, cli: CliContext): void {
       '<actionId>',
       'MachineAction id as printed (a unique prefix, such as the 8 characters a table shows, will do)',
     );
-  withOutputOptions(command).action(async (actionId: string, options: OutputFlags) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator status 6f1c2b3a',
+    'mde-isolator status 6f1c2b3a -o json -q status,computerDnsName',
+  ]).action(async (actionId: string, options: OutputFlags) => {
     cli.exitWith(await runStatus(actionId, options, cli.io));
   });
 }

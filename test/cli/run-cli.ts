@@ -14,6 +14,8 @@ export interface CliExtras {
   confirm?: CliIo['confirm'];
   /** Called with stderr as written so far, after each write. */
   onStderr?: (stderr: string) => void;
+  /** stdout is a terminal this many columns wide (a person reads it: tables); else a pipe (TSV). */
+  terminal?: number;
 }
 
 /** A CLI whose commands run in `cwd` with exactly the settings in `env` (never the test's own environment). */
@@ -26,7 +28,10 @@ export function cliIn(
     let stdout = '';
     let stderr = '';
     const io: CliIo = {
-      stdout: { write: (text: string) => (stdout += text) },
+      stdout: {
+        write: (text: string) => (stdout += text),
+        ...(extras.terminal && { isTTY: true, columns: extras.terminal }),
+      },
       stderr: {
         write: (text: string) => {
           stderr += text;

@@ -97,7 +97,7 @@ describe('isolations', () => {
 
   it("says on its first line when the store is this process's own", async () => {
     const { AzureWebJobsStorage: _shared, ...local } = env;
-    const run = await cliIn(process.cwd(), local)('isolations');
+    const run = await cliIn(process.cwd(), local, { terminal: 80 })('isolations');
     expect(run.code).toBe(0);
     expect(run.stderr.split('\n')[0]).toMatch(/^local store: this process's own breaker and register/);
     expect(run.stdout).toBe('no device in the register\n');
