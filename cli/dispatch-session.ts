@@ -185,7 +185,16 @@ function openSession(
     const notes: Record<string, unknown>[] = [];
     let bars: MultiBar | null = null;
     let bar: SingleBar | null = null;
-    const say = (line: string) => (bars ? bars.log(line) : io.stderr.write(line));
+    // Above the bar, at once: cli-progress holds a logged line until its next redraw, and its stop()
+    // drops what it still holds, so a run ending right after a POST lost the "posted" line.
+    const say = (line: string): void => {
+      if (!bars) {
+        io.stderr.write(line);
+        return;
+      }
+      bars.log(line);
+      bars.update();
+    };
     let refuse: () => void = () => undefined;
     const refusal = new Promise<never>((_resolve, reject) => {
       refuse = () => reject(new FatalCliError(REFUSED_IDENTITY));

@@ -16,6 +16,8 @@ export interface CliExtras {
   onStderr?: (stderr: string) => void;
   /** stdout is a terminal this many columns wide (a person reads it: tables); else a pipe (TSV). */
   terminal?: number;
+  /** stderr is a terminal this many columns wide: a dispatching verb shows its progress bar there. */
+  stderrTerminal?: number;
 }
 
 /** A CLI whose commands run in `cwd` with exactly the settings in `env` (never the test's own environment). */
@@ -38,6 +40,7 @@ export function cliIn(
           extras.onStderr?.(stderr);
           return true;
         },
+        ...(extras.stderrTerminal && { isTTY: true, columns: extras.stderrTerminal }),
       },
       cwd,
       env,

@@ -143,3 +143,22 @@ describe('an isolation already under way', () => {
     expect(actionsOn(host)).toEqual([expect.objectContaining({ id: theirs.id })]);
   });
 });
+
+describe('the progress bar', () => {
+  it('leaves the terminal wrapping lines, so a line printed above it is never cut at the edge', async () => {
+    const host = `ws-finance-01.${DOMAIN}`;
+    const onTerminal = cliIn(dir, env, { terminal: 80, stderrTerminal: 80 });
+    const run = await onTerminal('isolate', '--host', host, '--comment', 'IR-11', ...FAST);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/requests ended/);
+    // cli-progress turns wrapping off (ESC [?7l) unless told otherwise: the line was cut at column 80.
+    expect(run.stderr).not.toContain('\x1b[?7l');
+    const [action] = actionsOn(host);
+    expect(run.stderr).toContain(`posted Isolate action ${action.id} on ${host} (Pending)\n`);
+    // The bar's own line fits the terminal.
+    const barLines = run.stderr
+      .split(/[\r\n]|\x1b\[[0-9;?]*[A-Za-z]/)
+      .filter((l) => l.includes('requests ended'));
+    expect(Math.max(...barLines.map((l) => l.length))).toBeLessThanOrEqual(80);
+  });
+});
