@@ -38,6 +38,8 @@ describe('isolate --override --reason', () => {
     const host = `dc01.${DOMAIN}`;
     const escalated = await cli('isolate', '--host', host, '--comment', 'IR-7', ...FAST);
     expect(escalated.code).toBe(3);
+    // A dry run meets the same protection: it exits 3 too, where a dry run that would post exits 0.
+    expect((await cli('isolate', '--host', host, '--comment', 'IR-7', '--dry-run', ...FAST)).code).toBe(3);
     expect(escalated.stderr).toContain(
       `\nisolate: ${host}: give --override with --reason to isolate it anyway\n`,
     );
