@@ -165,3 +165,15 @@ describe('the progress bar', () => {
     expect(Math.max(...barLines.map((l) => l.length))).toBeLessThanOrEqual(80);
   });
 });
+
+describe('errors', () => {
+  it('name the MDE API and the value, never the program’s own functions', async () => {
+    const refused = await cli('lookup', 'two words');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^lookup: \S+ "two words" is not .*; nothing was sent to MDE$/m);
+    const unknown = await cli('status', '00000000-0000-4000-8000-000000000000');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^status: MDE \(machineactions API\) failed with 404/m);
+    expect(`${refused.stderr}${unknown.stderr}`).not.toMatch(/findMachines|getMachineAction/);
+  });
+});
