@@ -77,6 +77,14 @@ export async function runRelease(options: ReleaseOptions, io: CliIo): Promise<nu
       'release',
       '--force needs --reason; it goes into the MDE comment for the audit trail',
     );
+  // A reason alone would be silently dropped: the person meant to force, or gave it by mistake.
+  if (!options.force && options.reason !== undefined)
+    return endOnBadInput(
+      io,
+      formatOf(options, io),
+      'release',
+      '--reason goes with --force (why it is forced)',
+    );
   return runManualOrder('release', options, io, {}, (runtime, order) =>
     checkProvenance(runtime, order, options, io),
   );
