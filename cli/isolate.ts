@@ -81,8 +81,9 @@ export type SubmissionCheck = (
  * command that tells more. A policy protection is the one escalation a person may waive.
  */
 export function escalationHint(record: Pick<OutcomeRecord, 'rule' | 'machineId' | 'action'>): string {
+  if (record.rule === 'ambiguous-device')
+    return 'name the device by id: --machine ID (mde-isolator lookup NAME lists them)';
   if (record.machineId === null) return 'mde-isolator lookup NAME lists what MDE knows of the name';
-  if (record.rule === 'ambiguous-device') return 'name the device by id: --machine ID';
   if (record.rule === 'action-conflict') return 'wait for the action under way to end, then ask again';
   return record.action === 'isolate'
     ? 'give --override with --reason to isolate it anyway'
