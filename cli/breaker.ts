@@ -10,7 +10,8 @@ import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
-import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { withExamples } from './help';
+import { formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
 
 export interface ResetOptions extends OutputFlags {
@@ -59,7 +60,7 @@ async function withBreaker(
   if (typeof runtime === 'number') return runtime;
   try {
     const status = await act(limits, runtime);
-    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    if (formatOf(options, io) === 'json') writeJson(io, options, status);
     else io.stdout.write(statusText(status));
     return EXIT.ok;
   } catch (error) {
@@ -91,7 +92,10 @@ export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise
 }
 
 export function registerBreaker(program: Command, cli: CliContext): void {
-  const breaker = program.command('breaker').description('show or reset the blast-radius breaker');
+  const breaker = withExamples(
+    program.command('breaker').description('show or reset the blast-radius breaker'),
+    ['mde-isolator breaker status', "mde-isolator breaker reset --reason 'false positive, rule fixed'"],
+  );
   withOutputOptions(
     breaker.command('status').description('show the breaker: open or closed, count, resets'),
   ).action(async (options: OutputFlags) => cli.exitWith(await runBreakerStatus(options, cli.io)));

@@ -6,8 +6,11 @@
 import type { Command } from 'commander';
 import { cancelPendingAction } from '../shared/manual/cancel';
 import { isMdeApiError } from '../shared/mde/errors';
+import { resolveActionId } from './action-id';
 import { type CliContext, type CliIo, EXIT } from './context';
-import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { withExamples } from './help';
+import { mdeErrorText } from './mde-error-text';
+import { fitLine, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
 
 export interface CancelOptions extends OutputFlags {
@@ -29,8 +32,13 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
   const runtime = openReads('cancel', io);
   if (typeof runtime === 'number') return runtime;
   try {
+    const resolved = await resolveActionId(actionId, runtime.store.register, runtime.storage);
+    if ('error' in resolved) {
+      io.stderr.write(`cancel: ${resolved.error}\n`);
+      return EXIT.badInput;
+    }
     const result = await cancelPendingAction(runtime, {
-      actionId: actionId.trim(),
+      actionId: resolved.id,
       reason,
       force: options.force === true,
       by: operatorName(io, options.by),
@@ -47,15 +55,20 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
       );
       return EXIT.notCarriedOut;
     }
-    if (formatOf(options) === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
+    if (formatOf(options, io) === 'json') writeJson(io, options, action);
     else
       io.stdout.write(
-        `${action.type} action ${action.id} on ${action.computerDnsName ?? action.machineId}: ${action.status}\n`,
+        fitLine(
+          io,
+          options,
+          `${action.type} action ${action.id} on ${action.computerDnsName ?? action.machineId}: ${action.status}`,
+          2,
+        ),
       );
     return EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(`cancel: ${error.message}\n`);
+    io.stderr.write(`cancel: ${mdeErrorText(error)}\n`);
     return error.kind === 'refused-before-sending' || error.kind === 'not-found'
       ? EXIT.badInput
       : EXIT.failure;
@@ -68,11 +81,17 @@ export function registerCancel(program: Command, cli: CliContext): void {
   const command = program
     .command('cancel')
     .description('cancel a pending MDE action this app posted (--force for any other)')
-    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release')
+    .argument(
+      '<actionId>',
+      'MachineAction id as printed (a unique prefix, such as the 8 characters a table shows, will do)',
+    )
     .option('--reason <text>', 'why: recorded in the MDE cancellation comment (required)')
     .option('--force', 'cancel an action this app did not post')
     .option('--by <name>', 'who asks (default: the login name)');
-  withOutputOptions(command).action(async (actionId: string, options: CancelOptions) => {
+  withExamples(withOutputOptions(command), [
+    "mde-isolator cancel 6f1c2b3a --reason 'wrong device'",
+    "mde-isolator cancel 6f1c2b3a --reason 'not ours, storm' --force",
+  ]).action(async (actionId: string, options: CancelOptions) => {
     cli.exitWith(await runCancel(actionId, options, cli.io));
   });
 }

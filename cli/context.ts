@@ -30,7 +30,11 @@ export type RegisterVerb = (program: Command, cli: CliContext) => void;
  * to tell "the device is isolated" (0) from every way it is not.
  */
 export const EXIT = {
-  /** The device ends in the asked state (already so, or an adopted action, included); a read answered. */
+  /**
+   * The device ends in the asked state (already so, or an adopted action, included); a read answered;
+   * a dry run decided (what it would do is in the output and the JSON; it used to exit 5, which broke
+   * `set -e` scripts).
+   */
   ok: 0,
   /** Something failed: MDE reported the action failed or timed out, a call failed, the sign-in was refused. */
   failure: 1,
@@ -40,8 +44,6 @@ export const EXIT = {
   notCarriedOut: 3,
   /** Still running in MDE when `--wait` ended; the action ids were printed. */
   stillRunning: 4,
-  /** Dry run: decided and resolved, nothing posted. */
-  dryRun: 5,
   /** Interrupted (Ctrl+C) after printing what was posted and what is unfinished: 128 + SIGINT. */
   interrupted: 130,
 } as const;

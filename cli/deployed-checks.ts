@@ -1,7 +1,7 @@
 /**
  * `doctor`'s checks of the deployed app, made from outside as any caller would. The one here: with Entra
  * sign-in on (MANUAL_EASY_AUTH), the app takes the caller's identity from `x-ms-client-principal`, which App
- * Service authentication sets and no outside request can (docs/guide.md "Signing in with Entra ID"). If the
+ * Service authentication sets and no outside request can (docs/guide/manual-operations.md "Signing in with Entra ID (optional)"). If the
  * platform's authentication is off or does not cover the manual routes while the app trusts that header,
  * anyone holding a function key can claim to be any operator. So a forged header, with a valid function
  * key and no token, must be refused by the platform before the function runs.

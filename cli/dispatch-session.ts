@@ -14,7 +14,7 @@ import { deviceDisplayName } from '../shared/kernel/device-label';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime';
-import { type SeenAction, watchActions } from './action-watch';
+import { ActionLog, type ActionView, type SeenAction, watchActions } from './action-watch';
 import { type CliIo, EXIT, FatalCliError } from './context';
 import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
 import {
@@ -23,13 +23,14 @@ import {
   endOnBadInput,
   endVerb,
   formatOf,
+  localTime,
   type OutputFlags,
   type OutputFormat,
   renderTable,
   renderTsv,
-  shortId,
   tableWidth,
   wrapText,
+  writeJson,
   writeJsonError,
 } from './output';
 import { loadPolicyFile, PolicyFileError } from './policy-file';
@@ -47,6 +48,8 @@ export interface DispatchSession {
   notes: Record<string, unknown>[];
   format: OutputFormat;
   wide: boolean;
+  /** `--query`'s field paths for the JSON document. */
+  query?: string[][];
   maxWaitMs: number;
   /** Shows progress over `total` requests (only on a terminal, on stderr) until the wait ends. */
   startProgress(total: number, doing: string): void;
@@ -119,7 +122,7 @@ export async function startSession(
   overrides: RuntimeOptions = {},
   rules: SessionRules = {},
 ): Promise<DispatchSession | number> {
-  const format = formatOf(flags);
+  const format = formatOf(flags, io);
   const fail = (code: number, error: CliFailure, line?: string) =>
     endVerb(io, format, verb, code, error, line);
   const badInput = (message: string) => endOnBadInput(io, format, verb, message);
@@ -182,27 +185,26 @@ function openSession(
     const notes: Record<string, unknown>[] = [];
     let bars: MultiBar | null = null;
     let bar: SingleBar | null = null;
-    const say = (line: string) => (bars ? bars.log(line) : io.stderr.write(line));
+    // Above the bar, at once: cli-progress holds a logged line until its next redraw, and its stop()
+    // drops what it still holds, so a run ending right after a POST lost the "posted" line.
+    const say = (line: string): void => {
+      if (!bars) {
+        io.stderr.write(line);
+        return;
+      }
+      bars.log(line);
+      bars.update();
+    };
     let refuse: () => void = () => undefined;
     const refusal = new Promise<never>((_resolve, reject) => {
       refuse = () => reject(new FatalCliError(REFUSED_IDENTITY));
     });
     // Only ever awaited in a race with the end of the run.
     refusal.catch(() => undefined);
-    let actions = new Map<string, SeenAction>();
+    const log = new ActionLog((action) => say(`${seenLine(action)}\n`));
     const runtime = createRuntime({
       ...overrides,
-      decorateApi: (api) => {
-        const watched = watchActions(overrides.decorateApi?.(api) ?? api, {
-          seen: (action) =>
-            say(
-              `${action.how} ${action.type} action ${action.actionId} on ${action.computerDnsName ?? action.machineId} (${action.status})\n`,
-            ),
-          refused: () => refuse(),
-        });
-        actions = watched.actions;
-        return watched.api;
-      },
+      decorateApi: (api) => watchActions(overrides.decorateApi?.(api) ?? api, log, () => refuse()),
       env,
       mode: 'inline',
       policy,
@@ -212,6 +214,7 @@ function openSession(
           bar?.increment();
         },
         note(level, record) {
+          if (record.event === 'action-adopted') log.note(record.action as ActionView, 'followed');
           if (level !== 'info') notes.push({ level, ...record });
         },
       },
@@ -226,17 +229,23 @@ function openSession(
     const session: DispatchSession = {
       runtime,
       outcomes,
-      actions,
+      actions: log.actions,
       notes,
-      format: formatOf(flags),
+      format: formatOf(flags, io),
       wide: flags.wide ?? false,
+      query: flags.query,
       maxWaitMs,
       startProgress(total, doing) {
         const stream = io.stderr as NodeJS.WriteStream;
         if (!stream.isTTY || total === 0 || session.format !== 'table') return;
+        const format = `${doing} {bar} {value}/{total} requests ended | {duration_formatted}`;
         bars = new MultiBar({
           stream,
-          format: `${doing} {bar} {value}/{total} requests ended | {duration_formatted}`,
+          format,
+          // The bar's own line fits the terminal, so lines printed above it may wrap: cli-progress
+          // turns the terminal's wrapping off unless told, which cut "posted …" lines at the edge.
+          barsize: Math.max(10, Math.min(40, (stream.columns || 80) - 1 - widestText(format, total))),
+          linewrap: true,
           hideCursor: true,
         });
         bar = bars.create(total, 0);
@@ -274,6 +283,22 @@ function openSession(
       throw new SessionError(error.message);
     throw error;
   }
+}
+
+/** The line that reports an action as soon as it is seen: posted by this run, or followed (adopted). */
+export function seenLine(action: SeenAction): string {
+  const on = `${action.type} action ${action.actionId} on ${action.computerDnsName ?? action.machineId}`;
+  if (action.how === 'posted') return `posted ${on} (${action.status})`;
+  const since = action.createdAt ? ` since ${localTime(action.createdAt)}` : '';
+  return `following ${on} by ${action.requestor ?? 'someone else'}, ${action.status}${since}`;
+}
+
+/** The bar line's width without the bar, at its widest (every request ended, a long wait). */
+function widestText(format: string, total: number): number {
+  return format
+    .replace('{bar}', '')
+    .replace('{value}/{total}', `${total}/${total}`)
+    .replace('{duration_formatted}', '59m59s').length;
 }
 
 export function deviceLabel(device: DeviceRef, computerDnsName?: string | null): string {
@@ -320,7 +345,7 @@ const SUMMARY_COLUMNS: Column[] = [
   { head: 'Device', min: 10 },
   { head: 'Asked', min: 10 },
   { head: 'Outcome', min: 9 },
-  { head: 'Action', min: 9 },
+  { head: 'Action', min: 9, kind: 'id' },
   { head: 'Time', min: 6 },
   { head: 'Reason', min: 15, flex: true },
 ];
@@ -335,18 +360,17 @@ export function renderSummary(
   io: CliIo,
   session: Pick<DispatchSession, 'format' | 'wide'>,
 ): string {
-  const cells = (shorten: boolean) =>
-    rows.map((row) => [
-      row.device,
-      row.asked,
-      row.outcome,
-      shorten ? shortId(row.actionId, session.wide) : row.actionId,
-      duration(row.timeMs),
-      row.reason,
-    ]);
-  if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells(false));
+  const cells = rows.map((row) => [
+    row.device,
+    row.asked,
+    row.outcome,
+    row.actionId,
+    duration(row.timeMs),
+    row.reason,
+  ]);
+  if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells);
   const width = tableWidth(io, session.wide);
-  return `${renderTable(SUMMARY_COLUMNS, cells(true), width)}${wrapText(SUMMARY_LEGEND, width)}\n`;
+  return `${renderTable(SUMMARY_COLUMNS, cells, width, session.wide)}${wrapText(SUMMARY_LEGEND, width)}\n`;
 }
 
 /** Actions posted or followed that no ended request accounts for: what still runs in MDE. */
@@ -372,15 +396,22 @@ export function writeOpenActions(
   io.stderr.write(
     `${why}: ${unfinished} request(s) not ended; ${open.length} action(s) posted or followed and not ended in MDE\n`,
   );
-  for (const action of open)
+  for (const action of open) {
+    const followed = action.how === 'followed' ? `, followed (by ${action.requestor ?? 'someone else'})` : '';
     io.stderr.write(
-      `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}: mde-isolator status ${action.actionId}\n`,
+      `  ${action.type} ${action.actionId} on ${action.computerDnsName ?? action.machineId}${followed}: mde-isolator status ${action.actionId}\n`,
     );
+  }
 }
 
-/** The JSON document of a dispatching verb: its own fields plus every action id seen and how the wait ended. */
-export function jsonResult(session: DispatchSession, end: WaitEnd, fields: Record<string, unknown>): string {
-  return `${JSON.stringify({ ...fields, actions: [...session.actions.values()], wait: end }, null, 2)}\n`;
+/** Writes the JSON document of a dispatching verb: its own fields plus every action seen and how the wait ended. */
+export function writeJsonResult(
+  io: CliIo,
+  session: DispatchSession,
+  end: WaitEnd,
+  fields: Record<string, unknown>,
+): void {
+  writeJson(io, session, { ...fields, actions: [...session.actions.values()], wait: end });
 }
 
 export function writeNotes(io: CliIo, notes: Record<string, unknown>[]): void {

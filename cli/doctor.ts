@@ -1,8 +1,8 @@
 /**
  * `doctor`: checks what a run needs, one pass/fail line each: the settings, the store (and says when
  * it is this process's own), a token (its audience and permissions, never the token itself), the MDE
- * API, the queue where one is configured, and the deployed app's sign-in (cli/deployed-checks.ts).
- * Exit 0 when all pass, 1 when one fails, 2 on bad settings.
+ * API, the queue where one is configured, and the deployed app's sign-in (cli/deployed-checks.ts); with
+ * `-o json`, one object per check. Exit 0 when all pass, 1 when one fails, 2 on bad settings.
  */
 import type { Command } from 'commander';
 import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
@@ -13,11 +13,27 @@ import { claimsOf } from '../shared/mde/token-claims';
 import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { forgedPrincipalCheck } from './deployed-checks';
+import { withExamples } from './help';
 import { storageWords } from './mode';
+import { fitLine, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { preflight, sayRetries } from './preflight';
 import { openReads } from './read-session';
 
 type Check = { pass: boolean; line: string } | { skip: string };
+
+/** A check as `-o json` prints it: its name (the line's first word), its result and what it found. */
+interface CheckResult {
+  check: string;
+  result: 'pass' | 'fail' | 'skip' | 'note';
+  detail: string;
+}
+
+function resultOf(check: Check): CheckResult {
+  const line = 'skip' in check ? check.skip : check.line;
+  const [name, ...detail] = line.split(': ');
+  const result = 'skip' in check ? 'skip' : check.pass ? 'pass' : 'fail';
+  return { check: name, result, detail: detail.join(': ') };
+}
 
 /** Application permissions (app tokens: `roles`) or delegated ones (a user's sign-in: `scp`) a run needs (docs/mde-api.md §2). */
 const APPLICATION_NEEDS = [['Machine.Isolate'], ['Machine.Read.All', 'Machine.ReadWrite.All']];
@@ -121,24 +137,28 @@ async function queueCheck(config: AppConfig): Promise<Check> {
   return { pass: false, line: `queue: ${where}: ${probe.kind}: ${QUEUE_FIX[probe.kind]} (${probe.message})` };
 }
 
-function lineOf(check: Check): string {
-  return 'skip' in check ? `skip  ${check.skip}\n` : `${check.pass ? 'pass' : 'FAIL'}  ${check.line}\n`;
+function textOf(check: Check): string {
+  return 'skip' in check ? `skip  ${check.skip}` : `${check.pass ? 'pass' : 'FAIL'}  ${check.line}`;
 }
 
-export async function runDoctor(io: CliIo): Promise<number> {
+export async function runDoctor(options: OutputFlags, io: CliIo): Promise<number> {
+  const json = formatOf(options, io) === 'json';
   let config: AppConfig;
   try {
     config = loadConfig(io.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.stdout.write(`FAIL  settings: ${error.message}\n`);
+    const failed: Check = { pass: false, line: `settings: ${error.message}` };
+    if (json) writeJson(io, options, [resultOf(failed)]);
+    else io.stdout.write(`${textOf(failed)}\n`);
     return EXIT.badInput;
   }
   const runtime = openReads('doctor', io);
   if (typeof runtime === 'number') return runtime;
   try {
-    if (runtime.storage === 'embedded')
-      io.stdout.write(`note  the CLI runs with a ${storageWords('embedded')}\n`);
+    const note =
+      runtime.storage === 'embedded' ? `store: the CLI runs with a ${storageWords('embedded')}` : null;
+    if (note && !json) io.stdout.write(fitLine(io, options, `note  ${note.replace(/^store: /, '')}`, 6));
     const checks: Check[] = [
       { pass: true, line: `settings: MDE_CLOUD=${config.cloud}, MDE_API_URL=${config.apiBaseUrl}` },
       await storeCheck(runtime),
@@ -147,7 +167,11 @@ export async function runDoctor(io: CliIo): Promise<number> {
       await queueCheck(config),
       await forgedPrincipalCheck(io.env),
     ];
-    for (const check of checks) io.stdout.write(lineOf(check));
+    if (json) {
+      const results = checks.map(resultOf);
+      const noted: CheckResult[] = note ? [{ ...resultOf({ skip: note }), result: 'note' }] : [];
+      writeJson(io, options, [...noted, ...results]);
+    } else for (const check of checks) io.stdout.write(fitLine(io, options, textOf(check), 6));
     return checks.some((c) => 'pass' in c && !c.pass) ? EXIT.failure : EXIT.ok;
   } finally {
     await runtime.close();
@@ -155,12 +179,15 @@ export async function runDoctor(io: CliIo): Promise<number> {
 }
 
 export function registerDoctor(program: Command, cli: CliContext): void {
-  program
+  const command = program
     .command('doctor')
     .description(
       'check settings, store, token (audience, permissions), MDE API and queue: one pass/fail line each',
-    )
-    .action(async () => {
-      cli.exitWith(await runDoctor(cli.io));
-    });
+    );
+  withExamples(withOutputOptions(command), [
+    'mde-isolator doctor',
+    'mde-isolator doctor -o json -q check,result',
+  ]).action(async (options: OutputFlags) => {
+    cli.exitWith(await runDoctor(options, cli.io));
+  });
 }

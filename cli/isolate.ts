@@ -1,24 +1,30 @@
 /**
- * `isolate --machine ID | --host NAME --comment TEXT [--selective]`: a person's isolation from a
- * terminal, through the same queue, checks and tracking as automatic ones (the policy's protections
- * and mode still apply; the blast-radius breaker counts it but never blocks it).
+ * `isolate --machine ID | --host NAME --comment TEXT [--selective | --contain] [--override --reason
+ * TEXT]`: a person's isolation from a terminal, through the same queue, checks and tracking as
+ * automatic ones (the policy's protections and mode still apply unless overridden with a reason, as
+ * the manual API's `override`; the blast-radius breaker counts it but never blocks it).
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import type { OutcomeRecord } from '../shared/dispatch/outcome';
+import type { MdeIsolationType } from '../shared/kernel/vocabulary';
 import { canonicalMachineId } from '../shared/mde/ids';
 import type { Runtime, RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
-  jsonResult,
+  deviceLabel,
+  openActions,
   outcomeRow,
   renderSummary,
   type SessionFlags,
   startSession,
   timeScaleOption,
+  writeJsonResult,
   writeNotes,
   writeOpenActions,
 } from './dispatch-session';
+import { examplesText } from './help';
 import { dispatchExitCode } from './outcome-exit';
 import { endOnBadInput, formatOf, withOutputOptions } from './output';
 import { operatorName } from './read-session';
@@ -27,8 +33,14 @@ export interface ManualOptions extends SessionFlags {
   machine?: string;
   host?: string;
   comment: string;
-  selective?: boolean;
   by?: string;
+}
+
+export interface IsolateOptions extends ManualOptions {
+  selective?: boolean;
+  contain?: boolean;
+  override?: boolean;
+  reason?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -46,10 +58,15 @@ export function deviceFromOptions(options: ManualOptions): DeviceRef | string {
   return host.includes('.') ? { fqdn: host } : { hostname: host };
 }
 
-/** What a verb submits: the device, the MDE comment, and a forced release's reason for the worker. */
+/**
+ * What a verb submits: the device, the MDE comment, the isolation type, and what a person waived with
+ * a reason: the protections (`overrideReason`) or whose isolation a release ends (`forceReason`).
+ */
 export interface ManualSubmission {
   device: DeviceRef;
   comment: string;
+  isolationType: MdeIsolationType;
+  overrideReason?: string;
   forceReason?: string;
 }
 
@@ -59,19 +76,34 @@ export type SubmissionCheck = (
   order: ManualSubmission,
 ) => Promise<ManualSubmission | number>;
 
+/**
+ * What to do about a request the worker escalated, for the operator: the flag that acts on it, or the
+ * command that tells more. A policy protection is the one escalation a person may waive.
+ */
+export function escalationHint(record: Pick<OutcomeRecord, 'rule' | 'machineId' | 'action'>): string {
+  if (record.rule === 'ambiguous-device')
+    return 'name the device by id: --machine ID (mde-isolator lookup NAME lists them)';
+  if (record.machineId === null) return 'mde-isolator lookup NAME lists what MDE knows of the name';
+  if (record.rule === 'action-conflict') return 'wait for the action under way to end, then ask again';
+  return record.action === 'isolate'
+    ? 'give --override with --reason to isolate it anyway'
+    : 'give --force with --reason to release it anyway';
+}
+
 export async function runManualOrder(
   action: 'isolate' | 'release',
   options: ManualOptions,
   io: CliIo,
   overrides: RuntimeOptions = {},
   check?: SubmissionCheck,
+  isolationType: MdeIsolationType = 'Full',
 ): Promise<number> {
   const device = deviceFromOptions(options);
-  if (typeof device === 'string') return endOnBadInput(io, formatOf(options), action, device);
+  if (typeof device === 'string') return endOnBadInput(io, formatOf(options, io), action, device);
   if (!options.comment?.trim())
     return endOnBadInput(
       io,
-      formatOf(options),
+      formatOf(options, io),
       action,
       '--comment is required; it goes into the MDE action for the audit trail',
     );
@@ -79,25 +111,21 @@ export async function runManualOrder(
   const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
   if (typeof started === 'number') return started;
   const session = started;
-  const isolationType = options.selective ? 'Selective' : 'Full';
   // The same label as `run` gives a manual request, so both tables read alike.
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
-    const order: ManualSubmission = { device, comment: options.comment.trim() };
+    const order: ManualSubmission = { device, comment: options.comment.trim(), isolationType };
     const checked = check ? await check(session.runtime, order) : order;
     if (typeof checked === 'number') return checked;
     const request = await session.runtime.submitManual({
       action,
-      device: checked.device,
-      comment: checked.comment,
-      forceReason: checked.forceReason,
-      isolationType,
+      ...checked,
       requestedBy: operatorName(io, options.by),
     });
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();
     const outcomes = session.outcomes.filter((o) => o.requestId === request.requestId);
-    if (session.format === 'json') io.stdout.write(jsonResult(session, end, { outcomes }));
+    if (session.format === 'json') writeJsonResult(io, session, end, { outcomes });
     else if (outcomes.length > 0)
       io.stdout.write(
         renderSummary(
@@ -109,8 +137,13 @@ export async function runManualOrder(
     writeOpenActions(io, session, end, outcomes.length === 0 ? 1 : 0);
     if (outcomes.length === 0 && end === 'timed-out')
       io.stderr.write(
-        `${action}: an offline device stays Pending until it reports (up to 3 days); follow it with the command above\n`,
+        openActions(session).length > 0
+          ? `${action}: an offline device stays Pending until it reports (up to 3 days); follow it with the command above\n`
+          : `${action}: nothing was posted or followed before the wait ended, and the request ends with this command: run it again with a longer --wait\n`,
       );
+    for (const o of outcomes)
+      if (o.outcome === 'escalated')
+        io.stderr.write(`${action}: ${deviceLabel(o.device, o.computerDnsName)}: ${escalationHint(o)}\n`);
     writeNotes(io, session.notes);
     if (end === 'interrupted') return EXIT.interrupted;
     return dispatchExitCode({ outcomes, unfinished: outcomes.length === 0 ? 1 : 0 });
@@ -135,10 +168,43 @@ export function manualCommand(program: Command, name: string, description: strin
   return withOutputOptions(command);
 }
 
+/** `isolate`'s own flags checked: the isolation type and the override, or why they cannot be used. */
+function isolateFlags(options: IsolateOptions): { type: MdeIsolationType; overrideReason?: string } | string {
+  if (options.selective && options.contain) return 'give at most one of --selective and --contain';
+  const reason = options.reason?.trim();
+  if (options.override && !reason)
+    return '--override needs --reason; it goes into the decision and the MDE comment for the audit trail';
+  if (reason && !options.override) return '--reason goes with --override (why the protections are waived)';
+  const type = options.contain ? 'UnManagedDevice' : options.selective ? 'Selective' : 'Full';
+  return options.override ? { type, overrideReason: reason } : { type };
+}
+
+export async function runIsolate(options: IsolateOptions, io: CliIo): Promise<number> {
+  const flags = isolateFlags(options);
+  if (typeof flags === 'string') return endOnBadInput(io, formatOf(options, io), 'isolate', flags);
+  const waive = async (_runtime: Runtime, order: ManualSubmission) => ({
+    ...order,
+    overrideReason: flags.overrideReason,
+  });
+  return runManualOrder('isolate', options, io, {}, waive, flags.type);
+}
+
 export function registerIsolate(program: Command, cli: CliContext): void {
   manualCommand(program, 'isolate', 'isolate one device now, through the same checks as automatic isolations')
     .option('--selective', 'selective isolation (Outlook, Teams stay reachable) instead of full')
-    .action(async (options: ManualOptions) => {
-      cli.exitWith(await runManualOrder('isolate', options, cli.io));
+    .option('--contain', 'contain a device MDE lists as not onboarded (IsolationType UnManagedDevice)')
+    .option('--override', "waive the policy's protections for this device (needs --reason)")
+    .option('--reason <text>', 'why the protections are waived: recorded in the decision and MDE comment')
+    .addHelpText(
+      'after',
+      examplesText([
+        "mde-isolator isolate --host ws-fin-01 --comment 'IR-1234: ransomware'",
+        "mde-isolator isolate --host dc01 --comment IR-7 --override --reason 'IR-7'",
+        'mde-isolator isolate --host nas-01.contoso.local --comment IR-8 --contain',
+        'mde-isolator isolate --host web1 --comment IR-9 --dry-run -q outcomes',
+      ]),
+    )
+    .action(async (options: IsolateOptions) => {
+      cli.exitWith(await runIsolate(options, cli.io));
     });
 }

@@ -6,45 +6,32 @@
 import type { Command } from 'commander';
 import { ISOLATION_STATES, type IsolationRecord, type IsolationState } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
-import {
-  type Column,
-  formatOf,
-  type OutputFlags,
-  renderTable,
-  renderTsv,
-  shortId,
-  tableWidth,
-  withOutputOptions,
-} from './output';
+import { withExamples } from './help';
+import { type Column, formatOf, type OutputFlags, rowsText, withOutputOptions, writeJson } from './output';
 import { openReads } from './read-session';
 
 export interface IsolationsOptions extends OutputFlags {
   state?: string;
 }
 
+/** Below 100 columns the reason gives way: `isolations -o tsv`, `--wide` or `-o json` carry it. */
 const COLUMNS: Column[] = [
   { head: 'Device', min: 12 },
   { head: 'State', min: 9 },
-  { head: 'Since', min: 10 },
-  { head: 'Requested by', min: 10 },
-  { head: 'Action', min: 9 },
-  { head: 'Reason', min: 15, flex: true },
+  { head: 'Since', min: 16, kind: 'time' },
+  { head: 'Requested by', min: 12 },
+  { head: 'Action', min: 9, kind: 'id' },
+  { head: 'Reason', min: 15, flex: true, dropBelow: 100 },
 ];
 
-/** To the minute in a table (UTC, as MDE reports times); full precision with --wide, TSV and JSON. */
-function sinceText(at: string, wide: boolean): string {
-  return wide ? at : `${at.slice(0, 10)} ${at.slice(11, 16)}`;
-}
-
-function rowOf(record: IsolationRecord, wide: boolean): string[] {
+function rowOf(record: IsolationRecord): string[] {
   const { requestedBy, reason } = record.provenance;
-  const action = record.actions[0]?.actionId ?? '-';
   return [
     record.computerDnsName ?? record.machineId,
     record.state,
-    sinceText(record.completedAt ?? record.postedAt ?? record.requestedAt, wide),
+    record.completedAt ?? record.postedAt ?? record.requestedAt,
     `${requestedBy.name} (${requestedBy.kind})`,
-    wide ? action : shortId(action, false),
+    record.actions[0]?.actionId ?? '-',
     reason,
   ];
 }
@@ -62,24 +49,19 @@ export async function runIsolations(options: IsolationsOptions, io: CliIo): Prom
   if (typeof runtime === 'number') return runtime;
   try {
     const records = await runtime.store.register.list({ state });
-    const format = formatOf(options);
-    if (format === 'json') io.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-    else if (format === 'tsv')
+    const format = formatOf(options, io);
+    if (format === 'json') writeJson(io, options, records);
+    else
       io.stdout.write(
-        renderTsv(
+        rowsText(
+          io,
+          options,
+          format,
           COLUMNS,
-          records.map((r) => rowOf(r, true)),
+          records.map(rowOf),
+          `no device in the register${state ? ` in state ${state}` : ''}`,
         ),
       );
-    else if (records.length > 0)
-      io.stdout.write(
-        renderTable(
-          COLUMNS,
-          records.map((r) => rowOf(r, options.wide ?? false)),
-          tableWidth(io, options.wide),
-        ),
-      );
-    else io.stdout.write(`no device in the register${state ? ` in state ${state}` : ''}\n`);
     return EXIT.ok;
   } catch (error) {
     io.stderr.write(
@@ -96,7 +78,10 @@ export function registerIsolations(program: Command, cli: CliContext): void {
     .command('isolations')
     .description('list the isolation register: devices this app isolated or released, state, who and why')
     .option('--state <state>', `only records in this state (${ISOLATION_STATES.join(', ')})`);
-  withOutputOptions(command).action(async (options: IsolationsOptions) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator isolations --state isolated',
+    'mde-isolator isolations -o tsv | cut -f1,5',
+  ]).action(async (options: IsolationsOptions) => {
     cli.exitWith(await runIsolations(options, cli.io));
   });
 }

@@ -6,23 +6,21 @@ import type { Command } from 'commander';
 import { isMdeApiError } from '../shared/mde/errors';
 import type { Machine } from '../shared/mde/types';
 import { type CliContext, type CliIo, EXIT } from './context';
-import {
-  type Column,
-  formatOf,
-  type OutputFlags,
-  renderTable,
-  renderTsv,
-  tableWidth,
-  withOutputOptions,
-} from './output';
+import { withExamples } from './help';
+import { mdeErrorText } from './mde-error-text';
+import { type Column, formatOf, type OutputFlags, rowsText, withOutputOptions, writeJson } from './output';
 import { openReads } from './read-session';
 
+/**
+ * The machine id stays whole: it is what an operator copies into `--machine`. Below 100 columns
+ * health and OS give way (`-o tsv`, `--wide` and `-o json` carry them).
+ */
 const COLUMNS: Column[] = [
   { head: 'Machine id', min: 40 },
   { head: 'Name', min: 12 },
-  { head: 'Last seen', min: 10 },
-  { head: 'Health', min: 8 },
-  { head: 'OS', min: 8, flex: true },
+  { head: 'Last seen', min: 16, kind: 'time' },
+  { head: 'Health', min: 8, dropBelow: 100 },
+  { head: 'OS', min: 8, flex: true, dropBelow: 100 },
 ];
 
 function rowOf(machine: Machine): string[] {
@@ -46,11 +44,9 @@ export async function runLookup(name: string, options: OutputFlags, io: CliIo): 
       : await runtime.api.findMachinesByHostname(wanted);
     // Newest report first: the record a person most likely means.
     machines.sort((a, b) => String(b.lastSeen ?? '').localeCompare(String(a.lastSeen ?? '')));
-    const format = formatOf(options);
-    if (format === 'json') io.stdout.write(`${JSON.stringify(machines, null, 2)}\n`);
-    else if (format === 'tsv') io.stdout.write(renderTsv(COLUMNS, machines.map(rowOf)));
-    else if (machines.length > 0)
-      io.stdout.write(renderTable(COLUMNS, machines.map(rowOf), tableWidth(io, options.wide)));
+    const format = formatOf(options, io);
+    if (format === 'json') writeJson(io, options, machines);
+    else io.stdout.write(rowsText(io, options, format, COLUMNS, machines.map(rowOf)));
     if (machines.length === 0) {
       io.stderr.write(`lookup: no MDE machine is named ${wanted}\n`);
       return EXIT.notCarriedOut;
@@ -62,7 +58,7 @@ export async function runLookup(name: string, options: OutputFlags, io: CliIo): 
     return EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(`lookup: ${error.message}\n`);
+    io.stderr.write(`lookup: ${mdeErrorText(error)}\n`);
     return error.kind === 'refused-before-sending' ? EXIT.badInput : EXIT.failure;
   } finally {
     await runtime.close();
@@ -74,7 +70,10 @@ export function registerLookup(program: Command, cli: CliContext): void {
     .command('lookup')
     .description('list every MDE machine record for a host name or FQDN (ids, last seen), to pick one by id')
     .argument('<name>', 'host name (matches NAME and NAME.*) or FQDN (exact)');
-  withOutputOptions(command).action(async (name: string, options: OutputFlags) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator lookup kiosk-12',
+    'mde-isolator lookup web1.contoso.local -o json -q id,lastSeen',
+  ]).action(async (name: string, options: OutputFlags) => {
     cli.exitWith(await runLookup(name, options, cli.io));
   });
 }

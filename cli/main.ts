@@ -8,6 +8,7 @@ import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerDoctor } from './doctor';
+import { EXIT_CODES_HELP } from './help';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
 import { registerLookup } from './lookup';
@@ -39,6 +40,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'Isolate compromised devices through Microsoft Defender for Endpoint under a declarative policy.',
     )
     .version(PRODUCT_VERSION)
+    .addHelpText('afterAll', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),

@@ -1,7 +1,7 @@
 /**
  * The exit code of a dispatching verb (`run`, `isolate`, `release`, `replay`) from how its requests
  * ended (docs/guide/cli.md "Exit codes"). The worst outcome wins: failed (1) over still running (4) over not
- * carried out (3) over bad input (2) over dry run (5) over done (0).
+ * carried out (3) over bad input (2) over done (0); a dry run that decided is done.
  */
 import { isFailure, type OutcomeRecord } from '../shared/dispatch/outcome';
 import { EXIT } from './context';
@@ -16,8 +16,6 @@ export function exitCodeOfOutcome(record: Pick<OutcomeRecord, 'outcome' | 'rule'
   switch (record.outcome) {
     case 'escalated':
       return EXIT.notCarriedOut;
-    case 'dry-run':
-      return EXIT.dryRun;
     case 'skipped':
       return record.actionId === null && record.rule === 'platform' ? EXIT.notCarriedOut : EXIT.ok;
     default:
@@ -25,14 +23,7 @@ export function exitCodeOfOutcome(record: Pick<OutcomeRecord, 'outcome' | 'rule'
   }
 }
 
-const PRECEDENCE: number[] = [
-  EXIT.failure,
-  EXIT.stillRunning,
-  EXIT.notCarriedOut,
-  EXIT.badInput,
-  EXIT.dryRun,
-  EXIT.ok,
-];
+const PRECEDENCE: number[] = [EXIT.failure, EXIT.stillRunning, EXIT.notCarriedOut, EXIT.badInput, EXIT.ok];
 
 /** The worst of several exit codes, by PRECEDENCE. */
 export function worstExit(codes: number[]): number {

@@ -13,6 +13,7 @@ import { type DispatchTiming, transientRetryDelayMs } from '../shared/dispatch/t
 import type { MdeApi } from '../shared/mde/api';
 import { type AnyMdeError, isMdeApiError, isRetryable } from '../shared/mde/errors';
 import type { CliIo } from './context';
+import { mdeErrorText } from './mde-error-text';
 
 /** A name no device has (`.invalid` is reserved, RFC 2606): the lookup reads nothing but proves the path. */
 export const PREFLIGHT_NAME = 'mde-isolator-preflight.invalid';
@@ -121,7 +122,7 @@ function failureAfterRetries(
   if (cause === 'server-error')
     return {
       kind: 'server-error',
-      message: `MDE answered with a server error ${tries}; last: ${error.message}`,
+      message: `MDE answered with a server error ${tries}; last: ${mdeErrorText(error)}`,
     };
   return {
     kind: 'no-answer',
@@ -176,7 +177,7 @@ const INTERRUPTED: PreflightFailure = {
 export function sayRetries(stderr: CliIo['stderr'], who: string): PreflightRetry['retrying'] {
   return (attempt, error, delayMs) =>
     stderr.write(
-      `${who}: pre-flight attempt ${attempt} failed (${error.message}); retrying in ${delayMs} ms\n`,
+      `${who}: pre-flight attempt ${attempt} failed (${mdeErrorText(error)}); retrying in ${delayMs} ms\n`,
     );
 }
 

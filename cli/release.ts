@@ -11,7 +11,9 @@ import { isMdeApiError } from '../shared/mde/errors';
 import type { Runtime } from '../shared/runtime';
 import { StoreUnavailableError } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { examplesText } from './help';
 import { type ManualOptions, type ManualSubmission, manualCommand, runManualOrder } from './isolate';
+import { mdeErrorText } from './mde-error-text';
 import { endOnBadInput, endVerb, formatOf } from './output';
 
 export interface ReleaseOptions extends ManualOptions {
@@ -30,7 +32,7 @@ async function checkProvenance(
   io: CliIo,
 ): Promise<ManualSubmission | number> {
   const reason = options.reason?.trim();
-  const format = formatOf(options);
+  const format = formatOf(options, io);
   try {
     const resolution = await new DeviceResolver(runtime.api, runtime.throttle.clock, 0).resolve(order.device);
     if (resolution.kind !== 'machine') return order;
@@ -45,6 +47,7 @@ async function checkProvenance(
       });
     const forceReason = options.force ? reason : undefined;
     return {
+      ...order,
       device: { mdeDeviceId: machine.id },
       // The worker asks whose isolation it is again before posting; the reason lets it through there.
       comment: forceReason ? forcedReleaseComment(order.comment, forceReason) : order.comment,
@@ -61,7 +64,7 @@ async function checkProvenance(
     return endVerb(io, format, 'release', EXIT.failure, {
       stage: 'run',
       kind: 'mde-unavailable',
-      message: `whose isolation it is could not be asked of MDE (${error.message}); nothing was posted`,
+      message: `whose isolation it is could not be asked of MDE (${mdeErrorText(error)}); nothing was posted`,
     });
   }
 }
@@ -70,9 +73,17 @@ export async function runRelease(options: ReleaseOptions, io: CliIo): Promise<nu
   if (options.force && !options.reason?.trim())
     return endOnBadInput(
       io,
-      formatOf(options),
+      formatOf(options, io),
       'release',
       '--force needs --reason; it goes into the MDE comment for the audit trail',
+    );
+  // A reason alone would be silently dropped: the person meant to force, or gave it by mistake.
+  if (!options.force && options.reason !== undefined)
+    return endOnBadInput(
+      io,
+      formatOf(options, io),
+      'release',
+      '--reason goes with --force (why it is forced)',
     );
   return runManualOrder('release', options, io, {}, (runtime, order) =>
     checkProvenance(runtime, order, options, io),
@@ -83,6 +94,13 @@ export function registerRelease(program: Command, cli: CliContext): void {
   manualCommand(program, 'release', 'release one device from isolation (skipped when it is not isolated)')
     .option('--force', 'release an isolation this app did not post, or whose owner is unknown')
     .option('--reason <text>', 'why it is forced: recorded in the MDE comment (required with --force)')
+    .addHelpText(
+      'after',
+      examplesText([
+        "mde-isolator release --host ws-fin-01 --comment 'IR-1234: cleaned'",
+        "mde-isolator release --host ws-hr-02 --comment IR-7 --force --reason 'lead'",
+      ]),
+    )
     .action(async (options: ReleaseOptions) => {
       cli.exitWith(await runRelease(options, cli.io));
     });

@@ -17,17 +17,18 @@ import type { RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
-  jsonResult,
   outcomeRow,
   renderSummary,
   type SessionFlags,
   startSession,
   timeScaleOption,
+  writeJsonResult,
   writeNotes,
   writeOpenActions,
 } from './dispatch-session';
+import { withExamples } from './help';
 import { dispatchExitCode } from './outcome-exit';
-import { endOnBadInput, formatOf, withOutputOptions } from './output';
+import { endOnBadInput, fitLine, formatOf, withOutputOptions } from './output';
 
 /** Records per command: a replay is an operator's deliberate act, not a bulk import. */
 export const MAX_REPLAY_RECORDS = 1_000;
@@ -115,12 +116,12 @@ export async function runReplay(
   if (requests.length > MAX_REPLAY_RECORDS)
     return endOnBadInput(
       io,
-      formatOf(options),
+      formatOf(options, io),
       'replay',
       `${requests.length} records; at most ${MAX_REPLAY_RECORDS} per command`,
     );
   if (requests.length === 0)
-    return endOnBadInput(io, formatOf(options), 'replay', 'no dead-letter record to replay');
+    return endOnBadInput(io, formatOf(options, io), 'replay', 'no dead-letter record to replay');
   const started = await startSession('replay', io, options, overrides);
   if (typeof started === 'number') return started;
   const session = started;
@@ -139,8 +140,7 @@ export async function runReplay(
     const end = await session.finish();
     const outcomes = session.outcomes.filter((o) => queued.some((r) => r.requestId === o.requestId));
     const unfinished = queued.length - outcomes.length;
-    if (session.format === 'json')
-      io.stdout.write(jsonResult(session, end, { outcomes, unfinished, duplicates }));
+    if (session.format === 'json') writeJsonResult(io, session, end, { outcomes, unfinished, duplicates });
     else {
       if (outcomes.length > 0)
         io.stdout.write(
@@ -152,8 +152,12 @@ export async function runReplay(
         );
       if (session.format === 'table')
         io.stdout.write(
-          `${requests.length} record(s), ${queued.length} replayed, ${duplicates} duplicate(s) collapsed` +
-            `${unfinished > 0 ? `; ${unfinished} still running after ${session.maxWaitMs / 1000} s` : ''}\n`,
+          fitLine(
+            io,
+            session,
+            `${requests.length} record(s), ${queued.length} replayed, ${duplicates} duplicate(s) collapsed` +
+              `${unfinished > 0 ? `; ${unfinished} still running after ${session.maxWaitMs / 1000} s` : ''}`,
+          ),
         );
     }
     writeOpenActions(io, session, end, unfinished);
@@ -173,7 +177,10 @@ export function registerReplay(program: Command, cli: CliContext): void {
     .option('--dry-run', 'resolve and decide every request again, post nothing')
     .option('--wait <seconds>', `longest wait for every request to end (default ${DEFAULT_WAIT_SECONDS})`)
     .addOption(timeScaleOption());
-  withOutputOptions(command).action(async (files: string[], options: ReplayOptions) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator replay dead-letters.jsonl --dry-run',
+    'mde-isolator replay dead-letters.jsonl --wait 120',
+  ]).action(async (files: string[], options: ReplayOptions) => {
     cli.exitWith(await runReplay(files, options, cli.io));
   });
 }

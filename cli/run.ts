@@ -11,18 +11,19 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
   deviceLabel,
-  jsonResult,
   outcomeRow,
   renderSummary,
   type SessionFlags,
   type SummaryRow,
   startSession,
   timeScaleOption,
+  writeJsonResult,
   writeNotes,
   writeOpenActions,
 } from './dispatch-session';
+import { withExamples } from './help';
 import { dispatchExitCode } from './outcome-exit';
-import { withOutputOptions } from './output';
+import { fitLine, withOutputOptions } from './output';
 
 export type RunOptions = SessionFlags;
 
@@ -88,9 +89,12 @@ export async function runPipeline(
     const unfinished = queued.filter((r) => !outcomes.some((o) => o.requestId === r.requestId));
     const intake = reports.flatMap(intakeRows);
     if (session.format === 'json') {
-      io.stdout.write(
-        jsonResult(session, end, { alerts: reports, outcomes, unfinished, duplicates: duplicates.length }),
-      );
+      writeJsonResult(io, session, end, {
+        alerts: reports,
+        outcomes,
+        unfinished,
+        duplicates: duplicates.length,
+      });
     } else {
       const rows = [
         ...intake,
@@ -107,8 +111,12 @@ export async function runPipeline(
       if (rows.length > 0) io.stdout.write(renderSummary(rows, io, session));
       if (session.format === 'table')
         io.stdout.write(
-          `${reports.length} alert(s), ${queued.length} isolation request(s), ${duplicates.length} duplicate(s) collapsed; ` +
-            `policy ${runtime.policy.version} (${runtime.policy.mode})${end === 'ended' ? '' : '; stopped waiting'}\n`,
+          fitLine(
+            io,
+            session,
+            `${reports.length} alert(s), ${queued.length} isolation request(s), ${duplicates.length} duplicate(s) collapsed; ` +
+              `policy ${runtime.policy.version} (${runtime.policy.mode})${end === 'ended' ? '' : '; stopped waiting'}`,
+          ),
         );
     }
     writeOpenActions(io, session, end, unfinished.length);
@@ -136,7 +144,10 @@ export function registerRun(program: Command, cli: CliContext): void {
     .option('--yes', 'do not ask before enforcing on a terminal')
     .option('--wait <seconds>', `longest wait for every request to end (default ${DEFAULT_WAIT_SECONDS})`)
     .addOption(timeScaleOption());
-  withOutputOptions(command).action(async (files: string[], options: RunOptions) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator run --dry-run alert.json',
+    'mde-isolator run --enforce --wait 120 alerts/*.json -o json -q outcomes',
+  ]).action(async (files: string[], options: RunOptions) => {
     cli.exitWith(await runPipeline(files, options, cli.io));
   });
 }

@@ -1,11 +1,22 @@
 /** `status ACTION_ID [--output FORMAT]`: where one MDE machine action stands (e.g. after `run` stopped waiting). */
 import type { Command } from 'commander';
-import { ConfigError } from '../shared/config';
 import { isMdeApiError } from '../shared/mde/errors';
 import { isTerminal, type MachineAction } from '../shared/mde/types';
-import { openReadOnly, type ReadOnlyRuntime } from '../shared/runtime';
+import { resolveActionId } from './action-id';
 import { type CliContext, type CliIo, EXIT } from './context';
-import { formatOf, type OutputFlags, withOutputOptions } from './output';
+import { withExamples } from './help';
+import { mdeErrorText } from './mde-error-text';
+import {
+  formatOf,
+  localTime,
+  type OutputFlags,
+  type OutputFormat,
+  tableWidth,
+  withOutputOptions,
+  wrapText,
+  writeJson,
+} from './output';
+import { openReads } from './read-session';
 
 const FIELDS: (keyof MachineAction)[] = [
   'id',
@@ -23,32 +34,44 @@ const FIELDS: (keyof MachineAction)[] = [
   'troubleshootInfo',
 ];
 
-export async function runStatus(actionId: string, options: OutputFlags, io: CliIo): Promise<number> {
-  let runtime: ReadOnlyRuntime;
-  try {
-    // No policy or queue needed: one read, still counted against the machineactions quota.
-    runtime = openReadOnly({ env: io.env });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.stderr.write(`status: ${error.message}\n`);
-    return EXIT.badInput;
+const LABEL_WIDTH = 22;
+
+/** One line per field: `field<TAB>value` in TSV; in a table the value wraps under itself to fit `width`. */
+function fieldLines(action: MachineAction, format: Exclude<OutputFormat, 'json'>, width: number): string {
+  const lines: string[] = [];
+  for (const field of FIELDS) {
+    const value = action[field];
+    if (value === undefined || value === null) continue;
+    const text = String(value);
+    if (format === 'tsv') lines.push(`${field}\t${text.replace(/[\t\r\n]+/g, ' ')}`);
+    else {
+      const shown =
+        field.endsWith('DateTimeUtc') && width !== Number.POSITIVE_INFINITY ? localTime(text) : text;
+      const wrapped = wrapText(shown, Math.max(20, width - LABEL_WIDTH - 1)).split('\n');
+      lines.push(`${field.padEnd(LABEL_WIDTH)} ${wrapped.join(`\n${' '.repeat(LABEL_WIDTH + 1)}`)}`);
+    }
   }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runStatus(actionId: string, options: OutputFlags, io: CliIo): Promise<number> {
+  // No policy or queue needed: one read, still counted against the machineactions quota.
+  const runtime = openReads('status', io);
+  if (typeof runtime === 'number') return runtime;
   try {
-    const action = await runtime.api.getMachineAction(actionId.trim());
-    const format = formatOf(options);
-    if (format === 'json') io.stdout.write(`${JSON.stringify(action, null, 2)}\n`);
-    else
-      for (const field of FIELDS)
-        if (action[field] !== undefined && action[field] !== null)
-          io.stdout.write(
-            format === 'tsv'
-              ? `${field}\t${String(action[field]).replace(/[\t\r\n]+/g, ' ')}\n`
-              : `${field.padEnd(22)} ${String(action[field])}\n`,
-          );
+    const resolved = await resolveActionId(actionId, runtime.store.register, runtime.storage);
+    if ('error' in resolved) {
+      io.stderr.write(`status: ${resolved.error}\n`);
+      return EXIT.badInput;
+    }
+    const action = await runtime.api.getMachineAction(resolved.id);
+    const format = formatOf(options, io);
+    if (format === 'json') writeJson(io, options, action);
+    else io.stdout.write(fieldLines(action, format, tableWidth(io, options.wide)));
     return isTerminal(action.status) && action.status !== 'Succeeded' ? EXIT.failure : EXIT.ok;
   } catch (error) {
     if (!isMdeApiError(error)) throw error;
-    io.stderr.write(`status: ${error.message}\n`);
+    io.stderr.write(`status: ${mdeErrorText(error)}\n`);
     return error.kind === 'refused-before-sending' || error.kind === 'not-found'
       ? EXIT.badInput
       : EXIT.failure;
@@ -61,8 +84,14 @@ export function registerStatus(program: Command, cli: CliContext): void {
   const command = program
     .command('status')
     .description('show an MDE machine action (status, device, comment, times)')
-    .argument('<actionId>', 'MachineAction id, as printed by run, isolate or release');
-  withOutputOptions(command).action(async (actionId: string, options: OutputFlags) => {
+    .argument(
+      '<actionId>',
+      'MachineAction id as printed (a unique prefix, such as the 8 characters a table shows, will do)',
+    );
+  withExamples(withOutputOptions(command), [
+    'mde-isolator status 6f1c2b3a',
+    'mde-isolator status 6f1c2b3a -o json -q status,computerDnsName',
+  ]).action(async (actionId: string, options: OutputFlags) => {
     cli.exitWith(await runStatus(actionId, options, cli.io));
   });
 }

@@ -14,15 +14,18 @@ import { loadPolicy } from '../shared/policy/load';
 import type { Decision, IsolationPolicy } from '../shared/policy/types';
 import { type AlertFromFile, readAlertFiles } from './alert-files';
 import { type CliContext, type CliIo, EXIT } from './context';
+import { withExamples } from './help';
 import { modeWord, policyOrigin } from './mode';
 import {
   type Column,
+  fitLine,
   formatOf,
   type OutputFlags,
   renderTable,
   renderTsv,
   tableWidth,
   withOutputOptions,
+  writeJson,
 } from './output';
 import { loadPolicyFile } from './policy-file';
 
@@ -100,20 +103,22 @@ export async function runWhatif(files: string[], options: WhatifOptions, io: Cli
     return EXIT.badInput;
   }
   const { policy, origin } = read;
-  const format = formatOf(options);
+  const format = formatOf(options, io);
   const policyLine = `policy ${policy.version} (${origin}), ${modeWord(policy.mode)}; nothing is posted\n`;
   // The data formats keep stdout to the data; a table is read by a person, the line goes above it.
-  if (format === 'table') io.stdout.write(policyLine);
+  if (format === 'table') io.stdout.write(fitLine(io, options, policyLine.trimEnd()));
   else io.stderr.write(policyLine);
   const { alerts, complete } = readAlertFiles(files, io);
   const results = alerts.map(({ file, alert }) => ({ file, alert, decisions: policy.decideAlert(alert) }));
   if (format === 'json') {
     const output = results.map(({ alert, decisions }) => ({ ...alert, decisions }));
-    io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    writeJson(io, options, output);
   } else if (format === 'tsv') {
     io.stdout.write(renderTsv(COLUMNS, rowsOf(results, true)));
   } else if (results.length > 0) {
-    io.stdout.write(renderTable(COLUMNS, rowsOf(results, false), tableWidth(io, options.wide)));
+    io.stdout.write(
+      renderTable(COLUMNS, rowsOf(results, false), tableWidth(io, options.wide), options.wide ?? false),
+    );
   }
   return complete ? EXIT.ok : EXIT.badInput;
 }
@@ -127,7 +132,10 @@ export function registerWhatif(program: Command, cli: CliContext): void {
       '--policy <file>',
       'policy file to evaluate (default: ISOLATION_POLICY, else the shipped default)',
     );
-  withOutputOptions(command).action(async (files: string[], options: WhatifOptions) => {
+  withExamples(withOutputOptions(command), [
+    'mde-isolator whatif alert.json',
+    'mde-isolator whatif --policy policy.json alerts/*.json -o tsv',
+  ]).action(async (files: string[], options: WhatifOptions) => {
     cli.exitWith(await runWhatif(files, options, cli.io));
   });
 }

@@ -196,7 +196,7 @@ async function main(): Promise<number> {
     });
     // The alerts include a protected domain controller and a name with two records: escalated to a
     // person, so both runs end "not carried out" (exit code 3, docs/guide/cli.md "Exit codes"), which outranks
-    // the dry run's 5.
+    // the dry run's 0.
     const ok =
       dryRunCode === EXIT.notCarriedOut &&
       enforceCode === EXIT.notCarriedOut &&

@@ -20,6 +20,10 @@ it.each([
   [['isolate', '--machine', 'web1', '--comment', 'x'], /--machine "web1" is not an MDE device id/],
   [['release', '--host', 'web1', '--comment', ' '], /--comment is required/],
   [['release', '--host', 'web1', '--comment', 'x', '--force'], /--force needs --reason/],
+  [['release', '--host', 'web1', '--comment', 'x', '--reason', 'y'], /--reason goes with --force/],
+  [['isolate', '--host', 'web1', '--comment', 'x', '--override'], /--override needs --reason/],
+  [['isolate', '--host', 'web1', '--comment', 'x', '--reason', 'y'], /--reason goes with --override/],
+  [['isolate', '--host', 'web1', '--comment', 'x', '--contain', '--selective'], /at most one of --selective/],
   [['replay', 'empty.json'], /no dead-letter record to replay/],
 ])('%j --json: exit 2, the reason on stderr and as a JSON error on stdout', async (argv, message) => {
   const { code, stdout, stderr } = await cli(...argv, '--json');

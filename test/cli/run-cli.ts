@@ -14,6 +14,10 @@ export interface CliExtras {
   confirm?: CliIo['confirm'];
   /** Called with stderr as written so far, after each write. */
   onStderr?: (stderr: string) => void;
+  /** stdout is a terminal this many columns wide (a person reads it: tables); else a pipe (TSV). */
+  terminal?: number;
+  /** stderr is a terminal this many columns wide: a dispatching verb shows its progress bar there. */
+  stderrTerminal?: number;
 }
 
 /** A CLI whose commands run in `cwd` with exactly the settings in `env` (never the test's own environment). */
@@ -26,13 +30,17 @@ export function cliIn(
     let stdout = '';
     let stderr = '';
     const io: CliIo = {
-      stdout: { write: (text: string) => (stdout += text) },
+      stdout: {
+        write: (text: string) => (stdout += text),
+        ...(extras.terminal && { isTTY: true, columns: extras.terminal }),
+      },
       stderr: {
         write: (text: string) => {
           stderr += text;
           extras.onStderr?.(stderr);
           return true;
         },
+        ...(extras.stderrTerminal && { isTTY: true, columns: extras.stderrTerminal }),
       },
       cwd,
       env,

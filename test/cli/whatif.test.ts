@@ -6,7 +6,8 @@ import type { Decision } from '../../shared/policy/types';
 import { FIXTURES_DIR, fixturePath } from '../fixtures';
 import { cliIn } from './run-cli';
 
-const cli = cliIn(FIXTURES_DIR, {});
+// A person at a 100-column terminal: tables, not TSV.
+const cli = cliIn(FIXTURES_DIR, {}, { terminal: 100 });
 
 async function whatifJson(...files: string[]) {
   const result = await cli('whatif', '--json', ...files);

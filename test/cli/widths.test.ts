@@ -1,4 +1,4 @@
-/** Tables fit the terminal: 100 columns when stdout is not a terminal, COLUMNS when set, as wide as needed with --wide. */
+/** Tables fit the terminal (its width, else COLUMNS, else 80), as wide as needed with --wide; words are never broken. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +17,10 @@ const SAMPLES = [
 const widest = (text: string) => Math.max(...text.split('\n').map((line) => [...line].length));
 
 describe.each([80, 100, 120])('at %i columns', (columns) => {
-  const env: Record<string, string> = columns === 100 ? {} : { COLUMNS: String(columns) };
+  const env: Record<string, string> = columns === 80 ? {} : { COLUMNS: String(columns) };
 
   it('whatif fits the width', async () => {
-    const { code, stdout } = await cliIn(FIXTURES_DIR, env)('whatif', ...SAMPLES);
+    const { code, stdout } = await cliIn(FIXTURES_DIR, {}, { terminal: columns })('whatif', ...SAMPLES);
     expect(code).toBe(0);
     expect(widest(stdout)).toBeLessThanOrEqual(columns);
     // Four rows, however wrapped: the header's rule, three between rows, the bottom.
@@ -78,12 +78,12 @@ it('--wide prints full ids on one line per row, whatever the width', () => {
   ]);
 });
 
-it('wraps at word boundaries and cuts only words longer than the line', () => {
+it('wraps between words, and cuts a word longer than the line with "…" instead of breaking it', () => {
   expect(wrapText('protected by domain-controllers (tag DomainController)', 20)).toBe(
     'protected by\ndomain-controllers\n(tag\nDomainController)',
   );
-  expect(wrapText('id 757ea4ad42a092e12f041c3e4850f3868359e84b', 16)).toBe(
-    'id\n757ea4ad42a092e1\n2f041c3e4850f386\n8359e84b',
+  expect(wrapText('id 757ea4ad42a092e12f041c3e4850f3868359e84b on web1', 16)).toBe(
+    'id\n757ea4ad42a092e…\non web1',
   );
 });
 

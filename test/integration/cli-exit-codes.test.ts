@@ -91,10 +91,15 @@ describe('isolate', () => {
     });
   });
 
-  it('exits 5 on a dry run, posting nothing', async () => {
+  it('exits 0 on a dry run, posting nothing: the decision is in the output and the JSON', async () => {
     const before = sim.actions().length;
     const run = await isolate(`ws-hr-02.${DOMAIN}`, '--dry-run');
-    expect(run.code).toBe(5);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\tdry-run\t/);
+    const json = JSON.parse(
+      (await isolate(`ws-hr-02.${DOMAIN}`, '--dry-run', '-q', 'outcomes.outcome')).stdout,
+    );
+    expect(json).toEqual({ outcomes: [{ outcome: 'dry-run' }] });
     expect(run.stderr.split('\n')[0]).toMatch(/^dry-run \(from --dry-run\); policy integration-1/);
     expect(sim.actions()).toHaveLength(before);
   });
@@ -156,9 +161,9 @@ describe('run', () => {
     expect((await cli('run', ...FAST, 'dc.json')).code).toBe(3);
   });
 
-  it('exits 5 on a dry run and 2 when a file cannot be read', async () => {
+  it('exits 0 on a dry run and 2 when a file cannot be read', async () => {
     writeFileSync(join(dir, 'hr.json'), JSON.stringify(mdeAlert({ dnsName: `ws-hr-02.${DOMAIN}` })));
-    expect((await cli('run', '--dry-run', ...FAST, 'hr.json')).code).toBe(5);
+    expect((await cli('run', '--dry-run', ...FAST, 'hr.json')).code).toBe(0);
     expect((await cli('run', ...FAST, 'hr.json', 'absent.json')).code).toBe(2);
   });
 });

@@ -58,6 +58,9 @@ it('retries a 5xx and a dropped connection on the pre-flight read, then runs and
     'alerts.json',
   );
   expect(stderr.match(/^run: pre-flight attempt \d failed \(.*\); retrying in \d+ ms$/gm)).toHaveLength(3);
+  // The MDE API is named, not the client's function.
+  expect(stderr).toMatch(/^run: pre-flight attempt 1 failed \(MDE \(machines API\) failed with 503/m);
+  expect(stderr).not.toMatch(/findMachines/);
   // Three faults, then the pre-flight's lookup of a name no device has (404), then the work.
   expect(machineCalls().slice(0, 4)).toEqual([503, null, 503, 404]);
   expect(code).toBe(0);

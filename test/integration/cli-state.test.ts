@@ -97,7 +97,7 @@ describe('isolations', () => {
 
   it("says on its first line when the store is this process's own", async () => {
     const { AzureWebJobsStorage: _shared, ...local } = env;
-    const run = await cliIn(process.cwd(), local)('isolations');
+    const run = await cliIn(process.cwd(), local, { terminal: 80 })('isolations');
     expect(run.code).toBe(0);
     expect(run.stderr.split('\n')[0]).toMatch(/^local store: this process's own breaker and register/);
     expect(run.stdout).toBe('no device in the register\n');
@@ -169,5 +169,59 @@ describe('cancel', () => {
       cancellationComment:
         'mde-isolator: cancel (forced: not posted by this app) requested by jo: storm cleanup',
     });
+  });
+});
+
+describe('action ids', () => {
+  it('are taken by any unique prefix the register holds; an ambiguous one lists its matches', async () => {
+    const host = 'ws-hr-02.contoso.local';
+    const posted = await cliIn(cwd, env, interruptOncePosted())(
+      'isolate',
+      '--host',
+      host,
+      '--comment',
+      'IR-10',
+    );
+    expect(posted.code).toBe(130);
+    const id = (/^posted Isolate action (\S+) /m.exec(posted.stderr) as RegExpExecArray)[1];
+    // What a table shows: the first 8 characters and "…".
+    const status = await cli('status', `${id.slice(0, 8)}…`, '--output', 'tsv');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^id\\t${id}$`, 'm'));
+
+    for (const [n, actionId] of [
+      [7, 'abcd1234-0000-4000-8000-000000000007'],
+      [8, 'abcd5678-0000-4000-8000-000000000008'],
+    ] as const)
+      await store.register.record({
+        machineId: machineId(n),
+        state: 'isolated',
+        requestId: `req-${n}`,
+        reason: 'isolated',
+        provenance,
+        action: {
+          actionId,
+          type: 'Isolate',
+          status: 'Succeeded',
+          requestor: 'app',
+          requestSource: 'PublicApi',
+        },
+      });
+    const ambiguous = await cli('cancel', 'ABCD', '--reason', 'x');
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(
+      /^cancel: abcd matches 2 actions \(abcd1234-0000-4000-8000-000000000007, abcd5678-0000-4000-8000-000000000008\): give more characters$/m,
+    );
+    expect((await cli('status', 'zz12')).stderr).toBe(
+      'status: "zz12" is not an MDE action id: give the GUID or at least its first 4 characters\n',
+    );
+    const { AzureWebJobsStorage: _shared, ...local } = env;
+    const unknown = await cliIn(cwd, local)('status', 'abcd1234');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(
+      /^status: no action id starting with abcd1234 in this process's own register/,
+    );
+    // No internal name reaches the operator.
+    expect(`${unknown.stderr}${ambiguous.stderr}`).not.toMatch(/getMachineAction|cancelMachineAction/);
   });
 });

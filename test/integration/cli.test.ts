@@ -20,11 +20,12 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     });
     dir = mkdtempSync(join(tmpdir(), 'mde-isolator-cli-'));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(TEST_POLICY));
-    cli = cliIn(dir, {
-      ...sim.env(),
-      ISOLATION_POLICY: join(dir, 'policy.json'),
-      MDE_RATE_LIMITS: '50/500ms',
-    });
+    // A person at a 100-column terminal: tables, not TSV.
+    cli = cliIn(
+      dir,
+      { ...sim.env(), ISOLATION_POLICY: join(dir, 'policy.json'), MDE_RATE_LIMITS: '50/500ms' },
+      { terminal: 100 },
+    );
   });
   afterAll(() => sim.close());
 
@@ -99,7 +100,8 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     const status = await cli('status', record.actionId);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/status\s+Succeeded/);
-    expect(status.stdout).toMatch(/requestorComment .*IR-7/);
+    // A long value wraps under itself, between words.
+    expect(status.stdout).toMatch(/requestorComment {7}mde-isolator .*\n( {23}\S.*\n)* {23}\S.*IR-7/);
     const released = await cli(
       'release',
       '--host',
@@ -148,7 +150,8 @@ describe('mde-isolator run, isolate, release, status against the simulator', () 
     const callsBefore = sim.calls().length;
     expect(await cli('status', 'not-a-guid')).toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/refused before sending to MDE: actionId "not-a-guid"/),
+      stderr:
+        'status: "not-a-guid" is not an MDE action id: give the GUID or at least its first 4 characters\n',
     });
     expect(sim.calls()).toHaveLength(callsBefore);
     expect(await cli('isolate', '--host', 'wks-lab', '--comment', 'x', '--wait', 'soon')).toMatchObject({

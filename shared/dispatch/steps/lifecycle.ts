@@ -18,6 +18,7 @@ import {
   UnauthorizedError,
   UnsupportedError,
 } from '../../mde/errors';
+import type { MachineAction } from '../../mde/types';
 import { type OpenRequest, type StateStore, StoreUnavailableError } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
@@ -300,6 +301,20 @@ export class RequestLifecycle {
     };
     await this.queue.deadLetter(record);
     this.reporter.note('error', { ...record });
+  }
+
+  /**
+   * The request follows an action someone else posted (an analyst, Defender, an earlier run): said
+   * at once, for the log and for a CLI waiting on the request, which would otherwise see nothing
+   * until tracking's first read.
+   */
+  adopted(request: IsolationRequest, action: MachineAction): void {
+    const { id, type, status, machineId, computerDnsName, requestor, creationDateTimeUtc } = action;
+    this.reporter.note('info', {
+      event: 'action-adopted',
+      requestId: request.requestId,
+      action: { id, type, status, machineId, computerDnsName, requestor, creationDateTimeUtc },
+    });
   }
 
   /** Sends the next state of a request as a new scheduled message and lets the current one complete. */

@@ -511,6 +511,7 @@ export class IsolationWorker {
       await store.breaker.commit(null, action.id);
     const tracked = trackedAction(target, action.id, action.creationDateTimeUtc, true);
     await recordFollowed(store, request, tracked, action, plan.reason, new Date(clock.now()).toISOString());
+    lifecycle.adopted(request, action);
     if (!isTerminal(action.status)) return this.track(request, tracked);
     // Already over: its status is this request's outcome, no polling needed.
     const tracking = trackingRequestFor(request, tracked);
