@@ -31,6 +31,7 @@ import { ActionStatuses } from './steps/action-statuses';
 import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
+import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
@@ -59,6 +60,8 @@ export interface DispatcherDeps {
    * default one renewed only when used.
    */
   claims?: ClaimKeeper;
+  /** How long MDE lets an isolation last (PLATFORM_LIFT_DAYS; steps/expiry.ts); default seven days. */
+  platformLiftMs?: number;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -105,7 +108,14 @@ export class Dispatcher implements DecisionSink {
       this.claims,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
-    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock, claims: this.claims };
+    const common = {
+      ...deps,
+      lifecycle: this.lifecycle,
+      timing,
+      clock: this.clock,
+      claims: this.claims,
+      platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
+    };
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,

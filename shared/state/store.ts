@@ -38,6 +38,11 @@ export interface Provenance {
   mode: PolicyMode;
   /** The decision's reason. */
   reason: string;
+  /**
+   * What the person wrote (the manual comment) or the alert's title: the words an analyst reads
+   * beside the device. Absent in records written before.
+   */
+  comment?: string;
 }
 
 export type IsolationActionType = 'Isolate' | 'Unisolate';
@@ -87,6 +92,16 @@ export interface IsolationRecord {
   updatedAt: string;
   /** Newest first; bounded by count and age (StateOptions). */
   history: Transition[];
+  /**
+   * While `isolated`: when the isolation ends, the earlier of its time box and the platform lift
+   * (dispatch/steps/expiry.ts); null in every other state. Absent in records written before.
+   */
+  expiresAt?: string | null;
+  /**
+   * When a reconciliation last found MDE's actions agreeing with this record; null until one did.
+   * Set by the reconciler only. Absent in records written before.
+   */
+  confirmedAt?: string | null;
 }
 
 /**
@@ -103,6 +118,10 @@ export interface IsolationChange {
   provenance?: Provenance;
   /** Added, or updated by action id. */
   action?: RegisterAction;
+  /** A new end of the isolation in force (`isolated` only); kept when absent, cleared by other states. */
+  expiresAt?: string | null;
+  /** A reconciliation confirmed the record now; kept when absent. */
+  confirmedAt?: string;
 }
 
 export type RegisterWrite =

@@ -29,6 +29,8 @@ export interface TrackerDeps {
   timing: DispatchTiming;
   clock: Clock;
   random: () => number;
+  /** How long MDE lets an isolation last: the register's `expiresAt` (expiry.ts). */
+  platformLiftMs: number;
 }
 
 export class ActionTracker {
@@ -129,7 +131,13 @@ export class ActionTracker {
     action?: MachineAction,
   ): Promise<void> {
     this.deps.statuses.forget(request.tracking.actionId);
-    await recordEnded(this.deps.store, request, request.tracking, { state, reason: details.reason, action });
+    await recordEnded(
+      this.deps.store,
+      request,
+      request.tracking,
+      { state, reason: details.reason, action },
+      this.deps.platformLiftMs,
+    );
     await this.deps.lifecycle.finish(request, details);
   }
 
@@ -138,7 +146,13 @@ export class ActionTracker {
     this.deps.statuses.forget(request.tracking.actionId);
     const reason = `tracking ended without a final status: ${error instanceof Error ? error.message : String(error)}`;
     try {
-      await recordEnded(this.deps.store, request, request.tracking, { state: 'failed', reason });
+      await recordEnded(
+        this.deps.store,
+        request,
+        request.tracking,
+        { state: 'failed', reason },
+        this.deps.platformLiftMs,
+      );
     } catch (failure) {
       if (!(failure instanceof StoreUnavailableError)) throw failure;
       // The entry stays open: a new process resumes tracking it, and the next request for the

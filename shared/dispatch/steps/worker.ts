@@ -27,6 +27,7 @@ import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
+import type { AsOf } from './expiry';
 import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
 import { releaseProvenance, releaseRefusal } from './provenance';
@@ -52,6 +53,8 @@ export interface WorkerDeps {
   identity: Pick<AppIdentity, 'clientId'>;
   /** This process's holder lease, which the device key's and the machine's claims live by. */
   claims: ClaimKeeper;
+  /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
+  platformLiftMs: number;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -253,10 +256,10 @@ export class IsolationWorker {
     request,
     machine,
   }: Target): Promise<{ rule: string; reason: string } | null> {
-    const { api, store, clock, identity } = this.deps;
+    const { api, store, identity } = this.deps;
     const forced = isManualRequest(request) && request.alert.manual?.forceReason !== undefined;
     const refusal = releaseRefusal(
-      await releaseProvenance({ api, store, identity }, machine.id, clock.now()),
+      await releaseProvenance({ api, store, identity }, machine.id, this.asOf()),
       forced,
     );
     return (
@@ -290,7 +293,7 @@ export class IsolationWorker {
     const name = machine.computerDnsName ?? machine.id;
     const ledger = await this.deps.store.actions.forMachine(machine.id);
     const since = this.since(target, history, ledger);
-    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since);
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since, this.asOf());
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
@@ -368,7 +371,7 @@ export class IsolationWorker {
     history: MachineAction[],
     ledger: LedgerRecord[],
   ): Promise<boolean> {
-    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger));
+    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger), this.asOf());
     switch (judged.kind) {
       case 'adopt':
         await this.adopt(target, plan, judged.action, judged.latest);
@@ -387,6 +390,11 @@ export class IsolationWorker {
       case 'post':
         return false;
     }
+  }
+
+  /** Now, for what is in force (expiry.ts). */
+  private asOf(): AsOf {
+    return { now: this.deps.clock.now(), platformLiftMs: this.deps.platformLiftMs };
   }
 
   /** The machine's actions that may have been created since the request came in (idempotency.ts). */
@@ -462,7 +470,7 @@ export class IsolationWorker {
   private async afterRefusedPost(target: Target, plan: Plan, error: unknown): Promise<void> {
     if (!(error instanceof ActionAlreadyInProgressError)) throw error;
     const current = await this.history(target.machine.id);
-    const open = judgePriorActions(target.verb, current ?? []);
+    const open = judgePriorActions(target.verb, current ?? [], this.asOf());
     if (open.kind === 'adopt') return this.adopt(target, plan, open.action);
     // The action in progress is the opposite one: the same refusal as before posting.
     if (open.kind === 'conflict') return this.refuseConflict(target, open.action.id, open.reason);
@@ -519,7 +527,13 @@ export class IsolationWorker {
         ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
         : '';
     const reason = `${terminalReason(tracked, action)}${since}`;
-    await recordEnded(store, tracking, tracked, { state: endState(verb, action.status), reason, action });
+    await recordEnded(
+      store,
+      tracking,
+      tracked,
+      { state: endState(verb, action.status), reason, action },
+      this.deps.platformLiftMs,
+    );
     await lifecycle.finish(tracking, {
       outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
       actionStatus: action.status,
