@@ -76,6 +76,8 @@ export interface ManualOrder {
   overrideReason?: string;
   /** A release of an isolation this app did not make, and why (the manual API's `force`). */
   forceReason?: string;
+  /** An isolation's time box (ms): released when it ends (steps/time-box.ts). */
+  isolateForMs?: number;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -180,12 +182,15 @@ export class Dispatcher implements DecisionSink {
         ? [
             {
               decisionIndex,
-              request: isolateRequestFrom(decision, {
-                alert,
-                receivedAt,
-                policyVersion: decision.policyVersion,
-                requestedBy: requesterFor(alert, decision.rule),
-              }),
+              request: withTimeBox(
+                isolateRequestFrom(decision, {
+                  alert,
+                  receivedAt,
+                  policyVersion: decision.policyVersion,
+                  requestedBy: requesterFor(alert, decision.rule),
+                }),
+                this.deps.policy.isolateForOf(decision.rule),
+              ),
             },
           ]
         : [],
@@ -260,17 +265,14 @@ export class Dispatcher implements DecisionSink {
       overrideReason: order.overrideReason,
       forceReason: order.forceReason,
     });
-    const request = manualRequest(
-      order.action,
-      order.device,
-      order.isolationType,
-      this.deps.policy.modeFor(alert),
-      {
+    const request = withTimeBox(
+      manualRequest(order.action, order.device, order.isolationType, this.deps.policy.modeFor(alert), {
         alert,
         receivedAt: new Date(this.clock.now()),
         policyVersion: this.deps.policy.version,
         requestedBy: requesterFor(alert, 'manual'),
-      },
+      }),
+      order.action === 'isolate' ? (order.isolateForMs ?? null) : null,
     );
     await this.coalesce(request);
     return request;
@@ -304,4 +306,9 @@ export class Dispatcher implements DecisionSink {
   private async enqueue(request: IsolationRequest): Promise<{ duplicate: boolean }> {
     return this.deps.queue.send(messageFor(request));
   }
+}
+
+/** An isolate request with the time box its rule or requester asked for (null: none). */
+function withTimeBox(request: ActionRequest, isolateForMs: number | null): ActionRequest {
+  return isolateForMs === null ? request : { ...request, isolateForMs };
 }

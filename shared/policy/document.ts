@@ -66,6 +66,8 @@ export interface RuleSpec extends AlertConditions, DeviceConditions {
   action: RuleAction;
   /** Only with action isolate; Full when left out. */
   isolationType?: IsolationType;
+  /** Only with action isolate: the time box (kernel/duration.ts), released when it ends. */
+  isolateFor?: string;
 }
 
 export interface ProtectionSpec {

@@ -16,6 +16,7 @@ import {
 } from '../alerts/model';
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
+import { parseDuration } from '../kernel/duration';
 import { oneLine } from '../kernel/text';
 import type { ManualMode, MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
@@ -128,6 +129,11 @@ class Policy implements IsolationPolicy {
     };
     this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
+  }
+
+  isolateForOf(rule: string): number | null {
+    const box = this.rules.find((r) => r.spec.name === rule)?.spec.isolateFor;
+    return box === undefined ? null : parseDuration(box);
   }
 
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {

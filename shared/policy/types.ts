@@ -89,4 +89,6 @@ export interface IsolationPolicy {
   comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string;
   /** The MDE `Comment` of a release, which no rule decides: who asked, why, alert, incident, policy version. */
   releaseComment(alert: NormalizedAlert, requestedBy: string, rule: string): string;
+  /** The time box (ms) of the isolate rule named `rule` (`isolateFor`); null for none or no such rule. */
+  isolateForOf(rule: string): number | null;
 }

@@ -13,7 +13,7 @@ import type {
 } from '../../state/store';
 import type { IsolationRequest, TrackedAction } from '../request';
 import { keyOf } from './coalesce';
-import { platformLiftAt } from './expiry';
+import { expiresAt, tookEffectAt } from './expiry';
 
 export const ACTION_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const satisfies Record<
   'isolate' | 'release',
@@ -108,7 +108,7 @@ export async function recordFollowed(
 
 /**
  * The action ended (or nobody follows it any more): the register shows how, the ledger closes it. An
- * isolation that took effect is recorded with its end (expiry.ts), at most `platformLiftMs` after it.
+ * isolation that took effect is recorded with its end (expiry.ts): its time box, at most `platformLiftMs`.
  */
 export async function recordEnded(
   store: StateStore,
@@ -117,13 +117,14 @@ export async function recordEnded(
   end: { state: IsolationState; reason: string; action?: MachineAction },
   platformLiftMs: number,
 ): Promise<void> {
-  const liftAt = end.action && platformLiftAt(end.action, platformLiftMs);
+  const from = end.action ? tookEffectAt(end.action) : null;
+  const ends = from === null ? null : expiresAt(from, platformLiftMs, request.isolateForMs);
   await store.register.record({
     machineId: tracking.machineId,
     state: end.state,
     requestId: request.requestId,
     reason: end.reason,
-    ...(liftAt && { expiresAt: new Date(liftAt).toISOString() }),
+    ...(ends !== null && { expiresAt: new Date(ends).toISOString() }),
     // Used only when the register missed the start of this request (written when it posted).
     provenance: provenanceOf(request, end.reason),
     ...(end.action && { action: registerAction(request, tracking, end.action) }),

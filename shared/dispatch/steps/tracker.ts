@@ -16,9 +16,11 @@ import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import type { TrackedAction, TrackRequest } from '../request';
 import { type DispatchTiming, trackingPollDelayMs } from '../timing';
+import type { RequestQueue } from '../transport/queue';
 import type { ActionStatuses } from './action-statuses';
 import type { RequestLifecycle } from './lifecycle';
 import { endState, recordEnded } from './register';
+import { scheduleTimeBoxRelease } from './time-box';
 
 export interface TrackerDeps {
   api: MdeApi;
@@ -31,6 +33,8 @@ export interface TrackerDeps {
   random: () => number;
   /** How long MDE lets an isolation last: the register's `expiresAt` (expiry.ts). */
   platformLiftMs: number;
+  /** Where a time-boxed isolation's release is scheduled (time-box.ts). */
+  queue: RequestQueue;
 }
 
 export class ActionTracker {
@@ -130,14 +134,17 @@ export class ActionTracker {
     details: OutcomeDetails,
     action?: MachineAction,
   ): Promise<void> {
+    const { store, queue, platformLiftMs, clock } = this.deps;
     this.deps.statuses.forget(request.tracking.actionId);
     await recordEnded(
-      this.deps.store,
+      store,
       request,
       request.tracking,
       { state, reason: details.reason, action },
-      this.deps.platformLiftMs,
+      platformLiftMs,
     );
+    if (state === 'isolated' && action)
+      await scheduleTimeBoxRelease(queue, request, action, platformLiftMs, clock.now());
     await this.deps.lifecycle.finish(request, details);
   }
 

@@ -30,11 +30,12 @@ import { dryRunVerdict } from './dry-run';
 import type { AsOf } from './expiry';
 import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
 import type { RequestLifecycle } from './lifecycle';
-import { releaseProvenance, releaseRefusal } from './provenance';
+import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
+import { scheduleTimeBoxRelease, TIME_BOX_RULE, timeBoxOutlived, timeBoxWaitsUntil } from './time-box';
 import { terminalReason } from './tracker';
 
 export interface WorkerDeps {
@@ -88,6 +89,7 @@ export class IsolationWorker {
       // action. Once it ended, a redelivery is judged against MDE's list like any request.
       const own = await this.deps.store.actions.forRequest(queued.requestId);
       if (own?.open) return await this.track(queued, trackedFromLedger(own));
+      if (await this.timeBoxNotDue(queued)) return;
       request = await this.claim(queued);
     } catch (error) {
       await lifecycle.failed(queued, error);
@@ -110,6 +112,21 @@ export class IsolationWorker {
     } finally {
       reservation.close();
     }
+  }
+
+  /**
+   * A time-box release whose isolation was extended waits for the new end (time-box.ts), before it
+   * takes the device key: until then it holds nothing. True when it waits.
+   */
+  private async timeBoxNotDue(request: ActionRequest): Promise<boolean> {
+    if (!request.timeBox) return false;
+    const { store, clock, lifecycle } = this.deps;
+    const machineId = request.device.mdeDeviceId;
+    const record = machineId ? await store.register.get(machineId) : null;
+    const until = timeBoxWaitsUntil(record, request.timeBox, clock.now());
+    if (until === null) return false;
+    await lifecycle.defer(request, until, `the time box was extended to ${new Date(until).toISOString()}`);
+    return true;
   }
 
   /**
@@ -213,7 +230,19 @@ export class IsolationWorker {
     const { policy, lifecycle, store, clock } = this.deps;
     const { request, machine } = target;
     if (target.verb === 'release') {
-      const refused = await this.refusedRelease(target);
+      const { api, identity } = this.deps;
+      const provenance = await releaseProvenance({ api, store, identity }, machine.id, this.asOf());
+      const outlived = request.timeBox && timeBoxOutlived(request.timeBox, provenance);
+      if (outlived) {
+        await lifecycle.finish(request, {
+          ...where(machine),
+          outcome: 'skipped',
+          rule: TIME_BOX_RULE,
+          reason: outlived,
+        });
+        return null;
+      }
+      const refused = this.refusedRelease(request, provenance);
       if (refused) {
         await lifecycle.finish(request, { ...where(machine), outcome: 'escalated', ...refused });
         return null;
@@ -252,16 +281,12 @@ export class IsolationWorker {
    * older version may not). Null when the release may go on: the isolation in force is this app's, the
    * newest action is a release, or a person forced it.
    */
-  private async refusedRelease({
-    request,
-    machine,
-  }: Target): Promise<{ rule: string; reason: string } | null> {
-    const { api, store, identity } = this.deps;
+  private refusedRelease(
+    request: ActionRequest,
+    provenance: ReleaseProvenance,
+  ): { rule: string; reason: string } | null {
     const forced = isManualRequest(request) && request.alert.manual?.forceReason !== undefined;
-    const refusal = releaseRefusal(
-      await releaseProvenance({ api, store, identity }, machine.id, this.asOf()),
-      forced,
-    );
+    const refusal = releaseRefusal(provenance, forced);
     return (
       refusal && {
         rule: refusal.code,
@@ -527,13 +552,10 @@ export class IsolationWorker {
         ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
         : '';
     const reason = `${terminalReason(tracked, action)}${since}`;
-    await recordEnded(
-      store,
-      tracking,
-      tracked,
-      { state: endState(verb, action.status), reason, action },
-      this.deps.platformLiftMs,
-    );
+    const state = endState(verb, action.status);
+    await recordEnded(store, tracking, tracked, { state, reason, action }, this.deps.platformLiftMs);
+    if (state === 'isolated')
+      await scheduleTimeBoxRelease(this.deps.queue, tracking, action, this.deps.platformLiftMs, clock.now());
     await lifecycle.finish(tracking, {
       outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
       actionStatus: action.status,

@@ -1,0 +1,91 @@
+/**
+ * Time-boxed isolation (`isolateFor`): released through the normal release path when the box ends,
+ * only while the isolation is still this app's and the newest action on the machine. The runtime
+ * shares the simulator's clock, so moving the simulator hours ahead brings the scheduled release due.
+ */
+import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import { timeBoxRequestId } from '../../shared/dispatch/steps/time-box';
+import { mdeAlert } from '../support/alert-payloads';
+import { type Harness, startHarness, TEST_POLICY, until } from './harness';
+
+const HOUR = 3_600_000;
+const RUN = { pendingMs: 5, inProgressMs: 5, offlineTimeoutMs: 1_500 };
+const BOXED_POLICY = {
+  ...TEST_POLICY,
+  rules: [
+    { name: 'isolate-high', minSeverity: 'high', action: 'isolate', isolationType: 'Full', isolateFor: '8h' },
+  ],
+};
+const analyst = { requestor: 'analyst@contoso.com', comment: 'my call' };
+
+describe('isolateFor in a policy rule', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      simulator: { lifecycle: RUN },
+      policy: BOXED_POLICY,
+      clock: (sim) => ({ now: () => sim.now() }),
+    });
+  });
+  afterAll(() => h.close());
+
+  const outcomeOf = async (requestId: string, what: string): Promise<OutcomeRecord> => {
+    await until(() => h.outcomes.some((o) => o.requestId === requestId), what);
+    return h.outcomes.find((o) => o.requestId === requestId) as OutcomeRecord;
+  };
+
+  /** Isolates `name` through intake; answers the isolate action and when it took effect. */
+  const isolateBoxed = async (name: string) => {
+    const machineId = h.machineId(name);
+    const intake = await h.submit(mdeAlert({ machineId }));
+    const [accepted] = intake.alerts;
+    if (accepted?.status !== 'accepted') throw new Error('alert refused');
+    const requestId = accepted.requests[0]?.requestId as string;
+    expect(await outcomeOf(requestId, 'the isolation')).toMatchObject({ outcome: 'succeeded' });
+    const [isolation] = h.actionsOn(machineId, 'Isolate');
+    return {
+      machineId,
+      actionId: String(isolation.id),
+      tookEffect: Date.parse(String(isolation.lastUpdateDateTimeUtc)),
+    };
+  };
+
+  /** Moves both clocks and lets the in-process queue deliver what came due. */
+  const advance = (ms: number) => {
+    h.sim.advanceTime(ms);
+    h.runtime.inline?.wake();
+  };
+
+  it('records the box as the end, and releases the device when it ends', async () => {
+    const { machineId, actionId, tookEffect } = await isolateBoxed('ws-hr-02.contoso.local');
+    expect((await h.runtime.store.register.get(machineId))?.expiresAt).toBe(
+      new Date(tookEffect + 8 * HOUR).toISOString(),
+    );
+
+    advance(7 * HOUR);
+    expect(h.outcomes.some((o) => o.requestId === timeBoxRequestId(actionId))).toBe(false);
+    advance(2 * HOUR);
+    const release = await outcomeOf(timeBoxRequestId(actionId), 'the time-box release');
+    expect(release).toMatchObject({ outcome: 'succeeded', machineId });
+    expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+    expect(await h.runtime.store.register.get(machineId)).toMatchObject({
+      state: 'released',
+      expiresAt: null,
+    });
+  });
+
+  it('does not release when someone released and isolated the device again in between', async () => {
+    const { machineId, actionId } = await isolateBoxed('web1.contoso.local');
+    h.sim.portalAction(machineId, 'Unisolate', analyst);
+    advance(HOUR);
+    const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
+    advance(8 * HOUR);
+    const release = await outcomeOf(timeBoxRequestId(actionId), 'the time-box release');
+    expect(release).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringContaining(`analyst@contoso.com isolated the device since (action ${theirs.id})`),
+    });
+    expect(h.actionsOn(machineId, 'Unisolate').filter((a) => a.requestor !== analyst.requestor)).toEqual([]);
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+  });
+});
