@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
+import { DURATION_FORM, parseDuration } from '../shared/kernel/duration';
 import { canonicalMachineId } from '../shared/mde/ids';
 import type { Runtime, RuntimeOptions } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -29,6 +30,8 @@ export interface ManualOptions extends SessionFlags {
   comment: string;
   selective?: boolean;
   by?: string;
+  /** `isolate --for 8h`: the time box (kernel/duration.ts). */
+  for?: string;
 }
 
 /** The device named on the command line, or why it cannot be used. */
@@ -75,6 +78,9 @@ export async function runManualOrder(
       action,
       '--comment is required; it goes into the MDE action for the audit trail',
     );
+  const isolateForMs = options.for === undefined ? null : parseDuration(options.for.trim());
+  if (isolateForMs === null && options.for !== undefined)
+    return endOnBadInput(io, formatOf(options), action, `--for "${options.for}" is not ${DURATION_FORM}`);
   // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
   const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
   if (typeof started === 'number') return started;
@@ -93,6 +99,7 @@ export async function runManualOrder(
       forceReason: checked.forceReason,
       isolationType,
       requestedBy: operatorName(io, options.by),
+      ...(isolateForMs !== null && { isolateForMs }),
     });
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();
@@ -112,6 +119,8 @@ export async function runManualOrder(
         `${action}: an offline device stays Pending until it reports (up to 3 days); follow it with the command above\n`,
       );
     writeNotes(io, session.notes);
+    if (isolateForMs !== null && outcomes.some((o) => o.outcome === 'succeeded'))
+      io.stderr.write(`${action}: the end is in the register; the app's reconciler releases it then\n`);
     if (end === 'interrupted') return EXIT.interrupted;
     return dispatchExitCode({ outcomes, unfinished: outcomes.length === 0 ? 1 : 0 });
   } finally {
@@ -138,6 +147,7 @@ export function manualCommand(program: Command, name: string, description: strin
 export function registerIsolate(program: Command, cli: CliContext): void {
   manualCommand(program, 'isolate', 'isolate one device now, through the same checks as automatic isolations')
     .option('--selective', 'selective isolation (Outlook, Teams stay reachable) instead of full')
+    .option('--for <duration>', 'release it this long after it took effect: 30m, 8h, 2d (see extend)')
     .action(async (options: ManualOptions) => {
       cli.exitWith(await runManualOrder('isolate', options, cli.io));
     });

@@ -8,6 +8,7 @@ import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerDoctor } from './doctor';
+import { registerExtend } from './extend';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
 import { registerLookup } from './lookup';
@@ -25,6 +26,7 @@ const VERBS: RegisterVerb[] = [
   registerStatus,
   registerLookup,
   registerCancel,
+  registerExtend,
   registerReplay,
   registerIsolations,
   registerBreaker,

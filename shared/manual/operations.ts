@@ -373,6 +373,7 @@ async function decideAndSubmit(
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
     ...waiverOf(command),
+    ...(command.isolateForMs !== null && { isolateForMs: command.isolateForMs }),
   };
   if (runtime.mode === 'service-bus' && !command.wait) {
     const request = await runtime.submitManual(order);

@@ -9,6 +9,7 @@ import { canonicalMachineId } from '../mde/ids';
 import { assertSafeKey } from './entities';
 import {
   adoptedAgain,
+  type ExpiryCause,
   ISOLATION_STATES,
   type IsolationChange,
   type IsolationRecord,
@@ -131,8 +132,15 @@ export function applyChange(
     updatedAt: at,
     history,
     expiresAt,
+    expiresBy: expiresAt === null ? null : expiryCause(previous, change),
     confirmedAt: change.confirmedAt ?? (fresh ? null : (previous.confirmedAt ?? null)),
   };
+}
+
+/** Why the record's end is what it is: the change's cause with its end, else the request's so far. */
+function expiryCause(previous: IsolationRecord | null, change: IsolationChange): ExpiryCause | null {
+  if (change.expiresAt !== undefined) return change.expiresBy ?? null;
+  return previous?.expiresBy ?? null;
 }
 
 /**

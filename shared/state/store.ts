@@ -75,6 +75,9 @@ export interface Transition {
   reason: string;
 }
 
+/** What ends an isolation: its time box (`isolateFor`, extended or not) or MDE's platform lift. */
+export type ExpiryCause = 'time-box' | 'platform-lift';
+
 export interface IsolationRecord {
   machineId: string;
   computerDnsName: string | null;
@@ -97,6 +100,8 @@ export interface IsolationRecord {
    * (dispatch/steps/expiry.ts); null in every other state. Absent in records written before.
    */
   expiresAt?: string | null;
+  /** What ends it at `expiresAt`: its time box (this app releases it) or MDE's lift; null with no end. */
+  expiresBy?: ExpiryCause | null;
   /**
    * When a reconciliation last found MDE's actions agreeing with this record; null until one did.
    * Set by the reconciler only. Absent in records written before.
@@ -120,6 +125,8 @@ export interface IsolationChange {
   action?: RegisterAction;
   /** A new end of the isolation in force (`isolated` only); kept when absent, cleared by other states. */
   expiresAt?: string | null;
+  /** What ends it then; given with `expiresAt`. */
+  expiresBy?: ExpiryCause;
   /** A reconciliation confirmed the record now; kept when absent. */
   confirmedAt?: string;
 }

@@ -4,7 +4,9 @@
  * shares the simulator's clock, so moving the simulator hours ahead brings the scheduled release due.
  */
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import { asOfFor } from '../../shared/dispatch/steps/expiry';
 import { timeBoxRequestId } from '../../shared/dispatch/steps/time-box';
+import { extendIsolation } from '../../shared/manual/extend';
 import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness, TEST_POLICY, until } from './harness';
 
@@ -87,5 +89,34 @@ describe('isolateFor in a policy rule', () => {
     });
     expect(h.actionsOn(machineId, 'Unisolate').filter((a) => a.requestor !== analyst.requestor)).toEqual([]);
     expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+  });
+
+  it('waits for an extended end, records who extended it and why, and refuses to pass the lift', async () => {
+    const { machineId, actionId, tookEffect } = await isolateBoxed('ws-finance-01.contoso.local');
+    const order = { machineId, reason: 'forensics still running', by: 'analyst@contoso.com' };
+    const extended = await extendIsolation(h.runtime, { ...order, byMs: 4 * HOUR }, asOfFor(h.runtime));
+    const newEnd = new Date(tookEffect + 12 * HOUR).toISOString();
+    expect(extended).toMatchObject({ kind: 'extended', expiresAt: newEnd });
+    const record = await h.runtime.store.register.get(machineId);
+    expect(record).toMatchObject({ expiresAt: newEnd, expiresBy: 'time-box' });
+    expect(record?.history[0].reason).toBe(
+      `time box extended to ${newEnd} by analyst@contoso.com: forensics still running`,
+    );
+    const tooFar = await extendIsolation(h.runtime, { ...order, byMs: 7 * 24 * HOUR }, asOfFor(h.runtime));
+    expect(tooFar).toMatchObject({
+      kind: 'refused',
+      answer: { status: 422, body: { error: { code: 'past-platform-lift' } } },
+    });
+
+    advance(9 * HOUR);
+    // The release came due at the first end and waits for the new one.
+    await until(() => h.notes.some((n) => n.requestId === timeBoxRequestId(actionId)), 'the deferral');
+    expect(h.outcomes.some((o) => o.requestId === timeBoxRequestId(actionId))).toBe(false);
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+    advance(4 * HOUR);
+    expect(await outcomeOf(timeBoxRequestId(actionId), 'the time-box release')).toMatchObject({
+      outcome: 'succeeded',
+    });
+    expect(h.sim.machineState(machineId)?.isolated).toBe(false);
   });
 });

@@ -119,12 +119,16 @@ export async function recordEnded(
 ): Promise<void> {
   const from = end.action ? tookEffectAt(end.action) : null;
   const ends = from === null ? null : expiresAt(from, platformLiftMs, request.isolateForMs);
+  const box = request.isolateForMs;
   await store.register.record({
     machineId: tracking.machineId,
     state: end.state,
     requestId: request.requestId,
     reason: end.reason,
-    ...(ends !== null && { expiresAt: new Date(ends).toISOString() }),
+    ...(ends !== null && {
+      expiresAt: new Date(ends).toISOString(),
+      expiresBy: box !== undefined && box < platformLiftMs ? 'time-box' : 'platform-lift',
+    }),
     // Used only when the register missed the start of this request (written when it posted).
     provenance: provenanceOf(request, end.reason),
     ...(end.action && { action: registerAction(request, tracking, end.action) }),

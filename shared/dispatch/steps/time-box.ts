@@ -6,11 +6,12 @@
  * message; the in-process queue's schedule inline). When it comes due it asks the register for the
  * end as it stands now (an extension pushes it; the request then waits again), and MDE, through
  * release provenance, whether the isolation is still the one to end. The reconciler is the safety net
- * for a lost message: it finds what `isolationsPastTheirEnd` (register.ts) lists.
+ * for a lost message: it calls `releaseDueTimeBoxes`.
  */
 import { createHash } from 'node:crypto';
+import type { NormalizedAlert } from '../../alerts/model';
 import type { MachineAction } from '../../mde/types';
-import type { IsolationRecord } from '../../state/store';
+import type { IsolationRecord, StateStore } from '../../state/store';
 import {
   type ActionRequest,
   dedupeKey,
@@ -33,33 +34,31 @@ export function timeBoxRequestId(isolationActionId: string): string {
   return `time-box-${createHash('sha256').update(isolationActionId).digest('hex').slice(0, 31)}`;
 }
 
-/** The release that ends `isolation`'s time box, as the request that isolated sends it. */
+/** What a time-box release keeps of the isolation it ends: the alert it answered, how it was decided. */
+type IsolatedFor = Pick<ActionRequest, 'alert' | 'isolationType' | 'policyVersion' | 'mode'>;
+
+/** The release that ends `isolation`'s time box. */
 export function timeBoxRelease(
-  request: IsolationRequest,
+  { alert, isolationType, policyVersion, mode }: IsolatedFor,
   isolation: Pick<MachineAction, 'id' | 'machineId'>,
   now: number,
 ): ActionRequest {
-  const {
-    tracking: _tracking,
-    storeOutage: _outage,
-    claimKey: _claim,
-    isolateForMs: _box,
-    rateLimited: _limited,
-    ...fields
-  } = request as IsolationRequest & Partial<{ tracking: unknown }>;
   const device = { mdeDeviceId: isolation.machineId.toLowerCase() };
+  const about = { ...alert, devices: [device] };
   return {
-    ...fields,
     action: 'release',
     requestId: timeBoxRequestId(isolation.id),
     device,
-    alert: { ...fields.alert, devices: [device] },
-    priority: priorityOf(fields.alert.severity, isManualRequest(fields)),
+    isolationType,
+    priority: priorityOf(alert.severity, isManualRequest({ alert })),
+    alert: about,
     requestedBy: { kind: 'rule', name: TIME_BOX_RULE },
     rule: TIME_BOX_RULE,
+    policyVersion,
+    mode,
     attempt: 0,
     deferrals: 0,
-    dedupeKey: dedupeKey('release', device, fields.mode),
+    dedupeKey: dedupeKey('release', device, mode),
     receivedAt: new Date(now).toISOString(),
     timeBox: { isolationActionId: isolation.id },
   };
@@ -122,4 +121,47 @@ export function timeBoxOutlived(
     case 'unknown':
       return `${isolation}, but ${provenance.reason}: not releasing`;
   }
+}
+
+/**
+ * The safety net for a lost scheduled release, for the reconciler to call: every isolation the
+ * register shows `isolated` whose time box ended by `now`, its release sent again (the same request
+ * id as the scheduled one, so the worker's checks decide it like that one: only this app's isolation
+ * still in force and still the newest action is released). At most LIST_MAX records are read per call;
+ * answers how many releases were sent.
+ */
+export async function releaseDueTimeBoxes(
+  store: StateStore,
+  queue: RequestQueue,
+  now: number,
+): Promise<number> {
+  const due = (await store.register.list({ state: 'isolated' })).filter(
+    (r) => r.expiresBy === 'time-box' && r.expiresAt && Date.parse(r.expiresAt) <= now,
+  );
+  let sent = 0;
+  for (const record of due) {
+    const isolation = record.actions.find((a) => a.type === 'Isolate');
+    if (!isolation) continue;
+    const { provenance: p } = record;
+    const alert: NormalizedAlert = {
+      source: p.alertSource,
+      alertId: p.alertId,
+      incidentId: p.incidentId,
+      incidentArmId: p.incidentArmId,
+      title: `time box of isolation ${isolation.actionId} ended`,
+      severity: 'high',
+      firing: true,
+      categories: [],
+      mitreTechniques: [],
+      devices: [],
+    };
+    const release = timeBoxRelease(
+      { alert, isolationType: 'Full', policyVersion: p.policyVersion, mode: p.mode },
+      { id: isolation.actionId, machineId: record.machineId },
+      now,
+    );
+    await queue.send(messageFor(release));
+    sent += 1;
+  }
+  return sent;
 }
