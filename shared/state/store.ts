@@ -21,6 +21,8 @@ export const ISOLATION_STATES = [
   'failed',
   'timed-out',
   'cancelled',
+  /** MDE ended the isolation at its platform lift (dispatch/steps/lift.ts); nothing was posted. */
+  'lifted',
 ] as const;
 export type IsolationState = (typeof ISOLATION_STATES)[number];
 

@@ -3,6 +3,7 @@
  * simulator does so on its clock, which the app's runtime shares here. An alert after the lift is
  * decided like any alert on a device that is not isolated, and the register knows the end in advance.
  */
+import { recordPlatformLifts } from '../../shared/dispatch/steps/lift';
 import { DAY_MS } from '../../shared/kernel/clock';
 import { type Harness, isolateRequest, releaseRequest, startHarness } from './harness';
 
@@ -62,5 +63,38 @@ describe('the seven-day platform lift', () => {
       }),
     ]);
     expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
+  });
+
+  it('records let-lift at the lift: the register says lifted, an event is reported, nothing is posted', async () => {
+    const machineId = h.machineId('ws-finance-01.contoso.local');
+    expect(await handle(isolateRequest(h, { mdeDeviceId: machineId }))).toEqual([
+      expect.objectContaining({ outcome: 'succeeded' }),
+    ]);
+    const record = await h.runtime.store.register.get(machineId);
+    expect(record).toMatchObject({ state: 'isolated', expiresBy: 'platform-lift' });
+    const events: Record<string, unknown>[] = [];
+    const reporter = { note: (_level: string, event: Record<string, unknown>) => events.push(event) };
+
+    const stateOf = async () => (await h.runtime.store.register.get(machineId))?.state;
+    // The earlier cases' isolations are past their lift already: they are recorded on the first run.
+    h.sim.advanceTime(7 * DAY_MS - HOUR);
+    await recordPlatformLifts(h.runtime.store, reporter, h.sim.now());
+    expect(await stateOf()).toBe('isolated');
+    events.length = 0;
+    h.sim.advanceTime(2 * HOUR);
+    const posts = h.sim.calls().filter((c) => c.method === 'POST').length;
+    expect(await recordPlatformLifts(h.runtime.store, reporter, h.sim.now())).toBe(1);
+
+    expect(await h.runtime.store.register.get(machineId)).toMatchObject({
+      state: 'lifted',
+      expiresAt: null,
+      requestId: record?.requestId,
+    });
+    expect(events).toEqual([
+      expect.objectContaining({ event: 'isolation-lifted', machineId, liftedAt: record?.expiresAt }),
+    ]);
+    expect(h.sim.calls().filter((c) => c.method === 'POST')).toHaveLength(posts);
+    // Once lifted, a later run finds nothing more to record.
+    expect(await recordPlatformLifts(h.runtime.store, reporter, h.sim.now())).toBe(0);
   });
 });
