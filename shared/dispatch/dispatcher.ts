@@ -13,6 +13,7 @@ import { KeyedLanes } from '../kernel/keyed-lanes';
 import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { AppIdentity } from '../mde/app-identity';
+import type { OnLift } from '../policy/document';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
 import { ClaimKeeper } from './claim-keeper';
@@ -78,6 +79,8 @@ export interface ManualOrder {
   forceReason?: string;
   /** An isolation's time box (ms): released when it ends (steps/time-box.ts). */
   isolateForMs?: number;
+  /** The person asks for a new isolation at MDE's lift (steps/renewal.ts). */
+  onLift?: OnLift;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -189,7 +192,7 @@ export class Dispatcher implements DecisionSink {
                   policyVersion: decision.policyVersion,
                   requestedBy: requesterFor(alert, decision.rule),
                 }),
-                this.deps.policy.isolateForOf(decision.rule),
+                this.deps.policy.lifetimeOf(decision.rule),
               ),
             },
           ]
@@ -272,7 +275,9 @@ export class Dispatcher implements DecisionSink {
         policyVersion: this.deps.policy.version,
         requestedBy: requesterFor(alert, 'manual'),
       }),
-      order.action === 'isolate' ? (order.isolateForMs ?? null) : null,
+      order.action === 'isolate'
+        ? { isolateForMs: order.isolateForMs ?? null, onLift: order.onLift ?? 'let-lift' }
+        : NO_LIFETIME,
     );
     await this.coalesce(request);
     return request;
@@ -308,7 +313,16 @@ export class Dispatcher implements DecisionSink {
   }
 }
 
-/** An isolate request with the time box its rule or requester asked for (null: none). */
-function withTimeBox(request: ActionRequest, isolateForMs: number | null): ActionRequest {
-  return isolateForMs === null ? request : { ...request, isolateForMs };
+const NO_LIFETIME = { isolateForMs: null, onLift: 'let-lift' } as const;
+
+/** An isolate request with the time box and the choice at the lift its rule or requester asked for. */
+function withTimeBox(
+  request: ActionRequest,
+  { isolateForMs, onLift }: { isolateForMs: number | null; onLift: OnLift },
+): ActionRequest {
+  return {
+    ...request,
+    ...(isolateForMs !== null && { isolateForMs }),
+    ...(onLift === 'renew' && { onLift }),
+  };
 }

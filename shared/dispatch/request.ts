@@ -107,6 +107,10 @@ interface RequestFields {
    * still this app's and the newest action on the machine, and its (possibly extended) end has come.
    */
   timeBox?: { isolationActionId: string };
+  /** `renew`: at MDE's lift a new isolation is posted (steps/renewal.ts); absent: it lifts. */
+  onLift?: 'renew';
+  /** The isolation this one renews at its lift: posted only while that one is still the register's. */
+  renewal?: { isolationActionId: string };
 }
 
 export interface StoreOutage {
@@ -394,6 +398,9 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'isolateForMs is not a positive whole number' };
   if (fields.timeBox !== undefined && typeof fields.timeBox?.isolationActionId !== 'string')
     return { problem: 'timeBox names no isolation action' };
+  if (fields.onLift !== undefined && fields.onLift !== 'renew') return { problem: 'onLift is not renew' };
+  if (fields.renewal !== undefined && typeof fields.renewal?.isolationActionId !== 'string')
+    return { problem: 'renewal names no isolation action' };
   if (fields.action === 'track') {
     const problem = trackingProblem(fields.tracking ?? {});
     if (problem) return { problem };

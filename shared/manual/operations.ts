@@ -374,6 +374,7 @@ async function decideAndSubmit(
     requestedBy: caller.label,
     ...waiverOf(command),
     ...(command.isolateForMs !== null && { isolateForMs: command.isolateForMs }),
+    onLift: command.onLift,
   };
   if (runtime.mode === 'service-bus' && !command.wait) {
     const request = await runtime.submitManual(order);

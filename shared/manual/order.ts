@@ -10,6 +10,7 @@ import type { DeviceRef } from '../alerts/model';
 import { DURATION_FORM, parseDuration } from '../kernel/duration';
 import { isRecord, type JsonRecord } from '../kernel/records';
 import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
+import type { OnLift } from '../policy/document';
 
 export type ManualVerb = 'isolate' | 'release';
 
@@ -29,6 +30,8 @@ export interface ManualCommand {
   wait: boolean;
   /** An isolation's time box (`isolateFor`, kernel/duration.ts): released when it ends. */
   isolateForMs: number | null;
+  /** `renew`: the person asks for a new isolation at MDE's lift. */
+  onLift: OnLift;
 }
 
 export interface OrderProblem {
@@ -62,6 +65,7 @@ const NATIVE_FIELDS = [
   'wait',
   'force',
   'isolateFor',
+  'onLift',
 ];
 const MDE_FIELDS = [
   'Comment',
@@ -72,9 +76,10 @@ const MDE_FIELDS = [
   'wait',
   'force',
   'isolateFor',
+  'onLift',
 ];
 /** Fields only an isolation takes. */
-const ISOLATE_ONLY = ['isolationType', 'IsolationType', 'isolateFor'];
+const ISOLATE_ONLY = ['isolationType', 'IsolationType', 'isolateFor', 'onLift'];
 
 class Refusal extends Error {
   constructor(
@@ -129,6 +134,14 @@ function durationOf(body: JsonRecord, name: string, required: boolean): number |
   return ms;
 }
 
+function onLiftOf(body: JsonRecord): OnLift {
+  const value = body.onLift;
+  if (value === undefined || value === null) return 'let-lift';
+  if (value !== 'let-lift' && value !== 'renew')
+    throw new Refusal('onLift must be let-lift or renew', '$.onLift');
+  return value;
+}
+
 function isolationTypeOf(body: JsonRecord, name: string): MdeIsolationType {
   const value = body[name];
   if (value === undefined || value === null) return 'Full';
@@ -179,6 +192,7 @@ function options(body: JsonRecord, verb: ManualVerb) {
     dryRun: flag(body, 'dryRun'),
     wait: flag(body, 'wait'),
     isolateForMs: verb === 'isolate' ? durationOf(body, 'isolateFor', false) : null,
+    onLift: onLiftOf(body),
   };
 }
 

@@ -32,6 +32,7 @@ import {
   BLAST_RADIUS_DEFAULTS,
   COMMENT_MAX_LENGTH,
   effectiveMode,
+  type OnLift,
   type PolicyDocument,
   type ProtectionAction,
 } from './document';
@@ -131,9 +132,12 @@ class Policy implements IsolationPolicy {
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
   }
 
-  isolateForOf(rule: string): number | null {
-    const box = this.rules.find((r) => r.spec.name === rule)?.spec.isolateFor;
-    return box === undefined ? null : parseDuration(box);
+  lifetimeOf(rule: string): { isolateForMs: number | null; onLift: OnLift } {
+    const spec = this.rules.find((r) => r.spec.name === rule)?.spec;
+    return {
+      isolateForMs: spec?.isolateFor === undefined ? null : parseDuration(spec.isolateFor),
+      onLift: spec?.onLift ?? 'let-lift',
+    };
   }
 
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {

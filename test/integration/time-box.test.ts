@@ -5,6 +5,7 @@
  */
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { asOfFor } from '../../shared/dispatch/steps/expiry';
+import { renewalRequestId } from '../../shared/dispatch/steps/renewal';
 import { timeBoxRequestId } from '../../shared/dispatch/steps/time-box';
 import { extendIsolation } from '../../shared/manual/extend';
 import { mdeAlert } from '../support/alert-payloads';
@@ -118,5 +119,45 @@ describe('isolateFor in a policy rule', () => {
       outcome: 'succeeded',
     });
     expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+  });
+});
+
+describe('onLift: renew in a policy rule', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      simulator: { lifecycle: RUN },
+      policy: {
+        ...TEST_POLICY,
+        rules: [{ name: 'isolate-high', minSeverity: 'high', action: 'isolate', onLift: 'renew' }],
+      },
+      clock: (sim) => ({ now: () => sim.now() }),
+    });
+  });
+  afterAll(() => h.close());
+
+  it('posts a new isolation at the seven-day lift, saying it is a renewal, and renews that one in turn', async () => {
+    const machineId = h.machineId('ws-hr-02.contoso.local');
+    await h.submit(mdeAlert({ machineId }));
+    await until(
+      () => h.outcomes.some((o) => o.machineId === machineId && o.outcome === 'succeeded'),
+      'the isolation',
+    );
+    const [first] = h.actionsOn(machineId, 'Isolate');
+
+    h.sim.advanceTime(7 * 24 * HOUR - HOUR);
+    h.runtime.inline?.wake();
+    expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(1);
+    h.sim.advanceTime(2 * HOUR);
+    h.runtime.inline?.wake();
+    const renewalId = renewalRequestId(String(first.id));
+    await until(() => h.outcomes.some((o) => o.requestId === renewalId), 'the renewal');
+    expect(h.outcomes.find((o) => o.requestId === renewalId)).toMatchObject({ outcome: 'succeeded' });
+    const isolations = h.actionsOn(machineId, 'Isolate');
+    expect(isolations).toHaveLength(2);
+    const renewal = isolations.find((a) => a.id !== first.id);
+    expect(renewal?.requestorComment).toContain(`[renewal at the platform lift of isolation ${first.id}]`);
+    expect(h.sim.machineState(machineId)?.isolated).toBe(true);
+    expect(h.runtime.inline?.pending()).toBe(1);
   });
 });

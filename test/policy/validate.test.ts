@@ -171,6 +171,7 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
         'action',
         'isolationType',
         'isolateFor',
+        'onLift',
         ...ALERT_CONDITION_KEYS,
         ...DEVICE_CONDITION_KEYS,
       ].sort(),

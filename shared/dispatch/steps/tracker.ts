@@ -18,9 +18,9 @@ import type { TrackedAction, TrackRequest } from '../request';
 import { type DispatchTiming, trackingPollDelayMs } from '../timing';
 import type { RequestQueue } from '../transport/queue';
 import type { ActionStatuses } from './action-statuses';
+import { scheduleIsolationEnd } from './isolation-end';
 import type { RequestLifecycle } from './lifecycle';
 import { endState, recordEnded } from './register';
-import { scheduleTimeBoxRelease } from './time-box';
 
 export interface TrackerDeps {
   api: MdeApi;
@@ -144,7 +144,7 @@ export class ActionTracker {
       platformLiftMs,
     );
     if (state === 'isolated' && action)
-      await scheduleTimeBoxRelease(queue, request, action, platformLiftMs, clock.now());
+      await scheduleIsolationEnd(queue, request, action, platformLiftMs, clock.now());
     await this.deps.lifecycle.finish(request, details);
   }
 

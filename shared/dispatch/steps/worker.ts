@@ -29,13 +29,15 @@ import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
 import type { AsOf } from './expiry';
 import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
+import { scheduleIsolationEnd } from './isolation-end';
 import type { RequestLifecycle } from './lifecycle';
 import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
+import { renewalComment, renewalRefusal } from './renewal';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
-import { scheduleTimeBoxRelease, TIME_BOX_RULE, timeBoxOutlived, timeBoxWaitsUntil } from './time-box';
+import { TIME_BOX_RULE, timeBoxOutlived, timeBoxWaitsUntil } from './time-box';
 import { terminalReason } from './tracker';
 
 export interface WorkerDeps {
@@ -254,6 +256,11 @@ export class IsolationWorker {
         reason: alert.manual?.comment ?? alert.title,
       };
     }
+    const renewal = request.renewal && renewalRefusal(request, await store.register.get(machine.id));
+    if (renewal) {
+      await lifecycle.finish(request, { ...where(machine), ...renewal });
+      return null;
+    }
     const breaker = await store.breaker.status(breakerLimits(policy));
     const decision = policy.decideDevice(request.alert, request.device, machine, {
       now: new Date(clock.now()),
@@ -268,9 +275,10 @@ export class IsolationWorker {
       });
       return null;
     }
+    const comment = policy.comment(request.alert, decision, request.requestedBy.name);
     return {
       decision,
-      comment: policy.comment(request.alert, decision, request.requestedBy.name),
+      comment: request.renewal ? renewalComment(comment, request.renewal) : comment,
       reason: decision.reason,
     };
   }
@@ -555,7 +563,7 @@ export class IsolationWorker {
     const state = endState(verb, action.status);
     await recordEnded(store, tracking, tracked, { state, reason, action }, this.deps.platformLiftMs);
     if (state === 'isolated')
-      await scheduleTimeBoxRelease(this.deps.queue, tracking, action, this.deps.platformLiftMs, clock.now());
+      await scheduleIsolationEnd(this.deps.queue, tracking, action, this.deps.platformLiftMs, clock.now());
     await lifecycle.finish(tracking, {
       outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
       actionStatus: action.status,
