@@ -97,9 +97,9 @@ export async function extendIsolation(
       expiresAt,
       expiresBy: 'time-box',
     },
-    { onlyFrom: ['isolated'] },
+    { onlyFrom: ['isolated'], sameRequest: true },
   );
-  if (!write.applied || write.record?.requestId !== record.requestId)
+  if (!write.applied)
     return refused(409, 'register-changed', 'the register changed meanwhile: read it again and retry');
   return { kind: 'extended', record: write.record, expiresAt };
 }

@@ -135,7 +135,10 @@ export interface IsolationChange {
 
 export type RegisterWrite =
   | { applied: true; record: IsolationRecord }
-  /** `onlyFrom` did not contain the current state; `record` is what is there (null: none). */
+  /**
+   * `onlyFrom` did not contain the current state, or `sameRequest` found another request's record;
+   * `record` is what is there (null: none).
+   */
   | { applied: false; record: IsolationRecord | null };
 
 export interface IsolationRegister {
@@ -146,7 +149,11 @@ export interface IsolationRegister {
    */
   record(
     change: IsolationChange,
-    options?: { onlyFrom?: readonly (IsolationState | null)[] },
+    options?: {
+      onlyFrom?: readonly (IsolationState | null)[];
+      /** Only while the record is still the change's request (a later step of it, never a new one). */
+      sameRequest?: boolean;
+    },
   ): Promise<RegisterWrite>;
   /** Records by machine id order, at most `limit` (default and cap: LIST_MAX). */
   list(query?: { state?: IsolationState; limit?: number }): Promise<IsolationRecord[]>;

@@ -257,6 +257,24 @@ export function describeStateStoreContract(
         expect((await store.register.get(machine(1)))?.requestId).toBe('req-1');
       });
 
+      it('applies a later step only to its own request with sameRequest, never starting a new one', async () => {
+        const { store } = await open();
+        await store.register.record(isolating(1, 'req-2'));
+        const stale = {
+          machineId: machine(1),
+          state: 'isolating' as const,
+          requestId: 'req-1',
+          reason: 'late',
+        };
+        const refused = await store.register.record(stale, { sameRequest: true });
+        expect(refused).toMatchObject({ applied: false, record: { requestId: 'req-2' } });
+        const own = await store.register.record({ ...stale, requestId: 'req-2' }, { sameRequest: true });
+        expect(own).toMatchObject({
+          applied: true,
+          record: { requestId: 'req-2', history: [{ reason: 'rule matched' }] },
+        });
+      });
+
       it('lists devices, by state, bounded', async () => {
         const { store } = await open();
         await store.register.record(isolating(3));

@@ -25,9 +25,9 @@ export async function recordPlatformLifts(
         requestId: record.requestId,
         reason: `lifted by the platform at ${liftedAt} (PLATFORM_LIFT_DAYS after it took effect); nothing posted (let-lift)`,
       },
-      { onlyFrom: ['isolated'] },
+      { onlyFrom: ['isolated'], sameRequest: true },
     );
-    if (!write.applied || write.record?.requestId !== record.requestId) continue;
+    if (!write.applied) continue;
     recorded += 1;
     reporter.note('info', {
       event: 'isolation-lifted',
