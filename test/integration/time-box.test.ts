@@ -6,10 +6,13 @@
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { asOfFor } from '../../shared/dispatch/steps/expiry';
 import { renewalRequestId } from '../../shared/dispatch/steps/renewal';
-import { timeBoxRequestId } from '../../shared/dispatch/steps/time-box';
+import { releaseDueTimeBoxes, timeBoxRequestId } from '../../shared/dispatch/steps/time-box';
+import { compressTiming } from '../../shared/dispatch/timing';
 import { extendIsolation } from '../../shared/manual/extend';
+import { createRuntime } from '../../shared/runtime';
 import { mdeAlert } from '../support/alert-payloads';
-import { type Harness, startHarness, TEST_POLICY, until } from './harness';
+import { recordingReporter } from '../support/reporter';
+import { type Harness, RATE_LIMITS, startHarness, TEST_POLICY, until } from './harness';
 
 const HOUR = 3_600_000;
 const RUN = { pendingMs: 5, inProgressMs: 5, offlineTimeoutMs: 1_500 };
@@ -119,6 +122,64 @@ describe('isolateFor in a policy rule', () => {
       outcome: 'succeeded',
     });
     expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+  });
+});
+
+describe('a time-box release whose scheduled message was lost', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      simulator: { lifecycle: RUN },
+      policy: BOXED_POLICY,
+      clock: (sim) => ({ now: () => sim.now() }),
+    });
+  });
+  afterAll(() => h.close());
+
+  it("is sent again by the reconciler's net, releaseDueTimeBoxes, and carried out like the scheduled one", async () => {
+    // Another process on the app's store (the CLI, inline) isolates for 8 hours and ends: its
+    // in-process queue, and the release scheduled in it, end with it.
+    const { reporter, outcomes } = recordingReporter();
+    const cli = createRuntime({
+      env: {
+        ...h.sim.env(),
+        MDE_RATE_LIMITS: RATE_LIMITS,
+        MDE_RATE_HEADROOM: '0',
+        MDE_REQUEST_TIMEOUT_MS: '10000',
+      },
+      policy: h.runtime.policy,
+      reporter,
+      store: h.runtime.store,
+      timing: compressTiming(0.001),
+      clock: { now: () => h.sim.now() },
+    });
+    const machineId = h.machineId('ws-hr-02.contoso.local');
+    const request = await cli.submitManual({
+      action: 'isolate',
+      device: { mdeDeviceId: machineId },
+      comment: 'IR-7: contain for the night',
+      isolationType: 'Full',
+      requestedBy: 'analyst@contoso.com',
+      isolateForMs: 8 * HOUR,
+    });
+    await until(() => outcomes.some((o) => o.requestId === request.requestId), 'the isolation');
+    expect(outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({ outcome: 'succeeded' });
+    await cli.close();
+    const [isolation] = h.actionsOn(machineId, 'Isolate');
+
+    h.sim.advanceTime(7 * HOUR);
+    const queue = h.runtime.inline as NonNullable<typeof h.runtime.inline>;
+    expect(await releaseDueTimeBoxes(h.runtime.store, queue, h.sim.now())).toBe(0);
+    h.sim.advanceTime(2 * HOUR);
+    expect(await releaseDueTimeBoxes(h.runtime.store, queue, h.sim.now())).toBe(1);
+    const releaseId = timeBoxRequestId(String(isolation.id));
+    await until(() => h.outcomes.some((o) => o.requestId === releaseId), 'the time-box release');
+    expect(h.outcomes.find((o) => o.requestId === releaseId)).toMatchObject({
+      outcome: 'succeeded',
+      machineId,
+    });
+    expect(h.sim.machineState(machineId)?.isolated).toBe(false);
+    expect(await releaseDueTimeBoxes(h.runtime.store, queue, h.sim.now())).toBe(0);
   });
 });
 
