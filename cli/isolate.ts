@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import type { DeviceRef } from '../shared/alerts/model';
 import type { OutcomeRecord } from '../shared/dispatch/outcome';
+import { DURATION_FORM, parseDuration } from '../shared/kernel/duration';
 import type { MdeIsolationType } from '../shared/kernel/vocabulary';
 import { canonicalMachineId } from '../shared/mde/ids';
 import type { Runtime, RuntimeOptions } from '../shared/runtime';
@@ -34,6 +35,8 @@ export interface ManualOptions extends SessionFlags {
   host?: string;
   comment: string;
   by?: string;
+  /** `isolate --for 8h`: the time box (kernel/duration.ts). */
+  for?: string;
 }
 
 export interface IsolateOptions extends ManualOptions {
@@ -107,6 +110,9 @@ export async function runManualOrder(
       action,
       '--comment is required; it goes into the MDE action for the audit trail',
     );
+  const isolateForMs = options.for === undefined ? null : parseDuration(options.for.trim());
+  if (isolateForMs === null && options.for !== undefined)
+    return endOnBadInput(io, formatOf(options, io), action, `--for "${options.for}" is not ${DURATION_FORM}`);
   // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
   const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
   if (typeof started === 'number') return started;
@@ -121,6 +127,7 @@ export async function runManualOrder(
       action,
       ...checked,
       requestedBy: operatorName(io, options.by),
+      ...(isolateForMs !== null && { isolateForMs }),
     });
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();
@@ -145,6 +152,8 @@ export async function runManualOrder(
       if (o.outcome === 'escalated')
         io.stderr.write(`${action}: ${deviceLabel(o.device, o.computerDnsName)}: ${escalationHint(o)}\n`);
     writeNotes(io, session.notes);
+    if (isolateForMs !== null && outcomes.some((o) => o.outcome === 'succeeded'))
+      io.stderr.write(`${action}: the end is in the register; the app's reconciler releases it then\n`);
     if (end === 'interrupted') return EXIT.interrupted;
     return dispatchExitCode({ outcomes, unfinished: outcomes.length === 0 ? 1 : 0 });
   } finally {
@@ -192,6 +201,7 @@ export async function runIsolate(options: IsolateOptions, io: CliIo): Promise<nu
 export function registerIsolate(program: Command, cli: CliContext): void {
   manualCommand(program, 'isolate', 'isolate one device now, through the same checks as automatic isolations')
     .option('--selective', 'selective isolation (Outlook, Teams stay reachable) instead of full')
+    .option('--for <duration>', 'release it this long after it took effect: 30m, 8h, 2d (see extend)')
     .option('--contain', 'contain a device MDE lists as not onboarded (IsolationType UnManagedDevice)')
     .option('--override', "waive the policy's protections for this device (needs --reason)")
     .option('--reason <text>', 'why the protections are waived: recorded in the decision and MDE comment')
@@ -202,6 +212,7 @@ export function registerIsolate(program: Command, cli: CliContext): void {
         "mde-isolator isolate --host dc01 --comment IR-7 --override --reason 'IR-7'",
         'mde-isolator isolate --host nas-01.contoso.local --comment IR-8 --contain',
         'mde-isolator isolate --host web1 --comment IR-9 --dry-run -q outcomes',
+        'mde-isolator isolate --host ws-fin-02 --comment IR-10 --for 8h',
       ]),
     )
     .action(async (options: IsolateOptions) => {

@@ -8,6 +8,7 @@ import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
 import { registerDoctor } from './doctor';
+import { registerExtend } from './extend';
 import { EXIT_CODES_HELP } from './help';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
@@ -26,6 +27,7 @@ const VERBS: RegisterVerb[] = [
   registerStatus,
   registerLookup,
   registerCancel,
+  registerExtend,
   registerReplay,
   registerIsolations,
   registerBreaker,

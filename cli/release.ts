@@ -5,6 +5,7 @@
  * --force with a reason, which the MDE comment records.
  */
 import type { Command } from 'commander';
+import { asOfFor } from '../shared/dispatch/steps/expiry';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../shared/dispatch/steps/provenance';
 import { DeviceResolver } from '../shared/dispatch/steps/resolve';
 import { isMdeApiError } from '../shared/mde/errors';
@@ -37,7 +38,7 @@ async function checkProvenance(
     const resolution = await new DeviceResolver(runtime.api, runtime.throttle.clock, 0).resolve(order.device);
     if (resolution.kind !== 'machine') return order;
     const { machine } = resolution;
-    const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
+    const provenance = await releaseProvenance(runtime, machine.id, asOfFor(runtime));
     const refused = releaseRefusal(provenance, options.force === true);
     if (refused)
       return endVerb(io, format, 'release', EXIT.notCarriedOut, {

@@ -137,6 +137,24 @@ export async function cancelAction(
   return send(await cancelForCaller(runtime, request.params.actionId ?? '', body, caller));
 }
 
+/** `POST /api/isolations/{machineId}/extend` with `{ for, reason }` (shared/manual/extend.ts). */
+export async function extendIsolation(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const session = await open(request, context);
+  if (!isSession(session)) return session;
+  const read = await readOrder(request);
+  if (!('order' in read)) return read;
+  const { isOrderProblem, parseExtendBody } = await import('../shared/manual/order');
+  const body = parseExtendBody(read.order);
+  if (isOrderProblem(body)) return jsonProblem(body.status, body.code, body.message, body.path);
+  const { extendForCaller } = await import('../shared/manual/extend');
+  const { asOfFor } = await import('../shared/dispatch/steps/expiry');
+  const { runtime, caller } = session;
+  return send(await extendForCaller(runtime, request.params.machineId ?? '', body, caller, asOfFor(runtime)));
+}
+
 /** Every manual endpoint, as registered (the OpenAPI test compares docs/openapi.json with this). */
 export const MANUAL_FUNCTIONS = {
   isolate: { methods: ['POST'], authLevel: 'function', route: 'isolate', handler: isolate },
@@ -155,6 +173,12 @@ export const MANUAL_FUNCTIONS = {
   },
   isolations: { methods: ['GET'], authLevel: 'function', route: 'isolations', handler: isolations },
   isolation: { methods: ['GET'], authLevel: 'function', route: 'isolations/{machineId}', handler: isolation },
+  extendIsolation: {
+    methods: ['POST'],
+    authLevel: 'function',
+    route: 'isolations/{machineId}/extend',
+    handler: extendIsolation,
+  },
   action: { methods: ['GET'], authLevel: 'function', route: 'actions/{actionId}', handler: action },
   cancelAction: {
     methods: ['POST'],

@@ -68,6 +68,10 @@ param maxAlertBytes int = 1048576
 @minValue(1)
 param registerHistoryDays int = 90
 
+@description('Days after which MDE lifts an isolation on its own (PLATFORM_LIFT_DAYS): Microsoft says seven; change it only if Microsoft does.')
+@minValue(1)
+param platformLiftDays int = 7
+
 // ---------------------------------------------------------------- identity and permissions
 
 @description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
@@ -170,6 +174,7 @@ module functionApp 'modules/functionapp.bicep' = {
     manualIsolationMode: manualIsolationMode
     maxAlertBytes: maxAlertBytes
     registerHistoryDays: registerHistoryDays
+    platformLiftDays: platformLiftDays
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
     // The app trusts x-ms-client-principal exactly when App Service authentication sets it.

@@ -4,6 +4,7 @@
  * setting per restart.
  */
 
+import { DAY_MS } from './kernel/clock';
 import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
 import { readTextFile, TextFileError } from './kernel/text-file';
@@ -28,9 +29,13 @@ export const SETTINGS = {
   manualEasyAuth: 'MANUAL_EASY_AUTH',
   registerHistoryDays: 'REGISTER_HISTORY_DAYS',
   manualMode: 'MANUAL_ISOLATION_MODE',
+  platformLiftDays: 'PLATFORM_LIFT_DAYS',
 } as const;
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
+
+/** Microsoft's lift: "Device isolation is automatically lifted after seven days" (docs/mde-api.md §7.6). */
+export const DEFAULT_PLATFORM_LIFT_DAYS = 7;
 
 export interface RateWindow {
   count: number;
@@ -76,6 +81,11 @@ export interface AppConfig {
   registerHistoryDays: number;
   /** A person's isolate or release in a dry-run deployment: `follow` the mode, or `enforce` it (MANUAL_MODES). */
   manualMode: ManualMode;
+  /**
+   * How long MDE lets an isolation last before lifting it on its own (PLATFORM_LIFT_DAYS, default 7:
+   * dispatch/steps/expiry.ts); a setting because Microsoft may change it.
+   */
+  platformLiftMs: number;
 }
 
 export interface SettingProblem {
@@ -310,6 +320,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems,
       'follow or enforce (enforce lets people isolate and release through the manual API in a dry-run deployment)',
     ),
+    platformLiftMs:
+      readPositiveInteger(env, SETTINGS.platformLiftDays, DEFAULT_PLATFORM_LIFT_DAYS, problems) * DAY_MS,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -269,6 +269,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     identity,
     timing,
     claims,
+    platformLiftMs: config.platformLiftMs,
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });

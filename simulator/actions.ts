@@ -3,6 +3,8 @@
  * timers: Pending → InProgress → Succeeded (or Failed on a device configured to fail), and for an
  * offline device Pending until the offline timeout, then TimeOut (docs/mde-api.md §7, §9.2). Effects on
  * the device (isolated or released) apply in the order actions complete, not the order they came.
+ * An isolation ends by itself at the platform lift, seven days after it took effect, as MDE's does
+ * (docs/mde-api.md §7.6): the device's state flips and no action is written.
  */
 import { randomUUID } from 'node:crypto';
 import { DAY_MS } from '../shared/kernel/clock';
@@ -16,7 +18,12 @@ export interface LifecycleOptions {
   inProgressMs?: number;
   /** How long an offline device's action stays Pending before TimeOut (MDE: three days). */
   offlineTimeoutMs?: number;
-  /** Multiplies the three durations above; 0.001 turns three days into about four minutes. */
+  /**
+   * How long an isolation lasts before the platform lifts it (MDE: seven days after it took effect).
+   * A later isolation that succeeds starts the count again.
+   */
+  platformLiftMs?: number;
+  /** Multiplies the durations above; 0.001 turns three days into about four minutes. */
   timeScale?: number;
   /**
    * Order of `GET /api/machineactions` answers. MDE documents none (its examples suggest newest first),
@@ -42,6 +49,7 @@ interface SimAction {
 }
 
 const THREE_DAYS_MS = 3 * DAY_MS;
+const SEVEN_DAYS_MS = 7 * DAY_MS;
 
 /** MDE's timestamp style: seven fractional digits. */
 function mdeTimestamp(ms: number): string {
@@ -53,6 +61,9 @@ export class ActionStore {
   private readonly pendingMs: number;
   private readonly inProgressMs: number;
   private readonly offlineTimeoutMs: number;
+  private readonly platformLiftMs: number;
+  /** When the platform lifts each isolated device's isolation, by machine id. */
+  private readonly liftAt = new Map<string, number>();
   private readonly listOrder: 'newest-first' | 'oldest-first';
 
   constructor(
@@ -63,6 +74,7 @@ export class ActionStore {
     this.pendingMs = (options.pendingMs ?? 2_000) * scale;
     this.inProgressMs = (options.inProgressMs ?? 3_000) * scale;
     this.offlineTimeoutMs = (options.offlineTimeoutMs ?? THREE_DAYS_MS) * scale;
+    this.platformLiftMs = (options.platformLiftMs ?? SEVEN_DAYS_MS) * scale;
     this.listOrder = options.listOrder ?? 'newest-first';
   }
 
@@ -123,7 +135,21 @@ export class ActionStore {
       }
     }
     completed.sort((a, b) => a.atMs - b.atMs);
-    for (const { action, atMs } of completed) this.settle(action, atMs);
+    for (const { action, atMs } of completed) {
+      this.liftDue(atMs);
+      this.settle(action, atMs);
+    }
+    this.liftDue(nowMs);
+  }
+
+  /** The platform lifts every isolation whose time came by `untilMs`: the device only, no action. */
+  private liftDue(untilMs: number): void {
+    for (const [machineId, atMs] of this.liftAt) {
+      if (atMs > untilMs) continue;
+      this.liftAt.delete(machineId);
+      const machine = this.machineById(machineId);
+      if (machine) machine.traits.isolation = null;
+    }
   }
 
   private settle(action: SimAction, atMs: number): void {
@@ -140,8 +166,11 @@ export class ActionStore {
       return;
     }
     action.entity.status = 'Succeeded';
-    const machine = this.machineById(action.entity.machineId);
-    if (machine) machine.traits.isolation = action.entity.type === 'Isolate' ? action.isolationType : null;
+    const { machineId, type } = action.entity;
+    const machine = this.machineById(machineId);
+    if (machine) machine.traits.isolation = type === 'Isolate' ? action.isolationType : null;
+    if (type === 'Isolate') this.liftAt.set(machineId, atMs + this.platformLiftMs);
+    else this.liftAt.delete(machineId);
   }
 
   /**

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       queueName: 'isolation-requests',
       maxAlertBytes: 1048576,
       registerHistoryDays: 90,
+      platformLiftMs: 7 * 86_400_000,
     });
     expect(config.rateLimits).toEqual([
       { count: 100, windowMs: 60_000, label: '100/60s' },
@@ -100,6 +101,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MDE_API_URL: 'http://eu.api.security.microsoft.com' })).toThrow(
       /MDE_API_URL: "http:\/\/eu\.api\.security\.microsoft\.com" would send the bearer token over plain http: use https:\/\/eu\.api\.security\.microsoft\.com/,
     );
+  });
+
+  it('reads the platform lift in whole days', () => {
+    expect(loadConfig({ PLATFORM_LIFT_DAYS: '10' }).platformLiftMs).toBe(10 * 86_400_000);
+    for (const days of ['0', '7.5', 'seven'])
+      expect(() => loadConfig({ PLATFORM_LIFT_DAYS: days })).toThrow(
+        /PLATFORM_LIFT_DAYS: .* is not a positive whole number/,
+      );
   });
 
   it('reads the register history retention in whole days', () => {

@@ -35,6 +35,7 @@ param isolationMode string
 param manualIsolationMode string
 param maxAlertBytes int
 param registerHistoryDays int
+param platformLiftDays int
 @allowed([
   'on'
   'off'
@@ -205,6 +206,7 @@ var appSettings = {
   ALERT_QUEUE: alertQueueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
   REGISTER_HISTORY_DAYS: string(registerHistoryDays)
+  PLATFORM_LIFT_DAYS: string(platformLiftDays)
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
 }

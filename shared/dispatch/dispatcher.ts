@@ -13,6 +13,7 @@ import { KeyedLanes } from '../kernel/keyed-lanes';
 import type { MdeIsolationType } from '../kernel/vocabulary';
 import type { MdeApi } from '../mde/api';
 import type { AppIdentity } from '../mde/app-identity';
+import type { OnLift } from '../policy/document';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
 import { ClaimKeeper } from './claim-keeper';
@@ -31,6 +32,7 @@ import { ActionStatuses } from './steps/action-statuses';
 import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
+import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
@@ -59,6 +61,8 @@ export interface DispatcherDeps {
    * default one renewed only when used.
    */
   claims?: ClaimKeeper;
+  /** How long MDE lets an isolation last (PLATFORM_LIFT_DAYS; steps/expiry.ts); default seven days. */
+  platformLiftMs?: number;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -73,6 +77,10 @@ export interface ManualOrder {
   overrideReason?: string;
   /** A release of an isolation this app did not make, and why (the manual API's `force`). */
   forceReason?: string;
+  /** An isolation's time box (ms): released when it ends (steps/time-box.ts). */
+  isolateForMs?: number;
+  /** The person asks for a new isolation at MDE's lift (steps/renewal.ts). */
+  onLift?: OnLift;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -105,7 +113,14 @@ export class Dispatcher implements DecisionSink {
       this.claims,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
-    const common = { ...deps, lifecycle: this.lifecycle, timing, clock: this.clock, claims: this.claims };
+    const common = {
+      ...deps,
+      lifecycle: this.lifecycle,
+      timing,
+      clock: this.clock,
+      claims: this.claims,
+      platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
+    };
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,
@@ -170,12 +185,15 @@ export class Dispatcher implements DecisionSink {
         ? [
             {
               decisionIndex,
-              request: isolateRequestFrom(decision, {
-                alert,
-                receivedAt,
-                policyVersion: decision.policyVersion,
-                requestedBy: requesterFor(alert, decision.rule),
-              }),
+              request: withTimeBox(
+                isolateRequestFrom(decision, {
+                  alert,
+                  receivedAt,
+                  policyVersion: decision.policyVersion,
+                  requestedBy: requesterFor(alert, decision.rule),
+                }),
+                this.deps.policy.lifetimeOf(decision.rule),
+              ),
             },
           ]
         : [],
@@ -250,17 +268,16 @@ export class Dispatcher implements DecisionSink {
       overrideReason: order.overrideReason,
       forceReason: order.forceReason,
     });
-    const request = manualRequest(
-      order.action,
-      order.device,
-      order.isolationType,
-      this.deps.policy.modeFor(alert),
-      {
+    const request = withTimeBox(
+      manualRequest(order.action, order.device, order.isolationType, this.deps.policy.modeFor(alert), {
         alert,
         receivedAt: new Date(this.clock.now()),
         policyVersion: this.deps.policy.version,
         requestedBy: requesterFor(alert, 'manual'),
-      },
+      }),
+      order.action === 'isolate'
+        ? { isolateForMs: order.isolateForMs ?? null, onLift: order.onLift ?? 'let-lift' }
+        : NO_LIFETIME,
     );
     await this.coalesce(request);
     return request;
@@ -294,4 +311,18 @@ export class Dispatcher implements DecisionSink {
   private async enqueue(request: IsolationRequest): Promise<{ duplicate: boolean }> {
     return this.deps.queue.send(messageFor(request));
   }
+}
+
+const NO_LIFETIME = { isolateForMs: null, onLift: 'let-lift' } as const;
+
+/** An isolate request with the time box and the choice at the lift its rule or requester asked for. */
+function withTimeBox(
+  request: ActionRequest,
+  { isolateForMs, onLift }: { isolateForMs: number | null; onLift: OnLift },
+): ActionRequest {
+  return {
+    ...request,
+    ...(isolateForMs !== null && { isolateForMs }),
+    ...(onLift === 'renew' && { onLift }),
+  };
 }

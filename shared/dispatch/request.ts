@@ -97,6 +97,20 @@ interface RequestFields {
    * tracking resumed from the ledger knows the machine id, while the claim may be `fqdn:…`.
    */
   claimKey?: string;
+  /**
+   * An isolation's time box (ms), from its rule's or its requester's `isolateFor`: released when it
+   * ends (steps/time-box.ts). Absent: the isolation lasts until released or lifted.
+   */
+  isolateForMs?: number;
+  /**
+   * A release scheduled when a time-boxed isolation took effect: posted only while that isolation is
+   * still this app's and the newest action on the machine, and its (possibly extended) end has come.
+   */
+  timeBox?: { isolationActionId: string };
+  /** `renew`: at MDE's lift a new isolation is posted (steps/renewal.ts); absent: it lifts. */
+  onLift?: 'renew';
+  /** The isolation this one renews at its lift: posted only while that one is still the register's. */
+  renewal?: { isolationActionId: string };
 }
 
 export interface StoreOutage {
@@ -377,6 +391,16 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'rateLimited is not a number' };
   if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')
     return { problem: 'claimKey is not a string' };
+  if (
+    fields.isolateForMs !== undefined &&
+    !(Number.isSafeInteger(fields.isolateForMs) && fields.isolateForMs > 0)
+  )
+    return { problem: 'isolateForMs is not a positive whole number' };
+  if (fields.timeBox !== undefined && typeof fields.timeBox?.isolationActionId !== 'string')
+    return { problem: 'timeBox names no isolation action' };
+  if (fields.onLift !== undefined && fields.onLift !== 'renew') return { problem: 'onLift is not renew' };
+  if (fields.renewal !== undefined && typeof fields.renewal?.isolationActionId !== 'string')
+    return { problem: 'renewal names no isolation action' };
   if (fields.action === 'track') {
     const problem = trackingProblem(fields.tracking ?? {});
     if (problem) return { problem };

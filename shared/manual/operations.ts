@@ -7,12 +7,14 @@
  */
 import { manualAlert } from '../alerts/manual';
 import type { NormalizedAlert } from '../alerts/model';
+import type { AppConfig } from '../config';
 import type { ManualOrder } from '../dispatch/dispatcher';
 import type { OutcomeRecord } from '../dispatch/outcome';
 import type { OutcomeWatch } from '../dispatch/outcome-feed';
 import type { IsolationRequest } from '../dispatch/request';
 import { actionHistory, TOO_MANY_ACTIONS } from '../dispatch/steps/action-history';
 import { dryRunVerdict } from '../dispatch/steps/dry-run';
+import { type AsOf, asOfFor } from '../dispatch/steps/expiry';
 import { judgePriorActions } from '../dispatch/steps/idempotency';
 import { inForce } from '../dispatch/steps/in-force';
 import { forcedReleaseComment, releaseProvenance, releaseRefusal } from '../dispatch/steps/provenance';
@@ -39,6 +41,7 @@ export interface ManualRuntime {
   readonly store: StateStore;
   readonly identity: Pick<AppIdentity, 'clientId'>;
   readonly throttle: { readonly clock: Clock };
+  readonly config: Pick<AppConfig, 'platformLiftMs'>;
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** This process's outcome records from now on (dispatch/outcome-feed.ts). */
   watchOutcomes(): OutcomeWatch;
@@ -146,7 +149,7 @@ async function registerAnswer(
   command: ManualCommand,
   record: IsolationRecord | null,
   api: MdeApi,
-  now: number,
+  asOf: AsOf,
 ): Promise<ManualAnswer | null> {
   if (record === null) return null;
   const [done, pending, opposite] =
@@ -163,10 +166,10 @@ async function registerAnswer(
     };
   }
   if (record.state !== done && record.state !== opposite) return null;
-  const history = await actionHistory(api, record.machineId, now);
+  const history = await actionHistory(api, record.machineId, asOf.now);
   if (history === null) return null;
   if (record.state === opposite)
-    return judgePriorActions(command.verb, history).kind === 'conflict'
+    return judgePriorActions(command.verb, history, asOf).kind === 'conflict'
       ? refusal(
           409,
           'opposite-pending',
@@ -174,7 +177,7 @@ async function registerAnswer(
           { record },
         )
       : null;
-  return (inForce(history).kind === 'isolation') === (command.verb === 'isolate')
+  return (inForce(history, asOf).kind === 'isolation') === (command.verb === 'isolate')
     ? { status: 200, body: { status: `already-${done}`, posted: false, record } }
     : null;
 }
@@ -184,7 +187,7 @@ async function refusedRelease(
   runtime: ManualRuntime,
   machine: Machine,
 ): Promise<ManualAnswer | null> {
-  const provenance = await releaseProvenance(runtime, machine.id, runtime.throttle.clock.now());
+  const provenance = await releaseProvenance(runtime, machine.id, asOfFor(runtime));
   const refused = releaseRefusal(provenance, command.force);
   if (!refused) return null;
   return refusal(
@@ -222,10 +225,11 @@ async function dryRunAnswer(
   machine: Machine,
   decision: ReturnType<typeof decisionView> | null,
 ): Promise<ManualAnswer> {
-  const history = await actionHistory(runtime.api, machine.id, runtime.throttle.clock.now());
+  const asOf = asOfFor(runtime);
+  const history = await actionHistory(runtime.api, machine.id, asOf.now);
   const name = machine.computerDnsName ?? machine.id;
   const verdict = history
-    ? dryRunVerdict(command.verb, name, decision, history)
+    ? dryRunVerdict(command.verb, name, decision, history, [], asOf)
     : {
         would: `would not ${command.verb} ${name} but escalate: ${TOO_MANY_ACTIONS}`,
         actionId: null,
@@ -339,7 +343,7 @@ async function decideAndSubmit(
     command,
     await runtime.store.register.get(machine.id),
     runtime.api,
-    runtime.throttle.clock.now(),
+    asOfFor(runtime),
   );
   if (known) return known;
   let decision: ReturnType<typeof decisionView> | null = null;
@@ -369,6 +373,8 @@ async function decideAndSubmit(
     isolationType: decision?.isolationType ?? isolationType,
     requestedBy: caller.label,
     ...waiverOf(command),
+    ...(command.isolateForMs !== null && { isolateForMs: command.isolateForMs }),
+    onLift: command.onLift,
   };
   if (runtime.mode === 'service-bus' && !command.wait) {
     const request = await runtime.submitManual(order);

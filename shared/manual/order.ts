@@ -7,8 +7,10 @@
 
 import { deviceFromHints } from '../alerts/devices';
 import type { DeviceRef } from '../alerts/model';
+import { DURATION_FORM, parseDuration } from '../kernel/duration';
 import { isRecord, type JsonRecord } from '../kernel/records';
 import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
+import type { OnLift } from '../policy/document';
 
 export type ManualVerb = 'isolate' | 'release';
 
@@ -26,6 +28,10 @@ export interface ManualCommand {
   dryRun: boolean;
   /** Service Bus: wait (bounded) for the worker to post or adopt the action. */
   wait: boolean;
+  /** An isolation's time box (`isolateFor`, kernel/duration.ts): released when it ends. */
+  isolateForMs: number | null;
+  /** `renew`: the person asks for a new isolation at MDE's lift. */
+  onLift: OnLift;
 }
 
 export interface OrderProblem {
@@ -58,8 +64,22 @@ const NATIVE_FIELDS = [
   'dryRun',
   'wait',
   'force',
+  'isolateFor',
+  'onLift',
 ];
-const MDE_FIELDS = ['Comment', 'IsolationType', 'override', 'reason', 'dryRun', 'wait', 'force'];
+const MDE_FIELDS = [
+  'Comment',
+  'IsolationType',
+  'override',
+  'reason',
+  'dryRun',
+  'wait',
+  'force',
+  'isolateFor',
+  'onLift',
+];
+/** Fields only an isolation takes. */
+const ISOLATE_ONLY = ['isolationType', 'IsolationType', 'isolateFor', 'onLift'];
 
 class Refusal extends Error {
   constructor(
@@ -101,6 +121,25 @@ function boundedText(body: JsonRecord, name: string, max: number, required: bool
     throw new Refusal(`${name} must be a non-empty string`, `$.${name}`);
   if (value.length > max) throw new Refusal(`${name} is longer than ${max} characters`, `$.${name}`);
   return value.trim();
+}
+
+function durationOf(body: JsonRecord, name: string, required: boolean): number | null {
+  const value = body[name];
+  if (value === undefined || value === null) {
+    if (required) throw new Refusal(`${name} is required: ${DURATION_FORM}`, `$.${name}`);
+    return null;
+  }
+  const ms = typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null) throw new Refusal(`${name} must be ${DURATION_FORM}`, `$.${name}`);
+  return ms;
+}
+
+function onLiftOf(body: JsonRecord): OnLift {
+  const value = body.onLift;
+  if (value === undefined || value === null) return 'let-lift';
+  if (value !== 'let-lift' && value !== 'renew')
+    throw new Refusal('onLift must be let-lift or renew', '$.onLift');
+  return value;
 }
 
 function isolationTypeOf(body: JsonRecord, name: string): MdeIsolationType {
@@ -146,7 +185,15 @@ function options(body: JsonRecord, verb: ManualVerb) {
   if (override && verb !== 'isolate')
     throw new Refusal('override applies to an isolation only', '$.override');
   const reason = boundedText(body, 'reason', REASON_MAX, override || force);
-  return { override, force, reason, dryRun: flag(body, 'dryRun'), wait: flag(body, 'wait') };
+  return {
+    override,
+    force,
+    reason,
+    dryRun: flag(body, 'dryRun'),
+    wait: flag(body, 'wait'),
+    isolateForMs: verb === 'isolate' ? durationOf(body, 'isolateFor', false) : null,
+    onLift: onLiftOf(body),
+  };
 }
 
 function ensureObject(body: unknown): JsonRecord {
@@ -160,7 +207,7 @@ export function parseOrder(verb: ManualVerb, body: unknown): ManualCommand | Ord
     const record = ensureObject(body);
     onlyKnown(
       record,
-      verb === 'isolate' ? NATIVE_FIELDS : NATIVE_FIELDS.filter((f) => f !== 'isolationType'),
+      verb === 'isolate' ? NATIVE_FIELDS : NATIVE_FIELDS.filter((f) => !ISOLATE_ONLY.includes(f)),
     );
     return {
       verb,
@@ -183,7 +230,7 @@ export function parseMdeOrder(
   try {
     const device = deviceOf('machineId', machineId);
     const record = ensureObject(body);
-    onlyKnown(record, verb === 'isolate' ? MDE_FIELDS : MDE_FIELDS.filter((f) => f !== 'IsolationType'));
+    onlyKnown(record, verb === 'isolate' ? MDE_FIELDS : MDE_FIELDS.filter((f) => !ISOLATE_ONLY.includes(f)));
     return {
       verb,
       device,
@@ -209,6 +256,25 @@ export function parseCancelBody(body: unknown): CancelBody | OrderProblem {
     return {
       reason: boundedText(record, 'reason', REASON_MAX, true) as string,
       force: flag(record, 'force'),
+    };
+  } catch (error) {
+    return problemOf(error);
+  }
+}
+
+/** `POST /api/isolations/{machineId}/extend`: how much later the time box ends, and why (required). */
+export interface ExtendBody {
+  byMs: number;
+  reason: string;
+}
+
+export function parseExtendBody(body: unknown): ExtendBody | OrderProblem {
+  try {
+    const record = ensureObject(body);
+    onlyKnown(record, ['for', 'reason']);
+    return {
+      byMs: durationOf(record, 'for', true) as number,
+      reason: boundedText(record, 'reason', REASON_MAX, true) as string,
     };
   } catch (error) {
     return problemOf(error);

@@ -66,7 +66,14 @@ export interface RuleSpec extends AlertConditions, DeviceConditions {
   action: RuleAction;
   /** Only with action isolate; Full when left out. */
   isolationType?: IsolationType;
+  /** Only with action isolate: the time box (kernel/duration.ts), released when it ends. */
+  isolateFor?: string;
+  /** Only with action isolate: what happens at MDE's lift; `let-lift` when left out. */
+  onLift?: OnLift;
 }
+
+/** At MDE's lift an isolation ends (`let-lift`) or a new one is posted (`renew`). */
+export type OnLift = 'let-lift' | 'renew';
 
 export interface ProtectionSpec {
   name: string;

@@ -16,6 +16,7 @@ import {
 } from '../alerts/model';
 import { lastSegment } from '../kernel/arm-id';
 import { deviceIdForDisplay, deviceName, type MachineNames } from '../kernel/device-label';
+import { parseDuration } from '../kernel/duration';
 import { oneLine } from '../kernel/text';
 import type { ManualMode, MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
@@ -31,6 +32,7 @@ import {
   BLAST_RADIUS_DEFAULTS,
   COMMENT_MAX_LENGTH,
   effectiveMode,
+  type OnLift,
   type PolicyDocument,
   type ProtectionAction,
 } from './document';
@@ -128,6 +130,14 @@ class Policy implements IsolationPolicy {
     };
     this.commentTemplate = document.comment?.template ?? DEFAULT_COMMENT_TEMPLATE;
     this.commentMaxLength = document.comment?.maxLength ?? COMMENT_MAX_LENGTH;
+  }
+
+  lifetimeOf(rule: string): { isolateForMs: number | null; onLift: OnLift } {
+    const spec = this.rules.find((r) => r.spec.name === rule)?.spec;
+    return {
+      isolateForMs: spec?.isolateFor === undefined ? null : parseDuration(spec.isolateFor),
+      onLift: spec?.onLift ?? 'let-lift',
+    };
   }
 
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {

@@ -5,6 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
+import type { OnLift } from './document';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
@@ -89,4 +90,9 @@ export interface IsolationPolicy {
   comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string;
   /** The MDE `Comment` of a release, which no rule decides: who asked, why, alert, incident, policy version. */
   releaseComment(alert: NormalizedAlert, requestedBy: string, rule: string): string;
+  /**
+   * The life the isolate rule named `rule` gives an isolation: its time box in ms (`isolateFor`; null:
+   * none) and what happens at MDE's lift (`onLift`). No such rule: neither.
+   */
+  lifetimeOf(rule: string): { isolateForMs: number | null; onLift: OnLift };
 }

@@ -213,8 +213,9 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     const path = `/rules/${index}`;
     checkName(rule, path);
     checkPatterns(rule, path);
-    if (rule.isolationType !== undefined && rule.action !== 'isolate')
-      problems.push({ path: `${path}/isolationType`, message: 'only applies to action isolate' });
+    for (const key of ['isolationType', 'isolateFor', 'onLift'])
+      if (rule[key] !== undefined && rule.action !== 'isolate')
+        problems.push({ path: `${path}/${key}`, message: 'only applies to action isolate' });
     // First match wins, so a rule after one without conditions can never decide anything.
     if (catchAll)
       problems.push({

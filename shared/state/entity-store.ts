@@ -200,7 +200,8 @@ export class EntityStateStore implements StateStore {
         const key = machineKey(change.machineId);
         return this.mutate<RegisterWrite>(table, REGISTER_PARTITION, key, (current) => {
           const previous = current ? recordFrom(current) : null;
-          if (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null))
+          const otherRequest = options.sameRequest === true && previous?.requestId !== change.requestId;
+          if (otherRequest || (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null)))
             return { next: null, result: { applied: false, record: previous } };
           const record = applyChange(previous, change, this.now(), this.options);
           return { next: recordEntity(record), result: { applied: true, record } };

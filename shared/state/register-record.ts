@@ -9,6 +9,7 @@ import { canonicalMachineId } from '../mde/ids';
 import { assertSafeKey } from './entities';
 import {
   adoptedAgain,
+  type ExpiryCause,
   ISOLATION_STATES,
   type IsolationChange,
   type IsolationRecord,
@@ -49,6 +50,7 @@ function boundProvenance(p: Provenance): Provenance {
     policyVersion: truncate(p.policyVersion, NAME_MAX),
     mode: p.mode,
     reason: truncate(p.reason, TEXT_MAX),
+    ...(p.comment !== undefined && { comment: truncate(p.comment, TEXT_MAX) }),
   };
 }
 
@@ -95,7 +97,12 @@ export function applyChange(
   const postedBefore = fresh ? null : previous.postedAt;
   const completedBefore =
     fresh || OPEN_ISOLATION_STATES.includes(previous.state) ? null : previous.completedAt;
-  const step = fresh || previous.state !== change.state || (action !== undefined && known === undefined);
+  const expiresAt = expiryAfter(previous, change, fresh);
+  const step =
+    fresh ||
+    previous.state !== change.state ||
+    (action !== undefined && known === undefined) ||
+    expiresAt !== (previous.expiresAt ?? null);
   const transition: Transition = {
     at,
     state: change.state,
@@ -124,5 +131,28 @@ export function applyChange(
     completedAt: open ? null : (completedBefore ?? at),
     updatedAt: at,
     history,
+    expiresAt,
+    expiresBy: expiresAt === null ? null : expiryCause(previous, change),
+    confirmedAt: change.confirmedAt ?? (fresh ? null : (previous.confirmedAt ?? null)),
   };
+}
+
+/** Why the record's end is what it is: the change's cause with its end, else the request's so far. */
+function expiryCause(previous: IsolationRecord | null, change: IsolationChange): ExpiryCause | null {
+  if (change.expiresAt !== undefined) return change.expiresBy ?? null;
+  return previous?.expiresBy ?? null;
+}
+
+/**
+ * An end is known only while the device is isolated: a change to another state clears it, one that
+ * names none keeps the request's (an isolation's later steps, a reconciliation).
+ */
+function expiryAfter(
+  previous: IsolationRecord | null,
+  change: IsolationChange,
+  fresh: boolean,
+): string | null {
+  if (change.state !== 'isolated') return null;
+  if (change.expiresAt !== undefined) return change.expiresAt;
+  return fresh || previous === null ? null : (previous.expiresAt ?? null);
 }

@@ -21,6 +21,8 @@ export const ISOLATION_STATES = [
   'failed',
   'timed-out',
   'cancelled',
+  /** MDE ended the isolation at its platform lift (dispatch/steps/lift.ts); nothing was posted. */
+  'lifted',
 ] as const;
 export type IsolationState = (typeof ISOLATION_STATES)[number];
 
@@ -38,6 +40,11 @@ export interface Provenance {
   mode: PolicyMode;
   /** The decision's reason. */
   reason: string;
+  /**
+   * What the person wrote (the manual comment) or the alert's title: the words an analyst reads
+   * beside the device. Absent in records written before.
+   */
+  comment?: string;
 }
 
 export type IsolationActionType = 'Isolate' | 'Unisolate';
@@ -70,6 +77,9 @@ export interface Transition {
   reason: string;
 }
 
+/** What ends an isolation: its time box (`isolateFor`, extended or not) or MDE's platform lift. */
+export type ExpiryCause = 'time-box' | 'platform-lift';
+
 export interface IsolationRecord {
   machineId: string;
   computerDnsName: string | null;
@@ -87,6 +97,18 @@ export interface IsolationRecord {
   updatedAt: string;
   /** Newest first; bounded by count and age (StateOptions). */
   history: Transition[];
+  /**
+   * While `isolated`: when the isolation ends, the earlier of its time box and the platform lift
+   * (dispatch/steps/expiry.ts); null in every other state. Absent in records written before.
+   */
+  expiresAt?: string | null;
+  /** What ends it at `expiresAt`: its time box (this app releases it) or MDE's lift; null with no end. */
+  expiresBy?: ExpiryCause | null;
+  /**
+   * When a reconciliation last found MDE's actions agreeing with this record; null until one did.
+   * Set by the reconciler only. Absent in records written before.
+   */
+  confirmedAt?: string | null;
 }
 
 /**
@@ -103,11 +125,20 @@ export interface IsolationChange {
   provenance?: Provenance;
   /** Added, or updated by action id. */
   action?: RegisterAction;
+  /** A new end of the isolation in force (`isolated` only); kept when absent, cleared by other states. */
+  expiresAt?: string | null;
+  /** What ends it then; given with `expiresAt`. */
+  expiresBy?: ExpiryCause;
+  /** A reconciliation confirmed the record now; kept when absent. */
+  confirmedAt?: string;
 }
 
 export type RegisterWrite =
   | { applied: true; record: IsolationRecord }
-  /** `onlyFrom` did not contain the current state; `record` is what is there (null: none). */
+  /**
+   * `onlyFrom` did not contain the current state, or `sameRequest` found another request's record;
+   * `record` is what is there (null: none).
+   */
   | { applied: false; record: IsolationRecord | null };
 
 export interface IsolationRegister {
@@ -118,7 +149,11 @@ export interface IsolationRegister {
    */
   record(
     change: IsolationChange,
-    options?: { onlyFrom?: readonly (IsolationState | null)[] },
+    options?: {
+      onlyFrom?: readonly (IsolationState | null)[];
+      /** Only while the record is still the change's request (a later step of it, never a new one). */
+      sameRequest?: boolean;
+    },
   ): Promise<RegisterWrite>;
   /** Records by machine id order, at most `limit` (default and cap: LIST_MAX). */
   list(query?: { state?: IsolationState; limit?: number }): Promise<IsolationRecord[]>;

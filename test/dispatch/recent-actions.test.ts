@@ -3,6 +3,7 @@
  * of many machines from one call, each machine answered with its own actions only, read after the ask.
  */
 import { loadConfig } from '../../shared/config';
+import { DEFAULT_PLATFORM_LIFT_MS } from '../../shared/dispatch/steps/expiry';
 import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
 import { READ_ENOUGH, RecentActions } from '../../shared/dispatch/steps/recent-actions';
 import { systemClock } from '../../shared/kernel/clock';
@@ -50,10 +51,19 @@ describe('the recent actions of many machines from one call', () => {
 
     // Today's per-machine rules on the batched answer: adopt the own kind, refuse the opposite one,
     // post where nothing is under way, and never borrow another machine's actions.
-    const judged = histories.map((h) => judgePriorActions('isolate', h ?? []).kind);
+    const judged = histories.map(
+      (h) =>
+        judgePriorActions('isolate', h ?? [], { now: Date.now(), platformLiftMs: DEFAULT_PLATFORM_LIFT_MS })
+          .kind,
+    );
     expect(judged).toEqual(['adopt', 'conflict', 'post', 'post', 'post', 'post']);
     expect(histories[0]?.every((a) => a.machineId === ids[0])).toBe(true);
-    expect(judgePriorActions('release', histories[1] ?? []).kind).toBe('adopt');
+    expect(
+      judgePriorActions('release', histories[1] ?? [], {
+        now: Date.now(),
+        platformLiftMs: DEFAULT_PLATFORM_LIFT_MS,
+      }).kind,
+    ).toBe('adopt');
   });
 
   it('never answers from a read sent before the ask', async () => {

@@ -13,6 +13,7 @@ import {
 } from '../../shared/dispatch/request';
 import { compressTiming } from '../../shared/dispatch/timing';
 import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive-alerts';
+import type { Clock } from '../../shared/kernel/clock';
 import type { ManualMode } from '../../shared/kernel/vocabulary';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
@@ -58,6 +59,8 @@ export interface HarnessOptions {
   decorateApi?: (api: MdeApi) => MdeApi;
   /** The state store instead of the one the settings name (embedded by default). */
   store?: StateStore;
+  /** The runtime's time, e.g. the simulator's (`sim.now`), so moving one moves both; wall time by default. */
+  clock?: (sim: RunningSimulator) => Clock;
 }
 
 export interface Harness {
@@ -105,6 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     concurrency: 4,
     decorateApi: options.decorateApi,
     store: options.store,
+    clock: options.clock?.(sim),
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');
@@ -197,7 +201,7 @@ export function isolateRequest(
   if (decision?.action !== 'isolate') throw new Error(`the harness policy does not isolate ${full.alertId}`);
   return isolateRequestFrom(decision, {
     alert: full,
-    receivedAt: new Date(),
+    receivedAt: new Date(h.runtime.throttle.clock.now()),
     policyVersion: decision.policyVersion,
     requestedBy: requesterFor(full, decision.rule),
   });
@@ -221,7 +225,7 @@ export function releaseRequest(h: Harness, device: DeviceRef, forceReason?: stri
   });
   return manualRequest('release', device, 'Full', h.runtime.policy.mode, {
     alert,
-    receivedAt: new Date(),
+    receivedAt: new Date(h.runtime.throttle.clock.now()),
     policyVersion: h.runtime.policy.version,
     requestedBy: requesterFor(alert, 'manual'),
   });

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DURATION_PATTERN } from '../../shared/kernel/duration';
 import { MDE_DEVICE_ID } from '../../shared/kernel/ids';
 import { ISOLATION_TYPES, POLICY_MODES } from '../../shared/kernel/vocabulary';
 import { COMMENT_PLACEHOLDERS } from '../../shared/policy/comment';
@@ -103,6 +104,16 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       '/rules/0/isolationType: only applies to action isolate',
     ],
     [
+      'time box without isolate',
+      { rules: [{ name: 'r', action: 'escalate', isolateFor: '8h' }] },
+      '/rules/0/isolateFor: only applies to action isolate',
+    ],
+    [
+      'time box not in minutes, hours or days',
+      { rules: [{ ...rule, isolateFor: '8 hours' }] },
+      expect.stringMatching(/^\/rules\/0\/isolateFor: /),
+    ],
+    [
       'unknown placeholder',
       { comment: { template: 'by {rule} for {alrtId}' } },
       expect.stringMatching(/^\/comment\/template: unknown placeholder \{alrtId\}/),
@@ -159,6 +170,8 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
         'description',
         'action',
         'isolationType',
+        'isolateFor',
+        'onLift',
         ...ALERT_CONDITION_KEYS,
         ...DEVICE_CONDITION_KEYS,
       ].sort(),
@@ -172,6 +185,7 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
     expect(schema.definitions.deviceIdList.items.pattern).toBe(MDE_DEVICE_ID.source);
     expect(schema.properties.mode.enum).toEqual([...POLICY_MODES]);
     expect(schema.definitions.rule.properties.isolationType.enum).toEqual([...ISOLATION_TYPES]);
+    expect(schema.definitions.rule.properties.isolateFor.pattern).toBe(DURATION_PATTERN.source);
   });
 
   it('every object in the schema refuses unknown fields', () => {

@@ -207,6 +207,47 @@ export function describeStateStoreContract(
         await expect(store.register.get('../x')).rejects.toThrow(/40 hexadecimal/);
       });
 
+      it("keeps an isolation's end while isolated, records each new end in the history, and keeps a reconciliation's confirmation", async () => {
+        const { store } = await open();
+        await store.register.record(isolating(1));
+        const ends = new Date(T0 + 7 * DAY).toISOString();
+        const isolated = { machineId: machine(1), state: 'isolated' as const, requestId: 'req-1' };
+        const { record: done } = await store.register.record({
+          ...isolated,
+          reason: 'MDE reports Succeeded',
+          expiresAt: ends,
+        });
+        expect(done).toMatchObject({ expiresAt: ends, confirmedAt: null });
+        const confirmedAt = new Date(T0 + DAY).toISOString();
+        const { record: confirmed } = await store.register.record({
+          ...isolated,
+          reason: 'MDE agrees',
+          confirmedAt,
+        });
+        expect(confirmed).toMatchObject({ expiresAt: ends, confirmedAt });
+        expect(confirmed?.history).toHaveLength(done?.history.length ?? 0);
+
+        const sooner = new Date(T0 + 8 * 3_600_000).toISOString();
+        const { record: boxed } = await store.register.record({
+          ...isolated,
+          reason: 'time box set to 8h by analyst@contoso.com: case IR-7',
+          expiresAt: sooner,
+        });
+        expect(boxed).toMatchObject({ state: 'isolated', expiresAt: sooner, confirmedAt });
+        expect(boxed?.history[0]).toMatchObject({
+          state: 'isolated',
+          reason: expect.stringMatching(/^time box/),
+        });
+
+        const { record: released } = await store.register.record({
+          ...isolated,
+          state: 'released',
+          reason: 'released',
+        });
+        expect(released).toMatchObject({ expiresAt: null });
+        expect(await store.register.get(machine(1))).toEqual(released);
+      });
+
       it('applies a change only from the states given (compare-and-set)', async () => {
         const { store } = await open();
         const first = await store.register.record(isolating(1), { onlyFrom: [null] });
@@ -214,6 +255,24 @@ export function describeStateStoreContract(
         const second = await store.register.record(isolating(1, 'req-2'), { onlyFrom: [null, 'released'] });
         expect(second).toEqual({ applied: false, record: first.record });
         expect((await store.register.get(machine(1)))?.requestId).toBe('req-1');
+      });
+
+      it('applies a later step only to its own request with sameRequest, never starting a new one', async () => {
+        const { store } = await open();
+        await store.register.record(isolating(1, 'req-2'));
+        const stale = {
+          machineId: machine(1),
+          state: 'isolating' as const,
+          requestId: 'req-1',
+          reason: 'late',
+        };
+        const refused = await store.register.record(stale, { sameRequest: true });
+        expect(refused).toMatchObject({ applied: false, record: { requestId: 'req-2' } });
+        const own = await store.register.record({ ...stale, requestId: 'req-2' }, { sameRequest: true });
+        expect(own).toMatchObject({
+          applied: true,
+          record: { requestId: 'req-2', history: [{ reason: 'rule matched' }] },
+        });
       });
 
       it('lists devices, by state, bounded', async () => {

@@ -7,6 +7,7 @@
 import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import { isTerminal, type MachineAction } from '../../mde/types';
 import type { Decision } from '../../policy/types';
+import type { AsOf } from './expiry';
 import { judgeRequest } from './idempotency';
 
 export interface DryRunVerdict {
@@ -21,9 +22,10 @@ export function dryRunVerdict(
   deviceName: string,
   decision: Pick<Decision, 'isolationType' | 'reason'> | null,
   history: MachineAction[],
-  since: readonly MachineAction[] = [],
+  since: readonly MachineAction[],
+  asOf: AsOf,
 ): DryRunVerdict {
-  const prior = judgeRequest(verb, history, since);
+  const prior = judgeRequest(verb, history, since, asOf);
   switch (prior.kind) {
     case 'adopt':
       return {

@@ -7,7 +7,8 @@
  */
 import type { MachineAction } from '../../mde/types';
 import type { LedgerEntry } from '../../state/store';
-import { inForce, newestFirst } from './in-force';
+import type { AsOf } from './expiry';
+import { actionInForce, inForce, liftedReason, newestFirst } from './in-force';
 
 export type IsolationVerb = 'isolate' | 'release';
 
@@ -21,8 +22,11 @@ export type PriorActions =
   | { kind: 'skip'; reason: string; action: MachineAction }
   | { kind: 'conflict'; reason: string; action: MachineAction };
 
-/** What to do about `verb` on a machine, given its isolate/release actions (any order). */
-export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[]): PriorActions {
+/**
+ * What to do about `verb` on a machine, given its isolate/release actions (any order), at `asOf`: an
+ * isolation the platform has lifted is not in force (in-force.ts).
+ */
+export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[], asOf: AsOf): PriorActions {
   const relevant = newestFirst(actions);
   const wanted = TYPE_OF[verb];
   const same = relevant.find((a) => a.type === wanted && OPEN.has(a.status));
@@ -38,8 +42,8 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
       reason: `${pending} (action ${opposite.id}, ${opposite.status}) is still under way on this device; posting the ${verb} now could race it`,
     };
   }
-  // Nothing is under way: what is in force is the last action that succeeded.
-  const current = inForce(relevant);
+  // Nothing is under way: what is in force is the last action that succeeded, unless lifted since.
+  const current = inForce(relevant, asOf);
   if (verb === 'isolate' && current.kind === 'isolation')
     return {
       kind: 'skip',
@@ -54,6 +58,8 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[])
       action: current.action,
       reason: `not isolated: released by action ${current.action.id}`,
     };
+  if (verb === 'release' && current.kind === 'lifted')
+    return { kind: 'skip', action: current.action, reason: `not isolated: ${liftedReason(current)}` };
   return { kind: 'post' };
 }
 
@@ -100,12 +106,12 @@ export function judgeRequest(
   verb: IsolationVerb,
   history: MachineAction[],
   since: readonly MachineAction[],
+  asOf: AsOf,
 ): PriorActions {
-  const prior = judgePriorActions(verb, history);
+  const prior = judgePriorActions(verb, history, asOf);
   if (prior.kind === 'adopt' || prior.kind === 'conflict') return prior;
-  const current = inForce(history);
-  const inForceSince =
-    current.kind === 'none-on-record' ? undefined : since.find((a) => a.id === current.action.id);
+  const current = actionInForce(inForce(history, asOf));
+  const inForceSince = current && since.find((a) => a.id === current.id);
   // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
   // out, cancelled) is this request's outcome.
   const answered = inForceSince ?? since.find((a) => a.type === TYPE_OF[verb]);

@@ -12,7 +12,8 @@ import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import type { StateStore } from '../../state/store';
 import { actionHistory, TOO_MANY_ACTIONS } from './action-history';
-import { inForce } from './in-force';
+import type { AsOf } from './expiry';
+import { inForce, liftedReason } from './in-force';
 import { postedByThisApp } from './ownership';
 
 export interface IsolatedBy {
@@ -28,6 +29,8 @@ export type ReleaseProvenance =
   | { kind: 'ours'; actionId: string }
   /** The newest action on the device is a release (done or under way): there is no isolation to undo. */
   | { kind: 'not-isolated'; actionId: string }
+  /** The platform lifted the newest isolation (in-force.ts): there is no isolation to undo either. */
+  | { kind: 'lifted'; actionId: string; reason: string }
   /** Someone else's isolation: refuse unless forced. */
   | { kind: 'foreign'; isolatedBy: IsolatedBy }
   /** Nothing tells whose isolation may be in force: refuse unless forced. */
@@ -41,22 +44,24 @@ export interface ProvenanceAccess {
 }
 
 /**
- * The isolation in force (in-force.ts), and whose it is by the one ownership rule. No isolate or
- * release on record is unknown, never ours: the device may carry an isolation older than the lookback,
- * or one made by other means.
+ * The isolation in force (in-force.ts) at `asOf`, and whose it is by the one ownership rule. No isolate
+ * or release on record is unknown, never ours: the device may carry an isolation older than the
+ * lookback, or one made by other means.
  */
 export async function releaseProvenance(
   { api, store, identity }: ProvenanceAccess,
   machineId: string,
-  now: number,
+  asOf: AsOf,
 ): Promise<ReleaseProvenance> {
-  const history = await actionHistory(api, machineId, now);
+  const history = await actionHistory(api, machineId, asOf.now);
   if (history === null)
     return {
       kind: 'unknown',
       reason: `${TOO_MANY_ACTIONS}; refusing to judge whose isolation is in force`,
     };
-  const current = inForce(history);
+  const current = inForce(history, asOf);
+  if (current.kind === 'lifted')
+    return { kind: 'lifted', actionId: current.action.id, reason: liftedReason(current) };
   if (current.kind === 'none-on-record')
     return {
       kind: 'unknown',
@@ -89,6 +94,7 @@ export function releaseRefusal(provenance: ReleaseProvenance, force: boolean): R
   switch (provenance.kind) {
     case 'ours':
     case 'not-isolated':
+    case 'lifted':
       return null;
     case 'unknown':
       return { code: 'provenance-unknown', cause: provenance.reason };

@@ -13,6 +13,7 @@ import type {
 } from '../../state/store';
 import type { IsolationRequest, TrackedAction } from '../request';
 import { keyOf } from './coalesce';
+import { expiresAt, tookEffectAt } from './expiry';
 
 export const ACTION_TYPE = { isolate: 'Isolate', release: 'Unisolate' } as const satisfies Record<
   'isolate' | 'release',
@@ -31,6 +32,7 @@ export function provenanceOf(request: IsolationRequest, reason: string): Provena
     policyVersion: request.policyVersion,
     mode: request.mode,
     reason,
+    comment: alert.manual?.comment ?? alert.title,
   };
 }
 
@@ -104,18 +106,29 @@ export async function recordFollowed(
   });
 }
 
-/** The action ended (or nobody follows it any more): the register shows how, the ledger closes it. */
+/**
+ * The action ended (or nobody follows it any more): the register shows how, the ledger closes it. An
+ * isolation that took effect is recorded with its end (expiry.ts): its time box, at most `platformLiftMs`.
+ */
 export async function recordEnded(
   store: StateStore,
   request: IsolationRequest,
   tracking: TrackedAction,
   end: { state: IsolationState; reason: string; action?: MachineAction },
+  platformLiftMs: number,
 ): Promise<void> {
+  const from = end.action ? tookEffectAt(end.action) : null;
+  const ends = from === null ? null : expiresAt(from, platformLiftMs, request.isolateForMs);
+  const box = request.isolateForMs;
   await store.register.record({
     machineId: tracking.machineId,
     state: end.state,
     requestId: request.requestId,
     reason: end.reason,
+    ...(ends !== null && {
+      expiresAt: new Date(ends).toISOString(),
+      expiresBy: box !== undefined && box < platformLiftMs ? 'time-box' : 'platform-lift',
+    }),
     // Used only when the register missed the start of this request (written when it posted).
     provenance: provenanceOf(request, end.reason),
     ...(end.action && { action: registerAction(request, tracking, end.action) }),

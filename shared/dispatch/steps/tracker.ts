@@ -16,7 +16,9 @@ import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
 import type { TrackedAction, TrackRequest } from '../request';
 import { type DispatchTiming, trackingPollDelayMs } from '../timing';
+import type { RequestQueue } from '../transport/queue';
 import type { ActionStatuses } from './action-statuses';
+import { scheduleIsolationEnd } from './isolation-end';
 import type { RequestLifecycle } from './lifecycle';
 import { endState, recordEnded } from './register';
 
@@ -29,6 +31,10 @@ export interface TrackerDeps {
   timing: DispatchTiming;
   clock: Clock;
   random: () => number;
+  /** How long MDE lets an isolation last: the register's `expiresAt` (expiry.ts). */
+  platformLiftMs: number;
+  /** Where a time-boxed isolation's release is scheduled (time-box.ts). */
+  queue: RequestQueue;
 }
 
 export class ActionTracker {
@@ -128,8 +134,17 @@ export class ActionTracker {
     details: OutcomeDetails,
     action?: MachineAction,
   ): Promise<void> {
+    const { store, queue, platformLiftMs, clock } = this.deps;
     this.deps.statuses.forget(request.tracking.actionId);
-    await recordEnded(this.deps.store, request, request.tracking, { state, reason: details.reason, action });
+    await recordEnded(
+      store,
+      request,
+      request.tracking,
+      { state, reason: details.reason, action },
+      platformLiftMs,
+    );
+    if (state === 'isolated' && action)
+      await scheduleIsolationEnd(queue, request, action, platformLiftMs, clock.now());
     await this.deps.lifecycle.finish(request, details);
   }
 
@@ -138,7 +153,13 @@ export class ActionTracker {
     this.deps.statuses.forget(request.tracking.actionId);
     const reason = `tracking ended without a final status: ${error instanceof Error ? error.message : String(error)}`;
     try {
-      await recordEnded(this.deps.store, request, request.tracking, { state: 'failed', reason });
+      await recordEnded(
+        this.deps.store,
+        request,
+        request.tracking,
+        { state: 'failed', reason },
+        this.deps.platformLiftMs,
+      );
     } catch (failure) {
       if (!(failure instanceof StoreUnavailableError)) throw failure;
       // The entry stays open: a new process resumes tracking it, and the next request for the

@@ -27,13 +27,17 @@ import { TOO_MANY_ACTIONS } from './action-history';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
+import type { AsOf } from './expiry';
 import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
+import { scheduleIsolationEnd } from './isolation-end';
 import type { RequestLifecycle } from './lifecycle';
-import { releaseProvenance, releaseRefusal } from './provenance';
+import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
+import { renewalComment, renewalRefusal } from './renewal';
 import type { DeviceResolver } from './resolve';
 import { trackedFromLedger } from './resume';
+import { TIME_BOX_RULE, timeBoxOutlived, timeBoxWaitsUntil } from './time-box';
 import { terminalReason } from './tracker';
 
 export interface WorkerDeps {
@@ -52,6 +56,8 @@ export interface WorkerDeps {
   identity: Pick<AppIdentity, 'clientId'>;
   /** This process's holder lease, which the device key's and the machine's claims live by. */
   claims: ClaimKeeper;
+  /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
+  platformLiftMs: number;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -85,6 +91,7 @@ export class IsolationWorker {
       // action. Once it ended, a redelivery is judged against MDE's list like any request.
       const own = await this.deps.store.actions.forRequest(queued.requestId);
       if (own?.open) return await this.track(queued, trackedFromLedger(own));
+      if (await this.timeBoxNotDue(queued)) return;
       request = await this.claim(queued);
     } catch (error) {
       await lifecycle.failed(queued, error);
@@ -107,6 +114,21 @@ export class IsolationWorker {
     } finally {
       reservation.close();
     }
+  }
+
+  /**
+   * A time-box release whose isolation was extended waits for the new end (time-box.ts), before it
+   * takes the device key: until then it holds nothing. True when it waits.
+   */
+  private async timeBoxNotDue(request: ActionRequest): Promise<boolean> {
+    if (!request.timeBox) return false;
+    const { store, clock, lifecycle } = this.deps;
+    const machineId = request.device.mdeDeviceId;
+    const record = machineId ? await store.register.get(machineId) : null;
+    const until = timeBoxWaitsUntil(record, request.timeBox, clock.now());
+    if (until === null) return false;
+    await lifecycle.defer(request, until, `the time box was extended to ${new Date(until).toISOString()}`);
+    return true;
   }
 
   /**
@@ -210,7 +232,19 @@ export class IsolationWorker {
     const { policy, lifecycle, store, clock } = this.deps;
     const { request, machine } = target;
     if (target.verb === 'release') {
-      const refused = await this.refusedRelease(target);
+      const { api, identity } = this.deps;
+      const provenance = await releaseProvenance({ api, store, identity }, machine.id, this.asOf());
+      const outlived = request.timeBox && timeBoxOutlived(request.timeBox, provenance);
+      if (outlived) {
+        await lifecycle.finish(request, {
+          ...where(machine),
+          outcome: 'skipped',
+          rule: TIME_BOX_RULE,
+          reason: outlived,
+        });
+        return null;
+      }
+      const refused = this.refusedRelease(request, provenance);
       if (refused) {
         await lifecycle.finish(request, { ...where(machine), outcome: 'escalated', ...refused });
         return null;
@@ -221,6 +255,11 @@ export class IsolationWorker {
         comment: policy.releaseComment(alert, request.requestedBy.name, request.rule),
         reason: alert.manual?.comment ?? alert.title,
       };
+    }
+    const renewal = request.renewal && renewalRefusal(request, await store.register.get(machine.id));
+    if (renewal) {
+      await lifecycle.finish(request, { ...where(machine), ...renewal });
+      return null;
     }
     const breaker = await store.breaker.status(breakerLimits(policy));
     const decision = policy.decideDevice(request.alert, request.device, machine, {
@@ -236,9 +275,10 @@ export class IsolationWorker {
       });
       return null;
     }
+    const comment = policy.comment(request.alert, decision, request.requestedBy.name);
     return {
       decision,
-      comment: policy.comment(request.alert, decision, request.requestedBy.name),
+      comment: request.renewal ? renewalComment(comment, request.renewal) : comment,
       reason: decision.reason,
     };
   }
@@ -249,16 +289,12 @@ export class IsolationWorker {
    * older version may not). Null when the release may go on: the isolation in force is this app's, the
    * newest action is a release, or a person forced it.
    */
-  private async refusedRelease({
-    request,
-    machine,
-  }: Target): Promise<{ rule: string; reason: string } | null> {
-    const { api, store, clock, identity } = this.deps;
+  private refusedRelease(
+    request: ActionRequest,
+    provenance: ReleaseProvenance,
+  ): { rule: string; reason: string } | null {
     const forced = isManualRequest(request) && request.alert.manual?.forceReason !== undefined;
-    const refusal = releaseRefusal(
-      await releaseProvenance({ api, store, identity }, machine.id, clock.now()),
-      forced,
-    );
+    const refusal = releaseRefusal(provenance, forced);
     return (
       refusal && {
         rule: refusal.code,
@@ -290,7 +326,7 @@ export class IsolationWorker {
     const name = machine.computerDnsName ?? machine.id;
     const ledger = await this.deps.store.actions.forMachine(machine.id);
     const since = this.since(target, history, ledger);
-    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since);
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since, this.asOf());
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
@@ -368,7 +404,7 @@ export class IsolationWorker {
     history: MachineAction[],
     ledger: LedgerRecord[],
   ): Promise<boolean> {
-    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger));
+    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger), this.asOf());
     switch (judged.kind) {
       case 'adopt':
         await this.adopt(target, plan, judged.action, judged.latest);
@@ -387,6 +423,11 @@ export class IsolationWorker {
       case 'post':
         return false;
     }
+  }
+
+  /** Now, for what is in force (expiry.ts). */
+  private asOf(): AsOf {
+    return { now: this.deps.clock.now(), platformLiftMs: this.deps.platformLiftMs };
   }
 
   /** The machine's actions that may have been created since the request came in (idempotency.ts). */
@@ -462,7 +503,7 @@ export class IsolationWorker {
   private async afterRefusedPost(target: Target, plan: Plan, error: unknown): Promise<void> {
     if (!(error instanceof ActionAlreadyInProgressError)) throw error;
     const current = await this.history(target.machine.id);
-    const open = judgePriorActions(target.verb, current ?? []);
+    const open = judgePriorActions(target.verb, current ?? [], this.asOf());
     if (open.kind === 'adopt') return this.adopt(target, plan, open.action);
     // The action in progress is the opposite one: the same refusal as before posting.
     if (open.kind === 'conflict') return this.refuseConflict(target, open.action.id, open.reason);
@@ -520,7 +561,10 @@ export class IsolationWorker {
         ? `; since then: ${latest.type} action ${latest.id} (${latest.status})`
         : '';
     const reason = `${terminalReason(tracked, action)}${since}`;
-    await recordEnded(store, tracking, tracked, { state: endState(verb, action.status), reason, action });
+    const state = endState(verb, action.status);
+    await recordEnded(store, tracking, tracked, { state, reason, action }, this.deps.platformLiftMs);
+    if (state === 'isolated')
+      await scheduleIsolationEnd(this.deps.queue, tracking, action, this.deps.platformLiftMs, clock.now());
     await lifecycle.finish(tracking, {
       outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
       actionStatus: action.status,

@@ -148,6 +148,14 @@ export class InProcessQueue implements RequestQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Delivers what is due by the clock now: for a clock that jumps (a test moving the simulator's
+   * days ahead) rather than one that runs, whose next scheduled message the timer waits for.
+   */
+  wake(): void {
+    this.pump();
+  }
+
   /** Messages not yet finished (waiting, scheduled or in a handler). */
   pending(): number {
     return this.scheduled.length + this.ready.length + this.inFlight;
