@@ -4,6 +4,7 @@ import type { Caller } from '../shared/manual/caller';
 import type { ManualCommand, OrderProblem } from '../shared/manual/order';
 import type { Runtime } from '../shared/runtime';
 import { httpRuntime, jsonProblem } from './http-runtime';
+import { inInvocation } from './invocation';
 
 /**
  * The manual operations (docs/guide/manual-operations.md): isolate and release in this app's shape and in
@@ -50,7 +51,7 @@ type Parse = (body: unknown, request: HttpRequest) => Promise<ManualCommand | Or
 
 /** One order endpoint: session, body, parse, carry out; `shape` turns a posted action into MDE's answer. */
 function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnswer = (a) => a) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const session = await open(request, context);
     if (!isSession(session)) return session;
     const read = await readOrder(request);
@@ -71,7 +72,7 @@ function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnsw
         'the order could not be carried out; nothing was posted: try again shortly',
       );
     }
-  };
+  });
 }
 
 const native =
@@ -121,7 +122,7 @@ export async function action(request: HttpRequest, context: InvocationContext): 
 }
 
 /** `POST /api/actions/{actionId}/cancel` with `{ reason, force? }` (shared/manual/cancel.ts). */
-export async function cancelAction(
+export const cancelAction = inInvocation(async function cancelAction(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
@@ -135,7 +136,7 @@ export async function cancelAction(
   const { cancelForCaller } = await import('../shared/manual/cancel');
   const { runtime, caller } = session;
   return send(await cancelForCaller(runtime, request.params.actionId ?? '', body, caller));
-}
+});
 
 /** Every manual endpoint, as registered (the OpenAPI test compares docs/openapi.json with this). */
 export const MANUAL_FUNCTIONS = {
