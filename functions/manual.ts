@@ -20,10 +20,10 @@ function send(answer: ManualAnswer): HttpResponseInit {
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 
-type Session = { runtime: Runtime; caller: Caller };
+export type Session = { runtime: Runtime; caller: Caller };
 
 /** The runtime and the caller, or the answer that ends the call: misconfigured, not signed in, no role. */
-async function open(request: HttpRequest, context: InvocationContext): Promise<Session | HttpResponseInit> {
+export async function openSession(request: HttpRequest, context: InvocationContext): Promise<Session | HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
@@ -33,7 +33,7 @@ async function open(request: HttpRequest, context: InvocationContext): Promise<S
   return { runtime, caller: check.caller };
 }
 
-const isSession = (value: Session | HttpResponseInit): value is Session => 'runtime' in value;
+export const isSession = (value: Session | HttpResponseInit): value is Session => 'runtime' in value;
 
 async function readOrder(request: HttpRequest): Promise<{ order: unknown } | HttpResponseInit> {
   const { checkRequestHead, isHttpProblem, parseJsonBody, readBodyWithin } = await import(
@@ -52,7 +52,7 @@ type Parse = (body: unknown, request: HttpRequest) => Promise<ManualCommand | Or
 /** One order endpoint: session, body, parse, carry out; `shape` turns a posted action into MDE's answer. */
 function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnswer = (a) => a) {
   return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const session = await open(request, context);
+    const session = await openSession(request, context);
     if (!isSession(session)) return session;
     const read = await readOrder(request);
     if (!('order' in read)) return read;
@@ -101,21 +101,21 @@ export async function isolations(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { listIsolations } = await import('../shared/manual/reads');
   return send(await listIsolations(session.runtime.store, request.query));
 }
 
 export async function isolation(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { isolationOf } = await import('../shared/manual/reads');
   return send(await isolationOf(session.runtime.store, request.params.machineId ?? ''));
 }
 
 export async function action(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { actionOf } = await import('../shared/manual/reads');
   return send(await actionOf(session.runtime.api, session.runtime.store, request.params.actionId ?? ''));
@@ -126,7 +126,7 @@ export const cancelAction = inInvocation(async function cancelAction(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const read = await readOrder(request);
   if (!('order' in read)) return read;
