@@ -11,7 +11,12 @@ export async function audit(request: HttpRequest, context: InvocationContext): P
   if (!isSession(session)) return session;
   const { auditAnswer } = await import('../shared/manual/audit');
   const { runtime } = session;
-  const answer = await auditAnswer(runtime.store, request.query, runtime.config.registerHistoryDays, Date.now());
+  const answer = await auditAnswer(
+    runtime.store,
+    request.query,
+    runtime.config.registerHistoryDays,
+    Date.now(),
+  );
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 

@@ -23,7 +23,10 @@ function send(answer: ManualAnswer): HttpResponseInit {
 export type Session = { runtime: Runtime; caller: Caller };
 
 /** The runtime and the caller, or the answer that ends the call: misconfigured, not signed in, no role. */
-export async function openSession(request: HttpRequest, context: InvocationContext): Promise<Session | HttpResponseInit> {
+export async function openSession(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<Session | HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
