@@ -20,4 +20,12 @@ export async function audit(request: HttpRequest, context: InvocationContext): P
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 
-app.http('audit', { methods: ['GET'], authLevel: 'function', route: 'audit', handler: audit });
+/** As registered: with Easy Auth on, it needs the sign-in the manual operations need (infra/main.bicep). */
+export const AUDIT_FUNCTION = {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'audit',
+  handler: audit,
+} as const;
+
+app.http('audit', { ...AUDIT_FUNCTION, methods: [...AUDIT_FUNCTION.methods] });

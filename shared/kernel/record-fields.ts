@@ -25,7 +25,7 @@ export const RECORD_FIELDS = {
     'decision: isolate, release, escalate or skip; outcome: isolate or release; notes: the request action',
   isolationType: 'Full, Selective or UnManagedDevice',
   rule: 'the policy rule that decided (`manual` for manual orders)',
-  reason: 'why: the rule’s reason, the outcome’s cause, or the dead-letter reason',
+  reason: 'why: the rule’s reason, the outcome’s cause, the dead-letter reason, or why the breaker opened',
   policyVersion: 'the version of the policy that decided',
   mode: 'dry-run or enforce, as the request was decided',
   duplicate: 'decision records: true when the device’s open request absorbed this decision',
@@ -95,7 +95,13 @@ export function isRecordField(path: string): path is RecordField {
   return Object.hasOwn(RECORD_FIELDS, path);
 }
 
-const INTAKE_EVENTS = ['alert-received', 'alert-rejected', 'alert-failed', 'alert-message-partly-rejected'];
+const INTAKE_EVENTS = [
+  'alert-received',
+  'alert-rejected',
+  'alert-failed',
+  'alert-message-partly-rejected',
+  'breaker-opened',
+];
 
 /** The kinds of record, each with the fields it always carries. */
 export const RECORD_KINDS = {
