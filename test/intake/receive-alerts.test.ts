@@ -205,7 +205,11 @@ describe('receiveAlerts', () => {
     expect(sink.breaker).toEqual({ open: true, reason: expect.stringMatching(/^blast-radius breaker open/) });
     // The record the breaker alert rule (infra/alert-rules.json) reads.
     expect(lines).toContainEqual(
-      expect.objectContaining({ event: 'breaker-opened', reason: sink.breaker.reason, alertId: expect.any(String) }),
+      expect.objectContaining({
+        event: 'breaker-opened',
+        reason: sink.breaker.reason,
+        alertId: expect.any(String),
+      }),
     );
     const next = result.alerts[1];
     expect(next.status === 'accepted' && next.decisions.map((d) => d.rule)).toEqual(['blast-radius']);
