@@ -142,9 +142,10 @@ describe('records through the invocation context', () => {
   });
 
   it('documents every field of the contract in docs/records.md, and no other', () => {
-    const documented = [...readFileSync('docs/records.md', 'utf8').matchAll(/^\| `([\w.]+)` \|/gm)].map(
-      (match) => match[1],
-    );
+    const fields = readFileSync('docs/records.md', 'utf8')
+      .split(/^## /m)
+      .find((part) => part.startsWith('Fields'));
+    const documented = [...(fields ?? '').matchAll(/^\| `([\w.]+)` \|/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(Object.keys(RECORD_FIELDS).sort());
   });
 });

@@ -3,6 +3,7 @@
  * @azure/identity code signs in), the real client, intake, the in-memory queue, worker and tracker,
  * all with compressed time. Tests submit raw alert payloads and read outcomes and simulator state.
  */
+import type { Meter } from '@opentelemetry/api';
 import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import {
@@ -58,6 +59,8 @@ export interface HarnessOptions {
   decorateApi?: (api: MdeApi) => MdeApi;
   /** The state store instead of the one the settings name (embedded by default). */
   store?: StateStore;
+  /** Where dispatch's metrics go. */
+  meter?: Meter;
 }
 
 export interface Harness {
@@ -105,6 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     concurrency: 4,
     decorateApi: options.decorateApi,
     store: options.store,
+    meter: options.meter,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');
