@@ -72,9 +72,7 @@ export function registerExtend(program: Command, cli: CliContext): void {
     .option('--for <duration>', 'how much later: 30m, 8h, 2d (required)')
     .option('--reason <text>', "why: recorded in the register's history (required)")
     .option('--by <name>', 'who asks (default: the login name)');
-  withExamples(command, [
-    'mde-isolator extend "$MACHINE" --for 4h --reason "IR-12: still imaging"',
-  ]);
+  withExamples(command, ['mde-isolator extend "$MACHINE" --for 4h --reason "IR-12: still imaging"']);
   withOutputOptions(command).action(async (machineId: string, options: ExtendOptions) => {
     cli.exitWith(await runExtend(machineId, options, cli.io));
   });

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { errorStack } from '../shared/kernel/errors';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
+import { registerAudit } from './audit';
 import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
 import { type CliIo, EXIT, FatalCliError, type RegisterVerb } from './context';
@@ -30,6 +31,7 @@ const VERBS: RegisterVerb[] = [
   registerExtend,
   registerReplay,
   registerIsolations,
+  registerAudit,
   registerBreaker,
   registerDoctor,
 ];

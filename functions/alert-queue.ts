@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
+import { inInvocation } from './invocation';
 import { serviceBusTriggerAllowed } from './service-bus-trigger';
 
 /**
@@ -8,7 +9,10 @@ import { serviceBusTriggerAllowed } from './service-bus-trigger';
  * alert is recorded in the dead-letter record queue and completed; a passing failure throws after a
  * growing pause, so Service Bus redelivers it (shared/intake/alert-message.ts).
  */
-export async function alertQueue(message: unknown, context: InvocationContext): Promise<void> {
+export const alertQueue = inInvocation(async function alertQueue(
+  message: unknown,
+  context: InvocationContext,
+): Promise<void> {
   const metadata = context.triggerMetadata ?? {};
   const { getRuntime } = await import('../shared/runtime');
   const { receiveAlertMessage } = await import('../shared/intake/alert-message');
@@ -25,7 +29,7 @@ export async function alertQueue(message: unknown, context: InvocationContext): 
       log: (line) => context.log(JSON.stringify(line)),
     },
   );
-}
+});
 
 /** Registered like the worker (functions/worker.ts): only with a namespace and a valid configuration. */
 export function registerAlertQueue(env: Readonly<Record<string, string | undefined>> = process.env): boolean {

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import type { HttpProblem } from '../shared/intake/http-body';
 import type { IntakeResult } from '../shared/intake/receive-alerts';
 import { httpRuntime, jsonProblem } from './http-runtime';
+import { inInvocation } from './invocation';
 
 function fromHttpProblem(p: HttpProblem): HttpResponseInit {
   const response = jsonProblem(p.status, p.code, p.message, p.path);
@@ -29,7 +30,10 @@ function fromResult(result: IntakeResult): HttpResponseInit {
  * POST /api/alerts: any supported alert payload (or a batch) in, decisions and queued request ids out.
  * The body checks load on first call, like the pipeline (docs/architecture.md §8).
  */
-export async function alerts(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export const alerts = inInvocation(async function alerts(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
@@ -46,7 +50,7 @@ export async function alerts(request: HttpRequest, context: InvocationContext): 
   if (tooMany) return fromHttpProblem(tooMany);
   const result = await runtime.receiveAlerts(parsed.value, (line) => context.log(JSON.stringify(line)));
   return fromResult(result);
-}
+});
 
 app.http('alerts', {
   // Every method is routed here so a GET gets a JSON 405, not the host's bare 404.

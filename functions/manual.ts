@@ -4,6 +4,7 @@ import type { Caller } from '../shared/manual/caller';
 import type { ManualCommand, OrderProblem } from '../shared/manual/order';
 import type { Runtime } from '../shared/runtime';
 import { httpRuntime, jsonProblem } from './http-runtime';
+import { inInvocation } from './invocation';
 
 /**
  * The manual operations (docs/guide/manual-operations.md): isolate and release in this app's shape and in
@@ -19,10 +20,13 @@ function send(answer: ManualAnswer): HttpResponseInit {
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 
-type Session = { runtime: Runtime; caller: Caller };
+export type Session = { runtime: Runtime; caller: Caller };
 
 /** The runtime and the caller, or the answer that ends the call: misconfigured, not signed in, no role. */
-async function open(request: HttpRequest, context: InvocationContext): Promise<Session | HttpResponseInit> {
+export async function openSession(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<Session | HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
@@ -32,7 +36,7 @@ async function open(request: HttpRequest, context: InvocationContext): Promise<S
   return { runtime, caller: check.caller };
 }
 
-const isSession = (value: Session | HttpResponseInit): value is Session => 'runtime' in value;
+export const isSession = (value: Session | HttpResponseInit): value is Session => 'runtime' in value;
 
 async function readOrder(request: HttpRequest): Promise<{ order: unknown } | HttpResponseInit> {
   const { checkRequestHead, isHttpProblem, parseJsonBody, readBodyWithin } = await import(
@@ -50,8 +54,8 @@ type Parse = (body: unknown, request: HttpRequest) => Promise<ManualCommand | Or
 
 /** One order endpoint: session, body, parse, carry out; `shape` turns a posted action into MDE's answer. */
 function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnswer = (a) => a) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const session = await open(request, context);
+  return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const session = await openSession(request, context);
     if (!isSession(session)) return session;
     const read = await readOrder(request);
     if (!('order' in read)) return read;
@@ -71,7 +75,7 @@ function orderEndpoint(parse: Parse, shape: (answer: ManualAnswer) => ManualAnsw
         'the order could not be carried out; nothing was posted: try again shortly',
       );
     }
-  };
+  });
 }
 
 const native =
@@ -100,32 +104,32 @@ export async function isolations(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { listIsolations } = await import('../shared/manual/reads');
   return send(await listIsolations(session.runtime.store, request.query));
 }
 
 export async function isolation(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { isolationOf } = await import('../shared/manual/reads');
   return send(await isolationOf(session.runtime.store, request.params.machineId ?? ''));
 }
 
 export async function action(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const { actionOf } = await import('../shared/manual/reads');
   return send(await actionOf(session.runtime.api, session.runtime.store, request.params.actionId ?? ''));
 }
 
 /** `POST /api/actions/{actionId}/cancel` with `{ reason, force? }` (shared/manual/cancel.ts). */
-export async function cancelAction(
+export const cancelAction = inInvocation(async function cancelAction(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const read = await readOrder(request);
   if (!('order' in read)) return read;
@@ -135,14 +139,14 @@ export async function cancelAction(
   const { cancelForCaller } = await import('../shared/manual/cancel');
   const { runtime, caller } = session;
   return send(await cancelForCaller(runtime, request.params.actionId ?? '', body, caller));
-}
+});
 
 /** `POST /api/isolations/{machineId}/extend` with `{ for, reason }` (shared/manual/extend.ts). */
 export async function extendIsolation(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await open(request, context);
+  const session = await openSession(request, context);
   if (!isSession(session)) return session;
   const read = await readOrder(request);
   if (!('order' in read)) return read;

@@ -1,4 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { inInvocation } from './invocation';
 import { serviceBusTriggerAllowed } from './service-bus-trigger';
 
 /**
@@ -10,14 +11,17 @@ import { serviceBusTriggerAllowed } from './service-bus-trigger';
  * dispatcher only does when it could not requeue (work it defers or retries goes back as a scheduled
  * message, so the message lock is never held while waiting).
  */
-export async function worker(message: unknown, context: InvocationContext): Promise<void> {
+export const worker = inInvocation(async function worker(
+  message: unknown,
+  context: InvocationContext,
+): Promise<void> {
   const metadata = context.triggerMetadata ?? {};
   const { getRuntime } = await import('../shared/runtime');
   await getRuntime().handle(bodyOf(message), {
     deliveryCount: Number(metadata.deliveryCount ?? 1),
     messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
   });
-}
+});
 
 /** The SDK sends the request as JSON; depending on the binding it arrives parsed or as text. */
 function bodyOf(message: unknown): unknown {

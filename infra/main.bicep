@@ -127,6 +127,26 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+@description('Minutes an escalation may wait for a person before the escalation alert rule fires.')
+@minValue(5)
+param escalationAlertMinutes int = 60
+
+@description('Resource id of an action group the alert rules notify (e-mail, Teams, a SOAR); empty: portal only.')
+param alertActionGroupId string = ''
+
+// The workbook and the alert rules over the app's records (docs/records.md).
+module observability 'modules/observability.bicep' = {
+  name: 'observability'
+  params: {
+    location: location
+    tags: allTags
+    appInsightsName: monitoring.outputs.appInsightsName
+    environmentName: environmentName
+    escalationAlertMinutes: escalationAlertMinutes
+    alertActionGroupId: alertActionGroupId
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {

@@ -8,6 +8,7 @@
  * (docs/architecture.md §8).
  */
 import { type AppConfig, ConfigError, loadConfig, SETTINGS } from './config';
+import { writeRecord } from './kernel/invocation-log';
 import type { PolicyMode } from './kernel/vocabulary';
 import { effectiveMode } from './policy/document';
 import { readPolicy } from './policy/read';
@@ -42,9 +43,12 @@ function evaluate(env: Env): ConfigurationCheck {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
     const component: ConfigurationComponent = error instanceof ConfigError ? 'settings' : 'policy';
     // The only place the details go: they may quote setting values and policy paths.
-    console.error(
-      JSON.stringify({ level: 'error', event: 'configuration-invalid', component, details: error.message }),
-    );
+    writeRecord('error', {
+      level: 'error',
+      event: 'configuration-invalid',
+      component,
+      details: error.message,
+    });
     return {
       valid: false,
       component,

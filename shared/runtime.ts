@@ -12,9 +12,11 @@
  *   delivers them to the same `handle` inside this process, and `waitForIdle` tells when all ended.
  */
 import type { TokenCredential } from '@azure/identity';
+import { type Meter, metrics } from '@opentelemetry/api';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
+import { withMetrics } from './dispatch/metrics';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
 import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
@@ -98,6 +100,8 @@ export interface RuntimeOptions {
   /** Replaces the policy from settings (CLI `--policy`, `--dry-run`). */
   policy?: IsolationPolicy;
   reporter?: DispatchReporter;
+  /** Where dispatch's metrics go (tests: a provider with an in-memory reader); default: the global meter. */
+  meter?: Meter;
   timing?: DispatchTiming;
   /** Inline mode: messages handled at once (the throttle still counts every call). */
   concurrency?: number;
@@ -234,7 +238,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? systemClock;
   const inline = mode === 'inline' ? new InProcessQueue({ clock }) : null;
   const queue: RequestQueue = inline ?? serviceBusQueue(config, credential);
-  const baseReporter = options.reporter ?? jsonLinesReporter;
+  const baseReporter = withMetrics(
+    options.reporter ?? jsonLinesReporter,
+    options.meter ?? metrics.getMeter('mde-isolator'),
+  );
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {
         credential,

@@ -3,6 +3,7 @@
  * Insights query reads to answer "what happened to this device, why, and how long did it take".
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
+import { writeRecord } from '../kernel/invocation-log';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
@@ -190,17 +191,15 @@ export interface DispatchReporter {
   note(level: 'info' | 'warn' | 'error', record: Record<string, unknown>): void;
 }
 
-/** One JSON line per record: what App Insights (via the Functions host) and log tooling ingest. */
+/**
+ * One JSON line per record, written to the log of the Functions invocation doing the work (so App
+ * Insights ties it to its operation) or to the console outside one (kernel/invocation-log.ts).
+ */
 export const jsonLinesReporter: DispatchReporter = {
   outcome(record) {
-    const line = JSON.stringify(record);
-    if (isFailure(record.outcome)) console.error(line);
-    else console.log(line);
+    writeRecord(isFailure(record.outcome) ? 'error' : 'info', record);
   },
   note(level, record) {
-    const line = JSON.stringify({ level, ...record });
-    if (level === 'error') console.error(line);
-    else if (level === 'warn') console.warn(line);
-    else console.log(line);
+    writeRecord(level, { level, ...record });
   },
 };

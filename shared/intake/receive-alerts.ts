@@ -183,6 +183,7 @@ async function decide(
     } catch (error) {
       return failed(path, alert, deps, 'state', error);
     }
+    deps.log({ event: 'breaker-opened', ...alertFields(alert), reason: opensBreaker });
   }
   return { path, alert, decisions };
 }

@@ -14,7 +14,8 @@ import {
 } from '../state/store';
 import { type ManualAnswer, refusal, unavailable } from './answer';
 
-async function guarded(read: () => Promise<ManualAnswer>): Promise<ManualAnswer> {
+/** A read whose store or MDE did not answer becomes a 503; anything else is a bug and throws. */
+export async function guarded(read: () => Promise<ManualAnswer>): Promise<ManualAnswer> {
   try {
     return await read();
   } catch (error) {

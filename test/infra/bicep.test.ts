@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUDIT_FUNCTION } from '../../functions/audit';
 import { MANUAL_FUNCTIONS } from '../../functions/manual';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
@@ -632,8 +633,9 @@ describe('deployment defaults and parameter file', () => {
 });
 
 describe('Entra ID sign-in for the manual endpoints', () => {
-  // Every documented route that is not a manual operation: the alerts relays' key, the anonymous probes.
-  const manualRoutes = Object.values(MANUAL_FUNCTIONS).map((fn) => `/api/${fn.route}`);
+  // Every documented route that is not a manual operation (or their audit): the alerts relays' key, the
+  // anonymous probes.
+  const manualRoutes = [...Object.values(MANUAL_FUNCTIONS), AUDIT_FUNCTION].map((fn) => `/api/${fn.route}`);
   const withoutSignIn = Object.keys(openapi.paths).filter((path) => !manualRoutes.includes(path));
 
   it('is optional, sets MANUAL_EASY_AUTH with it, and asks no token of the alerts and health routes', () => {

@@ -201,8 +201,16 @@ describe('receiveAlerts', () => {
         deviceDnsName: `ws-${n}.corp.example`,
       })),
     };
-    const { result } = await run([storm, alert], { policy: strict, sink });
+    const { result, lines } = await run([storm, alert], { policy: strict, sink });
     expect(sink.breaker).toEqual({ open: true, reason: expect.stringMatching(/^blast-radius breaker open/) });
+    // The record the breaker alert rule (infra/alert-rules.json) reads.
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        event: 'breaker-opened',
+        reason: sink.breaker.reason,
+        alertId: expect.any(String),
+      }),
+    );
     const next = result.alerts[1];
     expect(next.status === 'accepted' && next.decisions.map((d) => d.rule)).toEqual(['blast-radius']);
     expect(sink.queued.size).toBe(0);

@@ -3,6 +3,7 @@
  * @azure/identity code signs in), the real client, intake, the in-memory queue, worker and tracker,
  * all with compressed time. Tests submit raw alert payloads and read outcomes and simulator state.
  */
+import type { Meter } from '@opentelemetry/api';
 import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import {
@@ -61,6 +62,8 @@ export interface HarnessOptions {
   store?: StateStore;
   /** The runtime's time, e.g. the simulator's (`sim.now`), so moving one moves both; wall time by default. */
   clock?: (sim: RunningSimulator) => Clock;
+  /** Where dispatch's metrics go. */
+  meter?: Meter;
 }
 
 export interface Harness {
@@ -109,6 +112,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     decorateApi: options.decorateApi,
     store: options.store,
     clock: options.clock?.(sim),
+    meter: options.meter,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

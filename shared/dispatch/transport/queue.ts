@@ -2,6 +2,7 @@
  * What dispatch needs from a queue, owned here so the worker never touches the Service Bus SDK.
  * Two implementations: Service Bus (Azure) and the in-memory stand-in (inline mode, tests).
  */
+import { currentTraceParent } from '../../kernel/invocation-log';
 import type { IsolationRequest } from '../request';
 
 export interface QueueMessage {
@@ -37,6 +38,9 @@ export interface Delivery {
   messageId?: string;
 }
 
+/** The application property Service Bus tracing reads a message's trace context from. */
+export const TRACE_PARENT_PROPERTY = 'Diagnostic-Id';
+
 /**
  * Duplicate detection only protects against one message sent twice: an isolate or release is sent
  * under its request id, a tracking request under its action and request. Storms are coalesced on
@@ -47,6 +51,7 @@ export function messageFor(
   messageId: string = request.action === 'track' ? request.dedupeKey : request.requestId,
 ): QueueMessage {
   const { alert } = request;
+  const traceParent = currentTraceParent();
   return {
     messageId,
     body: request,
@@ -60,6 +65,9 @@ export function messageFor(
       incidentId: alert.incidentId ?? '',
       dedupeKey: request.dedupeKey,
       requestId: request.requestId,
+      // The sending invocation's trace context: the worker's invocation joins its operation
+      // (docs/decisions/0019-records-through-the-invocation-context.md).
+      ...(traceParent && { [TRACE_PARENT_PROPERTY]: traceParent }),
     },
   };
 }
