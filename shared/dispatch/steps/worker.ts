@@ -9,7 +9,7 @@
 import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
-import { ActionAlreadyInProgressError } from '../../mde/errors';
+import { ActionAlreadyInProgressError, RestrictedDeviceError } from '../../mde/errors';
 import { callOf } from '../../mde/requests';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
@@ -28,7 +28,7 @@ import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
 import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
-import type { RequestLifecycle } from './lifecycle';
+import { RESTRICTED_DEVICE_RULE, type RequestLifecycle } from './lifecycle';
 import { releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -458,8 +458,19 @@ export class IsolationWorker {
     await this.track(target.request, tracking);
   }
 
-  /** 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail. */
+  /**
+   * MDE refused the POST. A device restricted for good is escalated; 400 ActiveRequestAlreadyExists:
+   * someone else's action is under way, adopt it, don't fail.
+   */
   private async afterRefusedPost(target: Target, plan: Plan, error: unknown): Promise<void> {
+    // Refused for good on this device: escalated at once, naming the machine.
+    if (error instanceof RestrictedDeviceError)
+      return this.deps.lifecycle.finish(target.request, {
+        ...where(target.machine),
+        outcome: 'escalated',
+        rule: RESTRICTED_DEVICE_RULE,
+        reason: error.message,
+      });
     if (!(error instanceof ActionAlreadyInProgressError)) throw error;
     const current = await this.history(target.machine.id);
     const open = judgePriorActions(target.verb, current ?? []);
