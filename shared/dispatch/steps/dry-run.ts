@@ -7,7 +7,7 @@
 import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import { isTerminal, type MachineAction } from '../../mde/types';
 import type { Decision } from '../../policy/types';
-import { judgeRequest } from './idempotency';
+import { judgeRequest, type PostedByThisApp } from './idempotency';
 
 export interface DryRunVerdict {
   /** "would isolate …", "would not release …: not isolated: …", … */
@@ -22,8 +22,9 @@ export function dryRunVerdict(
   decision: Pick<Decision, 'isolationType' | 'reason'> | null,
   history: MachineAction[],
   since: readonly MachineAction[] = [],
+  ours?: PostedByThisApp,
 ): DryRunVerdict {
-  const prior = judgeRequest(verb, history, since);
+  const prior = judgeRequest(verb, history, since, ours);
   switch (prior.kind) {
     case 'adopt':
       return {
