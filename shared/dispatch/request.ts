@@ -123,7 +123,16 @@ export function verbOf(request: IsolationRequest): 'isolate' | 'release' {
   return request.action === 'track' ? request.tracking.action : request.action;
 }
 
-export const PRIORITY = { manual: 0, high: 1, medium: 3, low: 5, informational: 7, tracking: 8 } as const;
+/** Lower is sooner. A reconciliation (shared/reconcile/) comes after every isolation and tracking poll. */
+export const PRIORITY = {
+  manual: 0,
+  high: 1,
+  medium: 3,
+  low: 5,
+  informational: 7,
+  tracking: 8,
+  reconcile: 9,
+} as const;
 
 export function priorityOf(severity: Severity, manual: boolean): number {
   return manual ? PRIORITY.manual : PRIORITY[severity];

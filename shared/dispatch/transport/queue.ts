@@ -2,12 +2,13 @@
  * What dispatch needs from a queue, owned here so the worker never touches the Service Bus SDK.
  * Two implementations: Service Bus (Azure) and the in-memory stand-in (inline mode, tests).
  */
+import type { ReconcileOrder } from '../reconcile-order';
 import type { IsolationRequest } from '../request';
 
 export interface QueueMessage {
   /** Service Bus duplicate detection drops a second message with the same id inside its window. */
   messageId: string;
-  body: IsolationRequest;
+  body: IsolationRequest | ReconcileOrder;
   applicationProperties: Record<string, string | number | boolean>;
 }
 
