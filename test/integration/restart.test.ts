@@ -364,9 +364,9 @@ describe('dispatch with the state store down', () => {
 
     expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
     expect(outcomes).toEqual([]);
-    expect(scheduled.map((m) => [m.body.requestId, (m.body as IsolationRequest).storeOutage?.deferrals])).toEqual(
-      requests.map((r) => [r.requestId, 1]),
-    );
+    expect(
+      scheduled.map((m) => [m.body.requestId, (m.body as IsolationRequest).storeOutage?.deferrals]),
+    ).toEqual(requests.map((r) => [r.requestId, 1]));
     expect(notes.filter((n) => n.event === 'state-store-unavailable')).toHaveLength(1);
 
     // The same request, still waiting when the bound has passed since its first deferral.
