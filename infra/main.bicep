@@ -68,6 +68,9 @@ param maxAlertBytes int = 1048576
 @minValue(1)
 param registerHistoryDays int = 90
 
+@description('When the reconcile timer queues a reconciliation of the register with MDE (RECONCILE_SCHEDULE): six-field NCRONTAB, every 15 minutes by default.')
+param reconcileSchedule string = '0 */15 * * * *'
+
 // ---------------------------------------------------------------- identity and permissions
 
 @description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
@@ -170,6 +173,7 @@ module functionApp 'modules/functionapp.bicep' = {
     manualIsolationMode: manualIsolationMode
     maxAlertBytes: maxAlertBytes
     registerHistoryDays: registerHistoryDays
+    reconcileSchedule: reconcileSchedule
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
     // The app trusts x-ms-client-principal exactly when App Service authentication sets it.
@@ -181,6 +185,7 @@ module functionApp 'modules/functionapp.bicep' = {
 // stay anonymous. test/infra checks this list against shared/openapi.json.
 var routesWithoutSignIn = [
   '/api/alerts'
+  '/api/drift'
   '/api/health'
   '/api/health/details'
   '/api/openapi.json'

@@ -28,7 +28,11 @@ export const SETTINGS = {
   manualEasyAuth: 'MANUAL_EASY_AUTH',
   registerHistoryDays: 'REGISTER_HISTORY_DAYS',
   manualMode: 'MANUAL_ISOLATION_MODE',
+  reconcileSchedule: 'RECONCILE_SCHEDULE',
 } as const;
+
+/** Every 15 minutes (NCRONTAB with seconds, as the Functions timer reads it). */
+export const DEFAULT_RECONCILE_SCHEDULE = '0 */15 * * * *';
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
 
@@ -76,6 +80,8 @@ export interface AppConfig {
   registerHistoryDays: number;
   /** A person's isolate or release in a dry-run deployment: `follow` the mode, or `enforce` it (MANUAL_MODES). */
   manualMode: ManualMode;
+  /** When the reconcile timer queues a reconciliation (functions/reconcile-timer.ts). */
+  reconcileSchedule: string;
 }
 
 export interface SettingProblem {
@@ -259,6 +265,22 @@ function readQueueName(get: Lookup, setting: string, fallback: string, problems:
   return name;
 }
 
+/**
+ * The reconcile timer's schedule: six NCRONTAB fields (second minute hour day month weekday) of digits
+ * and `*`, `/`, `,`, `-`; the host refuses anything else at start-up, so it is refused here first.
+ * https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions
+ */
+export function readReconcileSchedule(env: Env, problems: SettingProblem[]): string {
+  const schedule = env[SETTINGS.reconcileSchedule]?.trim() || DEFAULT_RECONCILE_SCHEDULE;
+  const fields = schedule.split(/\s+/);
+  if (fields.length !== 6 || !fields.every((f) => /^[0-9*/,-]{1,40}$/.test(f)))
+    problems.push({
+      setting: SETTINGS.reconcileSchedule,
+      message: `"${schedule.slice(0, 80)}" is not a six-field NCRONTAB schedule such as ${DEFAULT_RECONCILE_SCHEDULE} (every 15 minutes)`,
+    });
+  return schedule;
+}
+
 /** Reads and validates every setting; throws one ConfigError listing every bad one. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: SettingProblem[] = [];
@@ -310,6 +332,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems,
       'follow or enforce (enforce lets people isolate and release through the manual API in a dry-run deployment)',
     ),
+    reconcileSchedule: readReconcileSchedule(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

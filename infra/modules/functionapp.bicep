@@ -35,6 +35,7 @@ param isolationMode string
 param manualIsolationMode string
 param maxAlertBytes int
 param registerHistoryDays int
+param reconcileSchedule string
 @allowed([
   'on'
   'off'
@@ -205,6 +206,7 @@ var appSettings = {
   ALERT_QUEUE: alertQueueName
   MAX_ALERT_BYTES: string(maxAlertBytes)
   REGISTER_HISTORY_DAYS: string(registerHistoryDays)
+  RECONCILE_SCHEDULE: reconcileSchedule
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
 }
