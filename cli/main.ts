@@ -11,6 +11,7 @@ import { registerDoctor } from './doctor';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
 import { registerLookup } from './lookup';
+import { registerReconcile } from './reconcile';
 import { registerRelease } from './release';
 import { registerReplay } from './replay';
 import { registerRun } from './run';
@@ -27,6 +28,7 @@ const VERBS: RegisterVerb[] = [
   registerCancel,
   registerReplay,
   registerIsolations,
+  registerReconcile,
   registerBreaker,
   registerDoctor,
 ];
