@@ -9,6 +9,7 @@ import { parseReport } from '../../shared/reconcile/report';
 import type { IsolationState, RegisterAction } from '../../shared/state/store';
 import { SYSTEM_IDENTITY_CLIENT_ID } from '../../simulator';
 import { type Harness, startHarness, untilActionStatus } from '../integration/harness';
+import { isolationsInForce } from '../support/isolations-in-force';
 import { recordingReporter } from '../support/reporter';
 
 const DAY = DAY_MS;
@@ -179,4 +180,36 @@ it('runs on the worker for an order the runtime queues, and keeps its report', a
   await h.runtime.requestReconciliation('timer');
   await h.settle();
   expect(parseReport(await h.runtime.store.drift.latest())).toMatchObject({ requestedBy: 'timer' });
+});
+
+describe('1,000 isolations in force', () => {
+  let big: Harness;
+  beforeAll(async () => {
+    // Pages of 400 actions, so the read needs several: they are followed, never one call per device.
+    big = await startHarness({
+      simulator: { listPageSize: 400, fleet: { curated: false, generate: 1_000, offlineShare: 0 } },
+    });
+  });
+  afterAll(() => big.close());
+
+  it('reads them all in a few list calls, whatever the page size, and confirms them', async () => {
+    const machines = big.sim.machines().map((m) => m.id);
+    await isolationsInForce(big.sim, big.runtime.store, machines);
+    big.sim.portalAction(machines[0], 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'done' });
+    big.sim.advanceTime(60_000);
+    big.sim.resetCalls();
+    await big.runtime.requestReconciliation('test');
+    await big.settle();
+    const report = parseReport(await big.runtime.store.drift.latest());
+    expect(report).toMatchObject({
+      devices: 1_000,
+      inForce: 1_000,
+      actionsRead: 1_001,
+      confirmed: 999,
+      driftCount: 1,
+    });
+    // ceil(1,001 / 400) pages: one call per page, none per device.
+    expect(big.sim.calls().filter((c) => c.api === 'machineactions')).toHaveLength(3);
+    expect(big.sim.calls().filter((c) => c.api !== 'machineactions' && c.api !== 'token')).toEqual([]);
+  });
 });
