@@ -92,6 +92,8 @@ interface RequestFields {
   receivedAt: string;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
   storeOutage?: StoreOutage;
+  /** Times the isolation was posted again after it ended TimeOut (steps/offline-timeout.ts); absent: none. */
+  timeoutRetries?: number;
   /**
    * The device key the request's claim was opened under, when its `device` no longer names it:
    * tracking resumed from the ledger knows the machine id, while the claim may be `fqdn:…`.
@@ -386,6 +388,11 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'rateLimited is not a number' };
   if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')
     return { problem: 'claimKey is not a string' };
+  if (
+    fields.timeoutRetries !== undefined &&
+    !(Number.isInteger(fields.timeoutRetries) && fields.timeoutRetries >= 0 && fields.timeoutRetries <= 10)
+  )
+    return { problem: 'timeoutRetries is not a whole number from 0 to 10' };
   if (fields.action === 'track') {
     const problem = trackingProblem(fields.tracking ?? {});
     if (problem) return { problem };

@@ -66,7 +66,13 @@ export interface RuleSpec extends AlertConditions, DeviceConditions {
   action: RuleAction;
   /** Only with action isolate; Full when left out. */
   isolationType?: IsolationType;
+  /** Only with action isolate: what happens when the isolation ends TimeOut (dispatch/steps/offline-timeout.ts). */
+  onTimeout?: OnTimeout;
 }
+
+/** What a rule asks when its isolation ends TimeOut: post it again for the device, or let a person decide. */
+export const ON_TIMEOUT = ['retry-when-seen', 'escalate'] as const;
+export type OnTimeout = (typeof ON_TIMEOUT)[number];
 
 export interface ProtectionSpec {
   name: string;

@@ -31,6 +31,7 @@ import {
   BLAST_RADIUS_DEFAULTS,
   COMMENT_MAX_LENGTH,
   effectiveMode,
+  type OnTimeout,
   type PolicyDocument,
   type ProtectionAction,
 } from './document';
@@ -132,6 +133,10 @@ class Policy implements IsolationPolicy {
 
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {
     return this.manualMode === 'enforce' && isManualAlert(alert) ? 'enforce' : this.mode;
+  }
+
+  onTimeoutOf(rule: string): OnTimeout | null {
+    return this.rules.find((r) => r.spec.name === rule)?.spec.onTimeout ?? null;
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {

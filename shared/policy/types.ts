@@ -5,6 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
+import type { OnTimeout } from './document';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
@@ -89,4 +90,6 @@ export interface IsolationPolicy {
   comment(alert: NormalizedAlert, decision: Decision, requestedBy?: string): string;
   /** The MDE `Comment` of a release, which no rule decides: who asked, why, alert, incident, policy version. */
   releaseComment(alert: NormalizedAlert, requestedBy: string, rule: string): string;
+  /** What the rule of that name asks when its isolation ends TimeOut; null when it asks nothing (or is gone). */
+  onTimeoutOf(rule: string): OnTimeout | null;
 }

@@ -215,6 +215,8 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     checkPatterns(rule, path);
     if (rule.isolationType !== undefined && rule.action !== 'isolate')
       problems.push({ path: `${path}/isolationType`, message: 'only applies to action isolate' });
+    if (rule.onTimeout !== undefined && rule.action !== 'isolate')
+      problems.push({ path: `${path}/onTimeout`, message: 'only applies to action isolate' });
     // First match wins, so a rule after one without conditions can never decide anything.
     if (catchAll)
       problems.push({

@@ -103,6 +103,11 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       '/rules/0/isolationType: only applies to action isolate',
     ],
     [
+      'onTimeout without isolate',
+      { rules: [{ name: 'r', action: 'escalate', onTimeout: 'retry-when-seen' }] },
+      '/rules/0/onTimeout: only applies to action isolate',
+    ],
+    [
       'unknown placeholder',
       { comment: { template: 'by {rule} for {alrtId}' } },
       expect.stringMatching(/^\/comment\/template: unknown placeholder \{alrtId\}/),
@@ -159,6 +164,7 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
         'description',
         'action',
         'isolationType',
+        'onTimeout',
         ...ALERT_CONDITION_KEYS,
         ...DEVICE_CONDITION_KEYS,
       ].sort(),
