@@ -18,7 +18,7 @@ export interface ReconcileOrder {
   deferrals: number;
 }
 
-/** What carries out a reconciliation; null in a process without one (its orders are recorded as unusable). */
+/** What carries out a reconciliation (the composition root gives it to the dispatcher). */
 export type ReconcileHandler = (order: ReconcileOrder) => Promise<void>;
 
 const REQUESTED_BY_MAX = 200;
