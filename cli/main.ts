@@ -14,6 +14,7 @@ import { EXIT_CODES_HELP } from './help';
 import { registerIsolate } from './isolate';
 import { registerIsolations } from './isolations';
 import { registerLookup } from './lookup';
+import { registerReconcile } from './reconcile';
 import { registerRelease } from './release';
 import { registerReplay } from './replay';
 import { registerRun } from './run';
@@ -32,6 +33,7 @@ const VERBS: RegisterVerb[] = [
   registerReplay,
   registerIsolations,
   registerAudit,
+  registerReconcile,
   registerBreaker,
   registerDoctor,
 ];

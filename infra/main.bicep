@@ -71,6 +71,8 @@ param registerHistoryDays int = 90
 @description('Days after which MDE lifts an isolation on its own (PLATFORM_LIFT_DAYS): Microsoft says seven; change it only if Microsoft does.')
 @minValue(1)
 param platformLiftDays int = 7
+@description('When the reconcile timer queues a reconciliation of the register with MDE (RECONCILE_SCHEDULE): six-field NCRONTAB, every 15 minutes by default.')
+param reconcileSchedule string = '0 */15 * * * *'
 
 // ---------------------------------------------------------------- identity and permissions
 
@@ -195,6 +197,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maxAlertBytes: maxAlertBytes
     registerHistoryDays: registerHistoryDays
     platformLiftDays: platformLiftDays
+    reconcileSchedule: reconcileSchedule
     // Without the workspace the identity has no Responder role there: every comment would be refused.
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
     // The app trusts x-ms-client-principal exactly when App Service authentication sets it.
@@ -206,6 +209,7 @@ module functionApp 'modules/functionapp.bicep' = {
 // stay anonymous. test/infra checks this list against shared/openapi.json.
 var routesWithoutSignIn = [
   '/api/alerts'
+  '/api/drift'
   '/api/health'
   '/api/health/details'
   '/api/openapi.json'

@@ -30,7 +30,11 @@ export const SETTINGS = {
   registerHistoryDays: 'REGISTER_HISTORY_DAYS',
   manualMode: 'MANUAL_ISOLATION_MODE',
   platformLiftDays: 'PLATFORM_LIFT_DAYS',
+  reconcileSchedule: 'RECONCILE_SCHEDULE',
 } as const;
+
+/** Every 15 minutes (NCRONTAB with seconds, as the Functions timer reads it). */
+export const DEFAULT_RECONCILE_SCHEDULE = '0 */15 * * * *';
 
 export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
 
@@ -86,6 +90,8 @@ export interface AppConfig {
    * dispatch/steps/expiry.ts); a setting because Microsoft may change it.
    */
   platformLiftMs: number;
+  /** When the reconcile timer queues a reconciliation (functions/reconcile-timer.ts). */
+  reconcileSchedule: string;
 }
 
 export interface SettingProblem {
@@ -269,6 +275,22 @@ function readQueueName(get: Lookup, setting: string, fallback: string, problems:
   return name;
 }
 
+/**
+ * The reconcile timer's schedule: six NCRONTAB fields (second minute hour day month weekday) of digits
+ * and `*`, `/`, `,`, `-`; the host refuses anything else at start-up, so it is refused here first.
+ * https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions
+ */
+export function readReconcileSchedule(env: Env, problems: SettingProblem[]): string {
+  const schedule = env[SETTINGS.reconcileSchedule]?.trim() || DEFAULT_RECONCILE_SCHEDULE;
+  const fields = schedule.split(/\s+/);
+  if (fields.length !== 6 || !fields.every((f) => /^[0-9*/,-]{1,40}$/.test(f)))
+    problems.push({
+      setting: SETTINGS.reconcileSchedule,
+      message: `"${schedule.slice(0, 80)}" is not a six-field NCRONTAB schedule such as ${DEFAULT_RECONCILE_SCHEDULE} (every 15 minutes)`,
+    });
+  return schedule;
+}
+
 /** Reads and validates every setting; throws one ConfigError listing every bad one. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: SettingProblem[] = [];
@@ -322,6 +344,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ),
     platformLiftMs:
       readPositiveInteger(env, SETTINGS.platformLiftDays, DEFAULT_PLATFORM_LIFT_DAYS, problems) * DAY_MS,
+    reconcileSchedule: readReconcileSchedule(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -21,8 +21,10 @@ import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
 import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
+import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
+import { releaseDueTimeBoxes } from './dispatch/steps/time-box';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
@@ -37,6 +39,7 @@ import { createCredential } from './mde/credential';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { PolicyError } from './policy/validate';
+import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import type { StateStore } from './state/store';
@@ -72,6 +75,11 @@ export interface Runtime {
    * retry, with its reason, for an operator.
    */
   deadLetter(record: DeadLetterRecord): Promise<void>;
+  /**
+   * Queues one reconciliation for the worker (shared/reconcile/): the timer's and the CLI's way to
+   * ask, never a reconciliation in the caller's process. Answers the order's id.
+   */
+  requestReconciliation(requestedBy: string): Promise<string>;
   /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
   handle(body: unknown, delivery: Delivery): Promise<void>;
   /**
@@ -266,6 +274,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     mode,
     options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
   );
+  const reconciler = new Reconciler({
+    api,
+    store,
+    throttle,
+    queue,
+    reporter,
+    clock,
+    identity,
+    platformLiftMs: config.platformLiftMs,
+    releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
+  });
   const dispatcher = new Dispatcher({
     api,
     policy,
@@ -277,6 +296,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     timing,
     claims,
     platformLiftMs: config.platformLiftMs,
+    reconcile: async (order) => {
+      await reconciler.run(order);
+    },
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
@@ -318,6 +340,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async deadLetter(record) {
       await queue.deadLetter(record);
       reporter.note('error', { ...record });
+    },
+    async requestReconciliation(requestedBy) {
+      const order = reconcileOrder(requestedBy, clock.now());
+      await queue.send(reconcileMessage(order));
+      return order.requestId;
     },
     handle,
     async waitForIdle(maxWaitMs) {

@@ -294,6 +294,22 @@ function checkBody(body: unknown, allowIsolationType: boolean): BodyCheck {
   return { ok: true, comment: fields.Comment, isolationType: type };
 }
 
+/**
+ * MDE documents no answer for an action on a device that refuses response actions; the simulator's
+ * choice (docs/mde-api.md §15): 403 `DisallowedOperation`, its message naming the device and why.
+ */
+function refusedOnDevice(kind: 'Isolate' | 'Unisolate', machine: SimMachine): ApiResult {
+  const why =
+    machine.traits.refusesActions === 'excluded'
+      ? 'the device is excluded from response actions'
+      : 'the device was onboarded with restricted response actions';
+  return mdeError(
+    403,
+    'DisallowedOperation',
+    `${kind} is not allowed on machine ${machine.entity.id}: ${why}`,
+  );
+}
+
 function machineAction(kind: 'Isolate' | 'Unisolate'): Route {
   return {
     api: kind === 'Isolate' ? 'isolate' : 'unisolate',
@@ -313,6 +329,7 @@ function machineAction(kind: 'Isolate' | 'Unisolate'): Route {
             ? 'IsolationType UnManagedDevice applies to unmanaged devices only'
             : `Machine ${machine.entity.id} is not onboarded; contain it with IsolationType UnManagedDevice`,
         );
+      if (machine.traits.refusesActions) return refusedOnDevice(kind, machine);
       if (managed) {
         const verdict = isolationSupport(machine.entity, isolationType === 'Selective');
         if (!verdict.supported) return mdeError(400, verdict.code, verdict.message);

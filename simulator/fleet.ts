@@ -18,6 +18,11 @@ export interface MachineTraits {
   /** Every action on this device ends Failed. */
   failActions: boolean;
   isolation: SimIsolationType | null;
+  /**
+   * MDE refuses every isolate and release on the device: onboarded with restricted response actions
+   * (high-value assets), or excluded by Defender (docs/mde-api.md §15). Absent: allowed.
+   */
+  refusesActions?: 'restricted' | 'excluded';
 }
 
 /** The entity as the API returns it: the typed fields plus the extra ones real responses carry. */
@@ -240,8 +245,8 @@ export function buildMachine(seed: MachineSeed, fleetSeed: number, nowMs: number
     ],
     mergedIntoMachineId: null,
     isPotentialDuplication: (seed.instance ?? 1) > 1,
-    isExcluded: false,
-    exclusionReason: null,
+    isExcluded: seed.traits?.refusesActions === 'excluded',
+    exclusionReason: seed.traits?.refusesActions === 'excluded' ? 'Other' : null,
     defenderAvStatus: 'Updated',
     managedBy: 'Unknown',
     managedByStatus: 'Unknown',
@@ -253,6 +258,7 @@ export function buildMachine(seed: MachineSeed, fleetSeed: number, nowMs: number
       offline,
       failActions: seed.traits?.failActions ?? false,
       isolation: seed.traits?.isolation ?? null,
+      ...(seed.traits?.refusesActions && { refusesActions: seed.traits.refusesActions }),
     },
   };
 }

@@ -102,6 +102,8 @@ export interface MachineState {
   actions: ActionEntity[];
 }
 
+export type DefenderRequestor = 'attack-disruption' | 'custom-detection';
+
 export interface MachinePatch {
   entity?: Partial<MachineEntity>;
   traits?: Partial<MachineTraits>;
@@ -140,6 +142,17 @@ export interface RunningSimulator {
     machineId: string,
     type: 'Isolate' | 'Unisolate',
     person: { requestor: string; comment: string; ageMs?: number },
+  ): ActionEntity;
+  /**
+   * An isolation Defender makes on its own: automatic attack disruption, or a custom detection rule's
+   * response action. MDE documents neither's `requestor`; the simulator's choice (docs/mde-api.md §16):
+   * "Automatic attack disruption" with `requestSource` "AttackDisruption", or "Custom detection: <rule>"
+   * with "CustomDetection". Throws while an isolate or release is under way on the device.
+   */
+  defenderAction(
+    machineId: string,
+    by: DefenderRequestor,
+    options?: { rule?: string; ageMs?: number },
   ): ActionEntity;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
   advanceTime(ms: number): void;
@@ -361,6 +374,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     };
   }
 
+  /** An isolate (Full) or release someone other than the calling app posts; MDE refuses it while one is under way. */
+  function othersAction(
+    id: string,
+    type: 'Isolate' | 'Unisolate',
+    by: { requestor: string; comment: string; requestSource: string; ageMs?: number },
+  ): ActionEntity {
+    actions.advance(now());
+    const machine = byId.get(id.toLowerCase());
+    if (!machine) throw new Error(`no simulated machine ${id}`);
+    if (actions.openIsolationAction(machine.entity.id))
+      throw new Error(`an isolate or release is under way on ${id}`);
+    const isolationType = type === 'Isolate' ? 'Full' : null;
+    const createdAt = now() - (by.ageMs ?? 0);
+    const entity = actions.create(
+      machine,
+      type,
+      isolationType,
+      by.requestor,
+      by.comment,
+      createdAt,
+      by.requestSource,
+    );
+    actions.advance(now());
+    return structuredClone(entity);
+  }
+
   function stateView(): ApiResult {
     actions.advance(now());
     const counts: Record<string, number> = {};
@@ -459,26 +498,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       byId.set(machine.entity.id, machine);
       return structuredClone(machine.entity);
     },
-    portalAction: (id, type, person) => {
-      actions.advance(now());
-      const machine = byId.get(id.toLowerCase());
-      if (!machine) throw new Error(`no simulated machine ${id}`);
-      if (actions.openIsolationAction(machine.entity.id))
-        throw new Error(`an isolate or release is under way on ${id}`);
-      const isolationType = type === 'Isolate' ? 'Full' : null;
-      const createdAt = now() - (person.ageMs ?? 0);
-      const entity = actions.create(
-        machine,
-        type,
-        isolationType,
-        person.requestor,
-        person.comment,
-        createdAt,
-        'Portal',
-      );
-      actions.advance(now());
-      return structuredClone(entity);
-    },
+    portalAction: (id, type, person) =>
+      othersAction(id, type, {
+        requestor: person.requestor,
+        comment: person.comment,
+        ageMs: person.ageMs,
+        requestSource: 'Portal',
+      }),
+    defenderAction: (id, by, options = {}) =>
+      othersAction(
+        id,
+        'Isolate',
+        by === 'attack-disruption'
+          ? {
+              requestor: 'Automatic attack disruption',
+              requestSource: 'AttackDisruption',
+              comment: 'Automatically isolated by attack disruption',
+              ageMs: options.ageMs,
+            }
+          : {
+              requestor: `Custom detection: ${options.rule ?? 'isolate on detection'}`,
+              requestSource: 'CustomDetection',
+              comment: `Isolated by custom detection rule ${options.rule ?? 'isolate on detection'}`,
+              ageMs: options.ageMs,
+            },
+      ),
     advanceTime: (ms) => {
       clockOffsetMs += ms;
     },

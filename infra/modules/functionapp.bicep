@@ -36,6 +36,7 @@ param manualIsolationMode string
 param maxAlertBytes int
 param registerHistoryDays int
 param platformLiftDays int
+param reconcileSchedule string
 @allowed([
   'on'
   'off'
@@ -207,6 +208,7 @@ var appSettings = {
   MAX_ALERT_BYTES: string(maxAlertBytes)
   REGISTER_HISTORY_DAYS: string(registerHistoryDays)
   PLATFORM_LIFT_DAYS: string(platformLiftDays)
+  RECONCILE_SCHEDULE: reconcileSchedule
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
 }

@@ -19,6 +19,7 @@ import { type StateStore, StoreUnavailableError } from '../state/store';
 import { ClaimKeeper } from './claim-keeper';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
+import { asReconcileOrder, type ReconcileHandler } from './reconcile-order';
 import {
   type ActionRequest,
   decodeRequest,
@@ -63,6 +64,11 @@ export interface DispatcherDeps {
   claims?: ClaimKeeper;
   /** How long MDE lets an isolation last (PLATFORM_LIFT_DAYS; steps/expiry.ts); default seven days. */
   platformLiftMs?: number;
+  /**
+   * Carries out a reconcile order (shared/reconcile/, wired by the composition root). Without one, an
+   * order is an unusable message like any other.
+   */
+  reconcile?: ReconcileHandler;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -293,6 +299,8 @@ export class Dispatcher implements DecisionSink {
 
   /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
   async handle(body: unknown, delivery: Delivery): Promise<void> {
+    const reconcile = asReconcileOrder(body);
+    if (reconcile && this.deps.reconcile) return this.deps.reconcile(reconcile);
     const decoded = decodeRequest(body);
     if ('problem' in decoded) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.

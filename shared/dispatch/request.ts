@@ -92,6 +92,8 @@ interface RequestFields {
   receivedAt: string;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
   storeOutage?: StoreOutage;
+  /** Times the isolation was posted again after it ended TimeOut (steps/offline-timeout.ts); absent: none. */
+  timeoutRetries?: number;
   /**
    * The device key the request's claim was opened under, when its `device` no longer names it:
    * tracking resumed from the ledger knows the machine id, while the claim may be `fqdn:…`.
@@ -137,7 +139,16 @@ export function verbOf(request: IsolationRequest): 'isolate' | 'release' {
   return request.action === 'track' ? request.tracking.action : request.action;
 }
 
-export const PRIORITY = { manual: 0, high: 1, medium: 3, low: 5, informational: 7, tracking: 8 } as const;
+/** Lower is sooner. A reconciliation (shared/reconcile/) comes after every isolation and tracking poll. */
+export const PRIORITY = {
+  manual: 0,
+  high: 1,
+  medium: 3,
+  low: 5,
+  informational: 7,
+  tracking: 8,
+  reconcile: 9,
+} as const;
 
 export function priorityOf(severity: Severity, manual: boolean): number {
   return manual ? PRIORITY.manual : PRIORITY[severity];
@@ -401,6 +412,11 @@ export function decodeRequest(body: unknown): DecodedRequest {
   if (fields.onLift !== undefined && fields.onLift !== 'renew') return { problem: 'onLift is not renew' };
   if (fields.renewal !== undefined && typeof fields.renewal?.isolationActionId !== 'string')
     return { problem: 'renewal names no isolation action' };
+  if (
+    fields.timeoutRetries !== undefined &&
+    !(Number.isInteger(fields.timeoutRetries) && fields.timeoutRetries >= 0 && fields.timeoutRetries <= 10)
+  )
+    return { problem: 'timeoutRetries is not a whole number from 0 to 10' };
   if (fields.action === 'track') {
     const problem = trackingProblem(fields.tracking ?? {});
     if (problem) return { problem };

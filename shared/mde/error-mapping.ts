@@ -12,6 +12,7 @@ import {
   type MdeErrorDetails,
   NotFoundError,
   RateLimitedError,
+  RestrictedDeviceError,
   type TransientCause,
   TransientError,
   UnauthorizedError,
@@ -53,6 +54,22 @@ function isAlreadyInProgress(body: MdeErrorBody): boolean {
   );
 }
 
+/** What a refusal of a response action on a restricted or excluded device says (docs/mde-api.md §15). */
+const RESTRICTION_WORDING = /\b(restricted|excluded)\b/i;
+
+/**
+ * A refusal that names the device, not the app: an isolate or release MDE will not carry out on this
+ * device whoever asks (docs/mde-api.md §15). MDE documents no code for it, so a 400 or 403 on an action
+ * POST counts when its code is `DisallowedOperation` or its message says the device's response
+ * actions are restricted or the device excluded; a missing permission names roles, never the device.
+ */
+function isRestrictedDevice(call: FailedCall, status: number, body: MdeErrorBody): boolean {
+  if (call.api !== 'isolate' && call.api !== 'unisolate') return false;
+  if (status !== 400 && status !== 403) return false;
+  if (/missing application roles/i.test(body.message ?? '')) return false;
+  return body.code === 'DisallowedOperation' || RESTRICTION_WORDING.test(body.message ?? '');
+}
+
 /** The permission an app token needs for a family of calls (docs/mde-api.md §2). */
 export function requiredPermission(api: MdeApiName): string {
   // Cancelling takes any action permission; this app holds Machine.Isolate (docs/mde-api.md §2).
@@ -82,6 +99,11 @@ export function errorFromResponse(
   if (status === 429) return new RateLimitedError(message, details, retryAfterOf(headers));
   if (status >= 500) return new TransientError(message, details, 'server-error', call.method === 'POST');
   if (status === 401) return new UnauthorizedError(message, details);
+  if (isRestrictedDevice(call, status, body))
+    return new RestrictedDeviceError(
+      `MDE refuses response actions on this device (${said}): it was onboarded with restricted response actions or is excluded; retrying will not change that, contain it by other means or change its onboarding`,
+      details,
+    );
   if (status === 403) return new ForbiddenError(requiredPermission(call.api), details);
   if (status === 404) return new NotFoundError(message, details);
   if (isAlreadyInProgress(body)) return new ActionAlreadyInProgressError(message, details);

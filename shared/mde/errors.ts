@@ -15,6 +15,7 @@ export type MdeErrorKind =
   | 'not-found'
   | 'action-already-in-progress'
   | 'unsupported'
+  | 'restricted-device'
   | 'rate-limited'
   | 'transient';
 
@@ -111,6 +112,15 @@ export class UnsupportedError extends MdeApiError {
   readonly kind = 'unsupported';
 }
 
+/**
+ * MDE refuses response actions on this device and will go on refusing them: it was onboarded with
+ * restricted response actions, or Defender excludes it (docs/mde-api.md §15). Retrying never helps;
+ * a person has to contain the device by other means.
+ */
+export class RestrictedDeviceError extends MdeApiError {
+  readonly kind = 'restricted-device';
+}
+
 export class RateLimitedError extends MdeApiError {
   readonly kind = 'rate-limited';
   constructor(
@@ -149,6 +159,7 @@ export type AnyMdeError =
   | NotFoundError
   | ActionAlreadyInProgressError
   | UnsupportedError
+  | RestrictedDeviceError
   | RateLimitedError
   | TransientError;
 

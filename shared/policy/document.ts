@@ -70,10 +70,16 @@ export interface RuleSpec extends AlertConditions, DeviceConditions {
   isolateFor?: string;
   /** Only with action isolate: what happens at MDE's lift; `let-lift` when left out. */
   onLift?: OnLift;
+  /** Only with action isolate: what happens when the isolation ends TimeOut (dispatch/steps/offline-timeout.ts). */
+  onTimeout?: OnTimeout;
 }
 
 /** At MDE's lift an isolation ends (`let-lift`) or a new one is posted (`renew`). */
 export type OnLift = 'let-lift' | 'renew';
+
+/** What a rule asks when its isolation ends TimeOut: post it again for the device, or let a person decide. */
+export const ON_TIMEOUT = ['retry-when-seen', 'escalate'] as const;
+export type OnTimeout = (typeof ON_TIMEOUT)[number];
 
 export interface ProtectionSpec {
   name: string;

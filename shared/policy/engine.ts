@@ -33,6 +33,7 @@ import {
   COMMENT_MAX_LENGTH,
   effectiveMode,
   type OnLift,
+  type OnTimeout,
   type PolicyDocument,
   type ProtectionAction,
 } from './document';
@@ -142,6 +143,10 @@ class Policy implements IsolationPolicy {
 
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode {
     return this.manualMode === 'enforce' && isManualAlert(alert) ? 'enforce' : this.mode;
+  }
+
+  onTimeoutOf(rule: string): OnTimeout | null {
+    return this.rules.find((r) => r.spec.name === rule)?.spec.onTimeout ?? null;
   }
 
   decideAlert(alert: NormalizedAlert, options: DecideOptions = {}): Decision[] {

@@ -5,7 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
-import type { OnLift } from './document';
+import type { OnLift, OnTimeout } from './document';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
@@ -95,4 +95,6 @@ export interface IsolationPolicy {
    * none) and what happens at MDE's lift (`onLift`). No such rule: neither.
    */
   lifetimeOf(rule: string): { isolateForMs: number | null; onLift: OnLift };
+  /** What the rule of that name asks when its isolation ends TimeOut; null when it asks nothing (or is gone). */
+  onTimeoutOf(rule: string): OnTimeout | null;
 }

@@ -213,7 +213,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     const path = `/rules/${index}`;
     checkName(rule, path);
     checkPatterns(rule, path);
-    for (const key of ['isolationType', 'isolateFor', 'onLift'])
+    for (const key of ['isolationType', 'isolateFor', 'onLift', 'onTimeout'])
       if (rule[key] !== undefined && rule.action !== 'isolate')
         problems.push({ path: `${path}/${key}`, message: 'only applies to action isolate' });
     // First match wins, so a rule after one without conditions can never decide anything.

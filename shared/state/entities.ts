@@ -59,7 +59,7 @@ export interface EntityTable {
   query(query: EntityQuery): Promise<StoredEntity[]>;
 }
 
-export type StateTableName = 'register' | 'open' | 'breaker' | 'actions' | 'quota';
+export type StateTableName = 'register' | 'open' | 'breaker' | 'actions' | 'quota' | 'drift';
 
 export type EntityTables = Record<StateTableName, EntityTable>;
 
@@ -70,6 +70,7 @@ export function stateTables(make: (name: StateTableName) => EntityTable): Entity
     breaker: make('breaker'),
     actions: make('actions'),
     quota: make('quota'),
+    drift: make('drift'),
   };
 }
 

@@ -14,6 +14,7 @@
  *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId:
  *             the entry a request last recorded, so the worker finds its own with two point reads
  * - quota:    `quota` / API name → stamps, pausedUntil
+ * - drift:    `report` / `latest` → doc (the latest reconciliation's report)
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +45,7 @@ import {
   type ActionLedger,
   adoptedAgain,
   type BreakerStore,
+  type DriftLog,
   type IsolationRecord,
   type IsolationRegister,
   type LedgerEntry,
@@ -83,6 +85,7 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
+const DRIFT_KEY = { partition: 'report', row: 'latest' } as const;
 const OPEN_PARTITION = 'device';
 const MACHINE_CLAIM_PARTITION = 'machine';
 const HOLDER_PARTITION = 'holder';
@@ -110,6 +113,7 @@ export class EntityStateStore implements StateStore {
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;
+  readonly drift: DriftLog;
   private readonly options: StateOptions;
   /** What this process last read or wrote of each holder's lease (epoch ms). */
   private readonly holderLeases = new Map<string, number>();
@@ -130,6 +134,7 @@ export class EntityStateStore implements StateStore {
     this.breaker = this.createBreaker();
     this.actions = this.createActionLedger();
     this.quota = this.createQuotaLedger();
+    this.drift = this.createDriftLog();
   }
 
   async ping(): Promise<void> {
@@ -211,6 +216,10 @@ export class EntityStateStore implements StateStore {
         const entities = await table.query({
           partitionKey: REGISTER_PARTITION,
           equals: query.state ? { state: query.state } : undefined,
+          after:
+            query.after === undefined
+              ? undefined
+              : { partitionKey: REGISTER_PARTITION, rowKey: machineKey(query.after) },
           limit: pageSize(query.limit),
         });
         return entities.map((e) => recordFrom(e.properties));
@@ -472,6 +481,21 @@ export class EntityStateStore implements StateStore {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
     }
+  }
+
+  private createDriftLog(): DriftLog {
+    const table = this.tables.drift;
+    return {
+      save: (report) =>
+        this.mutate(table, DRIFT_KEY.partition, DRIFT_KEY.row, () => ({
+          next: { doc: report },
+          result: undefined,
+        })),
+      latest: async () => {
+        const entity = await table.get(DRIFT_KEY.partition, DRIFT_KEY.row);
+        return typeof entity?.properties.doc === 'string' ? entity.properties.doc : null;
+      },
+    };
   }
 
   private createQuotaLedger(): QuotaLedger {

@@ -155,8 +155,11 @@ export interface IsolationRegister {
       sameRequest?: boolean;
     },
   ): Promise<RegisterWrite>;
-  /** Records by machine id order, at most `limit` (default and cap: LIST_MAX). */
-  list(query?: { state?: IsolationState; limit?: number }): Promise<IsolationRecord[]>;
+  /**
+   * Records by machine id order, at most `limit` (default and cap: LIST_MAX); with `after` (the machine
+   * id of the last record of the page before), the next page.
+   */
+  list(query?: { state?: IsolationState; limit?: number; after?: string }): Promise<IsolationRecord[]>;
 }
 
 /** Largest page `list` and `open` return. */
@@ -364,8 +367,19 @@ export interface OpenRequestIndex {
   unclosed(limit?: number, after?: string): Promise<OpenRequest[]>;
 }
 
+/**
+ * The latest reconciliation's report (shared/reconcile/), kept whole as the reconciler wrote it: what
+ * `GET /api/drift` and `mde-isolator reconcile` show. The writer bounds it (MAX_STRING_UNITS).
+ */
+export interface DriftLog {
+  save(report: string): Promise<void>;
+  /** Null before the first reconciliation. */
+  latest(): Promise<string | null>;
+}
+
 export interface StateStore {
   readonly register: IsolationRegister;
+  readonly drift: DriftLog;
   readonly openRequests: OpenRequestIndex;
   readonly machineClaims: MachineClaims;
   readonly holders: HolderLeases;

@@ -26,6 +26,9 @@ export const RULES: ImportRules = {
     { name: 'state store', members: ['shared/state/'] },
     { name: 'dispatch', members: ['shared/dispatch/'] },
     { name: 'use cases around dispatch', members: ['shared/intake/', 'shared/report/'] },
+    // The reconciler reads the register and MDE's actions with dispatch's judgements (in force, whose
+    // action); dispatch reaches it only through the handler the composition root gives it.
+    { name: 'reconciler', members: ['shared/reconcile/'] },
     // The manual operations read the register and the ledger (state/) besides queueing through dispatch.
     { name: 'manual operations', members: ['shared/manual/'] },
     { name: 'composition root', members: ['shared/runtime.ts', 'shared/configuration-check.ts'] },

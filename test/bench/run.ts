@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   parse: () => import('./parse'),
   policy: () => import('./policy'),
   quota: () => import('./quota'),
+  reconcile: () => import('./reconcile'),
   // The burst scenarios, the sustained-arrival one, then a crash mid-storm.
   storm: async () => ({
     run: async () => {

@@ -46,6 +46,7 @@ function timed(store: StateStore, times: Map<string, number[]>): StateStore {
     breaker: wrap(store.breaker, 'breaker'),
     actions: wrap(store.actions, 'actions'),
     quota: wrap(store.quota, 'quota'),
+    drift: wrap(store.drift, 'drift'),
     openRequests: wrap(store.openRequests, 'openRequests'),
     machineClaims: wrap(store.machineClaims, 'machineClaims'),
     holders: wrap(store.holders, 'holders'),

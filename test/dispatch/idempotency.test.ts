@@ -1,6 +1,12 @@
 import { expiresAt } from '../../shared/dispatch/steps/expiry';
-import { actionsSince, judgePriorActions, mdeTimeBefore } from '../../shared/dispatch/steps/idempotency';
+import {
+  actionsSince,
+  judgePriorActions,
+  judgeRequest,
+  mdeTimeBefore,
+} from '../../shared/dispatch/steps/idempotency';
 import { inForce } from '../../shared/dispatch/steps/in-force';
+import { foreignRequestor } from '../../shared/dispatch/steps/requestor';
 import { DAY_MS } from '../../shared/kernel/clock';
 import type { MachineAction, MachineActionStatus } from '../../shared/mde/types';
 
@@ -185,5 +191,58 @@ describe('actionsSince', () => {
     expect(mdeBefore).toBe(Date.parse(ours.creationDateTimeUtc));
     expect(actionsSince([ours, theirs], at(5), mdeBefore)).toEqual([theirs]);
     expect(mdeTimeBefore([], at(5))).toBeNull();
+  });
+});
+
+describe('someone else’s isolation', () => {
+  const ours = (a: MachineAction) => a.requestor === 'app';
+  const byDefender = (status: MachineActionStatus, minute: number) => ({
+    ...action('Isolate', status, minute),
+    requestor: 'Automatic attack disruption',
+  });
+
+  it('is skipped with whose it is while under way, never followed', () => {
+    const pending = byDefender('Pending', 5);
+    expect(judgePriorActions('isolate', [pending], AT, ours)).toEqual({
+      kind: 'skip',
+      action: pending,
+      reason: `already isolated by Defender (action ${pending.id} by Automatic attack disruption, Pending)`,
+    });
+  });
+
+  it('is skipped with whose it is while in force', () => {
+    const done = { ...action('Isolate', 'Succeeded', 5), requestor: 'analyst@contoso.com' };
+    expect(judgePriorActions('isolate', [done], AT, ours)).toMatchObject({
+      kind: 'skip',
+      reason: `already isolated by analyst@contoso.com (action ${done.id}, Succeeded)`,
+    });
+  });
+
+  it('answers a request only while in force: one that failed since it came in leaves it to post', () => {
+    const failed = byDefender('Failed', 5);
+    expect(judgeRequest('isolate', [failed], [failed], AT, ours)).toEqual({ kind: 'post' });
+    const running = byDefender('InProgress', 6);
+    expect(judgeRequest('isolate', [failed, running], [running, failed], AT, ours)).toMatchObject({
+      kind: 'skip',
+      action: running,
+    });
+  });
+
+  it('still follows a release someone else has under way', () => {
+    const releasing = { ...action('Unisolate', 'Pending', 5), requestor: 'analyst@contoso.com' };
+    expect(judgePriorActions('release', [releasing], AT, ours)).toMatchObject({ kind: 'adopt' });
+  });
+});
+
+describe('foreignRequestor', () => {
+  it.each([
+    [{ requestor: 'analyst@contoso.com' }, 'person'],
+    [{ requestor: '5e0b6c2a-1c1d-4c8e-9a57-2f1f5c9d0e11' }, 'application'],
+    [{ requestor: 'Automatic attack disruption' }, 'attack-disruption'],
+    [{ requestor: 'x', requestSource: 'AttackDisruption' }, 'attack-disruption'],
+    [{ requestor: 'Custom detection: LSASS dump' }, 'custom-detection'],
+    [{ requestor: 'AutoIR' }, 'defender'],
+  ])('%j is %s', (fields, kind) => {
+    expect(foreignRequestor({ title: null, ...fields })).toBe(kind);
   });
 });

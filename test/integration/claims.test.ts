@@ -415,6 +415,7 @@ function storeParts(store: StateStore): StateStore {
     breaker: store.breaker,
     actions: store.actions,
     quota: store.quota,
+    drift: store.drift,
     ping: () => store.ping(),
   };
 }

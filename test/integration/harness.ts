@@ -38,9 +38,9 @@ const HOLD_MS = 3_600_000;
  */
 export const HELD_ACTIONS: SimulatorOptions = { lifecycle: { ...LIFECYCLE, pendingMs: HOLD_MS } };
 
-/** Lets the actions of a harness started with HELD_ACTIONS run to their end. */
+/** Lets the actions of a harness started with HELD_ACTIONS run to their end (through InProgress too). */
 export function endHeldActions(h: Harness): void {
-  h.sim.advanceTime(HOLD_MS);
+  h.sim.advanceTime(HOLD_MS + LIFECYCLE.inProgressMs);
 }
 
 export const TEST_POLICY = {

@@ -519,38 +519,31 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
   };
 
-  it("an alert adopting an analyst's pending isolation does not make it the app's to release", async () => {
+  it("an alert meeting an analyst's pending isolation skips it, never follows it, and cannot release it", async () => {
     const machineId = freshDevice();
     h.sim.setMachine(machineId, { traits: { offline: true } });
     const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
     await expectRefusedAsTheirs(machineId, theirs.id);
 
     await h.submit([mdeAlert({ machineId })]);
-    // The worker writes the register, then the ledger.
-    const entry = await untilLedgered(store, machineId);
-    expect(entry).toMatchObject({ actionId: theirs.id, adopted: true });
-    // The register says who posted it and that the app followed it, for which alert.
-    const record = await store.register.get(machineId);
-    expect(record?.actions[0]).toMatchObject({
-      actionId: theirs.id,
-      requestor: 'analyst@contoso.com',
-      requestSource: 'Portal',
-      adopted: true,
-      followedFor: { requestId: entry.requestId, alertId: record?.provenance.alertId },
-    });
+    await h.settle();
+    // Someone else's isolation is theirs (issue 21, item 5): skipped with whose it is, not followed.
+    expect(h.outcomes.filter((o) => o.machineId === machineId && o.outcome !== 'escalated')).toEqual([
+      expect.objectContaining({
+        outcome: 'skipped',
+        actionId: theirs.id,
+        reason: `already isolated by analyst@contoso.com (action ${theirs.id}, Pending)`,
+      }),
+    ]);
+    expect(await store.actions.forMachine(machineId)).toEqual([]);
     // Cancelling it is not the app's to do either, whatever its comment says.
     expect(
       await call(cancelAction, { params: { actionId: theirs.id }, body: { reason: 'oops' } }),
     ).toMatchObject({ status: 409, body: { error: { code: 'posted-by-someone-else' } } });
 
     h.sim.setMachine(machineId, { traits: { offline: false } });
-    await untilRegistered(store, machineId, 'isolated');
+    await untilActionStatus(h, theirs.id, 'Succeeded');
     await expectRefusedAsTheirs(machineId, theirs.id);
-    expect((await store.register.get(machineId))?.actions[0]).toMatchObject({
-      status: 'Succeeded',
-      adopted: true,
-      requestor: 'analyst@contoso.com',
-    });
   }, 30_000);
 
   it("stays the app's when its POST's answer was lost and a retry adopted it: MDE names the app as requestor", async () => {
@@ -610,7 +603,7 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(1);
   }, 30_000);
 
-  it("an alert answered by an analyst's isolation created after it came in does not make it the app's", async () => {
+  it("an alert answered by an analyst's isolation created after it came in is skipped, not made the app's", async () => {
     const machineId = freshDevice();
     const request = isolateRequest(h, { mdeDeviceId: machineId });
     const theirs = h.sim.portalAction(machineId, 'Isolate', analyst);
@@ -618,12 +611,11 @@ describe('whose isolation it is: who posted it, never who followed it', () => {
     await h.runtime.handle(request, { deliveryCount: 1 });
     await h.settle();
     expect(h.outcomes.find((o) => o.requestId === request.requestId)).toMatchObject({
-      outcome: 'succeeded',
+      outcome: 'skipped',
       actionId: theirs.id,
+      reason: `already isolated by analyst@contoso.com (action ${theirs.id}, Succeeded)`,
     });
-    expect(await store.actions.forMachine(machineId)).toEqual([
-      expect.objectContaining({ actionId: theirs.id, adopted: true }),
-    ]);
+    expect(await store.actions.forMachine(machineId)).toEqual([]);
     await expectRefusedAsTheirs(machineId, theirs.id);
   }, 30_000);
 });

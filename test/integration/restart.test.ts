@@ -299,7 +299,7 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
     expect(first.duplicate).toBe(false);
     expect(absorbed.every((r) => r.duplicate && r.carriedBy === first.requestId)).toBe(true);
     expect(sent.map((m) => m.body.requestId)).toEqual([first.requestId]);
-    await worker.handle(sent[0].body);
+    await worker.handle(sent[0].body as IsolationRequest);
     await worker.queue.idle();
     expect(isolatePosts(machine)).toHaveLength(1);
     expect(worker.outcomes).toEqual([
@@ -364,9 +364,9 @@ describe('dispatch with the state store down', () => {
 
     expect(h.sim.calls().filter((c) => c.method === 'POST')).toEqual([]);
     expect(outcomes).toEqual([]);
-    expect(scheduled.map((m) => [m.body.requestId, m.body.storeOutage?.deferrals])).toEqual(
-      requests.map((r) => [r.requestId, 1]),
-    );
+    expect(
+      scheduled.map((m) => [m.body.requestId, (m.body as IsolationRequest).storeOutage?.deferrals]),
+    ).toEqual(requests.map((r) => [r.requestId, 1]));
     expect(notes.filter((n) => n.event === 'state-store-unavailable')).toHaveLength(1);
 
     // The same request, still waiting when the bound has passed since its first deferral.

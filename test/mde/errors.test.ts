@@ -48,6 +48,46 @@ describe('status mapping', () => {
     expect(error.message).toContain(code ? 'the MDE text' : String(status));
   });
 
+  it.each([
+    [
+      403,
+      'DisallowedOperation',
+      'Isolate is not allowed on machine m: the device was onboarded with restricted response actions',
+    ],
+    [400, 'BadRequest', 'Response actions are restricted on this device'],
+    [400, 'BadRequest', 'The device is excluded from response actions'],
+  ])(
+    '%i %s naming the device on an action POST → restricted-device, never retried',
+    (status, code, message) => {
+      const error = errorFromResponse(call, status, { error: { code, message, target: 't' } }, {});
+      expect(error.kind).toBe('restricted-device');
+      expect(isRetryable(error)).toBe(false);
+      expect(error.message).toContain(message);
+    },
+  );
+
+  it('keeps a missing permission and a lookup refusal apart from a restricted device', () => {
+    const roles = errorFromResponse(
+      call,
+      403,
+      {
+        error: {
+          code: 'Forbidden',
+          message: 'Missing application roles. API required roles: Machine.Isolate, application roles: .',
+        },
+      },
+      {},
+    );
+    expect(roles.kind).toBe('forbidden');
+    const lookup = errorFromResponse(
+      { operation: 'getMachine', api: 'machines', method: 'GET' },
+      403,
+      { error: { code: 'DisallowedOperation', message: 'restricted' } },
+      {},
+    );
+    expect(lookup.kind).toBe('forbidden');
+  });
+
   it('never treats a non-MDE error as retryable', () => {
     expect(isRetryable(new Error('boom'))).toBe(false);
     expect(errorFromNetwork(call, new Error('weird')).transientCause).toBe('network');

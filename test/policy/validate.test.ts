@@ -114,6 +114,11 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       expect.stringMatching(/^\/rules\/0\/isolateFor: /),
     ],
     [
+      'onTimeout without isolate',
+      { rules: [{ name: 'r', action: 'escalate', onTimeout: 'retry-when-seen' }] },
+      '/rules/0/onTimeout: only applies to action isolate',
+    ],
+    [
       'unknown placeholder',
       { comment: { template: 'by {rule} for {alrtId}' } },
       expect.stringMatching(/^\/comment\/template: unknown placeholder \{alrtId\}/),
@@ -172,6 +177,7 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
         'isolationType',
         'isolateFor',
         'onLift',
+        'onTimeout',
         ...ALERT_CONDITION_KEYS,
         ...DEVICE_CONDITION_KEYS,
       ].sort(),

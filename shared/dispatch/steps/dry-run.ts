@@ -8,7 +8,7 @@ import { HISTORY_LOOKBACK_DAYS } from '../../mde/api';
 import { isTerminal, type MachineAction } from '../../mde/types';
 import type { Decision } from '../../policy/types';
 import type { AsOf } from './expiry';
-import { judgeRequest } from './idempotency';
+import { judgeRequest, type PostedByThisApp } from './idempotency';
 
 export interface DryRunVerdict {
   /** "would isolate …", "would not release …: not isolated: …", … */
@@ -24,8 +24,9 @@ export function dryRunVerdict(
   history: MachineAction[],
   since: readonly MachineAction[],
   asOf: AsOf,
+  ours?: PostedByThisApp,
 ): DryRunVerdict {
-  const prior = judgeRequest(verb, history, since, asOf);
+  const prior = judgeRequest(verb, history, since, asOf, ours);
   switch (prior.kind) {
     case 'adopt':
       return {

@@ -9,6 +9,7 @@ import type { MachineAction } from '../../mde/types';
 import type { LedgerEntry } from '../../state/store';
 import type { AsOf } from './expiry';
 import { actionInForce, inForce, liftedReason, newestFirst } from './in-force';
+import { byWhom } from './requestor';
 
 export type IsolationVerb = 'isolate' | 'release';
 
@@ -22,15 +23,33 @@ export type PriorActions =
   | { kind: 'skip'; reason: string; action: MachineAction }
   | { kind: 'conflict'; reason: string; action: MachineAction };
 
+/** Whether this app posted an action (ownership.ts); a caller that only asks about conflicts may take every one as ours. */
+export type PostedByThisApp = (action: MachineAction) => boolean;
+const EVERY_ONE_OURS: PostedByThisApp = () => true;
+
+/**
+ * Someone else's isolation, under way or in force, answers an isolate request: it is skipped, never
+ * followed, and the reason says whose it is (docs/decisions/0017-reconciler-and-drift.md).
+ */
+function isolatedBySomeoneElse(action: MachineAction): PriorActions {
+  return { kind: 'skip', action, reason: `already isolated by ${byWhom(action)}` };
+}
+
 /**
  * What to do about `verb` on a machine, given its isolate/release actions (any order), at `asOf`: an
  * isolation the platform has lifted is not in force (in-force.ts).
  */
-export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[], asOf: AsOf): PriorActions {
+export function judgePriorActions(
+  verb: IsolationVerb,
+  actions: MachineAction[],
+  asOf: AsOf,
+  ours: PostedByThisApp = EVERY_ONE_OURS,
+): PriorActions {
   const relevant = newestFirst(actions);
   const wanted = TYPE_OF[verb];
   const same = relevant.find((a) => a.type === wanted && OPEN.has(a.status));
-  if (same) return { kind: 'adopt', action: same };
+  if (same)
+    return verb === 'isolate' && !ours(same) ? isolatedBySomeoneElse(same) : { kind: 'adopt', action: same };
   const opposite = relevant.find((a) => a.type !== wanted && OPEN.has(a.status));
   if (opposite) {
     // MDE completes actions out of submission order (docs/mde-api.md §10, I5903): posting now could leave
@@ -44,6 +63,8 @@ export function judgePriorActions(verb: IsolationVerb, actions: MachineAction[],
   }
   // Nothing is under way: what is in force is the last action that succeeded, unless lifted since.
   const current = inForce(relevant, asOf);
+  if (verb === 'isolate' && current.kind === 'isolation' && !ours(current.action))
+    return isolatedBySomeoneElse(current.action);
   if (verb === 'isolate' && current.kind === 'isolation')
     return {
       kind: 'skip',
@@ -107,14 +128,19 @@ export function judgeRequest(
   history: MachineAction[],
   since: readonly MachineAction[],
   asOf: AsOf,
+  ours: PostedByThisApp = EVERY_ONE_OURS,
 ): PriorActions {
-  const prior = judgePriorActions(verb, history, asOf);
+  const prior = judgePriorActions(verb, history, asOf, ours);
   if (prior.kind === 'adopt' || prior.kind === 'conflict') return prior;
   const current = actionInForce(inForce(history, asOf));
   const inForceSince = current && since.find((a) => a.id === current.id);
   // Otherwise only attempts that took no effect came since: the last of this kind (failed, timed
   // out, cancelled) is this request's outcome.
   const answered = inForceSince ?? since.find((a) => a.type === TYPE_OF[verb]);
+  // Someone else's isolation answers this request only while it is in force; one that took no
+  // effect was never this request's attempt.
+  if (answered?.type === 'Isolate' && verb === 'isolate' && !ours(answered))
+    return answered === inForceSince ? isolatedBySomeoneElse(answered) : prior;
   if (answered?.type === TYPE_OF[verb])
     return {
       kind: 'adopt',

@@ -14,6 +14,7 @@ import {
   NotFoundError,
   RateLimitedError,
   RefusedBeforeSendingError,
+  RestrictedDeviceError,
   TransientError,
   UnauthorizedError,
   UnsupportedError,
@@ -33,7 +34,12 @@ export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }
   | { kind: 'retry'; at: number; why: string }
   | { kind: 'dead-letter'; reason: string; description: string }
-  | { kind: 'terminal'; why: string };
+  | { kind: 'terminal'; why: string }
+  /** A refusal that will not change: a person decides, at once (never retried nor dead-lettered). */
+  | { kind: 'escalate'; rule: string; why: string };
+
+/** The rule an escalation names when MDE refuses response actions on the device. */
+export const RESTRICTED_DEVICE_RULE = 'restricted-device';
 
 /** What to do with a request whose step threw `error`. Pure, so every branch is tested. */
 export function planAfterFailure(
@@ -56,6 +62,8 @@ export function planAfterFailure(
     const wait = error.retryAfterMs ?? timing.defaultRetryAfterMs;
     return { kind: 'defer', at: now + wait, why: `MDE answered 429 on ${error.api}; Retry-After ${wait} ms` };
   }
+  if (error instanceof RestrictedDeviceError)
+    return { kind: 'escalate', rule: RESTRICTED_DEVICE_RULE, why: error.message };
   if (error instanceof ForbiddenError) return { kind: 'terminal', why: error.message };
   if (error instanceof NotFoundError)
     return {
@@ -263,6 +271,9 @@ export class RequestLifecycle {
         break;
       case 'terminal':
         await this.finish(request, { outcome: 'error', reason: plan.why });
+        break;
+      case 'escalate':
+        await this.finish(request, { outcome: 'escalated', rule: plan.rule, reason: plan.why });
         break;
       case 'dead-letter':
         await this.deadLetter({ ...request, attempt: request.attempt + 1 }, plan.reason, plan.description);

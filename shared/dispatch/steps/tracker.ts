@@ -8,22 +8,26 @@
 import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import { isTerminal, type MachineAction } from '../../mde/types';
+import type { IsolationPolicy } from '../../policy/types';
 import type { IsolationState } from '../../state/store';
 import { type StateStore, StoreUnavailableError } from '../../state/store';
 import { OUTCOME_OF_STATUS, type OutcomeDetails } from '../outcome';
 import { withReservation } from '../quota/current-reservation';
 import { Reservation } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
-import type { TrackedAction, TrackRequest } from '../request';
+import type { ActionRequest, TrackedAction, TrackRequest } from '../request';
 import { type DispatchTiming, trackingPollDelayMs } from '../timing';
-import type { RequestQueue } from '../transport/queue';
+import { messageFor, type RequestQueue } from '../transport/queue';
 import type { ActionStatuses } from './action-statuses';
 import { scheduleIsolationEnd } from './isolation-end';
 import type { RequestLifecycle } from './lifecycle';
+import { afterTimeOut, OFFLINE_TIMEOUT_RULE } from './offline-timeout';
 import { endState, recordEnded } from './register';
 
 export interface TrackerDeps {
   api: MdeApi;
+  /** What a rule asks when its isolation ends TimeOut (offline-timeout.ts). */
+  policy: Pick<IsolationPolicy, 'onTimeoutOf'>;
   statuses: ActionStatuses;
   throttle: MdeThrottle;
   store: StateStore;
@@ -33,7 +37,7 @@ export interface TrackerDeps {
   random: () => number;
   /** How long MDE lets an isolation last: the register's `expiresAt` (expiry.ts). */
   platformLiftMs: number;
-  /** Where a time-boxed isolation's release is scheduled (time-box.ts). */
+  /** Where a time-boxed isolation's release (time-box.ts) and a TimeOut's retry (offline-timeout.ts) go. */
   queue: RequestQueue;
 }
 
@@ -98,19 +102,24 @@ export class ActionTracker {
   private async afterPoll(request: TrackRequest, action: MachineAction): Promise<void> {
     const { lifecycle, timing, clock, store } = this.deps;
     const { tracking } = request;
-    if (isTerminal(action.status))
-      return this.end(
-        request,
-        endState(tracking.action, action.status),
-        {
-          machineId: tracking.machineId,
-          computerDnsName: tracking.computerDnsName,
-          outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
-          actionStatus: action.status,
-          reason: terminalReason(tracking, action),
-        },
-        action,
-      );
+    if (isTerminal(action.status)) {
+      const details: OutcomeDetails = {
+        machineId: tracking.machineId,
+        computerDnsName: tracking.computerDnsName,
+        outcome: OUTCOME_OF_STATUS[action.status] ?? 'failed',
+        actionStatus: action.status,
+        reason: terminalReason(tracking, action),
+      };
+      const next = afterTimeOut(request, action, this.deps.policy.onTimeoutOf(request.rule), clock.now());
+      if (next.kind === 'escalate')
+        Object.assign(details, { outcome: 'escalated', rule: OFFLINE_TIMEOUT_RULE, reason: next.reason });
+      if (next.kind === 'retry') details.reason = next.reason;
+      await this.end(request, endState(tracking.action, action.status), details, action);
+      // Queued once this request has let go of the device (its key and the ledger), so the retry is
+      // decided at once; a retry the queue refuses is kept for an operator to replay, never dropped.
+      if (next.kind === 'retry') await this.queueRetry(next.again);
+      return;
+    }
     await store.actions.setStatus(tracking.machineId, tracking.actionId, action.status);
     // A poll that answered resets the failure count: the bound is on consecutive failures, so a few
     // blips spread over days of waiting for an offline device do not dead-letter its tracking.
@@ -122,6 +131,19 @@ export class ActionTracker {
       'isolation-tracking',
       `action ${action.id} is ${action.status}; next poll in ${delay} ms`,
     );
+  }
+
+  private async queueRetry(again: ActionRequest): Promise<void> {
+    try {
+      await this.deps.queue.send(messageFor(again));
+    } catch (error) {
+      await this.deps.lifecycle.deadLetterMessage(
+        again,
+        again.requestId,
+        'TimeoutRetryNotQueued',
+        `the isolation posted again after a TimeOut could not be queued: ${error instanceof Error ? error.message : String(error)}; replay it when the device is back`,
+      );
+    }
   }
 
   /**

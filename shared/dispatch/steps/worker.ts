@@ -6,10 +6,11 @@
  * rescheduled whole. When the state store cannot be reached, nothing is posted: the request waits
  * (lifecycle.ts).
  */
+import { saysAttackDisruption } from '../../alerts/disruption';
 import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
-import { ActionAlreadyInProgressError } from '../../mde/errors';
+import { ActionAlreadyInProgressError, RestrictedDeviceError } from '../../mde/errors';
 import { callOf } from '../../mde/requests';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
@@ -28,9 +29,16 @@ import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
 import type { AsOf } from './expiry';
-import { actionsSince, judgePriorActions, judgeRequest, mdeTimeBefore } from './idempotency';
+import {
+  actionsSince,
+  judgePriorActions,
+  judgeRequest,
+  mdeTimeBefore,
+  type PostedByThisApp,
+} from './idempotency';
 import { scheduleIsolationEnd } from './isolation-end';
-import type { RequestLifecycle } from './lifecycle';
+import { RESTRICTED_DEVICE_RULE, type RequestLifecycle } from './lifecycle';
+import { postedByThisApp } from './ownership';
 import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
 import type { RecentActions } from './recent-actions';
 import { ACTION_TYPE, endState, recordEnded, recordFollowed } from './register';
@@ -224,7 +232,7 @@ export class IsolationWorker {
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
-    await this.post(target, plan, reservation, term);
+    await this.post(target, withDisruptionClaim(target, plan), reservation, term);
   }
 
   /** Stage 2 of the policy on the machine record, with the shared breaker as it is now. */
@@ -326,7 +334,8 @@ export class IsolationWorker {
     const name = machine.computerDnsName ?? machine.id;
     const ledger = await this.deps.store.actions.forMachine(machine.id);
     const since = this.since(target, history, ledger);
-    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since, this.asOf());
+    const ours = await this.postedByThisApp(ledger);
+    const { would, actionId } = dryRunVerdict(verb, name, decision, history, since, this.asOf(), ours);
     await this.deps.lifecycle.finish(request, {
       ...where(machine),
       outcome: 'dry-run',
@@ -404,7 +413,13 @@ export class IsolationWorker {
     history: MachineAction[],
     ledger: LedgerRecord[],
   ): Promise<boolean> {
-    const judged = judgeRequest(target.verb, history, this.since(target, history, ledger), this.asOf());
+    const judged = judgeRequest(
+      target.verb,
+      history,
+      this.since(target, history, ledger),
+      this.asOf(),
+      await this.postedByThisApp(ledger),
+    );
     switch (judged.kind) {
       case 'adopt':
         await this.adopt(target, plan, judged.action, judged.latest);
@@ -428,6 +443,12 @@ export class IsolationWorker {
   /** Now, for what is in force (expiry.ts). */
   private asOf(): AsOf {
     return { now: this.deps.clock.now(), platformLiftMs: this.deps.platformLiftMs };
+  }
+
+  /** Whose an action is, by the one ownership rule (ownership.ts), given the machine's ledger. */
+  private async postedByThisApp(ledger: LedgerRecord[]): Promise<PostedByThisApp> {
+    const clientId = await this.deps.identity.clientId();
+    return (action) => postedByThisApp(action, ledger, clientId);
   }
 
   /** The machine's actions that may have been created since the request came in (idempotency.ts). */
@@ -499,12 +520,36 @@ export class IsolationWorker {
     await this.track(target.request, tracking);
   }
 
-  /** 400 ActiveRequestAlreadyExists: someone else's action is under way; adopt it, don't fail. */
+  /**
+   * MDE refused the POST. A device restricted for good is escalated; 400 ActiveRequestAlreadyExists:
+   * someone else's action is under way, adopt it, don't fail.
+   */
   private async afterRefusedPost(target: Target, plan: Plan, error: unknown): Promise<void> {
+    // Refused for good on this device: escalated at once, naming the machine.
+    if (error instanceof RestrictedDeviceError)
+      return this.deps.lifecycle.finish(target.request, {
+        ...where(target.machine),
+        outcome: 'escalated',
+        rule: RESTRICTED_DEVICE_RULE,
+        reason: error.message,
+      });
     if (!(error instanceof ActionAlreadyInProgressError)) throw error;
     const current = await this.history(target.machine.id);
-    const open = judgePriorActions(target.verb, current ?? [], this.asOf());
+    const ledger = await this.deps.store.actions.forMachine(target.machine.id);
+    const open = judgePriorActions(
+      target.verb,
+      current ?? [],
+      this.asOf(),
+      await this.postedByThisApp(ledger),
+    );
     if (open.kind === 'adopt') return this.adopt(target, plan, open.action);
+    if (open.kind === 'skip' && isOpen(open.action))
+      return this.deps.lifecycle.finish(target.request, {
+        ...where(target.machine),
+        outcome: 'skipped',
+        actionId: open.action.id,
+        reason: open.reason,
+      });
     // The action in progress is the opposite one: the same refusal as before posting.
     if (open.kind === 'conflict') return this.refuseConflict(target, open.action.id, open.reason);
     // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which
@@ -616,6 +661,23 @@ export class IsolationWorker {
       if (this.machineLocks.get(machineId) === settled) this.machineLocks.delete(machineId);
     }
   }
+}
+
+/**
+ * An alert whose title says attack disruption acted, on a device MDE lists no Defender isolation of
+ * (a skip would have ended the request): isolated as the policy decides, since a title proves nothing
+ * (alerts/disruption.ts), and the register says so.
+ */
+function withDisruptionClaim({ request, verb }: Target, plan: Plan): Plan {
+  if (verb !== 'isolate' || !saysAttackDisruption(request.alert)) return plan;
+  return {
+    ...plan,
+    reason: `${plan.reason} (the alert says attack disruption acted, but MDE lists no isolation of this device by Defender)`,
+  };
+}
+
+function isOpen(action: MachineAction): boolean {
+  return !isTerminal(action.status);
 }
 
 function where(machine: Machine) {
