@@ -161,7 +161,10 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
 function serviceBusQueue(config: AppConfig, credential: TokenCredential): RequestQueue {
   const { ServiceBusRequestQueue } =
     require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
-  return new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+  return new ServiceBusRequestQueue(
+    { namespace: config.serviceBusNamespace as string, credential },
+    config.queueName,
+  );
 }
 
 /**

@@ -10,6 +10,8 @@ export const REQUEST_QUEUE_SETTINGS = {
   duplicateWindowMs: 5 * 60_000,
   /** `maxDeliveryCount`: deliveries of a message the worker threw on before Service Bus dead-letters it. */
   maxDeliveryCount: 5,
+  /** `lockDuration` (the `lockDuration` variable, PT2M): a message whose lock runs out comes back. */
+  lockDurationMs: 2 * 60_000,
 } as const;
 
 /**
