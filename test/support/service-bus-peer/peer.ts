@@ -491,6 +491,8 @@ export class ServiceBusPeer {
         ...stored.message.message_annotations,
         'x-opt-sequence-number': types.wrap_long(stored.sequenceNumber),
         'x-opt-enqueued-time': new Date(stored.enqueuedAt),
+        // 0 active, 2 scheduled (1, deferred, is never used here).
+        'x-opt-message-state': stored.visibleAt > this.clock.now() ? 2 : 0,
         ...(stored.lock ? { 'x-opt-locked-until': new Date(stored.lock.until) } : {}),
         ...(stored.visibleAt > stored.enqueuedAt
           ? { 'x-opt-scheduled-enqueue-time': new Date(stored.visibleAt) }
