@@ -24,6 +24,7 @@ import type { DecisionSink } from './dispatch/sink';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
+import type { ServiceBusEndpoint } from './dispatch/transport/service-bus-queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
 import { type Clock, DAY_MS, systemClock } from './kernel/clock';
@@ -118,6 +119,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** How long this process's claims outlive it (docs/decisions/0013-claims-with-leases.md). */
   claimLeaseMs?: number;
+  /** Service Bus mode: where the queue is instead of the settings' namespace (tests: the AMQP peer). */
+  serviceBus?: ServiceBusEndpoint;
 }
 
 /**
@@ -158,13 +161,14 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
  * The Service Bus adapter, required only in service-bus mode: its SDK is the heaviest module of the
  * app (docs/architecture.md §8) and inline runs never need it.
  */
-function serviceBusQueue(config: AppConfig, credential: TokenCredential): RequestQueue {
+function serviceBusQueue(
+  config: AppConfig,
+  credential: TokenCredential,
+  endpoint: ServiceBusEndpoint = { namespace: config.serviceBusNamespace as string, credential },
+): RequestQueue {
   const { ServiceBusRequestQueue } =
     require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
-  return new ServiceBusRequestQueue(
-    { namespace: config.serviceBusNamespace as string, credential },
-    config.queueName,
-  );
+  return new ServiceBusRequestQueue(endpoint, config.queueName);
 }
 
 /**
@@ -236,7 +240,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');
   const clock = options.clock ?? systemClock;
   const inline = mode === 'inline' ? new InProcessQueue({ clock }) : null;
-  const queue: RequestQueue = inline ?? serviceBusQueue(config, credential);
+  const queue: RequestQueue = inline ?? serviceBusQueue(config, credential, options.serviceBus);
   const baseReporter = options.reporter ?? jsonLinesReporter;
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {
