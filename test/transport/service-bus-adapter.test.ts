@@ -182,6 +182,21 @@ describe('Service Bus adapter against the AMQP peer', () => {
       expect(next.sessionId).toBe('tenant-a');
     });
 
+    it('takes a session from a receiver whose session lock ran out, unless it renewed it', async () => {
+      await send('tenant-a', 'a1');
+      const first = await client.acceptSession(SESSIONS, 'tenant-a', { maxAutoLockRenewalDurationInMs: 0 });
+      peer.advance(REQUEST_QUEUE_SETTINGS.lockDurationMs - 1);
+      await first.renewSessionLock();
+      peer.advance(REQUEST_QUEUE_SETTINGS.lockDurationMs - 1);
+      await expect(client.acceptSession(SESSIONS, 'tenant-a')).rejects.toMatchObject({
+        code: 'SessionCannotBeLocked',
+      });
+      peer.advance(1);
+      await expect(first.renewSessionLock()).rejects.toMatchObject({ code: 'SessionLockLost' });
+      const second = await client.acceptSession(SESSIONS, 'tenant-a', { maxAutoLockRenewalDurationInMs: 0 });
+      expect((await second.receiveMessages(1)).map((m) => m.body)).toEqual(['a1']);
+    });
+
     it('serves two sessions to two receivers, each only its own messages, in order', async () => {
       await send('tenant-a', 'a1');
       await send('tenant-b', 'b1');

@@ -154,6 +154,24 @@ export class QueueEntity {
     return { sessionId: id, until };
   }
 
+  /** Whether `holder` still holds `sessionId` (its lock may have run out). */
+  holds(holder: object, sessionId: string): boolean {
+    const held = this.sessions.get(sessionId);
+    return held !== undefined && held.holder === holder && held.until > this.clock.now();
+  }
+
+  /** `com.microsoft:renew-session-lock`: the session stays its holder's for another lock duration. */
+  renewSession(sessionId: string): number {
+    const held = this.sessions.get(sessionId);
+    if (!held || held.until <= this.clock.now())
+      throw new BrokerRefusal(
+        'com.microsoft:session-lock-lost',
+        `The session lock has expired on the MessageSession. Accept a new MessageSession. Session: ${sessionId}.`,
+      );
+    held.until = this.clock.now() + this.settings.lockDurationMs;
+    return held.until;
+  }
+
   /** A session receiver detached: its session is free again and its message locks go with it. */
   releaseHolder(holder: object): void {
     for (const [id, held] of this.sessions) if (held.holder === holder) this.sessions.delete(id);

@@ -14,7 +14,9 @@
  *   locks that expire on the peer's clock (settling late: `com.microsoft:message-lock-lost`),
  *   `maxDeliveryCount`, and the wire delivery count (0 on a first delivery, as the service sends it).
  * - Sessions: `com.microsoft:session-filter` on attach, one receiver per session
- *   (`com.microsoft:session-cannot-be-locked`), the session lock in `com.microsoft:locked-until-utc`.
+ *   (`com.microsoft:session-cannot-be-locked`), the session lock in `com.microsoft:locked-until-utc`,
+ *   renewed by `com.microsoft:renew-session-lock`; a receiver whose session lock runs out is detached
+ *   (`com.microsoft:session-lock-lost`) and the session goes to the next receiver.
  *
  * Time is the test's: nothing expires or becomes due until `advance()` moves the clock. Where the
  * service waits on its own timer (an accept-next-session with no free session), the peer answers at
@@ -163,6 +165,16 @@ export class ServiceBusPeer {
   advance(ms: number): void {
     this.clock.advance(ms);
     for (const entity of this.entities.values()) entity.expire();
+    // A receiver whose session lock ran out loses the session, as the service detaches it.
+    for (const consumer of [...this.consumers])
+      if (consumer.sessionId !== undefined && !consumer.entity.holds(consumer.sender, consumer.sessionId)) {
+        this.consumers.delete(consumer);
+        consumer.entity.releaseHolder(consumer.sender);
+        consumer.sender.close({
+          condition: 'com.microsoft:session-lock-lost',
+          description: `The session lock has expired on the MessageSession. Accept a new MessageSession. Session: ${consumer.sessionId}.`,
+        });
+      }
     this.pumpAll();
   }
 
@@ -380,7 +392,7 @@ export class ServiceBusPeer {
       response = {
         body: null,
         application_properties: {
-          statusCode: error.condition === 'com.microsoft:message-lock-lost' ? 410 : 400,
+          statusCode: error.condition.endsWith('-lock-lost') ? 410 : 400,
           statusDescription: error.message,
           errorCondition: error.condition,
         },
@@ -428,6 +440,11 @@ export class ServiceBusPeer {
         if (found.length === 0) return { status: 204, body: {} };
         return { status: 200, body: { messages: found.map((m) => ({ message: encode(this.outgoing(m)) })) } };
       }
+      case 'com.microsoft:renew-session-lock':
+        return {
+          status: 200,
+          body: { expiration: new Date(entity.renewSession(String(body['session-id']))) },
+        };
       case 'com.microsoft:renew-lock': {
         const tokens = body['lock-tokens'] as Buffer[];
         const expirations = tokens.map(
