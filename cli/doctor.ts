@@ -128,7 +128,7 @@ async function queueCheck(config: AppConfig): Promise<Check> {
   if (!namespace) return { skip: 'queue: none configured (inline dispatch)' };
   const { probeQueue } = await import('../shared/dispatch/transport/service-bus-queue');
   const where = `${config.queueName} on ${namespace}`;
-  const probe = await probeQueue(namespace, config.queueName, createCredential(config));
+  const probe = await probeQueue({ namespace, credential: createCredential(config) }, config.queueName);
   if (probe.ok)
     return {
       pass: true,

@@ -1,7 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
 import { inInvocation } from './invocation';
-import { serviceBusTriggerAllowed } from './service-bus-trigger';
+import { deliveryOf, serviceBusTriggerAllowed } from './service-bus-trigger';
 
 /**
  * Alert events from Service Bus (a Logic App or Power Automate relay, an Event Grid subscription, a
@@ -13,22 +13,14 @@ export const alertQueue = inInvocation(async function alertQueue(
   message: unknown,
   context: InvocationContext,
 ): Promise<void> {
-  const metadata = context.triggerMetadata ?? {};
   const { getRuntime } = await import('../shared/runtime');
   const { receiveAlertMessage } = await import('../shared/intake/alert-message');
   const runtime = getRuntime();
-  await receiveAlertMessage(
-    message,
-    {
-      deliveryCount: Number(metadata.deliveryCount ?? 1),
-      messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
-    },
-    {
-      receiveAlerts: (body, log) => runtime.receiveAlerts(body, log),
-      deadLetter: (record) => runtime.deadLetter(record),
-      log: (line) => context.log(JSON.stringify(line)),
-    },
-  );
+  await receiveAlertMessage(message, deliveryOf(context), {
+    receiveAlerts: (body, log) => runtime.receiveAlerts(body, log),
+    deadLetter: (record) => runtime.deadLetter(record),
+    log: (line) => context.log(JSON.stringify(line)),
+  });
 });
 
 /** Registered like the worker (functions/worker.ts): only with a namespace and a valid configuration. */

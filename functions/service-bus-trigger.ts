@@ -1,4 +1,19 @@
+import type { InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
+import type { Delivery } from '../shared/dispatch/transport/queue';
+
+/**
+ * What the Service Bus trigger says about a message: its id and how many times it has been handed
+ * out, counted as the host counts (1 on the first delivery; the AMQP wire and the JavaScript SDK say
+ * 0, test/support/service-bus-peer/functions-host.ts).
+ */
+export function deliveryOf(context: InvocationContext): Delivery {
+  const metadata = context.triggerMetadata ?? {};
+  return {
+    deliveryCount: Number(metadata.deliveryCount ?? 1),
+    messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
+  };
+}
 
 /**
  * Whether a Service Bus trigger should be registered. Without a namespace (a local `func start`)

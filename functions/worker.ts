@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { inInvocation } from './invocation';
-import { serviceBusTriggerAllowed } from './service-bus-trigger';
+import { deliveryOf, serviceBusTriggerAllowed } from './service-bus-trigger';
 
 /**
  * The isolation worker: one isolation request (or tracking poll) per Service Bus message. The app runs
@@ -15,12 +15,8 @@ export const worker = inInvocation(async function worker(
   message: unknown,
   context: InvocationContext,
 ): Promise<void> {
-  const metadata = context.triggerMetadata ?? {};
   const { getRuntime } = await import('../shared/runtime');
-  await getRuntime().handle(bodyOf(message), {
-    deliveryCount: Number(metadata.deliveryCount ?? 1),
-    messageId: typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
-  });
+  await getRuntime().handle(bodyOf(message), deliveryOf(context));
 });
 
 /** The SDK sends the request as JSON; depending on the binding it arrives parsed or as text. */

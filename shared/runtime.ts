@@ -28,6 +28,7 @@ import { releaseDueTimeBoxes } from './dispatch/steps/time-box';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
+import type { ServiceBusEndpoint } from './dispatch/transport/service-bus-queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
 import { type Clock, DAY_MS, systemClock } from './kernel/clock';
@@ -130,6 +131,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** How long this process's claims outlive it (docs/decisions/0013-claims-with-leases.md). */
   claimLeaseMs?: number;
+  /** Service Bus mode: where the queue is instead of the settings' namespace (tests: the AMQP peer). */
+  serviceBus?: ServiceBusEndpoint;
 }
 
 /**
@@ -170,10 +173,14 @@ function openMdeAccess(options: RuntimeOptions): MdeAccess {
  * The Service Bus adapter, required only in service-bus mode: its SDK is the heaviest module of the
  * app (docs/architecture.md §8) and inline runs never need it.
  */
-function serviceBusQueue(config: AppConfig, credential: TokenCredential): RequestQueue {
+function serviceBusQueue(
+  config: AppConfig,
+  credential: TokenCredential,
+  endpoint: ServiceBusEndpoint = { namespace: config.serviceBusNamespace as string, credential },
+): RequestQueue {
   const { ServiceBusRequestQueue } =
     require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
-  return new ServiceBusRequestQueue(config.serviceBusNamespace as string, config.queueName, credential);
+  return new ServiceBusRequestQueue(endpoint, config.queueName);
 }
 
 /**
@@ -245,7 +252,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');
   const clock = options.clock ?? systemClock;
   const inline = mode === 'inline' ? new InProcessQueue({ clock }) : null;
-  const queue: RequestQueue = inline ?? serviceBusQueue(config, credential);
+  const queue: RequestQueue = inline ?? serviceBusQueue(config, credential, options.serviceBus);
   const baseReporter = withMetrics(
     options.reporter ?? jsonLinesReporter,
     options.meter ?? metrics.getMeter('mde-isolator'),

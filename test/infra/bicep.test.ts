@@ -325,14 +325,16 @@ describe('isolation queue', () => {
     ).toEqual([expect.stringContaining(message)]);
   });
 
-  it('deploys the duplicate window and delivery count the in-process stand-in takes', () => {
+  it('deploys the duplicate window, delivery count and lock the stand-in and the AMQP peer take', () => {
     expect(ruleQueueMatchesStandIn(infra, deadLetterQueueName, REQUEST_QUEUE_SETTINGS)).toEqual([]);
     const other = replacing(servicebus, (t) =>
       t
         .replace("duplicateDetectionWindow string = 'PT5M'", "duplicateDetectionWindow string = 'PT10M'")
-        .replace('param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 10'),
+        .replace('param maxDeliveryCount int = 5', 'param maxDeliveryCount int = 10')
+        .replace("var lockDuration = 'PT2M'", "var lockDuration = 'PT1M'"),
     );
     expect(ruleQueueMatchesStandIn(other, deadLetterQueueName, REQUEST_QUEUE_SETTINGS)).toEqual([
+      expect.stringContaining("is not the peer's 120000 ms"),
       expect.stringContaining("is not the stand-in's 300000 ms"),
       expect.stringContaining("is not the stand-in's 5"),
     ]);

@@ -360,7 +360,7 @@ export function ruleAlertQueue(files: BicepFile[]): string[] {
 export function ruleQueueMatchesStandIn(
   files: BicepFile[],
   naming: DeadLetterNaming,
-  standIn: { duplicateWindowMs: number; maxDeliveryCount: number },
+  standIn: { duplicateWindowMs: number; maxDeliveryCount: number; lockDurationMs: number },
 ): string[] {
   const queues = requestQueues(files, naming);
   if (queues.length === 0) return ['no isolation-request queue is deployed'];
@@ -368,7 +368,12 @@ export function ruleQueueMatchesStandIn(
     const at = where(q.file, q.line);
     const window = queueProperty(q, 'duplicateDetectionHistoryTimeWindow');
     const deliveries = queueProperty(q, 'maxDeliveryCount');
+    const lock = queueProperty(q, 'lockDuration');
     return [
+      // The tests' AMQP peer holds locks this long (test/support/service-bus-peer/queues.ts).
+      ...(isoDurationMs(lock) === standIn.lockDurationMs
+        ? []
+        : [`${at}: lockDuration ${JSON.stringify(lock)} is not the peer's ${standIn.lockDurationMs} ms`]),
       ...(isoDurationMs(window) === standIn.duplicateWindowMs
         ? []
         : [

@@ -3,9 +3,15 @@
  * One ServiceBusClient per process, signed in with the process-wide credential (identity-based
  * connection `ServiceBusConnection__fullyQualifiedNamespace`). Receiving is the Functions host's
  * job (functions/worker.ts); this sends, and peeks once for `mde-isolator doctor` (`probeQueue`).
+ * The tests run it, with the real SDK, against an AMQP peer on loopback (docs/decisions/0015).
  */
 import type { TokenCredential } from '@azure/identity';
-import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
+import {
+  ServiceBusClient,
+  type ServiceBusClientOptions,
+  type ServiceBusMessage,
+  type ServiceBusSender,
+} from '@azure/service-bus';
 import { errorMessage } from '../../kernel/errors';
 import { oneLine } from '../../kernel/text';
 import type { DeadLetterRecord, QueueMessage, RequestQueue } from './queue';
@@ -14,6 +20,21 @@ import { SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
 /** The queue that receives dead-letter records: infra creates it next to the request queue. */
 export function deadLetterQueueName(queueName: string): string {
   return `${queueName}-deadletter`;
+}
+
+/**
+ * Where the SDK connects: a namespace signed in with the app's identity (the app and the CLI; the
+ * settings accept nothing else), or a connection string, which only the tests' AMQP peer uses (the
+ * SDK's `UseDevelopmentEmulator=true` form: plain AMQP on loopback).
+ */
+export type ServiceBusEndpoint =
+  | { namespace: string; credential: TokenCredential }
+  | { connectionString: string };
+
+function clientFor(endpoint: ServiceBusEndpoint, options?: ServiceBusClientOptions): ServiceBusClient {
+  return 'connectionString' in endpoint
+    ? new ServiceBusClient(endpoint.connectionString, options)
+    : new ServiceBusClient(endpoint.namespace, endpoint.credential, options);
 }
 
 function toServiceBus(message: QueueMessage): ServiceBusMessage {
@@ -31,8 +52,8 @@ export class ServiceBusRequestQueue implements RequestQueue {
   private readonly requests: ServiceBusSender;
   private readonly deadLetters: ServiceBusSender;
 
-  constructor(namespace: string, queueName: string, credential: TokenCredential) {
-    this.client = new ServiceBusClient(namespace, credential);
+  constructor(endpoint: ServiceBusEndpoint, queueName: string) {
+    this.client = clientFor(endpoint);
     this.requests = this.client.createSender(queueName);
     this.deadLetters = this.client.createSender(deadLetterQueueName(queueName));
   }
@@ -95,12 +116,8 @@ export function probeFailure(error: unknown): QueueProbe {
  * right (Azure Service Bus Data Receiver) and neither sends, receives nor locks a message. Never
  * retried: a doctor's line must come in seconds.
  */
-export async function probeQueue(
-  namespace: string,
-  queueName: string,
-  credential: TokenCredential,
-): Promise<QueueProbe> {
-  const client = new ServiceBusClient(namespace, credential, {
+export async function probeQueue(endpoint: ServiceBusEndpoint, queueName: string): Promise<QueueProbe> {
+  const client = clientFor(endpoint, {
     retryOptions: { maxRetries: 0, timeoutInMs: PROBE_TIMEOUT_MS },
   });
   const receiver = client.createReceiver(queueName);

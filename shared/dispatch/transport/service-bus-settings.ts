@@ -1,7 +1,8 @@
 /**
  * The request queue as infra/modules/servicebus.bicep deploys it, and the Service Bus limits every
- * message must keep: one place, from which the in-process stand-in takes its behaviour and against
- * which test/infra checks the Bicep (Bicep cannot import it).
+ * message must keep: one place, from which the in-process stand-in and the tests' AMQP peer
+ * (test/support/service-bus-peer/) take their behaviour and against which test/infra checks the Bicep
+ * (Bicep cannot import it).
  */
 
 /** The isolation-request queue's settings in the Bicep. */
@@ -10,6 +11,8 @@ export const REQUEST_QUEUE_SETTINGS = {
   duplicateWindowMs: 5 * 60_000,
   /** `maxDeliveryCount`: deliveries of a message the worker threw on before Service Bus dead-letters it. */
   maxDeliveryCount: 5,
+  /** `lockDuration` (the `lockDuration` variable, PT2M): a message whose lock runs out comes back. */
+  lockDurationMs: 2 * 60_000,
 } as const;
 
 /**

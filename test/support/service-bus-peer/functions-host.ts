@@ -1,0 +1,77 @@
+/**
+ * The Functions host's Service Bus trigger as the app sees it, over the real SDK: peek-lock, one
+ * handler call per message with the metadata the host gives (`deliveryCount` counted from 1 as .NET
+ * counts it, where the AMQP wire and the JavaScript SDK count from 0; `messageId`; the sequence
+ * number and application properties), completed when the handler returns and abandoned when it
+ * throws (the host's `autoCompleteMessages`). The host also renews locks while a handler runs; this
+ * one does not, so a test decides when a lock expires.
+ */
+import { InvocationContext } from '@azure/functions';
+import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
+
+export type TriggerHandler = (message: unknown, context: InvocationContext) => Promise<void>;
+
+export interface ServedQueue {
+  /** Errors the SDK reported while receiving or settling (a settlement after the lock expired, say). */
+  readonly errors: unknown[];
+  close(): Promise<void>;
+}
+
+export function triggerContext(message: ServiceBusReceivedMessage): InvocationContext {
+  return new InvocationContext({
+    triggerMetadata: {
+      deliveryCount: message.deliveryCount === undefined ? 1 : message.deliveryCount + 1,
+      messageId: message.messageId === undefined ? undefined : String(message.messageId),
+      sequenceNumber: message.sequenceNumber?.toString(),
+      applicationProperties: message.applicationProperties ?? {},
+    },
+    logHandler: () => undefined,
+  });
+}
+
+/** Serves `receiver` (made with `receiveMode: 'peekLock'`) to `handler`, `concurrency` messages at a time. */
+export function serveReceiver(
+  receiver: ServiceBusReceiver,
+  handler: TriggerHandler,
+  concurrency = 1,
+): ServedQueue {
+  const errors: unknown[] = [];
+  const subscription = receiver.subscribe(
+    {
+      processMessage: async (message) => {
+        try {
+          await handler(message.body, triggerContext(message));
+        } catch {
+          await receiver.abandonMessage(message).catch((error: unknown) => errors.push(error));
+          return;
+        }
+        await receiver.completeMessage(message).catch((error: unknown) => errors.push(error));
+      },
+      processError: async ({ error }) => {
+        errors.push(error);
+      },
+    },
+    { autoCompleteMessages: false, maxConcurrentCalls: concurrency },
+  );
+  return {
+    errors,
+    close: async () => {
+      await subscription.close();
+      await receiver.close();
+    },
+  };
+}
+
+export function serveQueue(
+  client: ServiceBusClient,
+  queueName: string,
+  handler: TriggerHandler,
+  concurrency = 1,
+): ServedQueue {
+  // The peer's clock, not the wall's, decides when a lock runs out: no renewal.
+  const receiver = client.createReceiver(queueName, {
+    receiveMode: 'peekLock',
+    maxAutoLockRenewalDurationInMs: 0,
+  });
+  return serveReceiver(receiver, handler, concurrency);
+}
