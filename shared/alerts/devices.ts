@@ -115,6 +115,16 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
 }
 
 /**
+ * A device named by its IP alone, as a person may in a manual order (`ip`), or null when `value` is
+ * not an IP address. Unlike an alert's IP entity (often the attacker's address), the person means
+ * the device on that IP: the resolver looks it up by IP and accepts exactly one machine.
+ */
+export function deviceFromIp(value: unknown): DeviceRef | null {
+  const ip = ipOf(value);
+  return ip ? { ipAddresses: [ip] } : null;
+}
+
+/**
  * The identifiers two refs are compared by, strongest first. Two refs are the same device when they
  * agree on the strongest identifier both carry: two different MDE ids are two devices even if their
  * names match (names are reused; ids are not).

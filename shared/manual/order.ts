@@ -5,7 +5,7 @@
  * so a bad one is refused with its field named, never read leniently.
  */
 
-import { deviceFromHints } from '../alerts/devices';
+import { deviceFromHints, deviceFromIp } from '../alerts/devices';
 import type { DeviceRef } from '../alerts/model';
 import { isRecord, type JsonRecord } from '../kernel/records';
 import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
@@ -117,7 +117,9 @@ function deviceOf(name: DeviceField, value: unknown): DeviceRef {
   const { hint, expected } = DEVICE_FIELDS[name];
   const device =
     typeof value === 'string'
-      ? deviceFromHints(hint === 'ipAddresses' ? { ipAddresses: [value] } : { [hint]: value })
+      ? hint === 'ipAddresses'
+        ? deviceFromIp(value)
+        : deviceFromHints({ [hint]: value })
       : null;
   // A host name with a domain is an FQDN and the other way round: one field, one meaning.
   const fits =
