@@ -84,7 +84,8 @@ function shortName(name: string | undefined): string | undefined {
 
 /**
  * Builds a validated DeviceRef, or null when nothing MDE can look a device up by is given: an IP or an
- * Azure VM id alone does not identify an MDE machine.
+ * Azure VM id alone does not identify an MDE machine in an alert (a person's order by IP:
+ * `deviceFromIp`).
  */
 export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
   const device: DeviceRef = {};

@@ -47,6 +47,7 @@ const DEVICE_FIELDS = {
   ip: { hint: 'ipAddresses', expected: 'an IPv4 or IPv6 address' },
 } as const;
 type DeviceField = keyof typeof DEVICE_FIELDS;
+type DeviceHint = (typeof DEVICE_FIELDS)[DeviceField]['hint'];
 const DEVICE_FIELD_NAMES = Object.keys(DEVICE_FIELDS) as DeviceField[];
 
 const NATIVE_FIELDS = [
@@ -113,14 +114,13 @@ function isolationTypeOf(body: JsonRecord, name: string): MdeIsolationType {
   return match;
 }
 
+function deviceFromText(hint: DeviceHint, value: string): DeviceRef | null {
+  return hint === 'ipAddresses' ? deviceFromIp(value) : deviceFromHints({ [hint]: value });
+}
+
 function deviceOf(name: DeviceField, value: unknown): DeviceRef {
   const { hint, expected } = DEVICE_FIELDS[name];
-  const device =
-    typeof value === 'string'
-      ? hint === 'ipAddresses'
-        ? deviceFromIp(value)
-        : deviceFromHints({ [hint]: value })
-      : null;
+  const device = typeof value === 'string' ? deviceFromText(hint, value) : null;
   // A host name with a domain is an FQDN and the other way round: one field, one meaning.
   const fits =
     device !== null &&
