@@ -5,13 +5,18 @@
  * platform gives an identity endpoint the same settings are ignored: credential-choice.test.ts (MSAL
  * picks its managed identity source once per jest file).
  */
+import { preflight } from '../../cli/preflight';
 import { loadConfig } from '../../shared/config';
+import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
+import { createMdeClient } from '../../shared/mde/client';
 import { createCredential, signInOf } from '../../shared/mde/credential';
+import { startSimulator } from '../../simulator/index';
 import { IDENTITY_VARIABLES, USER_ASSIGNED_IDENTITY } from '../support/identity';
 import {
   AUTHORITY_TENANT,
   AUTHORITY_TOKEN,
   type LoopbackAuthority,
+  REFUSED_SECRET,
   startAuthority,
   trustLoopback,
 } from '../support/loopback-authority';
@@ -70,5 +75,31 @@ describe('an app registration in the environment of a workstation (no identity e
     );
     expect(signInOf(config(), clientId)).toBe('user-assigned-managed-identity');
     expect(signInOf({ managedIdentityClientId: null }, {})).toBe('developer-login');
+  });
+
+  it('refused, makes the pre-flight name the app registration and what to check', async () => {
+    const sim = await startSimulator();
+    process.env.AZURE_CLIENT_SECRET = REFUSED_SECRET;
+    try {
+      const settings = {
+        ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY }),
+        authorityHost: authority.host,
+      };
+      const failure = await preflight(createMdeClient(settings), process.env, settings, {
+        timing: DEFAULT_TIMING,
+      });
+      expect(failure).toEqual({
+        kind: 'no-sign-in',
+        message: expect.stringMatching(
+          new RegExp(
+            `^no token for the app registration AZURE_CLIENT_ID=${USER_ASSIGNED_IDENTITY}: check AZURE_TENANT_ID and the secret`,
+          ),
+        ),
+      });
+      expect(sim.calls().filter((call) => call.api !== 'token')).toEqual([]);
+    } finally {
+      process.env.AZURE_CLIENT_SECRET = APP_REGISTRATION.AZURE_CLIENT_SECRET;
+      await sim.close();
+    }
   });
 });

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import tls, { type ConnectionOptions } from 'node:tls';
 
 export const AUTHORITY_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+/** A client secret the loopback authority refuses, as Entra refuses an expired or wrong one. */
+export const REFUSED_SECRET = 'Zq8~expired-secret';
 /** The access token the loopback authority hands out. */
 export const AUTHORITY_TOKEN = 'token-from-the-app-registration';
 
@@ -62,6 +64,16 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
       if (request.method === 'POST' && path === `/${AUTHORITY_TENANT}/oauth2/v2.0/token`) {
         const form = new URLSearchParams(body);
         clientIds.push(form.get('client_id') ?? '');
+        if (form.get('client_secret') === REFUSED_SECRET) {
+          response.statusCode = 401;
+          response.end(
+            JSON.stringify({
+              error: 'invalid_client',
+              error_description: 'AADSTS7000215: Invalid client secret provided.',
+            }),
+          );
+          return;
+        }
         response.end(
           JSON.stringify({
             token_type: 'Bearer',
