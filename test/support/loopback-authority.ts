@@ -30,11 +30,20 @@ export interface LoopbackAuthority {
 
 export async function startAuthority(): Promise<LoopbackAuthority> {
   const dir = mkdtempSync(join(tmpdir(), 'authority-'));
+  // An EC key: made in milliseconds even on a loaded machine.
+  const args = '-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1';
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1']
-      .concat(['-addext', 'subjectAltName=IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
+    [
+      'req',
+      ...args.split(' '),
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
     { stdio: 'ignore' },
   );
   const keyPair = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
