@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../shared/config';
 import { type DispatchTiming, transientRetryDelayMs } from '../shared/dispatch/timing';
 import type { MdeApi } from '../shared/mde/api';
+import { signInOf } from '../shared/mde/credential';
 import { type AnyMdeError, isMdeApiError, isRetryable } from '../shared/mde/errors';
 import type { CliIo } from './context';
 import { mdeErrorText } from './mde-error-text';
@@ -46,19 +47,31 @@ function signInFailure(env: Env, config: Pick<AppConfig, 'managedIdentityClientI
         'IDENTITY_HEADER is stale or wrong; re-export the settings line the simulator printed ' +
         '(or unset IDENTITY_ENDPOINT and IDENTITY_HEADER to sign in with `az login`)',
     };
-  if (config.managedIdentityClientId)
-    return {
-      kind: 'no-sign-in',
-      message:
-        `no token for the managed identity AZURE_CLIENT_ID=${config.managedIdentityClientId}: there is no managed ` +
-        'identity endpoint here; on a workstation unset AZURE_CLIENT_ID and run `az login`',
-    };
-  return {
-    kind: 'no-sign-in',
-    message:
-      'no sign-in found: run `az login` as a user with the Defender for Endpoint roles, or set ' +
-      'AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app registration (docs/guide/cli.md "Signing in from a workstation")',
-  };
+  switch (signInOf(config, env)) {
+    case 'app-registration':
+      return {
+        kind: 'no-sign-in',
+        message:
+          `no token for the app registration AZURE_CLIENT_ID=${config.managedIdentityClientId}: check AZURE_TENANT_ID ` +
+          'and the secret (AZURE_CLIENT_SECRET) or certificate (AZURE_CLIENT_CERTIFICATE_PATH) ' +
+          '(docs/guide/cli.md "Signing in from a workstation")',
+      };
+    case 'user-assigned-managed-identity':
+      return {
+        kind: 'no-sign-in',
+        message:
+          `no token for the managed identity AZURE_CLIENT_ID=${config.managedIdentityClientId}: there is no managed ` +
+          'identity endpoint here; on a workstation set AZURE_TENANT_ID and AZURE_CLIENT_SECRET for an app ' +
+          'registration, or unset AZURE_CLIENT_ID and run `az login`',
+      };
+    default:
+      return {
+        kind: 'no-sign-in',
+        message:
+          'no sign-in found: run `az login` as a user with the Defender for Endpoint roles, or set ' +
+          'AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app registration (docs/guide/cli.md "Signing in from a workstation")',
+      };
+  }
 }
 
 type PreflightConfig = Pick<

@@ -84,7 +84,8 @@ function shortName(name: string | undefined): string | undefined {
 
 /**
  * Builds a validated DeviceRef, or null when nothing MDE can look a device up by is given: an IP or an
- * Azure VM id alone does not identify an MDE machine.
+ * Azure VM id alone does not identify an MDE machine in an alert (a person's order by IP:
+ * `deviceFromIp`).
  */
 export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
   const device: DeviceRef = {};
@@ -112,6 +113,16 @@ export function deviceFromHints(hints: DeviceHints): DeviceRef | null {
   if (azureResourceId) device.azureResourceId = azureResourceId;
   const identified = mdeDeviceId || fqdn || hostname || aadDeviceId;
   return identified ? device : null;
+}
+
+/**
+ * A device named by its IP alone, as a person may in a manual order (`ip`), or null when `value` is
+ * not an IP address. Unlike an alert's IP entity (often the attacker's address), the person means
+ * the device on that IP: the resolver looks it up by IP and accepts exactly one machine.
+ */
+export function deviceFromIp(value: unknown): DeviceRef | null {
+  const ip = ipOf(value);
+  return ip ? { ipAddresses: [ip] } : null;
 }
 
 /**

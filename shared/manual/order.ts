@@ -5,7 +5,7 @@
  * so a bad one is refused with its field named, never read leniently.
  */
 
-import { deviceFromHints } from '../alerts/devices';
+import { deviceFromHints, deviceFromIp } from '../alerts/devices';
 import type { DeviceRef } from '../alerts/model';
 import { DURATION_FORM, parseDuration } from '../kernel/duration';
 import { isRecord, type JsonRecord } from '../kernel/records';
@@ -53,6 +53,7 @@ const DEVICE_FIELDS = {
   ip: { hint: 'ipAddresses', expected: 'an IPv4 or IPv6 address' },
 } as const;
 type DeviceField = keyof typeof DEVICE_FIELDS;
+type DeviceHint = (typeof DEVICE_FIELDS)[DeviceField]['hint'];
 const DEVICE_FIELD_NAMES = Object.keys(DEVICE_FIELDS) as DeviceField[];
 
 const NATIVE_FIELDS = [
@@ -152,12 +153,13 @@ function isolationTypeOf(body: JsonRecord, name: string): MdeIsolationType {
   return match;
 }
 
+function deviceFromText(hint: DeviceHint, value: string): DeviceRef | null {
+  return hint === 'ipAddresses' ? deviceFromIp(value) : deviceFromHints({ [hint]: value });
+}
+
 function deviceOf(name: DeviceField, value: unknown): DeviceRef {
   const { hint, expected } = DEVICE_FIELDS[name];
-  const device =
-    typeof value === 'string'
-      ? deviceFromHints(hint === 'ipAddresses' ? { ipAddresses: [value] } : { [hint]: value })
-      : null;
+  const device = typeof value === 'string' ? deviceFromText(hint, value) : null;
   // A host name with a domain is an FQDN and the other way round: one field, one meaning.
   const fits =
     device !== null &&

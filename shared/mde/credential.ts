@@ -5,6 +5,7 @@
 import {
   type AccessToken,
   DefaultAzureCredential,
+  EnvironmentCredential,
   type GetTokenOptions,
   ManagedIdentityCredential,
   type TokenCredential,
@@ -35,37 +36,66 @@ function managedIdentityApplication(clientId: string | null): ManagedIdentityApp
   });
 }
 
+/** Which identity signs this process's tokens; see `signInOf`. */
+export type SignIn =
+  | 'platform-managed-identity'
+  | 'app-registration'
+  | 'user-assigned-managed-identity'
+  | 'developer-login';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
 /**
- * Whether this process runs where a managed identity is its identity: the platform gave it an
- * identity endpoint (App Service and Functions set IDENTITY_ENDPOINT and IDENTITY_HEADER), or the
- * deployment named a user-assigned identity (AZURE_CLIENT_ID).
+ * The one rule, decided from the environment and never by trying credentials in turn (docs/mde-api.md
+ * §14). Where the platform gives an identity endpoint (App Service and Functions set IDENTITY_ENDPOINT
+ * and IDENTITY_HEADER), its managed identity, whatever else is set: a stray AZURE_CLIENT_SECRET app
+ * setting must never change who isolates devices. Elsewhere, AZURE_CLIENT_ID with a client secret or
+ * certificate is an app registration (a workstation), AZURE_CLIENT_ID alone a user-assigned identity
+ * (an Azure VM's IMDS), and nothing the developer's own login. MSAL reads the endpoint variables from
+ * process.env itself, so the platform check always looks there.
  */
-function hasManagedIdentity(config: CredentialConfig): boolean {
-  if (config.managedIdentityClientId) return true;
-  return managedIdentityApplication(null).getManagedIdentitySource() !== NO_MANAGED_IDENTITY_ENDPOINT;
+export function signInOf(config: Pick<AppConfig, 'managedIdentityClientId'>, env: Env = process.env): SignIn {
+  if (managedIdentityApplication(null).getManagedIdentitySource() !== NO_MANAGED_IDENTITY_ENDPOINT)
+    return 'platform-managed-identity';
+  if (config.managedIdentityClientId)
+    return env.AZURE_CLIENT_SECRET || env.AZURE_CLIENT_CERTIFICATE_PATH
+      ? 'app-registration'
+      : 'user-assigned-managed-identity';
+  return 'developer-login';
+}
+
+function isManagedIdentity(signIn: SignIn): boolean {
+  return signIn === 'platform-managed-identity' || signIn === 'user-assigned-managed-identity';
 }
 
 /**
- * Chosen once from the environment, never by trying credentials in turn. Where a managed identity is
- * the process's identity (in Azure), ManagedIdentityCredential alone: DefaultAzureCredential would
- * put a client secret (AZURE_CLIENT_SECRET), AZURE_TOKEN_CREDENTIALS or a developer login ahead of it
- * or in its place, so a stray app setting could change who isolates devices (docs/mde-api.md §14).
- * Elsewhere (a workstation running the CLI), DefaultAzureCredential finds the developer's login,
- * signing in at the authority of the configured cloud.
+ * The credential of `signInOf`. DefaultAzureCredential would put a client secret,
+ * AZURE_TOKEN_CREDENTIALS or a developer login ahead of a managed identity, so it serves only where no
+ * identity is named. The app registration signs in at the configured cloud's authority, which is
+ * known, so MSAL's instance discovery (a call to the public cloud's login host) adds nothing.
  */
 function libraryCredential(config: CredentialConfig): TokenCredential {
-  if (hasManagedIdentity(config)) {
-    const clientId = config.managedIdentityClientId;
-    return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+  const clientId = config.managedIdentityClientId;
+  switch (signInOf(config)) {
+    case 'platform-managed-identity':
+    case 'user-assigned-managed-identity':
+      return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+    case 'app-registration':
+      return new EnvironmentCredential({
+        authorityHost: config.authorityHost,
+        disableInstanceDiscovery: true,
+      });
+    case 'developer-login':
+      return new DefaultAzureCredential({ authorityHost: config.authorityHost });
   }
-  return new DefaultAzureCredential({ authorityHost: config.authorityHost });
 }
 
 /**
  * @azure/identity 4.x passes neither `claims` nor `forceRefresh` to MSAL for a managed identity, and
  * MSAL keeps the managed identity token cache in static state, so neither a retry nor a new
  * credential instance asks the endpoint again: only MSAL's own `forceRefresh` does. A developer
- * login has no such shared cache, and a new credential instance starts without one.
+ * login or an app registration has no such shared cache, and a new credential instance starts without
+ * one.
  */
 class ProcessCredential implements AppCredential {
   private readonly cached: TokenCredential;
@@ -79,7 +109,7 @@ class ProcessCredential implements AppCredential {
   }
 
   async getFreshToken(scope: string): Promise<AccessToken | null> {
-    if (!hasManagedIdentity(this.config)) return libraryCredential(this.config).getToken(scope);
+    if (!isManagedIdentity(signInOf(this.config))) return libraryCredential(this.config).getToken(scope);
     const managedIdentity = managedIdentityApplication(this.config.managedIdentityClientId);
     const result = await managedIdentity.acquireToken({ resource: scope, forceRefresh: true });
     return {

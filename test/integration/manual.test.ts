@@ -491,6 +491,52 @@ describe('manual isolate and release, with the function key', () => {
   });
 });
 
+describe('manual orders naming the device by its IP', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    ({ h } = await startManual());
+  }, 30_000);
+  afterAll(() => stop(h));
+
+  const ipOf = (machineId: string) => String(h.sim.machines().find((m) => m.id === machineId)?.lastIpAddress);
+
+  it('isolates and releases the one machine MDE saw on that IP', async () => {
+    const machineId = h.machineId(`ws-finance-01.${DOMAIN}`);
+    const posted = await call(isolate, { body: { ip: ipOf(machineId), comment: 'beaconing from this IP' } });
+    expect(posted.status).toBe(201);
+    expect(posted.body).toMatchObject({ status: 'posted', action: { type: 'Isolate', machineId } });
+    await untilActionStatus(h, posted.body.action.id, 'Succeeded');
+
+    const released = await call(release, { body: { ip: ipOf(machineId), comment: 'cleaned' } });
+    expect(released.status).toBe(201);
+    expect(released.body).toMatchObject({ status: 'posted', action: { type: 'Unisolate', machineId } });
+  });
+
+  it('escalates an IP two machines were seen on, listing both, and posts nothing', async () => {
+    const hr = h.machineId(`ws-hr-02.${DOMAIN}`);
+    const web = h.machineId(`web1.${DOMAIN}`);
+    h.sim.setMachine(web, { entity: { lastIpAddress: ipOf(hr) } });
+    const before = h.sim.actions().length;
+    const shared = await call(isolate, { body: { ip: ipOf(hr), comment: 'x' } });
+    expect(shared.status).toBe(422);
+    expect(shared.body.error.code).toBe('ambiguous-device');
+    expect(shared.body.candidates.map((c: { machineId: string }) => c.machineId).sort()).toEqual(
+      [hr, web].sort(),
+    );
+    expect(h.sim.actions()).toHaveLength(before);
+  });
+
+  it('refuses a malformed IP with 400 naming the field', async () => {
+    for (const ip of ['10.1.2', '10.1.2.300', 'ws-finance-01', 7]) {
+      const refused = await call(isolate, { body: { ip, comment: 'x' } });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid-order', path: '$.ip' } },
+      });
+    }
+  });
+});
+
 describe('whose isolation it is: who posted it, never who followed it', () => {
   let h: Harness;
   let store: StateStore;

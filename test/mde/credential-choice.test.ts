@@ -5,9 +5,11 @@
  * change who isolates devices (docs/mde-api.md §14).
  */
 import { loadConfig } from '../../shared/config';
-import { createCredential } from '../../shared/mde/credential';
+import { createCredential, signInOf } from '../../shared/mde/credential';
 import { claimsOf } from '../../shared/mde/token-claims';
 import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID } from '../../simulator/index';
+import { USER_ASSIGNED_IDENTITY, USER_ASSIGNED_ROLES } from '../support/identity';
+import { type LoopbackAuthority, startAuthority, trustLoopback } from '../support/loopback-authority';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
 /** Settings that, under DefaultAzureCredential, point it at an app registration's client secret. */
@@ -18,10 +20,13 @@ const STRAY_SETTINGS = {
 };
 
 let sim: RunningSimulator;
+let authority: LoopbackAuthority;
 const saved = new Map(Object.keys(STRAY_SETTINGS).map((name) => [name, process.env[name]]));
 
 beforeAll(async () => {
-  sim = await startSimulatorWithIdentity();
+  sim = await startSimulatorWithIdentity({ userAssignedIdentities: USER_ASSIGNED_ROLES });
+  authority = await startAuthority();
+  trustLoopback(authority.certificate);
   Object.assign(process.env, STRAY_SETTINGS);
 });
 afterAll(async () => {
@@ -29,6 +34,8 @@ afterAll(async () => {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+  jest.restoreAllMocks();
+  await authority.close();
   await sim.close();
 });
 beforeEach(() => sim.resetCalls());
@@ -47,5 +54,25 @@ describe('a client secret in the environment of an app with a managed identity',
     const token = await createCredential(config()).getFreshToken(config().tokenScope);
     expect(claimsOf(token?.token ?? '')).toMatchObject({ appid: SYSTEM_IDENTITY_CLIENT_ID });
     expect(tokenCalls()).toHaveLength(1);
+  });
+});
+
+describe('a whole app registration (AZURE_CLIENT_ID too) in the environment of an app with a managed identity', () => {
+  const withClientId = () => ({
+    ...loadConfig({ MDE_API_URL: sim.baseUrl, AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY }),
+    authorityHost: authority.host,
+  });
+
+  it('is ignored: the token is the named managed identity’s, and the authority is never asked', async () => {
+    process.env.AZURE_CLIENT_ID = USER_ASSIGNED_IDENTITY;
+    try {
+      expect(signInOf(withClientId())).toBe('platform-managed-identity');
+      const token = await createCredential(withClientId()).getToken(withClientId().tokenScope);
+      expect(claimsOf(token?.token ?? '')).toMatchObject({ appid: USER_ASSIGNED_IDENTITY });
+      expect(tokenCalls()).toHaveLength(1);
+      expect(authority.clientIds).toEqual([]);
+    } finally {
+      delete process.env.AZURE_CLIENT_ID;
+    }
   });
 });

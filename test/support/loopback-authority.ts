@@ -1,0 +1,123 @@
+/**
+ * An Entra authority on loopback for the real @azure/identity: the OpenID metadata of one tenant and a
+ * token endpoint answering the OAuth2 client-credentials POST, recording who asked. MSAL accepts only
+ * an https authority, so it serves TLS with a self-signed certificate made for the run (openssl), which
+ * `trustLoopback` makes the process accept for 127.0.0.1 alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls, { type ConnectionOptions } from 'node:tls';
+
+export const AUTHORITY_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+/** A client secret the loopback authority refuses, as Entra refuses an expired or wrong one. */
+export const REFUSED_SECRET = 'Zq8~expired-secret';
+/** The access token the loopback authority hands out. */
+export const AUTHORITY_TOKEN = 'token-from-the-app-registration';
+
+/** An Entra authority on loopback: its OpenID metadata and a token endpoint that records who asked. */
+export interface LoopbackAuthority {
+  host: string;
+  /** The client_id of every token request, in order. */
+  clientIds: string[];
+  /** Its self-signed certificate (PEM), made for this run. */
+  certificate: Buffer;
+  close(): Promise<void>;
+}
+
+export async function startAuthority(): Promise<LoopbackAuthority> {
+  const dir = mkdtempSync(join(tmpdir(), 'authority-'));
+  // An EC key: made in milliseconds even on a loaded machine.
+  const args = '-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1';
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      ...args.split(' '),
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const keyPair = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  rmSync(dir, { recursive: true });
+  const clientIds: string[] = [];
+  let host = '';
+  const server: Server = createServer(keyPair, (request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on('end', () => {
+      const path = new URL(request.url ?? '/', host).pathname;
+      response.setHeader('content-type', 'application/json');
+      if (request.method === 'GET' && path === `/${AUTHORITY_TENANT}/v2.0/.well-known/openid-configuration`) {
+        response.end(
+          JSON.stringify({
+            issuer: `${host}/${AUTHORITY_TENANT}/v2.0`,
+            authorization_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/authorize`,
+            token_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/token`,
+            end_session_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/logout`,
+            jwks_uri: `${host}/${AUTHORITY_TENANT}/discovery/v2.0/keys`,
+          }),
+        );
+        return;
+      }
+      if (request.method === 'POST' && path === `/${AUTHORITY_TENANT}/oauth2/v2.0/token`) {
+        const form = new URLSearchParams(body);
+        clientIds.push(form.get('client_id') ?? '');
+        if (form.get('client_secret') === REFUSED_SECRET) {
+          response.statusCode = 401;
+          response.end(
+            JSON.stringify({
+              error: 'invalid_client',
+              error_description: 'AADSTS7000215: Invalid client secret provided.',
+            }),
+          );
+          return;
+        }
+        response.end(
+          JSON.stringify({
+            token_type: 'Bearer',
+            expires_in: 3600,
+            ext_expires_in: 3600,
+            access_token: AUTHORITY_TOKEN,
+          }),
+        );
+        return;
+      }
+      response.statusCode = 404;
+      response.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    clientIds,
+    certificate: keyPair.cert,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Trusts `certificate` for connections to 127.0.0.1 alone, as NODE_EXTRA_CA_CERTS would for the whole
+ * process (Node reads that only at start, and jest's process.env is not the process's); the
+ * certificate is still verified.
+ */
+export function trustLoopback(certificate: Buffer): void {
+  const connect = tls.connect;
+  jest
+    .spyOn(tls, 'connect')
+    .mockImplementation(((options: ConnectionOptions) =>
+      connect(
+        options.host === '127.0.0.1' ? { ...options, ca: certificate } : options,
+      )) as typeof tls.connect);
+}
