@@ -1,10 +1,16 @@
 import { parseRateLimits } from '../../shared/config';
 import { ClaimKeeper } from '../../shared/dispatch/claim-keeper';
 import { ENDED_HOLDER, syncShare } from '../../shared/dispatch/quota/budget-shares';
+import { SharedBudget } from '../../shared/dispatch/quota/shared-budget';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import type { MdeCall } from '../../shared/mde/requests';
 import { InMemoryStateStore } from '../../shared/state/memory';
-import { QUOTA_SHARES_MAX, type QuotaBudgetDocument, type StateStore } from '../../shared/state/store';
+import {
+  QUOTA_SHARES_MAX,
+  type QuotaBudgetDocument,
+  type QuotaLedger,
+  type StateStore,
+} from '../../shared/state/store';
 import { advanceUntil, handClock } from '../support/hand-clock';
 import { recordingReporter } from '../support/reporter';
 
@@ -162,5 +168,33 @@ describe('throttles sharing one budget', () => {
     expect(next.throttle.reserve({ machines: 1 }, 1)).not.toHaveProperty('retryAt');
     expect(next.throttle.reserve({ machines: 1 }, 1)).toHaveProperty('retryAt');
     await next.throttle.stop();
+  });
+
+  it('never loses a call that ends while its share is being written', async () => {
+    const clock = handClock(T0);
+    const store = new InMemoryStateStore({ clock });
+    const { reporter } = recordingReporter();
+    const keeper = new ClaimKeeper(store, clock, reporter, 'service-bus', 60_000);
+    let duringWrite: (() => void) | null = null;
+    const ledger: QuotaLedger = {
+      update: (api, step) => {
+        duringWrite?.();
+        duringWrite = null;
+        return store.quota.update(api, step);
+      },
+    };
+    const budget = new SharedBudget(
+      { ledger, leases: store.holders, holder: keeper, reporter, batch: 3 },
+      WINDOWS,
+      clock,
+      async () => undefined,
+      () => undefined,
+    );
+    await budget.acquire('machines');
+    // The call ends as the share that gives back the unused slots is being written.
+    duringWrite = () => budget.ended('machines', clock.now());
+    await budget.stop();
+    const doc = await store.quota.update('machines', (d) => ({ next: null, result: d }));
+    expect(doc.shares.map((share) => share.held + share.stamps.length)).toEqual([1]);
   });
 });

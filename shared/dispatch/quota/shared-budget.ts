@@ -199,6 +199,9 @@ export class SharedBudget {
     const share = this.shares[api];
     const { holder } = this.options;
     const term = holder.term;
+    // Taken together: a call that ends while the write is under way stays held in this sync and is
+    // reported by the next, never missing from both.
+    const held = share.allowance + share.inFlight;
     const reported = share.ended.length;
     const ended = share.ended.slice(0, reported);
     const pausedUntil = share.pausedUntil;
@@ -209,7 +212,7 @@ export class SharedBudget {
           leases.set(other.holder, await this.options.leases.liveUntil(other.holder));
       const result = syncShare(
         doc,
-        { holder: holder.id, ended, held: share.allowance + share.inFlight, want, pausedUntil },
+        { holder: holder.id, ended, held, want, pausedUntil },
         leases,
         this.windows,
         this.clock.now(),
