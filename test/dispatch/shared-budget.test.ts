@@ -10,6 +10,7 @@ import {
   type QuotaBudgetDocument,
   type QuotaLedger,
   type StateStore,
+  StoreUnavailableError,
 } from '../../shared/state/store';
 import { advanceUntil, handClock } from '../support/hand-clock';
 import { recordingReporter } from '../support/reporter';
@@ -196,5 +197,30 @@ describe('throttles sharing one budget', () => {
     await budget.stop();
     const doc = await store.quota.update('machines', (d) => ({ next: null, result: d }));
     expect(doc.shares.map((share) => share.held + share.stamps.length)).toEqual([1]);
+  });
+
+  it('sends nothing, and gives the slot back, when the budget cannot be written', async () => {
+    const clock = handClock(T0);
+    const store = new InMemoryStateStore({ clock });
+    const unreachable: StateStore = {
+      ...store,
+      ping: () => store.ping(),
+      quota: {
+        update: async () => {
+          throw new StoreUnavailableError('state store timed out');
+        },
+      },
+    };
+    const p = process_(unreachable, clock, '1/1000ms');
+    let sent = 0;
+    await expect(
+      p.call(async () => {
+        sent += 1;
+      }),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(sent).toBe(0);
+    // The one call of the window was never made: it is still there for the next try.
+    expect(p.throttle.reserve({ machines: 1 }, 1)).not.toHaveProperty('retryAt');
+    await p.throttle.stop();
   });
 });
