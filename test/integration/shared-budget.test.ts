@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { parseRateLimits } from '../../shared/config';
 import type { DispatchReporter } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
+import { cancelPendingAction } from '../../shared/manual/cancel';
+import { actionOf } from '../../shared/manual/reads';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, openReadOnly, type Runtime } from '../../shared/runtime';
 import type { StateStore } from '../../shared/state/store';
@@ -169,10 +171,12 @@ describe('one quota budget across processes', () => {
     doomed.kill();
 
     const storm = worker.receiveAlerts(machines.map((m) => mdeAlert({ machineId: m.id })));
+    // The manual endpoints' own code: action reads, and a forced cancel of an analyst's action.
     const reads = Array.from({ length: 12 }, async (_, i) => {
       const id = machines[i % machines.length].id;
       await http.api.getMachine(id);
-      await http.api.listMachineActions({ machineId: id });
+      const [latest] = await http.api.listMachineActions({ machineId: id });
+      if (latest) expect(await actionOf(http.api, http.store, latest.id)).toMatchObject({ status: 200 });
     });
     const cancels = [0, 1].map(async (i) => {
       // Offline, the analyst's isolation stays Pending until it is cancelled.
@@ -181,7 +185,8 @@ describe('one quota budget across processes', () => {
         requestor: 'analyst@contoso.com',
         comment: 'containment',
       });
-      await http.api.cancelMachineAction(String(theirs.id), 'cancelled by the test');
+      const order = { actionId: String(theirs.id), reason: 'test', force: true, by: 'the test' };
+      expect(await cancelPendingAction(http, order)).toMatchObject({ kind: 'cancelled' });
     });
     const lookups = machines.slice(0, 4).map((m) => cli('lookup', String(m.computerDnsName)));
     await Promise.all([storm, ...reads, ...cancels]);
