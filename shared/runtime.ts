@@ -2,8 +2,8 @@
  * The composition root: the one place that builds the pipeline (settings, one credential, one MDE
  * client, one throttle, the policy, the queue, the dispatcher) and the one entry every way in uses:
  * the functions, the CLI, the demo, the bench and the test harness. Everything that counts MDE
- * calls must be one per process, so the worker (a single instance in Azure) sees every call it
- * makes against the quota (docs/decisions/0001-one-worker-instance.md).
+ * calls is one per process, and every process spends one quota budget in the state store with its
+ * holder lease (docs/decisions/0014-one-budget-across-processes.md).
  *
  * Two modes (docs/architecture.md §2.1):
  * - `service-bus`: requests go to Service Bus and the Functions host delivers them to
@@ -19,7 +19,6 @@ import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
 import { withMetrics } from './dispatch/metrics';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
-import { QuotaCheckpointer } from './dispatch/quota/checkpoint';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
 import type { IsolationRequest } from './dispatch/request';
@@ -141,6 +140,8 @@ export interface RuntimeOptions {
  */
 interface MdeAccess {
   config: AppConfig;
+  /** The process's holder lease: its claims and its slots of the quota budget live by it. */
+  claims: ClaimKeeper;
   credential: TokenCredential;
   identity: AppIdentity;
   throttle: MdeThrottle;
@@ -149,24 +150,38 @@ interface MdeAccess {
   storage: StateStorage['kind'];
 }
 
-function openMdeAccess(options: RuntimeOptions): MdeAccess {
+function openMdeAccess(
+  options: RuntimeOptions,
+  /** Whether the process holds its own queue (its holder id says so, claim-keeper.ts). */
+  queueKind: (config: AppConfig) => RuntimeMode,
+): MdeAccess {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
   const storage = readStateStorage(env);
   const credential = createCredential(config);
+  const store =
+    options.store ??
+    openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
+  const reporter = options.reporter ?? jsonLinesReporter;
+  const clock = options.clock ?? systemClock;
+  const claims = new ClaimKeeper(
+    store,
+    clock,
+    reporter,
+    queueKind(config),
+    options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
+  );
   const throttle = new MdeThrottle({
     rateLimits: config.rateLimits,
     headroom: config.rateHeadroom,
     maxConcurrent: options.maxConcurrentCalls,
-    clock: options.clock,
+    clock,
+    share: { ledger: store.quota, leases: store.holders, holder: claims, reporter },
   });
   const client = createMdeClient(config, { credential, schedule: throttle.scheduler() });
   const api = options.decorateApi ? options.decorateApi(client) : client;
-  const store =
-    options.store ??
-    openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
   const identity = new AppIdentity(credential, config.tokenScope);
-  return { config, credential, identity, throttle, api, store, storage: storage.kind };
+  return { config, claims, credential, identity, throttle, api, store, storage: storage.kind };
 }
 
 /**
@@ -184,21 +199,17 @@ function serviceBusQueue(
 }
 
 /**
- * Counts what the previous process spent of the quota windows (the quota ledger) before this one
- * makes its first call. With the ledger unreadable the worker starts from empty windows: the cost is
- * a bounded number of 429s, each answered by Retry-After, which is better than not isolating.
+ * Counts what the other processes, running or ended, spent of the shared quota budget before this one
+ * makes its first call. With the store unreadable the first call waits on it anyway: a call is sent
+ * only in a slot held in the store.
  */
-async function restoreQuotaSpend(
-  throttle: MdeThrottle,
-  store: StateStore,
-  reporter: DispatchReporter,
-): Promise<void> {
+async function readQuotaShares(throttle: MdeThrottle, reporter: DispatchReporter): Promise<void> {
   try {
-    throttle.restore(await store.quota.load());
+    await throttle.refreshShares();
   } catch (error) {
     reporter.note('warn', {
-      event: 'quota-ledger-unreadable',
-      why: `${errorMessage(error)}; starting from empty quota windows (a 429 answers any call over the quota)`,
+      event: 'quota-budget-unreadable',
+      why: `${errorMessage(error)}; each MDE call waits until the store grants it a slot`,
     });
   }
 }
@@ -244,10 +255,15 @@ export function isMisconfiguration(error: unknown): error is ConfigError | Polic
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  const { config, credential, identity, throttle, api, store, storage } = openMdeAccess(options);
+  const modeOf = (config: AppConfig): RuntimeMode =>
+    options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
+  const { config, claims, credential, identity, throttle, api, store, storage } = openMdeAccess(
+    options,
+    modeOf,
+  );
   const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
-  const mode: RuntimeMode = options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
+  const mode = modeOf(config);
   if (mode === 'service-bus' && !config.serviceBusNamespace)
     throw new Error('service-bus mode needs a Service Bus namespace in the settings');
   const clock = options.clock ?? systemClock;
@@ -273,13 +289,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       () => true,
       () => false,
     ),
-  );
-  const claims = new ClaimKeeper(
-    store,
-    clock,
-    reporter,
-    mode,
-    options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
   );
   const reconciler = new Reconciler({
     api,
@@ -308,9 +317,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
-  const checkpointer = new QuotaCheckpointer(throttle, store.quota, { reporter });
-  const restored = restoreQuotaSpend(throttle, store, reporter);
-  // Only the quota ledger holds MDE calls back; resuming reads the store alone.
+  const restored = readQuotaShares(throttle, reporter);
+  // Only the quota budget holds MDE calls back; resuming reads the store alone.
   throttle.holdUntil(restored);
   const ready = restored.then(() =>
     // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
@@ -369,10 +377,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
       await started;
       await queue.close();
+      // The throttle gives its slots back under the lease, then the lease ends.
       await throttle.stop();
       await claims.stop();
       stopNoting();
-      await checkpointer.stop();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
     },
@@ -417,10 +425,24 @@ export interface ReadOnlyRuntime {
 }
 
 export function openReadOnly(
-  options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store'> = {},
+  options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs'> = {},
 ): ReadOnlyRuntime {
-  const { config, identity, throttle, api, store, storage } = openMdeAccess(options);
-  return { config, api, identity, store, storage, close: () => throttle.stop() };
+  // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
+  const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
+  const ready = readQuotaShares(throttle, options.reporter ?? jsonLinesReporter);
+  throttle.holdUntil(ready);
+  return {
+    config,
+    api,
+    identity,
+    store,
+    storage,
+    async close() {
+      await ready;
+      await throttle.stop();
+      await claims.stop();
+    },
+  };
 }
 
 let shared: Runtime | null = null;

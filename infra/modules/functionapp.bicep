@@ -133,6 +133,10 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
               }
         }
       }
+      // No siteUpdateStrategy: the default, Recreate, restarts every instance on the new version, so old
+      // and new never run side by side; RollingUpdate (preview) would overlap them. Processes of this
+      // version share one MDE quota budget in the state store whatever overlaps, but a version before it
+      // spends outside that budget (docs/decisions/0014-one-budget-across-processes.md). Keep Recreate.
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB

@@ -49,6 +49,8 @@ export class ClaimKeeper {
   private currentTerm = 0;
   private timer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
+  /** A lease was asked for: `stop` ends it (a process that never needed one writes nothing). */
+  private leased = false;
   private paying: Promise<void> | null = null;
   private readonly pending = new Map<string, () => Promise<unknown>>();
 
@@ -151,6 +153,7 @@ export class ClaimKeeper {
     this.timer = null;
     await this.renewing?.catch(() => undefined);
     await this.payOwed();
+    if (!this.leased) return;
     try {
       await this.store.holders.end(this.id);
     } catch (error) {
@@ -166,6 +169,7 @@ export class ClaimKeeper {
 
   /** One renewal at a time; callers arriving meanwhile share it. */
   private renew(): Promise<void> {
+    this.leased = true;
     this.renewing ??= (async () => {
       const until = this.clock.now() + this.leaseMs;
       await this.store.holders.renew(this.id, until);

@@ -13,7 +13,8 @@
  * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
  *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId:
  *             the entry a request last recorded, so the worker finds its own with two point reads
- * - quota:    `quota` / API name → stamps, pausedUntil
+ * - quota:    `quota` / `budget-` API name → pausedUntil, share0…shareN: every process's share of
+ *             the API's budget ({holder, held, stamps}, dispatch/quota/budget-shares.ts)
  * - drift:    `report` / `latest` → doc (the latest reconciliation's report)
  */
 import { createHash } from 'node:crypto';
@@ -21,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jitteredBackoffMs } from '../kernel/backoff';
 import { type Clock, DAY_MS, systemClock } from '../kernel/clock';
 import { truncate } from '../kernel/text';
-import { HISTORY_LOOKBACK_DAYS, MDE_APIS, type MdeApiName } from '../mde/api';
+import { HISTORY_LOOKBACK_DAYS, MDE_APIS } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
 import * as breakerSteps from './breaker-document';
 import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
@@ -53,8 +54,10 @@ import {
   LIST_MAX,
   type OpenRequest,
   type OpenRequestIndex,
-  type QuotaCheckpoint,
+  QUOTA_SHARES_MAX,
+  type QuotaBudgetDocument,
   type QuotaLedger,
+  type QuotaShare,
   type RegisterWrite,
   type StateStore,
   StoreUnavailableError,
@@ -86,6 +89,8 @@ const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
 const DRIFT_KEY = { partition: 'report', row: 'latest' } as const;
+/** Not the API name alone: rows of that name hold the single-process checkpoints of earlier versions. */
+const QUOTA_ROW_PREFIX = 'budget-';
 const OPEN_PARTITION = 'device';
 const MACHINE_CLAIM_PARTITION = 'machine';
 const HOLDER_PARTITION = 'holder';
@@ -500,33 +505,64 @@ export class EntityStateStore implements StateStore {
 
   private createQuotaLedger(): QuotaLedger {
     const table = this.tables.quota;
+    // A busy process syncs its share every few calls: each sync is one conditional write on the copy
+    // it last wrote, unless another process wrote since.
+    const cache = new EntityCache(MDE_APIS.length);
     return {
-      save: async (checkpoints) => {
-        for (const c of checkpoints)
-          if (!MDE_APIS.includes(c.api)) throw new Error(`unknown MDE API "${c.api}" in a quota checkpoint`);
-        if (new Set(checkpoints.map((c) => c.api)).size < checkpoints.length)
-          throw new Error('one quota checkpoint per API and batch');
-        const rows = checkpoints.map((c) => ({
-          rowKey: c.api,
-          properties: { stamps: encodeStamps(c.stamps), pausedUntil: c.pausedUntil },
-        }));
-        for (const row of rows) assertEntityFits(row.properties);
-        return table.upsertBatch(QUOTA_PARTITION, rows);
-      },
-      load: async () => {
-        const entities = await table.query({ partitionKey: QUOTA_PARTITION, limit: MDE_APIS.length });
-        return entities
-          .filter((e) => MDE_APIS.includes(e.rowKey as MdeApiName))
-          .map(
-            (e): QuotaCheckpoint => ({
-              api: e.rowKey as MdeApiName,
-              stamps: decodeStamps(String(e.properties.stamps ?? '')),
-              pausedUntil: Number(e.properties.pausedUntil ?? 0),
-            }),
-          );
+      update: async (api, step) => {
+        if (!MDE_APIS.includes(api))
+          throw new Error(`unknown MDE API "${truncate(api, 40)}" in the quota ledger`);
+        return this.mutate(
+          table,
+          QUOTA_PARTITION,
+          `${QUOTA_ROW_PREFIX}${api}`,
+          async (current) => {
+            const { next, result } = await step(quotaFrom(current));
+            return { next: next && quotaEntity(next), result };
+          },
+          cache,
+        );
       },
     };
   }
+}
+
+/** Characters of one share's stamps: every share of a full document fits one entity. */
+const SHARE_STAMPS_MAX = Math.floor((MAX_STRING_UNITS * 12) / QUOTA_SHARES_MAX);
+
+function quotaEntity(doc: QuotaBudgetDocument): Entity {
+  if (doc.shares.length > QUOTA_SHARES_MAX)
+    throw new Error(`${doc.shares.length} quota shares, over the ${QUOTA_SHARES_MAX} allowed`);
+  const entity: Entity = { pausedUntil: doc.pausedUntil };
+  doc.shares.forEach((share, index) => {
+    assertSafeKey(share.holder, 'holder id');
+    entity[`share${index}`] = JSON.stringify({
+      holder: share.holder,
+      held: share.held,
+      stamps: encodeStamps(share.stamps, SHARE_STAMPS_MAX),
+    });
+  });
+  return entity;
+}
+
+function quotaFrom(properties: Entity | null): QuotaBudgetDocument {
+  if (!properties) return { shares: [], pausedUntil: 0 };
+  const shares: QuotaShare[] = [];
+  for (let index = 0; index < QUOTA_SHARES_MAX; index += 1) {
+    const text = properties[`share${index}`];
+    if (typeof text !== 'string') break;
+    const share = JSON.parse(text) as { holder?: unknown; held?: unknown; stamps?: unknown };
+    const held = Number(share.held);
+    if (
+      typeof share.holder !== 'string' ||
+      !Number.isInteger(held) ||
+      held < 0 ||
+      typeof share.stamps !== 'string'
+    )
+      throw new Error('quota share is corrupt');
+    shares.push({ holder: share.holder, held, stamps: decodeStamps(share.stamps) });
+  }
+  return { shares, pausedUntil: Number(properties.pausedUntil ?? 0) || 0 };
 }
 
 /**

@@ -1,21 +1,19 @@
 /**
- * A quota checkpoint's call times as one string property: the first time and then the gaps, base 36
- * ("lz2v5k0w,1c,9,..."), a few characters a call. Should a window allow more calls than fit in one
- * property, the oldest are left out: a restarted process may then make that many extra calls, which
- * MDE answers with 429 and a Retry-After.
+ * A quota share's call times as one string: the first time and then the gaps, base 36
+ * ("lz2v5k0w,1c,9,..."), a few characters a call. Should a share hold more calls than fit in
+ * `budget` characters (thousands of calls: more than any window of MDE's quota allows), the oldest
+ * are left out: the processes may then make that many extra calls, which MDE answers with 429 and a
+ * Retry-After.
  */
-import { MAX_STRING_UNITS } from './entities';
-
-const BUDGET = MAX_STRING_UNITS - 1_024;
 
 function encodeAll(stamps: readonly number[]): string {
   return stamps.map((at, i) => Math.round(i === 0 ? at : at - stamps[i - 1]).toString(36)).join(',');
 }
 
-export function encodeStamps(stamps: readonly number[]): string {
+export function encodeStamps(stamps: readonly number[], budget: number): string {
   let kept = [...stamps].sort((a, b) => a - b);
   let text = encodeAll(kept);
-  while (text.length > BUDGET) {
+  while (text.length > budget) {
     kept = kept.slice(Math.ceil(kept.length / 10));
     text = encodeAll(kept);
   }
@@ -27,7 +25,7 @@ export function decodeStamps(text: string): number[] {
   const stamps: number[] = [];
   for (const part of text.split(',')) {
     const value = Number.parseInt(part, 36);
-    if (!Number.isFinite(value) || value < 0) throw new Error('quota checkpoint is corrupt');
+    if (!Number.isFinite(value) || value < 0) throw new Error('quota share is corrupt');
     stamps.push(stamps.length === 0 ? value : stamps[stamps.length - 1] + value);
   }
   return stamps;

@@ -297,18 +297,42 @@ export interface ActionLedger {
   open(page?: { after?: LedgerKey; limit?: number }): Promise<LedgerRecord[]>;
 }
 
-/** The throttle's view of one API at a moment: end times of recent calls and a 429 pause. */
-export interface QuotaCheckpoint {
-  api: MdeApiName;
+/**
+ * One process's part of an API's shared quota budget (dispatch/quota/budget-shares.ts): the end
+ * times of the calls it made that still count, and the slots it holds (granted, and not yet ended).
+ * A process holds slots only while its holder lease runs (claim.ts).
+ */
+export interface QuotaShare {
+  holder: string;
   /** Epoch ms, ascending. */
   stamps: number[];
+  held: number;
+}
+
+/** One API's budget as every process sharing the store sees it. */
+export interface QuotaBudgetDocument {
+  shares: QuotaShare[];
+  /** A 429's Retry-After, for every process (epoch ms; 0: none). */
   pausedUntil: number;
 }
 
+/** Shares kept per API at most: the live processes and one share for every ended one. */
+export const QUOTA_SHARES_MAX = 17;
+
 export interface QuotaLedger {
-  /** Writes every API's checkpoint in one batch. */
-  save(checkpoints: QuotaCheckpoint[]): Promise<void>;
-  load(): Promise<QuotaCheckpoint[]>;
+  /**
+   * Compare-and-set on one API's budget, as `OpenRequestIndex.update`: `step` runs on the document
+   * as read (empty when none) and its `next` is written under the document's ETag; on a conflict it
+   * runs again on a fresh read. `next: null` writes nothing.
+   */
+  update<T>(
+    api: MdeApiName,
+    step: (
+      current: QuotaBudgetDocument,
+    ) =>
+      | Promise<{ next: QuotaBudgetDocument | null; result: T }>
+      | { next: QuotaBudgetDocument | null; result: T },
+  ): Promise<T>;
 }
 
 /** An alert a device's open request took on instead of a request of its own. */
@@ -385,6 +409,7 @@ export interface StateStore {
   readonly holders: HolderLeases;
   readonly breaker: BreakerStore;
   readonly actions: ActionLedger;
+  /** Every process's share of each API's MDE quota (docs/decisions/0014-one-budget-across-processes.md). */
   readonly quota: QuotaLedger;
   /** Resolves when the store answers (health checks); StoreUnavailableError otherwise. */
   ping(): Promise<void>;

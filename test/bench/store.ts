@@ -54,17 +54,17 @@ const OPERATIONS_MEASURED: Record<string, (store: StateStore, n: number) => Prom
       createdAt: new Date().toISOString(),
       recordedAt: new Date().toISOString(),
     }),
-  'quota checkpoint (4 APIs, 1 batch)': (store, n) => store.quota.save(checkpoints(n * 1_000, 100, 1)),
-  // What a checkpoint holds with every API's hour window full (1,500 calls each, seconds apart).
-  'quota checkpoint (4 × 1,500 stamps)': (store, n) =>
-    store.quota.save(checkpoints(n * 10_000_000, 1_500, 2_400)),
+  'quota share sync (100 stamps)': (store, n) => syncShare(store, n, 100, 1),
+  // What a share holds with the hour window full (1,500 calls, seconds apart).
+  'quota share sync (1,500 stamps)': (store, n) => syncShare(store, n, 1_500, 2_400),
 };
 
-function checkpoints(first: number, calls: number, gapMs: number) {
-  return MDE_APIS.map((api) => ({
-    api,
-    stamps: Array.from({ length: calls }, (_, i) => first + i * gapMs),
-    pausedUntil: 0,
+/** One holder's share written with `calls` stamps, as a sync that reports them writes it. */
+function syncShare(store: StateStore, n: number, calls: number, gapMs: number) {
+  const stamps = Array.from({ length: calls }, (_, i) => Date.now() - calls * gapMs + i * gapMs);
+  return store.quota.update(MDE_APIS[n % MDE_APIS.length], () => ({
+    next: { shares: [{ holder: `holder-${n}`, stamps, held: 1 }], pausedUntil: 0 },
+    result: undefined,
   }));
 }
 

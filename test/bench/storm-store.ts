@@ -92,6 +92,16 @@ export async function run(): Promise<void> {
     process.stdout.write(`storm-store: ${DEVICES} devices\n`);
     report('in-process store', inProcessTimes, inProcess.requests);
     report('Table store over Azurite', tableTimes, withTable.requests);
+    // The shared quota budget's own cost (docs/decisions/0014-one-budget-across-processes.md): its syncs.
+    for (const [label, times] of [
+      ['in-process store', inProcessTimes],
+      ['Table store over Azurite', tableTimes],
+    ] as const) {
+      const syncs = times.get('quota.update')?.length ?? 0;
+      process.stdout.write(
+        `  quota budget alone (${label}): ${syncs} store operations, ${(syncs / DEVICES).toFixed(2)} per isolated device\n`,
+      );
+    }
     const ratio = withTable.makespanMs / inProcess.makespanMs;
     process.stdout.write(
       `  makespan with Azurite / in process: ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %, target within 3 %); quota-optimal ratios ${inProcess.ratio.toFixed(3)} and ${withTable.ratio.toFixed(3)}\n`,

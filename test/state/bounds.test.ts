@@ -69,25 +69,25 @@ describe('entity backstop', () => {
 
 describe('quota stamps', () => {
   it('round-trips ascending times, sorting what is not', () => {
-    expect(decodeStamps(encodeStamps([T0 + 5, T0, T0 + 5, T0 + 1_000]))).toEqual([
+    expect(decodeStamps(encodeStamps([T0 + 5, T0, T0 + 5, T0 + 1_000], MAX_STRING_UNITS))).toEqual([
       T0,
       T0 + 5,
       T0 + 5,
       T0 + 1_000,
     ]);
-    expect(decodeStamps(encodeStamps([]))).toEqual([]);
+    expect(decodeStamps(encodeStamps([], MAX_STRING_UNITS))).toEqual([]);
   });
 
-  it('leaves out the oldest when a window holds more calls than one property fits', () => {
+  it('leaves out the oldest when a share holds more calls than its characters fit', () => {
     const stamps = Array.from({ length: 50_000 }, (_, i) => T0 + i * 1_000);
-    const text = encodeStamps(stamps);
+    const text = encodeStamps(stamps, MAX_STRING_UNITS);
     expect(text.length).toBeLessThanOrEqual(MAX_STRING_UNITS);
     const kept = decodeStamps(text);
     expect(kept.length).toBeGreaterThan(5_000);
     expect(kept).toEqual(stamps.slice(stamps.length - kept.length));
   });
 
-  it('refuses a corrupt checkpoint', () => {
+  it('refuses a corrupt share', () => {
     expect(() => decodeStamps('lz2v5k0w,-3')).toThrow(/corrupt/);
     expect(() => decodeStamps('lz2v5k0w,,')).toThrow(/corrupt/);
   });

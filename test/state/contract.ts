@@ -10,6 +10,7 @@ import {
   type IsolationChange,
   type OpenRequest,
   type Provenance,
+  QUOTA_SHARES_MAX,
   type StateStore,
   StoreUnavailableError,
 } from '../../shared/state/store';
@@ -789,23 +790,60 @@ export function describeStateStoreContract(
       });
     });
 
-    describe('quota ledger', () => {
-      it('round-trips every API checkpoint in one batch', async () => {
+    describe('quota budget', () => {
+      const read = (store: StateStore) =>
+        store.quota.update('isolate', (doc) => ({ next: null, result: doc }));
+
+      it('round-trips every share of an API, and another API reads empty', async () => {
         const { store, sibling } = await open();
-        expect(await store.quota.load()).toEqual([]);
-        const stamps = Array.from({ length: 3_000 }, (_, i) => T0 + i * 7);
-        await store.quota.save([
-          { api: 'isolate', stamps, pausedUntil: T0 + 30_000 },
-          { api: 'machines', stamps: [], pausedUntil: 0 },
-        ]);
-        await store.quota.save([{ api: 'machines', stamps: [T0, T0 + 1], pausedUntil: 0 }]);
-        expect(await sibling.quota.load()).toEqual([
-          { api: 'isolate', stamps, pausedUntil: T0 + 30_000 },
-          { api: 'machines', stamps: [T0, T0 + 1], pausedUntil: 0 },
-        ]);
+        expect(await read(store)).toEqual({ shares: [], pausedUntil: 0 });
+        const stamps = Array.from({ length: 1_500 }, (_, i) => T0 + i * 7);
+        const doc = {
+          shares: [
+            { holder: 'ended', stamps: [T0, T0 + 1], held: 0 },
+            { holder: 'service-bus-a', stamps, held: 10 },
+            { holder: 'inline-b', stamps: [], held: 3 },
+          ],
+          pausedUntil: T0 + 30_000,
+        };
+        await store.quota.update('isolate', () => ({ next: doc, result: undefined }));
+        expect(await read(sibling)).toEqual(doc);
+        expect(await sibling.quota.update('machines', (d) => ({ next: null, result: d }))).toEqual({
+          shares: [],
+          pausedUntil: 0,
+        });
+      });
+
+      it("applies two processes' updates one after the other, neither lost", async () => {
+        const { store, sibling } = await open();
+        const add = (target: StateStore, holder: string) =>
+          target.quota.update('isolate', (doc) => ({
+            next: { ...doc, shares: [...doc.shares, { holder, stamps: [T0], held: 1 }] },
+            result: undefined,
+          }));
+        await Promise.all([add(store, 'holder-a'), add(sibling, 'holder-b')]);
+        expect((await read(store)).shares.map((s) => s.holder).sort()).toEqual(['holder-a', 'holder-b']);
+      });
+
+      it('refuses an unknown API, more shares than allowed and a holder unusable as a key', async () => {
+        const { store } = await open();
         await expect(
-          store.quota.save([{ api: 'delete' as 'isolate', stamps: [], pausedUntil: 0 }]),
+          store.quota.update('delete' as 'isolate', () => ({ next: null, result: undefined })),
         ).rejects.toThrow(/unknown MDE API/);
+        const shares = Array.from({ length: QUOTA_SHARES_MAX + 1 }, (_, i) => ({
+          holder: `holder-${i}`,
+          stamps: [],
+          held: 1,
+        }));
+        await expect(
+          store.quota.update('isolate', () => ({ next: { shares, pausedUntil: 0 }, result: undefined })),
+        ).rejects.toThrow(/quota shares, over/);
+        await expect(
+          store.quota.update('isolate', () => ({
+            next: { shares: [{ holder: 'a/b', stamps: [], held: 1 }], pausedUntil: 0 },
+            result: undefined,
+          })),
+        ).rejects.toThrow(/holder id/);
       });
     });
   });

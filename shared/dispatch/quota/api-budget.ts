@@ -115,6 +115,11 @@ export class ApiBudget {
     this.log.take(count);
   }
 
+  /** What other processes spent of this API, as last seen (shared-budget.ts). */
+  shareWith(stamps: readonly number[]): void {
+    this.log.shareWith(stamps);
+  }
+
   settle(at: number): void {
     this.log.settle(at);
   }

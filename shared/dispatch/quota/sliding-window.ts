@@ -9,6 +9,10 @@
  * earlier than the moment MDE counted it, so the slot frees no earlier than MDE's own window does.
  *
  * A window's limit can be lowered for a while (`cap`): what a 429 taught about the real ceiling.
+ *
+ * Other processes spend the same quota (budget-shares.ts): their calls, as last seen (`shareWith`),
+ * count here like this process's own, so its plans leave them their room. A plan is only a plan:
+ * every call still takes a slot of the shared budget before it is sent.
  */
 export interface WindowLimit {
   limit: number;
@@ -22,9 +26,13 @@ export interface WindowCap {
 }
 
 export class SlidingWindowLog {
-  /** End times of finished calls within the longest window, oldest first. */
-  private readonly stamps: number[] = [];
-  private inFlight = 0;
+  /** End times of this process's finished calls within the longest window, oldest first. */
+  private readonly own: number[] = [];
+  /** End times of other processes' calls, oldest first. */
+  private others: readonly number[] = [];
+  /** `own` and `others` merged, oldest first; null when either changed. */
+  private merged: number[] | null = null;
+  private ownInFlight = 0;
   private readonly longestMs: number;
   /** By window index. */
   private readonly caps: (WindowCap | undefined)[];
@@ -43,6 +51,7 @@ export class SlidingWindowLog {
    */
   slotAt(now: number, position: number, kept?: readonly number[]): number {
     this.prune(now);
+    const stamps = this.stamps();
     if (position < 1) return now;
     // A cap in force now is applied to every future slot, also those after it lifts: a promise that
     // is later than needed, never earlier; asked again after the cap lifts, the answer is exact.
@@ -53,8 +62,8 @@ export class SlidingWindowLog {
     // here. Future call j waits for the call `limit` places before it in each window; since the times
     // never go down, that is its slot. Only the calls a chain of such steps reaches are computed:
     // a few dozen, where a request refused in a storm asks for position 2,000 or more.
-    const finished = this.stamps.length;
-    const known = finished + this.inFlight;
+    const finished = stamps.length;
+    const known = finished + this.ownInFlight;
     const slots = new Map<number, number>();
     const pending = [position - 1];
     while (pending.length > 0) {
@@ -65,7 +74,7 @@ export class SlidingWindowLog {
         const earlier = known + call - limits[index];
         if (earlier < 0) continue;
         const made =
-          earlier < finished ? this.stamps[earlier] : earlier < known ? now : slots.get(earlier - known);
+          earlier < finished ? stamps[earlier] : earlier < known ? now : slots.get(earlier - known);
         if (made === undefined) {
           pending.push(earlier - known);
           waiting = true;
@@ -80,28 +89,36 @@ export class SlidingWindowLog {
   }
 
   take(count: number): void {
-    this.inFlight += count;
+    this.ownInFlight += count;
   }
 
   /** A call taken earlier ended at `at`. */
   settle(at: number): void {
-    this.inFlight -= 1;
-    let index = this.stamps.length;
-    while (index > 0 && this.stamps[index - 1] > at) index -= 1;
-    this.stamps.splice(index, 0, at);
+    this.ownInFlight -= 1;
+    let index = this.own.length;
+    while (index > 0 && this.own[index - 1] > at) index -= 1;
+    this.own.splice(index, 0, at);
+    this.merged = null;
   }
 
   /** A call taken earlier was never made. */
   refund(): void {
-    this.inFlight -= 1;
+    this.ownInFlight -= 1;
+  }
+
+  /** What other processes spent, as last seen: their calls' end times, ascending. */
+  shareWith(stamps: readonly number[]): void {
+    this.others = stamps;
+    this.merged = null;
   }
 
   /** Calls counting in window `index` at `now`: finished within it, and in flight. */
   callsIn(index: number, now: number): number {
     const windowMs = this.windows[index].windowMs;
+    const stamps = this.stamps();
     let inside = 0;
-    for (let i = this.stamps.length - 1; i >= 0 && this.stamps[i] + windowMs >= now; i -= 1) inside += 1;
-    return inside + this.inFlight;
+    for (let i = stamps.length - 1; i >= 0 && stamps[i] + windowMs >= now; i -= 1) inside += 1;
+    return inside + this.ownInFlight;
   }
 
   /** Calls window `index` still has room for at `now`. */
@@ -120,16 +137,17 @@ export class SlidingWindowLog {
     this.caps[index] = cap;
   }
 
-  /** The calls within the longest window at `now`, ascending; those in flight as made now. */
+  /** This process's calls within the longest window at `now`, ascending; those in flight as made now. */
   recent(now: number): number[] {
     this.prune(now);
-    return [...this.stamps, ...Array<number>(this.inFlight).fill(now)].sort((a, b) => a - b);
+    return [...this.own, ...Array<number>(this.ownInFlight).fill(now)].sort((a, b) => a - b);
   }
 
-  /** Adds finished calls made elsewhere (another process's, from a checkpoint). */
+  /** Adds finished calls made elsewhere (another process's, from a checkpoint) as this one's. */
   add(stamps: readonly number[]): void {
-    this.stamps.push(...stamps);
-    this.stamps.sort((a, b) => a - b);
+    this.own.push(...stamps);
+    this.own.sort((a, b) => a - b);
+    this.merged = null;
   }
 
   private limitAt(index: number, now: number): number {
@@ -137,9 +155,19 @@ export class SlidingWindowLog {
     return Math.min(cap?.limit ?? Number.POSITIVE_INFINITY, this.windows[index].limit);
   }
 
+  /** Every finished call this log knows, oldest first. */
+  private stamps(): readonly number[] {
+    if (this.others.length === 0) return this.own;
+    this.merged ??= [...this.own, ...this.others].sort((a, b) => a - b);
+    return this.merged;
+  }
+
   private prune(now: number): void {
     let expired = 0;
-    while (expired < this.stamps.length && this.stamps[expired] + this.longestMs < now) expired += 1;
-    if (expired > 0) this.stamps.splice(0, expired);
+    while (expired < this.own.length && this.own[expired] + this.longestMs < now) expired += 1;
+    if (expired > 0) {
+      this.own.splice(0, expired);
+      this.merged = null;
+    }
   }
 }

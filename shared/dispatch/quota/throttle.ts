@@ -8,8 +8,10 @@
  * moment the budget frees instead, and the worker reschedules the message for then, rather than
  * holding a message lock or half-doing a request.
  *
- * The recent calls per API can be exported (`checkpoint`) and counted again in a new process
- * (`restore`), so a restarted worker starts from what the previous one spent (`checkpoint.ts`).
+ * Every process that calls MDE with the app's identity spends one budget, in the state store
+ * (`share`, shared-budget.ts, docs/decisions/0014-one-budget-across-processes.md): each call takes a
+ * slot this process holds there before it is sent, and what the other processes spend counts in this
+ * throttle's windows, so its plans leave them their room.
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +19,6 @@ import type { RateWindow } from '../../config';
 import { type Clock, systemClock } from '../../kernel/clock';
 import { MDE_APIS, type MdeApiName } from '../../mde/api';
 import type { MdeCallScheduler } from '../../mde/client';
-import type { QuotaCheckpoint } from '../../state/store';
 import { ceilingRecord, type DispatchReporter } from '../outcome';
 import { PRIORITY } from '../request';
 import { ApiBudget, type CallBudget, callsPerApi, effectiveWindows, type LearnedCeiling } from './api-budget';
@@ -25,6 +26,7 @@ import { CallLine } from './call-line';
 import { currentReservation } from './current-reservation';
 import { PostLead } from './post-lead';
 import { BudgetShortError, Reservation, type ReservedBudget } from './reservation';
+import { SharedBudget, type ShareOptions } from './shared-budget';
 import { WaitingLine } from './waiting-line';
 
 export interface ThrottleOptions {
@@ -33,6 +35,16 @@ export interface ThrottleOptions {
   clock?: Clock;
   /** Calls in flight per API at once. */
   maxConcurrent?: number;
+  /** The budget shared with every other process through the state store; none: this process alone. */
+  share?: ShareOptions;
+}
+
+/** The throttle's view of one API at a moment: end times of this process's recent calls and a 429 pause. */
+export interface QuotaCheckpoint {
+  api: MdeApiName;
+  /** Epoch ms, ascending. */
+  stamps: number[];
+  pausedUntil: number;
 }
 
 /**
@@ -82,6 +94,7 @@ export class MdeThrottle {
   private readonly holdMs: number;
   private readonly postLead: PostLead;
   private readonly stopping = new AbortController();
+  private readonly shared: SharedBudget | null;
   /** Settles once the previous process's spend is counted (`holdUntil`). */
   private restored: Promise<void> = Promise.resolve();
   /** What every reservation of this throttle spends from. */
@@ -120,6 +133,31 @@ export class MdeThrottle {
     this.budgets = budgets;
     this.lines = lines;
     this.calls = new CallLine(options.maxConcurrent ?? 4);
+    this.shared = options.share
+      ? new SharedBudget(
+          options.share,
+          windows,
+          this.clock,
+          (at) => this.sleepUntil(at),
+          (api, { others, pausedUntil }) => {
+            // The slots others hold, as calls made now: they come back at their holder's next sync,
+            // which this process sees at its own next one.
+            const now = this.clock.now();
+            this.budgets[api].shareWith(
+              [...others.stamps, ...Array<number>(others.held).fill(now)].sort((a, b) => a - b),
+            );
+            this.budgets[api].pauseUntil(pausedUntil);
+          },
+        )
+      : null;
+  }
+
+  /**
+   * Reads what every other process, running or ended, spent of the shared budget (a restarted
+   * worker's predecessor included): nothing when the budget is this process's alone.
+   */
+  refreshShares(): Promise<void> {
+    return this.shared?.refresh() ?? Promise.resolve();
   }
 
   /**
@@ -211,6 +249,7 @@ export class MdeThrottle {
    * (`ApiBudget.rateLimited`); subscribers hear what was learned.
    */
   pause(api: MdeApiName, until: number): void {
+    this.shared?.pause(api, until);
     for (const ceiling of this.budgets[api].rateLimited(this.clock.now(), until))
       for (const listener of this.listeners) listener.learned?.(api, ceiling);
   }
@@ -242,10 +281,14 @@ export class MdeThrottle {
       if (MDE_APIS.includes(api)) this.budgets[api].restore(stamps, pausedUntil);
   }
 
-  /** Calls waiting for a free slot are refused (ThrottleStoppedError); calls already sent end. */
+  /**
+   * Calls waiting for a free slot are refused (ThrottleStoppedError); calls already sent end; the
+   * slots held in the shared budget go back.
+   */
   async stop(): Promise<void> {
     this.stopping.abort(new ThrottleStoppedError());
     await this.calls.stop();
+    await this.shared?.stop();
   }
 
   /** Resolves at `at` on this throttle's clock; rejects with ThrottleStoppedError once stopped. */
@@ -278,13 +321,24 @@ export class MdeThrottle {
     return this.run(api, 0, send);
   }
 
-  /** Runs a call whose slot is taken; the slot is stamped with the moment the call ends. */
+  /**
+   * Runs a call whose slot is taken, once it holds a slot of the shared budget too (a call that gets
+   * none is never sent and its slot goes back); the slot is stamped with the moment the call ends.
+   */
   private run<T>(api: MdeApiName, priority: number, call: () => Promise<T>): Promise<T> {
     return this.calls.run(api, priority, async () => {
       try {
+        await this.shared?.acquire(api);
+      } catch (error) {
+        this.budgets[api].refund();
+        throw error;
+      }
+      try {
         return await call();
       } finally {
-        this.budgets[api].settle(this.clock.now());
+        const at = this.clock.now();
+        this.budgets[api].settle(at);
+        this.shared?.ended(api, at);
         for (const listener of this.listeners) listener.callEnded?.(api);
       }
     });
