@@ -124,40 +124,47 @@ export async function action(request: HttpRequest, context: InvocationContext): 
   return send(await actionOf(session.runtime.api, session.runtime.store, request.params.actionId ?? ''));
 }
 
+/**
+ * A keyed POST about one thing named in the route (an action, a machine): session, body, `parse`, then
+ * `act` answers it for the caller.
+ */
+function bodyEndpoint<Body extends object>(
+  parse: (body: unknown) => Promise<Body | OrderProblem>,
+  act: (session: Session, body: Body, request: HttpRequest) => Promise<ManualAnswer>,
+) {
+  return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const session = await openSession(request, context);
+    if (!isSession(session)) return session;
+    const read = await readOrder(request);
+    if (!('order' in read)) return read;
+    const { isOrderProblem } = await import('../shared/manual/order');
+    const body = await parse(read.order);
+    if (isOrderProblem(body)) return jsonProblem(body.status, body.code, body.message, body.path);
+    return send(await act(session, body, request));
+  });
+}
+
 /** `POST /api/actions/{actionId}/cancel` with `{ reason, force? }` (shared/manual/cancel.ts). */
-export const cancelAction = inInvocation(async function cancelAction(
-  request: HttpRequest,
-  context: InvocationContext,
-): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
-  if (!isSession(session)) return session;
-  const read = await readOrder(request);
-  if (!('order' in read)) return read;
-  const { isOrderProblem, parseCancelBody } = await import('../shared/manual/order');
-  const body = parseCancelBody(read.order);
-  if (isOrderProblem(body)) return jsonProblem(body.status, body.code, body.message, body.path);
-  const { cancelForCaller } = await import('../shared/manual/cancel');
-  const { runtime, caller } = session;
-  return send(await cancelForCaller(runtime, request.params.actionId ?? '', body, caller));
-});
+export const cancelAction = bodyEndpoint(
+  async (body) => (await import('../shared/manual/order')).parseCancelBody(body),
+  async ({ runtime, caller }, body, request) =>
+    (await import('../shared/manual/cancel')).cancelForCaller(
+      runtime,
+      request.params.actionId ?? '',
+      body,
+      caller,
+    ),
+);
 
 /** `POST /api/isolations/{machineId}/extend` with `{ for, reason }` (shared/manual/extend.ts). */
-export async function extendIsolation(
-  request: HttpRequest,
-  context: InvocationContext,
-): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
-  if (!isSession(session)) return session;
-  const read = await readOrder(request);
-  if (!('order' in read)) return read;
-  const { isOrderProblem, parseExtendBody } = await import('../shared/manual/order');
-  const body = parseExtendBody(read.order);
-  if (isOrderProblem(body)) return jsonProblem(body.status, body.code, body.message, body.path);
-  const { extendForCaller } = await import('../shared/manual/extend');
-  const { asOfFor } = await import('../shared/dispatch/steps/expiry');
-  const { runtime, caller } = session;
-  return send(await extendForCaller(runtime, request.params.machineId ?? '', body, caller, asOfFor(runtime)));
-}
+export const extendIsolation = bodyEndpoint(
+  async (body) => (await import('../shared/manual/order')).parseExtendBody(body),
+  async ({ runtime, caller }, body, request) => {
+    const { extendForCaller } = await import('../shared/manual/extend');
+    const { asOfFor } = await import('../shared/dispatch/steps/expiry');
+    return extendForCaller(runtime, request.params.machineId ?? '', body, caller, asOfFor(runtime));
+  },
+);
 
 /** Every manual endpoint, as registered (the OpenAPI test compares docs/openapi.json with this). */
 export const MANUAL_FUNCTIONS = {

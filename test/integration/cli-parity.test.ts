@@ -115,13 +115,12 @@ describe('isolate --contain', () => {
 });
 
 describe('an isolation already under way', () => {
-  it('is reported as followed when adopted, with who posted it and since when, and listed when the wait ends', async () => {
+  it("is reported as followed when adopted (this app's own, from an earlier run), with who posted it and since when", async () => {
     const host = `laptop-offline-07.${DOMAIN}`;
-    // An analyst's isolation of an offline device: Pending until the device reports.
-    const theirs = sim.portalAction(machineOf(host), 'Isolate', {
-      requestor: 'analyst@contoso.com',
-      comment: 'analyst: contain',
-    });
+    // An earlier run posted the isolation of an offline device: Pending until the device reports.
+    const earlier = await cli('isolate', '--host', host, '--comment', 'IR-8', '--wait', '1');
+    expect(earlier.code).toBe(4);
+    const [posted] = actionsOn(host);
     const interrupt = new AbortController();
     const following = cliIn(dir, env, {
       interrupt: interrupt.signal,
@@ -134,14 +133,31 @@ describe('an isolation already under way', () => {
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(
       new RegExp(
-        `^following Isolate action ${theirs.id} on ${host} by analyst@contoso\\.com, Pending since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`,
+        `^following Isolate action ${posted.id} on ${host} by ${posted.requestor}, Pending since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`,
         'm',
       ),
     );
     expect(run.stderr).toContain(
-      `\n  Isolate ${theirs.id} on ${host}, followed (by analyst@contoso.com): mde-isolator status ${theirs.id}\n`,
+      `\n  Isolate ${posted.id} on ${host}, followed (by ${posted.requestor}): mde-isolator status ${posted.id}\n`,
     );
-    // Nothing posted: the analyst's action is the one followed.
+    // Nothing posted again: the earlier action is the one followed.
+    expect(actionsOn(host)).toEqual([expect.objectContaining({ id: posted.id })]);
+  });
+
+  it("is not followed when someone else posted it: an analyst's isolation is theirs, skipped with their name", async () => {
+    const host = `ws-hr-02.${DOMAIN}`;
+    const theirs = sim.portalAction(machineOf(host), 'Isolate', {
+      requestor: 'analyst@contoso.com',
+      comment: 'analyst: contain',
+    });
+    const run = await cli('isolate', '--host', host, '--comment', 'IR-10', '--output', 'tsv', ...FAST);
+    expect(run.code).toBe(0);
+    // Pending or already done, as the loaded machine lets the simulator's action run: theirs either way.
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `already isolated by analyst@contoso\\.com \\(action ${theirs.id}, (Pending|InProgress|Succeeded)\\)`,
+      ),
+    );
     expect(actionsOn(host)).toEqual([expect.objectContaining({ id: theirs.id })]);
   });
 });
