@@ -60,7 +60,10 @@ function summaryOf(report: StoredReport): string {
 
 function write(io: CliIo, options: ReconcileOptions, report: StoredReport | null): void {
   const format = formatOf(options, io);
-  if (format === 'json') return writeJson(io, options, report);
+  if (format === 'json') {
+    writeJson(io, options, report);
+    return;
+  }
   if (report === null) {
     io.stderr.write(
       'reconcile: no reconciliation has run yet: the app runs one on RECONCILE_SCHEDULE (every 15 minutes by default); run one here with --now\n',
