@@ -1,13 +1,16 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { httpRuntime, jsonProblem } from './http-runtime';
+import { jsonProblem } from './http-runtime';
+import { isSession, openSession } from './manual';
 
 /**
- * `GET /api/drift`: the latest reconciliation's report (shared/reconcile/report.ts), keyed like every
- * function but health. 404 before the first reconciliation; 503 while the state store does not answer.
+ * `GET /api/drift`: the latest reconciliation's report (shared/reconcile/report.ts). It names devices and
+ * who released them, so it is guarded like the register it reports on: keyed, and with Easy Auth on the
+ * caller needs the operator role (infra/main.bicep). 404 before the first reconciliation; 503 while the
+ * state store does not answer.
  */
-export async function drift(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const opened = await httpRuntime(context);
-  if ('response' in opened) return opened.response;
+export async function drift(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const opened = await openSession(request, context);
+  if (!isSession(opened)) return opened;
   const { parseReport } = await import('../shared/reconcile/report');
   let document: string | null;
   try {
@@ -26,4 +29,12 @@ export async function drift(_request: HttpRequest, context: InvocationContext): 
   return { status: 200, jsonBody: report };
 }
 
-app.http('drift', { methods: ['GET'], authLevel: 'function', route: 'drift', handler: drift });
+/** As registered: with Easy Auth on, it needs the sign-in the manual operations need (infra/main.bicep). */
+export const DRIFT_FUNCTION = {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'drift',
+  handler: drift,
+} as const;
+
+app.http('drift', { ...DRIFT_FUNCTION, methods: [...DRIFT_FUNCTION.methods] });

@@ -209,7 +209,6 @@ module functionApp 'modules/functionapp.bicep' = {
 // stay anonymous. test/infra checks this list against shared/openapi.json.
 var routesWithoutSignIn = [
   '/api/alerts'
-  '/api/drift'
   '/api/health'
   '/api/health/details'
   '/api/openapi.json'
