@@ -57,11 +57,10 @@ describe('Service Bus adapter against the AMQP peer', () => {
       },
       REQUEST_QUEUE_SETTINGS.maxDeliveryCount + 1,
     );
-    await new ServiceBusRequestQueue({ connectionString: peer.connectionString }, QUEUE).send({
-      messageId: 'stuck',
-      body: {} as never,
-      applicationProperties: {},
-    });
+    const requests = new ServiceBusRequestQueue({ connectionString: peer.connectionString }, QUEUE);
+    await requests.send({ messageId: 'stuck', body: {} as never, applicationProperties: {} });
+    // Its own client: left open, it would keep reconnecting to the stopped peer and keep jest alive.
+    await requests.close();
     for (let delivery = 1; delivery <= REQUEST_QUEUE_SETTINGS.maxDeliveryCount; delivery += 1) {
       await until(() => counts.length === delivery);
       peer.advance(REQUEST_QUEUE_SETTINGS.lockDurationMs);
