@@ -9,15 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EMULATOR_ACCOUNT_KEY, EMULATOR_ACCOUNT_NAME } from 'azurite/dist/src/common/utils/constants';
 
 /**
- * Azurite's published development account: the key is public, printed in Microsoft's Azurite page,
- * and opens nothing but a local emulator.
+ * Azurite's published development account, taken from Azurite itself rather than written here: the key
+ * is public (Microsoft's Azurite page) and opens nothing but a local emulator.
  * https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key
  */
-const ACCOUNT = 'devstoreaccount1';
-const ACCOUNT_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const ACCOUNT = EMULATOR_ACCOUNT_NAME;
+const ACCOUNT_KEY = EMULATOR_ACCOUNT_KEY.toString('base64');
 /** What the Table service prints once it listens: alone (table/main.js), or last of the three (azurite.js). */
 const STARTED = /successfully started|Table service is successfully listening/i;
 /** Azurite's default ports, which `UseDevelopmentStorage=true` names. */

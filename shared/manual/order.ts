@@ -251,17 +251,26 @@ export interface CancelBody {
   force: boolean;
 }
 
-export function parseCancelBody(body: unknown): CancelBody | OrderProblem {
+/** A small JSON object with only `fields`, read by `read`; any problem is the caller's 400/422. */
+function parseSmallBody<Body>(
+  body: unknown,
+  fields: string[],
+  read: (record: Record<string, unknown>) => Body,
+): Body | OrderProblem {
   try {
     const record = ensureObject(body);
-    onlyKnown(record, ['reason', 'force']);
-    return {
-      reason: boundedText(record, 'reason', REASON_MAX, true) as string,
-      force: flag(record, 'force'),
-    };
+    onlyKnown(record, fields);
+    return read(record);
   } catch (error) {
     return problemOf(error);
   }
+}
+
+export function parseCancelBody(body: unknown): CancelBody | OrderProblem {
+  return parseSmallBody(body, ['reason', 'force'], (record) => ({
+    reason: boundedText(record, 'reason', REASON_MAX, true) as string,
+    force: flag(record, 'force'),
+  }));
 }
 
 /** `POST /api/isolations/{machineId}/extend`: how much later the time box ends, and why (required). */
@@ -271,16 +280,10 @@ export interface ExtendBody {
 }
 
 export function parseExtendBody(body: unknown): ExtendBody | OrderProblem {
-  try {
-    const record = ensureObject(body);
-    onlyKnown(record, ['for', 'reason']);
-    return {
-      byMs: durationOf(record, 'for', true) as number,
-      reason: boundedText(record, 'reason', REASON_MAX, true) as string,
-    };
-  } catch (error) {
-    return problemOf(error);
-  }
+  return parseSmallBody(body, ['for', 'reason'], (record) => ({
+    byMs: durationOf(record, 'for', true) as number,
+    reason: boundedText(record, 'reason', REASON_MAX, true) as string,
+  }));
 }
 
 export function isOrderProblem<T extends object>(value: T | OrderProblem): value is OrderProblem {
