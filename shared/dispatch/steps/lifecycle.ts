@@ -25,10 +25,17 @@ import type { ClaimKeeper } from '../claim-keeper';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
 import { BudgetShortError } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
-import type { IsolationRequest, StoreOutage } from '../request';
+import {
+  type ActionRequest,
+  type IsolationRequest,
+  type StoreOutage,
+  type TrackedAction,
+  trackingRequestFor,
+} from '../request';
 import { type DispatchTiming, transientRetryDelayMs } from '../timing';
 import { type DeadLetterRecord, messageFor, type RequestQueue } from '../transport/queue';
 import { closeStep, coalescedInto, keyOf } from './coalesce';
+import type { Ending } from './ending';
 
 export type FailurePlan =
   | { kind: 'defer'; at: number; why: string; storeOutage?: StoreOutage }
@@ -165,6 +172,27 @@ export class RequestLifecycle {
     private readonly store: StateStore,
     private readonly claims: ClaimKeeper,
   ) {}
+
+  /** Carries out how a step of the request's life (worker.ts) ended it. */
+  async end(ending: Ending): Promise<void> {
+    switch (ending.end) {
+      case 'outcome':
+        return this.finish(ending.request, ending.details);
+      case 'deferred':
+        return this.defer(ending.request, ending.at, ending.why);
+      case 'absorbed':
+        return this.absorbed(ending.request, ending.carrier);
+      case 'tracked':
+        return this.track(ending.request, ending.tracked);
+    }
+  }
+
+  /** The request's outcome now depends on MDE's action: tracking reports it when it ends. */
+  private async track(request: ActionRequest, tracked: TrackedAction): Promise<void> {
+    const tracking = trackingRequestFor(request, tracked);
+    const firstPoll = this.clock.now() + this.timing.trackFirstPollMs;
+    await this.queue.schedule(messageFor(tracking), new Date(firstPoll));
+  }
 
   /**
    * The request's one outcome record. Its device key stops holding the request first (under the

@@ -9,8 +9,9 @@ import type { Clock } from '../../kernel/clock';
 import type { IsolationPolicy } from '../../policy/types';
 import { type IsolationRecord, type LedgerRecord, LIST_MAX, type StateStore } from '../../state/store';
 import type { DispatchReporter } from '../outcome';
-import { PRIORITY, type TrackedAction, type TrackRequest } from '../request';
+import { type ActionRequest, PRIORITY, type TrackedAction, type TrackRequest } from '../request';
 import { messageFor, type RequestQueue } from '../transport/queue';
+import type { Ending } from './ending';
 
 export interface ResumeDeps {
   store: StateStore;
@@ -125,4 +126,14 @@ export function resumedTracking(
     receivedAt: record.requestedAt || new Date(now).toISOString(),
     tracking,
   };
+}
+
+/**
+ * Redelivered or retried after this request's own POST or adoption, in this process or an earlier
+ * one, while the action is followed: its tracking is queued again, never a second action. Once it
+ * ended, a redelivery is judged against MDE's list like any request (null: it goes on).
+ */
+export async function followedAlready(store: StateStore, request: ActionRequest): Promise<Ending | null> {
+  const own = await store.actions.forRequest(request.requestId);
+  return own?.open ? { end: 'tracked', request, tracked: trackedFromLedger(own) } : null;
 }

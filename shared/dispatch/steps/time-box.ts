@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NormalizedAlert } from '../../alerts/model';
+import type { Clock } from '../../kernel/clock';
 import type { MachineAction } from '../../mde/types';
 import type { IsolationRecord, StateStore } from '../../state/store';
 import {
@@ -20,6 +21,7 @@ import {
   priorityOf,
 } from '../request';
 import { messageFor, type RequestQueue } from '../transport/queue';
+import { deferred, type Ending } from './ending';
 import { tookEffectAt } from './expiry';
 import type { ReleaseProvenance } from './provenance';
 
@@ -95,6 +97,22 @@ export function timeBoxWaitsUntil(
     return null;
   const ends = Date.parse(record.expiresAt);
   return ends > now ? ends : null;
+}
+
+/**
+ * A time-box release whose isolation was extended waits for the new end, before it takes the device
+ * key: until then it holds nothing. Null when it goes on (no time box, or it is due).
+ */
+export async function timeBoxDue(
+  { store, clock }: { store: StateStore; clock: Clock },
+  request: ActionRequest,
+): Promise<Ending | null> {
+  if (!request.timeBox) return null;
+  const machineId = request.device.mdeDeviceId;
+  const record = machineId ? await store.register.get(machineId) : null;
+  const until = timeBoxWaitsUntil(record, request.timeBox, clock.now());
+  if (until === null) return null;
+  return deferred(request, until, `the time box was extended to ${new Date(until).toISOString()}`);
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * What the steps of a request's life (worker.ts) share: their dependencies, the request on its
+ * resolved machine, and the plan it posts.
+ */
+import type { Clock } from '../../kernel/clock';
+import type { MdeApi } from '../../mde/api';
+import type { AppIdentity } from '../../mde/app-identity';
+import type { Machine } from '../../mde/types';
+import type { Decision, IsolationPolicy } from '../../policy/types';
+import type { StateStore } from '../../state/store';
+import type { ClaimKeeper } from '../claim-keeper';
+import type { MdeThrottle } from '../quota/throttle';
+import type { ActionRequest } from '../request';
+import type { DispatchTiming } from '../timing';
+import type { RequestQueue } from '../transport/queue';
+import type { AsOf } from './expiry';
+import type { RequestLifecycle } from './lifecycle';
+import type { RecentActions } from './recent-actions';
+import type { DeviceResolver } from './resolve';
+
+export interface WorkerDeps {
+  api: MdeApi;
+  policy: IsolationPolicy;
+  queue: RequestQueue;
+  throttle: MdeThrottle;
+  resolver: DeviceResolver;
+  store: StateStore;
+  lifecycle: RequestLifecycle;
+  timing: DispatchTiming;
+  clock: Clock;
+  /** The pre-POST history check, read for many machines at once. */
+  recent: RecentActions;
+  /** Who this app is to MDE: whose isolation a release would end (provenance.ts). */
+  identity: Pick<AppIdentity, 'clientId'>;
+  /** This process's holder lease, which the device key's and the machine's claims live by. */
+  claims: ClaimKeeper;
+  /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
+  platformLiftMs: number;
+}
+
+/** One request on its resolved machine, as the steps pass it on. */
+export interface Target {
+  request: ActionRequest;
+  verb: 'isolate' | 'release';
+  machine: Machine;
+}
+
+/** What the worker posts: the device-level decision (none for a release), its comment and reason. */
+export interface Plan {
+  decision: Decision | null;
+  comment: string;
+  reason: string;
+}
+
+/** The machine an outcome names. */
+export function where(machine: Machine) {
+  return { machineId: machine.id, computerDnsName: machine.computerDnsName };
+}
+
+/** Now, for what is in force (expiry.ts). */
+export function asOf({ clock, platformLiftMs }: Pick<WorkerDeps, 'clock' | 'platformLiftMs'>): AsOf {
+  return { now: clock.now(), platformLiftMs };
+}
