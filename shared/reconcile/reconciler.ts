@@ -159,7 +159,10 @@ export class Reconciler {
         now,
         platformLiftMs,
       });
-      if (judged.kind === 'confirmed') confirmed += 1;
+      if (judged.kind === 'confirmed') {
+        confirmed += 1;
+        if (IN_FORCE_STATES.includes(record.state)) await this.confirm(record, now);
+      }
       if (judged.kind === 'unseen') unseen += 1;
       if (judged.kind !== 'drift') continue;
       const { drift } = judged;
@@ -179,6 +182,25 @@ export class Reconciler {
       reporter.note('warn', { event: 'isolation-drift', ...drift });
     }
     return { confirmed, unseen, drifts };
+  }
+
+  /**
+   * MDE's list shows the isolation the register names still in force: `confirmedAt` says when (no
+   * step in the record's history). Only isolations in force: a record at rest is mostly "confirmed"
+   * by finding nothing, and there may be a hundred times more of them, each a store write per run.
+   * A record that changed since it was read is left to the next run.
+   */
+  private async confirm(record: IsolationRecord, now: number): Promise<void> {
+    await this.deps.store.register.record(
+      {
+        machineId: record.machineId,
+        state: record.state,
+        requestId: record.requestId,
+        reason: 'reconciliation: MDE lists this isolation in force',
+        confirmedAt: new Date(now).toISOString(),
+      },
+      { onlyFrom: [record.state], sameRequest: true },
+    );
   }
 
   private async defer(order: ReconcileOrder, retryAt: number): Promise<void> {

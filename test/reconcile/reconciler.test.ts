@@ -117,6 +117,9 @@ it('finds, classifies and corrects each kind of drift with one list call, postin
   const offline = await ourIsolation({ offline: true });
   h.sim.advanceTime(3 * DAY + 60_000);
 
+  const confirmedBefore = await h.runtime.store.register.get(confirmed.machineId);
+  expect(confirmedBefore?.confirmedAt).toBeNull();
+
   h.sim.resetCalls();
   const { run, notes } = reconcilerAt(0);
   const report = await run();
@@ -144,6 +147,13 @@ it('finds, classifies and corrects each kind of drift with one list call, postin
   // The register says what MDE says; a person's release stays a release.
   expect(await stateOf(released.machineId)).toBe('released');
   expect(await stateOf(confirmed.machineId)).toBe('isolated');
+  // The isolation MDE still lists in force is confirmed by this run, with no step in its history.
+  expect(await h.runtime.store.register.get(confirmed.machineId)).toMatchObject({
+    confirmedAt: report?.startedAt,
+    history: confirmedBefore?.history,
+  });
+  // A corrected record is not confirmed.
+  expect((await h.runtime.store.register.get(released.machineId))?.confirmedAt).toBeNull();
   expect(await stateOf(offline.machineId)).toBe('timed-out');
   expect((await h.runtime.store.register.get(superseded.machineId))?.actions[0]).toMatchObject({
     requestor: 'analyst@contoso.com',
