@@ -3,8 +3,8 @@
  * simulator does so on its clock, which the app's runtime shares here. An alert after the lift is
  * decided like any alert on a device that is not isolated, and the register knows the end in advance.
  */
-import { recordPlatformLifts } from '../../shared/dispatch/steps/lift';
 import { DAY_MS } from '../../shared/kernel/clock';
+import { parseReport } from '../../shared/reconcile/report';
 import { type Harness, isolateRequest, releaseRequest, startHarness } from './harness';
 
 const HOUR = 3_600_000;
@@ -65,36 +65,41 @@ describe('the seven-day platform lift', () => {
     expect(h.actionsOn(machineId, 'Unisolate')).toHaveLength(0);
   });
 
-  it('records let-lift at the lift: the register says lifted, an event is reported, nothing is posted', async () => {
+  it('records let-lift at the lift by reconciliation: the register says lifted, an event is reported, nothing is posted', async () => {
     const machineId = h.machineId('ws-finance-01.contoso.local');
     expect(await handle(isolateRequest(h, { mdeDeviceId: machineId }))).toEqual([
       expect.objectContaining({ outcome: 'succeeded' }),
     ]);
     const record = await h.runtime.store.register.get(machineId);
-    expect(record).toMatchObject({ state: 'isolated', expiresBy: 'platform-lift' });
-    const events: Record<string, unknown>[] = [];
-    const reporter = { note: (_level: string, event: Record<string, unknown>) => events.push(event) };
+    expect(record).toMatchObject({ state: 'isolated', expiresBy: 'platform-lift', confirmedAt: null });
+    const reconcile = async () => {
+      h.notes.length = 0;
+      await h.runtime.requestReconciliation('timer');
+      await h.settle();
+      return (await h.runtime.store.register.get(machineId)) ?? undefined;
+    };
 
-    const stateOf = async () => (await h.runtime.store.register.get(machineId))?.state;
-    // The earlier cases' isolations are past their lift already: they are recorded on the first run.
+    // An hour before the lift: MDE still lists the isolation in force, and the run confirms it.
     h.sim.advanceTime(7 * DAY_MS - HOUR);
-    await recordPlatformLifts(h.runtime.store, reporter, h.sim.now());
-    expect(await stateOf()).toBe('isolated');
-    events.length = 0;
+    expect(await reconcile()).toMatchObject({
+      state: 'isolated',
+      confirmedAt: parseReport(await h.runtime.store.drift.latest())?.startedAt,
+    });
+
     h.sim.advanceTime(2 * HOUR);
     const posts = h.sim.calls().filter((c) => c.method === 'POST').length;
-    expect(await recordPlatformLifts(h.runtime.store, reporter, h.sim.now())).toBe(1);
-
-    expect(await h.runtime.store.register.get(machineId)).toMatchObject({
+    expect(await reconcile()).toMatchObject({
       state: 'lifted',
       expiresAt: null,
       requestId: record?.requestId,
     });
-    expect(events).toEqual([
-      expect.objectContaining({ event: 'isolation-lifted', machineId, liftedAt: record?.expiresAt }),
+    const [isolation] = h.actionsOn(machineId, 'Isolate');
+    expect(h.notes.filter((n) => n.event === 'isolation-drift' && n.machineId === machineId)).toEqual([
+      expect.objectContaining({ kind: 'lifted-by-platform', actionId: isolation.id, correctedTo: 'lifted' }),
     ]);
     expect(h.sim.calls().filter((c) => c.method === 'POST')).toHaveLength(posts);
     // Once lifted, a later run finds nothing more to record.
-    expect(await recordPlatformLifts(h.runtime.store, reporter, h.sim.now())).toBe(0);
+    expect(await reconcile()).toMatchObject({ state: 'lifted' });
+    expect(h.notes.filter((n) => n.event === 'isolation-drift' && n.machineId === machineId)).toEqual([]);
   });
 });
