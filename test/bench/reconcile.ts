@@ -5,7 +5,8 @@
  * machineactions calls it made, actions read per call (target: at least 500), its share of the
  * machineactions hour budget (1,500 calls; target: at most 10 %), and its wall time. The embedded
  * store leaves out Table Storage's latency: the store bench (`npm run bench -- store`) gives that per
- * operation (a reconciliation reads the register by pages of 1,000 and writes one record per drift).
+ * operation (a reconciliation reads the register by pages of 1,000 and writes one record per drift and
+ * one per isolation in force it confirms: `confirmedAt`).
  */
 import { performance } from 'node:perf_hooks';
 import { loadPolicy } from '../../shared/policy/load';

@@ -77,22 +77,25 @@ export class IsolationWorker {
     );
   }
 
-  /** Steps 5–7, within the reservation. */
+  /** Step 5, within the reservation; then the machine's steps, under this process's lock on it. */
   private async onMachine(request: ActionRequest): Promise<void> {
-    const target = await resolveDevice(this.deps.resolver, request);
-    if (isEnding(target)) return this.end(target);
-    await this.machineLocks.run(target.go.machine.id, async () => {
-      const plan = await decideOnMachine(this.deps, target.go);
-      if (isEnding(plan)) return this.end(plan);
-      // Issue 24's approval hold goes here: a plan that needs a person's approval ends held, before
-      // the dry run, the machine claim and the POST.
-      const dryRunBy = dryRunCause(this.deps, target.go, plan.go);
-      if (dryRunBy) return this.end(await endAsDryRun(this.deps, target.go, plan.go, dryRunBy));
-      const busy = await withMachineClaim(this.deps, target.go, (term) =>
-        this.checkAndPost(target.go, plan.go, term),
-      );
-      if (busy) return this.end(busy);
-    });
+    const resolved = await resolveDevice(this.deps.resolver, request);
+    if (isEnding(resolved)) return this.end(resolved);
+    const target = resolved.go;
+    await this.machineLocks.run(target.machine.id, () => this.decideAndPost(target));
+  }
+
+  /** Steps 6–7; then steps 8–12, holding the machine's claim in the store. */
+  private async decideAndPost(target: Target): Promise<void> {
+    const decided = await decideOnMachine(this.deps, target);
+    if (isEnding(decided)) return this.end(decided);
+    const plan = decided.go;
+    // Issue 24's approval hold goes here: a plan that needs a person's approval ends held, before
+    // the dry run, the machine claim and the POST.
+    const dryRunBy = dryRunCause(this.deps, target, plan);
+    if (dryRunBy) return this.end(await endAsDryRun(this.deps, target, plan, dryRunBy));
+    const busy = await withMachineClaim(this.deps, target, (term) => this.checkAndPost(target, plan, term));
+    if (busy) return this.end(busy);
   }
 
   /** Steps 8–12, holding the machine's claim. */
