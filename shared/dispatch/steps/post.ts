@@ -15,7 +15,7 @@ import { adopt, trackedAction } from './follow';
 import { judgePriorActions } from './idempotency';
 import { asOf, type Plan, type Target, type WorkerDeps, where } from './life';
 import { RESTRICTED_DEVICE_RULE } from './lifecycle';
-import { ownership, refuseConflict } from './prior-actions';
+import { ownership, refuseConflict, skipped } from './prior-actions';
 import { recordFollowed } from './register';
 
 /** `term`: the term of this process's lease (claim-keeper.ts) in which it took the machine's claim. */
@@ -78,12 +78,7 @@ async function afterRefusedPost(
   const open = judgePriorActions(target.verb, current ?? [], asOf(deps), await ownership(deps, ledger));
   if (open.kind === 'adopt') return adopt(deps, target, plan, open.action);
   if (open.kind === 'skip' && !isTerminal(open.action.status))
-    return outcome(target.request, {
-      ...where(target.machine),
-      outcome: 'skipped',
-      actionId: open.action.id,
-      reason: open.reason,
-    });
+    return skipped(target, open.action.id, open.reason);
   // The action in progress is the opposite one: the same refusal as before posting.
   if (open.kind === 'conflict') return refuseConflict(target, open.action.id, open.reason);
   // MDE's list does not show the action yet: retried with backoff (planAfterFailure), by which

@@ -102,12 +102,7 @@ export async function answeredByHistory(
     case 'conflict':
       return refuseConflict(target, judged.action.id, judged.reason);
     case 'skip':
-      return outcome(target.request, {
-        ...where(target.machine),
-        outcome: 'skipped',
-        actionId: judged.action.id,
-        reason: judged.reason,
-      });
+      return skipped(target, judged.action.id, judged.reason);
     case 'post':
       return null;
   }
@@ -125,6 +120,11 @@ export async function ownership(
 /** The machine's actions that may have been created since the request came in (idempotency.ts). */
 export function actionsSinceReceipt({ request }: Target, { history, ledger }: ActionsSeen): MachineAction[] {
   return actionsSince(history, request.receivedAt, mdeTimeBefore(ledger, request.receivedAt));
+}
+
+/** Nothing to post: MDE's list already answers the request (already isolated, not isolated, …). */
+export function skipped({ request, machine }: Target, actionId: string, reason: string): Ending {
+  return outcome(request, { ...where(machine), outcome: 'skipped', actionId, reason });
 }
 
 /**
