@@ -7,6 +7,7 @@
 import { metrics } from '@opentelemetry/api';
 import { GAUGES } from '../../shared/dispatch/gauges';
 import { METRICS } from '../../shared/dispatch/metrics';
+import { contractProblems } from '../../shared/kernel/record-fields';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import { startAzureMonitorTelemetry, type Telemetry } from '../../shared/telemetry/azure-monitor';
 import { readTelemetrySettings, TelemetrySettingsError } from '../../shared/telemetry/settings';
@@ -26,6 +27,26 @@ describe('telemetry settings', () => {
     expect(readTelemetrySettings({})).toBeNull();
     jest.isolateModules(() => require('../../functions/telemetry'));
     expect(metrics.getMeterProvider().constructor.name).toBe('NoopMeterProvider');
+  });
+
+  it('leaves telemetry off on a setting it cannot use, with one record naming the setting', () => {
+    const written = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    process.env.APPLICATIONINSIGHTS_CONNECTION_STRING = 'InstrumentationKey=s3cr3t';
+    let lines: unknown[][];
+    try {
+      jest.isolateModules(() => require('../../functions/telemetry'));
+      lines = [...written.mock.calls];
+    } finally {
+      delete process.env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+      written.mockRestore();
+    }
+    expect(metrics.getMeterProvider().constructor.name).toBe('NoopMeterProvider');
+    expect(lines).toHaveLength(1);
+    const record = JSON.parse(String(lines[0][0]));
+    expect(record).toMatchObject({ event: 'telemetry-not-started', level: 'error' });
+    expect(record.why).toMatch(/^APPLICATIONINSIGHTS_CONNECTION_STRING /);
+    expect(JSON.stringify(record)).not.toContain('s3cr3t');
+    expect(contractProblems(record)).toEqual([]);
   });
 
   it('signs in with the managed identity the authentication string names', () => {
