@@ -22,6 +22,7 @@ import {
   endVerb,
   formatOf,
   type OutputFlags,
+  ROW_FORMATS,
   rowsText,
   withOutputOptions,
   writeJson,
@@ -96,7 +97,7 @@ export function registerAudit(program: Command, cli: CliContext): void {
       '--limit <n>',
       `events at most, newest first (default ${AUDIT_DEFAULT_LIMIT}, at most ${LIST_MAX})`,
     );
-  withOutputOptions(command).action(async (options: AuditOptions) => {
+  withOutputOptions(command, ROW_FORMATS).action(async (options: AuditOptions) => {
     cli.exitWith(await runAudit(options, cli.io));
   });
 }

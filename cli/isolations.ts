@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import { ISOLATION_STATES, type IsolationRecord, type IsolationState } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
-import { type Column, formatOf, type OutputFlags, rowsText, withOutputOptions, writeJson } from './output';
+import {
+  type Column,
+  formatOf,
+  type OutputFlags,
+  ROW_FORMATS,
+  rowsText,
+  withOutputOptions,
+  writeJson,
+} from './output';
 import { openReads } from './read-session';
 
 export interface IsolationsOptions extends OutputFlags {
@@ -78,7 +86,7 @@ export function registerIsolations(program: Command, cli: CliContext): void {
     .command('isolations')
     .description('list the isolation register: devices this app isolated or released, state, who and why')
     .option('--state <state>', `only records in this state (${ISOLATION_STATES.join(', ')})`);
-  withExamples(withOutputOptions(command), [
+  withExamples(withOutputOptions(command, ROW_FORMATS), [
     'mde-isolator isolations --state isolated',
     'mde-isolator isolations -o tsv | cut -f1,5',
   ]).action(async (options: IsolationsOptions) => {

@@ -8,7 +8,15 @@ import type { Machine } from '../shared/mde/types';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
 import { mdeErrorText } from './mde-error-text';
-import { type Column, formatOf, type OutputFlags, rowsText, withOutputOptions, writeJson } from './output';
+import {
+  type Column,
+  formatOf,
+  type OutputFlags,
+  ROW_FORMATS,
+  rowsText,
+  withOutputOptions,
+  writeJson,
+} from './output';
 import { openReads } from './read-session';
 
 /**
@@ -70,7 +78,7 @@ export function registerLookup(program: Command, cli: CliContext): void {
     .command('lookup')
     .description('list every MDE machine record for a host name or FQDN (ids, last seen), to pick one by id')
     .argument('<name>', 'host name (matches NAME and NAME.*) or FQDN (exact)');
-  withExamples(withOutputOptions(command), [
+  withExamples(withOutputOptions(command, ROW_FORMATS), [
     'mde-isolator lookup kiosk-12',
     'mde-isolator lookup web1.contoso.local -o json -q id,lastSeen',
   ]).action(async (name: string, options: OutputFlags) => {

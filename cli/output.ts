@@ -1,7 +1,7 @@
 /**
  * How a verb prints its result, the same for every verb that uses it (as `gh` and `az` do): a table
  * on a terminal, tab-separated values without borders on a pipe, `-o/--output table|json|tsv` to
- * choose (`--json` kept as an alias), `-q/--query FIELDS` to keep only some fields of the JSON, and
+ * choose (and `csv` for the verbs whose result is rows alone), `--json` kept as an alias, `-q/--query FIELDS` to keep only some fields of the JSON, and
  * `--wide`. A table fits the terminal (its width, else COLUMNS, else 80): columns a verb marks
  * optional are dropped below a width, cells wrap between words and a word too long is cut with "…",
  * ids are shortened and times shown local to the minute unless `--wide`. TSV and JSON always carry
@@ -9,11 +9,14 @@
  */
 import Table from 'cli-table3';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { stringify } from 'csv-stringify/sync';
 import { isRecord } from '../shared/kernel/records';
 import { type CliIo, EXIT } from './context';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'tsv'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** What a verb whose result is rows alone (printed with `rowsText`) takes: CSV as well. */
+export const ROW_FORMATS = [...OUTPUT_FORMATS, 'csv'] as const;
+export type OutputFormat = (typeof ROW_FORMATS)[number];
 
 export interface OutputFlags {
   output?: OutputFormat;
@@ -78,14 +81,17 @@ function parseQuery(value: string): string[][] {
   });
 }
 
-/** Adds `-o/--output`, `--json`, `-q/--query` and `--wide` to a verb. */
-export function withOutputOptions(command: Command): Command {
+/** Adds `-o/--output` (one of `formats`), `--json`, `-q/--query` and `--wide` to a verb. */
+export function withOutputOptions(
+  command: Command,
+  formats: readonly OutputFormat[] = OUTPUT_FORMATS,
+): Command {
+  const named = `${formats.slice(0, -1).join(', ')} or ${formats[formats.length - 1]}`;
   return command
     .addOption(
-      new Option(
-        '-o, --output <format>',
-        'table, json or tsv (default: table on a terminal, tsv on a pipe)',
-      ).choices(OUTPUT_FORMATS),
+      new Option('-o, --output <format>', `${named} (default: table on a terminal, tsv on a pipe)`).choices(
+        formats,
+      ),
     )
     .option('--json', 'same as --output json')
     .addOption(
@@ -267,8 +273,23 @@ export function renderTsv(columns: Column[], rows: string[][]): string {
 }
 
 /**
- * `rows` (full values) as the format asks: a table that fits the terminal, or TSV. `empty` is what a
- * table says when there is no row (TSV prints its header line alone).
+ * RFC 4180 CSV with a header line (https://www.rfc-editor.org/rfc/rfc4180): CRLF line ends, a value
+ * with a comma, quote or line break quoted. Values come from alerts an attacker may write, and a
+ * spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, tab or CR as a formula: such a cell
+ * gets a leading `'` (OWASP "CSV Injection").
+ */
+export function renderCsv(columns: Column[], rows: string[][]): string {
+  return stringify([columns.map((c) => c.head), ...rows], {
+    record_delimiter: 'windows',
+    // The library quotes a value holding the record delimiter (CRLF) only; a bare LF or CR must be quoted too.
+    quoted_match: /[\r\n]/,
+    escape_formulas: true,
+  });
+}
+
+/**
+ * `rows` (full values) as the format asks: a table that fits the terminal, TSV or CSV. `empty` is
+ * what a table says when there is no row (TSV and CSV print their header line alone).
  */
 export function rowsText(
   io: CliIo,
@@ -279,6 +300,7 @@ export function rowsText(
   empty = '',
 ): string {
   if (format === 'tsv') return renderTsv(columns, rows);
+  if (format === 'csv') return renderCsv(columns, rows);
   if (rows.length === 0) return empty && `${empty}\n`;
   return renderTable(columns, rows, tableWidth(io, flags.wide), flags.wide ?? false);
 }

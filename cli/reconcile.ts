@@ -15,6 +15,7 @@ import {
   fitLine,
   formatOf,
   type OutputFlags,
+  ROW_FORMATS,
   rowsText,
   withOutputOptions,
   writeJson,
@@ -140,7 +141,7 @@ export function registerReconcile(program: Command, cli: CliContext): void {
       "show the latest reconciliation of the register with MDE's actions: what drifted and how it was corrected",
     )
     .option('--now', 'run a reconciliation in this process first (a few machineactions calls)');
-  withOutputOptions(command).action(async (options: ReconcileOptions) => {
+  withOutputOptions(command, ROW_FORMATS).action(async (options: ReconcileOptions) => {
     cli.exitWith(await runReconcile(options, cli.io));
   });
 }

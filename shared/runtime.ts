@@ -16,6 +16,7 @@ import { type Meter, metrics } from '@opentelemetry/api';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
+import { observeGauges } from './dispatch/gauges';
 import { withMetrics } from './dispatch/metrics';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
@@ -23,6 +24,7 @@ import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
+import { breakerLimits } from './dispatch/steps/blast-radius';
 import { releaseDueTimeBoxes } from './dispatch/steps/time-box';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
@@ -269,10 +271,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? systemClock;
   const inline = mode === 'inline' ? new InProcessQueue({ clock }) : null;
   const queue: RequestQueue = inline ?? serviceBusQueue(config, credential, options.serviceBus);
-  const baseReporter = withMetrics(
-    options.reporter ?? jsonLinesReporter,
-    options.meter ?? metrics.getMeter('mde-isolator'),
-  );
+  const meter = options.meter ?? metrics.getMeter('mde-isolator');
+  const baseReporter = withMetrics(options.reporter ?? jsonLinesReporter, meter);
+  const stopGauges = observeGauges(meter, {
+    quota: () => throttle.usage(),
+    breaker: () => store.breaker.status(breakerLimits(policy)),
+  });
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {
         credential,
@@ -381,6 +385,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await throttle.stop();
       await claims.stop();
       stopNoting();
+      stopGauges();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
     },

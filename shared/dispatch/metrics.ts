@@ -1,9 +1,10 @@
 /**
  * Metrics of what dispatch reports, through the OpenTelemetry API: requests by outcome, time to
- * isolate, 429s met, retries and dead letters. Without a MeterProvider registered (the CLI, tests,
+ * isolate, 429s met, retries, dead letters and drift found by reconciliations. Without a MeterProvider registered (the CLI, tests,
  * a deployment without telemetry set up) the API's meter records nothing and costs next to nothing.
  * Dimensions are low-cardinality only: outcome, action, mode, rule (bounded by the policy) and the
- * dead-letter reason code; never a device, an alert or a request.
+ * dead-letter reason code, the drift's kind; never a device, an alert or a request. The quota and
+ * breaker gauges are in gauges.ts.
  */
 import type { Meter } from '@opentelemetry/api';
 import type { DispatchReporter } from './outcome';
@@ -16,6 +17,7 @@ export const METRICS = {
   rateLimited: 'mde_isolator.rate_limited',
   retries: 'mde_isolator.retries',
   deadLetters: 'mde_isolator.dead_letters',
+  driftFound: 'mde_isolator.drift_found',
 } as const;
 
 /** `inner`, with every outcome and note also counted on `meter`. */
@@ -35,6 +37,9 @@ export function withMetrics(inner: DispatchReporter, meter: Meter): DispatchRepo
   });
   const deadLetters = meter.createCounter(METRICS.deadLetters, {
     description: 'Dead-letter records written',
+  });
+  const driftFound = meter.createCounter(METRICS.driftFound, {
+    description: 'Differences a reconciliation found between the register and MDE, by kind',
   });
   return {
     outcome(record) {
@@ -56,6 +61,7 @@ export function withMetrics(inner: DispatchReporter, meter: Meter): DispatchRepo
     note(level, record) {
       if (record.event === 'isolation-retry') retries.add(1);
       if (record.event === 'isolation-dead-letter') deadLetters.add(1, { reason: String(record.reason) });
+      if (record.event === 'isolation-drift') driftFound.add(1, { kind: String(record.kind) });
       inner.note(level, record);
     },
   };

@@ -19,6 +19,9 @@ export const RULES: ImportRules = {
     { name: 'settings', members: ['shared/config.ts'] },
     { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },
+    // Export to Azure Monitor, signed in with the MDE adapter's credential; dispatch counts through
+    // @opentelemetry/api alone and never sees it.
+    { name: 'telemetry', members: ['shared/telemetry/'] },
     { name: 'policy', members: ['shared/policy/'] },
     // The worker and intake decide with the shared breaker, the register and the ledgers, so the store
     // sits below dispatch: its contract (state/store.ts) and both adapters, the SDK kept in theirs.
@@ -50,6 +53,14 @@ export const RULES: ImportRules = {
     '@azure/data-tables': { files: ['shared/state/table.ts', 'shared/state/settings.ts'] },
     axios: { files: ['shared/http/json-client.ts'] },
     bottleneck: { files: ['shared/dispatch/quota/call-line.ts'] },
+    // The exporter set-up (docs/decisions/0025-opentelemetry-exporter-at-app-start.md); the rest of the
+    // app counts through @opentelemetry/api.
+    '@azure/monitor-opentelemetry-exporter': { files: ['shared/telemetry/azure-monitor.ts'] },
+    '@azure/functions-opentelemetry-instrumentation': { files: ['shared/telemetry/azure-monitor.ts'] },
+    '@opentelemetry/resources': { files: ['shared/telemetry/azure-monitor.ts'] },
+    '@opentelemetry/sdk-logs': { files: ['shared/telemetry/azure-monitor.ts'] },
+    '@opentelemetry/sdk-metrics': { files: ['shared/telemetry/azure-monitor.ts'] },
+    '@opentelemetry/sdk-trace-node': { files: ['shared/telemetry/azure-monitor.ts'] },
   },
   exceptions: {
     // The demo replays the sample payloads, which live with the tests; they move out of test/ with

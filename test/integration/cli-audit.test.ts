@@ -1,6 +1,6 @@
 /**
  * `mde-isolator audit` reads the store the app writes: with AzureWebJobsStorage (a real Azurite) the
- * CLI sees the history another process wrote, in every format, within 80 columns, and refuses a bad
+ * CLI sees the history another process wrote, in every format (CSV too), within 80 columns, and refuses a bad
  * flag in one line with exit 2.
  */
 import { mkdtempSync } from 'node:fs';
@@ -57,6 +57,19 @@ describe('audit', () => {
     const tsv = await cli('audit', '--since', '2d', '--limit', '1', '--output', 'tsv');
     expect(tsv.stdout.trim().split('\n')).toHaveLength(2);
     expect(tsv.stderr).toMatch(/more happened than shown/);
+  });
+
+  it('answers RFC 4180 CSV, a header line and one record per event, each ended by CRLF', async () => {
+    const json = JSON.parse((await cli('audit', '--since', '2d', '--json')).stdout) as { count: number };
+    const { code, stdout } = await cli('audit', '--since', '2d', '-o', 'csv');
+    expect(code).toBe(0);
+    expect(stdout.endsWith('\r\n')).toBe(true);
+    const records = stdout.slice(0, -2).split('\r\n');
+    expect(records[0]).toBe('When,Device,State,By,Reason');
+    expect(records).toHaveLength(json.count + 1);
+    expect(records).toContainEqual(
+      expect.stringMatching(/^[^,]+,ws-finance-01[^,]*,released,jo@contoso\.com \(caller\),/),
+    );
   });
 
   it('refuses a window longer than the register keeps, in one line, exit 2', async () => {

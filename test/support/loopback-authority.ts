@@ -28,7 +28,8 @@ export interface LoopbackAuthority {
   close(): Promise<void>;
 }
 
-export async function startAuthority(): Promise<LoopbackAuthority> {
+/** A key and a self-signed certificate for https on 127.0.0.1, made for this run (openssl). */
+export function loopbackKeyPair(): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'authority-'));
   // An EC key: made in milliseconds even on a loaded machine.
   const args = '-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1';
@@ -48,6 +49,11 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
   );
   const keyPair = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
   rmSync(dir, { recursive: true });
+  return keyPair;
+}
+
+export async function startAuthority(): Promise<LoopbackAuthority> {
+  const keyPair = loopbackKeyPair();
   const clientIds: string[] = [];
   let host = '';
   const server: Server = createServer(keyPair, (request, response) => {

@@ -61,6 +61,15 @@ const POSTED_LAST: ReadonlySet<MdeApiName> = new Set(['isolate', 'unisolate']);
  */
 export const CHECKS_SHARE = 0.5;
 
+/** One window of one API's quota as this process sees it now (the shared budget's spend included). */
+export interface QuotaUse {
+  api: MdeApiName;
+  /** The window's length as the setting gives it, in seconds (`60s`, `3600s`), or ms below a second. */
+  window: string;
+  used: number;
+  free: number;
+}
+
 /** What the throttle tells those who subscribe (`subscribe`). */
 export interface ThrottleListener {
   /** A call of `api` ended, answered or not: its slot now counts with its end time. */
@@ -89,6 +98,8 @@ export class MdeThrottle {
   readonly clock: Clock;
   private readonly listeners = new Set<ThrottleListener>();
   private readonly budgets: Record<MdeApiName, ApiBudget>;
+  /** The quota's windows as the setting gives them, by index (the budgets' are stretched by the headroom). */
+  private readonly windowLabels: string[];
   private readonly lines: Record<MdeApiName, WaitingLine>;
   private readonly calls: CallLine;
   private readonly holdMs: number;
@@ -116,6 +127,9 @@ export class MdeThrottle {
   constructor(options: ThrottleOptions) {
     this.clock = options.clock ?? systemClock;
     const windows = effectiveWindows(options.rateLimits, options.headroom);
+    this.windowLabels = options.rateLimits.map(({ windowMs }) =>
+      windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`,
+    );
     // A waiting request that does not come back this long after its slot (it was dead-lettered, or
     // the process lost it) stops holding back the requests behind it.
     this.holdMs = 2 * Math.min(...windows.map((w) => w.windowMs));
@@ -258,6 +272,23 @@ export class MdeThrottle {
   learnedCeilings(): { api: MdeApiName; ceiling: LearnedCeiling }[] {
     const now = this.clock.now();
     return MDE_APIS.flatMap((api) => this.budgets[api].ceilings(now).map((ceiling) => ({ api, ceiling })));
+  }
+
+  /**
+   * Each API window's calls spent and left now, against the window's limit (a ceiling a 429 taught
+   * lowers what is left); what the quota gauges show.
+   */
+  usage(): QuotaUse[] {
+    const now = this.clock.now();
+    return MDE_APIS.flatMap((api) => {
+      const left = this.budgets[api].left(now);
+      return this.budgets[api].limits().map((limit, index) => ({
+        api,
+        window: this.windowLabels[index],
+        used: Math.max(0, limit - left[index]),
+        free: left[index],
+      }));
+    });
   }
 
   /** Calls `listener` on every event until the answer is called. */

@@ -2,11 +2,13 @@
  * The Functions host's Service Bus trigger as the app sees it, over the real SDK: peek-lock, one
  * handler call per message with the metadata the host gives (`deliveryCount` counted from 1 as .NET
  * counts it, where the AMQP wire and the JavaScript SDK count from 0; `messageId`; the sequence
- * number and application properties), completed when the handler returns and abandoned when it
- * throws (the host's `autoCompleteMessages`). The host also renews locks while a handler runs; this
+ * number and application properties), the invocation's trace context a child of the message's
+ * `Diagnostic-Id` as the host starts it (same trace id, a span id of its own), completed when the
+ * handler returns and abandoned when it throws (the host's `autoCompleteMessages`). The host also renews locks while a handler runs; this
  * one does not, so a test decides when a lock expires.
  */
-import { InvocationContext } from '@azure/functions';
+import { randomBytes } from 'node:crypto';
+import { InvocationContext, type TraceContext } from '@azure/functions';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 
 export type TriggerHandler = (message: unknown, context: InvocationContext) => Promise<void>;
@@ -17,8 +19,22 @@ export interface ServedQueue {
   close(): Promise<void>;
 }
 
+const TRACE_PARENT = /^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/;
+
+/**
+ * The host's invocation span: a child of the message's trace when it carries one
+ * (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-end-to-end-tracing), else the
+ * root of a trace of its own.
+ */
+function invocationTrace(message: ServiceBusReceivedMessage): TraceContext {
+  const match = TRACE_PARENT.exec(String(message.applicationProperties?.['Diagnostic-Id'] ?? ''));
+  const traceId = match?.[1] ?? randomBytes(16).toString('hex');
+  return { traceParent: `00-${traceId}-${randomBytes(8).toString('hex')}-${match?.[2] ?? '01'}` };
+}
+
 export function triggerContext(message: ServiceBusReceivedMessage): InvocationContext {
   return new InvocationContext({
+    traceContext: invocationTrace(message),
     triggerMetadata: {
       deliveryCount: message.deliveryCount === undefined ? 1 : message.deliveryCount + 1,
       messageId: message.messageId === undefined ? undefined : String(message.messageId),

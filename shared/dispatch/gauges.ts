@@ -1,0 +1,55 @@
+/**
+ * Gauges of what dispatch holds rather than reports (shared/dispatch/metrics.ts counts the records):
+ * the quota used and free per API window, as this process's throttle sees the shared budget, and the
+ * shared blast-radius breaker, read from the store once per collection. Dimensions are
+ * low-cardinality only: the API and the window. With no MeterProvider registered nobody collects,
+ * so the store is never read for them.
+ */
+import type { Meter } from '@opentelemetry/api';
+import type { SharedBreakerStatus } from '../state/store';
+import type { QuotaUse } from './quota/throttle';
+
+/** The gauges, by name; a contract like the counters' (docs/records.md). */
+export const GAUGES = {
+  quotaUsed: 'mde_isolator.quota.used',
+  quotaFree: 'mde_isolator.quota.free',
+  breakerOpen: 'mde_isolator.breaker.open',
+  breakerCount: 'mde_isolator.breaker.count',
+} as const;
+
+export interface GaugeSources {
+  quota(): QuotaUse[];
+  /** The shared breaker's state; a failed read leaves the breaker gauges out of that collection. */
+  breaker(): Promise<Pick<SharedBreakerStatus, 'open' | 'count'>>;
+}
+
+/** Observes `sources` on every collection of `meter` until the answer is called. */
+export function observeGauges(meter: Meter, sources: GaugeSources): () => void {
+  const used = meter.createObservableGauge(GAUGES.quotaUsed, {
+    description: 'MDE calls counted in the quota window, by API and window',
+  });
+  const free = meter.createObservableGauge(GAUGES.quotaFree, {
+    description: 'MDE calls the quota window still allows, by API and window',
+  });
+  const open = meter.createObservableGauge(GAUGES.breakerOpen, {
+    description: 'Whether the blast-radius breaker is open (1) or closed (0)',
+  });
+  const count = meter.createObservableGauge(GAUGES.breakerCount, {
+    description: 'Isolations the blast-radius breaker counts in its window',
+  });
+  const observe = async (result: Parameters<Parameters<Meter['addBatchObservableCallback']>[0]>[0]) => {
+    for (const use of sources.quota()) {
+      const dimensions = { api: use.api, window: use.window };
+      result.observe(used, use.used, dimensions);
+      result.observe(free, use.free, dimensions);
+    }
+    // A store that does not answer shows as a gap in the breaker's series, never as a closed breaker.
+    const breaker = await sources.breaker().catch(() => null);
+    if (breaker === null) return;
+    result.observe(open, breaker.open ? 1 : 0);
+    result.observe(count, breaker.count);
+  };
+  const instruments = [used, free, open, count];
+  meter.addBatchObservableCallback(observe, instruments);
+  return () => meter.removeBatchObservableCallback(observe, instruments);
+}
