@@ -19,6 +19,9 @@ export const RULES: ImportRules = {
     { name: 'settings', members: ['shared/config.ts'] },
     { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },
+    // A workspace's alert history for `whatif --workspace`: the alert parsers over the Logs query API;
+    // the cloud's endpoints come from mde/clouds.ts.
+    { name: 'Logs query adapter', members: ['shared/logs/'] },
     { name: 'policy', members: ['shared/policy/'] },
     // The worker and intake decide with the shared breaker, the register and the ledgers, so the store
     // sits below dispatch: its contract (state/store.ts) and both adapters, the SDK kept in theirs.
@@ -49,6 +52,7 @@ export const RULES: ImportRules = {
     '@azure/msal-node': { files: ['shared/mde/credential.ts'] },
     '@azure/data-tables': { files: ['shared/state/table.ts', 'shared/state/settings.ts'] },
     axios: { files: ['shared/http/json-client.ts'] },
+    '@azure/monitor-query-logs': { files: ['shared/logs/alert-history.ts'] },
     bottleneck: { files: ['shared/dispatch/quota/call-line.ts'] },
   },
   exceptions: {

@@ -1,0 +1,201 @@
+/**
+ * A workspace's alert history through the Azure Monitor Logs query API (docs/logs-query-api.md):
+ * the first row of every `SecurityAlert` in a time span, oldest first, each read by the alert parsers
+ * as the app would read it from a Sentinel playbook. The one module that loads
+ * @azure/monitor-query-logs. What the caller can fix (the workspace, the role, the sign-in) comes back
+ * as a `LogsQueryRefusal`, never as the SDK's error.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { LogsQueryClient, LogsQueryResultStatus, type LogsTable } from '@azure/monitor-query-logs';
+import type { TimedAlert } from '../alerts/model';
+import { parseAlertPayload } from '../alerts/parse';
+import { errorMessage } from '../kernel/errors';
+import { oneLine } from '../kernel/text';
+
+/**
+ * The API's own ceiling on one query's answer (docs/logs-query-api.md §3): past it the answer is cut,
+ * so a history is never read in one piece beyond it.
+ */
+export const LOGS_API_MAX_ROWS = 500_000;
+
+/** The columns read, as the SecurityAlert table names them (docs/alert-schemas.md, SecurityAlert). */
+const COLUMNS = [
+  'TimeGenerated',
+  'SystemAlertId',
+  'AlertName',
+  'DisplayName',
+  'AlertSeverity',
+  'Status',
+  'ProductName',
+  'ProviderName',
+  'VendorOriginalId',
+  'Entities',
+  'ExtendedProperties',
+  'Tactics',
+  'Techniques',
+  'CompromisedEntity',
+];
+
+/**
+ * An alert is written again on every status change; the playbook saw it first when it was created,
+ * so each alert counts once, at its first row. `take` one past the cap tells a full history from a
+ * cut one without reading more.
+ */
+export function alertHistoryQuery(maxAlerts: number): string {
+  return [
+    'SecurityAlert',
+    '| summarize arg_min(TimeGenerated, *) by SystemAlertId',
+    '| sort by TimeGenerated asc',
+    `| take ${maxAlerts + 1}`,
+    `| project ${COLUMNS.join(', ')}`,
+  ].join('\n');
+}
+
+export interface LogsEndpoint {
+  /** Base URL without the API version: https://api.loganalytics.io, or a stand-in on loopback. */
+  baseUrl: string;
+  /** The token scope: `<the cloud's Logs API>/.default`. */
+  scope: string;
+}
+
+export interface AlertHistoryRequest {
+  workspaceId: string;
+  from: Date;
+  to: Date;
+  /** At most this many alerts are read; one more is asked for, to tell whether there were more. */
+  maxAlerts: number;
+  abortSignal?: AbortSignal;
+}
+
+export interface AlertHistory {
+  /** Oldest first, each at its first row's TimeGenerated. */
+  alerts: TimedAlert[];
+  /** Rows no parser could read, each as `row N: why` (N counts from 1). */
+  unreadable: string[];
+  /** More alerts were in the span than `maxAlerts`: the newest were left out. */
+  truncated: boolean;
+  /** The API answered only part of the query (its size limits), with its reason. */
+  partial: string | null;
+}
+
+/** Why the query was not answered, in words a person can act on (the CLI adds the fix). */
+export type LogsQueryRefusal =
+  | { kind: 'forbidden'; detail: string }
+  | { kind: 'not-found'; detail: string }
+  | { kind: 'unauthorized'; detail: string }
+  | { kind: 'bad-query'; detail: string }
+  | { kind: 'unavailable'; detail: string }
+  | { kind: 'sign-in'; detail: string };
+
+export class LogsQueryError extends Error {
+  constructor(readonly refusal: LogsQueryRefusal) {
+    super(refusal.detail);
+    this.name = 'LogsQueryError';
+  }
+}
+
+const DETAIL_MAX = 200;
+
+/** What the SDK's RestError carries; its class is not exported by the package. */
+interface RestErrorLike {
+  name: string;
+  statusCode?: number;
+  code?: string;
+  message: string;
+}
+
+function isRestError(error: unknown): error is RestErrorLike {
+  return error instanceof Error && error.name === 'RestError';
+}
+
+/** @azure/identity's two failures: no credential here, or the authority refused it. */
+function isSignInError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'CredentialUnavailableError' || error.name === 'AuthenticationError')
+  );
+}
+
+function refusalOf(error: unknown): LogsQueryRefusal {
+  if (isSignInError(error)) return { kind: 'sign-in', detail: oneLine(errorMessage(error), DETAIL_MAX) };
+  if (!isRestError(error)) return { kind: 'unavailable', detail: oneLine(errorMessage(error), DETAIL_MAX) };
+  const detail = oneLine(
+    `${error.statusCode ?? 'no answer'}${error.code ? ` ${error.code}` : ''}: ${error.message}`,
+    DETAIL_MAX,
+  );
+  switch (error.statusCode) {
+    case 403:
+      return { kind: 'forbidden', detail };
+    case 404:
+      return { kind: 'not-found', detail };
+    case 401:
+      return { kind: 'unauthorized', detail };
+    case 400:
+      return { kind: 'bad-query', detail };
+    default:
+      return { kind: 'unavailable', detail };
+  }
+}
+
+/** One row as the record the alert parsers read: column name to value, times back to ISO text. */
+function rowRecord(table: LogsTable, row: LogsTable['rows'][number]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  table.columnDescriptors.forEach((column, index) => {
+    const value = row[index];
+    if (column.name) record[column.name] = value instanceof Date ? value.toISOString() : value;
+  });
+  return record;
+}
+
+function timeOf(value: unknown): number {
+  const at = value instanceof Date ? value.getTime() : Date.parse(String(value));
+  return Number.isFinite(at) ? at : Number.NaN;
+}
+
+function readTable(table: LogsTable | undefined, maxAlerts: number): Omit<AlertHistory, 'partial'> {
+  const alerts: TimedAlert[] = [];
+  const unreadable: string[] = [];
+  const rows = table?.rows ?? [];
+  const timeColumn = table?.columnDescriptors.findIndex((c) => c.name === 'TimeGenerated') ?? -1;
+  rows.slice(0, maxAlerts).forEach((row, index) => {
+    const at = timeOf(row[timeColumn]);
+    if (Number.isNaN(at)) {
+      unreadable.push(`row ${index + 1}: no TimeGenerated`);
+      return;
+    }
+    for (const outcome of parseAlertPayload(rowRecord(table as LogsTable, row))) {
+      if ('alert' in outcome) alerts.push({ at, alert: outcome.alert });
+      else unreadable.push(`row ${index + 1}: ${outcome.problem.message}`);
+    }
+  });
+  alerts.sort((a, b) => a.at - b.at);
+  return { alerts, unreadable, truncated: rows.length > maxAlerts };
+}
+
+export async function readAlertHistory(
+  credential: TokenCredential,
+  endpoint: LogsEndpoint,
+  request: AlertHistoryRequest,
+): Promise<AlertHistory> {
+  const client = new LogsQueryClient(credential, {
+    endpoint: `${endpoint.baseUrl}/v1`,
+    credentials: { scopes: [endpoint.scope] },
+  });
+  try {
+    const result = await client.queryWorkspace(
+      request.workspaceId,
+      alertHistoryQuery(request.maxAlerts),
+      { startTime: request.from, endTime: request.to },
+      { abortSignal: request.abortSignal },
+    );
+    if (result.status === LogsQueryResultStatus.Success)
+      return { ...readTable(result.tables[0], request.maxAlerts), partial: null };
+    const { code, message } = result.partialError;
+    return {
+      ...readTable(result.partialTables[0], request.maxAlerts),
+      partial: oneLine(`${code}: ${message}`, DETAIL_MAX),
+    };
+  } catch (error) {
+    throw new LogsQueryError(refusalOf(error));
+  }
+}
