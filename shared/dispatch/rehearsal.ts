@@ -1,5 +1,5 @@
 /**
- * A policy rehearsed on a history of alerts (`whatif --workspace`, docs/architecture.md §12): every
+ * A policy rehearsed on a history of alerts (`whatif --workspace`, docs/architecture.md §2.3): every
  * alert decided in time order as intake decides it (stage 1, the alert alone: no machine record is
  * read), as if the policy enforced; the shared breaker's own steps (state/breaker-document.ts) run on
  * the alerts' clock; a device isolated once until its isolation ends (the rule's time box or MDE's

@@ -18,7 +18,7 @@ import { oneLine } from '../kernel/text';
  */
 export const LOGS_API_MAX_ROWS = 500_000;
 
-/** The columns read, as the SecurityAlert table names them (docs/alert-schemas.md, SecurityAlert). */
+/** The columns read, as the SecurityAlert table names them (docs/logs-query-api.md §5). */
 const COLUMNS = [
   'TimeGenerated',
   'SystemAlertId',
@@ -123,6 +123,9 @@ function refusalOf(error: unknown): LogsQueryRefusal {
     `${error.statusCode ?? 'no answer'}${error.code ? ` ${error.code}` : ''}: ${error.message}`,
     DETAIL_MAX,
   );
+  // A 403 is a missing role, unless the token itself was refused (docs/logs-query-api.md §2).
+  if (error.statusCode === 403 && error.code?.startsWith('InvalidAuthenticationToken'))
+    return { kind: 'unauthorized', detail };
   switch (error.statusCode) {
     case 403:
       return { kind: 'forbidden', detail };

@@ -4,7 +4,7 @@
  * shape (`tables[].columns` + `rows`), those inside the request's `timespan` and as many as its
  * `| take N`, which is all of KQL it reads. It wants a bearer token whose audience is the Logs API's,
  * answers 403 for a workspace the caller may not read and 404 for one it does not know, with the
- * API's error bodies. TLS with the loopback certificate: the client sends no token over http.
+ * error bodies of docs/logs-query-api.md §2. TLS with the loopback certificate: the client sends no token over http.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -80,9 +80,20 @@ export async function startLogsQueryStandIn(workspaces: StandInWorkspaces): Prom
     const workspace = QUERY_PATH.exec(new URL(request.url ?? '/', 'https://127.0.0.1').pathname)?.[1];
     if (request.method !== 'POST' || !workspace)
       return apiError(404, 'PathNotFoundError', 'The requested path does not exist');
-    const audience = audienceOf(request.headers.authorization as string | undefined);
+    const authorization = request.headers.authorization as string | undefined;
+    if (!authorization)
+      return apiError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+      );
+    const audience = audienceOf(authorization);
     if (audience !== LOGS_AUDIENCE)
-      return apiError(401, 'InvalidTokenError', 'The provided authentication is not valid for this resource');
+      return apiError(
+        403,
+        'InvalidAuthenticationTokenAudience',
+        `The access token has been obtained from wrong audience or resource '${String(audience)}'.`,
+      );
     const { query, timespan } = JSON.parse(body) as { query: string; timespan: string };
     queries.push({ workspace, query, timespan, audience });
     if (workspaces.forbidden?.includes(workspace))
