@@ -119,7 +119,9 @@ function outcomeText(outcome: Pick<Rehearsal['devices'][number], 'action' | 'iso
 
 function tally(rehearsal: Rehearsal): string {
   const count = (action: string) => rehearsal.devices.filter((d) => d.action === action).length;
-  return `${count('isolate')} isolated, ${count('escalate')} escalated, ${count('skip')} skipped`;
+  const unnamed = rehearsal.alertsWithoutDevice;
+  const none = unnamed > 0 ? `; ${unnamed} alert${unnamed === 1 ? '' : 's'} named no device` : '';
+  return `${count('isolate')} isolated, ${count('escalate')} escalated, ${count('skip')} skipped${none}`;
 }
 
 /** The summary lines of one rehearsal: devices, breaker, quota. */

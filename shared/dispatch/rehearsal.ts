@@ -50,6 +50,8 @@ export interface Rehearsal {
   /** The policy's own mode; the rehearsal decides as if it enforced. */
   mode: PolicyMode;
   alerts: number;
+  /** Alerts that named no device: nothing to decide, counted so none goes unseen. */
+  alertsWithoutDevice: number;
   /** Decisions by action, one per device an alert named (one for an alert decided whole). */
   decisions: Record<DecisionAction, number>;
   breaker: { openings: number; first: BreakerOpening[] };
@@ -92,6 +94,7 @@ class RehearsalRun {
   private readonly isolateDueAt: number[] = [];
   private readonly openings: BreakerOpening[] = [];
   private openingCount = 0;
+  private alertsWithoutDevice = 0;
   readonly decisions: Record<DecisionAction, number> = { isolate: 0, escalate: 0, skip: 0 };
 
   constructor(
@@ -117,6 +120,7 @@ class RehearsalRun {
       now: new Date(at),
       breaker: { open: state.open, reason: state.reason },
     });
+    if (assessment.decisions.length === 0) this.alertsWithoutDevice += 1;
     if (assessment.opensBreaker && !state.open) {
       this.breaker = trip(this.breaker, at, assessment.opensBreaker);
       this.opened(at, assessment.opensBreaker);
@@ -178,6 +182,7 @@ class RehearsalRun {
       policyVersion: this.policy.version,
       mode: this.policy.mode,
       alerts,
+      alertsWithoutDevice: this.alertsWithoutDevice,
       decisions: this.decisions,
       breaker: { openings: this.openingCount, first: this.openings },
       quota: {

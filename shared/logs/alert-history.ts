@@ -168,7 +168,8 @@ function readTable(table: LogsTable | undefined, maxAlerts: number): Omit<AlertH
     }
     for (const outcome of parseAlertPayload(rowRecord(table as LogsTable, row))) {
       if ('alert' in outcome) alerts.push({ at, alert: outcome.alert });
-      else unreadable.push(`row ${index + 1}: ${outcome.problem.message}`);
+      // The message may quote the row, which the workspace's writers control: one bounded line.
+      else unreadable.push(`row ${index + 1}: ${oneLine(outcome.problem.message, DETAIL_MAX)}`);
     }
   });
   alerts.sort((a, b) => a.at - b.at);

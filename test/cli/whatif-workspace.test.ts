@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import type { DeviceDifference, Rehearsal } from '../../shared/dispatch/rehearsal';
 import { startSimulator } from '../../simulator/index';
 import { pointIdentityAt } from '../support/identity';
-import { LOGS_AUDIENCE, type LogsQueryStandIn, startLogsQueryStandIn } from '../support/logs-query-stand-in';
+import {
+  LOGS_AUDIENCE,
+  type LogsQueryStandIn,
+  type RecordedTable,
+  startLogsQueryStandIn,
+} from '../support/logs-query-stand-in';
 import { loopbackKeyPair, trustLoopback } from '../support/loopback-authority';
 import {
   labName,
@@ -25,7 +30,18 @@ import { cliIn } from './run-cli';
 
 const WORKSPACE = '7c0e3f8a-52d1-4b9e-9a3c-1f2e3d4c5b6a';
 const FORBIDDEN_WORKSPACE = '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
+const MIXED_WORKSPACE = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
 const DAY_MS = 86_400_000;
+
+/** Three recorded rows: one as recorded, one whose severity is empty, one that names no device. */
+function mixedTable(table: RecordedTable): RecordedTable {
+  const column = (name: string) => table.columns.findIndex((c) => c.name === name);
+  const [good, noSeverity, noDevice] = table.rows.slice(0, 3).map((row) => [...row]);
+  noSeverity[column('AlertSeverity')] = '';
+  noDevice[column('Entities')] = '[]';
+  noDevice[column('CompromisedEntity')] = '';
+  return { columns: table.columns, rows: [good, noSeverity, noDevice] };
+}
 const STORM = 200;
 const fqdn = (host: string) => `${host}.corp.contoso.example`;
 
@@ -67,7 +83,7 @@ beforeAll(async () => {
   });
   expect(history.table.rows).toHaveLength(10_000);
   standIn = await startLogsQueryStandIn({
-    readable: { [WORKSPACE]: history.table },
+    readable: { [WORKSPACE]: history.table, [MIXED_WORKSPACE]: mixedTable(history.table) },
     forbidden: [FORBIDDEN_WORKSPACE],
   });
   trustLoopback(loopbackKeyPair().cert);
@@ -247,6 +263,24 @@ describe('whatif --workspace over 10,000 recorded alerts', () => {
     expect(stderr).toMatch(
       /^whatif: more than 500 alerts since \S+; the newest were left out: narrow --since or raise --max-alerts \(at most 500000\)$/m,
     );
+  });
+});
+
+describe('whatif --workspace on rows it cannot use', () => {
+  it('names each row no parser reads and counts alerts that name no device, rehearsing the rest', async () => {
+    const { code, stdout, stderr } = await pipe()(
+      'whatif',
+      '--workspace',
+      MIXED_WORKSPACE,
+      '--policy',
+      'strict.json',
+      '-o',
+      'json',
+    );
+    expect(code).toBe(0);
+    expect(rehearsalOf(stdout)).toMatchObject({ alerts: 2, alertsWithoutDevice: 1, unreadableRows: 1 });
+    expect(stderr).toMatch(/^whatif: row 2: \$ is a JSON object of no known alert shape\. .*$/m);
+    expect(stderr).toMatch(/^devices: \d+ isolated, \d+ escalated, \d+ skipped; 1 alert named no device$/m);
   });
 });
 

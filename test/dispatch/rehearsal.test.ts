@@ -92,3 +92,10 @@ describe('a policy rehearsed on a history', () => {
     expect(inOrder.devices.map((d) => d.action)).toEqual(['isolate', 'escalate']);
   });
 });
+
+describe('alerts with nothing to decide', () => {
+  it('counts an alert that names no device, so none goes unseen', () => {
+    const result = rehearse(policyOf({}), [alertAt(0), alertAt(1, 1)], settings);
+    expect(result).toMatchObject({ alerts: 2, alertsWithoutDevice: 1, decisions: { isolate: 1 } });
+  });
+});
