@@ -155,7 +155,11 @@ function timeOf(value: unknown): number {
   return Number.isFinite(at) ? at : Number.NaN;
 }
 
-function readTable(table: LogsTable | undefined, maxAlerts: number): Omit<AlertHistory, 'partial'> {
+/** The first `maxAlerts` rows of an answer as alerts, oldest first (exported for the whatif benchmark). */
+export function readAlertRows(
+  table: LogsTable | undefined,
+  maxAlerts: number,
+): Omit<AlertHistory, 'partial'> {
   const alerts: TimedAlert[] = [];
   const unreadable: string[] = [];
   const rows = table?.rows ?? [];
@@ -193,10 +197,10 @@ export async function readAlertHistory(
       { abortSignal: request.abortSignal },
     );
     if (result.status === LogsQueryResultStatus.Success)
-      return { ...readTable(result.tables[0], request.maxAlerts), partial: null };
+      return { ...readAlertRows(result.tables[0], request.maxAlerts), partial: null };
     const { code, message } = result.partialError;
     return {
-      ...readTable(result.partialTables[0], request.maxAlerts),
+      ...readAlertRows(result.partialTables[0], request.maxAlerts),
       partial: oneLine(`${code}: ${message}`, DETAIL_MAX),
     };
   } catch (error) {

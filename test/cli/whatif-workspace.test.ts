@@ -12,15 +12,11 @@ import { join } from 'node:path';
 import type { DeviceDifference, Rehearsal } from '../../shared/dispatch/rehearsal';
 import { startSimulator } from '../../simulator/index';
 import { pointIdentityAt } from '../support/identity';
-import {
-  LOGS_AUDIENCE,
-  type LogsQueryStandIn,
-  type RecordedTable,
-  startLogsQueryStandIn,
-} from '../support/logs-query-stand-in';
+import { LOGS_AUDIENCE, type LogsQueryStandIn, startLogsQueryStandIn } from '../support/logs-query-stand-in';
 import { loopbackKeyPair, trustLoopback } from '../support/loopback-authority';
 import {
   labName,
+  type RecordedTable,
   recordedSecurityAlerts,
   severityOfWorkstation,
   WORKSTATIONS,

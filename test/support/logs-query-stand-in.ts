@@ -9,11 +9,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loopbackKeyPair } from './loopback-authority';
-
-export interface RecordedTable {
-  columns: Array<{ name: string; type: string }>;
-  rows: unknown[][];
-}
+import type { RecordedTable } from './security-alert-history';
 
 export interface ReceivedQuery {
   workspace: string;

@@ -7,7 +7,12 @@
  * else, two minutes after the middle normal alert.
  */
 import { createHash } from 'node:crypto';
-import type { RecordedTable } from './logs-query-stand-in';
+
+/** Rows as the Logs query API answers them: columns, then rows in column order. */
+export interface RecordedTable {
+  columns: Array<{ name: string; type: string }>;
+  rows: unknown[][];
+}
 
 export const WORKSTATIONS = 2_000;
 const DOMAIN = 'corp.contoso.example';
