@@ -6,7 +6,12 @@
  * as a `LogsQueryRefusal`, never as the SDK's error.
  */
 import type { TokenCredential } from '@azure/identity';
-import { LogsQueryClient, LogsQueryResultStatus, type LogsTable } from '@azure/monitor-query-logs';
+import {
+  LogsQueryClient,
+  type LogsQueryResult,
+  LogsQueryResultStatus,
+  type LogsTable,
+} from '@azure/monitor-query-logs';
 import type { TimedAlert } from '../alerts/model';
 import { parseAlertPayload } from '../alerts/parse';
 import { errorMessage } from '../kernel/errors';
@@ -150,9 +155,9 @@ function rowRecord(table: LogsTable, row: LogsTable['rows'][number]): Record<str
   return record;
 }
 
+/** Milliseconds since the epoch, NaN when the cell holds no time. */
 function timeOf(value: unknown): number {
-  const at = value instanceof Date ? value.getTime() : Date.parse(String(value));
-  return Number.isFinite(at) ? at : Number.NaN;
+  return value instanceof Date ? value.getTime() : Date.parse(String(value));
 }
 
 /** The first `maxAlerts` rows of an answer as alerts, oldest first (exported for the whatif benchmark). */
@@ -162,15 +167,16 @@ export function readAlertRows(
 ): Omit<AlertHistory, 'partial'> {
   const alerts: TimedAlert[] = [];
   const unreadable: string[] = [];
-  const rows = table?.rows ?? [];
-  const timeColumn = table?.columnDescriptors.findIndex((c) => c.name === 'TimeGenerated') ?? -1;
+  if (!table) return { alerts, unreadable, truncated: false };
+  const { rows } = table;
+  const timeColumn = table.columnDescriptors.findIndex((c) => c.name === 'TimeGenerated');
   rows.slice(0, maxAlerts).forEach((row, index) => {
     const at = timeOf(row[timeColumn]);
     if (Number.isNaN(at)) {
       unreadable.push(`row ${index + 1}: no TimeGenerated`);
       return;
     }
-    for (const outcome of parseAlertPayload(rowRecord(table as LogsTable, row))) {
+    for (const outcome of parseAlertPayload(rowRecord(table, row))) {
       if ('alert' in outcome) alerts.push({ at, alert: outcome.alert });
       // The message may quote the row, which the workspace's writers control: one bounded line.
       else unreadable.push(`row ${index + 1}: ${oneLine(outcome.problem.message, DETAIL_MAX)}`);
@@ -189,21 +195,23 @@ export async function readAlertHistory(
     endpoint: `${endpoint.baseUrl}/v1`,
     credentials: { scopes: [endpoint.scope] },
   });
+  let result: LogsQueryResult;
   try {
-    const result = await client.queryWorkspace(
+    result = await client.queryWorkspace(
       request.workspaceId,
       alertHistoryQuery(request.maxAlerts),
       { startTime: request.from, endTime: request.to },
       { abortSignal: request.abortSignal },
     );
-    if (result.status === LogsQueryResultStatus.Success)
-      return { ...readAlertRows(result.tables[0], request.maxAlerts), partial: null };
-    const { code, message } = result.partialError;
-    return {
-      ...readAlertRows(result.partialTables[0], request.maxAlerts),
-      partial: oneLine(`${code}: ${message}`, DETAIL_MAX),
-    };
   } catch (error) {
     throw new LogsQueryError(refusalOf(error));
   }
+  if (result.status === LogsQueryResultStatus.Success)
+    return { ...readAlertRows(result.tables[0], request.maxAlerts), partial: null };
+  // The top message is generic ("some errors"); the first detail says which limit was met.
+  const { code, message, details } = result.partialError;
+  return {
+    ...readAlertRows(result.partialTables[0], request.maxAlerts),
+    partial: oneLine(`${code}: ${details?.[0]?.message ?? message}`, DETAIL_MAX),
+  };
 }

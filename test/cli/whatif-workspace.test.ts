@@ -27,6 +27,7 @@ import { cliIn } from './run-cli';
 const WORKSPACE = '7c0e3f8a-52d1-4b9e-9a3c-1f2e3d4c5b6a';
 const FORBIDDEN_WORKSPACE = '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
 const MIXED_WORKSPACE = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
+const CUT_WORKSPACE = '6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c';
 const DAY_MS = 86_400_000;
 
 /** Three recorded rows: one as recorded, one whose severity is empty, one that names no device. */
@@ -79,8 +80,13 @@ beforeAll(async () => {
   });
   expect(history.table.rows).toHaveLength(10_000);
   standIn = await startLogsQueryStandIn({
-    readable: { [WORKSPACE]: history.table, [MIXED_WORKSPACE]: mixedTable(history.table) },
+    readable: {
+      [WORKSPACE]: history.table,
+      [MIXED_WORKSPACE]: mixedTable(history.table),
+      [CUT_WORKSPACE]: mixedTable(history.table),
+    },
     forbidden: [FORBIDDEN_WORKSPACE],
+    cut: [CUT_WORKSPACE],
   });
   trustLoopback(loopbackKeyPair().cert);
   simulator = await startSimulator();
@@ -277,6 +283,17 @@ describe('whatif --workspace on rows it cannot use', () => {
     expect(rehearsalOf(stdout)).toMatchObject({ alerts: 2, alertsWithoutDevice: 1, unreadableRows: 1 });
     expect(stderr).toMatch(/^whatif: row 2: \$ is a JSON object of no known alert shape\. .*$/m);
     expect(stderr).toMatch(/^devices: \d+ isolated, \d+ escalated, \d+ skipped; 1 alert named no device$/m);
+  });
+});
+
+describe('whatif --workspace on an answer the API cut', () => {
+  it('rehearses the rows it got and says the answer was cut', async () => {
+    const { code, stdout, stderr } = await pipe()('whatif', '--workspace', CUT_WORKSPACE, '-o', 'json');
+    expect(code).toBe(0);
+    expect(rehearsalOf(stdout)).toMatchObject({ alerts: 2 });
+    expect(stderr).toMatch(
+      /^whatif: the Logs query API answered part of the query \(PartialError: Query result set has exceeded the internal data size limit 67108864 bytes \(E_QUERY_RESULT_SET_TOO_LARGE\)\.\); narrow --since or lower --max-alerts$/m,
+    );
   });
 });
 

@@ -31,7 +31,22 @@ export interface StandInWorkspaces {
   readable: Record<string, RecordedTable>;
   /** Workspaces the caller has no role on. */
   forbidden?: string[];
+  /** Workspaces whose answer is cut by the API's size limit: the rows, and an error beside them. */
+  cut?: string[];
 }
+
+/** What the API puts beside the rows of an answer it had to cut (docs/logs-query-api.md §2). */
+const RESULT_TOO_LARGE = {
+  code: 'PartialError',
+  message: 'There were some errors when processing your query.',
+  details: [
+    {
+      code: 'EngineError',
+      message:
+        'Query result set has exceeded the internal data size limit 67108864 bytes (E_QUERY_RESULT_SET_TOO_LARGE).',
+    },
+  ],
+};
 
 export const LOGS_AUDIENCE = 'https://api.loganalytics.io';
 const QUERY_PATH = /^\/v1\/workspaces\/([^/]+)\/query$/;
@@ -100,7 +115,9 @@ export async function startLogsQueryStandIn(workspaces: StandInWorkspaces): Prom
       );
     const table = workspaces.readable[workspace];
     if (!table) return apiError(404, 'WorkspaceNotFoundError', `Workspace ${workspace} could not be found`);
-    return { status: 200, body: { tables: [{ name: 'PrimaryResult', ...answer(table, timespan, query) }] } };
+    const tables = [{ name: 'PrimaryResult', ...answer(table, timespan, query) }];
+    const cut = workspaces.cut?.includes(workspace);
+    return { status: 200, body: cut ? { tables, error: RESULT_TOO_LARGE } : { tables } };
   };
   const server: Server = createServer(loopbackKeyPair(), (request, response) => {
     const chunks: Buffer[] = [];
