@@ -143,8 +143,8 @@ export function registerWhatif(program: Command, cli: CliContext): void {
   withExamples(withOutputOptions(command), [
     'mde-isolator whatif alert.json',
     'mde-isolator whatif --policy policy.json alerts/*.json -o tsv',
-    'mde-isolator whatif --workspace WORKSPACE_ID --since 30d --policy new.json',
-    'mde-isolator whatif --workspace WORKSPACE_ID --policy old.json --compare new.json',
+    'mde-isolator whatif --workspace ID --since 30d --policy new.json',
+    'mde-isolator whatif --workspace ID --policy current.json --compare new.json',
   ]).action(async (files: string[], options: WhatifOptions) => {
     const problem = usageProblem(files, options);
     if (problem) return cli.exitWith(endOnBadInput(cli.io, formatOf(options, cli.io), 'whatif', problem));
