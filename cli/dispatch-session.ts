@@ -20,6 +20,7 @@ import { headerLine, type ModeFlags, modeChoice, policyOrigin } from './mode';
 import {
   type CliFailure,
   type Column,
+  durationText,
   endOnBadInput,
   endVerb,
   formatOf,
@@ -305,13 +306,6 @@ export function deviceLabel(device: DeviceRef, computerDnsName?: string | null):
   return deviceDisplayName(device, { computerDnsName }) ?? '?';
 }
 
-function duration(ms: number | null): string {
-  if (ms === null) return '-';
-  if (ms < 1_000) return `${ms} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${(ms / 60_000).toFixed(1)} min`;
-}
-
 export interface SummaryRow {
   device: string;
   /** What was asked, e.g. `isolate Full (rule critical)`, `release (manual)`. */
@@ -365,7 +359,7 @@ export function renderSummary(
     row.asked,
     row.outcome,
     row.actionId,
-    duration(row.timeMs),
+    durationText(row.timeMs),
     row.reason,
   ]);
   if (session.format === 'tsv') return renderTsv(SUMMARY_COLUMNS, cells);

@@ -331,3 +331,12 @@ export function localTime(iso: string): string {
   if (Number.isNaN(at.getTime())) return iso;
   return `${at.getFullYear()}-${pad2(at.getMonth() + 1)}-${pad2(at.getDate())} ${pad2(at.getHours())}:${pad2(at.getMinutes())}`;
 }
+
+/** A span for a person, in the unit that reads best: `850 ms`, `42.0 s`, `12.5 min`, `7.7 h`. */
+export function durationText(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1_000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}

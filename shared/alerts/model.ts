@@ -104,3 +104,9 @@ export function isIsolationOrder(alert: Pick<NormalizedAlert, 'source'>): boolea
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
 }
+
+/** An alert with when it was raised (ms since the epoch): a workspace's history, replayed in order. */
+export interface TimedAlert {
+  at: number;
+  alert: NormalizedAlert;
+}

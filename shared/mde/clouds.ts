@@ -20,6 +20,11 @@ export interface CloudEndpoints {
   alternateHosts: readonly string[];
   /** Azure Resource Manager of the same cloud (Sentinel incident comments); also its token audience. */
   armBaseUrl: string;
+  /**
+   * The Azure Monitor Logs query API of the same cloud (`whatif --workspace`); also its token
+   * audience (docs/logs-query-api.md §1).
+   */
+  logsQueryBaseUrl: string;
 }
 
 const COMMERCIAL_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
@@ -30,6 +35,7 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     tokenScope: COMMERCIAL_SCOPE,
     authorityHost: 'https://login.microsoftonline.com',
     armBaseUrl: 'https://management.azure.com',
+    logsQueryBaseUrl: 'https://api.loganalytics.io',
     // Regional hosts from the "improve request performance" tip, old and current spellings.
     alternateHosts: [
       'api.securitycenter.microsoft.com',
@@ -53,6 +59,7 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     tokenScope: 'https://api-gcc.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.com',
     armBaseUrl: 'https://management.azure.com',
+    logsQueryBaseUrl: 'https://api.loganalytics.io',
     alternateHosts: [],
   },
   'gcc-high': {
@@ -60,6 +67,7 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     tokenScope: 'https://api-gov.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.us',
     armBaseUrl: 'https://management.usgovcloudapi.net',
+    logsQueryBaseUrl: 'https://api.loganalytics.us',
     alternateHosts: [],
   },
   dod: {
@@ -67,6 +75,7 @@ export const CLOUD_ENDPOINTS: Readonly<Record<MdeCloud, CloudEndpoints>> = {
     tokenScope: 'https://api-gov.securitycenter.microsoft.us/.default',
     authorityHost: 'https://login.microsoftonline.us',
     armBaseUrl: 'https://management.usgovcloudapi.net',
+    logsQueryBaseUrl: 'https://api.loganalytics.us',
     alternateHosts: [],
   },
 };
@@ -82,7 +91,7 @@ export function apiHostsOf(cloud: MdeCloud): string[] {
  * parsed URL spells it. Never judged by the look of a DNS name: `127.example.net` resolves wherever
  * its owner wants, and the bearer token would follow.
  */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   return (
     hostname === 'localhost' || hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'))
   );

@@ -22,6 +22,9 @@ export const RULES: ImportRules = {
     // Export to Azure Monitor, signed in with the MDE adapter's credential; dispatch counts through
     // @opentelemetry/api alone and never sees it.
     { name: 'telemetry', members: ['shared/telemetry/'] },
+    // A workspace's alert history for `whatif --workspace`: the alert parsers over the Logs query API;
+    // the cloud's endpoints come from mde/clouds.ts.
+    { name: 'Logs query adapter', members: ['shared/logs/'] },
     { name: 'policy', members: ['shared/policy/'] },
     // The worker and intake decide with the shared breaker, the register and the ledgers, so the store
     // sits below dispatch: its contract (state/store.ts) and both adapters, the SDK kept in theirs.
@@ -52,6 +55,7 @@ export const RULES: ImportRules = {
     '@azure/msal-node': { files: ['shared/mde/credential.ts'] },
     '@azure/data-tables': { files: ['shared/state/table.ts', 'shared/state/settings.ts'] },
     axios: { files: ['shared/http/json-client.ts'] },
+    '@azure/monitor-query-logs': { files: ['shared/logs/alert-history.ts'] },
     bottleneck: { files: ['shared/dispatch/quota/call-line.ts'] },
     // The exporter set-up (docs/decisions/0025-opentelemetry-exporter-at-app-start.md); the rest of the
     // app counts through @opentelemetry/api.

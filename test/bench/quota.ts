@@ -2,14 +2,14 @@
  * `npm run bench -- quota`: what the headroom costs, the budget alone. For 1,500, 2,000 and 3,000 calls
  * of one API under MDE's documented quota (100/min, 1,500/h), the time from the first to the last call
  * when each is made as soon as the throttle's budget allows (a hand-moved clock: nothing waits), over
- * the quota-optimal time without headroom (quota-optimum.ts). Beside it, the same for the former
+ * the quota-optimal time without headroom (shared/dispatch/quota/optimum.ts). Beside it, the same for the former
  * headroom, a cut of every window's count (95/min and 1,425/h at 5 %), which is a step at the hour.
  * The storm benchmark shows the same through the whole pipeline, where other APIs may bind first.
  */
 import { parseRateLimits, type RateWindow } from '../../shared/config';
 import { ApiBudget, effectiveWindows } from '../../shared/dispatch/quota/api-budget';
+import { quotaOptimalSpanMs } from '../../shared/dispatch/quota/optimum';
 import type { WindowLimit } from '../../shared/dispatch/quota/sliding-window';
-import { quotaOptimalSpanMs } from './quota-optimum';
 
 const RATE_LIMITS = parseRateLimits('100/60s,1500/1h');
 const CALLS = [1_500, 2_000, 3_000];

@@ -20,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   store: () => import('./store'),
   'storm-store': () => import('./storm-store'),
   'storm-restart': () => import('./storm-restart'),
+  whatif: () => import('./whatif'),
 };
 
 async function main(): Promise<void> {

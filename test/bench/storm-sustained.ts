@@ -10,11 +10,11 @@
 import { setTimeout as sleep, setImmediate as yieldToIo } from 'node:timers/promises';
 import { parseRateLimits } from '../../shared/config';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import { quotaOptimalSpanMs } from '../../shared/dispatch/quota/optimum';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { quotaOptimalSpanMs } from './quota-optimum';
 import { ALERTS_PER_DEVICE, POLICY, rateLimitsAt, SPEEDUP, stormAlerts } from './storm';
 
 const RATE_LIMITS = rateLimitsAt(SPEEDUP);

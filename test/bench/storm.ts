@@ -7,7 +7,7 @@
  * with its default headroom, or `MDE_RATE_HEADROOM` when set in the bench's environment.
  *
  * Figures: isolate POSTs (must equal the devices), duplicate POSTs (must be 0), 429s (must be 0),
- * makespan of the isolate POSTs over the quota-optimal makespan (see quota-optimum.ts: the full
+ * makespan of the isolate POSTs over the quota-optimal makespan (see shared/dispatch/quota/optimum.ts: the full
  * quota, no headroom; target ≤ 1.10, and a headroom h may add at most its fraction, ÷ (1 − h)),
  * mean time from alert to isolate POST for high and low severity, retries, dead letters, peak memory.
  * The simulator runs in the same process, so memory and CPU include it.
@@ -15,6 +15,7 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { parseRateLimits } from '../../shared/config';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
+import { quotaOptimalSpanMs } from '../../shared/dispatch/quota/optimum';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
@@ -23,7 +24,6 @@ import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { quotaOptimalSpanMs } from './quota-optimum';
 
 export const ALERTS_PER_DEVICE = 10;
 /**

@@ -1,11 +1,11 @@
 import { parseRateLimits } from '../../shared/config';
 import { effectiveWindows } from '../../shared/dispatch/quota/api-budget';
 import { withReservation } from '../../shared/dispatch/quota/current-reservation';
+import { quotaOptimalSpanMs } from '../../shared/dispatch/quota/optimum';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { CHECKS_SHARE, MdeThrottle, noteLearnedCeilings } from '../../shared/dispatch/quota/throttle';
 import { PRIORITY } from '../../shared/dispatch/request';
 import { greedySpanMs } from '../bench/quota';
-import { quotaOptimalSpanMs } from '../bench/quota-optimum';
 import { timerTurns } from '../support/timer-turns';
 
 function throttleAt(clock: { now: () => number }, limits = '5/1000ms', headroom = 0) {

@@ -1,8 +1,8 @@
 /**
  * An Entra authority on loopback for the real @azure/identity: the OpenID metadata of one tenant and a
  * token endpoint answering the OAuth2 client-credentials POST, recording who asked. MSAL accepts only
- * an https authority, so it serves TLS with a self-signed certificate made for the run (openssl), which
- * `trustLoopback` makes the process accept for 127.0.0.1 alone.
+ * an https authority, so it serves TLS with a self-signed certificate made for the run (openssl,
+ * `loopbackKeyPair`), which `trustLoopback` makes the process accept for 127.0.0.1 alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,8 +28,20 @@ export interface LoopbackAuthority {
   close(): Promise<void>;
 }
 
-/** A key and a self-signed certificate for https on 127.0.0.1, made for this run (openssl). */
-export function loopbackKeyPair(): { key: Buffer; cert: Buffer } {
+/** A key pair and self-signed certificate for 127.0.0.1 (PEM), made by openssl for this run. */
+export interface LoopbackKeyPair {
+  key: Buffer;
+  cert: Buffer;
+}
+
+let keyPairOfRun: LoopbackKeyPair | undefined;
+
+/**
+ * One certificate for every TLS server on loopback in a test file (the authority, the Logs query
+ * stand-in), so `trustLoopback` trusts them all.
+ */
+export function loopbackKeyPair(): LoopbackKeyPair {
+  if (keyPairOfRun) return keyPairOfRun;
   const dir = mkdtempSync(join(tmpdir(), 'authority-'));
   // An EC key: made in milliseconds even on a loaded machine.
   const args = '-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1';
@@ -47,9 +59,9 @@ export function loopbackKeyPair(): { key: Buffer; cert: Buffer } {
     ],
     { stdio: 'ignore' },
   );
-  const keyPair = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  keyPairOfRun = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
   rmSync(dir, { recursive: true });
-  return keyPair;
+  return keyPairOfRun;
 }
 
 export async function startAuthority(): Promise<LoopbackAuthority> {
