@@ -36,6 +36,11 @@ import type { MdeApi } from './mde/api';
 import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
+import type { NotifyEvent } from './notify/events';
+import { Notifier } from './notify/notifier';
+import { readNotifySettings } from './notify/settings';
+import { notifyingSink } from './notify/sink';
+import type { Timers } from './notify/timers';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { PolicyError } from './policy/validate';
@@ -68,6 +73,11 @@ export interface Runtime {
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** The outcome records this process reports from now on (the manual API's wait ends on its own). */
   watchOutcomes(): OutcomeWatch;
+  /**
+   * Tells the SOC's channels an event no outcome record carries (an approval pending, a break-glass
+   * isolation): shared/notify/. Never throws, never waits.
+   */
+  notify(event: NotifyEvent): void;
   /** A dead-letter record's request sent again by an operator, decided as it was. */
   resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
   /**
@@ -132,6 +142,8 @@ export interface RuntimeOptions {
   claimLeaseMs?: number;
   /** Service Bus mode: where the queue is instead of the settings' namespace (tests: the AMQP peer). */
   serviceBus?: ServiceBusEndpoint;
+  /** The time notifications wait by: the digest interval, a retry's backoff (tests move it by hand). */
+  notifyTimers?: Timers;
 }
 
 /**
@@ -281,8 +293,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
+  const notifier = openNotifier(options, config, baseReporter);
   const outcomes = new OutcomeFeed();
-  const reporter = outcomes.reporting(comments ?? baseReporter);
+  // Outcomes are written (and commented) before they are told: a notification never comes first.
+  const reporter = outcomes.reporting(notifier.reporting(comments ?? baseReporter));
   const waits = new IdleWaits();
   const storeAnswers = cachedFor(STORE_CHECK_MS, () =>
     store.ping().then(
@@ -347,10 +361,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
-    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
+    receiveAlerts: (body, log = () => undefined) =>
+      receiveAlerts(body, {
+        policy,
+        sink: notifyingSink(dispatcher, (event) => notifier.notify(event), clock),
+        log,
+      }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),
+    notify: (event) => notifier.notify(event),
     resubmit: (request) => dispatcher.resubmit(request),
     async deadLetter(record) {
       await queue.deadLetter(record);
@@ -383,8 +403,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       stopNoting();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
+      // What waits for its digest interval goes now, each message with one attempt left at most.
+      await notifier.close();
     },
   };
+}
+
+/** The notifier of the channels in the settings (none configured: one that tells nobody). */
+function openNotifier(
+  options: Pick<RuntimeOptions, 'env' | 'meter' | 'notifyTimers'>,
+  config: AppConfig,
+  reporter: DispatchReporter,
+): Notifier {
+  return new Notifier({
+    settings: readNotifySettings(options.env ?? process.env, config.cloud),
+    log: (level, record) => reporter.note(level, record),
+    meter: options.meter ?? metrics.getMeter('mde-isolator'),
+    timers: options.notifyTimers,
+  });
 }
 
 /** Waits bounded in time that `stopAll` ends at once (answering false), so no timer outlives a runtime. */
@@ -421,26 +457,34 @@ export interface ReadOnlyRuntime {
   readonly identity: AppIdentity;
   readonly store: StateStore;
   readonly storage: StateStorage['kind'];
+  /** Tells the SOC's channels what an operator did (a breaker reset); `close` lets it land. */
+  notify(event: NotifyEvent): void;
   close(): Promise<void>;
 }
 
 export function openReadOnly(
-  options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs'> = {},
+  options: Pick<
+    RuntimeOptions,
+    'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs' | 'meter' | 'notifyTimers'
+  > = {},
 ): ReadOnlyRuntime {
   // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
   const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
   const ready = readQuotaShares(throttle, options.reporter ?? jsonLinesReporter);
   throttle.holdUntil(ready);
+  const notifier = openNotifier(options, config, options.reporter ?? jsonLinesReporter);
   return {
     config,
     api,
     identity,
     store,
     storage,
+    notify: (event) => notifier.notify(event),
     async close() {
       await ready;
       await throttle.stop();
       await claims.stop();
+      await notifier.close();
     },
   };
 }
