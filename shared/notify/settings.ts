@@ -80,6 +80,8 @@ function readChannel(
   if (typeof name !== 'string' || !NAME.test(name))
     problem('name', 'must be 1 to 40 lower-case letters, digits or hyphens (it names the channel in logs)');
   else if (seen.has(name)) problem('name', `"${name}" is used by another channel`);
+  // Taken even when another field is wrong, so its duplicate is named in the same message.
+  else seen.add(name);
   if (!(CHANNEL_KINDS as readonly unknown[]).includes(kind))
     problem('kind', `must be one of ${CHANNEL_KINDS.join(', ')}`);
   const bad = urlProblem(url);
@@ -92,7 +94,6 @@ function readChannel(
   } else if (secret !== undefined) problem('secret', 'only a webhook channel is signed');
   const chosen = readEvents(events, (message) => problem('events', message));
   if (problems.length > before) return null;
-  seen.add(name as string);
   return {
     name: name as string,
     kind: kind as ChannelKind,
