@@ -100,20 +100,20 @@ export function teamsMessage(content: AdaptiveCard): TeamsMessage {
 }
 
 /**
- * Adaptive Card text is a small Markdown (emphasis, links, lists): text from an alert must not turn
- * into a link or a list. Backslash escapes are CommonMark's; the text is one line, so only its start
- * can open a list.
+ * Adaptive Card text is a small Markdown, which renderers treat differently (Teams applies it, others
+ * show a backslash escape as it is): so no escaping, only alert text kept from forming a Markdown link,
+ * whose label could hide where it leads. A bare URL stays visible as what it is.
  */
-export function escapeMarkdown(value: string): string {
-  return value.replace(/[\\`*_[\]()<>~]/g, '\\$&').replace(/^([-+#]|\d+\.)/, '\\$1');
+export function defuseLinks(value: string): string {
+  return value.replace(/\]\(/g, '] (');
 }
 
 /** The card of one event. */
 export function eventCard(view: Presentation): AdaptiveCard {
   return card(
     [
-      text(escapeMarkdown(view.headline), { weight: 'Bolder', size: 'Medium', color: COLOR[view.tone] }),
-      factSet(view.facts.map((f) => ({ title: f.title, value: escapeMarkdown(f.value) }))),
+      text(defuseLinks(view.headline), { weight: 'Bolder', size: 'Medium', color: COLOR[view.tone] }),
+      factSet(view.facts.map((f) => ({ title: f.title, value: defuseLinks(f.value) }))),
     ],
     view.links,
   );
@@ -143,7 +143,7 @@ export function digestCard(digest: Digest, views: readonly Presentation[]): Adap
   let listed = 0;
   for (const view of views) {
     const first = view.links[0];
-    const headline = escapeMarkdown(view.headline);
+    const headline = defuseLinks(view.headline);
     const line = text(first ? `[${headline}](${first.url})` : headline, {
       spacing: 'Small',
       color: COLOR[view.tone],

@@ -80,7 +80,7 @@ describe('each channel gets each event kind in the shape its receiver takes', ()
     // Alert text stays text: the title's link is escaped, not a link.
     const escalated = teams[0].body;
     expect(escalated).not.toContain('[click](https://evil.example)');
-    expect(escalated).toContain('\\\\[click\\\\]\\\\(https://evil.example\\\\)');
+    expect(escalated).toContain('[click] (https://evil.example)');
   });
 
   it('Slack: a text fallback and Block Kit inside its limits, alert markup escaped', async () => {
