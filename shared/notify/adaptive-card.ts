@@ -52,7 +52,6 @@ export interface AdaptiveCard {
   version: typeof CARD_VERSION;
   body: CardElement[];
   actions?: OpenUrlAction[];
-  msteams: { width: 'Full' };
 }
 
 /** The body a Teams Workflows webhook ("When a Teams webhook request is received") posts as a card. */
@@ -88,7 +87,8 @@ export function card(body: CardElement[], links: Link[]): AdaptiveCard {
     version: CARD_VERSION,
     body,
     ...(actions.length > 0 && { actions }),
-    msteams: { width: 'Full' },
+    // No `msteams: { width: "Full" }`: Teams reads it, but the published 1.5 schema allows no property
+    // it does not name (AdaptiveCard has additionalProperties false), and the card must validate.
   };
 }
 

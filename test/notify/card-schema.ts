@@ -77,10 +77,5 @@ export const CARD_SCHEMA = {
     version: { enum: ['1.0', '1.1', '1.2', '1.3', '1.4', '1.5'] },
     body: { type: 'array', items: { $ref: '#/definitions/Element' } },
     actions: { type: 'array', items: { $ref: '#/definitions/OpenUrl' } },
-    msteams: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { width: { const: 'Full' } },
-    },
   },
 } as const;
