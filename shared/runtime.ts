@@ -38,7 +38,7 @@ import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import type { NotifyEvent } from './notify/events';
 import { Notifier } from './notify/notifier';
-import { readNotifySettings } from './notify/settings';
+import { type NotifySettings, readNotifySettings } from './notify/settings';
 import { notifyingSink } from './notify/sink';
 import type { Timers } from './notify/timers';
 import { loadPolicy } from './policy/load';
@@ -273,6 +273,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     options,
     modeOf,
   );
+  // Read before anything starts: a bad channel fails the runtime like any bad setting, leaving nothing running.
+  const notifySettings = readNotifySettings(options.env ?? process.env, config.cloud);
   const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
   const mode = modeOf(config);
@@ -293,7 +295,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
-  const notifier = openNotifier(options, config, baseReporter);
+  const notifier = openNotifier(notifySettings, options, baseReporter);
   const outcomes = new OutcomeFeed();
   // Outcomes are written (and commented) before they are told: a notification never comes first.
   const reporter = outcomes.reporting(notifier.reporting(comments ?? baseReporter));
@@ -330,6 +332,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await reconciler.run(order);
     },
   });
+  const intakeSink = notifyingSink(dispatcher, (event) => notifier.notify(event), clock);
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const restored = readQuotaShares(throttle, reporter);
   // Only the quota budget holds MDE calls back; resuming reads the store alone.
@@ -361,12 +364,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
-    receiveAlerts: (body, log = () => undefined) =>
-      receiveAlerts(body, {
-        policy,
-        sink: notifyingSink(dispatcher, (event) => notifier.notify(event), clock),
-        log,
-      }),
+    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: intakeSink, log }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),
@@ -411,12 +409,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
 /** The notifier of the channels in the settings (none configured: one that tells nobody). */
 function openNotifier(
-  options: Pick<RuntimeOptions, 'env' | 'meter' | 'notifyTimers'>,
-  config: AppConfig,
+  settings: NotifySettings,
+  options: Pick<RuntimeOptions, 'meter' | 'notifyTimers'>,
   reporter: DispatchReporter,
 ): Notifier {
   return new Notifier({
-    settings: readNotifySettings(options.env ?? process.env, config.cloud),
+    settings,
     log: (level, record) => reporter.note(level, record),
     meter: options.meter ?? metrics.getMeter('mde-isolator'),
     timers: options.notifyTimers,
@@ -470,9 +468,13 @@ export function openReadOnly(
 ): ReadOnlyRuntime {
   // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
   const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
+  const notifier = openNotifier(
+    readNotifySettings(options.env ?? process.env, config.cloud),
+    options,
+    options.reporter ?? jsonLinesReporter,
+  );
   const ready = readQuotaShares(throttle, options.reporter ?? jsonLinesReporter);
   throttle.holdUntil(ready);
-  const notifier = openNotifier(options, config, options.reporter ?? jsonLinesReporter);
   return {
     config,
     api,
