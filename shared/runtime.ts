@@ -37,6 +37,7 @@ import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import type { NotifyEvent } from './notify/events';
+import { eventOfExpiry } from './notify/from-records';
 import { Notifier } from './notify/notifier';
 import { type NotifySettings, readNotifySettings } from './notify/settings';
 import { notifyingSink } from './notify/sink';
@@ -316,6 +317,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     identity,
     platformLiftMs: config.platformLiftMs,
     releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
+    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
   });
   const dispatcher = new Dispatcher({
     api,

@@ -5,6 +5,7 @@
  */
 import type { OutcomeRecord } from '../dispatch/outcome';
 import { deviceDisplayName } from '../kernel/device-label';
+import type { IsolationRecord } from '../state/store';
 import type { AlertSummary, DeviceSummary, NotifyEvent } from './events';
 
 const FAILED_OUTCOMES: readonly string[] = ['failed', 'cancelled', 'error', 'tracking-expired'];
@@ -82,4 +83,15 @@ export function eventOfNote(record: Record<string, unknown>, now: number): Notif
     };
   }
   return null;
+}
+
+/** An isolation in force that ends soon (the reconciler finds it), by its time box or MDE's lift. */
+export function eventOfExpiry(record: IsolationRecord, now: number): NotifyEvent {
+  return {
+    kind: 'expiring-soon',
+    at: new Date(now).toISOString(),
+    device: { name: record.computerDnsName ?? record.machineId, machineId: record.machineId },
+    expiresAt: record.expiresAt ?? '',
+    ending: record.expiresBy ?? 'platform-lift',
+  };
 }
