@@ -86,7 +86,9 @@ export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise
     return EXIT.badInput;
   }
   return withBreaker('breaker reset', io, options, async (limits, runtime) => {
-    await runtime.store.breaker.reset(operatorName(io, options.by), reason);
+    const by = operatorName(io, options.by);
+    await runtime.store.breaker.reset(by, reason);
+    runtime.notify({ kind: 'breaker-reset', at: new Date().toISOString(), by, reason });
     return runtime.store.breaker.status(limits);
   });
 }

@@ -91,6 +91,13 @@ param deploySentinelPlaybook bool = false
 @description('Post every isolation outcome as a comment on its Sentinel incident (needs sentinelWorkspaceId, which grants the app Microsoft Sentinel Responder). Defaults to on with the playbook.')
 param sentinelIncidentComments bool = deploySentinelPlaybook
 
+@secure()
+@description('Notification channels (NOTIFY_CHANNELS, docs/notifications.md): a JSON array of { name, kind: teams | slack | webhook, url, secret, events }. Set: stored as a Key Vault secret the app setting references, readable by the app identity alone. Empty: no notifications.')
+param notifyChannels string = ''
+
+@description('At most one message per channel per interval in a storm (NOTIFY_DIGEST_INTERVAL): seconds or minutes, 1s to 60m.')
+param notifyDigestInterval string = '1m'
+
 @description('Object ids of the relays allowed to send alert events to the alert queue (Azure Service Bus Data Sender on that queue only).')
 param alertSenderPrincipalIds array = []
 
@@ -116,6 +123,7 @@ var names = {
   serviceBus: 'sb-mdeiso-${environmentName}-${token}'
   plan: 'asp-mdeiso-${environmentName}-${token}'
   userIdentity: 'id-mdeiso-${environmentName}-${token}'
+  keyVault: 'kv-mdeiso-${token}'
   playbook: 'pb-mdeiso-sentinel-${environmentName}'
 }
 
@@ -202,6 +210,22 @@ module functionApp 'modules/functionapp.bicep' = {
     sentinelIncidentComments: sentinelIncidentComments && !empty(sentinelWorkspaceId) ? 'on' : 'off'
     // The app trusts x-ms-client-principal exactly when App Service authentication sets it.
     manualEasyAuth: empty(manualAuthClientId) ? 'off' : 'on'
+    // By vault and secret name: the vault grants the app identity, so it is deployed after the app.
+    notifyChannels: empty(notifyChannels)
+      ? ''
+      : '@Microsoft.KeyVault(VaultName=${names.keyVault};SecretName=notify-channels)'
+    notifyDigestInterval: notifyDigestInterval
+  }
+}
+
+module notifySecrets 'modules/notify-secrets.bicep' = if (!empty(notifyChannels)) {
+  name: 'notify-secrets'
+  params: {
+    location: location
+    tags: allTags
+    keyVaultName: names.keyVault
+    principalId: functionApp.outputs.principalId
+    notifyChannels: notifyChannels
   }
 }
 

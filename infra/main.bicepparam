@@ -29,3 +29,8 @@ param mdeCloud = 'commercial'
 // redeploy with deploySentinelPlaybook = true.
 param sentinelWorkspaceId = ''
 param deploySentinelPlaybook = false
+
+// Notification channels (docs/notifications.md "Settings"): read from the environment, never written
+// here, since the JSON holds webhook URLs and signing secrets. `azd env set NOTIFY_CHANNELS '<json>'`;
+// empty: no notifications and no Key Vault.
+param notifyChannels = readEnvironmentVariable('NOTIFY_CHANNELS', '')

@@ -31,6 +31,9 @@ export const SETTINGS = {
   manualMode: 'MANUAL_ISOLATION_MODE',
   platformLiftDays: 'PLATFORM_LIFT_DAYS',
   reconcileSchedule: 'RECONCILE_SCHEDULE',
+  /** Read by shared/notify/settings.ts: the channels hold webhook URLs and secrets. */
+  notifyChannels: 'NOTIFY_CHANNELS',
+  notifyDigestInterval: 'NOTIFY_DIGEST_INTERVAL',
 } as const;
 
 /** Every 15 minutes (NCRONTAB with seconds, as the Functions timer reads it). */

@@ -10,6 +10,7 @@
 import { type AppConfig, ConfigError, loadConfig, SETTINGS } from './config';
 import { writeRecord } from './kernel/invocation-log';
 import type { PolicyMode } from './kernel/vocabulary';
+import { readNotifySettings } from './notify/settings';
 import { effectiveMode } from './policy/document';
 import { readPolicy } from './policy/read';
 import { PolicyError } from './policy/validate';
@@ -38,6 +39,7 @@ function keyOf(env: Env): string {
 function evaluate(env: Env): ConfigurationCheck {
   try {
     const config = loadConfig(env);
+    readNotifySettings(env, config.cloud);
     return { valid: true, config, mode: effectiveMode(readPolicy(config.policySource), config.modeOverride) };
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;

@@ -38,6 +38,12 @@ import type { MdeApi } from './mde/api';
 import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
+import type { NotifyEvent } from './notify/events';
+import { eventOfExpiry } from './notify/from-records';
+import { Notifier } from './notify/notifier';
+import { type NotifySettings, readNotifySettings } from './notify/settings';
+import { notifyingSink } from './notify/sink';
+import type { Timers } from './notify/timers';
 import { loadPolicy } from './policy/load';
 import type { IsolationPolicy } from './policy/types';
 import { PolicyError } from './policy/validate';
@@ -70,6 +76,11 @@ export interface Runtime {
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** The outcome records this process reports from now on (the manual API's wait ends on its own). */
   watchOutcomes(): OutcomeWatch;
+  /**
+   * Tells the SOC's channels an event no outcome record carries (an approval pending, a break-glass
+   * isolation): shared/notify/. Never throws, never waits.
+   */
+  notify(event: NotifyEvent): void;
   /** A dead-letter record's request sent again by an operator, decided as it was. */
   resubmit(request: IsolationRequest): Promise<{ duplicate: boolean }>;
   /**
@@ -134,6 +145,8 @@ export interface RuntimeOptions {
   claimLeaseMs?: number;
   /** Service Bus mode: where the queue is instead of the settings' namespace (tests: the AMQP peer). */
   serviceBus?: ServiceBusEndpoint;
+  /** The time notifications wait by: the digest interval, a retry's backoff (tests move it by hand). */
+  notifyTimers?: Timers;
 }
 
 /**
@@ -263,6 +276,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     options,
     modeOf,
   );
+  // Read before anything starts: a bad channel fails the runtime like any bad setting, leaving nothing running.
+  const notifySettings = readNotifySettings(options.env ?? process.env, config.cloud);
   const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
   const mode = modeOf(config);
@@ -285,8 +300,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
+  const notifier = openNotifier(notifySettings, options, baseReporter);
   const outcomes = new OutcomeFeed();
-  const reporter = outcomes.reporting(comments ?? baseReporter);
+  // Outcomes are written (and commented) before they are told: a notification never comes first.
+  const reporter = outcomes.reporting(notifier.reporting(comments ?? baseReporter));
   const waits = new IdleWaits();
   const storeAnswers = cachedFor(STORE_CHECK_MS, () =>
     store.ping().then(
@@ -304,6 +321,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     identity,
     platformLiftMs: config.platformLiftMs,
     releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
+    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
   });
   const dispatcher = new Dispatcher({
     api,
@@ -320,6 +338,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await reconciler.run(order);
     },
   });
+  const intakeSink = notifyingSink(dispatcher, (event) => notifier.notify(event), clock);
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const restored = readQuotaShares(throttle, reporter);
   // Only the quota budget holds MDE calls back; resuming reads the store alone.
@@ -351,10 +370,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
-    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
+    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: intakeSink, log }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),
+    notify: (event) => notifier.notify(event),
     resubmit: (request) => dispatcher.resubmit(request),
     async deadLetter(record) {
       await queue.deadLetter(record);
@@ -388,8 +408,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       stopGauges();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
+      // What waits for its digest interval goes now, each message with one attempt left at most.
+      await notifier.close();
     },
   };
+}
+
+/** The notifier of the channels in the settings (none configured: one that tells nobody). */
+function openNotifier(
+  settings: NotifySettings,
+  options: Pick<RuntimeOptions, 'meter' | 'notifyTimers'>,
+  reporter: DispatchReporter,
+): Notifier {
+  return new Notifier({
+    settings,
+    log: (level, record) => reporter.note(level, record),
+    meter: options.meter ?? metrics.getMeter('mde-isolator'),
+    timers: options.notifyTimers,
+  });
 }
 
 /** Waits bounded in time that `stopAll` ends at once (answering false), so no timer outlives a runtime. */
@@ -426,14 +462,24 @@ export interface ReadOnlyRuntime {
   readonly identity: AppIdentity;
   readonly store: StateStore;
   readonly storage: StateStorage['kind'];
+  /** Tells the SOC's channels what an operator did (a breaker reset); `close` lets it land. */
+  notify(event: NotifyEvent): void;
   close(): Promise<void>;
 }
 
 export function openReadOnly(
-  options: Pick<RuntimeOptions, 'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs'> = {},
+  options: Pick<
+    RuntimeOptions,
+    'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs' | 'meter' | 'notifyTimers'
+  > = {},
 ): ReadOnlyRuntime {
   // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
   const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
+  const notifier = openNotifier(
+    readNotifySettings(options.env ?? process.env, config.cloud),
+    options,
+    options.reporter ?? jsonLinesReporter,
+  );
   const ready = readQuotaShares(throttle, options.reporter ?? jsonLinesReporter);
   throttle.holdUntil(ready);
   return {
@@ -442,10 +488,12 @@ export function openReadOnly(
     identity,
     store,
     storage,
+    notify: (event) => notifier.notify(event),
     async close() {
       await ready;
       await throttle.stop();
       await claims.stop();
+      await notifier.close();
     },
   };
 }

@@ -47,6 +47,9 @@ param sentinelIncidentComments string
   'off'
 ])
 param manualEasyAuth string
+@description('NOTIFY_CHANNELS: empty, or a Key Vault reference to the secret holding the channels.')
+param notifyChannels string
+param notifyDigestInterval string
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -109,6 +112,8 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references (NOTIFY_CHANNELS) resolve with the app's own identity, user-assigned or not.
+    keyVaultReferenceIdentity: useUserAssignedIdentity ? userIdentity.id : 'SystemAssigned'
     clientAffinityEnabled: false
     // No ftpsState here: Flex Consumption has no FTP, and ARM rejects Site.SiteConfig.FtpsState on Flex sites
     // (error 51021; "properties.ftpsState: FTPS not supported" in the Flex Consumption plan deprecations of
@@ -215,6 +220,8 @@ var appSettings = {
   RECONCILE_SCHEDULE: reconcileSchedule
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
+  NOTIFY_CHANNELS: notifyChannels
+  NOTIFY_DIGEST_INTERVAL: notifyDigestInterval
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {

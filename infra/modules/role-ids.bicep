@@ -24,3 +24,7 @@ var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 @export()
 @description('Microsoft Sentinel Responder: read incidents and add incident comments.')
 var sentinelResponderRoleId = '3e150937-b8fe-4cfb-8069-0eaf05ecd056'
+
+@export()
+@description('Key Vault Secrets User: read the notification channels secret through its Key Vault reference.')
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'

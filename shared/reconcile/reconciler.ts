@@ -34,6 +34,8 @@ const MAX_REGISTER_PAGES = 100;
  * when nothing in force reaches further: a run every 15 minutes sees each one many times.
  */
 const AT_REST_LOOKBACK_MS = DAY_MS;
+/** An isolation in force that ends within this is told as ending soon (`expiringSoon`). */
+export const EXPIRY_NOTICE_MS = DAY_MS;
 
 export interface ReconcilerDeps {
   api: MdeApi;
@@ -50,6 +52,11 @@ export interface ReconcilerDeps {
    * Absent (a reconciler built for a test): the report says `dueReleases: null`.
    */
   releaseDueIsolations?: (now: number) => Promise<number>;
+  /**
+   * Each isolation in force, not drifted this run, that ends within EXPIRY_NOTICE_MS: the SOC is told
+   * (shared/notify/, which tells one isolation's end once per process). Absent: nobody is told.
+   */
+  expiringSoon?: (record: IsolationRecord, now: number) => void;
 }
 
 export class Reconciler {
@@ -63,6 +70,7 @@ export class Reconciler {
       const since = sinceOf(records, startedAt);
       const actions = await this.readActions(since);
       const drifts = await this.correct(records, actions, startedAt);
+      this.tellExpiring(records, drifts.drifts, startedAt);
       const dueReleases = this.deps.releaseDueIsolations
         ? await this.deps.releaseDueIsolations(startedAt)
         : null;
@@ -201,6 +209,17 @@ export class Reconciler {
       },
       { onlyFrom: [record.state], sameRequest: true },
     );
+  }
+
+  private tellExpiring(records: readonly IsolationRecord[], drifts: readonly Drift[], now: number): void {
+    const tell = this.deps.expiringSoon;
+    if (!tell) return;
+    const drifted = new Set(drifts.map((drift) => drift.machineId));
+    for (const record of records) {
+      const ends = record.expiresAt ? Date.parse(record.expiresAt) : Number.NaN;
+      if (!IN_FORCE_STATES.includes(record.state) || drifted.has(record.machineId)) continue;
+      if (ends > now && ends - now <= EXPIRY_NOTICE_MS) tell(record, now);
+    }
   }
 
   private async defer(order: ReconcileOrder, retryAt: number): Promise<void> {

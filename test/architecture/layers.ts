@@ -35,6 +35,9 @@ export const RULES: ImportRules = {
     // The reconciler reads the register and MDE's actions with dispatch's judgements (in force, whose
     // action); dispatch reaches it only through the handler the composition root gives it.
     { name: 'reconciler', members: ['shared/reconcile/'] },
+    // Notifications tell what dispatch, the reconciler and the breaker recorded, and what the rooms
+    // above them emit (approvals, break-glass), so they sit above the records and below their emitters.
+    { name: 'notifications', members: ['shared/notify/'] },
     // The manual operations read the register and the ledger (state/) besides queueing through dispatch.
     { name: 'manual operations', members: ['shared/manual/'] },
     { name: 'composition root', members: ['shared/runtime.ts', 'shared/configuration-check.ts'] },

@@ -34,6 +34,7 @@ export const DOCUMENTED_ROLE_IDS: Readonly<Record<string, string>> = {
   storageTableDataContributorRoleId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisherRoleId: '3913510d-42f4-4e42-8a64-420c390055eb',
   sentinelResponderRoleId: '3e150937-b8fe-4cfb-8069-0eaf05ecd056',
+  keyVaultSecretsUserRoleId: '4633458b-17de-408a-b874-0445c86b69e6',
 };
 
 /**
@@ -573,6 +574,7 @@ export function ruleRoleAssignments(files: BicepFile[]): string[] {
     ['storageTableDataContributorRoleId', 'Microsoft.Storage/storageAccounts'],
     ['monitoringMetricsPublisherRoleId', 'Microsoft.Insights/components'],
     ['sentinelResponderRoleId', 'Microsoft.OperationalInsights/workspaces'],
+    ['keyVaultSecretsUserRoleId', 'Microsoft.KeyVault/vaults/secrets'],
   ];
   for (const [role, scopeType, scopeName] of required)
     if (

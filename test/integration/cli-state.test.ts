@@ -12,6 +12,7 @@ import type { RunningSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { cliIn, interruptOncePosted } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { WebhookReceiver } from '../support/webhook-receiver';
 import { TEST_POLICY } from './harness';
 
 let azurite: RunningAzurite;
@@ -121,6 +122,28 @@ describe('breaker', () => {
       expect.objectContaining({ by: 'sam@contoso.com', reason: 'again' }),
       expect.objectContaining({ by: 'jo', reason: 'false positive, rule fixed' }),
     ]);
+  });
+
+  it("tells the SOC's channels who reset it and why", async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const channels = [{ name: 'soc-teams', kind: 'teams', url: receiver.url('teams') }];
+      const reset = await cliIn(cwd, { ...env, NOTIFY_CHANNELS: JSON.stringify(channels) })(
+        'breaker',
+        'reset',
+        '--reason',
+        'rule fixed',
+      );
+      expect(reset.code).toBe(0);
+      // The CLI ends only once its notification has landed.
+      expect(receiver.received).toHaveLength(1);
+      const card = JSON.stringify(JSON.parse(receiver.received[0].body).attachments[0].content);
+      expect(card).toContain('Blast-radius breaker reset');
+      expect(card).toContain('"value":"jo"');
+      expect(card).toContain('"value":"rule fixed"');
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

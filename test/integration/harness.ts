@@ -17,6 +17,7 @@ import type { IntakeResult, SubmittedRequest } from '../../shared/intake/receive
 import type { Clock } from '../../shared/kernel/clock';
 import type { ManualMode } from '../../shared/kernel/vocabulary';
 import type { MdeApi } from '../../shared/mde/api';
+import type { Timers } from '../../shared/notify/timers';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import type { StateStore } from '../../shared/state/store';
@@ -64,6 +65,8 @@ export interface HarnessOptions {
   clock?: (sim: RunningSimulator) => Clock;
   /** Where dispatch's metrics go. */
   meter?: Meter;
+  /** The notifications' timers (shared/notify/timers.ts), moved by the test. */
+  notifyTimers?: Timers;
 }
 
 export interface Harness {
@@ -113,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store: options.store,
     clock: options.clock?.(sim),
     meter: options.meter,
+    notifyTimers: options.notifyTimers,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

@@ -66,6 +66,7 @@ async function ourIsolation(traits: { offline?: boolean; failActions?: boolean }
 
 function reconcilerAt(offsetMs: number) {
   const { reporter, notes } = recordingReporter();
+  const expiring: { machineId: string; expiresAt: string | null | undefined }[] = [];
   const inline = h.runtime.inline;
   if (!inline) throw new Error('inline harness');
   const reconciler = new Reconciler({
@@ -76,6 +77,7 @@ function reconcilerAt(offsetMs: number) {
     reporter,
     identity: h.runtime.identity,
     clock: { now: () => h.sim.now() + offsetMs },
+    expiringSoon: (record) => expiring.push({ machineId: record.machineId, expiresAt: record.expiresAt }),
   });
   const order = {
     action: 'reconcile' as const,
@@ -84,7 +86,7 @@ function reconcilerAt(offsetMs: number) {
     requestedAt: new Date().toISOString(),
     deferrals: 0,
   };
-  return { run: () => reconciler.run(order), notes };
+  return { run: () => reconciler.run(order), notes, expiring };
 }
 
 const stateOf = async (machineId: string) => (await h.runtime.store.register.get(machineId))?.state;
@@ -222,4 +224,29 @@ describe('1,000 isolations in force', () => {
     expect(big.sim.calls().filter((c) => c.api === 'machineactions')).toHaveLength(3);
     expect(big.sim.calls().filter((c) => c.api !== 'machineactions' && c.api !== 'token')).toEqual([]);
   });
+});
+
+it('tells the isolations in force that end within a day, not those that end later or drifted', async () => {
+  const soon = await ourIsolation();
+  const later = await ourIsolation();
+  const released = await ourIsolation();
+  for (const { action } of [soon, later, released]) await untilActionStatus(h, action.id, 'Succeeded');
+  const endsAt = (ms: number) => new Date(h.sim.now() + ms).toISOString();
+  for (const [{ machineId }, ms] of [
+    [soon, 6 * 60 * 60_000],
+    [later, 3 * DAY],
+    [released, 6 * 60 * 60_000],
+  ] as const)
+    await h.runtime.store.register.record({
+      machineId,
+      state: 'isolated',
+      requestId: `req-${machineId.slice(0, 8)}`,
+      reason: 'time box',
+      expiresAt: endsAt(ms),
+      expiresBy: 'time-box',
+    });
+  h.sim.portalAction(released.machineId, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'done' });
+  const { run, expiring } = reconcilerAt(0);
+  await run();
+  expect(expiring.map((e) => e.machineId)).toEqual([soon.machineId]);
 });
