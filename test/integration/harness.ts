@@ -113,6 +113,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store: options.store,
     clock: options.clock?.(sim),
     meter: options.meter,
+    // Sentinel incidents are read from the simulator's ARM stand-in.
+    armUrl: sim.baseUrl,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');
