@@ -22,13 +22,13 @@ import {
   type SimMachine,
 } from './fleet';
 import { SlidingWindowQuota } from './quota';
-import { SentinelIncidents, type SimIncidentStatus } from './sentinel';
+import { SentinelIncidents, type SimIncidentReads, type SimIncidentStatus } from './sentinel';
 import { type Identity, issueToken, SYSTEM_IDENTITY, TokenAuthority } from './tokens';
 
 export type { LifecycleOptions } from './actions';
 export type { FaultOptions } from './faults';
 export { CURATED_MACHINES, type FleetOptions, type MachineSeed, type MachineTraits } from './fleet';
-export type { SimIncidentStatus } from './sentinel';
+export type { SimIncidentReads, SimIncidentStatus } from './sentinel';
 
 const IDENTITY_PATH = '/msi/token';
 /** Simulator extension: read-only JSON view of machines, actions and call counts. */
@@ -165,8 +165,12 @@ export interface RunningSimulator {
   addIncident(status: SimIncidentStatus, title?: string): string;
   /** An analyst moves the incident on (New, Active, Closed). */
   setIncidentStatus(incidentArmId: string, status: SimIncidentStatus): void;
-  /** Whether the app's identity may read incidents (false: 403 AuthorizationFailed, as without the role). */
-  allowIncidentReads(allowed: boolean): void;
+  /**
+   * How incident reads are answered from now on: `forbidden`, 403 AuthorizationFailed (the identity
+   * has no role on the workspace); `unavailable`, 503 (ARM failing); `allowed` by default. With
+   * `times`, only the next `times` reads, then `allowed` again.
+   */
+  setIncidentReads(reads: SimIncidentReads, times?: number): void;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
   advanceTime(ms: number): void;
   now(): number;
@@ -552,7 +556,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       ),
     addIncident: (status, title) => incidents.add(status, title),
     setIncidentStatus: (id, status) => incidents.setStatus(id, status),
-    allowIncidentReads: (allowed) => incidents.allowReads(allowed),
+    setIncidentReads: (reads, times) => incidents.setReads(reads, times),
     advanceTime: (ms) => {
       clockOffsetMs += ms;
     },

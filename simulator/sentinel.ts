@@ -2,13 +2,16 @@
  * The simulator's stand-in for Azure Resource Manager, for the one Sentinel call the app makes: GET a
  * Microsoft.SecurityInsights incident (docs/mde-api.md §17). Incidents are added by the test (or the
  * demo) with a status it may change, as an analyst works the incident; reads may be refused, as for
- * an identity without Microsoft Sentinel Reader on the workspace. Answers are shaped as ARM's.
+ * an identity without Microsoft Sentinel Reader on the workspace, or fail, as while ARM is unavailable.
+ * Answers are shaped as ARM's.
  */
 import { randomUUID } from 'node:crypto';
 import type { ApiResult } from './api';
 import type { TokenClaims } from './tokens';
 
 export type SimIncidentStatus = 'New' | 'Active' | 'Closed';
+/** How incident reads are answered: as asked, 403 (no role on the workspace), or 503 (ARM unavailable). */
+export type SimIncidentReads = 'allowed' | 'forbidden' | 'unavailable';
 
 /** The audience ARM accepts (the commercial cloud's; the app asks `<armBaseUrl>/.default`). */
 export const ARM_AUDIENCE = 'https://management.azure.com';
@@ -32,7 +35,8 @@ const armError = (status: number, code: string, message: string): ApiResult => (
 export class SentinelIncidents {
   /** By ARM id in lower case: ARM ids are case-insensitive. */
   private readonly incidents = new Map<string, SimIncident>();
-  private readsAllowed = true;
+  private reads: SimIncidentReads = 'allowed';
+  private readsLeft = Number.POSITIVE_INFINITY;
 
   /** A new incident in the simulator's workspace; answers its ARM id. */
   add(status: SimIncidentStatus, title = 'Simulated incident'): string {
@@ -48,9 +52,10 @@ export class SentinelIncidents {
     incident.status = status;
   }
 
-  /** Whether the app's identity holds a role that reads incidents on the workspace. */
-  allowReads(allowed: boolean): void {
-    this.readsAllowed = allowed;
+  /** `reads` for the next `times` reads (all of them by default), then `allowed` again. */
+  setReads(reads: SimIncidentReads, times = Number.POSITIVE_INFINITY): void {
+    this.reads = reads;
+    this.readsLeft = times;
   }
 
   /** One ARM call: `claims` of a verified token, or null for none or a bad one. */
@@ -76,7 +81,12 @@ export class SentinelIncidents {
     const incident = this.incidents.get(pathname.toLowerCase());
     if (method !== 'GET' || !incident)
       return armError(404, 'NotFound', `The resource ${pathname} was not found.`);
-    if (!this.readsAllowed)
+    const reads = this.reads;
+    this.readsLeft -= 1;
+    if (this.readsLeft <= 0) this.reads = 'allowed';
+    if (reads === 'unavailable')
+      return armError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry.');
+    if (reads === 'forbidden')
       return armError(
         403,
         'AuthorizationFailed',

@@ -7,6 +7,7 @@
  */
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { renewalRequestId } from '../../shared/dispatch/steps/renewal';
+import { compressTiming } from '../../shared/dispatch/timing';
 import { DAY_MS } from '../../shared/kernel/clock';
 import { SENTINEL_INCIDENTS_API_VERSION } from '../../shared/sentinel/incidents';
 import type { SimIncidentStatus } from '../../simulator';
@@ -112,9 +113,9 @@ describe('onLift: renew for a Sentinel incident', () => {
 
   it('escalates, naming the role to grant, when the incident cannot be read (403)', async () => {
     const { machineId, incidentArmId, renewal } = await atTheLift('Active', () =>
-      h.sim.allowIncidentReads(false),
+      h.sim.setIncidentReads('forbidden'),
     );
-    h.sim.allowIncidentReads(true);
+    h.sim.setIncidentReads('allowed');
     const workspace = incidentArmId.replace(/\/providers\/Microsoft\.SecurityInsights\/.*$/, '');
     expect(renewal).toMatchObject({
       outcome: 'escalated',
@@ -122,6 +123,28 @@ describe('onLift: renew for a Sentinel incident', () => {
         `ARM answered 403 AuthorizationFailed reading the incident; grant the app's identity Microsoft Sentinel Reader on workspace ${workspace}`,
       ),
     });
+    expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(1);
+  });
+
+  it('retries the read while ARM is unavailable, and renews once it answers Active', async () => {
+    const { incidentArmId, machineId, renewal } = await atTheLift('Active', () =>
+      h.sim.setIncidentReads('unavailable', 2),
+    );
+    expect(renewal).toMatchObject({ outcome: 'succeeded' });
+    expect(incidentReads(h, incidentArmId).map((r) => r.status)).toEqual([503, 503, 200]);
+    expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(2);
+  });
+
+  it('gives up after the bounded retries, dead-lettered with why, and posts nothing', async () => {
+    const { incidentArmId, machineId, renewal } = await atTheLift('Active', () =>
+      h.sim.setIncidentReads('unavailable'),
+    );
+    h.sim.setIncidentReads('allowed');
+    expect(renewal).toMatchObject({
+      outcome: 'dead-lettered',
+      reason: expect.stringContaining('ARM answered 503 ServiceUnavailable reading the incident'),
+    });
+    expect(incidentReads(h, incidentArmId).length).toBe(compressTiming(0.001).transientMaxAttempts);
     expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(1);
   });
 });

@@ -64,14 +64,14 @@ describe('the Sentinel incident reader', () => {
     const incident = sim.addIncident('Active');
     const workspace = incident.replace(/\/providers\/Microsoft\.SecurityInsights\/.*$/, '');
     const grant = `grant the app's identity Microsoft Sentinel Reader on workspace ${workspace}`;
-    sim.allowIncidentReads(false);
+    sim.setIncidentReads('forbidden');
     try {
       expect(await reader().read(incident)).toEqual({
         kind: 'unreadable',
         reason: `ARM answered 403 AuthorizationFailed reading the incident; ${grant}`,
       });
     } finally {
-      sim.allowIncidentReads(true);
+      sim.setIncidentReads('allowed');
     }
     const gone = incident.replace(/[^/]+$/, '00000000-0000-4000-8000-000000000000');
     expect(await reader().read(gone)).toEqual({
@@ -86,6 +86,17 @@ describe('the Sentinel incident reader', () => {
       kind: 'unreadable',
       reason: expect.stringContaining('ARM answered 401 InvalidAuthenticationTokenAudience'),
     });
+  });
+
+  it('throws a transient error when ARM is unavailable (503), for the worker to retry', async () => {
+    sim.setIncidentReads('unavailable');
+    try {
+      await expect(reader().read(sim.addIncident('Active'))).rejects.toThrow(
+        new IncidentUnansweredError('ARM answered 503 ServiceUnavailable reading the incident'),
+      );
+    } finally {
+      sim.setIncidentReads('allowed');
+    }
   });
 
   it('throws a transient error when ARM gives no answer, for the worker to retry', async () => {
