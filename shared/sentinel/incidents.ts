@@ -6,7 +6,7 @@
  * A humble gateway: one GET through the product's JSON client, with the same credential as MDE and
  * an ARM token, outside the MDE quota. It never retries itself: an answer that may change (429, 5xx,
  * no answer) is thrown as `IncidentUnansweredError`, which the worker's lifecycle retries with backoff
- * a bounded number of times like any transient failure; an answer that will not change without a
+ * like any transient failure, a bounded number of times (dispatch/steps/incident-open.ts); an answer that will not change without a
  * person (no token, 401, 403, 404, an id that is not an incident's) is `unreadable`, with why.
  */
 import type { TokenCredential } from '@azure/identity';

@@ -4,8 +4,8 @@
  * reads it from the simulator).
  */
 import { manualRequest } from '../../shared/dispatch/request';
+import type { IncidentAccess } from '../../shared/dispatch/steps/incident-open';
 import { renewalOf, renewalRefusal } from '../../shared/dispatch/steps/renewal';
-import type { IncidentReader } from '../../shared/sentinel/incidents';
 import type { IsolationRecord } from '../../shared/state/store';
 import { alertOf } from '../support/alerts';
 
@@ -14,10 +14,13 @@ const isolation = { id: '1a2b3c4d-0000-4000-8000-000000000001', machineId };
 const NOW = Date.UTC(2026, 11, 8);
 
 /** A reader the case must not reach: each case here is decided before any incident is read. */
-const UNASKED: IncidentReader = {
-  read: async (id) => {
-    throw new Error(`incident ${id} read`);
+const UNASKED: IncidentAccess = {
+  reader: {
+    read: async (id) => {
+      throw new Error(`incident ${id} read`);
+    },
   },
+  maxAttempts: 1,
 };
 
 const requestFrom = (source: 'mde-alert' | 'sentinel-incident' | 'sentinel-alert') =>

@@ -135,16 +135,19 @@ describe('onLift: renew for a Sentinel incident', () => {
     expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(2);
   });
 
-  it('gives up after the bounded retries, dead-lettered with why, and posts nothing', async () => {
+  it('escalates after the bounded retries, saying why, and posts nothing', async () => {
     const { incidentArmId, machineId, renewal } = await atTheLift('Active', () =>
       h.sim.setIncidentReads('unavailable'),
     );
     h.sim.setIncidentReads('allowed');
+    const attempts = compressTiming(0.001).transientMaxAttempts;
     expect(renewal).toMatchObject({
-      outcome: 'dead-lettered',
-      reason: expect.stringContaining('ARM answered 503 ServiceUnavailable reading the incident'),
+      outcome: 'escalated',
+      reason: expect.stringContaining(
+        `could not be read: ARM answered 503 ServiceUnavailable reading the incident, on ${attempts} attempts`,
+      ),
     });
-    expect(incidentReads(h, incidentArmId).length).toBe(compressTiming(0.001).transientMaxAttempts);
+    expect(incidentReads(h, incidentArmId)).toHaveLength(attempts);
     expect(h.actionsOn(machineId, 'Isolate')).toHaveLength(1);
   });
 });
@@ -177,6 +180,21 @@ describe('onTimeout: retry-when-seen for a Sentinel incident', () => {
     });
     await until(() => h.actionsOn(machineId, 'Isolate').length === 2, 'the isolate posted again');
     expect(incidentReads(h, incidentArmId).map((r) => r.status)).toEqual([200]);
+    h.sim.setMachine(machineId, { traits: { offline: false } });
+    await until(() => h.sim.machineState(machineId)?.isolated === true, 'the device isolated');
+    await h.settle();
+  });
+
+  it('asks ARM again when it does not answer, then posts again', async () => {
+    const { machineId, incidentArmId, first } = await timedOut('Active', () =>
+      h.sim.setIncidentReads('unavailable', 2),
+    );
+    expect(first).toMatchObject({
+      outcome: 'timed-out',
+      reason: expect.stringContaining('posted again for when the device is next seen'),
+    });
+    expect(incidentReads(h, incidentArmId).map((r) => r.status)).toEqual([503, 503, 200]);
+    await until(() => h.actionsOn(machineId, 'Isolate').length === 2, 'the isolate posted again');
     h.sim.setMachine(machineId, { traits: { offline: false } });
     await until(() => h.sim.machineState(machineId)?.isolated === true, 'the device isolated');
     await h.settle();

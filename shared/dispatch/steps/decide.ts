@@ -13,15 +13,16 @@ import { TIME_BOX_RULE, timeBoxOutlived } from './time-box';
 
 type DecideDeps = Pick<
   WorkerDeps,
-  'policy' | 'store' | 'clock' | 'api' | 'identity' | 'platformLiftMs' | 'incidents'
+  'policy' | 'store' | 'clock' | 'api' | 'identity' | 'platformLiftMs' | 'incidents' | 'timing'
 >;
 
 export async function decideOnMachine(deps: DecideDeps, target: Target): Promise<Step<Plan>> {
   if (target.verb === 'release') return decideRelease(deps, target);
   const { policy, store, clock } = deps;
   const { request, machine } = target;
+  const incidents = { reader: deps.incidents, maxAttempts: deps.timing.transientMaxAttempts };
   const renewal =
-    request.renewal && (await renewalRefusal(request, await store.register.get(machine.id), deps.incidents));
+    request.renewal && (await renewalRefusal(request, await store.register.get(machine.id), incidents));
   if (renewal) return outcome(request, { ...where(machine), ...renewal });
   const breaker = await store.breaker.status(breakerLimits(policy));
   const decision = policy.decideDevice(request.alert, request.device, machine, {

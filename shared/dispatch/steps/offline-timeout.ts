@@ -12,9 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { isManualAlert } from '../../alerts/model';
 import type { MachineAction } from '../../mde/types';
 import type { OnTimeout } from '../../policy/document';
-import type { IncidentReader } from '../../sentinel/incidents';
 import { type ActionRequest, dedupeKey, priorityOf, type TrackRequest } from '../request';
-import { incidentGate } from './incident-open';
+import { type IncidentAccess, incidentGate } from './incident-open';
 
 export const MAX_TIMEOUT_RETRIES = 2;
 export const OFFLINE_TIMEOUT_RULE = 'offline-timeout';
@@ -31,7 +30,7 @@ export async function afterTimeOut(
   action: MachineAction,
   onTimeout: OnTimeout | null,
   now: number,
-  incidents: IncidentReader,
+  incidents: IncidentAccess,
 ): Promise<AfterTimeOut> {
   if (request.tracking.action !== 'isolate' || action.status !== 'TimeOut' || onTimeout === null)
     return { kind: 'report' };
@@ -47,7 +46,7 @@ export async function afterTimeOut(
       kind: 'escalate',
       reason: `${offline}, after ${retries} retries for when it is seen (rule ${request.rule}); a person decides`,
     };
-  const incident = await incidentGate(incidents, request.alert);
+  const incident = await incidentGate(incidents, request);
   if (incident.kind === 'closed')
     return { kind: 'report', reason: `${offline}; not posted again: ${incident.reason}` };
   if (incident.kind === 'unreadable')

@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { truncate } from '../../kernel/text';
 import type { MachineAction } from '../../mde/types';
 import { COMMENT_MAX_LENGTH } from '../../policy/document';
-import type { IncidentReader } from '../../sentinel/incidents';
 import type { IsolationRecord } from '../../state/store';
 import {
   type ActionRequest,
@@ -25,7 +24,7 @@ import {
 import type { RequestQueue } from '../transport/queue';
 import { messageFor } from '../transport/queue';
 import { platformLiftAt } from './expiry';
-import { incidentGate } from './incident-open';
+import { type IncidentAccess, incidentGate } from './incident-open';
 
 /** One renewal per isolation, within the 40 characters a request id may have. */
 export function renewalRequestId(isolationActionId: string): string {
@@ -77,7 +76,7 @@ export async function scheduleRenewal(
 export async function renewalRefusal(
   request: ActionRequest,
   record: IsolationRecord | null,
-  incidents: IncidentReader,
+  incidents: IncidentAccess,
 ): Promise<{ outcome: 'skipped' | 'escalated'; reason: string } | null> {
   const renewal = request.renewal;
   if (!renewal) return null;
@@ -92,7 +91,7 @@ export async function renewalRefusal(
       reason: `${notRenewing}: the register no longer follows it (${record ? record.state : 'no record'}; released or isolated again since)`,
     };
   if (isManualRequest(request)) return null;
-  const incident = await incidentGate(incidents, request.alert);
+  const incident = await incidentGate(incidents, request);
   switch (incident.kind) {
     case 'closed':
       return { outcome: 'skipped', reason: `${notRenewing}: ${incident.reason}; MDE lifts the isolation` };

@@ -114,7 +114,8 @@ export class ActionTracker {
         reason: terminalReason(tracking, action),
       };
       const onTimeout = this.deps.policy.onTimeoutOf(request.rule);
-      const next = await afterTimeOut(request, action, onTimeout, clock.now(), this.deps.incidents);
+      const incidents = { reader: this.deps.incidents, maxAttempts: timing.transientMaxAttempts };
+      const next = await afterTimeOut(request, action, onTimeout, clock.now(), incidents);
       if (next.kind === 'escalate')
         Object.assign(details, { outcome: 'escalated', rule: OFFLINE_TIMEOUT_RULE, reason: next.reason });
       if (next.kind !== 'escalate' && next.reason) details.reason = next.reason;
