@@ -10,8 +10,8 @@
  * person (no token, 401, 403, 404, an id that is not an incident's) is `unreadable`, with why.
  */
 import type { TokenCredential } from '@azure/identity';
-import { JsonClient, NoAnswerError, TokenUnavailableError } from '../http/json-client';
-import { isSentinelIncidentArmId, sentinelWorkspaceOf } from '../kernel/arm-id';
+import { JsonClient, type JsonResponse, NoAnswerError, TokenUnavailableError } from '../http/json-client';
+import { sentinelWorkspaceOf } from '../kernel/arm-id';
 import { isRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
 
@@ -61,13 +61,13 @@ export function createIncidentReader(options: IncidentReaderOptions): IncidentRe
   return {
     async read(incidentArmId) {
       const workspace = sentinelWorkspaceOf(incidentArmId);
-      if (workspace === null || !isSentinelIncidentArmId(incidentArmId))
+      if (workspace === null)
         return {
           kind: 'unreadable',
           reason: 'the alert names no Sentinel incident resource id the app may read',
         };
       const grant = `grant the app's identity ${INCIDENT_READER_ROLE} on workspace ${workspace}`;
-      let answer: Awaited<ReturnType<JsonClient['exchange']>>;
+      let answer: JsonResponse;
       try {
         answer = await http.exchange({
           method: 'GET',
