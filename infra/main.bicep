@@ -81,7 +81,7 @@ param useUserAssignedIdentity bool = false
 
 // ---------------------------------------------------------------- Sentinel
 
-@description('Resource id of the Log Analytics workspace where Microsoft Sentinel runs. Empty = no Sentinel wiring. When set, the app identity gets Microsoft Sentinel Responder there (incident comments).')
+@description('Resource id of the Log Analytics workspace where Microsoft Sentinel runs. Empty = no Sentinel wiring. When set, the app identity gets Microsoft Sentinel Responder there (incident comments; reading incident status before a renewal or a retry-when-seen).')
 // Either empty or /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>.
 param sentinelWorkspaceId string = ''
 

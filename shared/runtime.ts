@@ -49,6 +49,7 @@ import type { IsolationPolicy } from './policy/types';
 import { PolicyError } from './policy/validate';
 import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
+import { createIncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import type { StateStore } from './state/store';
 
@@ -135,8 +136,11 @@ export interface RuntimeOptions {
   startWorker?: boolean;
   /** Wraps the MDE client (the CLI watches for a refused token; tests reproduce API behaviour). */
   decorateApi?: (api: MdeApi) => MdeApi;
-  /** Where incident comments go instead of the cloud's ARM (tests: a loopback stand-in). */
-  incidentCommentsUrl?: string;
+  /**
+   * Where the Sentinel incident calls (comments, status reads) go instead of the cloud's ARM (tests:
+   * the simulator's ARM stand-in, or a loopback fake).
+   */
+  armUrl?: string;
   /** Replaces the store the storage settings name (tests share one between two runtimes). */
   store?: StateStore;
   /** The time of the throttle, the queue, the worker and the claims (tests move it by hand). */
@@ -296,7 +300,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     ? withIncidentComments(baseReporter, {
         credential,
         armBaseUrl: config.armBaseUrl,
-        endpointUrl: options.incidentCommentsUrl,
+        endpointUrl: options.armUrl,
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
@@ -334,6 +338,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     timing,
     claims,
     platformLiftMs: config.platformLiftMs,
+    incidents: createIncidentReader({
+      credential,
+      armBaseUrl: config.armBaseUrl,
+      endpointUrl: options.armUrl,
+      timeoutMs: config.requestTimeoutMs,
+    }),
     reconcile: async (order) => {
       await reconciler.run(order);
     },

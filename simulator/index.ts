@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the Defender for Endpoint API and the App Service managed identity endpoint,
  * on loopback, so the real client and the real @azure/identity code run against it in tests, the
- * demo and `func start`. It is written from docs/mde-api.md, not from the client.
+ * demo and `func start`; and, under `/subscriptions/`, for ARM's Sentinel incidents (sentinel.ts). It is written from docs/mde-api.md, not from the client.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -22,15 +22,19 @@ import {
   type SimMachine,
 } from './fleet';
 import { SlidingWindowQuota } from './quota';
+import { SentinelIncidents, type SimIncidentReads, type SimIncidentStatus } from './sentinel';
 import { type Identity, issueToken, SYSTEM_IDENTITY, TokenAuthority } from './tokens';
 
 export type { LifecycleOptions } from './actions';
 export type { FaultOptions } from './faults';
 export { CURATED_MACHINES, type FleetOptions, type MachineSeed, type MachineTraits } from './fleet';
+export type { SimIncidentReads, SimIncidentStatus } from './sentinel';
 
 const IDENTITY_PATH = '/msi/token';
 /** Simulator extension: read-only JSON view of machines, actions and call counts. */
 const STATE_PATH = '/_simulator/state';
+/** Where the ARM stand-in answers: every ARM resource id starts so. */
+const ARM_PATH = '/subscriptions/';
 const DEFAULT_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
 /** Audiences MDE accepts for commercial-cloud app tokens (docs/mde-api.md §2). */
 const DEFAULT_AUDIENCES = [
@@ -83,8 +87,11 @@ export interface RecordedCall {
   method: string;
   /** Path and query as received. */
   path: string;
-  /** Quota family of the call; `token` for the identity endpoint; null for unknown paths. */
-  api: MdeApiName | 'token' | null;
+  /**
+   * Quota family of the call; `token` for the identity endpoint; `arm` for the ARM stand-in (Sentinel
+   * incidents); null for unknown paths.
+   */
+  api: MdeApiName | 'token' | 'arm' | null;
   /** HTTP status sent; null when the connection was dropped on purpose. */
   status: number | null;
   /** Simulator clock (ms since epoch, including advanceTime). */
@@ -154,6 +161,16 @@ export interface RunningSimulator {
     by: DefenderRequestor,
     options?: { rule?: string; ageMs?: number },
   ): ActionEntity;
+  /** A Sentinel incident on the ARM stand-in (`/subscriptions/…`), with `status`; answers its ARM id. */
+  addIncident(status: SimIncidentStatus, title?: string): string;
+  /** An analyst moves the incident on (New, Active, Closed). */
+  setIncidentStatus(incidentArmId: string, status: SimIncidentStatus): void;
+  /**
+   * How incident reads are answered from now on: `forbidden`, 403 AuthorizationFailed (the identity
+   * has no role on the workspace); `unavailable`, 503 (ARM failing); `allowed` by default. With
+   * `times`, only the next `times` reads, then `allowed` again.
+   */
+  setIncidentReads(reads: SimIncidentReads, times?: number): void;
   /** Moves the simulator clock (action lifecycle, quota windows, findbyip) forward. */
   advanceTime(ms: number): void;
   now(): number;
@@ -197,6 +214,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const byId = new Map(machines.map((m) => [m.entity.id, m]));
   const actions = new ActionStore(options.lifecycle ?? {}, (id) => byId.get(id));
   const authority = new TokenAuthority();
+  const incidents = new SentinelIncidents();
   const identityHeader = options.identityHeader ?? randomBytes(16).toString('hex');
   const identities = new Map<string, Identity>([
     [SYSTEM_IDENTITY, { clientId: SYSTEM_IDENTITY_CLIENT_ID, roles: options.roles ?? DEFAULT_ROLES }],
@@ -358,6 +376,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     send(response, result);
   }
 
+  function handleArm(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const result = incidents.answer(
+      request.method ?? 'GET',
+      url.pathname,
+      url.searchParams,
+      token ? authority.verify(token) : null,
+    );
+    record(request, 'arm', result.status);
+    send(response, result);
+  }
+
   function machineState(id: string): MachineState | undefined {
     actions.advance(now());
     const machine = byId.get(id.toLowerCase());
@@ -430,6 +460,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       work = Promise.resolve(handleIdentity(request, response, url));
     else if (url.pathname === STATE_PATH && request.method === 'GET')
       work = Promise.resolve(send(response, stateView()));
+    else if (url.pathname.startsWith(ARM_PATH)) work = Promise.resolve(handleArm(request, response, url));
     else work = handleApi(request, response, url);
     work.catch((error: unknown) => {
       // A simulator bug must show up as a 500 in the test that hit it, not kill the process.
@@ -523,6 +554,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
               ageMs: options.ageMs,
             },
       ),
+    addIncident: (status, title) => incidents.add(status, title),
+    setIncidentStatus: (id, status) => incidents.setStatus(id, status),
+    setIncidentReads: (reads, times) => incidents.setReads(reads, times),
     advanceTime: (ms) => {
       clockOffsetMs += ms;
     },

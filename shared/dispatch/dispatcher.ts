@@ -15,6 +15,7 @@ import type { MdeApi } from '../mde/api';
 import type { AppIdentity } from '../mde/app-identity';
 import type { OnLift } from '../policy/document';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
+import type { IncidentReader } from '../sentinel/incidents';
 import { type StateStore, StoreUnavailableError } from '../state/store';
 import { ClaimKeeper } from './claim-keeper';
 import type { DispatchReporter } from './outcome';
@@ -34,6 +35,7 @@ import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
+import { NO_INCIDENT_READER } from './steps/incident-open';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
@@ -69,6 +71,11 @@ export interface DispatcherDeps {
    * order is an unusable message like any other.
    */
   reconcile?: ReconcileHandler;
+  /**
+   * Whether a Sentinel incident is still open (shared/sentinel/incidents.ts), for a renewal and a
+   * TimeOut's retry. Absent, every incident is unreadable: neither goes on for a Sentinel alert.
+   */
+  incidents?: IncidentReader;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -126,6 +133,7 @@ export class Dispatcher implements DecisionSink {
       clock: this.clock,
       claims: this.claims,
       platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
+      incidents: deps.incidents ?? NO_INCIDENT_READER,
     };
     this.worker = new IsolationWorker({
       ...common,

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { DispatchReporter, OutcomeRecord } from '../dispatch/outcome';
 import { JsonClient, type JsonResponse } from '../http/json-client';
+import { isSentinelIncidentArmId } from '../kernel/arm-id';
 import { deviceDisplayName } from '../kernel/device-label';
 import { errorSummary } from '../kernel/errors';
 import { oneLine, truncate } from '../kernel/text';
@@ -17,18 +18,6 @@ export const INCIDENT_COMMENTS_API_VERSION = '2023-02-01';
 
 /** Sentinel accepts 30k characters; an analyst reads a paragraph. */
 export const MAX_COMMENT_CHARS = 2_000;
-
-/**
- * Only a Sentinel incident: the id comes from an alert payload, and the identity may write elsewhere
- * in ARM, so a forged id must not turn into a PUT on another resource. A segment is never `.` or `..`
- * (which a URL resolves away, walking up to another resource), and never holds `%` or a backslash,
- * through which a server could decode or read such a segment in.
- */
-const SEGMENT = String.raw`(?!\.{1,2}/|\.{1,2}$)[^/?#%\\]+`;
-const INCIDENT_ARM_ID = new RegExp(
-  `^/subscriptions/${SEGMENT}/resourceGroups/${SEGMENT}/providers/Microsoft\\.OperationalInsights/workspaces/${SEGMENT}/providers/Microsoft\\.SecurityInsights/Incidents/${SEGMENT}$`,
-  'i',
-);
 
 export interface IncidentCommentOptions {
   credential: TokenCredential;
@@ -116,7 +105,7 @@ export function withIncidentComments(
         requestId: record.requestId,
         outcome: record.outcome,
       });
-    if (!INCIDENT_ARM_ID.test(incidentArmId)) return warn(null, 'not a Sentinel incident resource id');
+    if (!isSentinelIncidentArmId(incidentArmId)) return warn(null, 'not a Sentinel incident resource id');
     const message = commentMessage(record);
     try {
       let attempt = await put(incidentArmId, commentId, message);

@@ -19,6 +19,8 @@ export const RULES: ImportRules = {
     { name: 'settings', members: ['shared/config.ts'] },
     { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },
+    // Sentinel's incidents on ARM, through the same JSON client and the MDE adapter's credential.
+    { name: 'Sentinel adapter', members: ['shared/sentinel/'] },
     // Export to Azure Monitor, signed in with the MDE adapter's credential; dispatch counts through
     // @opentelemetry/api alone and never sees it.
     { name: 'telemetry', members: ['shared/telemetry/'] },

@@ -117,6 +117,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock: options.clock?.(sim),
     meter: options.meter,
     notifyTimers: options.notifyTimers,
+    // Sentinel incidents are read from the simulator's ARM stand-in.
+    armUrl: sim.baseUrl,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

@@ -1,4 +1,4 @@
-import { lastSegment } from '../../shared/kernel/arm-id';
+import { isSentinelIncidentArmId, lastSegment, sentinelWorkspaceOf } from '../../shared/kernel/arm-id';
 import { isRecord } from '../../shared/kernel/records';
 
 describe('isRecord', () => {
@@ -21,5 +21,33 @@ describe('lastSegment', () => {
     expect(lastSegment('plain-id')).toBe('plain-id');
     expect(lastSegment('/')).toBeUndefined();
     expect(lastSegment(undefined)).toBeUndefined();
+  });
+});
+
+describe('isSentinelIncidentArmId and sentinelWorkspaceOf', () => {
+  const workspace = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w';
+  const incident = `${workspace}/providers/Microsoft.SecurityInsights/Incidents/8f0d2a5e`;
+
+  it("take a workspace's incident, in any case, and name its workspace", () => {
+    expect(isSentinelIncidentArmId(incident)).toBe(true);
+    expect(isSentinelIncidentArmId(incident.toLowerCase())).toBe(true);
+    expect(sentinelWorkspaceOf(incident)).toBe(workspace);
+  });
+
+  it('refuse anything else: another resource, a walk up, an encoded segment, a query, a host', () => {
+    for (const other of [
+      workspace,
+      `${incident}/comments/1`,
+      `${workspace}/providers/Microsoft.SecurityInsights/Incidents/..`,
+      `${workspace}/providers/Microsoft.SecurityInsights/Incidents/%2e%2e`,
+      `${workspace}/providers/Microsoft.SecurityInsights/Incidents/a\\b`,
+      `${incident}?x=1`,
+      `${incident}#x`,
+      `https://management.azure.com${incident}`,
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm',
+    ]) {
+      expect(isSentinelIncidentArmId(other)).toBe(false);
+      expect(sentinelWorkspaceOf(other)).toBeNull();
+    }
   });
 });

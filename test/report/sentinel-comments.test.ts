@@ -344,7 +344,7 @@ describe('runtime with SENTINEL_INCIDENT_COMMENTS', () => {
       policy: loadPolicy({ kind: 'inline', text: JSON.stringify(TEST_POLICY) }, null),
       reporter: inner.reporter,
       timing: compressTiming(0.001),
-      incidentCommentsUrl: arm.url,
+      armUrl: arm.url,
     });
     const machine = sim.machines().find((m) => m.computerDnsName === dnsName);
     if (!machine) throw new Error(`no simulated machine ${dnsName}`);

@@ -11,13 +11,18 @@ import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './pro
 import { renewalComment, renewalRefusal } from './renewal';
 import { TIME_BOX_RULE, timeBoxOutlived } from './time-box';
 
-type DecideDeps = Pick<WorkerDeps, 'policy' | 'store' | 'clock' | 'api' | 'identity' | 'platformLiftMs'>;
+type DecideDeps = Pick<
+  WorkerDeps,
+  'policy' | 'store' | 'clock' | 'api' | 'identity' | 'platformLiftMs' | 'incidents' | 'timing'
+>;
 
 export async function decideOnMachine(deps: DecideDeps, target: Target): Promise<Step<Plan>> {
   if (target.verb === 'release') return decideRelease(deps, target);
   const { policy, store, clock } = deps;
   const { request, machine } = target;
-  const renewal = request.renewal && renewalRefusal(request, await store.register.get(machine.id));
+  const incidents = { reader: deps.incidents, maxAttempts: deps.timing.transientMaxAttempts };
+  const renewal =
+    request.renewal && (await renewalRefusal(request, await store.register.get(machine.id), incidents));
   if (renewal) return outcome(request, { ...where(machine), ...renewal });
   const breaker = await store.breaker.status(breakerLimits(policy));
   const decision = policy.decideDevice(request.alert, request.device, machine, {

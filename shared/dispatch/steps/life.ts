@@ -7,6 +7,7 @@ import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import type { Machine } from '../../mde/types';
 import type { Decision, IsolationPolicy } from '../../policy/types';
+import type { IncidentReader } from '../../sentinel/incidents';
 import type { StateStore } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
 import type { MdeThrottle } from '../quota/throttle';
@@ -36,6 +37,8 @@ export interface WorkerDeps {
   claims: ClaimKeeper;
   /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
   platformLiftMs: number;
+  /** Whether a Sentinel incident is still open, for a renewal (renewal.ts). */
+  incidents: IncidentReader;
 }
 
 /** One request on its resolved machine, as the steps pass it on. */

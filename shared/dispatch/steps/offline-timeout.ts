@@ -3,30 +3,35 @@
  * never isolated (docs/mde-api.md §7.5). What happens next is the rule's `onTimeout`
  * (shared/policy/document.ts): left out, the request ends `timed-out`; `escalate`, it ends `escalated`
  * for a person; `retry-when-seen`, the isolation is posted again, which MDE holds `Pending` until the
- * device is next seen, at most MAX_TIMEOUT_RETRIES times (a device gone longer than that is a person's
- * to find). The register says `timed-out` (not in force) whichever.
+ * device is next seen, while two limits hold: for an alert from Sentinel, its incident is still New or
+ * Active (incident-open.ts; Closed, nothing is posted; unreadable, a person decides), and at most
+ * MAX_TIMEOUT_RETRIES times (a device gone longer than that is a person's to find). The register says
+ * `timed-out` (not in force) whichever.
  */
 import { randomUUID } from 'node:crypto';
 import { isManualAlert } from '../../alerts/model';
 import type { MachineAction } from '../../mde/types';
 import type { OnTimeout } from '../../policy/document';
 import { type ActionRequest, dedupeKey, priorityOf, type TrackRequest } from '../request';
+import { type IncidentAccess, incidentGate } from './incident-open';
 
 export const MAX_TIMEOUT_RETRIES = 2;
 export const OFFLINE_TIMEOUT_RULE = 'offline-timeout';
 
 export type AfterTimeOut =
-  | { kind: 'report' }
+  /** The request ends as MDE's status says; `reason`, when given, says why nothing follows. */
+  | { kind: 'report'; reason?: string }
   | { kind: 'escalate'; reason: string }
   /** `again` is posted; this request still ends `timed-out`, with `reason`. */
   | { kind: 'retry'; again: ActionRequest; reason: string };
 
-export function afterTimeOut(
+export async function afterTimeOut(
   request: TrackRequest,
   action: MachineAction,
   onTimeout: OnTimeout | null,
   now: number,
-): AfterTimeOut {
+  incidents: IncidentAccess,
+): Promise<AfterTimeOut> {
   if (request.tracking.action !== 'isolate' || action.status !== 'TimeOut' || onTimeout === null)
     return { kind: 'report' };
   const offline = `the device stayed offline through MDE's 3-day retry: isolation action ${action.id} ended TimeOut`;
@@ -40,6 +45,14 @@ export function afterTimeOut(
     return {
       kind: 'escalate',
       reason: `${offline}, after ${retries} retries for when it is seen (rule ${request.rule}); a person decides`,
+    };
+  const incident = await incidentGate(incidents, request);
+  if (incident.kind === 'closed')
+    return { kind: 'report', reason: `${offline}; not posted again: ${incident.reason}` };
+  if (incident.kind === 'unreadable')
+    return {
+      kind: 'escalate',
+      reason: `${offline}; rule ${request.rule} posts again only while its Sentinel incident is open, and ${incident.reason}`,
     };
   const {
     tracking: _tracking,

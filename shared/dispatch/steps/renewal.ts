@@ -5,9 +5,9 @@
  * scheduled on the queue when the isolation takes effect, for the moment of its lift, when the device
  * is no longer isolated: nothing relies on what MDE answers to an isolate on an isolated device
  * (docs/mde-api.md §7.6). It is posted only while the register still follows the isolation it renews
- * (`isolated`, or `lifted` by let-lift's bookkeeping), and only for a person's request or an alert
- * that did not come from Sentinel: whether a Sentinel incident is still open, this app cannot read, so
- * it never renews on one's behalf (escalated: a person decides).
+ * (`isolated`, or `lifted` by let-lift's bookkeeping); for an alert from Sentinel, only while its
+ * incident is New or Active (incident-open.ts): Closed, the isolation is let lift; unreadable, a
+ * person decides (escalated). docs/decisions/0030-reading-the-sentinel-incident-status.md
  */
 import { createHash } from 'node:crypto';
 import { truncate } from '../../kernel/text';
@@ -24,6 +24,7 @@ import {
 import type { RequestQueue } from '../transport/queue';
 import { messageFor } from '../transport/queue';
 import { platformLiftAt } from './expiry';
+import { type IncidentAccess, incidentGate } from './incident-open';
 
 /** One renewal per isolation, within the 40 characters a request id may have. */
 export function renewalRequestId(isolationActionId: string): string {
@@ -72,12 +73,14 @@ export async function scheduleRenewal(
 }
 
 /** Why a due renewal is not posted (and how it ends), or null when it may go on. */
-export function renewalRefusal(
+export async function renewalRefusal(
   request: ActionRequest,
   record: IsolationRecord | null,
-): { outcome: 'skipped' | 'escalated'; reason: string } | null {
+  incidents: IncidentAccess,
+): Promise<{ outcome: 'skipped' | 'escalated'; reason: string } | null> {
   const renewal = request.renewal;
   if (!renewal) return null;
+  const notRenewing = `not renewing isolation ${renewal.isolationActionId} at its lift`;
   const follows =
     record !== null &&
     (record.state === 'isolated' || record.state === 'lifted') &&
@@ -85,15 +88,21 @@ export function renewalRefusal(
   if (!follows)
     return {
       outcome: 'skipped',
-      reason: `not renewing isolation ${renewal.isolationActionId} at its lift: the register no longer follows it (${record ? record.state : 'no record'}; released or isolated again since)`,
+      reason: `${notRenewing}: the register no longer follows it (${record ? record.state : 'no record'}; released or isolated again since)`,
     };
-  const { source } = request.alert;
-  if (!isManualRequest(request) && (source === 'sentinel-incident' || source === 'sentinel-alert'))
-    return {
-      outcome: 'escalated',
-      reason: `not renewing isolation ${renewal.isolationActionId} at its lift: it renews only while the Sentinel incident is open, which this app cannot read; isolate it again by hand if the incident is still open`,
-    };
-  return null;
+  if (isManualRequest(request)) return null;
+  const incident = await incidentGate(incidents, request);
+  switch (incident.kind) {
+    case 'closed':
+      return { outcome: 'skipped', reason: `${notRenewing}: ${incident.reason}; MDE lifts the isolation` };
+    case 'unreadable':
+      return {
+        outcome: 'escalated',
+        reason: `${notRenewing}: it renews only while its Sentinel incident is open, and ${incident.reason}; isolate it again by hand if the incident is still open`,
+      };
+    default:
+      return null;
+  }
 }
 
 /** The MDE comment of a renewal says so. */

@@ -9,6 +9,7 @@ import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import { isTerminal, type MachineAction } from '../../mde/types';
 import type { IsolationPolicy } from '../../policy/types';
+import type { IncidentReader } from '../../sentinel/incidents';
 import type { IsolationState } from '../../state/store';
 import { type StateStore, StoreUnavailableError } from '../../state/store';
 import { OUTCOME_OF_STATUS, type OutcomeDetails } from '../outcome';
@@ -39,6 +40,8 @@ export interface TrackerDeps {
   platformLiftMs: number;
   /** Where a time-boxed isolation's release (time-box.ts) and a TimeOut's retry (offline-timeout.ts) go. */
   queue: RequestQueue;
+  /** Whether a Sentinel incident is still open, for a TimeOut's retry (offline-timeout.ts). */
+  incidents: IncidentReader;
 }
 
 export class ActionTracker {
@@ -110,10 +113,12 @@ export class ActionTracker {
         actionStatus: action.status,
         reason: terminalReason(tracking, action),
       };
-      const next = afterTimeOut(request, action, this.deps.policy.onTimeoutOf(request.rule), clock.now());
+      const onTimeout = this.deps.policy.onTimeoutOf(request.rule);
+      const incidents = { reader: this.deps.incidents, maxAttempts: timing.transientMaxAttempts };
+      const next = await afterTimeOut(request, action, onTimeout, clock.now(), incidents);
       if (next.kind === 'escalate')
         Object.assign(details, { outcome: 'escalated', rule: OFFLINE_TIMEOUT_RULE, reason: next.reason });
-      if (next.kind === 'retry') details.reason = next.reason;
+      if (next.kind !== 'escalate' && next.reason) details.reason = next.reason;
       await this.end(request, endState(tracking.action, action.status), details, action);
       // Queued once this request has let go of the device (its key and the ledger), so the retry is
       // decided at once; a retry the queue refuses is kept for an operator to replay, never dropped.
