@@ -43,6 +43,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import type { StateStore } from './state/store';
+import { tenantDirectory } from './tenants/lookup';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -195,7 +196,7 @@ function serviceBusQueue(
 ): RequestQueue {
   const { ServiceBusRequestQueue } =
     require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
-  return new ServiceBusRequestQueue(endpoint, config.queueName);
+  return new ServiceBusRequestQueue(endpoint, config.queueName, { sessions: config.queueSessions });
 }
 
 /**
@@ -337,6 +338,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? 4,
     });
+  const tenants = tenantDirectory(config.tenants);
   return {
     mode,
     config,
@@ -347,7 +349,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
-    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: dispatcher, log }),
+    receiveAlerts: (body, log = () => undefined) =>
+      receiveAlerts(body, { policy, sink: dispatcher, log, tenants }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),

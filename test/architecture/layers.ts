@@ -16,6 +16,8 @@ export const RULES: ImportRules = {
       members: ['shared/kernel/', 'shared/mde/clouds.ts'],
     },
     { name: 'alerts (the vocabulary)', members: ['shared/alerts/'] },
+    // The tenant list is a setting (config.ts reads it) about alerts (which tenant one belongs to).
+    { name: 'tenants', members: ['shared/tenants/'] },
     { name: 'settings', members: ['shared/config.ts'] },
     { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },

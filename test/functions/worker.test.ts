@@ -76,8 +76,13 @@ describe('worker trigger registration', () => {
     expect(registerWorker(NAMESPACE)).toBe(true);
     expect(registered()).toHaveBeenCalledWith(
       'worker',
-      expect.objectContaining({ queueName: '%ISOLATION_QUEUE%' }),
+      expect.objectContaining({ queueName: '%ISOLATION_QUEUE%', isSessionsEnabled: false }),
     );
+  });
+
+  it('reads a session-enabled queue with a session receiver, one tenant per receiver', () => {
+    expect(registerWorker({ ...NAMESPACE, ISOLATION_QUEUE_SESSIONS: 'on' })).toBe(true);
+    expect(registered()).toHaveBeenCalledWith('worker', expect.objectContaining({ isSessionsEnabled: true }));
   });
 
   it('consumes no delivery when a setting or the policy is invalid: the trigger is not registered', () => {
