@@ -45,7 +45,11 @@ export const RULES: ImportRules = {
     '@azure/service-bus': { files: ['shared/dispatch/transport/service-bus-queue.ts'] },
     // Elsewhere only its types (`TokenCredential`, `AccessToken`), the credential contract.
     '@azure/identity': {
-      files: ['shared/mde/credential.ts', 'shared/state/settings.ts' /* Table storage's managed identity */],
+      files: [
+        'shared/mde/credential.ts',
+        'shared/mde/tenant-credential.ts',
+        'shared/state/settings.ts' /* Table storage's managed identity */,
+      ],
       allowTypes: true,
     },
     '@azure/msal-node': { files: ['shared/mde/credential.ts'] },
