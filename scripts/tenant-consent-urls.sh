@@ -2,7 +2,7 @@
 # Prints, for each customer tenant of a managed security provider's tenant list (MDE_TENANTS), the admin
 # consent URL of the multi-tenant app registration: a Global Administrator (or Privileged Role
 # Administrator) of that tenant opens it and grants the app's Machine.Isolate and Machine.Read.All
-# (docs/mde-api.md §15). One line per tenant, tab-separated: tenant id, display name, URL.
+# (docs/mde-api.md §17). One line per tenant, tab-separated: tenant id, display name, URL.
 #
 #   scripts/tenant-consent-urls.sh <app-client-id> [tenant-list.json]   # without a file: $MDE_TENANTS
 #

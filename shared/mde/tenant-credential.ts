@@ -1,5 +1,5 @@
 /**
- * Tokens for the customer tenants of a multi-tenant deployment, without a secret (docs/mde-api.md §15):
+ * Tokens for the customer tenants of a multi-tenant deployment, without a secret (docs/mde-api.md §17):
  * the app's user-assigned managed identity is a federated credential of one multi-tenant app
  * registration, and each tenant consented to that app. A tenant's token is the app's, asked of that
  * tenant's authority with the managed identity's own token as the client assertion

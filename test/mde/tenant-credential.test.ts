@@ -1,5 +1,5 @@
 /**
- * Tokens per customer tenant through the federated credential (docs/mde-api.md §15), with the real
+ * Tokens per customer tenant through the federated credential (docs/mde-api.md §17), with the real
  * @azure/identity: the assertion is the user-assigned identity's token from the simulator's identity
  * endpoint, each tenant's token comes from that tenant's authority on loopback.
  */
