@@ -14,7 +14,8 @@ import { apiHostsOf, CLOUD_ENDPOINTS, judgeApiUrl, MDE_CLOUDS, type MdeCloud } f
 import { parseTenantList } from './tenants/parse';
 import type { Tenant } from './tenants/tenant';
 
-// Read with the settings for years; the windows' syntax now lives with the kernel.
+// Callers read the quota windows from the settings; their syntax lives in the kernel, where the
+// tenant list's quota overrides are read with it.
 export { parseRateLimits, type RateWindow };
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
