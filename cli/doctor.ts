@@ -4,11 +4,14 @@
  * API, the queue where one is configured, and the deployed app's sign-in (cli/deployed-checks.ts); with
  * `-o json`, one object per check. Exit 0 when all pass, 1 when one fails, 2 on bad settings.
  */
+
+import type { TokenCredential } from '@azure/identity';
 import type { Command } from 'commander';
 import { type AppConfig, ConfigError, loadConfig } from '../shared/config';
 import { DEFAULT_TIMING } from '../shared/dispatch/timing';
 import { errorMessage } from '../shared/kernel/errors';
 import { createCredential } from '../shared/mde/credential';
+import { TenantCredentials } from '../shared/mde/tenant-credential';
 import { claimsOf } from '../shared/mde/token-claims';
 import type { ReadOnlyRuntime } from '../shared/runtime';
 import { type CliContext, type CliIo, EXIT } from './context';
@@ -44,26 +47,33 @@ function resourceOf(scope: string): string {
   return scope.replace(/\/\.default$/, '');
 }
 
-async function tokenCheck(config: AppConfig): Promise<Check> {
+/** Where a token is for: the check's name, its scope and cloud, and what to do when none comes. */
+interface TokenTarget {
+  name: string;
+  tokenScope: string;
+  cloud: AppConfig['cloud'];
+  /** Added to the failure when no token comes. */
+  fix: string;
+}
+
+async function tokenCheck(credential: TokenCredential, target: TokenTarget): Promise<Check> {
+  const { name, tokenScope } = target;
   let token: string | undefined;
   try {
-    token = (await createCredential(config).getToken(config.tokenScope))?.token;
+    token = (await credential.getToken(tokenScope))?.token;
   } catch (error) {
     // The class only: the library's message may quote the identity endpoint's answer.
     const kind = error instanceof Error ? error.name : 'error';
-    return {
-      pass: false,
-      line: `token: no token for ${config.tokenScope} (${kind}; AZURE_LOG_LEVEL=info logs the library's details)`,
-    };
+    return { pass: false, line: `${name}: no token for ${tokenScope} (${kind}; ${target.fix})` };
   }
   const claims = token ? claimsOf(token) : null;
-  if (!claims) return { pass: false, line: 'token: the credential returned no JWT access token' };
+  if (!claims) return { pass: false, line: `${name}: the credential returned no JWT access token` };
   const who = String(claims.upn ?? claims.appid ?? claims.oid ?? '?');
   const audience = String(claims.aud ?? '');
-  if (audience.replace(/\/$/, '') !== resourceOf(config.tokenScope))
+  if (audience.replace(/\/$/, '') !== resourceOf(tokenScope))
     return {
       pass: false,
-      line: `token: audience ${audience} is not ${resourceOf(config.tokenScope)} (MDE_CLOUD=${config.cloud}); MDE refuses it`,
+      line: `${name}: audience ${audience} is not ${resourceOf(tokenScope)} (MDE_CLOUD=${target.cloud}); MDE refuses it`,
     };
   const delegated = typeof claims.scp === 'string';
   const granted = delegated
@@ -79,12 +89,37 @@ async function tokenCheck(config: AppConfig): Promise<Check> {
   return missing.length === 0
     ? {
         pass: true,
-        line: `token: ${who}, tenant ${String(claims.tid ?? '?')}, audience ${audience}, ${kind} permissions ${granted.join(', ')}`,
+        line: `${name}: ${who}, tenant ${String(claims.tid ?? '?')}, audience ${audience}, ${kind} permissions ${granted.join(', ')}`,
       }
     : {
         pass: false,
-        line: `token: ${who} lacks ${kind} permission ${missing.join(', ')}; grant it and give admin consent`,
+        line: `${name}: ${who} lacks ${kind} permission ${missing.join(', ')}; grant it and give admin consent`,
       };
+}
+
+const LIBRARY_DETAILS = "AZURE_LOG_LEVEL=info logs the library's details";
+
+/**
+ * Each listed tenant's consent (MDE_TENANTS): the app's token for that tenant, through the federated
+ * identity (shared/mde/tenant-credential.ts), judged as the deployment's token is. No token: the tenant
+ * has not consented yet, or the identity is no federated credential of the app.
+ */
+export async function tenantChecks(config: AppConfig, credentials?: TenantCredentials): Promise<Check[]> {
+  const { tenants, tenantAppClientId, managedIdentityClientId } = config;
+  if (!tenants || !tenantAppClientId || !managedIdentityClientId) return [];
+  const perTenant =
+    credentials ?? new TenantCredentials({ appClientId: tenantAppClientId, managedIdentityClientId });
+  const checks: Check[] = [];
+  for (const tenant of tenants)
+    checks.push(
+      await tokenCheck(perTenant.forTenant(tenant), {
+        name: `tenant ${tenant.displayName}`,
+        tokenScope: tenant.tokenScope,
+        cloud: tenant.cloud,
+        fix: `has ${tenant.tenantId} consented? scripts/tenant-consent-urls.sh; ${LIBRARY_DETAILS}`,
+      }),
+    );
+  return checks;
 }
 
 async function apiCheck(runtime: ReadOnlyRuntime, io: CliIo): Promise<Check> {
@@ -162,7 +197,13 @@ export async function runDoctor(options: OutputFlags, io: CliIo): Promise<number
     const checks: Check[] = [
       { pass: true, line: `settings: MDE_CLOUD=${config.cloud}, MDE_API_URL=${config.apiBaseUrl}` },
       await storeCheck(runtime),
-      await tokenCheck(config),
+      await tokenCheck(createCredential(config), {
+        name: 'token',
+        tokenScope: config.tokenScope,
+        cloud: config.cloud,
+        fix: LIBRARY_DETAILS,
+      }),
+      ...(await tenantChecks(config)),
       await apiCheck(runtime, io),
       await queueCheck(config),
       await forgedPrincipalCheck(io.env),

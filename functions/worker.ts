@@ -1,4 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { SETTINGS } from '../shared/config';
 import { inInvocation } from './invocation';
 import { deliveryOf, serviceBusTriggerAllowed } from './service-bus-trigger';
 
@@ -38,6 +39,9 @@ export function registerWorker(env: Readonly<Record<string, string | undefined>>
   app.serviceBusQueue('worker', {
     connection: 'ServiceBusConnection',
     queueName: '%ISOLATION_QUEUE%',
+    // A session-enabled queue is read only by a session receiver: one tenant per receiver at a time
+    // (docs/decisions/0029-many-tenants.md). The queue and this setting change together (infra `queueSessions`).
+    isSessionsEnabled: env[SETTINGS.queueSessions]?.trim().toLowerCase() === 'on',
     handler: worker,
   });
   return true;

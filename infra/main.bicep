@@ -79,6 +79,22 @@ param reconcileSchedule string = '0 */15 * * * *'
 @description('Run the app as a user-assigned identity (created by this deployment) instead of the system-assigned one.')
 param useUserAssignedIdentity bool = false
 
+// ---------------------------------------------------------------- many tenants (docs/decisions/0029-many-tenants.md)
+
+@description('Managed security providers: the customer tenants, as a JSON array of { tenantId, displayName, cloud?, apiUrl?, workspaceIds?, policy?, rateLimits? } (MDE_TENANTS). Empty: one tenant, the identity\'s own; nothing else in this section applies. A list creates the user-assigned identity, which must be a federated credential of tenantAppClientId.')
+param tenantList string = ''
+
+@description('Application (client) id of the multi-tenant app registration every listed tenant consented to (Machine.Isolate, Machine.Read.All). Required with tenantList.')
+param tenantAppClientId string = ''
+
+@description('Create the request queue with sessions (sessionId = tenant id) and read it with a session receiver: one worker instance per tenant at a time. A new deployment only: an existing queue cannot be switched.')
+param queueSessions bool = false
+
+@description('Instances of each scale group (the worker\'s among them). Above 1 only with queueSessions, so that one tenant keeps one consumer.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 1
+
 // ---------------------------------------------------------------- Sentinel
 
 @description('Resource id of the Log Analytics workspace where Microsoft Sentinel runs. Empty = no Sentinel wiring. When set, the app identity gets Microsoft Sentinel Responder there (incident comments; reading incident status before a renewal or a retry-when-seen).')
@@ -174,6 +190,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     tags: allTags
     namespaceName: names.serviceBus
     queueName: isolationQueueName
+    requiresSession: queueSessions
   }
 }
 
@@ -192,8 +209,14 @@ module functionApp 'modules/functionapp.bicep' = {
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     alertQueueName: serviceBus.outputs.alertQueueName
-    useUserAssignedIdentity: useUserAssignedIdentity
+    // A system-assigned identity cannot be a federated credential: a tenant list needs the user-assigned one.
+    useUserAssignedIdentity: useUserAssignedIdentity || !empty(tenantList)
     userAssignedIdentityName: names.userIdentity
+    tenantList: tenantList
+    tenantAppClientId: tenantAppClientId
+    queueSessions: queueSessions ? 'on' : 'off'
+    // Several instances without sessions would let two of them serve one tenant's requests at once.
+    maximumInstanceCount: queueSessions ? maximumInstanceCount : 1
     mdeCloud: mdeCloud
     mdeApiUrl: mdeApiUrl
     mdeRateLimits: mdeRateLimits

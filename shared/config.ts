@@ -7,9 +7,16 @@
 import { DAY_MS } from './kernel/clock';
 import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
+import { parseRateLimits, type RateWindow } from './kernel/rate-windows';
 import { readTextFile, TextFileError } from './kernel/text-file';
 import { MANUAL_MODES, type ManualMode, POLICY_MODES, type PolicyMode } from './kernel/vocabulary';
 import { apiHostsOf, CLOUD_ENDPOINTS, judgeApiUrl, MDE_CLOUDS, type MdeCloud } from './mde/clouds';
+import { parseTenantList } from './tenants/parse';
+import type { Tenant } from './tenants/tenant';
+
+// Callers read the quota windows from the settings; their syntax lives in the kernel, where the
+// tenant list's quota overrides are read with it.
+export { parseRateLimits, type RateWindow };
 
 /** Every setting the app reads. The infra test checks that Bicep sets exactly these. */
 export const SETTINGS = {
@@ -34,6 +41,9 @@ export const SETTINGS = {
   /** Read by shared/notify/settings.ts: the channels hold webhook URLs and secrets. */
   notifyChannels: 'NOTIFY_CHANNELS',
   notifyDigestInterval: 'NOTIFY_DIGEST_INTERVAL',
+  tenants: 'MDE_TENANTS',
+  tenantAppClientId: 'MDE_TENANT_APP_CLIENT_ID',
+  queueSessions: 'ISOLATION_QUEUE_SESSIONS',
 } as const;
 
 /** Every 15 minutes (NCRONTAB with seconds, as the Functions timer reads it). */
@@ -43,13 +53,6 @@ export const DEFAULT_RATE_LIMITS = '100/60s,1500/1h';
 
 /** Microsoft's lift: "Device isolation is automatically lifted after seven days" (docs/mde-api.md §7.6). */
 export const DEFAULT_PLATFORM_LIFT_DAYS = 7;
-
-export interface RateWindow {
-  count: number;
-  windowMs: number;
-  /** As written in the setting, for messages and logs. */
-  label: string;
-}
 
 export type PolicySource =
   | { kind: 'default' }
@@ -95,6 +98,18 @@ export interface AppConfig {
   platformLiftMs: number;
   /** When the reconcile timer queues a reconciliation (functions/reconcile-timer.ts). */
   reconcileSchedule: string;
+  /**
+   * The customer tenants a managed security provider serves (MDE_TENANTS, docs/decisions/0029-many-tenants.md); null:
+   * one tenant, the identity's own, configured by the settings above.
+   */
+  tenants: Tenant[] | null;
+  /**
+   * Client id of the multi-tenant app registration each tenant consented to; its tokens come from the
+   * user-assigned identity's federated credential (mde/tenant-credential.ts). Set with `tenants`.
+   */
+  tenantAppClientId: string | null;
+  /** The request queue is session-enabled: requests are sent with their tenant as the session. */
+  queueSessions: boolean;
 }
 
 export interface SettingProblem {
@@ -113,27 +128,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-const WINDOW_PATTERN = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|min|m|h)$/;
-
-/** Parses `100/60s,1500/1h` (also `100/min`, `100/600ms`). Throws a message naming the bad part. */
-export function parseRateLimits(text: string): RateWindow[] {
-  const parts = text
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  if (parts.length === 0) throw new Error('no window given');
-  return parts.map((part) => {
-    const match = WINDOW_PATTERN.exec(part);
-    if (!match) throw new Error(`"${part}" is not count/window (e.g. 100/60s, 1500/1h, 100/600ms)`);
-    const count = Number(match[1]);
-    const windowMs = Number(match[2] ?? '1') * UNIT_MS[match[3]];
-    if (count < 1 || !Number.isInteger(windowMs) || windowMs < 1)
-      throw new Error(`"${part}" must allow at least 1 call in at least 1 ms`);
-    return { count, windowMs, label: part };
-  });
-}
 
 /** Far more than any policy needs; a path to something else (a log, a device) is refused, not read. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -223,6 +217,34 @@ function readApiBaseUrl(get: Lookup, cloud: MdeCloud, problems: SettingProblem[]
     .toString()
     .replace(/\/+$/, '')
     .replace(/\/api$/, '');
+}
+
+/** The tenant list, and the identity it needs: a user-assigned identity federated with a multi-tenant app. */
+function readTenants(
+  get: Lookup,
+  problems: SettingProblem[],
+): Pick<AppConfig, 'tenants' | 'tenantAppClientId'> {
+  const appClientId = get(SETTINGS.tenantAppClientId) ?? null;
+  if (appClientId && !GUID.test(appClientId))
+    problems.push({
+      setting: SETTINGS.tenantAppClientId,
+      message: `"${appClientId.slice(0, 60)}" is not a GUID (application id of the multi-tenant app registration)`,
+    });
+  const raw = get(SETTINGS.tenants);
+  if (!raw) return { tenants: null, tenantAppClientId: appClientId };
+  const reading = parseTenantList(raw);
+  for (const problem of reading.problems) problems.push({ setting: SETTINGS.tenants, message: problem });
+  if (!appClientId)
+    problems.push({
+      setting: SETTINGS.tenantAppClientId,
+      message: `is required with ${SETTINGS.tenants}: the application (client) id of the multi-tenant app registration every tenant consented to`,
+    });
+  if (!get(SETTINGS.clientId))
+    problems.push({
+      setting: SETTINGS.clientId,
+      message: `is required with ${SETTINGS.tenants}: the client id of the user-assigned identity federated with the app registration (a system-assigned identity cannot be federated)`,
+    });
+  return { tenants: reading.tenants, tenantAppClientId: appClientId };
 }
 
 function readClientId(get: Lookup, problems: SettingProblem[]): string | null {
@@ -348,6 +370,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     platformLiftMs:
       readPositiveInteger(env, SETTINGS.platformLiftDays, DEFAULT_PLATFORM_LIFT_DAYS, problems) * DAY_MS,
     reconcileSchedule: readReconcileSchedule(env, problems),
+    ...readTenants(get, problems),
+    queueSessions:
+      readChoice(
+        get,
+        SETTINGS.queueSessions,
+        ['on', 'off'] as const,
+        'off',
+        problems,
+        'on or off (on only when the request queue was created with sessions: infra queueSessions)',
+      ) === 'on',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

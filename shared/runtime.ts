@@ -52,6 +52,7 @@ import { withIncidentComments } from './report/sentinel-comments';
 import { createIncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import type { StateStore } from './state/store';
+import { tenantDirectory } from './tenants/lookup';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -214,7 +215,7 @@ function serviceBusQueue(
 ): RequestQueue {
   const { ServiceBusRequestQueue } =
     require('./dispatch/transport/service-bus-queue') as typeof import('./dispatch/transport/service-bus-queue');
-  return new ServiceBusRequestQueue(endpoint, config.queueName);
+  return new ServiceBusRequestQueue(endpoint, config.queueName, { sessions: config.queueSessions });
 }
 
 /**
@@ -370,6 +371,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? 4,
     });
+  const tenants = tenantDirectory(config.tenants);
   return {
     mode,
     config,
@@ -380,7 +382,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
-    receiveAlerts: (body, log = () => undefined) => receiveAlerts(body, { policy, sink: intakeSink, log }),
+    receiveAlerts: (body, log = () => undefined) =>
+      receiveAlerts(body, { policy, sink: intakeSink, log, tenants }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),
     submitManual: (order) => dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),

@@ -54,6 +54,17 @@ param notifyDigestInterval string
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('The customer tenants a managed security provider serves (MDE_TENANTS, JSON); empty: one tenant, the identity\'s own.')
+param tenantList string = ''
+@description('Application (client) id of the multi-tenant app registration the tenants consented to (MDE_TENANT_APP_CLIENT_ID).')
+param tenantAppClientId string = ''
+@allowed([
+  'on'
+  'off'
+])
+@description('The request queue is session-enabled (ISOLATION_QUEUE_SESSIONS): the worker reads it with a session receiver.')
+param queueSessions string = 'off'
+
 // One instance owns the MDE quota. The limits (isolate 100/min and 1,500/h, the same for machines and
 // machineactions) are per application and tenant, and the worker's quota budget (a sliding-window log per
 // API family, shared/dispatch/quota/) only knows the calls made in its own process: two worker instances
@@ -64,7 +75,11 @@ param instanceMemoryMB int = 2048
 // setting for non-HTTP triggers, so this app-level value is the cap. Always-ready instances are not counted
 // against the maximum, which is why none are configured. host.json's maxConcurrentCalls (16) only runs messages
 // side by side inside that one process, where the throttle and the per-machine lock are shared.
-var maximumInstanceCount = 1
+// A managed security provider raises it with a session-enabled request queue (queueSessions): each instance
+// then holds other tenants' sessions, and one tenant still has one consumer (docs/decisions/0029-many-tenants.md).
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 1
 
 resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (useUserAssignedIdentity) {
   name: userAssignedIdentityName
@@ -218,6 +233,9 @@ var appSettings = {
   REGISTER_HISTORY_DAYS: string(registerHistoryDays)
   PLATFORM_LIFT_DAYS: string(platformLiftDays)
   RECONCILE_SCHEDULE: reconcileSchedule
+  MDE_TENANTS: tenantList
+  MDE_TENANT_APP_CLIENT_ID: tenantAppClientId
+  ISOLATION_QUEUE_SESSIONS: queueSessions
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
   NOTIFY_CHANNELS: notifyChannels

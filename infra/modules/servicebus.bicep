@@ -6,6 +6,12 @@ param location string
 param tags object
 param namespaceName string
 param queueName string
+// Sessions: each request travels in its tenant's session (sessionId = tenant id), so one worker instance at
+// a time serves a tenant while other instances serve other tenants (docs/decisions/0029-many-tenants.md). The app must be
+// told (ISOLATION_QUEUE_SESSIONS), and Service Bus cannot switch an existing queue: changing it means a new
+// queue, drained of the old one first.
+@description('Create the isolation-request queue with sessions (one tenant per worker instance at a time). Only with ISOLATION_QUEUE_SESSIONS=on; an existing queue cannot be switched.')
+param requiresSession bool = false
 @description('Queue of alert events from relays (ALERT_QUEUE): the same payloads as POST /api/alerts, at most 256 KB per message on Standard.')
 param alertQueueName string = 'alerts'
 
@@ -68,7 +74,7 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
     // hourly quota). A step nobody processed within a day goes to the dead-letter queue, never silently away.
     defaultMessageTimeToLive: 'P1D'
     deadLetteringOnMessageExpiration: true
-    requiresSession: false
+    requiresSession: requiresSession
     enablePartitioning: false
   }
 }

@@ -9,6 +9,7 @@ import { DeviceCollector } from './devices';
 import { type AlertFamily, anyOf, has, hasText } from './family';
 import { field, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
+import { originOf } from './origin';
 
 const DEVICE_EVIDENCE = '#microsoft.graph.security.deviceevidence';
 
@@ -34,6 +35,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     alertId,
     ...defenderAlertFields(body),
     ...devices.collected(),
+    ...originOf(field(body, 'tenantId'), undefined),
   };
   if (providerAlertId && providerAlertId !== alertId) normalized.relatedAlertIds = [providerAlertId];
   return [normalized];

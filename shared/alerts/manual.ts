@@ -5,6 +5,7 @@
  * is a `relay-manual` alert; the manual API and the CLI build the `manual` ones (manualAlert).
  */
 import { createHash } from 'node:crypto';
+import { GUID } from '../kernel/ids';
 import type { JsonRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
 import { ISOLATION_TYPES, type IsolationType, type MdeIsolationType } from '../kernel/vocabulary';
@@ -49,6 +50,16 @@ function deviceOf(body: JsonRecord) {
   return device;
 }
 
+/** The tenant the order is for (a multi-tenant deployment requires one): a tenant id, or nothing. */
+function tenantOf(body: JsonRecord): string | undefined {
+  const value = field(body, 'tenant');
+  if (value === undefined || value === null) return undefined;
+  const tenant = text(value);
+  if (!tenant || !GUID.test(tenant))
+    throw new PayloadError("tenant is not a tenant id (GUID) of this deployment's tenant list", 'tenant');
+  return tenant.toLowerCase();
+}
+
 function severityOf(body: JsonRecord): Severity {
   const value = field(body, 'severity');
   if (value === undefined || value === null) return 'high';
@@ -81,6 +92,8 @@ export interface ManualOrderFields {
   /** The caller's own id for the order; derived from the device and comment when absent. */
   alertId?: string;
   incidentId?: string;
+  /** The tenant the order is for (manual `tenant`, CLI `--tenant`), a lower-case GUID. */
+  tenantId?: string;
   /**
    * Came on an alert path: nothing verified who sent it, so it is a `relay-manual` alert (mode and
    * breaker of every alert) and its `requestedBy` is recorded as the relay's claim.
@@ -142,6 +155,7 @@ export function manualAlert(order: ManualOrderFields): NormalizedAlert {
     mitreTechniques: [],
     devices: [order.device],
     manual,
+    ...(order.tenantId && { origin: { tenantId: order.tenantId } }),
   };
 }
 
@@ -160,6 +174,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       requestedBy: labelOf(body, 'requestedBy'),
       alertId: labelOf(body, 'alertId'),
       incidentId: labelOf(body, 'incidentId'),
+      tenantId: tenantOf(body),
       relayed: true,
     }),
   ];
@@ -167,7 +182,8 @@ function parse(body: JsonRecord): NormalizedAlert[] {
 
 export const manualRequest: AlertFamily = {
   source: 'relay-manual',
-  label: 'manual request { machineId | hostname | fqdn | aadDeviceId, comment, severity?, isolationType? }',
+  label:
+    'manual request { machineId | hostname | fqdn | aadDeviceId, comment, severity?, isolationType?, tenant? }',
   required: [anyOf(...DEVICE_FIELD_NAMES.map((name) => hasText(name))), hasText('comment')],
   parse,
 };

@@ -6,6 +6,7 @@ import { DeviceCollector } from './devices';
 import { type AlertFamily, has, hasText } from './family';
 import { field, textField } from './fields';
 import type { NormalizedAlert } from './model';
+import { originOf } from './origin';
 
 function parse(body: JsonRecord): NormalizedAlert[] {
   const devices = new DeviceCollector(body);
@@ -16,6 +17,7 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       alertId: textField(body, 'id') ?? 'unknown',
       ...defenderAlertFields(body),
       ...devices.collected(),
+      ...originOf(field(body, 'aadTenantId'), undefined),
     },
   ];
 }

@@ -41,6 +41,20 @@ export const MAX_TITLE_LENGTH = 1024;
 /** What may be cut from an alert: the title by characters, the lists by entries. */
 export type TruncatedField = 'title' | 'categories' | 'mitreTechniques' | 'devices';
 
+/**
+ * Where an alert says it comes from, as the sender wrote it (GUIDs in lower case; anything else is
+ * dropped). Never trusted alone: shared/tenants/lookup.ts decides the tenant from it.
+ */
+export interface AlertOrigin {
+  /** The Entra tenant the alert names (Graph and XDR `tenantId`, MDE `aadTenantId`, a manual `tenant`). */
+  tenantId?: string;
+  /**
+   * The Log Analytics workspace holding a Sentinel alert or incident. A SecurityAlert row's `TenantId`
+   * column is this workspace id, not an Entra tenant (docs/alert-schemas.md §11).
+   */
+  workspaceId?: string;
+}
+
 export interface NormalizedAlert {
   source: AlertSource;
   alertId: string;
@@ -61,6 +75,13 @@ export interface NormalizedAlert {
   relatedAlertIds?: string[];
   /** The Defender XDR incident number a Sentinel incident mirrors (`providerIncidentId`), when there is one. */
   providerIncidentId?: string;
+  /** What the alert names of its tenant; omitted when it names nothing. */
+  origin?: AlertOrigin;
+  /**
+   * The configured tenant the alert belongs to (MDE_TENANTS), set by intake; absent in a single-tenant
+   * deployment, whose one tenant is its identity's.
+   */
+  tenantId?: string;
   /**
    * Fields cut to their cap (MAX_TITLE_LENGTH, MAX_LABELS_PER_ALERT, MAX_DEVICES_PER_ALERT): the
    * title's length, or how many distinct entries the alert named; omitted when nothing was cut. An

@@ -32,7 +32,10 @@ export type PayloadProblemCode =
   | 'unrecognized-payload'
   | 'invalid-field'
   | 'unreadable-payload'
-  | 'empty-batch';
+  | 'empty-batch'
+  /** A multi-tenant deployment refuses an alert of no configured tenant (shared/tenants/lookup.ts). */
+  | 'tenant-not-named'
+  | 'tenant-not-configured';
 
 export interface PayloadProblem {
   code: PayloadProblemCode;

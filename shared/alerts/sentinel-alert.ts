@@ -9,6 +9,7 @@ import { type AlertFamily, anyOf, hasText } from './family';
 import { field, listField, recordField, textField, unique } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
+import { originOf } from './origin';
 import { collectEntityDevices } from './sentinel-entities';
 
 function parse(body: JsonRecord): NormalizedAlert[] {
@@ -29,6 +30,8 @@ function parse(body: JsonRecord): NormalizedAlert[] {
     categories: categories(field(body, 'Intent'), field(body, 'Tactics'), field(extended, 'Category')),
     mitreTechniques: mitreTechniques(field(body, 'Techniques'), field(body, 'SubTechniques')),
     ...devices.collected(),
+    // A row's TenantId column is the workspace id (docs/alert-schemas.md §11), never the Entra tenant.
+    ...originOf(undefined, field(body, 'WorkspaceId', 'TenantId')),
   };
   const related = unique(
     [textField(body, 'ProviderAlertId'), textField(body, 'VendorOriginalId')].filter(

@@ -7,6 +7,7 @@ import { type AlertFamily, hasRecord, hasText } from './family';
 import { field, listField, recordField, textField, unique } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, isFiringStatus, mitreTechniques, normalizeSeverity } from './normalize';
+import { originOf } from './origin';
 import { collectEntityDevices } from './sentinel-entities';
 
 const SENTINEL_PROVIDERS = new Set(['azure sentinel', 'microsoft sentinel']);
@@ -48,6 +49,8 @@ function parse(body: JsonRecord): NormalizedAlert[] {
       ...alerts.flatMap((a) => [field(a, 'techniques'), field(a, 'subTechniques')]),
     ),
     ...devices.collected(),
+    // The trigger names the workspace, never the Entra tenant: the tenant list maps one to the other.
+    ...originOf(undefined, field(body, 'workspaceId')),
   };
   const related = alertIds.filter((id) => id !== alertId);
   if (related.length > 0) normalized.relatedAlertIds = related;

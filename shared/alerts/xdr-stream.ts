@@ -10,6 +10,7 @@ import { type AlertFamily, anyOf, type RequiredField } from './family';
 import { field, listField, recordField, textField } from './fields';
 import type { NormalizedAlert } from './model';
 import { categories, mitreTechniques, normalizeSeverity } from './normalize';
+import { originOf } from './origin';
 
 const INFO = 'advancedhunting-alertinfo';
 const EVIDENCE = 'advancedhunting-alertevidence';
@@ -17,20 +18,28 @@ const EVIDENCE = 'advancedhunting-alertevidence';
 interface AlertRows {
   info?: JsonRecord;
   evidence: JsonRecord[];
+  /** The `tenantId` of each record of the alert (a bare row has none). */
+  tenantIds: Set<string | undefined>;
 }
 
 function isEvidenceRow(body: JsonRecord): boolean {
   return textField(body, 'AlertId') !== undefined && textField(body, 'EntityType') !== undefined;
 }
 
-function alertRecords(body: JsonRecord): Array<{ category: string; row: JsonRecord }> {
+interface AlertRecord {
+  category: string;
+  row: JsonRecord;
+  tenantId?: string;
+}
+
+function alertRecords(body: JsonRecord): AlertRecord[] {
   if (isEvidenceRow(body)) return [{ category: EVIDENCE, row: body }];
-  const out: Array<{ category: string; row: JsonRecord }> = [];
+  const out: AlertRecord[] = [];
   for (const record of listField(body, 'records')) {
     const category = textField(record, 'category')?.toLowerCase();
     const row = recordField(record, 'properties');
     if ((category === INFO || category === EVIDENCE) && row && textField(row, 'AlertId'))
-      out.push({ category, row });
+      out.push({ category, row, tenantId: textField(record, 'tenantId') });
   }
   return out;
 }
@@ -59,18 +68,21 @@ function toAlert(alertId: string, rows: AlertRows): NormalizedAlert {
     categories: categories(...all.flatMap((row) => [field(row, 'Category'), field(row, 'Categories')])),
     mitreTechniques: mitreTechniques(...all.map((row) => field(row, 'AttackTechniques'))),
     ...devices.collected(),
+    // Records of one alert naming different tenants name none: the tenant list then refuses it.
+    ...(rows.tenantIds.size === 1 && originOf([...rows.tenantIds][0], undefined)),
   };
 }
 
 function parse(body: JsonRecord): NormalizedAlert[] {
   const byAlert = new Map<string, AlertRows>();
-  for (const { category, row } of alertRecords(body)) {
+  for (const { category, row, tenantId } of alertRecords(body)) {
     const alertId = textField(row, 'AlertId') as string;
     let rows = byAlert.get(alertId);
     if (!rows) {
-      rows = { evidence: [] };
+      rows = { evidence: [], tenantIds: new Set() };
       byAlert.set(alertId, rows);
     }
+    rows.tenantIds.add(tenantId);
     if (category === INFO) rows.info ??= row;
     else rows.evidence.push(row);
   }

@@ -320,6 +320,16 @@ export class Dispatcher implements DecisionSink {
       );
     }
     const { request } = decoded;
+    // The worker acts with the deployment's one MDE client, in the identity's own tenant. Until it is
+    // per tenant, a request of a listed tenant is recorded for an operator and never acted on here,
+    // where a device of the same name could be another customer's (docs/decisions/0029-many-tenants.md).
+    if (request.tenantId !== undefined)
+      return this.lifecycle.deadLetterMessage(
+        body,
+        delivery.messageId ?? request.requestId,
+        'TenantNotServed',
+        `the request acts in tenant ${request.tenantId}, and this worker acts only in its identity's own tenant: replay it once the worker serves the tenant list`,
+      );
     if (request.action === 'track') return this.tracker.poll(request);
     return this.worker.act(request);
   }

@@ -50,6 +50,8 @@ export const OUTCOME_OF_STATUS: Readonly<Partial<Record<MachineActionStatus, Out
 
 export interface OutcomeRecord {
   event: 'isolation-outcome';
+  /** The tenant the request acted in; absent in a single-tenant deployment. */
+  tenant?: string;
   outcome: Outcome;
   reason: string;
   requestId: string;
@@ -141,6 +143,7 @@ export function outcomeRecord(
   const { alert } = request;
   return {
     event: 'isolation-outcome',
+    ...(request.tenantId && { tenant: request.tenantId }),
     outcome: details.outcome,
     reason: details.reason,
     requestId: request.requestId,

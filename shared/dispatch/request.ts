@@ -58,6 +58,11 @@ export interface TrackedAction {
 /** What every phase of a request carries. */
 interface RequestFields {
   requestId: string;
+  /**
+   * The tenant the request acts in (MDE_TENANTS), from its alert; absent in a single-tenant deployment.
+   * Also the Service Bus session of the request (transport/service-bus-queue.ts).
+   */
+  tenantId?: string;
   device: DeviceRef;
   isolationType: MdeIsolationType;
   /** 0 goes first (Bottleneck's scale): manual, then high, medium, low severity, then tracking. */
@@ -314,6 +319,7 @@ function buildRequest(
     deferrals: 0,
     dedupeKey: dedupeKey(action, bounded, mode),
     receivedAt: origin.receivedAt.toISOString(),
+    ...(origin.alert.tenantId && { tenantId: origin.alert.tenantId }),
   };
 }
 
@@ -398,6 +404,12 @@ export function decodeRequest(body: unknown): DecodedRequest {
   if (typeof fields.alert !== 'object' || fields.alert === null) return { problem: 'alert missing' };
   if (typeof fields.attempt !== 'number' || typeof fields.deferrals !== 'number')
     return { problem: 'attempt or deferrals missing' };
+  // A request acts in no tenant but the one it names: a malformed name is never read as none.
+  if (
+    fields.tenantId !== undefined &&
+    (typeof fields.tenantId !== 'string' || !canonicalGuid(fields.tenantId))
+  )
+    return { problem: 'tenantId is not a tenant id (GUID)' };
   if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
     return { problem: 'rateLimited is not a number' };
   if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')

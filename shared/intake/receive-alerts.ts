@@ -10,6 +10,7 @@ import { strongestIdentifier } from '../kernel/device-label';
 import { errorMessage } from '../kernel/errors';
 import type { AlertAssessment, BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { StoreUnavailableError } from '../state/store';
+import { resolveTenant, SINGLE_TENANT, type TenantDirectory } from '../tenants/lookup';
 
 // Callers of intake (the HTTP function, tests) keep importing the sink contract from here.
 export type { DecisionSink, SubmittedRequest };
@@ -22,6 +23,8 @@ export interface IntakeDeps {
   /** Absent: decisions are reported but nothing is enqueued (no dispatch wired in). */
   sink?: DecisionSink;
   log: (line: IntakeLogLine) => void;
+  /** The configured tenants (MDE_TENANTS); absent: one tenant, the deployment's. */
+  tenants?: TenantDirectory;
 }
 
 export type ReportedDecision = Omit<Decision, 'trace'>;
@@ -82,6 +85,7 @@ function alertFields(alert: NormalizedAlert): IntakeLogLine {
     severity: alert.severity,
     firing: alert.firing,
     ...(alert.truncated && { truncated: truncationText(alert.truncated) }),
+    ...(alert.tenantId && { tenant: alert.tenantId }),
   };
 }
 
@@ -188,6 +192,19 @@ async function decide(
   return { path, alert, decisions };
 }
 
+/**
+ * The alert with its tenant, or its refusal: in a multi-tenant deployment an alert of no configured
+ * tenant is never decided, so nothing of it can reach another tenant's devices (docs/decisions/0029-many-tenants.md).
+ */
+function withTenant(path: string, alert: NormalizedAlert, deps: IntakeDeps): NormalizedAlert | AlertReport {
+  const resolution = resolveTenant(deps.tenants ?? SINGLE_TENANT, alert.origin);
+  if (resolution.kind === 'deployment') return alert;
+  if (resolution.kind === 'tenant') return { ...alert, tenantId: resolution.tenant.tenantId };
+  const { code, message } = resolution;
+  deps.log({ event: 'alert-rejected', path, code, ...alertFields(alert) });
+  return { path, status: 'rejected', error: { code, message: `${path}: ${message}`, path } };
+}
+
 /** A slice's item after deciding: an alert to submit, a report already made, or a rejected item. */
 type SliceItem = DecidedAlert | AlertReport | Extract<ParseOutcome, { problem: PayloadProblem }>;
 
@@ -241,8 +258,10 @@ export async function receiveAlerts(body: unknown, deps: IntakeDeps): Promise<In
   for (let start = 0; start < outcomes.length; start += INTAKE_SLICE) {
     if (start > 0) await yieldToEventLoop();
     const decided: SliceItem[] = [];
-    for (const outcome of outcomes.slice(start, start + INTAKE_SLICE))
-      decided.push('problem' in outcome ? outcome : await decide(outcome.path, outcome.alert, deps));
+    for (const outcome of outcomes.slice(start, start + INTAKE_SLICE)) {
+      const alert = 'problem' in outcome ? outcome : withTenant(outcome.path, outcome.alert, deps);
+      decided.push('status' in alert || 'problem' in alert ? alert : await decide(outcome.path, alert, deps));
+    }
     alerts.push(...(await Promise.all(decided.map((item) => carry(item, deps)))));
   }
   const count = (status: AlertReport['status']) => alerts.filter((a) => a.status === status).length;

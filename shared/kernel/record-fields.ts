@@ -9,7 +9,7 @@ import { isRecord, type JsonRecord } from './records';
 export const RECORD_FIELDS = {
   event: 'what the record is: alert-decision, isolation-outcome, isolation-dead-letter, or a note',
   level: 'info, warn or error (dead-letter records and notes; the trace severity says it too)',
-  tenant: 'reserved: the tenant a record is about, once the app serves more than one',
+  tenant: 'the tenant (Entra tenant id) a record is about; absent in a single-tenant deployment',
   approval: 'reserved: the approval a request waited for, once requests can wait for one',
   requestId: 'the isolation request: one per device and alert, the key of its outcome',
   source: 'decision records: where the alert came from (sentinel, azure-monitor, defender, manual, ...)',

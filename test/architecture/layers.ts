@@ -16,6 +16,8 @@ export const RULES: ImportRules = {
       members: ['shared/kernel/', 'shared/mde/clouds.ts'],
     },
     { name: 'alerts (the vocabulary)', members: ['shared/alerts/'] },
+    // The tenant list is a setting (config.ts reads it) about alerts (which tenant one belongs to).
+    { name: 'tenants', members: ['shared/tenants/'] },
     { name: 'settings', members: ['shared/config.ts'] },
     { name: 'HTTP JSON client', members: ['shared/http/'] },
     { name: 'MDE adapter', members: ['shared/mde/'] },
@@ -54,7 +56,11 @@ export const RULES: ImportRules = {
     '@azure/service-bus': { files: ['shared/dispatch/transport/service-bus-queue.ts'] },
     // Elsewhere only its types (`TokenCredential`, `AccessToken`), the credential contract.
     '@azure/identity': {
-      files: ['shared/mde/credential.ts', 'shared/state/settings.ts' /* Table storage's managed identity */],
+      files: [
+        'shared/mde/credential.ts',
+        'shared/mde/tenant-credential.ts',
+        'shared/state/settings.ts' /* Table storage's managed identity */,
+      ],
       allowTypes: true,
     },
     '@azure/msal-node': { files: ['shared/mde/credential.ts'] },

@@ -196,4 +196,38 @@ describe('POST /api/alerts', () => {
       installRuntime(first);
     }
   });
+
+  it('refuses with 422 an alert of a tenant the deployment does not list, naming the code and the path', async () => {
+    const first = installed();
+    const listed = installRuntime(
+      createRuntime({
+        env: {
+          AZURE_CLIENT_ID: '0c0ffee0-1111-4222-8333-444444444444',
+          MDE_TENANT_APP_CLIENT_ID: '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5',
+          MDE_TENANTS: JSON.stringify([
+            { tenantId: '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c', displayName: 'Contoso' },
+          ]),
+        },
+        startWorker: false,
+        reporter: silentReporter,
+      }),
+    );
+    try {
+      // Sample 10 names tenant e3cd9e40-…, which this deployment does not serve.
+      const { response, logs } = await call(post(JSON.stringify(fixture('10-mde-api-alert-medium.json'))));
+      expect(response.status).toBe(422);
+      expect(body(response).error).toMatchObject({
+        code: 'tenant-not-configured',
+        path: '$',
+        message: expect.stringContaining('tenant e3cd9e40-8c4b-40e3-af56-36f8d3388362 is not in'),
+      });
+      expectDocumentedAnswer('/api/alerts', 'post', 422, response.jsonBody);
+      expect(logs.map((line) => JSON.parse(line))).toContainEqual(
+        expect.objectContaining({ event: 'alert-rejected', code: 'tenant-not-configured' }),
+      );
+    } finally {
+      await listed.close();
+      installRuntime(first);
+    }
+  });
 });

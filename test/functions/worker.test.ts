@@ -67,6 +67,32 @@ describe('worker function (Service Bus trigger)', () => {
       }),
     ]);
   });
+
+  it("never acts on a request of a listed tenant with the deployment's own client: it records it for an operator", async () => {
+    const machine = sim.machines().find((m) => m.computerDnsName?.startsWith('ws-finance-01'));
+    const alert = alertOf({
+      devices: [{ mdeDeviceId: machine?.id }],
+      tenantId: '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f',
+    });
+    const decision = runtime.policy.decideAlert(alert).find((d) => d.action === 'isolate');
+    expect(decision).toBeDefined();
+    const request = isolateRequestFrom(decision as NonNullable<typeof decision>, {
+      alert,
+      receivedAt: new Date(),
+      policyVersion: 'v',
+      requestedBy: { kind: 'rule', name: 'r' },
+    });
+    sim.resetCalls();
+    await expect(worker(request, context(1, 'tenant-1'))).resolves.toBeUndefined();
+    expect(sim.calls()).toEqual([]);
+    expect(runtime.inline?.deadLetters).toContainEqual(
+      expect.objectContaining({
+        reason: 'TenantNotServed',
+        messageId: 'tenant-1',
+        description: expect.stringContaining('8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f'),
+      }),
+    );
+  });
 });
 
 describe('worker trigger registration', () => {
@@ -76,8 +102,13 @@ describe('worker trigger registration', () => {
     expect(registerWorker(NAMESPACE)).toBe(true);
     expect(registered()).toHaveBeenCalledWith(
       'worker',
-      expect.objectContaining({ queueName: '%ISOLATION_QUEUE%' }),
+      expect.objectContaining({ queueName: '%ISOLATION_QUEUE%', isSessionsEnabled: false }),
     );
+  });
+
+  it('reads a session-enabled queue with a session receiver, one tenant per receiver', () => {
+    expect(registerWorker({ ...NAMESPACE, ISOLATION_QUEUE_SESSIONS: 'on' })).toBe(true);
+    expect(registered()).toHaveBeenCalledWith('worker', expect.objectContaining({ isSessionsEnabled: true }));
   });
 
   it('consumes no delivery when a setting or the policy is invalid: the trigger is not registered', () => {

@@ -190,7 +190,7 @@ describe('function app', () => {
       'which Flex Consumption rejects',
     ],
     ["version: '22'", "version: '20'", 'runtime.version'],
-    ['var maximumInstanceCount = 1', 'var maximumInstanceCount = 40', 'maximumInstanceCount'],
+    ['param maximumInstanceCount int = 1', 'param maximumInstanceCount int = 40', 'maximumInstanceCount'],
     ["type: 'SystemAssignedIdentity'", "type: 'StorageAccountConnectionString'", 'deployment storage'],
   ])('fails when %s becomes %s', (good, bad, message) => {
     const files = replacing('infra/modules/functionapp.bicep', (t) => t.replace(good, bad));

@@ -1,8 +1,10 @@
 /**
- * An Entra authority on loopback for the real @azure/identity: the OpenID metadata of one tenant and a
- * token endpoint answering the OAuth2 client-credentials POST, recording who asked. MSAL accepts only
+ * An Entra authority on loopback for the real @azure/identity: the OpenID metadata of any tenant and a
+ * token endpoint answering the OAuth2 client-credentials POST (with a secret, or with a client assertion
+ * as a federated credential presents it), recording who asked in which tenant. MSAL accepts only
  * an https authority, so it serves TLS with a self-signed certificate made for the run (openssl,
- * `loopbackKeyPair`), which `trustLoopback` makes the process accept for 127.0.0.1 alone.
+ * `loopbackKeyPair`), which
+ * `trustLoopback` makes the process accept for 127.0.0.1 alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,14 +17,44 @@ import tls, { type ConnectionOptions } from 'node:tls';
 export const AUTHORITY_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 /** A client secret the loopback authority refuses, as Entra refuses an expired or wrong one. */
 export const REFUSED_SECRET = 'Zq8~expired-secret';
-/** The access token the loopback authority hands out. */
+/** The access token the loopback authority hands out for a client secret. */
 export const AUTHORITY_TOKEN = 'token-from-the-app-registration';
+/** Tenants whose token requests the authority refuses, as a tenant that never consented to the app. */
+export const UNCONSENTED_TENANT = '0badc0de-0000-4000-8000-000000000000';
+
+/** App roles a consented tenant grants the app on the Defender for Endpoint API. */
+export const CONSENTED_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
+
+/**
+ * The access token the authority hands out for a client assertion in `tenant`: shaped like Entra's
+ * (unsigned: nothing here verifies it), naming the tenant, the app and the audience of the scope.
+ */
+export function tenantToken(tenant: string, clientId: string, scope: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = {
+    aud: scope.replace(/\/\.default$/, ''),
+    tid: tenant,
+    appid: clientId,
+    roles: CONSENTED_ROLES,
+  };
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+}
+
+/** One token request: the tenant of its path, the form's client id and assertion. */
+export interface TokenRequest {
+  tenant: string;
+  clientId: string;
+  clientAssertion: string | null;
+  clientAssertionType: string | null;
+}
 
 /** An Entra authority on loopback: its OpenID metadata and a token endpoint that records who asked. */
 export interface LoopbackAuthority {
   host: string;
   /** The client_id of every token request, in order. */
   clientIds: string[];
+  /** Every token request, in order. */
+  requests: TokenRequest[];
   /** Its self-signed certificate (PEM), made for this run. */
   certificate: Buffer;
   close(): Promise<void>;
@@ -67,6 +99,7 @@ export function loopbackKeyPair(): LoopbackKeyPair {
 export async function startAuthority(): Promise<LoopbackAuthority> {
   const keyPair = loopbackKeyPair();
   const clientIds: string[] = [];
+  const requests: TokenRequest[] = [];
   let host = '';
   const server: Server = createServer(keyPair, (request, response) => {
     let body = '';
@@ -76,22 +109,51 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
     request.on('end', () => {
       const path = new URL(request.url ?? '/', host).pathname;
       response.setHeader('content-type', 'application/json');
-      if (request.method === 'GET' && path === `/${AUTHORITY_TENANT}/v2.0/.well-known/openid-configuration`) {
+      const tenant = /^\/([0-9a-f-]{36})\//.exec(path)?.[1] ?? '';
+      if (request.method === 'GET' && path === `/${tenant}/v2.0/.well-known/openid-configuration`) {
         response.end(
           JSON.stringify({
-            issuer: `${host}/${AUTHORITY_TENANT}/v2.0`,
-            authorization_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/authorize`,
-            token_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/token`,
-            end_session_endpoint: `${host}/${AUTHORITY_TENANT}/oauth2/v2.0/logout`,
-            jwks_uri: `${host}/${AUTHORITY_TENANT}/discovery/v2.0/keys`,
+            issuer: `${host}/${tenant}/v2.0`,
+            authorization_endpoint: `${host}/${tenant}/oauth2/v2.0/authorize`,
+            token_endpoint: `${host}/${tenant}/oauth2/v2.0/token`,
+            end_session_endpoint: `${host}/${tenant}/oauth2/v2.0/logout`,
+            jwks_uri: `${host}/${tenant}/discovery/v2.0/keys`,
           }),
         );
         return;
       }
-      if (request.method === 'POST' && path === `/${AUTHORITY_TENANT}/oauth2/v2.0/token`) {
+      if (request.method === 'POST' && path === `/${tenant}/oauth2/v2.0/token`) {
         const form = new URLSearchParams(body);
         clientIds.push(form.get('client_id') ?? '');
-        if (form.get('client_secret') === REFUSED_SECRET) {
+        const clientAssertion = form.get('client_assertion');
+        requests.push({
+          tenant,
+          clientId: form.get('client_id') ?? '',
+          clientAssertion,
+          clientAssertionType: form.get('client_assertion_type'),
+        });
+        if (tenant === UNCONSENTED_TENANT) {
+          response.statusCode = 400;
+          response.end(
+            JSON.stringify({
+              error: 'invalid_client',
+              error_description: `AADSTS700016: Application not found in the directory '${tenant}'.`,
+            }),
+          );
+          return;
+        }
+        if (clientAssertion !== null) {
+          response.end(
+            JSON.stringify({
+              token_type: 'Bearer',
+              expires_in: 3600,
+              ext_expires_in: 3600,
+              access_token: tenantToken(tenant, form.get('client_id') ?? '', form.get('scope') ?? ''),
+            }),
+          );
+          return;
+        }
+        if (tenant !== AUTHORITY_TENANT || form.get('client_secret') === REFUSED_SECRET) {
           response.statusCode = 401;
           response.end(
             JSON.stringify({
@@ -120,6 +182,7 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
   return {
     host,
     clientIds,
+    requests,
     certificate: keyPair.cert,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

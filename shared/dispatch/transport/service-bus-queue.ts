@@ -37,8 +37,27 @@ function clientFor(endpoint: ServiceBusEndpoint, options?: ServiceBusClientOptio
     : new ServiceBusClient(endpoint.namespace, endpoint.credential, options);
 }
 
-function toServiceBus(message: QueueMessage): ServiceBusMessage {
+/**
+ * The session of a message on a session-enabled queue: its request's tenant, so each tenant's requests
+ * have one consumer at a time while other worker instances serve other tenants (docs/decisions/0029-many-tenants.md).
+ * What names no tenant (a single-tenant deployment's requests, a reconcile order) shares one session.
+ */
+export const DEPLOYMENT_SESSION = 'deployment';
+
+export function sessionOf(message: QueueMessage): string {
+  const { body } = message;
+  return ('tenantId' in body && body.tenantId) || DEPLOYMENT_SESSION;
+}
+
+/** Whether the request queue was created with sessions (infra `queueSessions`, ISOLATION_QUEUE_SESSIONS). */
+export interface RequestQueueOptions {
+  sessions: boolean;
+}
+
+function toServiceBus(message: QueueMessage, options: RequestQueueOptions): ServiceBusMessage {
   return {
+    // A session-enabled queue refuses a message without a session id; another queue ignores one.
+    ...(options.sessions && { sessionId: sessionOf(message) }),
     messageId: message.messageId,
     body: message.body,
     contentType: 'application/json',
@@ -52,20 +71,24 @@ export class ServiceBusRequestQueue implements RequestQueue {
   private readonly requests: ServiceBusSender;
   private readonly deadLetters: ServiceBusSender;
 
-  constructor(endpoint: ServiceBusEndpoint, queueName: string) {
+  constructor(
+    endpoint: ServiceBusEndpoint,
+    queueName: string,
+    private readonly options: RequestQueueOptions = { sessions: false },
+  ) {
     this.client = clientFor(endpoint);
     this.requests = this.client.createSender(queueName);
     this.deadLetters = this.client.createSender(deadLetterQueueName(queueName));
   }
 
   async send(message: QueueMessage): Promise<{ duplicate: boolean }> {
-    await this.requests.sendMessages(toServiceBus(message));
+    await this.requests.sendMessages(toServiceBus(message, this.options));
     // Service Bus accepts a duplicate and drops it without saying so.
     return { duplicate: false };
   }
 
   async schedule(message: QueueMessage, at: Date): Promise<void> {
-    await this.requests.scheduleMessages(toServiceBus(message), at);
+    await this.requests.scheduleMessages(toServiceBus(message, this.options), at);
   }
 
   async deadLetter(record: DeadLetterRecord): Promise<void> {

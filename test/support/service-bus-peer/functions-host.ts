@@ -9,7 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvocationContext, type TraceContext } from '@azure/functions';
-import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
+import type {
+  ServiceBusClient,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiver,
+  ServiceBusSessionReceiver,
+} from '@azure/service-bus';
 
 export type TriggerHandler = (message: unknown, context: InvocationContext) => Promise<void>;
 
@@ -90,4 +95,64 @@ export function serveQueue(
     maxAutoLockRenewalDurationInMs: 0,
   });
   return serveReceiver(receiver, handler, concurrency);
+}
+
+/**
+ * One worker instance's session trigger (`isSessionsEnabled`), over the SDK's session receiver: it
+ * accepts the next session no other receiver holds, hands that session's messages to the handler one
+ * at a time (the host's one call per session), and lets the session go when it has nothing left (the
+ * host waits `sessionIdleTimeout`; here the peer says when the session is empty, so no wall clock).
+ */
+export class SessionTrigger {
+  /** The session this instance holds now, if any. */
+  held: string | null = null;
+  private receiver: ServiceBusSessionReceiver | null = null;
+
+  constructor(
+    private readonly client: ServiceBusClient,
+    private readonly queueName: string,
+    private readonly handler: TriggerHandler,
+    /** Whether the session still has a message to hand out (the peer's view). */
+    private readonly hasMore: (sessionId: string) => boolean,
+  ) {}
+
+  /** Locks the next free session; null when every session with messages is held (the service's timeout). */
+  async accept(): Promise<string | null> {
+    try {
+      this.receiver = await this.client.acceptNextSession(this.queueName, {
+        receiveMode: 'peekLock',
+        maxAutoLockRenewalDurationInMs: 0,
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ServiceTimeout') return null;
+      throw error;
+    }
+    this.held = this.receiver.sessionId;
+    return this.held;
+  }
+
+  /** Handles the held session's messages in order until it has none, then lets it go. */
+  async drain(): Promise<void> {
+    const receiver = this.receiver;
+    const sessionId = this.held;
+    if (!receiver || sessionId === null) throw new Error('no session held');
+    while (this.hasMore(sessionId)) {
+      const [message] = await receiver.receiveMessages(1);
+      if (!message) continue;
+      try {
+        await this.handler(message.body, triggerContext(message));
+      } catch {
+        await receiver.abandonMessage(message);
+        continue;
+      }
+      await receiver.completeMessage(message);
+    }
+    await this.release();
+  }
+
+  async release(): Promise<void> {
+    await this.receiver?.close();
+    this.receiver = null;
+    this.held = null;
+  }
 }
