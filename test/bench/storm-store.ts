@@ -72,6 +72,54 @@ function report(label: string, times: Map<string, number[]>, requests: number): 
   }
 }
 
+/** `store` with the quota budget's document in this process: the budget of one process alone. */
+function budgetInProcess(store: StateStore): StateStore {
+  return { ...store, quota: new InMemoryStateStore().quota, ping: () => store.ping() };
+}
+
+/** The storm of `storm-budget`: under the hourly quota, so the minute window alone paces it. */
+const BUDGET_DEVICES = 500;
+
+/**
+ * `npm run bench -- storm-budget`: what sharing the quota budget across processes costs a storm
+ * (docs/decisions/0014-one-budget-across-processes.md). The same storm twice on the Table store over
+ * Azurite, once with the budget document in this process (what one process alone would pay: nothing
+ * but the plan) and once in Azurite with every other row: the makespan with the shared budget over
+ * the makespan with the budget in process (target within 3 %), and the budget's store operations
+ * per isolated device.
+ */
+export async function runBudgetPair(): Promise<void> {
+  // Each storm on an Azurite of its own: one that already holds the other's rows would be slower.
+  const onAzurite = async (name: string, place: (store: StateStore) => StateStore) => {
+    const azurite = await startAzurite();
+    try {
+      const times = new Map<string, number[]>();
+      const table = new TableStateStore({
+        kind: 'connection-string',
+        connectionString: azurite.connectionString,
+      });
+      const figures = await scenario(name, BUDGET_DEVICES, undefined, timed(place(table), times), SPEEDUP);
+      return { figures, times };
+    } finally {
+      await azurite.stop();
+    }
+  };
+  const local = await onAzurite('Table store, budget in process', budgetInProcess);
+  const shared = await onAzurite('Table store, budget shared in Azurite', (store) => store);
+  process.stdout.write(`storm-budget: ${BUDGET_DEVICES} devices\n`);
+  report('budget in process', local.times, local.figures.requests);
+  report('budget shared in Azurite', shared.times, shared.figures.requests);
+  const syncs = shared.times.get('quota.update') ?? [];
+  const sorted = [...syncs].sort((a, b) => a - b);
+  process.stdout.write(
+    `  quota budget alone: ${syncs.length} store operations, ${(syncs.length / BUDGET_DEVICES).toFixed(2)} per isolated device, p50 ${percentile(sorted, 50).toFixed(1)} ms\n`,
+  );
+  const ratio = shared.figures.makespanMs / local.figures.makespanMs;
+  process.stdout.write(
+    `  makespan shared budget / budget in process: ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %, target within 3 %); quota-optimal ratios ${local.figures.ratio.toFixed(3)} and ${shared.figures.ratio.toFixed(3)}\n`,
+  );
+}
+
 export async function run(): Promise<void> {
   const inProcessTimes = new Map<string, number[]>();
   const inProcess = await scenario(
