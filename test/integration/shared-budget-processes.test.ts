@@ -8,6 +8,7 @@
  * simulator's), never on time; a long third window keeps every call in the budget documents, so the
  * store can be held to the simulator's count.
  */
+import { parseRateLimits } from '../../shared/config';
 import { TableStateStore } from '../../shared/state/table';
 import type { RunningSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
@@ -57,6 +58,15 @@ function start(role: 'worker' | 'http'): RuntimeProcess {
   const child = new RuntimeProcess(role, env, LEASE_MS);
   children.push(child);
   return child;
+}
+
+/** Each of `machines` isolated, by exactly one isolate POST MDE accepted. */
+function expectIsolatedOnce(machines: readonly { id: string }[]): void {
+  for (const m of machines) {
+    const posts = sim.calls().filter((c) => c.api === 'isolate' && c.status === 201 && c.path.includes(m.id));
+    expect({ machine: m.id, posts: posts.length }).toEqual({ machine: m.id, posts: 1 });
+    expect(sim.machineState(m.id)?.isolated).toBe(true);
+  }
 }
 
 /** Ordinary Windows devices of the generated fleet: each isolated by the storm. */
@@ -111,11 +121,7 @@ it('keeps three kinds of process inside one quota, a killed one costing its slot
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
   await expect(worker.ask({ do: 'idle', maxWaitMs: SETTLE_MS })).resolves.toBe(true);
 
-  for (const m of machines) {
-    const posts = sim.calls().filter((c) => c.api === 'isolate' && c.status === 201 && c.path.includes(m.id));
-    expect({ machine: m.id, posts: posts.length }).toEqual({ machine: m.id, posts: 1 });
-    expect(sim.machineState(m.id)?.isolated).toBe(true);
-  }
+  expectIsolatedOnce(machines);
 
   // The killed process's slots count as calls made when its lease ended, and it holds nothing more.
   const machinesDoc = await budget('machines');
@@ -128,20 +134,19 @@ it('keeps three kinds of process inside one quota, a killed one costing its slot
   await worker.exited;
   const next = start('worker');
   await next.ready;
+  const later = devices.slice(DEVICES + 5, DEVICES + 9);
   await expect(
-    next.ask({
-      do: 'alerts',
-      body: devices.slice(DEVICES + 5, DEVICES + 9).map((m) => mdeAlert({ machineId: m.id })),
-    }),
-  ).resolves.toBe(4);
+    next.ask({ do: 'alerts', body: later.map((m) => mdeAlert({ machineId: m.id })) }),
+  ).resolves.toBe(later.length);
   await expect(next.ask({ do: 'idle', maxWaitMs: SETTLE_MS })).resolves.toBe(true);
+  expectIsolatedOnce(later);
   await next.ask({ do: 'close' });
   await next.exited;
   await http.ask({ do: 'close' });
   await http.exited;
 
   expect(sim.calls().filter((c) => c.status === 429)).toEqual([]);
-  const limits = RATE_LIMITS.split(',').map((w) => Number(w.split('/')[0]));
+  const limits = parseRateLimits(RATE_LIMITS).map((w) => w.count);
   for (const [api, peak] of peaks(sim.calls(), RATE_LIMITS))
     expect({ api, peak }).toEqual({ api, peak: peak.map((calls, i) => Math.min(calls, limits[i])) });
   // Every process reported its calls to the store: each one the simulator admitted is there, and
