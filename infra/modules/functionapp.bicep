@@ -157,6 +157,8 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
       // and new never run side by side; RollingUpdate (preview) would overlap them. Processes of this
       // version share one MDE quota budget in the state store whatever overlaps, but a version before it
       // spends outside that budget (docs/decisions/0014-one-budget-across-processes.md). Keep Recreate.
+      // It is not pinned because no Bicep type of Microsoft.Web/sites declares it (up to 2025-03-01 the
+      // compiler reports BCP037, newer versions have no types: BCP081); test/infra refuses any other value.
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB

@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'storm-sustained': () => import('./storm-sustained'),
   store: () => import('./store'),
   'storm-store': () => import('./storm-store'),
+  'storm-budget': async () => ({ run: (await import('./storm-store')).runBudgetPair }),
   'storm-restart': () => import('./storm-restart'),
   whatif: () => import('./whatif'),
 };

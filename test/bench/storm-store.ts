@@ -72,6 +72,70 @@ function report(label: string, times: Map<string, number[]>, requests: number): 
   }
 }
 
+/** `store` with the quota budget's document in this process: the budget of one process alone. */
+function budgetInProcess(store: StateStore): StateStore {
+  return { ...store, quota: new InMemoryStateStore().quota, ping: () => store.ping() };
+}
+
+/** The storm of `storm-budget`: under the hourly quota, so the minute window alone paces it. */
+const BUDGET_DEVICES = 500;
+
+/**
+ * `npm run bench -- storm-budget`: what sharing the quota budget across processes costs a storm
+ * (docs/decisions/0014-one-budget-across-processes.md). The same storm on the Table store over
+ * Azurite, with the budget document in this process (what one process alone would pay: nothing but
+ * the plan) and in Azurite with every other row, each twice: the makespan with the shared budget over
+ * the makespan with the budget in process (target within 3 %), and the budget's store operations
+ * per isolated device.
+ */
+export async function runBudgetPair(): Promise<void> {
+  // Each storm on an Azurite of its own: one that already holds the other's rows would be slower.
+  const onAzurite = async (name: string, place: (store: StateStore) => StateStore) => {
+    const azurite = await startAzurite();
+    try {
+      const times = new Map<string, number[]>();
+      const table = new TableStateStore({
+        kind: 'connection-string',
+        connectionString: azurite.connectionString,
+      });
+      const figures = await scenario(name, BUDGET_DEVICES, undefined, timed(place(table), times), SPEEDUP);
+      return { figures, times };
+    } finally {
+      await azurite.stop();
+    }
+  };
+  // In the order local, shared, shared, local: the process warming up and the machine's load drifting
+  // weigh on both sides alike. Each side's figure is its faster storm.
+  const local: Awaited<ReturnType<typeof onAzurite>>[] = [];
+  const shared: Awaited<ReturnType<typeof onAzurite>>[] = [];
+  for (const side of [local, shared, shared, local])
+    side.push(
+      side === local
+        ? await onAzurite('Table store, budget in process', budgetInProcess)
+        : await onAzurite('Table store, budget shared in Azurite', (store) => store),
+    );
+  const fastest = (runs: typeof local) =>
+    runs.reduce((a, b) => (b.figures.makespanMs < a.figures.makespanMs ? b : a));
+  const [bestLocal, bestShared] = [fastest(local), fastest(shared)];
+  process.stdout.write(`storm-budget: ${BUDGET_DEVICES} devices, each side run twice, its faster storm\n`);
+  report('budget in process', bestLocal.times, bestLocal.figures.requests);
+  report('budget shared in Azurite', bestShared.times, bestShared.figures.requests);
+  for (const run of shared) {
+    const syncs = run.times.get('quota.update') ?? [];
+    const sorted = [...syncs].sort((a, b) => a - b);
+    process.stdout.write(
+      `  quota budget alone: ${syncs.length} store operations, ${(syncs.length / BUDGET_DEVICES).toFixed(2)} per isolated device, p50 ${percentile(sorted, 50).toFixed(1)} ms\n`,
+    );
+  }
+  const seconds = (runs: typeof local) =>
+    runs.map((r) => (r.figures.makespanMs / 1000).toFixed(2)).join(', ');
+  const ratio = bestShared.figures.makespanMs / bestLocal.figures.makespanMs;
+  process.stdout.write(
+    `  makespans: budget in process ${seconds(local)} s; shared ${seconds(shared)} s\n` +
+      `  makespan shared budget / budget in process: ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %, target within 3 %); quota-optimal ratios ${bestLocal.figures.ratio.toFixed(3)} and ${bestShared.figures.ratio.toFixed(3)}\n`,
+  );
+}
+
 export async function run(): Promise<void> {
   const inProcessTimes = new Map<string, number[]>();
   const inProcess = await scenario(

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseRateLimits } from '../../shared/config';
 import { ClaimKeeper } from '../../shared/dispatch/claim-keeper';
 import { ENDED_HOLDER, syncShare } from '../../shared/dispatch/quota/budget-shares';
@@ -198,6 +199,90 @@ describe('throttles sharing one budget', () => {
     const doc = await store.quota.update('machines', (d) => ({ next: null, result: d }));
     expect(doc.shares.map((share) => share.held + share.stamps.length)).toEqual([1]);
   });
+
+  it('asks for the rest of its batch while half of it is left, so a steady caller does not wait on the store', async () => {
+    const clock = handClock(T0);
+    const store = new InMemoryStateStore({ clock });
+    const { reporter } = recordingReporter();
+    const keeper = new ClaimKeeper(store, clock, reporter, 'service-bus', 60_000);
+    let writes = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const ledger: QuotaLedger = {
+      update: async (api, step) => {
+        writes += 1;
+        if (writes > 1) await gate;
+        return store.quota.update(api, step);
+      },
+    };
+    const budget = new SharedBudget(
+      { ledger, leases: store.holders, holder: keeper, reporter, batch: 4 },
+      [{ limit: 100, windowMs: 1_000 }],
+      clock,
+      async () => undefined,
+      () => undefined,
+    );
+    for (let i = 0; i < 4; i += 1) await budget.acquire('machines');
+    // The second call left half the batch: the next sync was on its way before the last slot went.
+    expect(writes).toBe(2);
+    const fifth = budget.acquire('machines');
+    open();
+    await fifth;
+    for (let i = 0; i < 5; i += 1) budget.ended('machines', clock.now());
+    await budget.stop();
+    await keeper.stop();
+    const doc = await store.quota.update('machines', (d) => ({ next: null, result: d }));
+    expect(doc.shares.map((share) => share.held + share.stamps.length)).toEqual([5]);
+  });
+
+  it('gives back, when it idles, the slots a sync asking ahead was still being granted', async () => {
+    const clock = handClock(T0);
+    const store = new InMemoryStateStore({ clock });
+    const { reporter } = recordingReporter();
+    const keeper = new ClaimKeeper(store, clock, reporter, 'service-bus', 60_000);
+    let writes = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let thirdWrite: () => void = () => undefined;
+    const givenBack = new Promise<void>((resolve) => {
+      thirdWrite = resolve;
+    });
+    const ledger: QuotaLedger = {
+      update: async (api, step) => {
+        writes += 1;
+        if (writes === 2) await gate;
+        const answer = await store.quota.update(api, step);
+        if (writes === 3) thirdWrite();
+        return answer;
+      },
+    };
+    const windowMs = 1_200;
+    const budget = new SharedBudget(
+      { ledger, leases: store.holders, holder: keeper, reporter, batch: 4 },
+      [{ limit: 100, windowMs }],
+      clock,
+      async () => undefined,
+      () => undefined,
+    );
+    await budget.acquire('machines');
+    await budget.acquire('machines');
+    budget.ended('machines', clock.now());
+    budget.ended('machines', clock.now());
+    // Set after the idle timer with its length (a sixth of the window): it fires after it.
+    await sleep(windowMs / 6);
+    open();
+    await givenBack;
+    const doc = await store.quota.update('machines', (d) => ({ next: null, result: d }));
+    expect(doc.shares.map(({ held, stamps }) => ({ held, calls: stamps.length }))).toEqual([
+      { held: 0, calls: 2 },
+    ]);
+    await budget.stop();
+    await keeper.stop();
+  }, 10_000);
 
   it('sends nothing, and gives the slot back, when the budget cannot be written', async () => {
     const clock = handClock(T0);

@@ -197,6 +197,16 @@ describe('function app', () => {
     expect(ruleFunctionApp(files)).toEqual([expect.stringContaining(message)]);
   });
 
+  it('fails when the site update strategy becomes a rolling update', () => {
+    const files = replacing('infra/modules/functionapp.bicep', (t) =>
+      t.replace(
+        'scaleAndConcurrency: {',
+        "siteUpdateStrategy: {\n        type: 'RollingUpdate'\n      }\n      scaleAndConcurrency: {",
+      ),
+    );
+    expect(ruleFunctionApp(files)).toEqual([expect.stringContaining('site update strategy is not Recreate')]);
+  });
+
   it('fails when FTP publishing is allowed', () => {
     const files = replacing('infra/modules/functionapp.bicep', (t) =>
       t.replace('allow: false', 'allow: true'),

@@ -105,7 +105,7 @@ export function ruleApiVersions(files: BicepFile[], repoRoot: string): string[] 
 
 /**
  * Managed identity, HTTPS only, TLS 1.2+, basic publishing (FTP, SCM) off with a location (ARM rejects the
- * policies without one), Flex on Node 22, one instance.
+ * policies without one), Flex on Node 22, one instance, updated by restarting every instance (Recreate).
  */
 export function ruleFunctionApp(files: BicepFile[]): string[] {
   const problems: string[] = [];
@@ -136,6 +136,13 @@ export function ruleFunctionApp(files: BicepFile[]): string[] {
     if (property(site.body, 'properties', 'functionAppConfig', 'scaleAndConcurrency', 'alwaysReady'))
       problems.push(
         `${where(site.file, site.line)}: always-ready instances are not counted by maximumInstanceCount`,
+      );
+    // No Bicep type of Microsoft.Web/sites declares it yet, so the default (Recreate) is kept by setting
+    // none; a rolling update would run two versions side by side (docs/decisions/0014-one-budget-across-processes.md).
+    const strategy = property(site.body, 'properties', 'functionAppConfig', 'siteUpdateStrategy', 'type');
+    if (strategy && literal(strategy) !== 'Recreate')
+      problems.push(
+        `${where(site.file, site.line)}: ${site.symbol} site update strategy is not Recreate: old and new versions would overlap`,
       );
     const authType = possibleStrings(
       site.file,

@@ -2,9 +2,10 @@
  * One MDE quota for every process that holds the identity (docs/decisions/0014-one-budget-across-processes.md):
  * a worker runtime in a storm, an HTTP runtime serving manual reads and cancels, and CLI runs, each
  * with its own Table store client over one Azurite and its own MDE client, against one simulator that
- * enforces the quota (it answers 429 past any window). They are runtimes in this jest process, not
- * separate OS processes: a killed process is one whose store refuses every write from the moment of
- * the kill, so its lease is never renewed nor ended and its slots never given back.
+ * enforces the quota (it answers 429 past any window). They are runtimes in this jest process (the
+ * same with OS processes and a real SIGKILL: shared-budget-processes.test.ts): a killed process is one
+ * whose store refuses every write from the moment of the kill, so its lease is never renewed nor
+ * ended and its slots never given back.
  */
 import { tmpdir } from 'node:os';
 import { parseRateLimits } from '../../shared/config';
@@ -16,10 +17,11 @@ import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, openReadOnly, type Runtime } from '../../shared/runtime';
 import type { StateStore } from '../../shared/state/store';
 import { TableStateStore } from '../../shared/state/table';
-import type { RecordedCall, RunningSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { cliIn } from '../cli/run-cli';
 import { mdeAlert } from '../support/alert-payloads';
+import { peaks } from '../support/quota-peaks';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { TEST_POLICY } from './harness';
@@ -138,23 +140,6 @@ function killable(store: StateStore): { store: StateStore; kill(): void } {
   };
 }
 
-/** The most calls of `api` the simulator admitted within any span of each quota window. */
-function peaks(calls: RecordedCall[]): Map<string, number[]> {
-  const windows = parseRateLimits(RATE_LIMITS);
-  const byApi = new Map<string, number[]>();
-  for (const call of calls)
-    if (call.api && call.api !== 'token' && call.status !== 429)
-      byApi.set(call.api, [...(byApi.get(call.api) ?? []), call.timeMs]);
-  return new Map(
-    [...byApi].map(([api, times]) => [
-      api,
-      windows.map((w) =>
-        Math.max(...times.map((t) => times.filter((u) => u > t - w.windowMs && u <= t).length)),
-      ),
-    ]),
-  );
-}
-
 describe('one quota budget across processes', () => {
   it('keeps a storm, manual reads and cancels, and CLI lookups inside the quota together, and a restarted worker counts them all', async () => {
     const devices = windowsDevices();
@@ -209,7 +194,7 @@ describe('one quota budget across processes', () => {
 
     expect(sim.calls().filter((c) => c.status === 429)).toEqual([]);
     const limits = parseRateLimits(RATE_LIMITS).map((w) => w.count);
-    for (const [api, peak] of peaks(sim.calls()))
+    for (const [api, peak] of peaks(sim.calls(), RATE_LIMITS))
       expect({ api, peak }).toEqual({ api, peak: peak.map((calls, i) => Math.min(calls, limits[i])) });
   }, 120_000);
 
