@@ -13,6 +13,11 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { type Meter, metrics } from '@opentelemetry/api';
+import type { ApprovalDeps } from './approvals/deps';
+import { type ApprovalEvents, NO_APPROVAL_EVENTS } from './approvals/events';
+import { expireApproval } from './approvals/expiry';
+import { StoreApprovalGate } from './approvals/gate';
+import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
@@ -80,6 +85,11 @@ export interface Runtime {
    * ask, never a reconciliation in the caller's process. Answers the order's id.
    */
   requestReconciliation(requestedBy: string): Promise<string>;
+  /**
+   * A person's approve or deny of a held isolation (shared/approvals/vote.ts): approved, the request
+   * goes on to the worker, which decides it again; denied, its outcome says so.
+   */
+  voteOnApproval(order: VoteOrder): Promise<VoteResult>;
   /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
   handle(body: unknown, delivery: Delivery): Promise<void>;
   /**
@@ -132,6 +142,8 @@ export interface RuntimeOptions {
   claimLeaseMs?: number;
   /** Service Bus mode: where the queue is instead of the settings' namespace (tests: the AMQP peer). */
   serviceBus?: ServiceBusEndpoint;
+  /** Where "approval pending" and "break-glass" go (notifications); nowhere by default. */
+  approvalEvents?: ApprovalEvents;
 }
 
 /**
@@ -301,6 +313,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     platformLiftMs: config.platformLiftMs,
     releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
   });
+  const approvals: ApprovalDeps = {
+    store,
+    queue,
+    reporter,
+    clock,
+    events: options.approvalEvents ?? NO_APPROVAL_EVENTS,
+  };
   const dispatcher = new Dispatcher({
     api,
     policy,
@@ -315,6 +334,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     reconcile: async (order) => {
       await reconciler.run(order);
     },
+    approvals: new StoreApprovalGate(approvals),
+    approvalDeadline: (deadline) => expireApproval(approvals, deadline),
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const restored = readQuotaShares(throttle, reporter);
@@ -361,6 +382,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await queue.send(reconcileMessage(order));
       return order.requestId;
     },
+    voteOnApproval: (order) => voteOnApproval(approvals, order),
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;

@@ -16,6 +16,7 @@ import type { AppIdentity } from '../mde/app-identity';
 import type { OnLift } from '../policy/document';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import { type StateStore, StoreUnavailableError } from '../state/store';
+import { type ApprovalDeadlineHandler, asApprovalDeadline } from './approval-deadline';
 import { ClaimKeeper } from './claim-keeper';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
@@ -30,6 +31,7 @@ import {
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { ActionStatuses } from './steps/action-statuses';
+import { type ApprovalGate, NO_APPROVAL_GATE } from './steps/approval-hold';
 import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
@@ -69,6 +71,10 @@ export interface DispatcherDeps {
    * order is an unusable message like any other.
    */
   reconcile?: ReconcileHandler;
+  /** Holds isolations for approval (shared/approvals/, wired by the composition root); none by default. */
+  approvals?: ApprovalGate;
+  /** Expires an approval at its deadline; without one, a deadline message is an unusable message. */
+  approvalDeadline?: ApprovalDeadlineHandler;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -130,6 +136,7 @@ export class Dispatcher implements DecisionSink {
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,
+      approvals: deps.approvals ?? NO_APPROVAL_GATE,
       resolver,
       recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
     });
@@ -301,6 +308,8 @@ export class Dispatcher implements DecisionSink {
   async handle(body: unknown, delivery: Delivery): Promise<void> {
     const reconcile = asReconcileOrder(body);
     if (reconcile && this.deps.reconcile) return this.deps.reconcile(reconcile);
+    const deadline = asApprovalDeadline(body);
+    if (deadline && this.deps.approvalDeadline) return this.deps.approvalDeadline(deadline);
     const decoded = decodeRequest(body);
     if ('problem' in decoded) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.

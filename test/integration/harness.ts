@@ -5,6 +5,7 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
+import type { ApprovalEvents } from '../../shared/approvals/events';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import {
   type IsolationRequest,
@@ -64,6 +65,8 @@ export interface HarnessOptions {
   clock?: (sim: RunningSimulator) => Clock;
   /** Where dispatch's metrics go. */
   meter?: Meter;
+  /** Where approval events go (notifications). */
+  approvalEvents?: ApprovalEvents;
 }
 
 export interface Harness {
@@ -113,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store: options.store,
     clock: options.clock?.(sim),
     meter: options.meter,
+    approvalEvents: options.approvalEvents,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

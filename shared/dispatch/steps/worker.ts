@@ -25,6 +25,7 @@ import { type ActionRequest, isManualRequest, type TrackedAction, trackingReques
 import type { DispatchTiming } from '../timing';
 import { messageFor, type RequestQueue } from '../transport/queue';
 import { TOO_MANY_ACTIONS } from './action-history';
+import { type ApprovalGate, holdForApproval } from './approval-hold';
 import { breakerLimits } from './blast-radius';
 import { claimStep, describeAsk, keyOf } from './coalesce';
 import { dryRunVerdict } from './dry-run';
@@ -66,6 +67,8 @@ export interface WorkerDeps {
   claims: ClaimKeeper;
   /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
   platformLiftMs: number;
+  /** Holds the isolations people must approve first (approval-hold.ts). */
+  approvals: ApprovalGate;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -230,9 +233,11 @@ export class IsolationWorker {
     const ledger = await this.deps.store.actions.forMachine(target.machine.id);
     if (await this.heldByLedger(target, history, ledger)) return;
     if (await this.answeredByHistory(target, plan, history, ledger)) return;
+    const released = await holdForApproval(this.deps, target.request, target.machine, plan);
+    if (!released) return;
     const reservation = await this.admit(target);
     if (reservation === null) return;
-    await this.post(target, withDisruptionClaim(target, plan), reservation, term);
+    await this.post(target, withDisruptionClaim(target, released), reservation, term);
   }
 
   /** Stage 2 of the policy on the machine record, with the shared breaker as it is now. */
