@@ -4,7 +4,7 @@
  * is approved posts only while the approval still says so, and only with as many approvers as the
  * policy asks now; a person's override is never held, and is recorded and announced as break-glass.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
 import { type ActionRequest, isManualRequest } from '../dispatch/request';
 import type { ApprovalGate, GateVerdict } from '../dispatch/steps/approval-hold';
@@ -121,6 +121,7 @@ export class StoreApprovalGate implements ApprovalGate {
       endedAt: null,
       followedBy: null,
       request: JSON.stringify(request),
+      pageKey: randomBytes(32).toString('base64url'),
     };
     await store.approvals.update(record.id, () => ({ next: record, result: undefined }));
     await queue.schedule(approvalDeadlineMessage(record.id), new Date(record.deadline));

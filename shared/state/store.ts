@@ -448,6 +448,8 @@ export interface ApprovalRecord {
   followedBy: string | null;
   /** The held request as its queue message carries it (JSON): what an approval sends on. */
   request: string;
+  /** Random, per approval: what the approval page's form token is keyed with (approvals/page-token.ts). */
+  pageKey: string;
 }
 
 /** Pending and recent approvals, under ETags like every other record of the store. */
