@@ -45,7 +45,7 @@ export const APPROVAL_PAGE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 };
 
-function escape(text: string): string {
+function htmlText(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -59,7 +59,7 @@ function layout(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)}</title>
+<title>${htmlText(title)}</title>
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
@@ -74,7 +74,7 @@ ${body}
 
 /** Just a message: no approval to show (unknown id, sign-in missing). */
 export function messagePage(title: string, message: string): string {
-  return layout(title, `<h1>${escape(title)}</h1>\n<p class="notice refused">${escape(message)}</p>`);
+  return layout(title, `<h1>${htmlText(title)}</h1>\n<p class="notice refused">${htmlText(message)}</p>`);
 }
 
 export interface PageNotice {
@@ -94,10 +94,8 @@ export function approvalPage(
   const rows: [string, string][] = [
     ['Asked', `${isolationType} isolation of ${device} (machine ${record.machineId})`],
     ['Why', record.reason],
-    [
-      'Asked by',
-      `${record.askedBy}, for ${record.requestedBy.kind === 'caller' ? '' : 'rule '}${record.requestedBy.name}`,
-    ],
+    ['Held by', record.askedBy],
+    ['Requested by', `${record.requestedBy.kind === 'rule' ? 'rule ' : ''}${record.requestedBy.name}`],
     [
       'Alert',
       `${record.alert.title} (${record.alert.severity}, ${record.alert.source} ${record.alert.alertId})`,
@@ -107,15 +105,17 @@ export function approvalPage(
     ['State', record.state],
   ];
   if (record.votes.length > 0) rows.push(['Decisions', describeVotes(record.votes)]);
-  const details = rows.map(([name, value]) => `<dt>${escape(name)}</dt><dd>${escape(value)}</dd>`).join('\n');
-  const links = portalLinks(record)
-    .map((l) => `<li><a href="${escape(l.href)}" rel="noreferrer">${escape(l.label)}</a></li>`)
+  const details = rows
+    .map(([name, value]) => `<dt>${htmlText(name)}</dt><dd>${htmlText(value)}</dd>`)
     .join('\n');
-  const shown = notice && `<p class="notice${notice.refused ? ' refused' : ''}">${escape(notice.text)}</p>`;
+  const links = portalLinks(record)
+    .map((l) => `<li><a href="${htmlText(l.href)}" rel="noreferrer">${htmlText(l.label)}</a></li>`)
+    .join('\n');
+  const shown = notice && `<p class="notice${notice.refused ? ' refused' : ''}">${htmlText(notice.text)}</p>`;
   const form =
     record.state === 'pending'
       ? `<form method="post">
-<input type="hidden" name="token" value="${escape(pageToken(record, caller))}">
+<input type="hidden" name="token" value="${htmlText(pageToken(record, caller))}">
 <p><label for="reason">Your reason (recorded with your name)</label><br>
 <textarea id="reason" name="reason" required maxlength="${VOTE_REASON_MAX}"></textarea></p>
 <p><button type="submit" name="verdict" value="approve">Approve</button><button type="submit" name="verdict" value="deny">Deny</button></p>
@@ -124,9 +124,9 @@ export function approvalPage(
   return layout(
     title,
     [
-      `<h1>${escape(title)}</h1>`,
+      `<h1>${htmlText(title)}</h1>`,
       shown ?? '',
-      `<p>Signed in as ${escape(caller.label)}.</p>`,
+      `<p>Signed in as ${htmlText(caller.label)}.</p>`,
       `<dl>\n${details}\n</dl>`,
       `<ul>\n${links}\n</ul>`,
       form,
