@@ -23,8 +23,7 @@ export async function emit(deps: ApprovalDeps, event: string, send: () => Promis
   } catch (error) {
     deps.reporter.note('warn', {
       event: 'approval-event-not-sent',
-      what: event,
-      why: error instanceof Error ? error.name : 'unknown error',
+      why: `${event}: ${error instanceof Error ? error.name : 'unknown error'}`,
     });
   }
 }

@@ -40,7 +40,15 @@ export class StoreApprovalGate implements ApprovalGate {
       alertId: request.alert.alertId,
       at: new Date(clock.now()).toISOString(),
     };
-    reporter.note('warn', { event: 'break-glass', ...event });
+    reporter.note('warn', {
+      event: 'break-glass',
+      requestId: event.requestId,
+      machineId: event.machineId,
+      computerDnsName: event.computerDnsName,
+      alertId: event.alertId,
+      requestedBy: request.requestedBy,
+      reason,
+    });
     await emit(this.deps, 'break-glass', () => events.breakGlass(event));
     return { kind: 'post', note: `break-glass by ${request.requestedBy.name}, never held for approval` };
   }
@@ -130,8 +138,8 @@ export class StoreApprovalGate implements ApprovalGate {
       approvalId: record.id,
       requestId: request.requestId,
       machineId: machine.id,
-      askedBy: terms.askedBy,
-      deadline: record.deadline,
+      rule: terms.askedBy,
+      until: record.deadline,
     });
     await emit(this.deps, 'approval-pending', () => events.approvalPending(record));
     return {
