@@ -14,6 +14,10 @@ import { type Harness, postsOn, startHarness, TEST_POLICY, until } from './harne
 
 const POLICY = {
   ...TEST_POLICY,
+  protections: [
+    ...TEST_POLICY.protections,
+    { name: 'hyper-v-hosts', tags: ['HyperVHost'], approval: { expiresAfter: '1h', onExpiry: 'drop' } },
+  ],
   rules: [
     {
       name: 'ransomware-needs-approval',
@@ -83,6 +87,34 @@ it('lists the pending approval, approves it with a reason, and the isolation is 
   const again = await cli('approvals', 'deny', approvalId, '--reason', 'too late');
   expect(again.code).toBe(3);
   expect(again.stderr).toContain(`approvals deny: approval ${approvalId} is already approved`);
+}, 60_000);
+
+// The CLI's inline queue holds the approval's deadline message, so the verb waits out --wait (a known
+// limit: docs/incoming/fix-approvals24.md); the outcome is there long before.
+it('isolate of a device a protection holds for approval exits 3: a person must approve it first', async () => {
+  const machineId = h.machineId('hv-host-01.contoso.local');
+  const { code, stdout } = await cli(
+    'isolate',
+    '--machine',
+    machineId,
+    '--comment',
+    'IR-7: lateral movement',
+    '--time-scale',
+    '0.001',
+    '--wait',
+    '20',
+    '-o',
+    'json',
+  );
+  expect(code).toBe(3);
+  expect(JSON.parse(stdout).outcomes).toEqual([
+    expect.objectContaining({
+      outcome: 'awaiting-approval',
+      rule: 'hyper-v-hosts',
+      approvalId: expect.any(String),
+    }),
+  ]);
+  expect(postsOn(h, machineId, 'isolate')).toEqual([]);
 }, 60_000);
 
 it('refuses an approve without a reason, naming the flag', async () => {
