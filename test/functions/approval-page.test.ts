@@ -131,6 +131,49 @@ describe('the approval page in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('lists approvals and takes a deny as JSON over the keyed API, for the approver role only', async () => {
+    const { machineId, approvalId } = await held('web10.contoso.local');
+    const as = (roles: string[]) => ({
+      'x-functions-key': host.key,
+      'x-ms-client-principal': principalHeader('Dana Approver', roles),
+      'content-type': 'application/json',
+    });
+    const approver = as(['Isolation.Approver']);
+    const list = await fetch(`${host.baseUrl}/api/approvals?state=pending`, { headers: approver });
+    expect(list.status).toBe(200);
+    const { items } = (await list.json()) as { items: Record<string, unknown>[] };
+    const item = items.find((i) => i.id === approvalId);
+    expect(item).toMatchObject({ state: 'pending', machineId, askedBy: 'ransomware-needs-approval' });
+    // The held message and the page key are the app's own.
+    expect(item).not.toHaveProperty('request');
+    expect(item).not.toHaveProperty('pageKey');
+
+    const deny = (id: string, body: unknown, headers = approver) =>
+      fetch(`${host.baseUrl}/api/approvals/${id}/deny`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+    expect((await deny(approvalId, { reason: 'no' }, as(['Isolation.Operator']))).status).toBe(403);
+    const noReason = await deny(approvalId, {});
+    expect([noReason.status, await noReason.json()]).toEqual([
+      400,
+      { error: expect.objectContaining({ code: 'invalid-order', path: '$.reason' }) },
+    ]);
+    expect((await deny('not-a-guid', { reason: 'no' })).status).toBe(400);
+    const denied = await deny(approvalId, { reason: 'false positive: backup job' });
+    expect([denied.status, await denied.json()]).toEqual([
+      200,
+      expect.objectContaining({ status: 'denied', approval: expect.objectContaining({ state: 'denied' }) }),
+    ]);
+    const again = await deny(approvalId, { reason: 'twice' });
+    expect([again.status, ((await again.json()) as { error: { code: string } }).error.code]).toEqual([
+      409,
+      'already-decided',
+    ]);
+    expect(postsOn(h, machineId, 'isolate')).toEqual([]);
+  }, 60_000);
+
   it('refuses a caller without the approver role, and a form sent from another site', async () => {
     const { machineId, approvalId } = await held('web1.contoso.local');
     const url = `${host.baseUrl}/api/approvals/${approvalId}/page`;
