@@ -130,6 +130,14 @@ export interface ApprovalSummary {
   votes: ApprovalVote[];
 }
 
+/** The register's history line for an approval: who approved (their reasons are in the outcome). */
+export function approvalWords(approval: ApprovalSummary): string {
+  const by = approval.votes.filter((v) => v.verdict === 'approve').map((v) => v.by);
+  return by.length > 0
+    ? `approval ${approval.id} by ${by.join(' and ')}`
+    : `approval ${approval.id} expired undecided`;
+}
+
 export interface StoreOutage {
   since: string;
   deferrals: number;

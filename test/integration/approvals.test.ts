@@ -117,8 +117,12 @@ describe('approvals with expiry', () => {
       },
     });
     expect(postsOn(h, machineId, 'isolate')).toHaveLength(1);
-    expect((await h.runtime.store.register.get(machineId))?.provenance.reason).toContain(
-      `approved by ${alice.label}`,
+    const record = await h.runtime.store.register.get(machineId);
+    expect(record?.provenance.reason).toContain(`approved by ${alice.label}`);
+    expect(record?.history.map((step) => step.reason)).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^posted Isolate action .* after approval ${approvalId} by ${alice.label}$`),
+      ),
     );
   });
 
