@@ -15,7 +15,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type Meter, metrics } from '@opentelemetry/api';
 import type { ApprovalDeps } from './approvals/deps';
 import { type ApprovalEvents, NO_APPROVAL_EVENTS } from './approvals/events';
-import { expireApproval } from './approvals/expiry';
+import { expireApproval, expireOverdueApprovals } from './approvals/expiry';
 import { StoreApprovalGate } from './approvals/gate';
 import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
 import { type AppConfig, ConfigError, loadConfig } from './config';
@@ -47,7 +47,7 @@ import { PolicyError } from './policy/validate';
 import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
-import type { StateStore } from './state/store';
+import { type StateStore, StoreUnavailableError } from './state/store';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -230,6 +230,21 @@ async function readQuotaShares(throttle: MdeThrottle, reporter: DispatchReporter
  * Inline mode: queues again the tracking of every action the ledger shows open (a previous run
  * stopped before they ended). With the store unreadable they stay in the ledger for the next start.
  */
+/** Overdue approvals expired with each reconciliation; a store outage leaves them to the next one. */
+async function expireOverdue(approvals: ApprovalDeps): Promise<void> {
+  try {
+    const expired = await expireOverdueApprovals(approvals);
+    if (expired > 0)
+      approvals.reporter.note('warn', {
+        event: 'approvals-expired-late',
+        why: `${expired} pending approvals were past their deadline: their deadline messages were lost`,
+      });
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    approvals.reporter.note('warn', { event: 'approvals-not-expired', why: error.message });
+  }
+}
+
 async function resumeTracking(dispatcher: Dispatcher, reporter: DispatchReporter): Promise<void> {
   try {
     const resumed = await dispatcher.resumeOpenActions();
@@ -333,6 +348,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     platformLiftMs: config.platformLiftMs,
     reconcile: async (order) => {
       await reconciler.run(order);
+      await expireOverdue(approvals);
     },
     approvals: new StoreApprovalGate(approvals),
     approvalDeadline: (deadline) => expireApproval(approvals, deadline),

@@ -5,7 +5,7 @@
  */
 import type { ApprovalDeadline } from '../dispatch/approval-deadline';
 import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
-import type { ApprovalRecord } from '../state/store';
+import { type ApprovalRecord, LIST_MAX } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
 import type { ApprovalDeps } from './deps';
 
@@ -43,4 +43,19 @@ export async function expireApproval(deps: ApprovalDeps, deadline: ApprovalDeadl
       'escalated',
       `${expired}; ${record.askedBy} escalates it on expiry: a person must decide`,
     );
+}
+
+/**
+ * The net under lost deadline messages (an inline process, the CLI, that held an isolation and ended
+ * with its queue): every pending approval past its deadline expires as its message would have done.
+ * Run with each reconciliation; answers how many it expired.
+ */
+export async function expireOverdueApprovals(deps: ApprovalDeps): Promise<number> {
+  const now = deps.clock.now();
+  const overdue = (await deps.store.approvals.list({ state: 'pending', limit: LIST_MAX })).filter(
+    (a) => Date.parse(a.deadline) <= now,
+  );
+  for (const approval of overdue)
+    await expireApproval(deps, { action: 'approval-deadline', requestId: approval.id });
+  return overdue.length;
 }
