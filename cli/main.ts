@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { errorStack } from '../shared/kernel/errors';
 import { PRODUCT_VERSION } from '../shared/kernel/version';
+import { registerApprovals } from './approvals';
 import { registerAudit } from './audit';
 import { registerBreaker } from './breaker';
 import { registerCancel } from './cancel';
@@ -30,6 +31,7 @@ const VERBS: RegisterVerb[] = [
   registerLookup,
   registerCancel,
   registerExtend,
+  registerApprovals,
   registerReplay,
   registerIsolations,
   registerAudit,

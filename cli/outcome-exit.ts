@@ -14,7 +14,10 @@ import { EXIT } from './context';
 export function exitCodeOfOutcome(record: Pick<OutcomeRecord, 'outcome' | 'rule' | 'actionId'>): number {
   if (isFailure(record.outcome)) return EXIT.failure;
   switch (record.outcome) {
+    // A person must act first: decide the escalation, approve the held isolation; or one said no.
     case 'escalated':
+    case 'awaiting-approval':
+    case 'denied':
       return EXIT.notCarriedOut;
     case 'skipped':
       return record.actionId === null && record.rule === 'platform' ? EXIT.notCarriedOut : EXIT.ok;

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { ManualAnswer } from '../shared/manual/answer';
-import type { Caller } from '../shared/manual/caller';
+import type { Caller, CallerRole } from '../shared/manual/caller';
 import type { ManualCommand, OrderProblem } from '../shared/manual/order';
 import type { Runtime } from '../shared/runtime';
 import { httpRuntime, jsonProblem } from './http-runtime';
@@ -16,7 +16,7 @@ import { inInvocation } from './invocation';
 /** A manual order is a few hundred bytes; this bounds what a caller can make the function buffer. */
 const MAX_ORDER_BYTES = 16 * 1024;
 
-function send(answer: ManualAnswer): HttpResponseInit {
+export function send(answer: ManualAnswer): HttpResponseInit {
   return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
 }
 
@@ -26,12 +26,13 @@ export type Session = { runtime: Runtime; caller: Caller };
 export async function openSession(
   request: HttpRequest,
   context: InvocationContext,
+  role?: CallerRole,
 ): Promise<Session | HttpResponseInit> {
   const opened = await httpRuntime(context);
   if ('response' in opened) return opened.response;
   const { runtime } = opened;
   const { identifyCaller } = await import('../shared/manual/caller');
-  const check = identifyCaller(request.headers, runtime.config.manualEasyAuth);
+  const check = identifyCaller(request.headers, runtime.config.manualEasyAuth, role);
   if (!check.ok) return jsonProblem(check.status, check.code, check.message);
   return { runtime, caller: check.caller };
 }
@@ -128,12 +129,13 @@ export async function action(request: HttpRequest, context: InvocationContext): 
  * A keyed POST about one thing named in the route (an action, a machine): session, body, `parse`, then
  * `act` answers it for the caller.
  */
-function bodyEndpoint<Body extends object>(
+export function bodyEndpoint<Body extends object>(
   parse: (body: unknown) => Promise<Body | OrderProblem>,
   act: (session: Session, body: Body, request: HttpRequest) => Promise<ManualAnswer>,
+  role?: CallerRole,
 ) {
   return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const session = await openSession(request, context);
+    const session = await openSession(request, context, role);
     if (!isSession(session)) return session;
     const read = await readOrder(request);
     if (!('order' in read)) return read;

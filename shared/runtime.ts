@@ -13,6 +13,11 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { type Meter, metrics } from '@opentelemetry/api';
+import type { ApprovalDeps } from './approvals/deps';
+import { type ApprovalEvents, NO_APPROVAL_EVENTS } from './approvals/events';
+import { expireApproval, expireOverdueApprovals } from './approvals/expiry';
+import { StoreApprovalGate } from './approvals/gate';
+import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
@@ -51,7 +56,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
 import { createIncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
-import type { StateStore } from './state/store';
+import { type StateStore, StoreUnavailableError } from './state/store';
 import { tenantDirectory } from './tenants/lookup';
 
 export type RuntimeMode = 'inline' | 'service-bus';
@@ -95,6 +100,11 @@ export interface Runtime {
    * ask, never a reconciliation in the caller's process. Answers the order's id.
    */
   requestReconciliation(requestedBy: string): Promise<string>;
+  /**
+   * A person's approve or deny of a held isolation (shared/approvals/vote.ts): approved, the request
+   * goes on to the worker, which decides it again; denied, its outcome says so.
+   */
+  voteOnApproval(order: VoteOrder): Promise<VoteResult>;
   /** One delivery of a queue message (the Service Bus function; the in-memory queue calls it itself). */
   handle(body: unknown, delivery: Delivery): Promise<void>;
   /**
@@ -152,6 +162,8 @@ export interface RuntimeOptions {
   serviceBus?: ServiceBusEndpoint;
   /** The time notifications wait by: the digest interval, a retry's backoff (tests move it by hand). */
   notifyTimers?: Timers;
+  /** Where "approval pending" and "break-glass" go (notifications); nowhere by default. */
+  approvalEvents?: ApprovalEvents;
 }
 
 /**
@@ -238,6 +250,21 @@ async function readQuotaShares(throttle: MdeThrottle, reporter: DispatchReporter
  * Inline mode: queues again the tracking of every action the ledger shows open (a previous run
  * stopped before they ended). With the store unreadable they stay in the ledger for the next start.
  */
+/** Overdue approvals expired with each reconciliation; a store outage leaves them to the next one. */
+async function expireOverdue(approvals: ApprovalDeps): Promise<void> {
+  try {
+    const expired = await expireOverdueApprovals(approvals);
+    if (expired > 0)
+      approvals.reporter.note('warn', {
+        event: 'approvals-expired-late',
+        why: `${expired} pending approvals were past their deadline: their deadline messages were lost`,
+      });
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    approvals.reporter.note('warn', { event: 'approvals-not-expired', why: error.message });
+  }
+}
+
 async function resumeTracking(dispatcher: Dispatcher, reporter: DispatchReporter): Promise<void> {
   try {
     const resumed = await dispatcher.resumeOpenActions();
@@ -328,6 +355,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
     expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
   });
+  const approvals: ApprovalDeps = {
+    store,
+    queue,
+    reporter,
+    clock,
+    events: options.approvalEvents ?? NO_APPROVAL_EVENTS,
+  };
   const dispatcher = new Dispatcher({
     api,
     policy,
@@ -347,7 +381,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }),
     reconcile: async (order) => {
       await reconciler.run(order);
+      await expireOverdue(approvals);
     },
+    approvals: new StoreApprovalGate(approvals),
+    approvalDeadline: (deadline) => expireApproval(approvals, deadline),
   });
   const intakeSink = notifyingSink(dispatcher, (event) => notifier.notify(event), clock);
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
@@ -398,6 +435,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await queue.send(reconcileMessage(order));
       return order.requestId;
     },
+    voteOnApproval: (order) => voteOnApproval(approvals, order),
     handle,
     async waitForIdle(maxWaitMs) {
       if (!inline) return true;

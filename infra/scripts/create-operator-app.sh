@@ -2,6 +2,8 @@
 # Creates (or completes) the app registration that Entra sign-in for the manual endpoints needs (guide,
 # "Signing in with Entra ID"), and prints its application (client) id for `manualAuthClientId`:
 # - the app role Isolation.Operator, for users and applications (shared/manual/caller.ts checks it);
+# - the app role Isolation.Approver, for the people who approve or deny held isolations (the approval page,
+#   POST /api/approvals/{id}/approve|deny); assign it to people other than the operators who ask;
 # - the Application ID URI api://<appId>, the resource callers ask a token for;
 # - access tokens of version 2 (api.requestedAccessTokenVersion = 2): App Service authentication is set up
 #   with the v2.0 issuer (infra/modules/entra-auth.bicep), while a registration left at the default (null,
@@ -15,6 +17,7 @@
 set -euo pipefail
 
 readonly ROLE=Isolation.Operator
+readonly APPROVER_ROLE=Isolation.Approver
 name=${1:-mde-isolator-operators}
 
 app_id=$(az ad app list --display-name "$name" --query '[0].appId' --output tsv)
@@ -24,13 +27,18 @@ if [[ -z $app_id ]]; then
   cat >"$roles" <<JSON
 [{"allowedMemberTypes":["User","Application"],"displayName":"Isolation operator",
   "description":"Isolate, release and cancel through mde-isolator's manual API",
-  "isEnabled":true,"value":"$ROLE","id":"$(node -e 'process.stdout.write(crypto.randomUUID())')"}]
+  "isEnabled":true,"value":"$ROLE","id":"$(node -e 'process.stdout.write(crypto.randomUUID())')"},
+ {"allowedMemberTypes":["User"],"displayName":"Isolation approver",
+  "description":"Approve or deny isolations mde-isolator holds for approval",
+  "isEnabled":true,"value":"$APPROVER_ROLE","id":"$(node -e 'process.stdout.write(crypto.randomUUID())')"}]
 JSON
   app_id=$(az ad app create --display-name "$name" --app-roles "@$roles" --query appId --output tsv)
   echo "created app registration $name ($app_id)" >&2
 elif [[ $(az ad app show --id "$app_id" --query "length(appRoles[?value=='$ROLE'])" --output tsv) == 0 ]]; then
   echo "error: app registration $name ($app_id) exists without the $ROLE app role; add it, or give another name" >&2
   exit 1
+elif [[ $(az ad app show --id "$app_id" --query "length(appRoles[?value=='$APPROVER_ROLE'])" --output tsv) == 0 ]]; then
+  echo "note: app registration $name ($app_id) has no $APPROVER_ROLE app role: add it for approvals" >&2
 fi
 
 az ad app update --id "$app_id" --identifier-uris "api://$app_id"

@@ -17,6 +17,7 @@ import type { OnLift } from '../policy/document';
 import type { BreakerState, Decision, IsolationPolicy } from '../policy/types';
 import type { IncidentReader } from '../sentinel/incidents';
 import { type StateStore, StoreUnavailableError } from '../state/store';
+import { type ApprovalDeadlineHandler, asApprovalDeadline } from './approval-deadline';
 import { ClaimKeeper } from './claim-keeper';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
@@ -31,6 +32,7 @@ import {
 } from './request';
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { ActionStatuses } from './steps/action-statuses';
+import { type ApprovalGate, NO_APPROVAL_GATE } from './steps/approval-hold';
 import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
@@ -76,6 +78,10 @@ export interface DispatcherDeps {
    * TimeOut's retry. Absent, every incident is unreadable: neither goes on for a Sentinel alert.
    */
   incidents?: IncidentReader;
+  /** Holds isolations for approval (shared/approvals/, wired by the composition root); none by default. */
+  approvals?: ApprovalGate;
+  /** Expires an approval at its deadline; without one, a deadline message is an unusable message. */
+  approvalDeadline?: ApprovalDeadlineHandler;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -138,6 +144,7 @@ export class Dispatcher implements DecisionSink {
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,
+      approvals: deps.approvals ?? NO_APPROVAL_GATE,
       resolver,
       recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
     });
@@ -309,6 +316,8 @@ export class Dispatcher implements DecisionSink {
   async handle(body: unknown, delivery: Delivery): Promise<void> {
     const reconcile = asReconcileOrder(body);
     if (reconcile && this.deps.reconcile) return this.deps.reconcile(reconcile);
+    const deadline = asApprovalDeadline(body);
+    if (deadline && this.deps.approvalDeadline) return this.deps.approvalDeadline(deadline);
     const decoded = decodeRequest(body);
     if ('problem' in decoded) {
       // Retrying a malformed message can never succeed; record it for an operator and complete it.

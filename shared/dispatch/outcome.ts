@@ -9,7 +9,7 @@ import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
 import type { AbsorbedAlert } from '../state/store';
 import type { LearnedCeiling } from './quota/api-budget';
-import { type IsolationRequest, type Requester, verbOf } from './request';
+import { type ApprovalSummary, type IsolationRequest, type Requester, verbOf } from './request';
 
 export const OUTCOMES = [
   'succeeded',
@@ -24,6 +24,10 @@ export const OUTCOMES = [
   'dead-lettered',
   /** Absorbed by the device's open request, which `carriedBy` names and whose outcome is this one's. */
   'coalesced',
+  /** Held until people approve it: the approval (`approvalId`) carries it on as a request of its own. */
+  'awaiting-approval',
+  /** A person denied the approval the isolation was held for; nothing was posted. */
+  'denied',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -85,6 +89,10 @@ export interface OutcomeRecord {
   carriedBy?: string;
   /** The alerts this request absorbed (the first few, and how many in all), when it absorbed any. */
   absorbed?: AbsorbedAlerts;
+  /** Set on `awaiting-approval`: the approval that holds the isolation now. */
+  approvalId?: string;
+  /** The approval this request was held for: every decision on it, who, when and why. */
+  approval?: ApprovalSummary;
   timings: {
     alertReceivedAt: string;
     postedAt: string | null;
@@ -128,6 +136,7 @@ export interface OutcomeDetails {
   rule?: string;
   carriedBy?: string;
   absorbed?: AbsorbedAlerts;
+  approvalId?: string;
   /** The ceilings learned from 429s in force as the request ends. */
   quotaCeilings?: readonly { api: MdeApiName; ceiling: LearnedCeiling }[];
 }
@@ -175,6 +184,8 @@ export function outcomeRecord(
     }),
     ...(details.carriedBy !== undefined && { carriedBy: details.carriedBy }),
     ...(details.absorbed && { absorbed: details.absorbed }),
+    ...(details.approvalId !== undefined && { approvalId: details.approvalId }),
+    ...(request.approval && { approval: request.approval }),
     timings: {
       alertReceivedAt: request.receivedAt,
       postedAt: tracking?.postedAt ?? null,

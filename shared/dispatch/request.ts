@@ -18,6 +18,7 @@ import { canonicalGuid, canonicalMachineId } from '../mde/ids';
 import { COMMENT_MAX_LENGTH } from '../policy/document';
 import type { Decision } from '../policy/types';
 import { assertSafeKey } from '../state/entities';
+import type { ApprovalVote } from '../state/store';
 
 export const REQUEST_ACTIONS = ['isolate', 'release', 'track'] as const;
 export type RequestAction = (typeof REQUEST_ACTIONS)[number];
@@ -118,6 +119,28 @@ interface RequestFields {
   onLift?: 'renew';
   /** The isolation this one renews at its lift: posted only while that one is still the register's. */
   renewal?: { isolationActionId: string };
+  /**
+   * The approval that held this isolation and let it go (shared/approvals/): who decided, when and
+   * why, which the outcome record carries. The worker posts it only while the store's approval still
+   * lets it (steps/approval-hold.ts); the request's id is the approval's.
+   */
+  approval?: ApprovalSummary;
+}
+
+/** An approval as a request carries it. */
+export interface ApprovalSummary {
+  id: string;
+  /** approved; expired when its policy said isolate on expiry. */
+  state: 'approved' | 'expired' | 'denied';
+  votes: ApprovalVote[];
+}
+
+/** The register's history line for an approval: who approved (their reasons are in the outcome). */
+export function approvalWords(approval: ApprovalSummary): string {
+  const by = approval.votes.filter((v) => v.verdict === 'approve').map((v) => v.by);
+  return by.length > 0
+    ? `approval ${approval.id} by ${by.join(' and ')}`
+    : `approval ${approval.id} expired undecided`;
 }
 
 export interface StoreOutage {
@@ -424,6 +447,8 @@ export function decodeRequest(body: unknown): DecodedRequest {
   if (fields.onLift !== undefined && fields.onLift !== 'renew') return { problem: 'onLift is not renew' };
   if (fields.renewal !== undefined && typeof fields.renewal?.isolationActionId !== 'string')
     return { problem: 'renewal names no isolation action' };
+  if (fields.approval !== undefined && typeof fields.approval?.id !== 'string')
+    return { problem: 'approval names no approval id' };
   if (
     fields.timeoutRetries !== undefined &&
     !(Number.isInteger(fields.timeoutRetries) && fields.timeoutRetries >= 0 && fields.timeoutRetries <= 10)

@@ -10,7 +10,9 @@ export const RECORD_FIELDS = {
   event: 'what the record is: alert-decision, isolation-outcome, isolation-dead-letter, or a note',
   level: 'info, warn or error (dead-letter records and notes; the trace severity says it too)',
   tenant: 'the tenant (Entra tenant id) a record is about; absent in a single-tenant deployment',
-  approval: 'reserved: the approval a request waited for, once requests can wait for one',
+  approval:
+    'outcome records: the approval the request was held for: id, state and every vote (verdict, by, at, reason)',
+  approvalId: 'awaiting-approval outcomes and approval notes: the approval that holds the isolation',
   requestId: 'the isolation request: one per device and alert, the key of its outcome',
   source: 'decision records: where the alert came from (sentinel, azure-monitor, defender, manual, ...)',
   alertId: 'decision records: the alert id as the source names it',

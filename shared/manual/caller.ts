@@ -9,6 +9,16 @@ import { isRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
 
 export const OPERATOR_ROLE = 'Isolation.Operator';
+/** Who may approve or deny an isolation held for approval (shared/approvals/). */
+export const APPROVER_ROLE = 'Isolation.Approver';
+
+export type CallerRole = typeof OPERATOR_ROLE | typeof APPROVER_ROLE;
+
+/** What a caller without the role is told. */
+const ROLE_NEEDED: Record<CallerRole, string> = {
+  [OPERATOR_ROLE]: `the manual endpoints need the ${OPERATOR_ROLE} app role`,
+  [APPROVER_ROLE]: `approving or denying an isolation needs the ${APPROVER_ROLE} app role`,
+};
 export const PRINCIPAL_HEADER = 'x-ms-client-principal';
 /** Without Easy Auth the function key is the only credential: that is all the record can say. */
 export const FUNCTION_KEY_CALLER = 'function key';
@@ -53,11 +63,12 @@ function decodePrincipal(header: string): Record<string, unknown> | null {
 
 /**
  * The caller of one request. With Easy Auth off the header is ignored (it proves nothing) and the
- * caller is the function key; with it on, a principal holding OPERATOR_ROLE is required.
+ * caller is the function key; with it on, a principal holding `role` is required.
  */
 export function identifyCaller(
   headers: { get(name: string): string | null },
   easyAuth: boolean,
+  role: CallerRole = OPERATOR_ROLE,
 ): CallerCheck {
   if (!easyAuth) return { ok: true, caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null } };
   const header = headers.get(PRINCIPAL_HEADER);
@@ -76,13 +87,7 @@ export function identifyCaller(
   const name = first(nameType, 'name', 'preferred_username');
   const objectId = first(OBJECT_ID_CLAIM, 'oid');
   const roles = claims.filter((c) => c.typ === roleType || c.typ === 'roles').map((c) => c.val);
-  if (!roles.includes(OPERATOR_ROLE))
-    return {
-      ok: false,
-      status: 403,
-      code: 'forbidden',
-      message: `the manual endpoints need the ${OPERATOR_ROLE} app role`,
-    };
+  if (!roles.includes(role)) return { ok: false, status: 403, code: 'forbidden', message: ROLE_NEEDED[role] };
   const who = [name, objectId && `oid ${objectId}`].filter(Boolean).join(', ') || 'signed-in caller';
   return {
     ok: true,

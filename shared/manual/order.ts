@@ -286,6 +286,17 @@ export function parseExtendBody(body: unknown): ExtendBody | OrderProblem {
   }));
 }
 
+/** `POST /api/approvals/{id}/approve` or `/deny`: why (required; the register and the outcome keep it). */
+export interface VoteBody {
+  reason: string;
+}
+
+export function parseVoteBody(body: unknown): VoteBody | OrderProblem {
+  return parseSmallBody(body, ['reason'], (record) => ({
+    reason: boundedText(record, 'reason', REASON_MAX, true) as string,
+  }));
+}
+
 export function isOrderProblem<T extends object>(value: T | OrderProblem): value is OrderProblem {
   return 'code' in value;
 }

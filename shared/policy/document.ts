@@ -72,7 +72,28 @@ export interface RuleSpec extends AlertConditions, DeviceConditions {
   onLift?: OnLift;
   /** Only with action isolate: what happens when the isolation ends TimeOut (dispatch/steps/offline-timeout.ts). */
   onTimeout?: OnTimeout;
+  /** Only with action isolate: held until people approve it (shared/approvals/). */
+  approval?: ApprovalSpec;
 }
+
+/** What happens to a held isolation nobody decided on by its deadline. */
+export const ON_EXPIRY = ['isolate', 'drop', 'escalate'] as const;
+export type OnExpiry = (typeof ON_EXPIRY)[number];
+
+/** An isolation held for approval, as the policy writes it. */
+export interface ApprovalSpec {
+  /** kernel/duration.ts form, at most APPROVAL_EXPIRY_MAX_MS. */
+  expiresAfter: string;
+  onExpiry: OnExpiry;
+  /** Distinct approvers needed; 1 when left out. */
+  approvers?: 1 | 2;
+}
+
+/**
+ * An approval waits at most a week: past MDE's own lift of an isolation, a decision on an alert this
+ * old means nothing any more.
+ */
+export const APPROVAL_EXPIRY_MAX_MS = 7 * 86_400_000;
 
 /** At MDE's lift an isolation ends (`let-lift`) or a new one is posted (`renew`). */
 export type OnLift = 'let-lift' | 'renew';
@@ -90,6 +111,8 @@ export interface ProtectionSpec {
   hostnames?: string[];
   /** escalate when left out. */
   action?: ProtectionAction;
+  /** Instead of escalating, an isolation of a protected device is held until people approve it. */
+  approval?: ApprovalSpec;
 }
 
 export const PROTECTION_SELECTOR_KEYS = ['deviceIds', 'tags', 'deviceGroups', 'hostnames'] as const;

@@ -29,6 +29,7 @@ import {
   type Evaluation,
 } from './conditions';
 import {
+  type ApprovalSpec,
   BLAST_RADIUS_DEFAULTS,
   COMMENT_MAX_LENGTH,
   effectiveMode,
@@ -40,6 +41,7 @@ import {
 import { isolationUnsupported } from './platform';
 import type {
   AlertAssessment,
+  ApprovalTerms,
   BlastRadiusLimits,
   DecideOptions,
   Decision,
@@ -54,6 +56,8 @@ interface Outcome {
   rule: string;
   /** What decided, after the alert and device summary. */
   why: string;
+  /** Held until people approve it: the rule's or protection's terms. */
+  approval?: ApprovalTerms;
 }
 
 /** Records a trace step; a no-op unless a trace was asked for, so explanations cost nothing otherwise. */
@@ -99,6 +103,25 @@ function explain(alert: NormalizedAlert, device: DeviceRef, machine: Machine | n
 
 function protectionAction(protection: CompiledProtection): ProtectionAction {
   return protection.spec.action ?? 'escalate';
+}
+
+function termsOf(spec: ApprovalSpec, askedBy: string): ApprovalTerms {
+  return {
+    askedBy,
+    // Validation proved the form and bound (validate.ts).
+    expiresAfterMs: parseDuration(spec.expiresAfter) ?? 0,
+    onExpiry: spec.onExpiry,
+    approvers: spec.approvers ?? 1,
+  };
+}
+
+/** Both asks at once: the stricter count, the protection's deadline and expiry (it is the reason). */
+function strictest(rule: ApprovalTerms | undefined, protection: ApprovalTerms): ApprovalTerms {
+  if (!rule) return protection;
+  return {
+    ...protection,
+    approvers: rule.approvers === 2 ? 2 : protection.approvers,
+  };
 }
 
 function actionText(outcome: Pick<Outcome, 'action' | 'isolationType'>): string {
@@ -277,6 +300,7 @@ class Policy implements IsolationPolicy {
       mode: this.modeFor(alert),
       needsDeviceCheck,
       ...(trace && { trace }),
+      ...(outcome.action === 'isolate' && outcome.approval && { approval: outcome.approval }),
     });
 
     if (!alert.firing) {
@@ -384,6 +408,7 @@ class Policy implements IsolationPolicy {
       const outcome = { action: rule.spec.action, isolationType, rule: rule.spec.name };
       outcomes.push({
         ...outcome,
+        ...(rule.spec.approval && { approval: termsOf(rule.spec.approval, rule.spec.name) }),
         why: `${rule.spec.description ?? evaluation.why()}; rule ${rule.spec.name}: ${actionText(outcome)}`,
       });
       if (evaluation.verdict === 'match') return outcomes;
@@ -415,7 +440,15 @@ class Policy implements IsolationPolicy {
       name: matched.protection.spec.name,
       why: `protected by ${matched.protection.spec.name} (${matched.evaluation.why()})`,
     };
-    if (matched && protection) {
+    const held = matched?.protection.spec.approval;
+    if (matched && protection && held) {
+      const approval = strictest(outcome.approval, termsOf(held, protection.name));
+      result = {
+        ...result,
+        approval,
+        why: `${result.why}; ${protection.why}: held until ${approval.approvers === 2 ? 'two people approve' : 'a person approves'}`,
+      };
+    } else if (matched && protection) {
       // A containment has no Selective form: a Selective-only protection stops it like an escalating one.
       if (protectionAction(matched.protection) === 'escalate' || outcome.isolationType === 'UnManagedDevice')
         return {

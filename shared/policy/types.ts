@@ -5,7 +5,7 @@
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
-import type { OnLift, OnTimeout } from './document';
+import type { OnExpiry, OnLift, OnTimeout } from './document';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
@@ -34,6 +34,18 @@ export interface Decision {
   needsDeviceCheck: boolean;
   /** The rules tried, in order; only when asked for. */
   trace?: RuleTraceEntry[];
+  /** An isolation a rule or protection holds until people approve it (shared/approvals/). */
+  approval?: ApprovalTerms;
+}
+
+/** What an isolation held for approval waits for, as the policy asks it. */
+export interface ApprovalTerms {
+  /** The rule or protection that asks. */
+  askedBy: string;
+  expiresAfterMs: number;
+  onExpiry: OnExpiry;
+  /** Distinct people who must approve. */
+  approvers: 1 | 2;
 }
 
 /** The blast-radius breaker as decisions see it; the shared breaker itself lives in the state store. */

@@ -4,10 +4,12 @@
  * is reported with its JSON pointer, so an operator fixes a policy in one round.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { parseDuration } from '../kernel/duration';
 import { isRecord, type JsonRecord } from '../kernel/records';
 import { templateProblems } from './comment';
 import {
   ALERT_CONDITION_KEYS,
+  APPROVAL_EXPIRY_MAX_MS,
   BUILT_IN_RULES,
   DEVICE_CONDITION_KEYS,
   type PolicyDocument,
@@ -181,6 +183,17 @@ function semanticProblems(document: unknown): PolicyProblem[] {
         message: `with these patterns matching the policy's patterns costs ${matchCost} words per value character, more than ${MAX_POLICY_MATCH_COST} (each title and each list costs ${MATCH_PASS_COST}, plus a word per 32 matching states of its patterns; one state per pattern character, for each {…} combination; rules and protections together; every alert may meet them all): shorten patterns, gather them in fewer lists, or select devices by tag or id`,
       });
   };
+  // The schema checks the form; how long a person may take is bounded here.
+  const checkApproval = (entry: JsonRecord, path: string) => {
+    const approval = entry.approval;
+    if (!isRecord(approval) || typeof approval.expiresAfter !== 'string') return;
+    const ms = parseDuration(approval.expiresAfter);
+    if (ms !== null && ms > APPROVAL_EXPIRY_MAX_MS)
+      problems.push({
+        path: `${path}/approval/expiresAfter`,
+        message: `is longer than 7d: an approval waits at most a week`,
+      });
+  };
   const checkPatterns = (entry: JsonRecord, path: string) => {
     for (const field of GLOB_FIELDS) {
       const list = entry[field];
@@ -199,6 +212,7 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     const path = `/protections/${index}`;
     checkName(protection, path);
     checkPatterns(protection, path);
+    checkApproval(protection, path);
     if (!PROTECTION_SELECTOR_KEYS.some((key) => protection[key] !== undefined))
       problems.push({
         path,
@@ -213,7 +227,8 @@ function semanticProblems(document: unknown): PolicyProblem[] {
     const path = `/rules/${index}`;
     checkName(rule, path);
     checkPatterns(rule, path);
-    for (const key of ['isolationType', 'isolateFor', 'onLift', 'onTimeout'])
+    checkApproval(rule, path);
+    for (const key of ['isolationType', 'isolateFor', 'onLift', 'onTimeout', 'approval'])
       if (rule[key] !== undefined && rule.action !== 'isolate')
         problems.push({ path: `${path}/${key}`, message: 'only applies to action isolate' });
     // First match wins, so a rule after one without conditions can never decide anything.

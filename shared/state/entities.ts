@@ -59,7 +59,7 @@ export interface EntityTable {
   query(query: EntityQuery): Promise<StoredEntity[]>;
 }
 
-export type StateTableName = 'register' | 'open' | 'breaker' | 'actions' | 'quota' | 'drift';
+export type StateTableName = 'register' | 'open' | 'breaker' | 'actions' | 'quota' | 'drift' | 'approvals';
 
 export type EntityTables = Record<StateTableName, EntityTable>;
 
@@ -71,6 +71,7 @@ export function stateTables(make: (name: StateTableName) => EntityTable): Entity
     actions: make('actions'),
     quota: make('quota'),
     drift: make('drift'),
+    approvals: make('approvals'),
   };
 }
 

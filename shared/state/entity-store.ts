@@ -16,6 +16,7 @@
  * - quota:    `quota` / `budget-` API name → pausedUntil, share0…shareN: every process's share of
  *             the API's budget ({holder, held, stamps}, dispatch/quota/budget-shares.ts)
  * - drift:    `report` / `latest` → doc (the latest reconciliation's report)
+ * - approvals: `approval` / approval id → state, machineId, createdAt, doc (shared/approvals/)
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +45,8 @@ import { applyChange, HISTORY_CAP_MAX, machineKey } from './register-record';
 import {
   ABSORBED_MAX,
   type ActionLedger,
+  type ApprovalBook,
+  type ApprovalRecord,
   adoptedAgain,
   type BreakerStore,
   type DriftLog,
@@ -89,6 +92,7 @@ const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
 const QUOTA_PARTITION = 'quota';
 const DRIFT_KEY = { partition: 'report', row: 'latest' } as const;
+const APPROVAL_PARTITION = 'approval';
 /** Not the API name alone: rows of that name hold the single-process checkpoints of earlier versions. */
 const QUOTA_ROW_PREFIX = 'budget-';
 const OPEN_PARTITION = 'device';
@@ -119,6 +123,7 @@ export class EntityStateStore implements StateStore {
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;
   readonly drift: DriftLog;
+  readonly approvals: ApprovalBook;
   private readonly options: StateOptions;
   /** What this process last read or wrote of each holder's lease (epoch ms). */
   private readonly holderLeases = new Map<string, number>();
@@ -140,6 +145,7 @@ export class EntityStateStore implements StateStore {
     this.actions = this.createActionLedger();
     this.quota = this.createQuotaLedger();
     this.drift = this.createDriftLog();
+    this.approvals = this.createApprovalBook();
   }
 
   async ping(): Promise<void> {
@@ -486,6 +492,51 @@ export class EntityStateStore implements StateStore {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
     }
+  }
+
+  private createApprovalBook(): ApprovalBook {
+    const table = this.tables.approvals;
+    const fromEntity = (properties: Entity) => JSON.parse(String(properties.doc)) as ApprovalRecord;
+    const toEntity = (record: ApprovalRecord): Entity => ({
+      state: record.state,
+      machineId: record.machineId,
+      createdAt: record.createdAt,
+      doc: JSON.stringify(record),
+    });
+    return {
+      get: async (id) => {
+        assertSafeKey(id, 'approval id');
+        const entity = await table.get(APPROVAL_PARTITION, id);
+        return entity ? fromEntity(entity.properties) : null;
+      },
+      update: (id, step) => {
+        assertSafeKey(id, 'approval id');
+        return this.mutate(table, APPROVAL_PARTITION, id, (current) => {
+          const { next, result } = step(current ? fromEntity(current) : null);
+          return { next: next && toEntity(next), result };
+        });
+      },
+      pendingFor: async (machineId) => {
+        const [found] = await table.query({
+          partitionKey: APPROVAL_PARTITION,
+          equals: { machineId: machineKey(machineId), state: 'pending' },
+          limit: 1,
+        });
+        return found ? fromEntity(found.properties) : null;
+      },
+      list: async (query = {}) => {
+        const entities = await table.query({
+          partitionKey: APPROVAL_PARTITION,
+          equals: query.state ? { state: query.state } : undefined,
+          limit: LIST_MAX,
+        });
+        // Ids are random: newest first is sorted here, over a bounded read.
+        return entities
+          .map((e) => fromEntity(e.properties))
+          .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+          .slice(0, pageSize(query.limit));
+      },
+    };
   }
 
   private createDriftLog(): DriftLog {

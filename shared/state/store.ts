@@ -7,7 +7,7 @@
  * Every method may throw `StoreUnavailableError`: the store could not be reached in time, or stayed
  * contended. Callers defer the work (never post unchecked) and try again later.
  */
-import type { AlertSource, Severity } from '../alerts/model';
+import type { AlertSource, DeviceRef, Severity } from '../alerts/model';
 import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { MdeApiName } from '../mde/api';
 import type { MachineActionStatus } from '../mde/types';
@@ -401,8 +401,78 @@ export interface DriftLog {
   latest(): Promise<string | null>;
 }
 
+export const APPROVAL_STATES = ['pending', 'approved', 'denied', 'expired'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+
+/** One person's decision on a held isolation. */
+export interface ApprovalVote {
+  verdict: 'approve' | 'deny';
+  /** Who, as the caller check names them (manual/caller.ts): bounded, one line. */
+  by: string;
+  /** The Entra object id when signed in; null with a function key or the CLI. */
+  byObjectId: string | null;
+  at: string;
+  reason: string;
+}
+
+/**
+ * An isolation held until people approve it (shared/approvals/): what is asked, why, and what was
+ * decided. Strings are cut to bounded lengths by whoever writes it; `votes` holds at most two.
+ */
+export interface ApprovalRecord {
+  id: string;
+  state: ApprovalState;
+  machineId: string;
+  computerDnsName: string | null;
+  device: DeviceRef;
+  alert: {
+    source: AlertSource;
+    alertId: string;
+    incidentId: string | null;
+    incidentArmId: string | null;
+    severity: Severity;
+    title: string;
+  };
+  /** The rule or protection that asked for approval. */
+  askedBy: string;
+  /** The decision's reason: what the policy would do and why. */
+  reason: string;
+  requestedBy: { kind: 'rule' | 'caller'; name: string };
+  approvers: 1 | 2;
+  onExpiry: 'isolate' | 'drop' | 'escalate';
+  createdAt: string;
+  deadline: string;
+  votes: ApprovalVote[];
+  /** When it left `pending`, and what followed (the isolation's request, or why nothing was posted). */
+  endedAt: string | null;
+  followedBy: string | null;
+  /** The held request as its queue message carries it (JSON): what an approval sends on. */
+  request: string;
+  /** Random, per approval: what the approval page's form token is keyed with (approvals/page-token.ts). */
+  pageKey: string;
+}
+
+/** Pending and recent approvals, under ETags like every other record of the store. */
+export interface ApprovalBook {
+  get(id: string): Promise<ApprovalRecord | null>;
+  /**
+   * Compare-and-set on one approval, as `OpenRequestIndex.update`: `step` runs on the record as read
+   * (null: none) and its `next` is written under the record's ETag; `next: null` writes nothing.
+   */
+  update<T>(
+    id: string,
+    step: (current: ApprovalRecord | null) => { next: ApprovalRecord | null; result: T },
+  ): Promise<T>;
+  /** The approval pending for a machine, if any. */
+  pendingFor(machineId: string): Promise<ApprovalRecord | null>;
+  /** Newest first, at most `limit` (default and cap: LIST_MAX), of one state when given. */
+  list(query?: { state?: ApprovalState; limit?: number }): Promise<ApprovalRecord[]>;
+}
+
 export interface StateStore {
   readonly register: IsolationRegister;
+  /** Isolations held for approval (shared/approvals/). */
+  readonly approvals: ApprovalBook;
   readonly drift: DriftLog;
   readonly openRequests: OpenRequestIndex;
   readonly machineClaims: MachineClaims;

@@ -44,6 +44,9 @@ export const RULES: ImportRules = {
     { name: 'notifications', members: ['shared/notify/'] },
     // The manual operations read the register and the ledger (state/) besides queueing through dispatch.
     { name: 'manual operations', members: ['shared/manual/'] },
+    // Approvals hold the worker's isolations (through the gate dispatch owns, which the composition root
+    // gives it) and answer people through the manual operations' caller check and answers.
+    { name: 'approvals', members: ['shared/approvals/'] },
     { name: 'composition root', members: ['shared/runtime.ts', 'shared/configuration-check.ts'] },
     { name: 'ways in', members: ['functions/', 'cli/', 'simulator/'] },
     // The demo drives the CLI against the simulator, so it sits above both.

@@ -47,6 +47,7 @@ function timed(store: StateStore, times: Map<string, number[]>): StateStore {
     actions: wrap(store.actions, 'actions'),
     quota: wrap(store.quota, 'quota'),
     drift: wrap(store.drift, 'drift'),
+    approvals: wrap(store.approvals, 'approvals'),
     openRequests: wrap(store.openRequests, 'openRequests'),
     machineClaims: wrap(store.machineClaims, 'machineClaims'),
     holders: wrap(store.holders, 'holders'),

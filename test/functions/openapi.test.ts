@@ -9,7 +9,13 @@ import Ajv2020 from 'ajv/dist/2020';
 import { openapi } from '../../functions/openapi';
 import { ALERT_FAMILIES, isParsed, parseAlertPayload } from '../../shared/alerts/parse';
 import { MANUAL_STATUSES } from '../../shared/manual/answer';
-import { isOrderProblem, parseCancelBody, parseMdeOrder, parseOrder } from '../../shared/manual/order';
+import {
+  isOrderProblem,
+  parseCancelBody,
+  parseMdeOrder,
+  parseOrder,
+  parseVoteBody,
+} from '../../shared/manual/order';
 import document from '../../shared/openapi.json';
 import {
   COMPONENT_RESPONSES,
@@ -108,7 +114,7 @@ describe('the examples of shared/openapi.json', () => {
 
   /** The request examples of one operation, by name. */
   const requestExamples = (path: string) =>
-    Object.entries(paths[path].post.requestBody?.content['application/json'].examples ?? {});
+    Object.entries(Object.values(paths[path].post.requestBody?.content ?? {})[0]?.examples ?? {});
 
   it('every operation with a body has examples, and each validates against its schema', () => {
     for (const [path, item] of Object.entries(paths))
@@ -139,6 +145,9 @@ describe('the examples of shared/openapi.json', () => {
         expect([name, parseMdeOrder(verb, id, value)]).toEqual([name, expect.objectContaining({ verb })]);
     for (const [name, { value }] of requestExamples('/api/actions/{actionId}/cancel'))
       expect([name, isOrderProblem(parseCancelBody(value) as object)]).toEqual([name, false]);
+    for (const path of ['/api/approvals/{id}/approve', '/api/approvals/{id}/deny'])
+      for (const [name, { value }] of requestExamples(path))
+        expect([name, isOrderProblem(parseVoteBody(value) as object)]).toEqual([name, false]);
   });
 
   it('a body naming several devices is refused by the schema, as by the API', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { APPROVAL_FUNCTIONS } from '../../functions/approvals';
 import { AUDIT_FUNCTION } from '../../functions/audit';
 import { DRIFT_FUNCTION } from '../../functions/drift';
 import { MANUAL_FUNCTIONS } from '../../functions/manual';
@@ -648,9 +649,12 @@ describe('deployment defaults and parameter file', () => {
 describe('Entra ID sign-in for the manual endpoints', () => {
   // Every documented route that is not a manual operation (or their audit, or the drift report): the alerts relays' key, the
   // anonymous probes.
-  const manualRoutes = [...Object.values(MANUAL_FUNCTIONS), AUDIT_FUNCTION, DRIFT_FUNCTION].map(
-    (fn) => `/api/${fn.route}`,
-  );
+  const manualRoutes = [
+    ...Object.values(MANUAL_FUNCTIONS),
+    AUDIT_FUNCTION,
+    DRIFT_FUNCTION,
+    ...Object.values(APPROVAL_FUNCTIONS),
+  ].map((fn) => `/api/${fn.route}`);
   const withoutSignIn = Object.keys(openapi.paths).filter((path) => !manualRoutes.includes(path));
 
   it('is optional, sets MANUAL_EASY_AUTH with it, and asks no token of the alerts and health routes', () => {

@@ -15,6 +15,7 @@ echo "$*" >> "$AZ_LOG"
 case "$*" in
   "ad app list --display-name mde-isolator-operators"*) if [[ -n $FAKE_EXISTING ]]; then echo "${APP_ID}"; fi ;;
   "ad app show --id ${APP_ID} --query length(appRoles[?value=='Isolation.Operator'])"*) echo "$FAKE_EXISTING_ROLES" ;;
+  "ad app show --id ${APP_ID} --query length(appRoles[?value=='Isolation.Approver'])"*) echo "$FAKE_EXISTING_APPROVER" ;;
   "ad app create --display-name mde-isolator-operators --app-roles @"*)
     cp "$(echo "$*" | sed -E 's/.*--app-roles @([^ ]+).*/\\1/')" "$ROLES_SEEN"; echo "${APP_ID}" ;;
   "cloud show"*) echo "https://graph.microsoft.com/" ;;
@@ -38,6 +39,7 @@ function create(env: Record<string, string> = {}) {
         ROLES_SEEN: join(dir, 'roles.json'),
         FAKE_EXISTING: '',
         FAKE_EXISTING_ROLES: '1',
+        FAKE_EXISTING_APPROVER: '1',
         ...env,
       },
     });
@@ -57,7 +59,7 @@ function create(env: Record<string, string> = {}) {
 const V2_TOKENS = `rest --method patch --url https://graph.microsoft.com/v1.0/applications(appId='${APP_ID}') --headers Content-Type=application/json --body {"api":{"requestedAccessTokenVersion":2}} --output none`;
 
 describe('infra/scripts/create-operator-app.sh', () => {
-  it('creates the registration with the operator role, its URI, v2 tokens and assignment required', () => {
+  it('creates the registration with the operator and approver roles, its URI, v2 tokens and assignment required', () => {
     const { status, stdout, stderr, calls, roles } = create();
     expect(stderr).toBe(`created app registration mde-isolator-operators (${APP_ID})\n`);
     expect(status).toBe(0);
@@ -69,6 +71,8 @@ describe('infra/scripts/create-operator-app.sh', () => {
         isEnabled: true,
         id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       }),
+      // People only: an approval is a person's judgement.
+      expect.objectContaining({ allowedMemberTypes: ['User'], value: 'Isolation.Approver', isEnabled: true }),
     ]);
     expect(calls).toEqual(
       expect.arrayContaining([
@@ -86,6 +90,12 @@ describe('infra/scripts/create-operator-app.sh', () => {
     expect(status).toBe(0);
     expect(calls.filter((c) => c.startsWith('ad app create'))).toEqual([]);
     expect(calls).toContain(V2_TOKENS);
+  });
+
+  it('names the approver role an existing registration lacks, and completes it', () => {
+    const { status, stderr } = create({ FAKE_EXISTING: 'yes', FAKE_EXISTING_APPROVER: '0' });
+    expect(status).toBe(0);
+    expect(stderr).toContain('has no Isolation.Approver app role: add it for approvals');
   });
 
   it('stops on an existing registration without the operator role', () => {

@@ -416,6 +416,7 @@ function storeParts(store: StateStore): StateStore {
     actions: store.actions,
     quota: store.quota,
     drift: store.drift,
+    approvals: store.approvals,
     ping: () => store.ping(),
   };
 }

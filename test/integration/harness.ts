@@ -5,6 +5,7 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { DeviceRef, NormalizedAlert } from '../../shared/alerts/model';
+import type { ApprovalEvents } from '../../shared/approvals/events';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import {
   type IsolationRequest,
@@ -67,6 +68,8 @@ export interface HarnessOptions {
   meter?: Meter;
   /** The notifications' timers (shared/notify/timers.ts), moved by the test. */
   notifyTimers?: Timers;
+  /** Where approval events go (notifications). */
+  approvalEvents?: ApprovalEvents;
 }
 
 export interface Harness {
@@ -119,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     notifyTimers: options.notifyTimers,
     // Sentinel incidents are read from the simulator's ARM stand-in.
     armUrl: sim.baseUrl,
+    approvalEvents: options.approvalEvents,
   });
   const inline = runtime.inline;
   if (!inline) throw new Error('the harness runs inline');

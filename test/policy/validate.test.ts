@@ -134,6 +134,30 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
       "/rules/1: is never reached: /rules/0 ('all') has no conditions and matches every alert",
     ],
     ['firing false', { rules: [{ ...rule, firing: false }] }, '/rules/0/firing: must be true'],
+    [
+      'approval without isolate',
+      { rules: [{ name: 'r', action: 'escalate', approval: { expiresAfter: '30m', onExpiry: 'drop' } }] },
+      '/rules/0/approval: only applies to action isolate',
+    ],
+    [
+      'approval waiting past a week',
+      { rules: [{ ...rule, approval: { expiresAfter: '8d', onExpiry: 'drop' } }] },
+      '/rules/0/approval/expiresAfter: is longer than 7d: an approval waits at most a week',
+    ],
+    [
+      'approval with an unknown expiry',
+      { rules: [{ ...rule, approval: { expiresAfter: '30m', onExpiry: 'wait' } }] },
+      expect.stringMatching(/^\/rules\/0\/approval\/onExpiry: must be one of/),
+    ],
+    [
+      'three approvers',
+      {
+        protections: [
+          { name: 'p', tags: ['x'], approval: { expiresAfter: '1h', onExpiry: 'drop', approvers: 3 } },
+        ],
+      },
+      expect.stringMatching(/^\/protections\/0\/approval\/approvers: must be one of/),
+    ],
   ])('%s', (_name, overrides, expected) => {
     expect(errorsOf({ ...documentOf(), ...overrides })).toContainEqual(expected);
   });
@@ -178,6 +202,7 @@ describe('validatePolicy: one readable line per mistake, with its path', () => {
         'isolateFor',
         'onLift',
         'onTimeout',
+        'approval',
         ...ALERT_CONDITION_KEYS,
         ...DEVICE_CONDITION_KEYS,
       ].sort(),

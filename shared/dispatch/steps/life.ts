@@ -14,6 +14,7 @@ import type { MdeThrottle } from '../quota/throttle';
 import type { ActionRequest } from '../request';
 import type { DispatchTiming } from '../timing';
 import type { RequestQueue } from '../transport/queue';
+import type { ApprovalGate } from './approval-hold';
 import type { AsOf } from './expiry';
 import type { RequestLifecycle } from './lifecycle';
 import type { RecentActions } from './recent-actions';
@@ -39,6 +40,8 @@ export interface WorkerDeps {
   platformLiftMs: number;
   /** Whether a Sentinel incident is still open, for a renewal (renewal.ts). */
   incidents: IncidentReader;
+  /** Holds the isolations people must approve first (approval-hold.ts). */
+  approvals: ApprovalGate;
 }
 
 /** One request on its resolved machine, as the steps pass it on. */

@@ -11,7 +11,7 @@ import type {
   RegisterAction,
   StateStore,
 } from '../../state/store';
-import type { IsolationRequest, TrackedAction } from '../request';
+import { approvalWords, type IsolationRequest, type TrackedAction } from '../request';
 import { keyOf } from './coalesce';
 import { expiresAt, tookEffectAt } from './expiry';
 
@@ -86,9 +86,11 @@ export async function recordFollowed(
     computerDnsName: tracking.computerDnsName,
     state: verb === 'isolate' ? 'isolating' : 'releasing',
     requestId: request.requestId,
-    reason: tracking.adopted
-      ? `followed ${ACTION_TYPE[verb]} action ${action.id} already under way, posted by ${action.requestor ?? 'someone else'} (adopted)`
-      : `posted ${ACTION_TYPE[verb]} action ${action.id}`,
+    reason: `${
+      tracking.adopted
+        ? `followed ${ACTION_TYPE[verb]} action ${action.id} already under way, posted by ${action.requestor ?? 'someone else'} (adopted)`
+        : `posted ${ACTION_TYPE[verb]} action ${action.id}`
+    }${request.approval ? ` after ${approvalWords(request.approval)}` : ''}`,
     provenance: provenanceOf(request, reason),
     action: registerAction(request, tracking, action),
   });

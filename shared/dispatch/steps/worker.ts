@@ -13,18 +13,19 @@
  *   5. resolveDevice     resolution.ts    one MDE machine exactly, or escalated
  *      ── machine lock (machine-hold.ts)
  *   6. decideOnMachine   decide.ts        policy stage 2, renewal, release provenance, time box outlived
- *      (approval hold, issue 24: here, between the decision and everything that leads to the POST)
  *   7. endAsDryRun       dry-run-end.ts   a dry run says what enforce would do, and ends
  *      ── machine claim (machine-hold.ts)
  *   8. actionsUnderWay   prior-actions.ts MDE's list and the ledger, or refused when the list is too long
  *   9. heldByLedger      prior-actions.ts another request follows an action on this machine
  *  10. answeredByHistory prior-actions.ts MDE's list answers it: adopt (follow.ts), skip, or refuse
- *  11. admitToBreaker    admit.ts         the blast-radius breaker's slot, or escalated, or waits
- *  12. post              post.ts          the POST, then tracked (follow.ts); refused: escalated or adopted
+ *  11. holdForApproval  approval-hold.ts an isolation people must approve first: held, or refused
+ *  12. admitToBreaker    admit.ts         the blast-radius breaker's slot, or escalated, or waits
+ *  13. post              post.ts          the POST, then tracked (follow.ts); refused: escalated or adopted
  */
 import { withReservation } from '../quota/current-reservation';
 import type { ActionRequest } from '../request';
 import { admitToBreaker } from './admit';
+import { holdForApproval } from './approval-hold';
 import { reserveCalls } from './call-budget';
 import { decideOnMachine } from './decide';
 import { claimDeviceKey } from './device-key';
@@ -85,20 +86,18 @@ export class IsolationWorker {
     await this.machineLocks.run(target.machine.id, () => this.decideAndPost(target));
   }
 
-  /** Steps 6–7; then steps 8–12, holding the machine's claim in the store. */
+  /** Steps 6–7; then steps 8–13, holding the machine's claim in the store. */
   private async decideAndPost(target: Target): Promise<void> {
     const decided = await decideOnMachine(this.deps, target);
     if (isEnding(decided)) return this.end(decided);
     const plan = decided.go;
-    // Issue 24's approval hold goes here: a plan that needs a person's approval ends held, before
-    // the dry run, the machine claim and the POST.
     const dryRunBy = dryRunCause(this.deps, target, plan);
     if (dryRunBy) return this.end(await endAsDryRun(this.deps, target, plan, dryRunBy));
     const busy = await withMachineClaim(this.deps, target, (term) => this.checkAndPost(target, plan, term));
     if (busy) return this.end(busy);
   }
 
-  /** Steps 8–12, holding the machine's claim. */
+  /** Steps 8–13, holding the machine's claim. */
   private async checkAndPost(target: Target, plan: Plan, term: number): Promise<void> {
     const seen = await actionsUnderWay(this.deps, target);
     if (isEnding(seen)) return this.end(seen);
@@ -106,9 +105,11 @@ export class IsolationWorker {
     if (held) return this.end(held);
     const answered = await answeredByHistory(this.deps, target, plan, seen.go);
     if (answered) return this.end(answered);
+    const approved = await holdForApproval(this.deps, target, plan);
+    if (isEnding(approved)) return this.end(approved);
     const slot = await admitToBreaker(this.deps, target);
     if (isEnding(slot)) return this.end(slot);
-    await this.end(await post(this.deps, target, plan, slot.go, term));
+    await this.end(await post(this.deps, target, approved.go, slot.go, term));
   }
 
   private end(ending: Ending): Promise<void> {

@@ -3,13 +3,14 @@
  * Two implementations: Service Bus (Azure) and the in-memory stand-in (inline mode, tests).
  */
 import { currentTraceParent } from '../../kernel/invocation-log';
+import type { ApprovalDeadline } from '../approval-deadline';
 import type { ReconcileOrder } from '../reconcile-order';
 import type { IsolationRequest } from '../request';
 
 export interface QueueMessage {
   /** Service Bus duplicate detection drops a second message with the same id inside its window. */
   messageId: string;
-  body: IsolationRequest | ReconcileOrder;
+  body: IsolationRequest | ReconcileOrder | ApprovalDeadline;
   applicationProperties: Record<string, string | number | boolean>;
 }
 

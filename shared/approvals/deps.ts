@@ -1,0 +1,29 @@
+/** What every approval step works with: the store's approvals, the request queue, records, events. */
+import type { DispatchReporter } from '../dispatch/outcome';
+import type { RequestQueue } from '../dispatch/transport/queue';
+import type { Clock } from '../kernel/clock';
+import type { StateStore } from '../state/store';
+import type { ApprovalEvents } from './events';
+
+export interface ApprovalDeps {
+  store: Pick<StateStore, 'approvals'>;
+  queue: RequestQueue;
+  reporter: DispatchReporter;
+  clock: Clock;
+  events: ApprovalEvents;
+}
+
+/**
+ * Calls an event without letting it hold anything back: a failure is one note (its message only,
+ * never a channel's address).
+ */
+export async function emit(deps: ApprovalDeps, event: string, send: () => Promise<void>): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    deps.reporter.note('warn', {
+      event: 'approval-event-not-sent',
+      why: `${event}: ${error instanceof Error ? error.name : 'unknown error'}`,
+    });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * An approval's deadline message (dispatch/approval-deadline.ts). A pending approval expires and its
+ * policy's `onExpiry` applies, which its outcome names; an approved one whose request the queue did
+ * not take is sent on now; anything else has moved on and the message does nothing.
+ */
+import type { ApprovalDeadline } from '../dispatch/approval-deadline';
+import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
+import { type ApprovalRecord, LIST_MAX } from '../state/store';
+import { reportEnd, sendOn } from './continuation';
+import type { ApprovalDeps } from './deps';
+
+type Step = 'expired' | 'early' | 'unsent' | 'moved-on';
+
+export async function expireApproval(deps: ApprovalDeps, deadline: ApprovalDeadline): Promise<void> {
+  const now = deps.clock.now();
+  const { step, record } = await deps.store.approvals.update(deadline.requestId, (current) => {
+    const answer = (s: Step, next: ApprovalRecord | null = null) => ({
+      next,
+      result: { step: s, record: next ?? current },
+    });
+    if (!current) return answer('moved-on');
+    if (current.state === 'approved' && current.followedBy === null) return answer('unsent');
+    if (current.state !== 'pending') return answer('moved-on');
+    if (now < Date.parse(current.deadline)) return answer('early');
+    return answer('expired', { ...current, state: 'expired', endedAt: new Date(now).toISOString() });
+  });
+  if (!record || step === 'moved-on') return;
+  if (step === 'early') {
+    await deps.queue.schedule(approvalDeadlineMessage(record.id), new Date(record.deadline));
+    return;
+  }
+  if (step === 'unsent' || record.onExpiry === 'isolate') {
+    await sendOn(deps, record);
+    return;
+  }
+  const expired = `approval ${record.id} expired at ${record.deadline} with nobody deciding`;
+  if (record.onExpiry === 'drop')
+    reportEnd(deps, record, 'skipped', `${expired}; ${record.askedBy} drops it on expiry: nothing posted`);
+  else
+    reportEnd(
+      deps,
+      record,
+      'escalated',
+      `${expired}; ${record.askedBy} escalates it on expiry: a person must decide`,
+    );
+}
+
+/**
+ * The net under lost deadline messages (an inline process, the CLI, that held an isolation and ended
+ * with its queue): every pending approval past its deadline expires as its message would have done.
+ * Run with each reconciliation; answers how many it expired.
+ */
+export async function expireOverdueApprovals(deps: ApprovalDeps): Promise<number> {
+  const now = deps.clock.now();
+  const overdue = (await deps.store.approvals.list({ state: 'pending', limit: LIST_MAX })).filter(
+    (a) => Date.parse(a.deadline) <= now,
+  );
+  for (const approval of overdue)
+    await expireApproval(deps, { action: 'approval-deadline', requestId: approval.id });
+  return overdue.length;
+}

@@ -1,0 +1,82 @@
+/**
+ * The net under a lost deadline message (the CLI held an isolation and exited with its in-process
+ * queue): with the next reconciliation, every pending approval past its deadline expires as its message
+ * would have done, and one still within its time is left alone.
+ */
+import { manualAlert } from '../../shared/alerts/manual';
+import type { ApprovalDeps } from '../../shared/approvals/deps';
+import { NO_APPROVAL_EVENTS } from '../../shared/approvals/events';
+import { expireOverdueApprovals } from '../../shared/approvals/expiry';
+import { manualRequest, requesterFor } from '../../shared/dispatch/request';
+import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
+import { InMemoryStateStore } from '../../shared/state/memory';
+import type { ApprovalRecord } from '../../shared/state/store';
+import { handClock } from '../support/hand-clock';
+import { recordingReporter } from '../support/reporter';
+
+const MINUTE = 60_000;
+const MACHINE = '716240a6127a2375ac877a23ed488ec786b9e4a4';
+
+function pending(id: string, createdAt: number, onExpiry: ApprovalRecord['onExpiry']): ApprovalRecord {
+  const device = { mdeDeviceId: MACHINE };
+  const alert = manualAlert({ device, comment: 'IR-7', isolationType: 'Full', requestedBy: 'alice' });
+  const request = manualRequest('isolate', device, 'Full', 'enforce', {
+    alert,
+    receivedAt: new Date(createdAt),
+    policyVersion: 'test-1',
+    requestedBy: requesterFor(alert, 'manual'),
+  });
+  return {
+    id,
+    state: 'pending',
+    machineId: MACHINE,
+    computerDnsName: 'hv-host-01.contoso.local',
+    device,
+    alert: {
+      source: alert.source,
+      alertId: alert.alertId,
+      incidentId: null,
+      incidentArmId: null,
+      severity: alert.severity,
+      title: alert.title,
+    },
+    askedBy: 'hyper-v-hosts',
+    reason: 'protected by hyper-v-hosts',
+    requestedBy: request.requestedBy,
+    approvers: 2,
+    onExpiry,
+    createdAt: new Date(createdAt).toISOString(),
+    deadline: new Date(createdAt + 30 * MINUTE).toISOString(),
+    votes: [],
+    endedAt: null,
+    followedBy: null,
+    request: JSON.stringify(request),
+    pageKey: 'k',
+  };
+}
+
+it('expires the overdue approvals whose deadline messages were lost, and only those', async () => {
+  const clock = handClock();
+  const store = new InMemoryStateStore({ clock });
+  const queue = new InProcessQueue({ clock });
+  const { reporter, outcomes } = recordingReporter();
+  const deps: ApprovalDeps = { store, queue, reporter, clock, events: NO_APPROVAL_EVENTS };
+  const start = clock.now();
+  const overdue = pending('0d0d0d0d-0000-4000-8000-000000000001', start, 'drop');
+  const isolating = pending('0d0d0d0d-0000-4000-8000-000000000002', start, 'isolate');
+  const later = pending('0d0d0d0d-0000-4000-8000-000000000003', start + 20 * MINUTE, 'escalate');
+  for (const record of [overdue, isolating, later])
+    await store.approvals.update(record.id, () => ({ next: record, result: undefined }));
+
+  clock.advance(31 * MINUTE);
+  expect(await expireOverdueApprovals(deps)).toBe(2);
+
+  expect(outcomes).toEqual([
+    expect.objectContaining({ requestId: overdue.id, outcome: 'skipped', rule: 'hyper-v-hosts' }),
+  ]);
+  // Expired with onExpiry isolate: its request is on the queue, to be decided again.
+  expect(queue.pending()).toBe(1);
+  expect((await store.approvals.get(isolating.id))?.state).toBe('expired');
+  expect((await store.approvals.get(later.id))?.state).toBe('pending');
+  await queue.close();
+});
