@@ -90,7 +90,7 @@ it('lists the pending approval, approves it with a reason, and the isolation is 
 }, 60_000);
 
 // The CLI's inline queue holds the approval's deadline message, so the verb waits out --wait (a known
-// limit: docs/incoming/fix-approvals24.md); the outcome is there long before.
+// limit: docs/guide/cli.md "Approvals"); the outcome is there long before.
 it('isolate of a device a protection holds for approval exits 3: a person must approve it first', async () => {
   const machineId = h.machineId('hv-host-01.contoso.local');
   const { code, stdout } = await cli(
