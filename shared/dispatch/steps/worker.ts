@@ -37,6 +37,7 @@ import {
   type PostedByThisApp,
 } from './idempotency';
 import { scheduleIsolationEnd } from './isolation-end';
+import type { IsolationInForce } from './isolation-in-force';
 import { RESTRICTED_DEVICE_RULE, type RequestLifecycle } from './lifecycle';
 import { postedByThisApp } from './ownership';
 import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
@@ -66,6 +67,8 @@ export interface WorkerDeps {
   claims: ClaimKeeper;
   /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
   platformLiftMs: number;
+  /** Ends a late alert's request in the isolation in force, before it calls MDE. */
+  inForce: IsolationInForce;
 }
 
 /** Candidates named in an escalation; a lookup returns up to 100. */
@@ -101,11 +104,12 @@ export class IsolationWorker {
       if (own?.open) return await this.track(queued, trackedFromLedger(own));
       if (await this.timeBoxNotDue(queued)) return;
       request = await this.claim(queued);
+      if (request && (await this.deps.inForce.absorbed(request))) return;
     } catch (error) {
       await lifecycle.failed(queued, error);
       return;
     }
-    if (request === null) return;
+    if (request === null) return throttle.forget(queued.requestId);
     const reservation = throttle.reserve(this.callsFor(request), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
@@ -203,6 +207,7 @@ export class IsolationWorker {
         rule: 'ambiguous-device',
         reason: `${resolution.via} matches ${resolution.candidates.length} MDE machines seen recently: ${describeMachines(resolution.candidates)}; refusing to guess which one to isolate`,
       });
+    this.deps.inForce.noteResolved(request, resolution.machine);
     const target: Target = { request, verb: request.action, machine: resolution.machine };
     // One request per machine at a time: two alerts naming the same device by different names must
     // not both see "nothing under way" and both post. The lock orders this process's requests; the
