@@ -47,11 +47,14 @@ describe('a late alert for a device whose isolation is in force', () => {
       expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
       expect(outcomeOf(late[index])).toEqual([
         expect.objectContaining({
-          outcome: 'coalesced',
+          outcome: 'skipped',
           machineId: machine,
           actionId: isolation.id,
-          carriedBy: first[index],
-          reason: expect.stringMatching(/MDE lists nothing since/),
+          reason: expect.stringMatching(
+            new RegExp(
+              `already isolated by this app's action ${isolation.id} \\(request ${first[index]}\\).*absorbed into it`,
+            ),
+          ),
         }),
       ]);
     }

@@ -12,7 +12,8 @@
  * never skipped over. Someone else's release (an analyst in the portal) shows in neither until the
  * reconciler corrects the register, so the belief alone never skips an alert: the request is judged
  * exactly as the worker's duplicate check would, on MDE's list read after its receipt, in the batched
- * read (recent-actions.ts). This app's isolation still the one in force: absorbed; anything else (a
+ * read (recent-actions.ts). This app's isolation still the one in force: absorbed (`skipped`, the
+ * outcome the duplicate check gives, naming the isolation and its request); anything else (a
  * release since, someone else's action): the whole worker path decides. A request received before the
  * isolation was posted is left to the worker too, which adopts that isolation as its answer.
  *
@@ -92,12 +93,11 @@ export class IsolationInForce {
     if (!(Date.parse(request.receivedAt) > Date.parse(record.postedAt ?? ''))) return false;
     if (!(await this.stillInForce(request, machineId, isolation))) return false;
     await this.deps.lifecycle.finish(request, {
-      outcome: 'coalesced',
+      outcome: 'skipped',
       machineId,
       computerDnsName: record.computerDnsName,
       actionId,
-      carriedBy: record.requestId,
-      reason: `absorbed into isolation ${actionId} (request ${record.requestId}), in force until ${until}: MDE lists nothing since`,
+      reason: `already isolated by this app's action ${actionId} (request ${record.requestId}), in force until ${until}; MDE lists nothing since: absorbed into it`,
     });
     return true;
   }
