@@ -67,7 +67,7 @@ export interface WorkerDeps {
   claims: ClaimKeeper;
   /** How long MDE lets an isolation last (expiry.ts): past it, an isolation is not in force. */
   platformLiftMs: number;
-  /** Ends a late alert's request in the isolation in force, before it calls MDE. */
+  /** Ends a late alert's request absorbed into the isolation in force, without a lookup or an isolate slot. */
   inForce: IsolationInForce;
 }
 
