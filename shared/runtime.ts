@@ -35,6 +35,7 @@ import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import type { ServiceBusEndpoint } from './dispatch/transport/service-bus-queue';
+import { MESSAGES_AT_ONCE } from './dispatch/transport/service-bus-settings';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
 import { type Clock, DAY_MS, systemClock } from './kernel/clock';
@@ -136,7 +137,7 @@ export interface RuntimeOptions {
   /** Where dispatch's metrics go (tests: a provider with an in-memory reader); default: the global meter. */
   meter?: Meter;
   timing?: DispatchTiming;
-  /** Inline mode: messages handled at once (the throttle still counts every call). */
+  /** Inline mode: messages handled at once (the throttle still counts every call); MESSAGES_AT_ONCE by default. */
   concurrency?: number;
   /** MDE calls in flight at once, per API. */
   maxConcurrentCalls?: number;
@@ -406,7 +407,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
   if (options.startWorker !== false)
     inline?.start((message, delivery) => handle(message.body, delivery), {
-      concurrency: options.concurrency ?? 4,
+      concurrency: options.concurrency ?? MESSAGES_AT_ONCE,
     });
   const tenants = tenantDirectory(config.tenants);
   return {
@@ -451,6 +452,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       waits.stopAll();
       // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
       await started;
+      dispatcher.close();
       await queue.close();
       // The throttle gives its slots back under the lease, then the lease ends.
       await throttle.stop();

@@ -19,6 +19,7 @@ import type { IncidentReader } from '../sentinel/incidents';
 import { type StateStore, StoreUnavailableError } from '../state/store';
 import { type ApprovalDeadlineHandler, asApprovalDeadline } from './approval-deadline';
 import { ClaimKeeper } from './claim-keeper';
+import { DeferredRequests } from './deferred-requests';
 import type { DispatchReporter } from './outcome';
 import type { MdeThrottle } from './quota/throttle';
 import { asReconcileOrder, type ReconcileHandler } from './reconcile-order';
@@ -38,6 +39,7 @@ import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
 import { NO_INCIDENT_READER } from './steps/incident-open';
+import { IsolationInForce } from './steps/isolation-in-force';
 import { RequestLifecycle } from './steps/lifecycle';
 import { RecentActions } from './steps/recent-actions';
 import { DeviceResolver } from './steps/resolve';
@@ -114,6 +116,7 @@ export class Dispatcher implements DecisionSink {
   private readonly claims: ClaimKeeper;
   /** Intake's requests for one device key, coalesced one after the other in this process. */
   private readonly deviceLanes = new KeyedLanes();
+  private readonly deferred: DeferredRequests;
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
@@ -121,6 +124,7 @@ export class Dispatcher implements DecisionSink {
     this.clock = deps.throttle.clock;
     this.breakerView = this.readBreakerView();
     this.claims = deps.claims ?? new ClaimKeeper(deps.store, this.clock, deps.reporter, 'service-bus');
+    this.deferred = new DeferredRequests(deps.queue, deps.throttle, this.clock, deps.reporter);
     this.lifecycle = new RequestLifecycle(
       deps.queue,
       deps.reporter,
@@ -130,6 +134,7 @@ export class Dispatcher implements DecisionSink {
       random,
       deps.store,
       this.claims,
+      this.deferred,
     );
     const resolver = new DeviceResolver(deps.api, this.clock, timing.machineCacheTtlMs);
     const common = {
@@ -141,12 +146,16 @@ export class Dispatcher implements DecisionSink {
       platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
       incidents: deps.incidents ?? NO_INCIDENT_READER,
     };
+    const recent = new RecentActions(deps.api, this.clock, timing.historyGatherMs, () =>
+      deps.throttle.contended('isolate'),
+    );
     this.worker = new IsolationWorker({
       ...common,
       identity: deps.identity ?? NO_IDENTITY,
       approvals: deps.approvals ?? NO_APPROVAL_GATE,
       resolver,
-      recent: new RecentActions(deps.api, this.clock, timing.historyGatherMs),
+      recent,
+      inForce: new IsolationInForce({ ...common, recent }),
     });
     this.tracker = new ActionTracker({ ...common, random, statuses: new ActionStatuses(common) });
   }
@@ -176,6 +185,11 @@ export class Dispatcher implements DecisionSink {
   async openBreaker(reason: string): Promise<void> {
     await this.deps.store.breaker.trip(reason);
     this.breakerView = this.readBreakerView();
+  }
+
+  /** Stops bringing deferred requests forward: their scheduled messages stay. */
+  close(): void {
+    this.deferred.close();
   }
 
   /** Inline mode after a restart: resumes tracking what the ledger shows open (resume.ts). */

@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   coldstart: () => import('./coldstart'),
+  latency: () => import('./latency'),
   parse: () => import('./parse'),
   policy: () => import('./policy'),
   quota: () => import('./quota'),

@@ -96,6 +96,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
       `  isolate actions in MDE ${isolateActions.length} on ${devicesWithAction} devices; devices isolated at the end ${isolated}; duplicate POSTs ${isolateActions.length - devicesWithAction}`,
       `  makespan of isolate POSTs ${seconds(makespan)}; quota-optimal ${seconds(optimum)}; ratio ${(makespan / optimum).toFixed(3)}`,
       `  machineactions calls ${machineactions.length} (pre-POST checks ${checks}, tracking lists ${machineactions.length - gets - checks}, gets by id ${gets}; 429s ${byStatus(429)}); per isolated device ${(machineactions.length / Math.max(1, isolated)).toFixed(3)}`,
+      `  machines calls per isolated device ${(calls.filter((c) => c.api === 'machines').length / Math.max(1, isolated)).toFixed(3)}`,
       `  alert→isolate POST p50 ${seconds(percentile(waits, 50))}, p99 ${seconds(percentile(waits, 99))}; 429s received (all APIs) ${calls.filter((c) => c.status === 429).length}`,
       `  everything ended after ${seconds(totalMs)}; dead letters ${runtime.inline?.deadLetters.length ?? 0}`,
     ];

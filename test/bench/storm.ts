@@ -193,6 +193,7 @@ export async function scenario(
       `  requests queued ${queued.length} (duplicates collapsed at intake: ${alertsCount - queued.length}); outcomes ${JSON.stringify(byOutcome)}`,
       `  isolate POSTs accepted ${isolatePosts.length}; isolate actions in MDE ${isolateActions.length} on ${perMachine.size} devices (policy isolates ${devicesCount}); devices isolated at the end ${isolatedDevices}`,
       `  duplicate POSTs ${duplicatePosts}; 429s received ${calls.filter((c) => c.status === 429).length}`,
+      `  per isolated device: machines calls ${(calls.filter((c) => c.api === 'machines').length / Math.max(1, isolatedDevices)).toFixed(3)}, machineactions calls ${(calls.filter((c) => c.api === 'machineactions').length / Math.max(1, isolatedDevices)).toFixed(3)}`,
       `  makespan of isolate POSTs ${seconds(makespan)}; quota-optimal ${seconds(optimum)}; ratio ${(makespan / optimum).toFixed(3)}`,
       `  mean alert→isolate POST: high ${seconds(ttiBy('high'))}, medium ${seconds(ttiBy('medium'))}, low ${seconds(ttiBy('low'))}`,
       `  intake of all alerts ${seconds(intakeMs)}; everything ended after ${seconds(totalMs)}`,

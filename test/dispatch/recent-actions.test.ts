@@ -2,7 +2,9 @@
  * The batched pre-POST history check against the simulator: the recent isolate and release actions
  * of many machines from one call, each machine answered with its own actions only, read after the ask.
  */
-import { loadConfig } from '../../shared/config';
+import { loadConfig, parseRateLimits } from '../../shared/config';
+import { Reservation } from '../../shared/dispatch/quota/reservation';
+import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { DEFAULT_PLATFORM_LIFT_MS } from '../../shared/dispatch/steps/expiry';
 import { judgePriorActions } from '../../shared/dispatch/steps/idempotency';
 import { READ_ENOUGH, RecentActions } from '../../shared/dispatch/steps/recent-actions';
@@ -11,7 +13,9 @@ import type { MdeApi } from '../../shared/mde/api';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import type { RunningSimulator } from '../../simulator';
+import { handClock } from '../support/hand-clock';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { timerTurn, timerTurns } from '../support/timer-turns';
 
 let sim: RunningSimulator;
 let api: MdeApi;
@@ -32,6 +36,9 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
+/** Requests wait for the isolate quota: reads gather company. */
+const waiting = () => true;
+
 const historyCalls = (from: number) =>
   sim
     .calls()
@@ -40,7 +47,7 @@ const historyCalls = (from: number) =>
 
 describe('the recent actions of many machines from one call', () => {
   it('answers every machine asked for at once with one call, each with its own actions', async () => {
-    const recent = new RecentActions(api, systemClock, 0);
+    const recent = new RecentActions(api, systemClock, 0, waiting);
     const from = sim.calls().length;
     const histories = await Promise.all(ids.map((id) => recent.of(id.toUpperCase())));
     const calls = historyCalls(from);
@@ -67,7 +74,7 @@ describe('the recent actions of many machines from one call', () => {
   });
 
   it('never answers from a read sent before the ask', async () => {
-    const recent = new RecentActions(api, systemClock, 0);
+    const recent = new RecentActions(api, systemClock, 0, waiting);
     await recent.of(ids[2]);
     const from = sim.calls().length;
     await recent.of(ids[2]);
@@ -75,7 +82,7 @@ describe('the recent actions of many machines from one call', () => {
   });
 
   it('asks while a read is under way: waits for the next read, which carries all who waited', async () => {
-    const recent = new RecentActions(api, systemClock, 0);
+    const recent = new RecentActions(api, systemClock, 0, waiting);
     const from = sim.calls().length;
     const first = recent.of(ids[0]);
     // Sent one event-loop turn later (no gathering time): these ask while it is under way.
@@ -92,7 +99,7 @@ describe('the recent actions of many machines from one call', () => {
   });
 
   it('sends the first read at once, and the next no sooner than its gathering time after it', async () => {
-    const recent = new RecentActions(api, systemClock, 50);
+    const recent = new RecentActions(api, systemClock, 50, waiting);
     await recent.of(ids[2]);
     const from = sim.calls().length;
     const first = recent.of(ids[0]);
@@ -106,7 +113,7 @@ describe('the recent actions of many machines from one call', () => {
 
   it('sends a read at once when enough machines wait, without waiting out its gathering time', async () => {
     // A gathering time no test waits for: only a full read is sent in time.
-    const recent = new RecentActions(api, systemClock, 3_600_000);
+    const recent = new RecentActions(api, systemClock, 3_600_000, waiting);
     await recent.of(ids[5]);
     const from = sim.calls().length;
     // Machines MDE does not know answer with no actions, like any without history.
@@ -115,8 +122,54 @@ describe('the recent actions of many machines from one call', () => {
     expect(historyCalls(from)).toHaveLength(1);
   });
 
+  describe('waiting for company only while requests wait for the isolate quota', () => {
+    /** A throttle on a hand clock that never moves: a read sent at all was sent without waiting. */
+    function throttleOnHold() {
+      const clock = handClock();
+      const throttle = new MdeThrottle({ rateLimits: parseRateLimits('1/60s'), headroom: 0, clock });
+      // The previous read was sent just now: the next one would wait its hour-long gathering time.
+      const recent = new RecentActions(api, clock, 3_600_000, () => throttle.contended('isolate'));
+      return { clock, throttle, recent };
+    }
+
+    it("sends a lone request's read at once, with nobody waiting for the isolate quota", async () => {
+      const { clock, throttle, recent } = throttleOnHold();
+      const start = clock.now();
+      await recent.of(ids[2]);
+      const from = sim.calls().length;
+      let answered = false;
+      const lone = recent.of(ids[3]).then((history) => {
+        answered = true;
+        return history;
+      });
+      for (let turn = 0; turn < 2_000 && !answered; turn += 1) await timerTurn();
+      expect(answered).toBe(true);
+      expect(await lone).toEqual([]);
+      expect(historyCalls(from)).toHaveLength(1);
+      expect(clock.now()).toBe(start);
+      await throttle.stop();
+    });
+
+    it('holds the read for company while a request waits for an isolate slot', async () => {
+      const { throttle, recent } = throttleOnHold();
+      expect(throttle.reserve({ isolate: 1 }, 1, 'posting')).toBeInstanceOf(Reservation);
+      expect(throttle.reserve({ isolate: 1 }, 1, 'waiting')).toEqual({ retryAt: expect.any(Number) });
+      await recent.of(ids[2]);
+      const from = sim.calls().length;
+      const held = recent.of(ids[3]);
+      await timerTurns(50);
+      expect(historyCalls(from)).toHaveLength(0);
+      // Company comes: a full read is sent at once, the held machine in it.
+      const machines = Array.from({ length: READ_ENOUGH - 1 }, (_, i) => i.toString(16).padStart(40, 'b'));
+      await Promise.all([held, ...machines.map((id) => recent.of(id))]);
+      expect(historyCalls(from)).toHaveLength(1);
+      expect(historyCalls(from)[0].path).toContain(ids[3]);
+      await throttle.stop();
+    });
+  });
+
   it('refuses to answer for a machine with too many actions to see them all', async () => {
-    const recent = new RecentActions(api, systemClock, 0, 1);
+    const recent = new RecentActions(api, systemClock, 0, waiting, 1);
     expect(await Promise.all([recent.of(ids[0]), recent.of(ids[2])])).toEqual([null, []]);
   });
 });

@@ -7,7 +7,10 @@ import { MANUAL_FUNCTIONS } from '../../functions/manual';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, SETTINGS } from '../../shared/config';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { deadLetterQueueName } from '../../shared/dispatch/transport/service-bus-queue';
-import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
+import {
+  MESSAGES_AT_ONCE,
+  REQUEST_QUEUE_SETTINGS,
+} from '../../shared/dispatch/transport/service-bus-settings';
 import openapi from '../../shared/openapi.json';
 import {
   type BicepFile,
@@ -350,6 +353,10 @@ describe('isolation queue', () => {
       expect.stringContaining("is not the stand-in's 300000 ms"),
       expect.stringContaining("is not the stand-in's 5"),
     ]);
+  });
+
+  it('handles as many messages at once in inline mode as the Functions host does', () => {
+    expect(hostJson.extensions.serviceBus.maxConcurrentCalls).toBe(MESSAGES_AT_ONCE);
   });
 
   it('fits the worker: lock renewed for the whole function timeout, messages outlive the longest schedule', () => {

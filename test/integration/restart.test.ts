@@ -137,6 +137,7 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
       schedule: async (message) => {
         lost.push(message);
       },
+      bringForward: async () => false,
       deadLetter: async () => undefined,
       close: async () => undefined,
     };
@@ -279,6 +280,7 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
         return { duplicate: false };
       },
       schedule: async () => undefined,
+      bringForward: async () => false,
       deadLetter: async () => undefined,
       close: async () => undefined,
     };
@@ -342,6 +344,7 @@ describe('dispatch with the state store down', () => {
       schedule: async (message) => {
         scheduled.push(message);
       },
+      bringForward: async () => false,
       deadLetter: async (record) => {
         deadLetters.push(record);
       },

@@ -191,6 +191,22 @@ describe.each([
     expect(r.seen.map((s) => s.note)).toEqual(['now', 'later']);
   });
 
+  it('brings a scheduled message forward once: delivered then, and not again at its old time', async () => {
+    const r = recorder();
+    harness.consume(async (m, d) => r.record(m, d.deliveryCount));
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    await harness.queue.schedule(message('deferred'), new Date(now + 3_600_000));
+    expect(await harness.queue.bringForward('deferred', new Date(now))).toBe(true);
+    await r.count(1);
+    expect(r.seen.map((s) => [s.note, s.deliveryCount])).toEqual([['deferred', 1]]);
+    await harness.advance(3_600_000);
+    await harness.quiet();
+    expect(r.seen).toHaveLength(1);
+    // Delivered already, or never scheduled here: nothing to bring forward.
+    expect(await harness.queue.bringForward('deferred', new Date(now))).toBe(false);
+    expect(await harness.queue.bringForward('unknown', new Date(now))).toBe(false);
+  });
+
   it('redelivers a message whose handler threw, counting deliveries', async () => {
     const r = recorder();
     harness.consume(async (m, d) => {

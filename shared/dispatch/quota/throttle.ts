@@ -76,6 +76,18 @@ export interface ThrottleListener {
   callEnded?(api: MdeApiName): void;
   /** A 429 taught `api` a lower ceiling on one window, in force until the window turns over. */
   learned?(api: MdeApiName, ceiling: LearnedCeiling): void;
+  /**
+   * Budget the waiting requests' slots counted as spent came free (a slot given back unused, a place
+   * in a waiting line left without being served): some may start before the time they were given.
+   */
+  freed?(): void;
+}
+
+/** Requests in the waiting lines that may start now, and when the next one may (`startable`). */
+export interface Startable {
+  claimants: string[];
+  /** Epoch ms; infinity when nobody else waits. */
+  next: number;
 }
 
 /** Reports each ceiling a 429 taught as a `quota-ceiling-learned` note (subscribe it to a throttle). */
@@ -117,7 +129,10 @@ export class MdeThrottle {
       this.budgets[api].take(1);
     },
     run: (api, priority, call) => this.run(api, priority, call),
-    refund: (api) => this.budgets[api].refund(),
+    refund: (api) => {
+      this.budgets[api].refund();
+      this.freed();
+    },
     slotReached: (api, slotAt, reservedAt) => {
       if (POSTED_LAST.has(api)) this.postLead.observe(this.clock.now() - reservedAt);
       return this.slotAndPauseReached(api, slotAt);
@@ -195,10 +210,9 @@ export class MdeThrottle {
     const due = new Map<MdeApiName, number>();
     for (const [api, count] of callsPerApi(needs)) {
       const ahead = this.lines[api].callsAhead(priority, claimant, now);
-      const kept = this.keptFrom(api, priority, now);
-      const slot = this.budgets[api].slotAt(now, ahead + count, kept);
+      const slot = this.slotFor(api, ahead + count, priority, now);
       if (POSTED_LAST.has(api)) slots.set(api, slot);
-      due.set(api, POSTED_LAST.has(api) ? slot - this.postLead.ms() : slot);
+      due.set(api, this.startFor(api, slot));
     }
     const retryAt = Math.max(now, ...due.values());
     if (retryAt > now) {
@@ -217,6 +231,70 @@ export class MdeThrottle {
       this.budgets[api].take(count);
     }
     return new Reservation(this.reserved, needs, priority, slots, now);
+  }
+
+  /**
+   * `claimant` will not come back for its places (its request ended, or waits for something other
+   * than budget): the requests behind it move up.
+   */
+  forget(claimant: string): void {
+    let held = false;
+    for (const api of MDE_APIS) held = this.lines[api].leave(claimant) || held;
+    if (held) this.freed();
+  }
+
+  /**
+   * The waiting requests `reserve` would serve now, by the same slots it gives (each line walked in
+   * order until the first place that must wait), and when the first of those that must wait may
+   * start: what brings a deferred request forward when budget frees before its time
+   * (dispatch/deferred-requests.ts). A request waiting in several lines may start when every one
+   * of them lets it.
+   */
+  startable(): Startable {
+    const now = this.clock.now();
+    /** Per claimant: whether every line it waits in lets it start now. */
+    const free = new Map<string, boolean>();
+    let next = Number.POSITIVE_INFINITY;
+    for (const api of MDE_APIS) {
+      let ahead = 0;
+      let blocked = false;
+      for (const place of this.lines[api].inOrder(now)) {
+        if (!blocked) {
+          ahead += place.count;
+          const at = this.startFor(api, this.slotFor(api, ahead, place.priority, now));
+          if (at > now) {
+            blocked = true;
+            next = Math.min(next, at);
+          }
+        }
+        free.set(place.claimant, !blocked && (free.get(place.claimant) ?? true));
+      }
+    }
+    const claimants = [...free].filter(([, startsNow]) => startsNow).map(([claimant]) => claimant);
+    return { claimants, next };
+  }
+
+  /**
+   * Whether a call of `api` would wait for budget now: a request holds a place in its line, or its
+   * window is full. Then requests reaching their call meanwhile are no later for waiting together.
+   */
+  contended(api: MdeApiName): boolean {
+    const now = this.clock.now();
+    return this.lines[api].occupied(now) || this.budgets[api].slotAt(now, 1) > now;
+  }
+
+  /** When the `position`-th call of `api` from now fits, for a request of `priority`. */
+  private slotFor(api: MdeApiName, position: number, priority: number, now: number): number {
+    return this.budgets[api].slotAt(now, position, this.keptFrom(api, priority, now));
+  }
+
+  /** When a request whose call of `api` has `slot` may start: its POST's by the learned lead sooner. */
+  private startFor(api: MdeApiName, slot: number): number {
+    return POSTED_LAST.has(api) ? slot - this.postLead.ms() : slot;
+  }
+
+  private freed(): void {
+    for (const listener of this.listeners) listener.freed?.();
   }
 
   /**

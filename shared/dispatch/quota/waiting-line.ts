@@ -13,8 +13,9 @@ export class WaitingLine {
     this.byClaimant.set(claimant, { claimant, priority, count, arrival, expiresAt });
   }
 
-  leave(claimant: string): void {
-    this.byClaimant.delete(claimant);
+  /** True when `claimant` had a place. */
+  leave(claimant: string): boolean {
+    return this.byClaimant.delete(claimant);
   }
 
   /** Calls of requests ahead of this one: higher priority (a lower number), or same and waiting longer. */
@@ -34,9 +35,22 @@ export class WaitingLine {
     }
     return ahead;
   }
+
+  /** The places held at `now`, first in line first. */
+  inOrder(now: number): readonly Place[] {
+    for (const place of this.byClaimant.values())
+      if (place.expiresAt <= now) this.byClaimant.delete(place.claimant);
+    return [...this.byClaimant.values()].sort((a, b) => a.priority - b.priority || a.arrival - b.arrival);
+  }
+
+  /** Whether anyone holds a place at `now`. */
+  occupied(now: number): boolean {
+    for (const place of this.byClaimant.values()) if (place.expiresAt > now) return true;
+    return false;
+  }
 }
 
-interface Place {
+export interface Place {
   claimant: string;
   priority: number;
   count: number;

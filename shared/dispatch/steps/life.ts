@@ -16,6 +16,7 @@ import type { DispatchTiming } from '../timing';
 import type { RequestQueue } from '../transport/queue';
 import type { ApprovalGate } from './approval-hold';
 import type { AsOf } from './expiry';
+import type { IsolationInForce } from './isolation-in-force';
 import type { RequestLifecycle } from './lifecycle';
 import type { RecentActions } from './recent-actions';
 import type { DeviceResolver } from './resolve';
@@ -40,6 +41,8 @@ export interface WorkerDeps {
   platformLiftMs: number;
   /** Whether a Sentinel incident is still open, for a renewal (renewal.ts). */
   incidents: IncidentReader;
+  /** Ends a late alert's request absorbed into the isolation in force, without a lookup or an isolate slot. */
+  inForce: IsolationInForce;
   /** Holds the isolations people must approve first (approval-hold.ts). */
   approvals: ApprovalGate;
 }

@@ -22,6 +22,7 @@ import {
 import type { MachineAction } from '../../mde/types';
 import { type OpenRequest, type StateStore, StoreUnavailableError } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
+import type { DeferredRequests } from '../deferred-requests';
 import { type DispatchReporter, type OutcomeDetails, outcomeRecord } from '../outcome';
 import { BudgetShortError } from '../quota/reservation';
 import type { MdeThrottle } from '../quota/throttle';
@@ -171,6 +172,7 @@ export class RequestLifecycle {
     private readonly random: () => number,
     private readonly store: StateStore,
     private readonly claims: ClaimKeeper,
+    private readonly deferred?: DeferredRequests,
   ) {}
 
   /** Carries out how a step of the request's life (worker.ts) ended it. */
@@ -201,6 +203,7 @@ export class RequestLifecycle {
    * it lands or this process's lease lapses.
    */
   async finish(request: IsolationRequest, details: OutcomeDetails): Promise<void> {
+    this.throttle.forget(request.requestId);
     let absorbed: OutcomeDetails['absorbed'];
     const key = keyOf(request);
     try {
@@ -230,6 +233,7 @@ export class RequestLifecycle {
    * there is no entry to close: a storm's absorbed alerts cost the store nothing more here.
    */
   absorbed(request: IsolationRequest, carrier: OpenRequest): void {
+    this.throttle.forget(request.requestId);
     this.reporter.outcome(
       outcomeRecord(
         request,
@@ -239,9 +243,14 @@ export class RequestLifecycle {
     );
   }
 
-  /** Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. */
+  /**
+   * Waits for budget or a Retry-After: not a failure, so it does not count towards giving up. One
+   * waiting for budget is brought forward if the budget frees sooner (deferred-requests.ts).
+   */
   async defer(request: IsolationRequest, at: number, why: string): Promise<void> {
-    await this.requeue({ ...request, deferrals: request.deferrals + 1 }, at, 'isolation-deferred', why);
+    const next = { ...request, deferrals: request.deferrals + 1 };
+    const messageId = await this.requeue(next, at, 'isolation-deferred', why);
+    this.deferred?.hold(request.requestId, messageId, at);
   }
 
   /** Waits for the state store; the outage is logged once per interval, not once per request. */
@@ -363,7 +372,7 @@ export class RequestLifecycle {
     event: string,
     why: string,
     options: { quiet?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<string> {
     // The id names the request and its state, including the action tracked: a redelivered message
     // that requeues again sends the same id, which duplicate detection drops, so a requeue is itself
     // idempotent, while tracking of another action by the same request is never taken for it.
@@ -373,7 +382,7 @@ export class RequestLifecycle {
       ? `${next.requestId}:track:${tracking.actionId}:${state}`
       : `${next.requestId}:${next.action}:${state}`;
     await this.queue.schedule(messageFor(next, messageId), new Date(at));
-    if (options.quiet) return;
+    if (options.quiet) return messageId;
     // A retry means something failed; waiting for budget or polling is the normal course.
     this.reporter.note(event === 'isolation-retry' ? 'warn' : 'info', {
       event,
@@ -385,5 +394,6 @@ export class RequestLifecycle {
       deferrals: next.deferrals,
       retryAt: new Date(at).toISOString(),
     });
+    return messageId;
   }
 }

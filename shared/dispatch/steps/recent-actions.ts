@@ -3,12 +3,13 @@
  * of every machine whose request waits for them, with one call (`machineId` any of up to
  * MAX_MACHINES_PER_QUERY, type and creation time; docs/mde-api.md §7.3, §10) instead of one per machine.
  * One read runs at a time; machines asked for meanwhile wait for the next, which the first of them
- * starts as soon as the one under way ends and sends no sooner than `historyGatherMs` after the
- * previous one (at once after a quiet spell, or once READ_ENOUGH machines wait), with every machine
- * asked for by then. A storm's requests,
- * which come at the pace the isolate quota frees (100 a minute at most), so share a read per few
- * seconds: about five per read at that pace, where one read per request would spend the machineactions
- * quota as fast as the isolations spend theirs.
+ * starts as soon as the one under way ends. While requests wait for the isolate quota (`companyWaits`),
+ * it is sent no sooner than `historyGatherMs` after the previous one (or once READ_ENOUGH machines
+ * wait), with every machine asked for by then: a storm's requests, which come at the pace the isolate
+ * quota frees (100 a minute at most), so share a read per few seconds, about five per read at that
+ * pace, where one read per request would spend the machineactions quota as fast as the isolations
+ * spend theirs; and the quota makes them wait anyway. Otherwise it is sent at once: a lone alert's
+ * POST never waits for company that is not coming.
  *
  * A read is only used by requests that asked before it was sent: an answer read earlier could miss an
  * action posted since (the redelivery rule: what a request is judged on is newer than its receipt),
@@ -51,8 +52,10 @@ export class RecentActions {
   constructor(
     private readonly api: MdeApi,
     private readonly clock: Clock,
-    /** Reads are sent at most this often; the first after a quiet spell at once. */
+    /** Reads are sent at most this often while `companyWaits`; the first after a quiet spell at once. */
     private readonly gatherMs: number,
+    /** Whether requests wait for the isolate quota now, so others may join a read before it is sent. */
+    private readonly companyWaits: () => boolean,
     private readonly maxPerMachine: number = HISTORY_MAX,
   ) {}
 
@@ -76,17 +79,17 @@ export class RecentActions {
   }
 
   /**
-   * A read that `first` starts, sent one turn of the event loop later, and no sooner than `gatherMs`
-   * after the previous read unless READ_ENOUGH machines joined, so that the requests asking in the
-   * meantime join it. It runs in the
-   * caller's async context, so within its reservation.
+   * A read that `first` starts, sent one turn of the event loop later; while `companyWaits`, no
+   * sooner than `gatherMs` after the previous read unless READ_ENOUGH machines joined, so that the
+   * requests asking in the meantime join it. It runs in the caller's async context, so within its
+   * reservation.
    */
   private gather(first: string): Read {
     const read: Read = { machines: new Set([first]), result: Promise.resolve(new Map()) };
     this.gathering = read;
     read.result = (async () => {
       const wait = this.lastSentAt + this.gatherMs - this.clock.now();
-      if (wait > 0)
+      if (wait > 0 && this.companyWaits())
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, wait);
           read.sendNow = () => {

@@ -9,6 +9,7 @@
  *   1. followedAlready   resume.ts        its own action is under way: tracked again
  *   2. timeBoxDue        time-box.ts      a time-box release waits for its (extended) end
  *   3. claimDeviceKey    device-key.ts    holds the device key, or is absorbed, or waits behind another
+ *  3b. absorbedInForce isolation-in-force.ts a late alert: this app's isolation in force, MDE agrees
  *   4. reserveCalls      call-budget.ts   every MDE call it may make, or it waits for budget
  *   5. resolveDevice     resolution.ts    one MDE machine exactly, or escalated
  *      ── machine lock (machine-hold.ts)
@@ -49,8 +50,14 @@ export class IsolationWorker {
     let request: ActionRequest;
     try {
       const claimed = await this.untilClaimed(queued);
-      if (isEnding(claimed)) return await this.end(claimed);
+      if (isEnding(claimed)) {
+        // Its place in the quota's waiting lines, if a deferral left one, is free for others.
+        this.deps.throttle.forget(queued.requestId);
+        return await this.end(claimed);
+      }
       request = claimed.go;
+      const absorbed = await this.deps.inForce.absorbed(request);
+      if (absorbed) return await this.end(absorbed);
     } catch (error) {
       await lifecycle.failed(queued, error);
       return;
@@ -83,6 +90,7 @@ export class IsolationWorker {
     const resolved = await resolveDevice(this.deps.resolver, request);
     if (isEnding(resolved)) return this.end(resolved);
     const target = resolved.go;
+    this.deps.inForce.noteResolved(request, target.machine);
     await this.machineLocks.run(target.machine.id, () => this.decideAndPost(target));
   }
 

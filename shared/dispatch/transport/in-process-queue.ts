@@ -136,6 +136,14 @@ export class InProcessQueue implements RequestQueue {
     this.accept(message, at.getTime());
   }
 
+  async bringForward(messageId: string, at: Date): Promise<boolean> {
+    const index = this.scheduled.findIndex((entry) => entry.message.messageId === messageId);
+    if (index < 0 || this.scheduled[index].visibleAt <= at.getTime()) return false;
+    const [entry] = this.scheduled.splice(index, 1);
+    this.enqueue({ ...entry, visibleAt: at.getTime() });
+    return true;
+  }
+
   async deadLetter(record: DeadLetterRecord): Promise<void> {
     this.stats.deadLettered += 1;
     this.deadLetters.push(record);

@@ -30,6 +30,13 @@ export interface RequestQueue {
   send(message: QueueMessage): Promise<{ duplicate: boolean }>;
   /** Delivered no earlier than `at` (a Service Bus scheduled message). */
   schedule(message: QueueMessage, at: Date): Promise<void>;
+  /**
+   * The message this process scheduled under `messageId` is delivered at `at` instead, sooner than
+   * scheduled (docs/decisions/0023-deferred-requests-come-forward.md). False when it is no longer
+   * waiting (delivered, or scheduled by another process): nothing changed. At worst delivered twice,
+   * never lost.
+   */
+  bringForward(messageId: string, at: Date): Promise<boolean>;
   deadLetter(record: DeadLetterRecord): Promise<void>;
   close(): Promise<void>;
 }

@@ -66,8 +66,31 @@ function toServiceBus(message: QueueMessage, options: RequestQueueOptions): Serv
   };
 }
 
+/**
+ * Scheduled messages this process remembers, to bring forward (`bringForward`): a storm defers at
+ * most a few thousand requests at once; past this, a message is delivered at its scheduled time.
+ */
+const SCHEDULED_REMEMBERED_MAX = 10_000;
+
+/** Service Bus's sequence number, the SDK's Long. */
+type SequenceNumber = Awaited<ReturnType<ServiceBusSender['scheduleMessages']>>[number];
+
+interface ScheduledMessage {
+  message: QueueMessage;
+  sequenceNumber: SequenceNumber;
+  at: number;
+}
+
+/** The id of a brought-forward copy: another than the original's, kept within Service Bus's limit. */
+function earlyCopyId(messageId: string): string {
+  const suffix = ':early';
+  return `${messageId.slice(0, SERVICE_BUS_STANDARD_LIMITS.messageIdChars - suffix.length)}${suffix}`;
+}
+
 export class ServiceBusRequestQueue implements RequestQueue {
   private readonly client: ServiceBusClient;
+  /** By message id, in the order scheduled. */
+  private readonly scheduled = new Map<string, ScheduledMessage>();
   private readonly requests: ServiceBusSender;
   private readonly deadLetters: ServiceBusSender;
 
@@ -88,7 +111,33 @@ export class ServiceBusRequestQueue implements RequestQueue {
   }
 
   async schedule(message: QueueMessage, at: Date): Promise<void> {
-    await this.requests.scheduleMessages(toServiceBus(message, this.options), at);
+    const [sequenceNumber] = await this.requests.scheduleMessages(toServiceBus(message, this.options), at);
+    this.remember(message.messageId, { message, sequenceNumber, at: at.getTime() });
+  }
+
+  /**
+   * Cancel and schedule again, by sequence number: the copy goes first, under a new message id (the
+   * old one is in duplicate detection's window), and the original is cancelled only then, so a
+   * failure between the two leaves the request delivered twice, which the worker's duplicate checks
+   * absorb, and never lost. A cancel that finds the message already enqueued does the same.
+   */
+  async bringForward(messageId: string, at: Date): Promise<boolean> {
+    const entry = this.scheduled.get(messageId);
+    if (!entry || entry.at <= at.getTime()) return false;
+    this.scheduled.delete(messageId);
+    const copy = { ...entry.message, messageId: earlyCopyId(messageId) };
+    await this.requests.scheduleMessages(toServiceBus(copy, this.options), at);
+    await this.requests.cancelScheduledMessages(entry.sequenceNumber).catch(() => undefined);
+    return true;
+  }
+
+  private remember(messageId: string, entry: ScheduledMessage): void {
+    if (this.scheduled.size >= SCHEDULED_REMEMBERED_MAX) {
+      // Those due by now were delivered, or are about to be.
+      const now = Date.now();
+      for (const [id, { at }] of this.scheduled) if (at <= now) this.scheduled.delete(id);
+    }
+    if (this.scheduled.size < SCHEDULED_REMEMBERED_MAX) this.scheduled.set(messageId, entry);
   }
 
   async deadLetter(record: DeadLetterRecord): Promise<void> {

@@ -16,6 +16,13 @@ export const REQUEST_QUEUE_SETTINGS = {
 } as const;
 
 /**
+ * Messages the worker handles at once: the Functions host's `maxConcurrentCalls` in host.json (test/infra
+ * checks it), and inline mode's too, so the CLI and a local run gather requests as the deployed worker
+ * does. The MDE quota, not this, bounds the calls: each message takes its budget before it calls.
+ */
+export const MESSAGES_AT_ONCE = 16;
+
+/**
  * Service Bus Standard: 256 KB per message, headers and properties included, of which at most 64 KB
  * of properties; a message id of at most 128 characters
  * (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-quotas).
