@@ -90,6 +90,12 @@ interface RequestFields {
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
+  /**
+   * Set on a copy deferred before it reserved any MDE budget, by a delivery that found no open ledger
+   * entry of its own: it has posted nothing since, so its next delivery does not read the ledger again
+   * (steps/worker.ts). Dropped once a delivery reserves. Absent: the ledger is read.
+   */
+  unreserved?: true;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
   storeOutage?: StoreOutage;
   /** Times the isolation was posted again after it ended TimeOut (steps/offline-timeout.ts); absent: none. */

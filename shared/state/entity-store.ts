@@ -103,6 +103,12 @@ const OPEN_KEY_MAX = 200;
  * names), so tens of MB at most.
  */
 const OPEN_CACHE_ROWS = 4_096;
+/**
+ * Register records and ledger entries kept in memory per process: a request writes its device's
+ * record and its action's entry a few times over its life, each a conditional write on the copy this
+ * process last wrote. A few KB each (a record's bounded history), so a few MB at most.
+ */
+const RECORD_CACHE_ROWS = 1_024;
 /** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
 const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
@@ -154,7 +160,10 @@ export class EntityStateStore implements StateStore {
    * Read-modify-write under the entity's ETag. With `cache`, the first try starts from the copy this
    * process last read or wrote, if it holds one, and saves the read: the conditional write proves the
    * copy current, or fails and the step runs again on what a read finds. An answer from a cached copy
-   * that writes nothing proves nothing, so it is decided again on a read.
+   * that writes nothing proves nothing, so it is decided again on a read. `guess: 'new'` starts from
+   * no entity when no copy is held, for rows that are almost always new: the first try is a
+   * conditional insert, one transaction where a read and an insert are two, and a conflict (the row
+   * exists) reads and tries again.
    */
   private async mutate<T>(
     table: EntityTable,
@@ -162,9 +171,11 @@ export class EntityStateStore implements StateStore {
     rowKey: string,
     step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
+    guess?: 'new',
   ): Promise<T> {
     const cacheKey = `${partitionKey}\u0000${rowKey}`;
-    let copy = cache?.get(cacheKey);
+    const held = cache?.get(cacheKey);
+    let copy = held === undefined && guess === 'new' ? null : held;
     for (let attempt = 1; ; ) {
       const cached = copy !== undefined;
       const current = cached ? copy : await table.get(partitionKey, rowKey);
@@ -201,6 +212,7 @@ export class EntityStateStore implements StateStore {
 
   private createRegister(): IsolationRegister {
     const table = this.tables.register;
+    const cache = new EntityCache(RECORD_CACHE_ROWS);
     return {
       get: async (machineId) => {
         const entity = await table.get(REGISTER_PARTITION, machineKey(machineId));
@@ -208,14 +220,20 @@ export class EntityStateStore implements StateStore {
       },
       record: async (change, options = {}) => {
         const key = machineKey(change.machineId);
-        return this.mutate<RegisterWrite>(table, REGISTER_PARTITION, key, (current) => {
-          const previous = current ? recordFrom(current) : null;
-          const otherRequest = options.sameRequest === true && previous?.requestId !== change.requestId;
-          if (otherRequest || (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null)))
-            return { next: null, result: { applied: false, record: previous } };
-          const record = applyChange(previous, change, this.now(), this.options);
-          return { next: recordEntity(record), result: { applied: true, record } };
-        });
+        return this.mutate<RegisterWrite>(
+          table,
+          REGISTER_PARTITION,
+          key,
+          (current) => {
+            const previous = current ? recordFrom(current) : null;
+            const otherRequest = options.sameRequest === true && previous?.requestId !== change.requestId;
+            if (otherRequest || (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null)))
+              return { next: null, result: { applied: false, record: previous } };
+            const record = applyChange(previous, change, this.now(), this.options);
+            return { next: recordEntity(record), result: { applied: true, record } };
+          },
+          cache,
+        );
       },
       list: async (query = {}) => {
         const entities = await table.query({
@@ -355,15 +373,24 @@ export class EntityStateStore implements StateStore {
   private createBreaker(): BreakerStore {
     const table = this.tables.breaker;
     const { reservationTtlMs } = this.options;
+    // Each group's write starts from the document this process last wrote: one conditional write,
+    // unless another process wrote since.
+    const cache = new EntityCache(1);
     const writes = new GroupCommit<BreakerDocument>((steps) =>
-      this.mutate(table, BREAKER_KEY.partition, BREAKER_KEY.row, (current) => {
-        const { doc, results } = steps(breakerFrom(current), this.now());
-        const next = breakerEntity(doc);
-        // A refusal that changes nothing writes nothing: a storm of refused requests does not
-        // contend for the one breaker entity.
-        const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
-        return { next: same ? null : next, result: results };
-      }),
+      this.mutate(
+        table,
+        BREAKER_KEY.partition,
+        BREAKER_KEY.row,
+        (current) => {
+          const { doc, results } = steps(breakerFrom(current), this.now());
+          const next = breakerEntity(doc);
+          // A refusal that changes nothing writes nothing: a storm of refused requests does not
+          // contend for the one breaker entity.
+          const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
+          return { next: same ? null : next, result: results };
+        },
+        cache,
+      ),
     );
     const update = <T>(step: BreakerStep<T>) => writes.apply(step);
     return {
@@ -402,42 +429,69 @@ export class EntityStateStore implements StateStore {
 
   private createActionLedger(): ActionLedger {
     const table = this.tables.actions;
+    // Entries only: an index row is written once per action and never updated from here.
+    const cache = new EntityCache(RECORD_CACHE_ROWS);
     return {
       record: async (entry) => {
         const machineId = machineKey(entry.machineId);
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        await this.mutate(table, machineId, entry.actionId, (current) => ({
-          next: ledgerEntity({
-            ...entry,
-            machineId,
-            adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+        // Both rows are new for a new action: each is one conditional insert, and only an action
+        // recorded again (a status, an adoption) reads what is there.
+        await this.mutate(
+          table,
+          machineId,
+          entry.actionId,
+          (current) => ({
+            next: ledgerEntity({
+              ...entry,
+              machineId,
+              adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+            }),
+            result: undefined,
           }),
-          result: undefined,
-        }));
+          cache,
+          'new',
+        );
         // After the entry: an index without its entry would point at nothing.
-        await this.mutate(table, REQUEST_INDEX_PARTITION, entry.requestId, () => ({
-          next: { machineId, actionId: entry.actionId },
-          result: undefined,
-        }));
+        await this.mutate(
+          table,
+          REQUEST_INDEX_PARTITION,
+          entry.requestId,
+          () => ({ next: { machineId, actionId: entry.actionId }, result: undefined }),
+          undefined,
+          'new',
+        );
         await this.pruneLedger(machineId);
       },
       setStatus: async (machineId, actionId, status) => {
         assertSafeKey(actionId, 'action id');
         assertStatus(status);
-        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
-          // Once closed (terminal or abandoned) an entry stays closed: a late status opens nothing.
-          next: current && { ...current, status, open: current.open === true && !isTerminal(status) },
-          result: undefined,
-        }));
+        return this.mutate(
+          table,
+          machineKey(machineId),
+          actionId,
+          (current) => ({
+            // Once closed (terminal or abandoned) an entry stays closed: a late status opens nothing.
+            next: current && { ...current, status, open: current.open === true && !isTerminal(status) },
+            result: undefined,
+          }),
+          cache,
+        );
       },
       abandon: async (machineId, actionId) => {
         assertSafeKey(actionId, 'action id');
-        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
-          next: current && current.open === true ? { ...current, open: false } : null,
-          result: undefined,
-        }));
+        return this.mutate(
+          table,
+          machineKey(machineId),
+          actionId,
+          (current) => ({
+            next: current && current.open === true ? { ...current, open: false } : null,
+            result: undefined,
+          }),
+          cache,
+        );
       },
       forMachine: async (machineId) => {
         const entities = await table.query({ partitionKey: machineKey(machineId), limit: LIST_MAX });

@@ -13,7 +13,7 @@ import type { AppIdentity } from '../../mde/app-identity';
 import { ActionAlreadyInProgressError, RestrictedDeviceError } from '../../mde/errors';
 import { callOf } from '../../mde/requests';
 import { isTerminal, type Machine, type MachineAction } from '../../mde/types';
-import type { Decision, IsolationPolicy } from '../../policy/types';
+import type { BreakerState, Decision, IsolationPolicy } from '../../policy/types';
 import type { LedgerRecord, StateStore } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
 import { OUTCOME_OF_STATUS } from '../outcome';
@@ -49,6 +49,11 @@ import { TIME_BOX_RULE, timeBoxOutlived, timeBoxWaitsUntil } from './time-box';
 import { terminalReason } from './tracker';
 
 export interface WorkerDeps {
+  /**
+   * The breaker as the device decision sees it: a recent view when closed (the reserve before the
+   * POST is the gate), read afresh when open, so a reset is never missed (dispatcher.ts).
+   */
+  breakerState(): Promise<BreakerState>;
   api: MdeApi;
   policy: IsolationPolicy;
   queue: RequestQueue;
@@ -92,24 +97,25 @@ export class IsolationWorker {
 
   async act(queued: ActionRequest): Promise<void> {
     const { throttle, lifecycle } = this.deps;
-    let request: ActionRequest | null;
+    let claimed: ActionRequest | null;
     try {
       // Redelivered or retried after this request's own POST or adoption, in this process or an
       // earlier one, while the action is followed: its tracking is queued again, never a second
       // action. Once it ended, a redelivery is judged against MDE's list like any request.
-      const own = await this.deps.store.actions.forRequest(queued.requestId);
+      const own = queued.unreserved ? null : await this.deps.store.actions.forRequest(queued.requestId);
       if (own?.open) return await this.track(queued, trackedFromLedger(own));
       if (await this.timeBoxNotDue(queued)) return;
-      request = await this.claim(queued);
+      claimed = await this.claim(queued);
     } catch (error) {
       await lifecycle.failed(queued, error);
       return;
     }
-    if (request === null) return;
+    if (claimed === null) return;
+    const { unreserved: _, ...request } = claimed;
     const reservation = throttle.reserve(this.callsFor(request), request.priority, request.requestId);
     if (!(reservation instanceof Reservation))
       return lifecycle.defer(
-        request,
+        { ...request, unreserved: true },
         reservation.retryAt,
         'not enough MDE budget for the calls this request needs',
       );
@@ -269,7 +275,7 @@ export class IsolationWorker {
       await lifecycle.finish(request, { ...where(machine), ...renewal });
       return null;
     }
-    const breaker = await store.breaker.status(breakerLimits(policy));
+    const breaker = await this.deps.breakerState();
     const decision = policy.decideDevice(request.alert, request.device, machine, {
       now: new Date(clock.now()),
       breaker,
