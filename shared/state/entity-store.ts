@@ -109,6 +109,11 @@ const OPEN_CACHE_ROWS = 4_096;
  * process last wrote. A few KB each (a record's bounded history), so a few MB at most.
  */
 const RECORD_CACHE_ROWS = 1_024;
+/**
+ * How long a machine's ledger listing (`forMachine`, read before each POST) stands in for the query
+ * that prunes it at the write that follows: seconds later, in the same request.
+ */
+const LISTING_REUSE_MS = 60_000;
 /** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
 const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
@@ -431,6 +436,7 @@ export class EntityStateStore implements StateStore {
     const table = this.tables.actions;
     // Entries only: an index row is written once per action and never updated from here.
     const cache = new EntityCache(RECORD_CACHE_ROWS);
+    const listings = new RecentListings(RECORD_CACHE_ROWS);
     return {
       record: async (entry) => {
         const machineId = machineKey(entry.machineId);
@@ -463,7 +469,7 @@ export class EntityStateStore implements StateStore {
           undefined,
           'new',
         );
-        await this.pruneLedger(machineId);
+        await this.pruneLedger(machineId, listings.take(machineId, this.now() - LISTING_REUSE_MS));
       },
       setStatus: async (machineId, actionId, status) => {
         assertSafeKey(actionId, 'action id');
@@ -495,6 +501,8 @@ export class EntityStateStore implements StateStore {
       },
       forMachine: async (machineId) => {
         const entities = await table.query({ partitionKey: machineKey(machineId), limit: LIST_MAX });
+        // A complete listing only: one cut at LIST_MAX may leave out what a prune must find.
+        if (entities.length < LIST_MAX) listings.put(machineKey(machineId), this.now(), entities);
         return entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst);
       },
       forRequest: async (requestId) => {
@@ -522,15 +530,18 @@ export class EntityStateStore implements StateStore {
    * Deletes the machine's closed entries recorded longer ago than the register keeps history, and
    * the request index rows that point at them. Each delete is conditional: an entry written since
    * stays. Housekeeping after the write that asked for it: with the store unavailable, the entries
-   * wait for the machine's next write.
+   * wait for the machine's next write. `listed`, the machine's entries as this process listed them a
+   * moment ago, saves the query: an entry it lacks was written since, too new to prune, and one that
+   * changed since is kept by the conditional delete.
    */
-  private async pruneLedger(machineId: string): Promise<void> {
+  private async pruneLedger(machineId: string, listed: StoredEntity[] | null): Promise<void> {
     const table = this.tables.actions;
     const oldest = this.now() - Math.max(this.options.historyRetentionMs, LEDGER_PROOF_MS);
     try {
-      const ended = (
-        await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX })
-      ).filter((e) => Date.parse(String(e.properties.recordedAt)) < oldest);
+      const closed =
+        listed?.filter((e) => e.properties.open === false) ??
+        (await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX }));
+      const ended = closed.filter((e) => Date.parse(String(e.properties.recordedAt)) < oldest);
       for (const entity of ended) {
         await deleteIfUnchanged(table, entity);
         const index = await table.get(REQUEST_INDEX_PARTITION, String(entity.properties.requestId));
@@ -636,6 +647,26 @@ async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Prom
 }
 
 type Step<T> = { next: Entity | null; result: T };
+
+/** Each machine's latest ledger listing and when it was read, for one prune; the oldest go first. */
+class RecentListings {
+  private readonly listings = new Map<string, { at: number; entities: StoredEntity[] }>();
+
+  constructor(private readonly capacity: number) {}
+
+  put(machineId: string, at: number, entities: StoredEntity[]): void {
+    this.listings.delete(machineId);
+    this.listings.set(machineId, { at, entities });
+    if (this.listings.size > this.capacity) this.listings.delete(this.listings.keys().next().value as string);
+  }
+
+  /** The listing read at or after `since`, used once; null when there is none. */
+  take(machineId: string, since: number): StoredEntity[] | null {
+    const listing = this.listings.get(machineId);
+    this.listings.delete(machineId);
+    return listing !== undefined && listing.at >= since ? listing.entities : null;
+  }
+}
 
 function isUsableKey(value: string): boolean {
   try {

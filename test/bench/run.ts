@@ -10,10 +10,13 @@ const BENCHMARKS: Record<string, () => Promise<Bench>> = {
   policy: () => import('./policy'),
   quota: () => import('./quota'),
   reconcile: () => import('./reconcile'),
-  // The burst scenarios, the sustained-arrival ones, then (unless a run picks one) a crash mid-storm.
+  // Burst then sustained arrival (or the one `--arrival` names), then, unless a run picks sizes or an
+  // arrival, a crash mid-storm.
   storm: async () => ({
     run: async (args) => {
-      await (await import('./storm')).run(args);
+      const { arrivals } = (await import('./options')).stormOptions(args);
+      if (arrivals.includes('burst')) await (await import('./storm')).run(args);
+      if (arrivals.includes('sustained')) await (await import('./storm-sustained')).run(args);
       if (!args.includes('--arrival') && !args.includes('--devices'))
         await (await import('./storm-restart')).run(args);
     },

@@ -25,10 +25,9 @@ import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { type Arrival, DEFAULT_SPEEDUP, stormOptions } from './options';
-import { describeLoad, type ProcessLoad, startLoadMeter } from './process-load';
+import { DEFAULT_SPEEDUP, stormOptions } from './options';
+import { describeLoad, startLoadMeter } from './process-load';
 import { quotaOptimalSpanMs } from './quota-optimum';
-import { sustainedScenario } from './storm-sustained';
 
 export const ALERTS_PER_DEVICE = 10;
 
@@ -104,9 +103,6 @@ export interface StormFigures {
   ratio: number;
   requests: number;
   devicesIsolated: number;
-  /** Process CPU (ms) from the first alert received to the last, over the alerts: intake with the worker running beside it. */
-  intakeCpuMsPerAlert: number;
-  load: ProcessLoad;
 }
 
 export async function scenario(
@@ -215,8 +211,6 @@ export async function scenario(
       ratio: makespan / optimum,
       requests: queued.length,
       devicesIsolated: isolatedDevices,
-      intakeCpuMsPerAlert,
-      load,
     };
   } finally {
     clearInterval(sampler);
@@ -225,16 +219,11 @@ export async function scenario(
   }
 }
 
-/** Burst then sustained arrival at each size, and (unless sizes are given) a burst with faults injected. */
+/** The burst scenario at each size, and (unless sizes are given) a burst with faults injected. */
 export async function run(args: string[] = []): Promise<void> {
-  const { speedup, devices, arrivals } = stormOptions(args);
-  const sized = args.includes('--devices');
-  const scenarios: Record<Arrival, (count: number) => Promise<unknown>> = {
-    burst: (count) => scenario('clean API', count, undefined, undefined, speedup),
-    sustained: (count) => sustainedScenario(count, speedup),
-  };
-  for (const arrival of arrivals) for (const count of devices) await scenarios[arrival](count);
-  if (sized || !arrivals.includes('burst')) return;
+  const { speedup, devices } = stormOptions(args);
+  for (const count of devices) await scenario('clean API', count, undefined, undefined, speedup);
+  if (args.includes('--devices')) return;
   await scenario(
     'fault injection',
     2_000,

@@ -95,6 +95,14 @@ describe('Table transactions of one isolation', () => {
     expect(await sibling.actions.forRequest('req-1')).toMatchObject({ actionId: actionId(1), open: true });
   });
 
+  it("prunes from the machine's listing read before the POST instead of querying again", async () => {
+    const { store, prefix } = await stores();
+    await store.actions.forMachine(machine(11));
+    await store.actions.record(ledgerEntry(11));
+    // The listing (GET) and the two inserts: the write's prune query is saved.
+    expect(on(prefix, 'Actions')).toEqual({ GET: 1, POST: 2 });
+  });
+
   it("writes the action's next status on the copy it recorded, without reading it", async () => {
     const { store, sibling, prefix } = await stores();
     await store.actions.record(ledgerEntry(2));

@@ -1,9 +1,9 @@
 /**
  * A loopback HTTP proxy in front of Azurite's Table service that counts what Azure would bill: every
  * request is one transaction, except a batch (entity group transaction, `POST …/$batch`), which is
- * counted once per operation it carries, the higher of the two readings of Azure's billing and the
- * one this project budgets with (docs/records.md, "What the store costs"). Counts are kept by table
- * and verb (`Actions GET`, `Open PUT`, …), so a test or a bench can say which calls a change saved.
+ * counted once per operation it carries, the higher reading of Azure's billing (docs/architecture.md
+ * §6, "What the store costs"). Counts are kept by table and verb (`Actions GET`, `Open PUT`, …), so a
+ * test or a bench can say which calls a change saved.
  */
 import { createServer, request as forward, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
