@@ -406,6 +406,9 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'attempt or deferrals missing' };
   if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
     return { problem: 'rateLimited is not a number' };
+  // Skips the ledger read: only the exact mark the worker writes counts, never a truthy look-alike.
+  if (fields.unreserved !== undefined && fields.unreserved !== true)
+    return { problem: 'unreserved is not true' };
   if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')
     return { problem: 'claimKey is not a string' };
   if (
