@@ -151,6 +151,7 @@ export class Dispatcher implements DecisionSink {
     );
     this.worker = new IsolationWorker({
       ...common,
+      breakerState: () => this.workerBreakerState(),
       identity: deps.identity ?? NO_IDENTITY,
       approvals: deps.approvals ?? NO_APPROVAL_GATE,
       resolver,
@@ -168,6 +169,18 @@ export class Dispatcher implements DecisionSink {
    */
   async breakerState(): Promise<BreakerState> {
     return this.breakerView();
+  }
+
+  /**
+   * The worker's view, one store read a second instead of one per request: a closed view may be a
+   * second old, since the reserve before each POST is the gate; an open one is read again, so a
+   * request right after an operator's reset is not escalated on a stale view.
+   */
+  private async workerBreakerState(): Promise<BreakerState> {
+    const view = await this.breakerView();
+    if (!view.open) return view;
+    const { open, reason } = await this.deps.store.breaker.status(breakerLimits(this.deps.policy));
+    return { open, reason };
   }
 
   /** A fresh view: the next call reads the store. */

@@ -96,6 +96,12 @@ interface RequestFields {
   dedupeKey: string;
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
+  /**
+   * Set on a copy deferred before it reserved any MDE budget, by a delivery that found no open ledger
+   * entry of its own: it has posted nothing since, so its next delivery does not read the ledger again
+   * (steps/worker.ts). Dropped once a delivery reserves. Absent: the ledger is read.
+   */
+  unreserved?: true;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
   storeOutage?: StoreOutage;
   /** Times the isolation was posted again after it ended TimeOut (steps/offline-timeout.ts); absent: none. */
@@ -435,6 +441,9 @@ export function decodeRequest(body: unknown): DecodedRequest {
     return { problem: 'tenantId is not a tenant id (GUID)' };
   if (fields.rateLimited !== undefined && typeof fields.rateLimited !== 'number')
     return { problem: 'rateLimited is not a number' };
+  // Skips the ledger read: only the exact mark the worker writes counts, never a truthy look-alike.
+  if (fields.unreserved !== undefined && fields.unreserved !== true)
+    return { problem: 'unreserved is not true' };
   if (fields.claimKey !== undefined && typeof fields.claimKey !== 'string')
     return { problem: 'claimKey is not a string' };
   if (

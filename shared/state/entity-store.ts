@@ -107,6 +107,17 @@ const OPEN_KEY_MAX = 200;
  * names), so tens of MB at most.
  */
 const OPEN_CACHE_ROWS = 4_096;
+/**
+ * Register records and ledger entries kept in memory per process: a request writes its device's
+ * record and its action's entry a few times over its life, each a conditional write on the copy this
+ * process last wrote. A few KB each (a record's bounded history), so a few MB at most.
+ */
+const RECORD_CACHE_ROWS = 1_024;
+/**
+ * How long a machine's ledger listing (`forMachine`, read before each POST) stands in for the query
+ * that prunes it at the write that follows: seconds later, in the same request.
+ */
+const LISTING_REUSE_MS = 60_000;
 /** Not a machine id (those are 40 hex), so it never mixes with a machine's entries. */
 const REQUEST_INDEX_PARTITION = 'request';
 /** An ISO 8601 time is 24 characters; anything longer is not one. */
@@ -160,7 +171,10 @@ export class EntityStateStore implements StateStore {
    * Read-modify-write under the entity's ETag. With `cache`, the first try starts from the copy this
    * process last read or wrote, if it holds one, and saves the read: the conditional write proves the
    * copy current, or fails and the step runs again on what a read finds. An answer from a cached copy
-   * that writes nothing proves nothing, so it is decided again on a read.
+   * that writes nothing proves nothing, so it is decided again on a read. `guess: 'new'` starts from
+   * no entity when no copy is held, for rows that are almost always new: the first try is a
+   * conditional insert, one transaction where a read and an insert are two, and a conflict (the row
+   * exists) reads and tries again.
    */
   private async mutate<T>(
     table: EntityTable,
@@ -168,9 +182,11 @@ export class EntityStateStore implements StateStore {
     rowKey: string,
     step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
+    guess?: 'new',
   ): Promise<T> {
     const cacheKey = `${partitionKey}\u0000${rowKey}`;
-    let copy = cache?.get(cacheKey);
+    const held = cache?.get(cacheKey);
+    let copy = held === undefined && guess === 'new' ? null : held;
     for (let attempt = 1; ; ) {
       const cached = copy !== undefined;
       const current = cached ? copy : await table.get(partitionKey, rowKey);
@@ -207,6 +223,7 @@ export class EntityStateStore implements StateStore {
 
   private createRegister(): IsolationRegister {
     const table = this.tables.register;
+    const cache = new EntityCache(RECORD_CACHE_ROWS);
     return {
       get: async (machineId) => {
         const entity = await table.get(REGISTER_PARTITION, machineKey(machineId));
@@ -214,14 +231,20 @@ export class EntityStateStore implements StateStore {
       },
       record: async (change, options = {}) => {
         const key = machineKey(change.machineId);
-        return this.mutate<RegisterWrite>(table, REGISTER_PARTITION, key, (current) => {
-          const previous = current ? recordFrom(current) : null;
-          const otherRequest = options.sameRequest === true && previous?.requestId !== change.requestId;
-          if (otherRequest || (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null)))
-            return { next: null, result: { applied: false, record: previous } };
-          const record = applyChange(previous, change, this.now(), this.options);
-          return { next: recordEntity(record), result: { applied: true, record } };
-        });
+        return this.mutate<RegisterWrite>(
+          table,
+          REGISTER_PARTITION,
+          key,
+          (current) => {
+            const previous = current ? recordFrom(current) : null;
+            const otherRequest = options.sameRequest === true && previous?.requestId !== change.requestId;
+            if (otherRequest || (options.onlyFrom && !options.onlyFrom.includes(previous?.state ?? null)))
+              return { next: null, result: { applied: false, record: previous } };
+            const record = applyChange(previous, change, this.now(), this.options);
+            return { next: recordEntity(record), result: { applied: true, record } };
+          },
+          cache,
+        );
       },
       list: async (query = {}) => {
         const entities = await table.query({
@@ -361,15 +384,24 @@ export class EntityStateStore implements StateStore {
   private createBreaker(): BreakerStore {
     const table = this.tables.breaker;
     const { reservationTtlMs } = this.options;
+    // Each group's write starts from the document this process last wrote: one conditional write,
+    // unless another process wrote since.
+    const cache = new EntityCache(1);
     const writes = new GroupCommit<BreakerDocument>((steps) =>
-      this.mutate(table, BREAKER_KEY.partition, BREAKER_KEY.row, (current) => {
-        const { doc, results } = steps(breakerFrom(current), this.now());
-        const next = breakerEntity(doc);
-        // A refusal that changes nothing writes nothing: a storm of refused requests does not
-        // contend for the one breaker entity.
-        const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
-        return { next: same ? null : next, result: results };
-      }),
+      this.mutate(
+        table,
+        BREAKER_KEY.partition,
+        BREAKER_KEY.row,
+        (current) => {
+          const { doc, results } = steps(breakerFrom(current), this.now());
+          const next = breakerEntity(doc);
+          // A refusal that changes nothing writes nothing: a storm of refused requests does not
+          // contend for the one breaker entity.
+          const same = next.doc === current?.doc && next.counted === (current?.counted ?? '[]');
+          return { next: same ? null : next, result: results };
+        },
+        cache,
+      ),
     );
     const update = <T>(step: BreakerStep<T>) => writes.apply(step);
     return {
@@ -408,45 +440,75 @@ export class EntityStateStore implements StateStore {
 
   private createActionLedger(): ActionLedger {
     const table = this.tables.actions;
+    // Entries only: an index row is written once per action and never updated from here.
+    const cache = new EntityCache(RECORD_CACHE_ROWS);
+    const listings = new RecentListings(RECORD_CACHE_ROWS);
     return {
       record: async (entry) => {
         const machineId = machineKey(entry.machineId);
         assertSafeKey(entry.actionId, 'action id');
         assertSafeKey(entry.requestId, 'request id');
         assertStatus(entry.status);
-        await this.mutate(table, machineId, entry.actionId, (current) => ({
-          next: ledgerEntity({
-            ...entry,
-            machineId,
-            adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+        // Both rows are new for a new action: each is one conditional insert, and only an action
+        // recorded again (a status, an adoption) reads what is there.
+        await this.mutate(
+          table,
+          machineId,
+          entry.actionId,
+          (current) => ({
+            next: ledgerEntity({
+              ...entry,
+              machineId,
+              adopted: adoptedAgain(current === null ? undefined : current.adopted === true, entry.adopted),
+            }),
+            result: undefined,
           }),
-          result: undefined,
-        }));
+          cache,
+          'new',
+        );
         // After the entry: an index without its entry would point at nothing.
-        await this.mutate(table, REQUEST_INDEX_PARTITION, entry.requestId, () => ({
-          next: { machineId, actionId: entry.actionId },
-          result: undefined,
-        }));
-        await this.pruneLedger(machineId);
+        await this.mutate(
+          table,
+          REQUEST_INDEX_PARTITION,
+          entry.requestId,
+          () => ({ next: { machineId, actionId: entry.actionId }, result: undefined }),
+          undefined,
+          'new',
+        );
+        await this.pruneLedger(machineId, listings.take(machineId, this.now() - LISTING_REUSE_MS));
       },
       setStatus: async (machineId, actionId, status) => {
         assertSafeKey(actionId, 'action id');
         assertStatus(status);
-        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
-          // Once closed (terminal or abandoned) an entry stays closed: a late status opens nothing.
-          next: current && { ...current, status, open: current.open === true && !isTerminal(status) },
-          result: undefined,
-        }));
+        return this.mutate(
+          table,
+          machineKey(machineId),
+          actionId,
+          (current) => ({
+            // Once closed (terminal or abandoned) an entry stays closed: a late status opens nothing.
+            next: current && { ...current, status, open: current.open === true && !isTerminal(status) },
+            result: undefined,
+          }),
+          cache,
+        );
       },
       abandon: async (machineId, actionId) => {
         assertSafeKey(actionId, 'action id');
-        return this.mutate(table, machineKey(machineId), actionId, (current) => ({
-          next: current && current.open === true ? { ...current, open: false } : null,
-          result: undefined,
-        }));
+        return this.mutate(
+          table,
+          machineKey(machineId),
+          actionId,
+          (current) => ({
+            next: current && current.open === true ? { ...current, open: false } : null,
+            result: undefined,
+          }),
+          cache,
+        );
       },
       forMachine: async (machineId) => {
         const entities = await table.query({ partitionKey: machineKey(machineId), limit: LIST_MAX });
+        // A complete listing only: one cut at LIST_MAX may leave out what a prune must find.
+        if (entities.length < LIST_MAX) listings.put(machineKey(machineId), this.now(), entities);
         return entities.map((e) => ledgerFrom(e.partitionKey, e.rowKey, e.properties)).sort(newestFirst);
       },
       forRequest: async (requestId) => {
@@ -474,15 +536,18 @@ export class EntityStateStore implements StateStore {
    * Deletes the machine's closed entries recorded longer ago than the register keeps history, and
    * the request index rows that point at them. Each delete is conditional: an entry written since
    * stays. Housekeeping after the write that asked for it: with the store unavailable, the entries
-   * wait for the machine's next write.
+   * wait for the machine's next write. `listed`, the machine's entries as this process listed them a
+   * moment ago, saves the query: an entry it lacks was written since, too new to prune, and one that
+   * changed since is kept by the conditional delete.
    */
-  private async pruneLedger(machineId: string): Promise<void> {
+  private async pruneLedger(machineId: string, listed: StoredEntity[] | null): Promise<void> {
     const table = this.tables.actions;
     const oldest = this.now() - Math.max(this.options.historyRetentionMs, LEDGER_PROOF_MS);
     try {
-      const ended = (
-        await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX })
-      ).filter((e) => Date.parse(String(e.properties.recordedAt)) < oldest);
+      const closed =
+        listed?.filter((e) => e.properties.open === false) ??
+        (await table.query({ partitionKey: machineId, equals: { open: false }, limit: LIST_MAX }));
+      const ended = closed.filter((e) => Date.parse(String(e.properties.recordedAt)) < oldest);
       for (const entity of ended) {
         await deleteIfUnchanged(table, entity);
         const index = await table.get(REQUEST_INDEX_PARTITION, String(entity.properties.requestId));
@@ -633,6 +698,26 @@ async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Prom
 }
 
 type Step<T> = { next: Entity | null; result: T };
+
+/** Each machine's latest ledger listing and when it was read, for one prune; the oldest go first. */
+class RecentListings {
+  private readonly listings = new Map<string, { at: number; entities: StoredEntity[] }>();
+
+  constructor(private readonly capacity: number) {}
+
+  put(machineId: string, at: number, entities: StoredEntity[]): void {
+    this.listings.delete(machineId);
+    this.listings.set(machineId, { at, entities });
+    if (this.listings.size > this.capacity) this.listings.delete(this.listings.keys().next().value as string);
+  }
+
+  /** The listing read at or after `since`, used once; null when there is none. */
+  take(machineId: string, since: number): StoredEntity[] | null {
+    const listing = this.listings.get(machineId);
+    this.listings.delete(machineId);
+    return listing !== undefined && listing.at >= since ? listing.entities : null;
+  }
+}
 
 function isUsableKey(value: string): boolean {
   try {

@@ -18,14 +18,15 @@ import { InMemoryStateStore } from '../../shared/state/memory';
 import type { StateStore } from '../../shared/state/store';
 import { seededRandom } from '../../simulator/random';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { rateLimitsAt, SPEEDUP } from './storm';
+import { stormOptions } from './options';
+import { describeLoad, startLoadMeter } from './process-load';
+import { rateLimitsAt } from './storm';
 
-const RATE_LIMITS = rateLimitsAt(SPEEDUP);
 const TRIALS = 5;
 /** Lookups in flight at once in each process, like a busy worker. */
 const CALLERS = 16;
 /** How long the second process runs: past the minute window, where a lost call could still count. */
-const SECOND_RUN_MS = 1.5 * parseRateLimits(RATE_LIMITS)[0].windowMs;
+const secondRunMs = (rateLimits: string) => 1.5 * parseRateLimits(rateLimits)[0].windowMs;
 
 /** The shared store, which the first process no longer writes once it has crashed. */
 function crashable(store: StateStore): { store: StateStore; crash(): void } {
@@ -65,7 +66,8 @@ interface Trial {
   learned: number;
 }
 
-async function trial(crashAfter: number): Promise<Trial> {
+async function trial(crashAfter: number, speedup: number): Promise<Trial> {
+  const RATE_LIMITS = rateLimitsAt(speedup);
   const sim = await startSimulatorWithIdentity({ rateLimits: RATE_LIMITS });
   const machineId = sim.machines()[0].id;
   const shared = new InMemoryStateStore();
@@ -75,7 +77,7 @@ async function trial(crashAfter: number): Promise<Trial> {
       env,
       mode: 'inline',
       store,
-      timing: compressTiming(1 / SPEEDUP),
+      timing: compressTiming(1 / speedup),
       reporter: { outcome: () => undefined, note: () => undefined },
     });
   const machinesCalls = () => sim.calls().filter((c) => c.api === 'machines');
@@ -105,7 +107,7 @@ async function trial(crashAfter: number): Promise<Trial> {
     const b = open(shared);
     const learned: number[] = [];
     b.throttle.subscribe({ learned: (_api, ceiling) => learned.push(ceiling.learned) });
-    const stopAt = Date.now() + SECOND_RUN_MS;
+    const stopAt = Date.now() + secondRunMs(RATE_LIMITS);
     await Promise.all(Array.from({ length: CALLERS }, () => lookUpUntil(b, machineId, stopAt)));
     const rateLimited = machinesCalls()
       .slice(byFirst)
@@ -129,14 +131,16 @@ async function lookUpUntil(runtime: Runtime, machineId: string, stopAt: number) 
   }
 }
 
-export async function run(): Promise<void> {
+export async function run(args: string[] = []): Promise<void> {
+  const { speedup } = stormOptions(args);
   const random = seededRandom(7);
+  const meter = startLoadMeter();
   process.stdout.write(
-    `storm-restart: a crash mid-storm, then the next process on the same quota (${RATE_LIMITS}, ${SPEEDUP}× real time), ${TRIALS} trials\n`,
+    `storm-restart: a crash mid-storm, then the next process on the same quota (${rateLimitsAt(speedup)}, ${speedup}× real time), ${TRIALS} trials\n`,
   );
   const trials: Trial[] = [];
   for (let i = 0; i < TRIALS; i += 1) {
-    const t = await trial(random.int(50, 400));
+    const t = await trial(random.int(50, 400), speedup);
     trials.push(t);
     process.stdout.write(
       `  crash after ${t.crashAfter} calls: calls the budget missed ${t.missed}; 429s drawn ${t.rateLimited}; ceilings learned ${t.learned}\n`,
@@ -144,6 +148,6 @@ export async function run(): Promise<void> {
   }
   const most = (key: keyof Trial) => Math.max(...trials.map((t) => t[key]));
   process.stdout.write(
-    `  at most: calls missed ${most('missed')}, 429s ${most('rateLimited')} (0: the budget counts every call once it is granted)\n\n`,
+    `  at most: calls missed ${most('missed')}, 429s ${most('rateLimited')} (0: the budget counts every call once it is granted)\n  ${describeLoad(meter.stop())}\n\n`,
   );
 }

@@ -15,9 +15,10 @@ import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime } from '../../shared/runtime';
 import { startSimulatorWithIdentity } from '../support/simulator';
-import { ALERTS_PER_DEVICE, POLICY, rateLimitsAt, SPEEDUP, stormAlerts } from './storm';
+import { DEFAULT_SPEEDUP, stormOptions } from './options';
+import { describeLoad, startLoadMeter } from './process-load';
+import { ALERTS_PER_DEVICE, POLICY, rateLimitsAt, stormAlerts } from './storm';
 
-const RATE_LIMITS = rateLimitsAt(SPEEDUP);
 /** Alerts per intake call. */
 const BATCH = 50;
 /** The alerts come over this share of the quota-optimal makespan: faster than the quota allows. */
@@ -38,7 +39,8 @@ function percentile(values: number[], p: number): number {
  * Alerts arriving over time while earlier actions are still followed: whether tracking and the
  * pre-POST checks leave the isolate quota usable, and what they cost in machineactions calls.
  */
-export async function sustainedScenario(devicesCount: number): Promise<void> {
+export async function sustainedScenario(devicesCount: number, speedup = DEFAULT_SPEEDUP): Promise<void> {
+  const RATE_LIMITS = rateLimitsAt(speedup);
   const alertsCount = ALERTS_PER_DEVICE * devicesCount;
   const headroom = process.env.MDE_RATE_HEADROOM;
   const sim = await startSimulatorWithIdentity({
@@ -56,7 +58,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
       MDE_REQUEST_TIMEOUT_MS: '3000',
     },
     policy,
-    timing: compressTiming(2 / SPEEDUP),
+    timing: compressTiming(2 / speedup),
     concurrency: 32,
     maxConcurrentCalls: 16,
     reporter: { outcome: (record) => outcomes.push(record), note: () => undefined },
@@ -65,6 +67,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
     const { alerts } = stormAlerts(sim, alertsCount);
     const optimum = quotaOptimalSpanMs(devicesCount, parseRateLimits(RATE_LIMITS));
     const arrivalMs = ARRIVAL_SHARE * optimum;
+    const meter = startLoadMeter();
     const started = Date.now();
     for (let i = 0; i < alerts.length; i += BATCH) {
       const due = started + (i / alerts.length) * arrivalMs;
@@ -74,6 +77,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
     }
     await runtime.inline?.idle();
     const totalMs = Date.now() - started;
+    const load = meter.stop();
 
     const calls = sim.calls();
     const postTimes = calls
@@ -92,13 +96,14 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
       .filter((o) => o.timings.receivedToPostedMs !== null && !o.adopted)
       .map((o) => o.timings.receivedToPostedMs as number);
     const lines = [
-      `storm (sustained arrival): ${alertsCount} alerts over ${seconds(arrivalMs)}, ${devicesCount} devices, actions ${seconds(SUSTAINED_LIFECYCLE.pendingMs)} Pending + ${seconds(SUSTAINED_LIFECYCLE.inProgressMs)} InProgress, headroom ${runtime.config.rateHeadroom}`,
+      `storm (sustained arrival): ${alertsCount} alerts over ${seconds(arrivalMs)}, ${devicesCount} devices, quota ${RATE_LIMITS} (${speedup}× real time), actions ${seconds(SUSTAINED_LIFECYCLE.pendingMs)} Pending + ${seconds(SUSTAINED_LIFECYCLE.inProgressMs)} InProgress, headroom ${runtime.config.rateHeadroom}`,
       `  isolate actions in MDE ${isolateActions.length} on ${devicesWithAction} devices; devices isolated at the end ${isolated}; duplicate POSTs ${isolateActions.length - devicesWithAction}`,
       `  makespan of isolate POSTs ${seconds(makespan)}; quota-optimal ${seconds(optimum)}; ratio ${(makespan / optimum).toFixed(3)}`,
       `  machineactions calls ${machineactions.length} (pre-POST checks ${checks}, tracking lists ${machineactions.length - gets - checks}, gets by id ${gets}; 429s ${byStatus(429)}); per isolated device ${(machineactions.length / Math.max(1, isolated)).toFixed(3)}`,
       `  machines calls per isolated device ${(calls.filter((c) => c.api === 'machines').length / Math.max(1, isolated)).toFixed(3)}`,
       `  alert→isolate POST p50 ${seconds(percentile(waits, 50))}, p99 ${seconds(percentile(waits, 99))}; 429s received (all APIs) ${calls.filter((c) => c.status === 429).length}`,
       `  everything ended after ${seconds(totalMs)}; dead letters ${runtime.inline?.deadLetters.length ?? 0}`,
+      `  ${describeLoad(load)}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n\n`);
   } finally {
@@ -108,6 +113,7 @@ export async function sustainedScenario(devicesCount: number): Promise<void> {
 }
 
 /** The sustained-arrival scenario at every size. */
-export async function run(): Promise<void> {
-  for (const devices of [1_500, 2_000, 3_000]) await sustainedScenario(devices);
+export async function run(args: string[] = []): Promise<void> {
+  const { speedup, devices } = stormOptions(args);
+  for (const count of devices) await sustainedScenario(count, speedup);
 }

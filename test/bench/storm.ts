@@ -10,7 +10,9 @@
  * makespan of the isolate POSTs over the quota-optimal makespan (see shared/dispatch/quota/optimum.ts: the full
  * quota, no headroom; target ≤ 1.10, and a headroom h may add at most its fraction, ÷ (1 − h)),
  * mean time from alert to isolate POST for high and low severity, retries, dead letters, peak memory.
- * The simulator runs in the same process, so memory and CPU include it.
+ * The simulator runs in the same process, so memory and CPU include it. Each scenario prints the
+ * process's CPU share and event-loop delay beside its figures, and says when the run was CPU-bound
+ * (process-load.ts). Parameters (options.ts): `--speedup` (default 25), `--devices`, `--arrival`.
  */
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { parseRateLimits } from '../../shared/config';
@@ -24,14 +26,10 @@ import type { FaultOptions, RunningSimulator } from '../../simulator';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { DEFAULT_SPEEDUP, stormOptions } from './options';
+import { describeLoad, startLoadMeter } from './process-load';
 
 export const ALERTS_PER_DEVICE = 10;
-/**
- * How many times faster than real time a scenario runs by default: the documented 100/min and
- * 1,500/h become 100/600ms and 1,500/36s (the hour window binds at 2,000 devices), and the app's
- * timing and the simulated actions' lifetimes shrink alike.
- */
-export const SPEEDUP = 100;
 
 /** The documented quotas, `speedup` times faster. */
 export function rateLimitsAt(speedup: number): string {
@@ -104,6 +102,7 @@ export interface StormFigures {
   makespanMs: number;
   ratio: number;
   requests: number;
+  devicesIsolated: number;
 }
 
 export async function scenario(
@@ -111,7 +110,7 @@ export async function scenario(
   devicesCount: number,
   faults: FaultOptions | undefined,
   store?: StateStore,
-  speedup = SPEEDUP,
+  speedup = DEFAULT_SPEEDUP,
 ): Promise<StormFigures> {
   const alertsCount = ALERTS_PER_DEVICE * devicesCount;
   const rateLimits = rateLimitsAt(speedup);
@@ -153,6 +152,8 @@ export async function scenario(
   try {
     const { devices, alerts } = stormAlerts(sim, alertsCount);
     const queued: string[] = [];
+    const meter = startLoadMeter();
+    const intakeCpu = process.cpuUsage();
     const started = Date.now();
     for (let i = 0; i < alerts.length; i += BATCH) {
       const result = await runtime.receiveAlerts(alerts.slice(i, i + BATCH));
@@ -163,8 +164,11 @@ export async function scenario(
       await yieldToIo();
     }
     const intakeMs = Date.now() - started;
+    const intakeCpuUsed = process.cpuUsage(intakeCpu);
+    const intakeCpuMsPerAlert = (intakeCpuUsed.user + intakeCpuUsed.system) / 1_000 / alertsCount;
     await runtime.inline?.idle();
     const totalMs = Date.now() - started;
+    const load = meter.stop();
 
     const calls = sim.calls();
     const isolatePosts = calls.filter((c) => c.api === 'isolate' && c.method === 'POST' && c.status === 201);
@@ -196,13 +200,19 @@ export async function scenario(
       `  per isolated device: machines calls ${(calls.filter((c) => c.api === 'machines').length / Math.max(1, isolatedDevices)).toFixed(3)}, machineactions calls ${(calls.filter((c) => c.api === 'machineactions').length / Math.max(1, isolatedDevices)).toFixed(3)}`,
       `  makespan of isolate POSTs ${seconds(makespan)}; quota-optimal ${seconds(optimum)}; ratio ${(makespan / optimum).toFixed(3)}`,
       `  mean alert→isolate POST: high ${seconds(ttiBy('high'))}, medium ${seconds(ttiBy('medium'))}, low ${seconds(ttiBy('low'))}`,
-      `  intake of all alerts ${seconds(intakeMs)}; everything ended after ${seconds(totalMs)}`,
+      `  intake of all alerts ${seconds(intakeMs)} (process CPU ${intakeCpuMsPerAlert.toFixed(2)} ms per alert, the worker's beside it included); everything ended after ${seconds(totalMs)}`,
       `  retries ${notes['isolation-retry'] ?? 0}; deferrals ${notes['isolation-deferred'] ?? 0}; tracking polls rescheduled ${notes['isolation-tracking'] ?? 0}; dead letters ${runtime.inline?.deadLetters.length ?? 0}`,
       `  injected failures seen: ${calls.filter((c) => c.status === null || (c.status ?? 0) >= 500).length}; every queued request ended exactly once: ${endedOnce}`,
+      `  ${describeLoad(load)}`,
       `  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (sampled), maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (process, includes the simulator)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n\n`);
-    return { makespanMs: makespan, ratio: makespan / optimum, requests: queued.length };
+    return {
+      makespanMs: makespan,
+      ratio: makespan / optimum,
+      requests: queued.length,
+      devicesIsolated: isolatedDevices,
+    };
   } finally {
     clearInterval(sampler);
     await runtime.close();
@@ -210,13 +220,16 @@ export async function scenario(
   }
 }
 
-export async function run(): Promise<void> {
-  for (const devices of [1_500, 2_000, 3_000]) await scenario('clean API', devices, undefined);
-  await scenario('fault injection', 2_000, {
-    seed: 9,
-    serverErrorRate: 0.03,
-    latencyMs: 3,
-    dropRate: 0.01,
-    dropAfterExecuteRate: 0.02,
-  });
+/** The burst scenario at each size, and (unless sizes are given) a burst with faults injected. */
+export async function run(args: string[] = []): Promise<void> {
+  const { speedup, devices } = stormOptions(args);
+  for (const count of devices) await scenario('clean API', count, undefined, undefined, speedup);
+  if (args.includes('--devices')) return;
+  await scenario(
+    'fault injection',
+    2_000,
+    { seed: 9, serverErrorRate: 0.03, latencyMs: 3, dropRate: 0.01, dropAfterExecuteRate: 0.02 },
+    undefined,
+    speedup,
+  );
 }

@@ -183,6 +183,9 @@ describe('isolation requests', () => {
     // A request that does not say whether it may be enforced is never guessed at.
     expect(problem({ ...request, mode: undefined })).toMatch(/mode/);
     expect(problem({ ...request, mode: 'Enforce' })).toMatch(/mode/);
+    // The mark that skips the ledger read is the worker's own `true` or nothing.
+    expect(problem({ ...request, unreserved: true })).toBeNull();
+    expect(problem({ ...request, unreserved: 'yes' })).toMatch(/unreserved/);
   });
 
   it('still decode when queued by an older version with the comment nobody read, which is dropped', () => {

@@ -756,6 +756,23 @@ export function describeStateStoreContract(
         expect(await sibling.actions.forRequest('req-8')).toBeNull();
       });
 
+      it("prunes from the machine's listing read just before the write, and keeps what changed since", async () => {
+        const { store, sibling } = await open({ historyRetentionMs: 40 * DAY });
+        await store.actions.record(entry(1, 'Succeeded', 0));
+        await store.actions.record(entry(5, 'Succeeded', 0));
+        now += 41 * DAY;
+        // The worker lists the machine's ledger before its POST, then records the action it posted.
+        await store.actions.forMachine(machine(1));
+        // Another process writes one of the listed entries meanwhile: no longer what was listed.
+        await sibling.actions.setStatus(machine(1), entry(5, 'Succeeded', 0).actionId, 'Failed');
+        await store.actions.record(entry(7, 'Pending', (41 * DAY) / MINUTE));
+        expect((await sibling.actions.forMachine(machine(1))).map((e) => e.requestId)).toEqual([
+          'req-7',
+          'req-5',
+        ]);
+        expect(await sibling.actions.forRequest('req-1')).toBeNull();
+      });
+
       it("keeps a closed entry while provenance may still read its action in MDE's history, whatever the register's retention", async () => {
         // The entry is the only proof this app posted the isolation when its identity is unknown
         // (dispatch/steps/ownership.ts); MDE lists the action for HISTORY_LOOKBACK_DAYS.

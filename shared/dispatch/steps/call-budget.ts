@@ -23,5 +23,10 @@ export function reserveCalls(
     needs[request.action === 'isolate' ? 'isolate' : 'unisolate'] = 1;
   const reservation = throttle.reserve(needs, request.priority, request.requestId);
   if (reservation instanceof Reservation) return go(reservation);
-  return deferred(request, reservation.retryAt, 'not enough MDE budget for the calls this request needs');
+  // Marked so its next delivery skips the ledger read (resume.ts): it posted nothing.
+  return deferred(
+    { ...request, unreserved: true },
+    reservation.retryAt,
+    'not enough MDE budget for the calls this request needs',
+  );
 }

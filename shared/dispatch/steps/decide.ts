@@ -4,7 +4,6 @@
  * escalated.
  */
 import { isManualRequest } from '../request';
-import { breakerLimits } from './blast-radius';
 import { go, outcome, type Step } from './ending';
 import { asOf, type Plan, type Target, type WorkerDeps, where } from './life';
 import { type ReleaseProvenance, releaseProvenance, releaseRefusal } from './provenance';
@@ -13,7 +12,15 @@ import { TIME_BOX_RULE, timeBoxOutlived } from './time-box';
 
 type DecideDeps = Pick<
   WorkerDeps,
-  'policy' | 'store' | 'clock' | 'api' | 'identity' | 'platformLiftMs' | 'incidents' | 'timing'
+  | 'policy'
+  | 'store'
+  | 'clock'
+  | 'api'
+  | 'identity'
+  | 'platformLiftMs'
+  | 'incidents'
+  | 'timing'
+  | 'breakerState'
 >;
 
 export async function decideOnMachine(deps: DecideDeps, target: Target): Promise<Step<Plan>> {
@@ -24,7 +31,7 @@ export async function decideOnMachine(deps: DecideDeps, target: Target): Promise
   const renewal =
     request.renewal && (await renewalRefusal(request, await store.register.get(machine.id), incidents));
   if (renewal) return outcome(request, { ...where(machine), ...renewal });
-  const breaker = await store.breaker.status(breakerLimits(policy));
+  const breaker = await deps.breakerState();
   const decision = policy.decideDevice(request.alert, request.device, machine, {
     now: new Date(clock.now()),
     breaker,

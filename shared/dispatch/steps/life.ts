@@ -6,7 +6,7 @@ import type { Clock } from '../../kernel/clock';
 import type { MdeApi } from '../../mde/api';
 import type { AppIdentity } from '../../mde/app-identity';
 import type { Machine } from '../../mde/types';
-import type { Decision, IsolationPolicy } from '../../policy/types';
+import type { BreakerState, Decision, IsolationPolicy } from '../../policy/types';
 import type { IncidentReader } from '../../sentinel/incidents';
 import type { StateStore } from '../../state/store';
 import type { ClaimKeeper } from '../claim-keeper';
@@ -22,6 +22,11 @@ import type { RecentActions } from './recent-actions';
 import type { DeviceResolver } from './resolve';
 
 export interface WorkerDeps {
+  /**
+   * The breaker as the device decision sees it: a recent view when closed (the reserve before the
+   * POST is the gate), read afresh when open, so a reset is never missed (dispatcher.ts).
+   */
+  breakerState(): Promise<BreakerState>;
   api: MdeApi;
   policy: IsolationPolicy;
   queue: RequestQueue;

@@ -55,7 +55,9 @@ export class IsolationWorker {
         this.deps.throttle.forget(queued.requestId);
         return await this.end(claimed);
       }
-      request = claimed.go;
+      // The mark of a copy that never reserved (resume.ts) holds only until it reserves.
+      const { unreserved: _, ...go } = claimed.go;
+      request = go;
       const absorbed = await this.deps.inForce.absorbed(request);
       if (absorbed) return await this.end(absorbed);
     } catch (error) {
