@@ -13,6 +13,7 @@ import type { Machine } from '../mde/types';
 import type { ApprovalTerms, Decision } from '../policy/types';
 import type { ApprovalRecord } from '../state/store';
 import { type ApprovalDeps, emit } from './deps';
+import type { BreakGlassEvent } from './events';
 import { describeVotes, expiryText } from './wording';
 
 /** Reasons and names are cut so a record always fits its entity. */
@@ -23,21 +24,35 @@ export class StoreApprovalGate implements ApprovalGate {
 
   async judge(request: ActionRequest, machine: Machine, decision: Decision): Promise<GateVerdict> {
     const override = isManualRequest(request) ? request.alert.manual?.overrideReason : undefined;
-    if (override !== undefined) return this.breakGlass(request, machine, override);
+    if (override !== undefined) return this.breakGlass(request, machine, decision, override);
     if (request.approval) return this.released(request, machine, decision);
     if (!decision.approval) return { kind: 'post' };
     return this.hold(request, machine, decision, decision.approval);
   }
 
-  private async breakGlass(request: ActionRequest, machine: Machine, reason: string): Promise<GateVerdict> {
+  private async breakGlass(
+    request: ActionRequest,
+    machine: Machine,
+    decision: Decision,
+    reason: string,
+  ): Promise<GateVerdict> {
     const { reporter, clock, events } = this.deps;
-    const event = {
+    const { alert } = request;
+    const event: BreakGlassEvent = {
       requestId: request.requestId,
       machineId: machine.id,
       computerDnsName: machine.computerDnsName,
       requestedBy: request.requestedBy.name,
       reason,
-      alertId: request.alert.alertId,
+      alertId: alert.alertId,
+      alert: {
+        title: truncate(alert.title, TEXT_MAX),
+        severity: alert.severity,
+        incidentId: alert.incidentId,
+        incidentArmId: alert.incidentArmId ?? null,
+      },
+      rule: decision.rule,
+      decision: truncate(decision.reason, TEXT_MAX),
       at: new Date(clock.now()).toISOString(),
     };
     reporter.note('warn', {
