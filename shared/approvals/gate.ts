@@ -14,7 +14,8 @@ import type { ApprovalTerms, Decision } from '../policy/types';
 import type { ApprovalRecord } from '../state/store';
 import { type ApprovalDeps, emit } from './deps';
 import type { BreakGlassEvent } from './events';
-import { describeVotes, expiryText } from './wording';
+import { historyNote, noteInRegister } from './register-note';
+import { describeVotes } from './wording';
 
 /** Reasons and names are cut so a record always fits its entity. */
 const TEXT_MAX = 1_000;
@@ -156,13 +157,14 @@ export class StoreApprovalGate implements ApprovalGate {
       rule: terms.askedBy,
       until: record.deadline,
     });
+    await noteInRegister(this.deps, record, request.requestId, 'held');
     await emit(this.deps, 'approval-pending', () => events.approvalPending(record));
     return {
       kind: 'end',
       outcome: 'awaiting-approval',
       rule: terms.askedBy,
       approvalId: record.id,
-      reason: `held for approval ${record.id}: ${terms.approvers === 2 ? 'two different people' : 'a person'} must approve by ${record.deadline}; ${expiryText(terms.onExpiry)}`,
+      reason: historyNote(record, 'held'),
     };
   }
 }
