@@ -114,6 +114,9 @@ param notifyChannels string = ''
 @description('At most one message per channel per interval in a storm (NOTIFY_DIGEST_INTERVAL): seconds or minutes, 1s to 60m.')
 param notifyDigestInterval string = '1m'
 
+@description('The app\'s public base URL (APP_PUBLIC_URL), where the approval page links of notification cards point: a custom domain or a gateway in front of the app. Empty: https:// and the host name App Service sets (WEBSITE_HOSTNAME).')
+param appPublicUrl string = ''
+
 @description('Object ids of the relays allowed to send alert events to the alert queue (Azure Service Bus Data Sender on that queue only).')
 param alertSenderPrincipalIds array = []
 
@@ -238,6 +241,7 @@ module functionApp 'modules/functionapp.bicep' = {
       ? ''
       : '@Microsoft.KeyVault(VaultName=${names.keyVault};SecretName=notify-channels)'
     notifyDigestInterval: notifyDigestInterval
+    appPublicUrl: appPublicUrl
   }
 }
 

@@ -41,6 +41,8 @@ export const SETTINGS = {
   /** Read by shared/notify/settings.ts: the channels hold webhook URLs and secrets. */
   notifyChannels: 'NOTIFY_CHANNELS',
   notifyDigestInterval: 'NOTIFY_DIGEST_INTERVAL',
+  /** Read by shared/notify/settings.ts: where the approval page links of the cards point. */
+  appPublicUrl: 'APP_PUBLIC_URL',
   tenants: 'MDE_TENANTS',
   tenantAppClientId: 'MDE_TENANT_APP_CLIENT_ID',
   queueSessions: 'ISOLATION_QUEUE_SESSIONS',

@@ -14,7 +14,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { type Meter, metrics } from '@opentelemetry/api';
 import type { ApprovalDeps } from './approvals/deps';
-import { type ApprovalEvents, NO_APPROVAL_EVENTS } from './approvals/events';
+import type { ApprovalEvents } from './approvals/events';
 import { expireApproval, expireOverdueApprovals } from './approvals/expiry';
 import { StoreApprovalGate } from './approvals/gate';
 import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
@@ -45,6 +45,7 @@ import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
 import { createCredential } from './mde/credential';
 import type { NotifyEvent } from './notify/events';
+import { eventOfApproval, eventOfBreakGlass } from './notify/from-approvals';
 import { eventOfExpiry } from './notify/from-records';
 import { Notifier } from './notify/notifier';
 import { type NotifySettings, readNotifySettings } from './notify/settings';
@@ -57,7 +58,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
 import { createIncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
-import { type StateStore, StoreUnavailableError } from './state/store';
+import { LIST_MAX, type StateStore, StoreUnavailableError } from './state/store';
 import { tenantDirectory } from './tenants/lookup';
 
 export type RuntimeMode = 'inline' | 'service-bus';
@@ -163,7 +164,7 @@ export interface RuntimeOptions {
   serviceBus?: ServiceBusEndpoint;
   /** The time notifications wait by: the digest interval, a retry's backoff (tests move it by hand). */
   notifyTimers?: Timers;
-  /** Where "approval pending" and "break-glass" go (notifications); nowhere by default. */
+  /** Where "approval pending" and "break-glass" go; default: the notification channels. */
   approvalEvents?: ApprovalEvents;
 }
 
@@ -324,6 +325,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const stopGauges = observeGauges(meter, {
     quota: () => throttle.usage(),
     breaker: () => store.breaker.status(breakerLimits(policy)),
+    // A page of the store at most: past LIST_MAX pending approvals the gauge stays at LIST_MAX.
+    approvalsPending: async () => (await store.approvals.list({ state: 'pending', limit: LIST_MAX })).length,
   });
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {
@@ -361,7 +364,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     queue,
     reporter,
     clock,
-    events: options.approvalEvents ?? NO_APPROVAL_EVENTS,
+    events: options.approvalEvents ?? approvalNotices(notifier, notifySettings.appUrl),
   };
   const dispatcher = new Dispatcher({
     api,
@@ -479,6 +482,14 @@ function openNotifier(
     meter: options.meter ?? metrics.getMeter('mde-isolator'),
     timers: options.notifyTimers,
   });
+}
+
+/** The approvals' events told on the channels; the approval page links start at `appUrl`. */
+function approvalNotices(notifier: Notifier, appUrl: string): ApprovalEvents {
+  return {
+    approvalPending: async (approval) => notifier.notify(eventOfApproval(approval, appUrl)),
+    breakGlass: async (event) => notifier.notify(eventOfBreakGlass(event)),
+  };
 }
 
 /** Waits bounded in time that `stopAll` ends at once (answering false), so no timer outlives a runtime. */

@@ -50,6 +50,8 @@ param manualEasyAuth string
 @description('NOTIFY_CHANNELS: empty, or a Key Vault reference to the secret holding the channels.')
 param notifyChannels string
 param notifyDigestInterval string
+@description('APP_PUBLIC_URL: empty, or the base URL the approval page links start with.')
+param appPublicUrl string
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -242,6 +244,7 @@ var appSettings = {
   MANUAL_EASY_AUTH: manualEasyAuth
   NOTIFY_CHANNELS: notifyChannels
   NOTIFY_DIGEST_INTERVAL: notifyDigestInterval
+  APP_PUBLIC_URL: appPublicUrl
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2023-12-01' = {

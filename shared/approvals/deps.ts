@@ -6,7 +6,7 @@ import type { StateStore } from '../state/store';
 import type { ApprovalEvents } from './events';
 
 export interface ApprovalDeps {
-  store: Pick<StateStore, 'approvals'>;
+  store: Pick<StateStore, 'approvals' | 'register'>;
   queue: RequestQueue;
   reporter: DispatchReporter;
   clock: Clock;

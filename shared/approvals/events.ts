@@ -13,6 +13,11 @@ export interface BreakGlassEvent {
   requestedBy: string;
   reason: string;
   alertId: string;
+  /** The alert as a card names it, beside its id. */
+  alert: { title: string; severity: string; incidentId: string | null; incidentArmId: string | null };
+  /** The decision's rule and reason (the protection the override waived). */
+  rule: string;
+  decision: string;
   at: string;
 }
 

@@ -8,6 +8,7 @@ import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
 import { type ApprovalRecord, LIST_MAX } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
 import type { ApprovalDeps } from './deps';
+import { noteInRegister } from './register-note';
 
 type Step = 'expired' | 'early' | 'unsent' | 'moved-on';
 
@@ -29,6 +30,7 @@ export async function expireApproval(deps: ApprovalDeps, deadline: ApprovalDeadl
     await deps.queue.schedule(approvalDeadlineMessage(record.id), new Date(record.deadline));
     return;
   }
+  if (step === 'expired') await noteInRegister(deps, record, record.id, 'expired');
   if (step === 'unsent' || record.onExpiry === 'isolate') {
     await sendOn(deps, record);
     return;

@@ -13,7 +13,9 @@ import type { Machine } from '../mde/types';
 import type { ApprovalTerms, Decision } from '../policy/types';
 import type { ApprovalRecord } from '../state/store';
 import { type ApprovalDeps, emit } from './deps';
-import { describeVotes, expiryText } from './wording';
+import type { BreakGlassEvent } from './events';
+import { historyNote, noteInRegister } from './register-note';
+import { describeVotes } from './wording';
 
 /** Reasons and names are cut so a record always fits its entity. */
 const TEXT_MAX = 1_000;
@@ -23,21 +25,35 @@ export class StoreApprovalGate implements ApprovalGate {
 
   async judge(request: ActionRequest, machine: Machine, decision: Decision): Promise<GateVerdict> {
     const override = isManualRequest(request) ? request.alert.manual?.overrideReason : undefined;
-    if (override !== undefined) return this.breakGlass(request, machine, override);
+    if (override !== undefined) return this.breakGlass(request, machine, decision, override);
     if (request.approval) return this.released(request, machine, decision);
     if (!decision.approval) return { kind: 'post' };
     return this.hold(request, machine, decision, decision.approval);
   }
 
-  private async breakGlass(request: ActionRequest, machine: Machine, reason: string): Promise<GateVerdict> {
+  private async breakGlass(
+    request: ActionRequest,
+    machine: Machine,
+    decision: Decision,
+    reason: string,
+  ): Promise<GateVerdict> {
     const { reporter, clock, events } = this.deps;
-    const event = {
+    const { alert } = request;
+    const event: BreakGlassEvent = {
       requestId: request.requestId,
       machineId: machine.id,
       computerDnsName: machine.computerDnsName,
       requestedBy: request.requestedBy.name,
       reason,
-      alertId: request.alert.alertId,
+      alertId: alert.alertId,
+      alert: {
+        title: truncate(alert.title, TEXT_MAX),
+        severity: alert.severity,
+        incidentId: alert.incidentId,
+        incidentArmId: alert.incidentArmId ?? null,
+      },
+      rule: decision.rule,
+      decision: truncate(decision.reason, TEXT_MAX),
       at: new Date(clock.now()).toISOString(),
     };
     reporter.note('warn', {
@@ -141,13 +157,14 @@ export class StoreApprovalGate implements ApprovalGate {
       rule: terms.askedBy,
       until: record.deadline,
     });
+    await noteInRegister(this.deps, record, request.requestId, 'held');
     await emit(this.deps, 'approval-pending', () => events.approvalPending(record));
     return {
       kind: 'end',
       outcome: 'awaiting-approval',
       rule: terms.askedBy,
       approvalId: record.id,
-      reason: `held for approval ${record.id}: ${terms.approvers === 2 ? 'two different people' : 'a person'} must approve by ${record.deadline}; ${expiryText(terms.onExpiry)}`,
+      reason: historyNote(record, 'held'),
     };
   }
 }

@@ -9,6 +9,7 @@ import { oneLine } from '../kernel/text';
 import type { ApprovalRecord, ApprovalVote } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
 import type { ApprovalDeps } from './deps';
+import { noteInRegister } from './register-note';
 import { describeVotes } from './wording';
 
 /** A reason is one line a person writes; it goes into the register and the outcome. */
@@ -96,12 +97,14 @@ function voteStep(order: VoteOrder, now: number) {
 export async function voteOnApproval(deps: ApprovalDeps, order: VoteOrder): Promise<VoteResult> {
   const result = await deps.store.approvals.update(order.approvalId, voteStep(order, deps.clock.now()));
   if (result.kind === 'approved') await sendOn(deps, result.approval);
-  if (result.kind === 'denied')
+  if (result.kind === 'denied') {
+    await noteInRegister(deps, result.approval, result.approval.id, 'denied');
     reportEnd(
       deps,
       result.approval,
       'denied',
       `approval ${result.approval.id}: ${describeVotes(result.approval.votes)}; nothing posted`,
     );
+  }
   return result;
 }

@@ -1,7 +1,7 @@
 /**
  * Gauges of what dispatch holds rather than reports (shared/dispatch/metrics.ts counts the records):
  * the quota used and free per API window, as this process's throttle sees the shared budget, and the
- * shared blast-radius breaker, read from the store once per collection. Dimensions are
+ * shared blast-radius breaker and the approvals still pending, read from the store once per collection. Dimensions are
  * low-cardinality only: the API and the window. With no MeterProvider registered nobody collects,
  * so the store is never read for them.
  */
@@ -15,12 +15,15 @@ export const GAUGES = {
   quotaFree: 'mde_isolator.quota.free',
   breakerOpen: 'mde_isolator.breaker.open',
   breakerCount: 'mde_isolator.breaker.count',
+  approvalsPending: 'mde_isolator.approvals.pending',
 } as const;
 
 export interface GaugeSources {
   quota(): QuotaUse[];
   /** The shared breaker's state; a failed read leaves the breaker gauges out of that collection. */
   breaker(): Promise<Pick<SharedBreakerStatus, 'open' | 'count'>>;
+  /** Approvals pending in the store; a failed read leaves the gauge out of that collection. */
+  approvalsPending(): Promise<number>;
 }
 
 /** Observes `sources` on every collection of `meter` until the answer is called. */
@@ -37,6 +40,9 @@ export function observeGauges(meter: Meter, sources: GaugeSources): () => void {
   const count = meter.createObservableGauge(GAUGES.breakerCount, {
     description: 'Isolations the blast-radius breaker counts in its window',
   });
+  const pending = meter.createObservableGauge(GAUGES.approvalsPending, {
+    description: 'Isolations held for approval and not yet decided or expired',
+  });
   const observe = async (result: Parameters<Parameters<Meter['addBatchObservableCallback']>[0]>[0]) => {
     for (const use of sources.quota()) {
       const dimensions = { api: use.api, window: use.window };
@@ -44,12 +50,18 @@ export function observeGauges(meter: Meter, sources: GaugeSources): () => void {
       result.observe(free, use.free, dimensions);
     }
     // A store that does not answer shows as a gap in the breaker's series, never as a closed breaker.
-    const breaker = await sources.breaker().catch(() => null);
-    if (breaker === null) return;
-    result.observe(open, breaker.open ? 1 : 0);
-    result.observe(count, breaker.count);
+    const [breaker, held] = await Promise.all([
+      sources.breaker().catch(() => null),
+      sources.approvalsPending().catch(() => null),
+    ]);
+    if (breaker !== null) {
+      result.observe(open, breaker.open ? 1 : 0);
+      result.observe(count, breaker.count);
+    }
+    // Likewise: no point rather than a zero that would say nobody waits for a decision.
+    if (held !== null) result.observe(pending, held);
   };
-  const instruments = [used, free, open, count];
+  const instruments = [used, free, open, count, pending];
   meter.addBatchObservableCallback(observe, instruments);
   return () => meter.removeBatchObservableCallback(observe, instruments);
 }

@@ -29,7 +29,15 @@ export interface NotifySettings {
   digestIntervalMs: number;
   /** The Defender portal of the cloud, where device and incident links go. */
   portalUrl: string;
+  /** The app's own public base URL, no trailing slash: where the approval page links go. */
+  appUrl: string;
 }
+
+/**
+ * Where the app answers locally: the Functions Core Tools' default port, which the development host
+ * (simulator/dev.ts) takes as well.
+ */
+export const LOCAL_APP_URL = 'http://localhost:7071';
 
 export const MAX_CHANNELS = 20;
 /** Twenty channels with long URLs fit in far less; anything longer is not a channel list. */
@@ -56,6 +64,28 @@ function urlProblem(raw: unknown): string | null {
   const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
   if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return null;
   return 'must be https:// (plain http only to a loopback address, for local tests)';
+}
+
+/** Long enough for any host name (253) with a scheme and a path prefix; anything longer is no base URL. */
+const MAX_APP_URL_CHARS = 512;
+
+/**
+ * `APP_PUBLIC_URL`, else the host name App Service sets for the app (`WEBSITE_HOSTNAME`,
+ * docs/notifications.md "Approval links"), else the local host. A base URL: a path prefix (a gateway
+ * in front of the app) is kept, a query or fragment refused.
+ */
+function readAppUrl(env: Readonly<Record<string, string | undefined>>, problems: SettingProblem[]): string {
+  const raw = env[SETTINGS.appPublicUrl]?.trim();
+  const host = env.WEBSITE_HOSTNAME?.trim();
+  if (!raw) return host ? `https://${host}` : LOCAL_APP_URL;
+  const problem =
+    raw.length > MAX_APP_URL_CHARS
+      ? `is longer than ${MAX_APP_URL_CHARS} characters`
+      : (urlProblem(raw) ??
+        (new URL(raw).search || new URL(raw).hash ? 'must not carry a query or a fragment' : null));
+  if (problem === null) return raw.replace(/\/+$/, '');
+  problems.push({ setting: SETTINGS.appPublicUrl, message: problem });
+  return LOCAL_APP_URL;
 }
 
 function readChannel(
@@ -168,6 +198,7 @@ export function readNotifySettings(
   const problems: SettingProblem[] = [];
   const channels = readChannels(env[SETTINGS.notifyChannels], problems);
   const digestIntervalMs = readInterval(env[SETTINGS.notifyDigestInterval], problems);
+  const appUrl = readAppUrl(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { channels, digestIntervalMs, portalUrl: PORTALS[cloud] };
+  return { channels, digestIntervalMs, portalUrl: PORTALS[cloud], appUrl };
 }

@@ -10,6 +10,7 @@ import { assertSafeKey } from './entities';
 import {
   adoptedAgain,
   type ExpiryCause,
+  type HistoryNote,
   ISOLATION_STATES,
   type IsolationChange,
   type IsolationRecord,
@@ -72,12 +73,38 @@ function boundAction(a: RegisterAction): RegisterAction {
   };
 }
 
-export function applyChange(
+/** The history, newest first, within its bounds of count and age. */
+function boundedHistory(history: Transition[], now: number, bounds: HistoryBounds): Transition[] {
+  const oldest = now - bounds.historyRetentionMs;
+  return history.filter((t) => Date.parse(t.at) >= oldest).slice(0, bounds.historyCap);
+}
+
+/** The record with one more history entry, in its state as it is, and nothing else changed. */
+function withNote(
   previous: IsolationRecord | null,
-  change: IsolationChange,
+  note: HistoryNote,
   now: number,
   bounds: HistoryBounds,
 ): IsolationRecord {
+  if (previous === null) throw new Error('a history note needs a record: write it with onlyFrom the states');
+  assertSafeKey(note.requestId, 'request id');
+  const entry: Transition = {
+    at: new Date(now).toISOString(),
+    state: previous.state,
+    requestId: note.requestId,
+    actionId: null,
+    reason: truncate(note.note, TEXT_MAX),
+  };
+  return { ...previous, history: boundedHistory([entry, ...previous.history], now, bounds) };
+}
+
+export function applyChange(
+  previous: IsolationRecord | null,
+  change: IsolationChange | HistoryNote,
+  now: number,
+  bounds: HistoryBounds,
+): IsolationRecord {
+  if ('note' in change) return withNote(previous, change, now, bounds);
   if (!ISOLATION_STATES.includes(change.state)) throw new Error(`unknown isolation state "${change.state}"`);
   assertSafeKey(change.requestId, 'request id');
   const at = new Date(now).toISOString();
@@ -110,10 +137,7 @@ export function applyChange(
     actionId: action?.actionId ?? null,
     reason: truncate(change.reason, TEXT_MAX),
   };
-  const oldest = now - bounds.historyRetentionMs;
-  const history = [...(step ? [transition] : []), ...(previous?.history ?? [])]
-    .filter((t) => Date.parse(t.at) >= oldest)
-    .slice(0, bounds.historyCap);
+  const history = boundedHistory([...(step ? [transition] : []), ...(previous?.history ?? [])], now, bounds);
   return {
     machineId: machineKey(change.machineId),
     computerDnsName:

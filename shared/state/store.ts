@@ -133,6 +133,19 @@ export interface IsolationChange {
   confirmedAt?: string;
 }
 
+/**
+ * An entry in a device's history that changes nothing else of its record (state, request, provenance,
+ * actions, times): what happened to a request that posted nothing, such as an approval held, denied
+ * or expired (shared/approvals/register-note.ts). Written only over a record: give `onlyFrom` the
+ * states (ISOLATION_STATES), since a device without a record has no state it could truly show.
+ */
+export interface HistoryNote {
+  machineId: string;
+  /** The request (or approval) the entry is about, which need not be the record's. */
+  requestId: string;
+  note: string;
+}
+
 export type RegisterWrite =
   | { applied: true; record: IsolationRecord }
   /**
@@ -148,7 +161,7 @@ export interface IsolationRegister {
    * them (`null` standing for "no record"): the compare-and-set that coalescing needs.
    */
   record(
-    change: IsolationChange,
+    change: IsolationChange | HistoryNote,
     options?: {
       onlyFrom?: readonly (IsolationState | null)[];
       /** Only while the record is still the change's request (a later step of it, never a new one). */

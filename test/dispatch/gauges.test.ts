@@ -70,6 +70,7 @@ describe('gauges', () => {
     const stop = observeGauges(otel.meter, {
       quota,
       breaker: async () => ({ open: true, count: 7 }),
+      approvalsPending: async () => 3,
     });
     const collected = await otel.collect();
     const value = (name: string, api: string, window: string) =>
@@ -85,6 +86,9 @@ describe('gauges', () => {
       expect(Object.keys(point.attributes).sort()).toEqual(['api', 'window']);
     expect(points(collected, GAUGES.breakerOpen).map((p) => p.value)).toEqual([1]);
     expect(points(collected, GAUGES.breakerCount).map((p) => p.value)).toEqual([7]);
+    expect(points(collected, GAUGES.approvalsPending)).toEqual([
+      expect.objectContaining({ attributes: {}, value: 3 }),
+    ]);
 
     stop();
     quota.mockClear();
@@ -92,13 +96,26 @@ describe('gauges', () => {
     expect(quota).not.toHaveBeenCalled();
   });
 
+  it('counts the approvals pending in the store, and leaves them out when only that read fails', async () => {
+    observeGauges(otel.meter, {
+      quota: () => throttle.usage(),
+      breaker: async () => ({ open: false, count: 0 }),
+      approvalsPending: () => Promise.reject(new Error('approvals table unreadable')),
+    });
+    const collected = await otel.collect();
+    expect(points(collected, GAUGES.approvalsPending)).toEqual([]);
+    expect(points(collected, GAUGES.breakerOpen).map((p) => p.value)).toEqual([0]);
+  });
+
   it('leaves the breaker out, never shown closed, when the store does not answer', async () => {
     observeGauges(otel.meter, {
       quota: () => throttle.usage(),
       breaker: () => Promise.reject(new Error('store down')),
+      approvalsPending: () => Promise.reject(new Error('store down')),
     });
     const collected = await otel.collect();
     expect(points(collected, GAUGES.breakerOpen)).toEqual([]);
+    expect(points(collected, GAUGES.approvalsPending)).toEqual([]);
     expect(points(collected, GAUGES.quotaFree).length).toBeGreaterThan(0);
   });
 

@@ -233,6 +233,82 @@ describe('approvals with expiry', () => {
     expect((await h.runtime.store.register.get(machineId))?.provenance.reason).toContain('break-glass');
   });
 
+  /** The register's record of a device this app released before: what a held request finds. */
+  const releasedBefore = async (machineId: string) => {
+    const written = await h.runtime.store.register.record({
+      machineId,
+      state: 'released',
+      requestId: `earlier-${machineId.slice(0, 8)}`,
+      reason: 'released after the earlier incident',
+      provenance: {
+        requestedBy: { kind: 'caller', name: 'dave@contoso.com' },
+        alertSource: 'manual',
+        alertId: 'earlier-alert',
+        incidentId: null,
+        incidentArmId: null,
+        policyVersion: 'integration-1',
+        mode: 'enforce',
+        reason: 'released after the earlier incident',
+      },
+    });
+    if (!written.applied) throw new Error('no record written');
+    return written.record;
+  };
+
+  it("records held, denied and expired in the device's history, its state as it was", async () => {
+    const web1 = h.machineId('web1.contoso.local');
+    const before = await releasedBefore(web1);
+    const denied = await holdFor('web1.contoso.local', 'drop-on-expiry');
+    const held = await h.runtime.store.register.get(web1);
+    expect(held).toMatchObject({
+      state: 'released',
+      requestId: before.requestId,
+      provenance: before.provenance,
+    });
+    expect(held?.history[0]).toMatchObject({
+      state: 'released',
+      actionId: null,
+      reason: expect.stringMatching(
+        new RegExp(
+          `^held for approval ${denied.approvalId} by approve-then-drop: a person must approve by .*; undecided by then, it is dropped$`,
+        ),
+      ),
+    });
+    await vote(denied.approvalId, 'deny', carol, 'the alert was a test');
+    await until(() => h.outcomes.some((o) => o.requestId === denied.approvalId), 'the denial');
+    const afterDenial = await h.runtime.store.register.get(web1);
+    expect(afterDenial?.state).toBe('released');
+    expect(afterDenial?.history[0]).toMatchObject({
+      state: 'released',
+      requestId: denied.approvalId,
+      reason: expect.stringContaining(`approval ${denied.approvalId} denied by ${carol.label} at `),
+    });
+    expect(afterDenial?.history[0].reason).toContain('(the alert was a test); nothing posted');
+
+    const mac = h.machineId('mac-design-01.contoso.local');
+    await releasedBefore(mac);
+    const expired = await holdFor('mac-design-01.contoso.local', 'escalate-on-expiry');
+    advance(31 * MINUTE);
+    await until(() => h.outcomes.some((o) => o.requestId === expired.approvalId), 'the escalation on expiry');
+    const afterExpiry = await h.runtime.store.register.get(mac);
+    expect(afterExpiry?.state).toBe('released');
+    expect(afterExpiry?.history.map((step) => step.reason).slice(0, 2)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^approval ${expired.approvalId} expired at .* undecided; approve-then-escalate escalates it on expiry: a person must decide$`,
+        ),
+      ),
+      expect.stringMatching(new RegExp(`^held for approval ${expired.approvalId} `)),
+    ]);
+
+    // A device the register never had keeps none: no state would be true of it.
+    const lnx = h.machineId('lnx-app-01.contoso.local');
+    const unrecorded = await holdFor('lnx-app-01.contoso.local', 'drop-on-expiry');
+    await vote(unrecorded.approvalId, 'deny', carol);
+    await until(() => h.outcomes.some((o) => o.requestId === unrecorded.approvalId), 'the second denial');
+    expect(await h.runtime.store.register.get(lnx)).toBeNull();
+  });
+
   it('refuses at approval time when a protection was added after the request', async () => {
     const { machineId, approvalId } = await holdFor('ws-finance-01.contoso.local', 'isolate-on-expiry');
     // The policy deployed since protects Finance devices: the worker that takes the approved request

@@ -232,6 +232,8 @@ describe('manual isolate and release, with the function key', () => {
     expect((await call(isolate, { body: { machineId, comment: 'x', override: true } })).status).toBe(400);
     expect(h.actionsOn(machineId)).toHaveLength(0);
 
+    // Watched from before the call: the register shows `isolated` before the outcome is reported.
+    const outcomes = h.runtime.watchOutcomes();
     const overridden = await call(isolate, {
       body: { machineId, comment: 'dc compromised', override: true, reason: 'golden ticket seen' },
     });
@@ -246,9 +248,10 @@ describe('manual isolate and release, with the function key', () => {
     expect(record?.provenance.reason).toMatch(
       /protections overridden by function key \(golden ticket seen\): protected by domain-controllers/,
     );
-    const requestId = overridden.body.requestId;
-    const outcome = h.outcomes.find((o) => o.requestId === requestId && o.outcome === 'succeeded');
-    expect(outcome?.alert.title).toMatch(/^Manual request \(protections overridden: golden ticket seen\)/);
+    const outcome = await outcomes.of(overridden.body.requestId);
+    outcomes.stop();
+    expect(outcome.outcome).toBe('succeeded');
+    expect(outcome.alert.title).toMatch(/^Manual request \(protections overridden: golden ticket seen\)/);
     // The breaker counts the manual isolation (it never blocks one).
     expect((await store.breaker.status({ limit: 100, windowMs: 3_600_000 })).count).toBeGreaterThanOrEqual(1);
   }, 30_000);

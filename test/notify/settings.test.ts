@@ -91,3 +91,43 @@ describe('NOTIFY_CHANNELS and NOTIFY_DIGEST_INTERVAL', () => {
     });
   });
 });
+
+describe('APP_PUBLIC_URL: where the approval page links point', () => {
+  const appUrlOf = (env: Record<string, string>) => readNotifySettings(env, 'commercial').appUrl;
+  const problemOf = (value: string): string[] => {
+    try {
+      readNotifySettings({ APP_PUBLIC_URL: value }, 'commercial');
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.problems.map((p) => `${p.setting}: ${p.message}`);
+    }
+  };
+
+  it('is the setting without its trailing slash, else the host App Service names, else the local host', () => {
+    expect(appUrlOf({ APP_PUBLIC_URL: 'https://soc.contoso.example/isolator/', WEBSITE_HOSTNAME: 'x' })).toBe(
+      'https://soc.contoso.example/isolator',
+    );
+    expect(appUrlOf({ WEBSITE_HOSTNAME: 'func-mdeiso-abc.azurewebsites.net' })).toBe(
+      'https://func-mdeiso-abc.azurewebsites.net',
+    );
+    expect(appUrlOf({})).toBe('http://localhost:7071');
+    expect(appUrlOf({ APP_PUBLIC_URL: 'http://127.0.0.1:7071' })).toBe('http://127.0.0.1:7071');
+  });
+
+  it('refuses plain http off loopback, credentials, a query and what is no URL, by name', () => {
+    expect(problemOf('http://isolator.contoso.example')).toEqual([
+      'APP_PUBLIC_URL: must be https:// (plain http only to a loopback address, for local tests)',
+    ]);
+    expect(problemOf('https://user:pw@isolator.contoso.example')).toEqual([
+      'APP_PUBLIC_URL: carries a user name or password: remove it',
+    ]);
+    expect(problemOf('https://isolator.contoso.example/?code=abc')).toEqual([
+      'APP_PUBLIC_URL: must not carry a query or a fragment',
+    ]);
+    expect(problemOf('isolator.contoso.example')).toEqual(['APP_PUBLIC_URL: is not an absolute URL']);
+    expect(problemOf(`https://${'a'.repeat(600)}.example`)).toEqual([
+      'APP_PUBLIC_URL: is longer than 512 characters',
+    ]);
+  });
+});

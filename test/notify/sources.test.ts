@@ -64,6 +64,10 @@ describe('outcome records', () => {
       // Told by its note, which carries the reason code.
       'dead-lettered': null,
       coalesced: null,
+      // Told by the approvals' own event (approval-pending), with the link to decide.
+      'awaiting-approval': null,
+      // The person who denied it is the one who would be told.
+      denied: null,
     });
     expect(kindOf('succeeded', 'release')).toBe('released');
   });

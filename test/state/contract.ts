@@ -7,6 +7,7 @@ import {
   ABSORBED_MAX,
   type AbsorbedAlert,
   type BreakerLimits,
+  ISOLATION_STATES,
   type IsolationChange,
   type OpenRequest,
   type Provenance,
@@ -256,6 +257,37 @@ export function describeStateStoreContract(
         const second = await store.register.record(isolating(1, 'req-2'), { onlyFrom: [null, 'released'] });
         expect(second).toEqual({ applied: false, record: first.record });
         expect((await store.register.get(machine(1)))?.requestId).toBe('req-1');
+      });
+
+      it('adds a history note and changes nothing else; with onlyFrom the states, never a record of its own', async () => {
+        const { store } = await open();
+        const isolated = await store.register.record(isolating(1));
+        now += MINUTE;
+        const noted = await store.register.record(
+          { machineId: machine(1), requestId: 'held-2', note: 'held for approval a-1' },
+          { onlyFrom: ISOLATION_STATES },
+        );
+        if (!(noted.applied && isolated.applied)) throw new Error('not written');
+        const { history, ...rest } = noted.record;
+        const { history: before, ...was } = isolated.record;
+        expect(rest).toEqual(was);
+        expect(history).toEqual([
+          {
+            at: new Date(now).toISOString(),
+            state: 'isolating',
+            requestId: 'held-2',
+            actionId: null,
+            reason: 'held for approval a-1',
+          },
+          ...before,
+        ]);
+        expect(await store.register.get(machine(1))).toEqual(noted.record);
+        const none = await store.register.record(
+          { machineId: machine(2), requestId: 'held-3', note: 'held for approval a-2' },
+          { onlyFrom: ISOLATION_STATES },
+        );
+        expect(none).toEqual({ applied: false, record: null });
+        expect(await store.register.get(machine(2))).toBeNull();
       });
 
       it('applies a later step only to its own request with sameRequest, never starting a new one', async () => {

@@ -1,0 +1,59 @@
+/**
+ * The events of the approvals room (shared/approvals/events.ts), which sits above this one: an approval
+ * pending, with the link to its page, and a break-glass isolation. The composition root hands these to
+ * the approvals as their `ApprovalEvents`; the shapes are the store's approval and the fields of a
+ * break-glass event this needs, so nothing here imports the room above.
+ */
+import type { ApprovalRecord } from '../state/store';
+import type { AlertSummary, NotifyEvent } from './events';
+
+/** What a break-glass event carries (approvals/events.ts `BreakGlassEvent`), as far as a card shows it. */
+export interface BreakGlassFacts {
+  requestId: string;
+  machineId: string;
+  computerDnsName: string | null;
+  requestedBy: string;
+  reason: string;
+  alertId: string;
+  alert: Omit<AlertSummary, 'alertId'>;
+  rule: string;
+  decision: string;
+  at: string;
+}
+
+/** The approval page a person opens from the card (functions/approvals.ts, `approvals/{id}/page`). */
+export function approvalPageUrl(appUrl: string, approvalId: string): string {
+  return `${appUrl}/api/approvals/${encodeURIComponent(approvalId)}/page`;
+}
+
+/** `appUrl`: the app's public base URL (settings.ts `APP_PUBLIC_URL`), without a trailing slash. */
+export function eventOfApproval(record: ApprovalRecord, appUrl: string): NotifyEvent {
+  const { alertId, title, severity, incidentId, incidentArmId } = record.alert;
+  return {
+    kind: 'approval-pending',
+    at: record.createdAt,
+    device: { name: record.computerDnsName ?? record.machineId, machineId: record.machineId },
+    alert: { alertId, title, severity, incidentId, incidentArmId },
+    rule: record.askedBy,
+    reason: record.reason,
+    // The approval's id is also the request id its isolation goes out under once approved.
+    requestId: record.id,
+    approvalId: record.id,
+    decideUrl: approvalPageUrl(appUrl, record.id),
+    deadline: record.deadline,
+    approvers: record.approvers,
+  };
+}
+
+export function eventOfBreakGlass(facts: BreakGlassFacts): NotifyEvent {
+  return {
+    kind: 'break-glass',
+    at: facts.at,
+    device: { name: facts.computerDnsName ?? facts.machineId, machineId: facts.machineId },
+    alert: { alertId: facts.alertId, ...facts.alert },
+    rule: facts.rule,
+    reason: `${facts.reason} (waived: ${facts.decision})`,
+    requestId: facts.requestId,
+    requestedBy: facts.requestedBy,
+  };
+}
