@@ -364,7 +364,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     queue,
     reporter,
     clock,
-    events: options.approvalEvents ?? approvalNotices(notifier, notifySettings.appUrl),
+    events: options.approvalEvents ?? approvalNotices(notifier, notifySettings.appUrl, config.manualEasyAuth),
   };
   const dispatcher = new Dispatcher({
     api,
@@ -485,9 +485,9 @@ function openNotifier(
 }
 
 /** The approvals' events told on the channels; the approval page links start at `appUrl`. */
-function approvalNotices(notifier: Notifier, appUrl: string): ApprovalEvents {
+function approvalNotices(notifier: Notifier, appUrl: string, signIn: boolean): ApprovalEvents {
   return {
-    approvalPending: async (approval) => notifier.notify(eventOfApproval(approval, appUrl)),
+    approvalPending: async (approval) => notifier.notify(eventOfApproval(approval, appUrl, signIn)),
     breakGlass: async (event) => notifier.notify(eventOfBreakGlass(event)),
   };
 }

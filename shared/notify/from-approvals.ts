@@ -21,13 +21,25 @@ export interface BreakGlassFacts {
   at: string;
 }
 
-/** The approval page a person opens from the card (functions/approvals.ts, `approvals/{id}/page`). */
-export function approvalPageUrl(appUrl: string, approvalId: string): string {
-  return `${appUrl}/api/approvals/${encodeURIComponent(approvalId)}/page`;
+/**
+ * The approval page a person opens from the card (functions/approvals.ts, `approvals/{id}/page`).
+ * Behind App Service authentication (`signIn`) the link goes through its sign-in endpoint, which
+ * returns to the page: the deployment answers an unsigned request 401 rather than redirecting it
+ * (API callers need the 401), so a direct link would fail for whoever is not signed in yet
+ * (docs/notifications.md "Approval links").
+ */
+export function approvalPageUrl(appUrl: string, approvalId: string, signIn: boolean): string {
+  const page = `/api/approvals/${encodeURIComponent(approvalId)}/page`;
+  if (!signIn) return `${appUrl}${page}`;
+  const path = new URL(appUrl).pathname.replace(/\/$/, '');
+  return `${appUrl}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(`${path}${page}`)}`;
 }
 
-/** `appUrl`: the app's public base URL (settings.ts `APP_PUBLIC_URL`), without a trailing slash. */
-export function eventOfApproval(record: ApprovalRecord, appUrl: string): NotifyEvent {
+/**
+ * `appUrl`: the app's public base URL (settings.ts `APP_PUBLIC_URL`), without a trailing slash;
+ * `signIn`: App Service authentication guards the page (MANUAL_EASY_AUTH).
+ */
+export function eventOfApproval(record: ApprovalRecord, appUrl: string, signIn: boolean): NotifyEvent {
   const { alertId, title, severity, incidentId, incidentArmId } = record.alert;
   return {
     kind: 'approval-pending',
@@ -39,7 +51,7 @@ export function eventOfApproval(record: ApprovalRecord, appUrl: string): NotifyE
     // The approval's id is also the request id its isolation goes out under once approved.
     requestId: record.id,
     approvalId: record.id,
-    decideUrl: approvalPageUrl(appUrl, record.id),
+    decideUrl: approvalPageUrl(appUrl, record.id, signIn),
     deadline: record.deadline,
     approvers: record.approvers,
   };
