@@ -87,6 +87,11 @@ function terminalConfirm(): CliIo['confirm'] {
 export function runFromProcess(): void {
   // The first Ctrl+C stops waiting and prints what was posted; a second one ends the process at once.
   const interrupt = new AbortController();
+  // A reader that stops early (`| head`) closes the pipe: what is left to print has nobody to read it,
+  // but the command's work (an isolation posted, tracked) goes on to its end and its exit code.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   process.on('SIGINT', () => {
     if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
     interrupt.abort();
