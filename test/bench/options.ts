@@ -20,8 +20,12 @@ const DEFAULT_DEVICES = [1_500, 2_000, 3_000];
 const ARRIVALS: readonly Arrival[] = ['burst', 'sustained'];
 const MAX_DEVICES = 20_000;
 
-export const STORM_USAGE =
-  '[--speedup N (1–1000, default 25)] [--devices N[,N…] (default 1500,2000,3000)] [--arrival burst|sustained]';
+/** A flag the bench does not take, or a value out of its range: the run stops before it starts. */
+export class UsageError extends Error {}
+
+function stormUsage(devices: readonly number[]): string {
+  return `[--speedup N (1–1000, default ${DEFAULT_SPEEDUP})] [--devices N[,N…] (default ${devices.join(',')})] [--arrival burst|sustained]`;
+}
 
 export function stormOptions(args: string[], defaults: Partial<StormOptions> = {}): StormOptions {
   const options: StormOptions = {
@@ -32,13 +36,14 @@ export function stormOptions(args: string[], defaults: Partial<StormOptions> = {
   };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value; usage: ${STORM_USAGE}`);
+    const usage = stormUsage(defaults.devices ?? DEFAULT_DEVICES);
+    if (value === undefined) throw new UsageError(`${flag} needs a value; usage: ${usage}`);
     if (flag === '--speedup') options.speedup = whole(value, flag, 1, 1_000);
     else if (flag === '--devices')
       options.devices = value.split(',').map((n) => whole(n, flag, 1, MAX_DEVICES));
     else if (flag === '--arrival' && (ARRIVALS as readonly string[]).includes(value))
       options.arrivals = [value as Arrival];
-    else throw new Error(`unknown option ${flag} ${value}; usage: ${STORM_USAGE}`);
+    else throw new UsageError(`unknown option ${flag} ${value}; usage: ${usage}`);
   }
   return options;
 }
@@ -46,6 +51,6 @@ export function stormOptions(args: string[], defaults: Partial<StormOptions> = {
 function whole(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${flag} takes a whole number from ${min} to ${max}, not "${text}"`);
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not "${text}"`);
   return n;
 }

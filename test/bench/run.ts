@@ -3,6 +3,8 @@
  * the options go to each (the storm benches': options.ts). Benchmarks measure; tests never assert
  * timings. Add a benchmark with one line below.
  */
+import { UsageError } from './options';
+
 type Bench = { run(args: string[]): Promise<void> };
 const BENCHMARKS: Record<string, () => Promise<Bench>> = {
   coldstart: () => import('./coldstart'),
@@ -45,7 +47,8 @@ async function main(): Promise<void> {
     for (const name of names) await (await BENCHMARKS[name]()).run(options);
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    // Like an unknown bench name, a bad option is the caller's to fix (2); a bench that failed, 1.
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   }
 }
 
