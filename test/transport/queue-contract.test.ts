@@ -219,6 +219,8 @@ describe.each([
     const now = Date.parse('2026-01-01T00:00:00Z');
     const withdrawn = await harness.queue.schedule(message('withdrawn'), new Date(now + 3_600_000));
     const kept = await harness.queue.schedule(message('kept'), new Date(now + 3_600_000));
+    // A duplicate inside the window is dropped: there is nothing to withdraw.
+    expect(await harness.queue.schedule(message('kept'), new Date(now + 3_600_000))).toBeNull();
     expect(await harness.queue.cancelScheduled(withdrawn as string)).toBe(true);
     expect(await harness.queue.bringForward('withdrawn', new Date(now))).toBe(false);
     await harness.advance(3_600_000);

@@ -149,10 +149,13 @@ export class InProcessQueue implements RequestQueue {
   }
 
   async cancelScheduled(ref: ScheduledMessageRef): Promise<boolean> {
-    const sequence = Number(sequenceNumberOn(this.name, ref) ?? Number.NaN);
+    const sequence = sequenceNumberOn(this.name, ref);
     const now = this.clock.now();
     // Like Service Bus, a message whose time has come is enqueued and can no longer be cancelled.
-    const index = this.scheduled.findIndex((entry) => entry.sequence === sequence && entry.visibleAt > now);
+    const index =
+      sequence === null
+        ? -1
+        : this.scheduled.findIndex((entry) => String(entry.sequence) === sequence && entry.visibleAt > now);
     if (index < 0) return false;
     this.scheduled.splice(index, 1);
     this.pump();
