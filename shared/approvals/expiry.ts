@@ -4,9 +4,9 @@
  * not take is sent on now; anything else has moved on and the message does nothing.
  */
 import type { ApprovalDeadline } from '../dispatch/approval-deadline';
-import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
 import { type ApprovalRecord, LIST_MAX } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
+import { scheduleDeadline } from './deadline-message';
 import type { ApprovalDeps } from './deps';
 import { noteInRegister } from './register-note';
 
@@ -27,7 +27,12 @@ export async function expireApproval(deps: ApprovalDeps, deadline: ApprovalDeadl
   });
   if (!record || step === 'moved-on') return;
   if (step === 'early') {
-    await deps.queue.schedule(approvalDeadlineMessage(record.id), new Date(record.deadline));
+    const { deadlineMessage } = await scheduleDeadline(deps.queue, record);
+    // Decided meanwhile: the vote withdrew the old message, and this one will find nothing to do.
+    await deps.store.approvals.update(record.id, (current) => ({
+      next: current?.state === 'pending' ? { ...current, deadlineMessage } : null,
+      result: undefined,
+    }));
     return;
   }
   if (step === 'expired') await noteInRegister(deps, record, record.id, 'expired');

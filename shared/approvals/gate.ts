@@ -5,13 +5,13 @@
  * policy asks now; a person's override is never held, and is recorded and announced as break-glass.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { approvalDeadlineMessage } from '../dispatch/approval-deadline';
 import { type ActionRequest, isManualRequest } from '../dispatch/request';
 import type { ApprovalGate, GateVerdict } from '../dispatch/steps/approval-hold';
 import { truncate } from '../kernel/text';
 import type { Machine } from '../mde/types';
 import type { ApprovalTerms, Decision } from '../policy/types';
 import type { ApprovalRecord } from '../state/store';
+import { scheduleDeadline } from './deadline-message';
 import { type ApprovalDeps, emit } from './deps';
 import type { BreakGlassEvent } from './events';
 import { historyNote, noteInRegister } from './register-note';
@@ -147,8 +147,9 @@ export class StoreApprovalGate implements ApprovalGate {
       request: JSON.stringify(request),
       pageKey: randomBytes(32).toString('base64url'),
     };
-    await store.approvals.update(record.id, () => ({ next: record, result: undefined }));
-    await queue.schedule(approvalDeadlineMessage(record.id), new Date(record.deadline));
+    // Scheduled first, so the row is born with what withdraws it; a row never written leaves a no-op.
+    const deadline = await scheduleDeadline(queue, record);
+    await store.approvals.update(record.id, () => ({ next: { ...record, ...deadline }, result: undefined }));
     reporter.note('info', {
       event: 'approval-pending',
       approvalId: record.id,

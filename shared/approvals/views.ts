@@ -1,13 +1,13 @@
 /**
  * An approval as people are shown it (the API, the page, the CLI): everything but the held request's
- * message and the page key, which are the app's own.
+ * message, the page key and the deadline message's ref, which are the app's own.
  */
 import type { ApprovalRecord } from '../state/store';
 
-export type ApprovalView = Omit<ApprovalRecord, 'request' | 'pageKey'>;
+export type ApprovalView = Omit<ApprovalRecord, 'request' | 'pageKey' | 'deadlineMessage'>;
 
 export function viewOf(record: ApprovalRecord): ApprovalView {
-  const { request: _request, pageKey: _pageKey, ...view } = record;
+  const { request: _request, pageKey: _pageKey, deadlineMessage: _deadlineMessage, ...view } = record;
   return view;
 }
 

@@ -8,6 +8,7 @@
 import { oneLine } from '../kernel/text';
 import type { ApprovalRecord, ApprovalVote } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
+import { withdrawDeadline } from './deadline-message';
 import type { ApprovalDeps } from './deps';
 import { noteInRegister } from './register-note';
 import { describeVotes } from './wording';
@@ -96,6 +97,7 @@ function voteStep(order: VoteOrder, now: number) {
 
 export async function voteOnApproval(deps: ApprovalDeps, order: VoteOrder): Promise<VoteResult> {
   const result = await deps.store.approvals.update(order.approvalId, voteStep(order, deps.clock.now()));
+  if (result.kind === 'approved' || result.kind === 'denied') await withdrawDeadline(deps, result.approval);
   if (result.kind === 'approved') await sendOn(deps, result.approval);
   if (result.kind === 'denied') {
     await noteInRegister(deps, result.approval, result.approval.id, 'denied');

@@ -463,6 +463,11 @@ export interface ApprovalRecord {
   request: string;
   /** Random, per approval: what the approval page's form token is keyed with (approvals/page-token.ts). */
   pageKey: string;
+  /**
+   * What withdraws its deadline message once decided (the queue's ref, approvals/deadline-message.ts);
+   * absent when the queue dropped the message as a duplicate, and on rows written before it was kept.
+   */
+  deadlineMessage?: string;
 }
 
 /** Pending and recent approvals, under ETags like every other record of the store. */

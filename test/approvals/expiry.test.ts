@@ -1,17 +1,20 @@
 /**
  * The net under a lost deadline message (the CLI held an isolation and exited with its in-process
  * queue): with the next reconciliation, every pending approval past its deadline expires as its message
- * would have done, and one still within its time is left alone.
+ * would have done, and one still within its time is left alone. And the message's own life: scheduled
+ * again when it comes early, withdrawn once decided, left to its no-op handler when withdrawing fails.
  */
 import { manualAlert } from '../../shared/alerts/manual';
 import type { ApprovalDeps } from '../../shared/approvals/deps';
 import { NO_APPROVAL_EVENTS } from '../../shared/approvals/events';
-import { expireOverdueApprovals } from '../../shared/approvals/expiry';
+import { expireApproval, expireOverdueApprovals } from '../../shared/approvals/expiry';
+import { voteOnApproval } from '../../shared/approvals/vote';
+import { approvalDeadlineMessage } from '../../shared/dispatch/approval-deadline';
 import { manualRequest, requesterFor } from '../../shared/dispatch/request';
 import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import type { ApprovalRecord } from '../../shared/state/store';
-import { handClock } from '../support/hand-clock';
+import { type HandClock, handClock } from '../support/hand-clock';
 import { recordingReporter } from '../support/reporter';
 
 const MINUTE = 60_000;
@@ -55,10 +58,22 @@ function pending(id: string, createdAt: number, onExpiry: ApprovalRecord['onExpi
   };
 }
 
+const queues: InProcessQueue[] = [];
+afterEach(async () => {
+  for (const queue of queues.splice(0)) await queue.close();
+});
+
+/** Closed after the test, passed or failed: a queue left open keeps its timer, and jest, running. */
+function openQueue(clock: HandClock): InProcessQueue {
+  const queue = new InProcessQueue({ clock });
+  queues.push(queue);
+  return queue;
+}
+
 it('expires the overdue approvals whose deadline messages were lost, and only those', async () => {
   const clock = handClock();
   const store = new InMemoryStateStore({ clock });
-  const queue = new InProcessQueue({ clock });
+  const queue = openQueue(clock);
   const { reporter, outcomes } = recordingReporter();
   const deps: ApprovalDeps = { store, queue, reporter, clock, events: NO_APPROVAL_EVENTS };
   const start = clock.now();
@@ -78,5 +93,66 @@ it('expires the overdue approvals whose deadline messages were lost, and only th
   expect(queue.pending()).toBe(1);
   expect((await store.approvals.get(isolating.id))?.state).toBe('expired');
   expect((await store.approvals.get(later.id))?.state).toBe('pending');
-  await queue.close();
+});
+
+it('schedules an early deadline message again, under a ref the decision then withdraws', async () => {
+  const clock = handClock();
+  const store = new InMemoryStateStore({ clock });
+  const queue = openQueue(clock);
+  const { reporter } = recordingReporter();
+  const deps: ApprovalDeps = { store, queue, reporter, clock, events: NO_APPROVAL_EVENTS };
+  const approval = pending('0d0d0d0d-0000-4000-8000-000000000004', clock.now(), 'drop');
+  await store.approvals.update(approval.id, () => ({ next: approval, result: undefined }));
+
+  // Delivered before its time (the queue's clock ahead of the app's): it waits again.
+  await expireApproval(deps, { action: 'approval-deadline', requestId: approval.id });
+  const deadline = approvalDeadlineMessage(approval.id).messageId;
+  expect(queue.scheduledIds()).toEqual([deadline]);
+  expect((await store.approvals.get(approval.id))?.state).toBe('pending');
+
+  const bob = { label: 'bob@contoso.com', objectId: null };
+  const denied = await voteOnApproval(deps, {
+    approvalId: approval.id,
+    verdict: 'deny',
+    reason: 'no',
+    approver: bob,
+  });
+  expect(denied.kind).toBe('denied');
+  expect(queue.scheduledIds()).toEqual([]);
+});
+
+it('leaves the deadline message to its no-op handler when withdrawing it fails: one note, the decision stands', async () => {
+  const clock = handClock();
+  const store = new InMemoryStateStore({ clock });
+  const queue = openQueue(clock);
+  queue.cancelScheduled = async () => {
+    throw new Error('ServiceCommunicationProblem');
+  };
+  const { reporter, outcomes, notes } = recordingReporter();
+  const deps: ApprovalDeps = { store, queue, reporter, clock, events: NO_APPROVAL_EVENTS };
+  const approval = pending('0d0d0d0d-0000-4000-8000-000000000005', clock.now(), 'drop');
+  const deadlineMessage = await queue.schedule(
+    approvalDeadlineMessage(approval.id),
+    new Date(approval.deadline),
+  );
+  const row = { ...approval, deadlineMessage: deadlineMessage as string };
+  await store.approvals.update(approval.id, () => ({ next: row, result: undefined }));
+
+  const bob = { label: 'bob@contoso.com', objectId: null };
+  const denied = await voteOnApproval(deps, {
+    approvalId: approval.id,
+    verdict: 'deny',
+    reason: 'no',
+    approver: bob,
+  });
+  expect(denied.kind).toBe('denied');
+  expect(outcomes).toEqual([expect.objectContaining({ requestId: approval.id, outcome: 'denied' })]);
+  expect(notes).toEqual([
+    expect.objectContaining({
+      level: 'warn',
+      event: 'approval-deadline-not-withdrawn',
+      approvalId: approval.id,
+      why: 'Error: ServiceCommunicationProblem',
+    }),
+  ]);
 });

@@ -6,6 +6,7 @@
  */
 import type { BreakGlassEvent } from '../../shared/approvals/events';
 import type { Approver } from '../../shared/approvals/vote';
+import { approvalDeadlineMessage } from '../../shared/dispatch/approval-deadline';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
 import { compressTiming } from '../../shared/dispatch/timing';
 import { loadPolicy } from '../../shared/policy/load';
@@ -307,6 +308,44 @@ describe('approvals with expiry', () => {
     await vote(unrecorded.approvalId, 'deny', carol);
     await until(() => h.outcomes.some((o) => o.requestId === unrecorded.approvalId), 'the second denial');
     expect(await h.runtime.store.register.get(lnx)).toBeNull();
+  });
+
+  it('withdraws the deadline message once decided, approved or denied, and keeps it while a second approver is awaited', async () => {
+    const deadlineOf = (approvalId: string) => approvalDeadlineMessage(approvalId).messageId;
+    const scheduled = () => h.runtime.inline?.scheduledIds() ?? [];
+    for (const name of ['ws-decided-01', 'ws-decided-02'])
+      h.sim.addMachine({ name: `${name}.contoso.local`, osPlatform: 'Windows11' });
+    const approved = await holdFor('ws-decided-01.contoso.local', 'isolate-on-expiry');
+    const denied = await holdFor('ws-decided-02.contoso.local', 'isolate-on-expiry');
+    expect(scheduled()).toEqual(
+      expect.arrayContaining([deadlineOf(approved.approvalId), deadlineOf(denied.approvalId)]),
+    );
+    expect((await vote(approved.approvalId, 'approve', alice)).kind).toBe('approved');
+    expect((await vote(denied.approvalId, 'deny', bob)).kind).toBe('denied');
+    expect(scheduled()).not.toContain(deadlineOf(approved.approvalId));
+    expect(scheduled()).not.toContain(deadlineOf(denied.approvalId));
+    await outcomeOf(approved.approvalId, 'the approved isolation');
+
+    const { id: machineId } = h.sim.addMachine({
+      name: 'hv-host-02.contoso.local',
+      osPlatform: 'WindowsServer2019',
+      version: '1809',
+      osBuild: 17763,
+      tags: ['HyperVHost'],
+    });
+    const order = await h.runtime.submitManual({
+      action: 'isolate',
+      device: { mdeDeviceId: machineId },
+      comment: 'lateral movement from this host',
+      isolationType: 'Full',
+      requestedBy: alice.label,
+    });
+    const twoPerson = (await outcomeOf(order.requestId, 'the two-person hold')).approvalId as string;
+    expect((await vote(twoPerson, 'approve', bob)).kind).toBe('recorded');
+    expect(scheduled()).toContain(deadlineOf(twoPerson));
+    expect((await vote(twoPerson, 'approve', carol)).kind).toBe('approved');
+    expect(scheduled()).not.toContain(deadlineOf(twoPerson));
+    await outcomeOf(twoPerson, 'the two-person isolation');
   });
 
   it('refuses at approval time when a protection was added after the request', async () => {

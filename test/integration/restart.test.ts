@@ -136,8 +136,10 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
       send: async () => ({ duplicate: false }),
       schedule: async (message) => {
         lost.push(message);
+        return null;
       },
       bringForward: async () => false,
+      cancelScheduled: async () => false,
       deadLetter: async () => undefined,
       close: async () => undefined,
     };
@@ -279,8 +281,9 @@ describe.each(STORES)('dispatch across restarts: %s', (_name, makeOpen) => {
         sent.push(structuredClone(message));
         return { duplicate: false };
       },
-      schedule: async () => undefined,
+      schedule: async () => null,
       bringForward: async () => false,
+      cancelScheduled: async () => false,
       deadLetter: async () => undefined,
       close: async () => undefined,
     };
@@ -343,8 +346,10 @@ describe('dispatch with the state store down', () => {
       send: async () => ({ duplicate: false }),
       schedule: async (message) => {
         scheduled.push(message);
+        return null;
       },
       bringForward: async () => false,
+      cancelScheduled: async () => false,
       deadLetter: async (record) => {
         deadLetters.push(record);
       },

@@ -8,7 +8,12 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { deliveryOf } from '../../functions/service-bus-trigger';
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { InProcessQueue, type MessageHandler } from '../../shared/dispatch/transport/in-process-queue';
-import type { DeadLetterRecord, QueueMessage, RequestQueue } from '../../shared/dispatch/transport/queue';
+import {
+  type DeadLetterRecord,
+  type QueueMessage,
+  type RequestQueue,
+  scheduledMessageRef,
+} from '../../shared/dispatch/transport/queue';
 import {
   deadLetterQueueName,
   ServiceBusRequestQueue,
@@ -96,9 +101,10 @@ async function inProcessHarness(): Promise<Harness> {
   return {
     queue,
     consume: (handler, concurrency) => queue.start(handler, { concurrency }),
-    // The stand-in's timers read the clock when they fire, so a jump is seen by the next one due.
+    // The stand-in's timers wait in real time for the clock's next due message: a jump is delivered now.
     advance: async (ms) => {
       clock.advance(ms);
+      queue.wake();
       await timerTurn();
     },
     quiet: () => queue.idle(),
@@ -205,6 +211,44 @@ describe.each([
     // Delivered already, or never scheduled here: nothing to bring forward.
     expect(await harness.queue.bringForward('deferred', new Date(now))).toBe(false);
     expect(await harness.queue.bringForward('unknown', new Date(now))).toBe(false);
+  });
+
+  it('withdraws a scheduled message by what schedule answered: never delivered, nor brought forward', async () => {
+    const r = recorder();
+    harness.consume(async (m, d) => r.record(m, d.deliveryCount));
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const withdrawn = await harness.queue.schedule(message('withdrawn'), new Date(now + 3_600_000));
+    const kept = await harness.queue.schedule(message('kept'), new Date(now + 3_600_000));
+    // A duplicate inside the window is dropped: there is nothing to withdraw.
+    expect(await harness.queue.schedule(message('kept'), new Date(now + 3_600_000))).toBeNull();
+    expect(await harness.queue.cancelScheduled(withdrawn as string)).toBe(true);
+    expect(await harness.queue.bringForward('withdrawn', new Date(now))).toBe(false);
+    await harness.advance(3_600_000);
+    await r.count(1);
+    await harness.quiet();
+    expect(r.seen.map((s) => s.note)).toEqual(['kept']);
+    // Withdrawn already, or delivered: nothing to withdraw, and no error.
+    expect(await harness.queue.cancelScheduled(withdrawn as string)).toBe(false);
+    expect(await harness.queue.cancelScheduled(kept as string)).toBe(false);
+  });
+
+  it("leaves its own messages alone when given another queue's ref, or a ref that names none", async () => {
+    const r = recorder();
+    harness.consume(async (m, d) => r.record(m, d.deliveryCount));
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const ref = (await harness.queue.schedule(message('kept'), new Date(now + 60_000))) as string;
+    const sequence = ref.slice(ref.lastIndexOf('#') + 1);
+    for (const elsewhere of [
+      scheduledMessageRef('elsewhere.servicebus.windows.net/isolation-requests', sequence),
+      scheduledMessageRef('in-process:another-process', sequence),
+      sequence,
+      '',
+    ])
+      expect(await harness.queue.cancelScheduled(elsewhere)).toBe(false);
+    await harness.advance(60_000);
+    await r.count(1);
+    await harness.quiet();
+    expect(r.seen.map((s) => s.note)).toEqual(['kept']);
   });
 
   it('redelivers a message whose handler threw, counting deliveries', async () => {

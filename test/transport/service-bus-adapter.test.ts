@@ -123,6 +123,30 @@ describe('Service Bus adapter against the AMQP peer', () => {
     expect((await receiver.receiveMessages(1)).map((m) => m.messageId)).toEqual(['kept']);
   });
 
+  it('withdraws a message another process scheduled, by the ref it stored, on a session queue too', async () => {
+    const endpoint = { connectionString: peer.connectionString };
+    const scheduler = new ServiceBusRequestQueue(endpoint, SESSIONS, { sessions: true });
+    const decider = new ServiceBusRequestQueue(endpoint, SESSIONS, { sessions: true });
+    try {
+      const deadline = { action: 'approval-deadline', requestId: '0d0d0d0d-0000-4000-8000-000000000001' };
+      const at = new Date(peer.clock.now() + 60_000);
+      const ref = await scheduler.schedule(
+        { messageId: 'deadline', body: deadline as never, applicationProperties: {} },
+        at,
+      );
+      expect(peer.queue(SESSIONS).contents()).toEqual([
+        expect.objectContaining({ sessionId: 'deployment', visibleAt: at.getTime() }),
+      ]);
+      expect(await decider.cancelScheduled(ref as string)).toBe(true);
+      expect(peer.queue(SESSIONS).contents()).toEqual([]);
+      // The service answers MessageNotFound for what is no longer scheduled: nothing withdrawn.
+      expect(await decider.cancelScheduled(ref as string)).toBe(false);
+    } finally {
+      await scheduler.close();
+      await decider.close();
+    }
+  });
+
   describe("the doctor's probe", () => {
     const endpoint = () => ({ connectionString: peer.connectionString });
 

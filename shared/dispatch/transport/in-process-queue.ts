@@ -11,9 +11,18 @@
  * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
  */
 
+import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../kernel/clock';
 import { errorSummary } from '../../kernel/errors';
-import type { DeadLetterRecord, Delivery, QueueMessage, RequestQueue } from './queue';
+import {
+  type DeadLetterRecord,
+  type Delivery,
+  type QueueMessage,
+  type RequestQueue,
+  type ScheduledMessageRef,
+  scheduledMessageRef,
+  sequenceNumberOn,
+} from './queue';
 import { REQUEST_QUEUE_SETTINGS, SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
 
 /**
@@ -95,6 +104,8 @@ export class InProcessQueue implements RequestQueue {
     deadLettered: 0,
   };
   private readonly clock: Clock;
+  /** What its scheduled-message refs name: this queue only, so another process's ref finds nothing here. */
+  private readonly name = `in-process:${randomUUID()}`;
   private readonly duplicateWindowMs: number;
   private readonly maxDeliveryCount: number;
   private readonly seen = new Map<string, number>();
@@ -129,11 +140,26 @@ export class InProcessQueue implements RequestQueue {
   }
 
   async send(message: QueueMessage): Promise<{ duplicate: boolean }> {
-    return { duplicate: !this.accept(message, this.clock.now()) };
+    return { duplicate: this.accept(message, this.clock.now()) === null };
   }
 
-  async schedule(message: QueueMessage, at: Date): Promise<void> {
-    this.accept(message, at.getTime());
+  async schedule(message: QueueMessage, at: Date): Promise<ScheduledMessageRef | null> {
+    const entry = this.accept(message, at.getTime());
+    return entry && scheduledMessageRef(this.name, String(entry.sequence));
+  }
+
+  async cancelScheduled(ref: ScheduledMessageRef): Promise<boolean> {
+    const sequence = sequenceNumberOn(this.name, ref);
+    const now = this.clock.now();
+    // Like Service Bus, a message whose time has come is enqueued and can no longer be cancelled.
+    const index =
+      sequence === null
+        ? -1
+        : this.scheduled.findIndex((entry) => String(entry.sequence) === sequence && entry.visibleAt > now);
+    if (index < 0) return false;
+    this.scheduled.splice(index, 1);
+    this.pump();
+    return true;
   }
 
   async bringForward(messageId: string, at: Date): Promise<boolean> {
@@ -169,14 +195,19 @@ export class InProcessQueue implements RequestQueue {
     return this.scheduled.length + this.ready.length + this.inFlight;
   }
 
+  /** The ids of the messages waiting for their time, soonest first. */
+  scheduledIds(): string[] {
+    return this.scheduled.map((entry) => entry.message.messageId);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  /** False when dropped as a duplicate. */
-  private accept(message: QueueMessage, visibleAt: number): boolean {
+  /** Null when dropped as a duplicate. */
+  private accept(message: QueueMessage, visibleAt: number): Entry | null {
     if (this.closed) throw new Error('queue is closed');
     checkServiceBusLimits(message);
     const now = this.clock.now();
@@ -184,7 +215,7 @@ export class InProcessQueue implements RequestQueue {
     if (firstSeen !== undefined && now - firstSeen < this.duplicateWindowMs) {
       // Service Bus accepts the send and silently drops the duplicate; so do we.
       this.stats.duplicatesDropped += 1;
-      return false;
+      return null;
     }
     // Re-inserted so the map stays in first-seen order, which pruning relies on.
     this.seen.delete(message.messageId);
@@ -199,7 +230,7 @@ export class InProcessQueue implements RequestQueue {
       sequence: this.sequence++,
     };
     this.enqueue(entry);
-    return true;
+    return entry;
   }
 
   private enqueue(entry: Entry): void {

@@ -28,8 +28,19 @@ export interface DeadLetterRecord {
 export interface RequestQueue {
   /** `duplicate` is true when the queue is known to have dropped it as a duplicate (Service Bus never tells). */
   send(message: QueueMessage): Promise<{ duplicate: boolean }>;
-  /** Delivered no earlier than `at` (a Service Bus scheduled message). */
-  schedule(message: QueueMessage, at: Date): Promise<void>;
+  /**
+   * Delivered no earlier than `at` (a Service Bus scheduled message). Answers what withdraws it
+   * (`cancelScheduled`), from any process on the same queue; null when the queue is known to have
+   * dropped it as a duplicate.
+   */
+  schedule(message: QueueMessage, at: Date): Promise<ScheduledMessageRef | null>;
+  /**
+   * The scheduled message `ref` names is never delivered. False when nothing was withdrawn: it was
+   * delivered or withdrawn already, or `ref` names another queue (another process's in-memory queue,
+   * another namespace), which is left alone. The handler of a withdrawn message must still be a
+   * no-op once unwanted: a cancel can come too late.
+   */
+  cancelScheduled(ref: ScheduledMessageRef): Promise<boolean>;
   /**
    * The message this process scheduled under `messageId` is delivered at `at` instead, sooner than
    * scheduled (docs/decisions/0023-deferred-requests-come-forward.md). False when it is no longer
@@ -39,6 +50,25 @@ export interface RequestQueue {
   bringForward(messageId: string, at: Date): Promise<boolean>;
   deadLetter(record: DeadLetterRecord): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A scheduled message as its queue names it, kept where the process that withdraws it can read it
+ * (an approval's row): the queue's own name and the message's sequence number there, which Service
+ * Bus cancels by and never reuses within a queue. Opaque outside the queues.
+ */
+export type ScheduledMessageRef = string;
+
+const REF_PATTERN = /^(.{1,400})#(\d{1,19})$/;
+
+export function scheduledMessageRef(queue: string, sequenceNumber: string): ScheduledMessageRef {
+  return `${queue}#${sequenceNumber}`;
+}
+
+/** The sequence number `ref` names on `queue`; null when `ref` is another queue's, or none. */
+export function sequenceNumberOn(queue: string, ref: ScheduledMessageRef): string | null {
+  const match = REF_PATTERN.exec(ref);
+  return match && match[1] === queue ? match[2] : null;
 }
 
 export interface Delivery {

@@ -12,9 +12,17 @@ import {
   type ServiceBusMessage,
   type ServiceBusSender,
 } from '@azure/service-bus';
+import Long from 'long';
 import { errorMessage } from '../../kernel/errors';
 import { oneLine } from '../../kernel/text';
-import type { DeadLetterRecord, QueueMessage, RequestQueue } from './queue';
+import {
+  type DeadLetterRecord,
+  type QueueMessage,
+  type RequestQueue,
+  type ScheduledMessageRef,
+  scheduledMessageRef,
+  sequenceNumberOn,
+} from './queue';
 import { SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
 
 /** The queue that receives dead-letter records: infra creates it next to the request queue. */
@@ -87,8 +95,13 @@ function earlyCopyId(messageId: string): string {
   return `${messageId.slice(0, SERVICE_BUS_STANDARD_LIMITS.messageIdChars - suffix.length)}${suffix}`;
 }
 
+/** The SDK's code for the service's answer to a cancel of a message no longer scheduled. */
+const MESSAGE_NOT_FOUND = 'MessageNotFound';
+
 export class ServiceBusRequestQueue implements RequestQueue {
   private readonly client: ServiceBusClient;
+  /** The namespace and queue: what its refs name, the same in every process that sends to it. */
+  private readonly name: string;
   /** By message id, in the order scheduled. */
   private readonly scheduled = new Map<string, ScheduledMessage>();
   private readonly requests: ServiceBusSender;
@@ -100,6 +113,7 @@ export class ServiceBusRequestQueue implements RequestQueue {
     private readonly options: RequestQueueOptions = { sessions: false },
   ) {
     this.client = clientFor(endpoint);
+    this.name = `${this.client.fullyQualifiedNamespace}/${queueName}`;
     this.requests = this.client.createSender(queueName);
     this.deadLetters = this.client.createSender(deadLetterQueueName(queueName));
   }
@@ -110,9 +124,28 @@ export class ServiceBusRequestQueue implements RequestQueue {
     return { duplicate: false };
   }
 
-  async schedule(message: QueueMessage, at: Date): Promise<void> {
+  async schedule(message: QueueMessage, at: Date): Promise<ScheduledMessageRef | null> {
     const [sequenceNumber] = await this.requests.scheduleMessages(toServiceBus(message, this.options), at);
+    // Below zero: no message (the AMQP peer's answer when duplicate detection dropped it).
+    if (sequenceNumber.isNegative()) return null;
     this.remember(message.messageId, { message, sequenceNumber, at: at.getTime() });
+    return scheduledMessageRef(this.name, sequenceNumber.toString());
+  }
+
+  /** By sequence number, which any process sending to this queue can do, not only the one that scheduled. */
+  async cancelScheduled(ref: ScheduledMessageRef): Promise<boolean> {
+    const sequence = sequenceNumberOn(this.name, ref);
+    if (sequence === null) return false;
+    // Forgotten first: bringing it forward would schedule a copy of what is being withdrawn.
+    for (const [messageId, entry] of this.scheduled)
+      if (entry.sequenceNumber.toString() === sequence) this.scheduled.delete(messageId);
+    try {
+      await this.requests.cancelScheduledMessages(Long.fromString(sequence));
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === MESSAGE_NOT_FOUND) return false;
+      throw error;
+    }
   }
 
   /**

@@ -83,10 +83,15 @@ export class QueueEntity {
     return { accepted: true, sequenceNumber };
   }
 
-  /** `com.microsoft:cancel-scheduled-message`: a scheduled message not yet enqueued goes away. */
-  cancelScheduled(sequenceNumber: number): void {
+  /**
+   * `com.microsoft:cancel-scheduled-message`: a scheduled message not yet enqueued goes away. False
+   * when there is none (enqueued already, cancelled, never there), which the service refuses.
+   */
+  cancelScheduled(sequenceNumber: number): boolean {
     const stored = this.messages.get(sequenceNumber);
-    if (stored && stored.visibleAt > this.clock.now()) this.messages.delete(sequenceNumber);
+    if (!stored || stored.visibleAt <= this.clock.now()) return false;
+    this.messages.delete(sequenceNumber);
+    return true;
   }
 
   /** `com.microsoft:peek-message`: the next messages from a sequence number, locked or not, never locking. */

@@ -429,7 +429,15 @@ export class ServiceBusPeer {
         };
       }
       case 'com.microsoft:cancel-scheduled-message': {
-        for (const number of body['sequence-numbers'] as unknown[]) entity.cancelScheduled(longValue(number));
+        const missing = (body['sequence-numbers'] as unknown[])
+          .map(longValue)
+          .filter((number) => !entity.cancelScheduled(number));
+        // The service's words (the SDK's MessageNotFound).
+        if (missing.length > 0)
+          throw new BrokerRefusal(
+            'com.microsoft:message-not-found',
+            `Messages not found. Missing sequence numbers: ${missing.join(', ')}`,
+          );
         return { status: 200, body: {} };
       }
       case 'com.microsoft:peek-message': {
