@@ -174,7 +174,8 @@ export class EntityStateStore implements StateStore {
    * that writes nothing proves nothing, so it is decided again on a read. `guess: 'new'` starts from
    * no entity when no copy is held, for rows that are almost always new: the first try is a
    * conditional insert, one transaction where a read and an insert are two, and a conflict (the row
-   * exists) reads and tries again.
+   * exists) reads and tries again. `guess: 'copy'` lets an answer that writes nothing stand on the
+   * cached copy, for callers to whom such an answer costs nothing when stale (OpenRequestUpdateOptions).
    */
   private async mutate<T>(
     table: EntityTable,
@@ -182,7 +183,7 @@ export class EntityStateStore implements StateStore {
     rowKey: string,
     step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
-    guess?: 'new',
+    guess?: 'new' | 'copy',
   ): Promise<T> {
     const cacheKey = `${partitionKey}\u0000${rowKey}`;
     const held = cache?.get(cacheKey);
@@ -193,7 +194,7 @@ export class EntityStateStore implements StateStore {
       copy = undefined;
       const { next, result } = await step(current?.properties ?? null);
       if (next === null) {
-        if (cached) continue;
+        if (cached && guess !== 'copy') continue;
         cache?.set(cacheKey, current ?? null);
         return result;
       }
@@ -271,7 +272,7 @@ export class EntityStateStore implements StateStore {
         const entity = await table.get(OPEN_PARTITION, openKey(deviceKey));
         return entity ? this.openRequestFrom(entity.properties) : null;
       },
-      update: (deviceKey, step) =>
+      update: (deviceKey, step, options = {}) =>
         this.mutate(
           table,
           OPEN_PARTITION,
@@ -281,6 +282,7 @@ export class EntityStateStore implements StateStore {
             return { next: next && openRequestEntity(next), result };
           },
           cache,
+          options.unwrittenFromCopy ? 'copy' : undefined,
         ),
       unclosed: async (limit, after) => {
         const entities = await table.query({
