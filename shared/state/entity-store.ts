@@ -345,30 +345,38 @@ export class EntityStateStore implements StateStore {
   private createMachineClaims(): MachineClaims {
     const table = this.tables.open;
     // A machine is taken and released by the same process a few seconds apart: each is one
-    // conditional write on the copy this process last wrote.
+    // conditional write on the copy this process last wrote. A storm takes most machines for the
+    // first time: a take with no copy starts as a conditional insert, a read saved per isolation.
     const cache = new EntityCache(MACHINE_CLAIM_CACHE_ROWS);
-    const claimAt = (machineId: string, step: (current: Entity | null) => Promise<Step<ClaimAnswer>>) =>
-      this.mutate(table, MACHINE_CLAIM_PARTITION, machineKey(machineId), step, cache);
+    const claimAt = (
+      machineId: string,
+      step: (current: Entity | null) => Promise<Step<ClaimAnswer>>,
+      guess?: 'new',
+    ) => this.mutate(table, MACHINE_CLAIM_PARTITION, machineKey(machineId), step, cache, guess);
     return {
       take: (machineId, requestId, holder) => {
         assertSafeKey(requestId, 'request id');
-        return claimAt(machineId, async (current) => {
-          const claim = current && {
-            requestId: String(current.requestId),
-            holder: String(current.holder),
-            closedAt: current.closed === true ? String(current.closedAt) : null,
-            heldUntil: await this.heldUntil(current),
-          };
-          // The same request's claim is taken back only by its own holder (a retry in that process):
-          // a copy of the request delivered to another process meanwhile waits like any other.
-          if (
-            claim &&
-            isHeld(claim, this.now()) &&
-            (claim.requestId !== requestId || claim.holder !== holder)
-          )
-            return { next: null, result: { taken: false, by: claim } };
-          return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
-        });
+        return claimAt(
+          machineId,
+          async (current) => {
+            const claim = current && {
+              requestId: String(current.requestId),
+              holder: String(current.holder),
+              closedAt: current.closed === true ? String(current.closedAt) : null,
+              heldUntil: await this.heldUntil(current),
+            };
+            // The same request's claim is taken back only by its own holder (a retry in that process):
+            // a copy of the request delivered to another process meanwhile waits like any other.
+            if (
+              claim &&
+              isHeld(claim, this.now()) &&
+              (claim.requestId !== requestId || claim.holder !== holder)
+            )
+              return { next: null, result: { taken: false, by: claim } };
+            return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
+          },
+          'new',
+        );
       },
       release: async (machineId, requestId, holder) => {
         await claimAt(machineId, async (current) =>
