@@ -284,7 +284,12 @@ export class Dispatcher implements DecisionSink {
     const key = keyOf(request);
     // Renews this process's lease when due, and closes what ended but could not be closed yet.
     const { holder } = await this.claims.holding();
-    const found = await store.openRequests.update(key, absorbStep(request, this.clock.now(), holder));
+    // Every answer but `absorbed` queues the request, whose claim the worker decides on a read; only
+    // an absorption must be proven, and it is, by its conditional write. So the copy of the entry
+    // this process holds answers without a read (a late alert's key, closed, costs no GET).
+    const found = await store.openRequests.update(key, absorbStep(request, this.clock.now(), holder), {
+      unwrittenFromCopy: true,
+    });
     if (found.kind === 'absorbed') {
       this.lifecycle.absorbed(request, found.carrier);
       return found.carrier.requestId;

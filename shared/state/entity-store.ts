@@ -174,7 +174,8 @@ export class EntityStateStore implements StateStore {
    * that writes nothing proves nothing, so it is decided again on a read. `guess: 'new'` starts from
    * no entity when no copy is held, for rows that are almost always new: the first try is a
    * conditional insert, one transaction where a read and an insert are two, and a conflict (the row
-   * exists) reads and tries again.
+   * exists) reads and tries again. `guess: 'copy'` lets an answer that writes nothing stand on the
+   * cached copy, for callers to whom such an answer costs nothing when stale (OpenRequestUpdateOptions).
    */
   private async mutate<T>(
     table: EntityTable,
@@ -182,7 +183,7 @@ export class EntityStateStore implements StateStore {
     rowKey: string,
     step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
-    guess?: 'new',
+    guess?: 'new' | 'copy',
   ): Promise<T> {
     const cacheKey = `${partitionKey}\u0000${rowKey}`;
     const held = cache?.get(cacheKey);
@@ -193,7 +194,7 @@ export class EntityStateStore implements StateStore {
       copy = undefined;
       const { next, result } = await step(current?.properties ?? null);
       if (next === null) {
-        if (cached) continue;
+        if (cached && guess !== 'copy') continue;
         cache?.set(cacheKey, current ?? null);
         return result;
       }
@@ -271,7 +272,7 @@ export class EntityStateStore implements StateStore {
         const entity = await table.get(OPEN_PARTITION, openKey(deviceKey));
         return entity ? this.openRequestFrom(entity.properties) : null;
       },
-      update: (deviceKey, step) =>
+      update: (deviceKey, step, options = {}) =>
         this.mutate(
           table,
           OPEN_PARTITION,
@@ -281,6 +282,7 @@ export class EntityStateStore implements StateStore {
             return { next: next && openRequestEntity(next), result };
           },
           cache,
+          options.unwrittenFromCopy ? 'copy' : undefined,
         ),
       unclosed: async (limit, after) => {
         const entities = await table.query({
@@ -343,30 +345,38 @@ export class EntityStateStore implements StateStore {
   private createMachineClaims(): MachineClaims {
     const table = this.tables.open;
     // A machine is taken and released by the same process a few seconds apart: each is one
-    // conditional write on the copy this process last wrote.
+    // conditional write on the copy this process last wrote. A storm takes most machines for the
+    // first time: a take with no copy starts as a conditional insert, a read saved per isolation.
     const cache = new EntityCache(MACHINE_CLAIM_CACHE_ROWS);
-    const claimAt = (machineId: string, step: (current: Entity | null) => Promise<Step<ClaimAnswer>>) =>
-      this.mutate(table, MACHINE_CLAIM_PARTITION, machineKey(machineId), step, cache);
+    const claimAt = (
+      machineId: string,
+      step: (current: Entity | null) => Promise<Step<ClaimAnswer>>,
+      guess?: 'new',
+    ) => this.mutate(table, MACHINE_CLAIM_PARTITION, machineKey(machineId), step, cache, guess);
     return {
       take: (machineId, requestId, holder) => {
         assertSafeKey(requestId, 'request id');
-        return claimAt(machineId, async (current) => {
-          const claim = current && {
-            requestId: String(current.requestId),
-            holder: String(current.holder),
-            closedAt: current.closed === true ? String(current.closedAt) : null,
-            heldUntil: await this.heldUntil(current),
-          };
-          // The same request's claim is taken back only by its own holder (a retry in that process):
-          // a copy of the request delivered to another process meanwhile waits like any other.
-          if (
-            claim &&
-            isHeld(claim, this.now()) &&
-            (claim.requestId !== requestId || claim.holder !== holder)
-          )
-            return { next: null, result: { taken: false, by: claim } };
-          return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
-        });
+        return claimAt(
+          machineId,
+          async (current) => {
+            const claim = current && {
+              requestId: String(current.requestId),
+              holder: String(current.holder),
+              closedAt: current.closed === true ? String(current.closedAt) : null,
+              heldUntil: await this.heldUntil(current),
+            };
+            // The same request's claim is taken back only by its own holder (a retry in that process):
+            // a copy of the request delivered to another process meanwhile waits like any other.
+            if (
+              claim &&
+              isHeld(claim, this.now()) &&
+              (claim.requestId !== requestId || claim.holder !== holder)
+            )
+              return { next: null, result: { taken: false, by: claim } };
+            return { next: { requestId, holder, closed: false, closedAt: '' }, result: { taken: true } };
+          },
+          'new',
+        );
       },
       release: async (machineId, requestId, holder) => {
         await claimAt(machineId, async (current) =>

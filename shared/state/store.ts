@@ -386,6 +386,16 @@ export interface OpenRequest extends Claim {
   requestBody?: string;
 }
 
+export interface OpenRequestUpdateOptions {
+  /**
+   * An answer that writes nothing may come from the copy of the entry this process last read or
+   * wrote, without reading it again. Only for a caller whose every such answer takes the cautious
+   * path: intake, which then queues the request, and the worker's claim decides it on what the store
+   * holds. Without it, such an answer from a copy is decided again on a read.
+   */
+  unwrittenFromCopy?: boolean;
+}
+
 export interface OpenRequestIndex {
   get(deviceKey: string): Promise<OpenRequest | null>;
   /**
@@ -396,6 +406,7 @@ export interface OpenRequestIndex {
   update<T>(
     deviceKey: string,
     step: (current: OpenRequest | null) => { next: OpenRequest | null; result: T },
+    options?: OpenRequestUpdateOptions,
   ): Promise<T>;
   /**
    * Entries not closed (held or lapsed), at most `limit` (default and cap: LIST_MAX); with `after`

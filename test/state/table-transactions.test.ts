@@ -122,6 +122,26 @@ describe('Table transactions of one isolation', () => {
     expect(await sibling.register.get(machine(3))).toMatchObject({ state: 'isolated' });
   });
 
+  it("takes a machine's first claim with a conditional insert and releases it on that copy, reading nothing", async () => {
+    const { store, prefix } = await stores();
+    expect(await store.machineClaims.take(machine(13), 'req-13', 'holder-a')).toEqual({ taken: true });
+    await store.machineClaims.release(machine(13), 'req-13', 'holder-a');
+    expect(on(prefix, 'Open')).toEqual({ POST: 1, PUT: 1 });
+  });
+
+  it("a first-claim insert that meets another process's claim reads it and waits behind it", async () => {
+    const { store, sibling } = await stores();
+    await sibling.holders.renew('holder-b', Date.now() + 60_000);
+    await sibling.machineClaims.take(machine(14), 'req-14-b', 'holder-b');
+    expect(await store.machineClaims.take(machine(14), 'req-14-a', 'holder-a')).toMatchObject({
+      taken: false,
+      by: { requestId: 'req-14-b', holder: 'holder-b' },
+    });
+    await sibling.machineClaims.release(machine(14), 'req-14-b', 'holder-b');
+    // Its copy of the other's claim is stale now: the take is decided again on what is there.
+    expect(await store.machineClaims.take(machine(14), 'req-14-a', 'holder-a')).toEqual({ taken: true });
+  });
+
   it('commits a reservation on the breaker document it reserved on, without reading it again', async () => {
     const { store, prefix } = await stores();
     const limits = { limit: 10, windowMs: 3_600_000 };
