@@ -70,7 +70,8 @@ async function intake() {
       sent.push(message);
       return { duplicate: false };
     },
-    schedule: async () => undefined,
+    schedule: async () => null,
+    cancelScheduled: async () => false,
     bringForward: async () => false,
     deadLetter: async () => undefined,
     close: async () => undefined,

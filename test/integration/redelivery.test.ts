@@ -137,4 +137,25 @@ describe('redelivered requests', () => {
       adopted: false,
     });
   });
+
+  it('follows its own action when a copy marked as never reserved comes again after its POST', async () => {
+    // A copy deferred before it reserved carries `unreserved`, so step 1 skips the ledger read; this
+    // one reserved and posted, and its process died before it completed the message or queued the
+    // tracking. Service Bus delivers the same body again: the ledger's entry is its own, to follow.
+    const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
+    h.sim.setMachine(machine, { traits: { offline: true } });
+    const dispatcher = dispatcherOn(queue);
+    loseTrackingOf.add(machine);
+    const request: IsolationRequest = { ...isolateRequest(h, { mdeDeviceId: machine }), unreserved: true };
+    await dispatcher.handle(request, { deliveryCount: 1 });
+    const [posted] = await h.runtime.store.actions.forMachine(machine);
+    expect(posted).toMatchObject({ requestId: request.requestId, open: true });
+    expect(queue.scheduledIds()).toEqual([]);
+    loseTrackingOf.clear();
+
+    await dispatcher.handle(request, { deliveryCount: 2 });
+    expect(outcomesOf(request)).toEqual([]);
+    expect(queue.scheduledIds()).toEqual([`track:${posted.actionId}:${request.requestId}`]);
+    expect(h.actionsOn(machine, 'Isolate')).toHaveLength(1);
+  });
 });

@@ -13,6 +13,7 @@ import { actionsSince, judgeRequest, mdeTimeBefore, type PostedByThisApp } from 
 import { asOf, type Plan, type Target, type WorkerDeps, where } from './life';
 import { postedByThisApp } from './ownership';
 import { ACTION_TYPE } from './register';
+import { trackedFromLedger } from './resume';
 
 /** The machine's actions as MDE lists them and as the ledger has them. */
 export interface ActionsSeen {
@@ -62,6 +63,11 @@ export async function heldByLedger(
     // Past MDE's retry period the action cannot still be running, whoever followed it.
     if (clock.now() - Date.parse(entry.recordedAt) < timing.trackGiveUpMs) followed.push(entry);
   }
+  // Its own action, under way: a delivery that skipped step 1's ledger read (a copy marked as never
+  // reserved, resume.ts) whose earlier delivery did reserve and post, then lost its process before
+  // it completed the message or queued the tracking. It follows that action, as step 1 would.
+  const own = followed.find((e) => e.requestId === request.requestId);
+  if (own) return { end: 'tracked', request, tracked: trackedFromLedger(own) };
   const opposite = followed.find((e) => e.type !== ACTION_TYPE[verb]);
   if (opposite)
     return refuseConflict(
