@@ -3,23 +3,14 @@
  * Approvals only call these, after the approval or the isolation is recorded; the default does
  * nothing. A failing channel never holds an isolation back: the caller catches and notes it.
  */
+import type { BreakGlassFacts } from '../notify/from-approvals';
 import type { ApprovalRecord } from '../state/store';
 
-/** A person's isolation that waived a protection (`override` with a reason): reviewed after the fact. */
-export interface BreakGlassEvent {
-  requestId: string;
-  machineId: string;
-  computerDnsName: string | null;
-  requestedBy: string;
-  reason: string;
-  alertId: string;
-  /** The alert as a card names it, beside its id. */
-  alert: { title: string; severity: string; incidentId: string | null; incidentArmId: string | null };
-  /** The decision's rule and reason (the protection the override waived). */
-  rule: string;
-  decision: string;
-  at: string;
-}
+/**
+ * A person's isolation that waived a protection (`override` with a reason): reviewed after the fact.
+ * Its shape is the notifications' (the room below this one), so one definition serves both.
+ */
+export type BreakGlassEvent = BreakGlassFacts;
 
 export interface ApprovalEvents {
   /** An isolation is held for approval: who may approve, by when, and what happens then. */

@@ -7,7 +7,7 @@
 import type { ApprovalRecord } from '../state/store';
 import type { AlertSummary, NotifyEvent } from './events';
 
-/** What a break-glass event carries (approvals/events.ts `BreakGlassEvent`), as far as a card shows it. */
+/** What a break-glass isolation's event carries (approvals/events.ts `BreakGlassEvent`). */
 export interface BreakGlassFacts {
   requestId: string;
   machineId: string;
