@@ -20,7 +20,15 @@ import {
 } from './dispatch-session';
 import { withExamples } from './help';
 import { dispatchExitCode } from './outcome-exit';
-import { type Column, formatOf, type OutputFlags, rowsText, withOutputOptions, writeJson } from './output';
+import {
+  type Column,
+  endOnStoreError,
+  formatOf,
+  type OutputFlags,
+  rowsText,
+  withOutputOptions,
+  writeJson,
+} from './output';
 import { openReads, operatorName } from './read-session';
 
 export interface ApprovalsListOptions extends OutputFlags {
@@ -70,10 +78,7 @@ export async function runApprovalsList(options: ApprovalsListOptions, io: CliIo)
       );
     return EXIT.ok;
   } catch (error) {
-    io.stderr.write(
-      `approvals: the store did not answer: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return EXIT.failure;
+    return endOnStoreError(io, formatOf(options, io), 'approvals', error);
   } finally {
     await runtime.close();
   }

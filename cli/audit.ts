@@ -19,7 +19,7 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import {
   type Column,
   endOnBadInput,
-  endVerb,
+  endOnStoreError,
   formatOf,
   type OutputFlags,
   ROW_FORMATS,
@@ -80,8 +80,7 @@ export async function runAudit(options: AuditOptions, io: CliIo, clock = systemC
       );
     return EXIT.ok;
   } catch (error) {
-    const message = `the store did not answer: ${error instanceof Error ? error.message : String(error)}`;
-    return endVerb(io, format, 'audit', EXIT.failure, { stage: 'run', kind: 'store-unavailable', message });
+    return endOnStoreError(io, format, 'audit', error);
   } finally {
     await runtime.close();
   }

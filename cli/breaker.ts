@@ -11,7 +11,7 @@ import { PolicyError } from '../shared/policy/validate';
 import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
-import { formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
+import { endOnStoreError, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
 
 export interface ResetOptions extends OutputFlags {
@@ -64,10 +64,7 @@ async function withBreaker(
     else io.stdout.write(statusText(status));
     return EXIT.ok;
   } catch (error) {
-    io.stderr.write(
-      `${verb}: the store did not answer: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return EXIT.failure;
+    return endOnStoreError(io, formatOf(options, io), verb, error);
   } finally {
     await runtime.close();
   }

@@ -9,6 +9,7 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
 import {
   type Column,
+  endOnStoreError,
   formatOf,
   type OutputFlags,
   ROW_FORMATS,
@@ -72,10 +73,7 @@ export async function runIsolations(options: IsolationsOptions, io: CliIo): Prom
       );
     return EXIT.ok;
   } catch (error) {
-    io.stderr.write(
-      `isolations: the store did not answer: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return EXIT.failure;
+    return endOnStoreError(io, formatOf(options, io), 'isolations', error);
   } finally {
     await runtime.close();
   }

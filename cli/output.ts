@@ -55,6 +55,16 @@ export function endVerb(
   return code;
 }
 
+/** Ends `verb` when the state store did not answer while it read or wrote (exit 1): worth a retry. */
+export function endOnStoreError(io: CliIo, format: OutputFormat, verb: string, error: unknown): number {
+  const cause = error instanceof Error ? error.message : String(error);
+  return endVerb(io, format, verb, EXIT.failure, {
+    stage: 'run',
+    kind: 'store-unavailable',
+    message: `the store did not answer: ${cause}; check AzureWebJobsStorage and try again`,
+  });
+}
+
 /** Ends `verb` on a bad flag, setting or input file, before any work (exit 2). */
 export function endOnBadInput(io: CliIo, format: OutputFormat, verb: string, message: string): number {
   return endVerb(io, format, verb, EXIT.badInput, { stage: 'start', kind: 'bad-input', message });

@@ -12,6 +12,7 @@ import type { StateStore } from '../shared/state/store';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   type Column,
+  endOnStoreError,
   fitLine,
   formatOf,
   type OutputFlags,
@@ -127,10 +128,7 @@ async function show(io: CliIo, options: ReconcileOptions, store: StateStore): Pr
     write(io, options, parseReport(await store.drift.latest()));
     return EXIT.ok;
   } catch (error) {
-    io.stderr.write(
-      `reconcile: the store did not answer: ${error instanceof Error ? error.message : String(error)}; check AzureWebJobsStorage and try again\n`,
-    );
-    return EXIT.failure;
+    return endOnStoreError(io, formatOf(options, io), 'reconcile', error);
   }
 }
 

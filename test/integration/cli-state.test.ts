@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { openStateStore, readStateStorage } from '../../shared/state/settings';
 import type { Provenance, StateStore } from '../../shared/state/store';
 import type { RunningSimulator } from '../../simulator';
-import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
+import {
+  azuriteConnectionString,
+  freeLoopbackPort,
+  type RunningAzurite,
+  startAzurite,
+} from '../../simulator/azurite';
 import { cliIn, interruptOncePosted } from '../cli/run-cli';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -95,6 +100,22 @@ describe('isolations', () => {
     expect(tsv[1].split('\t')[4]).toBe('6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b');
     expect((await cli('isolations', '--state', 'gone')).code).toBe(2);
   });
+
+  it('ends with one line and, under -o json, the error a script reads when the store does not answer', async () => {
+    const closed = azuriteConnectionString(await freeLoopbackPort());
+    const run = await cliIn(cwd, { ...env, AzureWebJobsStorage: closed })('isolations', '-o', 'json');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /\nisolations: the store did not answer: .*; check AzureWebJobsStorage and try again\n$/,
+    );
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: {
+        stage: 'run',
+        kind: 'store-unavailable',
+        message: expect.stringMatching(/^the store did not answer: /),
+      },
+    });
+  }, 60_000);
 
   it("says on its first line when the store is this process's own", async () => {
     const { AzureWebJobsStorage: _shared, ...local } = env;
