@@ -59,7 +59,7 @@ import { withIncidentComments } from './report/sentinel-comments';
 import { createIncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import { LIST_MAX, type StateStore, StoreUnavailableError } from './state/store';
-import { tenantDirectory } from './tenants/lookup';
+import { type TenantDirectory, tenantDirectory } from './tenants/lookup';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -77,6 +77,8 @@ export interface Runtime {
   readonly storage: StateStorage['kind'];
   /** Inline mode's queue, for tests that inspect it (pending messages, dead-letter records); null with Service Bus. */
   readonly inline: InProcessQueue | null;
+  /** The tenants this deployment serves (MDE_TENANTS), or its one tenant. */
+  readonly tenants: TenantDirectory;
   /** Parses, decides (stage 1) and queues the isolation requests of one request body. */
   receiveAlerts(body: unknown, log?: (line: IntakeLogLine) => void): Promise<IntakeResult>;
   /** Queues the isolation requests of an alert already decided (what `receiveAlerts` ends with). */
@@ -423,6 +425,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store,
     storage,
     inline,
+    tenants,
     receiveAlerts: (body, log = () => undefined) =>
       receiveAlerts(body, { policy, sink: intakeSink, log, tenants }),
     submit: (alert, decisions) => dispatcher.submit(alert, decisions),

@@ -102,6 +102,8 @@ export interface ManualOrder {
   isolateForMs?: number;
   /** The person asks for a new isolation at MDE's lift (steps/renewal.ts). */
   onLift?: OnLift;
+  /** The listed tenant the order acts in (MDE_TENANTS); absent in a single-tenant deployment. */
+  tenantId?: string;
 }
 
 /** How long intake's view of the breaker is reused. */
@@ -313,14 +315,17 @@ export class Dispatcher implements DecisionSink {
 
   /** A person's isolate or release (CLI, manual call): the same queue and worker as automatic ones. */
   async submitManual(order: ManualOrder): Promise<ActionRequest> {
-    const alert = manualAlert({
-      device: order.device,
-      comment: order.comment,
-      isolationType: order.isolationType,
-      requestedBy: order.requestedBy,
-      overrideReason: order.overrideReason,
-      forceReason: order.forceReason,
-    });
+    const alert = {
+      ...manualAlert({
+        device: order.device,
+        comment: order.comment,
+        isolationType: order.isolationType,
+        requestedBy: order.requestedBy,
+        overrideReason: order.overrideReason,
+        forceReason: order.forceReason,
+      }),
+      ...(order.tenantId !== undefined && { tenantId: order.tenantId }),
+    };
     const request = withTimeBox(
       manualRequest(order.action, order.device, order.isolationType, this.deps.policy.modeFor(alert), {
         alert,
