@@ -538,7 +538,10 @@ export function openReadOnly(
   options: Pick<
     RuntimeOptions,
     'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs' | 'meter' | 'notifyTimers'
-  > = {},
+  > & {
+    /** The listed tenant (MDE_TENANTS) whose API and store it reads; none: the deployment's. */
+    tenantId?: string;
+  } = {},
 ): ReadOnlyRuntime {
   // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
   const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
