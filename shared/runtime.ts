@@ -20,7 +20,7 @@ import { StoreApprovalGate } from './approvals/gate';
 import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
-import { Dispatcher, type ManualOrder } from './dispatch/dispatcher';
+import { Dispatcher, type ManualOrder, tenantNamedBy } from './dispatch/dispatcher';
 import { observeGauges } from './dispatch/gauges';
 import { withMetrics } from './dispatch/metrics';
 import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
@@ -36,6 +36,7 @@ import { InProcessQueue } from './dispatch/transport/in-process-queue';
 import type { DeadLetterRecord, Delivery, RequestQueue } from './dispatch/transport/queue';
 import type { ServiceBusEndpoint } from './dispatch/transport/service-bus-queue';
 import { MESSAGES_AT_ONCE } from './dispatch/transport/service-bus-settings';
+import { tenantQueue } from './dispatch/transport/tenant-queue';
 import { type IntakeLogLine, type IntakeResult, receiveAlerts } from './intake/receive-alerts';
 import { cachedFor } from './kernel/cached';
 import { type Clock, DAY_MS, systemClock } from './kernel/clock';
@@ -43,7 +44,8 @@ import { errorMessage } from './kernel/errors';
 import type { MdeApi } from './mde/api';
 import { AppIdentity } from './mde/app-identity';
 import { createMdeClient } from './mde/client';
-import { createCredential } from './mde/credential';
+import { type AppCredential, createCredential } from './mde/credential';
+import { TenantCredentials } from './mde/tenant-credential';
 import type { NotifyEvent } from './notify/events';
 import { eventOfApproval, eventOfBreakGlass } from './notify/from-approvals';
 import { eventOfExpiry } from './notify/from-records';
@@ -56,10 +58,12 @@ import type { IsolationPolicy } from './policy/types';
 import { PolicyError } from './policy/validate';
 import { Reconciler } from './reconcile/reconciler';
 import { withIncidentComments } from './report/sentinel-comments';
-import { createIncidentReader } from './sentinel/incidents';
+import { createIncidentReader, type IncidentReader } from './sentinel/incidents';
 import { openStateStore, readStateStorage, type StateStorage } from './state/settings';
 import { LIST_MAX, type StateStore, StoreUnavailableError } from './state/store';
+import { tenantTablePrefix } from './state/table';
 import { type TenantDirectory, tenantDirectory } from './tenants/lookup';
+import type { Tenant } from './tenants/tenant';
 
 export type RuntimeMode = 'inline' | 'service-bus';
 
@@ -79,6 +83,8 @@ export interface Runtime {
   readonly inline: InProcessQueue | null;
   /** The tenants this deployment serves (MDE_TENANTS), or its one tenant. */
   readonly tenants: TenantDirectory;
+  /** What a listed tenant's work runs on (its client, budget, store, policy); throws for any other. */
+  tenant(tenantId: string): TenantView;
   /** Parses, decides (stage 1) and queues the isolation requests of one request body. */
   receiveAlerts(body: unknown, log?: (line: IntakeLogLine) => void): Promise<IntakeResult>;
   /** Queues the isolation requests of an alert already decided (what `receiveAlerts` ends with). */
@@ -124,6 +130,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** One listed tenant's side of the runtime, as `Runtime` shows the deployment's. */
+export interface TenantView {
+  readonly api: MdeApi;
+  readonly identity: AppIdentity;
+  readonly throttle: MdeThrottle;
+  readonly store: StateStore;
+  readonly policy: IsolationPolicy;
+}
+
 export const STORE_CHECK_MS = 10_000;
 
 export interface RuntimeOptions {
@@ -158,6 +173,10 @@ export interface RuntimeOptions {
   armUrl?: string;
   /** Replaces the store the storage settings name (tests share one between two runtimes). */
   store?: StateStore;
+  /** Replaces a listed tenant's store (tests share them between two runtimes), as `store` does the deployment's. */
+  tenantStore?: (tenantId: string) => StateStore;
+  /** Where listed tenants' tokens are asked instead of their cloud's Entra host (tests: a loopback authority). */
+  authorityHost?: string;
   /** The time of the throttle, the queue, the worker and the claims (tests move it by hand). */
   clock?: Clock;
   /** How long this process's claims outlive it (docs/decisions/0013-claims-with-leases.md). */
@@ -190,14 +209,23 @@ function openMdeAccess(
   options: RuntimeOptions,
   /** Whether the process holds its own queue (its holder id says so, claim-keeper.ts). */
   queueKind: (config: AppConfig) => RuntimeMode,
+  /** The listed tenant it acts in (docs/decisions/0031-a-worker-per-tenant.md); null: the deployment's own. */
+  scope: { tenant: Tenant; tokens: TenantTokens } | null = null,
 ): MdeAccess {
   const env = options.env ?? process.env;
-  const config = loadConfig(env);
+  const tenant = scope?.tenant ?? null;
+  const deployment = loadConfig(env);
+  const config = tenant ? tenantConfig(deployment, tenant) : deployment;
   const storage = readStateStorage(env);
-  const credential = createCredential(config);
-  const store =
-    options.store ??
-    openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
+  const credential = scope ? scope.tokens(scope.tenant) : createCredential(config);
+  const storeOptions = { historyRetentionMs: config.registerHistoryDays * DAY_MS };
+  const store = tenant
+    ? (options.tenantStore?.(tenant.tenantId) ??
+      openStateStore(storage, credential, {
+        ...storeOptions,
+        tablePrefix: tenantTablePrefix(tenant.tenantId),
+      }))
+    : (options.store ?? openStateStore(storage, credential, storeOptions));
   const reporter = options.reporter ?? jsonLinesReporter;
   const clock = options.clock ?? systemClock;
   const claims = new ClaimKeeper(
@@ -218,6 +246,38 @@ function openMdeAccess(
   const api = options.decorateApi ? options.decorateApi(client) : client;
   const identity = new AppIdentity(credential, config.tokenScope);
   return { config, claims, credential, identity, throttle, api, store, storage: storage.kind };
+}
+
+/** A listed tenant's credential. */
+type TenantTokens = (tenant: Tenant) => AppCredential;
+
+/** The settings as one tenant's work reads them: its API, its cloud's token audience, its quota. */
+function tenantConfig(deployment: AppConfig, tenant: Tenant): AppConfig {
+  return {
+    ...deployment,
+    cloud: tenant.cloud,
+    apiBaseUrl: tenant.apiBaseUrl,
+    tokenScope: tenant.tokenScope,
+    authorityHost: tenant.authorityHost,
+    rateLimits: tenant.rateLimits ?? deployment.rateLimits,
+  };
+}
+
+/**
+ * The tokens of listed tenants through the federated identity (mde/tenant-credential.ts): one set per
+ * runtime, each tenant's credential with its own token cache.
+ */
+function openTenantCredentials(deployment: AppConfig, options: RuntimeOptions): TenantTokens {
+  const appClientId = deployment.tenantAppClientId;
+  const managedIdentityClientId = deployment.managedIdentityClientId;
+  // loadConfig refuses a tenant list without either; this keeps the types honest.
+  if (!appClientId || !managedIdentityClientId)
+    throw new Error('a tenant list needs MDE_TENANT_APP_CLIENT_ID and AZURE_CLIENT_ID');
+  const credentials = new TenantCredentials({ appClientId, managedIdentityClientId });
+  return (tenant) =>
+    credentials.forTenant(
+      options.authorityHost ? { ...tenant, authorityHost: options.authorityHost } : tenant,
+    );
 }
 
 /**
@@ -305,16 +365,126 @@ export function isMisconfiguration(error: unknown): error is ConfigError | Polic
   return error instanceof ConfigError || error instanceof PolicyError;
 }
 
+/**
+ * What one tenant's work runs on (docs/decisions/0031-a-worker-per-tenant.md): its MDE client and
+ * quota budget, its store (register, ledgers, claims, breaker), its policy, its worker and reconciler.
+ * A single-tenant deployment has one, the deployment's; a multi-tenant one has one per listed tenant,
+ * made on first use, beside the deployment's.
+ */
+interface Lane {
+  readonly access: MdeAccess;
+  readonly policy: IsolationPolicy;
+  readonly dispatcher: Dispatcher;
+  /** Intake's sink for this tenant's decided alerts. */
+  readonly sink: DecisionSink;
+  /** The queue as this tenant's work sends to it (every message names the tenant). */
+  readonly queue: RequestQueue;
+  /** Start-up reads done: the worker may handle messages. */
+  readonly ready: Promise<void>;
+  /** Start-up work done (inline: tracking resumed, left claims swept). */
+  readonly started: Promise<void>;
+  /** After its start-up, stops bringing deferred requests forward (before the queue closes). */
+  stopWork(): Promise<void>;
+  /** Gives its quota slots back and ends its lease (after the queue closed). */
+  close(): Promise<void>;
+}
+
+/** What every lane of a runtime shares: one queue, one reporter, one notifier, one set of approvals. */
+interface LaneContext {
+  options: RuntimeOptions;
+  modeOf: (config: AppConfig) => RuntimeMode;
+  queue: RequestQueue;
+  inline: InProcessQueue | null;
+  reporter: DispatchReporter;
+  clock: Clock;
+  timing: DispatchTiming;
+  approvals: ApprovalDeps;
+  notifier: Notifier;
+  incidents: IncidentReader;
+}
+
+function openLane(
+  context: LaneContext,
+  access: MdeAccess,
+  policy: IsolationPolicy,
+  tenantId: string | undefined,
+): Lane {
+  const { options, inline, reporter, clock, timing, approvals, notifier } = context;
+  const { config, claims, identity, throttle, api, store } = access;
+  const queue = tenantId === undefined ? context.queue : tenantQueue(context.queue, tenantId);
+  const reconciler = new Reconciler({
+    api,
+    store,
+    throttle,
+    queue,
+    reporter,
+    clock,
+    identity,
+    platformLiftMs: config.platformLiftMs,
+    releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
+    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
+  });
+  const dispatcher = new Dispatcher({
+    api,
+    policy,
+    queue,
+    throttle,
+    store,
+    reporter,
+    identity,
+    timing,
+    claims,
+    platformLiftMs: config.platformLiftMs,
+    incidents: context.incidents,
+    reconcile: async (order) => {
+      await reconciler.run(order);
+      await expireOverdue(approvals);
+    },
+    approvals: new StoreApprovalGate(approvals),
+    approvalDeadline: (deadline) => expireApproval(approvals, deadline),
+    tenantId,
+  });
+  const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
+  const restored = readQuotaShares(throttle, reporter);
+  // Only the quota budget holds MDE calls back; resuming reads the store alone.
+  throttle.holdUntil(restored);
+  const working = inline !== null && options.startWorker !== false;
+  // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
+  const ready = restored.then(() => (working ? resumeTracking(dispatcher, reporter) : undefined));
+  // Inline, nobody else sends again the requests a stopped inline run left: their entries keep them.
+  // Not in the way of this run's first POST, but part of its work before it is idle.
+  const started = Promise.all([ready, claims.start()]).then(() =>
+    working ? sweepLeftClaims(dispatcher, reporter) : undefined,
+  );
+  return {
+    access,
+    policy,
+    dispatcher,
+    sink: notifyingSink(dispatcher, (event) => notifier.notify(event), clock),
+    queue,
+    ready,
+    started,
+    async stopWork() {
+      // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
+      await started;
+      dispatcher.close();
+    },
+    async close() {
+      // The throttle gives its slots back under the lease, then the lease ends.
+      await throttle.stop();
+      await claims.stop();
+      stopNoting();
+    },
+  };
+}
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const modeOf = (config: AppConfig): RuntimeMode =>
     options.mode ?? (config.serviceBusNamespace ? 'service-bus' : 'inline');
-  const { config, claims, credential, identity, throttle, api, store, storage } = openMdeAccess(
-    options,
-    modeOf,
-  );
+  const access = openMdeAccess(options, modeOf);
+  const { config, credential, store } = access;
   // Read before anything starts: a bad channel fails the runtime like any bad setting, leaving nothing running.
   const notifySettings = readNotifySettings(options.env ?? process.env, config.cloud);
-  const timing = options.timing ?? DEFAULT_TIMING;
   const policy = options.policy ?? loadPolicy(config.policySource, config.modeOverride, config.manualMode);
   const mode = modeOf(config);
   if (mode === 'service-bus' && !config.serviceBusNamespace)
@@ -324,12 +494,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const queue: RequestQueue = inline ?? serviceBusQueue(config, credential, options.serviceBus);
   const meter = options.meter ?? metrics.getMeter('mde-isolator');
   const baseReporter = withMetrics(options.reporter ?? jsonLinesReporter, meter);
-  const stopGauges = observeGauges(meter, {
-    quota: () => throttle.usage(),
-    breaker: () => store.breaker.status(breakerLimits(policy)),
-    // A page of the store at most: past LIST_MAX pending approvals the gauge stays at LIST_MAX.
-    approvalsPending: async () => (await store.approvals.list({ state: 'pending', limit: LIST_MAX })).length,
-  });
   const comments = config.sentinelIncidentComments
     ? withIncidentComments(baseReporter, {
         credential,
@@ -349,97 +513,117 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       () => false,
     ),
   );
-  const reconciler = new Reconciler({
-    api,
-    store,
-    throttle,
-    queue,
-    reporter,
-    clock,
-    identity,
-    platformLiftMs: config.platformLiftMs,
-    releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
-    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
-  });
+  const tenants = tenantDirectory(config.tenants);
+  const tenantTokens = tenants.mode === 'multi' ? openTenantCredentials(config, options) : null;
+  // One approval page for every tenant: the approvals live in the deployment's store, each held
+  // request's history in its own tenant's register.
   const approvals: ApprovalDeps = {
     store,
     queue,
     reporter,
     clock,
     events: options.approvalEvents ?? approvalNotices(notifier, notifySettings.appUrl, config.manualEasyAuth),
+    tenantRegister: (tenantId) => laneOf(tenantId).access.store.register,
   };
-  const dispatcher = new Dispatcher({
-    api,
-    policy,
+  const context: LaneContext = {
+    options,
+    modeOf,
     queue,
-    throttle,
-    store,
+    inline,
     reporter,
-    identity,
-    timing,
-    claims,
-    platformLiftMs: config.platformLiftMs,
+    clock,
+    timing: options.timing ?? DEFAULT_TIMING,
+    approvals,
+    notifier,
     incidents: createIncidentReader({
       credential,
       armBaseUrl: config.armBaseUrl,
       endpointUrl: options.armUrl,
       timeoutMs: config.requestTimeoutMs,
     }),
-    reconcile: async (order) => {
-      await reconciler.run(order);
-      await expireOverdue(approvals);
-    },
-    approvals: new StoreApprovalGate(approvals),
-    approvalDeadline: (deadline) => expireApproval(approvals, deadline),
-  });
-  const intakeSink = notifyingSink(dispatcher, (event) => notifier.notify(event), clock);
-  const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
-  const restored = readQuotaShares(throttle, reporter);
-  // Only the quota budget holds MDE calls back; resuming reads the store alone.
-  throttle.holdUntil(restored);
-  const ready = restored.then(() =>
-    // Inline, nobody else holds the tracking of what a previous run posted: the ledger does.
-    inline && options.startWorker !== false ? resumeTracking(dispatcher, reporter) : undefined,
-  );
-  // Inline, nobody else sends again the requests a stopped inline run left: their entries keep them.
-  // Not in the way of this run's first POST, but part of its work before it is idle.
-  const started = Promise.all([ready, claims.start()]).then(() =>
-    inline && options.startWorker !== false ? sweepLeftClaims(dispatcher, reporter) : undefined,
-  );
-  const handle = async (body: unknown, delivery: Delivery) => {
-    await ready;
-    return dispatcher.handle(body, delivery);
   };
-  if (options.startWorker !== false)
+  const deployment = openLane(context, access, policy, undefined);
+  const lanes = new Map<string, Lane>();
+  /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
+  function laneOf(tenantId: string | undefined): Lane {
+    const tenant =
+      tenantId !== undefined && tenants.mode === 'multi' ? tenants.byId.get(tenantId) : undefined;
+    if (!tenant || !tenantTokens) return deployment;
+    let lane = lanes.get(tenant.tenantId);
+    if (!lane) {
+      lane = openLane(
+        context,
+        openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens }),
+        policy,
+        tenant.tenantId,
+      );
+      lanes.set(tenant.tenantId, lane);
+    }
+    return lane;
+  }
+  const stopGauges = observeGauges(meter, {
+    quota: () => access.throttle.usage(),
+    breaker: () => store.breaker.status(breakerLimits(policy)),
+    // A page of the store at most: past LIST_MAX pending approvals the gauge stays at LIST_MAX.
+    approvalsPending: async () => (await store.approvals.list({ state: 'pending', limit: LIST_MAX })).length,
+  });
+  const handle = async (body: unknown, delivery: Delivery) => {
+    const lane = laneOf(tenantNamedBy(body));
+    await lane.ready;
+    return lane.dispatcher.handle(body, delivery);
+  };
+  if (options.startWorker !== false) {
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? MESSAGES_AT_ONCE,
     });
-  const tenants = tenantDirectory(config.tenants);
+    // Inline, each tenant's tracking and left claims are resumed at start, as the deployment's are.
+    if (inline && tenants.mode === 'multi') for (const id of tenants.byId.keys()) laneOf(id);
+  }
+  const allLanes = () => [deployment, ...lanes.values()];
   return {
     mode,
     config,
     policy,
-    api,
-    identity,
-    throttle,
+    api: access.api,
+    identity: access.identity,
+    throttle: access.throttle,
     store,
-    storage,
+    storage: access.storage,
     inline,
     tenants,
+    tenant(tenantId) {
+      const lane = laneOf(tenantId);
+      if (lane === deployment) throw new Error(`tenant ${tenantId} is not in this deployment's tenant list`);
+      const { api, identity, throttle, store: tenantStore } = lane.access;
+      return { api, identity, throttle, store: tenantStore, policy: lane.policy };
+    },
     receiveAlerts: (body, log = () => undefined) =>
-      receiveAlerts(body, { policy, sink: intakeSink, log, tenants }),
-    submit: (alert, decisions) => dispatcher.submit(alert, decisions),
-    submitManual: (order) => dispatcher.submitManual(order),
+      receiveAlerts(body, {
+        policy,
+        sink: deployment.sink,
+        tenantLane: (tenantId) => laneOf(tenantId),
+        log,
+        tenants,
+      }),
+    submit: (alert, decisions) => laneOf(alert.tenantId).dispatcher.submit(alert, decisions),
+    submitManual: (order) => laneOf(order.tenantId).dispatcher.submitManual(order),
     watchOutcomes: () => outcomes.watch(),
     notify: (event) => notifier.notify(event),
-    resubmit: (request) => dispatcher.resubmit(request),
+    resubmit: (request) => laneOf(request.tenantId).dispatcher.resubmit(request),
     async deadLetter(record) {
       await queue.deadLetter(record);
       reporter.note('error', { ...record });
     },
     async requestReconciliation(requestedBy) {
       const order = reconcileOrder(requestedBy, clock.now());
-      await queue.send(reconcileMessage(order));
+      // With a tenant list, the one order reconciles every listed tenant: a copy in each tenant's
+      // lane (and session), each under its own message id.
+      if (tenants.mode === 'single') await queue.send(reconcileMessage(order));
+      else
+        for (const id of tenants.byId.keys())
+          await tenantQueue(queue, id).send(
+            reconcileMessage({ ...order, requestId: `${order.requestId}:${id}` }),
+          );
       return order.requestId;
     },
     voteOnApproval: (order) => voteOnApproval(approvals, order),
@@ -448,7 +632,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (!inline) return true;
       // Tracking resumed from the ledger is queued during start-up: idle before that means nothing.
       return waits.until(
-        started.then(() => inline.idle()),
+        Promise.all(allLanes().map((lane) => lane.started)).then(() => inline.idle()),
         maxWaitMs,
       );
     },
@@ -456,14 +640,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       waits.stopAll();
-      // Start-up reads the store (bounded by its deadline): nothing of it may outlive the runtime.
-      await started;
-      dispatcher.close();
+      await Promise.all(allLanes().map((lane) => lane.stopWork()));
       await queue.close();
-      // The throttle gives its slots back under the lease, then the lease ends.
-      await throttle.stop();
-      await claims.stop();
-      stopNoting();
+      await Promise.all(allLanes().map((lane) => lane.close()));
       stopGauges();
       // Comments already started are bounded by the request timeout; let them land.
       await comments?.idle();
@@ -537,14 +716,28 @@ export interface ReadOnlyRuntime {
 export function openReadOnly(
   options: Pick<
     RuntimeOptions,
-    'env' | 'decorateApi' | 'store' | 'clock' | 'reporter' | 'claimLeaseMs' | 'meter' | 'notifyTimers'
+    | 'env'
+    | 'decorateApi'
+    | 'store'
+    | 'tenantStore'
+    | 'authorityHost'
+    | 'clock'
+    | 'reporter'
+    | 'claimLeaseMs'
+    | 'meter'
+    | 'notifyTimers'
   > & {
     /** The listed tenant (MDE_TENANTS) whose API and store it reads; none: the deployment's. */
     tenantId?: string;
   } = {},
 ): ReadOnlyRuntime {
+  const scope = options.tenantId === undefined ? null : readScope(options, options.tenantId);
   // It queues nothing: its lease, renewed on use only, holds just its slots of the quota budget.
-  const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(options, () => 'inline');
+  const { config, claims, identity, throttle, api, store, storage } = openMdeAccess(
+    options,
+    () => 'inline',
+    scope,
+  );
   const notifier = openNotifier(
     readNotifySettings(options.env ?? process.env, config.cloud),
     options,
@@ -566,6 +759,22 @@ export function openReadOnly(
       await notifier.close();
     },
   };
+}
+
+/** The listed tenant `tenantId` names, with its tokens; a ConfigError when the list does not name it. */
+function readScope(options: RuntimeOptions, tenantId: string): { tenant: Tenant; tokens: TenantTokens } {
+  const config = loadConfig(options.env ?? process.env);
+  const tenant = config.tenants?.find((t) => t.tenantId === tenantId.toLowerCase());
+  if (!tenant)
+    throw new ConfigError([
+      {
+        setting: 'MDE_TENANTS',
+        message: config.tenants
+          ? `does not list tenant ${tenantId}: add it, or name a listed one`
+          : `is not set, so this deployment serves one tenant: leave the tenant out`,
+      },
+    ]);
+  return { tenant, tokens: openTenantCredentials(config, options) };
 }
 
 let shared: Runtime | null = null;

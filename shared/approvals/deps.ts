@@ -6,7 +6,13 @@ import type { StateStore } from '../state/store';
 import type { ApprovalEvents } from './events';
 
 export interface ApprovalDeps {
+  /** The approvals of every tenant (one table); `register`: the single-tenant deployment's. */
   store: Pick<StateStore, 'approvals' | 'register'>;
+  /**
+   * A listed tenant's register (MDE_TENANTS), where its held requests are noted: one approval page
+   * for every tenant, each device's history in its own tenant's store.
+   */
+  tenantRegister?: (tenantId: string) => StateStore['register'];
   queue: RequestQueue;
   reporter: DispatchReporter;
   clock: Clock;

@@ -6,7 +6,7 @@
  * the step that posted it (dispatch/steps/register.ts).
  */
 import { errorMessage } from '../kernel/errors';
-import { type ApprovalRecord, ISOLATION_STATES } from '../state/store';
+import { type ApprovalRecord, ISOLATION_STATES, type StateStore } from '../state/store';
 import type { ApprovalDeps } from './deps';
 import { describeVotes, expiryText } from './wording';
 
@@ -28,6 +28,14 @@ export function historyNote(record: ApprovalRecord, step: 'held' | 'denied' | 'e
   }
 }
 
+/** The register of the tenant the held request acts in (its queue message names it). */
+function registerOf(deps: ApprovalDeps, record: ApprovalRecord): StateStore['register'] {
+  const { tenantId } = JSON.parse(record.request) as { tenantId?: unknown };
+  return typeof tenantId === 'string' && deps.tenantRegister
+    ? deps.tenantRegister(tenantId)
+    : deps.store.register;
+}
+
 /**
  * Adds the entry under `requestId` (the held request's, or the approval's once decided). A store that
  * does not answer costs the entry and one warning, never the approval: its row keeps every decision.
@@ -39,7 +47,7 @@ export async function noteInRegister(
   step: 'held' | 'denied' | 'expired',
 ): Promise<void> {
   try {
-    await deps.store.register.record(
+    await registerOf(deps, record).record(
       { machineId: record.machineId, requestId, note: historyNote(record, step) },
       { onlyFrom: ISOLATION_STATES },
     );

@@ -11,6 +11,8 @@ export interface ApprovalDeadline {
   action: 'approval-deadline';
   /** The approval's id, which is also the id of the request an approval sends on. */
   requestId: string;
+  /** The tenant whose worker it reaches, when a tenant's queue sent it (transport/tenant-queue.ts). */
+  tenantId?: string;
 }
 
 /** What expires an approval (the composition root gives it to the dispatcher). */

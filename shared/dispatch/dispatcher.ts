@@ -84,6 +84,11 @@ export interface DispatcherDeps {
   approvals?: ApprovalGate;
   /** Expires an approval at its deadline; without one, a deadline message is an unusable message. */
   approvalDeadline?: ApprovalDeadlineHandler;
+  /**
+   * The listed tenant (MDE_TENANTS) this worker acts in, with that tenant's client, store and budget
+   * (docs/decisions/0031-a-worker-per-tenant.md); absent: the deployment's own.
+   */
+  tenantId?: string;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -351,6 +356,19 @@ export class Dispatcher implements DecisionSink {
 
   /** One delivery of a queue message. Throws only when it could not requeue: the queue redelivers. */
   async handle(body: unknown, delivery: Delivery): Promise<void> {
+    // This worker acts with one tenant's MDE client, store and budget. A message of another tenant
+    // reaches it only when that tenant is not served here (not listed, or listed no longer): recorded
+    // for an operator, never acted on where a device of the same name is another customer's.
+    const named = tenantNamedBy(body);
+    if (named !== this.deps.tenantId)
+      return this.lifecycle.deadLetterMessage(
+        body,
+        delivery.messageId ?? 'unknown',
+        'TenantNotServed',
+        named === undefined
+          ? `the message names no tenant and this worker serves tenant ${this.deps.tenantId}: it was queued before the tenant list, so replay it with a tenant`
+          : `the message acts in tenant ${named}, which this deployment does not serve: add it to MDE_TENANTS and replay it`,
+      );
     const reconcile = asReconcileOrder(body);
     if (reconcile && this.deps.reconcile) return this.deps.reconcile(reconcile);
     const deadline = asApprovalDeadline(body);
@@ -366,16 +384,6 @@ export class Dispatcher implements DecisionSink {
       );
     }
     const { request } = decoded;
-    // The worker acts with the deployment's one MDE client, in the identity's own tenant. Until it is
-    // per tenant, a request of a listed tenant is recorded for an operator and never acted on here,
-    // where a device of the same name could be another customer's (docs/decisions/0029-many-tenants.md).
-    if (request.tenantId !== undefined)
-      return this.lifecycle.deadLetterMessage(
-        body,
-        delivery.messageId ?? request.requestId,
-        'TenantNotServed',
-        `the request acts in tenant ${request.tenantId}, and this worker acts only in its identity's own tenant: replay it once the worker serves the tenant list`,
-      );
     if (request.action === 'track') return this.tracker.poll(request);
     return this.worker.act(request);
   }
@@ -383,6 +391,16 @@ export class Dispatcher implements DecisionSink {
   private async enqueue(request: IsolationRequest): Promise<{ duplicate: boolean }> {
     return this.deps.queue.send(messageFor(request));
   }
+}
+
+/**
+ * The tenant a queue message names, as sent (`tenantId` of a request, or stamped by a tenant's queue):
+ * what routes it to that tenant's worker. A value that is not a string names no tenant of the list.
+ */
+export function tenantNamedBy(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object' || !('tenantId' in body)) return undefined;
+  const { tenantId } = body as { tenantId: unknown };
+  return tenantId === undefined ? undefined : String(tenantId).slice(0, 100);
 }
 
 const NO_LIFETIME = { isolateForMs: null, onLift: 'let-lift' } as const;

@@ -16,6 +16,8 @@ export interface ReconcileOrder {
   requestedAt: string;
   /** Times it waited for budget. */
   deferrals: number;
+  /** The listed tenant it reconciles (stamped by the tenant's queue, transport/tenant-queue.ts). */
+  tenantId?: string;
 }
 
 /** What carries out a reconciliation (the composition root gives it to the dispatcher). */

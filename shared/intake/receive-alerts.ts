@@ -22,6 +22,11 @@ export interface IntakeDeps {
   policy: IsolationPolicy;
   /** Absent: decisions are reported but nothing is enqueued (no dispatch wired in). */
   sink?: DecisionSink;
+  /**
+   * The policy and sink of a listed tenant (MDE_TENANTS), which decide that tenant's alerts with its
+   * own breaker; absent, or for an alert of no listed tenant: `policy` and `sink`.
+   */
+  tenantLane?: (tenantId: string) => { policy: IsolationPolicy; sink: DecisionSink };
   log: (line: IntakeLogLine) => void;
   /** The configured tenants (MDE_TENANTS); absent: one tenant, the deployment's. */
   tenants?: TenantDirectory;
@@ -168,28 +173,34 @@ async function decide(
   alert: NormalizedAlert,
   deps: IntakeDeps,
 ): Promise<DecidedAlert | AlertReport> {
+  const { policy, sink } = laneOf(alert, deps);
   let breaker: BreakerState | undefined;
   try {
-    breaker = await deps.sink?.breakerState();
+    breaker = await sink?.breakerState();
   } catch (error) {
     return failed(path, alert, deps, 'state', error);
   }
   let assessment: AlertAssessment;
   try {
-    assessment = deps.policy.assessAlert(alert, { breaker });
+    assessment = policy.assessAlert(alert, { breaker });
   } catch (error) {
     return failed(path, alert, deps, 'decide', error);
   }
   const { decisions, opensBreaker } = assessment;
-  if (opensBreaker && deps.sink) {
+  if (opensBreaker && sink) {
     try {
-      await deps.sink.openBreaker(opensBreaker);
+      await sink.openBreaker(opensBreaker);
     } catch (error) {
       return failed(path, alert, deps, 'state', error);
     }
     deps.log({ event: 'breaker-opened', ...alertFields(alert), reason: opensBreaker });
   }
   return { path, alert, decisions };
+}
+
+/** Who decides `alert`: its tenant's policy and sink, or the deployment's. */
+function laneOf(alert: NormalizedAlert, deps: IntakeDeps): Pick<IntakeDeps, 'policy' | 'sink'> {
+  return alert.tenantId !== undefined && deps.tenantLane ? deps.tenantLane(alert.tenantId) : deps;
 }
 
 /**
@@ -219,9 +230,10 @@ async function carry(item: SliceItem, deps: IntakeDeps): Promise<AlertReport> {
 
 async function submit({ path, alert, decisions }: DecidedAlert, deps: IntakeDeps): Promise<AlertReport> {
   let requests: SubmittedRequest[] = [];
-  if (deps.sink) {
+  const { sink } = laneOf(alert, deps);
+  if (sink) {
     try {
-      requests = await deps.sink.submit(alert, decisions);
+      requests = await sink.submit(alert, decisions);
     } catch (error) {
       // Coalescing reads the device's open request from the store: without it the alert is not accepted.
       return failed(path, alert, deps, error instanceof StoreUnavailableError ? 'state' : 'enqueue', error);

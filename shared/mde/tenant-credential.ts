@@ -8,6 +8,7 @@
  */
 import { ClientAssertionCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Tenant } from '../tenants/tenant';
+import type { AppCredential } from './credential';
 
 /**
  * The audience of the managed identity's token that Entra exchanges (the federated credential's
@@ -28,7 +29,7 @@ export interface TenantCredentialConfig {
 }
 
 export class TenantCredentials {
-  private readonly byTenant = new Map<string, TokenCredential>();
+  private readonly byTenant = new Map<string, AppCredential>();
   /** The managed identity's tokens, the assertions; MSAL caches them per audience. */
   private readonly identity: TokenCredential;
 
@@ -36,12 +37,16 @@ export class TenantCredentials {
     this.identity = new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
   }
 
-  /** The credential of `tenant`: made once, then the same one, with its own token cache. */
-  forTenant(tenant: Tenant): TokenCredential {
+  /**
+   * The credential of `tenant`: made once, then the same one, with its own token cache. Its
+   * `getFreshToken` is its `getToken`: @azure/identity offers no way past a confidential client's
+   * cache, so after a refused token the tenant's calls fail until that token expires (an hour at most).
+   */
+  forTenant(tenant: Tenant): AppCredential {
     let credential = this.byTenant.get(tenant.tenantId);
     if (!credential) {
       const audience = `${tokenExchangeAudience(tenant.authorityHost)}/.default`;
-      credential = new ClientAssertionCredential(
+      const assertionCredential = new ClientAssertionCredential(
         tenant.tenantId,
         this.config.appClientId,
         async () => {
@@ -53,6 +58,10 @@ export class TenantCredentials {
         // cloud) adds nothing.
         { authorityHost: tenant.authorityHost, disableInstanceDiscovery: true },
       );
+      credential = {
+        getToken: (scopes, options) => assertionCredential.getToken(scopes, options),
+        getFreshToken: (scope) => assertionCredential.getToken(scope),
+      };
       this.byTenant.set(tenant.tenantId, credential);
     }
     return credential;

@@ -40,6 +40,15 @@ export interface TableStoreOptions extends Partial<StateOptions> {
 }
 
 export const DEFAULT_TABLE_PREFIX = 'mdeisolator';
+
+/**
+ * A listed tenant's tables (docs/decisions/0031-a-worker-per-tenant.md): its own register, ledgers,
+ * claims and quota budget, apart from every other tenant's by name. The tenant id without its dashes
+ * keeps the longest name (`...Approvals`) at 53 characters, within Table Storage's 63.
+ */
+export function tenantTablePrefix(tenantId: string): string {
+  return `${DEFAULT_TABLE_PREFIX}t${tenantId.replaceAll('-', '').toLowerCase()}`;
+}
 const DEFAULT_DEADLINE_MS = 5_000;
 /** Table names: 3 to 63 letters and digits, starting with a letter. */
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
