@@ -1,7 +1,10 @@
 import type { IsolationRequest } from '../../shared/dispatch/request';
 import { InProcessQueue, MessageSizeExceededError } from '../../shared/dispatch/transport/in-process-queue';
 import type { Delivery, QueueMessage } from '../../shared/dispatch/transport/queue';
-import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
+import {
+  MESSAGES_AT_ONCE,
+  REQUEST_QUEUE_SETTINGS,
+} from '../../shared/dispatch/transport/service-bus-settings';
 import { advanceUntil, handClock } from '../support/hand-clock';
 
 function message(id: string, note = id): QueueMessage {
@@ -9,6 +12,24 @@ function message(id: string, note = id): QueueMessage {
 }
 
 const noteOf = (m: QueueMessage) => (m.body as unknown as { note: string }).note;
+
+const TENANT_A = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+const TENANT_B = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
+
+/** A message of `tenantId`'s requests (none: a single-tenant deployment's). */
+function tenantMessage(tenantId: string | undefined, id: string): QueueMessage {
+  const body = { note: id, ...(tenantId && { tenantId }) };
+  return { messageId: id, body: body as unknown as IsolationRequest, applicationProperties: {} };
+}
+
+/** Handlers that wait until the test opens it, so what is ready piles up behind those in flight. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
 
 describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
   let queue: InProcessQueue;
@@ -124,6 +145,108 @@ describe('InProcessQueue (in-memory Service Bus stand-in)', () => {
     });
     await queue.idle();
     expect(seen).toEqual(['before']);
+  });
+});
+
+describe('InProcessQueue sessions: one lane per tenant', () => {
+  let queue: InProcessQueue;
+  afterEach(() => queue.close());
+
+  it("delivers a tenant's one message right after those in flight, however many another tenant has ready", async () => {
+    queue = new InProcessQueue();
+    const held = gate();
+    const seen: string[] = [];
+    queue.start(
+      async (m) => {
+        seen.push(noteOf(m));
+        await held.opened;
+      },
+      { concurrency: MESSAGES_AT_ONCE },
+    );
+    const storm = Array.from({ length: 200 }, (_, i) => `a-${i}`);
+    for (const id of storm) await queue.send(tenantMessage(TENANT_A, id));
+    await queue.send(tenantMessage(TENANT_B, 'b-0'));
+    expect(seen).toEqual(storm.slice(0, MESSAGES_AT_ONCE));
+    held.open();
+    await queue.idle();
+    expect(seen.slice(0, MESSAGES_AT_ONCE + 1)).toContain('b-0');
+    expect(seen.filter((note) => note.startsWith('a-'))).toEqual(storm);
+  });
+
+  it('takes the sessions with a message ready in turn, each first in first out', async () => {
+    queue = new InProcessQueue();
+    for (const [tenant, id] of [
+      [TENANT_A, 'a-0'],
+      [TENANT_A, 'a-1'],
+      [TENANT_A, 'a-2'],
+      [TENANT_A, 'a-3'],
+      [TENANT_B, 'b-0'],
+      [undefined, 'd-0'],
+      [TENANT_B, 'b-1'],
+      [undefined, 'd-1'],
+    ] as const)
+      await queue.send(tenantMessage(tenant, id));
+    const seen: string[] = [];
+    queue.start(async (m) => {
+      seen.push(noteOf(m));
+      // A session with more once its lane emptied keeps its place: after the others with a message ready.
+      if (noteOf(m) === 'b-1') await queue.send(tenantMessage(TENANT_B, 'b-2'));
+    });
+    await queue.idle();
+    expect(seen).toEqual(['a-0', 'b-0', 'd-0', 'a-1', 'b-1', 'd-1', 'a-2', 'b-2', 'a-3']);
+  });
+
+  it.each([
+    ['a single-tenant deployment', undefined],
+    ['one tenant', TENANT_A],
+  ])(
+    'with one session (%s) delivers in the order messages became ready, as before',
+    async (_name, tenant) => {
+      const clock = handClock();
+      queue = new InProcessQueue({ clock });
+      const held = gate();
+      const seen: string[] = [];
+      queue.start(
+        async (m, delivery) => {
+          seen.push(`${noteOf(m)}#${delivery.deliveryCount}`);
+          await held.opened;
+          if (noteOf(m) === 'm-1' && delivery.deliveryCount === 1) throw new Error('lock lost');
+        },
+        { concurrency: 2 },
+      );
+      await queue.schedule(tenantMessage(tenant, 'due'), new Date(clock.now() + 1_000));
+      for (let i = 0; i < 6; i += 1) await queue.send(tenantMessage(tenant, `m-${i}`));
+      clock.advance(1_000);
+      queue.wake();
+      await queue.send(tenantMessage(tenant, 'm-6'));
+      held.open();
+      await queue.idle();
+      expect(seen).toEqual(['m-0#1', 'm-1#1', 'm-2#1', 'm-3#1', 'm-4#1', 'm-5#1', 'due#1', 'm-6#1', 'm-1#2']);
+    },
+  );
+
+  it("puts a tenant's scheduled message, due or brought forward, in that tenant's lane", async () => {
+    const clock = handClock();
+    queue = new InProcessQueue({ clock });
+    const held = gate();
+    const seen: string[] = [];
+    queue.start(
+      async (m) => {
+        seen.push(noteOf(m));
+        await held.opened;
+      },
+      { concurrency: 2 },
+    );
+    await queue.schedule(tenantMessage(TENANT_B, 'b-due'), new Date(clock.now() + 1_000));
+    await queue.schedule(tenantMessage(TENANT_B, 'b-early'), new Date(clock.now() + 60_000));
+    for (let i = 0; i < 10; i += 1) await queue.send(tenantMessage(TENANT_A, `a-${i}`));
+    clock.advance(1_000);
+    queue.wake();
+    expect(await queue.bringForward('b-early', new Date(clock.now()))).toBe(true);
+    held.open();
+    await queue.idle();
+    expect(seen.slice(0, 6)).toEqual(['a-0', 'a-1', 'b-due', 'a-2', 'b-early', 'a-3']);
+    expect(seen).toHaveLength(12);
   });
 });
 

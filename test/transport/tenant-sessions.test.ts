@@ -8,11 +8,9 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { deliveryOf } from '../../functions/service-bus-trigger';
 import { type IsolationRequest, isolateRequestFrom } from '../../shared/dispatch/request';
 import { messageFor } from '../../shared/dispatch/transport/queue';
-import {
-  DEPLOYMENT_SESSION,
-  ServiceBusRequestQueue,
-} from '../../shared/dispatch/transport/service-bus-queue';
+import { ServiceBusRequestQueue } from '../../shared/dispatch/transport/service-bus-queue';
 import { REQUEST_QUEUE_SETTINGS } from '../../shared/dispatch/transport/service-bus-settings';
+import { DEPLOYMENT_SESSION } from '../../shared/dispatch/transport/session';
 import { loadPolicy } from '../../shared/policy/load';
 import type { Decision } from '../../shared/policy/types';
 import { alertOf } from '../support/alerts';

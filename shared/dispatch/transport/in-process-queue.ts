@@ -8,7 +8,10 @@
  * reached its end.
  *
  * Like Service Bus it does not order by priority: messages are delivered in the order they become
- * visible. Nothing survives the process; durability is what Service Bus adds in Azure.
+ * visible within their session (their tenant, `sessionOf`), and the sessions take turns
+ * (`SessionLanes`), so one tenant's storm does not hold another tenant's requests back, as Service
+ * Bus sessions keep them apart. Nothing survives the process; durability is what Service Bus adds in
+ * Azure.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -24,6 +27,8 @@ import {
   sequenceNumberOn,
 } from './queue';
 import { REQUEST_QUEUE_SETTINGS, SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
+import { sessionOf } from './session';
+import { SessionLanes } from './session-lanes';
 
 /**
  * The AMQP framing our estimate cannot see: per property (type and length markers) and per message
@@ -111,7 +116,7 @@ export class InProcessQueue implements RequestQueue {
   private readonly seen = new Map<string, number>();
   /** Waiting for their time, ordered by visibleAt then arrival. */
   private readonly scheduled: Entry[] = [];
-  private readonly ready: Entry[] = [];
+  private readonly ready = new SessionLanes<Entry>((entry) => sessionOf(entry.message));
   private inFlight = 0;
   private sequence = 0;
   private handler: MessageHandler | null = null;
@@ -192,7 +197,7 @@ export class InProcessQueue implements RequestQueue {
 
   /** Messages not yet finished (waiting, scheduled or in a handler). */
   pending(): number {
-    return this.scheduled.length + this.ready.length + this.inFlight;
+    return this.scheduled.length + this.ready.size + this.inFlight;
   }
 
   /** The ids of the messages waiting for their time, soonest first. */
@@ -245,7 +250,7 @@ export class InProcessQueue implements RequestQueue {
     while (this.scheduled.length > 0 && this.scheduled[0].visibleAt <= now) {
       this.ready.push(this.scheduled.shift() as Entry);
     }
-    while (this.handler && this.inFlight < this.concurrency && this.ready.length > 0) {
+    while (this.handler && this.inFlight < this.concurrency && this.ready.size > 0) {
       this.deliver(this.ready.shift() as Entry);
     }
     this.armTimer();

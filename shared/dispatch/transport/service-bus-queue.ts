@@ -24,6 +24,7 @@ import {
   sequenceNumberOn,
 } from './queue';
 import { SERVICE_BUS_STANDARD_LIMITS } from './service-bus-settings';
+import { sessionOf } from './session';
 
 /** The queue that receives dead-letter records: infra creates it next to the request queue. */
 export function deadLetterQueueName(queueName: string): string {
@@ -43,18 +44,6 @@ function clientFor(endpoint: ServiceBusEndpoint, options?: ServiceBusClientOptio
   return 'connectionString' in endpoint
     ? new ServiceBusClient(endpoint.connectionString, options)
     : new ServiceBusClient(endpoint.namespace, endpoint.credential, options);
-}
-
-/**
- * The session of a message on a session-enabled queue: its request's tenant, so each tenant's requests
- * have one consumer at a time while other worker instances serve other tenants (docs/decisions/0029-many-tenants.md).
- * What names no tenant (a single-tenant deployment's requests, a reconcile order) shares one session.
- */
-export const DEPLOYMENT_SESSION = 'deployment';
-
-export function sessionOf(message: QueueMessage): string {
-  const { body } = message;
-  return ('tenantId' in body && body.tenantId) || DEPLOYMENT_SESSION;
 }
 
 /** Whether the request queue was created with sessions (infra `queueSessions`, ISOLATION_QUEUE_SESSIONS). */
