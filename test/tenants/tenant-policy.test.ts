@@ -137,7 +137,7 @@ describe("a tenant's policy: the deployment's with the tenant's override", () =>
     expect(decide(fabrikam, machineOf())).toMatchObject({ action: 'escalate', rule: 'high-severity-review' });
   });
 
-  it('a named section replaces the deployment’s, and null removes an optional one', () => {
+  it("a named section replaces the deployment's, and null removes an optional one", () => {
     const low = alertOf({ severity: 'low' });
     const { deployment, fabrikam } = policiesOf({
       defaultAction: 'escalate',
@@ -271,7 +271,7 @@ describe('a bad override is refused at start, each problem naming where', () => 
     ).toMatchObject({ valid: true });
   });
 
-  it('bounds an override’s size in the tenant list', () => {
+  it("bounds an override's size in the tenant list", () => {
     const description = 'x'.repeat(MAX_TENANT_POLICY_CHARS);
     const { problems } = parseTenantList(
       JSON.stringify([{ tenantId: CONTOSO, displayName: 'Contoso', policy: { description } }]),
