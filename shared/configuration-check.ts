@@ -14,6 +14,7 @@ import { readNotifySettings } from './notify/settings';
 import { effectiveMode } from './policy/document';
 import { readPolicy } from './policy/read';
 import { PolicyError } from './policy/validate';
+import { tenantPolicyProblems } from './tenants/policy-document';
 
 /** The parts of a deployment health reports on; settings first, since the policy is read through one. */
 export type ConfigurationComponent = 'settings' | 'policy';
@@ -40,7 +41,11 @@ function evaluate(env: Env): ConfigurationCheck {
   try {
     const config = loadConfig(env);
     readNotifySettings(env, config.cloud);
-    return { valid: true, config, mode: effectiveMode(readPolicy(config.policySource), config.modeOverride) };
+    const document = readPolicy(config.policySource);
+    // Each tenant's policy is the deployment's with its override: checked once the deployment's holds.
+    const tenantProblems = tenantPolicyProblems(document, config.tenants ?? []);
+    if (tenantProblems.length > 0) throw new ConfigError(tenantProblems);
+    return { valid: true, config, mode: effectiveMode(document, config.modeOverride) };
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
     const component: ConfigurationComponent = error instanceof ConfigError ? 'settings' : 'policy';

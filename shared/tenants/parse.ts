@@ -17,6 +17,11 @@ export const MAX_TENANTS = 200;
 export const MAX_TENANT_LIST_CHARS = 512 * 1024;
 export const MAX_WORKSPACES_PER_TENANT = 50;
 export const MAX_DISPLAY_NAME = 100;
+/**
+ * Characters of one tenant's policy override, as JSON: what differs from the deployment's policy fits
+ * many times over, and each override is merged and validated at start (tenants/policy.ts).
+ */
+export const MAX_TENANT_POLICY_CHARS = 64 * 1024;
 
 const FIELDS = [
   'tenantId',
@@ -92,6 +97,11 @@ function readEntry(entry: JsonRecord, at: string, problems: string[]): Tenant | 
   const policy = entry.policy ?? null;
   if (policy !== null && !isRecord(policy))
     problem('policy', 'is not a JSON object (the parts of the deployment policy this tenant changes)');
+  else if (policy !== null && JSON.stringify(policy).length > MAX_TENANT_POLICY_CHARS)
+    problem(
+      'policy',
+      `is longer than ${MAX_TENANT_POLICY_CHARS} characters as JSON: write only what differs from the deployment's policy`,
+    );
   let rateLimits = null;
   if (entry.rateLimits !== undefined)
     try {

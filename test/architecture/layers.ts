@@ -30,6 +30,11 @@ export const RULES: ImportRules = {
     // the cloud's endpoints come from mde/clouds.ts.
     { name: 'Logs query adapter', members: ['shared/logs/'] },
     { name: 'policy', members: ['shared/policy/'] },
+    // A tenant's policy is the deployment's with the tenant's override, merged and validated by the
+    // policy's own validator (policy-document.ts), then compiled by its engine (policy.ts): these two
+    // files of the tenant room sit above the policy, the compiling one above the reading one.
+    { name: 'tenant policy documents', members: ['shared/tenants/policy-document.ts'] },
+    { name: 'tenant policies', members: ['shared/tenants/policy.ts'] },
     // The worker and intake decide with the shared breaker, the register and the ledgers, so the store
     // sits below dispatch: its contract (state/store.ts) and both adapters, the SDK kept in theirs.
     // What it shares with dispatch (the retry backoff) lives in the kernel.
