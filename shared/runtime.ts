@@ -63,6 +63,7 @@ import { openStateStore, readStateStorage, type StateStorage } from './state/set
 import { LIST_MAX, type StateStore, StoreUnavailableError } from './state/store';
 import { tenantTablePrefix } from './state/table';
 import { type TenantDirectory, tenantDirectory } from './tenants/lookup';
+import { type DeploymentPolicy, deploymentPolicy, policyForTenant } from './tenants/policy';
 import type { Tenant } from './tenants/tenant';
 
 export type RuntimeMode = 'inline' | 'service-bus';
@@ -544,6 +545,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
+  let settingsPolicy: DeploymentPolicy | undefined;
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
   function laneOf(tenantId: string | undefined): Lane {
     const tenant =
@@ -554,7 +556,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       lane = openLane(
         context,
         openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens }),
-        policy,
+        // A policy the caller gives (the CLI's --policy) is every tenant's; the settings' is merged
+        // with each tenant's override.
+        options.policy ?? policyForTenant((settingsPolicy ??= deploymentPolicy(config)), tenant),
         tenant.tenantId,
       );
       lanes.set(tenant.tenantId, lane);

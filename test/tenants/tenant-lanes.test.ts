@@ -18,11 +18,12 @@ const TENANT_B = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
 const UNLISTED = '0badc0de-0000-4000-8000-000000000000';
 
 const env = {
+  ISOLATION_MODE: 'enforce',
   AZURE_CLIENT_ID: '0c0ffee0-1111-4222-8333-444444444444',
   MDE_TENANT_APP_CLIENT_ID: '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5',
   MDE_TENANTS: JSON.stringify([
     { tenantId: TENANT_A, displayName: 'Contoso' },
-    { tenantId: TENANT_B, displayName: 'Fabrikam' },
+    { tenantId: TENANT_B, displayName: 'Fabrikam', policy: { mode: 'dry-run' } },
   ]),
 };
 
@@ -85,6 +86,14 @@ describe('a runtime with a tenant list', () => {
     expect(b).toBe(stores.get(TENANT_B));
     expect(new Set([a, b, runtime.store]).size).toBe(3);
     expect(() => runtime.tenant(UNLISTED)).toThrow(/not in this deployment's tenant list/);
+  });
+
+  it("decides each tenant's alerts with its own policy: the deployment's, merged with its override", () => {
+    expect(runtime.tenant(TENANT_A).policy.version).toBe(runtime.policy.version);
+    const fabrikam = runtime.tenant(TENANT_B).policy;
+    expect(fabrikam.version).not.toBe(runtime.policy.version);
+    expect(runtime.policy.modeFor({ source: 'mde' })).toBe('enforce');
+    expect(fabrikam.modeFor({ source: 'mde' })).toBe('dry-run');
   });
 
   it('names each tenant in its own tables', () => {
