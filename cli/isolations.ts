@@ -24,21 +24,24 @@ export interface IsolationsOptions extends OutputFlags, TenantFlags {
   state?: string;
 }
 
-/**
- * Below 100 columns the reason gives way: `isolations -o tsv`, `--wide` or `-o json` carry it. The
- * narrowest widths let the tenant's column in at 80.
- */
+/** Below 100 columns the reason gives way: `isolations -o tsv`, `--wide` or `-o json` carry it. */
 const COLUMNS: Column[] = [
-  { head: 'Device', min: 10 },
+  { head: 'Device', min: 12 },
   { head: 'State', min: 9 },
   { head: 'Since', min: 16, kind: 'time' },
-  { head: 'Requested by', min: 9 },
+  { head: 'Requested by', min: 12 },
   { head: 'Action', min: 9, kind: 'id' },
   { head: 'Reason', min: 15, flex: true, dropBelow: 100 },
 ];
 
-/** With a tenant list: which tenant the rows are of, so lists of several tenants can be put together. */
-const TENANT_COLUMN: Column = { head: 'Tenant', min: 8 };
+/**
+ * With a tenant list, which tenant the rows are of, so lists of several tenants can be put together.
+ * It fits at 80 columns only if a time may break between its date and its hour.
+ */
+const TENANT_COLUMNS: Column[] = [
+  { head: 'Tenant', min: 8 },
+  ...COLUMNS.map((column) => (column.kind === 'time' ? { ...column, min: 10 } : column)),
+];
 
 function rowOf(record: IsolationRecord): string[] {
   const { requestedBy, reason } = record.provenance;
@@ -81,7 +84,7 @@ export async function runIsolations(options: IsolationsOptions, io: CliIo): Prom
           io,
           options,
           format,
-          of ? [TENANT_COLUMN, ...COLUMNS] : COLUMNS,
+          of ? TENANT_COLUMNS : COLUMNS,
           records.map((record) => (of ? [of.displayName, ...rowOf(record)] : rowOf(record))),
           `no device in the register${state ? ` in state ${state}` : ''}`,
         ),
