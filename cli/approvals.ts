@@ -114,7 +114,8 @@ export async function runVote(
       approvalId: approvalId.trim(),
       verdict,
       reason,
-      approver: { label: operatorName(io, options.by), objectId: null },
+      // The CLI signs in as the app's identity, which acts in every listed tenant: no role to check.
+      approver: { label: operatorName(io, options.by), objectId: null, tenants: 'every' },
     });
     if (result.kind === 'refused') {
       io.stderr.write(`${verb}: ${result.message}\n`);

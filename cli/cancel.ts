@@ -12,8 +12,9 @@ import { withExamples } from './help';
 import { mdeErrorText } from './mde-error-text';
 import { fitLine, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface CancelOptions extends OutputFlags {
+export interface CancelOptions extends OutputFlags, TenantFlags {
   reason?: string;
   force?: boolean;
   by?: string;
@@ -29,7 +30,9 @@ export async function runCancel(actionId: string, options: CancelOptions, io: Cl
     io.stderr.write('cancel: --reason is required; it goes into the MDE cancellation comment\n');
     return EXIT.badInput;
   }
-  const runtime = openReads('cancel', io);
+  const tenant = tenantOfFlags('cancel', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('cancel', io, false, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const resolved = await resolveActionId(actionId, runtime.store.register, runtime.storage);
@@ -88,7 +91,7 @@ export function registerCancel(program: Command, cli: CliContext): void {
     .option('--reason <text>', 'why: recorded in the MDE cancellation comment (required)')
     .option('--force', 'cancel an action this app did not post')
     .option('--by <name>', 'who asks (default: the login name)');
-  withExamples(withOutputOptions(command), [
+  withExamples(withOutputOptions(withTenantOption(command)), [
     "mde-isolator cancel 6f1c2b3a --reason 'wrong device'",
     "mde-isolator cancel 6f1c2b3a --reason 'not ours, storm' --force",
   ]).action(async (actionId: string, options: CancelOptions) => {

@@ -12,8 +12,9 @@ import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
 import { formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface ExtendOptions extends OutputFlags {
+export interface ExtendOptions extends OutputFlags, TenantFlags {
   for?: string;
   reason?: string;
   by?: string;
@@ -31,7 +32,9 @@ export async function runExtend(machineId: string, options: ExtendOptions, io: C
     io.stderr.write("extend: --reason is required; it goes into the register's history\n");
     return EXIT.badInput;
   }
-  const runtime = openReads('extend', io, true);
+  const tenant = tenantOfFlags('extend', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('extend', io, true, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const result = await extendIsolation(
@@ -73,7 +76,7 @@ export function registerExtend(program: Command, cli: CliContext): void {
     .option('--reason <text>', "why: recorded in the register's history (required)")
     .option('--by <name>', 'who asks (default: the login name)');
   withExamples(command, ['mde-isolator extend "$MACHINE" --for 4h --reason "IR-12: still imaging"']);
-  withOutputOptions(command).action(async (machineId: string, options: ExtendOptions) => {
+  withOutputOptions(withTenantOption(command)).action(async (machineId: string, options: ExtendOptions) => {
     cli.exitWith(await runExtend(machineId, options, cli.io));
   });
 }

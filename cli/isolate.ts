@@ -29,8 +29,9 @@ import { examplesText } from './help';
 import { dispatchExitCode } from './outcome-exit';
 import { endOnBadInput, formatOf, withOutputOptions } from './output';
 import { operatorName } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface ManualOptions extends SessionFlags {
+export interface ManualOptions extends SessionFlags, TenantFlags {
   machine?: string;
   host?: string;
   comment: string;
@@ -113,6 +114,8 @@ export async function runManualOrder(
   const isolateForMs = options.for === undefined ? null : parseDuration(options.for.trim());
   if (isolateForMs === null && options.for !== undefined)
     return endOnBadInput(io, formatOf(options, io), action, `--for "${options.for}" is not ${DURATION_FORM}`);
+  const tenant = tenantOfFlags(action, io, options);
+  if (typeof tenant === 'number') return tenant;
   // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
   const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
   if (typeof started === 'number') return started;
@@ -128,6 +131,7 @@ export async function runManualOrder(
       ...checked,
       requestedBy: operatorName(io, options.by),
       ...(isolateForMs !== null && { isolateForMs }),
+      ...(tenant && { tenantId: tenant.tenantId }),
     });
     session.startProgress(1, action === 'isolate' ? 'isolating' : 'releasing');
     const end = await session.finish();
@@ -174,7 +178,7 @@ export function manualCommand(program: Command, name: string, description: strin
     .option('--dry-run', 'resolve the device and decide, post nothing')
     .option('--wait <seconds>', `longest wait for the action to end (default ${DEFAULT_WAIT_SECONDS})`)
     .addOption(timeScaleOption());
-  return withOutputOptions(command);
+  return withOutputOptions(withTenantOption(command));
 }
 
 /** `isolate`'s own flags checked: the isolation type and the override, or why they cannot be used. */

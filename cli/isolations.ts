@@ -18,8 +18,9 @@ import {
   writeJson,
 } from './output';
 import { openReads } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface IsolationsOptions extends OutputFlags {
+export interface IsolationsOptions extends OutputFlags, TenantFlags {
   state?: string;
 }
 
@@ -31,6 +32,15 @@ const COLUMNS: Column[] = [
   { head: 'Requested by', min: 12 },
   { head: 'Action', min: 9, kind: 'id' },
   { head: 'Reason', min: 15, flex: true, dropBelow: 100 },
+];
+
+/**
+ * With a tenant list, which tenant the rows are of, so lists of several tenants can be put together.
+ * It fits at 80 columns only if a time may break between its date and its hour.
+ */
+const TENANT_COLUMNS: Column[] = [
+  { head: 'Tenant', min: 8 },
+  ...COLUMNS.map((column) => (column.kind === 'time' ? { ...column, min: 10 } : column)),
 ];
 
 function rowOf(record: IsolationRecord): string[] {
@@ -54,20 +64,28 @@ export async function runIsolations(options: IsolationsOptions, io: CliIo): Prom
     );
     return EXIT.badInput;
   }
-  const runtime = openReads('isolations', io, true);
+  const tenant = tenantOfFlags('isolations', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('isolations', io, true, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const records = await runtime.store.register.list({ state });
     const format = formatOf(options, io);
-    if (format === 'json') writeJson(io, options, records);
+    const of = tenant && { tenantId: tenant.tenantId, displayName: tenant.displayName };
+    if (format === 'json')
+      writeJson(
+        io,
+        options,
+        records.map((record) => (of ? { ...record, tenant: of } : record)),
+      );
     else
       io.stdout.write(
         rowsText(
           io,
           options,
           format,
-          COLUMNS,
-          records.map(rowOf),
+          of ? TENANT_COLUMNS : COLUMNS,
+          records.map((record) => (of ? [of.displayName, ...rowOf(record)] : rowOf(record))),
           `no device in the register${state ? ` in state ${state}` : ''}`,
         ),
       );
@@ -84,7 +102,7 @@ export function registerIsolations(program: Command, cli: CliContext): void {
     .command('isolations')
     .description('list the isolation register: devices this app isolated or released, state, who and why')
     .option('--state <state>', `only records in this state (${ISOLATION_STATES.join(', ')})`);
-  withExamples(withOutputOptions(command, ROW_FORMATS), [
+  withExamples(withOutputOptions(withTenantOption(command), ROW_FORMATS), [
     'mde-isolator isolations --state isolated',
     'mde-isolator isolations -o tsv | cut -f1,5',
   ]).action(async (options: IsolationsOptions) => {

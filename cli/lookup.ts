@@ -18,6 +18,7 @@ import {
   writeJson,
 } from './output';
 import { openReads } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
 /**
  * The machine id stays whole: it is what an operator copies into `--machine`. Below 100 columns
@@ -42,8 +43,14 @@ function rowOf(machine: Machine): string[] {
 }
 
 /** Exit 0 when MDE knows the name, 3 when it does not, 2 on a bad name, 1 when the lookup failed. */
-export async function runLookup(name: string, options: OutputFlags, io: CliIo): Promise<number> {
-  const runtime = openReads('lookup', io);
+export async function runLookup(
+  name: string,
+  options: OutputFlags & TenantFlags,
+  io: CliIo,
+): Promise<number> {
+  const tenant = tenantOfFlags('lookup', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('lookup', io, false, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const wanted = name.trim();
@@ -78,10 +85,10 @@ export function registerLookup(program: Command, cli: CliContext): void {
     .command('lookup')
     .description('list every MDE machine record for a host name or FQDN (ids, last seen), to pick one by id')
     .argument('<name>', 'host name (matches NAME and NAME.*) or FQDN (exact)');
-  withExamples(withOutputOptions(command, ROW_FORMATS), [
+  withExamples(withOutputOptions(withTenantOption(command), ROW_FORMATS), [
     'mde-isolator lookup kiosk-12',
     'mde-isolator lookup web1.contoso.local -o json -q id,lastSeen',
-  ]).action(async (name: string, options: OutputFlags) => {
+  ]).action(async (name: string, options: OutputFlags & TenantFlags) => {
     cli.exitWith(await runLookup(name, options, cli.io));
   });
 }

@@ -1,17 +1,24 @@
 /** What the reading verbs (`status`, `lookup`, `cancel`, `isolations`, `breaker`, `doctor`) share: a read-only runtime. */
 import { ConfigError } from '../shared/config';
 import { openReadOnly, type ReadOnlyRuntime } from '../shared/runtime';
+import type { Tenant } from '../shared/tenants/tenant';
 import { type CliIo, EXIT } from './context';
 import { storageWords } from './mode';
 
 /**
  * The read-only runtime (settings, throttled client, store), or exit code 2 once a bad setting is
- * reported as `VERB: why`. `withStore` prints where the register and breaker live first.
+ * reported as `VERB: why`. `withStore` prints where the register and breaker live first; `tenant`
+ * (cli/tenant-flag.ts) is the listed tenant whose API and store it reads, null the deployment's.
  */
-export function openReads(verb: string, io: CliIo, withStore = false): ReadOnlyRuntime | number {
+export function openReads(
+  verb: string,
+  io: CliIo,
+  withStore = false,
+  tenant: Tenant | null = null,
+): ReadOnlyRuntime | number {
   let runtime: ReadOnlyRuntime;
   try {
-    runtime = openReadOnly({ env: io.env });
+    runtime = openReadOnly({ env: io.env, ...(tenant && { tenantId: tenant.tenantId }) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`${verb}: ${error.message}\n`);

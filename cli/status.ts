@@ -17,6 +17,7 @@ import {
   writeJson,
 } from './output';
 import { openReads } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
 const FIELDS: (keyof MachineAction)[] = [
   'id',
@@ -54,9 +55,15 @@ function fieldLines(action: MachineAction, format: Exclude<OutputFormat, 'json'>
   return `${lines.join('\n')}\n`;
 }
 
-export async function runStatus(actionId: string, options: OutputFlags, io: CliIo): Promise<number> {
+export async function runStatus(
+  actionId: string,
+  options: OutputFlags & TenantFlags,
+  io: CliIo,
+): Promise<number> {
   // No policy or queue needed: one read, still counted against the machineactions quota.
-  const runtime = openReads('status', io);
+  const tenant = tenantOfFlags('status', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('status', io, false, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const resolved = await resolveActionId(actionId, runtime.store.register, runtime.storage);
@@ -88,10 +95,10 @@ export function registerStatus(program: Command, cli: CliContext): void {
       '<actionId>',
       'MachineAction id as printed (a unique prefix, such as the 8 characters a table shows, will do)',
     );
-  withExamples(withOutputOptions(command), [
+  withExamples(withOutputOptions(withTenantOption(command)), [
     'mde-isolator status 6f1c2b3a',
     'mde-isolator status 6f1c2b3a -o json -q status,computerDnsName',
-  ]).action(async (actionId: string, options: OutputFlags) => {
+  ]).action(async (actionId: string, options: OutputFlags & TenantFlags) => {
     cli.exitWith(await runStatus(actionId, options, cli.io));
   });
 }

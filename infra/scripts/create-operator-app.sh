@@ -11,6 +11,8 @@
 #   (https://learn.microsoft.com/graph/api/resources/apiapplication,
 #   https://learn.microsoft.com/entra/identity-platform/access-tokens);
 # - a service principal that requires assignment, so only the people and tools assigned the role get a token.
+# A deployment serving several tenants (MDE_TENANTS) also needs a role per tenant, Isolation.Tenant.<tenant id>,
+# and Isolation.Tenant.All: scripts/tenant-roles.sh adds them to this registration from the tenant list.
 # Safe to run again: an existing registration of that name is completed, not duplicated.
 #
 #   infra/scripts/create-operator-app.sh [display-name]     (default mde-isolator-operators)

@@ -47,6 +47,7 @@ const REFUSAL_STATUS: Record<VoteRefusal, ManualAnswer['status']> = {
   'past-deadline': 409,
   'self-approval': 403,
   'same-approver': 409,
+  'tenant-forbidden': 403,
 };
 
 /** What a vote answers: 202 approved or waiting for a second approver, 200 denied, or the refusal. */
@@ -71,7 +72,12 @@ export function voteOf(
   reason: string,
   caller: Caller,
 ): VoteOrder {
-  return { approvalId, verdict, reason, approver: { label: caller.label, objectId: caller.objectId } };
+  return {
+    approvalId,
+    verdict,
+    reason,
+    approver: { label: caller.label, objectId: caller.objectId, tenants: caller.tenants },
+  };
 }
 
 /** A vote whose store does not answer is a 503: nothing was changed. */

@@ -103,14 +103,16 @@ export async function postPage(
       approvalId,
       verdict,
       reason,
-      approver: { label: caller.label, objectId: caller.objectId },
+      approver: { label: caller.label, objectId: caller.objectId, tenants: caller.tenants },
     });
     const notice: PageNotice =
       result.kind === 'refused'
         ? { text: `Refused: ${result.message}.`, refused: true }
         : { text: NOTICE[result.kind], refused: false };
     const shown = result.approval ?? record;
-    const status = result.kind !== 'refused' ? 200 : result.code === 'self-approval' ? 403 : 409;
+    const forbidden =
+      result.kind === 'refused' && ['self-approval', 'tenant-forbidden'].includes(result.code);
+    const status = result.kind !== 'refused' ? 200 : forbidden ? 403 : 409;
     return { status, html: approvalPage(shown, caller, notice) };
   });
 }

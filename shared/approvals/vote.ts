@@ -5,7 +5,9 @@
  * a deny by anyone ends it. Once approved, the request goes on (continuation.ts); once denied, its
  * outcome says so.
  */
+import { isRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
+import { ALL_TENANTS_ROLE, type Caller, mayActIn, tenantRole } from '../manual/caller';
 import type { ApprovalRecord, ApprovalVote } from '../state/store';
 import { reportEnd, sendOn } from './continuation';
 import { withdrawDeadline } from './deadline-message';
@@ -20,6 +22,8 @@ export interface Approver {
   /** As the caller check names them (manual/caller.ts). */
   label: string;
   objectId: string | null;
+  /** The listed tenants they may decide in (manual/caller.ts); `every` for a key and the CLI. */
+  tenants: Caller['tenants'];
 }
 
 export interface VoteOrder {
@@ -41,7 +45,8 @@ export type VoteRefusal =
   | 'already-decided'
   | 'past-deadline'
   | 'self-approval'
-  | 'same-approver';
+  | 'same-approver'
+  | 'tenant-forbidden';
 
 /** Whether `approver` is the person a label names: the same label, or their object id in it. */
 function samePerson(label: string, approver: Approver): boolean {
@@ -54,6 +59,12 @@ function sameVoter(vote: ApprovalVote, approver: Approver): boolean {
     : vote.by === approver.label;
 }
 
+/** The tenant the held request acts in (its queue message names it); null in a single-tenant deployment. */
+function heldTenant(approval: ApprovalRecord): string | null {
+  const request: unknown = JSON.parse(approval.request);
+  return isRecord(request) && typeof request.tenantId === 'string' ? request.tenantId : null;
+}
+
 /** The step under the ETag: what the vote does to the approval as read. */
 function voteStep(order: VoteOrder, now: number) {
   return (current: ApprovalRecord | null): { next: ApprovalRecord | null; result: VoteResult } => {
@@ -62,6 +73,13 @@ function voteStep(order: VoteOrder, now: number) {
       result: { kind: 'refused' as const, code, message, approval: current },
     });
     if (!current) return refuse('unknown-approval', `there is no approval ${order.approvalId}`);
+    // Before anything else about it: an approver of another customer learns nothing of its state.
+    const tenantId = heldTenant(current);
+    if (tenantId !== null && !mayActIn(order.approver, tenantId))
+      return refuse(
+        'tenant-forbidden',
+        `deciding an isolation in tenant ${tenantId} needs the app role ${tenantRole(tenantId)} or ${ALL_TENANTS_ROLE}`,
+      );
     if (current.state !== 'pending')
       return refuse('already-decided', `approval ${current.id} is already ${current.state}`);
     if (now >= Date.parse(current.deadline))

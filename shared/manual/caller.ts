@@ -5,6 +5,7 @@
  * app role per path, so the role is checked here.
  * https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities
  */
+import { GUID } from '../kernel/ids';
 import { isRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
 
@@ -13,6 +14,15 @@ export const OPERATOR_ROLE = 'Isolation.Operator';
 export const APPROVER_ROLE = 'Isolation.Approver';
 
 export type CallerRole = typeof OPERATOR_ROLE | typeof APPROVER_ROLE;
+
+/**
+ * In a multi-tenant deployment a principal acts in a tenant only with its role besides the operator's
+ * or approver's (docs/decisions/0033-operator-authorization-per-tenant.md): `Isolation.Tenant.<tenant
+ * id>`, or `Isolation.Tenant.All` for a SOC lead of every customer.
+ */
+export const TENANT_ROLE_PREFIX = 'Isolation.Tenant.';
+export const ALL_TENANTS_ROLE = `${TENANT_ROLE_PREFIX}All`;
+export const tenantRole = (tenantId: string): string => `${TENANT_ROLE_PREFIX}${tenantId}`;
 
 /** What a caller without the role is told. */
 const ROLE_NEEDED: Record<CallerRole, string> = {
@@ -33,6 +43,25 @@ export interface Caller {
   label: string;
   name: string | null;
   objectId: string | null;
+  /**
+   * The listed tenants (ids, lower case) the caller may act in, from their tenant roles; `every` for the
+   * function key without Easy Auth (a key proves no person) and for `Isolation.Tenant.All`.
+   */
+  tenants: 'every' | readonly string[];
+}
+
+/** Whether `caller` may act in `tenantId` (a listed tenant's canonical id). */
+export function mayActIn(caller: Pick<Caller, 'tenants'>, tenantId: string): boolean {
+  return caller.tenants === 'every' || caller.tenants.includes(tenantId);
+}
+
+/** The tenants the roles grant; a role whose suffix is not a GUID grants nothing. */
+function tenantsOf(roles: string[]): Caller['tenants'] {
+  if (roles.includes(ALL_TENANTS_ROLE)) return 'every';
+  return roles.flatMap((role) => {
+    const id = role.startsWith(TENANT_ROLE_PREFIX) ? role.slice(TENANT_ROLE_PREFIX.length) : '';
+    return GUID.test(id) ? [id.toLowerCase()] : [];
+  });
 }
 
 export type CallerCheck =
@@ -70,7 +99,11 @@ export function identifyCaller(
   easyAuth: boolean,
   role: CallerRole = OPERATOR_ROLE,
 ): CallerCheck {
-  if (!easyAuth) return { ok: true, caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null } };
+  if (!easyAuth)
+    return {
+      ok: true,
+      caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null, tenants: 'every' },
+    };
   const header = headers.get(PRINCIPAL_HEADER);
   const principal = header ? decodePrincipal(header) : null;
   if (!principal)
@@ -91,6 +124,11 @@ export function identifyCaller(
   const who = [name, objectId && `oid ${objectId}`].filter(Boolean).join(', ') || 'signed-in caller';
   return {
     ok: true,
-    caller: { label: oneLine(who, NAME_MAX), name: name && oneLine(name, NAME_MAX), objectId },
+    caller: {
+      label: oneLine(who, NAME_MAX),
+      name: name && oneLine(name, NAME_MAX),
+      objectId,
+      tenants: tenantsOf(roles),
+    },
   };
 }

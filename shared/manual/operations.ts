@@ -29,9 +29,11 @@ import type { Machine, MachineAction } from '../mde/types';
 import { listedAsUnmanaged } from '../policy/platform';
 import type { Decision, IsolationPolicy } from '../policy/types';
 import { type IsolationRecord, type StateStore, StoreUnavailableError } from '../state/store';
+import type { TenantDirectory } from '../tenants/lookup';
 import { type ManualAnswer, refusal, unavailable } from './answer';
 import type { Caller } from './caller';
 import type { ManualCommand } from './order';
+import { orderTenant } from './tenant';
 
 /** What the use case needs of the runtime (shared/runtime.ts satisfies it). */
 export interface ManualRuntime {
@@ -42,6 +44,8 @@ export interface ManualRuntime {
   readonly identity: Pick<AppIdentity, 'clientId'>;
   readonly throttle: { readonly clock: Clock };
   readonly config: Pick<AppConfig, 'platformLiftMs'>;
+  /** The tenants the deployment serves: the order names one of them, or none without a list. */
+  readonly tenants: TenantDirectory;
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** This process's outcome records from now on (dispatch/outcome-feed.ts). */
   watchOutcomes(): OutcomeWatch;
@@ -331,6 +335,8 @@ async function decideAndSubmit(
   runtime: ManualRuntime,
   timing: ManualTiming,
 ): Promise<ManualAnswer> {
+  const tenant = orderTenant(command.tenant, runtime.tenants, caller);
+  if ('refused' in tenant) return tenant.refused;
   await runtime.store.ping();
   const resolver = new DeviceResolver(runtime.api, runtime.throttle.clock, 0);
   const resolution = await resolver.resolve(command.device);
@@ -375,6 +381,7 @@ async function decideAndSubmit(
     ...waiverOf(command),
     ...(command.isolateForMs !== null && { isolateForMs: command.isolateForMs }),
     onLift: command.onLift,
+    ...tenant,
   };
   if (runtime.mode === 'service-bus' && !command.wait) {
     const request = await runtime.submitManual(order);

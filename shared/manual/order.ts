@@ -11,6 +11,7 @@ import { DURATION_FORM, parseDuration } from '../kernel/duration';
 import { isRecord, type JsonRecord } from '../kernel/records';
 import { MDE_ISOLATION_TYPES, type MdeIsolationType } from '../kernel/vocabulary';
 import type { OnLift } from '../policy/document';
+import { MAX_DISPLAY_NAME } from '../tenants/parse';
 
 export type ManualVerb = 'isolate' | 'release';
 
@@ -32,6 +33,8 @@ export interface ManualCommand {
   isolateForMs: number | null;
   /** `renew`: the person asks for a new isolation at MDE's lift. */
   onLift: OnLift;
+  /** The tenant the order acts in, as the caller named it (id or displayName); resolved by manual/tenant.ts. */
+  tenant: string | null;
 }
 
 export interface OrderProblem {
@@ -67,6 +70,7 @@ const NATIVE_FIELDS = [
   'force',
   'isolateFor',
   'onLift',
+  'tenant',
 ];
 const MDE_FIELDS = [
   'Comment',
@@ -78,6 +82,7 @@ const MDE_FIELDS = [
   'force',
   'isolateFor',
   'onLift',
+  'tenant',
 ];
 /** Fields only an isolation takes. */
 const ISOLATE_ONLY = ['isolationType', 'IsolationType', 'isolateFor', 'onLift'];
@@ -195,6 +200,7 @@ function options(body: JsonRecord, verb: ManualVerb) {
     wait: flag(body, 'wait'),
     isolateForMs: verb === 'isolate' ? durationOf(body, 'isolateFor', false) : null,
     onLift: onLiftOf(body),
+    tenant: boundedText(body, 'tenant', MAX_DISPLAY_NAME, false),
   };
 }
 

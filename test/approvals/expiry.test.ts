@@ -110,7 +110,7 @@ it('schedules an early deadline message again, under a ref the decision then wit
   expect(queue.scheduledIds()).toEqual([deadline]);
   expect((await store.approvals.get(approval.id))?.state).toBe('pending');
 
-  const bob = { label: 'bob@contoso.com', objectId: null };
+  const bob = { label: 'bob@contoso.com', objectId: null, tenants: 'every' as const };
   const denied = await voteOnApproval(deps, {
     approvalId: approval.id,
     verdict: 'deny',
@@ -138,7 +138,7 @@ it('leaves the deadline message to its no-op handler when withdrawing it fails: 
   const row = { ...approval, deadlineMessage: deadlineMessage as string };
   await store.approvals.update(approval.id, () => ({ next: row, result: undefined }));
 
-  const bob = { label: 'bob@contoso.com', objectId: null };
+  const bob = { label: 'bob@contoso.com', objectId: null, tenants: 'every' as const };
   const denied = await voteOnApproval(deps, {
     approvalId: approval.id,
     verdict: 'deny',

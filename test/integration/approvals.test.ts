@@ -41,9 +41,17 @@ const APPROVAL_POLICY = {
   ],
 };
 
-const alice: Approver = { label: 'alice@contoso.com', objectId: null };
-const bob: Approver = { label: 'bob@contoso.com', objectId: '0b0b0b0b-0000-4000-8000-000000000001' };
-const carol: Approver = { label: 'carol@contoso.com', objectId: '0c0c0c0c-0000-4000-8000-000000000002' };
+const alice: Approver = { label: 'alice@contoso.com', objectId: null, tenants: 'every' };
+const bob: Approver = {
+  label: 'bob@contoso.com',
+  objectId: '0b0b0b0b-0000-4000-8000-000000000001',
+  tenants: 'every',
+};
+const carol: Approver = {
+  label: 'carol@contoso.com',
+  objectId: '0c0c0c0c-0000-4000-8000-000000000002',
+  tenants: 'every',
+};
 
 describe('approvals with expiry', () => {
   let h: Harness;

@@ -117,6 +117,37 @@ describe('isolations', () => {
     });
   }, 60_000);
 
+  it('with a tenant list names the tenant read: a column that fits 80, the first field of TSV, `tenant` in JSON', async () => {
+    const tenantId = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+    const listed = cliIn(
+      cwd,
+      {
+        ...env,
+        AZURE_CLIENT_ID: '0c0ffee0-1111-4222-8333-444444444444',
+        MDE_TENANT_APP_CLIENT_ID: '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5',
+        MDE_TENANTS: JSON.stringify([{ tenantId, displayName: 'Contoso Pharmaceuticals' }]),
+      },
+      { terminal: 80 },
+    );
+    await store.register.record({
+      machineId: machineId(3),
+      computerDnsName: 'lab-ws-0042.research.contoso-pharma.local',
+      state: 'isolated',
+      requestId: 'req-3',
+      reason: 'MDE reports Succeeded',
+      provenance,
+    });
+    const table = await listed('isolations', '--tenant', 'Contoso Pharmaceuticals');
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[1]).toMatch(/Tenant.*Device.*State.*Since.*Requested by.*Action/);
+    expect(Math.max(...table.stdout.split('\n').map((line) => [...line].length))).toBeLessThanOrEqual(80);
+    const tsv = (await listed('isolations', '--tenant', tenantId, '-o', 'tsv')).stdout.split('\n');
+    expect(tsv[0]).toBe('Tenant\tDevice\tState\tSince\tRequested by\tAction\tReason');
+    expect(tsv[1].split('\t')[0]).toBe('Contoso Pharmaceuticals');
+    const json = JSON.parse((await listed('isolations', '--tenant', tenantId, '-o', 'json')).stdout);
+    expect(json[0].tenant).toEqual({ tenantId, displayName: 'Contoso Pharmaceuticals' });
+  });
+
   it("says on its first line when the store is this process's own", async () => {
     const { AzureWebJobsStorage: _shared, ...local } = env;
     const run = await cliIn(process.cwd(), local, { terminal: 80 })('isolations');

@@ -8,7 +8,7 @@ import { isOrderProblem, parseOrder } from '../../shared/manual/order';
 import { startHarness } from './harness';
 
 const DOMAIN = 'contoso.local';
-const caller = { label: FUNCTION_KEY_CALLER, name: null, objectId: null };
+const caller = { label: FUNCTION_KEY_CALLER, name: null, objectId: null, tenants: 'every' as const };
 // Longer than any test may run: an answer within the test comes from the outcome, never the wait.
 const WAIT_LONGER_THAN_THE_TEST = { waitMs: 3_600_000, pollMs: 600_000 };
 

@@ -13,7 +13,7 @@ describe('identifyCaller', () => {
   it('ignores the principal header when Easy Auth is off: anyone could send it', () => {
     expect(identifyCaller(headersOf({ 'x-ms-client-principal': operator }), false)).toEqual({
       ok: true,
-      caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null },
+      caller: { label: FUNCTION_KEY_CALLER, name: null, objectId: null, tenants: 'every' },
     });
   });
 
@@ -44,5 +44,22 @@ describe('identifyCaller', () => {
     const check = identifyCaller(headersOf({ 'x-ms-client-principal': long }), true);
     expect(check.ok && check.caller.label.length).toBeLessThanOrEqual(120);
     expect(check.ok && check.caller.label).not.toContain('\n');
+  });
+
+  it('reads the tenants a principal may act in from its tenant roles, ids in lower case', () => {
+    const tenantId = '2F4A9C1E-7B3D-4E8A-9C21-5D6E7F8A9B0C';
+    const scoped = principal([
+      ['roles', OPERATOR_ROLE],
+      ['roles', `Isolation.Tenant.${tenantId}`],
+      ['roles', 'Isolation.Tenant.contoso'],
+    ]);
+    const check = identifyCaller(headersOf({ 'x-ms-client-principal': scoped }), true);
+    expect(check.ok && check.caller.tenants).toEqual([tenantId.toLowerCase()]);
+    const lead = principal([
+      ['roles', OPERATOR_ROLE],
+      ['roles', 'Isolation.Tenant.All'],
+    ]);
+    const all = identifyCaller(headersOf({ 'x-ms-client-principal': lead }), true);
+    expect(all.ok && all.caller.tenants).toBe('every');
   });
 });
