@@ -124,7 +124,11 @@ export async function runManualOrder(
   const label = action === 'isolate' ? `isolate ${isolationType} (manual)` : 'release (manual)';
   try {
     const order: ManualSubmission = { device, comment: options.comment.trim(), isolationType };
-    const checked = check ? await check(session.runtime, order) : order;
+    // A release's provenance is asked of the tenant the order acts in.
+    const inTenant = tenant
+      ? { ...session.runtime, ...session.runtime.tenant(tenant.tenantId) }
+      : session.runtime;
+    const checked = check ? await check(inTenant, order) : order;
     if (typeof checked === 'number') return checked;
     const request = await session.runtime.submitManual({
       action,

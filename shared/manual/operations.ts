@@ -46,6 +46,8 @@ export interface ManualRuntime {
   readonly config: Pick<AppConfig, 'platformLiftMs'>;
   /** The tenants the deployment serves: the order names one of them, or none without a list. */
   readonly tenants: TenantDirectory;
+  /** A listed tenant's client, store and policy: what the checks before an order read in that tenant. */
+  tenant(tenantId: string): Pick<ManualRuntime, 'api' | 'store' | 'policy' | 'identity' | 'throttle'>;
   submitManual(order: ManualOrder): Promise<IsolationRequest>;
   /** This process's outcome records from now on (dispatch/outcome-feed.ts). */
   watchOutcomes(): OutcomeWatch;
@@ -332,11 +334,14 @@ function postedAnswer(
 async function decideAndSubmit(
   command: ManualCommand,
   caller: Caller,
-  runtime: ManualRuntime,
+  deployment: ManualRuntime,
   timing: ManualTiming,
 ): Promise<ManualAnswer> {
-  const tenant = orderTenant(command.tenant, runtime.tenants, caller);
+  const tenant = orderTenant(command.tenant, deployment.tenants, caller);
   if ('refused' in tenant) return tenant.refused;
+  // Every check reads the tenant the order acts in: its devices, register and policy.
+  const runtime: ManualRuntime =
+    tenant.tenantId === undefined ? deployment : { ...deployment, ...deployment.tenant(tenant.tenantId) };
   await runtime.store.ping();
   const resolver = new DeviceResolver(runtime.api, runtime.throttle.clock, 0);
   const resolution = await resolver.resolve(command.device);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStateStore, readStateStorage } from '../../shared/state/settings';
 import type { Provenance, StateStore } from '../../shared/state/store';
+import { tenantTablePrefix } from '../../shared/state/table';
 import type { RunningSimulator } from '../../simulator';
 import {
   azuriteConnectionString,
@@ -129,7 +130,13 @@ describe('isolations', () => {
       },
       { terminal: 80 },
     );
-    await store.register.record({
+    // The tenant's register is in its own tables; the deployment's devices are not listed with it.
+    const tenantStore = openStateStore(
+      readStateStorage(env),
+      { getToken: async () => null },
+      { tablePrefix: tenantTablePrefix(tenantId) },
+    );
+    await tenantStore.register.record({
       machineId: machineId(3),
       computerDnsName: 'lab-ws-0042.research.contoso-pharma.local',
       state: 'isolated',
@@ -144,6 +151,7 @@ describe('isolations', () => {
     const tsv = (await listed('isolations', '--tenant', tenantId, '-o', 'tsv')).stdout.split('\n');
     expect(tsv[0]).toBe('Tenant\tDevice\tState\tSince\tRequested by\tAction\tReason');
     expect(tsv[1].split('\t')[0]).toBe('Contoso Pharmaceuticals');
+    expect(tsv).toHaveLength(3);
     const json = JSON.parse((await listed('isolations', '--tenant', tenantId, '-o', 'json')).stdout);
     expect(json[0].tenant).toEqual({ tenantId, displayName: 'Contoso Pharmaceuticals' });
   });

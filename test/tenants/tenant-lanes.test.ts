@@ -92,8 +92,8 @@ describe('a runtime with a tenant list', () => {
     expect(runtime.tenant(TENANT_A).policy.version).toBe(runtime.policy.version);
     const fabrikam = runtime.tenant(TENANT_B).policy;
     expect(fabrikam.version).not.toBe(runtime.policy.version);
-    expect(runtime.policy.modeFor({ source: 'mde' })).toBe('enforce');
-    expect(fabrikam.modeFor({ source: 'mde' })).toBe('dry-run');
+    expect(runtime.policy.modeFor({ source: 'mde-alert' })).toBe('enforce');
+    expect(fabrikam.modeFor({ source: 'mde-alert' })).toBe('dry-run');
   });
 
   it('names each tenant in its own tables', () => {
