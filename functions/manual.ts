@@ -39,6 +39,26 @@ export async function openSession(
 
 export const isSession = (value: Session | HttpResponseInit): value is Session => 'runtime' in value;
 
+/**
+ * The session in the tenant `?tenant=` names (docs/decisions/0033-operator-authorization-per-tenant.md):
+ * a listed tenant's client, store and policy, if the caller may act there; the deployment's without
+ * a tenant list. A device id means nothing across customers, so with a list the tenant is required.
+ */
+async function openTenantSession(
+  request: HttpRequest,
+  context: InvocationContext,
+  role?: CallerRole,
+): Promise<Session | HttpResponseInit> {
+  const session = await openSession(request, context, role);
+  if (!isSession(session)) return session;
+  const { orderTenant, QUERY_TENANT } = await import('../shared/manual/tenant');
+  const { runtime, caller } = session;
+  const tenant = orderTenant(request.query.get('tenant'), runtime.tenants, caller, QUERY_TENANT);
+  if ('refused' in tenant) return send(tenant.refused);
+  if (tenant.tenantId === undefined) return session;
+  return { caller, runtime: { ...runtime, ...runtime.tenant(tenant.tenantId) } };
+}
+
 async function readOrder(request: HttpRequest): Promise<{ order: unknown } | HttpResponseInit> {
   const { checkRequestHead, isHttpProblem, parseJsonBody, readBodyWithin } = await import(
     '../shared/intake/http-body'
@@ -105,21 +125,21 @@ export async function isolations(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
+  const session = await openTenantSession(request, context);
   if (!isSession(session)) return session;
   const { listIsolations } = await import('../shared/manual/reads');
   return send(await listIsolations(session.runtime.store, request.query));
 }
 
 export async function isolation(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
+  const session = await openTenantSession(request, context);
   if (!isSession(session)) return session;
   const { isolationOf } = await import('../shared/manual/reads');
   return send(await isolationOf(session.runtime.store, request.params.machineId ?? ''));
 }
 
 export async function action(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
+  const session = await openTenantSession(request, context);
   if (!isSession(session)) return session;
   const { actionOf } = await import('../shared/manual/reads');
   return send(await actionOf(session.runtime.api, session.runtime.store, request.params.actionId ?? ''));
@@ -133,9 +153,11 @@ export function bodyEndpoint<Body extends object>(
   parse: (body: unknown) => Promise<Body | OrderProblem>,
   act: (session: Session, body: Body, request: HttpRequest) => Promise<ManualAnswer>,
   role?: CallerRole,
+  /** What the route names lives in one tenant (`?tenant=`): an action, an isolated machine. */
+  inTenant = false,
 ) {
   return inInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const session = await openSession(request, context, role);
+    const session = await (inTenant ? openTenantSession : openSession)(request, context, role);
     if (!isSession(session)) return session;
     const read = await readOrder(request);
     if (!('order' in read)) return read;
@@ -156,6 +178,8 @@ export const cancelAction = bodyEndpoint(
       body,
       caller,
     ),
+  undefined,
+  true,
 );
 
 /** `POST /api/isolations/{machineId}/extend` with `{ for, reason }` (shared/manual/extend.ts). */
@@ -166,6 +190,8 @@ export const extendIsolation = bodyEndpoint(
     const { asOfFor } = await import('../shared/dispatch/steps/expiry');
     return extendForCaller(runtime, request.params.machineId ?? '', body, caller, asOfFor(runtime));
   },
+  undefined,
+  true,
 );
 
 /** Every manual endpoint, as registered (the OpenAPI test compares docs/openapi.json with this). */

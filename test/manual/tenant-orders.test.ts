@@ -4,7 +4,7 @@
  * on the simulator, and nothing read or posted for a refused order.
  */
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { isolate, machineIsolate, release } from '../../functions/manual';
+import { isolate, isolations, machineIsolate, release } from '../../functions/manual';
 import type { ManualOrder } from '../../shared/dispatch/dispatcher';
 import { FUNCTION_KEY_CALLER } from '../../shared/manual/caller';
 import { carryOutManualOrder } from '../../shared/manual/operations';
@@ -192,5 +192,67 @@ describe('a deployment with a tenant list behind Easy Auth', () => {
   it('still needs the operator role: a tenant role alone is no operator', async () => {
     const answer = await call(isolate, order, principal([`Isolation.Tenant.${CONTOSO}`]));
     expect(answer).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+  });
+});
+
+describe("the register's reads and the action endpoints in a deployment with a tenant list", () => {
+  const machineId = `42${'b'.repeat(38)}`;
+
+  async function read(query: string, headers: Record<string, string> = {}) {
+    const request = new HttpRequest({
+      url: `http://localhost/api/isolations${query}`,
+      method: 'GET',
+      headers,
+    });
+    const response = await isolations(request, new InvocationContext({ logHandler: () => undefined }));
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read nested fields of the JSON answers
+    return { status: response.status, body: response.jsonBody as Record<string, any> };
+  }
+
+  beforeEach(async () => {
+    const runtime = open({ ...tenantSettings(), MANUAL_EASY_AUTH: 'on' });
+    await runtime.tenant(CONTOSO).store.register.record({
+      machineId,
+      computerDnsName: 'lab-ws-0042.contoso.local',
+      state: 'isolated',
+      requestId: 'req-42',
+      reason: 'MDE reports Succeeded',
+      provenance: {
+        requestedBy: { kind: 'rule', name: 'isolate-high' },
+        alertSource: 'mde-alert',
+        alertId: 'da-42',
+        incidentId: null,
+        incidentArmId: null,
+        policyVersion: 'v1',
+        mode: 'enforce',
+        reason: 'high-severity alert',
+      },
+    });
+  });
+
+  const operator = (tenant: string) => principal(['Isolation.Operator', `Isolation.Tenant.${tenant}`]);
+
+  it("reads the named tenant's own register, and no other tenant's", async () => {
+    const contoso = await read('?tenant=Contoso', operator(CONTOSO));
+    expect(contoso.status).toBe(200);
+    expect(JSON.stringify(contoso.body)).toContain(machineId);
+    const fabrikam = await read(`?tenant=${FABRIKAM}`, operator(FABRIKAM));
+    expect(fabrikam.status).toBe(200);
+    expect(JSON.stringify(fabrikam.body)).not.toContain(machineId);
+  });
+
+  it('needs the tenant named, and the caller allowed in it', async () => {
+    expect(await read('', operator(CONTOSO))).toMatchObject({
+      status: 422,
+      body: { error: { code: 'tenant-not-named', path: 'tenant' } },
+    });
+    expect(await read('?tenant=Contoso', operator(FABRIKAM))).toMatchObject({
+      status: 403,
+      body: { error: { code: 'tenant-forbidden', path: 'tenant' } },
+    });
+    expect(await read(`?tenant=${'x'.repeat(101)}`, operator(CONTOSO))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid-tenant', path: 'tenant' } },
+    });
   });
 });
