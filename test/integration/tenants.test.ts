@@ -20,9 +20,10 @@ import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { seededRandom } from '../../simulator/random';
 import { mdeAlert } from '../support/alert-payloads';
 import { USER_ASSIGNED_IDENTITY, USER_ASSIGNED_ROLES } from '../support/identity';
-import { type LoopbackAuthority, startAuthority, trustLoopback } from '../support/loopback-authority';
+import { type LoopbackAuthority, startAuthority } from '../support/loopback-authority';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trustLoopback } from '../support/trust-loopback';
 import { submittedRequestIds, TEST_POLICY } from './harness';
 
 /** A quota a storm of DEVICES isolate POSTs per tenant spans several windows of. */

@@ -3,8 +3,8 @@
  * token endpoint answering the OAuth2 client-credentials POST (with a secret, or with a client assertion
  * as a federated credential presents it, then with a token the simulator playing that tenant accepts),
  * recording who asked in which tenant. MSAL accepts only an https authority, so it serves TLS with a
- * self-signed certificate made for the run (openssl, `loopbackKeyPair`), which `trustLoopback` makes
- * the process accept for 127.0.0.1 alone.
+ * self-signed certificate made for the run (openssl, `loopbackKeyPair`), which `trustLoopback`
+ * (trust-loopback.ts) makes the process accept for 127.0.0.1 alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -199,17 +199,20 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
   };
 }
 
+/** `connect` trusting `certificate` for connections to 127.0.0.1 alone; the certificate is still verified. */
+export function trustingLoopback(connect: typeof tls.connect, certificate: Buffer): typeof tls.connect {
+  return ((options: ConnectionOptions) =>
+    connect(options.host === '127.0.0.1' ? { ...options, ca: certificate } : options)) as typeof tls.connect;
+}
+
 /**
- * Trusts `certificate` for connections to 127.0.0.1 alone, as NODE_EXTRA_CA_CERTS would for the whole
- * process (Node reads that only at start, and jest's process.env is not the process's); the
- * certificate is still verified.
+ * Trusts `certificate` for 127.0.0.1 in this whole process until the answered function is called: a
+ * bench's (a test's trust, undone with its mocks, is trust-loopback.ts).
  */
-export function trustLoopback(certificate: Buffer): void {
+export function trustLoopbackInProcess(certificate: Buffer): () => void {
   const connect = tls.connect;
-  jest
-    .spyOn(tls, 'connect')
-    .mockImplementation(((options: ConnectionOptions) =>
-      connect(
-        options.host === '127.0.0.1' ? { ...options, ca: certificate } : options,
-      )) as typeof tls.connect);
+  tls.connect = trustingLoopback(connect, certificate);
+  return () => {
+    tls.connect = connect;
+  };
 }
