@@ -72,7 +72,7 @@ export interface SimulatorOptions {
   /**
    * The Entra tenant this MDE belongs to: its identity endpoint issues that tenant's tokens, and its API
    * refuses with 401 a token naming any other `tid`, as MDE does (docs/mde-api.md §18). Default
-   * DEFAULT_SIMULATED_TENANT, whose tokens every simulator in the process issued until then.
+   * DEFAULT_SIMULATED_TENANT, the one tenant every simulator played before there were tenants.
    */
   tenantId?: string;
   /**

@@ -37,6 +37,7 @@ import { describeLoad, startLoadMeter } from './process-load';
 import { ALERTS_PER_DEVICE, POLICY, rateLimitsAt, stormAlerts } from './storm';
 
 const DEFAULT_TENANTS = [1, 5, 20];
+/** As many as MDE_TENANTS may list. */
 const MAX_TENANTS = 200;
 /**
  * Three minute windows' worth of calls, so the quota paces each tenant; few enough that 20 tenants'
