@@ -70,6 +70,12 @@ export interface SimulatorOptions {
   /** Entries per page of a list answer, at most (and by default) MDE's 10,000; lower to test paging. */
   listPageSize?: number;
   /**
+   * The Entra tenant this MDE belongs to: its identity endpoint issues that tenant's tokens, and its API
+   * refuses with 401 a token naming any other `tid`, as MDE does (docs/mde-api.md §18). Default
+   * DEFAULT_SIMULATED_TENANT, the one tenant every simulator played before there were tenants.
+   */
+  tenantId?: string;
+  /**
    * The secret the identity endpoint expects in X-IDENTITY-HEADER; random when not given. `npm run dev`
    * fixes it so the local.settings.json it wrote stays valid across restarts.
    */
@@ -213,7 +219,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const machines: SimMachine[] = buildFleet(options.fleet ?? {}, now());
   const byId = new Map(machines.map((m) => [m.entity.id, m]));
   const actions = new ActionStore(options.lifecycle ?? {}, (id) => byId.get(id));
-  const authority = new TokenAuthority();
+  const authority = new TokenAuthority(options.tenantId?.toLowerCase());
   const incidents = new SentinelIncidents();
   const identityHeader = options.identityHeader ?? randomBytes(16).toString('hex');
   const identities = new Map<string, Identity>([

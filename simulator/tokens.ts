@@ -31,23 +31,35 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
  */
 const PROCESS_SIGNING_KEY = randomBytes(32);
 
+/** The tenant a simulator plays unless told another. */
+export const DEFAULT_SIMULATED_TENANT = '11111111-2222-4333-8444-555555555555';
+
+/**
+ * A token signed with the process's key: what every simulator in the process accepts from its own
+ * identity endpoint, and from a loopback Entra authority standing for a customer tenant's.
+ */
+export function signToken(claims: TokenClaims): string {
+  const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
+  return `${body}.${createHmac('sha256', PROCESS_SIGNING_KEY).update(body).digest('base64url')}`;
+}
+
 export class TokenAuthority {
-  private readonly key = PROCESS_SIGNING_KEY;
   /** Tokens issued before this instant (ms) are refused, as after a revocation. */
   private revokedBeforeMs = 0;
   private refusing = false;
-  readonly tenantId = '11111111-2222-4333-8444-555555555555';
+
+  /** `tenantId`: the tenant whose tokens it issues and accepts; a token of any other is refused. */
+  constructor(readonly tenantId: string = DEFAULT_SIMULATED_TENANT) {}
 
   sign(claims: TokenClaims): string {
-    const body = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
-    return `${body}.${createHmac('sha256', this.key).update(body).digest('base64url')}`;
+    return signToken(claims);
   }
 
-  /** The claims of a valid, unexpired, unrevoked token; null for anything else. */
+  /** The claims of a valid, unexpired, unrevoked token of this tenant; null for anything else. */
   verify(token: string, nowMs: number = Date.now()): TokenClaims | null {
     const parts = token.split('.');
     if (parts.length !== 3) return null;
-    const expected = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
+    const expected = createHmac('sha256', PROCESS_SIGNING_KEY).update(`${parts[0]}.${parts[1]}`).digest();
     const given = Buffer.from(parts[2], 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     let claims: TokenClaims;
@@ -59,6 +71,8 @@ export class TokenAuthority {
     const now = nowMs / 1000;
     if (claims.exp <= now || claims.nbf > now + 300) return null;
     if (this.refusing || claims.iat * 1000 < this.revokedBeforeMs) return null;
+    // MDE takes a token of its own tenant only: another tenant's, even of the same app, is a 401.
+    if (claims.tid !== this.tenantId) return null;
     return claims;
   }
 

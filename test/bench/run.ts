@@ -29,6 +29,7 @@ const BENCHMARKS: Record<string, () => Promise<Bench>> = {
   'storm-store': () => import('./storm-store'),
   'storm-budget': async () => ({ run: (await import('./storm-store')).runBudgetPair }),
   'storm-restart': () => import('./storm-restart'),
+  tenants: () => import('./tenants'),
   whatif: () => import('./whatif'),
 };
 

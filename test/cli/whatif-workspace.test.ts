@@ -13,7 +13,7 @@ import type { DeviceDifference, Rehearsal } from '../../shared/dispatch/rehearsa
 import { startSimulator } from '../../simulator/index';
 import { pointIdentityAt } from '../support/identity';
 import { LOGS_AUDIENCE, type LogsQueryStandIn, startLogsQueryStandIn } from '../support/logs-query-stand-in';
-import { loopbackKeyPair, trustLoopback } from '../support/loopback-authority';
+import { loopbackKeyPair } from '../support/loopback-authority';
 import {
   labName,
   type RecordedTable,
@@ -22,6 +22,7 @@ import {
   WORKSTATIONS,
   workstationName,
 } from '../support/security-alert-history';
+import { trustLoopback } from '../support/trust-loopback';
 import { cliIn } from './run-cli';
 
 const WORKSPACE = '7c0e3f8a-52d1-4b9e-9a3c-1f2e3d4c5b6a';

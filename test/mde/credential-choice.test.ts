@@ -9,8 +9,9 @@ import { createCredential, signInOf } from '../../shared/mde/credential';
 import { claimsOf } from '../../shared/mde/token-claims';
 import { type RunningSimulator, SYSTEM_IDENTITY_CLIENT_ID } from '../../simulator/index';
 import { USER_ASSIGNED_IDENTITY, USER_ASSIGNED_ROLES } from '../support/identity';
-import { type LoopbackAuthority, startAuthority, trustLoopback } from '../support/loopback-authority';
+import { type LoopbackAuthority, startAuthority } from '../support/loopback-authority';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trustLoopback } from '../support/trust-loopback';
 
 /** Settings that, under DefaultAzureCredential, point it at an app registration's client secret. */
 const STRAY_SETTINGS = {

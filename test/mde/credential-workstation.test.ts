@@ -18,8 +18,8 @@ import {
   type LoopbackAuthority,
   REFUSED_SECRET,
   startAuthority,
-  trustLoopback,
 } from '../support/loopback-authority';
+import { trustLoopback } from '../support/trust-loopback';
 
 const APP_REGISTRATION = {
   AZURE_TENANT_ID: AUTHORITY_TENANT,

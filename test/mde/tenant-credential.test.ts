@@ -16,10 +16,10 @@ import {
   type LoopbackAuthority,
   startAuthority,
   tenantToken,
-  trustLoopback,
   UNCONSENTED_TENANT,
 } from '../support/loopback-authority';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trustLoopback } from '../support/trust-loopback';
 
 const APP_CLIENT_ID = '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5';
 const TENANT_A = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';

@@ -1,4 +1,5 @@
 import { type RunningSimulator, startSimulator } from '../../simulator/index';
+import { tenantToken } from '../support/loopback-authority';
 import { callApi, fetchToken } from '../support/simulator-http';
 
 const READ_ONLY = '0f7c9a1e-3b9d-4f55-9c1a-7d2e8b6a4c10';
@@ -69,6 +70,28 @@ describe('authorization', () => {
     const answer = await callApi(sim, forged, 'GET', '/api/machines');
     expect(answer.status).toBe(401);
     expect(answer.body.error.code).toBe('Unauthorized');
+  });
+
+  it("plays one tenant: a token of its tenant passes, another tenant's (even the same app's) is a 401", async () => {
+    const contoso = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+    const fabrikam = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
+    const playing = await startSimulator({ tenantId: contoso });
+    try {
+      const scope = 'https://api.securitycenter.microsoft.com/.default';
+      const app = '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5';
+      expect((await callApi(playing, tenantToken(contoso, app, scope), 'GET', '/api/machines')).status).toBe(
+        200,
+      );
+      const other = await callApi(playing, tenantToken(fabrikam, app, scope), 'GET', '/api/machines');
+      expect(other.status).toBe(401);
+      expect(other.body.error.code).toBe('Unauthorized');
+      // Its own identity endpoint issues its tenant's tokens; the default simulator's are another's.
+      expect((await callApi(playing, await fetchToken(playing), 'GET', '/api/machines')).status).toBe(200);
+      expect((await callApi(playing, token, 'GET', '/api/machines')).status).toBe(401);
+      expect((await callApi(sim, await fetchToken(playing), 'GET', '/api/machines')).status).toBe(401);
+    } finally {
+      await playing.close();
+    }
   });
 
   it('answers 403 for a token of another audience', async () => {

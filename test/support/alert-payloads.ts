@@ -2,10 +2,13 @@
 
 let mdeAlertSequence = 0;
 
-/** A Defender for Endpoint API alert (/api/alerts shape) about one device, with a fresh id and incident. */
+/**
+ * A Defender for Endpoint API alert (/api/alerts shape) about one device, with a fresh id and incident;
+ * `aadTenantId` names the tenant it was raised in.
+ */
 export function mdeAlert(
   device: { machineId?: string; dnsName?: string },
-  fields: { severity?: string; title?: string; incidentId?: number } = {},
+  fields: { severity?: string; title?: string; incidentId?: number; aadTenantId?: string } = {},
 ) {
   mdeAlertSequence += 1;
   return {

@@ -1,10 +1,10 @@
 /**
  * An Entra authority on loopback for the real @azure/identity: the OpenID metadata of any tenant and a
  * token endpoint answering the OAuth2 client-credentials POST (with a secret, or with a client assertion
- * as a federated credential presents it), recording who asked in which tenant. MSAL accepts only
- * an https authority, so it serves TLS with a self-signed certificate made for the run (openssl,
- * `loopbackKeyPair`), which
- * `trustLoopback` makes the process accept for 127.0.0.1 alone.
+ * as a federated credential presents it, then with a token the simulator playing that tenant accepts),
+ * recording who asked in which tenant. MSAL accepts only an https authority, so it serves TLS with a
+ * self-signed certificate made for the run (openssl, `loopbackKeyPair`), which `trustLoopback`
+ * (trust-loopback.ts) makes the process accept for 127.0.0.1 alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls, { type ConnectionOptions } from 'node:tls';
+import { signToken } from '../../simulator/tokens';
 
 export const AUTHORITY_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 /** A client secret the loopback authority refuses, as Entra refuses an expired or wrong one. */
@@ -25,19 +26,29 @@ export const UNCONSENTED_TENANT = '0badc0de-0000-4000-8000-000000000000';
 /** App roles a consented tenant grants the app on the Defender for Endpoint API. */
 export const CONSENTED_ROLES = ['Machine.Isolate', 'Machine.Read.All'];
 
+/** When this run's tenant tokens were issued: one instant, so a tenant's token is the same all run long. */
+const ISSUED_AT_S = Math.floor(Date.now() / 1000);
+/** A day: longer than any run, as the run's certificate. */
+const TENANT_TOKEN_LIFETIME_S = 86_400;
+
 /**
- * The access token the authority hands out for a client assertion in `tenant`: shaped like Entra's
- * (unsigned: nothing here verifies it), naming the tenant, the app and the audience of the scope.
+ * The access token the authority hands out for a client assertion in `tenant`: shaped like Entra's,
+ * naming the tenant, the app and the audience of the scope, and signed like the simulator's own
+ * (simulator/tokens.ts), so a simulator playing `tenant` accepts it and one playing another refuses it.
  */
 export function tenantToken(tenant: string, clientId: string, scope: string): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const claims = {
+  return signToken({
     aud: scope.replace(/\/\.default$/, ''),
-    tid: tenant,
+    iss: `https://sts.windows.net/${tenant}/`,
     appid: clientId,
+    oid: clientId,
+    tid: tenant,
     roles: CONSENTED_ROLES,
-  };
-  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+    ver: '1.0',
+    iat: ISSUED_AT_S,
+    nbf: ISSUED_AT_S,
+    exp: ISSUED_AT_S + TENANT_TOKEN_LIFETIME_S,
+  });
 }
 
 /** One token request: the tenant of its path, the form's client id and assertion. */
@@ -188,17 +199,20 @@ export async function startAuthority(): Promise<LoopbackAuthority> {
   };
 }
 
+/** `connect` trusting `certificate` for connections to 127.0.0.1 alone; the certificate is still verified. */
+export function trustingLoopback(connect: typeof tls.connect, certificate: Buffer): typeof tls.connect {
+  return ((options: ConnectionOptions) =>
+    connect(options.host === '127.0.0.1' ? { ...options, ca: certificate } : options)) as typeof tls.connect;
+}
+
 /**
- * Trusts `certificate` for connections to 127.0.0.1 alone, as NODE_EXTRA_CA_CERTS would for the whole
- * process (Node reads that only at start, and jest's process.env is not the process's); the
- * certificate is still verified.
+ * Trusts `certificate` for 127.0.0.1 in this whole process until the answered function is called: a
+ * bench's (a test's trust, undone with its mocks, is trust-loopback.ts).
  */
-export function trustLoopback(certificate: Buffer): void {
+export function trustLoopbackInProcess(certificate: Buffer): () => void {
   const connect = tls.connect;
-  jest
-    .spyOn(tls, 'connect')
-    .mockImplementation(((options: ConnectionOptions) =>
-      connect(
-        options.host === '127.0.0.1' ? { ...options, ca: certificate } : options,
-      )) as typeof tls.connect);
+  tls.connect = trustingLoopback(connect, certificate);
+  return () => {
+    tls.connect = connect;
+  };
 }

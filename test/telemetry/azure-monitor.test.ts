@@ -15,9 +15,9 @@ import type { RunningSimulator } from '../../simulator';
 import { mdeAlert } from '../support/alert-payloads';
 import { pointIdentityAt } from '../support/identity';
 import { type IngestionEndpoint, startIngestionEndpoint } from '../support/ingestion-endpoint';
-import { trustLoopback } from '../support/loopback-authority';
 import { silentReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trustLoopback } from '../support/trust-loopback';
 
 const KEY = '1c0ffee0-1111-4222-8333-444444444444';
 const CONNECTION = (host: string) => `InstrumentationKey=${KEY};IngestionEndpoint=${host}/`;
