@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { isSession, openSession } from './manual';
+import { isSession, openTenantSession } from './manual';
 
 /**
  * `GET /api/audit?since=24h&device=…&limit=…`: who isolated what, when, why, and who released it
@@ -7,7 +7,7 @@ import { isSession, openSession } from './manual';
  * the caller needs the operator role, like the manual operations it audits.
  */
 export async function audit(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const session = await openSession(request, context);
+  const session = await openTenantSession(request, context);
   if (!isSession(session)) return session;
   const { auditAnswer } = await import('../shared/manual/audit');
   const { runtime } = session;

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { jsonProblem } from './http-runtime';
-import { isSession, openSession } from './manual';
+import { isSession, openTenantSession } from './manual';
 
 /**
  * `GET /api/drift`: the latest reconciliation's report (shared/reconcile/report.ts). It names devices and
@@ -9,7 +9,7 @@ import { isSession, openSession } from './manual';
  * state store does not answer.
  */
 export async function drift(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const opened = await openSession(request, context);
+  const opened = await openTenantSession(request, context);
   if (!isSession(opened)) return opened;
   const { parseReport } = await import('../shared/reconcile/report');
   let document: string | null;

@@ -44,7 +44,7 @@ export const isSession = (value: Session | HttpResponseInit): value is Session =
  * a listed tenant's client, store and policy, if the caller may act there; the deployment's without
  * a tenant list. A device id means nothing across customers, so with a list the tenant is required.
  */
-async function openTenantSession(
+export async function openTenantSession(
   request: HttpRequest,
   context: InvocationContext,
   role?: CallerRole,

@@ -4,6 +4,8 @@
  * on the simulator, and nothing read or posted for a refused order.
  */
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
+import { audit } from '../../functions/audit';
+import { drift } from '../../functions/drift';
 import { isolate, isolations, machineIsolate, release } from '../../functions/manual';
 import type { ManualOrder } from '../../shared/dispatch/dispatcher';
 import { FUNCTION_KEY_CALLER } from '../../shared/manual/caller';
@@ -271,5 +273,20 @@ describe("the register's reads and the action endpoints in a deployment with a t
       status: 400,
       body: { error: { code: 'invalid-tenant', path: 'tenant' } },
     });
+  });
+
+  it('reads the audit trail and the drift report of the named tenant only', async () => {
+    const context = new InvocationContext({ logHandler: () => undefined });
+    const get = (path: string, query: string, headers: Record<string, string>) =>
+      new HttpRequest({ url: `http://localhost/api/${path}${query}`, method: 'GET', headers });
+    const unnamed = await audit(get('audit', '', operator(CONTOSO)), context);
+    expect(unnamed).toMatchObject({ status: 422, jsonBody: { error: { code: 'tenant-not-named' } } });
+    const trail = await audit(get('audit', '?tenant=Contoso&since=7d', operator(CONTOSO)), context);
+    expect(trail.status).toBe(200);
+    expect(JSON.stringify(trail.jsonBody)).toContain('lab-ws-0042');
+    const other = await audit(get('audit', `?tenant=${FABRIKAM}&since=7d`, operator(FABRIKAM)), context);
+    expect(JSON.stringify(other.jsonBody)).not.toContain('lab-ws-0042');
+    const report = await drift(get('drift', '?tenant=Contoso', operator(FABRIKAM)), context);
+    expect(report).toMatchObject({ status: 403, jsonBody: { error: { code: 'tenant-forbidden' } } });
   });
 });
