@@ -28,8 +28,9 @@ import {
   writeJson,
 } from './output';
 import { openReads } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface AuditOptions extends OutputFlags {
+export interface AuditOptions extends OutputFlags, TenantFlags {
   since?: string;
   device?: string;
   limit?: string;
@@ -56,7 +57,9 @@ function rowOf(event: AuditEvent): string[] {
 /** Exit 0 with the trail (none is an answer too), 2 on a bad flag or setting, 1 when the store failed. */
 export async function runAudit(options: AuditOptions, io: CliIo, clock = systemClock): Promise<number> {
   const format = formatOf(options, io);
-  const runtime = openReads('audit', io, true);
+  const tenant = tenantOfFlags('audit', io, options);
+  if (typeof tenant === 'number') return tenant;
+  const runtime = openReads('audit', io, true, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const query = parseAuditQuery(options, runtime.config.registerHistoryDays);
@@ -96,7 +99,7 @@ export function registerAudit(program: Command, cli: CliContext): void {
       '--limit <n>',
       `events at most, newest first (default ${AUDIT_DEFAULT_LIMIT}, at most ${LIST_MAX})`,
     );
-  withOutputOptions(command, ROW_FORMATS).action(async (options: AuditOptions) => {
+  withOutputOptions(withTenantOption(command), ROW_FORMATS).action(async (options: AuditOptions) => {
     cli.exitWith(await runAudit(options, cli.io));
   });
 }

@@ -9,20 +9,30 @@ import { breakerLimits } from '../shared/dispatch/steps/blast-radius';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
 import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';
+import { deploymentPolicy, policyForTenant } from '../shared/tenants/policy';
+import type { Tenant } from '../shared/tenants/tenant';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
 import { endOnStoreError, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
 import { openReads, operatorName } from './read-session';
+import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
-export interface ResetOptions extends OutputFlags {
+export interface ResetOptions extends OutputFlags, TenantFlags {
   reason?: string;
   by?: string;
 }
 
-/** The policy's limit and window: what the breaker is measured against. */
-function limitsFor(io: CliIo): BreakerLimits {
+type BreakerOptions = OutputFlags & TenantFlags;
+
+/**
+ * The policy's limit and window: what the breaker is measured against. A listed tenant's breaker is
+ * its own, measured against its own policy (the deployment's merged with its override).
+ */
+function limitsFor(io: CliIo, tenant: Tenant | null): BreakerLimits {
   const config = loadConfig(io.env);
-  return breakerLimits(loadPolicy(config.policySource, null));
+  return breakerLimits(
+    tenant ? policyForTenant(deploymentPolicy(config), tenant) : loadPolicy(config.policySource, null),
+  );
 }
 
 function statusText(status: SharedBreakerStatus): string {
@@ -42,21 +52,23 @@ function statusText(status: SharedBreakerStatus): string {
 async function withBreaker(
   verb: string,
   io: CliIo,
-  options: OutputFlags,
+  options: BreakerOptions,
   act: (
     limits: BreakerLimits,
     runtime: Exclude<ReturnType<typeof openReads>, number>,
   ) => Promise<SharedBreakerStatus>,
 ): Promise<number> {
+  const tenant = tenantOfFlags(verb, io, options);
+  if (typeof tenant === 'number') return tenant;
   let limits: BreakerLimits;
   try {
-    limits = limitsFor(io);
+    limits = limitsFor(io, tenant);
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
     io.stderr.write(`${verb}: ${error.message}\n`);
     return EXIT.badInput;
   }
-  const runtime = openReads(verb, io, true);
+  const runtime = openReads(verb, io, true, tenant);
   if (typeof runtime === 'number') return runtime;
   try {
     const status = await act(limits, runtime);
@@ -70,7 +82,7 @@ async function withBreaker(
   }
 }
 
-export function runBreakerStatus(options: OutputFlags, io: CliIo): Promise<number> {
+export function runBreakerStatus(options: BreakerOptions, io: CliIo): Promise<number> {
   return withBreaker('breaker status', io, options, (limits, runtime) =>
     runtime.store.breaker.status(limits),
   );
@@ -96,13 +108,17 @@ export function registerBreaker(program: Command, cli: CliContext): void {
     ['mde-isolator breaker status', "mde-isolator breaker reset --reason 'false positive, rule fixed'"],
   );
   withOutputOptions(
-    breaker.command('status').description('show the breaker: open or closed, count, resets'),
-  ).action(async (options: OutputFlags) => cli.exitWith(await runBreakerStatus(options, cli.io)));
+    withTenantOption(
+      breaker.command('status').description('show the breaker: open or closed, count, resets'),
+    ),
+  ).action(async (options: BreakerOptions) => cli.exitWith(await runBreakerStatus(options, cli.io)));
   withOutputOptions(
-    breaker
-      .command('reset')
-      .description('close the breaker and forget its count; recorded with who and why')
-      .option('--reason <text>', 'why (required)')
-      .option('--by <name>', 'who resets (default: the login name)'),
+    withTenantOption(
+      breaker
+        .command('reset')
+        .description('close the breaker and forget its count; recorded with who and why')
+        .option('--reason <text>', 'why (required)')
+        .option('--by <name>', 'who resets (default: the login name)'),
+    ),
   ).action(async (options: ResetOptions) => cli.exitWith(await runBreakerReset(options, cli.io)));
 }

@@ -33,6 +33,9 @@ const TENANT_VERBS: [string, string[]][] = [
   ['status', ['status', ACTION]],
   ['lookup', ['lookup', 'ws-01']],
   ['isolations', ['isolations']],
+  ['audit', ['audit']],
+  ['breaker status', ['breaker', 'status']],
+  ['breaker reset', ['breaker', 'reset', '--reason', 'false positive']],
 ];
 
 describe('--tenant with a tenant list', () => {
@@ -65,6 +68,15 @@ describe('--tenant with a tenant list', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toBe('Tenant\tDevice\tState\tSince\tRequested by\tAction\tReason\n');
     }
+  });
+
+  it("reads and resets a listed tenant's own breaker", async () => {
+    const status = await cli('breaker', 'status', '--tenant', 'Contoso', '-o', 'json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ open: false, count: 0 });
+    const reset = await cli('breaker', 'reset', '--tenant', FABRIKAM, '--reason', 'rule fixed', '-o', 'json');
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout).resets).toEqual([expect.objectContaining({ reason: 'rule fixed' })]);
   });
 });
 
