@@ -2,8 +2,10 @@
  * The composition root: the one place that builds the pipeline (settings, one credential, one MDE
  * client, one throttle, the policy, the queue, the dispatcher) and the one entry every way in uses:
  * the functions, the CLI, the demo, the bench and the test harness. Everything that counts MDE
- * calls is one per process, and every process spends one quota budget in the state store with its
- * holder lease (docs/decisions/0014-one-budget-across-processes.md).
+ * calls is one per process and tenant, and every process spends one quota budget per tenant in the
+ * state store with its holder lease (docs/decisions/0014-one-budget-across-processes.md). With a
+ * tenant list each listed tenant's work has a lane of its own beside the deployment's
+ * (docs/decisions/0031-a-worker-per-tenant.md).
  *
  * Two modes (docs/architecture.md §2.1):
  * - `service-bus`: requests go to Service Bus and the Functions host delivers them to
@@ -393,7 +395,6 @@ interface Lane {
 /** What every lane of a runtime shares: one queue, one reporter, one notifier, one set of approvals. */
 interface LaneContext {
   options: RuntimeOptions;
-  modeOf: (config: AppConfig) => RuntimeMode;
   queue: RequestQueue;
   inline: InProcessQueue | null;
   reporter: DispatchReporter;
@@ -528,7 +529,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
   const context: LaneContext = {
     options,
-    modeOf,
     queue,
     inline,
     reporter,
