@@ -546,6 +546,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
   let settingsPolicy: DeploymentPolicy | undefined;
+  /** The settings' policy merged with `tenant`'s override; the settings' read once, on first use. */
+  const tenantPolicy = (tenant: Tenant): IsolationPolicy => {
+    settingsPolicy ??= deploymentPolicy(config);
+    return policyForTenant(settingsPolicy, tenant);
+  };
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
   function laneOf(tenantId: string | undefined): Lane {
     const tenant =
@@ -558,7 +563,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens }),
         // A policy the caller gives (the CLI's --policy) is every tenant's; the settings' is merged
         // with each tenant's override.
-        options.policy ?? policyForTenant((settingsPolicy ??= deploymentPolicy(config)), tenant),
+        options.policy ?? tenantPolicy(tenant),
         tenant.tenantId,
       );
       lanes.set(tenant.tenantId, lane);
