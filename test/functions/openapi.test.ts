@@ -69,7 +69,9 @@ describe('shared/openapi.json', () => {
       '/api/machines/{id}/unisolate',
     ])
       expect([path, statuses(path)]).toEqual([path, orders]);
-    expect(statuses('/api/actions/{actionId}/cancel')).toEqual([200, 400, 401, 403, 404, 409, 413, 415, 422, 503]);
+    expect(statuses('/api/actions/{actionId}/cancel')).toEqual([
+      200, 400, 401, 403, 404, 409, 413, 415, 422, 503,
+    ]);
     expect(statuses('/api/alerts')).toEqual([202, 400, 405, 413, 415, 422, 503]);
     expect(statuses('/api/health', 'get')).toEqual([200, 503]);
   });
