@@ -155,7 +155,12 @@ export type RegisterWrite =
   | { applied: false; record: IsolationRecord | null };
 
 export interface IsolationRegister {
-  get(machineId: string): Promise<IsolationRecord | null>;
+  /**
+   * The device's record. With `fromCopy`, the copy of it this process last read or wrote, when it
+   * holds one, instead of a read: only for a caller whose conclusion is proven elsewhere (step 3b,
+   * dispatch/steps/isolation-in-force.ts, by MDE's list; decision 0034).
+   */
+  get(machineId: string, options?: { fromCopy?: boolean }): Promise<IsolationRecord | null>;
   /**
    * Applies `change` atomically. With `onlyFrom`, only when the device's current state is one of
    * them (`null` standing for "no record"): the compare-and-set that coalescing needs.

@@ -103,6 +103,27 @@ describe("a storm's Table transactions in an inline runtime", () => {
     });
   });
 
+  it("ends a late alert on the register's copy this process wrote, MDE's list judging", async () => {
+    const { h, prefix } = await start();
+    const machine = h.machineId(`web1.${DOMAIN}`);
+    await h.submit(mdeAlert({ machineId: machine }));
+    await until(() => h.actionsOn(machine, 'Isolate').length === 1);
+    endHeldActions(h);
+    await h.settle();
+    counter.reset();
+    const [late] = requestsOf(await h.submit(mdeAlert({ machineId: machine })));
+    expect(late.duplicate).toBe(false);
+    await h.settle();
+    expect(h.outcomes.filter((o) => o.requestId === late.requestId)).toEqual([
+      expect.objectContaining({ outcome: 'skipped', reason: expect.stringContaining('absorbed into it') }),
+    ]);
+    // Before: step 3b read the record its tracking had just written.
+    expect(on(prefix, 'Register')).toEqual({});
+    // The machine's ledger listing; its key opened for it and closed.
+    expect(on(prefix, 'Actions')).toEqual({ GET: 1 });
+    expect(on(prefix, 'Open')).toEqual({ PUT: 2 });
+  });
+
   it("claims its key on this process's copy and looks for no action of its own on its first delivery", async () => {
     const { h, prefix } = await start();
     const machine = h.machineId(`ws-hr-02.${DOMAIN}`);
