@@ -36,7 +36,7 @@ import { ActionStatuses } from './steps/action-statuses';
 import { type ApprovalGate, NO_APPROVAL_GATE } from './steps/approval-hold';
 import { breakerLimits } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
-import { absorbStep, keyOf, openAfterQueueingStep } from './steps/coalesce';
+import { absorbStep, heldHereAlone, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
 import { NO_INCIDENT_READER } from './steps/incident-open';
 import { IsolationInForce } from './steps/isolation-in-force';
@@ -293,9 +293,11 @@ export class Dispatcher implements DecisionSink {
     const { holder } = await this.claims.holding();
     // Every answer but `absorbed` queues the request, whose claim the worker decides on a read; only
     // an absorption must be proven, and it is, by its conditional write. So the copy of the entry
-    // this process holds answers without a read (a late alert's key, closed, costs no GET).
+    // this process holds answers without a read (a late alert's key, closed, costs no GET). An
+    // absorption into an entry this inline process alone writes goes out with the entry's close.
     const found = await store.openRequests.update(key, absorbStep(request, this.clock.now(), holder), {
       unwrittenFromCopy: true,
+      writeBehind: (answer) => answer.kind === 'absorbed' && heldHereAlone(answer.carrier, holder),
     });
     if (found.kind === 'absorbed') {
       this.lifecycle.absorbed(request, found.carrier);
@@ -305,7 +307,10 @@ export class Dispatcher implements DecisionSink {
     if (found.kind !== 'free') return null;
     try {
       const holding = await this.claims.holding();
-      await store.openRequests.update(key, openAfterQueueingStep(request, this.clock.now(), holding));
+      // What writes nothing leaves the key to the worker's claim, which decides it: the copy will do.
+      await store.openRequests.update(key, openAfterQueueingStep(request, this.clock.now(), holding), {
+        unwrittenFromCopy: true,
+      });
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       reporter.note('warn', {

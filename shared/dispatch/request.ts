@@ -97,9 +97,11 @@ interface RequestFields {
   /** When the alert reached intake, for the time-to-isolate figures. */
   receivedAt: string;
   /**
-   * Set on a copy deferred before it reserved any MDE budget, by a delivery that found no open ledger
-   * entry of its own: it has posted nothing since, so its next delivery does not read the ledger again
-   * (steps/worker.ts). Dropped once a delivery reserves. Absent: the ledger is read.
+   * Set on a request as intake makes it, and on a copy deferred before it reserved any MDE budget, by
+   * a delivery that found no open ledger entry of its own: it has posted nothing, so its delivery
+   * does not read the ledger for its own action (steps/resume.ts; a second delivery of a message
+   * whose first one posted finds that action under the machine's claim, steps/prior-actions.ts).
+   * Dropped once a delivery reserves. Absent: the ledger is read.
    */
   unreserved?: true;
   /** Set while the state store is unreachable: since when this request waits for it, and how often. */
@@ -348,6 +350,7 @@ function buildRequest(
     deferrals: 0,
     dedupeKey: dedupeKey(action, bounded, mode),
     receivedAt: origin.receivedAt.toISOString(),
+    unreserved: true,
     ...(origin.alert.tenantId && { tenantId: origin.alert.tenantId }),
   };
 }

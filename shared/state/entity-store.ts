@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jitteredBackoffMs } from '../kernel/backoff';
 import { type Clock, DAY_MS, systemClock } from '../kernel/clock';
+import { KeyedLanes } from '../kernel/keyed-lanes';
 import { truncate } from '../kernel/text';
 import { HISTORY_LOOKBACK_DAYS, MDE_APIS } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
@@ -57,6 +58,7 @@ import {
   LIST_MAX,
   type OpenRequest,
   type OpenRequestIndex,
+  type OpenRequestUpdateOptions,
   QUOTA_SHARES_MAX,
   type QuotaBudgetDocument,
   type QuotaLedger,
@@ -110,9 +112,12 @@ const OPEN_CACHE_ROWS = 4_096;
 /**
  * Register records and ledger entries kept in memory per process: a request writes its device's
  * record and its action's entry a few times over its life, each a conditional write on the copy this
- * process last wrote. A few KB each (a record's bounded history), so a few MB at most.
+ * process last wrote. As many as the open-request entries: with 1,024, a 2,000-device storm whose
+ * tracking lagged found the copy gone for most devices and read it again before the last writes
+ * (`storm-store`: 0.8 register and 0.8 ledger reads per isolated device). A few KB each (a record's
+ * bounded history), so tens of MB at most.
  */
-const RECORD_CACHE_ROWS = 1_024;
+const RECORD_CACHE_ROWS = 4_096;
 /**
  * How long a machine's ledger listing (`forMachine`, read before each POST) stands in for the query
  * that prunes it at the write that follows: seconds later, in the same request.
@@ -174,8 +179,11 @@ export class EntityStateStore implements StateStore {
    * that writes nothing proves nothing, so it is decided again on a read. `guess: 'new'` starts from
    * no entity when no copy is held, for rows that are almost always new: the first try is a
    * conditional insert, one transaction where a read and an insert are two, and a conflict (the row
-   * exists) reads and tries again. `guess: 'copy'` lets an answer that writes nothing stand on the
-   * cached copy, for callers to whom such an answer costs nothing when stale (OpenRequestUpdateOptions).
+   * exists) reads and tries again. A `CopyTrust` says which answers taken from the copy stand as they
+   * are (OpenRequestUpdateOptions): one that writes nothing, for callers to whom it costs nothing when
+   * stale; one that writes, kept on the copy and written with the key's next write, for entries no
+   * other process writes meanwhile. A copy holding such changes is never dropped for a read: an answer
+   * that does not stand on it writes the copy, which proves it or fails as any stale copy does.
    */
   private async mutate<T>(
     table: EntityTable,
@@ -183,33 +191,44 @@ export class EntityStateStore implements StateStore {
     rowKey: string,
     step: (current: Entity | null) => Step<T> | Promise<Step<T>>,
     cache?: EntityCache,
-    guess?: 'new' | 'copy',
+    guess?: 'new' | CopyTrust<T>,
   ): Promise<T> {
-    const cacheKey = `${partitionKey}\u0000${rowKey}`;
+    const cacheKey = cacheKeyOf(partitionKey, rowKey);
     const held = cache?.get(cacheKey);
+    const trust = typeof guess === 'object' ? guess : undefined;
     let copy = held === undefined && guess === 'new' ? null : held;
     for (let attempt = 1; ; ) {
       const cached = copy !== undefined;
+      const unwritten = cached && cache?.isUnwritten(cacheKey) === true;
       const current = cached ? copy : await table.get(partitionKey, rowKey);
       copy = undefined;
       const { next, result } = await step(current?.properties ?? null);
-      if (next === null) {
-        if (cached && guess !== 'copy') continue;
-        cache?.set(cacheKey, current ?? null);
+      if (next === null && (!cached || trust?.unwritten?.(result) === true)) {
+        cache?.set(cacheKey, current ?? null, unwritten);
         return result;
       }
-      assertEntityFits(next);
+      if (next === null && !unwritten) continue;
+      // What is written: the answer's entity, or the unwritten copy that proves an answer writing nothing.
+      const written = next ?? (current?.properties as Entity);
+      assertEntityFits(written);
+      if (next !== null && current && cached && trust?.behind?.(result) === true && cache?.roomForUnwritten) {
+        cache.set(cacheKey, { partitionKey, rowKey, properties: next, etag: current.etag }, true);
+        return result;
+      }
       try {
         const etag = current
-          ? await table.replace(partitionKey, rowKey, next, current.etag)
-          : await table.insert(partitionKey, rowKey, next);
+          ? await table.replace(partitionKey, rowKey, written, current.etag)
+          : await table.insert(partitionKey, rowKey, written);
         if (etag === null) cache?.forget(cacheKey);
-        else cache?.set(cacheKey, { partitionKey, rowKey, properties: next, etag });
+        else cache?.set(cacheKey, { partitionKey, rowKey, properties: written, etag });
         return result;
       } catch (error) {
-        // Whether a write that failed otherwise took effect is unknown: the copy is not kept.
-        cache?.forget(cacheKey);
-        if (!(error instanceof VersionConflictError)) throw error;
+        const conflict = error instanceof VersionConflictError;
+        // Whether a write that failed otherwise took effect is unknown: the copy is not kept, unless
+        // it holds changes not written yet, which a retry from it writes or meets as a conflict. On a
+        // conflict those are lost: another process wrote the entry (decision 0034).
+        if (conflict || !unwritten) cache?.forget(cacheKey);
+        if (!conflict) throw error;
         // A stale copy is not contention: only a conflict after a read counts as an attempt.
         if (cached) continue;
         if (attempt >= this.options.conflictAttempts)
@@ -226,8 +245,10 @@ export class EntityStateStore implements StateStore {
     const table = this.tables.register;
     const cache = new EntityCache(RECORD_CACHE_ROWS);
     return {
-      get: async (machineId) => {
-        const entity = await table.get(REGISTER_PARTITION, machineKey(machineId));
+      get: async (machineId, { fromCopy = false } = {}) => {
+        const key = machineKey(machineId);
+        const copy = fromCopy ? cache.get(cacheKeyOf(REGISTER_PARTITION, key)) : undefined;
+        const entity = copy !== undefined ? copy : await table.get(REGISTER_PARTITION, key);
         return entity ? recordFrom(entity.properties) : null;
       },
       record: async (change, options = {}) => {
@@ -265,24 +286,31 @@ export class EntityStateStore implements StateStore {
   private createOpenRequestIndex(): OpenRequestIndex {
     const table = this.tables.open;
     // A storm's alerts about one device update its entry again and again: each absorbed alert costs
-    // one conditional write instead of a read and a write.
+    // one conditional write instead of a read and a write, or none when the entry is this process's
+    // alone (writeBehind, decision 0034): it goes out with the entry's close.
     const cache = new EntityCache(OPEN_CACHE_ROWS);
+    // One key's updates from this process go one after the other, each from the copy the one before
+    // left: intake opening a key and the worker claiming it at once would both insert, and the one
+    // refused would read.
+    const lanes = new KeyedLanes();
     return {
       get: async (deviceKey) => {
         const entity = await table.get(OPEN_PARTITION, openKey(deviceKey));
         return entity ? this.openRequestFrom(entity.properties) : null;
       },
       update: (deviceKey, step, options = {}) =>
-        this.mutate(
-          table,
-          OPEN_PARTITION,
-          openKey(deviceKey),
-          async (current) => {
-            const { next, result } = step(current ? await this.openRequestFrom(current) : null);
-            return { next: next && openRequestEntity(next), result };
-          },
-          cache,
-          options.unwrittenFromCopy ? 'copy' : undefined,
+        lanes.run([openKey(deviceKey)], () =>
+          this.mutate(
+            table,
+            OPEN_PARTITION,
+            openKey(deviceKey),
+            async (current) => {
+              const { next, result } = step(current ? await this.openRequestFrom(current) : null);
+              return { next: next && openRequestEntity(next), result };
+            },
+            cache,
+            copyTrust(options),
+          ),
         ),
       unclosed: async (limit, after) => {
         const entities = await table.query({
@@ -708,6 +736,26 @@ async function deleteIfUnchanged(table: EntityTable, entity: StoredEntity): Prom
 }
 
 type Step<T> = { next: Entity | null; result: T };
+
+/** Where a row's copy is kept in an EntityCache. */
+function cacheKeyOf(partitionKey: string, rowKey: string): string {
+  return `${partitionKey}\u0000${rowKey}`;
+}
+
+/** Which answers taken from a cached copy stand without a read (`mutate`). */
+interface CopyTrust<T> {
+  /** An answer that writes nothing. */
+  unwritten?(result: T): boolean;
+  /** An answer that writes, kept on the copy until the key's next write. */
+  behind?(result: T): boolean;
+}
+
+function copyTrust<T>({ unwrittenFromCopy, writeBehind }: OpenRequestUpdateOptions<T>): CopyTrust<T> {
+  return {
+    unwritten: typeof unwrittenFromCopy === 'function' ? unwrittenFromCopy : () => unwrittenFromCopy === true,
+    ...(writeBehind && { behind: writeBehind }),
+  };
+}
 
 /** Each machine's latest ledger listing and when it was read, for one prune; the oldest go first. */
 class RecentListings {

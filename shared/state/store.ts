@@ -155,7 +155,12 @@ export type RegisterWrite =
   | { applied: false; record: IsolationRecord | null };
 
 export interface IsolationRegister {
-  get(machineId: string): Promise<IsolationRecord | null>;
+  /**
+   * The device's record. With `fromCopy`, the copy of it this process last read or wrote, when it
+   * holds one, instead of a read: only for a caller whose conclusion is proven elsewhere (step 3b,
+   * dispatch/steps/isolation-in-force.ts, by MDE's list; decision 0034).
+   */
+  get(machineId: string, options?: { fromCopy?: boolean }): Promise<IsolationRecord | null>;
   /**
    * Applies `change` atomically. With `onlyFrom`, only when the device's current state is one of
    * them (`null` standing for "no record"): the compare-and-set that coalescing needs.
@@ -386,14 +391,24 @@ export interface OpenRequest extends Claim {
   requestBody?: string;
 }
 
-export interface OpenRequestUpdateOptions {
+export interface OpenRequestUpdateOptions<T = unknown> {
   /**
    * An answer that writes nothing may come from the copy of the entry this process last read or
-   * wrote, without reading it again. Only for a caller whose every such answer takes the cautious
-   * path: intake, which then queues the request, and the worker's claim decides it on what the store
-   * holds. Without it, such an answer from a copy is decided again on a read.
+   * wrote, without reading it again: every such answer (`true`) or those the function accepts. Only
+   * for answers that take the cautious path, or that nothing but this process could change: intake,
+   * which then queues the request, and the worker's claim decides it on what the store holds; the
+   * worker's claim of its own entry held by this inline process (decision 0034). Without it, such an
+   * answer from a copy is decided again on a read.
    */
-  unwrittenFromCopy?: boolean;
+  unwrittenFromCopy?: boolean | ((result: T) => boolean);
+  /**
+   * An answer from the copy that the function accepts is kept on the copy, unwritten, and goes out
+   * with the key's next write from this process (its close, at the latest), which is conditional on
+   * the version the copy was read or written at. Only for an entry no other process writes
+   * meanwhile: one this inline process holds (decision 0034). Should another process write it after
+   * all (this process's lease lapsed), what the copy held unwritten is lost.
+   */
+  writeBehind?: (result: T) => boolean;
 }
 
 export interface OpenRequestIndex {
@@ -406,7 +421,7 @@ export interface OpenRequestIndex {
   update<T>(
     deviceKey: string,
     step: (current: OpenRequest | null) => { next: OpenRequest | null; result: T },
-    options?: OpenRequestUpdateOptions,
+    options?: OpenRequestUpdateOptions<T>,
   ): Promise<T>;
   /**
    * Entries not closed (held or lapsed), at most `limit` (default and cap: LIST_MAX); with `after`

@@ -1,6 +1,7 @@
 /**
- * A request the throttle defers before it reserved anything has posted nothing: its deferred copies
- * do not read the action ledger again (steps/worker.ts), and a request that did reserve still does.
+ * A request fresh from intake, or deferred by the throttle before it reserved anything, has posted
+ * nothing: its deliveries do not read the action ledger for its own action (steps/resume.ts), and a
+ * copy of a request that did reserve still does.
  * Through intake, the in-process queue, the worker and the simulator, with the app's own quota far
  * tighter than MDE's so requests wait for budget.
  */
@@ -56,7 +57,7 @@ describe('deferred copies and the action ledger', () => {
     await h.close();
   });
 
-  it('reads the ledger once per request however often the throttle deferred it', async () => {
+  it('reads no ledger for a request that never reserved, however often the throttle deferred it', async () => {
     await start();
     const result = await h.submit(
       NAMES.map((dnsName) => mdeAlert({ machineId: h.machineId(dnsName), dnsName }, { severity: 'High' })),
@@ -71,12 +72,12 @@ describe('deferred copies and the action ledger', () => {
     const deferred = queued.filter((id) => (h.outcomes.find((o) => o.requestId === id)?.deferrals ?? 0) > 0);
     // The case under test happened: requests waited for budget, some more than once.
     expect(deferred.length).toBeGreaterThan(0);
-    for (const requestId of queued) expect(reads.get(requestId)).toBe(1);
+    for (const requestId of queued) expect(reads.get(requestId)).toBeUndefined();
   });
 
-  it('reads it again once a deferred request reserved: its copy after a failed POST may follow its own action', async () => {
-    // The last device's request waits for budget behind the others (its copy skips the ledger), then
-    // reserves, and its POST fails: the copy queued after that must read the ledger again.
+  it('reads it once a deferred request reserved: its copy after a failed POST may follow its own action', async () => {
+    // The last device's request waits for budget behind the others (its copies skip the ledger), then
+    // reserves, and its POST fails: the copy queued after that must read the ledger.
     const last = () => h.machineId(NAMES[NAMES.length - 1]);
     await start(firstPostFails(last));
     const result = await h.submit(
@@ -91,6 +92,6 @@ describe('deferred copies and the action ledger', () => {
     const events = h.notes.filter((n) => n.requestId === requestId).map((n) => n.event);
     expect(events.indexOf('isolation-deferred')).toBeGreaterThanOrEqual(0);
     expect(events.indexOf('isolation-retry')).toBeGreaterThan(events.indexOf('isolation-deferred'));
-    expect(reads.get(requestId)).toBe(2);
+    expect(reads.get(requestId)).toBe(1);
   });
 });

@@ -132,6 +132,87 @@ describe('open-request updates from the copy a process holds', () => {
   });
 });
 
+/** Absorbs one alert, its answer kept on the copy (an entry this process alone writes). */
+const BEHIND = { writeBehind: (result: string) => result === 'absorbed' };
+
+describe("open-request updates written behind, with the entry's next write", () => {
+  it('keeps absorptions on the copy and writes them all with the next write, in one conditional write', async () => {
+    const { store, open } = twoProcesses();
+    await store.openRequests.update(KEY, () => ({ next: entry('req-1'), result: null }));
+    open.calls.length = 0;
+    for (let n = 0; n < 5; n += 1)
+      expect(await store.openRequests.update(KEY, absorb, BEHIND)).toBe('absorbed');
+    expect(open.calls).toEqual([]);
+    expect((await store.openRequests.get(KEY))?.absorbedCount).toBe(0);
+    open.calls.length = 0;
+    const closed = await store.openRequests.update(KEY, (current) => ({
+      next: current && { ...current, closedAt: new Date(now).toISOString() },
+      result: current?.absorbedCount,
+    }));
+    expect(closed).toBe(5);
+    expect(open.calls).toEqual(['replace']);
+    expect(await store.openRequests.get(KEY)).toMatchObject({
+      absorbedCount: 5,
+      closedAt: expect.any(String),
+    });
+  });
+
+  it('proves an answer that writes nothing by writing the copy, never by a read that would drop it', async () => {
+    const { store, open } = twoProcesses();
+    await store.openRequests.update(KEY, () => ({ next: entry('req-1'), result: null }));
+    await store.openRequests.update(KEY, absorb, BEHIND);
+    open.calls.length = 0;
+    expect(await store.openRequests.update(KEY, waitBehind)).toBe('waits');
+    expect(open.calls).toEqual(['replace']);
+    expect((await store.openRequests.get(KEY))?.absorbedCount).toBe(1);
+  });
+
+  it('writes through an answer that came from a read: no copy proved it', async () => {
+    const { store, sibling, open } = twoProcesses();
+    await sibling.openRequests.update(KEY, () => ({ next: entry('req-1'), result: null }));
+    expect(await store.openRequests.update(KEY, absorb, BEHIND)).toBe('absorbed');
+    expect(open.calls).toEqual(['get', 'replace']);
+    expect((await sibling.openRequests.get(KEY))?.absorbedCount).toBe(1);
+  });
+
+  it('keeps what the copy holds unwritten through an outage, and writes it on the next try', async () => {
+    const { store, open } = twoProcesses();
+    await store.openRequests.update(KEY, () => ({ next: entry('req-1'), result: null }));
+    await store.openRequests.update(KEY, absorb, BEHIND);
+    open.failNextWrite = true;
+    await expect(store.openRequests.update(KEY, absorb)).rejects.toThrow();
+    open.calls.length = 0;
+    expect(await store.openRequests.update(KEY, absorb)).toBe('absorbed');
+    expect(open.calls).toEqual(['replace']);
+    expect((await store.openRequests.get(KEY))?.absorbedCount).toBe(2);
+  });
+
+  it("loses what the copy held unwritten when another process wrote the entry, and decides on that process's entry", async () => {
+    const { store, sibling, open } = twoProcesses();
+    await store.openRequests.update(KEY, () => ({ next: entry('req-1'), result: null }));
+    await store.openRequests.update(KEY, absorb, BEHIND);
+    await sibling.openRequests.update(KEY, () => ({ next: entry('req-1', true), result: null }));
+    open.calls.length = 0;
+    expect(await store.openRequests.update(KEY, absorb)).toBe('free');
+    expect(open.calls).toEqual(['replace', 'get']);
+    expect((await sibling.openRequests.get(KEY))?.absorbedCount).toBe(0);
+  });
+
+  it('holds back at most half of what the cache holds, and writes through past that', async () => {
+    const cache = new EntityCache(4);
+    const row = (key: string) => ({ partitionKey: 'device', rowKey: key, properties: {}, etag: '1' });
+    cache.set('a', row('a'), true);
+    expect(cache.roomForUnwritten).toBe(true);
+    cache.set('b', row('b'), true);
+    expect(cache.roomForUnwritten).toBe(false);
+    for (const key of ['c', 'd', 'e', 'f']) cache.set(key, row(key));
+    // The unwritten copies stay; the written ones make room.
+    expect(cache.isUnwritten('a') && cache.isUnwritten('b')).toBe(true);
+    expect(cache.size).toBe(4);
+    expect(cache.get('c')).toBeUndefined();
+  });
+});
+
 describe('EntityCache', () => {
   it('holds at most its capacity, dropping the least recently stored', () => {
     const cache = new EntityCache(2);

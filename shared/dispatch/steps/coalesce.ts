@@ -41,6 +41,15 @@ export function isOpen(entry: OpenRequest | null, now: number): entry is OpenReq
 }
 
 /**
+ * Whether `entry` is held by `self`, a process that holds its own queue (inline): while `self`'s lease
+ * runs no other process writes it, since they wait behind it (decision 0013), so this process's copy
+ * of it is what the store holds or is about to (decision 0034).
+ */
+export function heldHereAlone(entry: OpenRequest, self: string): boolean {
+  return entry.holder === self && holdsOwnQueue(self);
+}
+
+/**
  * Whether `request` asks for more than `open` (the same action), and so must not be absorbed by it:
  * enforce over dry-run, Full over Selective isolation, or a person's order over a rule's (a manual
  * request is never blocked by the breaker, which an automatic one may be).

@@ -4,7 +4,7 @@
  * it ends absorbed by the request holding it, or waits behind that one.
  */
 import type { ActionRequest } from '../request';
-import { claimStep, describeAsk, keyOf } from './coalesce';
+import { claimStep, describeAsk, heldHereAlone, keyOf } from './coalesce';
 import { deferred, go, type Step } from './ending';
 import type { WorkerDeps } from './life';
 
@@ -14,7 +14,10 @@ export async function claimDeviceKey(
 ): Promise<Step<ActionRequest>> {
   const holding = await claims.holding();
   const now = clock.now();
-  const claim = await store.openRequests.update(keyOf(request), claimStep(request, now, holding));
+  const claim = await store.openRequests.update(keyOf(request), claimStep(request, now, holding), {
+    // Its own entry, held by this inline process: nothing but this process changes it.
+    unwrittenFromCopy: (answer) => answer.kind === 'own' && heldHereAlone(answer.entry, holding.holder),
+  });
   switch (claim.kind) {
     case 'own':
       return go({ ...request, priority: Math.min(request.priority, claim.entry.priority) });

@@ -137,7 +137,9 @@ export class IsolationInForce {
 
   private async ownIsolation(machineId: string): Promise<OwnIsolation | null> {
     const { store, clock } = this.deps;
-    const record = await store.register.get(machineId);
+    // The record as this process last wrote it (its tracking ended the isolation here) will do: a copy
+    // gone stale only makes the belief wrong, and MDE's list, read after the request's receipt, judges.
+    const record = await store.register.get(machineId, { fromCopy: true });
     if (record?.state !== 'isolated' || !record.expiresAt) return null;
     if (!(Date.parse(record.expiresAt) > clock.now())) return null;
     const [action] = record.actions;

@@ -134,7 +134,8 @@ export function resumedTracking(
  * ended, a redelivery is judged against MDE's list like any request (null: it goes on).
  */
 export async function followedAlready(store: StateStore, request: ActionRequest): Promise<Ending | null> {
-  // A copy deferred before it reserved anything cannot have posted: no ledger read.
+  // A request fresh from intake, or a copy deferred before it reserved anything, cannot have posted:
+  // no ledger read.
   if (request.unreserved) return null;
   const own = await store.actions.forRequest(request.requestId);
   return own?.open ? { end: 'tracked', request, tracked: trackedFromLedger(own) } : null;
