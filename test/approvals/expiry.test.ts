@@ -156,3 +156,48 @@ it('leaves the deadline message to its no-op handler when withdrawing it fails: 
     }),
   ]);
 });
+
+it("notes a listed tenant's held request in that tenant's register, never the deployment's", async () => {
+  const clock = handClock();
+  const store = new InMemoryStateStore({ clock });
+  const tenantStore = new InMemoryStateStore({ clock });
+  const tenantId = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+  const seed = {
+    machineId: MACHINE,
+    computerDnsName: 'hv-host-01.contoso.local',
+    state: 'isolated' as const,
+    requestId: 'req-0',
+    reason: 'MDE reports Succeeded',
+    provenance: {
+      requestedBy: { kind: 'rule' as const, name: 'isolate-high' },
+      alertSource: 'mde-alert' as const,
+      alertId: 'da-1',
+      incidentId: null,
+      incidentArmId: null,
+      policyVersion: 'test-1',
+      mode: 'enforce' as const,
+      reason: 'high-severity alert',
+    },
+  };
+  await store.register.record(seed);
+  await tenantStore.register.record(seed);
+  const { reporter } = recordingReporter();
+  const deps: ApprovalDeps = {
+    store,
+    queue: openQueue(clock),
+    reporter,
+    clock,
+    events: NO_APPROVAL_EVENTS,
+    tenantRegister: (id) => (id === tenantId ? tenantStore.register : store.register),
+  };
+  const held = pending('0d0d0d0d-0000-4000-8000-000000000009', clock.now(), 'drop');
+  const request = { ...JSON.parse(held.request), tenantId };
+  const record = { ...held, request: JSON.stringify(request) };
+  await store.approvals.update(record.id, () => ({ next: record, result: undefined }));
+  clock.advance(31 * MINUTE);
+  await expireApproval(deps, { action: 'approval-deadline', requestId: record.id });
+  const notes = async (s: InMemoryStateStore) =>
+    JSON.stringify((await s.register.get(MACHINE))?.history ?? []);
+  expect(await notes(tenantStore)).toContain(`approval ${record.id} expired`);
+  expect(await notes(store)).not.toContain(record.id);
+});
