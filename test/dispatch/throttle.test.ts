@@ -1,10 +1,11 @@
 import { parseRateLimits } from '../../shared/config';
-import { effectiveWindows } from '../../shared/dispatch/quota/api-budget';
+import { type CallBudget, effectiveWindows } from '../../shared/dispatch/quota/api-budget';
 import { withReservation } from '../../shared/dispatch/quota/current-reservation';
 import { quotaOptimalSpanMs } from '../../shared/dispatch/quota/optimum';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { CHECKS_SHARE, MdeThrottle, noteLearnedCeilings } from '../../shared/dispatch/quota/throttle';
 import { PRIORITY } from '../../shared/dispatch/request';
+import type { MdeApiName } from '../../shared/mde/api';
 import { greedySpanMs } from '../bench/quota';
 import { timerTurns } from '../support/timer-turns';
 
@@ -112,6 +113,57 @@ describe('MdeThrottle', () => {
     const list = throttle.reserve({ machineactions: 1 }, PRIORITY.tracking, 'status-list');
     expect(list).toBeInstanceOf(Reservation);
     (list as Reservation).close();
+    await throttle.stop();
+  });
+
+  it('keeps one order in every line, so free slots of two APIs go to one request that may start', async () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '1/1000ms');
+    const spend = async (needs: CallBudget, at: number) => {
+      now = at;
+      const reservation = throttle.reserve(needs, 1) as Reservation;
+      for (const api of Object.keys(needs) as MdeApiName[]) await reservation.call(api, async () => 'sent');
+      reservation.close();
+    };
+    await spend({ machines: 1 }, 0);
+    await spend({ isolate: 1 }, 600);
+    // `first` is refused for the isolate window alone (machines has room): a place in that line only.
+    now = 1_001;
+    expect(throttle.reserve({ machines: 1, isolate: 1 }, 1, 'first')).toEqual({ retryAt: 1_601 });
+    await spend({ machines: 1 }, 1_001);
+    // `second` waits for both windows, behind `first` for the isolate slot.
+    now = 1_002;
+    expect(throttle.reserve({ machines: 1, isolate: 1 }, 1, 'second')).toEqual({ retryAt: 2_602 });
+    // `first` asks again, now short of both: it comes before `second` in the machines line too.
+    now = 1_003;
+    expect(throttle.reserve({ machines: 1, isolate: 1 }, 1, 'first')).toEqual({ retryAt: 2_002 });
+    // Both windows have a free slot: it goes to `first`, never left unused while both wait (the
+    // storm's last hour-window slots, which left its tail for the window after: issue 27).
+    now = 2_002;
+    expect(throttle.startable()).toEqual({ claimants: ['first'], next: 3_003 });
+    expect(throttle.reserve({ machines: 1, isolate: 1 }, 1, 'first')).toBeInstanceOf(Reservation);
+    await throttle.stop();
+  });
+
+  it('takes a request served without a call it once waited for out of that line', async () => {
+    let now = 0;
+    const throttle = throttleAt({ now: () => now }, '1/1000ms');
+    let freed = 0;
+    throttle.subscribe({ freed: () => (freed += 1) });
+    const first = throttle.reserve({ machines: 1, isolate: 1 }, 1) as Reservation;
+    await first.call('machines', async () => 'looked up');
+    await first.call('isolate', async () => 'posted');
+    first.close();
+    now = 10;
+    expect(throttle.reserve({ machines: 1, isolate: 1 }, 1, 'cached')).toEqual({ retryAt: 1_001 });
+    expect(throttle.reserve({ machines: 1 }, 1, 'other')).toEqual({ retryAt: 2_002 });
+    // Another request looked the device up meanwhile: `cached` comes back needing no lookup.
+    now = 1_001;
+    expect(throttle.reserve({ isolate: 1 }, 1, 'cached')).toBeInstanceOf(Reservation);
+    // Its place in the machines line no longer holds the free lookup slot for nobody.
+    expect(freed).toBe(1);
+    expect(throttle.startable().claimants).toEqual(['other']);
+    expect(throttle.reserve({ machines: 1 }, 1, 'other')).toBeInstanceOf(Reservation);
     await throttle.stop();
   });
 

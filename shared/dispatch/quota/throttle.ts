@@ -113,6 +113,11 @@ export class MdeThrottle {
   /** The quota's windows as the setting gives them, by index (the budgets' are stretched by the headroom). */
   private readonly windowLabels: string[];
   private readonly lines: Record<MdeApiName, WaitingLine>;
+  /**
+   * The next arrival in the waiting lines: one numbering for all of them, so a request stands in
+   * the same order in each line it waits in (waiting-line.ts).
+   */
+  private arrivals = 0;
   private readonly calls: CallLine;
   private readonly holdMs: number;
   private readonly postLead: PostLead;
@@ -205,32 +210,72 @@ export class MdeThrottle {
    */
   reserve(needs: CallBudget, priority: number, claimant?: string): Reservation | { retryAt: number } {
     const now = this.clock.now();
+    // The request's turn in every line: that of a place it holds in any, else after all who wait.
+    const arrival = (claimant === undefined ? undefined : this.arrivalOf(claimant, now)) ?? this.arrivals;
     const slots = new Map<MdeApiName, number>();
     /** When each API lets the request start. */
     const due = new Map<MdeApiName, number>();
     for (const [api, count] of callsPerApi(needs)) {
-      const ahead = this.lines[api].callsAhead(priority, claimant, now);
+      const ahead = this.lines[api].callsAhead(priority, arrival, claimant, now);
       const slot = this.slotFor(api, ahead + count, priority, now);
       if (POSTED_LAST.has(api)) slots.set(api, slot);
       due.set(api, this.startFor(api, slot));
     }
     const retryAt = Math.max(now, ...due.values());
     if (retryAt > now) {
-      // A place only in the lines of the APIs that are short: a request waiting for the isolate
-      // quota must not stand ahead of tracking's reads in a machineactions window that has room.
-      if (claimant)
-        for (const [api, count] of callsPerApi(needs)) {
-          if ((due.get(api) ?? now) > now)
-            this.lines[api].hold(claimant, priority, count, retryAt + this.holdMs);
-          else this.lines[api].leave(claimant);
-        }
+      if (claimant) {
+        if (arrival === this.arrivals) this.arrivals += 1;
+        // A place only in the lines of the APIs that are short: a request waiting for the isolate
+        // quota must not stand ahead of tracking's reads in a machineactions window that has room.
+        const short = callsPerApi(needs).filter(([api]) => (due.get(api) ?? now) > now);
+        this.placeIn(claimant, needs, {
+          calls: new Map(short),
+          priority,
+          arrival,
+          expiresAt: retryAt + this.holdMs,
+        });
+      }
       return { retryAt };
     }
-    for (const [api, count] of callsPerApi(needs)) {
-      if (claimant) this.lines[api].leave(claimant);
-      this.budgets[api].take(count);
-    }
+    if (claimant) this.placeIn(claimant, needs, null);
+    for (const [api, count] of callsPerApi(needs)) this.budgets[api].take(count);
     return new Reservation(this.reserved, needs, priority, slots, now);
+  }
+
+  /**
+   * Puts `claimant` in the line of each API it waits for (`wait.calls`: its calls there; none once
+   * served) and out of every other line, also that of an API it no longer needs (a machine cached
+   * since it was refused), whose place would otherwise hold slots for nobody until it expired: then
+   * the requests behind it move up.
+   */
+  private placeIn(
+    claimant: string,
+    needs: CallBudget,
+    wait: {
+      calls: ReadonlyMap<MdeApiName, number>;
+      priority: number;
+      arrival: number;
+      expiresAt: number;
+    } | null,
+  ): void {
+    let unneededLeft = false;
+    for (const api of MDE_APIS) {
+      const count = wait?.calls.get(api);
+      if (wait && count !== undefined)
+        this.lines[api].hold(claimant, wait.priority, count, wait.arrival, wait.expiresAt);
+      else if (this.lines[api].leave(claimant) && !((needs[api] ?? 0) > 0)) unneededLeft = true;
+    }
+    if (unneededLeft) this.freed();
+  }
+
+  /** When `claimant` first waited, of the places it holds at `now`; none held: undefined. */
+  private arrivalOf(claimant: string, now: number): number | undefined {
+    let arrival: number | undefined;
+    for (const api of MDE_APIS) {
+      const held = this.lines[api].arrivalOf(claimant, now);
+      if (held !== undefined) arrival = Math.min(arrival ?? held, held);
+    }
+    return arrival;
   }
 
   /**

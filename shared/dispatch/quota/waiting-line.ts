@@ -2,15 +2,23 @@
  * Requests refused for lack of budget on one API, in line until served or gone: ordered by priority
  * (a lower number first), then by arrival. The throttle gives each the slot of its place, so requests
  * come back one slot apart and freed budget goes to the most severe first.
+ *
+ * The arrival is the throttle's, one numbering for every API's line: a request waiting in two lines
+ * stands in the same order in both, so the first of those waiting may start as soon as each of its
+ * APIs has a slot, and no slot is left unused while each line saves it for a different request.
  */
 export class WaitingLine {
   private readonly byClaimant = new Map<string, Place>();
-  private arrivals = 0;
 
-  /** Keeps `claimant`'s place (its arrival) if it had one, with its current priority and count. */
-  hold(claimant: string, priority: number, count: number, expiresAt: number): void {
-    const arrival = this.byClaimant.get(claimant)?.arrival ?? this.arrivals++;
+  /** Gives `claimant` a place, or updates the one it holds, with its current priority and count. */
+  hold(claimant: string, priority: number, count: number, arrival: number, expiresAt: number): void {
     this.byClaimant.set(claimant, { claimant, priority, count, arrival, expiresAt });
+  }
+
+  /** The arrival of `claimant`'s place at `now`, if it holds one. */
+  arrivalOf(claimant: string, now: number): number | undefined {
+    const place = this.byClaimant.get(claimant);
+    return place && place.expiresAt > now ? place.arrival : undefined;
   }
 
   /** True when `claimant` had a place. */
@@ -18,10 +26,11 @@ export class WaitingLine {
     return this.byClaimant.delete(claimant);
   }
 
-  /** Calls of requests ahead of this one: higher priority (a lower number), or same and waiting longer. */
-  callsAhead(priority: number, claimant: string | undefined, now: number): number {
-    const own = claimant ? this.byClaimant.get(claimant)?.arrival : undefined;
-    const arrival = own ?? Number.POSITIVE_INFINITY;
+  /**
+   * Calls of requests ahead of one of `priority` that arrived at `arrival` (`claimant`, if it has a
+   * name): higher priority (a lower number), or the same and arrived earlier.
+   */
+  callsAhead(priority: number, arrival: number, claimant: string | undefined, now: number): number {
     let ahead = 0;
     // Asked on every reservation with thousands waiting in a storm: values() spares an entry array
     // per place.
