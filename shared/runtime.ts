@@ -65,7 +65,7 @@ import { openStateStore, readStateStorage, type StateStorage } from './state/set
 import { LIST_MAX, type StateStore, StoreUnavailableError } from './state/store';
 import { tenantTablePrefix } from './state/table';
 import { type TenantDirectory, tenantDirectory } from './tenants/lookup';
-import { type DeploymentPolicy, deploymentPolicy, policyForTenant } from './tenants/policy';
+import { type DeploymentPolicy, policyForTenant } from './tenants/policy';
 import type { Tenant } from './tenants/tenant';
 
 export type RuntimeMode = 'inline' | 'service-bus';
@@ -546,9 +546,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
   let settingsPolicy: DeploymentPolicy | undefined;
-  /** The settings' policy merged with `tenant`'s override; the settings' read once, on first use. */
+  /**
+   * The deployment's policy merged with `tenant`'s override: the one this runtime decides with (the
+   * settings', or the caller's, as the CLI's --policy and --enforce make it), so a tenant's override,
+   * its dry-run hold included, applies whatever the caller chose for the deployment.
+   */
   const tenantPolicy = (tenant: Tenant): IsolationPolicy => {
-    settingsPolicy ??= deploymentPolicy(config);
+    settingsPolicy ??= {
+      document: policy.document,
+      modeOverride: policy.mode,
+      manualMode: policy.manualMode,
+    };
     return policyForTenant(settingsPolicy, tenant);
   };
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
@@ -561,9 +569,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       lane = openLane(
         context,
         openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens }),
-        // A policy the caller gives (the CLI's --policy) is every tenant's; the settings' is merged
-        // with each tenant's override.
-        options.policy ?? tenantPolicy(tenant),
+        tenantPolicy(tenant),
         tenant.tenantId,
       );
       lanes.set(tenant.tenantId, lane);
@@ -626,9 +632,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async requestReconciliation(requestedBy) {
       const order = reconcileOrder(requestedBy, clock.now());
       // With a tenant list, the one order reconciles every listed tenant: a copy in each tenant's
-      // lane (and session), each under its own message id.
-      if (tenants.mode === 'single') await queue.send(reconcileMessage(order));
-      else
+      // lane (and session), each under its own message id. The deployment's own lane is reconciled
+      // too while its register holds anything (isolations from before the list, replays): its time
+      // boxes and drift need it; an empty one is not worth the home tenant's machineactions read.
+      if (tenants.mode === 'single' || (await holdsIsolations(store)))
+        await queue.send(reconcileMessage(order));
+      if (tenants.mode === 'multi')
         for (const id of tenants.byId.keys())
           await tenantQueue(queue, id).send(
             reconcileMessage({ ...order, requestId: `${order.requestId}:${id}` }),
@@ -659,6 +668,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await notifier.close();
     },
   };
+}
+
+/** Whether the register holds any device; unreadable, it is taken to hold some (reconciling costs little). */
+async function holdsIsolations(store: StateStore): Promise<boolean> {
+  try {
+    return (await store.register.list({ limit: 1 })).length > 0;
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return true;
+  }
 }
 
 /** The notifier of the channels in the settings (none configured: one that tells nobody). */

@@ -124,6 +124,8 @@ export class Dispatcher implements DecisionSink {
   /** Intake's requests for one device key, coalesced one after the other in this process. */
   private readonly deviceLanes = new KeyedLanes();
   private readonly deferred: DeferredRequests;
+  /** Requests this worker is deciding now (not tracking polls). */
+  private acting = 0;
 
   constructor(private readonly deps: DispatcherDeps) {
     const timing = deps.timing ?? DEFAULT_TIMING;
@@ -153,8 +155,13 @@ export class Dispatcher implements DecisionSink {
       platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
       incidents: deps.incidents ?? NO_INCIDENT_READER,
     };
-    const recent = new RecentActions(deps.api, this.clock, timing.historyGatherMs, () =>
-      deps.throttle.contended('isolate'),
+    // Company for a history read can come only from other requests this worker handles now: one
+    // handled alone (a Service Bus session hands a tenant's messages out one at a time) never waits.
+    const recent = new RecentActions(
+      deps.api,
+      this.clock,
+      timing.historyGatherMs,
+      () => this.acting > 1 && deps.throttle.contended('isolate'),
     );
     this.worker = new IsolationWorker({
       ...common,
@@ -390,7 +397,12 @@ export class Dispatcher implements DecisionSink {
     }
     const { request } = decoded;
     if (request.action === 'track') return this.tracker.poll(request);
-    return this.worker.act(request);
+    this.acting += 1;
+    try {
+      return await this.worker.act(request);
+    } finally {
+      this.acting -= 1;
+    }
   }
 
   private async enqueue(request: IsolationRequest): Promise<{ duplicate: boolean }> {

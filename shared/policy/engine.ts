@@ -138,9 +138,9 @@ class Policy implements IsolationPolicy {
   private readonly commentMaxLength: number;
 
   constructor(
-    document: PolicyDocument,
+    readonly document: PolicyDocument,
     readonly mode: PolicyMode,
-    private readonly manualMode: ManualMode,
+    readonly manualMode: ManualMode,
   ) {
     this.version = document.version;
     this.rules = document.rules.map(compileRule);

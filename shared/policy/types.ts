@@ -3,9 +3,9 @@
  * never reinterpret a decision, they only carry it out or report it.
  */
 import type { DeviceRef, NormalizedAlert } from '../alerts/model';
-import type { MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
+import type { ManualMode, MdeIsolationType, PolicyMode } from '../kernel/vocabulary';
 import type { Machine } from '../mde/types';
-import type { OnExpiry, OnLift, OnTimeout } from './document';
+import type { OnExpiry, OnLift, OnTimeout, PolicyDocument } from './document';
 
 export const DECISION_ACTIONS = ['isolate', 'skip', 'escalate'] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
@@ -81,6 +81,10 @@ export interface IsolationPolicy {
   readonly version: string;
   /** The isolation mode: the document's, or ISOLATION_MODE's. */
   readonly mode: PolicyMode;
+  /** The document it was made of: what a listed tenant's override is merged onto (tenants/policy.ts). */
+  readonly document: PolicyDocument;
+  /** MANUAL_ISOLATION_MODE: whether a person's request follows `mode` or is enforced. */
+  readonly manualMode: ManualMode;
   /** The mode a decision on this alert is taken in: `mode`, except for a person's request under MANUAL_ISOLATION_MODE=enforce. */
   modeFor(alert: Pick<NormalizedAlert, 'source'>): PolicyMode;
   readonly blastRadius: BlastRadiusLimits;

@@ -8,6 +8,7 @@ import { tenantNamedBy } from '../../shared/dispatch/dispatcher';
 import { reconcileMessage, reconcileOrder } from '../../shared/dispatch/reconcile-order';
 import type { QueueMessage, RequestQueue } from '../../shared/dispatch/transport/queue';
 import { tenantQueue } from '../../shared/dispatch/transport/tenant-queue';
+import { loadPolicy } from '../../shared/policy/load';
 import { createRuntime, type Runtime } from '../../shared/runtime';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import { tenantTablePrefix } from '../../shared/state/table';
@@ -96,13 +97,49 @@ describe('a runtime with a tenant list', () => {
     expect(fabrikam.modeFor({ source: 'mde-alert' })).toBe('dry-run');
   });
 
+  it("merges a tenant's override onto the policy the caller gives, and never lifts its dry-run hold", async () => {
+    const cli = createRuntime({
+      env,
+      startWorker: false,
+      reporter: silentReporter,
+      // As the CLI's --enforce makes it: the deployment's policy, enforced.
+      policy: loadPolicy({ kind: 'default' }, 'enforce'),
+    });
+    try {
+      expect(cli.policy.modeFor({ source: 'mde-alert' })).toBe('enforce');
+      expect(cli.tenant(TENANT_A).policy.modeFor({ source: 'mde-alert' })).toBe('enforce');
+      expect(cli.tenant(TENANT_B).policy.modeFor({ source: 'mde-alert' })).toBe('dry-run');
+    } finally {
+      await cli.close();
+    }
+  });
+
   it('names each tenant in its own tables', () => {
     expect(tenantTablePrefix(TENANT_A.toUpperCase())).toBe('mdeisolatort2f4a9c1e7b3d4e8a9c215d6e7f8a9b0c');
   });
 
-  it('queues one reconciliation per listed tenant, each naming its tenant', async () => {
+  it("queues one reconciliation per listed tenant, and the deployment's while its register holds a device", async () => {
     await runtime.requestReconciliation('timer');
     expect(runtime.inline?.pending()).toBe(2);
+    await runtime.store.register.record({
+      machineId: 'a'.repeat(40),
+      computerDnsName: 'ws-01.contoso.local',
+      state: 'isolated',
+      requestId: 'req-before-the-list',
+      reason: 'isolated before the tenant list',
+      provenance: {
+        requestedBy: { kind: 'rule', name: 'isolate-high' },
+        alertSource: 'mde-alert',
+        alertId: 'da-1',
+        incidentId: null,
+        incidentArmId: null,
+        policyVersion: 'v1',
+        mode: 'enforce',
+        reason: 'high-severity alert',
+      },
+    });
+    await runtime.requestReconciliation('timer');
+    expect(runtime.inline?.pending()).toBe(2 + 3);
   });
 
   it("records a message of an unlisted tenant for an operator and opens no tenant's work for it", async () => {

@@ -118,6 +118,8 @@ export class InProcessQueue implements RequestQueue {
   private readonly scheduled: Entry[] = [];
   private readonly ready = new SessionLanes<Entry>((entry) => sessionOf(entry.message));
   private inFlight = 0;
+  /** Messages in flight by session (tenant). */
+  private readonly inFlightBySession = new Map<string, number>();
   private sequence = 0;
   private handler: MessageHandler | null = null;
   private concurrency = 1;
@@ -250,8 +252,13 @@ export class InProcessQueue implements RequestQueue {
     while (this.scheduled.length > 0 && this.scheduled[0].visibleAt <= now) {
       this.ready.push(this.scheduled.shift() as Entry);
     }
-    while (this.handler && this.inFlight < this.concurrency && this.ready.size > 0) {
-      this.deliver(this.ready.shift() as Entry);
+    // Each session (tenant) has `concurrency` in flight of its own, as each Service Bus session is
+    // served apart: one tenant's slow messages never hold another's. One session: `concurrency` in all.
+    const underShare = (session: string) => (this.inFlightBySession.get(session) ?? 0) < this.concurrency;
+    while (this.handler && this.ready.size > 0) {
+      const entry = this.ready.shift(underShare);
+      if (!entry) break;
+      this.deliver(entry);
     }
     this.armTimer();
     this.notifyIdle();
@@ -260,6 +267,8 @@ export class InProcessQueue implements RequestQueue {
   private deliver(entry: Entry): void {
     const handler = this.handler as MessageHandler;
     this.inFlight += 1;
+    const session = sessionOf(entry.message);
+    this.inFlightBySession.set(session, (this.inFlightBySession.get(session) ?? 0) + 1);
     entry.deliveryCount += 1;
     this.stats.delivered += 1;
     handler(structuredClone(entry.message), {
@@ -272,6 +281,9 @@ export class InProcessQueue implements RequestQueue {
       )
       .finally(() => {
         this.inFlight -= 1;
+        const left = (this.inFlightBySession.get(session) ?? 1) - 1;
+        if (left === 0) this.inFlightBySession.delete(session);
+        else this.inFlightBySession.set(session, left);
         this.pump();
       });
   }

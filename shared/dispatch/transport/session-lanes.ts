@@ -39,12 +39,24 @@ export class SessionLanes<T> {
     this.count += 1;
   }
 
-  /** The oldest item of the next session in the round; undefined when none is ready. */
-  shift(): T | undefined {
+  /**
+   * The oldest item of the next session in the round that `canServe` (one with fewer than its share
+   * in flight); undefined when none is ready. A session passed over keeps its turn.
+   */
+  shift(canServe: (session: string) => boolean = () => true): T | undefined {
     const previous = this.lastServed;
-    const next = this.waiting.shift();
+    const passedOver: Lane<T>[] = [];
+    let next: Lane<T> | undefined;
+    for (let lane = this.waiting.shift(); lane; lane = this.waiting.shift()) {
+      if (canServe(lane.session)) {
+        next = lane;
+        break;
+      }
+      passedOver.push(lane);
+    }
+    this.waiting.prepend(passedOver);
     if (next && previous && previous.items.size > 0) this.waiting.push(previous);
-    const lane = next ?? previous;
+    const lane = next ?? (previous && canServe(previous.session) ? previous : undefined);
     if (!lane || lane.items.size === 0) return undefined;
     const item = lane.items.shift() as T;
     this.count -= 1;
@@ -73,6 +85,13 @@ class Fifo<T> {
 
   push(item: T): void {
     this.items.push(item);
+  }
+
+  /** Puts `items` ahead of every item, in their order. */
+  prepend(items: T[]): void {
+    if (items.length === 0) return;
+    this.items = [...items, ...this.items.slice(this.head)];
+    this.head = 0;
   }
 
   shift(): T | undefined {
