@@ -117,7 +117,12 @@ export async function runManualOrder(
   const tenant = tenantOfFlags(action, io, options);
   if (typeof tenant === 'number') return tenant;
   // No --policy here: a manual order runs under the configured policy; --enforce/--dry-run set its mode.
-  const started = await startSession(action, io, { ...options, policy: undefined }, overrides);
+  const started = await startSession(
+    action,
+    io,
+    { ...options, policy: undefined },
+    { ...overrides, ...(tenant && { tenantsAtStart: [tenant.tenantId] }) },
+  );
   if (typeof started === 'number') return started;
   const session = started;
   // The same label as `run` gives a manual request, so both tables read alike.

@@ -178,6 +178,11 @@ export interface RuntimeOptions {
   store?: StateStore;
   /** Replaces a listed tenant's store (tests share them between two runtimes), as `store` does the deployment's. */
   tenantStore?: (tenantId: string) => StateStore;
+  /**
+   * Inline with a tenant list: the tenants whose lanes start with the runtime, resuming their tracking
+   * and sending again what a stopped run left (a CLI verb about one tenant names it); default: all.
+   */
+  tenantsAtStart?: readonly string[];
   /** Where listed tenants' tokens are asked instead of their cloud's Entra host (tests: a loopback authority). */
   authorityHost?: string;
   /** The time of the throttle, the queue, the worker and the claims (tests move it by hand). */
@@ -213,7 +218,7 @@ function openMdeAccess(
   /** Whether the process holds its own queue (its holder id says so, claim-keeper.ts). */
   queueKind: (config: AppConfig) => RuntimeMode,
   /** The listed tenant it acts in (docs/decisions/0031-a-worker-per-tenant.md); null: the deployment's own. */
-  scope: { tenant: Tenant; tokens: TenantTokens } | null = null,
+  scope: TenantScope | null = null,
 ): MdeAccess {
   const env = options.env ?? process.env;
   const tenant = scope?.tenant ?? null;
@@ -224,7 +229,8 @@ function openMdeAccess(
   const storeOptions = { historyRetentionMs: config.registerHistoryDays * DAY_MS };
   const store = tenant
     ? (options.tenantStore?.(tenant.tenantId) ??
-      openStateStore(storage, credential, {
+      // The tables are the provider's, in its own storage account: never the customer's token.
+      openStateStore(storage, scope?.storeCredential ?? credential, {
         ...storeOptions,
         tablePrefix: tenantTablePrefix(tenant.tenantId),
       }))
@@ -253,6 +259,13 @@ function openMdeAccess(
 
 /** A listed tenant's credential. */
 type TenantTokens = (tenant: Tenant) => AppCredential;
+
+/** A listed tenant's work: its tokens for MDE, and the deployment's credential for its tables. */
+interface TenantScope {
+  tenant: Tenant;
+  tokens: TenantTokens;
+  storeCredential: TokenCredential;
+}
 
 /** The settings as one tenant's work reads them: its API, its cloud's token audience, its quota. */
 function tenantConfig(deployment: AppConfig, tenant: Tenant): AppConfig {
@@ -525,7 +538,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     reporter,
     clock,
     events: options.approvalEvents ?? approvalNotices(notifier, notifySettings.appUrl, config.manualEasyAuth),
-    tenantRegister: (tenantId) => laneOf(tenantId).access.store.register,
+    tenantRegister: (tenantId) => {
+      const lane = laneOf(tenantId);
+      return lane === deployment ? null : lane.access.store.register;
+    },
   };
   const context: LaneContext = {
     options,
@@ -559,6 +575,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     };
     return policyForTenant(settingsPolicy, tenant);
   };
+  let closing = false;
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
   function laneOf(tenantId: string | undefined): Lane {
     const tenant =
@@ -566,9 +583,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (!tenant || !tenantTokens) return deployment;
     let lane = lanes.get(tenant.tenantId);
     if (!lane) {
+      // A lane made now would outlive the runtime: the message goes back to the queue instead.
+      if (closing)
+        throw new Error(`the runtime is closing; tenant ${tenant.tenantId}'s work waits for the next`);
       lane = openLane(
         context,
-        openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens }),
+        openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens, storeCredential: credential }),
         tenantPolicy(tenant),
         tenant.tenantId,
       );
@@ -591,8 +611,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     inline?.start((message, delivery) => handle(message.body, delivery), {
       concurrency: options.concurrency ?? MESSAGES_AT_ONCE,
     });
-    // Inline, each tenant's tracking and left claims are resumed at start, as the deployment's are.
-    if (inline && tenants.mode === 'multi') for (const id of tenants.byId.keys()) laneOf(id);
+    // Inline, each tenant's tracking and left claims are resumed at start, as the deployment's are
+    // (a CLI verb about one tenant: that tenant's alone).
+    if (inline && tenants.mode === 'multi')
+      for (const id of options.tenantsAtStart ?? tenants.byId.keys()) laneOf(id);
   }
   const allLanes = () => [deployment, ...lanes.values()];
   return {
@@ -658,6 +680,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       waits.stopAll();
+      closing = true;
       await Promise.all(allLanes().map((lane) => lane.stopWork()));
       await queue.close();
       await Promise.all(allLanes().map((lane) => lane.close()));
@@ -790,7 +813,7 @@ export function openReadOnly(
 }
 
 /** The listed tenant `tenantId` names, with its tokens; a ConfigError when the list does not name it. */
-function readScope(options: RuntimeOptions, tenantId: string): { tenant: Tenant; tokens: TenantTokens } {
+function readScope(options: RuntimeOptions, tenantId: string): TenantScope {
   const config = loadConfig(options.env ?? process.env);
   const tenant = config.tenants?.find((t) => t.tenantId === tenantId.toLowerCase());
   if (!tenant)
@@ -802,7 +825,11 @@ function readScope(options: RuntimeOptions, tenantId: string): { tenant: Tenant;
           : `is not set, so this deployment serves one tenant: leave the tenant out`,
       },
     ]);
-  return { tenant, tokens: openTenantCredentials(config, options) };
+  return {
+    tenant,
+    tokens: openTenantCredentials(config, options),
+    storeCredential: createCredential(config),
+  };
 }
 
 let shared: Runtime | null = null;

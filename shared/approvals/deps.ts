@@ -10,9 +10,10 @@ export interface ApprovalDeps {
   store: Pick<StateStore, 'approvals' | 'register'>;
   /**
    * A listed tenant's register (MDE_TENANTS), where its held requests are noted: one approval page
-   * for every tenant, each device's history in its own tenant's store.
+   * for every tenant, each device's history in its own tenant's store. Null for a tenant the list no
+   * longer names: its note is dropped, never written in another tenant's register.
    */
-  tenantRegister?: (tenantId: string) => StateStore['register'];
+  tenantRegister?: (tenantId: string) => StateStore['register'] | null;
   queue: RequestQueue;
   reporter: DispatchReporter;
   clock: Clock;

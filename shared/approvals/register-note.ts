@@ -28,8 +28,11 @@ export function historyNote(record: ApprovalRecord, step: 'held' | 'denied' | 'e
   }
 }
 
-/** The register of the tenant the held request acts in (its queue message names it). */
-function registerOf(deps: ApprovalDeps, record: ApprovalRecord): StateStore['register'] {
+/**
+ * The register of the tenant the held request acts in (its queue message names it); null when the
+ * tenant is no longer served here.
+ */
+function registerOf(deps: ApprovalDeps, record: ApprovalRecord): StateStore['register'] | null {
   const { tenantId } = JSON.parse(record.request) as { tenantId?: unknown };
   return typeof tenantId === 'string' && deps.tenantRegister
     ? deps.tenantRegister(tenantId)
@@ -47,7 +50,9 @@ export async function noteInRegister(
   step: 'held' | 'denied' | 'expired',
 ): Promise<void> {
   try {
-    await registerOf(deps, record).record(
+    const register = registerOf(deps, record);
+    if (!register) throw new Error('its tenant is no longer in the tenant list (MDE_TENANTS)');
+    await register.record(
       { machineId: record.machineId, requestId, note: historyNote(record, step) },
       { onlyFrom: ISOLATION_STATES },
     );

@@ -417,7 +417,7 @@ export class Dispatcher implements DecisionSink {
 export function tenantNamedBy(body: unknown): string | undefined {
   if (body === null || typeof body !== 'object' || !('tenantId' in body)) return undefined;
   const { tenantId } = body as { tenantId: unknown };
-  return tenantId === undefined ? undefined : String(tenantId).slice(0, 100);
+  return tenantId === undefined ? undefined : String(tenantId).slice(0, 100).toLowerCase();
 }
 
 const NO_LIFETIME = { isolateForMs: null, onLift: 'let-lift' } as const;

@@ -114,6 +114,25 @@ describe('a runtime with a tenant list', () => {
     }
   });
 
+  it("starts, inline, the lanes of the tenants a CLI verb names, and no other tenant's", async () => {
+    const opened: string[] = [];
+    const cli = createRuntime({
+      env,
+      reporter: silentReporter,
+      tenantsAtStart: [TENANT_B],
+      tenantStore: (tenantId) => {
+        opened.push(tenantId);
+        return new InMemoryStateStore();
+      },
+    });
+    try {
+      expect(await cli.waitForIdle(30_000)).toBe(true);
+      expect(opened).toEqual([TENANT_B]);
+    } finally {
+      await cli.close();
+    }
+  });
+
   it('names each tenant in its own tables', () => {
     expect(tenantTablePrefix(TENANT_A.toUpperCase())).toBe('mdeisolatort2f4a9c1e7b3d4e8a9c215d6e7f8a9b0c');
   });
