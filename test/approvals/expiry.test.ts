@@ -4,59 +4,23 @@
  * would have done, and one still within its time is left alone. And the message's own life: scheduled
  * again when it comes early, withdrawn once decided, left to its no-op handler when withdrawing fails.
  */
-import { manualAlert } from '../../shared/alerts/manual';
 import type { ApprovalDeps } from '../../shared/approvals/deps';
 import { NO_APPROVAL_EVENTS } from '../../shared/approvals/events';
 import { expireApproval, expireOverdueApprovals } from '../../shared/approvals/expiry';
 import { voteOnApproval } from '../../shared/approvals/vote';
 import { approvalDeadlineMessage } from '../../shared/dispatch/approval-deadline';
-import { manualRequest, requesterFor } from '../../shared/dispatch/request';
 import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import type { ApprovalRecord } from '../../shared/state/store';
+import { HELD_MACHINE, pendingApproval } from '../support/approvals';
 import { type HandClock, handClock } from '../support/hand-clock';
 import { recordingReporter } from '../support/reporter';
 
 const MINUTE = 60_000;
-const MACHINE = '716240a6127a2375ac877a23ed488ec786b9e4a4';
+const MACHINE = HELD_MACHINE;
 
-function pending(id: string, createdAt: number, onExpiry: ApprovalRecord['onExpiry']): ApprovalRecord {
-  const device = { mdeDeviceId: MACHINE };
-  const alert = manualAlert({ device, comment: 'IR-7', isolationType: 'Full', requestedBy: 'alice' });
-  const request = manualRequest('isolate', device, 'Full', 'enforce', {
-    alert,
-    receivedAt: new Date(createdAt),
-    policyVersion: 'test-1',
-    requestedBy: requesterFor(alert, 'manual'),
-  });
-  return {
-    id,
-    state: 'pending',
-    machineId: MACHINE,
-    computerDnsName: 'hv-host-01.contoso.local',
-    device,
-    alert: {
-      source: alert.source,
-      alertId: alert.alertId,
-      incidentId: null,
-      incidentArmId: null,
-      severity: alert.severity,
-      title: alert.title,
-    },
-    askedBy: 'hyper-v-hosts',
-    reason: 'protected by hyper-v-hosts',
-    requestedBy: request.requestedBy,
-    approvers: 2,
-    onExpiry,
-    createdAt: new Date(createdAt).toISOString(),
-    deadline: new Date(createdAt + 30 * MINUTE).toISOString(),
-    votes: [],
-    endedAt: null,
-    followedBy: null,
-    request: JSON.stringify(request),
-    pageKey: 'k',
-  };
-}
+const pending = (id: string, createdAt: number, onExpiry: ApprovalRecord['onExpiry']) =>
+  pendingApproval(id, createdAt, onExpiry);
 
 const queues: InProcessQueue[] = [];
 afterEach(async () => {

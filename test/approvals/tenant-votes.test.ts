@@ -3,60 +3,24 @@
  * (docs/decisions/0033-operator-authorization-per-tenant.md); in a single-tenant deployment, where no
  * held request names a tenant, approvers are as before.
  */
-import { manualAlert } from '../../shared/alerts/manual';
 import { voteAnswer } from '../../shared/approvals/answers';
 import type { ApprovalDeps } from '../../shared/approvals/deps';
 import { NO_APPROVAL_EVENTS } from '../../shared/approvals/events';
 import { type Approver, voteOnApproval } from '../../shared/approvals/vote';
-import { manualRequest, requesterFor } from '../../shared/dispatch/request';
 import { InProcessQueue } from '../../shared/dispatch/transport/in-process-queue';
 import { InMemoryStateStore } from '../../shared/state/memory';
 import type { ApprovalRecord } from '../../shared/state/store';
+import { pendingApproval } from '../support/approvals';
 import { handClock } from '../support/hand-clock';
 import { recordingReporter } from '../support/reporter';
 
 const CONTOSO = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
 const FABRIKAM = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
-const MACHINE = '716240a6127a2375ac877a23ed488ec786b9e4a4';
 const APPROVAL = '0d0d0d0d-0000-4000-8000-0000000000a1';
 
 /** A two-person approval of an isolation, its held request in `tenantId` when given. */
 function held(createdAt: number, tenantId?: string): ApprovalRecord {
-  const device = { mdeDeviceId: MACHINE };
-  const alert = manualAlert({ device, comment: 'IR-9', isolationType: 'Full', requestedBy: 'alice' });
-  const request = manualRequest('isolate', device, 'Full', 'enforce', {
-    alert,
-    receivedAt: new Date(createdAt),
-    policyVersion: 'test-1',
-    requestedBy: requesterFor(alert, 'manual'),
-  });
-  return {
-    id: APPROVAL,
-    state: 'pending',
-    machineId: MACHINE,
-    computerDnsName: 'hv-host-01.contoso.local',
-    device,
-    alert: {
-      source: alert.source,
-      alertId: alert.alertId,
-      incidentId: null,
-      incidentArmId: null,
-      severity: alert.severity,
-      title: alert.title,
-    },
-    askedBy: 'hyper-v-hosts',
-    reason: 'protected by hyper-v-hosts',
-    requestedBy: request.requestedBy,
-    approvers: 2,
-    onExpiry: 'drop',
-    createdAt: new Date(createdAt).toISOString(),
-    deadline: new Date(createdAt + 30 * 60_000).toISOString(),
-    votes: [],
-    endedAt: null,
-    followedBy: null,
-    request: JSON.stringify({ ...request, ...(tenantId && { tenantId }) }),
-    pageKey: 'k',
-  };
+  return pendingApproval(APPROVAL, createdAt, 'drop', tenantId);
 }
 
 const queues: InProcessQueue[] = [];
