@@ -234,15 +234,22 @@ export class Reconciler {
 }
 
 /**
- * Where the read starts: the oldest isolation in force the register holds (its request's time, which
- * precedes its action's), at least a day back for isolations by others, at most as far back as
- * this app ever reads a device's history.
+ * How long before a record's `requestedAt` its own action may have been created: the record of a
+ * request is first written once MDE answered the POST (steps/register.ts), and MDE's clock is not
+ * this app's. Far beyond a round trip and a clock's skew; a read that starts earlier costs nothing more.
  */
-function sinceOf(records: IsolationRecord[], now: number): number {
+export const ACTION_BEFORE_RECORD_MS = 10 * 60_000;
+
+/**
+ * Where the read starts: before the oldest isolation in force the register holds (its record's time,
+ * less ACTION_BEFORE_RECORD_MS, so its own action is in the read), at least a day back for isolations
+ * by others, at most as far back as this app ever reads a device's history.
+ */
+export function sinceOf(records: IsolationRecord[], now: number): number {
   const floor = now - HISTORY_LOOKBACK_DAYS * DAY_MS;
   const inForce = records
     .filter((r) => IN_FORCE_STATES.includes(r.state))
-    .map((r) => Date.parse(r.requestedAt))
+    .map((r) => Date.parse(r.requestedAt) - ACTION_BEFORE_RECORD_MS)
     .filter((t) => Number.isFinite(t));
   return Math.max(floor, Math.min(now - AT_REST_LOOKBACK_MS, ...inForce));
 }

@@ -4,9 +4,9 @@
  * and nothing posted (docs/decisions/0017-reconciler-and-drift.md).
  */
 import { DAY_MS } from '../../shared/kernel/clock';
-import { Reconciler } from '../../shared/reconcile/reconciler';
+import { ACTION_BEFORE_RECORD_MS, Reconciler, sinceOf } from '../../shared/reconcile/reconciler';
 import { parseReport } from '../../shared/reconcile/report';
-import type { IsolationState, RegisterAction } from '../../shared/state/store';
+import type { IsolationRecord, IsolationState, RegisterAction } from '../../shared/state/store';
 import { SYSTEM_IDENTITY_CLIENT_ID } from '../../simulator';
 import { type Harness, startHarness, untilActionStatus } from '../integration/harness';
 import { isolationsInForce } from '../support/isolations-in-force';
@@ -249,4 +249,14 @@ it('tells the isolations in force that end within a day, not those that end late
   const { run, expiring } = reconcilerAt(0);
   await run();
   expect(expiring.map((e) => e.machineId)).toEqual([soon.machineId]);
+});
+
+it("reads from before the oldest isolation's record, so the action its request posted is in the read", () => {
+  // The record is written once MDE answered the POST: its action was created a moment before it.
+  const requestedAt = Date.parse('2026-12-01T10:00:05.000Z');
+  const actionCreated = Date.parse('2026-12-01T10:00:04.300Z');
+  const record = { state: 'isolated', requestedAt: new Date(requestedAt).toISOString() } as IsolationRecord;
+  const since = sinceOf([record], requestedAt + 3 * DAY);
+  expect(since).toBeLessThanOrEqual(actionCreated);
+  expect(since).toBe(requestedAt - ACTION_BEFORE_RECORD_MS);
 });
