@@ -1,6 +1,6 @@
 /**
  * What intake costs the open-request table, counted by a proxy in front of a real Azurite
- * (test/support/table-transaction-counter.ts): a late alert (its device's request ended) is queued
+ * (test/support/table-transaction-tables.counter.ts): a late alert (its device's request ended) is queued
  * on the copy of the key's entry this process holds, without reading it first; the key's opening
  * after the send is the conditional write that meets another process's entry. The dispatcher's
  * queue records what is sent and runs no worker, and its MDE client throws: intake calls no API.
@@ -16,11 +16,9 @@ import type { QueueMessage, RequestQueue } from '../../shared/dispatch/transport
 import { receiveAlerts } from '../../shared/intake/receive-alerts';
 import type { MdeApi } from '../../shared/mde/api';
 import { loadPolicy } from '../../shared/policy/load';
-import { TableStateStore } from '../../shared/state/table';
-import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
+import { useCountedAzurite } from '../support/counted-azurite';
 import { handClock } from '../support/hand-clock';
-import { startTransactionCounter, type TransactionCounter } from '../support/table-transaction-counter';
 
 const MACHINE = 'a'.repeat(40);
 const POLICY = loadPolicy(
@@ -37,33 +35,14 @@ const POLICY = loadPolicy(
   null,
 );
 
-let azurite: RunningAzurite;
-let counter: TransactionCounter;
-let suite = 0;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  counter = await startTransactionCounter(azurite.port);
-}, 30_000);
-
-afterAll(async () => {
-  await counter?.close();
-  await azurite?.stop();
-});
+const tables = useCountedAzurite('i');
 
 /** Intake over a Table store of its own tables, sending into `sent`. */
 async function intake() {
-  suite += 1;
-  const prefix = `i${process.pid}x${suite}`;
+  const prefix = tables.freshPrefix();
   const clock = handClock();
-  const store = new TableStateStore(
-    { kind: 'connection-string', connectionString: counter.connectionString },
-    { tablePrefix: prefix, clock },
-  );
-  const sibling = new TableStateStore(
-    { kind: 'connection-string', connectionString: counter.connectionString },
-    { tablePrefix: prefix, clock },
-  );
+  const store = tables.storeOn(prefix, { clock });
+  const sibling = tables.storeOn(prefix, { clock });
   const sent: QueueMessage[] = [];
   const queue: RequestQueue = {
     send: async (message) => {
@@ -103,14 +82,7 @@ async function intake() {
   /** The request's key closed, as its ending closes it, by the process that holds it. */
   const end = ({ deviceKey, requestId }: SubmittedRequest) =>
     store.openRequests.update(deviceKey, closeStep(requestId, clock.now()));
-  const openTable = () => {
-    const counted: Record<string, number> = {};
-    for (const [label, n] of counter.counts()) {
-      const [name, verb] = label.split(' ');
-      if (name === `${prefix}Open`) counted[verb] = n;
-    }
-    return counted;
-  };
+  const openTable = () => tables.on(prefix, 'Open');
   const close = async () => {
     dispatcher.close();
     await throttle.stop();
@@ -124,7 +96,7 @@ describe("intake's open-request transactions", () => {
     try {
       const first = await receive();
       await end(first);
-      counter.reset();
+      tables.counter.reset();
       const late = await receive();
       expect(late.duplicate).toBe(false);
       expect(sent.map((m) => m.body.requestId)).toEqual([first.requestId, late.requestId]);

@@ -1,6 +1,6 @@
 /**
  * What one device's storm costs the Table store in an inline runtime, counted as Azure bills it by a
- * proxy in front of a real Azurite (test/support/table-transaction-counter.ts), through intake, the
+ * proxy in front of a real Azurite (test/support/table-transaction-tables.counter.ts), through intake, the
  * in-process queue, the worker, the tracker and the simulator (decision 0034): the alerts absorbed
  * into the request this process holds are written once, with its close, and its outcome still lists
  * every one; its first delivery neither reads its key again nor looks for an action of its own in
@@ -9,10 +9,8 @@
 import { TableClient } from '@azure/data-tables';
 import { PRIORITY } from '../../shared/dispatch/request';
 import type { SubmittedRequest } from '../../shared/intake/receive-alerts';
-import { TableStateStore } from '../../shared/state/table';
-import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { mdeAlert } from '../support/alert-payloads';
-import { startTransactionCounter, type TransactionCounter } from '../support/table-transaction-counter';
+import { useCountedAzurite } from '../support/counted-azurite';
 import { endHeldActions, type Harness, HELD_ACTIONS, startHarness, TEST_POLICY, until } from './harness';
 
 const DOMAIN = 'contoso.local';
@@ -21,20 +19,8 @@ const POLICY = {
   rules: [{ name: 'isolate-any', minSeverity: 'low', action: 'isolate', isolationType: 'Full' }],
 };
 
-let azurite: RunningAzurite;
-let counter: TransactionCounter;
+const tables = useCountedAzurite('s');
 let h: Harness | undefined;
-let suite = 0;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  counter = await startTransactionCounter(azurite.port);
-}, 30_000);
-
-afterAll(async () => {
-  await counter?.close();
-  await azurite?.stop();
-});
 
 afterEach(async () => {
   await h?.close();
@@ -43,34 +29,22 @@ afterEach(async () => {
 
 /** An inline runtime on tables of its own, its actions held Pending until the test ends them. */
 async function start(): Promise<{ h: Harness; prefix: string }> {
-  suite += 1;
-  const prefix = `s${process.pid}x${suite}`;
-  const store = new TableStateStore(
-    { kind: 'connection-string', connectionString: counter.connectionString },
-    { tablePrefix: prefix },
-  );
+  const prefix = tables.freshPrefix();
+  const store = tables.storeOn(prefix);
   h = await startHarness({ policy: POLICY, store, simulator: HELD_ACTIONS });
   return { h, prefix };
 }
 
 /** Whether the worker released the machine's pre-POST claim: read beside the proxy, so not counted. */
 async function machineReleased(prefix: string, machineId: string): Promise<boolean> {
-  const open = TableClient.fromConnectionString(azurite.connectionString, `${prefix}Open`, {
+  const open = TableClient.fromConnectionString(tables.azurite.connectionString, `${prefix}Open`, {
     allowInsecureConnection: true,
   });
   const claim = await open.getEntity('machine', machineId).catch(() => null);
   return claim?.closed === true;
 }
 
-/** Transactions counted on one table since the last reset, by verb. */
-function on(prefix: string, table: string): Record<string, number> {
-  const counted: Record<string, number> = {};
-  for (const [label, n] of counter.counts()) {
-    const [name, verb] = label.split(' ');
-    if (name === `${prefix}${table}`) counted[verb] = n;
-  }
-  return counted;
-}
+const { on } = tables;
 
 const requestsOf = (result: Awaited<ReturnType<Harness['submit']>>): SubmittedRequest[] =>
   result.alerts.flatMap((a) => (a.status === 'accepted' ? a.requests : []));
@@ -81,7 +55,7 @@ describe("a storm's Table transactions in an inline runtime", () => {
     const machine = h.machineId(`ws-finance-01.${DOMAIN}`);
     const [carrier] = requestsOf(await h.submit(mdeAlert({ machineId: machine }, { severity: 'Low' })));
     await until(() => machineReleased(prefix, machine), 'the POST recorded and the machine released');
-    counter.reset();
+    tables.counter.reset();
     const storm = Array.from({ length: 9 }, (_, n) =>
       mdeAlert({ machineId: machine }, { severity: n === 4 ? 'High' : 'Low' }),
     );
@@ -110,7 +84,7 @@ describe("a storm's Table transactions in an inline runtime", () => {
     await until(() => h.actionsOn(machine, 'Isolate').length === 1);
     endHeldActions(h);
     await h.settle();
-    counter.reset();
+    tables.counter.reset();
     const [late] = requestsOf(await h.submit(mdeAlert({ machineId: machine })));
     expect(late.duplicate).toBe(false);
     await h.settle();
@@ -129,7 +103,7 @@ describe("a storm's Table transactions in an inline runtime", () => {
     const machine = h.machineId(`ws-hr-02.${DOMAIN}`);
     // Start-up's own reads (claims left by a stopped run, actions to resume) are not this request's.
     expect(await h.runtime.waitForIdle(30_000)).toBe(true);
-    counter.reset();
+    tables.counter.reset();
     const [request] = requestsOf(await h.submit(mdeAlert({ machineId: machine })));
     await until(() => h.actionsOn(machine, 'Isolate').length === 1);
     endHeldActions(h);

@@ -1,27 +1,14 @@
 /**
  * What the Table adapter costs in Table transactions, counted as Azure bills them by a proxy in front
- * of a real Azurite (test/support/table-transaction-counter.ts): the writes of one isolation start
+ * of a real Azurite (test/support/table-transaction-tables.counter.ts): the writes of one isolation start
  * from a conditional insert or from the copy this process last wrote, never from a read they do not
  * need; and two processes sharing the tables still meet each other's writes.
  */
 import type { IsolationChange, LedgerEntry, Provenance } from '../../shared/state/store';
-import { TableStateStore } from '../../shared/state/table';
-import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
-import { startTransactionCounter, type TransactionCounter } from '../support/table-transaction-counter';
+import type { TableStateStore } from '../../shared/state/table';
+import { useCountedAzurite } from '../support/counted-azurite';
 
-let azurite: RunningAzurite;
-let counter: TransactionCounter;
-let suite = 0;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  counter = await startTransactionCounter(azurite.port);
-}, 30_000);
-
-afterAll(async () => {
-  await counter?.close();
-  await azurite?.stop();
-});
+const tables = useCountedAzurite('c');
 
 const machine = (n: number) => n.toString(16).padStart(40, 'b');
 const actionId = (n: number) => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
@@ -56,15 +43,8 @@ function change(n: number, state: IsolationChange['state']): IsolationChange {
 
 /** Two processes' stores on tables of their own, through the counting proxy; the tables exist already. */
 async function stores(): Promise<{ store: TableStateStore; sibling: TableStateStore; prefix: string }> {
-  suite += 1;
-  const prefix = `c${process.pid}x${suite}`;
-  const make = () =>
-    new TableStateStore(
-      { kind: 'connection-string', connectionString: counter.connectionString },
-      {
-        tablePrefix: prefix,
-      },
-    );
+  const prefix = tables.freshPrefix();
+  const make = () => tables.storeOn(prefix);
   const [store, sibling] = [make(), make()];
   // Creates every table, for both clients, before anything is counted.
   for (const each of [store, sibling]) {
@@ -72,19 +52,11 @@ async function stores(): Promise<{ store: TableStateStore; sibling: TableStateSt
     await each.register.get(machine(999));
     await each.ping();
   }
-  counter.reset();
+  tables.counter.reset();
   return { store, sibling, prefix };
 }
 
-/** The transactions counted on one table since the last reset, by verb. */
-function on(prefix: string, table: string): Record<string, number> {
-  const counted: Record<string, number> = {};
-  for (const [label, n] of counter.counts()) {
-    const [name, verb] = label.split(' ');
-    if (name === `${prefix}${table}`) counted[verb] = n;
-  }
-  return counted;
-}
+const { on } = tables;
 
 describe('Table transactions of one isolation', () => {
   it("records a new action's entry and its request index with two conditional inserts and the prune query", async () => {
@@ -106,7 +78,7 @@ describe('Table transactions of one isolation', () => {
   it("writes the action's next status on the copy it recorded, without reading it", async () => {
     const { store, sibling, prefix } = await stores();
     await store.actions.record(ledgerEntry(2));
-    counter.reset();
+    tables.counter.reset();
     await store.actions.setStatus(machine(2), actionId(2), 'InProgress');
     await store.actions.setStatus(machine(2), actionId(2), 'Succeeded');
     expect(on(prefix, 'Actions')).toEqual({ PUT: 2 });

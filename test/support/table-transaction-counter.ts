@@ -20,6 +20,8 @@ export interface TransactionCounter {
   /** Transactions since the start or the last reset, by `<table suffix> <verb>`. */
   counts(): Map<string, number>;
   total(): number;
+  /** Transactions on the table named `table` (its whole name) since the last reset, by verb. */
+  onTable(table: string): Record<string, number>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -57,6 +59,14 @@ export async function startTransactionCounter(azuritePort: number, prefix = ''):
     connectionString: azuriteConnectionString(port),
     counts: () => new Map(counts),
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
+    onTable: (table) => {
+      const counted: Record<string, number> = {};
+      for (const [label, n] of counts) {
+        const [name, verb] = label.split(' ');
+        if (name === table) counted[verb] = n;
+      }
+      return counted;
+    },
     reset: () => counts.clear(),
     close: () =>
       new Promise<void>((resolve) => {
