@@ -561,19 +561,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
-  let settingsPolicy: DeploymentPolicy | undefined;
   /**
-   * The deployment's policy merged with `tenant`'s override: the one this runtime decides with (the
-   * settings', or the caller's, as the CLI's --policy and --enforce make it), so a tenant's override,
-   * its dry-run hold included, applies whatever the caller chose for the deployment.
+   * The base of every tenant's policy: the one this runtime decides with (the settings', or the
+   * caller's, as the CLI's --policy and --enforce make it), so a tenant's override, its dry-run hold
+   * included, applies whatever the caller chose for the deployment.
    */
-  const tenantPolicy = (tenant: Tenant): IsolationPolicy => {
-    settingsPolicy ??= {
-      document: policy.document,
-      modeOverride: policy.mode,
-      manualMode: policy.manualMode,
-    };
-    return policyForTenant(settingsPolicy, tenant);
+  const tenantPolicyBase: DeploymentPolicy = {
+    document: policy.document,
+    modeOverride: policy.mode,
+    manualMode: policy.manualMode,
   };
   let closing = false;
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
@@ -589,7 +585,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       lane = openLane(
         context,
         openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens, storeCredential: credential }),
-        tenantPolicy(tenant),
+        policyForTenant(tenantPolicyBase, tenant),
         tenant.tenantId,
       );
       lanes.set(tenant.tenantId, lane);
