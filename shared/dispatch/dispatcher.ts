@@ -155,13 +155,14 @@ export class Dispatcher implements DecisionSink {
       platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
       incidents: deps.incidents ?? NO_INCIDENT_READER,
     };
-    // Company for a history read can come only from other requests this worker handles now: one
-    // handled alone (a Service Bus session hands a tenant's messages out one at a time) never waits.
+    // Company for a history read can come only from other requests this worker handles now (one
+    // handled alone, as a Service Bus session hands a tenant's messages out one at a time, never
+    // waits), and only while the isolate quota could grant one of them a call before the read goes.
     const recent = new RecentActions(
       deps.api,
       this.clock,
       timing.historyGatherMs,
-      () => this.acting > 1 && deps.throttle.contended('isolate'),
+      () => this.acting > 1 && deps.throttle.contendedFreeingWithin('isolate', timing.historyGatherMs),
     );
     this.worker = new IsolationWorker({
       ...common,

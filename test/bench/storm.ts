@@ -55,7 +55,10 @@ interface Device {
   naming: 'id' | 'fqdn' | 'host';
 }
 
-export function stormAlerts(sim: RunningSimulator, count: number): { devices: Device[]; alerts: unknown[] } {
+export function stormAlerts(
+  sim: RunningSimulator,
+  count: number,
+): { devices: Device[]; alerts: unknown[]; machineIdOf: string[] } {
   const random = seededRandom(42);
   const devices: Device[] = sim.machines().map((m) => {
     const roll = random.next();
@@ -67,10 +70,12 @@ export function stormAlerts(sim: RunningSimulator, count: number): { devices: De
     };
   });
   const alerts: unknown[] = [];
+  const machineIdOf: string[] = [];
   for (let i = 0; i < count; i += 1) {
     // The first round names every device once; the rest are duplicates at random.
     const device = i < devices.length ? devices[i] : random.pick(devices);
     const byName = device.naming === 'fqdn' ? device.dnsName : device.dnsName.split('.')[0];
+    machineIdOf.push(device.id);
     alerts.push(
       mdeAlert(
         {
@@ -89,8 +94,9 @@ export function stormAlerts(sim: RunningSimulator, count: number): { devices: De
   for (let i = alerts.length - 1; i > 0; i -= 1) {
     const j = random.int(0, i);
     [alerts[i], alerts[j]] = [alerts[j], alerts[i]];
+    [machineIdOf[i], machineIdOf[j]] = [machineIdOf[j], machineIdOf[i]];
   }
-  return { devices, alerts };
+  return { devices, alerts, machineIdOf };
 }
 
 const mean = (values: number[]) =>

@@ -122,13 +122,18 @@ describe('the recent actions of many machines from one call', () => {
     expect(historyCalls(from)).toHaveLength(1);
   });
 
-  describe('waiting for company only while requests wait for the isolate quota', () => {
-    /** A throttle on a hand clock that never moves: a read sent at all was sent without waiting. */
-    function throttleOnHold() {
+  describe('waiting for company only while requests wait for an isolate slot that frees soon', () => {
+    /**
+     * A throttle on a hand clock that never moves: a read sent at all was sent without waiting. The
+     * previous read was sent just now: the next one would wait its gathering time, five hours unless
+     * given; the quota's window is two.
+     */
+    function throttleOnHold(gatherMs = 18_000_000) {
       const clock = handClock();
-      const throttle = new MdeThrottle({ rateLimits: parseRateLimits('1/60s'), headroom: 0, clock });
-      // The previous read was sent just now: the next one would wait its hour-long gathering time.
-      const recent = new RecentActions(api, clock, 3_600_000, () => throttle.contended('isolate'));
+      const throttle = new MdeThrottle({ rateLimits: parseRateLimits('1/2h'), headroom: 0, clock });
+      const recent = new RecentActions(api, clock, gatherMs, () =>
+        throttle.contendedFreeingWithin('isolate', gatherMs),
+      );
       return { clock, throttle, recent };
     }
 
@@ -164,6 +169,26 @@ describe('the recent actions of many machines from one call', () => {
       await Promise.all([held, ...machines.map((id) => recent.of(id))]);
       expect(historyCalls(from)).toHaveLength(1);
       expect(historyCalls(from)[0].path).toContain(ids[3]);
+      await throttle.stop();
+    });
+
+    it('sends the read at once when the isolate window stays full longer than its gathering time', async () => {
+      // The window's last slot is taken and the next frees in two hours: nobody can join a read
+      // gathering for an hour, so the requests holding a slot post now, not an hour late.
+      const { throttle, recent } = throttleOnHold(3_600_000);
+      expect(throttle.reserve({ isolate: 1 }, 1, 'posting')).toBeInstanceOf(Reservation);
+      expect(throttle.reserve({ isolate: 1 }, 1, 'waiting')).toEqual({ retryAt: expect.any(Number) });
+      await recent.of(ids[2]);
+      const from = sim.calls().length;
+      let answered = false;
+      const read = recent.of(ids[3]).then((history) => {
+        answered = true;
+        return history;
+      });
+      for (let turn = 0; turn < 2_000 && !answered; turn += 1) await timerTurn();
+      expect(answered).toBe(true);
+      expect(await read).toEqual([]);
+      expect(historyCalls(from)).toHaveLength(1);
       await throttle.stop();
     });
   });

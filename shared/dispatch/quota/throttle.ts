@@ -328,6 +328,16 @@ export class MdeThrottle {
     return this.lines[api].occupied(now) || this.budgets[api].slotAt(now, 1) > now;
   }
 
+  /**
+   * Whether `api` is contended and a call of it could still be granted within `ms`: only then can a
+   * request holding none reach its call meanwhile. At the end of a burst's window the next slot is
+   * most of a window away, and whoever reached their call already is all the company there will be.
+   */
+  contendedFreeingWithin(api: MdeApiName, ms: number): boolean {
+    const now = this.clock.now();
+    return this.contended(api) && this.budgets[api].slotAt(now, 1) <= now + ms;
+  }
+
   /** When the `position`-th call of `api` from now fits, for a request of `priority`. */
   private slotFor(api: MdeApiName, position: number, priority: number, now: number): number {
     return this.budgets[api].slotAt(now, position, this.keptFrom(api, priority, now));

@@ -3,9 +3,9 @@
  * of every machine whose request waits for them, with one call (`machineId` any of up to
  * MAX_MACHINES_PER_QUERY, type and creation time; docs/mde-api.md §7.3, §10) instead of one per machine.
  * One read runs at a time; machines asked for meanwhile wait for the next, which the first of them
- * starts as soon as the one under way ends. While requests wait for the isolate quota (`companyWaits`),
- * it is sent no sooner than `historyGatherMs` after the previous one (or once READ_ENOUGH machines
- * wait), with every machine asked for by then: a storm's requests, which come at the pace the isolate
+ * starts as soon as the one under way ends. While requests wait for the isolate quota and a slot of it
+ * frees within the gathering time (`companyWaits`), it is sent no sooner than `historyGatherMs` after
+ * the previous one (or once READ_ENOUGH machines wait), with every machine asked for by then: a storm's requests, which come at the pace the isolate
  * quota frees (100 a minute at most), so share a read per few seconds, about five per read at that
  * pace, where one read per request would spend the machineactions quota as fast as the isolations
  * spend theirs; and the quota makes them wait anyway. Otherwise it is sent at once: a lone alert's
@@ -54,7 +54,7 @@ export class RecentActions {
     private readonly clock: Clock,
     /** Reads are sent at most this often while `companyWaits`; the first after a quiet spell at once. */
     private readonly gatherMs: number,
-    /** Whether requests wait for the isolate quota now, so others may join a read before it is sent. */
+    /** Whether others may join a read before it is sent: they wait for an isolate slot freeing soon. */
     private readonly companyWaits: () => boolean,
     private readonly maxPerMachine: number = HISTORY_MAX,
   ) {}
