@@ -62,7 +62,8 @@ let provider: RunningSimulator;
 let tenants: TenantUnderTest[];
 let runtime: Runtime;
 let outcomes: OutcomeRecord[];
-/** Where the approvals needed are told (a signed webhook): the one notification a case here looks at. */
+let notes: Record<string, unknown>[];
+/** Where approvals needed and drift are told (a signed webhook): the notifications cases here look at. */
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
@@ -96,6 +97,7 @@ beforeEach(async () => {
   );
   const recording = recordingReporter();
   outcomes = recording.outcomes;
+  notes = recording.notes;
   runtime = installRuntime(
     createRuntime({
       env: {
@@ -115,7 +117,7 @@ beforeEach(async () => {
             kind: 'webhook',
             url: receiver.url('webhook'),
             secret: SECRET,
-            events: ['approval-pending'],
+            events: ['approval-pending', 'drift-found'],
           },
         ]),
       },
@@ -295,6 +297,24 @@ describe('three tenants on one deployment', () => {
     const { type, data } = JSON.parse(receiver.received[0].body);
     expect(type).toBe('mde-isolator.approval-pending');
     expect(data.tenant).toEqual({ tenantId: tenants[C].id, displayName: 'Customer 2' });
+  });
+
+  it("notes and tells a drift in A's register with A's tenant", async () => {
+    const [device] = windowsDevices(tenants[A]);
+    await runtime.receiveAlerts(mdeAlert({ machineId: device.id }, { aadTenantId: tenants[A].id }));
+    await settle();
+    expect(outcomes).toEqual([expect.objectContaining({ tenant: tenants[A].id, outcome: 'succeeded' })]);
+    tenants[A].sim.portalAction(device.id, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'fp' });
+    receiver.received.length = 0;
+    await runtime.requestReconciliation('test');
+    await settle();
+    expect(notes.filter((n) => n.event === 'isolation-drift')).toEqual([
+      expect.objectContaining({ tenant: tenants[A].id, machineId: device.id, kind: 'released' }),
+    ]);
+    await until(() => receiver.received.length > 0, 'the drift message');
+    const { type, data } = JSON.parse(receiver.received[0].body);
+    expect(type).toBe('mde-isolator.drift-found');
+    expect(data.tenant).toEqual({ tenantId: tenants[A].id, displayName: 'Customer 0' });
   });
 
   it('refuses an alert of a tenant not in the list with a 422, isolating nothing anywhere', async () => {
