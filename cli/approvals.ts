@@ -5,8 +5,10 @@
  * approver still needed, or a deny, ends the verb at once.
  */
 import type { Command } from 'commander';
+import { heldTenantLabel, viewOf } from '../shared/approvals/views';
 import type { VoteOrder } from '../shared/approvals/vote';
 import { APPROVAL_STATES, type ApprovalRecord, type ApprovalState } from '../shared/state/store';
+import { tenantDirectory } from '../shared/tenants/lookup';
 import { type CliContext, type CliIo, EXIT } from './context';
 import {
   DEFAULT_WAIT_SECONDS,
@@ -44,6 +46,13 @@ const COLUMNS: Column[] = [
   { head: 'Reason', min: 15, flex: true, dropBelow: 100 },
 ];
 
+/** With a tenant list, the tenant each held isolation acts in: one list holds every tenant's. */
+const TENANT_COLUMNS: Column[] = [
+  COLUMNS[0],
+  { head: 'Tenant', min: 8 },
+  ...COLUMNS.slice(1).map((column) => (column.kind === 'time' ? { ...column, min: 10 } : column)),
+];
+
 function rowOf(record: ApprovalRecord): string[] {
   return [
     record.id,
@@ -69,12 +78,28 @@ export async function runApprovalsList(options: ApprovalsListOptions, io: CliIo)
   try {
     const records = await runtime.store.approvals.list({ state });
     const format = formatOf(options, io);
-    if (format === 'json') {
-      const { viewOf } = await import('../shared/approvals/views');
-      writeJson(io, options, records.map(viewOf));
-    } else
+    const tenants = tenantDirectory(runtime.config.tenants);
+    if (format === 'json')
+      writeJson(
+        io,
+        options,
+        records.map((record) => viewOf(record, tenants)),
+      );
+    else
       io.stdout.write(
-        rowsText(io, options, format, COLUMNS, records.map(rowOf), `no approval${state ? ` ${state}` : ''}`),
+        rowsText(
+          io,
+          options,
+          format,
+          tenants.mode === 'multi' ? TENANT_COLUMNS : COLUMNS,
+          records.map((record) => {
+            const row = rowOf(record);
+            if (tenants.mode === 'single') return row;
+            // A request queued before the list names no tenant: the deployment's own.
+            return [row[0], heldTenantLabel(record, tenants)?.displayName ?? '-', ...row.slice(1)];
+          }),
+          `no approval${state ? ` ${state}` : ''}`,
+        ),
       );
     return EXIT.ok;
   } catch (error) {

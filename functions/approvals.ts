@@ -23,7 +23,7 @@ export async function approvals(request: HttpRequest, context: InvocationContext
   const session = await approverSession(request, context);
   if (!isSession(session)) return session;
   const { listApprovals } = await import('../shared/approvals/answers');
-  return send(await listApprovals(session.runtime.store, request.query));
+  return send(await listApprovals(session.runtime.store, request.query, session.runtime.tenants));
 }
 
 function voteEndpoint(verdict: 'approve' | 'deny') {
@@ -72,7 +72,7 @@ export const approvalPage = inInvocation(
       return html(400, messagePage('No such approval', 'The approval id in the link is not a GUID.'));
     const pages = await import('../shared/approvals/page-post');
     if (request.method !== 'POST') {
-      const shown = await pages.showPage(runtime.store, id, check.caller);
+      const shown = await pages.showPage(runtime.store, runtime.tenants, id, check.caller);
       return html(shown.status, shown.html);
     }
     const form = await readForm(request);
@@ -87,8 +87,14 @@ export const approvalPage = inInvocation(
         ),
       );
     try {
-      const posted = await pages.postPage(runtime.store, id, check.caller, request.headers, form, (order) =>
-        runtime.voteOnApproval(order),
+      const posted = await pages.postPage(
+        runtime.store,
+        runtime.tenants,
+        id,
+        check.caller,
+        request.headers,
+        form,
+        (order) => runtime.voteOnApproval(order),
       );
       return html(posted.status, posted.html);
     } catch (error) {

@@ -19,13 +19,14 @@ import type { ApprovalDeps } from './approvals/deps';
 import type { ApprovalEvents } from './approvals/events';
 import { expireApproval, expireOverdueApprovals } from './approvals/expiry';
 import { StoreApprovalGate } from './approvals/gate';
+import { heldTenant } from './approvals/views';
 import { type VoteOrder, type VoteResult, voteOnApproval } from './approvals/vote';
 import { type AppConfig, ConfigError, loadConfig } from './config';
 import { ClaimKeeper, DEFAULT_CLAIM_LEASE_MS } from './dispatch/claim-keeper';
 import { Dispatcher, type ManualOrder, tenantNamedBy } from './dispatch/dispatcher';
 import { observeGauges } from './dispatch/gauges';
 import { withMetrics } from './dispatch/metrics';
-import { type DispatchReporter, jsonLinesReporter } from './dispatch/outcome';
+import { type DispatchReporter, jsonLinesReporter, notingTenant } from './dispatch/outcome';
 import { OutcomeFeed, type OutcomeWatch } from './dispatch/outcome-feed';
 import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
@@ -432,12 +433,12 @@ function openLane(
     store,
     throttle,
     queue,
-    reporter,
+    reporter: tenantId === undefined ? reporter : notingTenant(reporter, tenantId),
     clock,
     identity,
     platformLiftMs: config.platformLiftMs,
     releaseDueIsolations: (now) => releaseDueTimeBoxes(store, queue, now),
-    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now)),
+    expiringSoon: (record, now) => notifier.notify(eventOfExpiry(record, now), tenantId),
   });
   const dispatcher = new Dispatcher({
     api,
@@ -475,7 +476,7 @@ function openLane(
     access,
     policy,
     dispatcher,
-    sink: notifyingSink(dispatcher, (event) => notifier.notify(event), clock),
+    sink: notifyingSink(dispatcher, (event) => notifier.notify(event, tenantId), clock),
     queue,
     ready,
     started,
@@ -517,7 +518,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timeoutMs: config.requestTimeoutMs,
       })
     : null;
-  const notifier = openNotifier(notifySettings, options, baseReporter);
+  const tenants = tenantDirectory(config.tenants);
+  const notifier = openNotifier(notifySettings, options, baseReporter, tenants);
   const outcomes = new OutcomeFeed();
   // Outcomes are written (and commented) before they are told: a notification never comes first.
   const reporter = outcomes.reporting(notifier.reporting(comments ?? baseReporter));
@@ -528,7 +530,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       () => false,
     ),
   );
-  const tenants = tenantDirectory(config.tenants);
   const tenantTokens = tenants.mode === 'multi' ? openTenantCredentials(config, options) : null;
   // One approval page for every tenant: the approvals live in the deployment's store, each held
   // request's history in its own tenant's register.
@@ -592,9 +593,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
     return lane;
   }
+  const gaugesOf = (lane: Lane) => ({
+    quota: () => lane.access.throttle.usage(),
+    breaker: () => lane.access.store.breaker.status(breakerLimits(lane.policy)),
+  });
   const stopGauges = observeGauges(meter, {
-    quota: () => access.throttle.usage(),
-    breaker: () => store.breaker.status(breakerLimits(policy)),
+    ...gaugesOf(deployment),
+    tenantLanes: () => [...lanes].map(([tenantId, lane]) => ({ tenantId, ...gaugesOf(lane) })),
     // A page of the store at most: past LIST_MAX pending approvals the gauge stays at LIST_MAX.
     approvalsPending: async () => (await store.approvals.list({ state: 'pending', limit: LIST_MAX })).length,
   });
@@ -704,9 +709,11 @@ function openNotifier(
   settings: NotifySettings,
   options: Pick<RuntimeOptions, 'meter' | 'notifyTimers'>,
   reporter: DispatchReporter,
+  tenants: TenantDirectory,
 ): Notifier {
   return new Notifier({
     settings,
+    tenants,
     log: (level, record) => reporter.note(level, record),
     meter: options.meter ?? metrics.getMeter('mde-isolator'),
     timers: options.notifyTimers,
@@ -716,8 +723,9 @@ function openNotifier(
 /** The approvals' events told on the channels; the approval page links start at `appUrl`. */
 function approvalNotices(notifier: Notifier, appUrl: string, signIn: boolean): ApprovalEvents {
   return {
-    approvalPending: async (approval) => notifier.notify(eventOfApproval(approval, appUrl, signIn)),
-    breakGlass: async (event) => notifier.notify(eventOfBreakGlass(event)),
+    approvalPending: async (approval) =>
+      notifier.notify(eventOfApproval(approval, appUrl, signIn), heldTenant(approval) ?? undefined),
+    breakGlass: async (event) => notifier.notify(eventOfBreakGlass(event), event.tenantId),
   };
 }
 
@@ -789,6 +797,7 @@ export function openReadOnly(
     readNotifySettings(options.env ?? process.env, config.cloud),
     options,
     options.reporter ?? jsonLinesReporter,
+    tenantDirectory(config.tenants),
   );
   const ready = readQuotaShares(throttle, options.reporter ?? jsonLinesReporter);
   throttle.holdUntil(ready);
@@ -798,7 +807,8 @@ export function openReadOnly(
     identity,
     store,
     storage,
-    notify: (event) => notifier.notify(event),
+    // What an operator does in a tenant (a breaker reset) is told in its name.
+    notify: (event) => notifier.notify(event, scope?.tenant.tenantId),
     async close() {
       await ready;
       await throttle.stop();

@@ -7,6 +7,7 @@ import { type ManualAnswer, refusal } from '../manual/answer';
 import type { Caller } from '../manual/caller';
 import { guarded } from '../manual/reads';
 import { APPROVAL_STATES, type ApprovalState, LIST_MAX, type StateStore } from '../state/store';
+import type { TenantDirectory } from '../tenants/lookup';
 import { viewOf } from './views';
 import type { VoteOrder, VoteRefusal, VoteResult } from './vote';
 
@@ -14,7 +15,11 @@ import type { VoteOrder, VoteRefusal, VoteResult } from './vote';
 const LIST_DEFAULT = 50;
 
 /** `GET /api/approvals?state=…&limit=…`: newest first; pending and recent ones by default. */
-export function listApprovals(store: StateStore, query: URLSearchParams): Promise<ManualAnswer> {
+export function listApprovals(
+  store: StateStore,
+  query: URLSearchParams,
+  tenants: TenantDirectory,
+): Promise<ManualAnswer> {
   return guarded(async () => {
     const state = query.get('state');
     if (state !== null && !(APPROVAL_STATES as readonly string[]).includes(state))
@@ -29,7 +34,7 @@ export function listApprovals(store: StateStore, query: URLSearchParams): Promis
       });
     const items = (
       await store.approvals.list({ ...(state && { state: state as ApprovalState }), limit })
-    ).map(viewOf);
+    ).map((record) => viewOf(record, tenants));
     return { status: 200, body: { items, count: items.length } };
   });
 }

@@ -55,6 +55,7 @@ export class StoreApprovalGate implements ApprovalGate {
       rule: decision.rule,
       decision: truncate(decision.reason, TEXT_MAX),
       at: new Date(clock.now()).toISOString(),
+      ...(request.tenantId !== undefined && { tenantId: request.tenantId }),
     };
     reporter.note('warn', {
       event: 'break-glass',

@@ -5,6 +5,7 @@
  */
 import type { Caller } from '../manual/caller';
 import { type StateStore, StoreUnavailableError } from '../state/store';
+import type { TenantDirectory } from '../tenants/lookup';
 import { approvalPage, messagePage, type PageNotice } from './page';
 import { tokenMatches } from './page-token';
 import { VOTE_REASON_MAX, type VoteOrder, type VoteResult } from './vote';
@@ -59,10 +60,16 @@ const UNKNOWN: PageAnswer = {
   html: messagePage('No such approval', 'This approval does not exist (or the link is incomplete).'),
 };
 
-export function showPage(store: StateStore, approvalId: string, caller: Caller): Promise<PageAnswer> {
+/** `tenants`: the tenant list, which names the tenant of an approval (the runtime's). */
+export function showPage(
+  store: StateStore,
+  tenants: TenantDirectory,
+  approvalId: string,
+  caller: Caller,
+): Promise<PageAnswer> {
   return answering(async () => {
     const record = await store.approvals.get(approvalId);
-    return record ? { status: 200, html: approvalPage(record, caller) } : UNKNOWN;
+    return record ? { status: 200, html: approvalPage(record, caller, tenants) } : UNKNOWN;
   });
 }
 
@@ -74,6 +81,7 @@ const NOTICE: Record<Exclude<VoteResult['kind'], 'refused'>, string> = {
 
 export async function postPage(
   store: StateStore,
+  tenants: TenantDirectory,
   approvalId: string,
   caller: Caller,
   headers: Headers,
@@ -85,7 +93,7 @@ export async function postPage(
     if (!record) return UNKNOWN;
     const refuse = (status: PageAnswer['status'], text: string): PageAnswer => ({
       status,
-      html: approvalPage(record, caller, { text, refused: true }),
+      html: approvalPage(record, caller, tenants, { text, refused: true }),
     });
     const crossSite = crossSiteProblem(headers);
     if (crossSite) return refuse(403, `Refused: ${crossSite}. Open the approval page itself.`);
@@ -113,6 +121,6 @@ export async function postPage(
     const forbidden =
       result.kind === 'refused' && ['self-approval', 'tenant-forbidden'].includes(result.code);
     const status = result.kind !== 'refused' ? 200 : forbidden ? 403 : 409;
-    return { status, html: approvalPage(shown, caller, notice) };
+    return { status, html: approvalPage(shown, caller, tenants, notice) };
   });
 }

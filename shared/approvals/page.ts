@@ -9,9 +9,11 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '../manual/caller';
 import type { ApprovalRecord } from '../state/store';
+import { tenantText } from '../tenants/label';
+import type { TenantDirectory } from '../tenants/lookup';
 import { continuationOf } from './continuation';
 import { pageToken } from './page-token';
-import { portalLinks } from './views';
+import { heldTenantLabel, portalLinks } from './views';
 import { VOTE_REASON_MAX } from './vote';
 import { describeVotes, expiryText } from './wording';
 
@@ -82,16 +84,22 @@ export interface PageNotice {
   refused: boolean;
 }
 
-/** The approval as `caller` sees it, with the form while it is pending. */
+/**
+ * The approval as `caller` sees it, with the form while it is pending; with a tenant list (`tenants`),
+ * the tenant its isolation acts in, since one page serves every tenant's approvals.
+ */
 export function approvalPage(
   record: ApprovalRecord,
   caller: Caller,
+  tenants: TenantDirectory,
   notice: PageNotice | null = null,
 ): string {
   const device = record.computerDnsName ?? record.machineId;
   const { isolationType } = continuationOf(record);
   const title = `Isolate ${device}?`;
+  const tenant = heldTenantLabel(record, tenants);
   const rows: [string, string][] = [
+    ...(tenant ? [['Tenant', tenantText(tenant)] as [string, string]] : []),
     ['Asked', `${isolationType} isolation of ${device} (machine ${record.machineId})`],
     ['Why', record.reason],
     ['Held by', record.askedBy],

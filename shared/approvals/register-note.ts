@@ -8,6 +8,7 @@
 import { errorMessage } from '../kernel/errors';
 import { type ApprovalRecord, ISOLATION_STATES, type StateStore } from '../state/store';
 import type { ApprovalDeps } from './deps';
+import { heldTenant } from './views';
 import { describeVotes, expiryText } from './wording';
 
 const ON_EXPIRY: Record<ApprovalRecord['onExpiry'], string> = {
@@ -33,10 +34,8 @@ export function historyNote(record: ApprovalRecord, step: 'held' | 'denied' | 'e
  * tenant is no longer served here.
  */
 function registerOf(deps: ApprovalDeps, record: ApprovalRecord): StateStore['register'] | null {
-  const { tenantId } = JSON.parse(record.request) as { tenantId?: unknown };
-  return typeof tenantId === 'string' && deps.tenantRegister
-    ? deps.tenantRegister(tenantId)
-    : deps.store.register;
+  const tenantId = heldTenant(record);
+  return tenantId !== null && deps.tenantRegister ? deps.tenantRegister(tenantId) : deps.store.register;
 }
 
 /**

@@ -2,13 +2,32 @@
  * An approval as people are shown it (the API, the page, the CLI): everything but the held request's
  * message, the page key and the deadline message's ref, which are the app's own.
  */
+import { isRecord } from '../kernel/records';
 import type { ApprovalRecord } from '../state/store';
+import { type TenantLabel, tenantLabel } from '../tenants/label';
+import { SINGLE_TENANT, type TenantDirectory } from '../tenants/lookup';
 
-export type ApprovalView = Omit<ApprovalRecord, 'request' | 'pageKey' | 'deadlineMessage'>;
+export type ApprovalView = Omit<ApprovalRecord, 'request' | 'pageKey' | 'deadlineMessage'> & {
+  /** The tenant the held request acts in, with a tenant list only. */
+  tenant?: TenantLabel;
+};
 
-export function viewOf(record: ApprovalRecord): ApprovalView {
+/** `record` as shown; with a tenant list, with the tenant its held request acts in. */
+export function viewOf(record: ApprovalRecord, tenants: TenantDirectory = SINGLE_TENANT): ApprovalView {
   const { request: _request, pageKey: _pageKey, deadlineMessage: _deadlineMessage, ...view } = record;
-  return view;
+  const tenant = heldTenantLabel(record, tenants);
+  return tenant ? { ...view, tenant } : view;
+}
+
+/** The tenant the held request acts in (its queue message names it); null in a single-tenant deployment. */
+export function heldTenant(record: ApprovalRecord): string | null {
+  const request: unknown = JSON.parse(record.request);
+  return isRecord(request) && typeof request.tenantId === 'string' ? request.tenantId : null;
+}
+
+/** The held request's tenant as a person reads it; null without a tenant list. */
+export function heldTenantLabel(record: ApprovalRecord, tenants: TenantDirectory): TenantLabel | null {
+  return tenantLabel(tenants, heldTenant(record));
 }
 
 /**

@@ -5,7 +5,6 @@
  * a deny by anyone ends it. Once approved, the request goes on (continuation.ts); once denied, its
  * outcome says so.
  */
-import { isRecord } from '../kernel/records';
 import { oneLine } from '../kernel/text';
 import { ALL_TENANTS_ROLE, type Caller, mayActIn, tenantRole } from '../manual/caller';
 import type { ApprovalRecord, ApprovalVote } from '../state/store';
@@ -13,6 +12,7 @@ import { reportEnd, sendOn } from './continuation';
 import { withdrawDeadline } from './deadline-message';
 import type { ApprovalDeps } from './deps';
 import { noteInRegister } from './register-note';
+import { heldTenant } from './views';
 import { describeVotes } from './wording';
 
 /** A reason is one line a person writes; it goes into the register and the outcome. */
@@ -57,12 +57,6 @@ function sameVoter(vote: ApprovalVote, approver: Approver): boolean {
   return approver.objectId !== null && vote.byObjectId !== null
     ? vote.byObjectId === approver.objectId
     : vote.by === approver.label;
-}
-
-/** The tenant the held request acts in (its queue message names it); null in a single-tenant deployment. */
-function heldTenant(approval: ApprovalRecord): string | null {
-  const request: unknown = JSON.parse(approval.request);
-  return isRecord(request) && typeof request.tenantId === 'string' ? request.tenantId : null;
 }
 
 /** The step under the ETag: what the vote does to the approval as read. */

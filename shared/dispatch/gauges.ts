@@ -2,10 +2,12 @@
  * Gauges of what dispatch holds rather than reports (shared/dispatch/metrics.ts counts the records):
  * the quota used and free per API window, as this process's throttle sees the shared budget, and the
  * shared blast-radius breaker and the approvals still pending, read from the store once per collection. Dimensions are
- * low-cardinality only: the API and the window. With no MeterProvider registered nobody collects,
- * so the store is never read for them.
+ * low-cardinality only: the API, the window, and for a listed tenant's lane its `tenant` (the tenant
+ * list bounds it; docs/decisions/0031-a-worker-per-tenant.md). The deployment's own lane has no
+ * `tenant`, so a single-tenant deployment's series are as they were. With no MeterProvider registered
+ * nobody collects, so the store is never read for them.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import type { SharedBreakerStatus } from '../state/store';
 import type { QuotaUse } from './quota/throttle';
 
@@ -18,12 +20,19 @@ export const GAUGES = {
   approvalsPending: 'mde_isolator.approvals.pending',
 } as const;
 
-export interface GaugeSources {
+/** What one lane's gauges read: its quota budget and its breaker. */
+export interface LaneGaugeSources {
   quota(): QuotaUse[];
   /** The shared breaker's state; a failed read leaves the breaker gauges out of that collection. */
   breaker(): Promise<Pick<SharedBreakerStatus, 'open' | 'count'>>;
+}
+
+/** The deployment's lane, each listed tenant's, and the approvals (the deployment's, for every tenant). */
+export interface GaugeSources extends LaneGaugeSources {
   /** Approvals pending in the store; a failed read leaves the gauge out of that collection. */
   approvalsPending(): Promise<number>;
+  /** The listed tenants' lanes made so far (a lane is made on its tenant's first work). */
+  tenantLanes?(): ({ tenantId: string } & LaneGaugeSources)[];
 }
 
 /** Observes `sources` on every collection of `meter` until the answer is called. */
@@ -43,21 +52,27 @@ export function observeGauges(meter: Meter, sources: GaugeSources): () => void {
   const pending = meter.createObservableGauge(GAUGES.approvalsPending, {
     description: 'Isolations held for approval and not yet decided or expired',
   });
-  const observe = async (result: Parameters<Parameters<Meter['addBatchObservableCallback']>[0]>[0]) => {
-    for (const use of sources.quota()) {
-      const dimensions = { api: use.api, window: use.window };
+  type Result = Parameters<Parameters<Meter['addBatchObservableCallback']>[0]>[0];
+  const observeLane = async (result: Result, lane: LaneGaugeSources, attributes: Attributes) => {
+    for (const use of lane.quota()) {
+      const dimensions = { ...attributes, api: use.api, window: use.window };
       result.observe(used, use.used, dimensions);
       result.observe(free, use.free, dimensions);
     }
     // A store that does not answer shows as a gap in the breaker's series, never as a closed breaker.
-    const [breaker, held] = await Promise.all([
-      sources.breaker().catch(() => null),
-      sources.approvalsPending().catch(() => null),
-    ]);
+    const breaker = await lane.breaker().catch(() => null);
     if (breaker !== null) {
-      result.observe(open, breaker.open ? 1 : 0);
-      result.observe(count, breaker.count);
+      result.observe(open, breaker.open ? 1 : 0, attributes);
+      result.observe(count, breaker.count, attributes);
     }
+  };
+  const observe = async (result: Result) => {
+    const tenants = sources.tenantLanes?.() ?? [];
+    const [held] = await Promise.all([
+      sources.approvalsPending().catch(() => null),
+      observeLane(result, sources, {}),
+      ...tenants.map((lane) => observeLane(result, lane, { tenant: lane.tenantId })),
+    ]);
     // Likewise: no point rather than a zero that would say nobody waits for a decision.
     if (held !== null) result.observe(pending, held);
   };

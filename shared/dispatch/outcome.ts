@@ -206,6 +206,17 @@ export interface DispatchReporter {
 }
 
 /**
+ * `inner`, with `tenant` on every note: a listed tenant's reconciler notes its drift this way, so the
+ * record and the notification say whose device drifted. Outcome records carry their own.
+ */
+export function notingTenant(inner: DispatchReporter, tenantId: string): DispatchReporter {
+  return {
+    outcome: (record) => inner.outcome(record),
+    note: (level, record) => inner.note(level, { tenant: tenantId, ...record }),
+  };
+}
+
+/**
  * One JSON line per record, written to the log of the Functions invocation doing the work (so App
  * Insights ties it to its operation) or to the console outside one (kernel/invocation-log.ts).
  */

@@ -4,6 +4,8 @@
  * reasons), never a token, a key or a webhook URL.
  */
 
+import type { TenantLabel } from '../tenants/label';
+
 export const NOTIFY_EVENT_KINDS = [
   /** A person must decide: the policy escalated instead of acting. */
   'escalated',
@@ -49,7 +51,14 @@ interface Decided {
   requestId: string;
 }
 
-export type NotifyEvent = { at: string } & (
+export type NotifyEvent = {
+  at: string;
+  /**
+   * The tenant it happened in, with a tenant list only (the notifier names it, notifier.ts): a
+   * single-tenant deployment's events and cards are as they were.
+   */
+  tenant?: TenantLabel;
+} & (
   | ({ kind: 'escalated' } & Decided)
   | ({
       kind: 'approval-pending';

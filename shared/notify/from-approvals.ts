@@ -19,6 +19,8 @@ export interface BreakGlassFacts {
   rule: string;
   decision: string;
   at: string;
+  /** The listed tenant the isolation acts in; absent in a single-tenant deployment. */
+  tenantId?: string;
 }
 
 /**

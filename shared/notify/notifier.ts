@@ -8,6 +8,8 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { DispatchReporter } from '../dispatch/outcome';
+import { tenantLabel } from '../tenants/label';
+import { SINGLE_TENANT, type TenantDirectory } from '../tenants/lookup';
 import {
   DEFAULT_RETRY,
   type DeliveryClock,
@@ -40,6 +42,8 @@ export interface NotifierOptions {
   log: DispatchReporter['note'];
   meter?: Meter;
   timers?: Timers;
+  /** The tenant list, which names the tenant of an event (`notify`); default: one tenant, named nowhere. */
+  tenants?: TenantDirectory;
   retry?: Partial<RetryPolicy>;
   random?: () => number;
 }
@@ -162,11 +166,16 @@ export class Notifier {
     this.outboxes = options.settings.channels.map((channel) => new Outbox(channel, this));
   }
 
-  /** Tells `event` to every channel that takes its kind. Never throws, never waits. */
-  notify(event: NotifyEvent): void {
+  /**
+   * Tells `event` to every channel that takes its kind; with a tenant list, as happened in tenant
+   * `tenantId` (`NotifyEvent.tenant`: its display name and id). Never throws, never waits.
+   */
+  notify(event: NotifyEvent, tenantId?: string): void {
     if (this.outboxes.length === 0 || this.closing) return;
-    const { key } = present(event, this.links);
-    for (const outbox of this.outboxes) outbox.accept(event, key);
+    const tenant = tenantLabel(this.options.tenants ?? SINGLE_TENANT, tenantId);
+    const told = tenant ? { ...event, tenant } : event;
+    const { key } = present(told, this.links);
+    for (const outbox of this.outboxes) outbox.accept(told, key);
   }
 
   /** `inner`, with every outcome and note also told once `inner` has written it. */
@@ -175,12 +184,12 @@ export class Notifier {
       outcome: (record) => {
         inner.outcome(record);
         const event = eventOfOutcome(record);
-        if (event) this.notify(event);
+        if (event) this.notify(event, record.tenant);
       },
       note: (level, record) => {
         inner.note(level, record);
         const event = eventOfNote(record, this.timers.now());
-        if (event) this.notify(event);
+        if (event) this.notify(event, typeof record.tenant === 'string' ? record.tenant : undefined);
       },
     };
   }

@@ -4,6 +4,7 @@
  * and bounded here (kernel/text.ts), so no channel repeats that care.
  */
 import { oneLine } from '../kernel/text';
+import { tenantText } from '../tenants/label';
 import type { DeviceSummary, NotifyEvent, NotifyEventKind, NotifyLinks } from './events';
 
 /** How an event reads at a glance: the card's colour and Slack's emoji follow it. */
@@ -96,8 +97,24 @@ function incidentLink(
   return [];
 }
 
-/** The headline, facts and links of `event`, with its links under `links.portalUrl`. */
+/**
+ * The headline, facts and links of `event`, with its links under `links.portalUrl`. An event in a
+ * listed tenant names it in its headline (what a digest lists), in its first fact (name and id) and in
+ * its key, so two tenants' breakers opening at the same instant are two messages.
+ */
 export function present(event: NotifyEvent, links: NotifyLinks): Presentation {
+  const view = presentEvent(event, links);
+  const { tenant } = event;
+  if (!tenant) return view;
+  return {
+    ...view,
+    headline: oneLine(`${view.headline} in ${tenant.displayName}`, 150),
+    facts: [fact('Tenant', tenantText(tenant)), ...view.facts],
+    key: `${tenant.tenantId}:${view.key}`,
+  };
+}
+
+function presentEvent(event: NotifyEvent, links: NotifyLinks): Presentation {
   const base = { kind: event.kind, tone: TONE[event.kind] };
   const label = LABEL[event.kind];
   switch (event.kind) {

@@ -2,7 +2,8 @@
  * The quota and breaker gauges (shared/dispatch/gauges.ts) read back from a real OpenTelemetry
  * MeterProvider with an in-memory reader: quota used and free per API window from a throttle on a
  * fixed clock, the breaker from the store, and no breaker point (rather than "closed") when the store
- * does not answer. The drift counter (metrics.ts) counts by kind only.
+ * does not answer; each listed tenant's lane with its `tenant`. The drift counter (metrics.ts) counts
+ * by kind only.
  */
 import {
   AggregationTemporality,
@@ -19,6 +20,9 @@ import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
 import { silentReporter } from '../support/reporter';
 
 type Point = { attributes: Record<string, unknown>; value: unknown };
+
+const CONTOSO = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+const FABRIKAM = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
 
 function points(collected: ResourceMetrics | undefined, name: string): Point[] {
   return (collected?.scopeMetrics ?? [])
@@ -94,6 +98,60 @@ describe('gauges', () => {
     quota.mockClear();
     await otel.collect();
     expect(quota).not.toHaveBeenCalled();
+  });
+
+  it("shows each listed tenant's lane with its tenant, the deployment's lane as before", async () => {
+    const reservation = throttle.reserve({ isolate: 1 }, 1) as Reservation;
+    await reservation.call('isolate', async () => 'posted in Contoso');
+    reservation.close();
+    const idle = new MdeThrottle({
+      rateLimits: parseRateLimits('5/60s'),
+      headroom: 0,
+      clock: { now: () => now },
+    });
+    observeGauges(otel.meter, {
+      quota: () => idle.usage(),
+      breaker: async () => ({ open: false, count: 0 }),
+      approvalsPending: async () => 0,
+      tenantLanes: () => [
+        { tenantId: CONTOSO, quota: () => throttle.usage(), breaker: async () => ({ open: true, count: 4 }) },
+        // A tenant's store that does not answer leaves its breaker out, and no other lane's.
+        { tenantId: FABRIKAM, quota: () => idle.usage(), breaker: () => Promise.reject(new Error('down')) },
+      ],
+    });
+    const collected = await otel.collect();
+    const isolateUsed = points(collected, GAUGES.quotaUsed).filter(
+      (p) => p.attributes.api === 'isolate' && p.attributes.window === '60s',
+    );
+    expect(isolateUsed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ attributes: { api: 'isolate', window: '60s' }, value: 0 }),
+        expect.objectContaining({ attributes: { tenant: CONTOSO, api: 'isolate', window: '60s' }, value: 1 }),
+        expect.objectContaining({
+          attributes: { tenant: FABRIKAM, api: 'isolate', window: '60s' },
+          value: 0,
+        }),
+      ]),
+    );
+    expect(isolateUsed).toHaveLength(3);
+    expect(points(collected, GAUGES.breakerOpen)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ attributes: {}, value: 0 }),
+        expect.objectContaining({ attributes: { tenant: CONTOSO }, value: 1 }),
+      ]),
+    );
+    expect(points(collected, GAUGES.breakerCount).map((p) => [p.attributes.tenant, p.value])).toEqual(
+      expect.arrayContaining([
+        [undefined, 0],
+        [CONTOSO, 4],
+      ]),
+    );
+    expect(points(collected, GAUGES.breakerOpen)).toHaveLength(2);
+    // The approvals are the deployment's, for every tenant: one series.
+    expect(points(collected, GAUGES.approvalsPending)).toEqual([
+      expect.objectContaining({ attributes: {}, value: 0 }),
+    ]);
+    await idle.stop();
   });
 
   it('counts the approvals pending in the store, and leaves them out when only that read fails', async () => {

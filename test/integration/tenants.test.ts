@@ -24,7 +24,8 @@ import { type LoopbackAuthority, startAuthority } from '../support/loopback-auth
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
 import { trustLoopback } from '../support/trust-loopback';
-import { submittedRequestIds, TEST_POLICY } from './harness';
+import { WebhookReceiver } from '../support/webhook-receiver';
+import { submittedRequestIds, TEST_POLICY, until } from './harness';
 
 /** A quota a storm of DEVICES isolate POSTs per tenant spans several windows of. */
 const RATE_LIMITS = '6/400ms,60/4s';
@@ -34,6 +35,20 @@ const APP_CLIENT_ID = '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5';
 /** Long enough for the storm on a loaded machine; no result depends on it. */
 const SETTLE_MS = 60_000;
 const SHARED_NAME = 'ws-reception.contoso.local';
+const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+/** The harness policy, and a rule that holds an alert titled so for approval. */
+const POLICY = {
+  ...TEST_POLICY,
+  rules: [
+    {
+      name: 'needs-approval',
+      title: '*needs approval*',
+      action: 'isolate',
+      approval: { expiresAfter: '30m', onExpiry: 'drop' },
+    },
+    ...TEST_POLICY.rules,
+  ],
+};
 
 interface TenantUnderTest {
   id: string;
@@ -47,15 +62,20 @@ let provider: RunningSimulator;
 let tenants: TenantUnderTest[];
 let runtime: Runtime;
 let outcomes: OutcomeRecord[];
+let notes: Record<string, unknown>[];
+/** Where approvals needed and drift are told (a signed webhook): the notifications cases here look at. */
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   azurite = await startAzurite();
   authority = await startAuthority();
   trustLoopback(authority.certificate);
   provider = await startSimulatorWithIdentity({ userAssignedIdentities: USER_ASSIGNED_ROLES });
+  receiver = await WebhookReceiver.start();
 }, 30_000);
 afterAll(async () => {
   jest.restoreAllMocks();
+  await receiver?.close();
   await provider?.close();
   await authority?.close();
   await azurite?.stop();
@@ -77,6 +97,7 @@ beforeEach(async () => {
   );
   const recording = recordingReporter();
   outcomes = recording.outcomes;
+  notes = recording.notes;
   runtime = installRuntime(
     createRuntime({
       env: {
@@ -90,8 +111,17 @@ beforeEach(async () => {
         MDE_RATE_HEADROOM: '0',
         MDE_REQUEST_TIMEOUT_MS: '10000',
         AzureWebJobsStorage: azurite.connectionString,
+        NOTIFY_CHANNELS: JSON.stringify([
+          {
+            name: 'siem',
+            kind: 'webhook',
+            url: receiver.url('webhook'),
+            secret: SECRET,
+            events: ['approval-pending', 'drift-found'],
+          },
+        ]),
       },
-      policy: loadPolicy({ kind: 'inline', text: JSON.stringify(TEST_POLICY) }, null),
+      policy: loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null),
       reporter: recording.reporter,
       timing: compressTiming(0.001),
       concurrency: 8,
@@ -247,6 +277,44 @@ describe('three tenants on one deployment', () => {
     const limits = breakerLimits(runtime.policy);
     expect(await runtime.tenant(tenants[B].id).store.breaker.status(limits)).toMatchObject({ open: false });
     expect(await runtime.store.breaker.status(limits)).toMatchObject({ open: false });
+  });
+
+  it("tells an approval needed in C in C's name: display name and id", async () => {
+    receiver.received.length = 0;
+    const [device] = windowsDevices(tenants[C]);
+    await runtime.receiveAlerts(
+      mdeAlert(
+        { machineId: device.id },
+        { aadTenantId: tenants[C].id, title: 'needs approval: credential theft' },
+      ),
+    );
+    // Its deadline message waits in the queue: the runtime is not idle until it comes.
+    await until(() => outcomes.length > 0, 'the hold');
+    expect(outcomes).toEqual([
+      expect.objectContaining({ tenant: tenants[C].id, outcome: 'awaiting-approval' }),
+    ]);
+    await until(() => receiver.received.length > 0, 'the approval-pending message');
+    const { type, data } = JSON.parse(receiver.received[0].body);
+    expect(type).toBe('mde-isolator.approval-pending');
+    expect(data.tenant).toEqual({ tenantId: tenants[C].id, displayName: 'Customer 2' });
+  });
+
+  it("notes and tells a drift in A's register with A's tenant", async () => {
+    const [device] = windowsDevices(tenants[A]);
+    await runtime.receiveAlerts(mdeAlert({ machineId: device.id }, { aadTenantId: tenants[A].id }));
+    await settle();
+    expect(outcomes).toEqual([expect.objectContaining({ tenant: tenants[A].id, outcome: 'succeeded' })]);
+    tenants[A].sim.portalAction(device.id, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'fp' });
+    receiver.received.length = 0;
+    await runtime.requestReconciliation('test');
+    await settle();
+    expect(notes.filter((n) => n.event === 'isolation-drift')).toEqual([
+      expect.objectContaining({ tenant: tenants[A].id, machineId: device.id, kind: 'released' }),
+    ]);
+    await until(() => receiver.received.length > 0, 'the drift message');
+    const { type, data } = JSON.parse(receiver.received[0].body);
+    expect(type).toBe('mde-isolator.drift-found');
+    expect(data.tenant).toEqual({ tenantId: tenants[A].id, displayName: 'Customer 0' });
   });
 
   it('refuses an alert of a tenant not in the list with a 422, isolating nothing anywhere', async () => {
