@@ -31,7 +31,7 @@ import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
-import { breakerLimits } from './dispatch/steps/blast-radius';
+import { breakerLimits, type DeploymentCap } from './dispatch/steps/blast-radius';
 import { releaseDueTimeBoxes } from './dispatch/steps/time-box';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
@@ -416,6 +416,8 @@ interface LaneContext {
   approvals: ApprovalDeps;
   notifier: Notifier;
   incidents: IncidentReader;
+  /** The cap across tenants in the deployment's store, which every lane reserves in; undefined: none. */
+  deploymentCap: DeploymentCap | undefined;
 }
 
 function openLane(
@@ -458,6 +460,7 @@ function openLane(
     approvals: new StoreApprovalGate(approvals),
     approvalDeadline: (deadline) => expireApproval(approvals, deadline),
     tenantId,
+    deploymentCap: context.deploymentCap,
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const restored = readQuotaShares(throttle, reporter);
@@ -558,6 +561,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       endpointUrl: options.armUrl,
       timeoutMs: config.requestTimeoutMs,
     }),
+    // In the deployment's store, where the approvals are: every process and every lane counts in one.
+    deploymentCap: config.deploymentCap
+      ? { breaker: store.deploymentCap, limits: config.deploymentCap }
+      : undefined,
   };
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
