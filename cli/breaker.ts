@@ -112,7 +112,7 @@ async function withBreaker(
   verb: string,
   io: CliIo,
   options: BreakerOptions,
-  act: (store: ReadOnlyRuntime['store'], targets: BreakerTargets, runtime: ReadOnlyRuntime) => Promise<void>,
+  act: (targets: BreakerTargets, runtime: ReadOnlyRuntime) => Promise<void>,
 ): Promise<number> {
   const targets = targetsOf(verb, io, options);
   if (typeof targets === 'number') return targets;
@@ -120,7 +120,7 @@ async function withBreaker(
   if (typeof runtime === 'number') return runtime;
   try {
     const { store } = runtime;
-    await act(store, targets, runtime);
+    await act(targets, runtime);
     const view: BreakerView = {
       breaker: targets.breaker && (await store.breaker.status(targets.breaker)),
       deploymentCap: targets.cap && (await store.deploymentCap.status(targets.cap)),
@@ -145,17 +145,22 @@ export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise
     io.stderr.write('breaker reset: --reason is required; it is recorded with who reset the breaker\n');
     return EXIT.badInput;
   }
-  return withBreaker('breaker reset', io, options, async (store, targets, runtime) => {
+  return withBreaker('breaker reset', io, options, async (targets, { store, notify }) => {
     const by = operatorName(io, options.by);
-    const at = new Date().toISOString();
-    if (targets.breaker) {
-      await store.breaker.reset(by, reason);
-      runtime.notify({ kind: 'breaker-reset', at, by, reason });
-    }
-    if (targets.cap) {
-      await store.deploymentCap.reset(by, reason);
-      runtime.notify({ kind: 'breaker-reset', at, by, reason: `deployment-wide cap: ${reason}` });
-    }
+    if (targets.breaker) await store.breaker.reset(by, reason);
+    if (targets.cap) await store.deploymentCap.reset(by, reason);
+    // One reset, one notification (the channels tell one reset per moment), saying what it closed.
+    const what = targets.cap
+      ? targets.breaker
+        ? 'breaker and deployment-wide cap'
+        : 'deployment-wide cap'
+      : null;
+    notify({
+      kind: 'breaker-reset',
+      at: new Date().toISOString(),
+      by,
+      reason: what ? `${what}: ${reason}` : reason,
+    });
   });
 }
 

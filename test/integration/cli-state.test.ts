@@ -226,6 +226,19 @@ describe('breaker', () => {
       expect(card).toContain('Blast-radius breaker reset');
       expect(card).toContain('"value":"jo"');
       expect(card).toContain('"value":"rule fixed"');
+      // With the deployment-wide cap, the one reset of both says so.
+      const both = await cliIn(cwd, {
+        ...env,
+        NOTIFY_CHANNELS: JSON.stringify(channels),
+        MDE_DEPLOYMENT_MAX_ISOLATIONS: '5/30m',
+      })('breaker', 'reset', '--reason', 'storm understood');
+      expect(both.code).toBe(0);
+      const told = receiver.received
+        .slice(1)
+        .map((r) => JSON.stringify(JSON.parse(r.body).attachments[0].content));
+      expect(told).toEqual([
+        expect.stringContaining('"value":"breaker and deployment-wide cap: storm understood"'),
+      ]);
     } finally {
       await receiver.close();
     }
