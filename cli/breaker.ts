@@ -1,19 +1,27 @@
 /**
  * `breaker status` and `breaker reset --reason TEXT [--by NAME]`: the shared blast-radius breaker
- * (docs/architecture.md §7). A reset closes it and forgets the window's count; the store records who
- * reset it and why.
+ * (docs/architecture.md §7), and the deployment-wide cap across tenants when the settings set one. A
+ * reset closes it and forgets the window's count; the store records who reset it and why.
  */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../shared/config';
+import { type AppConfig, ConfigError, type IsolationCap, loadConfig } from '../shared/config';
 import { breakerLimits } from '../shared/dispatch/steps/blast-radius';
 import { loadPolicy } from '../shared/policy/load';
 import { PolicyError } from '../shared/policy/validate';
+import type { ReadOnlyRuntime } from '../shared/runtime';
 import type { BreakerLimits, SharedBreakerStatus } from '../shared/state/store';
 import { deploymentPolicy, policyForTenant } from '../shared/tenants/policy';
 import type { Tenant } from '../shared/tenants/tenant';
 import { type CliContext, type CliIo, EXIT } from './context';
 import { withExamples } from './help';
-import { endOnStoreError, formatOf, type OutputFlags, withOutputOptions, writeJson } from './output';
+import {
+  endOnBadInput,
+  endOnStoreError,
+  formatOf,
+  type OutputFlags,
+  withOutputOptions,
+  writeJson,
+} from './output';
 import { openReads, operatorName } from './read-session';
 import { type TenantFlags, tenantOfFlags, withTenantOption } from './tenant-flag';
 
@@ -25,19 +33,57 @@ export interface ResetOptions extends OutputFlags, TenantFlags {
 type BreakerOptions = OutputFlags & TenantFlags;
 
 /**
- * The policy's limit and window: what the breaker is measured against. A listed tenant's breaker is
- * its own, measured against its own policy (the deployment's merged with its override).
+ * What a breaker verb reads or resets, each with the limits it is measured against: a listed tenant's
+ * breaker (`--tenant`), against its own policy (the deployment's merged with its override); without
+ * `--tenant`, the deployment's breaker in a single-tenant deployment, against its policy, and the
+ * deployment-wide cap when MDE_DEPLOYMENT_MAX_ISOLATIONS sets one
+ * (docs/decisions/0035-a-deployment-wide-isolation-cap.md).
  */
-function limitsFor(io: CliIo, tenant: Tenant | null): BreakerLimits {
-  const config = loadConfig(io.env);
-  return breakerLimits(
-    tenant ? policyForTenant(deploymentPolicy(config), tenant) : loadPolicy(config.policySource, null),
-  );
+interface BreakerTargets {
+  tenant: Tenant | null;
+  breaker: BreakerLimits | null;
+  cap: IsolationCap | null;
 }
 
-function statusText(status: SharedBreakerStatus): string {
+/** The breaker's status, the cap's, or both, as the targets name them. */
+interface BreakerView {
+  breaker: SharedBreakerStatus | null;
+  deploymentCap: SharedBreakerStatus | null;
+}
+
+/** The targets of the flags, or the exit code once why not is reported. */
+function targetsOf(verb: string, io: CliIo, options: BreakerOptions): BreakerTargets | number {
+  let config: AppConfig;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return endOnBadInput(io, formatOf(options, io), verb, error.message);
+  }
+  // With a tenant list the deployment's own breaker serves only requests naming no tenant: without
+  // --tenant the verb is about the cap across them, and needs --tenant when there is none.
+  if (options.tenant === undefined && config.tenants && config.deploymentCap)
+    return { tenant: null, breaker: null, cap: config.deploymentCap };
+  const tenant = tenantOfFlags(verb, io, options);
+  if (typeof tenant === 'number') return tenant;
+  try {
+    return tenant
+      ? { tenant, breaker: breakerLimits(policyForTenant(deploymentPolicy(config), tenant)), cap: null }
+      : {
+          tenant: null,
+          breaker: breakerLimits(loadPolicy(config.policySource, null)),
+          cap: config.deploymentCap,
+        };
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
+    io.stderr.write(`${verb}: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+}
+
+function statusText(name: string, status: SharedBreakerStatus): string[] {
   const lines = [
-    `breaker ${status.open ? 'OPEN' : 'closed'}: ${status.count} isolation(s) in the last ${status.windowMs / 60_000} min ` +
+    `${name} ${status.open ? 'OPEN' : 'closed'}: ${status.count} isolation(s) in the last ${status.windowMs / 60_000} min ` +
       `(limit ${status.limit}), ${status.reserved} being posted`,
   ];
   if (status.open)
@@ -46,34 +92,41 @@ function statusText(status: SharedBreakerStatus): string {
       `  closes by itself at: ${status.closesAt?.toISOString() ?? '-'}`,
     );
   for (const reset of status.resets) lines.push(`  reset ${reset.at} by ${reset.by}: ${reset.reason}`);
+  return lines;
+}
+
+function viewText({ breaker, deploymentCap }: BreakerView): string {
+  const lines = [
+    ...(breaker ? statusText('breaker', breaker) : []),
+    ...(deploymentCap ? statusText('deployment-wide cap', deploymentCap) : []),
+  ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The breaker's status as before, with the cap's under `deploymentCap` when the verb read it. */
+function viewJson({ breaker, deploymentCap }: BreakerView): unknown {
+  return { ...breaker, ...(deploymentCap && { deploymentCap }) };
 }
 
 async function withBreaker(
   verb: string,
   io: CliIo,
   options: BreakerOptions,
-  act: (
-    limits: BreakerLimits,
-    runtime: Exclude<ReturnType<typeof openReads>, number>,
-  ) => Promise<SharedBreakerStatus>,
+  act: (targets: BreakerTargets, runtime: ReadOnlyRuntime) => Promise<void>,
 ): Promise<number> {
-  const tenant = tenantOfFlags(verb, io, options);
-  if (typeof tenant === 'number') return tenant;
-  let limits: BreakerLimits;
-  try {
-    limits = limitsFor(io, tenant);
-  } catch (error) {
-    if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error;
-    io.stderr.write(`${verb}: ${error.message}\n`);
-    return EXIT.badInput;
-  }
-  const runtime = openReads(verb, io, true, tenant);
+  const targets = targetsOf(verb, io, options);
+  if (typeof targets === 'number') return targets;
+  const runtime = openReads(verb, io, true, targets.tenant);
   if (typeof runtime === 'number') return runtime;
   try {
-    const status = await act(limits, runtime);
-    if (formatOf(options, io) === 'json') writeJson(io, options, status);
-    else io.stdout.write(statusText(status));
+    const { store } = runtime;
+    await act(targets, runtime);
+    const view: BreakerView = {
+      breaker: targets.breaker && (await store.breaker.status(targets.breaker)),
+      deploymentCap: targets.cap && (await store.deploymentCap.status(targets.cap)),
+    };
+    if (formatOf(options, io) === 'json') writeJson(io, options, viewJson(view));
+    else io.stdout.write(viewText(view));
     return EXIT.ok;
   } catch (error) {
     return endOnStoreError(io, formatOf(options, io), verb, error);
@@ -83,9 +136,7 @@ async function withBreaker(
 }
 
 export function runBreakerStatus(options: BreakerOptions, io: CliIo): Promise<number> {
-  return withBreaker('breaker status', io, options, (limits, runtime) =>
-    runtime.store.breaker.status(limits),
-  );
+  return withBreaker('breaker status', io, options, async () => undefined);
 }
 
 export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise<number> {
@@ -94,18 +145,33 @@ export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise
     io.stderr.write('breaker reset: --reason is required; it is recorded with who reset the breaker\n');
     return EXIT.badInput;
   }
-  return withBreaker('breaker reset', io, options, async (limits, runtime) => {
+  return withBreaker('breaker reset', io, options, async (targets, { store, notify }) => {
     const by = operatorName(io, options.by);
-    await runtime.store.breaker.reset(by, reason);
-    runtime.notify({ kind: 'breaker-reset', at: new Date().toISOString(), by, reason });
-    return runtime.store.breaker.status(limits);
+    if (targets.breaker) await store.breaker.reset(by, reason);
+    if (targets.cap) await store.deploymentCap.reset(by, reason);
+    // One reset, one notification (the channels tell one reset per moment), saying what it closed.
+    const what = targets.cap
+      ? targets.breaker
+        ? 'breaker and deployment-wide cap'
+        : 'deployment-wide cap'
+      : null;
+    notify({
+      kind: 'breaker-reset',
+      at: new Date().toISOString(),
+      by,
+      reason: what ? `${what}: ${reason}` : reason,
+    });
   });
 }
 
 export function registerBreaker(program: Command, cli: CliContext): void {
   const breaker = withExamples(
     program.command('breaker').description('show or reset the blast-radius breaker'),
-    ['mde-isolator breaker status', "mde-isolator breaker reset --reason 'false positive, rule fixed'"],
+    [
+      'mde-isolator breaker status',
+      "mde-isolator breaker reset --reason 'false positive, rule fixed'",
+      "mde-isolator breaker reset --tenant Contoso --reason 'false positive, rule fixed'",
+    ],
   );
   withOutputOptions(
     withTenantOption(

@@ -1,6 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
 import type { ConfigurationCheck } from '../shared/configuration-check';
+import type { TenantHealth } from '../shared/runtime';
+import type { Tenant } from '../shared/tenants/tenant';
 
 type StoreComponent = 'ok' | 'down' | 'not checked';
 
@@ -16,6 +18,31 @@ async function storeComponent(check: ConfigurationCheck): Promise<StoreComponent
   } catch {
     return 'down';
   }
+}
+
+/**
+ * Each listed tenant as the keyed view shows it (docs/decisions/0035-a-deployment-wide-isolation-cap.md):
+ * who, where its API is, its breaker and whether its store answers; never its tokens, client ids or
+ * policy. With the runtime unmade (its store settings refused), every tenant's store counts as down.
+ */
+async function tenantComponents(tenants: readonly Tenant[]) {
+  let states: readonly TenantHealth[] = [];
+  try {
+    states = await (await import('../shared/runtime')).getRuntime().tenantHealth();
+  } catch {
+    // Every tenant below is down: the same as the deployment's store in this case.
+  }
+  return tenants.map((tenant) => {
+    const state = states.find((s) => s.tenantId === tenant.tenantId);
+    return {
+      tenantId: tenant.tenantId,
+      displayName: tenant.displayName,
+      cloud: tenant.cloud,
+      apiHost: new URL(tenant.apiBaseUrl).host,
+      breaker: state?.breaker ?? 'unknown',
+      store: state?.store ?? 'down',
+    };
+  });
 }
 
 /** Loaded on the first probe, not at import: validating the policy needs the schema validator. */
@@ -49,7 +76,8 @@ export async function health(_request: HttpRequest, _context: InvocationContext)
 
 /**
  * The same check for operators holding a function key: version, cloud, API host, effective mode, and
- * the names of the settings to fix (never their values, identity ids or policy content).
+ * the names of the settings to fix (never their values, identity ids or policy content); with a tenant
+ * list, each tenant's id, name, cloud, API host, breaker and store.
  */
 export async function healthDetails(
   _request: HttpRequest,
@@ -84,6 +112,7 @@ export async function healthDetails(
       queue: config.serviceBusNamespace ? 'service-bus' : 'inline',
       store,
       configValid: true,
+      ...(config.tenants && { tenants: await tenantComponents(config.tenants) }),
     },
   };
 }

@@ -90,6 +90,9 @@ param tenantAppClientId string = ''
 @description('Create the request queue with sessions (sessionId = tenant id) and read it with a session receiver: one worker instance per tenant at a time. A new deployment only: an existing queue cannot be switched.')
 param queueSessions bool = false
 
+@description('Optional cap on automatic isolations across every tenant, as isolations/window: 50/1h (MDE_DEPLOYMENT_MAX_ISOLATIONS, docs/decisions/0035-a-deployment-wide-isolation-cap.md). Empty: none; each tenant\'s breaker caps its own.')
+param deploymentMaxIsolations string = ''
+
 @description('Instances of each scale group (the worker\'s among them). Above 1 only with queueSessions, so that one tenant keeps one consumer.')
 @minValue(1)
 @maxValue(1000)
@@ -218,6 +221,7 @@ module functionApp 'modules/functionapp.bicep' = {
     tenantList: tenantList
     tenantAppClientId: tenantAppClientId
     queueSessions: queueSessions ? 'on' : 'off'
+    deploymentMaxIsolations: deploymentMaxIsolations
     // Several instances without sessions would let two of them serve one tenant's requests at once.
     maximumInstanceCount: queueSessions ? maximumInstanceCount : 1
     mdeCloud: mdeCloud

@@ -5,6 +5,7 @@
  */
 
 import { DAY_MS } from './kernel/clock';
+import { DURATION_FORM, parseDuration } from './kernel/duration';
 import { errorMessage } from './kernel/errors';
 import { GUID } from './kernel/ids';
 import { parseRateLimits, type RateWindow } from './kernel/rate-windows';
@@ -46,6 +47,7 @@ export const SETTINGS = {
   tenants: 'MDE_TENANTS',
   tenantAppClientId: 'MDE_TENANT_APP_CLIENT_ID',
   queueSessions: 'ISOLATION_QUEUE_SESSIONS',
+  deploymentMaxIsolations: 'MDE_DEPLOYMENT_MAX_ISOLATIONS',
 } as const;
 
 /** Every 15 minutes (NCRONTAB with seconds, as the Functions timer reads it). */
@@ -112,6 +114,48 @@ export interface AppConfig {
   tenantAppClientId: string | null;
   /** The request queue is session-enabled: requests are sent with their tenant as the session. */
   queueSessions: boolean;
+  /**
+   * The deployment-wide cap on automatic isolations across every tenant (MDE_DEPLOYMENT_MAX_ISOLATIONS,
+   * docs/decisions/0035-a-deployment-wide-isolation-cap.md); null: none, each breaker caps its own.
+   */
+  deploymentCap: IsolationCap | null;
+}
+
+/** At most `limit` automatic isolations in any rolling `windowMs`. */
+export interface IsolationCap {
+  limit: number;
+  windowMs: number;
+}
+
+/** The longest window of the cap: the policy's blast radius allows the same (7 days). */
+const CAP_WINDOW_MAX_MS = 7 * DAY_MS;
+
+/**
+ * MDE_DEPLOYMENT_MAX_ISOLATIONS as written: `COUNT/WINDOW`, `50/1h`, the window a duration (30m, 8h,
+ * 2d) of at most seven days. Throws a message saying what is accepted.
+ */
+export function parseIsolationCap(text: string): IsolationCap {
+  const accepted = `accepted: isolations/window, the window ${DURATION_FORM} of at most 7d (e.g. 50/1h)`;
+  const match = /^(\d{1,6})\s*\/\s*(\S+)$/.exec(text.trim());
+  const limit = match ? Number(match[1]) : 0;
+  const windowMs = match ? parseDuration(match[2]) : null;
+  if (!match || windowMs === null)
+    throw new Error(`"${text.slice(0, 40)}" is not isolations/window; ${accepted}`);
+  if (limit < 1) throw new Error(`"${text.slice(0, 40)}" allows no isolation; ${accepted}`);
+  if (windowMs > CAP_WINDOW_MAX_MS)
+    throw new Error(`"${text.slice(0, 40)}" has a window longer than 7 days; ${accepted}`);
+  return { limit, windowMs };
+}
+
+function readDeploymentCap(get: Lookup, problems: SettingProblem[]): IsolationCap | null {
+  const raw = get(SETTINGS.deploymentMaxIsolations);
+  if (!raw) return null;
+  try {
+    return parseIsolationCap(raw);
+  } catch (error) {
+    problems.push({ setting: SETTINGS.deploymentMaxIsolations, message: errorMessage(error) });
+    return null;
+  }
 }
 
 export interface SettingProblem {
@@ -382,6 +426,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         problems,
         'on or off (on only when the request queue was created with sessions: infra queueSessions)',
       ) === 'on',
+    deploymentCap: readDeploymentCap(get, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

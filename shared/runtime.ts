@@ -32,7 +32,7 @@ import { MdeThrottle, noteLearnedCeilings } from './dispatch/quota/throttle';
 import { reconcileMessage, reconcileOrder } from './dispatch/reconcile-order';
 import type { IsolationRequest } from './dispatch/request';
 import type { DecisionSink } from './dispatch/sink';
-import { breakerLimits } from './dispatch/steps/blast-radius';
+import { breakerLimits, type DeploymentCap } from './dispatch/steps/blast-radius';
 import { releaseDueTimeBoxes } from './dispatch/steps/time-box';
 import { DEFAULT_TIMING, type DispatchTiming } from './dispatch/timing';
 import { InProcessQueue } from './dispatch/transport/in-process-queue';
@@ -131,7 +131,20 @@ export interface Runtime {
    * probes cost the store at most one read per interval.
    */
   storeAnswers(): Promise<boolean>;
+  /**
+   * Each listed tenant's breaker and whether its store answers (health details), in the list's order;
+   * none without a list. Kept STORE_CHECK_MS, as `storeAnswers` is.
+   */
+  tenantHealth(): Promise<readonly TenantHealth[]>;
   close(): Promise<void>;
+}
+
+/** A listed tenant's state as health details show it: never its tokens, ids of identities or policy. */
+export interface TenantHealth {
+  tenantId: string;
+  /** `unknown` when its store did not answer. */
+  breaker: 'open' | 'closed' | 'unknown';
+  store: 'ok' | 'down';
 }
 
 /** One listed tenant's side of the runtime, as `Runtime` shows the deployment's. */
@@ -227,15 +240,10 @@ function openMdeAccess(
   const config = tenant ? tenantConfig(deployment, tenant) : deployment;
   const storage = readStateStorage(env);
   const credential = scope ? scope.tokens(scope.tenant) : createCredential(config);
-  const storeOptions = { historyRetentionMs: config.registerHistoryDays * DAY_MS };
-  const store = tenant
-    ? (options.tenantStore?.(tenant.tenantId) ??
-      // The tables are the provider's, in its own storage account: never the customer's token.
-      openStateStore(storage, scope?.storeCredential ?? credential, {
-        ...storeOptions,
-        tablePrefix: tenantTablePrefix(tenant.tenantId),
-      }))
-    : (options.store ?? openStateStore(storage, credential, storeOptions));
+  const store =
+    scope?.store ??
+    options.store ??
+    openStateStore(storage, credential, { historyRetentionMs: config.registerHistoryDays * DAY_MS });
   const reporter = options.reporter ?? jsonLinesReporter;
   const clock = options.clock ?? systemClock;
   const claims = new ClaimKeeper(
@@ -261,11 +269,30 @@ function openMdeAccess(
 /** A listed tenant's credential. */
 type TenantTokens = (tenant: Tenant) => AppCredential;
 
-/** A listed tenant's work: its tokens for MDE, and the deployment's credential for its tables. */
+/** A listed tenant's work: its tokens for MDE, and its tables (opened with the deployment's credential). */
 interface TenantScope {
   tenant: Tenant;
   tokens: TenantTokens;
-  storeCredential: TokenCredential;
+  store: StateStore;
+}
+
+/**
+ * A listed tenant's tables: the provider's, in its own storage account, opened with the deployment's
+ * credential, never the customer's token.
+ */
+function openTenantStore(
+  options: RuntimeOptions,
+  deployment: AppConfig,
+  tenant: Tenant,
+  credential: TokenCredential,
+): StateStore {
+  return (
+    options.tenantStore?.(tenant.tenantId) ??
+    openStateStore(readStateStorage(options.env ?? process.env), credential, {
+      historyRetentionMs: deployment.registerHistoryDays * DAY_MS,
+      tablePrefix: tenantTablePrefix(tenant.tenantId),
+    })
+  );
 }
 
 /** The settings as one tenant's work reads them: its API, its cloud's token audience, its quota. */
@@ -417,6 +444,8 @@ interface LaneContext {
   approvals: ApprovalDeps;
   notifier: Notifier;
   incidents: IncidentReader;
+  /** The cap across tenants in the deployment's store, which every lane reserves in; undefined: none. */
+  deploymentCap: DeploymentCap | undefined;
 }
 
 function openLane(
@@ -459,6 +488,7 @@ function openLane(
     approvals: new StoreApprovalGate(approvals),
     approvalDeadline: (deadline) => expireApproval(approvals, deadline),
     tenantId,
+    deploymentCap: context.deploymentCap,
   });
   const stopNoting = throttle.subscribe(noteLearnedCeilings(reporter));
   const restored = readQuotaShares(throttle, reporter);
@@ -559,6 +589,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       endpointUrl: options.armUrl,
       timeoutMs: config.requestTimeoutMs,
     }),
+    // In the deployment's store, where the approvals are: every process and every lane counts in one.
+    deploymentCap: config.deploymentCap
+      ? { breaker: store.deploymentCap, limits: config.deploymentCap }
+      : undefined,
   };
   const deployment = openLane(context, access, policy, undefined);
   const lanes = new Map<string, Lane>();
@@ -573,6 +607,30 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     manualMode: policy.manualMode,
   };
   let closing = false;
+  // One store and one policy per listed tenant, its lane's and what health reads, made on first use.
+  const tenantStores = new Map<string, StateStore>();
+  const tenantPolicies = new Map<string, IsolationPolicy>();
+  const storeOf = (tenant: Tenant) =>
+    mapOnce(tenantStores, tenant.tenantId, () => openTenantStore(options, config, tenant, credential));
+  const policyOf = (tenant: Tenant) =>
+    mapOnce(tenantPolicies, tenant.tenantId, () => policyForTenant(tenantPolicyBase, tenant));
+  /**
+   * Each listed tenant's breaker, read from its store without making its lane (a lane keeps a lease
+   * alive): the read is also whether the store answers. Kept STORE_CHECK_MS, as the deployment's
+   * answer is: a probe costs at most one read per tenant (MAX_TENANTS) per interval.
+   */
+  const tenantHealth = cachedFor(STORE_CHECK_MS, () =>
+    Promise.all(
+      [...(tenants.mode === 'multi' ? tenants.byId.values() : [])].map(async (tenant) => {
+        try {
+          const { open } = await storeOf(tenant).breaker.status(breakerLimits(policyOf(tenant)));
+          return { tenantId: tenant.tenantId, breaker: open ? 'open' : 'closed', store: 'ok' } as const;
+        } catch {
+          return { tenantId: tenant.tenantId, breaker: 'unknown', store: 'down' } as const;
+        }
+      }),
+    ),
+  );
   /** The lane of a listed tenant, made on its first message; the deployment's for any other. */
   function laneOf(tenantId: string | undefined): Lane {
     const tenant =
@@ -585,8 +643,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         throw new Error(`the runtime is closing; tenant ${tenant.tenantId}'s work waits for the next`);
       lane = openLane(
         context,
-        openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens, storeCredential: credential }),
-        policyForTenant(tenantPolicyBase, tenant),
+        openMdeAccess(options, modeOf, { tenant, tokens: tenantTokens, store: storeOf(tenant) }),
+        policyOf(tenant),
         tenant.tenantId,
       );
       lanes.set(tenant.tenantId, lane);
@@ -678,6 +736,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       );
     },
     storeAnswers,
+    tenantHealth,
     async close() {
       // A caller that stopped waiting for another reason (the CLI on a refused token) leaves no timer.
       waits.stopAll();
@@ -692,6 +751,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await notifier.close();
     },
   };
+}
+
+/** The value `map` holds for `key`, made by `make` the first time. */
+function mapOnce<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /** Whether the register holds any device; unreadable, it is taken to hold some (reconciling costs little). */
@@ -834,7 +903,7 @@ function readScope(options: RuntimeOptions, tenantId: string): TenantScope {
   return {
     tenant,
     tokens: openTenantCredentials(config, options),
-    storeCredential: createCredential(config),
+    store: openTenantStore(options, config, tenant, createCredential(config)),
   };
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseRateLimits } from '../shared/config';
+import { ConfigError, loadConfig, parseIsolationCap, parseRateLimits } from '../shared/config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -215,5 +215,39 @@ describe('parseRateLimits', () => {
 
   it.each(['', '100', '0/1s', '100/60x', '/60s'])('rejects %p', (text) => {
     expect(() => parseRateLimits(text)).toThrow();
+  });
+});
+
+describe('MDE_DEPLOYMENT_MAX_ISOLATIONS', () => {
+  it('is off unless set', () => {
+    expect(loadConfig({}).deploymentCap).toBeNull();
+    expect(loadConfig({ MDE_DEPLOYMENT_MAX_ISOLATIONS: '  ' }).deploymentCap).toBeNull();
+  });
+
+  it.each([
+    ['50/1h', { limit: 50, windowMs: 3_600_000 }],
+    [' 200 / 30m ', { limit: 200, windowMs: 1_800_000 }],
+    ['1/7d', { limit: 1, windowMs: 7 * 86_400_000 }],
+  ])('reads %p as a count and a window', (text, cap) => {
+    expect(parseIsolationCap(text)).toEqual(cap);
+    expect(loadConfig({ MDE_DEPLOYMENT_MAX_ISOLATIONS: text }).deploymentCap).toEqual(cap);
+  });
+
+  it.each([
+    [
+      '50',
+      /is not isolations\/window; accepted: isolations\/window, the window a whole number of minutes, hours or days: 30m, 8h, 2d of at most 7d \(e\.g\. 50\/1h\)/,
+    ],
+    ['50/1 hour', /is not isolations\/window/],
+    ['50/60s', /is not isolations\/window/],
+    ['-5/1h', /is not isolations\/window/],
+    ['0/1h', /"0\/1h" allows no isolation/],
+    ['50/8d', /"50\/8d" has a window longer than 7 days/],
+  ])("refuses %p with what is accepted, among the other settings' problems", (text, message) => {
+    expect(() => parseIsolationCap(text)).toThrow(message);
+    expect(problemsOf({ MDE_DEPLOYMENT_MAX_ISOLATIONS: text, MDE_CLOUD: 'mars' })).toEqual([
+      'MDE_CLOUD',
+      'MDE_DEPLOYMENT_MAX_ISOLATIONS',
+    ]);
   });
 });

@@ -66,6 +66,8 @@ param tenantAppClientId string = ''
 ])
 @description('The request queue is session-enabled (ISOLATION_QUEUE_SESSIONS): the worker reads it with a session receiver.')
 param queueSessions string = 'off'
+@description('Cap on automatic isolations across every tenant, isolations/window (MDE_DEPLOYMENT_MAX_ISOLATIONS); empty: none.')
+param deploymentMaxIsolations string = ''
 
 // One instance owns the MDE quota. The limits (isolate 100/min and 1,500/h, the same for machines and
 // machineactions) are per application and tenant, and the worker's quota budget (a sliding-window log per
@@ -240,6 +242,7 @@ var appSettings = {
   MDE_TENANTS: tenantList
   MDE_TENANT_APP_CLIENT_ID: tenantAppClientId
   ISOLATION_QUEUE_SESSIONS: queueSessions
+  MDE_DEPLOYMENT_MAX_ISOLATIONS: deploymentMaxIsolations
   SENTINEL_INCIDENT_COMMENTS: sentinelIncidentComments
   MANUAL_EASY_AUTH: manualEasyAuth
   NOTIFY_CHANNELS: notifyChannels

@@ -34,7 +34,7 @@ import {
 import type { DecisionSink, SubmittedRequest } from './sink';
 import { ActionStatuses } from './steps/action-statuses';
 import { type ApprovalGate, NO_APPROVAL_GATE } from './steps/approval-hold';
-import { breakerLimits } from './steps/blast-radius';
+import { breakerLimits, type DeploymentCap } from './steps/blast-radius';
 import { sweepLeftClaims } from './steps/claim-sweep';
 import { absorbStep, heldHereAlone, keyOf, openAfterQueueingStep } from './steps/coalesce';
 import { DEFAULT_PLATFORM_LIFT_MS } from './steps/expiry';
@@ -89,6 +89,11 @@ export interface DispatcherDeps {
    * (docs/decisions/0031-a-worker-per-tenant.md); absent: the deployment's own.
    */
   tenantId?: string;
+  /**
+   * The cap on automatic isolations across every tenant, in the deployment's store
+   * (docs/decisions/0035-a-deployment-wide-isolation-cap.md); absent: none.
+   */
+  deploymentCap?: DeploymentCap;
 }
 
 const NO_IDENTITY: Pick<AppIdentity, 'clientId'> = { clientId: async () => null };
@@ -154,6 +159,7 @@ export class Dispatcher implements DecisionSink {
       claims: this.claims,
       platformLiftMs: deps.platformLiftMs ?? DEFAULT_PLATFORM_LIFT_MS,
       incidents: deps.incidents ?? NO_INCIDENT_READER,
+      deploymentCap: deps.deploymentCap ?? null,
     };
     // Company for a history read can come only from other requests this worker handles now (one
     // handled alone, as a Service Bus session hands a tenant's messages out one at a time, never

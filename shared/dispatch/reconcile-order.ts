@@ -49,12 +49,17 @@ export function asReconcileOrder(body: unknown): ReconcileOrder | null {
 }
 
 /**
- * Its message: one per order id, so a redelivered send is dropped by duplicate detection; its
- * priority, below every isolation and tracking, is what Service Bus Explorer shows.
+ * Its message: one per order id and deferral, so a redelivered send is dropped by duplicate
+ * detection while the copy that waited for budget is a message of its own (under the order's id it
+ * was dropped as a duplicate of the first, and the reconciliation never ran); its priority, below
+ * every isolation and tracking, is what Service Bus Explorer shows.
  */
 export function reconcileMessage(order: ReconcileOrder): QueueMessage {
   return {
-    messageId: `reconcile:${order.requestId}`,
+    messageId:
+      order.deferrals === 0
+        ? `reconcile:${order.requestId}`
+        : `reconcile:${order.requestId}:deferral-${order.deferrals}`,
     body: order,
     applicationProperties: {
       action: order.action,

@@ -55,6 +55,19 @@ export const EMPTY_BREAKER: BreakerDocument = {
   resets: [],
 };
 
+/** How a breaker's refusals name it: the policy's blast-radius breaker, or the deployment-wide cap. */
+export interface BreakerWords {
+  /** Opens the reason when the window's count reached the limit. */
+  open: string;
+  /** Opens the reason when the window is full only counting isolations in flight. */
+  full: string;
+}
+
+export const BLAST_RADIUS_WORDS: BreakerWords = {
+  open: 'blast-radius breaker open',
+  full: 'blast-radius window full',
+};
+
 const BUCKETS_PER_WINDOW = 100;
 /** Backstop when the window shrinks between calls; merging two buckets only ever counts longer. */
 const MAX_BUCKETS = 2 * BUCKETS_PER_WINDOW;
@@ -113,6 +126,7 @@ export function reserve(
   request: { manual: boolean },
   limits: BreakerLimits,
   reservationTtlMs: number,
+  words: BreakerWords = BLAST_RADIUS_WORDS,
 ): { doc: BreakerDocument; admission: BreakerAdmission } {
   const doc = prune(withLimits(stored, limits), now, reservationTtlMs);
   if (!request.manual) {
@@ -120,7 +134,7 @@ export function reserve(
       return { doc, admission: { allowed: false, open: true, reason: doc.openReason } };
     const count = committedCount(doc);
     if (count >= limits.limit) {
-      const reason = `blast-radius breaker open: ${count} isolation${count === 1 ? '' : 's'} in the last ${windowLabel(limits.windowMs)} (limit ${limits.limit})`;
+      const reason = `${words.open}: ${count} isolation${count === 1 ? '' : 's'} in the last ${windowLabel(limits.windowMs)} (limit ${limits.limit})`;
       return {
         doc: { ...doc, openedAt: now, openReason: reason },
         admission: { allowed: false, open: true, reason },
@@ -133,7 +147,7 @@ export function reserve(
         admission: {
           allowed: false,
           open: false,
-          reason: `blast-radius window full counting ${inFlight} isolation${inFlight === 1 ? '' : 's'} in flight (limit ${limits.limit}); waiting for them to settle`,
+          reason: `${words.full} counting ${inFlight} isolation${inFlight === 1 ? '' : 's'} in flight (limit ${limits.limit}); waiting for them to settle`,
           retryAt: Math.min(...doc.reservations.map((r) => r.at)) + reservationTtlMs,
         },
       };

@@ -9,7 +9,8 @@
  * - open:     `device` / device key (hashed when unusable as a key) → requestId, holder, closed, doc;
  *             `machine` / machine id → requestId, holder, closed (a machine's pre-POST claim);
  *             `holder` / holder id → leaseUntil (each process's lease, claim.ts)
- * - breaker:  `breaker` / `blast-radius` → doc
+ * - breaker:  `breaker` / `blast-radius` → doc; `breaker` / `deployment-cap` → doc (the cap across
+ *             tenants, docs/decisions/0035-a-deployment-wide-isolation-cap.md; the deployment's store's only)
  * - actions:  machine id / action id → requestId, type, status, open, adopted, computerDnsName,
  *             createdAt, recordedAt, deviceKey; and `request` / request id → machineId, actionId:
  *             the entry a request last recorded, so the worker finds its own with two point reads
@@ -27,7 +28,12 @@ import { truncate } from '../kernel/text';
 import { HISTORY_LOOKBACK_DAYS, MDE_APIS } from '../mde/api';
 import { isTerminal, MACHINE_ACTION_STATUSES, type MachineActionStatus } from '../mde/types';
 import * as breakerSteps from './breaker-document';
-import { type BreakerDocument, EMPTY_BREAKER } from './breaker-document';
+import {
+  BLAST_RADIUS_WORDS,
+  type BreakerDocument,
+  type BreakerWords,
+  EMPTY_BREAKER,
+} from './breaker-document';
 import { type ClaimAnswer, type HolderLeases, isHeld, type MachineClaims } from './claim';
 import {
   assertEntityFits,
@@ -92,6 +98,12 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 
 const REGISTER_PARTITION = 'device';
 const BREAKER_KEY = { partition: 'breaker', row: 'blast-radius' } as const;
+const DEPLOYMENT_CAP_KEY = { partition: 'breaker', row: 'deployment-cap' } as const;
+/** The cap's refusals name the setting an operator looks up. */
+const DEPLOYMENT_CAP_WORDS: BreakerWords = {
+  open: 'deployment-wide isolation cap (MDE_DEPLOYMENT_MAX_ISOLATIONS) reached',
+  full: 'deployment-wide isolation cap (MDE_DEPLOYMENT_MAX_ISOLATIONS) full',
+};
 const QUOTA_PARTITION = 'quota';
 const DRIFT_KEY = { partition: 'report', row: 'latest' } as const;
 const APPROVAL_PARTITION = 'approval';
@@ -136,6 +148,7 @@ export class EntityStateStore implements StateStore {
   readonly machineClaims: MachineClaims;
   readonly holders: HolderLeases;
   readonly breaker: BreakerStore;
+  readonly deploymentCap: BreakerStore;
   readonly actions: ActionLedger;
   readonly quota: QuotaLedger;
   readonly drift: DriftLog;
@@ -157,7 +170,8 @@ export class EntityStateStore implements StateStore {
     this.holders = this.createHolderLeases();
     this.openRequests = this.createOpenRequestIndex();
     this.machineClaims = this.createMachineClaims();
-    this.breaker = this.createBreaker();
+    this.breaker = this.createBreaker(BREAKER_KEY, BLAST_RADIUS_WORDS);
+    this.deploymentCap = this.createBreaker(DEPLOYMENT_CAP_KEY, DEPLOYMENT_CAP_WORDS);
     this.actions = this.createActionLedger();
     this.quota = this.createQuotaLedger();
     this.drift = this.createDriftLog();
@@ -419,7 +433,7 @@ export class EntityStateStore implements StateStore {
     };
   }
 
-  private createBreaker(): BreakerStore {
+  private createBreaker(key: { partition: string; row: string }, words: BreakerWords): BreakerStore {
     const table = this.tables.breaker;
     const { reservationTtlMs } = this.options;
     // Each group's write starts from the document this process last wrote: one conditional write,
@@ -428,8 +442,8 @@ export class EntityStateStore implements StateStore {
     const writes = new GroupCommit<BreakerDocument>((steps) =>
       this.mutate(
         table,
-        BREAKER_KEY.partition,
-        BREAKER_KEY.row,
+        key.partition,
+        key.row,
         (current) => {
           const { doc, results } = steps(breakerFrom(current), this.now());
           const next = breakerEntity(doc);
@@ -445,7 +459,14 @@ export class EntityStateStore implements StateStore {
     return {
       reserve: (request, limits) =>
         update((doc, now) => {
-          const { doc: next, admission } = breakerSteps.reserve(doc, now, request, limits, reservationTtlMs);
+          const { doc: next, admission } = breakerSteps.reserve(
+            doc,
+            now,
+            request,
+            limits,
+            reservationTtlMs,
+            words,
+          );
           return { doc: next, result: admission };
         }),
       commit: async (reservationId, actionId) => {
@@ -465,7 +486,7 @@ export class EntityStateStore implements StateStore {
       reset: (by, reason) =>
         update((doc, now) => ({ doc: breakerSteps.reset(doc, now, by, reason), result: undefined })),
       status: async (limits) => {
-        const entity = await table.get(BREAKER_KEY.partition, BREAKER_KEY.row);
+        const entity = await table.get(key.partition, key.row);
         return breakerSteps.status(
           breakerFrom(entity?.properties ?? null),
           this.now(),

@@ -522,6 +522,12 @@ export interface StateStore {
   readonly machineClaims: MachineClaims;
   readonly holders: HolderLeases;
   readonly breaker: BreakerStore;
+  /**
+   * The cap on automatic isolations across every tenant (MDE_DEPLOYMENT_MAX_ISOLATIONS,
+   * docs/decisions/0035-a-deployment-wide-isolation-cap.md): a breaker of its own, read and written in
+   * the deployment's store only, whatever lane isolates.
+   */
+  readonly deploymentCap: BreakerStore;
   readonly actions: ActionLedger;
   /** Every process's share of each API's MDE quota (docs/decisions/0014-one-budget-across-processes.md). */
   readonly quota: QuotaLedger;

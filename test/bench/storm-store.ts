@@ -53,6 +53,7 @@ function timed(store: StateStore, times: Map<string, number[]>): StateStore {
   return {
     register: wrap(store.register, 'register'),
     breaker: wrap(store.breaker, 'breaker'),
+    deploymentCap: wrap(store.deploymentCap, 'deploymentCap'),
     actions: wrap(store.actions, 'actions'),
     quota: wrap(store.quota, 'quota'),
     drift: wrap(store.drift, 'drift'),

@@ -80,6 +80,23 @@ describe('--tenant with a tenant list', () => {
   });
 });
 
+describe('breaker without --tenant, with a tenant list and a deployment-wide cap', () => {
+  const cli = cliIn(tmpdir(), { ...multiTenant, MDE_DEPLOYMENT_MAX_ISOLATIONS: '50/1h' });
+
+  it('reads and resets the cap across the tenants, and no tenant breaker', async () => {
+    const status = await cli('breaker', 'status', '-o', 'json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual({
+      deploymentCap: expect.objectContaining({ open: false, count: 0, limit: 50, windowMs: 3_600_000 }),
+    });
+    const reset = await cli('breaker', 'reset', '--reason', 'storm understood', '--by', 'soc-lead');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(
+      /^deployment-wide cap closed: 0 isolation\(s\) in the last 60 min \(limit 50\), 0 being posted\n {2}reset \S+ by soc-lead: storm understood\n$/,
+    );
+  });
+});
+
 describe('--tenant without a tenant list', () => {
   const cli = cliIn(tmpdir(), { MDE_API_URL: NOWHERE });
 

@@ -2,7 +2,7 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import { health, healthDetails } from '../../functions/health';
 import { PRODUCT_VERSION } from '../../shared/kernel/version';
 import * as policyRead from '../../shared/policy/read';
-import { closeRuntime } from '../../shared/runtime';
+import { closeRuntime, getRuntime } from '../../shared/runtime';
 import { azuriteConnectionString, freeLoopbackPort } from '../../simulator/azurite';
 import { expectDocumentedAnswer } from '../support/openapi';
 
@@ -158,4 +158,80 @@ describe('GET /api/health', () => {
     // Once for the configuration check, once for the runtime whose store the probe asks: never per call.
     expect(read).toHaveBeenCalledTimes(2);
   });
+});
+
+describe('GET /api/health/details with a tenant list', () => {
+  const CONTOSO = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
+  const FABRIKAM = '8d1b6e3f-2a4c-4b5d-8e9f-0a1b2c3d4e5f';
+  const IDENTITY = '0c0ffee0-1111-4222-8333-444444444444';
+  const APP = '6a1f0e2d-3c4b-4a59-8e7f-90a1b2c3d4e5';
+  const saved = { ...process.env };
+  beforeEach(() => {
+    process.env.AZURE_CLIENT_ID = IDENTITY;
+    process.env.MDE_TENANT_APP_CLIENT_ID = APP;
+    process.env.MDE_TENANTS = JSON.stringify([
+      { tenantId: CONTOSO, displayName: 'Contoso' },
+      {
+        tenantId: FABRIKAM,
+        displayName: 'Fabrikam Ltd',
+        cloud: 'gcc',
+        policy: { protections: [{ name: 'secret-kiosks', hostnames: ['kiosk-*'] }] },
+      },
+    ]);
+  });
+  afterEach(async () => {
+    process.env = { ...saved };
+    jest.restoreAllMocks();
+    await closeRuntime();
+  });
+
+  it("shows each tenant's name, cloud, API host, breaker and store; never its ids of identities or its policy", async () => {
+    await getRuntime().tenant(FABRIKAM).store.breaker.trip('health test: a storm in Fabrikam');
+    const response = await details();
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({
+      status: 'ok',
+      tenants: [
+        {
+          tenantId: CONTOSO,
+          displayName: 'Contoso',
+          cloud: 'commercial',
+          apiHost: 'api.security.microsoft.com',
+          breaker: 'closed',
+          store: 'ok',
+        },
+        {
+          tenantId: FABRIKAM,
+          displayName: 'Fabrikam Ltd',
+          cloud: 'gcc',
+          apiHost: 'api-gcc.securitycenter.microsoft.us',
+          breaker: 'open',
+          store: 'ok',
+        },
+      ],
+    });
+    const text = JSON.stringify(response.jsonBody);
+    for (const secret of [IDENTITY, APP, 'secret-kiosks', 'kiosk-', 'storm'])
+      expect(text).not.toContain(secret);
+    expectDocumented('/api/health/details', 200, response.jsonBody);
+    // The anonymous answer says no more with a list than without one.
+    const anonymousBody = (await anonymous()).jsonBody;
+    expect(anonymousBody).toEqual({
+      status: 'ok',
+      components: { settings: 'ok', policy: 'ok', store: 'ok' },
+    });
+  });
+
+  it("says each tenant's store is down, its breaker unknown, when the tables do not answer", async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    // Nothing listens there: no table answers.
+    process.env.AzureWebJobsStorage = azuriteConnectionString(await freeLoopbackPort());
+    const response = await details();
+    expect(response.status).toBe(503);
+    expect((response.jsonBody as { tenants: unknown }).tenants).toEqual([
+      expect.objectContaining({ tenantId: CONTOSO, breaker: 'unknown', store: 'down' }),
+      expect.objectContaining({ tenantId: FABRIKAM, breaker: 'unknown', store: 'down' }),
+    ]);
+    expectDocumented('/api/health/details', 503, response.jsonBody);
+  }, 30_000);
 });

@@ -413,6 +413,7 @@ function storeParts(store: StateStore): StateStore {
     machineClaims: store.machineClaims,
     holders: store.holders,
     breaker: store.breaker,
+    deploymentCap: store.deploymentCap,
     actions: store.actions,
     quota: store.quota,
     drift: store.drift,

@@ -184,6 +184,31 @@ describe('breaker', () => {
     ]);
   });
 
+  it('shows and resets the deployment-wide cap beside the breaker when MDE_DEPLOYMENT_MAX_ISOLATIONS sets one', async () => {
+    const capped = cliIn(cwd, { ...env, MDE_DEPLOYMENT_MAX_ISOLATIONS: '5/30m' });
+    const cap = { limit: 5, windowMs: 1_800_000 };
+    await store.deploymentCap.trip('a storm past the cap');
+    const status = await capped('breaker', 'status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      /^breaker (closed|OPEN): .*\n(.*\n)*deployment-wide cap OPEN: 0 isolation\(s\) in the last 30 min \(limit 5\), 0 being posted\n {2}why: a storm past the cap\n/,
+    );
+    const reset = await capped('breaker', 'reset', '--reason', 'storm understood', '-o', 'json');
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({
+      open: false,
+      deploymentCap: { open: false, limit: 5, windowMs: 1_800_000 },
+    });
+    expect((await store.deploymentCap.status(cap)).resets[0]).toMatchObject({
+      by: 'jo',
+      reason: 'storm understood',
+    });
+    // Without the setting the verb is about the breaker alone, as before.
+    expect(JSON.parse((await cli('breaker', 'status', '-o', 'json')).stdout)).not.toHaveProperty(
+      'deploymentCap',
+    );
+  });
+
   it("tells the SOC's channels who reset it and why", async () => {
     const receiver = await WebhookReceiver.start();
     try {
@@ -201,6 +226,19 @@ describe('breaker', () => {
       expect(card).toContain('Blast-radius breaker reset');
       expect(card).toContain('"value":"jo"');
       expect(card).toContain('"value":"rule fixed"');
+      // With the deployment-wide cap, the one reset of both says so.
+      const both = await cliIn(cwd, {
+        ...env,
+        NOTIFY_CHANNELS: JSON.stringify(channels),
+        MDE_DEPLOYMENT_MAX_ISOLATIONS: '5/30m',
+      })('breaker', 'reset', '--reason', 'storm understood');
+      expect(both.code).toBe(0);
+      const told = receiver.received
+        .slice(1)
+        .map((r) => JSON.stringify(JSON.parse(r.body).attachments[0].content));
+      expect(told).toEqual([
+        expect.stringContaining('"value":"breaker and deployment-wide cap: storm understood"'),
+      ]);
     } finally {
       await receiver.close();
     }

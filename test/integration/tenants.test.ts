@@ -7,6 +7,7 @@
  * routing wrong (every message in the deployment's lane), each case fails.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { alerts as alertsFunction } from '../../functions/alerts';
 import type { OutcomeRecord } from '../../shared/dispatch/outcome';
@@ -18,6 +19,7 @@ import { TableStateStore, tenantTablePrefix } from '../../shared/state/table';
 import { type RunningSimulator, startSimulator } from '../../simulator';
 import { type RunningAzurite, startAzurite } from '../../simulator/azurite';
 import { seededRandom } from '../../simulator/random';
+import { cliIn } from '../cli/run-cli';
 import { mdeAlert } from '../support/alert-payloads';
 import { USER_ASSIGNED_IDENTITY, USER_ASSIGNED_ROLES } from '../support/identity';
 import { type LoopbackAuthority, startAuthority } from '../support/loopback-authority';
@@ -95,32 +97,43 @@ beforeEach(async () => {
       return { id, sim };
     }),
   );
+  runtime = openRuntime();
+});
+
+/** The settings of the deployment serving the three tenants, with `extra` on top. */
+function deploymentEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...provider.env(),
+    AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY,
+    MDE_TENANT_APP_CLIENT_ID: APP_CLIENT_ID,
+    MDE_TENANTS: JSON.stringify(
+      tenants.map((t, i) => ({ tenantId: t.id, displayName: `Customer ${i}`, apiUrl: t.sim.baseUrl })),
+    ),
+    MDE_RATE_LIMITS: RATE_LIMITS,
+    MDE_RATE_HEADROOM: '0',
+    MDE_REQUEST_TIMEOUT_MS: '10000',
+    AzureWebJobsStorage: azurite.connectionString,
+    NOTIFY_CHANNELS: JSON.stringify([
+      {
+        name: 'siem',
+        kind: 'webhook',
+        url: receiver.url('webhook'),
+        secret: SECRET,
+        events: ['approval-pending', 'drift-found'],
+      },
+    ]),
+    ...extra,
+  };
+}
+
+/** The runtime of the deployment, installed as the process's, its outcomes recorded from now on. */
+function openRuntime(extra: Record<string, string> = {}): Runtime {
   const recording = recordingReporter();
   outcomes = recording.outcomes;
   notes = recording.notes;
-  runtime = installRuntime(
+  return installRuntime(
     createRuntime({
-      env: {
-        ...provider.env(),
-        AZURE_CLIENT_ID: USER_ASSIGNED_IDENTITY,
-        MDE_TENANT_APP_CLIENT_ID: APP_CLIENT_ID,
-        MDE_TENANTS: JSON.stringify(
-          tenants.map((t, i) => ({ tenantId: t.id, displayName: `Customer ${i}`, apiUrl: t.sim.baseUrl })),
-        ),
-        MDE_RATE_LIMITS: RATE_LIMITS,
-        MDE_RATE_HEADROOM: '0',
-        MDE_REQUEST_TIMEOUT_MS: '10000',
-        AzureWebJobsStorage: azurite.connectionString,
-        NOTIFY_CHANNELS: JSON.stringify([
-          {
-            name: 'siem',
-            kind: 'webhook',
-            url: receiver.url('webhook'),
-            secret: SECRET,
-            events: ['approval-pending', 'drift-found'],
-          },
-        ]),
-      },
+      env: deploymentEnv(extra),
       policy: loadPolicy({ kind: 'inline', text: JSON.stringify(POLICY) }, null),
       reporter: recording.reporter,
       timing: compressTiming(0.001),
@@ -128,7 +141,7 @@ beforeEach(async () => {
       authorityHost: authority.host,
     }),
   );
-});
+}
 
 afterEach(async () => {
   await closeRuntime();
@@ -307,7 +320,8 @@ describe('three tenants on one deployment', () => {
     tenants[A].sim.portalAction(device.id, 'Unisolate', { requestor: 'analyst@contoso.com', comment: 'fp' });
     receiver.received.length = 0;
     await runtime.requestReconciliation('test');
-    await settle();
+    // The pass may be deferred for the machineactions quota the isolation's tracking spent.
+    await until(() => notes.some((n) => n.event === 'isolation-drift'), 'the drift note');
     expect(notes.filter((n) => n.event === 'isolation-drift')).toEqual([
       expect.objectContaining({ tenant: tenants[A].id, machineId: device.id, kind: 'released' }),
     ]);
@@ -347,5 +361,94 @@ describe('three tenants on one deployment', () => {
     expect(accepted.status).toBe(202);
     await settle();
     expect(tenants.map((t) => isolateActions(t).map((a) => a.machineId))).toEqual([[], [], [ids[C]]]);
+  });
+});
+
+describe('a deployment-wide cap across the three tenants (MDE_DEPLOYMENT_MAX_ISOLATIONS)', () => {
+  const CAP = '2/1h';
+  beforeEach(async () => {
+    await closeRuntime();
+    runtime = openRuntime({ MDE_DEPLOYMENT_MAX_ISOLATIONS: CAP });
+    // The cap lives in the deployment's tables, which the cases share: each starts with an empty window.
+    await runtime.store.deploymentCap.reset('test', 'a case of its own');
+  });
+
+  /** One high alert about the tenant's own `machineId`, handled to its end. */
+  async function alertIn(t: TenantUnderTest, machineId: string): Promise<void> {
+    const result = await runtime.receiveAlerts(
+      mdeAlert({ machineId, dnsName: SHARED_NAME }, { aadTenantId: t.id }),
+    );
+    expect(result.accepted).toBe(1);
+    await settle();
+  }
+
+  it("escalates the third automatic isolation across tenants that each tenant's breaker allows; a reset without --tenant lets it through", async () => {
+    const ids = sharedName(tenants);
+    for (const t of [A, B, C]) await alertIn(tenants[t], ids[t]);
+
+    expect(tenants.map((t) => isolateActions(t).map((a) => a.machineId))).toEqual([[ids[A]], [ids[B]], []]);
+    expect(isolatePosts(tenants[C])).toEqual([]);
+    expect(outcomes.map((o) => [o.tenant, o.outcome])).toEqual([
+      [tenants[A].id, 'succeeded'],
+      [tenants[B].id, 'succeeded'],
+      [tenants[C].id, 'escalated'],
+    ]);
+    expect(outcomes[2]).toMatchObject({
+      rule: 'deployment-cap',
+      machineId: ids[C],
+      reason:
+        'deployment-wide isolation cap (MDE_DEPLOYMENT_MAX_ISOLATIONS) reached: 2 isolations in the last 60 min (limit 2)',
+    });
+    // Each tenant's own breaker (10,000 an hour) is closed, C's counting nothing: the cap refused it.
+    const limits = breakerLimits(runtime.policy);
+    const own = await Promise.all(tenants.map((t) => runtime.tenant(t.id).store.breaker.status(limits)));
+    expect(own.map((s) => [s.open, s.count, s.reserved])).toEqual([
+      [false, 1, 0],
+      [false, 1, 0],
+      [false, 0, 0],
+    ]);
+    const cap = { limit: 2, windowMs: 3_600_000 };
+    expect(await runtime.store.deploymentCap.status(cap)).toMatchObject({ open: true, count: 2 });
+
+    // Reset by an operator through the CLI, naming no tenant: the cap closes, and C's next alert isolates.
+    const reset = await cliIn(tmpdir(), deploymentEnv({ MDE_DEPLOYMENT_MAX_ISOLATIONS: CAP }))(
+      'breaker',
+      'reset',
+      '--reason',
+      'storm understood',
+      '--by',
+      'soc-lead',
+      '-o',
+      'json',
+    );
+    expect(reset.code).toBe(0);
+    const shown = JSON.parse(reset.stdout);
+    expect(Object.keys(shown)).toEqual(['deploymentCap']);
+    expect(shown.deploymentCap).toMatchObject({ open: false, count: 0, limit: 2 });
+    expect(shown.deploymentCap.resets[0]).toMatchObject({ by: 'soc-lead', reason: 'storm understood' });
+    await alertIn(tenants[C], ids[C]);
+    expect(isolateActions(tenants[C]).map((a) => a.machineId)).toEqual([ids[C]]);
+    expect(outcomes[3]).toMatchObject({ tenant: tenants[C].id, outcome: 'succeeded' });
+    expect(await runtime.store.deploymentCap.status(cap)).toMatchObject({ open: false, count: 1 });
+  });
+
+  it('counts a manual isolation past the cap and never holds it back', async () => {
+    const ids = sharedName(tenants);
+    for (const t of [A, B]) await alertIn(tenants[t], ids[t]);
+    await runtime.submitManual({
+      action: 'isolate',
+      device: { mdeDeviceId: ids[C] },
+      comment: 'IR-23: analyst order',
+      isolationType: 'Full',
+      requestedBy: 'analyst@provider.example',
+      tenantId: tenants[C].id,
+    });
+    await settle();
+
+    expect(isolateActions(tenants[C]).map((a) => a.machineId)).toEqual([ids[C]]);
+    expect(await runtime.store.deploymentCap.status({ limit: 2, windowMs: 3_600_000 })).toMatchObject({
+      open: false,
+      count: 3,
+    });
   });
 });

@@ -1,33 +1,85 @@
 /**
- * The shared blast-radius breaker's admission for an isolate (a release needs none). The request
- * goes on with its slot, or ends escalated (the breaker is open), or waits (isolations in flight fill
- * the window).
+ * The shared blast-radius breaker's admission for an isolate (a release needs none), and the
+ * deployment-wide cap's when the settings set one (docs/decisions/0035-a-deployment-wide-isolation-cap.md).
+ * The request goes on with its slots, or ends escalated (the breaker or the cap is open), or waits
+ * (isolations in flight fill the window).
  */
+import type { BreakerAdmission, BreakerLimits, BreakerStore } from '../../state/store';
 import { isManualRequest } from '../request';
-import { breakerLimits } from './blast-radius';
+import { breakerLimits, DEPLOYMENT_CAP_RULE } from './blast-radius';
 import { deferred, go, outcome, type Step } from './ending';
 import { type Target, type WorkerDeps, where } from './life';
 
-/** The breaker reservation an isolate's POST commits or gives back; undefined for a release. */
-export type BreakerSlot = string | undefined;
+/**
+ * The reservations an isolate's POST commits or gives back: its breaker's, and the deployment cap's
+ * when one is set; undefined for a release.
+ */
+export type BreakerSlot = { breaker: string; cap: string | null } | undefined;
 
-export async function admitToBreaker(
-  { store, policy, clock, timing }: Pick<WorkerDeps, 'store' | 'policy' | 'clock' | 'timing'>,
-  { request, verb, machine }: Target,
-): Promise<Step<BreakerSlot>> {
-  if (verb !== 'isolate') return go(undefined);
-  const admission = await store.breaker.reserve(
-    { requestId: request.requestId, manual: isManualRequest(request) },
-    breakerLimits(policy),
-  );
-  if (admission.allowed) return go(admission.reservationId);
+type AdmitDeps = Pick<WorkerDeps, 'store' | 'policy' | 'clock' | 'timing' | 'deploymentCap'>;
+
+export async function admitToBreaker(deps: AdmitDeps, target: Target): Promise<Step<BreakerSlot>> {
+  const { store, policy, deploymentCap } = deps;
+  if (target.verb !== 'isolate') return go(undefined);
+  const own = await reserveIn(store.breaker, target, breakerLimits(policy));
+  if (!own.allowed) return refused(deps, target, own, 'blast-radius');
+  if (!deploymentCap) return go({ breaker: own.reservationId, cap: null });
+  let cap: BreakerAdmission;
+  try {
+    cap = await reserveIn(deploymentCap.breaker, target, deploymentCap.limits);
+  } catch (error) {
+    await store.breaker.release(own.reservationId);
+    throw error;
+  }
+  if (cap.allowed) return go({ breaker: own.reservationId, cap: cap.reservationId });
+  // Nothing is posted: the breaker's slot goes back, as the cap's would.
+  await store.breaker.release(own.reservationId);
+  return refused(deps, target, cap, DEPLOYMENT_CAP_RULE);
+}
+
+/** MDE accepted isolation `actionId`: counted by the breaker and the cap. */
+export async function commitSlot(
+  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
+  slot: NonNullable<BreakerSlot>,
+  actionId: string,
+): Promise<void> {
+  await store.breaker.commit(slot.breaker, actionId);
+  if (slot.cap !== null) await deploymentCap?.breaker.commit(slot.cap, actionId);
+}
+
+/** Nothing was posted: both slots go back. */
+export async function releaseSlot(
+  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
+  slot: NonNullable<BreakerSlot>,
+): Promise<void> {
+  await store.breaker.release(slot.breaker);
+  if (slot.cap !== null) await deploymentCap?.breaker.release(slot.cap);
+}
+
+/**
+ * An isolation this app posted whose answer was lost, adopted: counted by the breaker and the cap
+ * (their slots went back when the POST seemed to fail), once per action however often it is adopted.
+ */
+export async function countAdopted(
+  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
+  actionId: string,
+): Promise<void> {
+  await store.breaker.commit(null, actionId);
+  await deploymentCap?.breaker.commit(null, actionId);
+}
+
+function reserveIn(breaker: BreakerStore, { request }: Target, limits: BreakerLimits) {
+  return breaker.reserve({ requestId: request.requestId, manual: isManualRequest(request) }, limits);
+}
+
+function refused(
+  { clock, timing }: AdmitDeps,
+  { request, machine }: Target,
+  admission: Exclude<BreakerAdmission, { allowed: true }>,
+  rule: string,
+): Step<BreakerSlot> {
   if (admission.open)
-    return outcome(request, {
-      ...where(machine),
-      outcome: 'escalated',
-      rule: 'blast-radius',
-      reason: admission.reason,
-    });
+    return outcome(request, { ...where(machine), outcome: 'escalated', rule, reason: admission.reason });
   // The POSTs in flight are usually answered within one POST's time, long before their
   // reservations would expire (`retryAt`): ask again soon, which costs one store read.
   return deferred(

@@ -6,6 +6,7 @@
 import { isTerminal, type MachineAction } from '../../mde/types';
 import { OUTCOME_OF_STATUS } from '../outcome';
 import { type TrackedAction, trackingRequestFor } from '../request';
+import { countAdopted } from './admit';
 import { type Ending, outcome } from './ending';
 import { scheduleIsolationEnd } from './isolation-end';
 import type { Plan, Target, WorkerDeps } from './life';
@@ -14,19 +15,21 @@ import { terminalReason } from './tracker';
 
 /**
  * This request's outcome is `action`'s. An isolation this app posted with this request's comment
- * (an earlier attempt whose answer was lost) is counted by the breaker; counting is per action,
+ * (an earlier attempt whose answer was lost) is counted by the breaker (and the deployment-wide
+ * cap); counting is per action,
  * so adopting it again counts nothing.
  */
 export async function adopt(
-  { store, clock, lifecycle, queue, platformLiftMs }: WorkerDeps,
+  deps: WorkerDeps,
   target: Target,
   plan: Plan,
   action: MachineAction,
   latest?: MachineAction,
 ): Promise<Ending> {
+  const { store, clock, lifecycle, queue, platformLiftMs } = deps;
   const { request, verb } = target;
   if (verb === 'isolate' && action.requestorComment?.trim() === plan.comment.trim())
-    await store.breaker.commit(null, action.id);
+    await countAdopted(deps, action.id);
   const tracked = trackedAction(target, action.id, action.creationDateTimeUtc, true);
   await recordFollowed(store, request, tracked, action, plan.reason, new Date(clock.now()).toISOString());
   lifecycle.adopted(request, action);

@@ -15,6 +15,7 @@ import type { ActionRequest } from '../request';
 import type { DispatchTiming } from '../timing';
 import type { RequestQueue } from '../transport/queue';
 import type { ApprovalGate } from './approval-hold';
+import type { DeploymentCap } from './blast-radius';
 import type { AsOf } from './expiry';
 import type { IsolationInForce } from './isolation-in-force';
 import type { RequestLifecycle } from './lifecycle';
@@ -50,6 +51,8 @@ export interface WorkerDeps {
   inForce: IsolationInForce;
   /** Holds the isolations people must approve first (approval-hold.ts). */
   approvals: ApprovalGate;
+  /** The cap across tenants every automatic isolate reserves in besides its breaker (admit.ts); null: none. */
+  deploymentCap: DeploymentCap | null;
 }
 
 /** One request on its resolved machine, as the steps pass it on. */

@@ -9,7 +9,7 @@ import { ActionAlreadyInProgressError, RestrictedDeviceError } from '../../mde/e
 import { callOf } from '../../mde/requests';
 import { isTerminal, type MachineAction } from '../../mde/types';
 import { currentReservation } from '../quota/current-reservation';
-import type { BreakerSlot } from './admit';
+import { type BreakerSlot, commitSlot, releaseSlot } from './admit';
 import { type Ending, outcome } from './ending';
 import { adopt, trackedAction } from './follow';
 import { judgePriorActions } from './idempotency';
@@ -44,11 +44,11 @@ export async function post(
   } catch (error) {
     // MDE did not accept this POST: the slot goes back. An isolation it executed anyway is counted
     // when a retry adopts it (`adopt` recognises our own comment).
-    if (slot !== undefined) await store.breaker.release(slot);
+    if (slot !== undefined) await releaseSlot(deps, slot);
     return afterRefusedPost(deps, target, plan, error);
   }
   const postedAt = new Date(clock.now()).toISOString();
-  if (slot !== undefined) await store.breaker.commit(slot, action.id);
+  if (slot !== undefined) await commitSlot(deps, slot, action.id);
   const tracked = trackedAction(target, action.id, postedAt, false);
   await recordFollowed(store, target.request, tracked, action, plan.reason, postedAt);
   return { end: 'tracked', request: target.request, tracked };

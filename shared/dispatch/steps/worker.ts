@@ -20,7 +20,8 @@
  *   9. heldByLedger      prior-actions.ts another request follows an action on this machine
  *  10. answeredByHistory prior-actions.ts MDE's list answers it: adopt (follow.ts), skip, or refuse
  *  11. holdForApproval  approval-hold.ts an isolation people must approve first: held, or refused
- *  12. admitToBreaker    admit.ts         the blast-radius breaker's slot, or escalated, or waits
+ *  12. admitToBreaker    admit.ts         the blast-radius breaker's slot (and the deployment cap's),
+ *                                          or escalated, or waits
  *  13. post              post.ts          the POST, then tracked (follow.ts); refused: escalated or adopted
  */
 import { withReservation } from '../quota/current-reservation';
