@@ -9,6 +9,7 @@
  */
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { type Clock, systemClock } from '../kernel/clock';
 
 /** A credential that may also fetch a token past every cache, for a resend after a 401. */
 export interface JsonClientCredential extends TokenCredential {
@@ -23,6 +24,8 @@ export interface JsonClientOptions {
   credential: JsonClientCredential;
   /** The deadline of one exchange, token fetch included. */
   timeoutMs: number;
+  /** When a token held for reuse is due for renewal; the system clock by default. */
+  clock?: Clock;
 }
 
 export interface JsonRequest {
@@ -45,6 +48,13 @@ export interface JsonResponse {
 
 /** Where an exchange's token comes from: the credential's cache, or the identity endpoint itself. */
 export type TokenOrigin = 'cache' | 'identity-endpoint';
+
+/**
+ * A held token is asked of the credential again this long before it expires: the margin within which
+ * @azure/identity and MSAL renew a cached token themselves, so a token reused here is one the
+ * credential would still hand out.
+ */
+export const TOKEN_RENEWAL_MARGIN_MS = 5 * 60_000;
 
 /** No token: the credential returned none, failed, or missed the deadline. Nothing was sent. */
 export class TokenUnavailableError extends Error {
@@ -76,8 +86,19 @@ export class JsonClient {
    * endpoint that never answers holds one connection, not one per attempt.
    */
   private readonly tokenFetches = new Map<TokenOrigin, Promise<AccessToken | null>>();
+  /**
+   * The token the credential's cache last handed out, reused until it is due for renewal: asking the
+   * credential costs more CPU than the exchange itself (a tracing span and MSAL's cache lookup, every
+   * call). Never one the credential handed out around a fetch past every cache (after a 401): then
+   * every exchange asks the credential again, until it hands out the new token.
+   */
+  private held: AccessToken | null = null;
+  /** Fetches past every cache begun so far: a cache fetch begun before the latest one is not held. */
+  private freshFetches = 0;
+  private readonly clock: Clock;
 
   constructor(private readonly options: JsonClientOptions) {
+    this.clock = options.clock ?? systemClock;
     this.http = axios.create({
       baseURL: options.baseUrl.replace(/\/+$/, ''),
       timeout: options.timeoutMs,
@@ -126,6 +147,7 @@ export class JsonClient {
 
   private async token(from: TokenOrigin, deadline: AbortSignal): Promise<string> {
     const { scope, timeoutMs } = this.options;
+    if (from === 'cache' && this.held && this.clock.now() < renewalDue(this.held)) return this.held.token;
     const unavailable = (why: string) => new TokenUnavailableError(`no token for ${scope}: ${why}`);
     let accessToken: AccessToken | null;
     try {
@@ -147,16 +169,33 @@ export class JsonClient {
     const running = this.tokenFetches.get(from);
     if (running) return running;
     const { credential, scope } = this.options;
-    const started = (
-      from === 'identity-endpoint' && credential.getFreshToken
-        ? credential.getFreshToken(scope)
-        : credential.getToken(scope)
-    ).finally(() => this.tokenFetches.delete(from));
+    let started: Promise<AccessToken | null>;
+    if (from === 'identity-endpoint') {
+      this.freshFetches += 1;
+      this.held = null;
+      started = credential.getFreshToken ? credential.getFreshToken(scope) : credential.getToken(scope);
+    } else {
+      const freshFetchesBefore = this.freshFetches;
+      const holdable = !this.tokenFetches.has('identity-endpoint');
+      started = credential.getToken(scope).then((token) => {
+        if (holdable && this.freshFetches === freshFetchesBefore) this.held = token;
+        return token;
+      });
+    }
+    started = started.finally(() => this.tokenFetches.delete(from));
     // Rejections reach every waiter through their own await; this copy only keeps the map's.
     started.catch(() => undefined);
     this.tokenFetches.set(from, started);
     return started;
   }
+}
+
+/** When a token is due for renewal: its own refresh time, or the renewal margin before it expires. */
+function renewalDue(token: AccessToken): number {
+  return Math.min(
+    token.expiresOnTimestamp - TOKEN_RENEWAL_MARGIN_MS,
+    token.refreshAfterTimestamp ?? Infinity,
+  );
 }
 
 function noAnswerCauseOf(error: unknown): NoAnswerCause {

@@ -1,6 +1,7 @@
 /**
- * The one token source of a process. Tokens are cached and refreshed by @azure/identity (MSAL), so
- * callers ask it before every request and never keep a token themselves.
+ * The one token source of a process. Tokens are cached and refreshed by @azure/identity (MSAL); the
+ * JSON client reuses the token it was last handed only until the credential would renew it
+ * (shared/http/json-client.ts), and no other caller keeps one.
  */
 import {
   type AccessToken,

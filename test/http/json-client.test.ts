@@ -9,6 +9,7 @@ import {
   type JsonClientCredential,
   NoAnswerError,
   parseRetryAfter,
+  TOKEN_RENEWAL_MARGIN_MS,
   TokenUnavailableError,
 } from '../../shared/http/json-client';
 import { createCredential } from '../../shared/mde/credential';
@@ -113,6 +114,117 @@ describe('JsonClient', () => {
     sim.resetCalls();
     expect((await client().exchange(get, 'identity-endpoint')).status).toBe(200);
     expect(sim.calls().map((c) => c.api)).toEqual(['token', 'machines']);
+  });
+});
+
+describe('the token of an exchange', () => {
+  const scope = () => loadConfig(sim.env()).tokenScope;
+  const get = () => ({ method: 'GET', path: `/api/machines/${machineId()}` }) as const;
+  const clientAt = (clock: { now: () => number }, counted: JsonClientCredential) =>
+    new JsonClient({ baseUrl: sim.baseUrl, scope: scope(), credential: counted, timeoutMs: 2_000, clock });
+
+  /** The real credential's tokens, asked count noted, with the expiry and refresh time `times` gives. */
+  function counting(times: () => { expiresOnTimestamp: number; refreshAfterTimestamp?: number }) {
+    const counted = { asked: 0 };
+    const stub: JsonClientCredential = {
+      getToken: async (scopes) => {
+        counted.asked += 1;
+        const token = await credential.getToken(scopes);
+        return token && { token: token.token, ...times() };
+      },
+    };
+    return { counted, stub };
+  }
+
+  it('is asked of the credential once until its refresh time, and again from then', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { counted, stub } = counting(() => ({
+      expiresOnTimestamp: now + 60 * 60_000,
+      refreshAfterTimestamp: now + 30 * 60_000,
+    }));
+    const client = clientAt({ now: () => now }, stub);
+    expect((await client.exchange(get())).status).toBe(200);
+    now += 30 * 60_000 - 1;
+    expect((await client.exchange(get())).status).toBe(200);
+    expect(counted.asked).toBe(1);
+    now += 1;
+    expect((await client.exchange(get())).status).toBe(200);
+    expect(counted.asked).toBe(2);
+  });
+
+  it('is asked of the credential again from the renewal margin before its expiry, when it names no refresh time', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { counted, stub } = counting(() => ({ expiresOnTimestamp: now + TOKEN_RENEWAL_MARGIN_MS + 1_000 }));
+    const client = clientAt({ now: () => now }, stub);
+    await client.exchange(get());
+    now += 999;
+    await client.exchange(get());
+    expect(counted.asked).toBe(1);
+    now += 1;
+    await client.exchange(get());
+    expect(counted.asked).toBe(2);
+  });
+
+  it('is asked of the credential again after a token past every cache was fetched, and then held', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const { counted, stub } = counting(() => ({ expiresOnTimestamp: now + 60 * 60_000 }));
+    const client = clientAt({ now: () => now }, stub);
+    await client.exchange(get());
+    // Without getFreshToken, the fetch past every cache is a getToken too.
+    await client.exchange(get(), 'identity-endpoint');
+    expect(counted.asked).toBe(2);
+    await client.exchange(get());
+    await client.exchange(get());
+    expect(counted.asked).toBe(3);
+  });
+
+  it('is never held from a cache fetch under way when a fetch past every cache began', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    let answer: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const { counted, stub } = counting(() => ({ expiresOnTimestamp: now + 60 * 60_000 }));
+    const slowFirst: JsonClientCredential = {
+      getToken: async (scopes) => {
+        if (counted.asked === 0) await gate;
+        return stub.getToken(scopes);
+      },
+      getFreshToken: async () => credential.getToken(scope()),
+    };
+    const client = clientAt({ now: () => now }, slowFirst);
+    const before = client.exchange(get());
+    const fresh = client.exchange(get(), 'identity-endpoint');
+    await fresh;
+    answer();
+    await before;
+    expect(counted.asked).toBe(1);
+    // The token handed out while the fresh one was fetched may be the one MDE refused: asked again.
+    await client.exchange(get());
+    expect(counted.asked).toBe(2);
+    await client.exchange(get());
+    expect(counted.asked).toBe(2);
+  });
+  it('is never held from a cache fetch begun while a fetch past every cache was under way', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    let answerFresh: () => void = () => undefined;
+    const freshGate = new Promise<void>((resolve) => (answerFresh = resolve));
+    const { counted, stub } = counting(() => ({ expiresOnTimestamp: now + 60 * 60_000 }));
+    const slowFresh: JsonClientCredential = {
+      getToken: stub.getToken,
+      getFreshToken: async () => {
+        await freshGate;
+        return credential.getToken(scope());
+      },
+    };
+    const client = clientAt({ now: () => now }, slowFresh);
+    const fresh = client.exchange(get(), 'identity-endpoint');
+    // The credential's cache may still hand out the refused token while the new one is fetched.
+    await client.exchange(get());
+    answerFresh();
+    await fresh;
+    await client.exchange(get());
+    expect(counted.asked).toBe(2);
+    await client.exchange(get());
+    expect(counted.asked).toBe(2);
   });
 });
 
