@@ -13,6 +13,7 @@ import type { MdeApi } from '../../shared/mde/api';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import { handClock } from '../support/hand-clock';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
 const MACHINES = 5;
@@ -102,16 +103,27 @@ describe('the statuses of every followed action from one list', () => {
     expect(answers.map((a) => a.kind)).toEqual(['unlisted', ...shown.map(() => 'listed')]);
   });
 
-  it('reads again for an action created after the latest list began', async () => {
-    const statuses = statusesOver(setup);
+  it('answers an action created after the latest list began when the next list is due, one list per cycle', async () => {
+    const clock = handClock(Date.now());
+    const cycleMs = 1_000;
+    const statuses = new ActionStatuses({
+      api: setup.api,
+      throttle: setup.throttle,
+      timing: { ...DEFAULT_TIMING, trackListMaxAgeMs: cycleMs },
+      clock,
+    });
     const [first] = setup.posted;
-    await statuses.status(first.id, first.createdAt);
+    const listedAt = clock.now();
+    expect((await statuses.status(first.id, first.createdAt)).kind).toBe('listed');
     const from = setup.sim.calls().length;
-    // As if MDE had created it now: the list read before cannot show it.
-    const createdAt = Date.now();
-    await sleep(5);
-    const answer = await statuses.status(first.id, createdAt);
-    expect(answer.kind).toBe('listed');
+    // As if MDE had created it now: the list read before cannot show it, and is still fresh.
+    const createdAt = clock.now();
+    clock.advance(1);
+    expect(await statuses.status(first.id, createdAt)).toEqual({ kind: 'later', at: listedAt + cycleMs + 1 });
+    expect(machineactionsCalls(setup.sim, from)).toHaveLength(0);
+    // The list went stale: the next one is read, and shows it.
+    clock.advance(cycleMs);
+    expect((await statuses.status(first.id, createdAt)).kind).toBe('listed');
     expect(machineactionsCalls(setup.sim, from)).toHaveLength(1);
   });
 });
