@@ -54,7 +54,7 @@ export const RECORD_FIELDS = {
   'requestedBy.name': 'the rule, or the caller who ordered it',
   attempts: 'failed attempts (transient errors) before the end',
   attempt: 'notes: failed attempts so far',
-  deferrals: 'times the request waited for API budget or a Retry-After',
+  deferrals: 'times the request waited for API budget, a Retry-After or the next tracking status list',
   rateLimited: '429 answers the request met',
   quotaCeilings: 'the lower ceilings 429s taught the budget, in force at the end',
   'absorbed.count': 'alerts the request absorbed',

@@ -1,18 +1,22 @@
 /**
  * Tracking's batched status read against the simulator: one paged list for every followed action,
- * counted in the simulator's own call log.
+ * counted in the simulator's own call log, and a poll that has to wait for the next one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RATE_LIMITS, loadConfig, parseRateLimits } from '../../shared/config';
 import { BudgetShortError, Reservation } from '../../shared/dispatch/quota/reservation';
 import { MdeThrottle } from '../../shared/dispatch/quota/throttle';
+import type { IsolationRequest, TrackRequest } from '../../shared/dispatch/request';
 import { ActionStatuses } from '../../shared/dispatch/steps/action-statuses';
+import { ActionTracker, type TrackerDeps } from '../../shared/dispatch/steps/tracker';
 import { DEFAULT_TIMING } from '../../shared/dispatch/timing';
 import { systemClock } from '../../shared/kernel/clock';
 import type { MdeApi } from '../../shared/mde/api';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import { alertOf } from '../support/alerts';
+import { handClock } from '../support/hand-clock';
 import { startSimulatorWithIdentity } from '../support/simulator';
 
 const MACHINES = 5;
@@ -102,16 +106,27 @@ describe('the statuses of every followed action from one list', () => {
     expect(answers.map((a) => a.kind)).toEqual(['unlisted', ...shown.map(() => 'listed')]);
   });
 
-  it('reads again for an action created after the latest list began', async () => {
-    const statuses = statusesOver(setup);
+  it('answers an action created after the latest list began when the next list is due, one list per cycle', async () => {
+    const clock = handClock(Date.now());
+    const cycleMs = 1_000;
+    const statuses = new ActionStatuses({
+      api: setup.api,
+      throttle: setup.throttle,
+      timing: { ...DEFAULT_TIMING, trackListMaxAgeMs: cycleMs },
+      clock,
+    });
     const [first] = setup.posted;
-    await statuses.status(first.id, first.createdAt);
+    const listedAt = clock.now();
+    expect((await statuses.status(first.id, first.createdAt)).kind).toBe('listed');
     const from = setup.sim.calls().length;
-    // As if MDE had created it now: the list read before cannot show it.
-    const createdAt = Date.now();
-    await sleep(5);
-    const answer = await statuses.status(first.id, createdAt);
-    expect(answer.kind).toBe('listed');
+    // As if MDE had created it now: the list read before cannot show it, and is still fresh.
+    const createdAt = clock.now();
+    clock.advance(1);
+    expect(await statuses.status(first.id, createdAt)).toEqual({ kind: 'later', at: listedAt + cycleMs + 1 });
+    expect(machineactionsCalls(setup.sim, from)).toHaveLength(0);
+    // The list went stale: the next one is read, and shows it.
+    clock.advance(cycleMs);
+    expect((await statuses.status(first.id, createdAt)).kind).toBe('listed');
     expect(machineactionsCalls(setup.sim, from)).toHaveLength(1);
   });
 });
@@ -158,3 +173,67 @@ describe('a list longer than a page', () => {
     expect(calls.map((c) => new URL(c.path, 'http://x').searchParams.get('$skip'))).toEqual([null, '2', '4']);
   });
 });
+
+describe('a tracking poll of an action newer than the fresh list', () => {
+  let setup: Setup;
+  beforeAll(async () => {
+    setup = await setUp();
+  });
+  afterAll(() => setup.sim.close());
+
+  it('comes again when the next list is due, reading nothing and counting no poll', async () => {
+    const clock = handClock(Date.now());
+    const timing = { ...DEFAULT_TIMING, trackListMaxAgeMs: 1_000 };
+    const statuses = new ActionStatuses({ api: setup.api, throttle: setup.throttle, timing, clock });
+    const requeued: { next: IsolationRequest; at: number }[] = [];
+    // The poll's only steps here: the status list and the requeue (the lifecycle's boundary).
+    const lifecycle = {
+      requeue: async (next: IsolationRequest, at: number) => {
+        requeued.push({ next, at });
+        return 'requeued';
+      },
+    };
+    const tracker = new ActionTracker({ statuses, lifecycle, timing, clock } as unknown as TrackerDeps);
+    const [first, second] = setup.posted;
+    const listedAt = clock.now();
+    expect((await statuses.status(first.id, first.createdAt)).kind).toBe('listed');
+    const from = setup.sim.calls().length;
+    const poll = trackRequest(second.id, clock.now());
+    clock.advance(1);
+    await tracker.poll(poll);
+    expect(requeued).toEqual([
+      { next: { ...poll, deferrals: poll.deferrals + 1 }, at: listedAt + timing.trackListMaxAgeMs + 1 },
+    ]);
+    expect(machineactionsCalls(setup.sim, from)).toHaveLength(0);
+  });
+});
+
+/** A tracking request for `actionId`, posted at `postedAt` (epoch ms). */
+function trackRequest(actionId: string, postedAt: number): TrackRequest {
+  const machineId = 'a'.repeat(40);
+  return {
+    requestId: 'req-track',
+    action: 'track',
+    device: { mdeDeviceId: machineId },
+    isolationType: 'Full',
+    priority: 8,
+    alert: alertOf({ alertId: 'alert-1', title: 'Ransomware', devices: [] }),
+    requestedBy: { kind: 'rule', name: 'isolate-all' },
+    rule: 'isolate-all',
+    policyVersion: 'policy-1',
+    mode: 'enforce',
+    attempt: 0,
+    deferrals: 0,
+    dedupeKey: `isolate:mde:${machineId}`,
+    receivedAt: new Date(postedAt - 1_000).toISOString(),
+    tracking: {
+      actionId,
+      action: 'isolate',
+      machineId,
+      computerDnsName: null,
+      postedAt: new Date(postedAt).toISOString(),
+      adopted: false,
+      polls: 0,
+    },
+  };
+}

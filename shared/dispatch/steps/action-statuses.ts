@@ -3,8 +3,11 @@
  * `GET /api/machineactions` per poll cycle (the isolate and release actions created since the oldest
  * one followed, docs/mde-api.md §7.3) instead of one GET per action and poll. A poll takes its action's
  * status from the latest list when that list was read after the action was created and is at most
- * one cycle old (`trackListMaxAgeMs`); otherwise it waits for the next list, read as soon as the one
- * under way ends. An action the list leaves out (MDE's list lags behind a new action; a page can shift
+ * one cycle old (`trackListMaxAgeMs`). An action created after the latest list began, while that list
+ * is still fresh, is answered `later`: its poll comes again when the list goes stale and the next is
+ * read, so the lists stay one per cycle however often new actions come (in a storm every first poll
+ * would otherwise read a list of its own). With no fresh list, a poll waits for the one under way or
+ * reads one. An action the list leaves out (MDE's list lags behind a new action; a page can shift
  * while the list is paged) is answered `unlisted`: the tracker reads it by id.
  *
  * Which actions are this app's is known from the ledger, not from MDE: `requestor` is the app's
@@ -20,7 +23,11 @@ import type { MdeThrottle } from '../quota/throttle';
 import { PRIORITY } from '../request';
 import type { DispatchTiming } from '../timing';
 
-export type ListedStatus = { kind: 'listed'; action: MachineAction } | { kind: 'unlisted' };
+export type ListedStatus =
+  | { kind: 'listed'; action: MachineAction }
+  | { kind: 'unlisted' }
+  /** Not read this cycle: ask again at `at` (epoch ms), when the next list is due. */
+  | { kind: 'later'; at: number };
 
 /**
  * How much earlier than this app's record of an action MDE may have stamped its creation: the POST's
@@ -69,6 +76,8 @@ export class ActionStatuses {
     for (;;) {
       const fresh = this.latest && clock.now() - this.latest.startedAt <= timing.trackListMaxAgeMs;
       if (fresh && this.latest && covers(this.latest, createdAt)) return lookUp(this.latest, actionId);
+      if (fresh && this.latest && !this.reading)
+        return { kind: 'later', at: this.latest.startedAt + timing.trackListMaxAgeMs + 1 };
       if (this.reading) {
         const list = this.reading;
         if (covers(list, createdAt)) return lookUp(list, actionId);

@@ -63,6 +63,7 @@ export class ActionTracker {
     let action: MachineAction | null;
     try {
       const listed = await this.deps.statuses.status(tracking.actionId, Date.parse(tracking.postedAt));
+      if (listed.kind === 'later') return await this.recorded(request, () => this.pollAt(request, listed.at));
       action = listed.kind === 'listed' ? listed.action : await this.readById(request);
     } catch (error) {
       const plan = await lifecycle.failed(request, error);
@@ -73,6 +74,19 @@ export class ActionTracker {
     }
     if (action === null) return;
     await this.recorded(request, () => this.afterPoll(request, action));
+  }
+
+  /**
+   * The poll comes again at `at`, when the next status list is due. It read nothing, so it counts as
+   * a deferral (a wait for the lists' budget), not a poll: the poll intervals keep their pace.
+   */
+  private async pollAt(request: TrackRequest, at: number): Promise<void> {
+    await this.deps.lifecycle.requeue(
+      { ...request, deferrals: request.deferrals + 1 },
+      at,
+      'isolation-tracking',
+      `action ${request.tracking.actionId} is newer than this cycle's status list; next poll with the next list`,
+    );
   }
 
   /** The action by id, within the machineactions budget; null when the poll was deferred for budget. */
