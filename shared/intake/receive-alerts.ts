@@ -254,28 +254,41 @@ async function submit({ path, alert, decisions }: DecidedAlert, deps: IntakeDeps
  * wait on I/O in inline mode, so without a pause a batch of 1,000 (or a storm of requests) would hold
  * the loop until its last alert, and no isolation would be posted meanwhile: the quota windows would
  * then replay that lag (docs/architecture.md §2.1). Over a state store that answers in milliseconds,
- * a slice's alerts wait on it together rather than one after the other, and a slice bounds how many
- * store writes and queue sends one call has in flight.
+ * a slice's alerts wait on it together rather than one after the other.
  */
 export const INTAKE_SLICE = 25;
 
 /**
+ * Slices of one call waiting on the store at once: the next slice is decided and submitted while the
+ * one before waits, so a batch costs about one slice's round trips (a first alert about a device: a
+ * read, then a write after it is queued) per slice, not two, and the worker beside it is not starved
+ * of alerts by intake's waits. Bounds the store writes and queue sends one call has in flight.
+ */
+const SLICES_IN_FLIGHT = 2;
+
+/**
  * Parses any accepted body and carries every alert through; one bad item never sinks the others.
  * Within a slice, alerts are decided in order and then submitted together: the sink keeps the order
- * of the alerts about one device (docs/architecture.md §4.7), and the rest wait on the store at once.
+ * of the alerts about one device (docs/architecture.md §4.7) in the order they are submitted, slice
+ * after slice, and the rest wait on the store at once.
  */
 export async function receiveAlerts(body: unknown, deps: IntakeDeps): Promise<IntakeResult> {
   const outcomes = parseAlertPayload(body);
-  const alerts: AlertReport[] = [];
+  const slices: Promise<AlertReport[]>[] = [];
   for (let start = 0; start < outcomes.length; start += INTAKE_SLICE) {
     if (start > 0) await yieldToEventLoop();
+    if (slices.length >= SLICES_IN_FLIGHT) await slices[slices.length - SLICES_IN_FLIGHT];
     const decided: SliceItem[] = [];
     for (const outcome of outcomes.slice(start, start + INTAKE_SLICE)) {
       const alert = 'problem' in outcome ? outcome : withTenant(outcome.path, outcome.alert, deps);
       decided.push('status' in alert || 'problem' in alert ? alert : await decide(outcome.path, alert, deps));
     }
-    alerts.push(...(await Promise.all(decided.map((item) => carry(item, deps)))));
+    const carried = Promise.all(decided.map((item) => carry(item, deps)));
+    // Awaited below with the others; until then its failure must not go unhandled.
+    carried.catch(() => undefined);
+    slices.push(carried);
   }
+  const alerts = (await Promise.all(slices)).flat();
   const count = (status: AlertReport['status']) => alerts.filter((a) => a.status === status).length;
   return { accepted: count('accepted'), rejected: count('rejected'), failed: count('failed'), alerts };
 }

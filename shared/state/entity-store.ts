@@ -156,6 +156,8 @@ export class EntityStateStore implements StateStore {
   private readonly options: StateOptions;
   /** What this process last read or wrote of each holder's lease (epoch ms). */
   private readonly holderLeases = new Map<string, number>();
+  /** Each machine's latest ledger listing (`actions.forMachine`), for the writes that follow it. */
+  private readonly listings = new RecentListings(RECORD_CACHE_ROWS);
 
   constructor(
     private readonly tables: EntityTables,
@@ -258,6 +260,12 @@ export class EntityStateStore implements StateStore {
   private createRegister(): IsolationRegister {
     const table = this.tables.register;
     const cache = new EntityCache(RECORD_CACHE_ROWS);
+    // A machine whose ledger was listed empty a moment ago (before a POST, step 8) has had no action
+    // of this app for longer than the ledger keeps one, almost always never: its record, written after
+    // the POST, starts as a conditional insert, one transaction where a read and an insert are two. A
+    // record there after all (an isolation older than the ledger) conflicts, is read and written over.
+    const probablyNew = (key: string) =>
+      this.listings.listedEmpty(key, this.now() - LISTING_REUSE_MS) ? ('new' as const) : undefined;
     return {
       get: async (machineId, { fromCopy = false } = {}) => {
         const key = machineKey(machineId);
@@ -280,6 +288,7 @@ export class EntityStateStore implements StateStore {
             return { next: recordEntity(record), result: { applied: true, record } };
           },
           cache,
+          probablyNew(key),
         );
       },
       list: async (query = {}) => {
@@ -501,7 +510,7 @@ export class EntityStateStore implements StateStore {
     const table = this.tables.actions;
     // Entries only: an index row is written once per action and never updated from here.
     const cache = new EntityCache(RECORD_CACHE_ROWS);
-    const listings = new RecentListings(RECORD_CACHE_ROWS);
+    const { listings } = this;
     return {
       record: async (entry) => {
         const machineId = machineKey(entry.machineId);
@@ -778,7 +787,10 @@ function copyTrust<T>({ unwrittenFromCopy, writeBehind }: OpenRequestUpdateOptio
   };
 }
 
-/** Each machine's latest ledger listing and when it was read, for one prune; the oldest go first. */
+/**
+ * Each machine's latest ledger listing and when it was read, for one prune and the register's guess
+ * that the machine has no record; the oldest go first.
+ */
 class RecentListings {
   private readonly listings = new Map<string, { at: number; entities: StoredEntity[] }>();
 
@@ -795,6 +807,12 @@ class RecentListings {
     const listing = this.listings.get(machineId);
     this.listings.delete(machineId);
     return listing !== undefined && listing.at >= since ? listing.entities : null;
+  }
+
+  /** Whether the listing read at or after `since` held no entry; it stays for `take`. */
+  listedEmpty(machineId: string, since: number): boolean {
+    const listing = this.listings.get(machineId);
+    return listing !== undefined && listing.at >= since && listing.entities.length === 0;
   }
 }
 

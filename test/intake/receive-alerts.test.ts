@@ -64,29 +64,35 @@ describe('receiveAlerts', () => {
     expect(queuedWhenLoopRan).toBe(INTAKE_SLICE);
   });
 
-  it("submits a slice's alerts together, so their waits on the store overlap", async () => {
+  it("submits a slice's alerts together, and the next slice while one waits, never more than two", async () => {
     const sink = new MemorySink();
-    let inFlight = 0;
-    let peak = 0;
+    const waiting: (() => void)[] = [];
     const slowSink: DecisionSink = {
       breakerState: () => sink.breakerState(),
       openBreaker: (reason) => sink.openBreaker(reason),
+      // Each submit waits on the store until the test lets it answer.
       submit: async (alert, decisions) => {
-        inFlight += 1;
-        peak = Math.max(peak, inFlight);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        inFlight -= 1;
+        await new Promise<void>((resolve) => waiting.push(resolve));
         return sink.submit(alert, decisions);
       },
     };
-    const batch = Array.from({ length: 2 * INTAKE_SLICE }, (_, n) =>
+    const batch = Array.from({ length: 3 * INTAKE_SLICE }, (_, n) =>
       mdeAlert({ machineId: n.toString(16).padStart(40, '0') }),
     );
-    const { result } = await run(batch, { sink: slowSink });
+    const received = run(batch, { sink: slowSink });
+    const turns = async () => {
+      for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    };
+    await turns();
+    // Two whole slices wait at once; the third waits for the first.
+    expect(waiting).toHaveLength(2 * INTAKE_SLICE);
+    for (const answer of waiting.splice(0, INTAKE_SLICE)) answer();
+    await turns();
+    expect(waiting).toHaveLength(2 * INTAKE_SLICE);
+    for (const answer of waiting.splice(0)) answer();
+    const { result } = await received;
     expect(result.accepted).toBe(batch.length);
     expect(result.alerts.map((a) => a.path)).toEqual(batch.map((_, n) => `$[${n}]`));
-    // A whole slice waits at once, and never more than a slice.
-    expect(peak).toBe(INTAKE_SLICE);
   });
 
   it('decides a ransomware alert under the default policy and queues one isolation request', async () => {

@@ -270,18 +270,20 @@ describe("a machine's claim whose holder's lease lapsed", () => {
     const stalled = gate();
     const resumed = gate();
     let stalls = 1;
-    // The first runtime's process stalls (a GC pause, a slow store) after its pre-POST reads.
+    // The first runtime's process stalls (a GC pause, a slow store) after its pre-POST reads, in the
+    // breaker's admission: nothing of it runs until the test resumes it. (A stall in the ledger read
+    // would not be one: MDE's list is read meanwhile, and a process that runs renews its lease.)
     const stalling: StateStore = {
       ...storeParts(store),
-      actions: {
-        ...store.actions,
-        forMachine: async (id) => {
-          const entries = await store.actions.forMachine(id);
-          if (id === machineId && stalls-- > 0) {
+      breaker: {
+        ...store.breaker,
+        reserve: async (request, limits) => {
+          const admission = await store.breaker.reserve(request, limits);
+          if (stalls-- > 0) {
             stalled.open();
             await resumed.promise;
           }
-          return entries;
+          return admission;
         },
       },
     };

@@ -116,5 +116,8 @@ describe("a storm's Table transactions in an inline runtime", () => {
     expect(on(prefix, 'Open')).toEqual({ GET: 1, POST: 2, PUT: 2 });
     // The machine's listing before the POST. Before: the request index was read first (404).
     expect(on(prefix, 'Actions')).toEqual({ GET: 1, POST: 2, PUT: 1 });
+    // The device's record, inserted as the listing found the machine's ledger empty, then written over
+    // on its copy. Before: its first write read it first (404).
+    expect(on(prefix, 'Register')).toEqual({ POST: 1, PUT: 1 });
   });
 });

@@ -94,6 +94,28 @@ describe('Table transactions of one isolation', () => {
     expect(await sibling.register.get(machine(3))).toMatchObject({ state: 'isolated' });
   });
 
+  it("writes a device's first record with a conditional insert when its ledger was just listed empty", async () => {
+    const { store, sibling, prefix } = await stores();
+    // Step 8 lists the machine's ledger before the POST; the record is written after it.
+    expect(await store.actions.forMachine(machine(15))).toEqual([]);
+    await store.register.record(change(15, 'isolating'));
+    await store.register.record(change(15, 'isolated'));
+    expect(on(prefix, 'Register')).toEqual({ POST: 1, PUT: 1 });
+    expect(await sibling.register.get(machine(15))).toMatchObject({ state: 'isolated' });
+  });
+
+  it("a record older than the machine's empty ledger meets the insert, is read and written over", async () => {
+    const { store, sibling, prefix } = await stores();
+    await sibling.register.record(change(16, 'released'));
+    tables.counter.reset();
+    expect(await store.actions.forMachine(machine(16))).toEqual([]);
+    await store.register.record({ ...change(16, 'isolating'), requestId: 'req-16b' });
+    // The insert refused (the device has a record), the read, the write over it.
+    expect(on(prefix, 'Register')).toEqual({ POST: 1, GET: 1, PUT: 1 });
+    const record = await sibling.register.get(machine(16));
+    expect(record?.history.map((t) => t.state)).toEqual(['isolating', 'released']);
+  });
+
   it("takes a machine's first claim with a conditional insert and releases it on that copy, reading nothing", async () => {
     const { store, prefix } = await stores();
     expect(await store.machineClaims.take(machine(13), 'req-13', 'holder-a')).toEqual({ taken: true });

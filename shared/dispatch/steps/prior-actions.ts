@@ -24,13 +24,21 @@ export interface ActionsSeen {
 /**
  * The machine's isolate and release actions of the lookback period, all of them (MDE promises no
  * order, so "the first page" is not "the newest"), from a read begun after this call and so after
- * the request's receipt and after this request took the machine's lock; then the machine's ledger.
+ * the request's receipt and after this request took the machine's lock; and the machine's ledger.
  * Ends the request when there are too many actions to see them all: the list cannot be trusted whole.
+ *
+ * The ledger is read while MDE's list is (its read waits for company, then for MDE), not after it:
+ * a store round trip less between the request's POST slot and its POST. Either order sees the same
+ * ledger: every request that adds to it holds the machine's claim, as this one does, until it has
+ * recorded its action.
  */
 export async function actionsUnderWay(
   { recent, store }: Pick<WorkerDeps, 'recent' | 'store'>,
   target: Target,
 ): Promise<Step<ActionsSeen>> {
+  const ledger = store.actions.forMachine(target.machine.id);
+  // Awaited below, after MDE's list; until then its failure must not go unhandled.
+  ledger.catch(() => undefined);
   const history = await recent.of(target.machine.id);
   if (history === null)
     return refuseConflict(
@@ -38,7 +46,7 @@ export async function actionsUnderWay(
       undefined,
       `${TOO_MANY_ACTIONS}; refusing to decide without seeing them all`,
     );
-  return go({ history, ledger: await store.actions.forMachine(target.machine.id) });
+  return go({ history, ledger: await ledger });
 }
 
 /**
