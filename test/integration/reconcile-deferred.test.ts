@@ -17,8 +17,7 @@ it('carries out a reconciliation deferred for budget once the budget allows', as
   });
   const first = await h.runtime.requestReconciliation('test');
   const second = await h.runtime.requestReconciliation('test');
-  const done = (id: string) =>
-    h.notes.some((n) => n.event === 'reconciliation' && n.reconciliationId === id);
+  const done = (id: string) => h.notes.some((n) => n.event === 'reconciliation' && n.reconciliationId === id);
   await until(() => done(first) && done(second), 'both reconciliations');
   expect(h.notes.filter((n) => n.event === 'reconciliation-deferred').length).toBeGreaterThan(0);
   expect(h.sim.calls().filter((c) => c.status === 429)).toEqual([]);
