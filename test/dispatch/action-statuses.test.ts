@@ -15,9 +15,9 @@ import type { MdeApi } from '../../shared/mde/api';
 import { createMdeClient } from '../../shared/mde/client';
 import { createCredential } from '../../shared/mde/credential';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator';
-import { alertOf } from '../support/alerts';
 import { handClock } from '../support/hand-clock';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trackingRequest } from '../support/tracking-request';
 
 const MACHINES = 5;
 /** Long enough that every action is still Pending when read, and every list stays fresh. */
@@ -210,30 +210,9 @@ describe('a tracking poll of an action newer than the fresh list', () => {
 
 /** A tracking request for `actionId`, posted at `postedAt` (epoch ms). */
 function trackRequest(actionId: string, postedAt: number): TrackRequest {
-  const machineId = 'a'.repeat(40);
-  return {
+  return trackingRequest({
     requestId: 'req-track',
-    action: 'track',
-    device: { mdeDeviceId: machineId },
-    isolationType: 'Full',
     priority: 8,
-    alert: alertOf({ alertId: 'alert-1', title: 'Ransomware', devices: [] }),
-    requestedBy: { kind: 'rule', name: 'isolate-all' },
-    rule: 'isolate-all',
-    policyVersion: 'policy-1',
-    mode: 'enforce',
-    attempt: 0,
-    deferrals: 0,
-    dedupeKey: `isolate:mde:${machineId}`,
-    receivedAt: new Date(postedAt - 1_000).toISOString(),
-    tracking: {
-      actionId,
-      action: 'isolate',
-      machineId,
-      computerDnsName: null,
-      postedAt: new Date(postedAt).toISOString(),
-      adopted: false,
-      polls: 0,
-    },
-  };
+    tracking: { actionId, machineId: 'a'.repeat(40), postedAt: new Date(postedAt).toISOString() },
+  });
 }

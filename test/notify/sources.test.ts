@@ -12,35 +12,23 @@ import { notifyingSink } from '../../shared/notify/sink';
 import type { Decision } from '../../shared/policy/types';
 import { alertOf } from '../support/alerts';
 import { handClock } from '../support/hand-clock';
+import { trackingRequest } from '../support/tracking-request';
 
 const MACHINE = '1e5bc9d7e413ddd7902c2932e418702b84d0cc07';
 
 function request(action: 'isolate' | 'release'): IsolationRequest {
-  return {
+  return trackingRequest({
     requestId: 'req-7',
-    action: 'track',
-    device: { mdeDeviceId: MACHINE },
-    isolationType: 'Full',
-    priority: 1,
-    alert: alertOf({ alertId: 'alert-1', title: 'Ransomware on WS-042', devices: [] }),
-    requestedBy: { kind: 'rule', name: 'isolate-high' },
-    rule: 'isolate-high',
-    policyVersion: 'policy-7',
-    mode: 'enforce',
-    attempt: 0,
-    deferrals: 0,
-    dedupeKey: `${action}:mde:${MACHINE}`,
-    receivedAt: '2026-11-29T01:00:00.000Z',
+    alert: { title: 'Ransomware on WS-042' },
     tracking: {
       actionId: 'act-1',
       action,
       machineId: MACHINE,
       computerDnsName: 'ws-042.contoso.local',
       postedAt: '2026-11-29T01:00:02.000Z',
-      adopted: false,
       polls: 3,
     },
-  };
+  });
 }
 
 const kindOf = (outcome: Outcome, action: 'isolate' | 'release' = 'isolate') =>

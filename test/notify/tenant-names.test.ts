@@ -15,9 +15,9 @@ import { InMemoryStateStore } from '../../shared/state/memory';
 import { tenantDirectory } from '../../shared/tenants/lookup';
 import { parseTenantList } from '../../shared/tenants/parse';
 import { mdeAlert } from '../support/alert-payloads';
-import { alertOf } from '../support/alerts';
 import { fireUntil, handTimers } from '../support/hand-timers';
 import { silentReporter } from '../support/reporter';
+import { trackingRequest } from '../support/tracking-request';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const CONTOSO = '2f4a9c1e-7b3d-4e8a-9c21-5d6e7f8a9b0c';
@@ -149,32 +149,18 @@ describe("an operator's breaker reset in a tenant", () => {
 
 /** A tracked isolation in `tenantId`. */
 function trackedIn(tenantId: string | undefined): IsolationRequest {
-  return {
+  return trackingRequest({
     requestId: 'req-42',
-    action: 'track',
-    device: { mdeDeviceId: MACHINE },
-    isolationType: 'Full',
-    priority: 1,
-    alert: alertOf({ alertId: 'alert-42', title: 'Ransomware on WS-0042', devices: [] }),
-    requestedBy: { kind: 'rule', name: 'isolate-high' },
-    rule: 'isolate-high',
-    policyVersion: 'policy-7',
-    mode: 'enforce',
-    attempt: 0,
-    deferrals: 0,
-    dedupeKey: `isolate:mde:${MACHINE}`,
-    receivedAt: '2026-12-08T01:00:00.000Z',
-    ...(tenantId && { tenantId }),
+    alert: { alertId: 'alert-42', title: 'Ransomware on WS-0042' },
+    tenantId,
     tracking: {
       actionId: 'act-42',
-      action: 'isolate',
       machineId: MACHINE,
       computerDnsName: 'ws-0042.corp.example',
       postedAt: '2026-12-08T01:00:02.000Z',
-      adopted: false,
       polls: 3,
     },
-  };
+  });
 }
 
 describe('the notifier with a tenant list', () => {
