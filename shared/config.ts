@@ -131,17 +131,29 @@ export interface IsolationCap {
 const CAP_WINDOW_MAX_MS = 7 * DAY_MS;
 
 /**
+ * The isolations a breaker remembers by action id, so that one adopted again after a lost answer is
+ * counted once (state/breaker-document.ts; the ids must fit one Table property). Every tenant's
+ * isolations are counted in the cap's one document: a cap allowing more per window could count one
+ * twice and close early, so it is refused.
+ */
+export const COUNTED_ISOLATIONS_KEPT = 200;
+
+/**
  * MDE_DEPLOYMENT_MAX_ISOLATIONS as written: `COUNT/WINDOW`, `50/1h`, the window a duration (30m, 8h,
  * 2d) of at most seven days. Throws a message saying what is accepted.
  */
 export function parseIsolationCap(text: string): IsolationCap {
-  const accepted = `accepted: isolations/window, the window ${DURATION_FORM} of at most 7d (e.g. 50/1h)`;
+  const accepted = `accepted: isolations/window, at most ${COUNTED_ISOLATIONS_KEPT} a window, the window ${DURATION_FORM} of at most 7d (e.g. 50/1h)`;
   const match = /^(\d{1,6})\s*\/\s*(\S+)$/.exec(text.trim());
   const limit = match ? Number(match[1]) : 0;
   const windowMs = match ? parseDuration(match[2]) : null;
   if (!match || windowMs === null)
     throw new Error(`"${text.slice(0, 40)}" is not isolations/window; ${accepted}`);
   if (limit < 1) throw new Error(`"${text.slice(0, 40)}" allows no isolation; ${accepted}`);
+  if (limit > COUNTED_ISOLATIONS_KEPT)
+    throw new Error(
+      `"${text.slice(0, 40)}" allows more than ${COUNTED_ISOLATIONS_KEPT} isolations a window (a shorter window gives a higher rate); ${accepted}`,
+    );
   if (windowMs > CAP_WINDOW_MAX_MS)
     throw new Error(`"${text.slice(0, 40)}" has a window longer than 7 days; ${accepted}`);
   return { limit, windowMs };

@@ -236,13 +236,15 @@ describe('MDE_DEPLOYMENT_MAX_ISOLATIONS', () => {
   it.each([
     [
       '50',
-      /is not isolations\/window; accepted: isolations\/window, the window a whole number of minutes, hours or days: 30m, 8h, 2d of at most 7d \(e\.g\. 50\/1h\)/,
+      /is not isolations\/window; accepted: isolations\/window, at most 200 a window, the window a whole number of minutes, hours or days: 30m, 8h, 2d of at most 7d \(e\.g\. 50\/1h\)/,
     ],
     ['50/1 hour', /is not isolations\/window/],
     ['50/60s', /is not isolations\/window/],
     ['-5/1h', /is not isolations\/window/],
     ['0/1h', /"0\/1h" allows no isolation/],
     ['50/8d', /"50\/8d" has a window longer than 7 days/],
+    // The cap counts each isolation once by its action id among the last 200 it counted.
+    ['201/1h', /"201\/1h" allows more than 200 isolations a window \(a shorter window gives a higher rate\)/],
   ])("refuses %p with what is accepted, among the other settings' problems", (text, message) => {
     expect(() => parseIsolationCap(text)).toThrow(message);
     expect(problemsOf({ MDE_DEPLOYMENT_MAX_ISOLATIONS: text, MDE_CLOUD: 'mars' })).toEqual([

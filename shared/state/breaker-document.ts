@@ -6,6 +6,7 @@
  * reservations are capped, and so are the action ids remembered so an action counts once.
  */
 import { randomBytes } from 'node:crypto';
+import { COUNTED_ISOLATIONS_KEPT } from '../config';
 import { truncate } from '../kernel/text';
 import {
   type BreakerAdmission,
@@ -74,8 +75,6 @@ const MAX_BUCKETS = 2 * BUCKETS_PER_WINDOW;
 /** Isolate POSTs in flight at once across every process; more waits (StoreUnavailableError). */
 export const MAX_RESERVATIONS = 300;
 const RESETS_KEPT = 10;
-/** Far more than the isolations a window allows; a lost POST answer is adopted within minutes. */
-export const COUNTED_KEPT = 200;
 const TEXT_MAX = 300;
 
 /** Drops what left the window, expired reservations and an open state whose window is over. */
@@ -177,7 +176,7 @@ export function commit(
   const counted: CountedAction[] = [
     ...doc.counted,
     [truncate(reservation.actionId, TEXT_MAX), now] as CountedAction,
-  ].slice(-COUNTED_KEPT);
+  ].slice(-COUNTED_ISOLATIONS_KEPT);
   const committed = [...doc.committed];
   const newest = committed[committed.length - 1];
   const width = Math.max(1, Math.floor(doc.windowMs / BUCKETS_PER_WINDOW));

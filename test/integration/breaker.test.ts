@@ -3,6 +3,8 @@
  * (every isolate POST refused) neither opens it nor uses up its window.
  */
 import { breakerLimits } from '../../shared/dispatch/steps/blast-radius';
+import { InMemoryStateStore } from '../../shared/state/memory';
+import { StoreUnavailableError } from '../../shared/state/store';
 import { mdeAlert } from '../support/alert-payloads';
 import { type Harness, startHarness, TEST_POLICY } from './harness';
 
@@ -82,5 +84,32 @@ describe('blast-radius breaker against the simulator', () => {
       count: 1,
       reserved: 0,
     });
+  });
+});
+
+describe('the deployment-wide cap whose store refuses its writes once MDE answered', () => {
+  it('still records and follows the isolation MDE accepted, noting the write the cap missed', async () => {
+    const store = new InMemoryStateStore();
+    const refuse = async () => {
+      throw new StoreUnavailableError('the deployment store did not answer in time');
+    };
+    store.deploymentCap.commit = refuse;
+    store.deploymentCap.release = refuse;
+    const h = await startHarness({
+      simulator: { fleet: { generate: 2, offlineShare: 0 } },
+      env: { MDE_DEPLOYMENT_MAX_ISOLATIONS: '10/1h' },
+      store,
+    });
+    try {
+      const [machine] = h.sim.machines();
+      await h.submit(mdeAlert({ machineId: machine.id }));
+      await h.settle();
+      expect(h.actionsOn(machine.id, 'Isolate')).toHaveLength(1);
+      expect(h.outcomes.map((o) => o.outcome)).toEqual(['succeeded']);
+      expect(h.notes.filter((n) => n.event === 'isolation-retry')).toEqual([]);
+      expect(h.notes.filter((n) => n.event === 'state-store-write-missed')).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -2,6 +2,7 @@
  * The size bounds that keep every entity inside Table Storage's limits whatever the policy or the
  * traffic: breaker buckets, the entity backstop and the quota stamps codec.
  */
+import { COUNTED_ISOLATIONS_KEPT } from '../../shared/config';
 import * as breaker from '../../shared/state/breaker-document';
 import { EMPTY_BREAKER, MAX_RESERVATIONS } from '../../shared/state/breaker-document';
 import { assertEntityFits, MAX_STRING_UNITS } from '../../shared/state/entities';
@@ -36,7 +37,7 @@ describe('breaker document', () => {
     // The counted ids are stored in a property of their own (entity-store.ts), each within its bound.
     const { counted: ids, ...rest } = doc;
     expect(JSON.stringify(rest).length).toBeLessThan(MAX_STRING_UNITS / 4);
-    expect(ids).toHaveLength(breaker.COUNTED_KEPT);
+    expect(ids).toHaveLength(COUNTED_ISOLATIONS_KEPT);
     expect(JSON.stringify(ids).length).toBeLessThan(MAX_STRING_UNITS / 2);
   });
 

@@ -4,8 +4,13 @@
  * The request goes on with its slots, or ends escalated (the breaker or the cap is open), or waits
  * (isolations in flight fill the window).
  */
-import type { BreakerAdmission, BreakerLimits, BreakerStore } from '../../state/store';
-import { isManualRequest } from '../request';
+import {
+  type BreakerAdmission,
+  type BreakerLimits,
+  type BreakerStore,
+  StoreUnavailableError,
+} from '../../state/store';
+import { type ActionRequest, isManualRequest } from '../request';
 import { breakerLimits, DEPLOYMENT_CAP_RULE } from './blast-radius';
 import { deferred, go, outcome, type Step } from './ending';
 import { type Target, type WorkerDeps, where } from './life';
@@ -37,35 +42,59 @@ export async function admitToBreaker(deps: AdmitDeps, target: Target): Promise<S
   return refused(deps, target, cap, DEPLOYMENT_CAP_RULE);
 }
 
+type SlotDeps = Pick<WorkerDeps, 'store' | 'deploymentCap' | 'lifecycle'>;
+
 /** MDE accepted isolation `actionId`: counted by the breaker and the cap. */
 export async function commitSlot(
-  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
+  deps: SlotDeps,
+  request: ActionRequest,
   slot: NonNullable<BreakerSlot>,
   actionId: string,
 ): Promise<void> {
-  await store.breaker.commit(slot.breaker, actionId);
-  if (slot.cap !== null) await deploymentCap?.breaker.commit(slot.cap, actionId);
+  await deps.store.breaker.commit(slot.breaker, actionId);
+  const { cap } = slot;
+  if (cap !== null) await capWrite(deps, request, (breaker) => breaker.commit(cap, actionId));
 }
 
 /** Nothing was posted: both slots go back. */
 export async function releaseSlot(
-  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
+  deps: SlotDeps,
+  request: ActionRequest,
   slot: NonNullable<BreakerSlot>,
 ): Promise<void> {
-  await store.breaker.release(slot.breaker);
-  if (slot.cap !== null) await deploymentCap?.breaker.release(slot.cap);
+  const { cap } = slot;
+  if (cap !== null) await capWrite(deps, request, (breaker) => breaker.release(cap));
+  await deps.store.breaker.release(slot.breaker);
 }
 
 /**
  * An isolation this app posted whose answer was lost, adopted: counted by the breaker and the cap
  * (their slots went back when the POST seemed to fail), once per action however often it is adopted.
  */
-export async function countAdopted(
-  { store, deploymentCap }: Pick<WorkerDeps, 'store' | 'deploymentCap'>,
-  actionId: string,
+export async function countAdopted(deps: SlotDeps, request: ActionRequest, actionId: string): Promise<void> {
+  await deps.store.breaker.commit(null, actionId);
+  await capWrite(deps, request, (breaker) => breaker.commit(null, actionId));
+}
+
+/**
+ * The cap's write once MDE has answered. The cap is one row that every lane of every instance
+ * writes, in the deployment's store: a write it refuses is noted, never let to stop the request's
+ * own bookkeeping (the ledger entry that makes its isolation followed and posted once, or MDE's own
+ * refusal reason). A commit missed leaves that isolation out of the cap's count once its reservation
+ * expires: the backstop errs, never the ledger.
+ */
+async function capWrite(
+  { deploymentCap, lifecycle }: SlotDeps,
+  request: ActionRequest,
+  write: (breaker: BreakerStore) => Promise<unknown>,
 ): Promise<void> {
-  await store.breaker.commit(null, actionId);
-  await deploymentCap?.breaker.commit(null, actionId);
+  if (!deploymentCap) return;
+  try {
+    await write(deploymentCap.breaker);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    lifecycle.noteStoreMiss(request, error);
+  }
 }
 
 function reserveIn(breaker: BreakerStore, { request }: Target, limits: BreakerLimits) {

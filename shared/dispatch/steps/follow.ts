@@ -29,7 +29,7 @@ export async function adopt(
   const { store, clock, lifecycle, queue, platformLiftMs } = deps;
   const { request, verb } = target;
   if (verb === 'isolate' && action.requestorComment?.trim() === plan.comment.trim())
-    await countAdopted(deps, action.id);
+    await countAdopted(deps, request, action.id);
   const tracked = trackedAction(target, action.id, action.creationDateTimeUtc, true);
   await recordFollowed(store, request, tracked, action, plan.reason, new Date(clock.now()).toISOString());
   lifecycle.adopted(request, action);

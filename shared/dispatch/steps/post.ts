@@ -44,11 +44,11 @@ export async function post(
   } catch (error) {
     // MDE did not accept this POST: the slot goes back. An isolation it executed anyway is counted
     // when a retry adopts it (`adopt` recognises our own comment).
-    if (slot !== undefined) await releaseSlot(deps, slot);
+    if (slot !== undefined) await releaseSlot(deps, target.request, slot);
     return afterRefusedPost(deps, target, plan, error);
   }
   const postedAt = new Date(clock.now()).toISOString();
-  if (slot !== undefined) await commitSlot(deps, slot, action.id);
+  if (slot !== undefined) await commitSlot(deps, target.request, slot, action.id);
   const tracked = trackedAction(target, action.id, postedAt, false);
   await recordFollowed(store, target.request, tracked, action, plan.reason, postedAt);
   return { end: 'tracked', request: target.request, tracked };
