@@ -148,13 +148,12 @@ export async function runBreakerReset(options: ResetOptions, io: CliIo): Promise
   return withBreaker('breaker reset', io, options, async (targets, { store, notify }) => {
     const by = operatorName(io, options.by);
     if (targets.breaker) await store.breaker.reset(by, reason);
-    if (targets.cap) await store.deploymentCap.reset(by, reason);
+    // Beside the breaker (one tenant), the cap is reset only when it is open and so holds isolations
+    // back: reopening a tripped breaker must not wipe the count of the ceiling it sits under.
+    const cap = targets.cap && (!targets.breaker || (await store.deploymentCap.status(targets.cap)).open);
+    if (cap) await store.deploymentCap.reset(by, reason);
     // One reset, one notification (the channels tell one reset per moment), saying what it closed.
-    const what = targets.cap
-      ? targets.breaker
-        ? 'breaker and deployment-wide cap'
-        : 'deployment-wide cap'
-      : null;
+    const what = cap ? (targets.breaker ? 'breaker and deployment-wide cap' : 'deployment-wide cap') : null;
     notify({
       kind: 'breaker-reset',
       at: new Date().toISOString(),

@@ -203,6 +203,15 @@ describe('breaker', () => {
       by: 'jo',
       reason: 'storm understood',
     });
+    // A closed cap keeps its count when the breaker beside it is reset: it goes on counting.
+    for (const requestId of ['counted-1', 'counted-2']) {
+      const admission = await store.deploymentCap.reserve({ requestId, manual: false }, cap);
+      if (!admission.allowed) throw new Error('the cap was open');
+      await store.deploymentCap.commit(admission.reservationId, `action-${requestId}`);
+    }
+    expect((await capped('breaker', 'reset', '--reason', 'breaker only')).code).toBe(0);
+    expect(await store.deploymentCap.status(cap)).toMatchObject({ open: false, count: 2 });
+    expect((await store.deploymentCap.status(cap)).resets[0]).toMatchObject({ reason: 'storm understood' });
     // Without the setting the verb is about the breaker alone, as before.
     expect(JSON.parse((await cli('breaker', 'status', '-o', 'json')).stdout)).not.toHaveProperty(
       'deploymentCap',
@@ -226,7 +235,8 @@ describe('breaker', () => {
       expect(card).toContain('Blast-radius breaker reset');
       expect(card).toContain('"value":"jo"');
       expect(card).toContain('"value":"rule fixed"');
-      // With the deployment-wide cap, the one reset of both says so.
+      // With the deployment-wide cap open, the one reset of both says so.
+      await store.deploymentCap.trip('a storm past the cap');
       const both = await cliIn(cwd, {
         ...env,
         NOTIFY_CHANNELS: JSON.stringify(channels),
