@@ -24,9 +24,9 @@ import {
 import { createRuntime } from '../../shared/runtime';
 import type { RunningSimulator } from '../../simulator';
 import { RATE_LIMITS, TEST_POLICY } from '../integration/harness';
-import { alertOf } from '../support/alerts';
 import { recordingReporter } from '../support/reporter';
 import { startSimulatorWithIdentity } from '../support/simulator';
+import { trackingRequest } from '../support/tracking-request';
 
 const INCIDENT =
   '/subscriptions/0f1e2d3c-4b5a-4697-8877-665544332211/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d';
@@ -115,41 +115,25 @@ afterAll(async () => {
 });
 
 function isolationRequest(alert: Partial<NormalizedAlert> = {}): IsolationRequest {
-  return {
+  return trackingRequest({
     requestId: 'b3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
-    action: 'track',
-    device: { mdeDeviceId: '1e5bc9d7e413ddd7902c2932e418702b84d0cc07' },
-    isolationType: 'Full',
-    priority: 1,
-    alert: alertOf({
+    alert: {
       source: 'sentinel-incident',
-      alertId: 'alert-1',
       incidentId: '7a1c9e52-3b1f-4c8e-9d2a-5e6f7a8b9c0d',
       incidentArmId: INCIDENT,
       title: 'Ransomware on WS-042',
       categories: [],
       mitreTechniques: [],
-      devices: [],
       ...alert,
-    }),
-    requestedBy: { kind: 'rule', name: 'isolate-high' },
-    rule: 'isolate-high',
-    policyVersion: 'policy-7',
-    mode: 'enforce',
-    attempt: 0,
-    deferrals: 0,
-    dedupeKey: 'isolate:mde:1e5bc9d7e413ddd7902c2932e418702b84d0cc07',
-    receivedAt: '2026-11-29T01:00:00.000Z',
+    },
     tracking: {
       actionId: 'c9a2f0e1-7d3b-4e5f-a6b7-c8d9e0f1a2b3',
-      action: 'isolate',
       machineId: '1e5bc9d7e413ddd7902c2932e418702b84d0cc07',
       computerDnsName: 'ws-042.contoso.local',
       postedAt: '2026-11-29T01:00:02.000Z',
-      adopted: false,
       polls: 3,
     },
-  };
+  });
 }
 
 const succeeded = (alert?: Partial<NormalizedAlert>) =>
